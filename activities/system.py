@@ -1,0 +1,31 @@
+"""An activity that proves a worker reaches the database (used by `jiuzhu status` and the smoke test)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import date
+
+import asyncpg
+from temporalio import activity
+
+from db import policy_repo
+from schemas.system import SystemCheck
+
+
+class SystemActivities:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    @activity.defn
+    async def check_database(self, requested_by: str) -> SystemCheck:
+        async with self.pool.acquire() as conn:
+            policy = await policy_repo.in_force(conn, date.today())
+            return SystemCheck(
+                requested_by=requested_by,
+                places=await conn.fetchval("select count(*) from places"),
+                users=await conn.fetchval("select count(*) from users"),
+                policy_version=policy.version,
+                policy_effective_from=policy.effective_from,
+                worker=f"{os.getpid()}@{socket.gethostname()}",
+            )

@@ -1,0 +1,19 @@
+"""`jiuzhu`: bring the system up, inspect it, and administer calendar, policy and users."""
+
+from __future__ import annotations
+
+import typer
+
+from cli import calendar_cmd, policy_cmd, system_cmd, users_cmd
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Jiuzhu (救助) social-assistance case system")
+app.command("up")(system_cmd.up)
+app.command("status")(system_cmd.status)
+app.command("migrate")(system_cmd.migrate)
+app.command("worker")(system_cmd.worker)
+app.add_typer(calendar_cmd.app, name="calendar", help="Statutory working-day calendar")
+app.add_typer(policy_cmd.app, name="policy", help="Versioned policy parameters")
+app.add_typer(users_cmd.app, name="users", help="Staff users and roles")
+
+if __name__ == "__main__":
+    app()

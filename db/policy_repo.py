@@ -1,0 +1,51 @@
+"""Policy versions in the database; the version in force on a day is the latest that took effect."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import asyncpg
+
+from schemas.policy import Policy
+
+
+async def in_force(conn: asyncpg.Connection, on: date) -> Policy:
+    row = await conn.fetchrow(
+        "select body from policy_versions where effective_from <= $1 order by effective_from desc limit 1", on
+    )
+    if row is None:
+        raise LookupError(f"no policy version in force on {on}")
+    return Policy.model_validate(row["body"])
+
+
+async def get(conn: asyncpg.Connection, version: int) -> Policy:
+    row = await conn.fetchrow("select body from policy_versions where version = $1", version)
+    if row is None:
+        raise LookupError(f"no policy version {version}")
+    return Policy.model_validate(row["body"])
+
+
+async def list_versions(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "select version, effective_from, note, created_by, created_at from policy_versions order by version"
+    )
+
+
+async def add(conn: asyncpg.Connection, policy: Policy, created_by: str) -> None:
+    """Store a new version; versions are immutable, so an existing number or date is an error."""
+    await conn.execute(
+        "insert into policy_versions (version, effective_from, body, note, created_by) values ($1,$2,$3,$4,$5)",
+        policy.version,
+        policy.effective_from,
+        policy.model_dump(mode="json"),
+        policy.note,
+        created_by,
+    )
+
+
+async def ensure_default(conn: asyncpg.Connection) -> bool:
+    """Install the built-in defaults as version 1 on an empty table; True if it did."""
+    if await conn.fetchval("select exists(select 1 from policy_versions)"):
+        return False
+    await add(conn, Policy(), "system")
+    return True

@@ -1,0 +1,119 @@
+"""Households, their members, incomes and assets: what a caseworker records at acceptance."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import BaseModel, Field, model_validator
+
+from schemas.identity import Phone, ResidentId
+from schemas.money import Money, yuan
+
+
+class Relation(StrEnum):
+    """A member's relation to the applicant (户主/申请人)."""
+
+    SELF = "self"
+    SPOUSE = "spouse"
+    CHILD = "child"
+    PARENT = "parent"
+    SIBLING = "sibling"
+    GRANDPARENT = "grandparent"
+    GRANDCHILD = "grandchild"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return RELATION_LABELS[self]
+
+
+RELATION_LABELS = {
+    Relation.SELF: "本人",
+    Relation.SPOUSE: "配偶",
+    Relation.CHILD: "子女",
+    Relation.PARENT: "父母",
+    Relation.SIBLING: "兄弟姐妹",
+    Relation.GRANDPARENT: "祖父母/外祖父母",
+    Relation.GRANDCHILD: "孙子女/外孙子女",
+    Relation.OTHER: "其他",
+}
+
+
+class HukouType(StrEnum):
+    URBAN = "urban"
+    RURAL = "rural"
+
+
+class Member(BaseModel):
+    name: str = Field(min_length=1, max_length=30)
+    id_number: ResidentId
+    relation: Relation
+    disability_grade: int | None = Field(default=None, ge=1, le=4, description="残疾等级 1-4")
+    able_to_work: bool = True
+
+
+class IncomeSource(StrEnum):
+    WAGE = "wage"
+    BUSINESS = "business"
+    AGRICULTURE = "agriculture"
+    PENSION = "pension"
+    TRANSFER = "transfer"
+    OTHER = "other"
+
+
+class Income(BaseModel):
+    member_id_number: ResidentId | None = None
+    source: IncomeSource
+    monthly_amount: Money
+    note: str = Field(default="", max_length=200)
+
+
+class AssetKind(StrEnum):
+    DEPOSIT = "deposit"
+    HOUSE = "house"
+    VEHICLE = "vehicle"
+    SECURITIES = "securities"
+    BUSINESS = "business"
+    OTHER = "other"
+
+
+class Asset(BaseModel):
+    kind: AssetKind
+    description: str = Field(default="", max_length=200)
+    value: Money
+
+
+class Household(BaseModel):
+    township_code: str = Field(pattern=r"^\d{9}$")
+    village_code: str | None = Field(default=None, pattern=r"^\d{12}$")
+    address: str = Field(min_length=2, max_length=200)
+    hukou_type: HukouType
+    phone: Phone | None = None
+    members: list[Member] = Field(min_length=1, max_length=30)
+    incomes: list[Income] = Field(default_factory=list)
+    assets: list[Asset] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Household:
+        if sum(m.relation is Relation.SELF for m in self.members) != 1:
+            raise ValueError("家庭成员中必须有且只有一名申请人（本人）")
+        ids = [m.id_number for m in self.members]
+        if len(set(ids)) != len(ids):
+            raise ValueError("家庭成员身份证号码重复")
+        for inc in self.incomes:
+            if inc.member_id_number and inc.member_id_number not in ids:
+                raise ValueError("收入所属成员不在家庭成员中")
+        if self.village_code and not self.village_code.startswith(self.township_code):
+            raise ValueError("村（社区）不属于所选乡镇（街道）")
+        return self
+
+    @property
+    def applicant(self) -> Member:
+        return next(m for m in self.members if m.relation is Relation.SELF)
+
+    def monthly_income(self) -> Decimal:
+        return sum((i.monthly_amount for i in self.incomes), Decimal("0"))
+
+    def per_capita_income(self) -> Decimal:
+        return yuan(self.monthly_income() / len(self.members))

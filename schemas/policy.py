@@ -1,0 +1,126 @@
+"""Policy parameters as versioned data: every number of the rules, with the date it takes effect.
+
+A case records the version it was accepted under and keeps it; a new version only affects new cases.
+Defaults follow domain.md (Yu'an pilot; Lu'an 2025 standards).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from schemas.money import Money
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Reminder(_Strict):
+    """A reminder when `days_left` working days remain before the deadline."""
+
+    days_left: int = Field(ge=0)
+    audience: Literal["township_approver", "township_caseworker", "district_officer"]
+    severity: Literal["reminder", "warning"]
+
+
+class ApprovalLevel(StrEnum):
+    TOWNSHIP = "township"
+    DISTRICT = "district"
+
+
+class ReviewPolicy(_Strict):
+    promised_working_days: int = Field(20, ge=1, description="承诺时限（裕安：20个工作日）")
+    statutory_working_days: int = Field(30, ge=1, description="法定时限")
+    statutory_extended_working_days: int = Field(45, ge=1, description="法定延长时限")
+    verification_start_working_days: int = Field(3, ge=0, description="受理后几个工作日内发起核对")
+    verification_result_working_days: int = Field(10, ge=1, description="核对结果等待时限")
+    reminders: tuple[Reminder, ...] = (
+        Reminder(days_left=5, audience="township_approver", severity="reminder"),
+        Reminder(days_left=2, audience="district_officer", severity="warning"),
+    )
+    min_investigators: int = Field(2, ge=1)
+    neighbour_interview_required: bool = True
+    hearing_mandatory: bool = True
+    notice_length: int = Field(7, ge=1)
+    notice_unit: Literal["calendar_days", "working_days"] = "calendar_days"
+    notice_counts_in_limit: bool = True
+    refusal_notice_working_days: int = Field(3, ge=1)
+    default_approval_level: ApprovalLevel = ApprovalLevel.TOWNSHIP
+    approval_level_by_township: dict[str, ApprovalLevel] = Field(default_factory=dict)
+
+    def approval_level(self, township_code: str) -> ApprovalLevel:
+        return self.approval_level_by_township.get(township_code, self.default_approval_level)
+
+
+class Standards(_Strict):
+    """Monthly amounts per person, yuan."""
+
+    dibao_urban: Money = Decimal("911.00")
+    dibao_rural: Money = Decimal("722.00")
+    tekun_urban: Money = Decimal("1184.00")
+    tekun_rural: Money = Decimal("938.00")
+    tekun_min_ratio: Decimal = Field(Decimal("1.3"), ge=1)
+
+    @model_validator(mode="after")
+    def _tekun_at_least_ratio(self) -> Standards:
+        for kind in ("urban", "rural"):
+            dibao, tekun = getattr(self, f"dibao_{kind}"), getattr(self, f"tekun_{kind}")
+            if tekun < dibao * self.tekun_min_ratio - Decimal("1"):
+                raise ValueError(f"特困供养标准（{kind}）低于低保标准的 {self.tekun_min_ratio} 倍")
+        return self
+
+
+class Category(_Strict):
+    code: str = Field(min_length=1, max_length=8)
+    name: str
+    description: str = ""
+
+
+class EmergencyPolicy(_Strict):
+    village_cap: Money = Decimal("1000.00")
+    township_cap: Money = Decimal("2000.00")
+    village_township_total_cap: Money = Decimal("3000.00")
+    documentation_working_days: int = Field(5, ge=1)
+    payment_hours: int = Field(24, ge=1)
+
+
+class FrontDoorPolicy(_Strict):
+    answer_working_days: int = Field(5, ge=1)
+    referral_accept_working_days: int = Field(3, ge=1)
+    referral_result_working_days: int = Field(15, ge=1)
+    complaint_accept_days: int = Field(15, ge=1)
+    complaint_conclude_days: int = Field(60, ge=1)
+
+
+class OngoingReviewPolicy(_Strict):
+    stable_months: int = Field(12, ge=1)
+    irregular_months: int = Field(6, ge=1)
+    sample_share: Decimal = Field(Decimal("0.05"), gt=0, le=1)
+
+
+class Policy(_Strict):
+    version: int = Field(1, ge=1)
+    effective_from: date = date(2021, 1, 1)
+    note: str = "裕安区社会救助综合改革试点默认参数"
+    review: ReviewPolicy = ReviewPolicy()
+    standards: Standards = Standards()
+    categories: tuple[Category, ...] = (
+        Category(code="A", name="A类", description="重病、重残等长期困难家庭"),
+        Category(code="B", name="B类", description="收入不稳定的困难家庭"),
+        Category(code="C", name="C类", description="其他低保家庭"),
+    )
+    emergency: EmergencyPolicy = EmergencyPolicy()
+    front_door: FrontDoorPolicy = FrontDoorPolicy()
+    ongoing_review: OngoingReviewPolicy = OngoingReviewPolicy()
+
+    @model_validator(mode="after")
+    def _caps_consistent(self) -> Policy:
+        e = self.emergency
+        if e.village_township_total_cap < max(e.village_cap, e.township_cap):
+            raise ValueError("村、乡两级累计封顶不得低于单级封顶")
+        return self

@@ -1,0 +1,57 @@
+"""The worker process: one asyncpg pool, one Temporal client, every workflow and activity of Jiuzhu."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import asyncpg
+import structlog
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.system import SystemActivities
+from db.pool import create_pool
+from infra.config import TASK_QUEUE, Settings
+from infra.logging import setup_logging
+from infra.temporal import connect
+from workflows.system_check import SystemCheckWorkflow
+
+log = structlog.get_logger(__name__)
+
+WORKFLOWS = [SystemCheckWorkflow]
+
+
+def activities_for(pool: asyncpg.Pool) -> list:
+    system = SystemActivities(pool)
+    return [system.check_database]
+
+
+def build_worker(client: Client, pool: asyncpg.Pool, task_queue: str = TASK_QUEUE) -> Worker:
+    return Worker(client, task_queue=task_queue, workflows=WORKFLOWS, activities=activities_for(pool))
+
+
+async def run_worker(settings: Settings) -> None:
+    if not settings.database_url:
+        raise SystemExit("DATABASE_URL is not set (jiuzhu up sets it for the worker it starts)")
+    pool = await create_pool(settings.database_url)
+    client = await connect(settings)
+    worker = build_worker(client, pool)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("worker started", task_queue=TASK_QUEUE, temporal=settings.temporal_target)
+    async with worker:
+        await stop.wait()
+        log.info("worker stopping")
+    await pool.close()
+
+
+def main() -> None:
+    setup_logging()
+    asyncio.run(run_worker(Settings()))
+
+
+if __name__ == "__main__":
+    main()
