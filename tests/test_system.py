@@ -1,0 +1,102 @@
+"""Smoke tests: the system as `jiuzhu up` runs it, and a trivial workflow through a real worker."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from infra.config import TASK_QUEUE
+from infra.servers import port_open
+from workers.main import build_worker
+from workflows.system_check import SystemCheckWorkflow
+
+
+async def test_system_check_through_real_worker(dev_env: WorkflowEnvironment, pool: asyncpg.Pool) -> None:
+    async with build_worker(dev_env.client, pool):
+        check = await dev_env.client.execute_workflow(
+            SystemCheckWorkflow.run, "pytest", id=f"check-{uuid.uuid4()}", task_queue=TASK_QUEUE
+        )
+    assert check.requested_by == "pytest"
+    assert check.places == 30  # district + 23 townships + 6 demo villages
+    assert check.users == 14
+    assert check.policy_version == 1
+
+
+async def _count_system_checks(port: int) -> int:
+    client = await Client.connect(f"127.0.0.1:{port}")
+    return (await client.count_workflows("WorkflowType = 'SystemCheckWorkflow'")).count
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _jiuzhu(*args: str) -> list[str]:
+    return [sys.executable, "-m", "cli.main", *args]
+
+
+def _wait_for(predicate, timeout: float) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.3)
+    return False
+
+
+def test_jiuzhu_up_status_and_restart_keeps_data(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TEMPORAL_ADDRESS")}
+    ports = {
+        "JIUZHU_TEMPORAL_PORT": _free_port(),
+        "JIUZHU_TEMPORAL_UI_PORT": _free_port(),
+        "JIUZHU_WEB_PORT": _free_port(),
+    }
+    env.update({k: str(v) for k, v in ports.items()}, JIUZHU_VAR=str(tmp_path / "var"))
+
+    log = tmp_path / "up.log"
+
+    def start() -> subprocess.Popen:
+        log.write_text("")
+        proc = subprocess.Popen(_jiuzhu("up"), env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+        ready = _wait_for(lambda: port_open("127.0.0.1", ports["JIUZHU_WEB_PORT"]), 90)
+        assert ready, "jiuzhu up did not open the web port:\n" + log.read_text()
+        return proc
+
+    def stop(proc: subprocess.Popen) -> str:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+        out = log.read_text()
+        assert proc.returncode == 0, out
+        return out
+
+    first = start()
+    status = subprocess.run(_jiuzhu("status"), env=env, capture_output=True, text=True, timeout=60)
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert "UP    worker" in status.stdout and "policy v1" in status.stdout
+    assert "UP    temporal-ui" in status.stdout
+    out = stop(first)
+    assert "admin" in out and "jiuzhu2026" in out  # demo users announced on the first start
+    assert not port_open("127.0.0.1", ports["JIUZHU_TEMPORAL_PORT"])
+
+    second = start()
+    status = subprocess.run(_jiuzhu("status"), env=env, capture_output=True, text=True, timeout=60)
+    assert status.returncode == 0, status.stdout
+    assert "14 users" in status.stdout  # same database, no second demo set
+    assert asyncio.run(_count_system_checks(ports["JIUZHU_TEMPORAL_PORT"])) == 2  # first run's history kept
+    out = stop(second)
+    assert "demo users created" not in out
+    assert (tmp_path / "var" / "temporal.db").exists()
