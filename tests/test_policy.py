@@ -1,0 +1,75 @@
+"""Policy versions: validation, effective dates, the version in force."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from pydantic import ValidationError
+
+from db import policy_repo
+from db.pool import connect
+from schemas.policy import ApprovalLevel, Policy
+
+
+def test_defaults_follow_the_domain_rules() -> None:
+    p = Policy()
+    assert p.review.promised_working_days == 20
+    assert p.review.statutory_working_days == 30
+    assert [(r.days_left, r.audience) for r in p.review.reminders] == [
+        (5, "township_approver"),
+        (2, "district_officer"),
+    ]
+    assert p.review.notice_length == 7 and p.review.notice_unit == "calendar_days"
+    assert p.review.hearing_mandatory is True
+    assert p.emergency.village_cap == Decimal("1000.00")
+    assert p.emergency.village_township_total_cap == Decimal("3000.00")
+    assert p.review.approval_level("341503106") is ApprovalLevel.TOWNSHIP
+
+
+def test_approval_kept_at_district_for_one_township() -> None:
+    p = Policy.model_validate({"review": {"approval_level_by_township": {"341503105": "district"}}})
+    assert p.review.approval_level("341503105") is ApprovalLevel.DISTRICT
+    assert p.review.approval_level("341503106") is ApprovalLevel.TOWNSHIP
+
+
+@pytest.mark.parametrize(
+    "body, fragment",
+    [
+        ({"review": {"notice_unit": "weeks"}}, "notice_unit"),
+        ({"review": {"promised_working_days": 0}}, "promised_working_days"),
+        ({"standards": {"tekun_rural": "700.00"}}, "1.3"),
+        ({"emergency": {"village_township_total_cap": "500"}}, "累计封顶"),
+        ({"emergency": {"village_cap": "1000.001"}}, "village_cap"),
+        ({"unknown_field": 1}, "unknown_field"),
+    ],
+)
+def test_invalid_policies_are_refused(body: dict, fragment: str) -> None:
+    with pytest.raises(ValidationError) as e:
+        Policy.model_validate(body)
+    assert fragment in str(e.value)
+
+
+async def test_version_in_force_follows_effective_dates(db_url: str) -> None:
+    conn = await connect(db_url)
+    try:
+        assert (await policy_repo.in_force(conn, date(2026, 1, 1))).version == 1
+        stricter = Policy.model_validate(
+            {
+                "version": 2,
+                "effective_from": "2027-01-01",
+                "note": "2027 起公示按工作日计",
+                "review": {"notice_unit": "working_days", "notice_length": 5},
+            }
+        )
+        await policy_repo.add(conn, stricter, "admin")
+        assert (await policy_repo.in_force(conn, date(2026, 12, 31))).version == 1
+        current = await policy_repo.in_force(conn, date(2027, 1, 1))
+        assert current.version == 2 and current.review.notice_unit == "working_days"
+        assert (await policy_repo.get(conn, 1)).review.notice_unit == "calendar_days"  # old cases keep theirs
+        with pytest.raises(LookupError):
+            await policy_repo.in_force(conn, date(2020, 12, 31))
+        assert not await policy_repo.ensure_default(conn)
+    finally:
+        await conn.close()

@@ -1,0 +1,59 @@
+"""Staff users: hashing, roles tied to the level of their jurisdiction, the demo set."""
+
+from __future__ import annotations
+
+import pytest
+
+from db import users_repo
+from db.pool import connect
+from schemas.staff import Bureau, Role
+
+
+async def test_demo_users_log_in_and_wrong_password_fails(db_url: str) -> None:
+    conn = await connect(db_url)
+    try:
+        actor = await users_repo.authenticate(conn, "shipo_jingban", users_repo.DEMO_PASSWORD)
+        assert actor is not None and actor.role is Role.TOWNSHIP_CASEWORKER and actor.place_code == "341503106"
+        assert await users_repo.authenticate(conn, "shipo_jingban", "wrong-password") is None
+        assert await users_repo.authenticate(conn, "nobody", "whatever1") is None
+        stored = await conn.fetchval("select password_hash from users where username='admin'")
+        assert stored.startswith("$argon2") and users_repo.DEMO_PASSWORD not in stored
+        assert await users_repo.ensure_demo_users(conn) == []  # only on an empty table
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize(
+    "role, place, bureau, message",
+    [
+        (Role.TOWNSHIP_CASEWORKER, "341503", None, "township"),
+        (Role.VILLAGE_CADRE, "341503106", None, "village"),
+        (Role.DISTRICT_SUPERVISOR, "999999", None, "区划代码不存在"),
+        (Role.BUREAU_STAFF, "341503", None, "必须指定部门"),
+        (Role.TOWNSHIP_APPROVER, "341503104", Bureau.POLICE, "不得指定部门"),
+    ],
+)
+async def test_role_and_jurisdiction_must_match(db_url: str, role, place, bureau, message) -> None:
+    conn = await connect(db_url)
+    try:
+        with pytest.raises(users_repo.UserError, match=message):
+            await users_repo.add_user(
+                conn, username="x", full_name="某人", role=role, place_code=place, password="longenough", bureau=bureau
+            )
+    finally:
+        await conn.close()
+
+
+async def test_duplicate_username_and_short_password(db_url: str) -> None:
+    conn = await connect(db_url)
+    try:
+        kw = dict(full_name="某人", role=Role.TOWNSHIP_CASEWORKER, place_code="341503104")
+        with pytest.raises(users_repo.UserError, match="已存在"):
+            await users_repo.add_user(conn, username="admin", password="longenough", **kw)
+        with pytest.raises(users_repo.UserError, match="8 位"):
+            await users_repo.add_user(conn, username="new", password="short", **kw)
+        await users_repo.add_user(conn, username="new", password="longenough", **kw)
+        await users_repo.set_password(conn, "new", "another-pass")
+        assert await users_repo.authenticate(conn, "new", "another-pass") is not None
+    finally:
+        await conn.close()
