@@ -10,21 +10,24 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.review import ReviewActivities
 from activities.system import SystemActivities
+from activities.verification import DatabaseVerificationCentre
 from db.pool import create_pool
 from infra.config import TASK_QUEUE, Settings
 from infra.logging import setup_logging
 from infra.temporal import connect
+from workflows.review import ReviewWorkflow
 from workflows.system_check import SystemCheckWorkflow
 
 log = structlog.get_logger(__name__)
 
-WORKFLOWS = [SystemCheckWorkflow]
+WORKFLOWS = [ReviewWorkflow, SystemCheckWorkflow]
 
 
 def activities_for(pool: asyncpg.Pool) -> list:
-    system = SystemActivities(pool)
-    return [system.check_database]
+    review = ReviewActivities(pool, DatabaseVerificationCentre(pool))
+    return [SystemActivities(pool).check_database, *review.all()]
 
 
 def build_worker(client: Client, pool: asyncpg.Pool, task_queue: str = TASK_QUEUE) -> Worker:

@@ -1,0 +1,346 @@
+"""The dibao / tekun review: what starts a case, every staff action on it, and its queryable state.
+
+These models cross the Temporal data converter and the HTTP API unchanged.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from schemas.money import Money
+from schemas.people import Household
+from schemas.policy import Policy
+from schemas.staff import Actor
+
+APPLICATION_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$"
+
+
+def workflow_id_for(application_id: str) -> str:
+    return f"review-{application_id}"
+
+
+class AssistanceType(StrEnum):
+    DIBAO = "dibao"
+    TEKUN = "tekun"
+
+    @property
+    def label(self) -> str:
+        return {"dibao": "最低生活保障", "tekun": "特困人员供养"}[self.value]
+
+
+class Channel(StrEnum):
+    COUNTER = "counter"  # 窗口申请
+    ONLINE = "online"  # 12349 平台
+    PROXY = "proxy"  # 村（居）委会代办
+
+
+class DeclaredRelative(BaseModel):
+    """A close relative of the applicant among caseworkers and village cadres, as the applicant declares."""
+
+    staff_name: str = Field(min_length=1, max_length=30)
+    relation: str = Field(min_length=1, max_length=20)
+    workplace: str = Field(default="", max_length=60)
+
+
+class Application(BaseModel):
+    application_id: str = Field(pattern=APPLICATION_ID)
+    assistance_type: AssistanceType
+    channel: Channel = Channel.COUNTER
+    household: Household
+    declared_relatives: list[DeclaredRelative] = Field(default_factory=list)
+    attachments: list[str] = Field(default_factory=list, description="已收材料清单")
+
+
+class ReviewStart(BaseModel):
+    application: Application
+    accepted_by: Actor
+
+
+# ---- actions (workflow updates); every one carries the acting person -------------------------------
+
+
+class MissingMaterials(BaseModel):
+    actor: Actor
+    items: list[str] = Field(min_length=1, description="一次性告知：需补正的全部材料")
+    note: str = ""
+
+
+class MaterialsSupplied(BaseModel):
+    actor: Actor
+    note: str = ""
+
+
+class VerificationResult(BaseModel):
+    actor: Actor
+    verified_monthly_income: Money = Field(description="核对后的家庭月收入")
+    assets_within_limits: bool
+    findings: str = Field(min_length=2, max_length=2000)
+    report_ref: str = Field(default="", max_length=100)
+
+
+class HomeVisit(BaseModel):
+    actor: Actor
+    visited_on: date
+    investigators: list[str] = Field(description="调查人员用户名（至少2人）")
+    family_signatures: list[str] = Field(description="在场家庭成员签字")
+    findings: str = Field(max_length=4000)
+
+
+class NeighbourInterview(BaseModel):
+    actor: Actor
+    interviewed_on: date
+    interviewees: list[str]
+    findings: str = Field(max_length=4000)
+    evidence_requests: list[str] = Field(default_factory=list, description="信函索证")
+
+
+class Hearing(BaseModel):
+    actor: Actor
+    held_on: date
+    kind: Literal["democratic_review", "hearing"] = "democratic_review"
+    participants: list[str]
+    opinion: Literal["agree", "disagree"]
+    summary: str = Field(max_length=4000)
+
+
+class Decision(BaseModel):
+    actor: Actor
+    approve: bool
+    category: str | None = None
+    monthly_amount: Money | None = Field(default=None, description="留空则按测算金额")
+    override_reason: str = ""
+    reasons: str = Field(default="", description="不予批准的书面理由")
+
+
+class Objection(BaseModel):
+    actor: Actor
+    objector: str = Field(min_length=1, max_length=60)
+    content: str = Field(min_length=4, max_length=4000)
+    route: Literal["reinvestigate", "hearing"] = "reinvestigate"
+
+
+class TakeOver(BaseModel):
+    actor: Actor
+    reason: str = Field(min_length=2, max_length=1000)
+
+
+class ActionAck(BaseModel):
+    """What an accepted action returns: the new stage and the event it was recorded as."""
+
+    stage: str
+    event_key: str
+    deadline: date | None
+    paused: bool
+
+
+# ---- state (workflow query) -------------------------------------------------------------------------
+
+
+class TimelineEntry(BaseModel):
+    event_key: str
+    kind: str
+    stage: str
+    actor: str | None
+    actor_role: str | None
+    at: datetime
+    summary: str
+    payload: dict = Field(default_factory=dict)
+
+
+class Escalation(BaseModel):
+    kind: Literal["overdue", "verification_overdue"]
+    at: datetime
+    deadline: date
+    taken_over_by: str | None = None
+
+
+class ClockState(BaseModel):
+    accepted_on: date
+    limit_working_days: int
+    deadline: date | None
+    provisional: bool
+    paused: bool
+    paused_since: date | None
+    paused_periods: list[tuple[date, date]]
+    paused_working_days: int
+    stopped: bool
+    reminders_sent: list[int]
+    overdue: bool
+
+
+class CaseState(BaseModel):
+    case_id: str
+    workflow_id: str
+    assistance_type: AssistanceType
+    township_code: str
+    village_code: str | None
+    applicant_name: str
+    stage: str
+    stage_label: str
+    policy_version: int | None
+    clock: ClockState | None
+    handled_by: Literal["township", "district"]
+    barred_staff: list[str]
+    relatives_match: bool
+    district_visit_required: bool
+    district_visit_done: bool
+    verification_done: bool
+    home_visit_done: bool
+    neighbour_interview_done: bool
+    hearing_done: bool
+    investigators: list[str]
+    proposed_amount: Money | None
+    decision: Decision | None
+    notice_ends_at: datetime | None
+    objections: int
+    escalations: list[Escalation]
+    timeline: list[TimelineEntry]
+
+
+class CaseOutcome(BaseModel):
+    case_id: str
+    stage: str
+    monthly_amount: Money | None = None
+    first_payment_month: date | None = None
+
+
+# ---- activity payloads -------------------------------------------------------------------------------
+
+
+class CaseOpened(BaseModel):
+    policy: Policy
+    accepted_on: date
+
+
+class RelativesMatch(BaseModel):
+    username: str
+    full_name: str
+    reason: str
+
+
+class DeadlineRequest(BaseModel):
+    accepted_on: date
+    working_days: int
+    paused: list[tuple[date, date]] = Field(default_factory=list)
+    reminders: list[int] = Field(default_factory=list, description="剩余工作日提醒点")
+
+
+class DeadlineInfo(BaseModel):
+    deadline: date
+    provisional: bool
+    reminder_days: dict[int, date]
+    paused_working_days: int
+
+
+class CaseEventIn(BaseModel):
+    """One row of the case event log plus the case row's current summary, written together."""
+
+    case_id: str
+    event_key: str
+    kind: str
+    stage: str
+    actor: str | None = None
+    actor_role: str | None = None
+    payload: dict = Field(default_factory=dict)
+    occurred_at: datetime
+    deadline: date | None = None
+    deadline_provisional: bool = False
+    paused_days: int = 0
+    overdue: bool = False
+    status: Literal["open", "enrolled", "refused"] = "open"
+    handled_by: Literal["township", "district"] = "township"
+
+
+class NotificationIn(BaseModel):
+    idempotency_key: str
+    case_id: str | None
+    audience: str
+    kind: str
+    subject: str
+    body: str
+    deliver_by: date | None = None
+
+
+class Enrolment(BaseModel):
+    case_id: str
+    assistance_type: AssistanceType
+    township_code: str
+    category: str | None
+    monthly_amount: Money
+    people: int
+    first_payment_month: date
+    decided_at: datetime
+
+
+class CaseError(StrEnum):
+    """Machine-readable codes of refused actions (the API returns them with a Chinese message)."""
+
+    WRONG_STAGE = "wrong_stage"
+    WRONG_ROLE = "wrong_role"
+    OUT_OF_JURISDICTION = "out_of_jurisdiction"
+    RECUSED = "recused"
+    INCOMPLETE = "incomplete"
+    PAUSED = "paused"
+    NOT_PAUSED = "not_paused"
+    INVESTIGATOR_APPROVER = "investigator_approver"
+    INVALID = "invalid"
+
+
+class ReviewNames:
+    """Names of the review workflow's handlers: the web app calls them by name, never by import."""
+
+    WORKFLOW = "ReviewWorkflow"
+    STATE = "state"
+    CALENDAR_CHANGED = "calendar_changed"
+    MISSING_MATERIALS = "missing_materials"
+    MATERIALS_SUPPLIED = "materials_supplied"
+    VERIFICATION_RESULT = "verification_result"
+    HOME_VISIT = "home_visit"
+    NEIGHBOUR_INTERVIEW = "neighbour_interview"
+    HEARING = "hearing"
+    DECIDE = "decide"
+    OBJECT = "object"
+    TAKE_OVER = "take_over"
+
+
+class OpenCaseIn(BaseModel):
+    start: ReviewStart
+    workflow_id: str
+    accepted_at: datetime
+    accepted_on: date
+
+
+class RelativesCheckIn(BaseModel):
+    case_id: str
+    id_numbers: list[str]
+    declared_staff_names: list[str]
+
+
+class VerificationRequestIn(BaseModel):
+    case_id: str
+    township_code: str
+    requested_at: datetime
+
+
+class VerificationAnsweredIn(BaseModel):
+    case_id: str
+    result: VerificationResult
+    answered_at: datetime
+
+
+class EscalationIn(BaseModel):
+    case_id: str
+    escalation_key: str
+    kind: str
+    deadline: date
+    at: datetime
+
+
+class TakeOverIn(BaseModel):
+    case_id: str
+    username: str
+    at: datetime

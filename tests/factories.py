@@ -1,0 +1,64 @@
+"""Test data: valid resident IDs, demo actors and a real-looking application."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date
+from decimal import Decimal
+
+from schemas.people import Household, Income, Member, Relation
+from schemas.review import Application, AssistanceType, Channel, DeclaredRelative
+from schemas.staff import Actor, Role
+
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_seq = itertools.count(11)
+
+
+def resident_id(birth: date, area: str = "341503", seq: int | None = None) -> str:
+    body = f"{area}{birth:%Y%m%d}{(seq if seq is not None else next(_seq)) % 1000:03d}"
+    return body + "10X98765432"[sum(int(c) * w for c, w in zip(body, _WEIGHTS, strict=True)) % 11]
+
+
+def actor(username: str) -> Actor:
+    people = {
+        "shipo_jingban": ("石婆店镇经办人 李娟", Role.TOWNSHIP_CASEWORKER, "341503106"),
+        "shipo_diaocha": ("石婆店镇经办人 王强", Role.TOWNSHIP_CASEWORKER, "341503106"),
+        "shipo_shenpi": ("石婆店镇审批人 张华", Role.TOWNSHIP_APPROVER, "341503106"),
+        "shipo_cun1": ("石婆店镇示范村一 村干部 刘芳", Role.VILLAGE_CADRE, "341503106201"),
+        "shunhe_jingban": ("顺河镇经办人 赵磊", Role.TOWNSHIP_CASEWORKER, "341503104"),
+        "qu_minzheng": ("区民政局 陈立", Role.DISTRICT_OFFICER, "341503"),
+        "qu_jiandu": ("区监督员 周敏", Role.DISTRICT_SUPERVISOR, "341503"),
+    }
+    name, role, place = people[username]
+    return Actor(username=username, full_name=name, role=role, place_code=place)
+
+
+def application(
+    app_id: str,
+    *,
+    kind: AssistanceType = AssistanceType.DIBAO,
+    incomes: tuple[str, ...] = ("600.00",),
+    members: int = 3,
+    declared: tuple[str, ...] = (),
+) -> Application:
+    people = [Member(name="王大山", id_number=resident_id(date(1968, 3, 2)), relation=Relation.SELF)]
+    people += [
+        Member(name=f"王小{i}", id_number=resident_id(date(2008 + i, 5, 1)), relation=Relation.CHILD)
+        for i in range(1, members)
+    ]
+    return Application(
+        application_id=app_id,
+        assistance_type=kind,
+        channel=Channel.COUNTER,
+        household=Household(
+            township_code="341503106",
+            village_code="341503106201",
+            address="石婆店镇示范村一 王家庄 12 号",
+            hukou_type="rural",
+            phone="13805641234",
+            members=people,
+            incomes=[Income(source="agriculture", monthly_amount=Decimal(x)) for x in incomes],
+        ),
+        declared_relatives=[DeclaredRelative(staff_name=n, relation="兄弟姐妹") for n in declared],
+        attachments=["身份证", "户口簿", "家庭经济状况核对授权书"],
+    )
