@@ -108,3 +108,12 @@ async def dev_env(tmp_path: Path) -> AsyncIterator[WorkflowEnvironment]:
     )
     yield env
     await env.shutdown()
+
+
+@pytest.fixture
+async def review_env(ts_env: WorkflowEnvironment, pool: asyncpg.Pool) -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server with a real worker (all workflows and activities) on a fresh database."""
+    from workers.main import build_worker
+
+    async with build_worker(ts_env.client, pool):
+        yield ts_env

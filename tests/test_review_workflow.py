@@ -2,122 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
-from datetime import date, timedelta
 from decimal import Decimal
 
 import asyncpg
-import pytest
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from infra.config import TASK_QUEUE
-from schemas.review import (
-    ActionAck,
-    CaseOutcome,
-    CaseState,
-    Decision,
-    Hearing,
-    HomeVisit,
-    NeighbourInterview,
-    Objection,
-    ReviewNames,
-    ReviewStart,
-    VerificationResult,
-    workflow_id_for,
-)
-from tests.factories import actor, application
-from workers.main import build_worker
+from schemas.review import Decision, ReviewNames
+from tests.factories import actor
+from tests.review_support import act, events, investigate, refused, start, state, until_stage
 
 
-@pytest.fixture
-async def env(ts_env: WorkflowEnvironment, pool: asyncpg.Pool) -> AsyncIterator[WorkflowEnvironment]:
-    async with build_worker(ts_env.client, pool):
-        yield ts_env
-
-
-async def start(env: WorkflowEnvironment, app_id: str | None = None, **kw) -> WorkflowHandle:
-    app = application(app_id or f"A{uuid.uuid4().hex[:10]}", **kw)
-    return await env.client.start_workflow(
-        ReviewNames.WORKFLOW,
-        ReviewStart(application=app, accepted_by=actor("shipo_jingban")),
-        id=workflow_id_for(app.application_id),
-        task_queue=TASK_QUEUE,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        execution_timeout=timedelta(days=400),
-        result_type=CaseOutcome,
-    )
-
-
-async def state(h: WorkflowHandle) -> CaseState:
-    return await h.query(ReviewNames.STATE, result_type=CaseState)
-
-
-async def act(h: WorkflowHandle, name: str, arg) -> ActionAck:
-    return await h.execute_update(name, arg, result_type=ActionAck)
-
-
-async def until_stage(h: WorkflowHandle, stage: str) -> CaseState:
-    """The case's first activities run right after start; wait (in real time) until it is in `stage`."""
-    import asyncio
-
-    for _ in range(200):
-        s = await state(h)
-        if s.stage == stage:
-            return s
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"stage stayed {s.stage}, expected {stage}")
-
-
-async def refused(h: WorkflowHandle, name: str, arg) -> ApplicationError:
-    with pytest.raises(WorkflowUpdateFailedError) as e:
-        await act(h, name, arg)
-    assert isinstance(e.value.cause, ApplicationError)
-    return e.value.cause
-
-
-def verification(income: str = "600.00") -> VerificationResult:
-    return VerificationResult(actor=actor("qu_minzheng"), verified_monthly_income=Decimal(income),
-                              assets_within_limits=True, findings="核对无异常", report_ref="HD-2026-001")
-
-
-def home_visit(today: date, by: str = "shipo_jingban", with_: str = "shipo_diaocha") -> HomeVisit:
-    return HomeVisit(actor=actor(by), visited_on=today, investigators=[by, with_],
-                     family_signatures=["王大山"], findings="家中无劳动力，房屋简陋，收入以务农为主")
-
-
-def interview(today: date) -> NeighbourInterview:
-    return NeighbourInterview(actor=actor("shipo_cun1"), interviewed_on=today, interviewees=["邻居李四", "邻居赵五"],
-                              findings="邻居反映情况属实")
-
-
-def hearing(today: date) -> Hearing:
-    return Hearing(actor=actor("shipo_jingban"), held_on=today, participants=["村民代表甲", "村民代表乙", "党员代表丙"],
-                   opinion="agree", summary="评议同意纳入低保")
-
-
-async def investigate(h: WorkflowHandle) -> date:
-    s = await until_stage(h, "investigation")
-    today = s.clock.accepted_on
-    await act(h, ReviewNames.VERIFICATION_RESULT, verification())
-    await act(h, ReviewNames.HOME_VISIT, home_visit(today))
-    ack = await act(h, ReviewNames.NEIGHBOUR_INTERVIEW, interview(today))
-    assert ack.stage == "hearing"
-    ack = await act(h, ReviewNames.HEARING, hearing(today))
-    assert ack.stage == "decision"
-    return today
-
-
-async def events(pool: asyncpg.Pool, case_id: str) -> list[str]:
-    rows = await pool.fetch("select kind from case_events where case_id = $1 order by occurred_at, id", case_id)
-    return [r["kind"] for r in rows]
-
-
-async def test_happy_path_to_enrolment(env: WorkflowEnvironment, pool: asyncpg.Pool) -> None:
-    h = await start(env, "HAPPY-1")
+async def test_happy_path_to_enrolment(review_env: WorkflowEnvironment, pool: asyncpg.Pool) -> None:
+    h = await start(review_env, "HAPPY-1")
     s = await until_stage(h, "investigation")
     assert s.clock.deadline is not None and s.policy_version == 1
     await investigate(h)
@@ -134,21 +30,33 @@ async def test_happy_path_to_enrolment(env: WorkflowEnvironment, pool: asyncpg.P
     assert rec["monthly_amount_fen"] == 156600 and rec["people"] == 3 and rec["category"] == "B"
     assert rec["first_payment_month"].day == 1 and rec["first_payment_month"] > s.clock.accepted_on
     kinds = await events(pool, "HAPPY-1")
-    assert kinds == ["accepted", "verification_requested", "verification_result", "home_visit",
-                     "neighbour_interview", "hearing", "decision", "notice_started", "enrolled"]
+    assert kinds == [
+        "accepted",
+        "verification_requested",
+        "verification_result",
+        "home_visit",
+        "neighbour_interview",
+        "hearing",
+        "decision",
+        "notice_started",
+        "enrolled",
+    ]
     case = await pool.fetchrow("select stage, status, closed_at from cases where case_id = 'HAPPY-1'")
     assert (case["stage"], case["status"]) == ("enrolled", "enrolled") and case["closed_at"] is not None
     note = await pool.fetchrow("select * from notifications where case_id = 'HAPPY-1' and kind = 'approval'")
     assert note["audience"] == "applicant" and "1566.00" in note["body"]
 
 
-async def test_refusal_with_reasons(env: WorkflowEnvironment, pool: asyncpg.Pool) -> None:
-    h = await start(env, "REFUSE-1")
+async def test_refusal_with_reasons(review_env: WorkflowEnvironment, pool: asyncpg.Pool) -> None:
+    h = await start(review_env, "REFUSE-1")
     await investigate(h)
     err = await refused(h, ReviewNames.DECIDE, Decision(actor=actor("shipo_shenpi"), approve=False, reasons=" "))
     assert (err.type, err.message) == ("incomplete", "不予批准必须书面写明理由")
-    await act(h, ReviewNames.DECIDE, Decision(actor=actor("shipo_shenpi"), approve=False,
-                                              reasons="家庭人均收入高于当地低保标准"))
+    await act(
+        h,
+        ReviewNames.DECIDE,
+        Decision(actor=actor("shipo_shenpi"), approve=False, reasons="家庭人均收入高于当地低保标准"),
+    )
     outcome = await h.result()
     assert outcome.stage == "refused"
     note = await pool.fetchrow("select * from notifications where case_id = 'REFUSE-1' and kind = 'refusal'")
@@ -156,10 +64,10 @@ async def test_refusal_with_reasons(env: WorkflowEnvironment, pool: asyncpg.Pool
     assert await pool.fetchval("select count(*) from recipients where case_id = 'REFUSE-1'") == 0
 
 
-async def test_second_start_with_same_id_is_ignored(env: WorkflowEnvironment, pool: asyncpg.Pool) -> None:
-    first = await start(env, "TWICE-1")
+async def test_second_start_with_same_id_is_ignored(review_env: WorkflowEnvironment, pool: asyncpg.Pool) -> None:
+    first = await start(review_env, "TWICE-1")
     await until_stage(first, "investigation")
-    second = await start(env, "TWICE-1")
+    second = await start(review_env, "TWICE-1")
     assert second.result_run_id == first.result_run_id
     assert await pool.fetchval("select count(*) from cases where case_id = 'TWICE-1'") == 1
     assert await pool.fetchval("select count(*) from households") == 1

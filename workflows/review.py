@@ -161,9 +161,6 @@ class ReviewWorkflow:
             )
             await self.persist()
 
-        review = self.policy.review
-        due = await self.compute(review.verification_result_working_days, [])
-        self.verification_due = due.deadline
         await workflow.execute_activity(
             "request_verification",
             VerificationRequestIn(case_id=self.case_id, township_code=app.household.township_code, requested_at=now),
@@ -385,6 +382,8 @@ class ReviewWorkflow:
     async def recompute_deadline(self) -> None:
         assert self.policy is not None
         review = self.policy.review
+        if self.verification is None and not self.escalated("verification_overdue"):
+            self.verification_due = (await self.compute(review.verification_result_working_days, [])).deadline
         self.deadline = await self.compute(
             review.promised_working_days, self.paused_periods, reminders=[r.days_left for r in review.reminders]
         )

@@ -1,0 +1,125 @@
+"""Helpers for review workflow tests: start a case, act on it, wait for a stage, stock action payloads."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from decimal import Decimal
+
+import asyncpg
+import pytest
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+
+from infra.config import TASK_QUEUE
+from schemas.review import (
+    ActionAck,
+    CaseOutcome,
+    CaseState,
+    Hearing,
+    HomeVisit,
+    NeighbourInterview,
+    ReviewNames,
+    ReviewStart,
+    VerificationResult,
+    workflow_id_for,
+)
+from tests.factories import actor, application
+
+
+async def start(env: WorkflowEnvironment, app_id: str | None = None, **kw) -> WorkflowHandle:
+    app = application(app_id or f"A{uuid.uuid4().hex[:10]}", **kw)
+    return await env.client.start_workflow(
+        ReviewNames.WORKFLOW,
+        ReviewStart(application=app, accepted_by=actor("shipo_jingban")),
+        id=workflow_id_for(app.application_id),
+        task_queue=TASK_QUEUE,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        execution_timeout=timedelta(days=400),
+        result_type=CaseOutcome,
+    )
+
+
+async def state(h: WorkflowHandle) -> CaseState:
+    return await h.query(ReviewNames.STATE, result_type=CaseState)
+
+
+async def act(h: WorkflowHandle, name: str, arg) -> ActionAck:
+    return await h.execute_update(name, arg, result_type=ActionAck)
+
+
+async def until_stage(h: WorkflowHandle, stage: str) -> CaseState:
+    """The case's first activities run right after start; wait (in real time) until it is in `stage`."""
+    import asyncio
+
+    for _ in range(200):
+        s = await state(h)
+        if s.stage == stage:
+            return s
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"stage stayed {s.stage}, expected {stage}")
+
+
+async def refused(h: WorkflowHandle, name: str, arg) -> ApplicationError:
+    with pytest.raises(WorkflowUpdateFailedError) as e:
+        await act(h, name, arg)
+    assert isinstance(e.value.cause, ApplicationError)
+    return e.value.cause
+
+
+def verification(income: str = "600.00") -> VerificationResult:
+    return VerificationResult(
+        actor=actor("qu_minzheng"),
+        verified_monthly_income=Decimal(income),
+        assets_within_limits=True,
+        findings="核对无异常",
+        report_ref="HD-2026-001",
+    )
+
+
+def home_visit(today: date, by: str = "shipo_jingban", with_: str = "shipo_diaocha") -> HomeVisit:
+    return HomeVisit(
+        actor=actor(by),
+        visited_on=today,
+        investigators=[by, with_],
+        family_signatures=["王大山"],
+        findings="家中无劳动力，房屋简陋，收入以务农为主",
+    )
+
+
+def interview(today: date) -> NeighbourInterview:
+    return NeighbourInterview(
+        actor=actor("shipo_cun1"),
+        interviewed_on=today,
+        interviewees=["邻居李四", "邻居赵五"],
+        findings="邻居反映情况属实",
+    )
+
+
+def hearing(today: date) -> Hearing:
+    return Hearing(
+        actor=actor("shipo_jingban"),
+        held_on=today,
+        participants=["村民代表甲", "村民代表乙", "党员代表丙"],
+        opinion="agree",
+        summary="评议同意纳入低保",
+    )
+
+
+async def investigate(h: WorkflowHandle) -> date:
+    s = await until_stage(h, "investigation")
+    today = s.clock.accepted_on
+    await act(h, ReviewNames.VERIFICATION_RESULT, verification())
+    await act(h, ReviewNames.HOME_VISIT, home_visit(today))
+    ack = await act(h, ReviewNames.NEIGHBOUR_INTERVIEW, interview(today))
+    assert ack.stage == "hearing"
+    ack = await act(h, ReviewNames.HEARING, hearing(today))
+    assert ack.stage == "decision"
+    return today
+
+
+async def events(pool: asyncpg.Pool, case_id: str) -> list[str]:
+    rows = await pool.fetch("select kind from case_events where case_id = $1 order by occurred_at, id", case_id)
+    return [r["kind"] for r in rows]

@@ -1,0 +1,383 @@
+"""The HTTP API on the embedded PostgreSQL: login, tokens, jurisdiction, refusals and list filters.
+
+Case rows are inserted directly (the workflow writes them in production), so most tests need no
+Temporal server; those that check how the API reports a missing workflow use the time-skipping one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+
+import asyncpg
+import httpx
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from db.users_repo import DEMO_PASSWORD
+from tests.factories import application
+from webapp.app import create_app
+
+SHIPO, SHUNHE = "341503106", "341503104"
+SHIPO_VILLAGE = "341503106201"
+
+
+@pytest.fixture
+async def api(pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
+    async with _client(pool) as c:
+        yield c
+
+
+def _client(pool: asyncpg.Pool, temporal=None) -> httpx.AsyncClient:
+    app = create_app(pool, temporal, secret_key="test-secret")
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://jiuzhu.test")
+
+
+async def login(c: httpx.AsyncClient, username: str, password: str = DEMO_PASSWORD) -> dict[str, str]:
+    """Log the client in (session cookie) and return bearer headers for the same user."""
+    r = await c.post("/api/auth/login", json={"username": username, "password": password})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+async def insert_case(
+    pool: asyncpg.Pool,
+    case_id: str,
+    township: str = SHIPO,
+    *,
+    village: str | None = None,
+    name: str = "王大山",
+    stage: str = "investigation",
+    status: str = "open",
+    kind: str = "dibao",
+    deadline: date | None = None,
+    overdue: bool = False,
+    accepted_at: datetime = datetime(2026, 9, 18, 2, 0, tzinfo=UTC),
+) -> None:
+    await pool.execute(
+        "insert into cases (case_id, workflow_id, assistance_type, township_code, village_code, applicant_name, "
+        "applicant_id_masked, channel, policy_version, stage, status, accepted_at, deadline, overdue) "
+        "values ($1, 'review-' || $1, $2, $3, $4, $5, '341503********0014', 'counter', 1, $6, $7, $8, $9, $10)",
+        case_id,
+        kind,
+        township,
+        village,
+        name,
+        stage,
+        status,
+        accepted_at,
+        deadline,
+        overdue,
+    )
+
+
+# ---- login, session, token ---------------------------------------------------------------------
+
+
+async def test_login_me_and_logout(api: httpx.AsyncClient) -> None:
+    r = await api.post("/api/auth/login", json={"username": "shipo_jingban", "password": DEMO_PASSWORD})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["token"] and body["user"]["role"] == "township_caseworker"
+    assert body["user"]["place_name"] == "石婆店镇" and body["user"]["role_label"] == "乡镇经办人"
+    assert "jiuzhu_session" in r.headers["set-cookie"] and "httponly" in r.headers["set-cookie"].lower()
+
+    me = await api.get("/api/me")
+    assert me.status_code == 200 and me.json()["username"] == "shipo_jingban"
+
+    assert (await api.post("/api/auth/logout")).status_code == 204
+    after = await api.get("/api/me")
+    assert after.status_code == 401
+    assert after.json() == {"code": "unauthenticated", "message": "请先登录"}
+
+
+@pytest.mark.parametrize("username, password", [("shipo_jingban", "wrong-password"), ("nobody", DEMO_PASSWORD)])
+async def test_login_failure_sets_no_session(api: httpx.AsyncClient, username: str, password: str) -> None:
+    r = await api.post("/api/auth/login", json={"username": username, "password": password})
+    assert r.status_code == 401
+    assert r.json() == {"code": "bad_credentials", "message": "用户名或密码错误"}
+    assert (await api.get("/api/me")).status_code == 401
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("GET", "/api/me"),
+        ("GET", "/api/cases"),
+        ("GET", "/api/cases/A0001"),
+        ("GET", "/api/verification-requests"),
+        ("POST", "/api/calendar/changed"),
+        ("POST", "/api/cases/A0001/actions/take_over"),
+    ],
+)
+async def test_401_without_credentials(api: httpx.AsyncClient, method: str, path: str) -> None:
+    r = await api.request(method, path, json={"reason": "超期接管"} if method == "POST" else None)
+    assert r.status_code == 401
+    assert r.json() == {"code": "unauthenticated", "message": "请先登录"}
+
+
+async def test_bearer_token_works_without_cookie_and_expires(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with _client(pool) as browser:
+        headers = await login(browser, "qu_minzheng")
+        async with _client(pool) as old_clock:
+            with monkeypatch.context() as m:
+                m.setattr(time, "time", lambda: 1_000_000_000.0)  # a token signed in 2001
+                old = await login(old_clock, "qu_minzheng")
+    async with _client(pool) as script:
+        assert (await script.get("/api/me", headers=headers)).json()["username"] == "qu_minzheng"
+        tampered = {"Authorization": headers["Authorization"][:-2] + "xx"}
+        assert (await script.get("/api/me", headers=tampered)).status_code == 401
+        assert (await script.get("/api/me", headers=old)).status_code == 401
+        assert (await script.get("/api/me", headers={"Authorization": "Basic abc"})).status_code == 401
+
+
+async def test_token_of_a_deactivated_user_is_refused(api: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
+    headers = await login(api, "shipo_jingban")
+    await pool.execute("update users set active = false where username = 'shipo_jingban'")
+    assert (await api.get("/api/me", headers=headers)).status_code == 401
+    assert (await api.get("/api/me")).status_code == 401  # the session cookie too
+
+
+async def test_secret_key_persisted_in_var_dir(pool: asyncpg.Pool, tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("JIUZHU_SECRET_KEY", raising=False)
+    monkeypatch.setenv("JIUZHU_VAR", str(tmp_path / "var"))
+    tokens = []
+    for _ in range(2):  # two processes (apps) on the same var/ accept each other's tokens
+        app = create_app(pool)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://jiuzhu.test") as c:
+            tokens.append(await login(c, "admin"))
+            assert (await c.get("/api/me", headers=tokens[0])).status_code == 200
+    key = tmp_path / "var" / "secret_key"
+    assert key.stat().st_mode & 0o777 == 0o600 and len(key.read_text()) > 40
+
+
+# ---- jurisdiction -------------------------------------------------------------------------------
+
+
+async def test_lists_and_reads_only_within_jurisdiction(api: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
+    await insert_case(pool, "SP-1", SHIPO, village=SHIPO_VILLAGE)
+    await insert_case(pool, "SP-2", SHIPO)
+    await insert_case(pool, "SH-1", SHUNHE)
+
+    async def visible(username: str) -> list[str]:
+        r = await api.get("/api/cases", headers=await login(api, username))
+        assert r.status_code == 200, r.text
+        return sorted(i["case_id"] for i in r.json()["items"])
+
+    assert await visible("shipo_jingban") == ["SP-1", "SP-2"]
+    assert await visible("shunhe_jingban") == ["SH-1"]
+    assert await visible("shipo_cun1") == ["SP-1"]
+    assert await visible("qu_minzheng") == ["SH-1", "SP-1", "SP-2"]
+    assert await visible("qu_jiandu") == ["SH-1", "SP-1", "SP-2"]
+
+    shipo = await login(api, "shipo_jingban")
+    r = await api.get("/api/cases/SH-1", headers=shipo)
+    assert r.status_code == 403 and r.json()["code"] == "out_of_jurisdiction"
+    r = await api.get("/api/cases?township=341503104", headers=shipo)
+    assert r.json()["items"] == []  # a filter never widens the jurisdiction
+    cadre = await login(api, "shipo_cun1")
+    assert (await api.get("/api/cases/SP-2", headers=cadre)).status_code == 403
+
+    bureau = await login(api, "yiliao_bu")
+    for path in ("/api/cases", "/api/cases/SP-1", "/api/verification-requests"):
+        r = await api.get(path, headers=bureau)
+        assert r.status_code == 403 and r.json()["code"] == "wrong_role", path
+
+
+async def test_unknown_case_is_404(api: httpx.AsyncClient) -> None:
+    r = await api.get("/api/cases/NO-SUCH-CASE", headers=await login(api, "qu_minzheng"))
+    assert r.status_code == 404
+    assert r.json() == {"code": "not_found", "message": "案件不存在"}
+
+
+async def test_case_detail_when_workflow_is_gone(pool: asyncpg.Pool, ts_env: WorkflowEnvironment) -> None:
+    """The database row and event log are shown even when Temporal no longer has the workflow."""
+    await insert_case(pool, "SP-OLD", SHIPO, deadline=date(2026, 10, 22))
+    await pool.execute(
+        "insert into case_events (case_id, event_key, kind, stage, actor, occurred_at) values "
+        "('SP-OLD', '0002-b', 'verification_requested', 'investigation', null, '2026-09-18T10:00+08'), "
+        "('SP-OLD', '0001-a', 'accepted', 'accepted', 'shipo_jingban', '2026-09-18T10:00+08')"
+    )
+    async with _client(pool, ts_env.client) as c:
+        r = await c.get("/api/cases/SP-OLD", headers=await login(c, "shipo_jingban"))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["state"] is None
+    assert body["case"]["stage_label"].startswith("调查核实") and body["case"]["deadline"] == "2026-10-22"
+    assert [e["event_key"] for e in body["events"]] == ["0002-b", "0001-a"]  # same time: insertion order
+    assert body["temporal_ui_url"].endswith(f"/namespaces/{ts_env.client.namespace}/workflows/review-SP-OLD")
+
+
+# ---- refusals before the workflow is called -------------------------------------------------------
+
+
+async def test_supervisor_is_read_only(api: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
+    await insert_case(pool, "SP-1", SHIPO)
+    headers = await login(api, "qu_jiandu")
+    visit = {
+        "visited_on": "2026-09-20",
+        "investigators": ["qu_jiandu", "qu_minzheng"],
+        "family_signatures": ["王大山"],
+        "findings": "家中陈设简陋",
+    }
+    r = await api.post("/api/cases/SP-1/actions/home_visit", json=visit, headers=headers)
+    assert r.status_code == 403
+    assert r.json() == {"code": "wrong_role", "message": "监督员只能查看案件，不能办理"}
+    assert await pool.fetchval("select count(*) from case_events") == 0
+    assert (await api.get("/api/cases/SP-1", headers=headers)).status_code != 403  # but may read
+
+
+async def test_action_body_is_validated_with_chinese_messages(api: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
+    await insert_case(pool, "SP-1", SHIPO)
+    headers = await login(api, "shipo_shenpi")
+    r = await api.post(
+        "/api/cases/SP-1/actions/decision", json={"approve": True, "monthly_amount": "1.234"}, headers=headers
+    )
+    assert r.status_code == 422
+    assert r.json()["code"] == "invalid" and r.json()["message"] == "monthly_amount：金额最多两位小数"
+    r = await api.post("/api/cases/SP-1/actions/decision", json={"approve": "maybe"}, headers=headers)
+    assert r.status_code == 422 and r.json()["message"] == "approve：应为是/否"
+    r = await api.post(
+        "/api/cases/SP-1/actions/decision", json={"approve": True, "actor": {"username": "x"}}, headers=headers
+    )
+    assert r.status_code == 503  # `actor` in the body is ignored; it gets as far as calling Temporal
+    r = await api.post("/api/cases/SP-1/actions/escalate", json={}, headers=headers)
+    assert r.status_code == 404 and r.json()["code"] == "not_found"
+
+
+async def test_actions_on_a_missing_workflow_answer_case_closed(
+    pool: asyncpg.Pool, ts_env: WorkflowEnvironment
+) -> None:
+    await insert_case(pool, "SP-1", SHIPO)
+    async with _client(pool, ts_env.client) as c:
+        r = await c.post(
+            "/api/cases/SP-1/actions/take_over", json={"reason": "超期接管"}, headers=await login(c, "qu_minzheng")
+        )
+    assert r.status_code == 409
+    assert r.json() == {"code": "case_closed", "message": "案件已办结，不能再操作"}
+
+
+async def test_accept_rejects_bad_id_number_in_chinese(api: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
+    body = application("A-BAD-ID").model_dump(mode="json")
+    body["household"]["members"][0]["id_number"] = "11010519491231002" + "1"  # check character should be X
+    r = await api.post("/api/cases", json=body, headers=await login(api, "shipo_jingban"))
+    assert r.status_code == 422
+    err = r.json()
+    assert err["code"] == "invalid"
+    assert err["message"] == "household.members.0.id_number：身份证号码校验位错误：应为X，实际为1"
+    assert err["errors"][0]["loc"] == ["body", "household", "members", 0, "id_number"]
+    assert "110105194912310021" not in r.text  # the input is not echoed back
+    assert await pool.fetchval("select count(*) from cases") == 0
+
+
+@pytest.mark.parametrize(
+    "username, township, village, status, code, message",
+    [
+        ("shipo_cun1", SHIPO, SHIPO_VILLAGE, 403, "wrong_role", "村（社区）干部不能受理申请"),
+        ("qu_minzheng", SHIPO, SHIPO_VILLAGE, 403, "wrong_role", "只有乡镇（街道）经办人或审批人"),
+        ("shunhe_jingban", SHIPO, SHIPO_VILLAGE, 403, "out_of_jurisdiction", "本乡镇"),
+        ("shipo_jingban", SHIPO, "341503106299", 422, "invalid", "村（社区）代码不存在：341503106299"),
+        ("shipo_jingban", "341503106", "341503106", 422, "invalid", "household.village_code：格式不正确"),
+    ],
+)
+async def test_accept_refused_before_anything_starts(
+    api: httpx.AsyncClient, pool: asyncpg.Pool, username, township, village, status, code, message
+) -> None:
+    body = application("A-REFUSED").model_dump(mode="json")
+    body["household"].update(township_code=township, village_code=village)
+    r = await api.post("/api/cases", json=body, headers=await login(api, username))
+    assert r.status_code == status, r.text
+    assert r.json()["code"] == code and message in r.json()["message"]
+    assert await pool.fetchval("select count(*) from cases") == 0
+
+
+async def test_unknown_township_code(api: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
+    await pool.execute(
+        "insert into users (username, full_name, role, place_code, password_hash) "
+        "select 'x_jingban', '测试', 'township_caseworker', '341503', password_hash from users where username='admin'"
+    )
+    body = application("A-TOWN").model_dump(mode="json")
+    body["household"].update(township_code="341503999", village_code=None)
+    r = await api.post("/api/cases", json=body, headers=await login(api, "x_jingban"))
+    assert r.status_code == 422 and r.json()["message"] == "乡镇（街道）代码不存在：341503999"
+
+
+async def test_calendar_change_is_for_admins(pool: asyncpg.Pool, ts_env: WorkflowEnvironment) -> None:
+    await insert_case(pool, "SP-1", SHIPO)
+    await insert_case(pool, "SP-2", SHIPO, status="enrolled", stage="enrolled")
+    async with _client(pool, ts_env.client) as c:
+        r = await c.post("/api/calendar/changed", headers=await login(c, "qu_minzheng"))
+        assert r.status_code == 403
+        r = await c.post("/api/calendar/changed", headers=await login(c, "admin"))
+    assert r.status_code == 200
+    assert r.json() == {"count": 0, "failed": ["SP-1"]}  # only open cases; this one has no workflow
+
+
+# ---- list filters -------------------------------------------------------------------------------
+
+
+async def test_list_filters_sorting_and_paging(api: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
+    await insert_case(pool, "C1", SHIPO, name="王大山", deadline=date(2026, 10, 22))
+    await insert_case(pool, "C2", SHIPO, name="王小明", deadline=date(2026, 10, 9), overdue=True, kind="tekun")
+    await insert_case(pool, "C3", SHIPO, name="李四", stage="public_notice", deadline=None)
+    await insert_case(
+        pool,
+        "C4",
+        SHUNHE,
+        name="王五",
+        deadline=date(2026, 11, 2),
+        accepted_at=datetime(2026, 10, 8, 17, 0, tzinfo=UTC),
+    )
+    headers = await login(api, "qu_minzheng")
+
+    async def ids(query: str = "") -> list[str]:
+        r = await api.get(f"/api/cases{query}", headers=headers)
+        assert r.status_code == 200, r.text
+        return [i["case_id"] for i in r.json()["items"]]
+
+    assert await ids() == ["C2", "C1", "C4", "C3"]  # deadline ascending, none last
+    assert await ids("?township=341503106") == ["C2", "C1", "C3"]
+    assert await ids("?stage=public_notice") == ["C3"]
+    assert await ids("?assistance_type=tekun") == ["C2"]
+    assert await ids("?overdue=true") == ["C2"]
+    assert await ids("?overdue=false") == ["C1", "C4", "C3"]
+    assert await ids("?deadline_before=2026-10-22") == ["C2", "C1"]
+    assert await ids("?accepted_from=2026-10-09") == ["C4"]  # 17:00 UTC on 10-08 is 10-09 in Beijing
+    assert await ids("?accepted_to=2026-10-08") == ["C2", "C1", "C3"]
+    assert await ids("?q=王") == ["C2", "C1", "C4"]
+    assert await ids("?q=王小") == ["C2"]
+    assert await ids("?q=王&township=341503106&overdue=false") == ["C1"]
+
+    r = await api.get("/api/cases?page=2&page_size=3", headers=headers)
+    assert r.json()["total"] == 4 and [i["case_id"] for i in r.json()["items"]] == ["C3"]
+    item = (await api.get("/api/cases?q=李", headers=headers)).json()["items"][0]
+    assert item["applicant_id_masked"] == "341503********0014" and item["township_name"] == "石婆店镇"
+    assert item["stage_label"] == "公示"
+
+    for bad in ("?page_size=201", "?stage=nowhere", "?deadline_before=2026-13-01", "?township=3415"):
+        r = await api.get(f"/api/cases{bad}", headers=headers)
+        assert r.status_code == 422 and r.json()["code"] == "invalid", bad
+
+
+async def test_verification_queue(api: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
+    await insert_case(pool, "SP-1", SHIPO)
+    await insert_case(pool, "SP-2", SHIPO)
+    await insert_case(pool, "SH-1", SHUNHE)
+    await pool.execute(
+        "insert into verification_requests (case_id, township_code, requested_at, adapter, status) values "
+        "('SP-1', '341503106', '2026-09-18T10:00+08', 'database', 'requested'), "
+        "('SP-2', '341503106', '2026-09-17T10:00+08', 'database', 'answered'), "
+        "('SH-1', '341503104', '2026-09-19T10:00+08', 'database', 'requested')"
+    )
+
+    async def queue(username: str, query: str = "") -> list[str]:
+        r = await api.get(f"/api/verification-requests{query}", headers=await login(api, username))
+        assert r.status_code == 200, r.text
+        return [i["case_id"] for i in r.json()["items"]]
+
+    assert await queue("qu_minzheng") == ["SP-1", "SH-1"]  # requested only, oldest first
+    assert await queue("qu_minzheng", "?status=answered") == ["SP-2"]
+    assert await queue("shipo_jingban") == ["SP-1"]

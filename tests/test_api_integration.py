@@ -1,0 +1,184 @@
+"""One dibao case through the HTTP API with a real worker, the Temporal dev server and PostgreSQL.
+
+It runs to the public notice (7 calendar days cannot pass on a real clock; enrolment is covered by
+the time-skipping workflow tests) and checks what staff see on the way: state, lists, the event log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import asyncpg
+import httpx
+from temporalio.testing import WorkflowEnvironment
+
+from db.users_repo import DEMO_PASSWORD
+from tests.factories import application
+from webapp.app import create_app
+from workers.main import build_worker
+
+BEIJING = timezone(timedelta(hours=8))
+
+
+async def test_one_case_from_acceptance_to_public_notice(dev_env: WorkflowEnvironment, pool: asyncpg.Pool) -> None:
+    app = create_app(pool, dev_env.client, secret_key="integration")
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://jiuzhu.test")
+    tokens: dict[str, dict[str, str]] = {}
+
+    async def as_(username: str) -> dict[str, str]:
+        if username not in tokens:
+            r = await http.post("/api/auth/login", json={"username": username, "password": DEMO_PASSWORD})
+            assert r.status_code == 200, r.text
+            tokens[username] = {"Authorization": f"Bearer {r.json()['token']}"}
+        return tokens[username]
+
+    case_id = f"IT-{uuid.uuid4().hex[:10]}"
+    base = f"/api/cases/{case_id}"
+    today = datetime.now(BEIJING).date().isoformat()
+
+    async def events() -> list[str]:
+        return [
+            r["kind"] for r in await pool.fetch("select kind from case_events where case_id=$1 order by id", case_id)
+        ]
+
+    async def act(username: str, action: str, body: dict[str, Any], status: int = 200) -> dict[str, Any]:
+        before = await events()
+        r = await http.post(f"{base}/actions/{action}", json=body, headers=await as_(username))
+        assert r.status_code == status, r.text
+        if status != 200:
+            assert await events() == before, "a refused action must leave no event"
+        return r.json()
+
+    async def stage_becomes(stage: str) -> dict[str, Any]:
+        for _ in range(100):
+            detail = (await http.get(base, headers=await as_("shipo_jingban"))).json()
+            if detail["state"]["stage"] == stage and detail["case"]["stage"] == stage:
+                return detail
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"case stayed in {detail['state']['stage']} / {detail['case']['stage']}")
+
+    async with build_worker(dev_env.client, pool), http:
+        body = application(case_id).model_dump(mode="json")
+        r = await http.post("/api/cases", json=body, headers=await as_("shipo_jingban"))
+        assert r.status_code == 201, r.text
+        created = r.json()
+        assert created["created"] is True and created["workflow_id"] == f"review-{case_id}"
+        assert created["state"]["case_id"] == case_id and created["state"]["applicant_name"] == "王大山"
+
+        r = await http.post("/api/cases", json=body, headers=await as_("shipo_shenpi"))
+        assert r.status_code == 200 and r.json()["created"] is False and r.json()["case_id"] == case_id
+        r = await http.post("/api/cases", json=body, headers=await as_("admin"))
+        assert r.status_code == 403  # an administrator accepts nothing
+        detail = await stage_becomes("investigation")
+        assert await pool.fetchval("select count(*) from cases") == 1
+        assert detail["case"]["applicant_id_masked"].count("*") == 8
+        assert detail["state"]["clock"]["deadline"] == detail["case"]["deadline"]
+
+        queue = (await http.get("/api/verification-requests", headers=await as_("qu_minzheng"))).json()
+        assert [i["case_id"] for i in queue["items"]] == [case_id]
+
+        visit = {
+            "visited_on": today,
+            "investigators": ["shipo_jingban", "shipo_diaocha"],
+            "family_signatures": ["王大山"],
+            "findings": "房屋老旧，家中无大件电器",
+        }
+        refused = await act("qu_jiandu", "home_visit", visit, 403)
+        assert refused["code"] == "wrong_role"
+        refused = await act(
+            "shipo_jingban",
+            "verification_result",
+            {"verified_monthly_income": "600", "assets_within_limits": True, "findings": "核对无异常"},
+            403,
+        )
+        assert refused["code"] == "wrong_role" and "区民政局工作人员" in refused["message"]
+        refused = await act(
+            "shipo_diaocha", "home_visit", visit | {"investigators": ["shipo_jingban", "shipo_cun1"]}, 422
+        )
+        assert refused == {"code": "invalid", "message": "填报人须为调查人员之一"}
+        refused = await act(
+            "shipo_jingban",
+            "hearing",
+            {"held_on": today, "participants": ["村民代表"], "opinion": "agree", "summary": "同意纳入"},
+            409,
+        )
+        assert refused["code"] == "wrong_stage"
+
+        ack = await act(
+            "qu_minzheng",
+            "verification_result",
+            {
+                "verified_monthly_income": "600.00",
+                "assets_within_limits": True,
+                "findings": "核对无异常",
+                "report_ref": "HD-1",
+            },
+        )
+        assert ack["stage"] == "investigation"
+        answered = await http.get("/api/verification-requests?status=answered", headers=await as_("qu_minzheng"))
+        assert [i["answered_by"] for i in answered.json()["items"]] == ["qu_minzheng"]
+
+        await act("shipo_jingban", "home_visit", visit)
+        ack = await act(
+            "shipo_cun1",
+            "neighbour_interview",
+            {"interviewed_on": today, "interviewees": ["邻居张三", "邻居李四"], "findings": "邻居反映家庭确实困难"},
+        )
+        assert ack["stage"] == "hearing"
+        ack = await act(
+            "shipo_jingban",
+            "hearing",
+            {
+                "held_on": today,
+                "participants": ["村民代表甲", "村民代表乙", "村委会主任"],
+                "opinion": "agree",
+                "summary": "一致同意纳入低保",
+            },
+        )
+        assert ack["stage"] == "decision"
+
+        refused = await act("shipo_jingban", "decision", {"approve": True, "category": "B"}, 403)
+        assert refused["code"] == "wrong_role"
+        refused = await act("shipo_shenpi", "decision", {"approve": False}, 409)
+        assert refused["code"] == "incomplete"
+        ack = await act("shipo_shenpi", "decision", {"approve": True, "category": "B"})
+        assert ack["stage"] == "decision"
+
+        detail = await stage_becomes("public_notice")
+        assert detail["state"]["decision"]["category"] == "B" and detail["state"]["notice_ends_at"]
+        assert detail["temporal_ui_url"].endswith(f"/workflows/review-{case_id}")
+        kinds = [e["kind"] for e in detail["events"]]
+        assert kinds == [
+            "accepted",
+            "verification_requested",
+            "verification_result",
+            "home_visit",
+            "neighbour_interview",
+            "hearing",
+            "decision",
+            "notice_started",
+        ]
+        assert len({e["event_key"] for e in detail["events"]}) == len(kinds)
+        assert [e["actor"] for e in detail["events"]][2:7] == [
+            "qu_minzheng",
+            "shipo_jingban",
+            "shipo_cun1",
+            "shipo_jingban",
+            "shipo_shenpi",
+        ]
+
+        listed = (await http.get("/api/cases?stage=public_notice", headers=await as_("qu_jiandu"))).json()
+        assert [i["case_id"] for i in listed["items"]] == [case_id]
+        assert (await http.get("/api/cases", headers=await as_("shunhe_jingban"))).json()["total"] == 0
+
+        r = await http.post("/api/calendar/changed", headers=await as_("admin"))
+        assert r.json() == {"count": 1, "failed": []}
+        assert (await stage_becomes("public_notice"))["state"]["clock"]["deadline"] == detail["case"]["deadline"]
+
+        elsewhere = body | {"household": body["household"] | {"township_code": "341503104", "village_code": None}}
+        r = await http.post("/api/cases", json=elsewhere, headers=await as_("shunhe_jingban"))
+        assert r.status_code == 409 and r.json()["code"] == "application_id_taken"  # learns nothing of the case
+        assert await pool.fetchval("select count(*) from cases") == 1

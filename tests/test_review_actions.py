@@ -1,0 +1,238 @@
+"""Who may do what, in which order: the workflow's validators refuse at once with a code and a reason."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import asyncpg
+from temporalio.testing import WorkflowEnvironment
+
+from db import policy_repo
+from infra.config import TASK_QUEUE
+from schemas.policy import Policy
+from schemas.review import (
+    CaseOutcome,
+    Decision,
+    Hearing,
+    HomeVisit,
+    Objection,
+    ReviewNames,
+    ReviewStart,
+    TakeOver,
+    workflow_id_for,
+)
+from tests.factories import actor, application
+from tests.review_support import (
+    act,
+    events,
+    hearing,
+    home_visit,
+    interview,
+    investigate,
+    refused,
+    start,
+    state,
+    until_stage,
+    verification,
+)
+
+
+async def test_objection_sends_the_case_back_then_a_new_notice(
+    review_env: WorkflowEnvironment, pool: asyncpg.Pool
+) -> None:
+    h = await start(review_env, "OBJECT-1")
+    today = await investigate(h)
+    await act(h, ReviewNames.DECIDE, Decision(actor=actor("shipo_shenpi"), approve=True, category="C"))
+    s = await until_stage(h, "public_notice")
+    assert s.notice_ends_at is not None
+    ack = await act(
+        h,
+        ReviewNames.OBJECT,
+        Objection(
+            actor=actor("shipo_cun1"), objector="村民张某", content="该户有子女在外务工，收入未申报", route="hearing"
+        ),
+    )
+    assert ack.stage == "hearing"
+    s = await state(h)
+    assert s.decision is None and s.objections == 1 and s.notice_ends_at is None
+    err = await refused(h, ReviewNames.DECIDE, Decision(actor=actor("shipo_shenpi"), approve=True, category="C"))
+    assert err.type == "wrong_stage"
+    await act(h, ReviewNames.HEARING, hearing(today).model_copy(update={"summary": "复议：子女收入已核实，仍符合条件"}))
+    await act(
+        h,
+        ReviewNames.DECIDE,
+        Decision(
+            actor=actor("shipo_shenpi"),
+            approve=True,
+            category="C",
+            monthly_amount=Decimal("1200.00"),
+            override_reason="扣除子女赡养费后核定",
+        ),
+    )
+    outcome = await h.result()
+    assert outcome.stage == "enrolled" and outcome.monthly_amount == Decimal("1200.00")
+    kinds = await events(pool, "OBJECT-1")
+    assert kinds.count("notice_started") == 2 and kinds.count("hearing") == 2 and kinds.count("decision") == 2
+    assert kinds.index("objection") < len(kinds) - 4
+    notices = await pool.fetchval(
+        "select count(*) from notifications where case_id = 'OBJECT-1' and kind like 'notice-%'"
+    )
+    assert notices == 2
+
+
+async def test_order_role_jurisdiction_and_completeness(review_env: WorkflowEnvironment) -> None:
+    h = await start(review_env, "RULES-1")
+    s = await until_stage(h, "investigation")
+    today = s.clock.accepted_on
+
+    cases = [
+        (ReviewNames.HEARING, hearing(today), "wrong_stage", "当前阶段为「调查核实"),
+        (ReviewNames.HOME_VISIT, home_visit(today, by="qu_jiandu", with_="shipo_jingban"), "wrong_role", "监督员"),
+        (
+            ReviewNames.HOME_VISIT,
+            home_visit(today, by="shunhe_jingban", with_="shipo_jingban"),
+            "out_of_jurisdiction",
+            "辖区",
+        ),
+        (
+            ReviewNames.HOME_VISIT,
+            home_visit(today).model_copy(update={"investigators": ["shipo_jingban"]}),
+            "incomplete",
+            "至少需要 2 名",
+        ),
+        (ReviewNames.HOME_VISIT, home_visit(today).model_copy(update={"family_signatures": []}), "incomplete", "签字"),
+        (ReviewNames.HOME_VISIT, home_visit(today).model_copy(update={"findings": " "}), "incomplete", "调查情况"),
+        (
+            ReviewNames.VERIFICATION_RESULT,
+            verification().model_copy(update={"actor": actor("shipo_jingban")}),
+            "wrong_role",
+            "区民政局工作人员",
+        ),
+        (ReviewNames.TAKE_OVER, TakeOver(actor=actor("qu_minzheng"), reason="提前接管"), "wrong_stage", "未超期"),
+    ]
+    for name, arg, code, fragment in cases:
+        err = await refused(h, name, arg)
+        assert err.type == code, (name, err.message)
+        assert fragment in err.message, err.message
+
+    await act(h, ReviewNames.VERIFICATION_RESULT, verification())
+    err = await refused(h, ReviewNames.VERIFICATION_RESULT, verification())
+    assert "不能重复" in err.message
+    await act(h, ReviewNames.HOME_VISIT, home_visit(today))
+    await act(h, ReviewNames.NEIGHBOUR_INTERVIEW, interview(today))
+    await act(h, ReviewNames.HEARING, hearing(today))
+    # An investigator may not approve; the caseworker is no approver at all.
+    approver_who_investigated = actor("shipo_shenpi")
+    s = await state(h)
+    assert s.investigators == ["shipo_diaocha", "shipo_jingban"]
+    err = await refused(h, ReviewNames.DECIDE, Decision(actor=actor("shipo_jingban"), approve=True, category="A"))
+    assert err.type == "wrong_role"
+    err = await refused(h, ReviewNames.DECIDE, Decision(actor=approver_who_investigated, approve=True, category="Z"))
+    assert err.type == "invalid" and "A、B、C" in err.message
+    err = await refused(
+        h,
+        ReviewNames.DECIDE,
+        Decision(actor=approver_who_investigated, approve=True, category="A", monthly_amount=Decimal("2000.00")),
+    )
+    assert err.type == "incomplete" and "1566.00" in err.message
+    # Nothing refused left a trace in the timeline.
+    assert [e.kind for e in (await state(h)).timeline] == [
+        "accepted",
+        "verification_requested",
+        "verification_result",
+        "home_visit",
+        "neighbour_interview",
+        "hearing",
+    ]
+    await h.terminate("test over")
+
+
+async def test_investigator_cannot_approve(review_env: WorkflowEnvironment) -> None:
+    h = await start(review_env, "RULES-2")
+    s = await until_stage(h, "investigation")
+    today = s.clock.accepted_on
+    await act(h, ReviewNames.VERIFICATION_RESULT, verification())
+    visit = HomeVisit(
+        actor=actor("shipo_jingban"),
+        visited_on=today,
+        investigators=["shipo_jingban", "shipo_shenpi"],
+        family_signatures=["王大山"],
+        findings="情况属实",
+    )
+    await act(h, ReviewNames.HOME_VISIT, visit)
+    await act(h, ReviewNames.NEIGHBOUR_INTERVIEW, interview(today))
+    await act(h, ReviewNames.HEARING, hearing(today))
+    err = await refused(h, ReviewNames.DECIDE, Decision(actor=actor("shipo_shenpi"), approve=True, category="A"))
+    assert (err.type, err.message) == ("investigator_approver", "审批人不得是本案的调查人员")
+    await h.terminate("test over")
+
+
+async def test_related_staff_are_barred_and_the_district_must_visit(
+    review_env: WorkflowEnvironment, pool: asyncpg.Pool
+) -> None:
+    app = application("REL-1", declared=("刘芳",))
+    applicant_id = app.household.applicant.id_number
+    uid = await pool.fetchval("select id from users where username = 'shipo_diaocha'")
+    await pool.execute(
+        "insert into staff_relatives (user_id, relative_name, relative_id_number, relation) "
+        "values ($1, $2, $3, '表兄')",
+        uid,
+        app.household.applicant.name,
+        applicant_id,
+    )
+    h = await review_env.client.start_workflow(
+        ReviewNames.WORKFLOW,
+        ReviewStart(application=app, accepted_by=actor("shipo_jingban")),
+        id=workflow_id_for("REL-1"),
+        task_queue=TASK_QUEUE,
+        result_type=CaseOutcome,
+    )
+    s = await until_stage(h, "investigation")
+    assert s.barred_staff == ["shipo_cun1", "shipo_diaocha"] and s.district_visit_required
+    today = s.clock.accepted_on
+    err = await refused(h, ReviewNames.HOME_VISIT, home_visit(today, by="shipo_diaocha", with_="shipo_jingban"))
+    assert err.type == "recused" and "回避" in err.message
+    err = await refused(h, ReviewNames.HOME_VISIT, home_visit(today))  # lists shipo_diaocha as investigator
+    assert err.type == "recused" and "shipo_diaocha" in err.message
+    err = await refused(h, ReviewNames.NEIGHBOUR_INTERVIEW, interview(today))  # by shipo_cun1, declared relative
+    assert err.type == "recused"
+
+    await act(h, ReviewNames.VERIFICATION_RESULT, verification())
+    await act(h, ReviewNames.HOME_VISIT, home_visit(today, by="shipo_jingban", with_="shipo_shenpi"))
+    await act(h, ReviewNames.NEIGHBOUR_INTERVIEW, interview(today).model_copy(update={"actor": actor("shipo_jingban")}))
+    assert (await state(h)).stage == "investigation"  # still waiting for the district's own visit
+    ack = await act(h, ReviewNames.HOME_VISIT, home_visit(today, by="qu_minzheng", with_="shipo_jingban"))
+    assert ack.stage == "hearing"
+    kinds = await events(pool, "REL-1")
+    assert "relatives_matched" in kinds
+    assert await pool.fetchval("select relatives_match from cases where case_id = 'REL-1'") is True
+    await h.terminate("test over")
+
+
+async def test_hearing_optional_when_policy_says_so(review_env: WorkflowEnvironment, pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        current = await policy_repo.get(conn, 1)
+        national = Policy.model_validate(
+            current.model_dump()
+            | {
+                "version": 2,
+                "effective_from": "2026-01-01",
+                "review": current.review.model_dump() | {"hearing_mandatory": False},
+            }
+        )
+        await policy_repo.add(conn, national, "test")
+    h = await start(review_env, "NOHEAR-1")
+    s = await until_stage(h, "investigation")
+    assert s.policy_version == 2
+    today = s.clock.accepted_on
+    await act(h, ReviewNames.VERIFICATION_RESULT, verification())
+    await act(h, ReviewNames.HOME_VISIT, home_visit(today))
+    ack = await act(h, ReviewNames.NEIGHBOUR_INTERVIEW, interview(today))
+    assert ack.stage == "decision"
+    err = await refused(
+        h,
+        ReviewNames.HEARING,
+        Hearing(actor=actor("shipo_jingban"), held_on=today, participants=["甲"], opinion="agree", summary="无需评议"),
+    )
+    assert err.type == "wrong_stage"
+    await h.terminate("test over")
