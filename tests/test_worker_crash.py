@@ -1,0 +1,87 @@
+"""A worker killed with SIGKILL mid-case, on the dev server and embedded PostgreSQL: after a restart the
+case completes, and the event log and outbox hold every row exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import asyncpg
+from temporalio.testing import WorkflowEnvironment
+
+from infra.config import ROOT, TASK_QUEUE
+from schemas.review import CaseOutcome, Decision, ReviewNames, ReviewStart, workflow_id_for
+from tests.factories import actor, application
+from tests.review_support import act, hearing, home_visit, interview, until_stage, verification
+
+
+def start_worker(env: WorkflowEnvironment, db_url: str, log: Path) -> subprocess.Popen:
+    target = env.client.service_client.config.target_host
+    environ = os.environ | {"DATABASE_URL": db_url, "TEMPORAL_ADDRESS": target}
+    return subprocess.Popen(
+        [sys.executable, "-m", "workers.main"], env=environ, cwd=ROOT, stdout=log.open("a"), stderr=subprocess.STDOUT
+    )
+
+
+async def test_worker_killed_mid_case(dev_env: WorkflowEnvironment, db_url: str, tmp_path: Path) -> None:
+    log = tmp_path / "worker.log"
+    worker = start_worker(dev_env, db_url, log)
+    kills = 0
+    try:
+        app = application("CRASH-1")
+        h = await dev_env.client.start_workflow(
+            ReviewNames.WORKFLOW,
+            ReviewStart(application=app, accepted_by=actor("shipo_jingban")),
+            id=workflow_id_for("CRASH-1"),
+            task_queue=TASK_QUEUE,
+            result_type=CaseOutcome,
+        )
+        s = await until_stage(h, "investigation")
+        today = s.clock.accepted_on
+        steps = [
+            (ReviewNames.VERIFICATION_RESULT, verification()),
+            (ReviewNames.HOME_VISIT, home_visit(today)),
+            (ReviewNames.NEIGHBOUR_INTERVIEW, interview(today)),
+            (ReviewNames.HEARING, hearing(today)),
+            (ReviewNames.DECIDE, Decision(actor=actor("shipo_shenpi"), approve=False, reasons="人均收入高于标准")),
+        ]
+        for i, (name, arg) in enumerate(steps):
+            pending = asyncio.create_task(act(h, name, arg))
+            if i % 2 == 0:  # kill while the update's activities are in flight, then bring a new worker up
+                await asyncio.sleep(0.05 * (i + 1))
+                worker.send_signal(signal.SIGKILL)
+                worker.wait()
+                kills += 1
+                worker = start_worker(dev_env, db_url, log)
+            await asyncio.wait_for(pending, timeout=60)
+        outcome = await asyncio.wait_for(h.result(), timeout=60)
+        assert outcome.stage == "refused"
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(10)
+    assert kills == 3
+
+    conn = await asyncpg.connect(db_url)
+    try:
+        rows = await conn.fetch("select kind, event_key from case_events where case_id = 'CRASH-1' order by id")
+        assert [r["kind"] for r in rows] == [
+            "accepted",
+            "verification_requested",
+            "verification_result",
+            "home_visit",
+            "neighbour_interview",
+            "hearing",
+            "decision",
+            "refused",
+        ]
+        assert len({r["event_key"] for r in rows}) == len(rows)
+        assert await conn.fetchval("select count(*) from cases") == 1
+        assert await conn.fetchval("select count(*) from households") == 1
+        assert await conn.fetchval("select count(*) from notifications where kind = 'refusal'") == 1
+        assert await conn.fetchval("select status from cases where case_id = 'CRASH-1'") == "refused"
+    finally:
+        await conn.close()
