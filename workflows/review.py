@@ -122,6 +122,15 @@ class ReviewWorkflow:
         app = start.application
         now = workflow.now()
         self.accepted_on = now.astimezone(CST).date()
+        if workflow.patched("case-search-attributes"):
+            # Whoever starts the case, supervisor lists can filter it by type, township and overdue.
+            workflow.upsert_search_attributes(
+                [
+                    search.ASSISTANCE_TYPE.value_set(app.assistance_type.value),
+                    search.TOWNSHIP.value_set(app.household.township_code),
+                    search.OVERDUE.value_set(False),
+                ]
+            )
         opened = await workflow.execute_activity(
             "open_case",
             OpenCaseIn(
