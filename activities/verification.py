@@ -7,9 +7,11 @@ delivers the answer through the same workflow update.
 
 from __future__ import annotations
 
+import os
 from typing import Protocol
 
 import asyncpg
+import httpx
 
 from schemas.review import VerificationRequestIn
 
@@ -36,3 +38,34 @@ class DatabaseVerificationCentre:
             req.requested_at,
             self.name,
         )
+
+
+class HttpVerificationCentre:
+    """A real verification centre reached over HTTP: the request is POSTed as JSON with an idempotency key.
+
+    The centre answers later through the API (`verification_result`), as a district officer would.
+    """
+
+    name = "http"
+
+    def __init__(self, url: str, token: str | None = None, timeout: float = 10.0) -> None:
+        self.url = url
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.timeout = timeout
+
+    async def request(self, req: VerificationRequestIn) -> None:
+        async with httpx.AsyncClient(timeout=self.timeout) as client:
+            response = await client.post(
+                self.url,
+                json=req.model_dump(mode="json"),
+                headers=self.headers | {"Idempotency-Key": f"verification-{req.case_id}"},
+            )
+            response.raise_for_status()  # an error is retried by Temporal's activity retry policy
+
+
+def centre_from_env(pool: asyncpg.Pool) -> VerificationCentre:
+    """`JIUZHU_VERIFICATION_URL` selects the HTTP centre; otherwise officers record results in Jiuzhu."""
+    url = os.environ.get("JIUZHU_VERIFICATION_URL")
+    if url:
+        return HttpVerificationCentre(url, os.environ.get("JIUZHU_VERIFICATION_TOKEN"))
+    return DatabaseVerificationCentre(pool)

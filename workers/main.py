@@ -12,7 +12,7 @@ from temporalio.worker import Worker
 
 from activities.review import ReviewActivities
 from activities.system import SystemActivities
-from activities.verification import DatabaseVerificationCentre
+from activities.verification import centre_from_env
 from db.pool import create_pool
 from infra.config import TASK_QUEUE, Settings
 from infra.logging import setup_logging
@@ -26,7 +26,7 @@ WORKFLOWS = [ReviewWorkflow, SystemCheckWorkflow]
 
 
 def activities_for(pool: asyncpg.Pool) -> list:
-    review = ReviewActivities(pool, DatabaseVerificationCentre(pool))
+    review = ReviewActivities(pool, centre_from_env(pool))
     return [SystemActivities(pool).check_database, *review.all()]
 
 
