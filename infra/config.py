@@ -30,7 +30,11 @@ class Settings:
     temporal_port: int = field(default_factory=lambda: int(os.environ.get("JIUZHU_TEMPORAL_PORT", "7233")))
     temporal_ui_port: int = field(default_factory=lambda: int(os.environ.get("JIUZHU_TEMPORAL_UI_PORT", "8233")))
     web_port: int = field(default_factory=lambda: int(os.environ.get("JIUZHU_WEB_PORT", "8000")))
-    temporal_ui_url: str = field(default_factory=lambda: os.environ.get("TEMPORAL_UI_URL", "http://localhost:8233"))
+    temporal_ui_url: str = field(
+        default_factory=lambda: os.environ.get(
+            "TEMPORAL_UI_URL", f"http://localhost:{os.environ.get('JIUZHU_TEMPORAL_UI_PORT', '8233')}"
+        )
+    )
 
     @property
     def pg_dir(self) -> Path:

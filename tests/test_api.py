@@ -248,6 +248,28 @@ async def test_action_body_is_validated_with_chinese_messages(api: httpx.AsyncCl
     assert r.status_code == 404 and r.json()["code"] == "not_found"
 
 
+@pytest.mark.parametrize(
+    "investigators, message",
+    [
+        (["shipo_jingban", "王强"], "调查人员须为本系统在职工作人员（填写用户名）：王强"),
+        (["shipo_jingban", "shunhe_diaocha"], "调查人员不负责该案件所在地：shunhe_diaocha"),
+    ],
+)
+async def test_home_visit_investigators_must_be_staff_of_the_place(
+    api: httpx.AsyncClient, pool: asyncpg.Pool, investigators: list[str], message: str
+) -> None:
+    await insert_case(pool, "SP-1", SHIPO, village=SHIPO_VILLAGE)
+    visit = {
+        "visited_on": "2026-09-20",
+        "investigators": investigators,
+        "family_signatures": ["王大山"],
+        "findings": "x",
+    }
+    r = await api.post("/api/cases/SP-1/actions/home_visit", json=visit, headers=await login(api, "shipo_jingban"))
+    assert r.status_code == 422
+    assert r.json() == {"code": "invalid", "message": message}
+
+
 async def test_actions_on_a_missing_workflow_answer_case_closed(
     pool: asyncpg.Pool, ts_env: WorkflowEnvironment
 ) -> None:

@@ -1,0 +1,170 @@
+"""Who is calling: a signed session cookie for the browser, a signed bearer token for scripts.
+
+Both carry only the user name; the Actor (role, jurisdiction, active flag) is read from the database
+on every request, so deactivating a user or moving them to another township takes effect at once.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from functools import cached_property
+from pathlib import Path
+
+import asyncpg
+from fastapi import APIRouter, Depends, Request
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from pydantic import BaseModel, Field
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp
+
+from db import users_repo
+from infra.config import Settings
+from schemas.staff import Actor, Bureau, Role
+from webapp.errors import ApiError, ErrorBody, forbidden, unauthenticated
+
+TOKEN_TTL = timedelta(hours=12)
+_TOKEN_SALT = "jiuzhu.api-token"
+_SESSION_USER = "username"
+
+
+class Keys:
+    """The signing secret, resolved on first use so importing the app writes nothing to disk."""
+
+    def __init__(self, settings: Settings, secret: str | None = None) -> None:
+        self._settings = settings
+        self._given = secret
+
+    @cached_property
+    def secret(self) -> str:
+        return self._given or os.environ.get("JIUZHU_SECRET_KEY") or _persisted_secret(self._settings.var_dir)
+
+    @cached_property
+    def tokens(self) -> URLSafeTimedSerializer:
+        return URLSafeTimedSerializer(self.secret, salt=_TOKEN_SALT)
+
+
+def _persisted_secret(var_dir: Path) -> str:
+    """A random key kept in `var/secret_key` so sessions survive restarts; created atomically, mode 0600."""
+    path = var_dir / "secret_key"
+    var_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as f:
+        key = secrets.token_urlsafe(48)
+        f.write(key)
+    return key
+
+
+class Sessions(SessionMiddleware):
+    """Starlette's signed-cookie sessions, keyed when the middleware stack is built (first request)."""
+
+    def __init__(self, app: ASGIApp, keys: Keys) -> None:
+        super().__init__(
+            app,
+            secret_key=keys.secret,
+            session_cookie="jiuzhu_session",
+            max_age=int(TOKEN_TTL.total_seconds()),
+            same_site="lax",
+        )
+
+
+def pool(request: Request) -> asyncpg.Pool:
+    return request.app.state.pool
+
+
+async def current_actor(request: Request) -> Actor:
+    """The bearer token if one is sent (then the cookie is ignored), else the session cookie."""
+    header = request.headers.get("authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise unauthenticated()
+        try:
+            username = request.app.state.keys.tokens.loads(token.strip(), max_age=TOKEN_TTL.total_seconds())["u"]
+        except (BadSignature, KeyError, TypeError):
+            raise unauthenticated() from None
+    else:
+        username = request.session.get(_SESSION_USER)
+        if not username:
+            raise unauthenticated()
+    async with pool(request).acquire() as conn:
+        actor = await users_repo.get_actor(conn, username)
+    if actor is None:
+        request.session.clear()
+        raise unauthenticated()
+    return actor
+
+
+CASE_READERS = frozenset(Role) - {Role.BUREAU_STAFF}
+
+
+async def case_reader(actor: Actor = Depends(current_actor)) -> Actor:
+    """Partner bureaus get referrals, not the review files of civil affairs."""
+    if actor.role not in CASE_READERS:
+        raise forbidden("部门工作人员无权查看低保、特困审核案件")
+    return actor
+
+
+class LoginIn(BaseModel):
+    username: str = Field(min_length=1, max_length=64, description="用户名")
+    password: str = Field(min_length=1, max_length=256, description="密码")
+
+
+class UserOut(BaseModel):
+    username: str
+    full_name: str
+    role: Role
+    role_label: str
+    place_code: str
+    place_name: str
+    bureau: Bureau | None
+
+
+class LoginOut(BaseModel):
+    token: str = Field(description="Bearer 令牌（12小时有效），脚本调用时放在 Authorization 头")
+    user: UserOut
+
+
+async def _user_out(request: Request, actor: Actor) -> UserOut:
+    place_name = await pool(request).fetchval("select name from places where code = $1", actor.place_code)
+    return UserOut(
+        username=actor.username,
+        full_name=actor.full_name,
+        role=actor.role,
+        role_label=actor.role.label,
+        place_code=actor.place_code,
+        place_name=place_name or actor.place_code,
+        bureau=actor.bureau,
+    )
+
+
+router = APIRouter(prefix="/api", tags=["登录"])
+_401 = {401: {"model": ErrorBody, "description": "未登录"}}
+
+
+@router.post("/auth/login", response_model=LoginOut, summary="登录", responses=_401)
+async def login(body: LoginIn, request: Request) -> LoginOut:
+    """Check the password (Argon2), start a session and hand out a bearer token for scripts."""
+    async with pool(request).acquire() as conn:
+        actor = await users_repo.authenticate(conn, body.username, body.password)
+    if actor is None:
+        raise ApiError(401, "bad_credentials", "用户名或密码错误")
+    request.session.clear()
+    request.session[_SESSION_USER] = actor.username
+    token = request.app.state.keys.tokens.dumps({"u": actor.username})
+    return LoginOut(token=token, user=await _user_out(request, actor))
+
+
+@router.post("/auth/logout", status_code=204, summary="退出登录")
+async def logout(request: Request) -> None:
+    """Ends the browser session; a bearer token simply expires after 12 hours."""
+    request.session.clear()
+
+
+@router.get("/me", response_model=UserOut, summary="当前用户", responses=_401)
+async def me(request: Request, actor: Actor = Depends(current_actor)) -> UserOut:
+    return await _user_out(request, actor)
