@@ -27,8 +27,10 @@ from db.calendar_repo import (
     load_calendar,
     parse_notice_file,
 )
+from infra.calendar_news import announce_calendar_change
 from infra.config import TIMEZONE, Settings
 from infra.servers import database_url
+from infra.temporal import connect as connect_temporal
 from rules.calendar import BUILTIN_YEARS, WorkCalendar
 
 app = typer.Typer(no_args_is_help=True)
@@ -109,7 +111,18 @@ def import_(
     except NoticeError as e:
         _warn(str(e))
         raise typer.Exit(1) from e
-    s = with_db(lambda conn: import_notice(conn, notice))
+
+    async def import_and_announce(conn):
+        summary = await import_notice(conn, notice)
+        try:
+            told, failed = await announce_calendar_change(await connect_temporal(), conn)
+        except RuntimeError as e:  # Temporal not running: open cases pick the calendar up at their next recompute
+            _warn(f"未能通知在办案件重算时限 / could not reach Temporal to notify open cases: {e}")
+        else:
+            typer.echo(f"已通知 {told} 个在办案件重算办结时限" + (f"，失败 {len(failed)} 个" if failed else ""))
+        return summary
+
+    s = with_db(import_and_announce)
     typer.echo(
         f"已导入 {s.year} 年: 节假日 {s.holidays} 天, 调休上班 {s.workdays} 天, 替换原有 {s.replaced} 条 / "
         f"imported {s.year}: {s.holidays} holidays, {s.workdays} make-up workdays, "

@@ -6,7 +6,6 @@ database can filter by jurisdiction and name and page through results, and it ou
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -15,13 +14,13 @@ import structlog
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 from structlog.contextvars import bound_contextvars
-from temporalio.service import RPCError
 
+from infra.calendar_news import announce_calendar_change
 from infra.config import TIMEZONE, Settings
 from rules.access import within
 from rules.stages import STAGE_LABELS, Stage
 from schemas.money import Money, from_fen
-from schemas.review import APPLICATION_ID, Application, AssistanceType, CaseState, ReviewNames, ReviewStart
+from schemas.review import APPLICATION_ID, Application, AssistanceType, CaseState, ReviewStart
 from schemas.staff import Actor, Role
 from webapp.auth import case_reader, current_actor, pool
 from webapp.errors import ApiError, ErrorBody, forbidden, not_found
@@ -334,19 +333,6 @@ async def calendar_changed(request: Request, actor: Actor = Depends(current_acto
     """After an administrator imports a holiday notice, every open case recomputes its deadline."""
     if actor.role is not Role.ADMIN:
         raise forbidden("只有系统管理员可以发布日历变更")
-    temporal = client(request)
-    rows = await pool(request).fetch("select case_id, workflow_id from cases where status = 'open' order by case_id")
-    limit = asyncio.Semaphore(16)
-
-    async def signal(case_id: str, workflow_id: str) -> str | None:
-        async with limit:
-            try:
-                await temporal.get_workflow_handle(workflow_id).signal(ReviewNames.CALENDAR_CHANGED)
-            except RPCError as exc:
-                log.warning("calendar signal failed", case_id=case_id, workflow_id=workflow_id, error=exc.message)
-                return case_id
-        return None
-
-    failed = [c for c in await asyncio.gather(*(signal(r["case_id"], r["workflow_id"]) for r in rows)) if c]
-    log.info("calendar change announced", by=actor.username, cases=len(rows) - len(failed), failed=len(failed))
-    return CalendarChanged(count=len(rows) - len(failed), failed=failed)
+    count, failed = await announce_calendar_change(client(request), pool(request))
+    log.info("calendar change announced", by=actor.username, cases=count, failed=len(failed))
+    return CalendarChanged(count=count, failed=failed)
