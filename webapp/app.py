@@ -17,7 +17,8 @@ from db.pool import create_pool
 from infra.config import Settings
 from infra.logging import setup_logging
 from infra.temporal import connect
-from webapp import actions, auth, cases, errors
+from webapp import actions, auth, cases, csrf, errors
+from webapp.ui.setup import install_ui
 
 DESCRIPTION = """
 裕安区社会救助（低保、特困）审核确认系统的 HTTP 接口。
@@ -65,6 +66,8 @@ def create_app(
     app.include_router(auth.router)
     app.include_router(cases.router)
     actions.install(app)
+    install_ui(app)
+    app.add_middleware(csrf.Csrf, keys=app.state.keys)
     return app
 
 

@@ -26,7 +26,7 @@ from webapp.errors import ApiError, ErrorBody, forbidden, unauthenticated
 
 TOKEN_TTL = timedelta(hours=12)
 _TOKEN_SALT = "jiuzhu.api-token"
-_SESSION_USER = "username"
+SESSION_USER = "username"
 
 
 class Keys:
@@ -88,7 +88,7 @@ async def current_actor(request: Request) -> Actor:
         except (BadSignature, KeyError, TypeError):
             raise unauthenticated() from None
     else:
-        username = request.session.get(_SESSION_USER)
+        username = request.session.get(SESSION_USER)
         if not username:
             raise unauthenticated()
     async with pool(request).acquire() as conn:
@@ -154,7 +154,7 @@ async def login(body: LoginIn, request: Request) -> LoginOut:
     if actor is None:
         raise ApiError(401, "bad_credentials", "用户名或密码错误")
     request.session.clear()
-    request.session[_SESSION_USER] = actor.username
+    request.session[SESSION_USER] = actor.username
     token = request.app.state.keys.tokens.dumps({"u": actor.username})
     return LoginOut(token=token, user=await _user_out(request, actor))
 

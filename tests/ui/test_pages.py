@@ -1,0 +1,127 @@
+"""The UI's plumbing without a browser: log-in, CSRF, language, error pages, each role's home."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import asyncpg
+import httpx
+import pytest
+
+from db.users_repo import DEMO_PASSWORD
+from webapp.app import create_app
+
+
+@pytest.fixture
+async def web(pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(pool=pool, client=None, secret_key="test-secret-" + "x" * 32)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://jiuzhu.test") as c:
+        yield c
+
+
+def token(html: str) -> str:
+    return re.search(r'name="csrftoken" value="([^"]+)"', html).group(1)
+
+
+async def log_in(c: httpx.AsyncClient, username: str, password: str = DEMO_PASSWORD) -> httpx.Response:
+    page = await c.get("/login")
+    return await c.post("/login", data={"username": username, "password": password, "csrftoken": token(page.text)})
+
+
+async def test_anonymous_visitor_is_sent_to_log_in_and_back(web: httpx.AsyncClient) -> None:
+    r = await web.get("/account")
+    assert r.status_code == 303 and r.headers["location"] == "/login?next=/account"
+    page = await web.get("/login?next=/account")
+    assert "登录" in page.text and 'lang="zh-CN"' in page.text
+    r = await web.post(
+        "/login",
+        data={
+            "username": "shipo_jingban",
+            "password": DEMO_PASSWORD,
+            "next": "/account",
+            "csrftoken": token(page.text),
+        },
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/account"
+    r = await web.get("/account")
+    assert r.status_code == 200 and "石婆店镇经办人 李娟" in r.text and "乡镇经办人" in r.text
+
+
+@pytest.mark.parametrize(
+    "user, home",
+    [("shipo_jingban", "/inbox"), ("shipo_shenpi", "/inbox"), ("qu_jiandu", "/dashboard"), ("admin", "/admin")],
+)
+async def test_each_role_lands_on_its_home(web: httpx.AsyncClient, user: str, home: str) -> None:
+    r = await log_in(web, user)
+    assert r.headers["location"] == home
+    assert (await web.get("/")).headers["location"] == home
+
+
+async def test_wrong_password_keeps_the_user_name(web: httpx.AsyncClient) -> None:
+    r = await log_in(web, "shipo_jingban", "not-the-password")
+    assert r.status_code == 401 and "用户名或密码错误" in r.text and 'value="shipo_jingban"' in r.text
+
+
+async def test_open_redirect_is_ignored(web: httpx.AsyncClient) -> None:
+    page = await web.get("/login")
+    r = await web.post(
+        "/login",
+        data={
+            "username": "qu_jiandu",
+            "password": DEMO_PASSWORD,
+            "next": "//evil.example/",
+            "csrftoken": token(page.text),
+        },
+    )
+    assert r.headers["location"] == "/dashboard"
+
+
+async def test_a_post_without_csrf_token_is_refused(web: httpx.AsyncClient) -> None:
+    await log_in(web, "shipo_jingban")
+    r = await web.post("/account/password", data={"current": DEMO_PASSWORD, "new": "abcdefgh1", "confirm": "abcdefgh1"})
+    assert r.status_code == 403
+    r = await web.post("/login", data={"username": "shipo_jingban", "password": DEMO_PASSWORD})
+    assert r.status_code == 403
+
+
+async def test_password_change(web: httpx.AsyncClient) -> None:
+    await log_in(web, "shipo_diaocha")
+    page = await web.get("/account")
+    bad = await web.post(
+        "/account/password",
+        data={"current": DEMO_PASSWORD, "new": "new-pass-1", "confirm": "new-pass-2", "csrftoken": token(page.text)},
+    )
+    assert bad.status_code == 422 and "两次输入的新密码不一致" in bad.text
+    ok = await web.post(
+        "/account/password",
+        data={"current": DEMO_PASSWORD, "new": "new-pass-1", "confirm": "new-pass-1", "csrftoken": token(page.text)},
+    )
+    assert ok.status_code == 200 and "密码已修改" in ok.text
+    await web.post("/logout", data={"csrftoken": token(page.text)})
+    assert (await log_in(web, "shipo_diaocha", "new-pass-1")).status_code == 303
+
+
+async def test_language_switch(web: httpx.AsyncClient) -> None:
+    await log_in(web, "shipo_jingban")
+    page = await web.get("/account")
+    assert "修改密码" in page.text
+    r = await web.post(
+        "/lang", data={"locale": "en", "csrftoken": token(page.text)}, headers={"referer": "http://jiuzhu.test/account"}
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/account"
+    page = await web.get("/account")
+    assert "Change password" in page.text and "修改密码" not in page.text and 'lang="en"' in page.text
+
+
+async def test_unknown_page_is_a_chinese_404(web: httpx.AsyncClient) -> None:
+    await log_in(web, "shipo_jingban")
+    r = await web.get("/no-such-page")
+    assert r.status_code == 404 and "页面不存在" in r.text and "<html" in r.text
+    api = await web.get("/api/no-such")
+    assert api.status_code == 404 and api.json()["code"] == "not_found"
+
+
+async def test_vendored_assets_are_served(web: httpx.AsyncClient) -> None:
+    for path in ("/static/vendor/htmx/htmx.min.js", "/static/vendor/chartjs/chart.umd.min.js", "/static/css/app.css"):
+        assert (await web.get(path)).status_code == 200, path
