@@ -85,7 +85,8 @@ class EmergencyPolicy(_Strict):
     village_cap: Money = Decimal("1000.00")
     township_cap: Money = Decimal("2000.00")
     village_township_total_cap: Money = Decimal("3000.00")
-    documentation_working_days: int = Field(5, ge=1)
+    documentation_working_days: int = Field(5, ge=1, description="先行救助后补齐材料的时限")
+    documentation_reminder_days_left: int = Field(2, ge=0)
     payment_hours: int = Field(24, ge=1)
 
 

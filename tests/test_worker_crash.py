@@ -1,5 +1,5 @@
-"""A worker killed with SIGKILL mid-case, on the dev server and embedded PostgreSQL: after a restart the
-case completes, and the event log and outbox hold every row exactly once."""
+"""Workers that die mid-case, on the dev server and embedded PostgreSQL: after a restart every case
+completes, the event log and outbox hold every row exactly once, and nobody is paid twice."""
 
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ from tests.factories import actor, application
 from tests.review_support import act, hearing, home_visit, interview, until_stage, verification
 
 
-def start_worker(env: WorkflowEnvironment, db_url: str, log: Path) -> subprocess.Popen:
+def start_worker(env: WorkflowEnvironment, db_url: str, log: Path, **extra: str) -> subprocess.Popen:
     target = env.client.service_client.config.target_host
-    environ = os.environ | {"DATABASE_URL": db_url, "TEMPORAL_ADDRESS": target}
+    environ = os.environ | {"DATABASE_URL": db_url, "TEMPORAL_ADDRESS": target} | extra
     return subprocess.Popen(
         [sys.executable, "-m", "workers.main"], env=environ, cwd=ROOT, stdout=log.open("a"), stderr=subprocess.STDOUT
     )
@@ -85,3 +85,35 @@ async def test_worker_killed_mid_case(dev_env: WorkflowEnvironment, db_url: str,
         assert await conn.fetchval("select status from cases where case_id = 'CRASH-1'") == "refused"
     finally:
         await conn.close()
+
+
+async def test_worker_dies_between_transfer_and_its_record(
+    dev_env: WorkflowEnvironment, db_url: str, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """The failpoint kills the worker right after the money left (first attempt only): the retry on a
+    new worker finds the payment recorded, repeats only the idempotent transfer, and pays once."""
+    from tests.emergency_support import VILLAGE, fund, pay, start_emergency
+
+    await fund(pool, VILLAGE, "3000")
+    log = tmp_path / "worker.log"
+    failing = start_worker(dev_env, db_url, log, JIUZHU_FAILPOINT="after_transfer")
+    try:
+        h = await start_emergency(dev_env, "CRASH-PAY")
+        payment = asyncio.create_task(pay(h, "shipo_cun1", "village", "800"))
+        assert await asyncio.to_thread(failing.wait, 60) != 0  # died at the failpoint
+        assert await pool.fetchval("select count(*) from disbursements") == 1
+        assert await pool.fetchval("select transfer_ref from aid_payments") is None  # money out, record not done
+        healthy = start_worker(dev_env, db_url, log)
+        try:
+            ack = await asyncio.wait_for(payment, timeout=60)
+        finally:
+            healthy.send_signal(signal.SIGTERM)
+            healthy.wait(10)
+    finally:
+        if failing.poll() is None:
+            failing.kill()
+    assert ack.total == 800
+    assert await pool.fetchval("select count(*) from disbursements") == 1
+    rows = await pool.fetch("select payment_key, transfer_ref, paid_at from aid_payments")
+    assert len(rows) == 1 and rows[0]["transfer_ref"] == rows[0]["payment_key"] and rows[0]["paid_at"]
+    assert await pool.fetchval("select count(*) from fund_entries where kind = 'payment'") == 1

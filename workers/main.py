@@ -11,6 +11,8 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.emergency import EmergencyActivities
+from activities.payments import LedgerRail
 from activities.review import ReviewActivities
 from activities.system import SystemActivities
 from activities.verification import centre_from_env
@@ -18,17 +20,19 @@ from db.pool import create_pool
 from infra.config import TASK_QUEUE, Settings
 from infra.logging import setup_logging
 from infra.temporal import connect
+from workflows.emergency import EmergencyWorkflow
 from workflows.review import ReviewWorkflow
 from workflows.system_check import SystemCheckWorkflow
 
 log = structlog.get_logger(__name__)
 
-WORKFLOWS = [ReviewWorkflow, SystemCheckWorkflow]
+WORKFLOWS = [ReviewWorkflow, EmergencyWorkflow, SystemCheckWorkflow]
 
 
 def activities_for(pool: asyncpg.Pool) -> list:
     review = ReviewActivities(pool, centre_from_env(pool))
-    return [SystemActivities(pool).check_database, *review.all()]
+    emergency = EmergencyActivities(pool, LedgerRail(pool))
+    return [SystemActivities(pool).check_database, *review.all(), *emergency.all()]
 
 
 def build_worker(client: Client, pool: asyncpg.Pool, task_queue: str = TASK_QUEUE) -> Worker:

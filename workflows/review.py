@@ -60,7 +60,7 @@ with workflow.unsafe.imports_passed_through():
 CST = timezone(timedelta(hours=8))  # China has no daylight saving time
 REMIND_AT = time(8, 30)
 ACTIVITY = dict(
-    start_to_close_timeout=timedelta(seconds=30),
+    start_to_close_timeout=timedelta(seconds=10),  # all are quick database writes; a dead worker costs 10 s
     retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
 )
 

@@ -1,0 +1,81 @@
+"""Aid funds and their ledgers: the balance is never stored, always the sum of the entries."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import asyncpg
+
+from schemas.emergency import FundSource
+from schemas.money import from_fen, to_fen
+
+
+class FundError(ValueError):
+    pass
+
+
+async def fund_id(conn: asyncpg.Connection, place_code: str) -> int:
+    """The fund of a place, created on first use for places added after the seed."""
+    found = await conn.fetchval("select id from aid_funds where place_code = $1", place_code)
+    if found:
+        return found
+    place = await conn.fetchrow("select level, name from places where code = $1", place_code)
+    if place is None:
+        raise FundError(f"区划代码不存在：{place_code}")
+    suffix = {"village": "救急难互助社", "township": "临时救助资金", "district": "区级临时救助资金"}[place["level"]]
+    return await conn.fetchval(
+        "insert into aid_funds (place_code, level, name) values ($1, $2, $3) "
+        "on conflict (place_code) do update set name = aid_funds.name returning id",
+        place_code,
+        place["level"],
+        place["name"] + suffix,
+    )
+
+
+async def add_income(
+    conn: asyncpg.Connection,
+    place_code: str,
+    amount: Decimal,
+    source: FundSource,
+    recorded_by: str,
+    donor: str | None = None,
+    note: str | None = None,
+) -> int:
+    if amount <= 0:
+        raise FundError("入账金额必须大于 0")
+    if source is FundSource.DONATION and not (donor or "").strip():
+        raise FundError("社会捐赠须登记捐赠人")
+    fid = await fund_id(conn, place_code)
+    return await conn.fetchval(
+        "insert into fund_entries (fund_id, kind, amount_fen, source, donor, note, recorded_by) "
+        "values ($1, 'income', $2, $3, $4, $5, $6) returning id",
+        fid,
+        to_fen(amount),
+        source.value,
+        donor,
+        note,
+        recorded_by,
+    )
+
+
+async def balance(conn: asyncpg.Connection, place_code: str) -> Decimal:
+    fen = await conn.fetchval(
+        "select coalesce(sum(case e.kind when 'income' then e.amount_fen else -e.amount_fen end), 0) "
+        "from fund_entries e join aid_funds f on f.id = e.fund_id where f.place_code = $1",
+        place_code,
+    )
+    return from_fen(fen)
+
+
+async def ledger(conn: asyncpg.Connection, place_code: str, limit: int = 200, offset: int = 0) -> list[asyncpg.Record]:
+    """Entries newest first, each with the running balance after it."""
+    return await conn.fetch(
+        "select * from (select e.id, e.kind, e.amount_fen, e.source, e.donor, e.note, e.payment_key, e.recorded_by, "
+        "e.recorded_at, sum(case e.kind when 'income' then e.amount_fen else -e.amount_fen end) "
+        "over (order by e.recorded_at, e.id) as balance_fen "
+        "from fund_entries e join aid_funds f on f.id = e.fund_id where f.place_code = $1) t "
+        "order by recorded_at desc, id desc limit $2 offset $3",
+        place_code,
+        limit,
+        offset,
+    )

@@ -1,0 +1,193 @@
+"""Emergency aid (救急难): one event of one household, its tiered payments and the funds they draw on."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from schemas.identity import Phone, ResidentId
+from schemas.money import Money
+from schemas.policy import EmergencyPolicy
+from schemas.staff import Actor
+
+EVENT_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$"
+
+
+def emergency_workflow_id(event_id: str) -> str:
+    return f"emergency-{event_id}"
+
+
+class EmergencyKind(StrEnum):
+    ILLNESS = "illness"
+    ACCIDENT = "accident"
+    FIRE = "fire"
+    DISASTER = "disaster"
+    INCOME_LOSS = "income_loss"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return {
+            "illness": "突发重病",
+            "accident": "意外事故",
+            "fire": "火灾",
+            "disaster": "自然灾害",
+            "income_loss": "突然失去收入",
+            "other": "其他急难",
+        }[self.value]
+
+
+class FundSource(StrEnum):
+    GOVERNMENT = "government"
+    COLLECTIVE = "collective"
+    DONATION = "donation"
+
+    @property
+    def label(self) -> str:
+        return {"government": "政府投入", "collective": "集体经济", "donation": "社会捐赠"}[self.value]
+
+
+class EmergencyHousehold(BaseModel):
+    name: str = Field(min_length=1, max_length=30, description="户主/求助人姓名")
+    id_number: ResidentId
+    phone: Phone | None = None
+    township_code: str = Field(pattern=r"^\d{9}$")
+    village_code: str = Field(pattern=r"^\d{12}$")
+    address: str = Field(min_length=2, max_length=200)
+    members: int = Field(1, ge=1, le=30)
+
+
+class EmergencyStart(BaseModel):
+    event_id: str = Field(pattern=EVENT_ID)
+    kind: EmergencyKind
+    description: str = Field(min_length=4, max_length=2000)
+    household: EmergencyHousehold
+    registered_by: Actor
+    channel: Literal["village", "township", "12349"] = "village"
+
+
+# ---- actions -----------------------------------------------------------------------------------
+
+
+class PaymentApproval(BaseModel):
+    actor: Actor
+    tier: Literal["village", "township", "district"]
+    amount: Money
+    note: str = Field(default="", max_length=500)
+
+
+class Escalation(BaseModel):
+    actor: Actor
+    reason: str = Field(min_length=2, max_length=1000)
+
+
+class DocumentsRecorded(BaseModel):
+    actor: Actor
+    items: list[str] = Field(min_length=1, description="补齐的材料")
+    note: str = Field(default="", max_length=1000)
+
+
+class CloseEvent(BaseModel):
+    actor: Actor
+    summary: str = Field(min_length=2, max_length=1000)
+
+
+class EmergencyAck(BaseModel):
+    tier: str
+    total: Money
+    log_key: str
+    payment_key: str | None = None
+
+
+# ---- state ---------------------------------------------------------------------------------------
+
+
+class PaymentRecord(BaseModel):
+    payment_key: str
+    tier: str
+    amount: Money
+    fund_code: str
+    approved_by: str
+    approved_at: datetime
+    transfer_ref: str | None = None
+
+
+class EmergencyState(BaseModel):
+    event_id: str
+    kind: EmergencyKind
+    household_name: str
+    township_code: str
+    village_code: str
+    tier: str
+    status: Literal["open", "closed"]
+    village_total: Money
+    township_total: Money
+    district_total: Money
+    total: Money
+    payments: list[PaymentRecord]
+    documentation_due: date | None
+    documents_done: bool
+    documentation_overdue: bool
+    log: list[dict]
+
+
+# ---- activity payloads -----------------------------------------------------------------------------
+
+
+class OpenEmergencyIn(BaseModel):
+    start: EmergencyStart
+    registered_at: datetime
+    registered_on: date
+
+
+class EmergencyOpened(BaseModel):
+    policy: EmergencyPolicy
+    policy_version: int
+
+
+class PaymentIn(BaseModel):
+    payment_key: str
+    event_id: str
+    tier: str
+    fund_place: str
+    amount: Money
+    approved_by: str
+    approved_at: datetime
+    payee_name: str
+    payee_id_number: str
+    note: str = ""
+
+
+class PaymentOut(BaseModel):
+    payment_key: str
+    fund_code: str
+    transfer_ref: str
+    paid_at: datetime
+
+
+class EmergencyLogIn(BaseModel):
+    event_id: str
+    log_key: str
+    kind: str
+    actor: str | None
+    payload: dict
+    occurred_at: datetime
+    tier: str
+    status: Literal["open", "closed"]
+    village_total: Money
+    township_total: Money
+    district_total: Money
+    documentation_due: date | None
+    documents_done: bool
+
+
+class EmergencyNames:
+    WORKFLOW = "EmergencyWorkflow"
+    STATE = "state"
+    APPROVE = "approve_payment"
+    ESCALATE = "escalate"
+    DOCUMENTS = "record_documents"
+    CLOSE = "close"

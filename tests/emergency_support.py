@@ -1,0 +1,88 @@
+"""Helpers for emergency-aid tests: a household in 石婆店镇示范村一, funds with money, actions."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import date, timedelta
+from decimal import Decimal
+
+import asyncpg
+import pytest
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+
+from db import funds_repo
+from infra.config import TASK_QUEUE
+from schemas.emergency import (
+    EmergencyAck,
+    EmergencyHousehold,
+    EmergencyKind,
+    EmergencyNames,
+    EmergencyStart,
+    EmergencyState,
+    FundSource,
+    PaymentApproval,
+    emergency_workflow_id,
+)
+from tests.factories import actor, resident_id
+
+VILLAGE, TOWNSHIP, DISTRICT = "341503106201", "341503106", "341503"
+
+
+async def fund(pool: asyncpg.Pool, place: str, amount: str, source: FundSource = FundSource.GOVERNMENT) -> None:
+    async with pool.acquire() as conn:
+        await funds_repo.add_income(
+            conn, place, Decimal(amount), source, "admin", donor="爱心企业" if source is FundSource.DONATION else None
+        )
+
+
+async def start_emergency(env: WorkflowEnvironment, event_id: str | None = None) -> WorkflowHandle:
+    event_id = event_id or f"E{uuid.uuid4().hex[:10]}"
+    start = EmergencyStart(
+        event_id=event_id,
+        kind=EmergencyKind.FIRE,
+        description="夜间房屋失火，家中财物烧毁",
+        household=EmergencyHousehold(
+            name="赵六",
+            id_number=resident_id(date(1975, 6, 1)),
+            township_code=TOWNSHIP,
+            village_code=VILLAGE,
+            address="示范村一 赵家湾 3 号",
+            members=4,
+        ),
+        registered_by=actor("shipo_cun1"),
+    )
+    h = await env.client.start_workflow(
+        EmergencyNames.WORKFLOW,
+        start,
+        id=emergency_workflow_id(event_id),
+        task_queue=TASK_QUEUE,
+        result_type=EmergencyState,
+        execution_timeout=timedelta(days=60),
+    )
+    for _ in range(100):  # the registration activity runs first
+        if (await h.query(EmergencyNames.STATE, result_type=EmergencyState)).log:
+            return h
+        await asyncio.sleep(0.05)
+    raise AssertionError("emergency never registered")
+
+
+async def pay(h: WorkflowHandle, who: str, tier: str, amount: str) -> EmergencyAck:
+    return await h.execute_update(
+        EmergencyNames.APPROVE,
+        PaymentApproval(actor=actor(who), tier=tier, amount=Decimal(amount)),
+        result_type=EmergencyAck,
+    )
+
+
+async def refused(coro) -> ApplicationError:
+    with pytest.raises(WorkflowUpdateFailedError) as e:
+        await coro
+    assert isinstance(e.value.cause, ApplicationError)
+    return e.value.cause
+
+
+async def state(h: WorkflowHandle) -> EmergencyState:
+    return await h.query(EmergencyNames.STATE, result_type=EmergencyState)

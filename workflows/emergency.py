@@ -1,0 +1,393 @@
+"""Emergency aid (救急难): help first, paperwork after, within the tiers' hard caps.
+
+One workflow per emergency event of a household. Payments are updates: the validator refuses what
+is plainly wrong (role, tier, cap), and the handler checks the cap again and reserves the amount
+before its first await, so two approvals racing past a cap cannot both pass. The payment key is
+generated here, so a retried or replayed payment activity never pays twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from rules.access import within
+    from rules.caps import CapExceeded, Caps, Tier, Totals, check_payment, may_escalate
+    from schemas.emergency import (
+        CloseEvent,
+        DocumentsRecorded,
+        EmergencyAck,
+        EmergencyLogIn,
+        EmergencyNames,
+        EmergencyOpened,
+        EmergencyStart,
+        EmergencyState,
+        Escalation,
+        OpenEmergencyIn,
+        PaymentApproval,
+        PaymentIn,
+        PaymentOut,
+        PaymentRecord,
+    )
+    from schemas.policy import EmergencyPolicy
+    from schemas.review import DeadlineInfo, DeadlineRequest, NotificationIn
+    from schemas.staff import Actor, Role
+
+CST = timezone(timedelta(hours=8))
+REMIND_AT = time(8, 30)
+ACTIVITY = dict(
+    start_to_close_timeout=timedelta(seconds=10),  # all are quick database writes; a dead worker costs 10 s
+    retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
+)
+
+# Who approves at each tier, and who may move the event up from it.
+PAYERS = {
+    Tier.VILLAGE: {Role.VILLAGE_CADRE},
+    Tier.TOWNSHIP: {Role.TOWNSHIP_APPROVER},
+    Tier.DISTRICT: {Role.DISTRICT_OFFICER},
+}
+ESCALATORS = {
+    Tier.VILLAGE: {Role.VILLAGE_CADRE, Role.TOWNSHIP_CASEWORKER, Role.TOWNSHIP_APPROVER},
+    Tier.TOWNSHIP: {Role.TOWNSHIP_CASEWORKER, Role.TOWNSHIP_APPROVER},
+}
+CASE_STAFF = {
+    Role.VILLAGE_CADRE,
+    Role.TOWNSHIP_CASEWORKER,
+    Role.TOWNSHIP_APPROVER,
+    Role.DISTRICT_OFFICER,
+}
+
+
+def refuse(code: str, message: str) -> ApplicationError:
+    return ApplicationError(message, type=code, non_retryable=True)
+
+
+@workflow.defn(name=EmergencyNames.WORKFLOW)
+class EmergencyWorkflow:
+    @workflow.init
+    def __init__(self, start: EmergencyStart) -> None:
+        self.start = start
+        self.event_id = start.event_id
+        self.policy: EmergencyPolicy | None = None
+        self.tier = Tier.VILLAGE
+        self.totals = Totals()  # paid plus reserved by payments in flight
+        self.payments: list[PaymentRecord] = []
+        self.status = "open"
+        self.doc_due: date | None = None
+        self.remind_on: date | None = None
+        self.docs_done = False
+        self.doc_overdue = False
+        self.reminded = False
+        self.log: list[dict] = []
+        self.persisted = 0
+        self.pay_seq = 0
+        self.clock_version = 0
+        self.db_lock = asyncio.Lock()
+
+    @workflow.run
+    async def run(self, start: EmergencyStart) -> EmergencyState:
+        now = workflow.now()
+        opened = await workflow.execute_activity(
+            "open_emergency",
+            OpenEmergencyIn(start=start, registered_at=now, registered_on=now.astimezone(CST).date()),
+            result_type=EmergencyOpened,
+            **ACTIVITY,
+        )
+        self.policy = opened.policy
+        hh = start.household
+        self.note(
+            "registered",
+            start.registered_by,
+            {
+                "kind": start.kind.value,
+                "description": start.description,
+                "channel": start.channel,
+                "policy_version": opened.policy_version,
+            },
+            f"登记急难事件（{start.kind.label}）：{hh.name}，{start.description}",
+        )
+        await self.persist()
+        while self.status == "open":
+            version = self.clock_version
+            due = self.next_reminder()
+            if due is not None and due[0] <= workflow.now():
+                await self.fire(due[1])
+                continue
+            timeout = None if due is None else due[0] - workflow.now()
+            try:
+                await workflow.wait_condition(lambda v=version: self.clock_version != v, timeout=timeout)
+            except TimeoutError:
+                assert due is not None
+                await self.fire(due[1])
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.state()
+
+    # ---- documentation clock ---------------------------------------------------------------------
+
+    def next_reminder(self) -> tuple[datetime, str] | None:
+        if self.docs_done or self.doc_due is None:
+            return None
+        if not self.reminded and self.remind_on is not None:
+            return datetime.combine(self.remind_on, REMIND_AT, tzinfo=CST), "reminder"
+        if not self.doc_overdue:
+            return datetime.combine(self.doc_due + timedelta(days=1), time(0), tzinfo=CST), "overdue"
+        return None
+
+    async def fire(self, kind: str) -> None:
+        township = self.start.household.township_code
+        if kind == "reminder":
+            self.reminded = True
+            text = f"先行救助材料应于 {self.doc_due} 前补齐，请及时办理"
+            audience = f"role:township_caseworker@{township}"
+        else:
+            self.doc_overdue = True
+            text = f"先行救助材料逾期未补齐（应于 {self.doc_due} 前），已上报区民政局"
+            audience = f"role:district_officer@{township[:6]}"
+        key = self.note(f"documentation_{kind}", None, {"due": str(self.doc_due)}, text)
+        await self.persist()
+        await workflow.execute_activity(
+            "notify",
+            NotificationIn(
+                idempotency_key=f"{self.event_id}-{key}",
+                case_id=None,
+                audience=audience,
+                kind=f"emergency-documentation-{kind}",
+                subject="救急难材料补齐提醒",
+                body=f"{self.start.household.name}（{self.event_id}）：{text}",
+            ),
+            **ACTIVITY,
+        )
+
+    # ---- actions ---------------------------------------------------------------------------------
+
+    def check_actor(self, actor: Actor, roles: set[Role], what: str) -> None:
+        if self.status != "open":
+            raise refuse("closed", "该急难事件已办结")
+        if actor.role not in roles:
+            names = "、".join(sorted(r.label for r in roles))
+            raise refuse("wrong_role", f"「{what}」须由{names}办理，您是{actor.role.label}")
+        if not within(actor.place_code, self.start.household.village_code):
+            raise refuse("out_of_jurisdiction", "该急难事件不在您的辖区内")
+
+    @property
+    def caps(self) -> Caps:
+        assert self.policy is not None
+        p = self.policy
+        return Caps(village=p.village_cap, township=p.township_cap, village_township=p.village_township_total_cap)
+
+    def check_cap(self, tier: Tier, amount: Decimal) -> None:
+        try:
+            check_payment(self.caps, self.totals, tier, amount)
+        except CapExceeded as e:
+            raise refuse("cap_exceeded", str(e)) from None
+
+    @workflow.update(name=EmergencyNames.APPROVE)
+    async def approve_payment(self, a: PaymentApproval) -> EmergencyAck:
+        tier = Tier(a.tier)
+        self.check_cap(tier, a.amount)  # again: another approval may have been accepted meanwhile
+        self.totals = self.totals.plus(tier, a.amount)
+        self.pay_seq += 1
+        key = f"{self.event_id}-pay-{self.pay_seq:03d}"
+        hh = self.start.household
+        fund_place = {
+            Tier.VILLAGE: hh.village_code,
+            Tier.TOWNSHIP: hh.township_code,
+            Tier.DISTRICT: hh.township_code[:6],
+        }[tier]
+        approved_at = workflow.now()
+        try:
+            out = await workflow.execute_activity(
+                "pay",
+                PaymentIn(
+                    payment_key=key,
+                    event_id=self.event_id,
+                    tier=tier.value,
+                    fund_place=fund_place,
+                    amount=a.amount,
+                    approved_by=a.actor.username,
+                    approved_at=approved_at,
+                    payee_name=hh.name,
+                    payee_id_number=hh.id_number,
+                    note=a.note,
+                ),
+                result_type=PaymentOut,
+                **ACTIVITY,
+            )
+        except ActivityError as e:
+            self.totals = self.totals.plus(tier, -a.amount)
+            cause = e.cause
+            if isinstance(cause, ApplicationError) and cause.type in ("fund_insufficient", "no_fund"):
+                raise refuse(cause.type, cause.message) from None
+            raise
+        self.payments.append(
+            PaymentRecord(
+                payment_key=key,
+                tier=tier.value,
+                amount=a.amount,
+                fund_code=out.fund_code,
+                approved_by=a.actor.username,
+                approved_at=approved_at,
+                transfer_ref=out.transfer_ref,
+            )
+        )
+        if self.doc_due is None:
+            assert self.policy is not None
+            info = await workflow.execute_activity(
+                "compute_deadline",
+                DeadlineRequest(
+                    accepted_on=approved_at.astimezone(CST).date(),
+                    working_days=self.policy.documentation_working_days,
+                    reminders=[self.policy.documentation_reminder_days_left],
+                ),
+                result_type=DeadlineInfo,
+                **ACTIVITY,
+            )
+            self.doc_due = info.deadline
+            self.remind_on = info.reminder_days[self.policy.documentation_reminder_days_left]
+            self.clock_version += 1
+        log_key = self.note(
+            "payment",
+            a.actor,
+            {"payment_key": key, "tier": tier.value, "amount": str(a.amount), "fund": out.fund_code, "note": a.note},
+            f"{tier.label}发放 {a.amount} 元（累计 {self.total} 元）；材料应于 {self.doc_due} 前补齐",
+        )
+        await self.persist()
+        return self.ack(log_key, key)
+
+    @approve_payment.validator
+    def _v_approve(self, a: PaymentApproval) -> None:
+        tier = Tier(a.tier)
+        if self.policy is None:
+            raise refuse("not_ready", "事件正在登记，请稍后再试")
+        self.check_actor(a.actor, PAYERS[tier], f"{tier.label}审批发放")
+        if tier is not self.tier:
+            raise refuse("wrong_tier", f"本事件当前在{self.tier.label}办理，不能由{tier.label}发放")
+        self.check_cap(tier, a.amount)
+
+    @workflow.update(name=EmergencyNames.ESCALATE)
+    async def escalate(self, a: Escalation) -> EmergencyAck:
+        nxt = self.tier.next
+        assert nxt is not None
+        self.tier = nxt
+        key = self.note("escalated", a.actor, {"to": nxt.value, "reason": a.reason}, f"申报{nxt.label}：{a.reason}")
+        await self.persist()
+        return self.ack(key)
+
+    @escalate.validator
+    def _v_escalate(self, a: Escalation) -> None:
+        if self.policy is None:
+            raise refuse("not_ready", "事件正在登记，请稍后再试")
+        self.check_actor(a.actor, ESCALATORS.get(self.tier, {Role.DISTRICT_OFFICER}), "申报上一级救助")
+        reason = may_escalate(self.caps, self.totals, self.tier)
+        if reason:
+            raise refuse("cannot_escalate", reason)
+
+    @workflow.update(name=EmergencyNames.DOCUMENTS)
+    async def record_documents(self, a: DocumentsRecorded) -> EmergencyAck:
+        self.docs_done = True
+        self.clock_version += 1
+        key = self.note("documents", a.actor, {"items": a.items, "note": a.note}, "补齐材料：" + "、".join(a.items))
+        await self.persist()
+        return self.ack(key)
+
+    @record_documents.validator
+    def _v_documents(self, a: DocumentsRecorded) -> None:
+        self.check_actor(a.actor, CASE_STAFF, "补齐材料")
+        if not self.payments:
+            raise refuse("nothing_paid", "尚未发放救助，无需补齐先行救助材料")
+
+    @workflow.update(name=EmergencyNames.CLOSE)
+    async def close(self, a: CloseEvent) -> EmergencyAck:
+        self.status = "closed"
+        self.clock_version += 1
+        key = self.note("closed", a.actor, {"summary": a.summary}, f"办结：{a.summary}（累计救助 {self.total} 元）")
+        await self.persist()
+        return self.ack(key)
+
+    @close.validator
+    def _v_close(self, a: CloseEvent) -> None:
+        self.check_actor(a.actor, CASE_STAFF, "办结")
+        if self.payments and not self.docs_done:
+            raise refuse("documents_missing", "先行救助的材料尚未补齐，不能办结")
+        if self.pay_seq != len(self.payments):
+            raise refuse("payment_in_flight", "有救助金正在发放，请稍后再办结")
+
+    # ---- state ---------------------------------------------------------------------------------
+
+    @property
+    def total(self) -> Decimal:
+        return self.totals.village + self.totals.township + self.totals.district
+
+    @workflow.query(name=EmergencyNames.STATE)
+    def state(self) -> EmergencyState:
+        hh = self.start.household
+        return EmergencyState(
+            event_id=self.event_id,
+            kind=self.start.kind,
+            household_name=hh.name,
+            township_code=hh.township_code,
+            village_code=hh.village_code,
+            tier=self.tier.value,
+            status=self.status,  # type: ignore[arg-type]
+            village_total=self.totals.village,
+            township_total=self.totals.township,
+            district_total=self.totals.district,
+            total=self.total,
+            payments=self.payments,
+            documentation_due=self.doc_due,
+            documents_done=self.docs_done,
+            documentation_overdue=self.doc_overdue,
+            log=self.log,
+        )
+
+    def ack(self, log_key: str, payment_key: str | None = None) -> EmergencyAck:
+        return EmergencyAck(tier=self.tier.value, total=self.total, log_key=log_key, payment_key=payment_key)
+
+    def note(self, kind: str, actor: Actor | None, payload: dict, summary: str) -> str:
+        key = f"{len(self.log) + 1:04d}-{kind}"
+        self.log.append(
+            {
+                "log_key": key,
+                "kind": kind,
+                "actor": actor.username if actor else None,
+                "at": workflow.now().isoformat(),
+                "summary": summary,
+                "payload": payload,
+            }
+        )
+        return key
+
+    async def persist(self) -> None:
+        async with self.db_lock:
+            while self.persisted < len(self.log):
+                entry = self.log[self.persisted]
+                await workflow.execute_activity(
+                    "log_emergency",
+                    EmergencyLogIn(
+                        event_id=self.event_id,
+                        log_key=entry["log_key"],
+                        kind=entry["kind"],
+                        actor=entry["actor"],
+                        payload=entry["payload"] | {"summary": entry["summary"]},
+                        occurred_at=datetime.fromisoformat(entry["at"]),
+                        tier=self.tier.value,
+                        status=self.status,  # type: ignore[arg-type]
+                        village_total=self.paid(Tier.VILLAGE),
+                        township_total=self.paid(Tier.TOWNSHIP),
+                        district_total=self.paid(Tier.DISTRICT),
+                        documentation_due=self.doc_due,
+                        documents_done=self.docs_done,
+                    ),
+                    **ACTIVITY,
+                )
+                self.persisted += 1
+
+    def paid(self, tier: Tier) -> Decimal:
+        """Money actually paid (the totals also hold amounts reserved by payments in flight)."""
+        return sum((p.amount for p in self.payments if p.tier == tier.value), Decimal("0"))
