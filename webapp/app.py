@@ -17,7 +17,7 @@ from db.pool import create_pool
 from infra.config import Settings
 from infra.logging import setup_logging
 from infra.temporal import connect
-from webapp import actions, auth, cases, csrf, errors
+from webapp import actions, auth, cases, csrf, emergency, errors
 from webapp.ui.setup import install_ui
 
 DESCRIPTION = """
@@ -66,6 +66,7 @@ def create_app(
     app.include_router(auth.router)
     app.include_router(cases.router)
     actions.install(app)
+    emergency.install(app)
     install_ui(app)
     app.add_middleware(csrf.Csrf, keys=app.state.keys)
     return app

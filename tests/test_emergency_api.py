@@ -1,0 +1,103 @@
+"""Emergency aid through the HTTP API, with a real worker on the time-skipping server."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import asyncpg
+import httpx
+from temporalio.testing import WorkflowEnvironment
+
+from tests.emergency_support import TOWNSHIP, VILLAGE
+from tests.factories import resident_id
+from tests.test_api import _client, login
+
+
+def household() -> dict:
+    return {
+        "name": "孙七",
+        "id_number": resident_id(date(1980, 2, 2)),
+        "township_code": TOWNSHIP,
+        "village_code": VILLAGE,
+        "address": "示范村一 孙家岗 7 号",
+        "members": 3,
+    }
+
+
+async def as_user(c: httpx.AsyncClient, username: str) -> dict[str, str]:
+    return await login(c, username)
+
+
+async def test_village_pays_township_adds_district_sees_totals(
+    review_env: WorkflowEnvironment, pool: asyncpg.Pool
+) -> None:
+    async with _client(pool, review_env.client) as c:
+        cadre = await as_user(c, "shipo_cun1")
+        r = await c.post(
+            f"/api/funds/{VILLAGE}/income",
+            headers=cadre,
+            json={"amount": "3000.00", "source": "donation", "donor": "裕安爱心协会"},
+        )
+        assert r.status_code == 201 and r.json()["balance"] == "3000.00"
+        r = await c.post(f"/api/funds/{VILLAGE}/income", headers=cadre, json={"amount": "100", "source": "donation"})
+        assert r.status_code == 422 and "捐赠人" in r.json()["message"]
+        approver = await as_user(c, "shipo_shenpi")
+        r = await c.post(
+            f"/api/funds/{TOWNSHIP}/income",
+            headers=approver,
+            json={"amount": "5000", "source": "government", "note": "2026年乡镇临时救助预算"},
+        )
+        assert r.status_code == 201
+
+        r = await c.post(
+            "/api/emergencies",
+            headers=cadre,
+            json={"event_id": "API-FIRE", "kind": "fire", "description": "房屋失火", "household": household()},
+        )
+        assert r.status_code == 201, r.text
+        again = await c.post(
+            "/api/emergencies",
+            headers=cadre,
+            json={"event_id": "API-FIRE", "kind": "fire", "description": "房屋失火", "household": household()},
+        )
+        assert again.status_code == 200
+        act = "/api/emergencies/API-FIRE/actions/"
+        r = await c.post(act + "approve", headers=cadre, json={"tier": "village", "amount": "800"})
+        assert r.status_code == 200 and r.json()["total"] == "800.00"
+        r = await c.post(act + "approve", headers=cadre, json={"tier": "village", "amount": "200.01"})
+        assert r.status_code == 409 and r.json()["code"] == "cap_exceeded" and "乡镇" in r.json()["message"]
+        r = await c.post(act + "approve", headers=cadre, json={"tier": "village", "amount": "200"})
+        r = await c.post(act + "escalate", headers=cadre, json={"reason": "治疗费用较大"})
+        assert r.status_code == 200 and r.json()["tier"] == "township"
+        r = await c.post(act + "approve", headers=approver, json={"tier": "township", "amount": "2000"})
+        assert r.status_code == 200 and r.json()["total"] == "3000.00"
+
+        supervisor = await as_user(c, "qu_jiandu")
+        r = await c.post(act + "approve", headers=supervisor, json={"tier": "district", "amount": "100"})
+        assert r.status_code == 403
+        r = await c.get("/api/emergencies", headers=supervisor)
+        body = r.json()
+        assert body["total"] == 1
+        assert body["by_township_and_tier"] == [
+            {
+                "township_code": TOWNSHIP,
+                "township_name": "石婆店镇",
+                "tier": "township",
+                "events": 1,
+                "total": "3000.00",
+            }
+        ]
+        detail = (await c.get("/api/emergencies/API-FIRE", headers=supervisor)).json()
+        assert [p["amount"] for p in detail["payments"]] == ["800.00", "200.00", "2000.00"]
+        assert detail["event"]["applicant_id_masked"].count("*") == 8
+
+        ledger = (await c.get(f"/api/funds/{VILLAGE}", headers=cadre)).json()
+        assert Decimal(ledger["balance"]) == Decimal("2000.00")
+        assert [e["kind"] for e in ledger["entries"]] == ["payment", "payment", "income"]
+        assert Decimal(ledger["entries"][0]["balance_after"]) == Decimal("2000.00")
+
+        other = await as_user(c, "shunhe_jingban")
+        assert (await c.get("/api/emergencies/API-FIRE", headers=other)).status_code == 403
+        assert (await c.get(f"/api/funds/{VILLAGE}", headers=other)).status_code == 403
+        assert (await c.get("/api/emergencies", headers=other)).json()["total"] == 0
