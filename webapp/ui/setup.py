@@ -11,11 +11,11 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from webapp import errors
-from webapp.ui import admin, auth_pages, caseworker, supervisor
+from webapp.ui import admin, auth_pages, caseworker, emergency_pages, supervisor
 from webapp.ui.render import LoginRequired, login_url, render_error
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
-ROUTERS = [auth_pages.router, caseworker.router, supervisor.router, admin.router]
+ROUTERS = [auth_pages.router, caseworker.router, supervisor.router, admin.router, emergency_pages.router]
 
 
 def is_page(request: Request) -> bool:
