@@ -13,9 +13,11 @@ from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from schemas.review import ReviewNames, ReviewStart
+from workflows.emergency import EmergencyWorkflow
 from workflows.review import ReviewWorkflow
 
-HISTORIES = sorted((Path(__file__).parent / "histories").glob("review-*.json"))
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+REVIEW_HISTORIES = [p for p in HISTORIES if p.stem.startswith("review-")]
 
 
 def load(path: Path) -> WorkflowHistory:
@@ -23,12 +25,12 @@ def load(path: Path) -> WorkflowHistory:
 
 
 def test_histories_are_recorded() -> None:
-    assert {p.stem.split("-", 2)[2] for p in HISTORIES} >= {"enrolled", "refused", "objection_overdue"}
+    assert {p.stem.split("-", 2)[2] for p in HISTORIES} >= {"enrolled", "refused", "objection_overdue", "emergency"}
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
 async def test_current_code_replays_recorded_history(path: Path) -> None:
-    replayer = Replayer(workflows=[ReviewWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[ReviewWorkflow, EmergencyWorkflow], data_converter=pydantic_data_converter)
     await replayer.replay_workflow(load(path))
 
 
@@ -48,4 +50,4 @@ class UnpatchedChange(ReviewWorkflow):
 async def test_an_unpatched_change_is_caught() -> None:
     replayer = Replayer(workflows=[UnpatchedChange], data_converter=pydantic_data_converter)
     with pytest.raises(NondeterminismError):
-        await replayer.replay_workflow(load(HISTORIES[0]))
+        await replayer.replay_workflow(load(REVIEW_HISTORIES[0]))

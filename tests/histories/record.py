@@ -1,4 +1,4 @@
-"""Record histories of finished review cases for the replay tests: `python -m tests.histories.record`.
+"""Record histories of finished cases for the replay tests: `python -m tests.histories.record TAG [SCENARIO...]`.
 
 Run it when a deliberate, patched change to the workflow is released, and commit the JSON files: every
 history recorded so far keeps being replayed, so a change that would break a running case fails CI.
@@ -77,11 +77,31 @@ async def scenario_objection_overdue(env: WorkflowEnvironment, app_id: str) -> N
     await h.result()
 
 
+async def scenario_emergency(env: WorkflowEnvironment, event_id: str) -> None:
+    from db import funds_repo
+    from schemas.emergency import CloseEvent, DocumentsRecorded, EmergencyNames, Escalation, FundSource
+    from tests.emergency_support import TOWNSHIP, VILLAGE, pay, start_emergency
+
+    async with env.jiuzhu_pool.acquire() as conn:  # type: ignore[attr-defined]
+        await funds_repo.add_income(conn, VILLAGE, Decimal("5000"), FundSource.GOVERNMENT, "admin")
+        await funds_repo.add_income(conn, TOWNSHIP, Decimal("5000"), FundSource.GOVERNMENT, "admin")
+    h = await start_emergency(env, event_id)
+    await pay(h, "shipo_cun1", "village", "1000")
+    await h.execute_update(EmergencyNames.ESCALATE, Escalation(actor=actor("shipo_cun1"), reason="病重"))
+    await pay(h, "shipo_shenpi", "township", "1200")
+    await env.sleep(timedelta(days=10))  # documentation reminder and overdue
+    await h.execute_update(EmergencyNames.DOCUMENTS, DocumentsRecorded(actor=actor("shipo_jingban"), items=["病历"]))
+    await h.execute_update(EmergencyNames.CLOSE, CloseEvent(actor=actor("shipo_jingban"), summary="救助到位"))
+    await h.result()
+
+
 SCENARIOS = {
     "enrolled": scenario_enrolled,
     "refused": scenario_refused,
     "objection_overdue": scenario_objection_overdue,
+    "emergency": scenario_emergency,
 }
+WORKFLOW_IDS = {"emergency": "emergency-{}"}
 
 
 async def _start(env: WorkflowEnvironment, app_id: str):
@@ -94,7 +114,7 @@ async def _start(env: WorkflowEnvironment, app_id: str):
     )
 
 
-async def main(tag: str) -> None:
+async def main(tag: str, only: set[str]) -> None:
     from temporalio.api.enums.v1 import IndexedValueType
     from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 
@@ -110,6 +130,8 @@ async def main(tag: str) -> None:
         await conn.close()
         pool: asyncpg.Pool = await create_pool(url)
         for name, scenario in SCENARIOS.items():
+            if only and name not in only:
+                continue
             env = await WorkflowEnvironment.start_time_skipping(
                 data_converter=pydantic_data_converter, test_server_existing_path=temporal_test_server()
             )
@@ -120,10 +142,12 @@ async def main(tag: str) -> None:
                 )
             )
             app_id = f"REPLAY-{tag}-{name}"
+            env.jiuzhu_pool = pool  # type: ignore[attr-defined]
             async with build_worker(env.client, pool):
                 await scenario(env, app_id)
-            history = await env.client.get_workflow_handle(workflow_id_for(app_id)).fetch_history()
-            out = HERE / f"review-{tag}-{name}.json"
+            workflow_id = WORKFLOW_IDS.get(name, "review-{}").format(app_id)
+            history = await env.client.get_workflow_handle(workflow_id).fetch_history()
+            out = HERE / f"{workflow_id.split('-')[0]}-{tag}-{name}.json"
             out.write_text(history.to_json())
             print(f"wrote {out} ({len(history.events)} events)")
             await env.shutdown()
@@ -131,4 +155,4 @@ async def main(tag: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1] if len(sys.argv) > 1 else "v1"))
+    asyncio.run(main(sys.argv[1] if len(sys.argv) > 1 else "v1", set(sys.argv[2:])))
