@@ -296,6 +296,7 @@ class ReviewNames:
     WORKFLOW = "ReviewWorkflow"
     STATE = "state"
     CALENDAR_CHANGED = "calendar_changed"
+    COMPLAINT_FILED = "complaint_filed"
     MISSING_MATERIALS = "missing_materials"
     MATERIALS_SUPPLIED = "materials_supplied"
     VERIFICATION_RESULT = "verification_result"

@@ -12,6 +12,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.emergency import EmergencyActivities
+from activities.frontdoor import FrontDoorActivities
 from activities.payments import LedgerRail
 from activities.review import ReviewActivities
 from activities.system import SystemActivities
@@ -20,19 +21,30 @@ from db.pool import create_pool
 from infra.config import TASK_QUEUE, Settings
 from infra.logging import setup_logging
 from infra.temporal import connect
+from workflows.complaint import ComplaintWorkflow
 from workflows.emergency import EmergencyWorkflow
+from workflows.intake import IntakeWorkflow
+from workflows.referral import ReferralWorkflow
 from workflows.review import ReviewWorkflow
 from workflows.system_check import SystemCheckWorkflow
 
 log = structlog.get_logger(__name__)
 
-WORKFLOWS = [ReviewWorkflow, EmergencyWorkflow, SystemCheckWorkflow]
+WORKFLOWS = [
+    ReviewWorkflow,
+    EmergencyWorkflow,
+    IntakeWorkflow,
+    ReferralWorkflow,
+    ComplaintWorkflow,
+    SystemCheckWorkflow,
+]
 
 
 def activities_for(pool: asyncpg.Pool) -> list:
     review = ReviewActivities(pool, centre_from_env(pool))
     emergency = EmergencyActivities(pool, LedgerRail(pool))
-    return [SystemActivities(pool).check_database, *review.all(), *emergency.all()]
+    frontdoor = FrontDoorActivities(pool)
+    return [SystemActivities(pool).check_database, *review.all(), *emergency.all(), *frontdoor.all()]
 
 
 def build_worker(client: Client, pool: asyncpg.Pool, task_queue: str = TASK_QUEUE) -> Worker:

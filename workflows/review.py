@@ -112,6 +112,7 @@ class ReviewWorkflow:
         self.objections = 0
         self.notice_ends_at: datetime | None = None
         self.closed = False
+        self.complaints: list[str] = []
         self.db_lock = asyncio.Lock()
         self.persisted = 0
 
@@ -244,7 +245,7 @@ class ReviewWorkflow:
             {"reasons": decision.reasons, "deliver_by": str(deliver.deadline)},
             f"不予批准，书面通知应于 {deliver.deadline} 前送达：{decision.reasons}",
         )
-        await self.persist(status="refused")
+        await self.persist()
         await self.send(
             "refusal",
             "applicant",
@@ -283,7 +284,7 @@ class ReviewWorkflow:
             {"monthly_amount": str(amount), "first_payment_month": str(first_month), "category": decision.category},
             f"公示无异议，纳入保障：每月 {amount} 元，自 {first_month:%Y年%m月} 起发放",
         )
-        await self.persist(status="enrolled")
+        await self.persist()
         await self.send(
             "approval",
             "applicant",
@@ -434,6 +435,23 @@ class ReviewWorkflow:
         """A calendar import changed the working days: recompute this case's deadline."""
         self.recompute_requested = True
         self.clock_version += 1
+
+    @workflow.signal(name=ReviewNames.COMPLAINT_FILED)
+    async def complaint_filed(self, complaint_no: str) -> None:
+        """A complaint about this case: the district must now visit the household itself; a case already
+        past the investigation goes back to it (a case under public notice keeps its objection route)."""
+        await workflow.wait_condition(lambda: self.policy is not None)
+        self.complaints.append(complaint_no)
+        if self.stage in (Stage.HEARING, Stage.DECISION):
+            self.move(Stage.INVESTIGATION)
+            self.hearing_done = False
+        self.event(
+            "complaint_filed",
+            None,
+            {"complaint_no": complaint_no},
+            f"收到关于本案的投诉（{complaint_no}），须由区民政局入户调查",
+        )
+        await self.persist()
 
     # ---- validation shared by every action -----------------------------------------------------
 
@@ -792,8 +810,12 @@ class ReviewWorkflow:
         return self.start.application.assistance_type.label
 
     @property
+    def status(self) -> str:
+        return {Stage.ENROLLED: "enrolled", Stage.REFUSED: "refused"}.get(self.stage, "open")
+
+    @property
     def district_visit_required(self) -> bool:
-        return bool(self.barred)
+        return bool(self.barred or self.complaints)
 
     def today(self) -> date:
         return workflow.now().astimezone(CST).date()
@@ -844,8 +866,9 @@ class ReviewWorkflow:
         )
         return key
 
-    async def persist(self, status: str = "open") -> None:
-        """Write every timeline entry not yet in the database, with the case row's current summary."""
+    async def persist(self) -> None:
+        """Write every timeline entry not yet in the database, with the case row's current summary (taken
+        when written, so whichever caller holds the lock writes the newest)."""
         async with self.db_lock:
             while self.persisted < len(self.timeline):
                 entry = self.timeline[self.persisted]
@@ -864,7 +887,7 @@ class ReviewWorkflow:
                         deadline_provisional=bool(self.deadline and self.deadline.provisional),
                         paused_days=self.deadline.paused_working_days if self.deadline else 0,
                         overdue=self.overdue,
-                        status=status,
+                        status=self.status,
                         handled_by=self.handled_by,  # type: ignore[arg-type]
                     ),
                     **ACTIVITY,

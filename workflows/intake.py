@@ -1,0 +1,323 @@
+"""One 12349 request (一门受理): a resident asks once; staff triage it into kinds of help; each need
+becomes a review case, an emergency-aid event or a referral to its bureau; the request closes when
+every need has its answer, and the resident is told."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime, time, timedelta, timezone
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError, ChildWorkflowError
+from temporalio.workflow import ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from rules.access import within
+    from rules.needs import BY_CODE, Route
+    from schemas.emergency import (
+        EmergencyHousehold,
+        EmergencyKind,
+        EmergencyNames,
+        EmergencyStart,
+        emergency_workflow_id,
+    )
+    from schemas.frontdoor import (
+        ComplaintNames,
+        ComplaintStart,
+        ComplaintState,
+        EnquiryAnswer,
+        IntakeNames,
+        IntakeStart,
+        IntakeState,
+        LinkCase,
+        NeedState,
+        ReferralNames,
+        ReferralOutcome,
+        ReferralStart,
+        RequestKind,
+        Triage,
+        complaint_workflow_id,
+        referral_workflow_id,
+    )
+    from schemas.identity import mask_id
+    from schemas.policy import FrontDoorPolicy
+    from schemas.staff import Actor, Bureau, Role
+    from workflows.logbook import ACTIVITY, Logbook
+
+CST = timezone(timedelta(hours=8))
+TRIAGERS = {Role.TOWNSHIP_CASEWORKER, Role.TOWNSHIP_APPROVER, Role.DISTRICT_OFFICER}
+OUTCOMES = {"helped": "已给予帮助", "not_eligible": "经审核不符合条件", "declined": "不予帮助"}
+
+
+def refuse(code: str, message: str) -> ApplicationError:
+    return ApplicationError(message, type=code, non_retryable=True)
+
+
+@workflow.defn(name=IntakeNames.WORKFLOW)
+class IntakeWorkflow(Logbook):
+    @workflow.init
+    def __init__(self, start: IntakeStart) -> None:
+        super().__init__()
+        self.subject_type = "request"
+        self.subject_id = start.request_no
+        self.start = start
+        self.status = "received"
+        self.policy: FrontDoorPolicy | None = None
+        self.answer_due: date | None = None
+        self.needs: list[NeedState] = []
+        self.answer: str | None = None
+        self.escalated = False
+        self.waiting: list[asyncio.Task] = []  # one per referral, until its bureau answers
+
+    @workflow.run
+    async def run(self, start: IntakeStart) -> IntakeState:
+        today = workflow.now().astimezone(CST).date()
+        self.policy = await workflow.execute_activity(
+            "front_door_policy", today, result_type=FrontDoorPolicy, **ACTIVITY
+        )
+        await workflow.execute_activity("record_request", start, **ACTIVITY)
+        self.answer_due = await self.working_days_after(today, self.policy.answer_working_days)
+        req = start.request
+        self.note(
+            "received",
+            start.received_by,
+            {"channel": start.channel.value, "needs": req.needs},
+            f"收到{req.kind.label}（{start.channel.value}）：{req.description}",
+        )
+        await self.persist()
+        await self.notify(
+            "received",
+            f"phone:{req.phone}",
+            "12349 已收到您的诉求",
+            f"编号 {start.request_no}，预计 {self.answer_due} 前答复。凭编号、身份证号和手机号可查询进度。",
+        )
+        if req.kind is RequestKind.COMPLAINT:
+            await self.file_complaint()
+        else:
+            clock = asyncio.create_task(self.watch_answer_due())
+            await workflow.wait_condition(lambda: self.finished)
+            await clock
+        await self.close()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.state()
+
+    async def watch_answer_due(self) -> None:
+        """Tell the district if the request is still unanswered when its answer date has passed."""
+        assert self.answer_due is not None
+        deadline = datetime.combine(self.answer_due + timedelta(days=1), time(0), tzinfo=CST)
+        try:
+            await workflow.wait_condition(lambda: self.finished, timeout=max(deadline - workflow.now(), timedelta(0)))
+        except TimeoutError:
+            self.escalated = True
+            text = f"12349 诉求 {self.subject_id} 未在 {self.answer_due} 前答复完毕"
+            key = self.note("escalated_answer", None, {"due": str(self.answer_due)}, text)
+            await self.persist()
+            await self.notify(
+                key, f"role:district_officer@{self.start.request.township_code[:6]}", "12349 诉求超期", text
+            )
+
+    def log_due(self) -> date | None:
+        return self.answer_due
+
+    @property
+    def finished(self) -> bool:
+        return self.answer is not None or (bool(self.needs) and all(n.status == "answered" for n in self.needs))
+
+    async def close(self) -> None:
+        if self.answer is None:
+            self.answer = "；".join(f"{n.plain}：{n.answer}" for n in self.needs)
+        self.status = "closed"
+        key = self.note("closed", None, {"answer": self.answer}, f"答复完毕：{self.answer}")
+        await self.persist()
+        await self.notify(key, f"phone:{self.start.request.phone}", "12349 诉求答复", self.answer)
+
+    # ---- complaints go straight to their unit ----------------------------------------------------
+
+    async def file_complaint(self) -> None:
+        req = self.start.request
+        no = f"TS-{self.subject_id.removeprefix('12349-')}"
+        complaint = ComplaintStart(
+            complaint_no=no,
+            request_no=self.subject_id,
+            complainant=req.name,
+            phone=req.phone,
+            township_code=req.township_code,
+            about_case_id=req.about_case_id,
+            about_person=req.about_person,
+            content=req.description,
+            unit_code=req.township_code,
+            registered_by=self.start.received_by,
+        )
+        self.needs = [NeedState(code="complaint", plain="投诉", route="complaint", status="in_progress", target_id=no)]
+        self.status = "triaged"
+        self.note("complaint_filed", None, {"complaint_no": no}, f"投诉转承办单位办理（{no}）")
+        await self.persist()
+        result = await workflow.execute_child_workflow(
+            ComplaintNames.WORKFLOW, complaint, id=complaint_workflow_id(no), result_type=ComplaintState
+        )
+        self.answer = result.reply
+
+    # ---- triage ----------------------------------------------------------------------------------
+
+    @workflow.update(name=IntakeNames.TRIAGE)
+    async def triage(self, t: Triage) -> IntakeState:
+        req = self.start.request
+        self.status = "triaged"
+        self.needs = [
+            NeedState(code=c, plain=BY_CODE[c].plain, route=BY_CODE[c].route.value, status="waiting")
+            for c in dict.fromkeys(t.needs)
+        ]
+        self.note(
+            "triaged",
+            t.actor,
+            {"needs": t.needs, "note": t.note},
+            "分办：" + "、".join(f"{BY_CODE[c].plain}→{BY_CODE[c].help_kind}" for c in t.needs),
+        )
+        await self.persist()
+        for n in self.needs:
+            spec = BY_CODE[n.code]
+            if spec.route is Route.REVIEW:
+                n.status = "in_progress"
+                await self.notify(
+                    f"review-{n.code}",
+                    f"role:township_caseworker@{req.township_code}",
+                    "12349 转来申请",
+                    f"{req.name}（{req.phone}）申请{spec.help_kind}，请联系申请人受理：{req.description}",
+                )
+            elif spec.route is Route.EMERGENCY:
+                event_id = f"JJN-{self.subject_id.removeprefix('12349-')}"
+                assert req.village_code is not None
+                await workflow.start_child_workflow(
+                    EmergencyNames.WORKFLOW,
+                    EmergencyStart(
+                        event_id=event_id,
+                        kind=EmergencyKind(t.emergency_kind),
+                        description=req.description,
+                        household=EmergencyHousehold(
+                            name=req.name,
+                            id_number=req.id_number,
+                            phone=req.phone,
+                            township_code=req.township_code,
+                            village_code=req.village_code,
+                            address=req.address or "（12349 登记）",
+                        ),
+                        registered_by=t.actor,
+                        channel="12349",
+                    ),
+                    id=emergency_workflow_id(event_id),
+                    parent_close_policy=ParentClosePolicy.ABANDON,
+                )
+                self.answered(n, event_id, f"已登记急难事件 {event_id}，由村（社区）救急难互助社先行救助")
+            else:
+                referral_id = f"ZJ-{self.subject_id.removeprefix('12349-')}-{spec.code}"
+                handle = await workflow.start_child_workflow(
+                    ReferralNames.WORKFLOW,
+                    ReferralStart(
+                        referral_id=referral_id,
+                        request_no=self.subject_id,
+                        need=spec.code,
+                        help_kind=spec.help_kind,
+                        bureau=Bureau(spec.bureau),
+                        name=req.name,
+                        id_masked=mask_id(req.id_number),
+                        phone=req.phone,
+                        township_code=req.township_code,
+                        address=req.address,
+                        description=req.description,
+                        policy=self.policy,
+                    ),
+                    id=referral_workflow_id(referral_id),
+                    result_type=ReferralOutcome,
+                )
+                n.status, n.target_id = "in_progress", referral_id
+                self.waiting.append(asyncio.create_task(self.await_referral(n, handle)))
+        await self.persist()
+        return self.state()
+
+    async def await_referral(self, n: NeedState, handle) -> None:
+        try:
+            outcome: ReferralOutcome = await handle
+        except ChildWorkflowError:
+            self.answered(n, n.target_id, "转介未能办结，请联系 12349")
+        else:
+            money = f"（{outcome.amount} 元）" if outcome.amount else ""
+            self.answered(n, n.target_id, f"{OUTCOMES[outcome.outcome]}{money}：{outcome.help_given}")
+        await self.persist()
+
+    def answered(self, n: NeedState, target: str | None, text: str) -> None:
+        n.status, n.target_id, n.answer, n.answered_at = "answered", target, text, workflow.now()
+        self.note("need_answered", None, {"need": n.code, "target": target, "answer": text}, f"{n.plain}：{text}")
+
+    def check_staff(self, actor: Actor) -> None:
+        if self.status == "closed":
+            raise refuse("closed", "该诉求已答复完毕")
+        if actor.role not in TRIAGERS:
+            raise refuse("wrong_role", "12349 诉求由乡镇（街道）或区民政局工作人员分办")
+        if not within(actor.place_code, self.start.request.township_code):
+            raise refuse("out_of_jurisdiction", "该诉求不在您的辖区内")
+
+    @triage.validator
+    def _v_triage(self, t: Triage) -> None:
+        self.check_staff(t.actor)
+        if self.policy is None:
+            raise refuse("wrong_stage", "诉求正在登记，请稍后再试")
+        if self.start.request.kind is not RequestKind.HELP:
+            raise refuse("wrong_stage", "只有求助申请需要分办")
+        if self.status != "received":
+            raise refuse("wrong_stage", "该诉求已分办")
+        unknown = [c for c in t.needs if c not in BY_CODE]
+        if unknown:
+            raise refuse("invalid", f"未知的求助事项：{'、'.join(unknown)}")
+        if any(BY_CODE[c].route is Route.EMERGENCY for c in t.needs):
+            if not self.start.request.village_code:
+                raise refuse("invalid", "急难救助须先确定所在村（社区）")
+            if t.emergency_kind not in {k.value for k in EmergencyKind}:
+                raise refuse("invalid", "请选择急难类型")
+
+    @workflow.update(name=IntakeNames.LINK_CASE)
+    async def link_case(self, a: LinkCase) -> IntakeState:
+        n = next(n for n in self.needs if n.code == a.need)
+        self.answered(
+            n, a.case_id, f"已受理{BY_CODE[a.need].help_kind}申请，案件编号 {a.case_id}，20 个工作日内审核确认"
+        )
+        await self.persist()
+        return self.state()
+
+    @link_case.validator
+    def _v_link_case(self, a: LinkCase) -> None:
+        self.check_staff(a.actor)
+        match = [n for n in self.needs if n.code == a.need and n.route == Route.REVIEW.value]
+        if not match:
+            raise refuse("invalid", "该诉求没有这一项需要受理的低保/特困申请")
+        if match[0].status == "answered":
+            raise refuse("wrong_stage", "该事项已关联案件")
+
+    @workflow.update(name=IntakeNames.ANSWER)
+    async def answer_enquiry(self, a: EnquiryAnswer) -> IntakeState:
+        self.answer = a.text
+        self.note("answered", a.actor, {"answer": a.text}, f"答复咨询：{a.text}")
+        await self.persist()
+        return self.state()
+
+    @answer_enquiry.validator
+    def _v_answer(self, a: EnquiryAnswer) -> None:
+        self.check_staff(a.actor)
+        if self.start.request.kind is not RequestKind.ENQUIRY:
+            raise refuse("wrong_stage", "只有咨询需要直接答复")
+        if self.answer is not None:
+            raise refuse("wrong_stage", "该咨询已答复")
+
+    @workflow.query(name=IntakeNames.STATE)
+    def state(self) -> IntakeState:
+        req = self.start.request
+        return IntakeState(
+            request_no=self.subject_id,
+            kind=req.kind,
+            status=self.status,  # type: ignore[arg-type]
+            township_code=req.township_code,
+            name=req.name,
+            answer_due=self.answer_due,
+            needs=self.needs,
+            answer=self.answer,
+            log=self.log,
+        )
