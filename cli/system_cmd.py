@@ -43,6 +43,13 @@ def _bootstrap(url: str, *, demo_users: bool) -> list[tuple[str, str, str]]:
     return asyncio.run(go())
 
 
+async def _ensure_schedules(settings: Settings) -> None:
+    from infra.schedules import ensure_schedules
+    from infra.temporal import connect
+
+    await ensure_schedules(await connect(settings))
+
+
 def _spawn(name: str, args: list[str], env: dict[str, str], log_dir: Path) -> subprocess.Popen:
     out = open(log_dir / f"{name}.log", "ab")
     proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -78,6 +85,7 @@ def up(
             web_ui=f"http://localhost:{settings.temporal_ui_port}",
         )
 
+    asyncio.run(_ensure_schedules(settings))
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -224,6 +232,13 @@ def migrate() -> None:
     assert url is not None
     _bootstrap(url, demo_users=False)
     typer.echo("数据库已迁移到最新版本")
+
+
+def schedules() -> None:
+    """Create or update the Temporal Schedules (daily digest, monthly sampling and fund declaration)."""
+    setup_logging()
+    asyncio.run(_ensure_schedules(Settings()))
+    typer.echo("定时任务已就绪")
 
 
 def worker() -> None:

@@ -101,6 +101,7 @@ class FrontDoorPolicy(_Strict):
 class OngoingReviewPolicy(_Strict):
     stable_months: int = Field(12, ge=1)
     irregular_months: int = Field(6, ge=1)
+    stable_categories: tuple[str, ...] = Field(("A",), description="按年复核的低保类别；其余每半年")
     sample_share: Decimal = Field(Decimal("0.05"), gt=0, le=1)
 
 

@@ -15,6 +15,7 @@ from activities.emergency import EmergencyActivities
 from activities.frontdoor import FrontDoorActivities
 from activities.payments import LedgerRail
 from activities.review import ReviewActivities
+from activities.supervision import SupervisionActivities
 from activities.system import SystemActivities
 from activities.verification import centre_from_env
 from db.pool import create_pool
@@ -22,10 +23,14 @@ from infra.config import TASK_QUEUE, Settings
 from infra.logging import setup_logging
 from infra.temporal import connect
 from workflows.complaint import ComplaintWorkflow
+from workflows.daily import DailySupervisionWorkflow
+from workflows.declaration import MonthlyDeclarationWorkflow
 from workflows.emergency import EmergencyWorkflow
 from workflows.intake import IntakeWorkflow
+from workflows.ongoing import OngoingReviewWorkflow
 from workflows.referral import ReferralWorkflow
 from workflows.review import ReviewWorkflow
+from workflows.sampling import MonthlySamplingWorkflow, RecheckWorkflow
 from workflows.system_check import SystemCheckWorkflow
 
 log = structlog.get_logger(__name__)
@@ -36,6 +41,11 @@ WORKFLOWS = [
     IntakeWorkflow,
     ReferralWorkflow,
     ComplaintWorkflow,
+    MonthlySamplingWorkflow,
+    RecheckWorkflow,
+    OngoingReviewWorkflow,
+    DailySupervisionWorkflow,
+    MonthlyDeclarationWorkflow,
     SystemCheckWorkflow,
 ]
 
@@ -44,7 +54,14 @@ def activities_for(pool: asyncpg.Pool) -> list:
     review = ReviewActivities(pool, centre_from_env(pool))
     emergency = EmergencyActivities(pool, LedgerRail(pool))
     frontdoor = FrontDoorActivities(pool)
-    return [SystemActivities(pool).check_database, *review.all(), *emergency.all(), *frontdoor.all()]
+    supervision = SupervisionActivities(pool)
+    return [
+        SystemActivities(pool).check_database,
+        *review.all(),
+        *emergency.all(),
+        *frontdoor.all(),
+        *supervision.all(),
+    ]
 
 
 def build_worker(client: Client, pool: asyncpg.Pool, task_queue: str = TASK_QUEUE) -> Worker:

@@ -1,0 +1,24 @@
+"""The monthly fund declaration (资金申报), drafted from the register and the emergency payments; a
+district officer confirms it, after which it never changes (a correction is a new version)."""
+
+from __future__ import annotations
+
+from datetime import timedelta, timezone
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from schemas.supervision import DeclarationResult, SupervisionNames
+    from workflows.logbook import ACTIVITY
+
+CST = timezone(timedelta(hours=8))
+
+
+@workflow.defn(name=SupervisionNames.DECLARATION)
+class MonthlyDeclarationWorkflow:
+    @workflow.run
+    async def run(self, month: str | None = None) -> DeclarationResult:
+        month = month or f"{workflow.now().astimezone(CST).date():%Y-%m}"
+        return await workflow.execute_activity(
+            "declare_funds", args=[month, "schedule"], result_type=DeclarationResult, **ACTIVITY
+        )

@@ -1,0 +1,107 @@
+"""Monthly sampling of township decisions and the district's re-check of each sampled case.
+
+The draw itself is pure (rules.sampling) and runs here, seeded by the month, so it is reproducible
+and recorded in the history; the first draw of a month is the one kept in the database.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta, timezone
+from decimal import Decimal
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.workflow import ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from rules.sampling import Candidate, draw
+    from schemas.staff import Role
+    from schemas.supervision import (
+        RecheckFinding,
+        RecheckState,
+        SampledCase,
+        SampleDrawn,
+        SupervisionNames,
+        recheck_workflow_id,
+    )
+    from workflows.logbook import ACTIVITY
+
+CST = timezone(timedelta(hours=8))
+
+
+def previous_month(today: date) -> str:
+    first = today.replace(day=1) - timedelta(days=1)
+    return f"{first:%Y-%m}"
+
+
+@workflow.defn(name=SupervisionNames.SAMPLING)
+class MonthlySamplingWorkflow:
+    @workflow.run
+    async def run(self, month: str | None = None) -> SampleDrawn:
+        month = month or previous_month(workflow.now().astimezone(CST).date())
+        found = await workflow.execute_activity("sampling_candidates", month, result_type=dict, **ACTIVITY)
+        candidates = [Candidate(**c) for c in found["candidates"]]
+        seed = f"jiuzhu-sampling-{month}"
+        picked = draw(candidates, float(found["share"]), seed)
+        drawn = SampleDrawn(
+            month=month,
+            seed=seed,
+            share=Decimal(found["share"]),
+            population=len(candidates),
+            cases=[
+                SampledCase(
+                    recheck_id=f"{month}-{d.case_id}",
+                    month=month,
+                    case_id=d.case_id,
+                    township_code=d.township_code,
+                    reason=d.reason,
+                )
+                for d in picked
+            ],
+        )
+        stored = await workflow.execute_activity("record_sample", drawn, result_type=SampleDrawn, **ACTIVITY)
+        for case in stored.cases:
+            try:
+                await workflow.start_child_workflow(
+                    SupervisionNames.RECHECK,
+                    case,
+                    id=recheck_workflow_id(month, case.case_id),
+                    parent_close_policy=ParentClosePolicy.ABANDON,
+                )
+            except WorkflowAlreadyStartedError:
+                pass  # a re-run of the month: that re-check is already under way
+        return stored
+
+
+@workflow.defn(name=SupervisionNames.RECHECK)
+class RecheckWorkflow:
+    """A district officer reviews the file (and may visit), then records "upheld" or "irregular"."""
+
+    @workflow.init
+    def __init__(self, case: SampledCase) -> None:
+        self.case = case
+        self.finding: RecheckFinding | None = None
+
+    @workflow.run
+    async def run(self, case: SampledCase) -> RecheckState:
+        await workflow.wait_condition(lambda: self.finding is not None)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.state()
+
+    @workflow.update(name=SupervisionNames.RECORD_FINDING)
+    async def record_finding(self, f: RecheckFinding) -> RecheckState:
+        await workflow.execute_activity("record_recheck", args=[self.case.recheck_id, f], **ACTIVITY)
+        self.finding = f
+        return self.state()
+
+    @record_finding.validator
+    def _v_finding(self, f: RecheckFinding) -> None:
+        if f.actor.role is not Role.DISTRICT_OFFICER:
+            raise ApplicationError("抽查复核由区民政局工作人员办理", type="wrong_role", non_retryable=True)
+        if self.finding is not None:
+            raise ApplicationError("该案件的复核结论已录入", type="closed", non_retryable=True)
+
+    @workflow.query(name=SupervisionNames.STATE)
+    def state(self) -> RecheckState:
+        status = self.finding.result if self.finding else "open"
+        return RecheckState(recheck=self.case, status=status, finding=self.finding)
