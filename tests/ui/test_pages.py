@@ -125,3 +125,15 @@ async def test_unknown_page_is_a_chinese_404(web: httpx.AsyncClient) -> None:
 async def test_vendored_assets_are_served(web: httpx.AsyncClient) -> None:
     for path in ("/static/vendor/htmx/htmx.min.js", "/static/vendor/chartjs/chart.umd.min.js", "/static/css/app.css"):
         assert (await web.get(path)).status_code == 200, path
+
+
+async def test_multipart_form_with_csrf_token_is_accepted(web: httpx.AsyncClient) -> None:
+    """File uploads (multipart) pass the CSRF check when the token comes first, and fail without it."""
+    await log_in(web, "shipo_jingban")
+    page = await web.get("/account")
+    form = {"csrftoken": token(page.text), "current": "x", "new": "abcdefgh1", "confirm": "abcdefgh2"}
+    r = await web.post("/account/password", data=form, files={"attachment": ("a.txt", b"hello", "text/plain")})
+    assert r.status_code == 422 and "当前密码不正确" in r.text  # reached the handler, which refused on its merits
+    no_token = {k: v for k, v in form.items() if k != "csrftoken"}
+    r = await web.post("/account/password", data=no_token, files={"attachment": ("a.txt", b"hello", "text/plain")})
+    assert r.status_code == 403
