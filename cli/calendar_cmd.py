@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import subprocess
-from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -20,18 +19,20 @@ import typer
 
 from cli._run import with_db
 from db.calendar_repo import (
+    BUILTIN_SOURCE,
     ImportedYear,
     NoticeError,
     import_notice,
     imported_years,
     load_calendar,
     parse_notice_file,
+    year_statuses,
 )
 from infra.calendar_news import announce_calendar_change
 from infra.config import TIMEZONE, Settings
 from infra.servers import database_url
 from infra.temporal import connect as connect_temporal
-from rules.calendar import BUILTIN_YEARS, WorkCalendar
+from rules.calendar import WorkCalendar
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -134,14 +135,11 @@ def import_(
 def years() -> None:
     """Each year from 2004 to next year: where its holidays come from, or that it is provisional."""
     calendar, imported = _read_calendar()
-    by_year = {y.year: y for y in imported}
-    builtin = f"builtin: chinesecalendar {version('chinesecalendar')}"
-    last = max([dt.datetime.now(ZoneInfo(TIMEZONE)).year + 1, *by_year])
-    for year in range(min(BUILTIN_YEARS), last + 1):
-        if year in by_year:
-            entry = by_year[year]
-            typer.echo(f"{year}  imported {entry.imported_at:%Y-%m-%d}: {entry.source}")
-        elif calendar.is_provisional(year):
-            typer.echo(f"{year}  暂定 provisional: 仅周末 / weekends only")
+    for status in year_statuses(calendar, imported, dt.datetime.now(ZoneInfo(TIMEZONE)).date()):
+        if status.imported:
+            entry = status.imported
+            typer.echo(f"{status.year}  imported {entry.imported_at:%Y-%m-%d}: {entry.source}")
+        elif status.provisional:
+            typer.echo(f"{status.year}  暂定 provisional: 仅周末 / weekends only")
         else:
-            typer.echo(f"{year}  {builtin}")
+            typer.echo(f"{status.year}  builtin: {BUILTIN_SOURCE}")

@@ -12,19 +12,28 @@ import datetime as dt
 import json
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
+from importlib.metadata import version
+from pathlib import Path, PurePath
 from typing import Any
 
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from rules.calendar import HOLIDAY, WORKDAY, DayKind, WorkCalendar
+from rules.calendar import BUILTIN_YEARS, HOLIDAY, WORKDAY, DayKind, WorkCalendar
 
 CSV_HEADER = ["date", "kind", "name"]
 
 
 class NoticeError(ValueError):
-    """A notice file that cannot be imported; the message says why, in Chinese and English."""
+    """A notice file that cannot be imported; the message says why, in Chinese and English.
+
+    `errors` are pydantic's structured errors when the content failed the model, so a UI can word
+    them in its own language instead of showing pydantic's English.
+    """
+
+    def __init__(self, message: str, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or []
 
 
 class NoticeDay(BaseModel):
@@ -97,55 +106,68 @@ def parse_notice_file(path: Path, source: str | None = None) -> Notice:
     `source` overrides the file's own; a CSV has none, so it defaults to the file name there.
     """
     try:
-        text = path.read_text(encoding="utf-8-sig")  # -sig: Excel writes a BOM
-    except (OSError, UnicodeDecodeError) as e:
+        data = path.read_bytes()
+    except OSError as e:
         raise NoticeError(f"无法读取 / cannot read {path}: {e}") from e
+    return parse_notice(data, str(path), source)
+
+
+def parse_notice(data: bytes, name: str, source: str | None = None) -> Notice:
+    """`parse_notice_file` for content that is not on disk (an upload); `name` gives the format and is
+    quoted in messages."""
+    try:
+        text = data.decode("utf-8-sig")  # -sig: Excel writes a BOM
+    except UnicodeDecodeError as e:
+        raise NoticeError(f"无法读取 / cannot read {name}: {e}") from e
+    path = PurePath(name)
     suffix = path.suffix.lower()
     if suffix == ".json":
-        data = _json_notice(path, text)
+        fields = _json_notice(name, text)
     elif suffix == ".csv":
-        data = _csv_notice(path, text)
-        data.setdefault("source", path.name)
+        fields = _csv_notice(name, text)
+        fields.setdefault("source", path.name)
     else:
-        raise NoticeError(f"{path}: 只支持 .json 或 .csv 文件 / only .json and .csv files are supported")
+        raise NoticeError(f"{name}: 只支持 .json 或 .csv 文件 / only .json and .csv files are supported")
     if source is not None:
-        data["source"] = source
+        fields["source"] = source
     try:
-        return Notice.model_validate(data)
+        return Notice.model_validate(fields)
     except ValidationError as e:
         lines = [f"  - {'.'.join(map(str, err['loc'])) or 'notice'}: {err['msg']}" for err in e.errors()]
-        raise NoticeError(f"日历文件无效 / invalid calendar file {path}:\n" + "\n".join(lines)) from e
+        raise NoticeError(
+            f"日历文件无效 / invalid calendar file {name}:\n" + "\n".join(lines), errors=e.errors()
+        ) from e
 
 
-def _json_notice(path: Path, text: str) -> dict[str, Any]:
+def _json_notice(name: str, text: str) -> dict[str, Any]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
-        raise NoticeError(f"{path}: JSON 格式错误 / invalid JSON: {e}") from e
+        raise NoticeError(f"{name}: JSON 格式错误 / invalid JSON: {e}") from e
     if not isinstance(data, dict):
-        raise NoticeError(f"{path}: 应为 JSON 对象 / expected a JSON object")
+        raise NoticeError(f"{name}: 应为 JSON 对象 / expected a JSON object")
     return data
 
 
-def _csv_notice(path: Path, text: str) -> dict[str, Any]:
+def _csv_notice(name: str, text: str) -> dict[str, Any]:
     """CSV rows `date,kind,name`; the year is taken from the first date (the model checks the rest)."""
     reader = csv.DictReader(text.splitlines())
     if reader.fieldnames != CSV_HEADER:
-        raise NoticeError(f"{path}: 表头应为 / header must be {','.join(CSV_HEADER)}, got {reader.fieldnames}")
+        raise NoticeError(f"{name}: 表头应为 / header must be {','.join(CSV_HEADER)}, got {reader.fieldnames}")
     data: dict[str, Any] = {"holidays": [], "workdays": []}
     for row in reader:
         line = reader.line_num
         kind = (row["kind"] or "").strip()
         if kind not in (HOLIDAY, WORKDAY):
-            raise NoticeError(f"{path}:{line}: kind 应为 holiday 或 workday / kind must be holiday or workday")
+            raise NoticeError(f"{name}:{line}: kind 应为 holiday 或 workday / kind must be holiday or workday")
         try:
             day = dt.date.fromisoformat((row["date"] or "").strip())
         except ValueError as e:
-            raise NoticeError(f"{path}:{line}: 日期无效 / invalid date {row['date']!r}") from e
+            raise NoticeError(f"{name}:{line}: 日期无效 / invalid date {row['date']!r}") from e
         data.setdefault("year", day.year)
         data[f"{kind}s"].append({"date": day, "name": (row["name"] or "").strip() or None})
     if "year" not in data:
-        raise NoticeError(f"{path}: 文件没有数据行 / no rows")
+        raise NoticeError(f"{name}: 文件没有数据行 / no rows")
     return data
 
 
@@ -175,6 +197,31 @@ async def import_notice(conn: asyncpg.Connection, notice: Notice) -> ImportSumma
 async def imported_years(conn: asyncpg.Connection) -> list[ImportedYear]:
     rows = await conn.fetch("select year, source, imported_at from calendar_years order by year")
     return [ImportedYear(r["year"], r["source"], r["imported_at"]) for r in rows]
+
+
+@dataclass(frozen=True)
+class YearStatus:
+    """Where one year's holidays come from: an imported notice, the builtin data, or nothing (provisional)."""
+
+    year: int
+    imported: ImportedYear | None
+    provisional: bool
+
+
+BUILTIN_SOURCE = f"chinesecalendar {version('chinesecalendar')}"
+
+
+def year_statuses(calendar: WorkCalendar, imported: list[ImportedYear], today: dt.date) -> list[YearStatus]:
+    """Every year from the first builtin one through next year (or the last imported, if later).
+
+    Shared by `jiuzhu calendar years` and the admin page, so both say the same about each year.
+    """
+    by_year = {y.year: y for y in imported}
+    last = max([today.year + 1, *by_year])
+    return [
+        YearStatus(year, by_year.get(year), calendar.is_provisional(year))
+        for year in range(min(BUILTIN_YEARS), last + 1)
+    ]
 
 
 async def load_calendar(conn: asyncpg.Connection) -> WorkCalendar:

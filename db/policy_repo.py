@@ -31,15 +31,32 @@ async def list_versions(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     )
 
 
+class PolicyError(ValueError):
+    """A version that cannot be stored; the message is Chinese, for the administrator as it is."""
+
+
 async def add(conn: asyncpg.Connection, policy: Policy, created_by: str) -> None:
-    """Store a new version; versions are immutable, so an existing number or date is an error."""
-    await conn.execute(
-        "insert into policy_versions (version, effective_from, body, note, created_by) values ($1,$2,$3,$4,$5)",
-        policy.version,
-        policy.effective_from,
-        policy.model_dump(mode="json"),
-        policy.note,
-        created_by,
+    """Store a new version; versions are immutable, so an existing number or date is a `PolicyError`."""
+    try:
+        await conn.execute(
+            "insert into policy_versions (version, effective_from, body, note, created_by) values ($1,$2,$3,$4,$5)",
+            policy.version,
+            policy.effective_from,
+            policy.model_dump(mode="json"),
+            policy.note,
+            created_by,
+        )
+    except asyncpg.UniqueViolationError as e:
+        if e.constraint_name == "policy_versions_pkey":
+            raise PolicyError(f"第 {policy.version} 版已存在；已保存的版本不可修改，请使用新的版本号") from None
+        raise PolicyError(f"{policy.effective_from} 起施行的版本已存在，每个生效日期只能有一个版本") from None
+
+
+async def get_version(conn: asyncpg.Connection, version: int) -> asyncpg.Record | None:
+    """Who stored a version and when (`get` gives its content)."""
+    return await conn.fetchrow(
+        "select version, effective_from, note, created_by, created_at from policy_versions where version = $1",
+        version,
     )
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime, timedelta
+
 import asyncpg
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
@@ -15,6 +18,34 @@ class UserError(ValueError):
     pass
 
 
+USERNAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+LEVEL_NAMES = {"district": "区", "township": "乡镇", "village": "村"}
+NAME_MAX = 64  # Actor.full_name's limit: a longer name could be stored but never log in
+
+
+def _check_full_name(full_name: str) -> str:
+    name = full_name.strip()
+    if not name:
+        raise UserError("姓名不能为空")
+    if len(name) > NAME_MAX:
+        raise UserError(f"姓名最长 {NAME_MAX} 个字")
+    return name
+
+
+async def _check_assignment(conn: asyncpg.Connection, role: Role, place_code: str, bureau: Bureau | None) -> None:
+    """The jurisdiction must exist and be at the role's level; only bureau staff name a bureau."""
+    level = await conn.fetchval("select level from places where code = $1", place_code)
+    if level is None:
+        raise UserError(f"区划代码不存在：{place_code}")
+    if level != ROLE_LEVEL[role]:
+        want = ROLE_LEVEL[role]
+        raise UserError(
+            f"{role.label}的辖区应为{LEVEL_NAMES[want]}级（{want}），{place_code} 是{LEVEL_NAMES[level]}级（{level}）"
+        )
+    if (role is Role.BUREAU_STAFF) != (bureau is not None):
+        raise UserError("部门工作人员必须指定部门，其他角色不得指定部门")
+
+
 async def add_user(
     conn: asyncpg.Connection,
     *,
@@ -25,13 +56,10 @@ async def add_user(
     password: str,
     bureau: Bureau | None = None,
 ) -> int:
-    level = await conn.fetchval("select level from places where code = $1", place_code)
-    if level is None:
-        raise UserError(f"区划代码不存在：{place_code}")
-    if level != ROLE_LEVEL[role]:
-        raise UserError(f"{role.label}的辖区应为{ROLE_LEVEL[role]}级，{place_code} 是{level}级")
-    if (role is Role.BUREAU_STAFF) != (bureau is not None):
-        raise UserError("部门工作人员必须指定部门，其他角色不得指定部门")
+    if not USERNAME.fullmatch(username):
+        raise UserError("用户名只能由字母、数字、下划线、点和连字符组成，最长 64 位")
+    full_name = _check_full_name(full_name)
+    await _check_assignment(conn, role, place_code, bureau)
     if len(password) < 8:
         raise UserError("密码至少 8 位")
     try:
@@ -47,6 +75,71 @@ async def add_user(
         )
     except asyncpg.UniqueViolationError:
         raise UserError(f"用户名已存在：{username}") from None
+
+
+async def update_user(
+    conn: asyncpg.Connection,
+    username: str,
+    *,
+    full_name: str,
+    role: Role,
+    place_code: str,
+    bureau: Bureau | None,
+    active: bool,
+) -> None:
+    """Change everything but the user name (sessions and case histories refer to it).
+
+    Refuses to leave the system without an active administrator, who alone could undo that.
+    """
+    full_name = _check_full_name(full_name)
+    await _check_assignment(conn, role, place_code, bureau)
+    async with conn.transaction():
+        admins = {
+            r["username"]
+            for r in await conn.fetch("select username from users where role = 'admin' and active for update")
+        }
+        if admins == {username} and not (role is Role.ADMIN and active):
+            raise UserError("至少要保留一名启用的系统管理员")
+        done = await conn.execute(
+            "update users set full_name = $2, role = $3, place_code = $4, bureau = $5, active = $6 where username = $1",
+            username,
+            full_name,
+            role.value,
+            place_code,
+            bureau.value if bureau else None,
+            active,
+        )
+    if done.endswith(" 0"):
+        raise UserError(f"用户不存在：{username}")
+
+
+_USER_COLUMNS = (
+    "u.id, u.username, u.full_name, u.role, u.place_code, p.name as place_name, u.bureau, u.active, u.created_at"
+)
+
+
+async def get_user(conn: asyncpg.Connection, username: str) -> asyncpg.Record | None:
+    """One user as the admin pages show it, inactive ones included."""
+    return await conn.fetchrow(
+        f"select {_USER_COLUMNS} from users u join places p on p.code = u.place_code where u.username = $1", username
+    )
+
+
+async def page_users(
+    conn: asyncpg.Connection, *, search: str = "", limit: int, offset: int
+) -> tuple[list[asyncpg.Record], int]:
+    """One page of users (in `list_users` order) whose user name or name contains `search`, and the total."""
+    where = "where u.username ilike $1 or u.full_name ilike $1"
+    pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    total = await conn.fetchval(f"select count(*) from users u {where}", pattern)
+    rows = await conn.fetch(
+        f"select {_USER_COLUMNS} from users u join places p on p.code = u.place_code {where} "
+        "order by u.place_code, u.role, u.username limit $2 offset $3",
+        pattern,
+        limit,
+        offset,
+    )
+    return rows, total
 
 
 async def list_users(conn: asyncpg.Connection) -> list[asyncpg.Record]:
@@ -97,6 +190,53 @@ async def set_password(conn: asyncpg.Connection, username: str, password: str) -
     )
     if done.endswith(" 0"):
         raise UserError(f"用户不存在：{username}")
+    await clear_failed_logins(conn, username)  # a new password (e.g. reset by the admin) also lifts a lock-out
+
+
+# ---- log-in lock-out (the numbers are set by webapp.ratelimit) ----------------------------------------
+
+
+async def login_locked_until(conn: asyncpg.Connection, username: str) -> datetime | None:
+    """The end of a lock-out still in force for this user name (existing or not), else None."""
+    return await conn.fetchval(
+        "select locked_until from login_failures where username = $1 and locked_until > now()", username
+    )
+
+
+async def record_failed_login(
+    conn: asyncpg.Connection, username: str, *, max_failures: int, window: timedelta, lock_for: timedelta
+) -> datetime | None:
+    """Count one failed log-in for `username`; returns the lock's end when this failure locks it.
+
+    Failures older than `window`, or from before a lock that has ended, start the count afresh.
+    Stale rows are pruned on the way, so names tried once and never again do not accumulate.
+    """
+    stale = "(f.first_failed_at < now() - $3::interval or f.locked_until <= now())"
+    count = f"(case when {stale} then 1 else f.failures + 1 end)"
+    async with conn.transaction():
+        await conn.execute(
+            "delete from login_failures where last_failed_at < now() - $1::interval "
+            "and (locked_until is null or locked_until < now())",
+            max(window, lock_for),
+        )
+        return await conn.fetchval(
+            "insert into login_failures as f (username, failures, first_failed_at, last_failed_at, locked_until) "
+            "values ($1, 1, now(), now(), case when 1 >= $2 then now() + $4::interval end) "
+            "on conflict (username) do update set "
+            f"failures = {count}, "
+            f"first_failed_at = case when {stale} then now() else f.first_failed_at end, "
+            "last_failed_at = now(), "
+            f"locked_until = case when {count} >= $2 then now() + $4::interval end "
+            "returning locked_until",
+            username,
+            max_failures,
+            window,
+            lock_for,
+        )
+
+
+async def clear_failed_logins(conn: asyncpg.Connection, username: str) -> None:
+    await conn.execute("delete from login_failures where username = $1", username)
 
 
 DEMO_PASSWORD = "jiuzhu2026"

@@ -1,0 +1,67 @@
+"""The staff near-relatives register (近亲属备案) that the review workflow's relatives check reads.
+
+ID numbers are stored normalised (upper-case X), since the check matches them exactly against the
+applicant's household members.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+
+from schemas.identity import validate_resident_id
+
+# Near relatives in the sense of the recusal rules, as a staff member declares them.
+RELATIONS = ("配偶", "父母", "子女", "兄弟姐妹", "祖父母/外祖父母", "孙子女/外孙子女", "其他近姻亲")
+NAME_MAX = 64
+
+
+class RelativeError(ValueError):
+    """A refused entry; the message is Chinese, shown in the form as it is."""
+
+
+async def relatives_of(conn: asyncpg.Connection, user_id: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "select id, relative_name, relative_id_number, relation, created_at from staff_relatives "
+        "where user_id = $1 order by created_at, id",
+        user_id,
+    )
+
+
+async def add_relative(conn: asyncpg.Connection, user_id: int, *, name: str, id_number: str, relation: str) -> int:
+    name = name.strip()
+    if not name:
+        raise RelativeError("亲属姓名不能为空")
+    if len(name) > NAME_MAX:
+        raise RelativeError(f"亲属姓名最长 {NAME_MAX} 个字")
+    try:
+        id_number = validate_resident_id(id_number)
+    except ValueError as e:
+        raise RelativeError(str(e)) from None
+    if relation not in RELATIONS:
+        raise RelativeError("请选择与本人的关系")
+    try:
+        return await conn.fetchval(
+            "insert into staff_relatives (user_id, relative_name, relative_id_number, relation) "
+            "values ($1, $2, $3, $4) returning id",
+            user_id,
+            name,
+            id_number,
+            relation,
+        )
+    except asyncpg.UniqueViolationError:
+        raise RelativeError("该身份证号码已在本人的备案中") from None
+
+
+async def remove_relative(conn: asyncpg.Connection, user_id: int, relative_id: int) -> bool:
+    """Delete one entry of `user_id`'s register; False if it is not theirs (or already gone)."""
+    done = await conn.execute("delete from staff_relatives where id = $1 and user_id = $2", relative_id, user_id)
+    return not done.endswith(" 0")
+
+
+async def relative_counts(conn: asyncpg.Connection, user_ids: list[int]) -> dict[int, int]:
+    """How many relatives each of `user_ids` has registered (absent: none)."""
+    rows = await conn.fetch(
+        "select user_id, count(*) as n from staff_relatives where user_id = any($1::bigint[]) group by user_id",
+        user_ids,
+    )
+    return {r["user_id"]: r["n"] for r in rows}

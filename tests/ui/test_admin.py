@@ -1,0 +1,388 @@
+"""The administrator's pages without a browser: users, the relatives register, places, the calendar,
+policy versions, and who may open them."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import re
+from collections.abc import AsyncIterator
+
+import asyncpg
+import httpx
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from db.users_repo import DEMO_PASSWORD
+from tests.review_support import start
+from webapp.app import create_app
+
+SECRET = "test-secret-" + "x" * 32
+NOTICE_2030 = {
+    "year": 2030,
+    "source": "国务院办公厅关于2030年部分节假日安排的通知（测试）",
+    "holidays": [{"date": "2030-01-01", "name": "元旦"}, "2030-01-02"],
+    "workdays": [{"date": "2030-01-05", "name": "元旦调休"}],
+}
+
+
+def _client(app) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://jiuzhu.test")
+
+
+@pytest.fixture
+async def web(pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
+    async with _client(create_app(pool=pool, client=None, secret_key=SECRET)) as c:
+        yield c
+
+
+def token(html: str) -> str:
+    return re.search(r'name="csrftoken" value="([^"]+)"', html).group(1)
+
+
+async def log_in(c: httpx.AsyncClient, username: str, password: str = DEMO_PASSWORD) -> httpx.Response:
+    page = await c.get("/login")
+    return await c.post("/login", data={"username": username, "password": password, "csrftoken": token(page.text)})
+
+
+async def post(c: httpx.AsyncClient, url: str, data: dict | None = None, **kw) -> httpx.Response:
+    """POST with the CSRF token of the current session (taken from any page's form)."""
+    page = await c.get("/account")
+    return await c.post(url, data={"csrftoken": token(page.text)} | (data or {}), **kw)
+
+
+@pytest.fixture
+async def admin(web: httpx.AsyncClient) -> httpx.AsyncClient:
+    assert (await log_in(web, "admin")).status_code == 303
+    return web
+
+
+# --- access ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/admin", "/admin/users", "/admin/relatives", "/admin/calendar", "/admin/policy/1"])
+async def test_only_administrators_get_in(web: httpx.AsyncClient, path: str) -> None:
+    r = await web.get(path)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login?next=")
+    await log_in(web, "qu_jiandu")
+    r = await web.get(path)
+    assert r.status_code == 403 and "无权访问" in r.text and "只有系统管理员" in r.text and "<html" in r.text
+
+
+async def test_non_admin_cannot_post_either(web: httpx.AsyncClient) -> None:
+    await log_in(web, "shipo_jingban")
+    r = await post(web, "/admin/places/341503106/edit", {"name": "改名", "is_pilot": "true"})
+    assert r.status_code == 403
+
+
+async def test_overview_links_every_section(admin: httpx.AsyncClient) -> None:
+    r = await admin.get("/admin")
+    assert r.status_code == 200
+    for href in ("/admin/users", "/admin/relatives", "/admin/places", "/admin/calendar", "/admin/policy"):
+        assert f'href="{href}"' in r.text
+    assert "第 1 版，2021-01-01 起施行" in r.text
+
+
+# --- users -----------------------------------------------------------------------------------
+
+
+async def test_create_user_then_log_in_as_them(admin: httpx.AsyncClient) -> None:
+    form = await admin.get("/admin/users/new")
+    assert form.status_code == 200 and 'value="township_caseworker" selected' in form.text
+    r = await post(
+        admin,
+        "/admin/users",
+        {
+            "username": "shunhe_new",
+            "full_name": "顺河镇经办人 新人",
+            "role": "township_caseworker",
+            "place_code": "341503104",
+            "password": "first-pass-1",
+            "confirm": "first-pass-1",
+        },
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/admin/users?q=shunhe_new"
+    listed = await admin.get(r.headers["location"])
+    assert "已创建用户 shunhe_new" in listed.text and "顺河镇经办人 新人" in listed.text and "顺河镇" in listed.text
+    assert "已创建用户" not in (await admin.get("/admin/users")).text  # the message is shown once
+
+    await post(admin, "/logout")
+    assert (await log_in(admin, "shunhe_new", "first-pass-1")).headers["location"] == "/inbox"
+
+
+async def test_role_and_place_must_match(admin: httpx.AsyncClient) -> None:
+    typed = {
+        "username": "cun_x",
+        "full_name": "某村干部",
+        "role": "village_cadre",
+        "place_code": "341503106",
+        "password": "first-pass-1",
+        "confirm": "first-pass-1",
+    }
+    r = await post(admin, "/admin/users", typed)
+    assert r.status_code == 422
+    assert "村（社区）干部的辖区应为村级（village），341503106 是乡镇级（township）" in r.text
+    assert 'value="cun_x"' in r.text and 'value="某村干部"' in r.text
+    assert 'value="village_cadre" selected' in r.text
+    assert 'value="341503106201"' in r.text and 'value="341503106"' not in r.text  # villages offered now
+
+    r = await post(admin, "/admin/users", typed | {"role": "bureau_staff", "place_code": "341503"})
+    assert r.status_code == 422 and "部门工作人员必须指定部门" in r.text and 'name="bureau"' in r.text
+
+
+async def test_place_choices_follow_the_role(admin: httpx.AsyncClient) -> None:
+    villages = await admin.get("/admin/users/place-field", params={"role": "village_cadre"})
+    assert '<optgroup label="石婆店镇">' in villages.text and 'value="341503106201"' in villages.text
+    district = await admin.get("/admin/users/place-field", params={"role": "bureau_staff"})
+    assert 'value="341503" selected' in district.text and "区医保局" in district.text
+
+
+async def test_edit_deactivate_and_reset_password(admin: httpx.AsyncClient) -> None:
+    page = await admin.get("/admin/users/shipo_diaocha/edit")
+    assert page.status_code == 200 and 'name="active" value="true" checked' in page.text
+    r = await post(
+        admin,
+        "/admin/users/shipo_diaocha/edit",
+        {"full_name": "石婆店镇审批人 王强", "role": "township_approver", "place_code": "341503106"},
+    )
+    assert r.status_code == 303
+    page = await admin.get("/admin/users/shipo_diaocha/edit")
+    assert "已保存对 shipo_diaocha 的修改" in page.text and 'value="township_approver" selected' in page.text
+    assert 'name="active" value="true" checked' not in page.text
+
+    r = await post(admin, "/admin/users/shipo_diaocha/password", {"password": "reset-pass-1", "confirm": "other"})
+    assert r.status_code == 422 and "两次输入的密码不一致" in r.text
+    r = await post(
+        admin, "/admin/users/shipo_diaocha/password", {"password": "reset-pass-1", "confirm": "reset-pass-1"}
+    )
+    assert r.status_code == 303
+    await post(admin, "/logout")
+    assert (await log_in(admin, "shipo_diaocha", "reset-pass-1")).status_code == 401  # deactivated
+
+
+async def test_the_last_administrator_cannot_be_deactivated(admin: httpx.AsyncClient) -> None:
+    r = await post(
+        admin,
+        "/admin/users/admin/edit",
+        {"full_name": "系统管理员", "role": "admin", "place_code": "341503"},
+    )
+    assert r.status_code == 422 and "至少要保留一名启用的系统管理员" in r.text
+
+
+# --- relatives register ----------------------------------------------------------------------
+
+
+async def test_relative_with_bad_id_is_refused_and_the_form_kept(admin: httpx.AsyncClient, pool) -> None:
+    staff = await admin.get("/admin/relatives")
+    assert 'href="/admin/relatives/shipo_diaocha"' in staff.text
+    bad = {"name": "王大明", "id_number": "110105194912310021", "relation": "兄弟姐妹"}
+    r = await post(admin, "/admin/relatives/shipo_diaocha", bad)
+    assert r.status_code == 422 and "身份证号码校验位错误：应为X，实际为1" in r.text
+    assert 'value="王大明"' in r.text and 'value="兄弟姐妹" selected' in r.text
+    assert await pool.fetchval("select count(*) from staff_relatives") == 0
+
+    r = await post(admin, "/admin/relatives/shipo_diaocha", bad | {"id_number": "11010519491231002x"})
+    assert r.status_code == 303
+    page = await admin.get("/admin/relatives/shipo_diaocha")
+    assert "已将 王大明 登记备案" in page.text and "110105********002X" in page.text
+    assert "11010519491231002X" not in page.text
+    stored = await pool.fetchval("select relative_id_number from staff_relatives")
+    assert stored == "11010519491231002X"  # normalised, as the review's relatives check matches it
+
+    again = await post(admin, "/admin/relatives/shipo_diaocha", bad | {"id_number": "11010519491231002X"})
+    assert again.status_code == 422 and "已在本人的备案中" in again.text
+
+    rid = await pool.fetchval("select id from staff_relatives")
+    r = await post(admin, f"/admin/relatives/shipo_diaocha/{rid}/delete")
+    assert r.status_code == 303 and await pool.fetchval("select count(*) from staff_relatives") == 0
+
+
+async def test_staff_keep_their_own_register(web: httpx.AsyncClient, pool) -> None:
+    other = await pool.fetchval("select id from users where username = 'shipo_shenpi'")
+    foreign = await pool.fetchval(
+        "insert into staff_relatives (user_id, relative_name, relative_id_number, relation) "
+        "values ($1, '某人', '440524188001010014', '父母') returning id",
+        other,
+    )
+    await log_in(web, "shipo_jingban")
+    page = await web.get("/account/relatives")
+    assert page.status_code == 200 and "我的近亲属备案" in page.text and "某人" not in page.text
+    r = await post(web, "/account/relatives", {"name": "李母", "id_number": "440524188001010014", "relation": "父母"})
+    assert r.status_code == 303 and r.headers["location"] == "/account/relatives"
+    page = await web.get("/account/relatives")
+    assert "李母" in page.text and "440524********0014" in page.text
+    assert (await post(web, f"/account/relatives/{foreign}/delete")).status_code == 404  # not theirs
+    assert await pool.fetchval("select count(*) from staff_relatives") == 2
+    r = await post(web, "/account/relatives", {"name": "", "id_number": "4405", "relation": "表亲"})
+    assert r.status_code == 422 and "亲属姓名不能为空" in r.text
+
+
+# --- places ----------------------------------------------------------------------------------
+
+
+async def test_add_a_village_under_a_township(admin: httpx.AsyncClient, pool) -> None:
+    tree = await admin.get("/admin/places")
+    assert "种子数据：乡镇名称依据公开资料整理" in tree.text
+    assert tree.text.index("顺河镇") < tree.text.index("顺河镇示范村一") < tree.text.index("独山镇")
+    form = await admin.get("/admin/places/341503104/villages/new")
+    assert 'value="341503104"' in form.text
+
+    typed = {"village_code": "341503104203", "name": "顺河镇新村", "kind": "村", "is_pilot": "true"}
+    r = await post(admin, "/admin/places/341503104/villages", typed)
+    assert r.status_code == 303
+    row = await pool.fetchrow("select level, parent_code, is_pilot, source from places where code = '341503104203'")
+    assert tuple(row) == ("village", "341503104", True, "admin")
+    assert "已添加 顺河镇新村（341503104203）" in (await admin.get("/admin/places")).text
+
+    cases = [
+        ({"village_code": "341503106203"}, "区划代码应以所属乡镇（顺河镇）的代码 341503104 开头"),
+        ({"village_code": "34150310420"}, "区划代码应为 12 位数字"),
+        ({"village_code": "341503104201"}, "区划代码已存在：341503104201（顺河镇示范村一）"),
+        ({"village_code": "341503104204", "name": " "}, "名称不能为空"),
+    ]
+    for change, message in cases:
+        r = await post(admin, "/admin/places/341503104/villages", typed | change)
+        assert r.status_code == 422 and message in r.text, message
+        assert f'value="{(typed | change)["village_code"]}"' in r.text
+    r = await post(admin, "/admin/places/341503104201/villages", typed | {"village_code": "341503104201001"})
+    assert r.status_code == 422 and "只能添加在乡镇（街道）之下" in r.text
+
+
+async def test_rename_and_pilot_flag(admin: httpx.AsyncClient, pool) -> None:
+    r = await post(admin, "/admin/places/341503105/edit", {"name": "独山镇", "is_pilot": "true"})
+    assert r.status_code == 303 and r.headers["location"] == "/admin/places#p-341503105"
+    assert await pool.fetchval("select is_pilot from places where code = '341503105'")
+    r = await post(admin, "/admin/places/341503105/edit", {"name": ""})
+    assert r.status_code == 422 and "名称不能为空" in r.text
+
+
+# --- calendar --------------------------------------------------------------------------------
+
+
+def notice_form(name: str, content: str) -> dict[str, str]:
+    """What the page posts once the browser has read the chosen file."""
+    return {"filename": name, "content": content}
+
+
+async def test_import_a_notice_then_count_with_it(admin: httpx.AsyncClient) -> None:
+    params = {"start": "2029-12-31", "n": "3"}
+    before = await admin.get("/admin/calendar", params=params)
+    assert "<strong>2030-01-03</strong>" in before.text and "暂定" in before.text  # weekends only
+
+    r = await post(admin, "/admin/calendar/import", notice_form("notice-2030.json", json.dumps(NOTICE_2030)))
+    assert r.status_code == 303
+    page = await admin.get("/admin/calendar")
+    assert "已导入 2030 年：节假日 2 天，调休上班 1 天" in page.text
+    assert "未能通知在办案件" in page.text  # no Temporal client in this app
+    assert NOTICE_2030["source"] in page.text
+
+    after = await admin.get("/admin/calendar", params=params)
+    result = re.search(r'data-testid="compute-result">(.*?)</p>', after.text, re.S).group(1)
+    assert "<strong>2030-01-05</strong>（星期六）" in result and "暂定" not in result  # the make-up Saturday
+
+
+async def test_a_bad_notice_is_listed_and_nothing_written(admin: httpx.AsyncClient, pool) -> None:
+    bad = {"year": 2030, "holidays": ["2031-01-01"], "workdays": ["2030-01-07"]}
+    r = await post(admin, "/admin/calendar/import", notice_form("bad.json", json.dumps(bad)))
+    assert r.status_code == 422 and "通知未导入" in r.text
+    assert "source：为必填项" in r.text
+    r = await post(admin, "/admin/calendar/import", notice_form("bad.json", json.dumps(bad | {"source": "s"})))
+    assert "2031-01-01 不在 2030 年" in r.text and "2030-01-07 是工作日而非周末" in r.text
+    r = await post(admin, "/admin/calendar/import", notice_form("bad.csv", "day,kind\n"))
+    assert r.status_code == 422 and "bad.csv: 表头应为" in r.text
+    r = await post(admin, "/admin/calendar/import", notice_form("notice.txt", "x"))
+    assert r.status_code == 422 and "只支持 .json 或 .csv 文件" in r.text
+    r = await post(admin, "/admin/calendar/import", notice_form("", "date,kind,name\n2030-01-01,holiday,元旦\n"))
+    assert r.status_code == 422 and "粘贴 CSV 内容时请填写来源" in r.text and "2030-01-01,holiday,元旦" in r.text
+    assert await pool.fetchval("select count(*) from calendar_days") == 0
+    assert await pool.fetchval("select count(*) from calendar_years") == 0
+
+
+async def test_a_pasted_notice_is_imported(admin: httpx.AsyncClient, pool) -> None:
+    csv = "date,kind,name\n2030-01-01,holiday,元旦\n"
+    r = await post(admin, "/admin/calendar/import", notice_form("", csv) | {"source": "国办发明电〔2029〕1号"})
+    assert r.status_code == 303
+    assert await pool.fetchval("select source from calendar_years where year = 2030") == "国办发明电〔2029〕1号"
+
+
+async def test_compute_form_refuses_bad_input(admin: httpx.AsyncClient) -> None:
+    r = await admin.get("/admin/calendar", params={"start": "2026-13-01", "n": "5"})
+    assert "开始日期格式不正确" in r.text
+    r = await admin.get("/admin/calendar", params={"start": "2026-09-18", "n": "0"})
+    assert "工作日数应为 1 到 1000 之间的整数" in r.text
+    r = await admin.get("/admin/calendar", params={"start": "2026-09-18", "n": "20"})
+    assert "<strong>2026-10-22</strong>（星期四）" in r.text
+
+
+async def test_import_tells_open_cases(review_env: WorkflowEnvironment, pool: asyncpg.Pool) -> None:
+    await start(review_env, "CAL-1")
+    for _ in range(100):
+        if await pool.fetchval("select count(*) from cases where status = 'open'"):
+            break
+        await asyncio.sleep(0.1)
+    async with _client(create_app(pool=pool, client=review_env.client, secret_key=SECRET)) as c:
+        await log_in(c, "admin")
+        r = await post(c, "/admin/calendar/import", notice_form("notice-2030.json", json.dumps(NOTICE_2030)))
+        assert r.status_code == 303
+        assert "已通知 1 个在办案件重算办结时限" in (await c.get("/admin/calendar")).text
+        await post(c, "/admin/calendar/announce")
+        assert "已通知 1 个在办案件重算办结时限" in (await c.get("/admin/calendar")).text
+
+
+# --- policy versions -------------------------------------------------------------------------
+
+
+async def test_policy_list_view_and_add(admin: httpx.AsyncClient, pool) -> None:
+    page = await admin.get("/admin/policy")
+    assert re.search(r'<tr class="current">\s*<td>1</td>', page.text) and "施行中" in page.text
+    view = await admin.get("/admin/policy/1")
+    assert '"promised_working_days": 20' in html.unescape(view.text)
+
+    draft = re.search(r'<textarea name="body"[^>]*>(.*?)</textarea>', (await admin.get("/admin/policy/new")).text, re.S)
+    body = json.loads(html.unescape(draft.group(1)))
+    assert body["version"] == 2 and body["review"]["promised_working_days"] == 20
+    body |= {"effective_from": "2030-01-01", "note": "2030 起承诺时限 15 个工作日"}
+    body["review"]["promised_working_days"] = 15
+    r = await post(admin, "/admin/policy", {"body": json.dumps(body, ensure_ascii=False)})
+    assert r.status_code == 303 and r.headers["location"] == "/admin/policy/2"
+    view = await admin.get("/admin/policy/2")
+    assert "已保存第 2 版，2030-01-01 起施行" in view.text and "待施行" in view.text
+    stored = await pool.fetchrow("select body, created_by from policy_versions where version = 2")
+    assert stored["body"]["review"]["promised_working_days"] == 15 and stored["created_by"] == "admin"
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"review": {"notice_unit": "weeks"}}, "review.notice_unit：取值无效"),
+        ({"standards": {"tekun_rural": "700.00"}}, "特困供养标准（rural）低于低保标准的 1.3 倍"),
+        ({"surprise": 1}, "surprise：不允许的字段"),
+        ({"version": 1, "effective_from": "2031-01-01"}, "第 1 版已存在"),
+        ({"version": 5, "effective_from": "2021-01-01"}, "2021-01-01 起施行的版本已存在"),
+    ],
+)
+async def test_invalid_policy_is_refused_with_chinese_messages(
+    admin: httpx.AsyncClient, pool, change: dict, message: str
+) -> None:
+    body = {"version": 2, "effective_from": "2030-01-01", "note": "测试"} | change
+    r = await post(admin, "/admin/policy", {"body": json.dumps(body, ensure_ascii=False)})
+    assert r.status_code == 422 and "未保存" in r.text and message in r.text
+    assert '"note": "测试"' in html.unescape(r.text)  # the pasted text is kept
+    assert await pool.fetchval("select count(*) from policy_versions") == 1
+
+
+async def test_policy_json_syntax_error_names_the_place(admin: httpx.AsyncClient) -> None:
+    r = await post(admin, "/admin/policy", {"body": '{\n  "version": 2,\n  "note": "x",\n}'})
+    assert r.status_code == 422 and "JSON 格式错误：第 4 行第 1 列附近" in r.text
+
+
+# --- language --------------------------------------------------------------------------------
+
+
+async def test_admin_pages_in_english(admin: httpx.AsyncClient) -> None:
+    await post(admin, "/lang", {"locale": "en"}, headers={"referer": "http://jiuzhu.test/admin/users"})
+    page = await admin.get("/admin/users?q=yiliao")
+    assert "Users and roles" in page.text and "Bureau staff · District Medical Insurance Bureau" in page.text
+    relatives = await admin.get("/admin/relatives/shipo_jingban")
+    assert "Grandparent" in relatives.text and "Near relatives of" in relatives.text
