@@ -76,3 +76,18 @@ async def query_state(handle: WorkflowHandle, wait: float = 0.0) -> CaseState | 
                 log.warning("state query failed", workflow_id=handle.id, error=str(exc))
                 return None
         await asyncio.sleep(0.2)
+
+
+async def started_with(client: Client, workflow_id: str) -> ReviewStart | None:
+    """The application exactly as accepted (the workflow's input, first history event), which holds what
+    the database does not keep: incomes, assets, disability, declared relatives. None if the history
+    cannot be read now (past retention, server down) or no longer fits today's model."""
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        async for event in handle.fetch_history_events(page_size=1, rpc_timeout=QUERY_TIMEOUT):
+            payloads = event.workflow_execution_started_event_attributes.input.payloads
+            [start] = await client.data_converter.decode(payloads, [ReviewStart])
+            return start
+    except (RPCError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
+        log.warning("history read failed", workflow_id=workflow_id, error=str(exc))
+    return None

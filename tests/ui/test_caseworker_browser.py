@@ -1,0 +1,224 @@
+"""The caseworker pages in a real browser on a real worker: one dibao case from the intake form to
+enrolment, jurisdiction, and the inbox's order and colours. Screenshots go to test-artifacts/."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import date, timedelta
+
+import asyncpg
+from playwright.async_api import Page, expect
+
+from tests.factories import resident_id
+from tests.review_support import start, until_stage
+from tests.test_api import insert_case
+from tests.ui.conftest import Live, log_in
+from webapp.ui.caseworker_common import today
+
+APPLICANT_ID = resident_id(date(1968, 3, 2), seq=101)
+CHILD_ID = resident_id(date(2009, 5, 1), seq=102)
+WRONG_CHECK = CHILD_ID[:17] + ("0" if CHILD_ID[17] != "0" else "1")
+
+
+async def submit(page: Page, action: str) -> None:
+    form = page.locator(f"[data-testid=act-{action}] form")
+    async with page.expect_navigation():
+        await form.locator("button[type=submit]").click()
+
+
+async def act_as(page: Page, live: Live, username: str, case_url: str) -> None:
+    await log_in(page, live, username)
+    await page.goto(case_url)
+
+
+async def wait_for_status(pool: asyncpg.Pool, case_id: str, status: str) -> None:
+    for _ in range(300):
+        if await pool.fetchval("select status from cases where case_id = $1", case_id) == status:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"case {case_id} never became {status}")
+
+
+async def test_one_case_from_the_intake_form_to_enrolment(live: Live, page: Page) -> None:
+    await log_in(page, live, "shipo_jingban")
+    await page.goto(live.url + "/cases/new")
+    form = page.locator("form.intake")
+    await form.locator("select[name=village_code]").select_option("341503106201")
+    await form.locator("input[name=address]").fill("石婆店镇示范村一 王家庄 12 号")
+    await form.locator("input[name=phone]").fill("13805641234")
+    await form.locator("input[name=members-0-name]").fill("王大山")
+    await form.locator("input[name=members-0-id_number]").fill(APPLICANT_ID.lower())
+    await form.locator("select[name=members-0-disability_grade]").select_option("2")
+    await form.locator("select[name=members-0-able_to_work]").select_option("no")
+    await form.locator("button.add-row[data-section=members]").click()
+    await form.locator("input[name=members-1-name]").fill("王小明")
+    child_id = form.locator("input[name=members-1-id_number]")
+    await child_id.fill(WRONG_CHECK)
+    # The server's own checksum message appears while typing, before any submit.
+    await expect(form.locator("[data-error-for=members-1-id_number]")).to_contain_text("身份证号码校验位错误")
+    await expect(child_id).to_have_class(re.compile("invalid"))
+    await form.locator("button.add-row[data-section=incomes]").click()
+    await form.locator("select[name=incomes-0-member]").select_option(label="王大山")
+    await form.locator("select[name=incomes-0-source]").select_option("agriculture")
+    await form.locator("input[name=incomes-0-monthly_amount]").fill("600")
+    await form.locator("button.add-row[data-section=assets]").click()
+    await form.locator("input[name=assets-0-description]").fill("农村自建房一处")
+    await form.locator("select[name=assets-0-kind]").select_option("house")
+    await form.locator("input[name=assets-0-value]").fill("30000")
+    await form.locator("input[name=attachments][value=居民身份证]").check()
+    await form.locator("input[name=attachments][value=户口簿]").check()
+    await form.locator("textarea[name=attachments_other]").fill("村委会证明")
+    await live.screenshot(page, "caseworker-intake")
+
+    # A failed submit keeps everything typed and puts the message beside the field.
+    async with page.expect_navigation():
+        await page.click("[data-testid=accept]")
+    await expect(page.locator("[data-testid=form-message]")).to_be_visible()
+    await expect(page.locator("[data-error-for=members-1-id_number]")).to_contain_text("校验位错误")
+    await expect(form.locator("input[name=address]")).to_have_value("石婆店镇示范村一 王家庄 12 号")
+    await expect(form.locator("input[name=members-0-id_number]")).to_have_value(APPLICANT_ID)  # normalised
+    await expect(form.locator("select[name=members-0-able_to_work]")).to_have_value("no")
+    await expect(form.locator("input[name=assets-0-value]")).to_have_value("30000")
+    await expect(form.locator("select[name=incomes-0-member]")).to_have_value("0")
+    await expect(form.locator("input[name=attachments][value=户口簿]")).to_be_checked()
+    await live.screenshot(page, "caseworker-intake-refused")
+    await form.locator("input[name=members-1-id_number]").fill(CHILD_ID)
+    await expect(form.locator("[data-error-for=members-1-id_number]")).to_be_empty()
+    async with page.expect_navigation():
+        await page.click("[data-testid=accept]")
+
+    match = re.search(r"/cases/(341503106-\d{8}-[0-9a-f]{6})$", page.url)
+    assert match, page.url
+    case_id, case_url = match[1], page.url
+    # The page refreshes itself until the workflow has requested the data check.
+    await expect(page.locator("[data-testid=stage]")).to_have_text(
+        "调查核实（核对、入户调查、邻里走访）", timeout=15_000
+    )
+    members = page.locator("[data-testid=members]")
+    await expect(members).to_contain_text(APPLICANT_ID)  # the township's caseworker sees it in full
+    await expect(page.locator("[data-testid=temporal-link]")).to_have_attribute(
+        "href", re.compile(f"/namespaces/default/workflows/review-{case_id}$")
+    )
+    await expect(page.locator("[data-testid=act-home_visit]")).to_be_visible()
+    await expect(page.locator("[data-testid=act-verification_result]")).to_have_count(0)
+
+    await act_as(page, live, "qu_minzheng", case_url)
+    verification = page.locator("[data-testid=act-verification_result] form")
+    await verification.locator("input[name=verified_monthly_income]").fill("600")
+    await verification.locator("textarea[name=findings]").fill("核对无异常，与申报一致")
+    await submit(page, "verification_result")
+    await expect(page.locator("[data-testid=done]")).to_contain_text("录入家庭经济状况核对结果")
+
+    await act_as(page, live, "shipo_jingban", case_url)
+    visit = page.locator("[data-testid=act-home_visit] form")
+    await expect(visit.locator("input[name=investigators][value=shipo_jingban]")).to_be_checked()
+    await visit.locator("input[name=investigators][value=shipo_diaocha]").check()
+    await visit.locator("textarea[name=family_signatures]").fill("王大山")
+    await visit.locator("textarea[name=findings]").fill("家中无劳动力，房屋简陋，收入以务农为主")
+    await submit(page, "home_visit")
+    await expect(page.locator("[data-testid=done]")).to_be_visible()
+    await live.screenshot(page, "caseworker-case-midway")
+
+    await act_as(page, live, "shipo_cun1", case_url)
+    await expect(page.locator("[data-testid=members]")).to_contain_text("341503********")  # cadres see masked
+    interview = page.locator("[data-testid=act-neighbour_interview] form")
+    await interview.locator("textarea[name=interviewees]").fill("邻居李四、邻居赵五")
+    await interview.locator("textarea[name=findings]").fill("邻居反映情况属实")
+    await submit(page, "neighbour_interview")
+    await expect(page.locator("[data-testid=stage]")).to_have_text("民主评议")
+
+    await act_as(page, live, "shipo_jingban", case_url)
+    hearing = page.locator("[data-testid=act-hearing] form")
+    await hearing.locator("textarea[name=participants]").fill("村民代表甲\n村民代表乙\n党员代表丙")
+    await hearing.locator("textarea[name=summary]").fill("评议同意纳入低保")
+    await submit(page, "hearing")
+    await expect(page.locator("[data-testid=stage]")).to_have_text("审核确认")
+
+    # The approver's first try is refused by the workflow; the form keeps what was typed.
+    await act_as(page, live, "shipo_shenpi", case_url)
+    decision = page.locator("[data-testid=act-decision] form")
+    proposed = await page.locator("[data-testid=decision-proposed]").inner_text()
+    assert "844.00" in proposed  # (722 - 600 / 2) x 2 members
+    await decision.locator("select[name=category]").select_option("B")
+    await decision.locator("input[name=monthly_amount]").fill("900")
+    await submit(page, "decision")
+    error = page.locator("[data-testid=act-decision] [data-testid=action-error]")
+    await expect(error).to_have_text("核定金额与测算金额（844.00 元）不同，须说明调整理由")
+    await expect(decision.locator("input[name=monthly_amount]")).to_have_value("900")
+    await expect(decision.locator("select[name=category]")).to_have_value("B")
+    await live.screenshot(page, "caseworker-action-refused")
+    await decision.locator("input[name=monthly_amount]").fill("")
+    await submit(page, "decision")
+    await expect(page.locator("[data-testid=stage]")).to_have_text("公示")
+
+    await live.env.sleep(timedelta(days=8))  # the 7-day notice runs out without objection
+    await wait_for_status(live.pool, case_id, "enrolled")
+
+    await log_in(page, live, "qu_jiandu")
+    await page.goto(case_url)
+    await expect(page.locator("[data-testid=stage]")).to_have_text("已纳入保障")
+    await expect(page.locator("[data-testid=members]")).not_to_contain_text(APPLICANT_ID)
+    await expect(page.locator("[data-testid^=act-]")).to_have_count(0)
+    timeline = page.locator("[data-testid=timeline] tbody tr")
+    kinds = [await row.get_attribute("data-kind") for row in await timeline.all()]
+    assert kinds == [
+        "accepted",
+        "verification_requested",
+        "verification_result",
+        "home_visit",
+        "neighbour_interview",
+        "hearing",
+        "decision",
+        "notice_started",
+        "enrolled",
+    ]
+    await expect(timeline.nth(3)).to_contain_text("石婆店镇经办人 李娟")
+    await expect(timeline.nth(8)).to_contain_text("每月 844.00 元")
+    await live.screenshot(page, "caseworker-case-enrolled")
+    await page.click("[data-testid=lang-en]")
+    await expect(page.locator("h2").first).to_have_text("Case file")
+    await live.screenshot(page, "caseworker-case-enrolled-en")
+
+
+async def test_another_township_gets_the_403_page(live: Live, page: Page) -> None:
+    handle = await start(live.env, "SP-403-001")
+    await until_stage(handle, "investigation")
+    await log_in(page, live, "shunhe_jingban")
+    response = await page.goto(live.url + "/cases/SP-403-001")
+    assert response is not None and response.status == 403
+    await expect(page.locator("h1")).to_contain_text("无权访问")
+    await expect(page.locator("[role=alert]")).to_have_text("该案件不在您的辖区内")
+    assert "王大山" not in await page.content()
+    response = await page.goto(live.url + "/cases/NO-SUCH-CASE")
+    assert response is not None and response.status == 404
+
+
+async def test_inbox_orders_by_deadline_and_colours_rows(live: Live, page: Page) -> None:
+    now = today()
+    cases = {
+        "IN-LATER": now + timedelta(days=40),
+        "IN-OVERDUE": now - timedelta(days=3),
+        "IN-SOON": now + timedelta(days=2),
+        "IN-PAUSED": now + timedelta(days=1),
+    }
+    for case_id, deadline in cases.items():
+        await insert_case(live.pool, case_id, deadline=deadline)
+    await live.pool.execute("update cases set deadline_provisional = true where case_id = 'IN-LATER'")
+    await live.pool.execute(
+        "insert into case_events (case_id, event_key, kind, stage, actor, payload, occurred_at) "
+        "values ('IN-PAUSED', '0004-materials_missing', 'materials_missing', 'investigation', 'shipo_jingban', "
+        '\'{"summary": "一次性告知需补正材料"}\', now())'
+    )
+    await insert_case(live.pool, "IN-OTHER-TOWN", "341503104", deadline=now)
+    await log_in(page, live, "shipo_jingban")
+    await page.goto(live.url + "/inbox")
+    rows = page.locator("[data-testid=inbox] tbody tr")
+    order = [await r.get_attribute("data-case") for r in await rows.all()]
+    assert order == ["IN-OVERDUE", "IN-PAUSED", "IN-SOON", "IN-LATER"]
+    classes = [await r.get_attribute("class") for r in await rows.all()]
+    assert classes == ["overdue", "paused", "near", ""]
+    await expect(rows.nth(0)).to_contain_text("超期")
+    await expect(rows.nth(1)).to_contain_text("等待申请人补正材料")
+    await expect(rows.nth(3)).to_contain_text("暂定")
+    await live.screenshot(page, "caseworker-inbox")

@@ -1,0 +1,160 @@
+"""The task inbox (我的待办): open cases in the user's jurisdiction that wait on the user's role now.
+
+Which steps are still open comes from the `cases` table and the case event log (the workflow writes
+both), so the inbox needs no Temporal round trip per case. Rules, per stage:
+
+- paused for missing materials: only the township caseworker's (waiting on the applicant, then
+  record resumption); nothing else can be done meanwhile except the verification result;
+- investigation: the district officer enters the verification result while the request is open and
+  does the district's own home visit after a relatives match; caseworkers and village cadres do the
+  home visit and the neighbour interview until each is recorded (again after a "reinvestigate" objection);
+- hearing: the township caseworker;
+- decision: the township approver, or the district officer where policy keeps approval at the
+  district or the district took the case over;
+- public notice: caseworkers and village cadres, who record objections;
+- overdue and not taken over: the district officer, who may take it over. After a take-over the
+  district officer also gets the township's steps.
+
+Cases a user must stay out of (relatives match) are left out of that user's inbox.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from rules.stages import STAGE_LABELS
+from schemas.staff import Actor, Role
+from webapp.auth import pool
+from webapp.ui.caseworker_common import NEAR_DUE_WORKING_DAYS, load_calendar, today, working_days_left
+from webapp.ui.render import PageActor, render, render_error
+
+router = APIRouter()
+
+PAGE_SIZE = 50
+# Task codes that are not action names, and the case page form each one leads to.
+TASK_ANCHORS = {"waiting_for_applicant": "materials_supplied", "district_home_visit": "home_visit"}
+INBOX_ROLES = frozenset({Role.VILLAGE_CADRE, Role.TOWNSHIP_CASEWORKER, Role.TOWNSHIP_APPROVER, Role.DISTRICT_OFFICER})
+
+# One row per open case in the jurisdiction, with what the event log says is still to do.
+_OPEN_CASES = """
+select c.case_id, c.assistance_type, c.applicant_name, c.stage, c.deadline, c.deadline_provisional, c.overdue,
+       c.handled_by, c.relatives_match, c.accepted_at, t.name as township_name, v.name as village_name,
+       coalesce(p.body #>> array['review', 'approval_level_by_township', c.township_code],
+                p.body #>> '{review,default_approval_level}') as approval_level,
+       coalesce(r.status = 'requested', false) as verification_open,
+       e.paused, e.home_visit_done, e.neighbour_done, e.district_visit_done, e.barred
+from cases c
+join places t on t.code = c.township_code
+left join places v on v.code = c.village_code
+join policy_versions p on p.version = c.policy_version
+left join verification_requests r on r.case_id = c.case_id
+left join lateral (
+    select max(occurred_at) as at from case_events
+    where case_id = c.case_id and kind = 'objection' and payload->>'route' = 'reinvestigate'
+) o on true
+cross join lateral (
+    select
+        coalesce((array_agg(kind order by occurred_at desc, id desc)
+                  filter (where kind in ('materials_missing', 'materials_supplied')))[1] = 'materials_missing',
+                 false) as paused,
+        coalesce(bool_or(kind = 'home_visit' and occurred_at > coalesce(o.at, '-infinity')), false)
+            as home_visit_done,
+        coalesce(bool_or(kind = 'neighbour_interview' and occurred_at > coalesce(o.at, '-infinity')), false)
+            as neighbour_done,
+        coalesce(bool_or(kind = 'home_visit' and (payload->>'by_district')::boolean), false) as district_visit_done,
+        coalesce(bool_or(kind = 'relatives_matched'
+                         and payload->'barred' @> jsonb_build_array(jsonb_build_object('username', $2::text))),
+                 false) as barred
+    from case_events where case_id = c.case_id
+) e
+where c.status = 'open' and starts_with(coalesce(c.village_code, c.township_code), $1)
+"""
+
+
+def tasks_for(role: Role, case: dict[str, Any]) -> list[str]:
+    """What `role` can do on `case` now (task codes, labelled by the template); empty: not my turn."""
+    district_handles = case["handled_by"] == "district"
+    officer = role is Role.DISTRICT_OFFICER
+    township_work = role is Role.TOWNSHIP_CASEWORKER or (officer and district_handles)
+    field_work = township_work or role is Role.VILLAGE_CADRE
+    verification = ["verification_result"] if officer and case["verification_open"] else []
+    if case["paused"]:
+        return (["waiting_for_applicant"] if township_work else []) + verification
+    out: list[str] = []
+    stage = case["stage"]
+    if stage == "investigation":
+        out += verification
+        if field_work and not case["home_visit_done"]:
+            out.append("home_visit")
+        if field_work and not case["neighbour_done"]:
+            out.append("neighbour_interview")
+        if officer and case["relatives_match"] and not case["district_visit_done"] and "home_visit" not in out:
+            out.append("district_home_visit")
+    elif stage == "hearing" and township_work:
+        out.append("hearing")
+    elif stage == "decision":
+        at_district = district_handles or case["approval_level"] == "district"
+        if role is (Role.DISTRICT_OFFICER if at_district else Role.TOWNSHIP_APPROVER):
+            out.append("decision")
+    elif stage == "public_notice" and role in (Role.TOWNSHIP_CASEWORKER, Role.VILLAGE_CADRE):
+        out.append("objection")
+    if officer and case["overdue"] and not district_handles:
+        out.append("take_over")
+    return out
+
+
+def row_class(item: dict[str, Any]) -> str:
+    """Paused cases are the applicant's turn, so their (frozen) deadline gets no colour."""
+    if item["paused"]:
+        return "paused"
+    left = item["days_left"]
+    if item["overdue"] or (left is not None and left < 0):
+        return "overdue"
+    if left is not None and left <= NEAR_DUE_WORKING_DAYS:
+        return "near"
+    return ""
+
+
+def _deadline_key(item: dict[str, Any]) -> tuple[date, Any, str]:
+    return (item["deadline"] or date.max, item["accepted_at"], item["case_id"])
+
+
+@router.get("/inbox")
+async def inbox(request: Request, page: int = Query(1, ge=1), actor: Actor = PageActor) -> Response:
+    """All open cases of the jurisdiction are read and filtered here: a county has a few thousand at most."""
+    if actor.role not in INBOX_ROLES:
+        return render_error(request, 403, "您的角色没有待办案件", actor)
+    db = pool(request)
+    rows = await db.fetch(_OPEN_CASES, actor.place_code, actor.username)
+    cal = await load_calendar(db)
+    now = today()
+    items = []
+    for row in rows:
+        case = dict(row)
+        if case["barred"]:
+            continue
+        tasks = tasks_for(actor.role, case)
+        if not tasks:
+            continue
+        left = working_days_left(cal, now, case["deadline"]) if case["deadline"] else None
+        item = case | {"tasks": tasks, "days_left": left}
+        item["row_class"] = row_class(item)
+        items.append(item)
+    items.sort(key=_deadline_key)
+    pages = max(1, -(-len(items) // PAGE_SIZE))
+    page = min(page, pages)
+    context = {
+        "items": items[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
+        "total": len(items),
+        "page": page,
+        "pages": pages,
+        "today": now,
+        "near_days": NEAR_DUE_WORKING_DAYS,
+        "stage_labels": STAGE_LABELS,
+        "task_anchor": TASK_ANCHORS,
+    }
+    return render(request, "caseworker/inbox.html", context, actor=actor)
