@@ -645,7 +645,7 @@ class ReviewWorkflow:
                 "kind": a.kind,
                 "participants": a.participants,
                 "opinion": a.opinion,
-                "summary": a.summary,
+                "notes": a.summary,  # not "summary": the event log keeps the timeline text under that key
             },
             f"{'听证评议' if a.kind == 'hearing' else '民主评议'}（{a.held_on}），"
             f"{len(a.participants)} 人参加，评议意见：{opinion}",

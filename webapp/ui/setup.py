@@ -15,7 +15,13 @@ from webapp.ui import admin, auth_pages, caseworker, emergency_pages, supervisor
 from webapp.ui.render import LoginRequired, login_url, render_error
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
-ROUTERS = [auth_pages.router, caseworker.router, supervisor.router, admin.router, emergency_pages.router]
+ROUTERS = [
+    auth_pages.router,
+    supervisor.router,  # before caseworker: /cases/export.* must not be read as /cases/{case_id}
+    caseworker.router,
+    admin.router,
+    emergency_pages.router,
+]
 
 
 def is_page(request: Request) -> bool:

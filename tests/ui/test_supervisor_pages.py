@@ -1,0 +1,415 @@
+"""Supervisor pages without a browser: case search and its exports, dashboard figures, overdue list.
+
+Cases are written straight into the `cases`, `case_events` and `escalations` tables (the rows the
+workflow keeps), so each test knows exactly what the pages must show.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import AsyncIterator
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import httpx
+import pytest
+from openpyxl import load_workbook
+
+from db.calendar_repo import load_calendar
+from rules.calendar import WorkCalendar
+from schemas.identity import mask_id
+from tests.factories import resident_id
+from tests.ui.test_pages import log_in, token
+from webapp.app import create_app
+from webapp.ui.supervisor_dashboard import WorkdayCounter
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+SHIPO, SHUNHE, GULOU = "341503106", "341503104", "341503001"
+SHIPO_VILLAGE = "341503106201"
+
+
+@pytest.fixture
+async def web(pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(pool=pool, client=None, secret_key="test-secret-" + "x" * 32)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://jiuzhu.test") as c:
+        yield c
+
+
+def at(day: date, hour: int = 10) -> datetime:
+    return datetime.combine(day, time(hour), BEIJING)
+
+
+async def add_case(
+    pool: asyncpg.Pool,
+    case_id: str,
+    *,
+    township: str = SHIPO,
+    village: str | None = None,
+    name: str = "王大山",
+    id_number: str | None = None,
+    kind: str = "dibao",
+    stage: str = "investigation",
+    status: str = "open",
+    accepted: datetime | None = None,
+    deadline: date | None = None,
+    overdue: bool = False,
+    decided: datetime | None = None,
+    handled_by: str = "township",
+) -> str:
+    """A case row as the workflow would have written it; returns the full ID number used."""
+    id_number = id_number or resident_id(date(1970, 1, 1))
+    accepted = accepted or at(date(2026, 11, 2))
+    await pool.execute(
+        "insert into cases (case_id, workflow_id, assistance_type, township_code, village_code, applicant_name, "
+        "applicant_id_masked, channel, policy_version, stage, status, accepted_at, deadline, overdue, decided_at, "
+        "handled_by) values ($1, $2, $3, $4, $5, $6, $7, 'counter', 1, $8, $9, $10, $11, $12, $13, $14)",
+        case_id,
+        f"review-{case_id}",
+        kind,
+        township,
+        village,
+        name,
+        mask_id(id_number),
+        stage,
+        status,
+        accepted,
+        deadline or accepted.date() + timedelta(days=28),
+        overdue,
+        decided,
+        handled_by,
+    )
+    return id_number
+
+
+def case_ids(html: str) -> list[str]:
+    """Case numbers in the order the list shows them."""
+    body = html.split('data-testid="case-list"', 1)[-1] if 'data-testid="case-list"' in html else ""
+    return re.findall(r'<td><a href="/cases/([^"/]+)">', body)
+
+
+# ---- case search --------------------------------------------------------------------------------------
+
+
+async def test_jurisdiction_decides_which_cases_are_listed(web: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
+    await add_case(pool, "SHIPO-1", village=SHIPO_VILLAGE)
+    await add_case(pool, "SHIPO-2")
+    await add_case(pool, "SHUNHE-1", township=SHUNHE)
+    await log_in(web, "shipo_jingban")
+    r = await web.get("/cases")
+    assert r.status_code == 200 and sorted(case_ids(r.text)) == ["SHIPO-1", "SHIPO-2"]
+    # another township's code in the URL changes nothing: jurisdiction is always applied
+    assert case_ids((await web.get(f"/cases?township={SHUNHE}")).text) == []
+    assert f'<option value="{SHUNHE}"' not in r.text
+    await log_in(web, "shipo_cun1")
+    assert case_ids((await web.get("/cases")).text) == ["SHIPO-1"]
+    await log_in(web, "qu_jiandu")
+    assert sorted(case_ids((await web.get("/cases")).text)) == ["SHIPO-1", "SHIPO-2", "SHUNHE-1"]
+    await log_in(web, "yiliao_bu")
+    r = await web.get("/cases")
+    assert r.status_code == 403 and "部门工作人员无权查看" in r.text and "区医保局" in r.text  # menu kept
+    assert (await web.get("/cases/export.csv")).status_code == 403
+
+
+async def test_filters(web: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
+    zhang = resident_id(date(1980, 5, 6), seq=123)
+    await add_case(pool, "A-DIBAO", name="张三丰", id_number=zhang, accepted=at(date(2026, 10, 9)))
+    await add_case(pool, "A-TEKUN", name="张无忌", kind="tekun", stage="hearing", accepted=at(date(2026, 10, 10)))
+    await add_case(pool, "A-LATE", name="李四", overdue=True, accepted=at(date(2026, 9, 1)))
+    await add_case(pool, "A-SHUNHE", name="赵六", township=SHUNHE, stage="enrolled", status="enrolled")
+    await log_in(web, "qu_jiandu")
+
+    async def ids(query: str) -> list[str]:
+        r = await web.get("/cases?" + query)
+        assert r.status_code == 200, r.text
+        return sorted(case_ids(r.text))
+
+    assert await ids(f"township={SHUNHE}") == ["A-SHUNHE"]
+    assert await ids("type=tekun") == ["A-TEKUN"]
+    assert await ids("stage=hearing") == ["A-TEKUN"]
+    assert await ids("overdue=true") == ["A-LATE"]
+    assert await ids("overdue=false&stage=") == ["A-DIBAO", "A-SHUNHE", "A-TEKUN"]
+    # Beijing days, both ends included: 10-09 10:00 and 10-10 10:00 Beijing time
+    assert await ids("accepted_from=2026-10-09&accepted_to=2026-10-09") == ["A-DIBAO"]
+    assert await ids("accepted_from=2026-10-09&accepted_to=2026-10-10") == ["A-DIBAO", "A-TEKUN"]
+    assert await ids("q=张") == ["A-DIBAO", "A-TEKUN"]
+    assert await ids("q=张三") == ["A-DIBAO"]
+    assert await ids("q=三丰") == []  # a prefix, not a substring
+    assert await ids(f"q={zhang[-4:].lower()}") == ["A-DIBAO"]  # the last characters of the ID
+    assert await ids(f"q={zhang}") == ["A-DIBAO"]  # a full ID is masked and compared with the stored mask
+    assert await ids(f"q={mask_id(zhang)}") == ["A-DIBAO"]
+    # empty fields from the form mean "any"
+    assert len(await ids("township=&type=&stage=&overdue=&accepted_from=&accepted_to=&q=")) == 4
+    # the form keeps what was chosen
+    page = (await web.get("/cases?type=tekun&overdue=true")).text
+    assert '<option value="tekun" selected>' in page and '<option value="true" selected>' in page
+    # nonsense in the URL is a 422 page, not a crash
+    assert (await web.get("/cases?stage=nonsense")).status_code == 422
+
+
+async def test_paging_is_by_deadline_fifty_a_page(web: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
+    start = date(2026, 12, 1)
+    for i in range(120):
+        await add_case(pool, f"P{i:03d}", deadline=start + timedelta(days=(i * 37) % 120))
+    expected = [f"P{i:03d}" for i in sorted(range(120), key=lambda i: (i * 37) % 120)]
+    await log_in(web, "qu_jiandu")
+    first = await web.get("/cases")
+    assert case_ids(first.text) == expected[:50]
+    assert "共 120 件" in first.text and "第 1 / 3 页" in first.text
+    assert 'href="/cases?page=2"' in first.text and 'href="/cases?page=3"' in first.text
+    assert "下一页" in first.text and "全部乡镇（街道）" in first.text
+    last = await web.get("/cases?page=3")
+    assert case_ids(last.text) == expected[100:]
+    assert case_ids((await web.get("/cases?page=99")).text) == expected[100:]  # past the end: the last page
+    filtered = await web.get("/cases?type=dibao&page=2")
+    assert 'href="/cases?type=dibao&amp;page=3"' in filtered.text and 'href="/cases?type=dibao"' in filtered.text
+
+
+async def test_english_pages(web: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
+    await add_case(pool, "EN-1", kind="tekun", stage="public_notice", overdue=True)
+    await pool.execute(
+        "insert into escalations (case_id, escalation_key, kind, deadline, created_at) "
+        "values ('EN-1', 'EN-1-overdue', 'overdue', '2026-11-30', now())"
+    )
+    await log_in(web, "qu_jiandu")
+    web.cookies.set("jiuzhu_lang", "en")
+    r = await web.get("/cases")
+    assert "Case search" in r.text and "Public notice" in r.text and "extreme poverty" in r.text
+    assert "1 case" in r.text and "All townships" in r.text and "公示" not in r.text
+    r = await web.get("/dashboard")
+    assert "Cases by stage and township" in r.text and "Democratic review" in r.text and "Still open" in r.text
+    assert '"Promised limit (20 working days)"' in r.text
+    r = await web.get("/overdue")
+    assert "Past the deadline" in r.text and "not yet" in r.text and "超过办结时限" not in r.text
+
+
+# ---- exports ------------------------------------------------------------------------------------------
+
+
+async def test_csv_export_has_chinese_headers_a_bom_and_masked_ids(web: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
+    full = await add_case(pool, "CSV-1", name="=HYPERLINK(1)", overdue=True, stage="decision")
+    await add_case(pool, "CSV-2", name="李四", kind="tekun")
+    await add_case(pool, "CSV-3", township=SHUNHE)
+    await log_in(web, "shipo_shenpi")
+    r = await web.get("/cases/export.csv?type=dibao")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert "attachment" in r.headers["content-disposition"] and "filename*=UTF-8''" in r.headers["content-disposition"]
+    assert r.content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert rows[0][:4] == ["案件编号", "申请人", "身份证号（脱敏）", "救助类型"]
+    assert [row[0] for row in rows[1:]] == ["CSV-1"]  # type filter and jurisdiction (no 顺河镇 case)
+    row = dict(zip(rows[0], rows[1], strict=True))
+    assert row["身份证号（脱敏）"] == mask_id(full) and full not in r.text
+    assert row["申请人"] == "'=HYPERLINK(1)"  # never a formula
+    assert row["救助类型"] == "最低生活保障" and row["环节"] == "审核确认" and row["是否超期"] == "是"
+    assert row["乡镇（街道）"] == "石婆店镇" and row["受理时间"] == "2026-11-02 10:00:00"
+
+
+async def test_xlsx_export(web: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
+    full = await add_case(pool, "X-1", name="=1+1", deadline=date(2026, 12, 1))
+    await add_case(pool, "X-2", township=SHUNHE, deadline=date(2026, 11, 30))
+    await pool.execute("update cases set monthly_amount_fen = 36650, category = 'A' where case_id = 'X-1'")
+    await log_in(web, "qu_jiandu")
+    r = await web.get("/cases/export.xlsx")
+    assert r.status_code == 200 and r.headers["content-type"].endswith("spreadsheetml.sheet")
+    sheet = load_workbook(io.BytesIO(r.content)).active
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    headers = rows[0]
+    assert headers[0] == "案件编号" and "月救助金额（元）" in headers
+    assert [row[0] for row in rows[1:]] == ["X-2", "X-1"]  # nearest deadline first
+    x1 = dict(zip(headers, rows[2], strict=True))
+    assert x1["申请人"] == "=1+1" and sheet.cell(3, 2).data_type == "s"  # text, not a formula
+    assert x1["身份证号（脱敏）"] == mask_id(full)
+    assert x1["办结时限"] == datetime(2026, 12, 1) and x1["受理时间"] == datetime(2026, 11, 2, 10, 0)
+    assert x1["月救助金额（元）"] == 366.5 and x1["类别"] == "A"
+
+
+# ---- dashboard ----------------------------------------------------------------------------------------
+
+
+def cell(html: str, row_attr: str, col_attr: str) -> str:
+    row = re.search(rf"<tr {row_attr}>(.*?)</tr>", html, re.S)
+    assert row, row_attr
+    value = re.search(rf"<td {col_attr}[^>]*>([^<]*)</td>", row.group(1))
+    assert value, (row_attr, col_attr)
+    return value.group(1).strip()
+
+
+async def test_dashboard_figures(web: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        cal = await load_calendar(conn)
+    today = datetime.now(BEIJING).date()
+    monday = today - timedelta(days=today.weekday())
+    accepted = monday - timedelta(weeks=3)  # a Monday three weeks back
+    # 石婆店镇: decided after 5, 10 and 25 working days (the last one over the 20-day limit); one open
+    for n, days in enumerate((5, 10, 25)):
+        decided = cal.add_working_days(accepted, days).date
+        await add_case(
+            pool,
+            f"S{n}",
+            stage="enrolled",
+            status="enrolled",
+            accepted=at(accepted),
+            decided=at(decided, 15),
+        )
+    await add_case(pool, "S-OPEN", stage="hearing", accepted=at(monday))
+    # 顺河镇: one open overdue case, escalated and not taken over; one refused after 8 working days
+    await add_case(pool, "H-LATE", township=SHUNHE, overdue=True, accepted=at(accepted))
+    await pool.execute(
+        "insert into escalations (case_id, escalation_key, kind, deadline, created_at) "
+        "values ('H-LATE', 'H-LATE-overdue', 'overdue', $1, now())",
+        today,
+    )
+    await add_case(
+        pool,
+        "H-NO",
+        township=SHUNHE,
+        stage="refused",
+        status="open",  # as a race in the workflow's persist() can leave it: the stage counts
+        accepted=at(accepted),
+        decided=at(cal.add_working_days(accepted, 8).date),
+    )
+
+    await log_in(web, "shipo_jingban")
+    r = await web.get("/dashboard")
+    assert r.status_code == 403 and "总览仅供" in r.text
+    await log_in(web, "qu_jiandu")
+    r = await web.get("/dashboard")
+    assert r.status_code == 200
+    html = r.text
+    kpis = dict(re.findall(r'data-kpi="(\w+)">(\d+)<', html))
+    assert kpis == {
+        "total": "6",
+        "open": "2",
+        "overdue": "1",
+        "escalated_waiting": "1",
+        "taken_over": "0",
+        "enrolled": "3",
+        "refused": "1",
+    }
+    assert cell(html, f'data-township="{SHIPO}"', 'data-stage="enrolled"') == "3"
+    assert cell(html, f'data-township="{SHIPO}"', 'data-stage="hearing"') == "1"
+    assert cell(html, f'data-township="{SHIPO}"', 'data-stage="total"') == "4"
+    assert cell(html, f'data-township="{SHUNHE}"', 'data-stage="overdue"') == "1"
+    assert f'data-township="{GULOU}"' not in html  # townships without cases are left out
+    # working days from acceptance to decision
+    times = html.split('data-testid="times-table"')[1]
+    assert cell(times, f'data-township="{SHIPO}"', 'data-col="decided"') == "3"
+    assert cell(times, f'data-township="{SHIPO}"', 'data-col="mean"') == "13.3"
+    assert cell(times, f'data-township="{SHIPO}"', 'data-col="median"') == "10"
+    assert cell(times, f'data-township="{SHIPO}"', 'data-col="max"') == "25"
+    assert cell(times, f'data-township="{SHIPO}"', 'data-col="over_limit"') == "1"
+    assert cell(times, f'data-township="{SHUNHE}"', 'data-col="mean"') == "8.0"
+    # weekly trend: five accepted three weeks ago, one this week
+    weekly = html.split('data-testid="weekly-table"')[1]
+    assert cell(weekly, f'data-week="{accepted.isoformat()}"', 'data-col="accepted"') == "5"
+    assert cell(weekly, f'data-week="{monday.isoformat()}"', 'data-col="accepted"') == "1"
+    assert len(re.findall(r"<tr data-week=", weekly)) == 26
+    # the charts' data is in the page, as JSON
+    data = re.search(r'<script type="application/json" id="dashboard-data">(.*?)</script>', html, re.S).group(1)
+    assert '"石婆店镇"' in data or "\\u77f3" in data
+    assert html.count("<canvas data-chart=") == 3 and "/static/vendor/chartjs/chart.umd.min.js" in html
+
+
+async def test_dashboard_roles(web: httpx.AsyncClient) -> None:
+    for user, status in (("qu_minzheng", 200), ("admin", 200), ("shipo_shenpi", 403), ("shipo_cun1", 403)):
+        await log_in(web, user)
+        assert (await web.get("/dashboard")).status_code == status, user
+    await log_in(web, "qu_jiandu")
+    assert "暂无案件" in (await web.get("/dashboard")).text
+
+
+# ---- overdue list -------------------------------------------------------------------------------------
+
+
+async def seed_overdue(pool: asyncpg.Pool) -> date:
+    async with pool.acquire() as conn:
+        cal = await load_calendar(conn)
+    today = datetime.now(BEIJING).date()
+    deadline = today - timedelta(days=10)
+    await add_case(pool, "LATE-1", overdue=True, deadline=deadline, stage="hearing")
+    await add_case(pool, "LATE-2", township=SHUNHE, overdue=True, deadline=deadline, handled_by="district")
+    await add_case(pool, "CHECK-LATE", deadline=today + timedelta(days=10))  # only the data check is late
+    await add_case(pool, "ON-TIME")
+    await add_case(pool, "DONE-LATE", overdue=True, stage="enrolled", status="enrolled", deadline=deadline)
+    rows = [
+        ("LATE-1", "overdue", deadline, None, None),
+        ("LATE-2", "overdue", deadline, "qu_minzheng", datetime.now(BEIJING)),
+        ("CHECK-LATE", "verification_overdue", today - timedelta(days=3), None, None),
+    ]
+    for case_id, kind, due, by, when in rows:
+        await pool.execute(
+            "insert into escalations (case_id, escalation_key, kind, deadline, created_at, taken_over_by, "
+            "taken_over_at) values ($1, $2, $3, $4, $5, $6, $7)",
+            case_id,
+            f"{case_id}-{kind}",
+            kind,
+            due,
+            at(due + timedelta(days=1), 0),
+            by,
+            when,
+        )
+    return cal.working_days_between(deadline, today)
+
+
+def overdue_row(html: str, case_id: str) -> str:
+    found = re.search(rf'<tr [^>]*data-case="{case_id}">(.*?)</tr>', html, re.S)
+    assert found, case_id
+    return found.group(1)
+
+
+async def test_overdue_list(web: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
+    late = await seed_overdue(pool)
+    await log_in(web, "qu_jiandu")
+    r = await web.get("/overdue")
+    assert r.status_code == 200
+    listed = re.findall(r'data-case="([^"]+)"', r.text)
+    assert listed == ["LATE-1", "LATE-2", "CHECK-LATE"]  # open only, earliest deadline first
+    row = overdue_row(r.text, "LATE-1")
+    assert re.search(rf'data-col="days-overdue"><span class="badge bad">{late}</span>', row)
+    assert "超过办结时限" in row and "尚未接管" in row
+    assert "区民政局 陈立" in overdue_row(r.text, "LATE-2")
+    assert "核对结果逾期" in overdue_row(r.text, "CHECK-LATE")
+    assert 'data-col="days-overdue">—' in overdue_row(r.text, "CHECK-LATE")
+    assert "/take-over" not in r.text  # the supervisor reads, does not act
+    only_shunhe = await web.get(f"/overdue?township={SHUNHE}")
+    assert re.findall(r'data-case="([^"]+)"', only_shunhe.text) == ["LATE-2"]
+
+    await log_in(web, "qu_minzheng")
+    r = await web.get("/overdue")
+    assert 'action="/overdue/LATE-1/take-over"' in r.text
+    assert 'action="/overdue/LATE-2/take-over"' not in r.text  # already with the district
+
+    for user in ("shipo_shenpi", "admin"):
+        await log_in(web, user)
+        assert (await web.get("/overdue")).status_code == 403
+
+
+async def test_take_over_refusals_are_shown(web: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
+    await seed_overdue(pool)
+    await log_in(web, "qu_minzheng")
+    page = await web.get("/overdue")
+    short = await web.post("/overdue/LATE-1/take-over", data={"reason": "x", "csrftoken": token(page.text)})
+    assert short.status_code == 422 and "接管理由内容过短" in short.text and 'data-case="LATE-1"' in short.text
+    # no Temporal client in this app: the API's own refusal reaches the page
+    r = await web.post("/overdue/LATE-1/take-over", data={"reason": "超期未办结", "csrftoken": token(page.text)})
+    assert r.status_code == 503 and "工作流服务暂不可用" in r.text and "LATE-1 未能接管" in r.text
+    await log_in(web, "qu_jiandu")
+    page = await web.get("/overdue")
+    r = await web.post("/overdue/LATE-1/take-over", data={"reason": "监督抽查", "csrftoken": token(page.text)})
+    assert r.status_code == 403 and "监督员只能查看案件，不能办理" in r.text
+    assert (await web.post("/overdue/LATE-1/take-over", data={"reason": "监督抽查"})).status_code == 403  # no CSRF
+
+
+def test_workday_counter_agrees_with_the_calendar() -> None:
+    """The dashboard's fast count equals WorkCalendar.working_days_between, across National Day 2026."""
+    cal = WorkCalendar()
+    first, last = date(2026, 9, 1), date(2026, 11, 30)
+    counter = WorkdayCounter(cal, first, last)
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    for a in days[::3]:
+        for b in days[::2]:
+            assert counter.between(a, b) == cal.working_days_between(a, b), (a, b)
+    assert counter.between(date(2026, 9, 18), date(2026, 10, 22)) == 20  # the domain brief's example
