@@ -99,6 +99,16 @@ async def live(review_env: WorkflowEnvironment, pool: asyncpg.Pool, db_url: str,
 
 
 @pytest.fixture
+async def web(pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
+    """The app in-process (no Temporal) for page tests that need no workflow."""
+    from webapp.app import create_app
+
+    app = create_app(pool=pool, client=None, secret_key="test-secret-" + "x" * 32)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://jiuzhu.test") as c:
+        yield c
+
+
+@pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
     if not os.path.exists(CHROMIUM):  # noqa: ASYNC240 - a single stat before the browser starts
         pytest.fail(f"{CHROMIUM} is missing: run scripts/system-deps.sh (make test does)")

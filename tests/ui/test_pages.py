@@ -3,21 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
-import asyncpg
 import httpx
 import pytest
 
 from db.users_repo import DEMO_PASSWORD
-from webapp.app import create_app
-
-
-@pytest.fixture
-async def web(pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(pool=pool, client=None, secret_key="test-secret-" + "x" * 32)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://jiuzhu.test") as c:
-        yield c
 
 
 def token(html: str) -> str:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from webapp.ui import pdf, supervisor_cases, supervisor_dashboard, supervisor_overdue
+from webapp.ui import pdf, supervisor_cases, supervisor_dashboard, supervisor_overdue, supervisor_rollout
 
 router = APIRouter(include_in_schema=False)
-for _part in (supervisor_cases, supervisor_dashboard, supervisor_overdue, pdf):
+for _part in (supervisor_cases, supervisor_dashboard, supervisor_rollout, supervisor_overdue, pdf):
     router.include_router(_part.router)
