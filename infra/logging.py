@@ -2,6 +2,12 @@
 
 Standard-library records (Temporal's `workflow.logger`, uvicorn) go through the same renderer,
 with their `extra` fields, so case and workflow ids bound by the SDK appear in the output.
+
+Every record, structlog's and the standard library's alike, passes `schemas.identity.mask_pii` just
+before it is rendered: resident ID and mobile numbers in any field, message, traceback or nested value
+come out masked ("341503********0014", "138****5678"). Tracebacks are formatted to text first (in
+the console too) so that they are masked as well, and values the renderer would `repr` (models,
+exceptions) are turned into text first for the same reason.
 """
 
 from __future__ import annotations
@@ -9,8 +15,33 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from typing import Any
 
 import structlog
+
+from schemas.identity import mask_pii
+
+_PLAIN = (str, bool, type(None), dict, list, tuple)
+
+
+def _as_text(value: Any) -> Any:
+    """Leave what mask_pii can walk; numbers only if they do not look like an ID or phone number."""
+    if isinstance(value, _PLAIN):
+        return value
+    text = str(value) if isinstance(value, int | float) else repr(value)
+    if isinstance(value, int | float) and mask_pii(None, "", {"v": text})["v"] == text:
+        return value
+    return text
+
+
+def _plain_values(logger: Any, method_name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    for key, value in event_dict.items():
+        event_dict[key] = _as_text(value)
+    return event_dict
+
+
+# Last steps before any renderer: tracebacks to text, objects to text, then ID and phone numbers masked.
+SCRUB = [structlog.processors.format_exc_info, _plain_values, mask_pii]
 
 
 def setup_logging(json: bool | None = None, level: str = "INFO") -> None:
@@ -36,11 +67,7 @@ def setup_logging(json: bool | None = None, level: str = "INFO") -> None:
     )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,
-        processors=[
-            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            *([structlog.processors.format_exc_info] if json else []),
-            renderer,
-        ],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *SCRUB, renderer],
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)

@@ -59,6 +59,7 @@ class FrontDoorRequest(BaseModel):
     description: str = Field(min_length=4, max_length=4000)
     about_case_id: str | None = Field(default=None, max_length=64, description="投诉涉及的案件编号")
     about_person: str | None = Field(default=None, max_length=60, description="投诉涉及的工作人员")
+    to_district: bool = Field(default=False, description="投诉乡镇（街道）负责人：直接由区民政局办理")
 
     @model_validator(mode="after")
     def _complete(self) -> FrontDoorRequest:

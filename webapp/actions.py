@@ -99,10 +99,24 @@ def refusal(exc: WorkflowUpdateFailedError) -> ApiError:
     return ApiError(500, "workflow_error", "案件处理出错，请联系系统管理员")
 
 
+async def log_refused(db: asyncpg.Pool, case_id: str, username: str, action: str, refused: ApiError) -> None:
+    """Keep a refused attempt for the district: a refused update leaves nothing in the workflow history."""
+    await db.execute(
+        "insert into refused_actions (case_id, username, action, code, message) values ($1, $2, $3, $4, $5)",
+        case_id,
+        username,
+        action,
+        refused.code,
+        refused.message,
+    )
+
+
 async def perform(request: Request, case_id: str, actor: Actor, action: Action, body: BaseModel) -> ActionAck:
     """Validate everything here, then call the update once; the workflow checks role, stage and recusal."""
     if actor.role is Role.DISTRICT_SUPERVISOR:
         raise forbidden("监督员只能查看案件，不能办理")
+    if actor.role in (Role.BUREAU_STAFF, Role.ADMIN):  # refused before the workflow, which would name the stage
+        raise forbidden("您的角色不办理此类事项")
     model, update = ACTIONS[action]
     try:
         payload = model.model_validate({**dict(body), "actor": actor})
@@ -119,6 +133,8 @@ async def perform(request: Request, case_id: str, actor: Actor, action: Action, 
         except WorkflowUpdateFailedError as exc:
             refused = refusal(exc)
             log.info("action refused", by=actor.username, code=refused.code)
+            if refused.code == CaseError.RECUSED:
+                await log_refused(db, case_id, actor.username, action.value, refused)
             raise refused from None
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:

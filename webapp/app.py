@@ -17,7 +17,8 @@ from db.pool import create_pool
 from infra.config import Settings
 from infra.logging import setup_logging
 from infra.temporal import connect
-from webapp import actions, auth, cases, csrf, emergency, errors
+from webapp import actions, auth, cases, csrf, emergency, errors, frontdoor_api
+from webapp.ops import install as install_ops
 from webapp.ui.setup import install_ui
 
 DESCRIPTION = """
@@ -67,8 +68,10 @@ def create_app(
     app.include_router(cases.router)
     actions.install(app)
     emergency.install(app)
+    frontdoor_api.install(app)
     install_ui(app)
     app.add_middleware(csrf.Csrf, keys=app.state.keys)
+    install_ops(app)  # /readyz and /metrics beside /healthz; request metrics as the outermost middleware
     return app
 
 

@@ -22,23 +22,74 @@ from starlette.types import ASGIApp
 from db import users_repo
 from infra.config import Settings
 from schemas.staff import Actor, Bureau, Role
-from webapp.errors import ApiError, ErrorBody, forbidden, unauthenticated
+from webapp import ratelimit
+from webapp.errors import ErrorBody, forbidden, unauthenticated
 
 TOKEN_TTL = timedelta(hours=12)
 _TOKEN_SALT = "jiuzhu.api-token"
 SESSION_USER = "username"
 
 
+PRODUCTION_KEY_MIN = 32
+
+
+class SecretKeyMissing(RuntimeError):
+    """Production mode without a configured signing secret: the app refuses to start."""
+
+
+def production_mode() -> bool:
+    return os.environ.get("JIUZHU_ENV", "").strip().lower() == "production"
+
+
+def configured_secret() -> str | None:
+    """`JIUZHU_SECRET_KEY`, else the contents of the file named by `JIUZHU_SECRET_KEY_FILE` (a mounted secret)."""
+    if key := os.environ.get("JIUZHU_SECRET_KEY", "").strip():
+        return key
+    if path := os.environ.get("JIUZHU_SECRET_KEY_FILE", "").strip():
+        try:
+            key = Path(path).read_text().strip()
+        except OSError as exc:
+            raise SecretKeyMissing(f"JIUZHU_SECRET_KEY_FILE={path} cannot be read: {exc.strerror}") from None
+        if not key:
+            raise SecretKeyMissing(f"JIUZHU_SECRET_KEY_FILE={path} is empty")
+        return key
+    return None
+
+
 class Keys:
-    """The signing secret, resolved on first use so importing the app writes nothing to disk."""
+    """The signing secret of sessions, tokens, CSRF and portal receipts.
+
+    Development: given, else from the environment or a file, else a random key kept in `var/secret_key`
+    (resolved on first use, so importing the app writes nothing to disk). Production
+    (`JIUZHU_ENV=production`): only given, `JIUZHU_SECRET_KEY` or `JIUZHU_SECRET_KEY_FILE`, at least
+    32 characters, checked when the app is created, so a misconfigured web app never starts.
+    """
 
     def __init__(self, settings: Settings, secret: str | None = None) -> None:
         self._settings = settings
         self._given = secret
+        if production_mode():
+            _ = self.secret
 
     @cached_property
     def secret(self) -> str:
-        return self._given or os.environ.get("JIUZHU_SECRET_KEY") or _persisted_secret(self._settings.var_dir)
+        if self._given:
+            key = self._given
+        elif found := configured_secret():
+            key = found
+        elif production_mode():
+            raise SecretKeyMissing(
+                "JIUZHU_ENV=production but no signing secret is configured: set JIUZHU_SECRET_KEY or "
+                "JIUZHU_SECRET_KEY_FILE (e.g. `openssl rand -hex 32`); production never uses a default "
+                "or generated key"
+            )
+        else:
+            return _persisted_secret(self._settings.var_dir)
+        if production_mode() and len(key) < PRODUCTION_KEY_MIN:
+            raise SecretKeyMissing(
+                f"JIUZHU_ENV=production: the signing secret must have at least {PRODUCTION_KEY_MIN} characters"
+            )
+        return key
 
     @cached_property
     def tokens(self) -> URLSafeTimedSerializer:
@@ -144,15 +195,22 @@ async def _user_out(request: Request, actor: Actor) -> UserOut:
 
 router = APIRouter(prefix="/api", tags=["登录"])
 _401 = {401: {"model": ErrorBody, "description": "未登录"}}
+_LOGIN = {
+    401: {"model": ErrorBody, "description": "用户名或密码错误"},
+    429: {"model": ErrorBody, "description": "账户已临时锁定（account_locked）或登录尝试过于频繁（too_many_attempts）"},
+}
 
 
-@router.post("/auth/login", response_model=LoginOut, summary="登录", responses=_401)
+@router.post("/auth/login", response_model=LoginOut, summary="登录", responses=_LOGIN)
 async def login(body: LoginIn, request: Request) -> LoginOut:
-    """Check the password (Argon2), start a session and hand out a bearer token for scripts."""
-    async with pool(request).acquire() as conn:
-        actor = await users_repo.authenticate(conn, body.username, body.password)
-    if actor is None:
-        raise ApiError(401, "bad_credentials", "用户名或密码错误")
+    """Check the password (Argon2), start a session and hand out a bearer token for scripts.
+
+    5 failed attempts lock the user name for 15 minutes (429 account_locked); one address is limited
+    in attempts too (429 too_many_attempts): see webapp.ratelimit."""
+    try:
+        actor = await ratelimit.log_in(request, body.username, body.password)
+    except ratelimit.LoginRefused as refused:
+        raise refused.as_api_error() from None
     request.session.clear()
     request.session[SESSION_USER] = actor.username
     token = request.app.state.keys.tokens.dumps({"u": actor.username})

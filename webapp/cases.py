@@ -240,7 +240,7 @@ async def list_cases(
     accepted_from: date | None = Query(None, description="受理日期起（含）"),
     accepted_to: date | None = Query(None, description="受理日期止（含）"),
     q: str | None = Query(None, min_length=1, max_length=30, description="申请人姓名（前缀）"),
-    page: int = Query(1, ge=1),
+    page: int = Query(1, ge=1, le=100_000),
     page_size: int = Query(50, ge=1, le=200),
 ) -> CaseList:
     """Open and closed cases within the caller's jurisdiction, the nearest deadline first."""

@@ -12,7 +12,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from webapp.auth import Keys
 
-PROTECTED_WITHOUT_COOKIES = ["/login"]
+# Forms that anonymous visitors post (no session cookie yet), which asgi-csrf would otherwise let through.
+PROTECTED_WITHOUT_COOKIES = ["/login", "/portal/apply", "/portal/ask", "/portal/complain", "/portal/status"]
 
 
 FORM_TYPES = {b"application/x-www-form-urlencoded", b"multipart/form-data", b"text/plain"}

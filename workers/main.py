@@ -21,7 +21,10 @@ from activities.verification import centre_from_env
 from db.pool import create_pool
 from infra.config import TASK_QUEUE, Settings
 from infra.logging import setup_logging
+from infra.metrics import install_worker_metrics
 from infra.temporal import connect
+from infra.tracing import enabled as tracing_enabled
+from infra.tracing import shutdown_tracing, traced_if_enabled
 from workflows.complaint import ComplaintWorkflow
 from workflows.daily import DailySupervisionWorkflow
 from workflows.declaration import MonthlyDeclarationWorkflow
@@ -77,18 +80,26 @@ def build_worker(client: Client, pool: asyncpg.Pool, task_queue: str = TASK_QUEU
 async def run_worker(settings: Settings) -> None:
     if not settings.database_url:
         raise SystemExit("DATABASE_URL is not set (jiuzhu up sets it for the worker it starts)")
+    metrics = install_worker_metrics()  # JIUZHU_WORKER_METRICS; before the client, whose runtime carries it
     pool = await create_pool(settings.database_url)
-    client = await connect(settings)
+    client = traced_if_enabled(await connect(settings), "jiuzhu-worker")  # JIUZHU_OTEL=1
     worker = build_worker(client, pool)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    log.info("worker started", task_queue=TASK_QUEUE, temporal=settings.temporal_target)
+    log.info(
+        "worker started",
+        task_queue=TASK_QUEUE,
+        temporal=settings.temporal_target,
+        metrics=f"http://{metrics}/metrics" if metrics else None,
+        tracing=tracing_enabled(),
+    )
     async with worker:
         await stop.wait()
         log.info("worker stopping")
     await pool.close()
+    shutdown_tracing()
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from rules.access import within
+    from rules.recusal import names_person
     from schemas.frontdoor import (
         ComplaintAccept,
         ComplaintConclude,
@@ -116,8 +117,7 @@ class ComplaintWorkflow(Logbook):
             raise refuse("wrong_role", "投诉由承办单位的工作人员办理")
         if not within(actor.place_code, self.start.unit_code) and actor.role is not Role.DISTRICT_OFFICER:
             raise refuse("out_of_jurisdiction", "该投诉不由您所在单位承办")
-        person = (self.start.about_person or "").strip()
-        if person and person in (actor.username, actor.full_name, actor.full_name.split(" ")[-1]):
+        if names_person(self.start.about_person, actor.username, actor.full_name):
             raise refuse("recused", "被投诉人不能办理针对本人的投诉")
 
     @workflow.update(name=ComplaintNames.ACCEPT)

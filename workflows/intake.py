@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
 
 CST = timezone(timedelta(hours=8))
 TRIAGERS = {Role.TOWNSHIP_CASEWORKER, Role.TOWNSHIP_APPROVER, Role.DISTRICT_OFFICER}
+CHANNEL_LABELS = {"portal": "网上申请", "hotline": "12349 热线", "window": "窗口"}
 OUTCOMES = {"helped": "已给予帮助", "not_eligible": "经审核不符合条件", "declined": "不予帮助"}
 
 
@@ -82,7 +83,7 @@ class IntakeWorkflow(Logbook):
             "received",
             start.received_by,
             {"channel": start.channel.value, "needs": req.needs},
-            f"收到{req.kind.label}（{start.channel.value}）：{req.description}",
+            f"收到{req.kind.label}（{CHANNEL_LABELS[start.channel.value]}）：{req.description}",
         )
         await self.persist()
         await self.notify(
@@ -129,7 +130,8 @@ class IntakeWorkflow(Logbook):
         self.status = "closed"
         key = self.note("closed", None, {"answer": self.answer}, f"答复完毕：{self.answer}")
         await self.persist()
-        await self.notify(key, f"phone:{self.start.request.phone}", "12349 诉求答复", self.answer)
+        if self.start.request.kind is not RequestKind.COMPLAINT:  # the complaint's unit already told them
+            await self.notify(key, f"phone:{self.start.request.phone}", "12349 诉求答复", self.answer)
 
     # ---- complaints go straight to their unit ----------------------------------------------------
 
@@ -145,7 +147,7 @@ class IntakeWorkflow(Logbook):
             about_case_id=req.about_case_id,
             about_person=req.about_person,
             content=req.description,
-            unit_code=req.township_code,
+            unit_code=req.township_code[:6] if req.to_district else req.township_code,
             registered_by=self.start.received_by,
         )
         self.needs = [NeedState(code="complaint", plain="投诉", route="complaint", status="in_progress", target_id=no)]

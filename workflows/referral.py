@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from schemas.frontdoor import (
@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.logbook import ACTIVITY, Logbook
 
 CST = timezone(timedelta(hours=8))
+DELIVERY_WINDOW = timedelta(hours=2)
 FRONT_DESK = {Role.TOWNSHIP_CASEWORKER, Role.TOWNSHIP_APPROVER, Role.DISTRICT_OFFICER}
 
 
@@ -57,9 +58,26 @@ class ReferralWorkflow(Logbook):
         today = workflow.now().astimezone(CST).date()
         delivery = DeliveryIn(referral=start, workflow_id=workflow.info().workflow_id)
         await workflow.execute_activity("open_referral", delivery, **ACTIVITY)
-        adapter = await workflow.execute_activity("deliver_referral", delivery, result_type=str, **ACTIVITY)
+        # The clock runs from the referral, not from a successful delivery: a bureau's system being down
+        # must not hide the deadlines.
         self.accept_due = await self.working_days_after(today, start.policy.referral_accept_working_days)
         self.result_due = await self.working_days_after(today, start.policy.referral_result_working_days)
+        try:
+            adapter = await workflow.execute_activity(
+                "deliver_referral",
+                delivery,
+                result_type=str,
+                schedule_to_close_timeout=DELIVERY_WINDOW,
+                retry_policy=ACTIVITY["retry_policy"],
+            )
+        except ActivityError:
+            adapter = "inbox"
+            self.note(
+                "delivery_failed",
+                None,
+                {},
+                f"{start.bureau.label}接口在 {DELIVERY_WINDOW} 内未能接收，已转入系统收件箱",
+            )
         self.ready = True
         label = start.bureau.label
         self.note(

@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from db import users_repo
 from schemas.staff import Actor, Role
+from webapp import ratelimit
 from webapp.auth import SESSION_USER, pool
 from webapp.i18n import COOKIE, LOCALES
 from webapp.ui.render import PageActor, render
@@ -22,7 +23,7 @@ HOME = {
     Role.DISTRICT_OFFICER: "/inbox",
     Role.DISTRICT_SUPERVISOR: "/dashboard",
     Role.ADMIN: "/admin",
-    Role.BUREAU_STAFF: "/account",
+    Role.BUREAU_STAFF: "/bureau",
 }
 
 
@@ -50,11 +51,11 @@ async def login(
     password: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "",
 ) -> Response:
-    async with pool(request).acquire() as conn:
-        actor = await users_repo.authenticate(conn, username.strip(), password)
-    if actor is None:
-        context = {"next": _safe_next(next) or "", "username": username, "error": "bad_credentials"}
-        return render(request, "ui/login.html", context, status=401)
+    try:
+        actor = await ratelimit.log_in(request, username.strip(), password)
+    except ratelimit.LoginRefused as refused:  # wrong password, user name locked, or too many from this address
+        context = {"next": _safe_next(next) or "", "username": username, "error": refused.code}
+        return render(request, "ui/login.html", context | {"minutes": refused.minutes}, status=refused.status)
     request.session.clear()
     request.session[SESSION_USER] = actor.username
     return RedirectResponse(_safe_next(next) or HOME[actor.role], status_code=303)

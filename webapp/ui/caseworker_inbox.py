@@ -31,6 +31,7 @@ from schemas.staff import Actor, Role
 from webapp.auth import pool
 from webapp.ui.caseworker_common import NEAR_DUE_WORKING_DAYS, load_calendar, today, working_days_left
 from webapp.ui.render import PageActor, render, render_error
+from webapp.ui.supervision_digest import counts, latest_digest
 
 router = APIRouter()
 
@@ -147,7 +148,10 @@ async def inbox(request: Request, page: int = Query(1, ge=1), actor: Actor = Pag
     items.sort(key=_deadline_key)
     pages = max(1, -(-len(items) // PAGE_SIZE))
     page = min(page, pages)
+    digest = await latest_digest(db, actor)
     context = {
+        "digest": digest,
+        "digest_counts": counts(digest),
         "items": items[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
         "total": len(items),
         "page": page,

@@ -122,6 +122,7 @@ async def register(
         "members": members,
     }
     errors: list[str] = []
+    status = 422
     try:
         body = emergency.EmergencyIn(
             kind=kind,
@@ -141,9 +142,9 @@ async def register(
     except ValidationError as exc:
         errors = _errors(exc)
     except ApiError as exc:
-        errors = [exc.message]
+        errors, status = [exc.message], exc.status
     context = LABELS | {"values": values, "errors": errors, "kinds": KINDS, "villages": await _villages(request, actor)}
-    return render(request, "emergency/new.html", context, status=422, actor=actor)
+    return render(request, "emergency/new.html", context, status=status, actor=actor)
 
 
 async def _detail_page(

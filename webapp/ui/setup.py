@@ -10,8 +10,23 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from webapp import errors
-from webapp.ui import admin, auth_pages, caseworker, emergency_pages, supervisor
+from webapp import errors, portal
+from webapp.ui import (
+    admin,
+    auth_pages,
+    bureau_pages,
+    caseworker,
+    emergency_pages,
+    frontdoor_pages,
+    household_pages,
+    supervision_conflicts,
+    supervision_declarations,
+    supervision_digest,
+    supervision_history,
+    supervision_reviews,
+    supervision_sampling,
+    supervisor,
+)
 from webapp.ui.render import LoginRequired, login_url, render_error
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -21,6 +36,16 @@ ROUTERS = [
     caseworker.router,
     admin.router,
     emergency_pages.router,
+    portal.router,
+    bureau_pages.router,
+    frontdoor_pages.router,
+    household_pages.router,
+    supervision_sampling.router,
+    supervision_reviews.router,
+    supervision_digest.router,
+    supervision_conflicts.router,
+    supervision_declarations.router,
+    supervision_history.router,
 ]
 
 

@@ -1,0 +1,148 @@
+"""Log-in throttling (webapp/ratelimit.py): 5 failures lock a user name for 15 minutes, through the form
+and the JSON API alike; one address is limited in failed attempts; a success or a new password resets."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import asyncpg
+import httpx
+import pytest
+
+from db import users_repo
+from db.users_repo import DEMO_PASSWORD
+from tests.security.conftest import SECRET, asgi_client
+from webapp import ratelimit
+from webapp.app import create_app
+
+LOCKED = "账户已临时锁定，请 15 分钟后再试"
+
+
+@pytest.fixture
+def app(pool: asyncpg.Pool):
+    return create_app(pool, None, secret_key=SECRET)
+
+
+@pytest.fixture
+async def http(app) -> AsyncIterator[httpx.AsyncClient]:
+    async with asgi_client(app, "198.51.100.7") as c:
+        yield c
+
+
+async def api_login(http: httpx.AsyncClient, username: str, password: str) -> httpx.Response:
+    return await http.post("/api/auth/login", json={"username": username, "password": password})
+
+
+async def form_login(http: httpx.AsyncClient, username: str, password: str) -> httpx.Response:
+    page = await http.get("/login")
+    token = re.search(r'name="csrftoken" value="([^"]+)"', page.text).group(1)
+    return await http.post("/login", data={"username": username, "password": password, "csrftoken": token})
+
+
+async def test_five_failures_lock_the_api_log_in_for_15_minutes(http: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
+    for _ in range(ratelimit.MAX_FAILURES - 1):
+        r = await api_login(http, "shipo_jingban", "wrong-password")
+        assert r.status_code == 401 and r.json()["code"] == "bad_credentials"
+    r = await api_login(http, "shipo_jingban", "wrong-password")
+    assert r.status_code == 429
+    assert r.json() == {"code": "account_locked", "message": LOCKED}
+    # Locked: even the right password is refused, and no session is started.
+    r = await api_login(http, "shipo_jingban", DEMO_PASSWORD)
+    assert (r.status_code, r.json()["message"]) == (429, LOCKED)
+    assert "jiuzhu_session" not in r.headers.get("set-cookie", "")
+    assert (await http.get("/api/me")).status_code == 401
+    # Other users are not affected.
+    assert (await api_login(http, "shipo_shenpi", DEMO_PASSWORD)).status_code == 200
+
+    # Fifteen minutes later (the lock's end moved into the past) the right password works and resets the count.
+    await pool.execute("update login_failures set locked_until = now() - interval '1 second'")
+    r = await api_login(http, "shipo_jingban", DEMO_PASSWORD)
+    assert r.status_code == 200, r.text
+    assert await pool.fetchval("select count(*) from login_failures where username = 'shipo_jingban'") == 0
+
+
+async def test_the_form_locks_too_and_shares_the_count_with_the_api(http: httpx.AsyncClient) -> None:
+    for _ in range(3):
+        r = await form_login(http, "shunhe_jingban", "wrong-password")
+        assert r.status_code == 401 and "用户名或密码错误" in r.text
+    assert (await api_login(http, "shunhe_jingban", "wrong-password")).status_code == 401
+    r = await form_login(http, "shunhe_jingban", "wrong-password")
+    assert r.status_code == 429 and LOCKED in r.text
+    r = await form_login(http, "shunhe_jingban", DEMO_PASSWORD)
+    assert r.status_code == 429 and LOCKED in r.text and 'value="shunhe_jingban"' in r.text
+    assert (await api_login(http, "shunhe_jingban", DEMO_PASSWORD)).json()["code"] == "account_locked"
+    assert (await http.get("/account")).status_code == 303  # still not logged in
+
+
+async def test_the_form_says_how_long_in_english_too(http: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
+    await pool.execute(
+        "insert into login_failures values ('gulou_jingban', 5, now(), now(), now() + interval '150 seconds')"
+    )
+    http.cookies.set("jiuzhu_lang", "en")
+    r = await form_login(http, "gulou_jingban", DEMO_PASSWORD)
+    assert r.status_code == 429 and "Account temporarily locked, try again in 3 minutes." in r.text
+
+
+async def test_a_success_resets_the_count(http: httpx.AsyncClient) -> None:
+    for _ in range(ratelimit.MAX_FAILURES - 1):
+        assert (await api_login(http, "gulou_shenpi", "wrong-password")).status_code == 401
+    assert (await form_login(http, "gulou_shenpi", DEMO_PASSWORD)).status_code == 303
+    for _ in range(ratelimit.MAX_FAILURES - 1):
+        assert (await api_login(http, "gulou_shenpi", "wrong-password")).status_code == 401
+    assert (await api_login(http, "gulou_shenpi", DEMO_PASSWORD)).status_code == 200
+
+
+async def test_old_failures_do_not_count(http: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
+    for _ in range(ratelimit.MAX_FAILURES - 1):
+        assert (await api_login(http, "gulou_diaocha", "wrong-password")).status_code == 401
+    await pool.execute("update login_failures set first_failed_at = now() - interval '16 minutes'")
+    r = await api_login(http, "gulou_diaocha", "wrong-password")
+    assert r.status_code == 401  # a fresh count of one, not the fifth failure
+    assert await pool.fetchval("select failures from login_failures where username = 'gulou_diaocha'") == 1
+
+
+async def test_unknown_names_lock_like_real_ones(http: httpx.AsyncClient) -> None:
+    """Otherwise the lock-out would tell which user names exist."""
+    answers = [(await api_login(http, "no_such_user", "x")).json()["code"] for _ in range(ratelimit.MAX_FAILURES)]
+    assert answers == ["bad_credentials"] * (ratelimit.MAX_FAILURES - 1) + ["account_locked"]
+
+
+async def test_a_new_password_from_the_administrator_lifts_the_lock(
+    http: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    for _ in range(ratelimit.MAX_FAILURES):
+        await api_login(http, "shunhe_shenpi", "wrong-password")
+    assert (await api_login(http, "shunhe_shenpi", DEMO_PASSWORD)).status_code == 429
+    async with pool.acquire() as conn:
+        await users_repo.set_password(conn, "shunhe_shenpi", "a-brand-new-password")
+    assert (await api_login(http, "shunhe_shenpi", "a-brand-new-password")).status_code == 200
+
+
+async def test_one_address_is_limited_across_user_names(app, pool: asyncpg.Pool) -> None:
+    """Credential stuffing: many names from one address. After IP_FAILURES failures the address is refused
+    (even with a right password), while other addresses are not."""
+    limit = ratelimit.IP_FAILURES.amount
+    async with asgi_client(app, "203.0.113.9") as attacker, asgi_client(app, "203.0.113.10") as office:
+        for i in range(limit):
+            r = await api_login(attacker, f"guess{i:02d}", "123456")
+            assert r.status_code == 401, (i, r.text)
+        r = await api_login(attacker, "shipo_jingban", DEMO_PASSWORD)
+        assert r.status_code == 429 and r.json()["code"] == "too_many_attempts"
+        assert r.json()["message"] == "登录尝试过于频繁，请 15 分钟后再试"
+        r = await form_login(attacker, "shipo_jingban", DEMO_PASSWORD)
+        assert r.status_code == 429 and "登录尝试过于频繁" in r.text
+        assert (await api_login(office, "shipo_jingban", DEMO_PASSWORD)).status_code == 200
+    # Each name was tried once: none of them is locked.
+    assert await pool.fetchval("select count(*) from login_failures where locked_until is not null") == 0
+
+
+async def test_attempts_of_any_outcome_are_limited_per_address(app) -> None:
+    """Each attempt costs an Argon2 hash: one address cannot make more than IP_ATTEMPTS a minute."""
+    guard = ratelimit.LoginGuard()
+    app.state.login_guard = guard
+    for _ in range(ratelimit.IP_ATTEMPTS.amount):
+        assert guard.window.hit(ratelimit.IP_ATTEMPTS, "any", "203.0.113.20")
+    async with asgi_client(app, "203.0.113.20") as busy:
+        r = await api_login(busy, "shipo_jingban", DEMO_PASSWORD)
+    assert r.status_code == 429 and r.json()["code"] == "too_many_attempts"

@@ -1,0 +1,130 @@
+"""Secrets come from the environment or a file, never from a default, in production mode
+(`JIUZHU_ENV=production`); and the webhook secrets of the bureaus never leave the database.
+
+(That no response of any route in any role carries a webhook secret, the signing key or a password
+hash is checked at the end of the authorisation matrix, which records every response it gets.)
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from infra.config import ROOT
+from tests.security.conftest import WEBHOOK_SECRET, World
+from webapp.app import create_app
+from webapp.auth import SecretKeyMissing
+
+STRONG = "p" * 48
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    for name in ("JIUZHU_SECRET_KEY", "JIUZHU_SECRET_KEY_FILE", "JIUZHU_ENV"):
+        monkeypatch.delenv(name, raising=False)
+    var = tmp_path / "var"
+    monkeypatch.setenv("JIUZHU_VAR", str(var))
+    return var
+
+
+def test_production_refuses_to_start_without_a_secret(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JIUZHU_ENV", "production")
+    with pytest.raises(SecretKeyMissing, match="JIUZHU_SECRET_KEY or JIUZHU_SECRET_KEY_FILE"):
+        create_app()
+    assert not clean_env.exists(), "production must not fall back to a generated key file"
+
+
+def test_the_web_app_process_does_not_start(clean_env: Path) -> None:
+    """What uvicorn does first: import `webapp.app:app`. It fails with the reason on stderr."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JIUZHU_SECRET")} | {
+        "JIUZHU_ENV": "production",
+        "JIUZHU_VAR": str(clean_env),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", "import webapp.app"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode != 0
+    assert "SecretKeyMissing" in done.stderr and "JIUZHU_ENV=production" in done.stderr
+    env["JIUZHU_SECRET_KEY"] = STRONG
+    done = subprocess.run(
+        [sys.executable, "-c", "import webapp.app"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_production_takes_the_key_from_the_environment(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JIUZHU_ENV", "production")
+    monkeypatch.setenv("JIUZHU_SECRET_KEY", STRONG)
+    assert create_app().state.keys.secret == STRONG
+    assert not clean_env.exists()
+
+
+def test_production_takes_the_key_from_a_file(clean_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    key_file = tmp_path / "secret_key"
+    key_file.write_text(STRONG + "\n")
+    monkeypatch.setenv("JIUZHU_ENV", "production")
+    monkeypatch.setenv("JIUZHU_SECRET_KEY_FILE", str(key_file))
+    assert create_app().state.keys.secret == STRONG
+
+
+@pytest.mark.parametrize(
+    "setting, message",
+    [
+        ({"JIUZHU_SECRET_KEY": "short"}, "at least 32 characters"),
+        ({"JIUZHU_SECRET_KEY_FILE": "/nonexistent/secret"}, "cannot be read"),
+    ],
+)
+def test_production_refuses_weak_or_missing_keys(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, setting: dict[str, str], message: str
+) -> None:
+    monkeypatch.setenv("JIUZHU_ENV", "production")
+    for name, value in setting.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SecretKeyMissing, match=message):
+        create_app()
+
+
+def test_development_keeps_a_random_key_in_a_private_file(clean_env: Path) -> None:
+    first = create_app().state.keys.secret
+    path = clean_env / "secret_key"
+    assert len(first) >= 48 and path.read_text() == first
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert create_app().state.keys.secret == first  # sessions survive a restart
+
+
+def test_no_default_secret_anywhere_in_the_code() -> None:
+    """No literal fallback key: the only sources are the environment, a file, or a random key in development."""
+    for path in (ROOT / "webapp").rglob("*.py"):
+        text = path.read_text()
+        assert 'secret_key="' not in text.replace(" ", ""), path
+        assert 'signing_secret="' not in text.replace(" ", ""), path
+
+
+async def test_webhook_secrets_stay_in_the_database(world: World, pool: asyncpg.Pool) -> None:
+    """The secret signs what is sent to the bureau and checks its callbacks; no read shows it, in any role."""
+    seeds = world.seeds
+    reads = [
+        "/api/referrals",
+        f"/api/referrals/{seeds.referral}",
+        f"/api/frontdoor/requests/{seeds.request_no}",
+        f"/api/households/{seeds.person_id}",
+        "/api/frontdoor/overview",
+        "/openapi.json",
+        "/bureau",
+        f"/bureau/referrals/{seeds.referral}",
+        "/frontdoor/district",
+        "/admin",
+    ]
+    for user in ("admin", "qu_minzheng", "qu_jiandu", "yiliao_bu", "shipo_jingban"):
+        for url in reads:
+            r = await world.http.get(url, headers=world.headers[user])
+            world.http.cookies.clear()
+            assert r.status_code < 500
+    assert await pool.fetchval("select count(*) from bureau_endpoints where secret = $1", WEBHOOK_SECRET) == 2
+    assert world.recorder.containing(WEBHOOK_SECRET) == []

@@ -1,0 +1,220 @@
+"""Deadlines of the front door on the time-skipping server: a bureau that does not accept in time is
+reported to the district, which sees who has not answered; a complaint nobody accepts escalates too,
+never reaches the person complained about, marks the case for a district visit, and its reply reaches
+the complainant."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import asyncpg
+from temporalio.testing import WorkflowEnvironment
+
+from schemas.frontdoor import ReferralNames, ReferralState, referral_workflow_id
+from schemas.staff import Bureau
+from tests.factories import application
+from tests.test_api import _client, login
+from tests.test_frontdoor_api import PERSON, add_bureau_user, eventually, portal_post, referrals_of, resident
+
+
+async def test_a_bureau_missing_its_deadlines_is_reported_to_the_district(
+    review_env: WorkflowEnvironment, pool: asyncpg.Pool
+) -> None:
+    await add_bureau_user(pool, "renshe_bu", Bureau.HR_SOCIAL_SECURITY)
+    async with _client(pool, review_env.client) as c:
+        operator = await login(c, "qu_minzheng")  # the 12349 hotline
+        r = await c.post(
+            "/api/frontdoor/requests",
+            headers=operator,
+            json={**resident(description="来电：失业半年，想找工作"), "kind": "help", "needs": ["jobless"]},
+        )
+        assert r.status_code == 201, r.text
+        number = r.json()["request_no"]
+        assert r.json()["answer_due"] and r.json()["answer_working_days"] == 5
+        row = await pool.fetchrow("select channel, received_by from frontdoor_requests where request_no = $1", number)
+        assert (row["channel"], row["received_by"]) == ("hotline", "qu_minzheng")
+        await c.post(f"/api/frontdoor/requests/{number}/triage", headers=operator, json={"needs": ["jobless"]})
+        referral_id = (await eventually(lambda: referrals_of(pool, number), "referral delivered"))["jobless"]
+        handle = review_env.client.get_workflow_handle(referral_workflow_id(referral_id))
+        first = await handle.query(ReferralNames.STATE, result_type=ReferralState)
+        assert first.accept_due is not None and first.result_due > first.accept_due
+
+        await review_env.sleep(timedelta(days=6))  # past the 3 working days to accept
+        note = await eventually(  # written after the escalation is logged on the referral's row
+            lambda: pool.fetchrow(
+                "select subject, body from notifications where audience = 'role:district_officer@341503' "
+                "and kind = 'referral-escalated_accept'"
+            ),
+            "the district told",
+        )
+        assert "区人社局" in note["body"] and str(first.accept_due) in note["body"]
+        assert await pool.fetchval("select escalated from referrals where referral_id = $1", referral_id)
+
+        district = await login(c, "qu_jiandu")
+        overview = (await c.get("/api/frontdoor/overview", headers=district)).json()
+        [load] = overview["referrals"]
+        assert (load["bureau"], load["open"], load["not_accepted"], load["accept_overdue"], load["escalated"]) == (
+            "hrss",
+            1,
+            1,
+            1,
+            1,
+        )
+        late = (await c.get("/api/referrals?overdue=true", headers=district)).json()["items"]
+        assert [i["referral_id"] for i in late] == [referral_id] and late[0]["accept_overdue"]
+        assert (await c.get("/api/frontdoor/overview", headers=await login(c, "shipo_jingban"))).status_code == 403
+
+        # late is better than never: the bureau accepts, then misses the result deadline as well
+        hrss = await login(c, "renshe_bu")
+        r = await c.post(f"/api/referrals/{referral_id}/accept", headers=hrss, json={"note": "已联系"})
+        assert r.status_code == 200 and r.json()["escalations"] == ["accept"]
+        [item] = (await c.get("/api/referrals", headers=hrss)).json()["items"]
+        assert item["escalated"] and not item["accept_overdue"] and not item["result_overdue"]
+        await review_env.sleep(timedelta(days=25))
+        await eventually(
+            lambda: pool.fetchval(
+                "select 1 from notifications where audience = 'role:district_officer@341503' "
+                "and kind = 'referral-escalated_result'"
+            ),
+            "result escalated",
+        )
+        state = await review_env.client.get_workflow_handle(referral_workflow_id(referral_id)).query(
+            ReferralNames.STATE, result_type=ReferralState
+        )
+        assert state.status == "accepted" and state.escalations == ["accept", "result"]
+        [item] = (await c.get("/api/referrals", headers=hrss)).json()["items"]
+        assert item["result_overdue"] and not item["accept_overdue"]
+        kinds = await pool.fetch(
+            "select kind from frontdoor_log where subject_type = 'referral' and subject_id = $1 order by id",
+            referral_id,
+        )
+        assert [k["kind"] for k in kinds] == ["delivered", "escalated_accept", "accepted", "escalated_result"]
+        # the request itself is overdue too, and the district heard of it
+        await eventually(
+            lambda: pool.fetchval(
+                "select 1 from notifications where audience = 'role:district_officer@341503' and kind like 'request-%'"
+            ),
+            "the district told of the request",
+        )
+        [late_request] = (await c.get("/api/frontdoor/overview", headers=district)).json()["requests"]
+        assert late_request["township_name"] == "石婆店镇" and late_request["waiting"] == 1
+
+
+async def test_a_complaint_escalates_skips_the_person_concerned_and_reaches_the_case(
+    review_env: WorkflowEnvironment, pool: asyncpg.Pool
+) -> None:
+    async with _client(pool, review_env.client) as c:
+        caseworker = await login(c, "shipo_diaocha")
+        app = application("FD-COMPLAINT-CASE")
+        app.household.members[0].id_number = PERSON
+        assert (await c.post("/api/cases", headers=caseworker, json=app.model_dump(mode="json"))).status_code == 201
+        await eventually(lambda: pool.fetchval("select 1 from cases where case_id = 'FD-COMPLAINT-CASE'"), "case")
+
+        r = await portal_post(
+            c,
+            "/portal/complain",
+            resident(description="经办人李娟入户时态度粗暴，还要求送礼")
+            | {"about_case_id": "FD-COMPLAINT-CASE", "about_person": "李娟"},
+        )
+        assert r.status_code == 303, r.text
+        row = await eventually(
+            lambda: pool.fetchrow("select * from complaints where about_case_id = 'FD-COMPLAINT-CASE'"), "complaint"
+        )
+        number = row["complaint_no"]
+        assert row["unit_code"] == "341503106" and row["status"] == "registered" and row["accept_due"]
+
+        # the district must now visit the household itself
+        await eventually(lambda: _visit_required(c, caseworker), "case flagged for a district visit")
+
+        # the person complained about neither sees nor handles it
+        accused = await login(c, "shipo_jingban")
+        assert (await c.get("/api/complaints", headers=accused)).json()["items"] == []
+        r = await c.post(f"/api/complaints/{number}/accept", headers=accused, json={})
+        assert r.status_code == 403
+        assert [i["complaint_no"] for i in (await c.get("/api/complaints", headers=caseworker)).json()["items"]] == [
+            number
+        ]
+        assert (await c.get("/api/complaints", headers=await login(c, "shunhe_jingban"))).json()["items"] == []
+
+        await review_env.sleep(timedelta(days=16))  # nobody accepted it within 15 days
+        await eventually(
+            lambda: pool.fetchval(
+                "select 1 from notifications where audience = 'role:district_officer@341503' "
+                "and kind = 'complaint-escalated_accept'"
+            ),
+            "the district told",
+        )
+        assert await pool.fetchval("select escalated from complaints where complaint_no = $1", number)
+        district = await login(c, "qu_minzheng")
+        [unit] = (await c.get("/api/frontdoor/overview", headers=district)).json()["complaints"]
+        assert (unit["unit_name"], unit["open"], unit["overdue"], unit["escalated"]) == ("石婆店镇", 1, 1, 1)
+        listed = (await c.get("/api/complaints", headers=district)).json()["items"]
+        assert listed[0]["overdue"] and listed[0]["escalated"]
+
+        r = await c.post(
+            f"/api/complaints/{number}/conclude", headers=caseworker, json={"finding": "partly", "reply": "x" * 5}
+        )
+        assert r.status_code == 409 and r.json()["code"] == "wrong_stage"
+        assert (await c.post(f"/api/complaints/{number}/accept", headers=caseworker, json={})).status_code == 200
+        r = await c.post(
+            f"/api/complaints/{number}/conclude",
+            headers=caseworker,
+            json={"finding": "partly", "reply": "经核查，态度问题属实，已批评教育；未发现索要财物"},
+        )
+        assert r.status_code == 200 and r.json()["status"] == "concluded"
+        told = await eventually(
+            lambda: pool.fetchval(
+                "select body from notifications where audience = $1 and body like '%已批评教育%'",
+                f"phone:{resident()['phone']}",
+            ),
+            "complainant told",
+        )
+        assert "部分属实" in told
+        request = await eventually(
+            lambda: pool.fetchrow("select * from frontdoor_requests where kind = 'complaint' and status = 'closed'"),
+            "request closed with the reply",
+        )
+        assert "已批评教育" in request["answer"]
+
+
+async def _visit_required(c, headers) -> dict | None:
+    case = (await c.get("/api/cases/FD-COMPLAINT-CASE", headers=headers)).json()
+    flagged = case["state"] and case["state"]["district_visit_required"]
+    return case if flagged and any(e["kind"] == "complaint_filed" for e in case["events"]) else None
+
+
+async def test_staff_register_a_complaint_for_the_district(review_env: WorkflowEnvironment, pool: asyncpg.Pool) -> None:
+    async with _client(pool, review_env.client) as c:
+        township = await login(c, "shipo_jingban")
+        r = await c.post(
+            "/api/complaints",
+            headers=township,
+            json={
+                "complainant": "匿名群众",
+                "phone": "0564-3331234",
+                "township_code": "341503106",
+                "about_person": "张华",
+                "about_case_id": "NO-SUCH-CASE",
+                "content": "来电反映审批人张华优亲厚友",
+                "to_district": True,
+            },
+        )
+        assert r.status_code == 201, r.text
+        created = r.json()
+        assert created["unit_code"] == "341503" and created["complaint_no"].startswith("TS-")
+        # the township that took it down does not handle a complaint about its own approver
+        assert (await c.get(f"/api/complaints/{created['complaint_no']}", headers=township)).status_code == 403
+        district = await login(c, "qu_minzheng")
+        detail = (await c.get(f"/api/complaints/{created['complaint_no']}", headers=district)).json()
+        assert detail["complaint"]["unit_name"] == "裕安区" and detail["state"]["status"] == "registered"
+        approver = await login(c, "shipo_shenpi")
+        assert (await c.get("/api/complaints", headers=approver)).json()["items"] == []
+        # a case number that is not (or no longer) in review does not stop the complaint
+        logged = await eventually(
+            lambda: pool.fetchval(
+                "select kind from frontdoor_log where subject_id = $1 and kind = 'case_not_open'",
+                created["complaint_no"],
+            ),
+            "case not open noted",
+        )
+        assert logged

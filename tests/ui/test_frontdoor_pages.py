@@ -1,0 +1,117 @@
+"""The front door's staff pages over HTTP: who reaches which page, what each role sees of a resident's
+ID number, the desk's forms working without a browser, the district's view, and English on request."""
+
+from __future__ import annotations
+
+import asyncpg
+import httpx
+from temporalio.testing import WorkflowEnvironment
+
+from tests.test_api import _client, login
+from tests.test_frontdoor_api import PERSON, apply_online, csrf_of, eventually, referrals_of, resident
+from webapp.i18n import COOKIE
+
+
+async def page_as(c: httpx.AsyncClient, username: str, path: str) -> httpx.Response:
+    c.cookies.clear()
+    await login(c, username)
+    return await c.get(path, follow_redirects=True)
+
+
+async def post_form(c: httpx.AsyncClient, page: str, action: str, data: dict) -> httpx.Response:
+    form = await c.get(page)
+    return await c.post(action, data={**data, "csrftoken": csrf_of(form.text)})
+
+
+async def test_desk_triage_inbox_district_and_household_pages(
+    review_env: WorkflowEnvironment, pool: asyncpg.Pool
+) -> None:
+    async with _client(pool, review_env.client) as c:
+        number, _ = await apply_online(c, ["medical_costs", "low_income"])
+
+        desk = await page_as(c, "shipo_jingban", "/frontdoor")
+        assert desk.status_code == 200 and number in desk.text and "12349 受理" in desk.text
+        assert number not in (await page_as(c, "shunhe_jingban", "/frontdoor")).text
+        assert (await page_as(c, "yiliao_bu", "/frontdoor")).status_code == 403
+
+        await login(c, "shipo_jingban")
+        page = f"/frontdoor/requests/{number}"
+        r = await post_form(c, page, f"{page}/triage", {"needs": [], "emergency_kind": "other"})
+        assert r.status_code == 422 and "条目过少" in r.text  # nothing chosen
+        r = await post_form(c, page, f"{page}/triage", {"needs": ["medical_costs", "low_income"], "note": "分办"})
+        assert r.status_code == 303 and r.headers["location"].endswith("?done=triage")
+        shown = await c.get(r.headers["location"])
+        assert "分办：已办理" in shown.text and 'data-testid="link-low_income"' in shown.text
+        r = await post_form(c, page, f"{page}/link-case", {"need": "low_income", "case_id": "NO-SUCH-CASE"})
+        assert r.status_code == 422 and "审核案件不存在" in r.text
+        referral = (await eventually(lambda: referrals_of(pool, number), "delivered"))["medical_costs"]
+
+        inbox = await page_as(c, "yiliao_bu", "/")
+        assert str(inbox.url).endswith("/bureau") and referral in inbox.text and "转介收件箱" in inbox.text
+        assert PERSON not in inbox.text  # bureaus see the masked ID
+        detail = await c.get(f"/bureau/referrals/{referral}")
+        assert 'action="/bureau/referrals/' + referral + '/accept"' in detail.text
+        assert "supply-info" not in detail.text
+        r = await post_form(
+            c,
+            f"/bureau/referrals/{referral}",
+            f"/bureau/referrals/{referral}/result",
+            {"outcome": "helped", "help_given": "先报告"},
+        )
+        assert r.status_code == 409 and "请先签收" in r.text
+
+        district = await page_as(c, "qu_jiandu", "/frontdoor/district")
+        assert district.status_code == 200 and "区医保局" in district.text and "石婆店镇" in district.text
+        assert (await page_as(c, "shipo_jingban", "/frontdoor/district")).status_code == 403
+
+        township_view = await page_as(c, "shipo_jingban", f"/households?id={PERSON}")
+        head = township_view.text.split('data-testid="household-head"')[1].split("</h1>")[0]
+        assert PERSON in head and number in township_view.text and referral in township_view.text
+        supervisor_view = await page_as(c, "qu_jiandu", f"/households?id={PERSON}")
+        head = supervisor_view.text.split('data-testid="household-head"')[1].split("</h1>")[0]
+        assert PERSON not in head and PERSON[:6] + "********" + PERSON[-4:] in head
+        assert (await page_as(c, "yiliao_bu", f"/households?id={PERSON}")).status_code == 403
+        bad = await page_as(c, "shipo_jingban", f"/households?id={PERSON[:-1]}")
+        assert bad.status_code == 422 and "18位" in bad.text
+
+        c.cookies.clear()
+        await login(c, "yiliao_bu")
+        c.cookies.set(COOKIE, "en")
+        english = await c.get("/bureau")
+        assert "Referral inbox" in english.text and "Medical bills are too heavy" in english.text
+        portal = await c.get("/portal/apply")
+        assert "Ask for help" in portal.text and "Lost my job, looking for work" in portal.text
+
+
+async def test_hotline_registers_a_complaint_that_the_township_concludes_in_its_pages(
+    review_env: WorkflowEnvironment, pool: asyncpg.Pool
+) -> None:
+    async with _client(pool, review_env.client) as c:
+        await login(c, "qu_minzheng")
+        data = resident(description="来电投诉：经办人李娟不给办理低保") | {
+            "kind": "complaint",
+            "about_person": "李娟",
+            "township_code": "",
+        }
+        r = await post_form(c, "/frontdoor/new", "/frontdoor/new", data | {"id_number": PERSON[:-1]})
+        assert r.status_code == 422 and "18位" in r.text and "来电投诉" in r.text  # kept
+        r = await post_form(c, "/frontdoor/new", "/frontdoor/new", data)
+        assert r.status_code == 303, r.text
+        shown = await c.get(r.headers["location"])
+        assert "登记：已办理" in shown.text and "12349 热线" in shown.text
+        complaint_no = await eventually(lambda: pool.fetchval("select complaint_no from complaints"), "complaint")
+
+        assert complaint_no not in (await page_as(c, "shipo_jingban", "/frontdoor/complaints")).text
+        listing = await page_as(c, "shipo_diaocha", "/frontdoor/complaints")
+        assert complaint_no in listing.text
+        page = f"/frontdoor/complaints/{complaint_no}"
+        r = await post_form(c, page, f"{page}/conclude", {"finding": "partly", "reply": "直接办结答复"})
+        assert r.status_code == 409 and "请先受理" in r.text
+        r = await post_form(c, page, f"{page}/accept", {"note": "已受理"})
+        assert r.status_code == 303
+        r = await post_form(
+            c, page, f"{page}/conclude", {"finding": "unsubstantiated", "reply": "经核查，申请材料不全，已一次性告知"}
+        )
+        assert r.status_code == 303
+        done = await c.get(r.headers["location"])
+        assert "已办结" in done.text and "办结并答复：已办理" in done.text

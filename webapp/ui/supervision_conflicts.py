@@ -1,0 +1,73 @@
+"""Conflicts of interest (`/supervision/conflicts`, district roles): every case with a relatives match,
+who was barred, whether the district made its own home visit, and every refused attempt by a related
+person to act (the `refused_actions` table; a refused update leaves nothing in the workflow history).
+
+A case closed without the district's home visit is flagged: the rule says the district must visit.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from rules.stages import ACTION_LABELS, STAGE_LABELS
+from schemas.staff import Actor
+from webapp.auth import pool
+from webapp.ui.render import PageActor
+from webapp.ui.supervision_common import page, refused
+
+router = APIRouter(include_in_schema=False)
+
+# Actions refused outside the case workflow (supervision pages), next to the case actions' own labels.
+ACTION_NAMES = {a.value: label for a, label in ACTION_LABELS.items()} | {
+    "ongoing_review": "动态管理复核",
+    "recheck": "抽查复核",
+}
+REFUSED_LIMIT = 500
+
+_MATCHED = """
+select c.case_id, c.applicant_name, t.name as township_name, c.stage, c.status, c.accepted_at,
+       m.payload->'barred' as barred, m.occurred_at as matched_at,
+       v.occurred_at as visit_at, coalesce(vu.full_name, v.actor) as visit_by,
+       (select count(*) from refused_actions a where a.case_id = c.case_id) as refused
+from cases c
+join places t on t.code = c.township_code
+left join lateral (
+    select payload, occurred_at from case_events
+    where case_id = c.case_id and kind = 'relatives_matched' order by occurred_at desc, id desc limit 1
+) m on true
+left join lateral (
+    select occurred_at, actor from case_events
+    where case_id = c.case_id and kind = 'home_visit' and (payload->>'by_district')::boolean
+    order by occurred_at, id limit 1
+) v on true
+left join users vu on vu.username = v.actor
+where c.relatives_match and starts_with(c.township_code, $1)
+order by (v.occurred_at is null and c.status <> 'open') desc, c.accepted_at desc
+"""
+_REFUSED = f"""
+select a.case_id, a.username, coalesce(u.full_name, a.username) as full_name, a.action, a.code, a.message, a.at,
+       c.applicant_name, t.name as township_name
+from refused_actions a
+join cases c on c.case_id = a.case_id
+join places t on t.code = c.township_code
+left join users u on u.username = a.username
+where starts_with(c.township_code, $1)
+order by a.at desc limit {REFUSED_LIMIT}
+"""
+
+
+@router.get("/supervision/conflicts")
+async def conflicts(request: Request, actor: Actor = PageActor) -> Response:
+    if denied := refused(request, actor, "conflicts", "回避与利益冲突监督仅限区民政局工作人员和监督员查看"):
+        return denied
+    db = pool(request)
+    context = {
+        "section": "conflicts",
+        "cases": await db.fetch(_MATCHED, actor.place_code),
+        "attempts": await db.fetch(_REFUSED, actor.place_code),
+        "limit": REFUSED_LIMIT,
+        "action_names": ACTION_NAMES,
+        "stage_labels": STAGE_LABELS,
+    }
+    return page(request, "supervision/conflicts.html", context, actor)
