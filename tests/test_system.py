@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -12,6 +13,7 @@ import uuid
 from pathlib import Path
 
 import asyncpg
+import httpx
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
@@ -69,20 +71,42 @@ def test_jiuzhu_up_status_and_restart_keeps_data(tmp_path: Path) -> None:
 
     log = tmp_path / "up.log"
 
+    state = tmp_path / "var" / "run" / "state.json"
+
+    def ours_ready(proc: subprocess.Popen) -> bool:
+        """This `jiuzhu up` wrote its state and its web app answers (not some other process on the port)."""
+        try:
+            if json.loads(state.read_text())["pid"] != proc.pid:
+                return False
+            return httpx.get(f"http://127.0.0.1:{ports['JIUZHU_WEB_PORT']}/healthz", timeout=1).status_code == 200
+        except (OSError, ValueError, KeyError, httpx.HTTPError):
+            return False
+
     def start() -> subprocess.Popen:
         log.write_text("")
         proc = subprocess.Popen(_jiuzhu("up"), env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
-        ready = _wait_for(lambda: port_open("127.0.0.1", ports["JIUZHU_WEB_PORT"]), 90)
-        assert ready, "jiuzhu up did not open the web port:\n" + log.read_text()
+        running.append(proc)
+        assert _wait_for(lambda: ours_ready(proc), 90), "jiuzhu up did not come up:\n" + log.read_text()
         return proc
 
     def stop(proc: subprocess.Popen) -> str:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)
+        running.remove(proc)
         out = log.read_text()
         assert proc.returncode == 0, out
         return out
 
+    running: list[subprocess.Popen] = []
+    try:
+        _up_twice(start, stop, env, ports, tmp_path)
+    finally:
+        for proc in running:  # a failed assertion must not leave servers behind
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=60)
+
+
+def _up_twice(start, stop, env: dict, ports: dict, tmp_path: Path) -> None:
     first = start()
     status = subprocess.run(_jiuzhu("status"), env=env, capture_output=True, text=True, timeout=60)
     assert status.returncode == 0, status.stdout + status.stderr

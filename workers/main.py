@@ -77,12 +77,24 @@ def build_worker(client: Client, pool: asyncpg.Pool, task_queue: str = TASK_QUEU
     )
 
 
+async def with_backoff(what: str, connect_once, limit: float = 30.0):
+    """Wait for a server that is still starting or restarting, rather than exit and be restarted in a loop."""
+    delay = 0.5
+    while True:
+        try:
+            return await connect_once()
+        except (OSError, RuntimeError, asyncpg.PostgresError) as exc:
+            log.warning("waiting for server", server=what, error=type(exc).__name__, retry_in=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, limit)
+
+
 async def run_worker(settings: Settings) -> None:
     if not settings.database_url:
         raise SystemExit("DATABASE_URL is not set (jiuzhu up sets it for the worker it starts)")
     metrics = install_worker_metrics()  # JIUZHU_WORKER_METRICS; before the client, whose runtime carries it
-    pool = await create_pool(settings.database_url)
-    client = traced_if_enabled(await connect(settings), "jiuzhu-worker")  # JIUZHU_OTEL=1
+    pool = await with_backoff("database", lambda: create_pool(settings.database_url))
+    client = traced_if_enabled(await with_backoff("temporal", lambda: connect(settings)), "jiuzhu-worker")
     worker = build_worker(client, pool)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

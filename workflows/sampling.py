@@ -10,6 +10,7 @@ from datetime import date, timedelta, timezone
 from decimal import Decimal
 
 from temporalio import workflow
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
@@ -67,9 +68,10 @@ class MonthlySamplingWorkflow:
                     case,
                     id=recheck_workflow_id(month, case.case_id),
                     parent_close_policy=ParentClosePolicy.ABANDON,
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 )
             except WorkflowAlreadyStartedError:
-                pass  # a re-run of the month: that re-check is already under way
+                pass  # a re-run of the month: that re-check is under way or done
         return stored
 
 
