@@ -22,14 +22,10 @@ with workflow.unsafe.imports_passed_through():
     from schemas.policy import FrontDoorPolicy
     from schemas.review import ReviewNames, workflow_id_for
     from schemas.staff import Actor, Role
-    from workflows.logbook import ACTIVITY, Logbook
+    from workflows.logbook import ACTIVITY, Logbook, refuse
 
 CST = timezone(timedelta(hours=8))
 HANDLERS = {Role.TOWNSHIP_CASEWORKER, Role.TOWNSHIP_APPROVER, Role.DISTRICT_OFFICER}
-
-
-def refuse(code: str, message: str) -> ApplicationError:
-    return ApplicationError(message, type=code, non_retryable=True)
 
 
 @workflow.defn(name=ComplaintNames.WORKFLOW)
@@ -65,17 +61,7 @@ class ComplaintWorkflow(Logbook):
         await self.notify("registered", self.unit_audience, "新的投诉", f"{start.complainant}：{start.content}")
         if start.about_case_id:
             await self.flag_case(start.about_case_id)
-        while self.status != "concluded":
-            version = self.version
-            due = self.next_deadline()
-            try:
-                await workflow.wait_condition(
-                    lambda v=version: self.version != v,
-                    timeout=None if due is None else max(due[0] - workflow.now(), timedelta(0)),
-                )
-            except TimeoutError:
-                assert due is not None
-                await self.escalate(due[1])
+        await self.until(lambda: self.status == "concluded")
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state()
 

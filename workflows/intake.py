@@ -8,7 +8,7 @@ import asyncio
 from datetime import date, datetime, time, timedelta, timezone
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError, ChildWorkflowError
+from temporalio.exceptions import ChildWorkflowError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -42,16 +42,12 @@ with workflow.unsafe.imports_passed_through():
     from schemas.identity import mask_id
     from schemas.policy import FrontDoorPolicy
     from schemas.staff import Actor, Bureau, Role
-    from workflows.logbook import ACTIVITY, Logbook
+    from workflows.logbook import ACTIVITY, Logbook, refuse
 
 CST = timezone(timedelta(hours=8))
 TRIAGERS = {Role.TOWNSHIP_CASEWORKER, Role.TOWNSHIP_APPROVER, Role.DISTRICT_OFFICER}
 CHANNEL_LABELS = {"portal": "网上申请", "hotline": "12349 热线", "window": "窗口"}
 OUTCOMES = {"helped": "已给予帮助", "not_eligible": "经审核不符合条件", "declined": "不予帮助"}
-
-
-def refuse(code: str, message: str) -> ApplicationError:
-    return ApplicationError(message, type=code, non_retryable=True)
 
 
 @workflow.defn(name=IntakeNames.WORKFLOW)

@@ -4,16 +4,24 @@ database in order by an idempotent activity keyed by their sequence number."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Literal
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from schemas.frontdoor import FrontDoorLogIn
     from schemas.review import DeadlineInfo, DeadlineRequest, NotificationIn
     from schemas.staff import Actor
+
+
+def refuse(code: str, message: str) -> ApplicationError:
+    """A refused staff action: the caller sees `code` and the Chinese `message` at once."""
+    return ApplicationError(message, type=code, non_retryable=True)
+
 
 ACTIVITY = dict(
     start_to_close_timeout=timedelta(seconds=10),
@@ -72,6 +80,29 @@ class Logbook:
                     **ACTIVITY,
                 )
                 self.persisted += 1
+
+    version: int
+
+    def next_deadline(self) -> tuple[datetime, str] | None:
+        return None
+
+    async def escalate(self, what: str) -> None:
+        raise NotImplementedError
+
+    async def until(self, done: Callable[[], bool]) -> None:
+        """Wait until `done()`, escalating each deadline `next_deadline()` names once it has passed;
+        handlers bump `version` so the wait starts again with the next deadline."""
+        while not done():
+            version = self.version
+            due = self.next_deadline()
+            try:
+                await workflow.wait_condition(
+                    lambda v=version: self.version != v,
+                    timeout=None if due is None else max(due[0] - workflow.now(), timedelta(0)),
+                )
+            except TimeoutError:
+                assert due is not None
+                await self.escalate(due[1])
 
     async def notify(self, key: str, audience: str, subject: str, body: str) -> None:
         await workflow.execute_activity(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from schemas.frontdoor import (
@@ -22,15 +22,11 @@ with workflow.unsafe.imports_passed_through():
         ReferralState,
     )
     from schemas.staff import Actor, Role
-    from workflows.logbook import ACTIVITY, Logbook
+    from workflows.logbook import ACTIVITY, Logbook, refuse
 
 CST = timezone(timedelta(hours=8))
 DELIVERY_WINDOW = timedelta(hours=2)
 FRONT_DESK = {Role.TOWNSHIP_CASEWORKER, Role.TOWNSHIP_APPROVER, Role.DISTRICT_OFFICER}
-
-
-def refuse(code: str, message: str) -> ApplicationError:
-    return ApplicationError(message, type=code, non_retryable=True)
 
 
 def end_of(day: date) -> datetime:
@@ -93,17 +89,7 @@ class ReferralWorkflow(Logbook):
             "新的转介事项",
             f"{start.name}：{start.help_kind}，请于 {self.accept_due} 前签收",
         )
-        while self.result is None:
-            version = self.version
-            due = self.next_deadline()
-            try:
-                await workflow.wait_condition(
-                    lambda v=version: self.version != v,
-                    timeout=None if due is None else max(due[0] - workflow.now(), timedelta(0)),
-                )
-            except TimeoutError:
-                assert due is not None
-                await self.escalate(due[1])
+        await self.until(lambda: self.result is not None)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return ReferralOutcome(
             referral_id=start.referral_id,
