@@ -120,6 +120,7 @@ class Sessions(SessionMiddleware):
             session_cookie="jiuzhu_session",
             max_age=int(TOKEN_TTL.total_seconds()),
             same_site="lax",
+            https_only=production_mode(),  # production sits behind TLS (deploy/): the cookie never goes in clear
         )
 
 
