@@ -40,7 +40,7 @@ class EmergencyActivities:
                 await conn.execute(
                     "insert into emergencies (event_id, workflow_id, kind, description, applicant_name, "
                     "applicant_id_masked, township_code, village_code, channel, registered_by, registered_at, "
-                    "policy_version) values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
+                    "policy_version, applicant_id_number) values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
                     start.event_id,
                     info.workflow_id,
                     start.kind.value,
@@ -53,6 +53,7 @@ class EmergencyActivities:
                     start.registered_by.username,
                     req.registered_at,
                     version,
+                    hh.id_number,
                 )
             else:
                 policy = await policy_repo.get(conn, version)

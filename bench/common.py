@@ -87,7 +87,7 @@ class LoadSampler:
 def pct(values: list[float], q: float) -> float:
     """Nearest-rank percentile (q in 0..100) of a non-empty list."""
     s = sorted(values)
-    k = max(0, min(len(s) - 1, int(round(q / 100 * len(s) + 0.5)) - 1))
+    k = max(0, min(len(s) - 1, round(q / 100 * len(s) + 0.5) - 1))
     return s[k]
 
 
@@ -110,6 +110,29 @@ class Phase:
         }
 
 
+async def install_bench_policy(url: str) -> None:
+    """Policy version 2, in force from yesterday: the defaults with a public notice of one calendar day
+    (the shortest the policy allows), so an enrolment needs as little workflow time as possible."""
+    from datetime import date, timedelta
+
+    from db import policy_repo
+    from db.pool import connect
+    from schemas.policy import Policy, ReviewPolicy
+
+    conn = await connect(url)
+    try:
+        if await policy_repo.get_version(conn, 2) is None:
+            policy = Policy(
+                version=2,
+                effective_from=date.today() - timedelta(days=1),
+                note="bench: public notice 1 calendar day",
+                review=ReviewPolicy(notice_length=1),
+            )
+            await policy_repo.add(conn, policy, "bench")
+    finally:
+        await conn.close()
+
+
 class BenchSystem(ChaosSystem):
     """The chaos harness's private servers (embedded PostgreSQL in its own directory, a Temporal dev
     server on free ports with its own SQLite file, `python -m workers.main` subprocesses), plus the
@@ -124,6 +147,7 @@ class BenchSystem(ChaosSystem):
         self.start_workers()
         self.start_minimal_worker()
         await self.bootstrap(Decimal("1000.00"))
+        await install_bench_policy(self.url)
         await self.wait_workers_ready()
 
     def start_minimal_worker(self) -> None:
@@ -138,8 +162,8 @@ class BenchSystem(ChaosSystem):
             start_new_session=True,
         )
 
-    async def wait_workers_ready(self, timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
+    async def wait_workers_ready(self, within: float = 120) -> None:
+        deadline = time.monotonic() + within
         logs = [self.worker_logs[w.pid] for w in self.workers] + [self.logs / "minimal-worker.log"]
         while not all(p.exists() and "worker started" in p.read_text(errors="replace") for p in logs):
             dead = [w for w in [*self.workers, self.minimal] if w is not None and w.poll() is not None]

@@ -101,3 +101,20 @@ async def test_village_pays_township_adds_district_sees_totals(
         assert (await c.get("/api/emergencies/API-FIRE", headers=other)).status_code == 403
         assert (await c.get(f"/api/funds/{VILLAGE}", headers=other)).status_code == 403
         assert (await c.get("/api/emergencies", headers=other)).json()["total"] == 0
+
+
+async def test_household_view_finds_an_emergency_registered_directly(
+    review_env: WorkflowEnvironment, pool: asyncpg.Pool
+) -> None:
+    person = household()
+    async with _client(pool, review_env.client) as c:
+        cadre = await as_user(c, "shipo_cun1")
+        r = await c.post(
+            "/api/emergencies",
+            headers=cadre,
+            json={"event_id": "HH-1", "kind": "accident", "description": "车祸受伤", "household": person},
+        )
+        assert r.status_code == 201, r.text
+        officer = await as_user(c, "qu_minzheng")
+        view = (await c.get(f"/api/households/{person['id_number']}", headers=officer)).json()
+    assert [e["event_id"] for e in view["emergencies"]] == ["HH-1"]

@@ -140,6 +140,8 @@ left join places v on v.code = c.village_code
 
 # The actor's jurisdiction as a condition on the row's most precise place (village, else township).
 _IN_JURISDICTION = "starts_with(coalesce(c.village_code, c.township_code), {})"
+# Up to this many matches a list page is sorted in memory (a few milliseconds) rather than read in index order.
+_SORT_AT_MOST = 2000
 
 
 def _summary(row: asyncpg.Record) -> CaseSummary:
@@ -269,13 +271,28 @@ async def list_cases(
         add("starts_with(c.applicant_name, {})", q)
     condition = " and ".join(where)
     db = pool(request)
-    total = await db.fetchval(f"select count(*) from cases c where {condition}", *params)
-    rows = await db.fetch(
-        f"{_SUMMARY_SQL} where {condition} order by c.deadline asc nulls last, c.accepted_at, c.case_id "
-        f"limit {page_size} offset {(page - 1) * page_size}",
-        *params,
-    )
-    return CaseList(items=[_summary(r) for r in rows], total=total, page=page, page_size=page_size)
+    async with db.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        # One snapshot for the count and the page. The count also says where the matches start in
+        # deadline order, so the page is read along the (deadline, accepted_at, case_id) index from there;
+        # a few matches are sorted instead, as the rows a filter picks (an open stage, a date range) may
+        # all lie at one end of that index (bench/RESULTS.md, migration 0009).
+        found = await conn.fetchrow(
+            "select count(*) as total, min(c.deadline) as first, count(*) filter (where c.deadline is null) as undated "
+            f"from cases c where {condition}",
+            *params,
+        )
+        order = "c.deadline asc nulls last"
+        if found["total"] <= _SORT_AT_MOST:
+            order = "c.deadline + 0 asc nulls last"  # same order; no index matches it, so the planner sorts
+        elif found["undated"] == 0 and found["first"] is not None:
+            params.append(found["first"])
+            condition += f" and c.deadline >= ${len(params)}"  # true of every match: where the walk starts
+        rows = await conn.fetch(
+            f"{_SUMMARY_SQL} where {condition} order by {order}, c.accepted_at, c.case_id "
+            f"limit {page_size} offset {(page - 1) * page_size}",
+            *params,
+        )
+    return CaseList(items=[_summary(r) for r in rows], total=found["total"], page=page, page_size=page_size)
 
 
 @router.get("/cases/{case_id}", response_model=CaseDetail, summary="案件详情", responses=_ERRORS)

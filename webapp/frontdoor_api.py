@@ -1321,12 +1321,15 @@ async def household_view(request: Request, id_number: str, actor: Actor) -> Hous
             "e.village_code, v.name as village_name, e.tier, e.status, "
             "e.village_fen + e.township_fen + e.district_fen as total_fen, e.registered_at from emergencies e "
             "join places t on t.code = e.township_code join places v on v.code = e.village_code "
-            "where (e.applicant_id_masked = $1 and e.applicant_name = any($2::text[])) or e.event_id in "
+            "where e.applicant_id_number = $4 "
+            "or (e.applicant_id_number is null and e.applicant_id_masked = $1 and e.applicant_name = any($2::text[])) "
+            "or e.event_id in "
             "(select l.payload->>'target' from frontdoor_log l where l.subject_type = 'request' "
             "and l.subject_id = any($3::text[]) and l.kind = 'need_answered') order by e.registered_at desc",
             mask_id(person),
             known_names,
             request_nos,
+            person,
         )
         if mine(e["village_code"])
     ]

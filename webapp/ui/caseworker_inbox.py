@@ -53,18 +53,18 @@ join places t on t.code = c.township_code
 left join places v on v.code = c.village_code
 join policy_versions p on p.version = c.policy_version
 left join verification_requests r on r.case_id = c.case_id
-left join lateral (
-    select max(occurred_at) as at from case_events
-    where case_id = c.case_id and kind = 'objection' and payload->>'route' = 'reinvestigate'
-) o on true
 cross join lateral (
+    -- one pass over the case's log: a visit or interview counts if it is later than the last objection
+    -- that sent the case back to investigation
     select
         coalesce((array_agg(kind order by occurred_at desc, id desc)
                   filter (where kind in ('materials_missing', 'materials_supplied')))[1] = 'materials_missing',
                  false) as paused,
-        coalesce(bool_or(kind = 'home_visit' and occurred_at > coalesce(o.at, '-infinity')), false)
+        coalesce(max(occurred_at) filter (where kind = 'home_visit') > coalesce(max(occurred_at) filter (
+                     where kind = 'objection' and payload->>'route' = 'reinvestigate'), '-infinity'), false)
             as home_visit_done,
-        coalesce(bool_or(kind = 'neighbour_interview' and occurred_at > coalesce(o.at, '-infinity')), false)
+        coalesce(max(occurred_at) filter (where kind = 'neighbour_interview') > coalesce(max(occurred_at) filter (
+                     where kind = 'objection' and payload->>'route' = 'reinvestigate'), '-infinity'), false)
             as neighbour_done,
         coalesce(bool_or(kind = 'home_visit' and (payload->>'by_district')::boolean), false) as district_visit_done,
         coalesce(bool_or(kind = 'relatives_matched'
@@ -141,18 +141,19 @@ async def inbox(request: Request, page: int = Query(1, ge=1), actor: Actor = Pag
         tasks = tasks_for(actor.role, case)
         if not tasks:
             continue
-        left = working_days_left(cal, now, case["deadline"]) if case["deadline"] else None
-        item = case | {"tasks": tasks, "days_left": left}
-        item["row_class"] = row_class(item)
-        items.append(item)
+        items.append(case | {"tasks": tasks})
     items.sort(key=_deadline_key)
     pages = max(1, -(-len(items) // PAGE_SIZE))
     page = min(page, pages)
+    shown = items[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    for item in shown:  # working days are counted for the rows on the page only
+        item["days_left"] = working_days_left(cal, now, item["deadline"]) if item["deadline"] else None
+        item["row_class"] = row_class(item)
     digest = await latest_digest(db, actor)
     context = {
         "digest": digest,
         "digest_counts": counts(digest),
-        "items": items[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
+        "items": shown,
         "total": len(items),
         "page": page,
         "pages": pages,
