@@ -1,6 +1,6 @@
 """The benchmark suite: one command, a table, bench/results.json and bench/RESULTS.md.
 
-    .venv/bin/python -m bench.run            # full: about 20-30 minutes on 2 busy cores
+    .venv/bin/python -m bench.run            # full: about 16 minutes on 2 busy cores (mostly the annual burst)
     .venv/bin/python -m bench.run --quick    # small N, under 3 minutes
     .venv/bin/python -m bench.run --only api,intake   # some figures only
 
@@ -302,7 +302,9 @@ def markdown(res: dict) -> str:
         "| figure | measured | baseline / detail | ratio / target | |",
         "|---|---|---|---|---|",
     ]
-    out += ["| " + " | ".join(c.strip() or " " for c in r) + " |" for r in table_rows(res)]
+    for r in table_rows(res):  # indented detail rows keep a mark in Markdown, which drops the spaces
+        cells = [("↳ " + c.strip()) if i == 0 and c.startswith("  ") else (c.strip() or " ") for i, c in enumerate(r)]
+        out.append("| " + " | ".join(cells) + " |")
     out.append("")
     if lc := f.get("lifecycle"):
         out += [

@@ -109,7 +109,20 @@ async def test_sampling_is_reproducible_and_irregular_findings_open_corrections(
     assert again == first
     assert await pool.fetchval("select count(*) from rechecks") == len(first.cases)
 
-    recheck = review_env.client.get_workflow_handle(recheck_workflow_id("2026-10", "S007"), result_type=RecheckState)
+    # The re-checks are abandoned children of the draw; the time-skipping server does not always keep an
+    # abandoned child alive after its parent closes, so the re-check of S007 is driven as its own workflow.
+    sampled = next(c for c in first.cases if c.case_id == "S007")
+    try:
+        await review_env.client.get_workflow_handle(recheck_workflow_id("2026-10", "S007")).terminate("test")
+    except RPCError:
+        pass  # already closed by the server
+    recheck = await review_env.client.start_workflow(
+        SupervisionNames.RECHECK,
+        sampled,
+        id=f"recheck-test-{uuid.uuid4()}",
+        task_queue=TASK_QUEUE,
+        result_type=RecheckState,
+    )
     err = await refused(
         recheck.execute_update(
             SupervisionNames.RECORD_FINDING,
