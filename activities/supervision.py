@@ -9,6 +9,9 @@ from decimal import Decimal
 import asyncpg
 import structlog
 from temporalio import activity
+from temporalio.client import Client
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from db import policy_repo, recipients_repo
 from schemas.supervision import (
@@ -18,6 +21,8 @@ from schemas.supervision import (
     RecipientToReview,
     SampledCase,
     SampleDrawn,
+    SupervisionNames,
+    recheck_workflow_id,
 )
 
 log = structlog.get_logger(__name__)
@@ -29,8 +34,28 @@ def _month(month: str) -> tuple[date, date]:
 
 
 class SupervisionActivities:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, client: Client) -> None:
         self.pool = pool
+        self.client = client
+
+    @activity.defn
+    async def start_rechecks(self, drawn: SampleDrawn) -> int:
+        """Each sampled case's re-check as a workflow of its own (not a child: it outlives the monthly draw
+        on every server), started once whatever the retries."""
+        started = 0
+        for case in drawn.cases:
+            try:
+                await self.client.start_workflow(
+                    SupervisionNames.RECHECK,
+                    case,
+                    id=recheck_workflow_id(case.month, case.case_id),
+                    task_queue=activity.info().task_queue,
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                )
+                started += 1
+            except WorkflowAlreadyStartedError:
+                pass
+        return started
 
     @activity.defn
     async def sampling_candidates(self, month: str) -> dict:
@@ -268,6 +293,7 @@ class SupervisionActivities:
         return [
             self.sampling_candidates,
             self.record_sample,
+            self.start_rechecks,
             self.record_recheck,
             self.recipients_to_review,
             self.apply_review,

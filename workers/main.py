@@ -53,11 +53,11 @@ WORKFLOWS = [
 ]
 
 
-def activities_for(pool: asyncpg.Pool) -> list:
+def activities_for(pool: asyncpg.Pool, client: Client) -> list:
     review = ReviewActivities(pool, centre_from_env(pool))
     emergency = EmergencyActivities(pool, LedgerRail(pool))
     frontdoor = FrontDoorActivities(pool)
-    supervision = SupervisionActivities(pool)
+    supervision = SupervisionActivities(pool, client)
     return [
         SystemActivities(pool).check_database,
         *review.all(),
@@ -72,7 +72,7 @@ def build_worker(client: Client, pool: asyncpg.Pool, task_queue: str = TASK_QUEU
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=activities_for(pool),
+        activities=activities_for(pool, client),
         graceful_shutdown_timeout=timedelta(seconds=10),  # let running activities finish on SIGTERM
     )
 

@@ -10,9 +10,7 @@ from datetime import date, timedelta, timezone
 from decimal import Decimal
 
 from temporalio import workflow
-from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
-from temporalio.workflow import ParentClosePolicy
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from rules.sampling import Candidate, draw
@@ -23,7 +21,6 @@ with workflow.unsafe.imports_passed_through():
         SampledCase,
         SampleDrawn,
         SupervisionNames,
-        recheck_workflow_id,
     )
     from workflows.logbook import ACTIVITY
 
@@ -61,17 +58,7 @@ class MonthlySamplingWorkflow:
             ],
         )
         stored = await workflow.execute_activity("record_sample", drawn, result_type=SampleDrawn, **ACTIVITY)
-        for case in stored.cases:
-            try:
-                await workflow.start_child_workflow(
-                    SupervisionNames.RECHECK,
-                    case,
-                    id=recheck_workflow_id(month, case.case_id),
-                    parent_close_policy=ParentClosePolicy.ABANDON,
-                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                )
-            except WorkflowAlreadyStartedError:
-                pass  # a re-run of the month: that re-check is under way or done
+        await workflow.execute_activity("start_rechecks", stored, result_type=int, **ACTIVITY)
         return stored
 
 

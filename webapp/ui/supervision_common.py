@@ -7,6 +7,7 @@ these pages read them and act only through the workflows, except where noted in 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
@@ -125,7 +126,14 @@ async def run_update(
     update's outcome to answer with (NOT_FOUND); `applied` asks the database whether it was applied."""
     handle = client.get_workflow_handle(workflow_id)
     try:
-        await handle.execute_update(update, payload, rpc_timeout=UPDATE_TIMEOUT)
+        for attempt in range(3):
+            try:
+                await handle.execute_update(update, payload, rpc_timeout=UPDATE_TIMEOUT)
+                break
+            except RPCError as exc:  # a workflow started a moment ago may not take updates yet: try again
+                if exc.status != RPCStatusCode.NOT_FOUND or attempt == 2 or await applied():
+                    raise
+                await asyncio.sleep(0.5)
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
         if isinstance(cause, ApplicationError) and cause.type:
@@ -135,8 +143,10 @@ async def run_update(
         raise ApiError(500, "workflow_error", "处理出错，请联系系统管理员") from None
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
-            if await applied():
-                return
+            for _ in range(25):  # the update may still be applying (its activity writes the database)
+                if await applied():
+                    return
+                await asyncio.sleep(0.2)
             raise ApiError(409, "closed", "该流程已结束或尚未启动，不能再办理") from None
         log.error("supervision update failed", workflow_id=workflow_id, error=exc.message)
         raise ApiError(503, "temporal_unavailable", UNAVAILABLE) from None
