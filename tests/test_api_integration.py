@@ -62,8 +62,9 @@ async def test_one_case_from_acceptance_to_public_notice(dev_env: WorkflowEnviro
 
     async with build_worker(dev_env.client, pool), http:
         body = application(case_id).model_dump(mode="json")
-        r = await http.post("/api/cases", json=body, headers=await as_("shipo_jingban"))
-        assert r.status_code == 201, r.text
+        r = await http.post("/api/cases?wait=10", json=body, headers=await as_("shipo_jingban"))
+        assert r.status_code == 201, r.text  # waited for the workflow's state
+        assert r.headers["location"] == f"/api/cases/{case_id}"
         created = r.json()
         assert created["created"] is True and created["workflow_id"] == f"review-{case_id}"
         assert created["state"]["case_id"] == case_id and created["state"]["applicant_name"] == "王大山"
@@ -195,7 +196,8 @@ async def test_closed_case_is_found_again_and_refuses_actions(dev_env: WorkflowE
     ):
         r = await http.post("/api/auth/login", json={"username": "shipo_jingban", "password": DEMO_PASSWORD})
         headers = {"Authorization": f"Bearer {r.json()['token']}"}
-        assert (await http.post("/api/cases", json=body, headers=headers)).status_code == 201
+        r = await http.post("/api/cases", json=body, headers=headers)
+        assert r.status_code == 202 and r.json()["state"] is None  # started, state not waited for
         handle = dev_env.client.get_workflow_handle(f"review-{case_id}")
         for _ in range(100):
             if await pool.fetchval("select count(*) from case_events where case_id = $1", case_id) >= 2:
@@ -203,7 +205,7 @@ async def test_closed_case_is_found_again_and_refuses_actions(dev_env: WorkflowE
             await asyncio.sleep(0.1)
         await handle.terminate("测试：撤回申请")
 
-        r = await http.post("/api/cases", json=body, headers=headers)
+        r = await http.post("/api/cases?wait=10", json=body, headers=headers)
         assert r.status_code == 200, r.text
         assert r.json()["created"] is False and r.json()["state"]["case_id"] == case_id
         r = await http.post(

@@ -178,7 +178,7 @@ async def test_one_request_becomes_a_dibao_case_and_two_referrals_and_closes(
         app.household.members[0].id_number = PERSON
         app.household.members[0].name = "周大勇"
         r = await c.post("/api/cases", headers=caseworker, json=app.model_dump(mode="json"))
-        assert r.status_code == 201, r.text
+        assert r.status_code == 202, r.text
         await eventually(lambda: pool.fetchval("select 1 from cases where case_id = 'FD-DIBAO-1'"), "case row")
         wrong = await c.post(
             f"/api/frontdoor/requests/{number}/link-case",

@@ -107,7 +107,7 @@ async def test_a_complaint_escalates_skips_the_person_concerned_and_reaches_the_
         caseworker = await login(c, "shipo_diaocha")
         app = application("FD-COMPLAINT-CASE")
         app.household.members[0].id_number = PERSON
-        assert (await c.post("/api/cases", headers=caseworker, json=app.model_dump(mode="json"))).status_code == 201
+        assert (await c.post("/api/cases", headers=caseworker, json=app.model_dump(mode="json"))).status_code == 202
         await eventually(lambda: pool.fetchval("select 1 from cases where case_id = 'FD-COMPLAINT-CASE'"), "case")
 
         r = await portal_post(

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from rules.sampling import Candidate, draw
 
-CANDIDATES = [Candidate(f"A{i:03d}", "341503106") for i in range(40)] + [
-    Candidate(f"B{i:03d}", "341503104") for i in range(10)
-] + [Candidate("C001", "341503001", always_reason="relatives_match"), Candidate("C002", "341503001")]
+CANDIDATES = (
+    [Candidate(f"A{i:03d}", "341503106") for i in range(40)]
+    + [Candidate(f"B{i:03d}", "341503104") for i in range(10)]
+    + [Candidate("C001", "341503001", always_reason="relatives_match"), Candidate("C002", "341503001")]
+)
 
 
 def test_same_seed_same_sample_other_seed_other_sample() -> None:

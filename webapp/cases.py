@@ -7,24 +7,25 @@ database can filter by jurisdiction and name and page through results, and it ou
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import asyncpg
 import structlog
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 from structlog.contextvars import bound_contextvars
+from temporalio.client import Client
 
 from infra.calendar_news import announce_calendar_change
 from infra.config import TIMEZONE, Settings
 from rules.access import within
 from rules.stages import STAGE_LABELS, Stage
 from schemas.money import Money, from_fen
-from schemas.review import APPLICATION_ID, Application, AssistanceType, CaseState, ReviewStart
+from schemas.review import APPLICATION_ID, Application, AssistanceType, CaseState, ReviewStart, workflow_id_for
 from schemas.staff import Actor, Role
 from webapp.auth import case_reader, current_actor, pool
 from webapp.errors import ApiError, ErrorBody, forbidden, not_found
-from webapp.temporal import client, query_state, start_review
+from webapp.temporal import client, query_state, start_review, started_with
 
 log = structlog.get_logger("webapp")
 
@@ -191,13 +192,25 @@ async def _check_places(db: asyncpg.Pool, township_code: str, village_code: str 
     status_code=201,
     response_model=CaseCreated,
     summary="受理申请（启动审核确认流程）",
-    responses={**_ERRORS, 200: {"model": CaseCreated, "description": "该申请编号已受理过，返回已有案件"}},
+    responses={
+        **_ERRORS,
+        200: {"model": CaseCreated, "description": "该申请编号已受理过，返回已有案件"},
+        202: {"model": CaseCreated, "description": "已受理，流程已启动；案件状态稍后可查（未等待或等待超时）"},
+    },
 )
 async def accept(
-    application: Application, request: Request, response: Response, actor: Actor = Depends(current_actor)
+    application: Application,
+    request: Request,
+    response: Response,
+    actor: Actor = Depends(current_actor),
+    wait: Annotated[float, Query(ge=0, le=10, description="最多等待工作流返回案件状态的秒数；0：启动即返回")] = 0.0,
 ) -> CaseCreated:
     """Accept a dibao/tekun application at the township of household registration and start the 20-working-day
-    clock. A repeated application_id returns the existing case instead of opening a second one."""
+    clock. A repeated application_id returns the existing case instead of opening a second one.
+
+    The application is safe once Temporal has persisted the start, so by default the answer comes then
+    (202, `Location` to read the case); waiting for the state costs a worker round trip that a burst of
+    applications would queue behind each other."""
     if actor.role is Role.VILLAGE_CADRE:
         raise forbidden("村（社区）干部不能受理申请，代办申请请交乡镇（街道）录入")
     if actor.role not in ACCEPTING_ROLES:
@@ -212,22 +225,29 @@ async def accept(
     with bound_contextvars(case_id=case_id):
         handle, created = await start_review(temporal, ReviewStart(application=application, accepted_by=actor))
         with bound_contextvars(workflow_id=handle.id):
-            state = await query_state(handle, wait=10.0)
             if not created:
-                place = await _existing_place(db, case_id, state)
+                place = await _existing_place(db, temporal, case_id)
                 if place and not within(actor.place_code, place):
                     raise ApiError(409, "application_id_taken", "该申请编号已被其他乡镇（街道）使用")
-                response.status_code = 200
+            state = await query_state(handle, wait=wait) if wait else None
+            response.status_code = 200 if not created else (201 if state else 202)
+            response.headers["Location"] = f"/api/cases/{case_id}"
             log.info("case accepted" if created else "case already accepted", by=actor.username)
     return CaseCreated(created=created, case_id=case_id, workflow_id=handle.id, state=state)
 
 
-async def _existing_place(db: asyncpg.Pool, case_id: str, state: CaseState | None) -> str | None:
-    """Where an already accepted case lies, so a repeat from another township learns nothing about it."""
-    if state:
-        return case_place(state.township_code, state.village_code)
+async def _existing_place(db: asyncpg.Pool, temporal: Client, case_id: str) -> str | None:
+    """Where an already accepted case lies, so a repeat from another township learns nothing about it: the
+    case row, or before its first activity has written it, the application the workflow was started with."""
     row = await db.fetchrow("select township_code, village_code from cases where case_id = $1", case_id)
-    return case_place(row["township_code"], row["village_code"]) if row else None
+    if row:
+        return case_place(row["township_code"], row["village_code"])
+    start = await started_with(temporal, workflow_id_for(case_id))
+    return (
+        case_place(start.application.household.township_code, start.application.household.village_code)
+        if start
+        else None
+    )
 
 
 @router.get("/cases", response_model=CaseList, summary="案件列表（按辖区）", responses=_ERRORS)

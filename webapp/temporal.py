@@ -64,10 +64,12 @@ async def start_review(client: Client, start: ReviewStart) -> tuple[WorkflowHand
 async def query_state(handle: WorkflowHandle, wait: float = 0.0) -> CaseState | None:
     """The workflow's own view of the case, or None if it cannot be asked now (gone, no worker).
 
-    Right after a start the first workflow task may not have run yet, so the caller may `wait` a little.
+    Right after a start the first workflow task may not have run yet, so the caller may `wait` a little;
+    the retries back off, since under load each one is a query task more for a busy worker.
     """
     loop = asyncio.get_running_loop()
     give_up = loop.time() + wait
+    pause = 0.1
     while True:
         try:
             return await handle.query(ReviewNames.STATE, result_type=CaseState, rpc_timeout=QUERY_TIMEOUT)
@@ -75,7 +77,8 @@ async def query_state(handle: WorkflowHandle, wait: float = 0.0) -> CaseState | 
             if loop.time() >= give_up or (isinstance(exc, RPCError) and exc.status == RPCStatusCode.UNAVAILABLE):
                 log.warning("state query failed", workflow_id=handle.id, error=str(exc))
                 return None
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(min(pause, max(0.0, give_up - loop.time())))
+        pause = min(pause * 2, 1.6)
 
 
 async def started_with(client: Client, workflow_id: str) -> ReviewStart | None:

@@ -133,7 +133,7 @@ async def test_workflow_refuses_roles_through_http(world: World) -> None:
     """The roles the matrix lets through to the review workflow are refused there with 403, before any event."""
     body = application("SEC-WF-0001").model_dump(mode="json")
     status, created = await _post(world, "shipo_jingban", "/api/cases", body)
-    assert status == 201, created
+    assert status == 202, created
     await _stage(world, "SEC-WF-0001", "investigation")
     base = "/api/cases/SEC-WF-0001/actions"
     before = await world.pool.fetchval("select count(*) from case_events where case_id = 'SEC-WF-0001'")
@@ -176,7 +176,7 @@ async def test_a_staff_members_relative_bars_them_from_the_case(world: World) ->
         relative.id_number,
     )
     status, created = await _post(world, "shipo_jingban", "/api/cases", app.model_dump(mode="json"))
-    assert status == 201, created
+    assert status == 202, created
     await _stage(world, "SEC-WF-0002", "investigation")
     status, answer = await _post(
         world, "shipo_diaocha", "/api/cases/SEC-WF-0002/actions/missing_materials", {"items": ["户口簿"]}

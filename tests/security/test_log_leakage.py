@@ -96,7 +96,7 @@ async def test_a_full_run_logs_no_id_or_phone_number(
 
             today = date.today().isoformat()
             r = await http.post("/api/cases", json=app_in.model_dump(mode="json"), headers=jingban)
-            assert r.status_code == 201, r.text
+            assert r.status_code == 202, r.text
             await stage_is("investigation")
             await act(jingban, "missing_materials", {"items": ["户口簿"], "note": "请联系 13956407777"})
             await act(jingban, "materials_supplied", {})
