@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import asyncpg
 import pytest
 
+from db import policy_repo
 from db.migrate import downgrade, upgrade
 from db.pool import connect
 from tests.conftest import with_database
@@ -65,3 +68,85 @@ async def test_event_log_is_unique_per_case_and_key(db_url: str) -> None:
             await conn.execute(insert)
     finally:
         await conn.close()
+
+
+_CASE = (
+    "insert into cases (case_id, workflow_id, assistance_type, township_code, applicant_name, applicant_id_masked, "
+    "channel, policy_version, stage, accepted_at) values "
+    "($1, 'review-' || $1, 'dibao', '341503106', '张三', '110105********002X', 'counter', 1, 'investigation', now())"
+)
+_EVENT = (
+    "insert into case_events (case_id, event_key, kind, payload, occurred_at) values ($1, $2, $3, $4, $5) "
+    "on conflict (case_id, event_key) do nothing"
+)
+_PROGRESS = (
+    "select paused, district_visit_done, barred_users, home_visit_at > coalesce(reinvestigate_at, '-infinity') "
+    "as visit_counts, neighbour_at from cases where case_id = $1"
+)
+
+
+def _at(hour: int) -> datetime:
+    return datetime(2026, 11, 2, hour, tzinfo=UTC)
+
+
+async def test_case_progress_follows_the_event_log(db_url: str) -> None:
+    """The trigger of migration 0011 keeps the inbox's columns: the later of pause and resumption wins
+    whatever the insertion order, a reinvestigation objection undoes earlier visits, barred staff add up,
+    and a replayed insert changes nothing."""
+    conn = await connect(db_url)
+    try:
+        await conn.execute(_CASE, "P1")
+        assert dict(await conn.fetchrow(_PROGRESS, "P1")) == {
+            "paused": False,
+            "district_visit_done": False,
+            "barred_users": [],
+            "visit_counts": None,
+            "neighbour_at": None,
+        }
+        await conn.execute(_EVENT, "P1", "1", "materials_missing", {}, _at(1))
+        assert (await conn.fetchrow(_PROGRESS, "P1"))["paused"] is True
+        await conn.execute(_EVENT, "P1", "3", "materials_supplied", {}, _at(3))
+        await conn.execute(_EVENT, "P1", "2", "materials_missing", {}, _at(2))  # late arrival of an older event
+        assert (await conn.fetchrow(_PROGRESS, "P1"))["paused"] is False
+
+        await conn.execute(_EVENT, "P1", "4", "home_visit", {"by_district": True}, _at(4))
+        await conn.execute(_EVENT, "P1", "5", "neighbour_interview", {}, _at(5))
+        row = await conn.fetchrow(_PROGRESS, "P1")
+        assert row["visit_counts"] is True and row["district_visit_done"] is True and row["neighbour_at"] == _at(5)
+        await conn.execute(_EVENT, "P1", "6", "objection", {"route": "reinvestigate"}, _at(6))
+        assert (await conn.fetchrow(_PROGRESS, "P1"))["visit_counts"] is False
+        await conn.execute(_EVENT, "P1", "7", "home_visit", {"by_district": False}, _at(7))
+        assert (await conn.fetchrow(_PROGRESS, "P1"))["visit_counts"] is True
+
+        await conn.execute(_EVENT, "P1", "8", "relatives_matched", {"barred": [{"username": "b"}]}, _at(8))
+        await conn.execute(_EVENT, "P1", "9", "relatives_matched", {"barred": [{"username": "a"}]}, _at(9))
+        await conn.execute(_EVENT, "P1", "9", "materials_missing", {}, _at(10))  # replay: same key, not inserted
+        row = await conn.fetchrow(_PROGRESS, "P1")
+        assert row["barred_users"] == ["a", "b"] and row["paused"] is False
+    finally:
+        await conn.close()
+
+
+async def test_case_progress_is_filled_in_for_existing_cases(pg_server: str) -> None:
+    """Cases recorded before migration 0011 get their progress from their event log."""
+    admin = await asyncpg.connect(pg_server)
+    await admin.execute("create database mig_progress")
+    url = with_database(pg_server, "mig_progress")
+    try:
+        upgrade(url, "0010")
+        conn = await connect(url)
+        await policy_repo.ensure_default(conn)
+        await conn.execute(_CASE, "OLD")
+        await conn.execute(_EVENT, "OLD", "1", "materials_missing", {}, _at(1))
+        await conn.execute(_EVENT, "OLD", "2", "home_visit", {"by_district": True}, _at(2))
+        await conn.execute(_EVENT, "OLD", "3", "relatives_matched", {"barred": [{"username": "x"}]}, _at(3))
+        await conn.close()
+        upgrade(url)
+        conn = await connect(url)
+        row = await conn.fetchrow(_PROGRESS, "OLD")
+        assert row["paused"] is True and row["district_visit_done"] is True and row["visit_counts"] is True
+        assert row["barred_users"] == ["x"]
+        await conn.close()
+    finally:
+        await admin.execute("drop database mig_progress with (force)")
+        await admin.close()
