@@ -116,5 +116,5 @@ async def test_household_view_finds_an_emergency_registered_directly(
         )
         assert r.status_code == 201, r.text
         officer = await as_user(c, "qu_minzheng")
-        view = (await c.get(f"/api/households/{person['id_number']}", headers=officer)).json()
+        view = (await c.post("/api/households/lookup", json={"id_number": person["id_number"]}, headers=officer)).json()
     assert [e["event_id"] for e in view["emergencies"]] == ["HH-1"]

@@ -223,17 +223,17 @@ async def test_one_request_becomes_a_dibao_case_and_two_referrals_and_closes(
         assert r.status_code == 200 and "住院费用医疗救助" in r.text and "区教体局" in r.text
 
         # one household view: the case with its members, the request, both referrals
-        view = (await c.get(f"/api/households/{PERSON}", headers=caseworker)).json()
+        view = (await c.post("/api/households/lookup", json={"id_number": PERSON}, headers=caseworker)).json()
         assert [x["case_id"] for x in view["cases"]] == ["FD-DIBAO-1"]
         assert len(view["cases"][0]["members"]) == 3 and view["cases"][0]["relation"] == "self"
         assert [x["request_no"] for x in view["requests"]] == [number]
         assert {x["bureau"] for x in view["referrals"]} == {"medical", "education"}
         assert view["id_number"] == PERSON and view["elsewhere"] == 0
-        assert (await c.get(f"/api/households/{PERSON}", headers=medical)).status_code == 403
-        elsewhere = (await c.get(f"/api/households/{PERSON}", headers=other)).json()
+        assert (await c.post("/api/households/lookup", json={"id_number": PERSON}, headers=medical)).status_code == 403
+        elsewhere = (await c.post("/api/households/lookup", json={"id_number": PERSON}, headers=other)).json()
         assert elsewhere["cases"] == [] and elsewhere["referrals"] == [] and elsewhere["elsewhere"] == 4
         supervisor = await login(c, "qu_jiandu")
-        masked = (await c.get(f"/api/households/{PERSON}", headers=supervisor)).json()
+        masked = (await c.post("/api/households/lookup", json={"id_number": PERSON}, headers=supervisor)).json()
         assert masked["id_number"] is None and masked["id_masked"].count("*") == 8
 
 

@@ -1356,13 +1356,19 @@ async def household_view(request: Request, id_number: str, actor: Actor) -> Hous
     )
 
 
-@router.get(
-    "/households/{id_number}", response_model=HouseholdView, summary="一户一档：某人的全部救助信息", responses=_ERRORS
+class HouseholdQuery(BaseModel):
+    """The person to look up, in the body: an ID number in a URL would stay in proxy logs and browser history."""
+
+    id_number: str = Field(max_length=18, description="居民身份证号码")
+
+
+@router.post(
+    "/households/lookup", response_model=HouseholdView, summary="一户一档：某人的全部救助信息", responses=_ERRORS
 )
-async def get_household(request: Request, id_number: str = Path(max_length=18), actor: Actor = Depends(current_actor)):
+async def lookup_household(request: Request, query: HouseholdQuery, actor: Actor = Depends(current_actor)):
     """Cases (with their household members), recipients register, emergencies, front-door requests, referrals
     and complaints; township staff see what lies in their township and a count of the rest."""
-    return await household_view(request, id_number, actor)
+    return await household_view(request, query.id_number, actor)
 
 
 def install(app: FastAPI) -> None:

@@ -128,6 +128,10 @@ def _frontdoor(user: str, s: Seeds) -> dict[str, Any]:
     }
 
 
+def _person(user: str, s: Seeds) -> dict[str, Any]:
+    return {"id_number": s.person_id}
+
+
 def _complaint(user: str, s: Seeds) -> dict[str, Any]:
     return {"complainant": "孙八", "phone": "13956406666", "township_code": SHIPO, "content": "村里评议不公"}
 
@@ -296,7 +300,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/complaints/{complaint_no}"): staff(NOT_BU - {VC}, scoped=True),
     **{("POST", f"/api/complaints/{{complaint_no}}/{a}"): complaint_action(a) for a in COMPLAINT_BODIES},
     ("GET", "/api/frontdoor/overview"): staff(frozenset({OFF, SUP})),
-    ("GET", "/api/households/{id_number}"): staff(HOUSEHOLD),
+    ("POST", "/api/households/lookup"): staff(HOUSEHOLD, json=_person),
     # ---- pages: log-in, account (webapp/ui/auth_pages.py, admin_relatives.py) ----
     ("GET", "/"): staff(ALL),
     ("GET", "/login"): Rule(PUBLIC),
@@ -394,6 +398,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/frontdoor/complaints/{complaint_no}/{action}"): complaint_action("accept", page=True),
     ("GET", "/frontdoor/district"): staff(frozenset({OFF, SUP})),
     ("GET", "/households"): staff(HOUSEHOLD),
+    ("POST", "/households"): staff(HOUSEHOLD, form=_person),
     # ---- supervision pages (webapp/ui/supervision_*.py) ----
     ("GET", "/cases/{case_id}/history"): staff(DISTRICT | TOWNSHIP, scoped=True),
     ("GET", "/cases/{case_id}/casefile.pdf"): staff(DISTRICT | TOWNSHIP, scoped=True),

@@ -88,7 +88,7 @@ async def test_resident_applies_on_a_phone_and_a_bureau_answers(live: Live, brow
     await page.click("text=退出")
     await log_in(page, live, "qu_minzheng")
     await page.click("text=家庭信息")
-    await page.fill("input[name=id]", PERSON)
+    await page.fill("input[name=id_number]", PERSON)
     await submit(page, "form[action='/households']")
     assert PERSON in await page.locator("[data-testid=household-head]").inner_text()
     assert "住院费用医疗救助一次性报销" in await page.locator("[data-testid=hh-referrals]").inner_text()

@@ -18,6 +18,14 @@ async def page_as(c: httpx.AsyncClient, username: str, path: str) -> httpx.Respo
     return await c.get(path, follow_redirects=True)
 
 
+async def household_as(c: httpx.AsyncClient, username: str, id_number: str) -> httpx.Response:
+    """The household form posted as a user would: the ID number in the body, never in the URL."""
+    c.cookies.clear()
+    await login(c, username)
+    form = await c.get("/households")
+    return await c.post("/households", data={"id_number": id_number, "csrftoken": csrf_of(form.text)})
+
+
 async def post_form(c: httpx.AsyncClient, page: str, action: str, data: dict) -> httpx.Response:
     form = await c.get(page)
     return await c.post(action, data={**data, "csrftoken": csrf_of(form.text)})
@@ -64,14 +72,16 @@ async def test_desk_triage_inbox_district_and_household_pages(
         assert district.status_code == 200 and "区医保局" in district.text and "石婆店镇" in district.text
         assert (await page_as(c, "shipo_jingban", "/frontdoor/district")).status_code == 403
 
-        township_view = await page_as(c, "shipo_jingban", f"/households?id={PERSON}")
+        assert "/households?" not in (await page_as(c, "shipo_jingban", f"/frontdoor/requests/{number}")).text
+        township_view = await household_as(c, "shipo_jingban", PERSON)
         head = township_view.text.split('data-testid="household-head"')[1].split("</h1>")[0]
         assert PERSON in head and number in township_view.text and referral in township_view.text
-        supervisor_view = await page_as(c, "qu_jiandu", f"/households?id={PERSON}")
+        supervisor_view = await household_as(c, "qu_jiandu", PERSON)
         head = supervisor_view.text.split('data-testid="household-head"')[1].split("</h1>")[0]
         assert PERSON not in head and PERSON[:6] + "********" + PERSON[-4:] in head
-        assert (await page_as(c, "yiliao_bu", f"/households?id={PERSON}")).status_code == 403
-        bad = await page_as(c, "shipo_jingban", f"/households?id={PERSON[:-1]}")
+        assert (await page_as(c, "yiliao_bu", "/households")).status_code == 403
+        assert (await household_as(c, "yiliao_bu", PERSON)).status_code == 403
+        bad = await household_as(c, "shipo_jingban", PERSON[:-1])
         assert bad.status_code == 422 and "18位" in bad.text
 
         c.cookies.clear()
