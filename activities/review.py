@@ -87,7 +87,7 @@ class ReviewActivities:
         """Match members against the staff near-relatives register and the applicant's declaration."""
         rows = await self.pool.fetch(
             "select u.username, u.full_name, r.relation, r.relative_name from staff_relatives r "
-            "join users u on u.id = r.user_id where r.relative_id_number = any($1::text[])",
+            "join users u on u.id = r.user_id where r.relative_id_number = any($1::text[]) and r.removed_at is null",
             req.id_numbers,
         )
         matches = {

@@ -1,7 +1,8 @@
 """The staff near-relatives register (近亲属备案) that the review workflow's relatives check reads.
 
 ID numbers are stored normalised (upper-case X), since the check matches them exactly against the
-applicant's household members.
+applicant's household members. A withdrawn entry is kept with who withdrew it and when (migration 0012),
+for the conflict-of-interest audit; every reader of the register but `withdrawn_of` skips it.
 """
 
 from __future__ import annotations
@@ -20,9 +21,19 @@ class RelativeError(ValueError):
 
 
 async def relatives_of(conn: asyncpg.Connection, user_id: int) -> list[asyncpg.Record]:
+    """`user_id`'s current entries, oldest first."""
     return await conn.fetch(
         "select id, relative_name, relative_id_number, relation, created_at from staff_relatives "
-        "where user_id = $1 order by created_at, id",
+        "where user_id = $1 and removed_at is null order by created_at, id",
+        user_id,
+    )
+
+
+async def withdrawn_of(conn: asyncpg.Connection, user_id: int) -> list[asyncpg.Record]:
+    """`user_id`'s withdrawn entries, the latest withdrawal first: the register's history."""
+    return await conn.fetch(
+        "select id, relative_name, relative_id_number, relation, created_at, removed_at, removed_by "
+        "from staff_relatives where user_id = $1 and removed_at is not null order by removed_at desc, id desc",
         user_id,
     )
 
@@ -52,16 +63,24 @@ async def add_relative(conn: asyncpg.Connection, user_id: int, *, name: str, id_
         raise RelativeError("该身份证号码已在本人的备案中") from None
 
 
-async def remove_relative(conn: asyncpg.Connection, user_id: int, relative_id: int) -> bool:
-    """Delete one entry of `user_id`'s register; False if it is not theirs (or already gone)."""
-    done = await conn.execute("delete from staff_relatives where id = $1 and user_id = $2", relative_id, user_id)
+async def remove_relative(conn: asyncpg.Connection, user_id: int, relative_id: int, *, by: str) -> bool:
+    """Withdraw one entry of `user_id`'s register, recording `by` (a user name) and the time; the row stays.
+    False if it is not theirs or already withdrawn."""
+    done = await conn.execute(
+        "update staff_relatives set removed_at = now(), removed_by = $3 "
+        "where id = $1 and user_id = $2 and removed_at is null",
+        relative_id,
+        user_id,
+        by,
+    )
     return not done.endswith(" 0")
 
 
 async def relative_counts(conn: asyncpg.Connection, user_ids: list[int]) -> dict[int, int]:
-    """How many relatives each of `user_ids` has registered (absent: none)."""
+    """How many relatives each of `user_ids` has registered and not withdrawn (absent: none)."""
     rows = await conn.fetch(
-        "select user_id, count(*) as n from staff_relatives where user_id = any($1::bigint[]) group by user_id",
+        "select user_id, count(*) as n from staff_relatives "
+        "where user_id = any($1::bigint[]) and removed_at is null group by user_id",
         user_ids,
     )
     return {r["user_id"]: r["n"] for r in rows}

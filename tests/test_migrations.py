@@ -150,3 +150,38 @@ async def test_case_progress_is_filled_in_for_existing_cases(pg_server: str) -> 
     finally:
         await admin.execute("drop database mig_progress with (force)")
         await admin.close()
+
+
+async def test_relatives_history_downgrade_drops_withdrawn_entries(pg_server: str) -> None:
+    """Migration 0012 lets a withdrawn relative be declared again; going back to 0011 keeps the current
+    entries and restores the one-entry-per-person constraint."""
+    admin = await asyncpg.connect(pg_server)
+    await admin.execute("create database mig_relatives")
+    url = with_database(pg_server, "mig_relatives")
+    insert = (
+        "insert into staff_relatives (user_id, relative_name, relative_id_number, relation) "
+        "values ($1, '王母', '11010519491231002X', '父母') returning id"
+    )
+    try:
+        upgrade(url)
+        conn = await connect(url)
+        uid = await conn.fetchval(
+            "insert into users (username, full_name, role, place_code, password_hash) "
+            "values ('u1', '某人', 'township_caseworker', '341503106', 'x') returning id"
+        )
+        first = await conn.fetchval(insert, uid)
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await conn.execute(insert, uid)
+        await conn.execute("update staff_relatives set removed_at = now(), removed_by = 'u1' where id = $1", first)
+        current = await conn.fetchval(insert, uid)
+        await conn.close()
+        downgrade(url, "0011")
+        conn = await connect(url)
+        assert [r["id"] for r in await conn.fetch("select id from staff_relatives")] == [current]
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await conn.execute(insert, uid)
+        await conn.close()
+        upgrade(url)
+    finally:
+        await admin.execute("drop database mig_relatives with (force)")
+        await admin.close()

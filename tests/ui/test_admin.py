@@ -8,6 +8,7 @@ import html
 import json
 import re
 from collections.abc import AsyncIterator
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
@@ -15,6 +16,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from db.users_repo import DEMO_PASSWORD
+from infra.config import TIMEZONE
 from tests.review_support import start
 from webapp.app import create_app
 
@@ -195,7 +197,20 @@ async def test_relative_with_bad_id_is_refused_and_the_form_kept(admin: httpx.As
 
     rid = await pool.fetchval("select id from staff_relatives")
     r = await post(admin, f"/admin/relatives/shipo_diaocha/{rid}/delete")
-    assert r.status_code == 303 and await pool.fetchval("select count(*) from staff_relatives") == 0
+    assert r.status_code == 303
+    kept = await pool.fetchrow("select removed_by, removed_at from staff_relatives where id = $1", rid)
+    assert kept["removed_by"] == "admin" and kept["removed_at"] is not None  # withdrawn, not deleted
+    page = await admin.get("/admin/relatives/shipo_diaocha")
+    assert "已撤销该备案" in page.text and "110105********002X" in page.text
+    shown = kept["removed_at"].astimezone(ZoneInfo(TIMEZONE)).strftime("%Y-%m-%d %H:%M")
+    assert re.search(rf'<tr class="inactive">(?:(?!</tr>).)*已撤销：{shown}，操作人 admin', page.text, re.S)
+    assert f"/admin/relatives/shipo_diaocha/{rid}/delete" not in page.text
+    assert (await post(admin, f"/admin/relatives/shipo_diaocha/{rid}/delete")).status_code == 404  # already
+
+    r = await post(admin, "/admin/relatives/shipo_diaocha", bad | {"id_number": "11010519491231002X"})
+    assert r.status_code == 303  # declared again after the withdrawal
+    assert await pool.fetchval("select count(*) from staff_relatives where removed_at is null") == 1
+    assert await pool.fetchval("select count(*) from staff_relatives") == 2
 
 
 async def test_staff_keep_their_own_register(web: httpx.AsyncClient, pool) -> None:
@@ -213,7 +228,12 @@ async def test_staff_keep_their_own_register(web: httpx.AsyncClient, pool) -> No
     page = await web.get("/account/relatives")
     assert "李母" in page.text and "440524********0014" in page.text
     assert (await post(web, f"/account/relatives/{foreign}/delete")).status_code == 404  # not theirs
-    assert await pool.fetchval("select count(*) from staff_relatives") == 2
+    assert await pool.fetchval("select count(*) from staff_relatives where removed_at is null") == 2
+    own = await pool.fetchval("select id from staff_relatives where relative_name = '李母'")
+    assert (await post(web, f"/account/relatives/{own}/delete")).status_code == 303
+    assert await pool.fetchval("select removed_by from staff_relatives where id = $1", own) == "shipo_jingban"
+    page = await web.get("/account/relatives")
+    assert "已撤销：" in page.text and "操作人 shipo_jingban" in page.text and "尚无备案" in page.text
     r = await post(web, "/account/relatives", {"name": "", "id_number": "4405", "relation": "表亲"})
     assert r.status_code == 422 and "亲属姓名不能为空" in r.text
 

@@ -3,13 +3,9 @@ its modules show has English, and its .po files define nothing another file of t
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from babel.messages.extract import extract_from_file
-from babel.messages.pofile import read_po
 
-from webapp.i18n import LOCALE_DIR
+from tests.ui.i18n_support import msgids, repeated, templates, untranslated
 from webapp.ui import (
     supervision_conflicts,
     supervision_declarations,
@@ -17,32 +13,14 @@ from webapp.ui import (
     supervision_reviews,
     supervision_sampling,
 )
-from webapp.ui.render import TEMPLATES
 
 OWN = {"zh_CN": "supervision.po", "en": "supervision-labels.po"}
-JINJA = {"extensions": "jinja2.ext.i18n", "trim_blocks": "True", "lstrip_blocks": "True"}
-
-
-def _catalog(path: Path) -> dict[str, str]:
-    with path.open("rb") as f:
-        return {m.id if isinstance(m.id, str) else m.id[0]: m.string for m in read_po(f) if m.id}
-
-
-def _all(locale: str) -> dict[str, str]:
-    merged: dict[str, str] = {}
-    for po in (LOCALE_DIR / locale / "LC_MESSAGES").glob("*.po"):
-        merged |= _catalog(po)
-    return merged
 
 
 def test_every_message_of_the_supervision_pages_is_translated_into_chinese() -> None:
-    found = set()
-    for template in sorted((TEMPLATES / "supervision").glob("*.html")):
-        for _, message, _, _ in extract_from_file("jinja2.ext.babel_extract", str(template), options=JINJA):
-            found.add(message if isinstance(message, str) else message[0])
-    assert len(found) > 150
-    translated = _all("zh_CN")
-    assert sorted(m for m in found if not translated.get(m)) == []
+    messages = msgids(templates("supervision"))
+    assert len(messages) > 150
+    assert untranslated(messages, "zh_CN") == []
 
 
 def test_every_chinese_label_the_supervision_pages_show_has_english() -> None:
@@ -57,14 +35,9 @@ def test_every_chinese_label_the_supervision_pages_show_has_english() -> None:
         *supervision_history.EVENT_LABELS.values(),
         *supervision_history.WORKFLOW_LABELS.values(),
     }
-    english = _all("en")
-    assert sorted(label for label in labels if not english.get(label)) == []
+    assert untranslated(labels, "en") == []
 
 
 @pytest.mark.parametrize("locale", sorted(OWN))
 def test_supervision_catalogs_repeat_no_msgid_of_their_locale(locale: str) -> None:
-    folder = LOCALE_DIR / locale / "LC_MESSAGES"
-    own = _catalog(folder / OWN[locale])
-    for other in sorted(folder.glob("*.po")):
-        if other.name != OWN[locale]:
-            assert sorted(own.keys() & _catalog(other).keys()) == [], other.name
+    assert repeated(locale, OWN[locale]) == {}

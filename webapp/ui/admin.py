@@ -24,7 +24,7 @@ async def overview(request: Request, actor: Actor = AdminActor) -> Response:
         counts = await conn.fetchrow(
             "select (select count(*) from users where active) as active_users, "
             "(select count(*) from users where not active) as inactive_users, "
-            "(select count(*) from staff_relatives) as relatives, "
+            "(select count(*) from staff_relatives where removed_at is null) as relatives, "
             "(select count(*) from places where level = 'township') as townships, "
             "(select count(*) from places where level = 'village') as villages"
         )

@@ -1,19 +1,22 @@
 """What the admin pages share: the administrator-only guard, a one-shot message carried across the
-redirect after a successful POST, paging, and "today" in the county's time zone."""
+redirect after a successful POST, paging, the user named in a URL, and dates in the county's time zone."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import Depends, Request
+import asyncpg
+from fastapi import Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from db import users_repo
 from infra.config import TIMEZONE
 from schemas.staff import Actor, Role
-from webapp.errors import forbidden
+from webapp.auth import pool
+from webapp.errors import forbidden, not_found
 from webapp.ui.render import PageActor, render
 
 PAGE_SIZE = 50
@@ -31,6 +34,11 @@ AdminActor = Depends(admin_actor)
 
 def today() -> dt.date:
     return dt.datetime.now(ZoneInfo(TIMEZONE)).date()
+
+
+def local(at: dt.datetime) -> dt.datetime:
+    """A stored time as the county's clock shows it."""
+    return at.astimezone(ZoneInfo(TIMEZONE))
 
 
 def done(request: Request, url: str, kind: str, **values: Any) -> RedirectResponse:
@@ -61,3 +69,32 @@ class Pager:
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.size))
+
+
+@dataclass(frozen=True)
+class UserSearch:
+    """One page of the users whose user name or name contains `q`: the users list, the register's staff."""
+
+    q: str
+    rows: list[asyncpg.Record]
+    pager: Pager
+
+
+async def user_search(request: Request, q: str = "", page: Annotated[int, Query(ge=1)] = 1) -> UserSearch:
+    async with pool(request).acquire() as conn:
+        rows, total = await users_repo.page_users(
+            conn, search=q.strip(), limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+        )
+    return UserSearch(q, rows, Pager(page, total))
+
+
+# After AdminActor in a signature, so that only the administrator's request reads the users.
+SearchedUsers = Depends(user_search)
+
+
+async def user_or_404(conn: asyncpg.Connection, username: str) -> asyncpg.Record:
+    """The user a URL names."""
+    user = await users_repo.get_user(conn, username)
+    if user is None:
+        raise not_found(f"用户不存在：{username}")
+    return user

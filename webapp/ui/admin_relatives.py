@@ -2,7 +2,8 @@
 their own at /account/relatives. Both use one template; only whose register and the URLs differ.
 
 The review workflow's relatives check matches applicants' ID numbers against this table, so an ID is
-validated (GB 11643 checksum) before it is stored, and shown masked afterwards.
+validated (GB 11643 checksum) before it is stored, and shown masked afterwards. A withdrawn entry stays on
+the page, greyed, with who withdrew it and when, for the conflict-of-interest audit.
 """
 
 from __future__ import annotations
@@ -10,14 +11,14 @@ from __future__ import annotations
 from typing import Annotated
 
 import asyncpg
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from db import relatives_repo, users_repo
+from db import relatives_repo
 from schemas.staff import Actor
 from webapp.auth import pool
 from webapp.errors import not_found
-from webapp.ui.admin_common import PAGE_SIZE, AdminActor, Pager, done, render_admin
+from webapp.ui.admin_common import AdminActor, SearchedUsers, UserSearch, done, local, render_admin, user_or_404
 from webapp.ui.render import PageActor
 
 router = APIRouter(include_in_schema=False)
@@ -30,26 +31,11 @@ def _admin_base(username: str) -> str:
 
 
 @router.get("/admin/relatives")
-async def staff(
-    request: Request,
-    q: str = "",
-    page: Annotated[int, Query(ge=1)] = 1,
-    actor: Actor = AdminActor,
-) -> Response:
+async def staff(request: Request, actor: Actor = AdminActor, found: UserSearch = SearchedUsers) -> Response:
     async with pool(request).acquire() as conn:
-        rows, total = await users_repo.page_users(
-            conn, search=q.strip(), limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
-        )
-        counts = await relatives_repo.relative_counts(conn, [r["id"] for r in rows])
-    context = {"staff": rows, "counts": counts, "pager": Pager(page, total), "q": q}
+        counts = await relatives_repo.relative_counts(conn, [r["id"] for r in found.rows])
+    context = {"staff": found.rows, "counts": counts, "pager": found.pager, "q": found.q}
     return render_admin(request, "admin/relatives_staff.html", context, actor)
-
-
-async def _owner(conn: asyncpg.Connection, username: str) -> asyncpg.Record:
-    owner = await users_repo.get_user(conn, username)
-    if owner is None:
-        raise not_found(f"用户不存在：{username}")
-    return owner
 
 
 async def _register(
@@ -67,6 +53,8 @@ async def _register(
         "own": base == OWN,
         "base": base,
         "relatives": await relatives_repo.relatives_of(conn, owner["id"]),
+        "withdrawn": await relatives_repo.withdrawn_of(conn, owner["id"]),
+        "local": local,
         "relations": relatives_repo.RELATIONS,
         "form": form or {"name": "", "id_number": "", "relation": ""},
         "error": error,
@@ -78,7 +66,7 @@ async def _add(
     request: Request, actor: Actor, username: str, base: str, name: str, id_number: str, relation: str
 ) -> Response:
     async with pool(request).acquire() as conn:
-        owner = await _owner(conn, username)
+        owner = await user_or_404(conn, username)
         try:
             await relatives_repo.add_relative(conn, owner["id"], name=name, id_number=id_number, relation=relation)
         except relatives_repo.RelativeError as e:
@@ -87,10 +75,10 @@ async def _add(
     return done(request, base, "relative_added", name=name.strip())
 
 
-async def _remove(request: Request, username: str, base: str, relative_id: int) -> Response:
+async def _remove(request: Request, actor: Actor, username: str, base: str, relative_id: int) -> Response:
     async with pool(request).acquire() as conn:
-        owner = await _owner(conn, username)
-        if not await relatives_repo.remove_relative(conn, owner["id"], relative_id):
+        owner = await user_or_404(conn, username)
+        if not await relatives_repo.remove_relative(conn, owner["id"], relative_id, by=actor.username):
             raise not_found("该备案记录不存在")
     return done(request, base, "relative_removed")
 
@@ -98,7 +86,7 @@ async def _remove(request: Request, username: str, base: str, relative_id: int) 
 @router.get("/admin/relatives/{username}")
 async def register(request: Request, username: str, actor: Actor = AdminActor) -> Response:
     async with pool(request).acquire() as conn:
-        return await _register(request, conn, actor, await _owner(conn, username), _admin_base(username))
+        return await _register(request, conn, actor, await user_or_404(conn, username), _admin_base(username))
 
 
 @router.post("/admin/relatives/{username}")
@@ -115,13 +103,13 @@ async def add(
 
 @router.post("/admin/relatives/{username}/{relative_id}/delete")
 async def remove(request: Request, username: str, relative_id: int, actor: Actor = AdminActor) -> Response:
-    return await _remove(request, username, _admin_base(username), relative_id)
+    return await _remove(request, actor, username, _admin_base(username), relative_id)
 
 
 @router.get(OWN)
 async def own_register(request: Request, actor: Actor = PageActor) -> Response:
     async with pool(request).acquire() as conn:
-        return await _register(request, conn, actor, await _owner(conn, actor.username), OWN)
+        return await _register(request, conn, actor, await user_or_404(conn, actor.username), OWN)
 
 
 @router.post(OWN)
@@ -137,4 +125,4 @@ async def own_add(
 
 @router.post(OWN + "/{relative_id}/delete")
 async def own_remove(request: Request, relative_id: int, actor: Actor = PageActor) -> Response:
-    return await _remove(request, actor.username, OWN, relative_id)
+    return await _remove(request, actor, actor.username, OWN, relative_id)

@@ -11,14 +11,13 @@ from itertools import groupby
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from db import places_repo, users_repo
 from schemas.staff import ROLE_LEVEL, Actor, Bureau, Role
 from webapp.auth import pool
-from webapp.errors import not_found
-from webapp.ui.admin_common import PAGE_SIZE, AdminActor, Pager, done, render_admin
+from webapp.ui.admin_common import AdminActor, SearchedUsers, UserSearch, done, render_admin, user_or_404
 from webapp.ui.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -65,17 +64,8 @@ async def _form_context(conn: asyncpg.Connection, form: dict[str, Any]) -> dict[
 
 
 @router.get("/admin/users")
-async def users(
-    request: Request,
-    q: str = "",
-    page: Annotated[int, Query(ge=1)] = 1,
-    actor: Actor = AdminActor,
-) -> Response:
-    async with pool(request).acquire() as conn:
-        rows, total = await users_repo.page_users(
-            conn, search=q.strip(), limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
-        )
-    context = {"users": rows, "pager": Pager(page, total), "q": q, "Bureau": Bureau}
+async def users(request: Request, actor: Actor = AdminActor, found: UserSearch = SearchedUsers) -> Response:
+    context = {"users": found.rows, "pager": found.pager, "q": found.q, "Bureau": Bureau}
     return render_admin(request, "admin/users.html", context, actor)
 
 
@@ -132,17 +122,10 @@ async def create_user(
     return done(request, f"/admin/users?q={username}", "created", username=username)
 
 
-async def _user_or_404(conn: asyncpg.Connection, username: str) -> asyncpg.Record:
-    user = await users_repo.get_user(conn, username)
-    if user is None:
-        raise not_found(f"用户不存在：{username}")
-    return user
-
-
 @router.get("/admin/users/{username}/edit")
 async def edit_user(request: Request, username: str, actor: Actor = AdminActor) -> Response:
     async with pool(request).acquire() as conn:
-        user = await _user_or_404(conn, username)
+        user = await user_or_404(conn, username)
         form = dict(user) | {"bureau": user["bureau"] or ""}
         context = await _form_context(conn, form) | {"user": user}
     return render_admin(request, "admin/user_form.html", context, actor)
@@ -161,7 +144,7 @@ async def update_user(
 ) -> Response:
     form = {"full_name": full_name, "role": role, "place_code": place_code, "bureau": bureau, "active": active}
     async with pool(request).acquire() as conn:
-        user = await _user_or_404(conn, username)
+        user = await user_or_404(conn, username)
         try:
             if _role(role) is None:
                 raise users_repo.UserError("请选择角色")
@@ -189,7 +172,7 @@ async def reset_password(
     actor: Actor = AdminActor,
 ) -> Response:
     async with pool(request).acquire() as conn:
-        user = await _user_or_404(conn, username)
+        user = await user_or_404(conn, username)
         try:
             if password != confirm:
                 raise users_repo.UserError("两次输入的密码不一致")
