@@ -17,11 +17,10 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from limits import parse
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 from pydantic import ValidationError
 from structlog.contextvars import bound_contextvars
 
+from db import throttle_repo
 from rules.needs import BY_CODE, NEEDS, Route
 from schemas.frontdoor import REQUEST_NO, Channel, FrontDoorRequest, IntakeState, RequestKind, intake_workflow_id
 from schemas.identity import validate_phone, validate_resident_id
@@ -41,30 +40,16 @@ FORMS = {RequestKind.HELP: "apply", RequestKind.ENQUIRY: "ask", RequestKind.COMP
 FIELDS = ("name", "id_number", "phone", "township_code", "village_code", "address", "description")
 
 
-class LookupLimiter:
-    """Failed status look-ups per IP and per request number in a moving 10-minute window.
-
-    Counters live in this process: with several web replicas the limit applies to each of them.
-    """
-
-    def __init__(self) -> None:
-        self.window = MovingWindowRateLimiter(MemoryStorage())
-
-    def blocked(self, ip: str, request_no: str | None) -> bool:
-        keys = [("ip", ip)] + ([("no", request_no)] if request_no else [])
-        return not all(self.window.test(FAILED_LOOKUPS, *k) for k in keys)
-
-    def failed(self, ip: str, request_no: str) -> None:
-        self.window.hit(FAILED_LOOKUPS, "ip", ip)
-        self.window.hit(FAILED_LOOKUPS, "no", request_no)
+async def lookups_blocked(db: asyncpg.Pool, ip: str, request_no: str | None) -> bool:
+    """Failed status look-ups are limited per IP and per request number, counted in PostgreSQL so that
+    every web replica applies the same limit."""
+    keys = [("portal-ip", ip)] + ([("portal-no", request_no)] if request_no else [])
+    return not all([await throttle_repo.test(db, FAILED_LOOKUPS, *k) for k in keys])
 
 
-def _limiter(request: Request) -> LookupLimiter:
-    """One per app (tests run several apps in one process), made on first use."""
-    state = request.app.state
-    if not hasattr(state, "portal_lookups"):
-        state.portal_lookups = LookupLimiter()
-    return state.portal_lookups
+async def lookup_failed(db: asyncpg.Pool, ip: str, request_no: str) -> None:
+    await throttle_repo.hit(db, FAILED_LOOKUPS, "portal-ip", ip)
+    await throttle_repo.hit(db, FAILED_LOOKUPS, "portal-no", request_no)
 
 
 def _receipts(request: Request) -> URLSafeTimedSerializer:
@@ -238,9 +223,9 @@ async def status(
     one generic refusal, whichever part was wrong, and counts against the IP and the number."""
     values = {"request_no": request_no.strip().upper(), "id_number": id_number.strip(), "phone": phone.strip()}
     ip = _ip(request)
-    limiter = _limiter(request)
+    db = pool(request)
     number = values["request_no"] if re.fullmatch(REQUEST_NO, values["request_no"]) else None
-    if limiter.blocked(ip, number):
+    if await lookups_blocked(db, ip, number):
         return _page(request, "portal/limited.html", {}, status=429)
     if number is None:
         return _status_form(request, values, "bad_number", status=422)
@@ -249,7 +234,6 @@ async def status(
         phone_no = validate_phone(values["phone"])
     except ValueError as exc:
         return _status_form(request, values, str(exc), status=422)
-    db = pool(request)
     row = await db.fetchrow(
         "select request_no, kind, status, answer_due, answer, needs, created_at, workflow_id from frontdoor_requests "
         "where request_no = $1 and id_number = $2 and phone = $3",
@@ -258,7 +242,7 @@ async def status(
         phone_no,
     )
     if row is None:
-        limiter.failed(ip, number)
+        await lookup_failed(db, ip, number)
         with bound_contextvars(ip=ip):
             log.info("portal status lookup refused")
         return _status_form(request, values, "no_match", status=404)

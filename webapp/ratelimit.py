@@ -7,9 +7,9 @@ Two independent limits:
   locked even the right password is refused without being checked. A successful log-in, or a new
   password set by the administrator, clears the count. Names that do not exist are counted and locked
   the same way, so the lock-out does not reveal which names exist.
-- **per client IP** (in this process, with `limits`): at most `IP_FAILURES` failed attempts, and at
-  most `IP_ATTEMPTS` attempts of any outcome (each costs an Argon2 hash), so one address cannot try
-  many names (credential stuffing) or tie up the CPU. With several replicas each counts on its own.
+- **per client IP** (also in PostgreSQL, db/throttle_repo.py): at most `IP_FAILURES` failed attempts,
+  and at most `IP_ATTEMPTS` attempts of any outcome (each costs an Argon2 hash), so one address cannot
+  try many names (credential stuffing) or tie up the CPU, however many web replicas it spreads over.
 
 The client IP is `request.client.host`: behind a reverse proxy uvicorn must be started with
 `--proxy-headers --forwarded-allow-ips=<proxy>` or every user shares the proxy's address (deploy/).
@@ -24,10 +24,8 @@ import asyncpg
 import structlog
 from fastapi import Request
 from limits import parse
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 
-from db import users_repo
+from db import throttle_repo, users_repo
 from schemas.staff import Actor
 from webapp.errors import ApiError
 
@@ -73,43 +71,32 @@ def too_many_attempts() -> LoginRefused:
     return LoginRefused(429, "too_many_attempts", f"登录尝试过于频繁，请 {minutes} 分钟后再试", minutes)
 
 
-class LoginGuard:
-    """One per app (tests run several apps in one process); the per-user counts live in the database."""
-
-    def __init__(self) -> None:
-        self.window = MovingWindowRateLimiter(MemoryStorage())
-
-    async def log_in(self, conn: asyncpg.Connection, username: str, password: str, ip: str) -> Actor:
-        """The actor if the password is right and no limit applies; raises LoginRefused otherwise."""
-        if not self.window.test(IP_FAILURES, "failed", ip) or not self.window.hit(IP_ATTEMPTS, "any", ip):
-            log.warning("login throttled", ip=ip)
-            raise too_many_attempts()
-        # A name that cannot exist (empty, too long) is not worth a row; the IP limit still counts it.
-        counted = 1 <= len(username) <= USERNAME_MAX
-        if counted and (until := await users_repo.login_locked_until(conn, username)):
-            log.info("login refused: locked", username=username, ip=ip)
-            raise account_locked(until)
-        actor = await users_repo.authenticate(conn, username, password)
-        if actor is None:
-            self.window.hit(IP_FAILURES, "failed", ip)
-            if counted:
-                until = await users_repo.record_failed_login(
-                    conn, username, max_failures=MAX_FAILURES, window=FAILURE_WINDOW, lock_for=LOCK_FOR
-                )
-                if until:
-                    log.warning("login locked", username=username, ip=ip, minutes=_minutes_until(until))
-                    raise account_locked(until)
-            log.info("login failed", username=username, ip=ip)
-            raise bad_credentials()
-        await users_repo.clear_failed_logins(conn, actor.username)
-        return actor
-
-
-def guard(request: Request) -> LoginGuard:
-    state = request.app.state
-    if not hasattr(state, "login_guard"):
-        state.login_guard = LoginGuard()
-    return state.login_guard
+async def check_log_in(conn: asyncpg.Connection, username: str, password: str, ip: str) -> Actor:
+    """The actor if the password is right and no limit applies; raises LoginRefused otherwise."""
+    if not await throttle_repo.test(conn, IP_FAILURES, "login-failed", ip) or not await throttle_repo.hit(
+        conn, IP_ATTEMPTS, "login-any", ip
+    ):
+        log.warning("login throttled", ip=ip)
+        raise too_many_attempts()
+    # A name that cannot exist (empty, too long) is not worth a row; the IP limit still counts it.
+    counted = 1 <= len(username) <= USERNAME_MAX
+    if counted and (until := await users_repo.login_locked_until(conn, username)):
+        log.info("login refused: locked", username=username, ip=ip)
+        raise account_locked(until)
+    actor = await users_repo.authenticate(conn, username, password)
+    if actor is None:
+        await throttle_repo.hit(conn, IP_FAILURES, "login-failed", ip)
+        if counted:
+            until = await users_repo.record_failed_login(
+                conn, username, max_failures=MAX_FAILURES, window=FAILURE_WINDOW, lock_for=LOCK_FOR
+            )
+            if until:
+                log.warning("login locked", username=username, ip=ip, minutes=_minutes_until(until))
+                raise account_locked(until)
+        log.info("login failed", username=username, ip=ip)
+        raise bad_credentials()
+    await users_repo.clear_failed_logins(conn, actor.username)
+    return actor
 
 
 def client_ip(request: Request) -> str:
@@ -119,4 +106,4 @@ def client_ip(request: Request) -> str:
 async def log_in(request: Request, username: str, password: str) -> Actor:
     """Check a log-in through both limits; raises LoginRefused."""
     async with request.app.state.pool.acquire() as conn:
-        return await guard(request).log_in(conn, username, password, client_ip(request))
+        return await check_log_in(conn, username, password, client_ip(request))

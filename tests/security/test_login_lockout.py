@@ -10,7 +10,7 @@ import asyncpg
 import httpx
 import pytest
 
-from db import users_repo
+from db import throttle_repo, users_repo
 from db.users_repo import DEMO_PASSWORD
 from tests.security.conftest import SECRET, asgi_client
 from webapp import ratelimit
@@ -137,12 +137,26 @@ async def test_one_address_is_limited_across_user_names(app, pool: asyncpg.Pool)
     assert await pool.fetchval("select count(*) from login_failures where locked_until is not null") == 0
 
 
-async def test_attempts_of_any_outcome_are_limited_per_address(app) -> None:
+async def test_attempts_of_any_outcome_are_limited_per_address(app, pool: asyncpg.Pool) -> None:
     """Each attempt costs an Argon2 hash: one address cannot make more than IP_ATTEMPTS a minute."""
-    guard = ratelimit.LoginGuard()
-    app.state.login_guard = guard
     for _ in range(ratelimit.IP_ATTEMPTS.amount):
-        assert guard.window.hit(ratelimit.IP_ATTEMPTS, "any", "203.0.113.20")
+        assert await throttle_repo.hit(pool, ratelimit.IP_ATTEMPTS, "login-any", "203.0.113.20")
+    assert not await throttle_repo.hit(pool, ratelimit.IP_ATTEMPTS, "login-any", "203.0.113.20")
     async with asgi_client(app, "203.0.113.20") as busy:
         r = await api_login(busy, "shipo_jingban", DEMO_PASSWORD)
     assert r.status_code == 429 and r.json()["code"] == "too_many_attempts"
+
+
+async def test_replicas_share_the_address_limit(pool: asyncpg.Pool) -> None:
+    """Two web replicas on one database: failures spread over both count together, so a second replica
+    gives an attacker no extra attempts."""
+    limit = ratelimit.IP_FAILURES.amount
+    one, two = create_app(pool, None, secret_key=SECRET), create_app(pool, None, secret_key=SECRET)
+    async with asgi_client(one, "203.0.113.30") as a, asgi_client(two, "203.0.113.30") as b:
+        for i in range(limit):
+            r = await api_login(a if i % 2 else b, f"spread{i:02d}", "123456")
+            assert r.status_code == 401, (i, r.text)
+        for replica in (a, b):
+            r = await api_login(replica, "shipo_jingban", DEMO_PASSWORD)
+            assert r.status_code == 429 and r.json()["code"] == "too_many_attempts"
+    assert await pool.fetchval("select count(*) from rate_limit_hits where key = '203.0.113.30'") > limit
