@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 
+from db import relatives_repo
+from schemas.identity import mask_id
+from tests.factories import resident_id
 from tests.test_supervision import seed_case
 from tests.ui.test_pages import log_in, token
 from webapp.app import create_app
@@ -254,6 +257,49 @@ async def test_conflicts_page_barred_staff_district_visit_and_refused_attempts(
     assert "已完成" in c2 and "区民政局 陈立" in c2 and re.search(r'su-num">1<', c2)
     attempts = page.split('data-testid="attempts"')[1]
     assert "石婆店镇经办人 王强" in attempts and "入户调查" in attempts and "依规应当回避" in attempts
+
+
+async def test_conflicts_page_shows_withdrawn_register_entries_and_cases_since(
+    web: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    """A relative withdrawn from the register and then applying escapes the relatives check: the page
+    shows the withdrawal, who made it, and flags the case accepted after it."""
+    cousin, aunt = resident_id(date(1970, 3, 3), seq=303), resident_id(date(1960, 6, 6), seq=606)
+    async with pool.acquire() as conn:
+        staff = await conn.fetchval("select id from users where username = 'shipo_diaocha'")
+        first = await relatives_repo.add_relative(conn, staff, name="王表兄", id_number=cousin, relation="其他近姻亲")
+        second = await relatives_repo.add_relative(conn, staff, name="王姑", id_number=aunt, relation="其他近姻亲")
+        await relatives_repo.add_relative(
+            conn, staff, name="王弟", id_number=resident_id(date(1980, 1, 1)), relation="兄弟姐妹"
+        )
+        assert await relatives_repo.remove_relative(conn, staff, first, by="shipo_diaocha")
+        assert await relatives_repo.remove_relative(conn, staff, second, by="admin")
+        household = await conn.fetchval(
+            "insert into households (township_code, address, hukou_type) values ($1, '石婆店镇', 'rural') returning id",
+            SHIPO,
+        )
+        await conn.execute(
+            "insert into household_members (household_id, name, id_number, relation, is_applicant) "
+            "values ($1, '王表兄', $2, 'self', true)",
+            household,
+            cousin,
+        )
+    await seed_case(pool, "W-1", SHIPO, datetime.now(UTC) + timedelta(minutes=1))
+    await pool.execute("update cases set household_id = $1 where case_id = 'W-1'", household)
+    await seed_case(pool, "W-0", SHIPO, OCTOBER)  # accepted before the withdrawal: not listed
+    await pool.execute("update cases set household_id = $1 where case_id = 'W-0'", household)
+
+    await log_in(web, "qu_jiandu")
+    page = (await web.get("/supervision/conflicts")).text
+    withdrawn = page.split('data-testid="withdrawn"')[1].split("</table>")[0]
+    rows = re.findall(r"<tr(.*?)</tr>", withdrawn.split("<tbody>")[1], re.S)
+    assert len(rows) == 2  # the entry still in force is not listed
+    cousin_row = next(r for r in rows if "王表兄" in r)
+    assert 'class="su-flag"' in cousin_row and "W-1" in cousin_row and "W-0" not in cousin_row
+    assert mask_id(cousin) in cousin_row and cousin not in cousin_row
+    aunt_row = next(r for r in rows if "王姑" in r)
+    admin_name = await pool.fetchval("select full_name from users where username = 'admin'")
+    assert "su-flag" not in aunt_row and admin_name in aunt_row
 
 
 async def test_history_page_from_the_database_filters_by_actor_and_date(

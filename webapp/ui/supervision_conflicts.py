@@ -3,6 +3,10 @@ who was barred, whether the district made its own home visit, and every refused 
 person to act (the `refused_actions` table; a refused update leaves nothing in the workflow history).
 
 A case closed without the district's home visit is flagged: the rule says the district must visit.
+
+Withdrawn entries of the relatives register are listed too, with the cases of that person accepted after
+the withdrawal: an entry withdrawn just before a relative applies escapes the relatives check, so that is
+what the audit has to see.
 """
 
 from __future__ import annotations
@@ -55,6 +59,20 @@ left join users u on u.username = a.username
 where starts_with(c.township_code, $1)
 order by a.at desc limit {REFUSED_LIMIT}
 """
+_WITHDRAWN = f"""
+select u.full_name, u.username, p.name as place_name, r.relative_name, r.relative_id_number, r.relation,
+       r.created_at, r.removed_at, coalesce(rb.full_name, r.removed_by) as removed_by,
+       array(select c.case_id from household_members m join cases c on c.household_id = m.household_id
+             where m.id_number = r.relative_id_number and c.accepted_at > r.removed_at
+               and starts_with(c.township_code, $1)
+             order by c.accepted_at) as later_cases
+from staff_relatives r
+join users u on u.id = r.user_id
+join places p on p.code = u.place_code
+left join users rb on rb.username = r.removed_by
+where r.removed_at is not null and starts_with(u.place_code, $1)
+order by r.removed_at desc limit {REFUSED_LIMIT}
+"""
 
 
 @router.get("/supervision/conflicts")
@@ -66,6 +84,7 @@ async def conflicts(request: Request, actor: Actor = PageActor) -> Response:
         "section": "conflicts",
         "cases": await db.fetch(_MATCHED, actor.place_code),
         "attempts": await db.fetch(_REFUSED, actor.place_code),
+        "withdrawn": await db.fetch(_WITHDRAWN, actor.place_code),
         "limit": REFUSED_LIMIT,
         "action_names": ACTION_NAMES,
         "stage_labels": STAGE_LABELS,
