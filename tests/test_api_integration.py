@@ -53,7 +53,7 @@ async def test_one_case_from_acceptance_to_public_notice(dev_env: WorkflowEnviro
         return r.json()
 
     async def stage_becomes(stage: str) -> dict[str, Any]:
-        for _ in range(100):
+        for _ in range(600):
             detail = (await http.get(base, headers=await as_("shipo_jingban"))).json()
             if detail["state"]["stage"] == stage and detail["case"]["stage"] == stage:
                 return detail
@@ -199,7 +199,7 @@ async def test_closed_case_is_found_again_and_refuses_actions(dev_env: WorkflowE
         r = await http.post("/api/cases", json=body, headers=headers)
         assert r.status_code == 202 and r.json()["state"] is None  # started, state not waited for
         handle = dev_env.client.get_workflow_handle(f"review-{case_id}")
-        for _ in range(100):
+        for _ in range(600):
             if await pool.fetchval("select count(*) from case_events where case_id = $1", case_id) >= 2:
                 break
             await asyncio.sleep(0.1)

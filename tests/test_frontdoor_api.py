@@ -70,7 +70,7 @@ async def apply_online(c: httpx.AsyncClient, needs: list[str], **extra: Any) -> 
     return number, receipt.text
 
 
-async def eventually(check: Callable[[], Awaitable[Any]], what: str, tries: int = 100) -> Any:
+async def eventually(check: Callable[[], Awaitable[Any]], what: str, tries: int = 600) -> Any:
     for _ in range(tries):
         found = await check()
         if found:

@@ -11,9 +11,12 @@ validator has the last word on role, bureau and stage. Like webapp.actions, this
 import asyncio
 import hashlib
 import hmac
+import inspect
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -25,7 +28,6 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 from structlog.contextvars import bound_contextvars
 from temporalio.client import (
     Client,
-    WorkflowHandle,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
@@ -84,6 +86,20 @@ RequestNo = Path(pattern=REQUEST_NO, description="受理编号（12349-YYYYMMDD-
 ReferralId = Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,95}$", description="转介编号")
 ComplaintNo = Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,95}$", description="投诉编号")
 
+
+# The same parameters as dependencies, so that one route factory (_action_route) serves every kind of row.
+async def _request_no(request_no: str = RequestNo) -> str:
+    return request_no
+
+
+async def _referral_id(referral_id: str = ReferralId) -> str:
+    return referral_id
+
+
+async def _complaint_no(complaint_no: str = ComplaintNo) -> str:
+    return complaint_no
+
+
 TOWNSHIP_STAFF = frozenset({Role.TOWNSHIP_CASEWORKER, Role.TOWNSHIP_APPROVER})
 DESK_ROLES = TOWNSHIP_STAFF | {Role.DISTRICT_OFFICER}  # the window and the 12349 hotline
 DISTRICT_ROLES = frozenset({Role.DISTRICT_OFFICER, Role.DISTRICT_SUPERVISOR})
@@ -130,9 +146,19 @@ def _refusal(exc: WorkflowUpdateFailedError) -> ApiError:
     return ApiError(500, "workflow_error", "处理出错，请联系系统管理员")
 
 
-async def _update(handle: WorkflowHandle, name: str, payload: BaseModel, actor: Actor) -> None:
-    """Call one update; what it returns is not used: callers answer with the state queried afterwards."""
-    with bound_contextvars(workflow_id=handle.id, update=name):
+async def _update(
+    temporal: Client,
+    workflow_id: str,
+    name: str,
+    payload: BaseModel,
+    actor: Actor,
+    state_type: type[BaseModel],
+    about: dict[str, str],
+) -> Any:
+    """Call one update and answer with the state queried afterwards: what the update returns is not used.
+    `about` names the row in the update's log lines."""
+    handle = temporal.get_workflow_handle(workflow_id)
+    with bound_contextvars(**about, workflow_id=workflow_id, update=name):
         try:
             await handle.execute_update(name, payload, rpc_timeout=UPDATE_TIMEOUT)
         except WorkflowUpdateFailedError as exc:
@@ -146,6 +172,10 @@ async def _update(handle: WorkflowHandle, name: str, payload: BaseModel, actor: 
         except WorkflowUpdateRPCTimeoutOrCancelledError:
             raise ApiError(504, "timeout", "处理超时，请稍后查看状态") from None
         log.info("front-door action done", by=actor.username)
+    state = await query_state(temporal, workflow_id, state_type)
+    if state is None:
+        raise ApiError(503, "temporal_unavailable", "已办理，但暂时无法读取最新状态")
+    return state
 
 
 async def query_state(temporal: Client, workflow_id: str, result_type: type[BaseModel]) -> Any:
@@ -473,11 +503,17 @@ def _reader(actor: Actor) -> None:
         raise forbidden("部门工作人员只能查看转介给本部门的事项")
 
 
+async def _fetch(db: asyncpg.Pool, sql: str, subject_id: str, missing: str) -> asyncpg.Record:
+    """The row `sql` selects by its number, or 404 with `missing`."""
+    row = await db.fetchrow(sql, subject_id)
+    if row is None:
+        raise not_found(missing)
+    return row
+
+
 async def request_row(db: asyncpg.Pool, request_no: str, actor: Actor) -> asyncpg.Record:
     _reader(actor)
-    row = await db.fetchrow(_REQUEST_SQL + "where r.request_no = $1", request_no)
-    if row is None:
-        raise not_found("受理编号不存在")
+    row = await _fetch(db, _REQUEST_SQL + "where r.request_no = $1", request_no, "受理编号不存在")
     if not within(actor.place_code, row["village_code"] or row["township_code"]):
         raise forbidden("该求助不在您的辖区内", "out_of_jurisdiction")
     return row
@@ -490,9 +526,7 @@ def _may_see_referral(actor: Actor, row: asyncpg.Record) -> bool:
 
 
 async def referral_row(db: asyncpg.Pool, referral_id: str, actor: Actor) -> asyncpg.Record:
-    row = await db.fetchrow(_REFERRAL_SQL + "where f.referral_id = $1", referral_id)
-    if row is None:
-        raise not_found("转介不存在")
+    row = await _fetch(db, _REFERRAL_SQL + "where f.referral_id = $1", referral_id, "转介不存在")
     if not _may_see_referral(actor, row):
         raise forbidden(
             "该转介不属于您的部门或辖区", "wrong_bureau" if actor.role is Role.BUREAU_STAFF else "out_of_jurisdiction"
@@ -512,9 +546,7 @@ def _complaint_reader(actor: Actor) -> None:
 
 async def complaint_row(db: asyncpg.Pool, complaint_no: str, actor: Actor) -> asyncpg.Record:
     _complaint_reader(actor)
-    row = await db.fetchrow(_COMPLAINT_SQL + "where c.complaint_no = $1", complaint_no)
-    if row is None:
-        raise not_found("投诉不存在")
+    row = await _fetch(db, _COMPLAINT_SQL + "where c.complaint_no = $1", complaint_no, "投诉不存在")
     if not within(actor.place_code, row["unit_code"]) or is_subject(actor, row["about_person"]):
         raise forbidden("该投诉不由您承办", "out_of_jurisdiction")
     return row
@@ -538,6 +570,98 @@ def check_needs(codes: list[str]) -> None:
     unknown = [c for c in codes if c not in BY_CODE]
     if unknown:
         raise ApiError(422, "invalid", f"未知的求助事项：{'、'.join(unknown)}")
+
+
+# ---- actions ----------------------------------------------------------------------------------------
+
+Actions = dict[str, tuple[type[BaseModel], str, str]]  # action in the path: (payload model, update name, label)
+PathId = Callable[..., Awaitable[str]]  # a dependency reading a row's path parameter
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A kind of row a workflow keeps (request, referral, complaint), as its views and actions need it."""
+
+    name: str  # its frontdoor_log subject type, and the prefix of its action routes' names
+    key: str  # the path parameter and log field that name one row
+    load: Callable[[asyncpg.Pool, str, Actor], Awaitable[asyncpg.Record]]  # 404/403 before anything else
+    state: type[BaseModel]  # what the workflow's `state` query answers
+    actions: Actions = field(default_factory=dict)  # the plain actions: a workflow update each, nothing more
+
+
+REFERRAL_ACTIONS: Actions = {
+    "accept": (ReferralAccept, ReferralNames.ACCEPT, "接收转介"),
+    "request-info": (ReferralInfoRequest, ReferralNames.REQUEST_INFO, "要求补充信息"),
+    "supply-info": (ReferralInfoSupplied, ReferralNames.SUPPLY_INFO, "补充信息"),
+    "result": (ReferralResult, ReferralNames.RESULT, "报告办理结果"),
+}
+COMPLAINT_ACTIONS: Actions = {
+    "accept": (ComplaintAccept, ComplaintNames.ACCEPT, "受理投诉"),
+    "conclude": (ComplaintConclude, ComplaintNames.CONCLUDE, "办结并答复"),
+}
+REQUESTS = Subject("request", "request_no", request_row, IntakeState)
+REFERRALS = Subject("referral", "referral_id", referral_row, ReferralState, REFERRAL_ACTIONS)
+COMPLAINTS = Subject("complaint", "complaint_no", complaint_row, ComplaintState, COMPLAINT_ACTIONS)
+
+
+async def _history(request: Request, subject: Subject, row: asyncpg.Record) -> dict[str, Any]:
+    """What every detail view shows of the workflow: its state (None when it cannot be asked now) and the log."""
+    return {
+        "state": await query_state(client(request), row["workflow_id"], subject.state),
+        "log": await _log_of(pool(request), subject.name, row[subject.key]),
+    }
+
+
+async def act_on(
+    subject: Subject, request: Request, subject_id: str, actor: Actor, update: str, payload: BaseModel
+) -> Any:
+    """Read the row (refusing callers who may not see it), run the update on its workflow, whose validator
+    has the last word, and answer with the workflow's state afterwards."""
+    row = await subject.load(pool(request), subject_id, actor)
+    return await _update(
+        client(request), row["workflow_id"], update, payload, actor, subject.state, {subject.key: subject_id}
+    )
+
+
+async def perform(
+    subject: Subject, action: str, request: Request, subject_id: str, actor: Actor, body: BaseModel
+) -> Any:
+    """One of the subject's plain actions, its body completed with the caller as the actor."""
+    model, update, _ = subject.actions[action]
+    return await act_on(subject, request, subject_id, actor, update, _with_actor(model, body, actor))
+
+
+def _action_route(
+    path: str,
+    body_type: type[BaseModel],
+    path_id: PathId,
+    run: Callable[[Request, str, Actor, BaseModel], Awaitable[Any]],
+    **route: Any,
+) -> None:
+    """A POST route acting on one row, with its own body model: every action keeps its own route (and its
+    own entry in the API docs). `run` gets the row's number from `path_id` and the logged-in actor."""
+
+    async def act(
+        request: Request, body: body_type, subject_id: str = Depends(path_id), actor: Actor = Depends(current_actor)
+    ):
+        return await run(request, subject_id, actor, body)
+
+    router.add_api_route(path, act, methods=["POST"], responses=_ERRORS, **route)
+
+
+def _plain_action_routes(subject: Subject, path: str, path_id: PathId) -> None:
+    """`{path}/{action}` for each plain action of the subject, summarised by its label."""
+    for action, (model, _, label) in subject.actions.items():
+        _action_route(
+            f"{path}/{action}",
+            body_model(model),
+            path_id,
+            partial(perform, subject, action),
+            response_model=subject.state,
+            summary=label,
+            description=f"{label}（请求体为 {model.__name__}，办理人由登录身份确定）",
+            name=f"{subject.name}_{action.replace('-', '_')}",
+        )
 
 
 # ---- requests ---------------------------------------------------------------------------------------
@@ -669,10 +793,9 @@ async def request_detail(request: Request, request_no: str, actor: Actor) -> Req
         description=row["description"],
         received_by=row["received_by"],
         answer=row["answer"],
-        state=await query_state(client(request), row["workflow_id"], IntakeState),
-        log=await _log_of(db, "request", request_no),
         referrals=[referral_summary(r) for r in referrals],
         complaints=[complaint_summary(c) for c in complaints],
+        **await _history(request, REQUESTS, row),
     )
 
 
@@ -686,30 +809,18 @@ async def get_request(request: Request, request_no: str = RequestNo, actor: Acto
     return await request_detail(request, request_no, actor)
 
 
-async def _act_on_request(
-    request: Request, request_no: str, actor: Actor, update: str, payload: BaseModel
-) -> IntakeState:
-    row = await request_row(pool(request), request_no, actor)
-    temporal = client(request)
-    with bound_contextvars(request_no=request_no):
-        await _update(temporal.get_workflow_handle(row["workflow_id"]), update, payload, actor)
-    state = await query_state(temporal, row["workflow_id"], IntakeState)
-    if state is None:
-        raise ApiError(503, "temporal_unavailable", "已办理，但暂时无法读取最新状态")
-    return state
-
-
 TriageBody = body_model(Triage)
 LinkCaseBody = body_model(LinkCase)
 AnswerBody = body_model(EnquiryAnswer)
 
 
 async def triage(request: Request, request_no: str, actor: Actor, body: BaseModel) -> IntakeState:
+    """Each need becomes a review case to open, an emergency event, or a referral to the bureau that owns it."""
     payload = _with_actor(Triage, body, actor)
     check_needs(payload.needs)
     if payload.emergency_kind not in {k.value for k in EmergencyKind}:
         raise ApiError(422, "invalid", f"急难类型无效：{payload.emergency_kind}")
-    return await _act_on_request(request, request_no, actor, IntakeNames.TRIAGE, payload)
+    return await act_on(REQUESTS, request, request_no, actor, IntakeNames.TRIAGE, payload)
 
 
 async def link_case(request: Request, request_no: str, actor: Actor, body: BaseModel) -> IntakeState:
@@ -735,47 +846,30 @@ async def link_case(request: Request, request_no: str, actor: Actor, body: BaseM
         raise ApiError(422, "invalid", f"该案件不是{need.help_kind}案件")
     if not case["member"]:
         raise ApiError(422, "invalid", "该案件的家庭成员中没有此求助人")
-    return await _act_on_request(request, request_no, actor, IntakeNames.LINK_CASE, payload)
+    return await act_on(REQUESTS, request, request_no, actor, IntakeNames.LINK_CASE, payload)
 
 
 async def answer_enquiry(request: Request, request_no: str, actor: Actor, body: BaseModel) -> IntakeState:
-    return await _act_on_request(
-        request, request_no, actor, IntakeNames.ANSWER, _with_actor(EnquiryAnswer, body, actor)
+    return await act_on(
+        REQUESTS, request, request_no, actor, IntakeNames.ANSWER, _with_actor(EnquiryAnswer, body, actor)
     )
 
 
-@router.post(
-    "/frontdoor/requests/{request_no}/triage",
-    response_model=IntakeState,
-    summary="分办（选定求助事项）",
-    responses=_ERRORS,
-)
-async def triage_route(
-    request: Request, body: TriageBody, request_no: str = RequestNo, actor: Actor = Depends(current_actor)
+for _action, _body, _run, _summary in (
+    ("triage", TriageBody, triage, "分办（选定求助事项）"),
+    ("link-case", LinkCaseBody, link_case, "关联已受理的低保/特困审核案件"),
+    ("answer", AnswerBody, answer_enquiry, "答复政策咨询"),
 ):
-    """Each need becomes a review case to open, an emergency event, or a referral to the bureau that owns it."""
-    return await triage(request, request_no, actor, body)
-
-
-@router.post(
-    "/frontdoor/requests/{request_no}/link-case",
-    response_model=IntakeState,
-    summary="关联已受理的低保/特困审核案件",
-    responses=_ERRORS,
-)
-async def link_case_route(
-    request: Request, body: LinkCaseBody, request_no: str = RequestNo, actor: Actor = Depends(current_actor)
-):
-    return await link_case(request, request_no, actor, body)
-
-
-@router.post(
-    "/frontdoor/requests/{request_no}/answer", response_model=IntakeState, summary="答复政策咨询", responses=_ERRORS
-)
-async def answer_route(
-    request: Request, body: AnswerBody, request_no: str = RequestNo, actor: Actor = Depends(current_actor)
-):
-    return await answer_enquiry(request, request_no, actor, body)
+    _action_route(
+        f"/frontdoor/requests/{{request_no}}/{_action}",
+        _body,
+        _request_no,
+        _run,
+        response_model=IntakeState,
+        summary=_summary,
+        description=inspect.getdoc(_run),
+        name=f"{_action.replace('-', '_')}_route",
+    )
 
 
 # ---- referrals --------------------------------------------------------------------------------------
@@ -829,14 +923,7 @@ async def referral_detail(request: Request, referral_id: str, actor: Actor) -> R
     req = await db.fetchrow(
         "select phone, address, description from frontdoor_requests where request_no = $1", row["request_no"]
     )
-    return ReferralDetail(
-        referral=referral_summary(row),
-        phone=req["phone"],
-        address=req["address"],
-        description=req["description"],
-        state=await query_state(client(request), row["workflow_id"], ReferralState),
-        log=await _log_of(db, "referral", referral_id),
-    )
+    return ReferralDetail(referral=referral_summary(row), **dict(req), **await _history(request, REFERRALS, row))
 
 
 @router.get("/referrals/{referral_id}", response_model=ReferralDetail, summary="转介详情", responses=_ERRORS)
@@ -844,51 +931,7 @@ async def get_referral(request: Request, referral_id: str = ReferralId, actor: A
     return await referral_detail(request, referral_id, actor)
 
 
-REFERRAL_ACTIONS: dict[str, tuple[type[BaseModel], str, str]] = {
-    "accept": (ReferralAccept, ReferralNames.ACCEPT, "接收转介"),
-    "request-info": (ReferralInfoRequest, ReferralNames.REQUEST_INFO, "要求补充信息"),
-    "supply-info": (ReferralInfoSupplied, ReferralNames.SUPPLY_INFO, "补充信息"),
-    "result": (ReferralResult, ReferralNames.RESULT, "报告办理结果"),
-}
-
-
-async def referral_action(
-    request: Request, referral_id: str, actor: Actor, action: str, body: BaseModel
-) -> ReferralState:
-    model, update, _ = REFERRAL_ACTIONS[action]
-    payload = _with_actor(model, body, actor)
-    row = await referral_row(pool(request), referral_id, actor)
-    temporal = client(request)
-    with bound_contextvars(referral_id=referral_id):
-        await _update(temporal.get_workflow_handle(row["workflow_id"]), update, payload, actor)
-    state = await query_state(temporal, row["workflow_id"], ReferralState)
-    if state is None:
-        raise ApiError(503, "temporal_unavailable", "已办理，但暂时无法读取最新状态")
-    return state
-
-
-def _referral_route(action: str, model: type[BaseModel], label: str) -> None:
-    body_type = body_model(model)
-
-    async def act(
-        request: Request, body: body_type, referral_id: str = ReferralId, actor: Actor = Depends(current_actor)
-    ):
-        return await referral_action(request, referral_id, actor, action, body)
-
-    router.add_api_route(
-        f"/referrals/{{referral_id}}/{action}",
-        act,
-        methods=["POST"],
-        response_model=ReferralState,
-        summary=label,
-        description=f"{label}（请求体为 {model.__name__}，办理人由登录身份确定）",
-        name=f"referral_{action.replace('-', '_')}",
-        responses=_ERRORS,
-    )
-
-
-for _action, (_model, _, _label) in REFERRAL_ACTIONS.items():
-    _referral_route(_action, _model, _label)
+_plain_action_routes(REFERRALS, "/referrals/{referral_id}", _referral_id)
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -951,13 +994,9 @@ async def callback(request: Request, referral_id: str = ReferralId):
     else:
         payload = ReferralResult(actor=actor, outcome=body.outcome, help_given=body.help_given, amount=body.amount)
         update = ReferralNames.RESULT
-    temporal = client(request)
-    with bound_contextvars(referral_id=referral_id):
-        await _update(temporal.get_workflow_handle(row["workflow_id"]), update, payload, actor)
-    state = await query_state(temporal, row["workflow_id"], ReferralState)
-    if state is None:
-        raise ApiError(503, "temporal_unavailable", "已办理，但暂时无法读取最新状态")
-    return state
+    return await _update(
+        client(request), row["workflow_id"], update, payload, actor, ReferralState, {"referral_id": referral_id}
+    )
 
 
 # ---- complaints -------------------------------------------------------------------------------------
@@ -1041,15 +1080,13 @@ async def list_complaints(
 
 
 async def complaint_detail(request: Request, complaint_no: str, actor: Actor) -> ComplaintDetail:
-    db = pool(request)
-    row = await complaint_row(db, complaint_no, actor)
+    row = await complaint_row(pool(request), complaint_no, actor)
     return ComplaintDetail(
         complaint=complaint_summary(row),
         phone=row["phone"],
         content=row["content"],
         reply=row["reply"],
-        state=await query_state(client(request), row["workflow_id"], ComplaintState),
-        log=await _log_of(db, "complaint", complaint_no),
+        **await _history(request, COMPLAINTS, row),
     )
 
 
@@ -1058,48 +1095,7 @@ async def get_complaint(request: Request, complaint_no: str = ComplaintNo, actor
     return await complaint_detail(request, complaint_no, actor)
 
 
-COMPLAINT_ACTIONS: dict[str, tuple[type[BaseModel], str, str]] = {
-    "accept": (ComplaintAccept, ComplaintNames.ACCEPT, "受理投诉"),
-    "conclude": (ComplaintConclude, ComplaintNames.CONCLUDE, "办结并答复"),
-}
-
-
-async def complaint_action(
-    request: Request, complaint_no: str, actor: Actor, action: str, body: BaseModel
-) -> ComplaintState:
-    model, update, _ = COMPLAINT_ACTIONS[action]
-    payload = _with_actor(model, body, actor)
-    row = await complaint_row(pool(request), complaint_no, actor)
-    temporal = client(request)
-    with bound_contextvars(complaint_no=complaint_no):
-        await _update(temporal.get_workflow_handle(row["workflow_id"]), update, payload, actor)
-    state = await query_state(temporal, row["workflow_id"], ComplaintState)
-    if state is None:
-        raise ApiError(503, "temporal_unavailable", "已办理，但暂时无法读取最新状态")
-    return state
-
-
-def _complaint_route(action: str, model: type[BaseModel], label: str) -> None:
-    body_type = body_model(model)
-
-    async def act(
-        request: Request, body: body_type, complaint_no: str = ComplaintNo, actor: Actor = Depends(current_actor)
-    ):
-        return await complaint_action(request, complaint_no, actor, action, body)
-
-    router.add_api_route(
-        f"/complaints/{{complaint_no}}/{action}",
-        act,
-        methods=["POST"],
-        response_model=ComplaintState,
-        summary=label,
-        name=f"complaint_{action}",
-        responses=_ERRORS,
-    )
-
-
-for _action, (_model, _, _label) in COMPLAINT_ACTIONS.items():
-    _complaint_route(_action, _model, _label)
+_plain_action_routes(COMPLAINTS, "/complaints/{complaint_no}", _complaint_no)
 
 
 # ---- the district's view ----------------------------------------------------------------------------

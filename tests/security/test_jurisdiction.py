@@ -121,7 +121,7 @@ async def _post(w: World, user: str, url: str, body: dict[str, Any]) -> tuple[in
 
 
 async def _stage(w: World, case_id: str, stage: str) -> None:
-    for _ in range(100):
+    for _ in range(600):  # a minute: the case is accepted without waiting, and CI machines may be busy
         _, text = await _get(w, "qu_minzheng", f"/api/cases/{case_id}")
         if f'"stage":"{stage}"' in text.replace(" ", ""):
             return

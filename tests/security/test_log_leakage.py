@@ -87,7 +87,7 @@ async def test_a_full_run_logs_no_id_or_phone_number(
                 assert r.status_code == 200, (action, r.text)
 
             async def stage_is(stage: str) -> None:
-                for _ in range(100):
+                for _ in range(600):
                     r = await http.get(f"/api/cases/{case_id}", headers=qu)
                     if r.status_code == 200 and r.json()["case"]["stage"] == stage:
                         return

@@ -11,14 +11,12 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import RedirectResponse
-from pydantic import BaseModel, ValidationError
 
 from rules.needs import BY_CODE
 from schemas.staff import Actor, Bureau, Role
 from webapp import frontdoor_api as api
-from webapp.actions import body_model
-from webapp.errors import ApiError, chinese_message
+from webapp.errors import ApiError
+from webapp.ui.action_forms import RowPage, plain_forms
 from webapp.ui.render import PageActor, render, render_error
 
 router = APIRouter(include_in_schema=False)
@@ -69,63 +67,22 @@ async def inbox(request: Request, status: str = "open", bureau: str = "", actor:
     )
 
 
-async def _page(
-    request: Request,
-    referral_id: str,
-    actor: Actor,
-    *,
-    error: str | None = None,
-    done: str | None = None,
-    values: dict[str, Any] | None = None,
-    status: int = 200,
-) -> Response:
-    try:
-        detail = await api.referral_detail(request, referral_id, actor)
-    except ApiError as exc:
-        return render_error(request, exc.status, exc.message, actor)
+async def _referral(request: Request, referral_id: str, actor: Actor) -> dict[str, Any]:
+    detail = await api.referral_detail(request, referral_id, actor)
     ref = detail.referral
     own_bureau = actor.role is Role.BUREAU_STAFF and actor.bureau == ref.bureau
-    return render(
-        request,
-        "bureau/referral.html",
-        LABELS
-        | {
-            "detail": detail,
-            "ref": ref,
-            "row_class": row_class(ref),
-            "error": error,
-            "done": done,
-            "values": values or {},
-            "may_accept": own_bureau and ref.status == "delivered",
-            "may_answer": own_bureau and ref.status in ("accepted", "info_requested"),
-            "may_ask": own_bureau and ref.status == "accepted",
-            "may_supply": actor.role in api.DESK_ROLES and ref.status == "info_requested",
-        },
-        status=status,
-        actor=actor,
-    )
+    return LABELS | {
+        "detail": detail,
+        "ref": ref,
+        "row_class": row_class(ref),
+        "may_accept": own_bureau and ref.status == "delivered",
+        "may_answer": own_bureau and ref.status in ("accepted", "info_requested"),
+        "may_ask": own_bureau and ref.status == "accepted",
+        "may_supply": actor.role in api.DESK_ROLES and ref.status == "info_requested",
+    }
 
 
-@router.get("/bureau/referrals/{referral_id}")
-async def referral(request: Request, referral_id: str, done: str | None = None, actor: Actor = PageActor) -> Response:
-    label = api.REFERRAL_ACTIONS[done][2] if done in api.REFERRAL_ACTIONS else None
-    return await _page(request, referral_id, actor, done=label)
-
-
-@router.post("/bureau/referrals/{referral_id}/{action}")
-async def act(request: Request, referral_id: str, action: str, actor: Actor = PageActor) -> Response:
-    if action not in api.REFERRAL_ACTIONS:
-        return render_error(request, 404, "页面不存在", actor)
-    form = await request.form()
-    fields = {k: str(v) for k, v in form.items() if k != "csrftoken"}
-    if "amount" in fields and not fields["amount"].strip():
-        fields.pop("amount")
-    try:
-        body: BaseModel = body_model(api.REFERRAL_ACTIONS[action][0]).model_validate(fields)
-        await api.referral_action(request, referral_id, actor, action, body)
-    except ValidationError as exc:
-        message = "；".join(chinese_message(e) for e in exc.errors(include_url=False, include_input=False))
-        return await _page(request, referral_id, actor, error=message, values={action: fields}, status=422)
-    except ApiError as exc:
-        return await _page(request, referral_id, actor, error=exc.message, values={action: fields}, status=exc.status)
-    return RedirectResponse(f"/bureau/referrals/{referral_id}?done={action}", status_code=303)
+REFERRAL_PAGE = RowPage(
+    "/bureau/referrals", "referral_id", "bureau/referral.html", _referral, plain_forms(api.REFERRALS)
+)
+REFERRAL_PAGE.install(router)

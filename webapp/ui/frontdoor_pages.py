@@ -8,21 +8,20 @@ Every page calls the HTTP API's functions (webapp.frontdoor_api), so both refuse
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import RedirectResponse
-from pydantic import BaseModel, ValidationError
 
 from rules.needs import NEEDS, Route
 from schemas.emergency import EmergencyKind
 from schemas.frontdoor import RequestKind
 from schemas.staff import Actor
 from webapp import frontdoor_api as api
-from webapp.actions import body_model
 from webapp.auth import pool
-from webapp.errors import ApiError, chinese_message
+from webapp.errors import ApiError
 from webapp.ui import bureau_pages
+from webapp.ui.action_forms import Form, RowPage, plain_forms, submit
 from webapp.ui.render import PageActor, render, render_error
 
 router = APIRouter(include_in_schema=False)
@@ -32,12 +31,12 @@ NEED_STATUS = {"waiting": "待办", "in_progress": "办理中", "answered": "已
 COMPLAINT_STATUS = {"registered": "待受理", "accepted": "办理中", "concluded": "已办结"}
 FINDINGS = {"substantiated": "属实", "partly": "部分属实", "unsubstantiated": "不属实"}
 CHANNELS = {"portal": "网上", "hotline": "12349 热线", "window": "窗口"}
-REQUEST_ACTIONS = {
-    "triage": (api.triage, "分办"),
-    "link-case": (api.link_case, "关联案件"),
-    "answer": (api.answer_enquiry, "答复"),
+REQUEST_FORMS: dict[str, Form] = {
+    "triage": (api.TriageBody, api.triage, "分办"),
+    "link-case": (api.LinkCaseBody, api.link_case, "关联案件"),
+    "answer": (api.AnswerBody, api.answer_enquiry, "答复"),
 }
-DONE_LABELS = {action: label for action, (_, label) in REQUEST_ACTIONS.items()} | {"new": "登记"}
+DONE_LABELS = {action: label for action, (_, _, label) in REQUEST_FORMS.items()} | {"new": "登记"}
 LABELS = bureau_pages.LABELS | {
     "request_status": REQUEST_STATUS,
     "need_status": NEED_STATUS,
@@ -49,10 +48,6 @@ LABELS = bureau_pages.LABELS | {
     "Route": Route,
     "emergency_kinds": [(k.value, k.label) for k in EmergencyKind],
 }
-
-
-def _messages(exc: ValidationError) -> str:
-    return "；".join(chinese_message(e) for e in exc.errors(include_url=False, include_input=False))
 
 
 @router.get("/frontdoor")
@@ -72,73 +67,26 @@ async def desk(request: Request, actor: Actor = PageActor) -> Response:
     )
 
 
-async def _request_page(
-    request: Request,
-    request_no: str,
-    actor: Actor,
-    *,
-    error: str | None = None,
-    done: str | None = None,
-    values: dict[str, Any] | None = None,
-    status: int = 200,
-) -> Response:
-    try:
-        detail = await api.request_detail(request, request_no, actor)
-    except ApiError as exc:
-        return render_error(request, exc.status, exc.message, actor)
+async def _request(request: Request, request_no: str, actor: Actor) -> dict[str, Any]:
+    detail = await api.request_detail(request, request_no, actor)
     req = detail.request
     desk_staff = actor.role in api.DESK_ROLES and req.status != "closed"
     needs = detail.state.needs if detail.state else []
-    return render(
-        request,
-        "frontdoor/request.html",
-        LABELS
-        | {
-            "detail": detail,
-            "req": req,
-            "need_states": needs,
-            "error": error,
-            "done": done,
-            "values": values or {},
-            "may_triage": desk_staff and req.kind is RequestKind.HELP and req.status == "received",
-            "to_link": [n for n in needs if n.route == Route.REVIEW.value and n.status != "answered"]
-            if desk_staff
-            else [],
-            "may_answer": desk_staff and req.kind is RequestKind.ENQUIRY,
-            "may_see_household": actor.role in api.HOUSEHOLD_ROLES,
-        },
-        status=status,
-        actor=actor,
-    )
+    return LABELS | {
+        "detail": detail,
+        "req": req,
+        "need_states": needs,
+        "may_triage": desk_staff and req.kind is RequestKind.HELP and req.status == "received",
+        "to_link": [n for n in needs if n.route == Route.REVIEW.value and n.status != "answered"] if desk_staff else [],
+        "may_answer": desk_staff and req.kind is RequestKind.ENQUIRY,
+        "may_see_household": actor.role in api.HOUSEHOLD_ROLES,
+    }
 
 
-@router.get("/frontdoor/requests/{request_no}")
-async def request_page(request: Request, request_no: str, done: str | None = None, actor: Actor = PageActor):
-    return await _request_page(request, request_no, actor, done=DONE_LABELS.get(done or ""))
-
-
-@router.post("/frontdoor/requests/{request_no}/{action}")
-async def request_action(request: Request, request_no: str, action: str, actor: Actor = PageActor) -> Response:
-    if action not in REQUEST_ACTIONS:
-        return render_error(request, 404, "页面不存在", actor)
-    form = await request.form()
-    fields: dict[str, Any] = {k: str(v) for k, v in form.items() if k not in ("csrftoken", "needs")}
-    if action == "triage":
-        fields["needs"] = [str(n) for n in form.getlist("needs")]
-    model = {"triage": api.TriageBody, "link-case": api.LinkCaseBody, "answer": api.AnswerBody}[action]
-    perform = REQUEST_ACTIONS[action][0]
-    try:
-        body: BaseModel = model.model_validate(fields)
-        await perform(request, request_no, actor, body)
-    except ValidationError as exc:
-        return await _request_page(
-            request, request_no, actor, error=_messages(exc), values={action: fields}, status=422
-        )
-    except ApiError as exc:
-        return await _request_page(
-            request, request_no, actor, error=exc.message, values={action: fields}, status=exc.status
-        )
-    return RedirectResponse(f"/frontdoor/requests/{request_no}?done={action}", status_code=303)
+REQUEST_PAGE = RowPage(
+    "/frontdoor/requests", "request_no", "frontdoor/request.html", _request, REQUEST_FORMS, DONE_LABELS
+)
+REQUEST_PAGE.install(router)
 
 
 # ---- registering for a resident (hotline / window) --------------------------------------------------------
@@ -176,7 +124,8 @@ async def register(request: Request, actor: Actor = PageActor) -> Response:
     form = await request.form()
     values: dict[str, Any] = {k: str(v).strip() for k, v in form.items() if k not in ("csrftoken", "needs")}
     values["needs"] = [str(n) for n in form.getlist("needs")]
-    try:
+
+    async def attempt() -> str:
         body = api.StaffRequestIn(
             kind=values.get("kind") or "help",
             needs=values["needs"] if values.get("kind", "help") == "help" else [],
@@ -191,11 +140,9 @@ async def register(request: Request, actor: Actor = PageActor) -> Response:
             about_person=values.get("about_person") or None,
         )
         created = await api.register_request(body, request, actor)
-    except ValidationError as exc:
-        return await _new_page(request, actor, values, _messages(exc), status=422)
-    except ApiError as exc:
-        return await _new_page(request, actor, values, exc.message, status=exc.status)
-    return RedirectResponse(f"/frontdoor/requests/{created.request_no}?done=new", status_code=303)
+        return f"/frontdoor/requests/{created.request_no}?done=new"
+
+    return await submit(attempt, partial(_new_page, request, actor, values))
 
 
 # ---- complaints -------------------------------------------------------------------------------------------
@@ -211,64 +158,22 @@ async def complaints(request: Request, status: str = "open", actor: Actor = Page
     return render(request, "frontdoor/complaints.html", LABELS | {"listing": listing, "status": chosen}, actor=actor)
 
 
-async def _complaint_page(
-    request: Request,
-    complaint_no: str,
-    actor: Actor,
-    *,
-    error: str | None = None,
-    done: str | None = None,
-    values: dict[str, Any] | None = None,
-    status: int = 200,
-) -> Response:
-    try:
-        detail = await api.complaint_detail(request, complaint_no, actor)
-    except ApiError as exc:
-        return render_error(request, exc.status, exc.message, actor)
+async def _complaint(request: Request, complaint_no: str, actor: Actor) -> dict[str, Any]:
+    detail = await api.complaint_detail(request, complaint_no, actor)
     c = detail.complaint
     handler = actor.role in api.DESK_ROLES
-    return render(
-        request,
-        "frontdoor/complaint.html",
-        LABELS
-        | {
-            "detail": detail,
-            "c": c,
-            "error": error,
-            "done": done,
-            "values": values or {},
-            "may_accept": handler and c.status == "registered",
-            "may_conclude": handler and c.status == "accepted",
-        },
-        status=status,
-        actor=actor,
-    )
+    return LABELS | {
+        "detail": detail,
+        "c": c,
+        "may_accept": handler and c.status == "registered",
+        "may_conclude": handler and c.status == "accepted",
+    }
 
 
-@router.get("/frontdoor/complaints/{complaint_no}")
-async def complaint(request: Request, complaint_no: str, done: str | None = None, actor: Actor = PageActor):
-    label = api.COMPLAINT_ACTIONS[done][2] if done in api.COMPLAINT_ACTIONS else None
-    return await _complaint_page(request, complaint_no, actor, done=label)
-
-
-@router.post("/frontdoor/complaints/{complaint_no}/{action}")
-async def complaint_action(request: Request, complaint_no: str, action: str, actor: Actor = PageActor) -> Response:
-    if action not in api.COMPLAINT_ACTIONS:
-        return render_error(request, 404, "页面不存在", actor)
-    form = await request.form()
-    fields = {k: str(v) for k, v in form.items() if k != "csrftoken"}
-    try:
-        body: BaseModel = body_model(api.COMPLAINT_ACTIONS[action][0]).model_validate(fields)
-        await api.complaint_action(request, complaint_no, actor, action, body)
-    except ValidationError as exc:
-        return await _complaint_page(
-            request, complaint_no, actor, error=_messages(exc), values={action: fields}, status=422
-        )
-    except ApiError as exc:
-        return await _complaint_page(
-            request, complaint_no, actor, error=exc.message, values={action: fields}, status=exc.status
-        )
-    return RedirectResponse(f"/frontdoor/complaints/{complaint_no}?done={action}", status_code=303)
+COMPLAINT_PAGE = RowPage(
+    "/frontdoor/complaints", "complaint_no", "frontdoor/complaint.html", _complaint, plain_forms(api.COMPLAINTS)
+)
+COMPLAINT_PAGE.install(router)
 
 
 # ---- the district: who has not answered -------------------------------------------------------------------
