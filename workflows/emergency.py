@@ -8,13 +8,13 @@ generated here, so a retried or replayed payment activity never pays twice.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
+
+from workflows.journal import ACTIVITY, Journal
 
 with workflow.unsafe.imports_passed_through():
     from rules.access import within
@@ -41,10 +41,6 @@ with workflow.unsafe.imports_passed_through():
 
 CST = timezone(timedelta(hours=8))
 REMIND_AT = time(8, 30)
-ACTIVITY = dict(
-    start_to_close_timeout=timedelta(seconds=10),  # all are quick database writes; a dead worker costs 10 s
-    retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
-)
 
 # Who approves at each tier, and who may move the event up from it.
 PAYERS = {
@@ -69,9 +65,10 @@ def refuse(code: str, message: str) -> ApplicationError:
 
 
 @workflow.defn(name=EmergencyNames.WORKFLOW)
-class EmergencyWorkflow:
+class EmergencyWorkflow(Journal):
     @workflow.init
     def __init__(self, start: EmergencyStart) -> None:
+        super().__init__()
         self.start = start
         self.event_id = start.event_id
         self.policy: EmergencyPolicy | None = None
@@ -84,11 +81,8 @@ class EmergencyWorkflow:
         self.docs_done = False
         self.doc_overdue = False
         self.reminded = False
-        self.log: list[dict] = []
-        self.persisted = 0
         self.pay_seq = 0
         self.clock_version = 0
-        self.db_lock = asyncio.Lock()
 
     @workflow.run
     async def run(self, start: EmergencyStart) -> EmergencyState:
@@ -349,44 +343,22 @@ class EmergencyWorkflow:
     def ack(self, log_key: str, payment_key: str | None = None) -> EmergencyAck:
         return EmergencyAck(tier=self.tier.value, total=self.total, log_key=log_key, payment_key=payment_key)
 
-    def note(self, kind: str, actor: Actor | None, payload: dict, summary: str) -> str:
-        key = f"{len(self.log) + 1:04d}-{kind}"
-        self.log.append(
-            {
-                "log_key": key,
-                "kind": kind,
-                "actor": actor.username if actor else None,
-                "at": workflow.now().isoformat(),
-                "summary": summary,
-                "payload": payload,
-            }
+    def log_write(self, entry: dict) -> tuple[str, EmergencyLogIn]:
+        return "log_emergency", EmergencyLogIn(
+            event_id=self.event_id,
+            log_key=entry["log_key"],
+            kind=entry["kind"],
+            actor=entry["actor"],
+            payload=entry["payload"] | {"summary": entry["summary"]},
+            occurred_at=datetime.fromisoformat(entry["at"]),
+            tier=self.tier.value,
+            status=self.status,  # type: ignore[arg-type]
+            village_total=self.paid(Tier.VILLAGE),
+            township_total=self.paid(Tier.TOWNSHIP),
+            district_total=self.paid(Tier.DISTRICT),
+            documentation_due=self.doc_due,
+            documents_done=self.docs_done,
         )
-        return key
-
-    async def persist(self) -> None:
-        async with self.db_lock:
-            while self.persisted < len(self.log):
-                entry = self.log[self.persisted]
-                await workflow.execute_activity(
-                    "log_emergency",
-                    EmergencyLogIn(
-                        event_id=self.event_id,
-                        log_key=entry["log_key"],
-                        kind=entry["kind"],
-                        actor=entry["actor"],
-                        payload=entry["payload"] | {"summary": entry["summary"]},
-                        occurred_at=datetime.fromisoformat(entry["at"]),
-                        tier=self.tier.value,
-                        status=self.status,  # type: ignore[arg-type]
-                        village_total=self.paid(Tier.VILLAGE),
-                        township_total=self.paid(Tier.TOWNSHIP),
-                        district_total=self.paid(Tier.DISTRICT),
-                        documentation_due=self.doc_due,
-                        documents_done=self.docs_done,
-                    ),
-                    **ACTIVITY,
-                )
-                self.persisted += 1
 
     def paid(self, tier: Tier) -> Decimal:
         """Money actually paid (the totals also hold amounts reserved by payments in flight)."""

@@ -1,21 +1,20 @@
-"""The event log shared by the front door's workflows: entries kept in workflow state, written to the
-database in order by an idempotent activity keyed by their sequence number."""
+"""What the front door's workflows share: their event log (a Journal written by `log_frontdoor`),
+deadlines that escalate, notifications and working-day arithmetic."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Literal
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
+
+from workflows.journal import ACTIVITY, Journal
 
 with workflow.unsafe.imports_passed_through():
     from schemas.frontdoor import FrontDoorLogIn
     from schemas.review import DeadlineInfo, DeadlineRequest, NotificationIn
-    from schemas.staff import Actor
 
 
 def refuse(code: str, message: str) -> ApplicationError:
@@ -23,65 +22,30 @@ def refuse(code: str, message: str) -> ApplicationError:
     return ApplicationError(message, type=code, non_retryable=True)
 
 
-ACTIVITY = dict(
-    start_to_close_timeout=timedelta(seconds=10),
-    retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
-)
+class Logbook(Journal):
+    """A front-door subject's log (request, referral, complaint), with its deadlines and notifications."""
 
-
-class Logbook:
     subject_type: Literal["request", "referral", "complaint"]
     subject_id: str
-
-    def __init__(self) -> None:
-        self.log: list[dict] = []
-        self.persisted = 0
-        self.db_lock = asyncio.Lock()
-
-    def note(self, kind: str, actor: Actor | None, payload: dict, summary: str) -> str:
-        key = f"{len(self.log) + 1:04d}-{kind}"
-        self.log.append(
-            {
-                "log_key": key,
-                "kind": kind,
-                "actor": actor.username if actor else None,
-                "at": workflow.now().isoformat(),
-                "summary": summary,
-                "payload": payload,
-            }
-        )
-        return key
-
     status: str
+    version: int
 
     def log_due(self) -> date | None:
         """The subject's due date to keep on its row (none by default)."""
         return None
 
-    async def persist(self) -> None:
-        """Write pending entries in order; each carries the subject's status at the time it is written, so
-        whichever caller holds the lock writes the newest status."""
-        async with self.db_lock:
-            while self.persisted < len(self.log):
-                e = self.log[self.persisted]
-                await workflow.execute_activity(
-                    "log_frontdoor",
-                    FrontDoorLogIn(
-                        subject_type=self.subject_type,
-                        subject_id=self.subject_id,
-                        log_key=e["log_key"],
-                        kind=e["kind"],
-                        actor=e["actor"],
-                        payload=e["payload"] | {"summary": e["summary"]},
-                        occurred_at=datetime.fromisoformat(e["at"]),
-                        status=self.status,
-                        due=self.log_due(),
-                    ),
-                    **ACTIVITY,
-                )
-                self.persisted += 1
-
-    version: int
+    def log_write(self, entry: dict) -> tuple[str, FrontDoorLogIn]:
+        return "log_frontdoor", FrontDoorLogIn(
+            subject_type=self.subject_type,
+            subject_id=self.subject_id,
+            log_key=entry["log_key"],
+            kind=entry["kind"],
+            actor=entry["actor"],
+            payload=entry["payload"] | {"summary": entry["summary"]},
+            occurred_at=datetime.fromisoformat(entry["at"]),
+            status=self.status,
+            due=self.log_due(),
+        )
 
     def next_deadline(self) -> tuple[datetime, str] | None:
         return None
