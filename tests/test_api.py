@@ -187,6 +187,26 @@ async def test_lists_and_reads_only_within_jurisdiction(api: httpx.AsyncClient, 
         assert r.status_code == 403 and r.json()["code"] == "wrong_role", path
 
 
+async def test_a_second_district_is_outside_the_first_districts_lists(
+    api: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    """The district that holds every place reads its lists without the prefix test (webapp.cases.jurisdiction);
+    once another district shares the database, the test is back and its cases stay out."""
+    await insert_case(pool, "SP-1", SHIPO)
+    await pool.execute(
+        "insert into places (code, name, level, kind, parent_code) values "
+        "('341502', '金安区', 'district', '区', null), ('341502001', '城北镇', 'township', '镇', '341502')"
+    )
+    await insert_case(pool, "JA-1", "341502001")
+    officer = await login(api, "qu_minzheng")
+    r = await api.get("/api/cases", headers=officer)
+    assert [i["case_id"] for i in r.json()["items"]] == ["SP-1"] and r.json()["total"] == 1
+    await pool.execute("delete from cases where case_id = 'JA-1'")
+    await pool.execute("delete from places where code in ('341502001', '341502')")
+    r = await api.get("/api/cases", headers=officer)
+    assert [i["case_id"] for i in r.json()["items"]] == ["SP-1"]
+
+
 async def test_unknown_case_is_404(api: httpx.AsyncClient) -> None:
     r = await api.get("/api/cases/NO-SUCH-CASE", headers=await login(api, "qu_minzheng"))
     assert r.status_code == 404

@@ -141,6 +141,19 @@ left join places v on v.code = c.village_code
 
 # The actor's jurisdiction as a condition on the row's most precise place (village, else township).
 _IN_JURISDICTION = "starts_with(coalesce(c.village_code, c.township_code), {})"
+# True if `$1` is the only district: the root of every place, so of every case's place.
+_ONLY_ROOT = "select coalesce(bool_and(code = $1), false) from places where level = 'district'"
+
+
+async def jurisdiction(db: asyncpg.Pool | asyncpg.Connection, place_code: str, param: str = "$1") -> str:
+    """`_IN_JURISDICTION`, or for the district that holds every place a condition true of every row that
+    still refers to `param`: evaluating the prefix test on 100,000 rows was most of a district-wide list's
+    time (bench/findings.md)."""
+    if await db.fetchval(_ONLY_ROOT, place_code):
+        return f"{param}::text is not null"
+    return _IN_JURISDICTION.format(param)
+
+
 # Up to this many matches a list page is sorted in memory (a few milliseconds) rather than read in index order.
 _SORT_AT_MOST = 2000
 
@@ -266,8 +279,9 @@ async def list_cases(
     page_size: int = Query(50, ge=1, le=200),
 ) -> CaseList:
     """Open and closed cases within the caller's jurisdiction, the nearest deadline first."""
+    db = pool(request)
     params: list[Any] = [actor.place_code]
-    where = [_IN_JURISDICTION.format("$1")]
+    where = [await jurisdiction(db, actor.place_code)]
 
     def add(condition: str, value: Any) -> None:
         params.append(value)
@@ -290,7 +304,6 @@ async def list_cases(
     if q:
         add("starts_with(c.applicant_name, {})", q)
     condition = " and ".join(where)
-    db = pool(request)
     async with db.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         # One snapshot for the count and the page. The count also says where the matches start in
         # deadline order, so the page is read along the (deadline, accepted_at, case_id) index from there;
@@ -307,9 +320,12 @@ async def list_cases(
         elif found["undated"] == 0 and found["first"] is not None:
             params.append(found["first"])
             condition += f" and c.deadline >= ${len(params)}"  # true of every match: where the walk starts
+        # The page's numbers first, then their rows: the rows skipped on the way to a deep page are not
+        # joined with their places.
         rows = await conn.fetch(
-            f"{_SUMMARY_SQL} where {condition} order by {order}, c.accepted_at, c.case_id "
-            f"limit {page_size} offset {(page - 1) * page_size}",
+            f"{_SUMMARY_SQL} where c.case_id = any(array(select c.case_id from cases c where {condition} "
+            f"order by {order}, c.accepted_at, c.case_id limit {page_size} offset {(page - 1) * page_size})) "
+            "order by c.deadline asc nulls last, c.accepted_at, c.case_id",
             *params,
         )
     return CaseList(items=[_summary(r) for r in rows], total=found["total"], page=page, page_size=page_size)

@@ -21,6 +21,7 @@ Cases a user must stay out of (relatives match) are left out of that user's inbo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -43,23 +44,29 @@ INBOX_ROLES = frozenset({Role.VILLAGE_CADRE, Role.TOWNSHIP_CASEWORKER, Role.TOWN
 
 # One row per open case in the jurisdiction that the user is not barred from, with what is done so far
 # (the columns a trigger keeps from the event log, migration 0011): a visit or an interview counts if it
-# is later than the last objection that sent the case back to investigation.
+# is later than the last objection that sent the case back to investigation. The verification request is
+# probed per case (an index lookup each, not a scan of every request ever made), the approval level is
+# looked up in Python in the few policy versions involved, and only the columns that decide the tasks and
+# the order are read for every case (a district officer's inbox holds every open case of the county).
 _OPEN_CASES = """
-select c.case_id, c.assistance_type, c.applicant_name, c.stage, c.deadline, c.deadline_provisional, c.overdue,
-       c.handled_by, c.relatives_match, c.accepted_at, t.name as township_name, v.name as village_name,
-       coalesce(p.body #>> array['review', 'approval_level_by_township', c.township_code],
-                p.body #>> '{review,default_approval_level}') as approval_level,
-       coalesce(r.status = 'requested', false) as verification_open,
-       c.paused, c.district_visit_done,
+select c.case_id, c.stage, c.deadline, c.overdue, c.handled_by, c.relatives_match, c.accepted_at,
+       c.township_code, c.policy_version, c.paused, c.district_visit_done,
        coalesce(c.home_visit_at > coalesce(c.reinvestigate_at, '-infinity'), false) as home_visit_done,
-       coalesce(c.neighbour_at > coalesce(c.reinvestigate_at, '-infinity'), false) as neighbour_done
+       coalesce(c.neighbour_at > coalesce(c.reinvestigate_at, '-infinity'), false) as neighbour_done,
+       exists(select from verification_requests r where r.case_id = c.case_id and r.status = 'requested')
+           as verification_open
+from cases c
+where c.status = 'open' and starts_with(coalesce(c.village_code, c.township_code), $1)
+  and not ($2::text = any(c.barred_users))
+"""
+# What the page shows of the rows on it, read for those rows only.
+_SHOWN = """
+select c.case_id, c.assistance_type, c.applicant_name, c.deadline_provisional,
+       t.name as township_name, v.name as village_name
 from cases c
 join places t on t.code = c.township_code
 left join places v on v.code = c.village_code
-join policy_versions p on p.version = c.policy_version
-left join verification_requests r on r.case_id = c.case_id
-where c.status = 'open' and starts_with(coalesce(c.village_code, c.township_code), $1)
-  and not ($2::text = any(c.barred_users))
+where c.case_id = any($1::text[])
 """
 
 
@@ -95,6 +102,23 @@ def tasks_for(role: Role, case: dict[str, Any]) -> list[str]:
     return out
 
 
+async def _approval_levels(db: Any, versions: set[int]) -> Callable[[int, str], str]:
+    """Where a township's decision is taken under a policy version: its own setting or the default."""
+    review = {
+        r["version"]: r["review"]
+        for r in await db.fetch(
+            "select version, body->'review' as review from policy_versions where version = any($1::int[])",
+            list(versions),
+        )
+    }
+
+    def level(version: int, township: str) -> str:
+        rules = review[version]
+        return rules.get("approval_level_by_township", {}).get(township) or rules["default_approval_level"]
+
+    return level
+
+
 def row_class(item: dict[str, Any]) -> str:
     """Paused cases are the applicant's turn, so their (frozen) deadline gets no colour."""
     if item["paused"]:
@@ -118,20 +142,26 @@ async def inbox(request: Request, page: int = Query(1, ge=1), actor: Actor = Pag
         return render_error(request, 403, "您的角色没有待办案件", actor)
     db = pool(request)
     rows = await db.fetch(_OPEN_CASES, actor.place_code, actor.username)
+    levels = await _approval_levels(db, {r["policy_version"] for r in rows})
     cal = await load_calendar(db)
     now = today()
     items = []
     for row in rows:
         case = dict(row)
-        tasks = tasks_for(actor.role, case)
-        if not tasks:
-            continue
-        items.append(case | {"tasks": tasks})
+        # only a decision needs to know where it is taken
+        case["approval_level"] = (
+            levels(row["policy_version"], row["township_code"]) if row["stage"] == "decision" else None
+        )
+        if tasks := tasks_for(actor.role, case):
+            case["tasks"] = tasks
+            items.append(case)
     items.sort(key=_deadline_key)
     pages = max(1, -(-len(items) // PAGE_SIZE))
     page = min(page, pages)
     shown = items[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
-    for item in shown:  # working days are counted for the rows on the page only
+    details = {r["case_id"]: r for r in await db.fetch(_SHOWN, [i["case_id"] for i in shown])}
+    for item in shown:  # names and working days for the rows on the page only
+        item.update(details[item["case_id"]])
         item["days_left"] = working_days_left(cal, now, item["deadline"]) if item["deadline"] else None
         item["row_class"] = row_class(item)
     digest = await latest_digest(db, actor)

@@ -34,7 +34,7 @@ from schemas.money import from_fen
 from schemas.review import AssistanceType
 from schemas.staff import Actor, Role
 from webapp.auth import CASE_READERS, pool
-from webapp.cases import _IN_JURISDICTION, _SUMMARY_SQL
+from webapp.cases import _SUMMARY_SQL, jurisdiction
 from webapp.ui.render import PageActor, render, render_error
 
 router = APIRouter(include_in_schema=False)
@@ -89,10 +89,11 @@ class CaseFilter(BaseModel):
                 raise PydanticUseDefault()
         return value
 
-    def where(self, actor: Actor) -> tuple[str, list[Any]]:
-        """SQL condition and parameters; the actor's jurisdiction is always the first condition."""
+    def where(self, actor: Actor, scope: str) -> tuple[str, list[Any]]:
+        """SQL condition and parameters; `scope`, the actor's jurisdiction on `$1` (`webapp.cases.jurisdiction`),
+        is always the first condition."""
         params: list[Any] = [actor.place_code]
-        where = [_IN_JURISDICTION.format("$1")]
+        where = [scope]
 
         def add(condition: str, value: Any) -> None:
             params.append(value)
@@ -176,7 +177,7 @@ async def case_list(request: Request, filters: Filters, actor: Actor = PageActor
     if denied := refuse_unless(request, actor, CASE_READERS, NO_BUREAU):
         return denied
     db = pool(request)
-    condition, params = filters.where(actor)
+    condition, params = filters.where(actor, await jurisdiction(db, actor.place_code))
     total = await db.fetchval(f"select count(*) from cases c where {condition}", *params)
     pages = max(1, math.ceil(total / PAGE_SIZE))
     page = min(filters.page, pages)
@@ -242,8 +243,9 @@ def _csv_text(value: Any) -> str:
 
 
 async def _export_rows(request: Request, filters: CaseFilter, actor: Actor) -> list[asyncpg.Record]:
-    condition, params = filters.where(actor)
-    return await pool(request).fetch(f"{_SUMMARY_SQL} where {condition} {ORDER}", *params)
+    db = pool(request)
+    condition, params = filters.where(actor, await jurisdiction(db, actor.place_code))
+    return await db.fetch(f"{_SUMMARY_SQL} where {condition} {ORDER}", *params)
 
 
 def _values(rows: list[asyncpg.Record]) -> Iterator[list[Any]]:

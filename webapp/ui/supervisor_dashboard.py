@@ -25,7 +25,7 @@ from rules.calendar import WorkCalendar
 from rules.stages import Stage
 from schemas.staff import Actor, Role
 from webapp.auth import pool
-from webapp.cases import _IN_JURISDICTION
+from webapp.cases import jurisdiction
 from webapp.i18n import gettext_callables, locale_of
 from webapp.ui.render import PageActor, render
 from webapp.ui.supervisor_cases import BEIJING, IS_OPEN, refuse_unless, today
@@ -34,7 +34,6 @@ router = APIRouter(include_in_schema=False)
 
 DASHBOARD_ROLES = frozenset({Role.DISTRICT_SUPERVISOR, Role.DISTRICT_OFFICER, Role.ADMIN})
 WEEKS = 26
-_IN_SCOPE = _IN_JURISDICTION.format("$1")
 
 
 class WorkdayCounter:
@@ -56,6 +55,7 @@ class WorkdayCounter:
 
 
 async def totals(db: asyncpg.Pool, actor: Actor) -> asyncpg.Record:
+    scope = await jurisdiction(db, actor.place_code)
     return await db.fetchrow(
         "select count(*) as total, "
         f"count(*) filter (where {IS_OPEN}) as open, "
@@ -65,17 +65,18 @@ async def totals(db: asyncpg.Pool, actor: Actor) -> asyncpg.Record:
         f"count(*) filter (where {IS_OPEN} and c.handled_by = 'district') as taken_over, "
         "count(*) filter (where c.stage = 'enrolled') as enrolled, "
         "count(*) filter (where c.stage = 'refused') as refused "
-        f"from cases c where {_IN_SCOPE}",
+        f"from cases c where {scope}",
         actor.place_code,
     )
 
 
 async def by_stage_and_township(db: asyncpg.Pool, actor: Actor) -> list[dict[str, Any]]:
     """One row per township with cases: count per stage, total, open overdue cases."""
+    scope = await jurisdiction(db, actor.place_code)
     rows = await db.fetch(
         "select c.township_code as code, t.name, c.stage, count(*) as n, "
         f"count(*) filter (where {IS_OPEN} and c.overdue) as overdue "
-        f"from cases c join places t on t.code = c.township_code where {_IN_SCOPE} "
+        f"from cases c join places t on t.code = c.township_code where {scope} "
         "group by 1, 2, 3 order by 1",
         actor.place_code,
     )
@@ -96,13 +97,14 @@ async def decision_times(db: asyncpg.Pool, actor: Actor) -> list[dict[str, Any]]
     Elapsed working days on the statutory calendar, pauses for missing materials included (that is the
     applicant's wait). "Over the limit" compares with the promised limit of each case's policy version.
     """
+    scope = await jurisdiction(db, actor.place_code)
     rows = await db.fetch(
         f"select c.township_code as code, t.name, (c.accepted_at at time zone '{TIMEZONE}')::date as accepted_on, "
         f"(c.decided_at at time zone '{TIMEZONE}')::date as decided_on, "
         "(p.body -> 'review' ->> 'promised_working_days')::int as limit_days, count(*) as n "
         "from cases c join places t on t.code = c.township_code "
         "join policy_versions p on p.version = c.policy_version "
-        f"where c.decided_at is not null and {_IN_SCOPE} group by 1, 2, 3, 4, 5 order by 1",
+        f"where c.decided_at is not null and {scope} group by 1, 2, 3, 4, 5 order by 1",
         actor.place_code,
     )
     if not rows:
@@ -133,13 +135,14 @@ async def decision_times(db: asyncpg.Pool, actor: Actor) -> list[dict[str, Any]]
 
 async def weekly(db: asyncpg.Pool, actor: Actor, until: date) -> list[dict[str, Any]]:
     """Cases accepted and decided per week (Monday to Sunday, Beijing time), the last 26 weeks."""
+    scope = await jurisdiction(db, actor.place_code)
     first = until - timedelta(days=until.weekday(), weeks=WEEKS - 1)
     since = datetime.combine(first, time(0), BEIJING)
     counts: dict[str, dict[date, int]] = {}
     for column in ("accepted_at", "decided_at"):
         rows = await db.fetch(
             f"select date_trunc('week', c.{column} at time zone '{TIMEZONE}')::date as week, count(*) as n "
-            f"from cases c where c.{column} >= $2 and {_IN_SCOPE} group by 1",
+            f"from cases c where c.{column} >= $2 and {scope} group by 1",
             actor.place_code,
             since,
         )
