@@ -36,8 +36,58 @@ from temporalio.service import RPCError
 from bench.api import login
 from bench.common import BenchSystem, pct
 from infra.config import TASK_QUEUE
+from schemas.review import ReviewStart
+from schemas.staff import Actor, Role
 from schemas.supervision import OngoingStart, SupervisionNames, ongoing_workflow_id
 from tests.factories import application
+from webapp.temporal import start_review
+
+
+async def _settled(pool: asyncpg.Pool, prefix: str, n: int, t0: float, deadline: float) -> tuple[int, float, float]:
+    """Until all n case rows of `prefix` exist and all n cases are in investigation (verification requested,
+    clock running: parked): (rows, seconds to all rows, seconds to all parked), from t0."""
+    while (rows := await pool.fetchval("select count(*) from cases where case_id like $1", f"{prefix}%")) < n:
+        if time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.5)
+    all_rows = time.monotonic() - t0
+    investigating = "select count(*) from cases where case_id like $1 and stage = 'investigation'"
+    while True:
+        if await pool.fetchval(investigating, f"{prefix}%") >= n or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.5)
+    return rows, all_rows, time.monotonic() - t0
+
+
+async def bare_starts(client: Client, pool: asyncpg.Pool, n: int, rows_timeout: float = 600) -> dict:
+    """The baseline of the intake burst: the same N review workflows started at once straight from the
+    Temporal client, with no web app in between (no HTTP, log-in, validation or place check)."""
+    tag = uuid.uuid4().hex[:6].upper()
+    actor = Actor(
+        username="shipo_jingban", full_name="石婆店镇经办人", role=Role.TOWNSHIP_CASEWORKER, place_code="341503106"
+    )
+    starts = [ReviewStart(application=application(f"BS{tag}{i:05d}"), accepted_by=actor) for i in range(n)]
+    latencies: list[float] = []
+
+    async def start(s: ReviewStart) -> None:
+        t = time.perf_counter()
+        await start_review(client, s)
+        latencies.append((time.perf_counter() - t) * 1000)
+
+    t0 = time.monotonic()
+    await asyncio.gather(*(start(s) for s in starts))
+    burst = time.monotonic() - t0
+    rows, all_rows, settled = await _settled(pool, f"BS{tag}", n, t0, time.monotonic() + rows_timeout)
+    return {
+        "started": len(latencies),
+        "burst_seconds": round(burst, 1),
+        "started_per_second": round(len(latencies) / burst, 1),
+        "p50_ms": round(pct(latencies, 50)),
+        "p95_ms": round(pct(latencies, 95)),
+        "case_rows": rows,
+        "all_rows_seconds": round(all_rows, 1),
+        "all_in_investigation_seconds": round(settled, 1),
+    }
 
 
 async def intake_burst(app: Any, pool: asyncpg.Pool, n: int, rows_timeout: float = 600) -> dict:
@@ -66,19 +116,7 @@ async def intake_burst(app: Any, pool: asyncpg.Pool, n: int, rows_timeout: float
         t0 = time.monotonic()
         await asyncio.gather(*(post(b) for b in bodies))
         burst = time.monotonic() - t0
-    deadline = time.monotonic() + rows_timeout
-    while (rows := await pool.fetchval("select count(*) from cases where case_id like $1", f"IN{tag}%")) < n:
-        if time.monotonic() > deadline:
-            break
-        await asyncio.sleep(0.5)
-    all_rows = time.monotonic() - t0
-    # and until every case has reached investigation (verification requested, clock running): parked
-    investigating = "select count(*) from cases where case_id like $1 and stage = 'investigation'"
-    while True:
-        if await pool.fetchval(investigating, f"IN{tag}%") >= n or time.monotonic() > deadline:
-            break
-        await asyncio.sleep(0.5)
-    settled = time.monotonic() - t0
+    rows, all_rows, settled = await _settled(pool, f"IN{tag}", n, t0, time.monotonic() + rows_timeout)
     accepted = statuses.get(201, 0) + statuses.get(202, 0)
     return {
         "applications": n,
