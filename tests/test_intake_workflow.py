@@ -72,7 +72,7 @@ async def submit(env: WorkflowEnvironment, no: str, kind: RequestKind, needs: li
 
 
 async def eventually(h: WorkflowHandle, name: str, result_type, predicate):
-    for _ in range(200):
+    for _ in range(600):  # 30 s: child workflows start late on a busy machine
         try:
             s = await h.query(name, result_type=result_type)
             if predicate(s):

@@ -5,7 +5,8 @@ Before this the inbox aggregated every open case's event log per request: a dist
 case of the district) waited 73 ms at p95 with 2,500 open cases (bench/RESULTS.md). A trigger, not the
 activity that records events, keeps the columns, so every writer of the log (the review workflow's
 activity, a re-check, a restore, a benchmark's seed) keeps them right. It fires only for rows actually
-inserted, so a replayed activity (`on conflict do nothing`) changes nothing.
+inserted, so a replayed activity (`on conflict do nothing`) changes nothing, and only for the kinds it
+reads (its WHEN clause), so the other events of a case cost no function call.
 
 - `paused`: the latest of materials_missing / materials_supplied (by occurred_at) is materials_missing;
 - `home_visit_at`, `neighbour_at`: the latest home visit and neighbour interview; `reinvestigate_at`: the
@@ -67,7 +68,9 @@ def upgrade() -> None:
         $$;
 
         create trigger case_events_progress after insert on case_events
-            for each row execute function case_progress();
+            for each row when (new.kind in ('materials_missing', 'materials_supplied', 'home_visit',
+                                            'neighbour_interview', 'objection', 'relatives_matched'))
+            execute function case_progress();
 
         update cases c set
             paused = coalesce(e.paused, false),
