@@ -4,6 +4,7 @@
     .venv/bin/python -m bench.run --quick    # small N, under 3 minutes
     .venv/bin/python -m bench.run --only api,intake   # some figures only (bench/RESULTS-partial.md)
     .venv/bin/python -m bench.run --only annual --merge   # re-measure some figures into bench/RESULTS.md
+    .venv/bin/python -m bench.run --rewrite  # RESULTS.md again from results.json (after editing findings.md)
 
 Everything runs on private servers in a temporary directory (the chaos harness's: an embedded
 PostgreSQL, a Temporal CLI dev server on free ports with its own SQLite file, `python -m workers.main`
@@ -309,11 +310,13 @@ def markdown(res: dict) -> str:
         f"min {load['min']}, mean {load['mean']}, max {load['max']} on {m['cores']} cores.",
         f"- `uptime` at start: `{res['uptime_at_start']}`; at end: `{res['uptime_at_end']}`.",
     ]
-    for again in res.get("remeasured", []):
+    remeasured = res.get("remeasured", [])
+    for i, again in enumerate(remeasured):
+        kept = [f for f in again["figures"] if not any(f in later["figures"] for later in remeasured[i + 1 :])]
         out.append(
             f"- Re-measured with `--only {','.join(again['figures'])} --merge` on {again['started_at']} "
             f"({again['seconds']:.0f} s, load average min {again['load1']['min']}, mean {again['load1']['mean']}, "
-            f"max {again['load1']['max']}): those figures below come from that run."
+            f"max {again['load1']['max']}): {', '.join(kept)} below come from that run."
         )
     out += [
         "",
@@ -495,9 +498,15 @@ def main() -> int:
     parser.add_argument(
         "--merge", action="store_true", help="a partial full-mode run replaces its figures in bench/results.json"
     )
+    parser.add_argument(
+        "--rewrite", action="store_true", help="only rewrite bench/RESULTS.md from bench/results.json and findings.md"
+    )
     for key, value in FULL.items():
         parser.add_argument(f"--{key.replace('_', '-')}", type=type(value), default=None)
     args = parser.parse_args()
+    if args.rewrite:
+        (HERE / "RESULTS.md").write_text(markdown(json.loads((HERE / "results.json").read_text())))
+        return 0
     params = dict(QUICK if args.quick else FULL)
     for key in FULL:
         if (v := getattr(args, key)) is not None:
