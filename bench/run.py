@@ -316,7 +316,7 @@ def markdown(res: dict) -> str:
         out.append(
             f"- Re-measured with `--only {','.join(again['figures'])} --merge` on {again['started_at']} "
             f"({again['seconds']:.0f} s, load average min {again['load1']['min']}, mean {again['load1']['mean']}, "
-            f"max {again['load1']['max']}): {', '.join(kept)} below come from that run."
+            f"max {again['load1']['max']}): the {', '.join(kept)} figures below come from that run."
         )
     out += [
         "",
