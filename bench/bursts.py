@@ -4,8 +4,9 @@ Intake: N applications posted at once to POST /api/cases (httpx ASGITransport in
 process, which holds a real Temporal client; the worker is the `python -m workers.main` subprocess).
 A request returns once Temporal has persisted the review workflow's start (202, the endpoint's default:
 the state is not waited for). Accepted per second is N over the wall time of the burst; the latency is
-per request. Then: how long until all N `cases` rows are
-written by the workflows' first activity, and until every case is in investigation (parked).
+per request. Then: how long until all N `cases` rows are written by the workflows' first activity,
+and until every case is in investigation (parked). Baseline: the same N starts straight from the
+Temporal client (`bare_starts`).
 
 Annual review: OngoingReviewWorkflow (workflows/ongoing.py), one per recipient, started with its due
 date a year ahead, so it parks on its timer. Started from a client (32 starts in flight, and never
@@ -13,6 +14,7 @@ more than 2,000 first workflow tasks waiting on the task queue) until the count 
 reached, then until the worker has run every first task. The worker's RSS (psutil) is sampled
 throughout; the sticky cache is at the SDK's default (`max_cached_workflows=1000`, the worker sets
 none). Parked: the task queue's backlog is 0 and a sample of the workflows has the timer started.
+Baseline: the same, just before, for `BenchParkWorkflow` on the baseline's worker (bench/minimal.py).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import asyncio
 import random
 import time
 import uuid
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -140,13 +143,13 @@ async def _parked(h: WorkflowHandle) -> bool:
     return not raw.HasField("pending_workflow_task") and raw.workflow_execution_info.history_length >= 5
 
 
-async def backlog(client: Client) -> int:
+async def backlog(client: Client, task_queue: str = TASK_QUEUE) -> int:
     """Workflow tasks waiting on the task queue (the server's approximate count): first tasks of
     workflows started but not yet parked."""
     resp = await client.workflow_service.describe_task_queue(
         DescribeTaskQueueRequest(
             namespace=client.namespace,
-            task_queue=TaskQueue(name=TASK_QUEUE, kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL),
+            task_queue=TaskQueue(name=task_queue, kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL),
             task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
             report_stats=True,
         )
@@ -160,6 +163,10 @@ async def annual_burst(
     target: int,
     budget: float,
     *,
+    workflow: str = SupervisionNames.ONGOING,
+    task_queue: str = TASK_QUEUE,
+    workflow_id: Callable[[str], str] = ongoing_workflow_id,
+    rss: Callable[[], int] | None = None,
     in_flight: int = 32,
     max_backlog: int = 2000,
     sample_every: float = 2.0,
@@ -169,7 +176,8 @@ async def annual_burst(
     far longer than the budget to drain); then until the worker has parked them all. RSS throughout."""
     tag = uuid.uuid4().hex[:6].upper()
     due = date.today() + timedelta(days=365)
-    rss_start = system.worker_rss()
+    rss = rss or system.worker_rss
+    rss_start = rss()
     curve: list[tuple[float, int, int, int]] = []  # seconds, started so far, backlog, RSS bytes
     started = 0
     failures = 0
@@ -182,10 +190,10 @@ async def annual_burst(
         nonlocal waiting
         while True:
             try:
-                waiting = await backlog(client)
+                waiting = await backlog(client, task_queue)
             except RPCError:
                 pass
-            curve.append((time.monotonic() - t0, started, waiting, system.worker_rss()))
+            curve.append((time.monotonic() - t0, started, waiting, rss()))
             await asyncio.sleep(sample_every)
 
     async def starter() -> None:
@@ -207,9 +215,7 @@ async def annual_burst(
             )
             for attempt in range(5):
                 try:
-                    await client.start_workflow(
-                        SupervisionNames.ONGOING, start, id=ongoing_workflow_id(case), task_queue=TASK_QUEUE
-                    )
+                    await client.start_workflow(workflow, start, id=workflow_id(case), task_queue=task_queue)
                     started += 1
                     break
                 except RPCError:
@@ -222,10 +228,10 @@ async def annual_burst(
     # Parked: the queue drained, and a sample (the last 20 started and 80 at random) checked one by one.
     drain_deadline = time.monotonic() + 600
     while True:
-        if await backlog(client) == 0 or time.monotonic() > drain_deadline:
+        if await backlog(client, task_queue) == 0 or time.monotonic() > drain_deadline:
             break
         await asyncio.sleep(0.5)
-    ids = [ongoing_workflow_id(f"AR{tag}{i:06d}") for i in range(started)]
+    ids = [workflow_id(f"AR{tag}{i:06d}") for i in range(started)]
     sample = ids[-20:] + random.Random(7).sample(ids[:-20], min(80, max(0, len(ids) - 20)))
     pending = list(sample)
     while pending and time.monotonic() < drain_deadline:
@@ -236,7 +242,7 @@ async def annual_burst(
     park_seconds = time.monotonic() - t0
     await asyncio.sleep(sample_every * 2)  # the worker settles: cache full, tasks done
     watch.cancel()
-    curve.append((time.monotonic() - t0, started, 0, system.worker_rss()))
+    curve.append((time.monotonic() - t0, started, 0, rss()))
     parked_rate = started / park_seconds if park_seconds else 0.0
     peak = max(b for *_, b in curve)
     step = max(1, len(curve) // 15)

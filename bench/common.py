@@ -204,6 +204,11 @@ class BenchSystem(ChaosSystem):
         """Resident memory of the (first) Jiuzhu worker process, bytes."""
         return psutil.Process(self.workers[0].pid).memory_info().rss
 
+    def minimal_rss(self) -> int:
+        """Resident memory of the baseline's worker process, bytes."""
+        assert self.minimal is not None
+        return psutil.Process(self.minimal.pid).memory_info().rss
+
     async def stop(self) -> None:
         if self.minimal is not None and self.minimal.poll() is None:
             self.minimal.send_signal(signal.SIGTERM)

@@ -17,6 +17,9 @@ no validators beyond a stage check, activities that touch nothing (no PostgreSQL
 payloads. Its worker runs on its own task queue (`bench-minimal`):
 
     .venv/bin/python -m bench.minimal          # TEMPORAL_ADDRESS=127.0.0.1:PORT
+
+The same worker hosts the annual burst's baseline, `ParkWorkflow`: the ongoing review's input and its
+first step (sleep until the review falls due), nothing else.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from temporalio.common import RetryPolicy
 
 TASK_QUEUE = "bench-minimal"
 WORKFLOW = "BenchMinimalWorkflow"
+PARK = "BenchParkWorkflow"
 STATE = "state"
 UPDATES = ["step1", "step2", "step3", "step4", "decide"]
 START_ACTIVITIES = 7
@@ -164,13 +168,24 @@ class MinimalWorkflow:
         return self.stage
 
 
+@workflow.defn(name=PARK)
+class ParkWorkflow:
+    """Parks on a timer until the due day, as OngoingReviewWorkflow does on start (input taken as a dict:
+    the same payload, without its model)."""
+
+    @workflow.run
+    async def run(self, start: dict) -> None:
+        due = workflow.now() + timedelta(days=365)
+        await workflow.sleep(due - workflow.now())
+
+
 def build_worker(client, task_queue: str = TASK_QUEUE):
     from temporalio.worker import Worker
 
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[MinimalWorkflow],
+        workflows=[MinimalWorkflow, ParkWorkflow],
         activities=[step],
         graceful_shutdown_timeout=timedelta(seconds=10),
     )
