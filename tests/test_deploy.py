@@ -39,6 +39,7 @@ from cli.main import app as cli_app
 from infra.metrics import worker_metrics_address
 from infra.temporal import search_attribute_args
 from schemas import search
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -1004,12 +1005,6 @@ def test_backup_and_restore_round_trip(pg_server: str, tmp_path: Path) -> None:
         sql("postgres", f"drop role if exists {owner}")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class _Stub(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         body = json.dumps({"upstream": self.server.name, "path": self.path, "headers": dict(self.headers)}).encode()
@@ -1115,7 +1110,7 @@ def run_caddy(tmp_path: Path) -> Iterator:
 
 def test_the_compose_proxy_refuses_the_temporal_ui_without_a_password(tls_files: Path, run_caddy) -> None:
     web, ui = _stub("web"), _stub("temporal-ui")
-    app_port, ui_port, http_port = _free_port(), _free_port(), _free_port()
+    app_port, ui_port, http_port = free_port(), free_port(), free_port()
     config = (
         CADDYFILE.read_text()
         .replace("admin off", f"admin off\n\thttp_port {http_port}")
@@ -1147,7 +1142,7 @@ def test_the_compose_proxy_refuses_the_temporal_ui_without_a_password(tls_files:
 
 def test_the_kubernetes_ui_proxy_refuses_the_temporal_ui_without_a_password(tls_files: Path, run_caddy) -> None:
     ui = _stub("temporal-web")
-    public, health = _free_port(), _free_port()
+    public, health = free_port(), free_port()
     config = (
         find(render(), "ConfigMap", "temporal-ui-proxy")["data"]["Caddyfile"]
         .replace(":8081 {", f":{health} {{")

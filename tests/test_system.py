@@ -19,6 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from infra.config import TASK_QUEUE
 from infra.servers import port_open
+from tests.ports import free_port
 from workers.main import build_worker
 from workflows.system_check import SystemCheckWorkflow
 
@@ -39,14 +40,6 @@ async def _count_system_checks(port: int) -> int:
     return (await client.count_workflows("WorkflowType = 'SystemCheckWorkflow'")).count
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _jiuzhu(*args: str) -> list[str]:
     return [sys.executable, "-m", "cli.main", *args]
 
@@ -63,9 +56,9 @@ def _wait_for(predicate, timeout: float) -> bool:
 def test_jiuzhu_up_status_and_restart_keeps_data(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TEMPORAL_ADDRESS")}
     ports = {
-        "JIUZHU_TEMPORAL_PORT": _free_port(),
-        "JIUZHU_TEMPORAL_UI_PORT": _free_port(),
-        "JIUZHU_WEB_PORT": _free_port(),
+        "JIUZHU_TEMPORAL_PORT": free_port(),
+        "JIUZHU_TEMPORAL_UI_PORT": free_port(),
+        "JIUZHU_WEB_PORT": free_port(),
     }
     env.update({k: str(v) for k, v in ports.items()}, JIUZHU_VAR=str(tmp_path / "var"))
 

@@ -60,6 +60,7 @@ from schemas.emergency import (
 )
 from schemas.review import CaseOutcome, CaseState, Decision, ReviewNames, ReviewStart, workflow_id_for
 from tests.factories import actor, application, resident_id
+from tests.ports import free_port
 from tests.review_support import hearing, home_visit, interview, verification
 
 T = TypeVar("T")
@@ -100,12 +101,6 @@ QUERY_NOT_NOW = ("Workflow Task in failed state", "no poller seen")
 # updates before activity results in one activation). A real refusal stays a refusal: the case never
 # reaches its end state within the deadline and the checks fail.
 NOT_YET = ("not_ready", "payment_in_flight", "wrong_stage")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def listening(port: int) -> bool:

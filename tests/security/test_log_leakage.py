@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import socket
 from collections.abc import Iterator
 from datetime import date, timedelta
 
@@ -26,6 +25,7 @@ from db.users_repo import DEMO_PASSWORD
 from infra.logging import setup_logging
 from schemas.identity import mask_id
 from tests.factories import application, resident_id
+from tests.ports import free_port
 from tests.security.conftest import SECRET, SHIPO, SHIPO_VILLAGE
 from webapp.app import create_app
 
@@ -43,12 +43,6 @@ def logging_restored(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     structlog.configure(**config)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.timeout(300)
 async def test_a_full_run_logs_no_id_or_phone_number(
     review_env: WorkflowEnvironment, pool: asyncpg.Pool, capfd: pytest.CaptureFixture[str], logging_restored: None
@@ -56,7 +50,7 @@ async def test_a_full_run_logs_no_id_or_phone_number(
     setup_logging(json=True, level="DEBUG")  # production's renderer, and everything down to debug
     logging.getLogger("hpack").setLevel(logging.INFO)  # HTTP/2 frame dumps: bytes, not text
     app = create_app(pool, review_env.client, secret_key=SECRET)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, port=port, log_config=None, access_log=True, lifespan="on"))
     serving = asyncio.create_task(server.serve())
     for _ in range(200):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -28,23 +27,18 @@ from temporalio.testing import WorkflowEnvironment
 
 from db.users_repo import DEMO_PASSWORD
 from infra.config import ROOT
+from tests.ports import free_port
 from tests.security.conftest import SECRET, WEBHOOK_SECRET, add_extra_users, seed
 
 EXAMPLES = int(os.environ.get("JIUZHU_FUZZ_EXAMPLES", "8"))  # per operation, mode and user
 USERS = ("qu_minzheng", "shipo_jingban")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 async def served(review_env: WorkflowEnvironment, pool: asyncpg.Pool, db_url: str, tmp_path: Path) -> AsyncIterator:
     await add_extra_users(pool)
     await seed(pool)
-    port = _free_port()
+    port = free_port()
     environ = {k: v for k, v in os.environ.items() if not k.startswith("JIUZHU_SECRET")} | {
         "DATABASE_URL": db_url,
         "TEMPORAL_ADDRESS": review_env.client.service_client.config.target_host,

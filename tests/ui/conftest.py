@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -19,6 +18,7 @@ from playwright.async_api import Browser, Page, async_playwright
 from temporalio.testing import WorkflowEnvironment
 
 from infra.config import ROOT
+from tests.ports import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
@@ -47,15 +47,9 @@ class Live:
         return path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 async def live(review_env: WorkflowEnvironment, pool: asyncpg.Pool, db_url: str, tmp_path: Path) -> AsyncIterator[Live]:
-    port = _free_port()
+    port = free_port()
     environ = os.environ | {
         "DATABASE_URL": db_url,
         "TEMPORAL_ADDRESS": review_env.client.service_client.config.target_host,
