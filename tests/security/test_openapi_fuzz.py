@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -26,9 +24,8 @@ from schemathesis.checks import not_a_server_error
 from temporalio.testing import WorkflowEnvironment
 
 from db.users_repo import DEMO_PASSWORD
-from infra.config import ROOT
-from tests.ports import free_port
 from tests.security.conftest import SECRET, WEBHOOK_SECRET, add_extra_users, seed
+from tests.web_server import serving_web
 
 EXAMPLES = int(os.environ.get("JIUZHU_FUZZ_EXAMPLES", "8"))  # per operation, mode and user
 USERS = ("qu_minzheng", "shipo_jingban")
@@ -38,7 +35,6 @@ USERS = ("qu_minzheng", "shipo_jingban")
 async def served(review_env: WorkflowEnvironment, pool: asyncpg.Pool, db_url: str, tmp_path: Path) -> AsyncIterator:
     await add_extra_users(pool)
     await seed(pool)
-    port = free_port()
     environ = {k: v for k, v in os.environ.items() if not k.startswith("JIUZHU_SECRET")} | {
         "DATABASE_URL": db_url,
         "TEMPORAL_ADDRESS": review_env.client.service_client.config.target_host,
@@ -48,40 +44,13 @@ async def served(review_env: WorkflowEnvironment, pool: asyncpg.Pool, db_url: st
         "JIUZHU_LOG_JSON": "1",
     }
     log_path = tmp_path / "web.log"
-    with log_path.open("w") as log:
-        web = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "webapp.app:app",
-            "--port",
-            str(port),
-            env=environ,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient(base_url=url) as http:
-            for _ in range(150):
-                try:
-                    if (await http.get("/healthz", timeout=1)).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if web.returncode is not None:
-                    raise RuntimeError("web app did not start:\n" + log_path.read_text())
-                await asyncio.sleep(0.2)
-            tokens = {}
-            for user in USERS:
-                r = await http.post("/api/auth/login", json={"username": user, "password": DEMO_PASSWORD})
-                assert r.status_code == 200, r.text
-                tokens[user] = r.json()["token"]
+    async with serving_web(environ, log_path) as url, httpx.AsyncClient(base_url=url) as http:
+        tokens = {}
+        for user in USERS:
+            r = await http.post("/api/auth/login", json={"username": user, "password": DEMO_PASSWORD})
+            assert r.status_code == 200, r.text
+            tokens[user] = r.json()["token"]
         yield url, tokens, log_path
-    finally:
-        web.terminate()
-        await web.wait()
 
 
 PAGED = {"GET /api/cases", "GET /api/emergencies", "GET /api/frontdoor/requests"}

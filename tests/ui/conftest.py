@@ -3,10 +3,7 @@ embedded PostgreSQL, driven by Playwright in Debian's Chromium. Screenshots go t
 
 from __future__ import annotations
 
-import asyncio
 import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +15,7 @@ from playwright.async_api import Browser, Page, async_playwright
 from temporalio.testing import WorkflowEnvironment
 
 from infra.config import ROOT
-from tests.ports import free_port
+from tests.web_server import serving_web
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
@@ -49,47 +46,14 @@ class Live:
 
 @pytest.fixture
 async def live(review_env: WorkflowEnvironment, pool: asyncpg.Pool, db_url: str, tmp_path: Path) -> AsyncIterator[Live]:
-    port = free_port()
     environ = os.environ | {
         "DATABASE_URL": db_url,
         "TEMPORAL_ADDRESS": review_env.client.service_client.config.target_host,
         "JIUZHU_SECRET_KEY": "browser-test-secret-" + "x" * 24,
         "JIUZHU_VAR": str(tmp_path / "var"),
     }
-    log_path = tmp_path / "web.log"
-    with log_path.open("w") as log:
-        web = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "webapp.app:app",
-            "--port",
-            str(port),
-            "--no-access-log",
-            env=environ,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    async with httpx.AsyncClient() as http:
-        for _ in range(150):
-            try:
-                if (await http.get(url + "/healthz", timeout=1)).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if web.returncode is not None:
-                break
-            await asyncio.sleep(0.2)
-        else:
-            web.kill()
-            raise RuntimeError("web app did not start:\n" + log_path.read_text())
-    try:
+    async with serving_web(environ, tmp_path / "web.log", "--no-access-log") as url:
         yield Live(url=url, env=review_env, pool=pool, db_url=db_url)
-    finally:
-        web.terminate()
-        await web.wait()
 
 
 @pytest.fixture
