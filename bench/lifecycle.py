@@ -35,7 +35,7 @@ from infra.config import TASK_QUEUE
 from schemas.review import ActionAck, CaseOutcome, CaseState, Decision, ReviewNames, ReviewStart, workflow_id_for
 from tests.chaos.harness import Retrier, run_review_case
 from tests.factories import actor, application
-from tests.review_support import hearing, home_visit, interview, verification
+from tests.review_support import steps_to_decision
 
 NOTICE_SKIP = timedelta(days=2, hours=12)  # past the end of a 1-calendar-day notice (bench policy, version 2)
 Meter = Callable[[str], dict[str, float]]  # CPU seconds so far per process, for the review or minimal side
@@ -185,13 +185,7 @@ async def _review_to_decision(client: Client, ident: str) -> WorkflowHandle:
         poll = min(poll * 1.5, 1.0)
     assert s.clock is not None
     today: date = s.clock.accepted_on
-    steps = [
-        (ReviewNames.VERIFICATION_RESULT, verification()),
-        (ReviewNames.HOME_VISIT, home_visit(today)),
-        (ReviewNames.NEIGHBOUR_INTERVIEW, interview(today)),
-        (ReviewNames.HEARING, hearing(today)),
-        (ReviewNames.DECIDE, Decision(actor=actor("shipo_shenpi"), approve=True, category="B")),
-    ]
+    steps = steps_to_decision(today, Decision(actor=actor("shipo_shenpi"), approve=True, category="B"))
     for name, arg in steps:
         await h.execute_update(name, arg, result_type=ActionAck)
     return h

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import asyncpg
 import pytest
+from pydantic import BaseModel
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
@@ -18,6 +19,7 @@ from schemas.review import (
     ActionAck,
     CaseOutcome,
     CaseState,
+    Decision,
     Hearing,
     HomeVisit,
     NeighbourInterview,
@@ -106,6 +108,17 @@ def hearing(today: date) -> Hearing:
         opinion="agree",
         summary="评议同意纳入低保",
     )
+
+
+def steps_to_decision(today: date, decision: Decision) -> list[tuple[str, BaseModel]]:
+    """The five staff actions that take a case from investigation to the township's decision, in order."""
+    return [
+        (ReviewNames.VERIFICATION_RESULT, verification()),
+        (ReviewNames.HOME_VISIT, home_visit(today)),
+        (ReviewNames.NEIGHBOUR_INTERVIEW, interview(today)),
+        (ReviewNames.HEARING, hearing(today)),
+        (ReviewNames.DECIDE, decision),
+    ]
 
 
 async def investigate(h: WorkflowHandle) -> date:

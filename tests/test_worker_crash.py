@@ -16,7 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 from infra.config import ROOT, TASK_QUEUE
 from schemas.review import CaseOutcome, Decision, ReviewNames, ReviewStart, workflow_id_for
 from tests.factories import actor, application
-from tests.review_support import act, hearing, home_visit, interview, until_stage, verification
+from tests.review_support import act, steps_to_decision, until_stage
 
 
 def start_worker(env: WorkflowEnvironment, db_url: str, log: Path, **extra: str) -> subprocess.Popen:
@@ -42,13 +42,9 @@ async def test_worker_killed_mid_case(dev_env: WorkflowEnvironment, db_url: str,
         )
         s = await until_stage(h, "investigation")
         today = s.clock.accepted_on
-        steps = [
-            (ReviewNames.VERIFICATION_RESULT, verification()),
-            (ReviewNames.HOME_VISIT, home_visit(today)),
-            (ReviewNames.NEIGHBOUR_INTERVIEW, interview(today)),
-            (ReviewNames.HEARING, hearing(today)),
-            (ReviewNames.DECIDE, Decision(actor=actor("shipo_shenpi"), approve=False, reasons="人均收入高于标准")),
-        ]
+        steps = steps_to_decision(
+            today, Decision(actor=actor("shipo_shenpi"), approve=False, reasons="人均收入高于标准")
+        )
         for i, (name, arg) in enumerate(steps):
             pending = asyncio.create_task(act(h, name, arg))
             if i % 2 == 0:  # kill while the update's activities are in flight, then bring a new worker up

@@ -61,7 +61,7 @@ from schemas.emergency import (
 from schemas.review import CaseOutcome, CaseState, Decision, ReviewNames, ReviewStart, workflow_id_for
 from tests.factories import actor, application, resident_id
 from tests.ports import free_port
-from tests.review_support import hearing, home_visit, interview, verification
+from tests.review_support import steps_to_decision
 
 T = TypeVar("T")
 
@@ -401,13 +401,9 @@ async def run_review_case(
         poll = min(poll * 1.5, 1.5)
     assert s.clock is not None
     today: date = s.clock.accepted_on
-    steps = [
-        (ReviewNames.VERIFICATION_RESULT, verification()),
-        (ReviewNames.HOME_VISIT, home_visit(today)),
-        (ReviewNames.NEIGHBOUR_INTERVIEW, interview(today)),
-        (ReviewNames.HEARING, hearing(today)),
-        (ReviewNames.DECIDE, Decision(actor=actor("shipo_shenpi"), approve=False, reasons="家庭人均收入高于保障标准")),
-    ]
+    steps = steps_to_decision(
+        today, Decision(actor=actor("shipo_shenpi"), approve=False, reasons="家庭人均收入高于保障标准")
+    )
     from schemas.review import ActionAck
 
     for i, (name, arg) in enumerate(steps):
