@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import socket
-from datetime import date
+from datetime import datetime
 
 import asyncpg
 from temporalio import activity
 
 from db import policy_repo
+from rules.clock import BEIJING
 from schemas.system import SystemCheck
 
 
@@ -20,7 +21,7 @@ class SystemActivities:
     @activity.defn
     async def check_database(self, requested_by: str) -> SystemCheck:
         async with self.pool.acquire() as conn:
-            policy = await policy_repo.in_force(conn, date.today())
+            policy = await policy_repo.in_force(conn, datetime.now(BEIJING).date())
             return SystemCheck(
                 requested_by=requested_by,
                 places=await conn.fetchval("select count(*) from places"),

@@ -12,7 +12,6 @@ import datetime as dt
 import subprocess
 from pathlib import Path
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import asyncpg
 import typer
@@ -28,8 +27,9 @@ from db.calendar_repo import (
     parse_notice_file,
     year_statuses,
 )
+from infra import clock
 from infra.calendar_news import announce_calendar_change
-from infra.config import TIMEZONE, Settings
+from infra.config import Settings
 from infra.servers import database_url
 from infra.temporal import connect as connect_temporal
 from rules.calendar import WorkCalendar
@@ -135,7 +135,7 @@ def import_(
 def years() -> None:
     """Each year from 2004 to next year: where its holidays come from, or that it is provisional."""
     calendar, imported = _read_calendar()
-    for status in year_statuses(calendar, imported, dt.datetime.now(ZoneInfo(TIMEZONE)).date()):
+    for status in year_statuses(calendar, imported, clock.today()):
         if status.imported:
             entry = status.imported
             typer.echo(f"{status.year}  imported {entry.imported_at:%Y-%m-%d}: {entry.source}")

@@ -37,6 +37,7 @@ from pathlib import Path
 import typer
 
 from db.pool import connect as db_connect
+from infra import clock
 from infra.config import Settings
 from infra.servers import port_open
 
@@ -260,7 +261,7 @@ def restore(
     if (pg_dir / "PG_VERSION").exists() or temporal_db.exists():
         if not force:
             raise _fail(f"{settings.var_dir} 已有数据（pg/ 或 temporal.db）；确认覆盖请加 --force（旧数据会移到一旁）")
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        stamp = clock.now().strftime("%Y%m%d-%H%M%S")
         for old in (pg_dir, temporal_db):
             if old.exists():
                 aside = old.with_name(f"{old.name}.before-restore-{stamp}")

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from cli._run import with_db
 from db import policy_repo
+from infra import clock
 from schemas.policy import Policy
 
 app = typer.Typer(no_args_is_help=True)
@@ -19,7 +20,7 @@ app = typer.Typer(no_args_is_help=True)
 @app.command("show")
 def show(on: str = typer.Option(None, help="日期 YYYY-MM-DD（默认今天）")) -> None:
     """Print the policy version in force (as JSON)."""
-    day = date.fromisoformat(on) if on else date.today()
+    day = date.fromisoformat(on) if on else clock.today()
 
     async def go(conn):
         await policy_repo.ensure_default(conn)

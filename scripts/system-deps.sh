@@ -2,7 +2,7 @@
 # Debian packages Jiuzhu needs beyond Python: Chromium for the browser tests, CJK fonts so Chinese
 # renders in the browser and can be embedded in PDFs. Installs only what is missing.
 set -euo pipefail
-packages=(chromium fonts-noto-cjk fonts-wqy-microhei poppler-utils)
+packages=(chromium fonts-noto-cjk fonts-wqy-microhei poppler-utils libfaketime)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

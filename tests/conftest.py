@@ -6,10 +6,12 @@ from __future__ import annotations
 import uuid
 import warnings
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import asyncpg
 import pytest
+import time_machine
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -18,8 +20,9 @@ from temporalio.testing import WorkflowEnvironment
 from db import policy_repo, users_repo
 from db.migrate import upgrade
 from db.pool import connect, create_pool
-from infra.config import temporal_cli, temporal_test_server
+from infra.config import temporal_cli
 from schemas import search
+from tests.clock import DEFAULT_START, SkippingEnvironment
 
 TEMPLATE = "jiuzhu_template"
 
@@ -82,11 +85,18 @@ async def pool(db_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 
 @pytest.fixture
-async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
-    """A fresh time-skipping server per test, with every search attribute registered."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter, test_server_existing_path=temporal_test_server()
-    )
+def start_at(request: pytest.FixtureRequest) -> datetime:
+    """The Beijing instant the test starts at: its `@pytest.mark.start_at(...)`, a parametrised `start_at`
+    (tests.clock.SWEEP), or DEFAULT_START."""
+    marker = request.node.get_closest_marker("start_at")
+    return marker.args[0] if marker else DEFAULT_START
+
+
+@pytest.fixture
+async def ts_env(start_at: datetime) -> AsyncIterator[SkippingEnvironment]:
+    """A fresh time-skipping server per test, started at `start_at` (this process's clock follows it), with
+    every search attribute registered."""
+    env = await SkippingEnvironment.start(start_at)
     await env.client.operator_service.add_search_attributes(
         AddSearchAttributesRequest(
             namespace=env.client.namespace,
@@ -95,6 +105,13 @@ async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
     )
     yield env
     await env.shutdown()
+
+
+@pytest.fixture
+def beijing_clock(start_at: datetime) -> Iterator[datetime]:
+    """For a test without Temporal that depends on today: this process's clock at `start_at` (ticking)."""
+    with time_machine.travel(start_at, tick=True):
+        yield start_at
 
 
 @pytest.fixture
@@ -111,7 +128,7 @@ async def dev_env(tmp_path: Path) -> AsyncIterator[WorkflowEnvironment]:
 
 
 @pytest.fixture
-async def review_env(ts_env: WorkflowEnvironment, pool: asyncpg.Pool) -> AsyncIterator[WorkflowEnvironment]:
+async def review_env(ts_env: SkippingEnvironment, pool: asyncpg.Pool) -> AsyncIterator[SkippingEnvironment]:
     """A time-skipping server with a real worker (all workflows and activities) on a fresh database."""
     from workers.main import build_worker
 

@@ -64,6 +64,18 @@ async def until_stage(h: WorkflowHandle, stage: str) -> CaseState:
     raise AssertionError(f"stage stayed {s.stage}, expected {stage}")
 
 
+async def eventually_state(h: WorkflowHandle, predicate, what: str) -> CaseState:
+    """Wait (in real time) until the case's state satisfies `predicate`."""
+    import asyncio
+
+    for _ in range(200):
+        s = await state(h)
+        if predicate(s):
+            return s
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"never happened: {what}; clock: {s.clock}; escalations: {s.escalations}")
+
+
 async def refused(h: WorkflowHandle, name: str, arg) -> ApplicationError:
     with pytest.raises(WorkflowUpdateFailedError) as e:
         await act(h, name, arg)

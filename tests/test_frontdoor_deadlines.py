@@ -5,20 +5,22 @@ the complainant."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date
 
 import asyncpg
-from temporalio.testing import WorkflowEnvironment
+import pytest
 
 from schemas.frontdoor import ReferralNames, ReferralState, referral_workflow_id
 from schemas.staff import Bureau
+from tests.clock import SkippingEnvironment, beijing
 from tests.factories import application
 from tests.test_api import _client, login
 from tests.test_frontdoor_api import PERSON, add_bureau_user, eventually, portal_post, referrals_of, resident
 
 
+@pytest.mark.start_at(beijing(2026, 9, 29, 10, 0))  # a Tuesday: National Day falls in the 3 days to accept
 async def test_a_bureau_missing_its_deadlines_is_reported_to_the_district(
-    review_env: WorkflowEnvironment, pool: asyncpg.Pool
+    review_env: SkippingEnvironment, pool: asyncpg.Pool
 ) -> None:
     await add_bureau_user(pool, "renshe_bu", Bureau.HR_SOCIAL_SECURITY)
     async with _client(pool, review_env.client) as c:
@@ -30,16 +32,20 @@ async def test_a_bureau_missing_its_deadlines_is_reported_to_the_district(
         )
         assert r.status_code == 201, r.text
         number = r.json()["request_no"]
-        assert r.json()["answer_due"] and r.json()["answer_working_days"] == 5
+        # 5 working days after 09-29: 09-30, then 10-01..07 off, 10-08, 10-09, Saturday 10-10 (made up), 10-12
+        assert (r.json()["answer_due"], r.json()["answer_working_days"]) == ("2026-10-12", 5)
         row = await pool.fetchrow("select channel, received_by from frontdoor_requests where request_no = $1", number)
         assert (row["channel"], row["received_by"]) == ("hotline", "qu_minzheng")
         await c.post(f"/api/frontdoor/requests/{number}/triage", headers=operator, json={"needs": ["jobless"]})
         referral_id = (await eventually(lambda: referrals_of(pool, number), "referral delivered"))["jobless"]
         handle = review_env.client.get_workflow_handle(referral_workflow_id(referral_id))
         first = await handle.query(ReferralNames.STATE, result_type=ReferralState)
-        assert first.accept_due is not None and first.result_due > first.accept_due
+        # accept within 3 working days (09-30, 10-08, 10-09); answer within 15 (... 10-10, 10-12..16, 19..23, 26)
+        assert (first.accept_due, first.result_due) == (date(2026, 10, 9), date(2026, 10, 26))
 
-        await review_env.sleep(timedelta(days=6))  # past the 3 working days to accept
+        await review_env.skip_to(beijing(2026, 10, 9, 23, 59))  # the last day to accept: nothing yet
+        assert not await pool.fetchval("select escalated from referrals where referral_id = $1", referral_id)
+        await review_env.skip_to(beijing(2026, 10, 10, 0, 1))  # its close has passed
         note = await eventually(  # written after the escalation is logged on the referral's row
             lambda: pool.fetchrow(
                 "select subject, body from notifications where audience = 'role:district_officer@341503' "
@@ -50,6 +56,7 @@ async def test_a_bureau_missing_its_deadlines_is_reported_to_the_district(
         assert "区人社局" in note["body"] and str(first.accept_due) in note["body"]
         assert await pool.fetchval("select escalated from referrals where referral_id = $1", referral_id)
 
+        operator = await login(c, "qu_minzheng")  # ten days on: yesterday's sessions have expired
         district = await login(c, "qu_jiandu")
         overview = (await c.get("/api/frontdoor/overview", headers=district)).json()
         [load] = overview["referrals"]
@@ -70,7 +77,10 @@ async def test_a_bureau_missing_its_deadlines_is_reported_to_the_district(
         assert r.status_code == 200 and r.json()["escalations"] == ["accept"]
         [item] = (await c.get("/api/referrals", headers=hrss)).json()["items"]
         assert item["escalated"] and not item["accept_overdue"] and not item["result_overdue"]
-        await review_env.sleep(timedelta(days=25))
+        await review_env.skip_to(beijing(2026, 10, 26, 23, 59))  # the last day for a result: not escalated yet
+        [item] = (await c.get("/api/referrals", headers=await login(c, "renshe_bu"))).json()["items"]
+        assert not item["result_overdue"]
+        await review_env.skip_to(beijing(2026, 10, 27, 0, 1))
         await eventually(
             lambda: pool.fetchval(
                 "select 1 from notifications where audience = 'role:district_officer@341503' "
@@ -82,6 +92,7 @@ async def test_a_bureau_missing_its_deadlines_is_reported_to_the_district(
             ReferralNames.STATE, result_type=ReferralState
         )
         assert state.status == "accepted" and state.escalations == ["accept", "result"]
+        hrss = await login(c, "renshe_bu")
         [item] = (await c.get("/api/referrals", headers=hrss)).json()["items"]
         assert item["result_overdue"] and not item["accept_overdue"]
         kinds = await pool.fetch(
@@ -96,12 +107,14 @@ async def test_a_bureau_missing_its_deadlines_is_reported_to_the_district(
             ),
             "the district told of the request",
         )
+        district = await login(c, "qu_jiandu")
         [late_request] = (await c.get("/api/frontdoor/overview", headers=district)).json()["requests"]
         assert late_request["township_name"] == "石婆店镇" and late_request["waiting"] == 1
 
 
+@pytest.mark.start_at(beijing(2026, 11, 24, 23, 30))
 async def test_a_complaint_escalates_skips_the_person_concerned_and_reaches_the_case(
-    review_env: WorkflowEnvironment, pool: asyncpg.Pool
+    review_env: SkippingEnvironment, pool: asyncpg.Pool
 ) -> None:
     async with _client(pool, review_env.client) as c:
         caseworker = await login(c, "shipo_diaocha")
@@ -121,7 +134,9 @@ async def test_a_complaint_escalates_skips_the_person_concerned_and_reaches_the_
             lambda: pool.fetchrow("select * from complaints where about_case_id = 'FD-COMPLAINT-CASE'"), "complaint"
         )
         number = row["complaint_no"]
-        assert row["unit_code"] == "341503106" and row["status"] == "registered" and row["accept_due"]
+        # accepted within 15 calendar days of 11-24, concluded within 60
+        assert (row["unit_code"], row["status"]) == ("341503106", "registered")
+        assert (row["accept_due"], row["conclude_due"]) == (date(2026, 12, 9), date(2027, 1, 23))
 
         # the district must now visit the household itself
         await eventually(lambda: _visit_required(c, caseworker), "case flagged for a district visit")
@@ -136,7 +151,9 @@ async def test_a_complaint_escalates_skips_the_person_concerned_and_reaches_the_
         ]
         assert (await c.get("/api/complaints", headers=await login(c, "shunhe_jingban"))).json()["items"] == []
 
-        await review_env.sleep(timedelta(days=16))  # nobody accepted it within 15 days
+        await review_env.skip_to(beijing(2026, 12, 9, 23, 59))  # the last day to accept: not escalated yet
+        assert not await pool.fetchval("select escalated from complaints where complaint_no = $1", number)
+        await review_env.skip_to(beijing(2026, 12, 10, 0, 1))  # nobody accepted it within 15 days
         await eventually(
             lambda: pool.fetchval(
                 "select 1 from notifications where audience = 'role:district_officer@341503' "
@@ -145,6 +162,7 @@ async def test_a_complaint_escalates_skips_the_person_concerned_and_reaches_the_
             "the district told",
         )
         assert await pool.fetchval("select escalated from complaints where complaint_no = $1", number)
+        caseworker = await login(c, "shipo_diaocha")  # fifteen days on: sessions have expired
         district = await login(c, "qu_minzheng")
         [unit] = (await c.get("/api/frontdoor/overview", headers=district)).json()["complaints"]
         assert (unit["unit_name"], unit["open"], unit["overdue"], unit["escalated"]) == ("石婆店镇", 1, 1, 1)
@@ -183,7 +201,7 @@ async def _visit_required(c, headers) -> dict | None:
     return case if flagged and any(e["kind"] == "complaint_filed" for e in case["events"]) else None
 
 
-async def test_staff_register_a_complaint_for_the_district(review_env: WorkflowEnvironment, pool: asyncpg.Pool) -> None:
+async def test_staff_register_a_complaint_for_the_district(review_env: SkippingEnvironment, pool: asyncpg.Pool) -> None:
     async with _client(pool, review_env.client) as c:
         township = await login(c, "shipo_jingban")
         r = await c.post(

@@ -3,22 +3,16 @@ bureaus answering, deadlines missed and escalated, a complaint reaching the case
 
 from __future__ import annotations
 
-import asyncio
-from datetime import date, timedelta
+from datetime import timedelta
 
 import asyncpg
-from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from infra.config import TASK_QUEUE
 from schemas.frontdoor import (
-    Channel,
     ComplaintAccept,
     ComplaintConclude,
     ComplaintNames,
-    FrontDoorRequest,
     IntakeNames,
-    IntakeStart,
     IntakeState,
     LinkCase,
     ReferralAccept,
@@ -28,59 +22,14 @@ from schemas.frontdoor import (
     RequestKind,
     Triage,
     complaint_workflow_id,
-    intake_workflow_id,
     referral_workflow_id,
 )
 from schemas.review import CaseState, ReviewNames
-from schemas.staff import Actor, Bureau, Role
+from schemas.staff import Bureau
 from tests.emergency_support import refused
-from tests.factories import actor, resident_id
+from tests.factories import actor
+from tests.frontdoor_support import bureau_staff, eventually, submit
 from tests.review_support import start, until_stage
-
-
-def bureau_staff(bureau: Bureau) -> Actor:
-    return Actor(
-        username=f"{bureau.value}_staff",
-        full_name=f"{bureau.label} 工作人员",
-        role=Role.BUREAU_STAFF,
-        place_code="341503",
-        bureau=bureau,
-    )
-
-
-async def submit(env: WorkflowEnvironment, no: str, kind: RequestKind, needs: list[str], **extra) -> WorkflowHandle:
-    request = FrontDoorRequest(
-        kind=kind,
-        needs=needs,
-        name="周九",
-        id_number=resident_id(date(1958, 1, 9)),
-        phone="13905641111",
-        township_code="341503106",
-        village_code="341503106202",
-        address="示范村二 周家庄",
-        description="老伴重病，孙子上学困难，家里收入很少",
-        **extra,
-    )
-    return await env.client.start_workflow(
-        IntakeNames.WORKFLOW,
-        IntakeStart(request_no=no, request=request, channel=Channel.PORTAL),
-        id=intake_workflow_id(no),
-        task_queue=TASK_QUEUE,
-        result_type=IntakeState,
-        execution_timeout=timedelta(days=200),
-    )
-
-
-async def eventually(h: WorkflowHandle, name: str, result_type, predicate):
-    for _ in range(600):  # 30 s: child workflows start late on a busy machine
-        try:
-            s = await h.query(name, result_type=result_type)
-            if predicate(s):
-                return s
-        except Exception:
-            pass
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"condition never held for {h.id}")
 
 
 async def test_one_request_split_answered_and_closed(review_env: WorkflowEnvironment, pool: asyncpg.Pool) -> None:

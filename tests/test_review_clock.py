@@ -1,122 +1,77 @@
 """The 20-working-day clock under time skipping: holidays, make-up days, pauses, reminders, escalation.
 
-The time-skipping server starts at today's real time and can only move forward, so the holiday case
-runs in 2037, a year whose weekdays fall exactly as in 2026: we import 2026's State Council notice
-(same month-days) as the 2037 notice and replay the domain example "accepted Friday 09-18, deadline
-10-22" across National Day, with the 09-20 and 10-10 make-up days.
+Each test starts at a stated Beijing instant (tests/clock.py). The domain's example runs on its real dates:
+accepted Friday 2026-09-18, deadline 2026-10-22 across National Day with the 09-20 and 10-10 make-up days,
+and every timer is skipped to a minute before and a minute after: nothing fires early, it fires on time.
 """
 
 from __future__ import annotations
 
-import asyncio
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import asyncpg
-from temporalio.client import WorkflowHandle
-from temporalio.testing import WorkflowEnvironment
+import pytest
 
 from db.calendar_repo import Notice, import_notice, load_calendar
-from schemas.review import MaterialsSupplied, MissingMaterials, ReviewNames, TakeOver
+from schemas.review import CaseState, MaterialsSupplied, MissingMaterials, ReviewNames, TakeOver
+from tests.clock import SkippingEnvironment, at_0830, beijing, midnight_after, minute
 from tests.factories import actor
-from tests.review_support import act, home_visit, refused, start, state, until_stage
-from workflows.review import CST
+from tests.review_support import act, eventually_state, home_visit, refused, start, state, until_stage
 
-HOLIDAYS_2026 = [
-    "01-01",
-    "01-02",
-    "02-16",
-    "02-17",
-    "02-18",
-    "02-19",
-    "02-20",
-    "02-23",
-    "04-06",
-    "05-01",
-    "05-04",
-    "05-05",
-    "06-19",
-    "09-25",
-    "10-01",
-    "10-02",
-    "10-05",
-    "10-06",
-    "10-07",
-]
-MAKEUP_2026 = ["01-04", "02-14", "02-28", "05-09", "09-20", "10-10"]
+BEFORE_AFTER = timedelta(minutes=1)
 
 
-def notice_like_2026(year: int) -> Notice:
-    return Notice(
-        year=year,
-        source=f"测试：按 2026 年通知的日期复用于 {year} 年",
-        holidays=[f"{year}-{d}" for d in HOLIDAYS_2026],
-        workdays=[f"{year}-{d}" for d in MAKEUP_2026],
-    )
+async def fires_on_time(env: SkippingEnvironment, h, at: datetime, fired, what: str) -> CaseState:
+    """Skip to a minute before `at`: `fired(state)` is still false; to a minute after: it holds."""
+    await env.skip_to(at - BEFORE_AFTER)
+    s = await state(h)
+    assert not fired(s), f"{what} fired before {at}"
+    await env.skip_to(at + BEFORE_AFTER)
+    return await eventually_state(h, fired, what)
 
 
-def minute(at: datetime) -> datetime:
-    """Timers fire a few milliseconds after their time; compare to the minute, in Beijing time."""
-    return at.astimezone(CST).replace(second=0, microsecond=0)
-
-
-async def skip_to(env: WorkflowEnvironment, when: datetime) -> None:
-    now = await env.get_current_time()
-    assert when > now, f"the test server is already past {when}"
-    await env.sleep(when - now)
-
-
-async def eventually(h: WorkflowHandle, predicate, what: str):
-    for _ in range(200):
-        s = await state(h)
-        if predicate(s):
-            return s
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"never happened: {what}; state: {s.clock}")
-
-
+@pytest.mark.start_at(beijing(2026, 9, 18, 10, 0))  # a Friday; National Day 10-01..07, make-up 09-20 and 10-10
 async def test_deadline_across_national_day_reminds_and_escalates_on_the_right_day(
-    review_env: WorkflowEnvironment, pool: asyncpg.Pool
+    review_env: SkippingEnvironment, pool: asyncpg.Pool
 ) -> None:
-    assert date(2037, 9, 18).weekday() == date(2026, 9, 18).weekday() == 4  # both Fridays
-    await skip_to(review_env, datetime(2037, 9, 18, 10, 0, tzinfo=CST))
     h = await start(review_env, "NATIONAL-DAY")
     s = await until_stage(h, "investigation")
-    assert s.clock.accepted_on == date(2037, 9, 18)
-    # No notice for 2037 yet: weekends only, flagged provisional.
-    assert (s.clock.deadline, s.clock.provisional) == (date(2037, 10, 16), True)
-
-    async with pool.acquire() as conn:
-        await import_notice(conn, notice_like_2026(2037))
-    await h.signal(ReviewNames.CALENDAR_CHANGED)
-    s = await eventually(h, lambda s: s.clock.deadline == date(2037, 10, 22), "deadline recomputed")
-    assert s.clock.provisional is False
+    assert s.clock.accepted_on == date(2026, 9, 18)
+    assert (s.clock.deadline, s.clock.provisional) == (date(2026, 10, 22), False)
     row = await pool.fetchrow("select deadline, deadline_provisional from cases where case_id = 'NATIONAL-DAY'")
-    assert (row["deadline"], row["deadline_provisional"]) == (date(2037, 10, 16), True)  # written with next event
+    assert (row["deadline"], row["deadline_provisional"]) == (date(2026, 10, 22), False)
 
-    # Reminders: 5 working days left at 10-15 (16, 19, 20, 21, 22 remain), 2 left at 10-20.
-    await skip_to(review_env, datetime(2037, 10, 22, 23, 0, tzinfo=CST))
-    s = await eventually(h, lambda s: s.clock.reminders_sent == [5, 2], "both reminders")
-    assert not s.clock.overdue and [e.kind for e in s.escalations] == ["verification_overdue"]
-    # the data check was due 10 working days after acceptance: 10-09 with the notice (09-20 worked, 09-25 and
-    # 10-01..07 off), escalated when that day closed
-    assert s.escalations[0].deadline == date(2037, 10, 9)
-    assert minute(s.escalations[0].at) == datetime(2037, 10, 10, 0, 0, tzinfo=CST)
+    # The data check is due 10 working days after acceptance: 10-09 (09-20 worked, 09-25 and 10-01..07 off);
+    # it escalates when that day closes.
+    s = await fires_on_time(
+        review_env, h, beijing(2026, 10, 10), lambda s: bool(s.escalations), "verification escalated"
+    )
+    [esc] = s.escalations
+    assert (esc.kind, esc.deadline, minute(esc.at)) == (
+        "verification_overdue",
+        date(2026, 10, 9),
+        beijing(2026, 10, 10),
+    )
+
+    # Reminders at 08:30: 5 working days left on 10-15 (16, 19, 20, 21, 22 remain), 2 left on 10-20.
+    s = await fires_on_time(
+        review_env, h, beijing(2026, 10, 15, 8, 30), lambda s: s.clock.reminders_sent == [5], "5 days left"
+    )
+    s = await fires_on_time(
+        review_env, h, beijing(2026, 10, 20, 8, 30), lambda s: s.clock.reminders_sent == [5, 2], "2 days left"
+    )
     reminders = [e for e in s.timeline if e.kind == "reminder"]
-    assert [minute(e.at) for e in reminders] == [
-        datetime(2037, 10, 15, 8, 30, tzinfo=CST),
-        datetime(2037, 10, 20, 8, 30, tzinfo=CST),
-    ]
+    assert [minute(e.at) for e in reminders] == [beijing(2026, 10, 15, 8, 30), beijing(2026, 10, 20, 8, 30)]
+    assert [e.payload["days_left"] for e in reminders] == [5, 2]
     audiences = await pool.fetch("select audience from notifications where kind like 'reminder-%' order by id")
     assert [r["audience"] for r in audiences] == ["role:township_approver@341503106", "role:district_officer@341503"]
 
     # The 20th working day closes at midnight: escalation then, not a minute earlier.
-    await skip_to(review_env, datetime(2037, 10, 23, 1, 0, tzinfo=CST))
-    s = await eventually(h, lambda s: s.clock.overdue, "escalation")
+    s = await fires_on_time(review_env, h, beijing(2026, 10, 23), lambda s: s.clock.overdue, "overdue")
     (esc,) = [e for e in s.escalations if e.kind == "overdue"]
-    assert minute(esc.at) == datetime(2037, 10, 23, 0, 0, tzinfo=CST)
-    assert esc.deadline == date(2037, 10, 22)
+    assert (esc.deadline, minute(esc.at)) == (date(2026, 10, 22), beijing(2026, 10, 23))
     row = await pool.fetchrow("select * from escalations where case_id = 'NATIONAL-DAY' and kind = 'overdue'")
-    assert row["deadline"] == date(2037, 10, 22)
+    assert row["deadline"] == date(2026, 10, 22)
     assert await pool.fetchval("select overdue from cases where case_id = 'NATIONAL-DAY'") is True
     assert await pool.fetchval("select count(*) from notifications where kind = 'escalation-overdue'") == 1
 
@@ -130,36 +85,70 @@ async def test_deadline_across_national_day_reminds_and_escalates_on_the_right_d
     await h.terminate("test over")
 
 
-async def test_pause_for_missing_materials_moves_the_deadline(
-    review_env: WorkflowEnvironment, pool: asyncpg.Pool
+@pytest.mark.start_at(beijing(2026, 12, 10, 10, 0))  # the deadline falls in 2027, a year without a notice yet
+async def test_a_deadline_in_a_year_without_notice_is_provisional_until_the_notice_is_imported(
+    review_env: SkippingEnvironment, pool: asyncpg.Pool
 ) -> None:
-    await skip_to(review_env, datetime(2037, 3, 2, 9, 0, tzinfo=CST))  # a Monday
+    h = await start(review_env, "NEXT-YEAR")
+    s = await until_stage(h, "investigation")
     async with pool.acquire() as conn:
-        await import_notice(conn, notice_like_2026(2037))
+        before = (await load_calendar(conn)).add_working_days(date(2026, 12, 10), 20)
+    assert before.provisional is True and before.date.year == 2027
+    assert (s.clock.accepted_on, s.clock.deadline, s.clock.provisional) == (date(2026, 12, 10), before.date, True)
+
+    notice = Notice(
+        year=2027,
+        source="测试：假定的 2027 年放假安排（元旦 1 月 1 日至 3 日，1 月 4 日、5 日放假，1 月 9 日调休上班）",
+        holidays=["2027-01-01", "2027-01-04", "2027-01-05"],
+        workdays=["2027-01-09"],
+    )
+    async with pool.acquire() as conn:
+        await import_notice(conn, notice)
+        after = (await load_calendar(conn)).add_working_days(date(2026, 12, 10), 20)
+    assert after.provisional is False and after.date != before.date
+    await h.signal(ReviewNames.CALENDAR_CHANGED)
+    s = await eventually_state(h, lambda s: s.clock.deadline == after.date, "deadline recomputed")
+    assert s.clock.provisional is False
+    # the case row keeps the old deadline until the case's next event is written
+    row = await pool.fetchrow("select deadline, deadline_provisional from cases where case_id = 'NEXT-YEAR'")
+    assert (row["deadline"], row["deadline_provisional"]) == (before.date, True)
+    await h.terminate("test over")
+
+
+@pytest.mark.start_at(beijing(2026, 3, 2, 9, 0))  # a Monday; March 2026 has no holiday
+async def test_pause_for_missing_materials_moves_the_deadline(
+    review_env: SkippingEnvironment, pool: asyncpg.Pool
+) -> None:
     h = await start(review_env, "PAUSE-1")
     s = await until_stage(h, "investigation")
-    before = s.clock.deadline
+    assert (s.clock.accepted_on, s.clock.deadline) == (date(2026, 3, 2), date(2026, 3, 30))
     await act(
         h,
         ReviewNames.MISSING_MATERIALS,
         MissingMaterials(actor=actor("shipo_jingban"), items=["户口簿复印件", "残疾证"]),
     )
     s = await state(h)
-    assert s.clock.paused and s.clock.paused_since == date(2037, 3, 2)
-    err = await refused(h, ReviewNames.HOME_VISIT, home_visit(date(2037, 3, 2)))
+    assert s.clock.paused and s.clock.paused_since == date(2026, 3, 2)
+    err = await refused(h, ReviewNames.HOME_VISIT, home_visit(date(2026, 3, 2)))
     assert err.type == "paused"
     note = await pool.fetchrow("select body from notifications where case_id = 'PAUSE-1' and kind like 'missing-%'")
     assert "户口簿复印件" in note["body"] and "残疾证" in note["body"]
 
-    await skip_to(review_env, datetime(2037, 3, 12, 15, 0, tzinfo=CST))  # Thursday of the next week
+    await review_env.skip_to(beijing(2026, 3, 12, 15, 0))  # Thursday of the next week
     ack = await act(h, ReviewNames.MATERIALS_SUPPLIED, MaterialsSupplied(actor=actor("shipo_jingban")))
     assert not ack.paused
     s = await state(h)
-    assert s.clock.paused_periods == [(date(2037, 3, 3), date(2037, 3, 12))]
+    assert s.clock.paused_periods == [(date(2026, 3, 3), date(2026, 3, 12))]
     assert s.clock.paused_working_days == 8  # 3-6 March and 9-12 March
+    assert s.clock.deadline == ack.deadline == date(2026, 4, 10)  # 28 working days after 03-02 (Qingming 04-06)
     async with pool.acquire() as conn:
         cal = await load_calendar(conn)
-    assert before == cal.add_working_days(date(2037, 3, 2), 20).date
-    assert s.clock.deadline == cal.add_working_days(date(2037, 3, 2), 28).date == ack.deadline
+    assert cal.add_working_days(date(2026, 3, 2), 28).date == date(2026, 4, 10)
     assert await pool.fetchval("select paused_days from cases where case_id = 'PAUSE-1'") == 8
+
+    # The first reminder now comes 5 working days before 04-10, at 08:30 on 04-02, and not before.
+    s = await fires_on_time(
+        review_env, h, at_0830(date(2026, 4, 2)), lambda s: s.clock.reminders_sent == [5], "reminder"
+    )
+    assert midnight_after(s.clock.deadline) == beijing(2026, 4, 11)
     await h.terminate("test over")

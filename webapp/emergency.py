@@ -21,6 +21,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from db import funds_repo
+from infra import clock
 from infra.config import TASK_QUEUE
 from rules.access import within
 from schemas.emergency import (
@@ -189,7 +190,7 @@ async def register(body: EmergencyIn, request: Request, response: Response, acto
     )
     if parent != hh.township_code:
         raise ApiError(422, "invalid", f"村（社区）{hh.village_code} 不属于乡镇（街道）{hh.township_code}")
-    event_id = body.event_id or f"JJN-{hh.village_code}-{datetime.now():%Y%m%d%H%M%S%f}"
+    event_id = body.event_id or f"JJN-{hh.village_code}-{clock.now():%Y%m%d%H%M%S%f}"
     start = EmergencyStart(
         event_id=event_id,
         kind=body.kind,

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 import asyncpg
 import structlog
@@ -36,7 +35,8 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from db import policy_repo
-from infra.config import TASK_QUEUE, TIMEZONE
+from infra.clock import today
+from infra.config import TASK_QUEUE
 from rules.access import within
 from rules.needs import BY_CODE, Route
 from rules.recusal import names_person
@@ -77,7 +77,6 @@ from webapp.errors import ApiError, ErrorBody, forbidden, not_found
 from webapp.temporal import client
 
 log = structlog.get_logger("webapp")
-BEIJING = ZoneInfo(TIMEZONE)
 DISTRICT_CODE = "341503"  # the district civil affairs bureau, the front door's top level
 UPDATE_TIMEOUT = timedelta(seconds=30)
 _ALPHABET = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I or O: read out over the phone, they look like 1 and 0
@@ -128,13 +127,9 @@ _ERRORS = {
 router = APIRouter(prefix="/api", tags=["12349 一门受理"])
 
 
-def today() -> date:
-    return datetime.now(BEIJING).date()
-
-
 def new_request_no() -> str:
     """Random rather than sequential: a number found on a scrap of paper says nothing about the next one."""
-    day = datetime.now(BEIJING).strftime("%Y%m%d")
+    day = today().strftime("%Y%m%d")
     return f"12349-{day}-" + "".join(secrets.choice(_ALPHABET) for _ in range(6))
 
 
@@ -1004,7 +999,7 @@ async def callback(request: Request, referral_id: str = ReferralId):
 
 def new_complaint_no() -> str:
     """The intake names the complaints it files TS-<its request number's date and suffix>; same shape here."""
-    day = datetime.now(BEIJING).strftime("%Y%m%d")
+    day = today().strftime("%Y%m%d")
     return f"TS-{day}-" + "".join(secrets.choice(_ALPHABET) for _ in range(6))
 
 

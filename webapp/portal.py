@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from structlog.contextvars import bound_contextvars
 
 from db import throttle_repo
+from infra import clock
 from rules.needs import BY_CODE, NEEDS, Route
 from schemas.frontdoor import REQUEST_NO, Channel, FrontDoorRequest, IntakeState, RequestKind, intake_workflow_id
 from schemas.identity import validate_phone, validate_resident_id
@@ -258,6 +259,6 @@ async def status(
             "needs_state": needs,
             "by_code": BY_CODE,
             "Route": Route,
-            "beijing": frontdoor_api.BEIJING,
+            "beijing": clock.BEIJING,
         },
     )

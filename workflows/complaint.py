@@ -4,13 +4,14 @@ A complaint about a case still in review makes the district visit that household
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from rules.access import within
+    from rules.clock import beijing_date, end_of
     from rules.recusal import names_person
     from schemas.frontdoor import (
         ComplaintAccept,
@@ -24,7 +25,6 @@ with workflow.unsafe.imports_passed_through():
     from schemas.staff import Actor, Role
     from workflows.logbook import ACTIVITY, Logbook, refuse
 
-CST = timezone(timedelta(hours=8))
 HANDLERS = {Role.TOWNSHIP_CASEWORKER, Role.TOWNSHIP_APPROVER, Role.DISTRICT_OFFICER}
 
 
@@ -45,7 +45,7 @@ class ComplaintWorkflow(Logbook):
 
     @workflow.run
     async def run(self, start: ComplaintStart) -> ComplaintState:
-        today = workflow.now().astimezone(CST).date()
+        today = beijing_date(workflow.now())
         policy = await workflow.execute_activity("front_door_policy", today, result_type=FrontDoorPolicy, **ACTIVITY)
         await workflow.execute_activity("open_complaint", start, **ACTIVITY)
         self.accept_due = today + timedelta(days=policy.complaint_accept_days)
@@ -83,9 +83,9 @@ class ComplaintWorkflow(Logbook):
 
     def next_deadline(self) -> tuple[datetime, str] | None:
         if self.status == "registered" and "accept" not in self.escalations and self.accept_due:
-            return datetime.combine(self.accept_due + timedelta(days=1), time(0), tzinfo=CST), "accept"
+            return end_of(self.accept_due), "accept"
         if "conclude" not in self.escalations and self.conclude_due:
-            return datetime.combine(self.conclude_due + timedelta(days=1), time(0), tzinfo=CST), "conclude"
+            return end_of(self.conclude_due), "conclude"
         return None
 
     async def escalate(self, what: str) -> None:

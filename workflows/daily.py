@@ -3,24 +3,21 @@ then send each township and the district its digest of what is overdue or about 
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
-
 from temporalio import workflow
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
+    from rules.clock import beijing_date
     from schemas.supervision import OngoingStart, RecipientToReview, SupervisionNames, ongoing_workflow_id
     from workflows.logbook import ACTIVITY
-
-CST = timezone(timedelta(hours=8))
 
 
 @workflow.defn(name=SupervisionNames.DAILY)
 class DailySupervisionWorkflow:
     @workflow.run
     async def run(self) -> dict:
-        today = workflow.now().astimezone(CST).date()
+        today = beijing_date(workflow.now())
         new = await workflow.execute_activity(
             "recipients_to_review", today, result_type=list[RecipientToReview], **ACTIVITY
         )

@@ -8,7 +8,7 @@ generated here, so a retried or replayed payment activity never pays twice.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime
 from decimal import Decimal
 
 from temporalio import workflow
@@ -19,6 +19,7 @@ from workflows.journal import ACTIVITY, Journal
 with workflow.unsafe.imports_passed_through():
     from rules.access import within
     from rules.caps import CapExceeded, Caps, Tier, Totals, check_payment, may_escalate
+    from rules.clock import REMIND_AT, at_time, beijing_date, end_of
     from schemas.emergency import (
         CloseEvent,
         DocumentsRecorded,
@@ -39,8 +40,6 @@ with workflow.unsafe.imports_passed_through():
     from schemas.review import DeadlineInfo, DeadlineRequest, NotificationIn
     from schemas.staff import Actor, Role
 
-CST = timezone(timedelta(hours=8))
-REMIND_AT = time(8, 30)
 
 # Who approves at each tier, and who may move the event up from it.
 PAYERS = {
@@ -89,7 +88,7 @@ class EmergencyWorkflow(Journal):
         now = workflow.now()
         opened = await workflow.execute_activity(
             "open_emergency",
-            OpenEmergencyIn(start=start, registered_at=now, registered_on=now.astimezone(CST).date()),
+            OpenEmergencyIn(start=start, registered_at=now, registered_on=beijing_date(now)),
             result_type=EmergencyOpened,
             **ACTIVITY,
         )
@@ -128,9 +127,9 @@ class EmergencyWorkflow(Journal):
         if self.docs_done or self.doc_due is None:
             return None
         if not self.reminded and self.remind_on is not None:
-            return datetime.combine(self.remind_on, REMIND_AT, tzinfo=CST), "reminder"
+            return at_time(self.remind_on, REMIND_AT), "reminder"
         if not self.doc_overdue:
-            return datetime.combine(self.doc_due + timedelta(days=1), time(0), tzinfo=CST), "overdue"
+            return end_of(self.doc_due), "overdue"
         return None
 
     async def fire(self, kind: str) -> None:
@@ -235,7 +234,7 @@ class EmergencyWorkflow(Journal):
             info = await workflow.execute_activity(
                 "compute_deadline",
                 DeadlineRequest(
-                    accepted_on=approved_at.astimezone(CST).date(),
+                    accepted_on=beijing_date(approved_at),
                     working_days=self.policy.documentation_working_days,
                     reminders=[self.policy.documentation_reminder_days_left],
                 ),

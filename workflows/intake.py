@@ -5,7 +5,7 @@ every need has its answer, and the resident is told."""
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ChildWorkflowError
@@ -13,6 +13,7 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from rules.access import within
+    from rules.clock import beijing_date, end_of
     from rules.needs import BY_CODE, Route
     from schemas.emergency import (
         EmergencyHousehold,
@@ -44,7 +45,6 @@ with workflow.unsafe.imports_passed_through():
     from schemas.staff import Actor, Bureau, Role
     from workflows.logbook import ACTIVITY, Logbook, refuse
 
-CST = timezone(timedelta(hours=8))
 TRIAGERS = {Role.TOWNSHIP_CASEWORKER, Role.TOWNSHIP_APPROVER, Role.DISTRICT_OFFICER}
 CHANNEL_LABELS = {"portal": "网上申请", "hotline": "12349 热线", "window": "窗口"}
 OUTCOMES = {"helped": "已给予帮助", "not_eligible": "经审核不符合条件", "declined": "不予帮助"}
@@ -68,7 +68,7 @@ class IntakeWorkflow(Logbook):
 
     @workflow.run
     async def run(self, start: IntakeStart) -> IntakeState:
-        today = workflow.now().astimezone(CST).date()
+        today = beijing_date(workflow.now())
         self.policy = await workflow.execute_activity(
             "front_door_policy", today, result_type=FrontDoorPolicy, **ACTIVITY
         )
@@ -101,7 +101,7 @@ class IntakeWorkflow(Logbook):
     async def watch_answer_due(self) -> None:
         """Tell the district if the request is still unanswered when its answer date has passed."""
         assert self.answer_due is not None
-        deadline = datetime.combine(self.answer_due + timedelta(days=1), time(0), tzinfo=CST)
+        deadline = end_of(self.answer_due)
         try:
             await workflow.wait_condition(lambda: self.finished, timeout=max(deadline - workflow.now(), timedelta(0)))
         except TimeoutError:

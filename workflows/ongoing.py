@@ -4,20 +4,20 @@ with written reasons), then continue as new so the history stays small over the 
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from rules.access import within
+    from rules.clock import REMIND_AT, at_time
     from rules.months import add_months
     from schemas.review import NotificationIn
     from schemas.staff import Role
     from schemas.supervision import OngoingApplied, OngoingStart, OngoingState, ReviewFinding, SupervisionNames
     from workflows.logbook import ACTIVITY
 
-CST = timezone(timedelta(hours=8))
 REVIEWERS = {Role.TOWNSHIP_CASEWORKER, Role.TOWNSHIP_APPROVER, Role.DISTRICT_OFFICER}
 
 
@@ -31,7 +31,7 @@ class OngoingReviewWorkflow:
 
     @workflow.run
     async def run(self, start: OngoingStart) -> OngoingState:
-        remind_at = datetime.combine(start.due_on, time(8, 30), tzinfo=CST)
+        remind_at = at_time(start.due_on, REMIND_AT)
         await workflow.sleep(max(remind_at - workflow.now(), timedelta(0)))
         self.due = True
         await workflow.execute_activity(

@@ -3,12 +3,13 @@ adapter, then the bureau owes acceptance and a result by their deadlines, or the
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from rules.clock import beijing_date, end_of
     from schemas.frontdoor import (
         DeliveryIn,
         ReferralAccept,
@@ -24,13 +25,8 @@ with workflow.unsafe.imports_passed_through():
     from schemas.staff import Actor, Role
     from workflows.logbook import ACTIVITY, Logbook, refuse
 
-CST = timezone(timedelta(hours=8))
 DELIVERY_WINDOW = timedelta(hours=2)
 FRONT_DESK = {Role.TOWNSHIP_CASEWORKER, Role.TOWNSHIP_APPROVER, Role.DISTRICT_OFFICER}
-
-
-def end_of(day: date) -> datetime:
-    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=CST)
 
 
 @workflow.defn(name=ReferralNames.WORKFLOW)
@@ -51,7 +47,7 @@ class ReferralWorkflow(Logbook):
 
     @workflow.run
     async def run(self, start: ReferralStart) -> ReferralOutcome:
-        today = workflow.now().astimezone(CST).date()
+        today = beijing_date(workflow.now())
         delivery = DeliveryIn(referral=start, workflow_id=workflow.info().workflow_id)
         await workflow.execute_activity("open_referral", delivery, **ACTIVITY)
         # The clock runs from the referral, not from a successful delivery: a bureau's system being down

@@ -8,7 +8,7 @@ number. The 20-working-day clock runs beside the stages: reminders, then escalat
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from temporalio import workflow
@@ -18,6 +18,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from rules.access import within
     from rules.amounts import proposed_monthly_amount
+    from rules.clock import BEIJING, REMIND_AT, at_time, beijing_date, end_of
     from rules.stages import ACTION_STAGES, Action, Stage, after_investigation, allowed_roles
     from schemas import search
     from schemas.money import Money
@@ -57,8 +58,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from schemas.staff import Actor, Role
 
-CST = timezone(timedelta(hours=8))  # China has no daylight saving time
-REMIND_AT = time(8, 30)
 ACTIVITY = dict(
     start_to_close_timeout=timedelta(seconds=10),  # all are quick database writes; a dead worker costs 10 s
     retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
@@ -67,10 +66,6 @@ ACTIVITY = dict(
 
 def refuse(code: CaseError, message: str) -> ApplicationError:
     return ApplicationError(message, type=code.value, non_retryable=True)
-
-
-def day_start(d: date, at: time = time(0)) -> datetime:
-    return datetime.combine(d, at, tzinfo=CST)
 
 
 @workflow.defn(name=ReviewNames.WORKFLOW)
@@ -122,7 +117,7 @@ class ReviewWorkflow:
     async def run(self, start: ReviewStart) -> CaseOutcome:
         app = start.application
         now = workflow.now()
-        self.accepted_on = now.astimezone(CST).date()
+        self.accepted_on = beijing_date(now)
         if workflow.patched("case-search-attributes"):
             # Whoever starts the case, supervisor lists can filter it by type, township and overdue.
             workflow.upsert_search_attributes(
@@ -203,7 +198,7 @@ class ReviewWorkflow:
             assert decision is not None and self.decided_at is not None
             if not decision.approve:
                 return await self.close_refused(decision)
-            ends = await self.notice_end(self.decided_at.astimezone(CST).date())
+            ends = await self.notice_end(beijing_date(self.decided_at))
             self.notice_ends_at = ends
             if not self.policy.review.notice_counts_in_limit:
                 self.stop_clock()
@@ -212,7 +207,7 @@ class ReviewWorkflow:
                 "notice_started",
                 None,
                 {"ends_at": ends.isoformat()},
-                f"公示开始，至 {ends.astimezone(CST):%Y-%m-%d %H:%M} 结束",
+                f"公示开始，至 {ends.astimezone(BEIJING):%Y-%m-%d %H:%M} 结束",
             )
             await self.persist()
             await self.send(
@@ -235,7 +230,7 @@ class ReviewWorkflow:
     async def close_refused(self, decision: Decision) -> CaseOutcome:
         assert self.policy is not None and self.decided_at is not None
         deliver = await self.compute(
-            self.policy.review.refusal_notice_working_days, [], start=self.decided_at.astimezone(CST).date()
+            self.policy.review.refusal_notice_working_days, [], start=beijing_date(self.decided_at)
         )
         self.stop_clock()
         self.move(Stage.REFUSED)
@@ -259,7 +254,7 @@ class ReviewWorkflow:
     async def close_enrolled(self, decision: Decision) -> CaseOutcome:
         assert self.decided_at is not None
         amount = self.final_amount(decision)
-        decided_on = self.decided_at.astimezone(CST).date()
+        decided_on = beijing_date(self.decided_at)
         first_month = date(decided_on.year + decided_on.month // 12, decided_on.month % 12 + 1, 1)
         hh = self.start.application.household
         await workflow.execute_activity(
@@ -320,14 +315,14 @@ class ReviewWorkflow:
         assert self.policy is not None
         events: list[tuple[datetime, str, int]] = []
         if self.verification is None and self.verification_due and not self.escalated("verification_overdue"):
-            events.append((day_start(self.verification_due + timedelta(days=1)), "verification_overdue", 0))
+            events.append((end_of(self.verification_due), "verification_overdue", 0))
         if self.deadline and not self.clock_stopped and self.paused_since is None:
             for r in self.policy.review.reminders:
                 if r.days_left not in self.reminders_sent:
                     day = self.deadline.reminder_days[r.days_left]
-                    events.append((day_start(day, REMIND_AT), "reminder", r.days_left))
+                    events.append((at_time(day, REMIND_AT), "reminder", r.days_left))
             if not self.overdue:
-                events.append((day_start(self.deadline.deadline + timedelta(days=1)), "overdue", 0))
+                events.append((end_of(self.deadline.deadline), "overdue", 0))
         return min(events, default=None)
 
     async def fire(self, kind: str, days_left: int) -> None:
@@ -397,7 +392,7 @@ class ReviewWorkflow:
         self.deadline = await self.compute(
             review.promised_working_days, self.paused_periods, reminders=[r.days_left for r in review.reminders]
         )
-        workflow.upsert_search_attributes([search.DEADLINE_DATE.value_set(day_start(self.deadline.deadline))])
+        workflow.upsert_search_attributes([search.DEADLINE_DATE.value_set(at_time(self.deadline.deadline))])
         self.clock_version += 1
 
     async def compute(
@@ -424,7 +419,7 @@ class ReviewWorkflow:
             last = decided_on + timedelta(days=review.notice_length)
         else:
             last = (await self.compute(review.notice_length, [], start=decided_on)).deadline
-        return day_start(last + timedelta(days=1))
+        return end_of(last)
 
     def stop_clock(self) -> None:
         self.clock_stopped = True
@@ -818,7 +813,7 @@ class ReviewWorkflow:
         return bool(self.barred or self.complaints)
 
     def today(self) -> date:
-        return workflow.now().astimezone(CST).date()
+        return beijing_date(workflow.now())
 
     def advance_if_investigated(self) -> None:
         assert self.policy is not None

@@ -6,13 +6,14 @@ and recorded in the history; the first draw of a month is the one kept in the da
 
 from __future__ import annotations
 
-from datetime import date, timedelta, timezone
+from datetime import date, timedelta
 from decimal import Decimal
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from rules.clock import beijing_date
     from rules.sampling import Candidate, draw
     from schemas.staff import Role
     from schemas.supervision import (
@@ -24,8 +25,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.logbook import ACTIVITY
 
-CST = timezone(timedelta(hours=8))
-
 
 def previous_month(today: date) -> str:
     first = today.replace(day=1) - timedelta(days=1)
@@ -36,7 +35,7 @@ def previous_month(today: date) -> str:
 class MonthlySamplingWorkflow:
     @workflow.run
     async def run(self, month: str | None = None) -> SampleDrawn:
-        month = month or previous_month(workflow.now().astimezone(CST).date())
+        month = month or previous_month(beijing_date(workflow.now()))
         found = await workflow.execute_activity("sampling_candidates", month, result_type=dict, **ACTIVITY)
         candidates = [Candidate(**c) for c in found["candidates"]]
         seed = f"jiuzhu-sampling-{month}"

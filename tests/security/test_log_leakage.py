@@ -19,11 +19,11 @@ import httpx
 import pytest
 import structlog
 import uvicorn
-from temporalio.testing import WorkflowEnvironment
 
 from db.users_repo import DEMO_PASSWORD
 from infra.logging import setup_logging
 from schemas.identity import mask_id
+from tests.clock import SkippingEnvironment, beijing
 from tests.factories import application, resident_id
 from tests.ports import free_port
 from tests.security.conftest import SECRET, SHIPO, SHIPO_VILLAGE
@@ -44,8 +44,9 @@ def logging_restored(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.mark.timeout(300)
+@pytest.mark.start_at(beijing(2026, 12, 4, 0, 30))  # 16:30 UTC: the machine's date is still 12-03
 async def test_a_full_run_logs_no_id_or_phone_number(
-    review_env: WorkflowEnvironment, pool: asyncpg.Pool, capfd: pytest.CaptureFixture[str], logging_restored: None
+    review_env: SkippingEnvironment, pool: asyncpg.Pool, capfd: pytest.CaptureFixture[str], logging_restored: None
 ) -> None:
     setup_logging(json=True, level="DEBUG")  # production's renderer, and everything down to debug
     logging.getLogger("hpack").setLevel(logging.INFO)  # HTTP/2 frame dumps: bytes, not text
@@ -88,10 +89,12 @@ async def test_a_full_run_logs_no_id_or_phone_number(
                     await asyncio.sleep(0.1)
                 raise AssertionError(f"never reached {stage}")
 
-            today = date.today().isoformat()
             r = await http.post("/api/cases", json=app_in.model_dump(mode="json"), headers=jingban)
             assert r.status_code == 202, r.text
             await stage_is("investigation")
+            case = (await http.get(f"/api/cases/{case_id}", headers=qu)).json()
+            today = case["state"]["clock"]["accepted_on"]  # the Beijing day the workflow counts in
+            assert today == "2026-12-04"
             await act(jingban, "missing_materials", {"items": ["户口簿"], "note": "请联系 13956407777"})
             await act(jingban, "materials_supplied", {})
             await act(
@@ -124,13 +127,17 @@ async def test_a_full_run_logs_no_id_or_phone_number(
             await act(shenpi, "decision", {"approve": True, "category": "B"})
             await stage_is("public_notice")
             await review_env.sleep(timedelta(days=10))  # the 7-day public notice passes (time-skipping server)
+            jingban, qu = await as_("shipo_jingban"), await as_("qu_minzheng")  # 10 days on: sessions expired
+            cun = await as_("shipo_cun1")
             await stage_is("enrolled")
 
             # Numbers in URLs (the access log), in forms, in bodies that fail validation, in the front door.
             member = {"id_number": app_in.household.members[1].id_number}
-            assert (await http.post("/api/households/lookup", json=member, headers=qu)).is_success
+            assert (await http.post("/api/households/lookup", json=member, headers=qu)).status_code == 200
             assert (await http.post("/households", data={"id_number": walk_in}, headers=jingban)).status_code == 200
-            assert (await http.post("/cases/new/check-id", data={"id_number": walk_in}, headers=jingban)).is_success
+            assert (
+                await http.post("/cases/new/check-id", data={"id_number": walk_in}, headers=jingban)
+            ).status_code == 200
             bad = app_in.model_dump(mode="json")
             bad["application_id"] = "LOG-0002"
             bad["household"]["members"][0]["id_number"] = walk_in[:-1] + ("0" if walk_in[-1] != "0" else "1")

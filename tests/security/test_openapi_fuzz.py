@@ -21,9 +21,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
-from temporalio.testing import WorkflowEnvironment
 
 from db.users_repo import DEMO_PASSWORD
+from tests.clock import SkippingEnvironment
 from tests.security.conftest import SECRET, WEBHOOK_SECRET, add_extra_users, seed
 from tests.web_server import serving_web
 
@@ -32,17 +32,21 @@ USERS = ("qu_minzheng", "shipo_jingban")
 
 
 @pytest.fixture
-async def served(review_env: WorkflowEnvironment, pool: asyncpg.Pool, db_url: str, tmp_path: Path) -> AsyncIterator:
+async def served(review_env: SkippingEnvironment, pool: asyncpg.Pool, db_url: str, tmp_path: Path) -> AsyncIterator:
     await add_extra_users(pool)
     await seed(pool)
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("JIUZHU_SECRET")} | {
-        "DATABASE_URL": db_url,
-        "TEMPORAL_ADDRESS": review_env.client.service_client.config.target_host,
-        "JIUZHU_SECRET_KEY": SECRET,
-        "JIUZHU_VAR": str(tmp_path / "var"),
-        "JIUZHU_ENV": "production",
-        "JIUZHU_LOG_JSON": "1",
-    }
+    environ = (
+        {k: v for k, v in os.environ.items() if not k.startswith("JIUZHU_SECRET")}
+        | review_env.process_env()
+        | {
+            "DATABASE_URL": db_url,
+            "TEMPORAL_ADDRESS": review_env.client.service_client.config.target_host,
+            "JIUZHU_SECRET_KEY": SECRET,
+            "JIUZHU_VAR": str(tmp_path / "var"),
+            "JIUZHU_ENV": "production",
+            "JIUZHU_LOG_JSON": "1",
+        }
+    )
     log_path = tmp_path / "web.log"
     async with serving_web(environ, log_path) as url, httpx.AsyncClient(base_url=url) as http:
         tokens = {}

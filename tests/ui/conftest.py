@@ -12,9 +12,9 @@ import asyncpg
 import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
-from temporalio.testing import WorkflowEnvironment
 
 from infra.config import ROOT
+from tests.clock import SkippingEnvironment
 from tests.web_server import serving_web
 
 CHROMIUM = "/usr/bin/chromium"
@@ -33,7 +33,7 @@ CHROMIUM_ARGS = [
 @dataclass
 class Live:
     url: str
-    env: WorkflowEnvironment
+    env: SkippingEnvironment
     pool: asyncpg.Pool
     db_url: str
 
@@ -45,13 +45,17 @@ class Live:
 
 
 @pytest.fixture
-async def live(review_env: WorkflowEnvironment, pool: asyncpg.Pool, db_url: str, tmp_path: Path) -> AsyncIterator[Live]:
-    environ = os.environ | {
-        "DATABASE_URL": db_url,
-        "TEMPORAL_ADDRESS": review_env.client.service_client.config.target_host,
-        "JIUZHU_SECRET_KEY": "browser-test-secret-" + "x" * 24,
-        "JIUZHU_VAR": str(tmp_path / "var"),
-    }
+async def live(review_env: SkippingEnvironment, pool: asyncpg.Pool, db_url: str, tmp_path: Path) -> AsyncIterator[Live]:
+    environ = (
+        os.environ
+        | review_env.process_env()
+        | {  # the web process's clock follows the test's
+            "DATABASE_URL": db_url,
+            "TEMPORAL_ADDRESS": review_env.client.service_client.config.target_host,
+            "JIUZHU_SECRET_KEY": "browser-test-secret-" + "x" * 24,
+            "JIUZHU_VAR": str(tmp_path / "var"),
+        }
+    )
     async with serving_web(environ, tmp_path / "web.log", "--no-access-log") as url:
         yield Live(url=url, env=review_env, pool=pool, db_url=db_url)
 

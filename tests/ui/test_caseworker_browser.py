@@ -10,11 +10,11 @@ from datetime import date, timedelta
 import asyncpg
 from playwright.async_api import Page, expect
 
+from infra.clock import today
 from tests.factories import resident_id
 from tests.review_support import start, until_stage
 from tests.test_api import insert_case
 from tests.ui.conftest import Live, log_in
-from webapp.ui.caseworker_common import today
 
 APPLICANT_ID = resident_id(date(1968, 3, 2), seq=101)
 CHILD_ID = resident_id(date(2009, 5, 1), seq=102)

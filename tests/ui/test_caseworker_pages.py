@@ -14,6 +14,7 @@ import httpx
 import pytest
 from babel.messages.extract import extract_from_file
 
+from infra.clock import today
 from rules.calendar import WorkCalendar
 from rules.stages import ACTION_LABELS, STAGE_LABELS, Action
 from schemas.people import RELATION_LABELS
@@ -26,7 +27,7 @@ from tests.ui.test_pages import log_in, token
 from webapp.app import create_app
 from webapp.i18n import translations
 from webapp.ui.caseworker_actions import available_actions
-from webapp.ui.caseworker_common import today, working_days_left
+from webapp.ui.caseworker_common import working_days_left
 from webapp.ui.caseworker_inbox import PAGE_SIZE, tasks_for
 from webapp.ui.caseworker_intake import COMMON_MATERIALS
 

@@ -8,10 +8,11 @@ from datetime import datetime, time, timedelta
 
 from playwright.async_api import Page
 
+from infra.clock import BEIJING, today
 from tests.test_supervision import seed_case
 from tests.ui.conftest import Live, log_in
 from tests.ui.test_supervision_pages import BARRED, SHIPO, SHUNHE, add_event
-from webapp.ui.supervision_common import BEIJING, previous_month, today
+from webapp.ui.supervision_common import previous_month
 
 
 async def test_a_district_officer_rechecks_a_sampled_case_and_confirms_the_declaration(live: Live, page: Page) -> None:

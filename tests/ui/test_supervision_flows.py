@@ -22,6 +22,7 @@ from openpyxl import load_workbook
 from temporalio.testing import WorkflowEnvironment
 
 from db.users_repo import DEMO_PASSWORD
+from infra.clock import today
 from infra.config import TASK_QUEUE
 from schemas.review import CaseOutcome, ReviewNames, ReviewStart, workflow_id_for
 from schemas.supervision import OngoingStart, OngoingState, SupervisionNames, ongoing_workflow_id
@@ -32,7 +33,6 @@ from tests.ui.conftest import ARTIFACTS
 from tests.ui.test_pages import log_in, token
 from tests.ui.test_supervision_pages import BARRED, OCTOBER, SHIPO, SHUNHE, add_event
 from webapp.app import create_app
-from webapp.ui.supervision_common import today
 from webapp.ui.supervision_declarations import IMMUTABLE
 
 

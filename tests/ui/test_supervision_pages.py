@@ -13,12 +13,13 @@ import httpx
 import pytest
 
 from db import relatives_repo
+from infra.clock import today
 from schemas.identity import mask_id
 from tests.factories import resident_id
 from tests.test_supervision import seed_case
 from tests.ui.test_pages import log_in, token
 from webapp.app import create_app
-from webapp.ui.supervision_common import previous_month, today
+from webapp.ui.supervision_common import previous_month
 
 SHIPO, SHUNHE = "341503106", "341503104"
 OCTOBER = datetime(2026, 10, 15, 3, 0, tzinfo=UTC)

@@ -8,10 +8,11 @@ from fastapi.responses import Response
 
 from db import policy_repo
 from db.calendar_repo import imported_years, load_calendar, year_statuses
+from infra.clock import today
 from schemas.staff import Actor
 from webapp.auth import pool
 from webapp.ui import admin_calendar, admin_places, admin_policy, admin_relatives, admin_users
-from webapp.ui.admin_common import AdminActor, render_admin, today
+from webapp.ui.admin_common import AdminActor, render_admin
 
 router = APIRouter(include_in_schema=False)
 

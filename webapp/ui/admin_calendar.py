@@ -29,11 +29,12 @@ from db.calendar_repo import (
     year_statuses,
 )
 from infra.calendar_news import announce_calendar_change
+from infra.clock import today
 from rules.calendar import WorkCalendar
 from schemas.staff import Actor
 from webapp.auth import pool
 from webapp.errors import chinese_message
-from webapp.ui.admin_common import AdminActor, done, render_admin, today
+from webapp.ui.admin_common import AdminActor, done, render_admin
 
 log = structlog.get_logger("webapp")
 router = APIRouter(include_in_schema=False)

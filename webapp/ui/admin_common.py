@@ -6,14 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 import asyncpg
 from fastapi import Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from db import users_repo
-from infra.config import TIMEZONE
+from infra.clock import BEIJING
 from schemas.staff import Actor, Role
 from webapp.auth import pool
 from webapp.errors import forbidden, not_found
@@ -32,13 +31,9 @@ async def admin_actor(actor: Actor = PageActor) -> Actor:
 AdminActor = Depends(admin_actor)
 
 
-def today() -> dt.date:
-    return dt.datetime.now(ZoneInfo(TIMEZONE)).date()
-
-
 def local(at: dt.datetime) -> dt.datetime:
     """A stored time as the county's clock shows it."""
-    return at.astimezone(ZoneInfo(TIMEZONE))
+    return at.astimezone(BEIJING)
 
 
 def done(request: Request, url: str, kind: str, **values: Any) -> RedirectResponse:

@@ -17,11 +17,12 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from db import policy_repo
+from infra.clock import today
 from schemas.policy import Policy
 from schemas.staff import Actor
 from webapp.auth import pool
 from webapp.errors import chinese_message, not_found
-from webapp.ui.admin_common import AdminActor, done, render_admin, today
+from webapp.ui.admin_common import AdminActor, done, render_admin
 
 router = APIRouter(include_in_schema=False)
 

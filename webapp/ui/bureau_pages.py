@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from infra import clock
 from rules.needs import BY_CODE
 from schemas.staff import Actor, Bureau, Role
 from webapp import frontdoor_api as api
@@ -28,7 +29,7 @@ LABELS = {
     "outcome_labels": OUTCOME_LABELS,
     "bureau_labels": {b.value: b.label for b in Bureau},
     "by_code": BY_CODE,
-    "beijing": api.BEIJING,
+    "beijing": clock.BEIJING,
 }
 
 
@@ -39,7 +40,7 @@ def row_class(item: api.ReferralSummary) -> str:
     if item.accept_overdue or item.result_overdue:
         return "overdue"
     due = item.accept_due if item.status == "delivered" else item.result_due
-    return "near" if due is not None and due <= api.today() + timedelta(days=1) else ""
+    return "near" if due is not None and due <= clock.today() + timedelta(days=1) else ""
 
 
 @router.get("/bureau")
@@ -60,7 +61,7 @@ async def inbox(request: Request, status: str = "open", bureau: str = "", actor:
             "rows": [(i, row_class(i)) for i in listing.items],
             "status": chosen,
             "bureau": bureau,
-            "today": api.today(),
+            "today": clock.today(),
             "all_bureaus": actor.role is not Role.BUREAU_STAFF,
         },
         actor=actor,

@@ -23,6 +23,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from db import policy_repo
+from infra.clock import today
 from rules.calendar import WorkCalendar
 from rules.stages import ACTION_LABELS, STAGE_LABELS, Action
 from schemas.people import RELATION_LABELS
@@ -40,14 +41,7 @@ from webapp.ui.caseworker_actions import (
     error_field,
     read_action_form,
 )
-from webapp.ui.caseworker_common import (
-    beijing,
-    field_errors,
-    load_calendar,
-    refusal_page,
-    today,
-    working_days_left,
-)
+from webapp.ui.caseworker_common import beijing, field_errors, load_calendar, refusal_page, working_days_left
 from webapp.ui.caseworker_intake import COMMON_MATERIALS
 from webapp.ui.render import PageActor, render
 

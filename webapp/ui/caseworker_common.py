@@ -6,28 +6,21 @@ import re
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import asyncpg
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from db import calendar_repo
-from infra.config import TIMEZONE
+from infra.clock import BEIJING
 from rules.calendar import WorkCalendar
 from schemas.staff import Actor
 from webapp.errors import ApiError, chinese_message
 from webapp.ui.render import render_error
 
-BEIJING = ZoneInfo(TIMEZONE)
 NEAR_DUE_WORKING_DAYS = 5
 # Names typed in one box: one per line, or separated the way Chinese forms usually are.
 _LIST_SEPARATORS = re.compile(r"[\r\n,，、;；]+")
-
-
-def today() -> date:
-    """Deadlines are Beijing dates whatever the server's time zone."""
-    return datetime.now(BEIJING).date()
 
 
 def beijing(at: datetime) -> datetime:

@@ -28,10 +28,11 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from infra.clock import today
 from rules.stages import STAGE_LABELS
 from schemas.staff import Actor, Role
 from webapp.auth import pool
-from webapp.ui.caseworker_common import NEAR_DUE_WORKING_DAYS, load_calendar, today, working_days_left
+from webapp.ui.caseworker_common import NEAR_DUE_WORKING_DAYS, load_calendar, working_days_left
 from webapp.ui.render import PageActor, render, render_error
 from webapp.ui.supervision_digest import counts, latest_digest
 

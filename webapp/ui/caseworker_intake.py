@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import ValidationError
 from temporalio.service import RPCError
 
+from infra.clock import today
 from rules.access import township_of
 from schemas.identity import validate_resident_id
 from schemas.people import RELATION_LABELS, AssetKind, HukouType, IncomeSource, Relation
@@ -26,7 +27,7 @@ from schemas.staff import Actor
 from webapp import cases
 from webapp.auth import pool
 from webapp.errors import ApiError
-from webapp.ui.caseworker_common import field_errors, split_list, today
+from webapp.ui.caseworker_common import field_errors, split_list
 from webapp.ui.render import PageActor, render, render_error
 
 router = APIRouter()

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ValidationError
 
-from infra.config import TIMEZONE
+from infra.clock import BEIJING
 from rules.caps import Caps, Tier, Totals, room
 from schemas.emergency import EmergencyHousehold, EmergencyKind, FundSource
 from schemas.staff import Actor, Role
@@ -30,7 +29,7 @@ LABELS = {
     "kind_labels": dict(KINDS),
     "tier_labels": {t.value: t.label for t in Tier},
     "source_labels": dict(SOURCES),
-    "beijing": ZoneInfo(TIMEZONE),
+    "beijing": BEIJING,
 }
 
 

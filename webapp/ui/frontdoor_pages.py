@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from infra import clock
 from rules.needs import NEEDS, Route
 from schemas.emergency import EmergencyKind
 from schemas.frontdoor import RequestKind
@@ -62,7 +63,7 @@ async def desk(request: Request, actor: Actor = PageActor) -> Response:
     return render(
         request,
         "frontdoor/desk.html",
-        LABELS | {"lists": lists, "may_register": actor.role in api.DESK_ROLES, "today": api.today()},
+        LABELS | {"lists": lists, "may_register": actor.role in api.DESK_ROLES, "today": clock.today()},
         actor=actor,
     )
 

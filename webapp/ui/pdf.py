@@ -42,6 +42,8 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from db import policy_repo
+from infra import clock
+from infra.clock import BEIJING
 from rules.stages import STAGE_LABELS
 from schemas.identity import mask_id, mask_phone
 from schemas.people import RELATION_LABELS
@@ -51,7 +53,7 @@ from webapp.auth import CASE_READERS, pool
 from webapp.cases import CaseId, case_row
 from webapp.temporal import query_state
 from webapp.ui.render import PageActor
-from webapp.ui.supervisor_cases import BEIJING, NO_BUREAU, refuse_unless
+from webapp.ui.supervisor_cases import NO_BUREAU, refuse_unless
 
 log = structlog.get_logger("webapp")
 router = APIRouter(include_in_schema=False)
@@ -507,7 +509,7 @@ async def approval_pdf(request: Request, case_id: str = CaseId, actor: Actor = P
         return denied
     case = await case_row(pool(request), case_id, actor)
     data = await form_data(request, case)
-    body = await run_in_threadpool(build_pdf, data, actor, datetime.now(BEIJING))
+    body = await run_in_threadpool(build_pdf, data, actor, clock.now())
     log.info("approval form printed", case_id=case_id, by=actor.username, full_ids=sees_full_ids(actor.role))
     return Response(
         body,

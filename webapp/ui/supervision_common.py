@@ -12,7 +12,6 @@ import re
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import asyncpg
 import structlog
@@ -23,7 +22,7 @@ from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateR
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from infra.config import TIMEZONE
+from infra.clock import BEIJING, today
 from schemas.money import from_fen
 from schemas.staff import Actor, Role
 from webapp.actions import UPDATE_TIMEOUT, log_refused
@@ -32,7 +31,6 @@ from webapp.ui.render import render, render_error
 
 log = structlog.get_logger("webapp")
 
-BEIJING = ZoneInfo(TIMEZONE)
 DISTRICT_ROLES = frozenset({Role.DISTRICT_OFFICER, Role.DISTRICT_SUPERVISOR})
 TOWNSHIP_STAFF = frozenset({Role.TOWNSHIP_CASEWORKER, Role.TOWNSHIP_APPROVER})
 UNAVAILABLE = "工作流服务暂不可用，请稍后再试"
@@ -47,10 +45,6 @@ SECTIONS = (
     ("declarations", "/supervision/declarations", DISTRICT_ROLES),
 )
 SECTION_ROLES = {key: roles for key, _, roles in SECTIONS}
-
-
-def today() -> date:
-    return datetime.now(BEIJING).date()
 
 
 def beijing(at: datetime) -> datetime:

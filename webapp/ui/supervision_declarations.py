@@ -28,6 +28,8 @@ from starlette.concurrency import run_in_threadpool
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
+from infra import clock
+from infra.clock import today
 from infra.config import TASK_QUEUE
 from rules.caps import Tier
 from schemas.money import from_fen
@@ -37,16 +39,7 @@ from schemas.supervision import DeclarationResult, SupervisionNames
 from webapp.auth import pool
 from webapp.errors import ApiError
 from webapp.ui.render import PageActor, render_error
-from webapp.ui.supervision_common import (
-    BEIJING,
-    UNAVAILABLE,
-    beijing,
-    page,
-    refused,
-    temporal,
-    today,
-    valid_month,
-)
+from webapp.ui.supervision_common import UNAVAILABLE, beijing, page, refused, temporal, valid_month
 from webapp.ui.supervision_pdf import DeclarationPrint, declaration_pdf
 
 log = structlog.get_logger("webapp")
@@ -178,7 +171,7 @@ def pdf_bytes(decl: asyncpg.Record, actor: Actor) -> bytes:
         total=[str(t["households"]), str(t["people"]), f"{from_fen(t['amount_fen']):,.2f}"],
         draft=decl["status"] == "draft",
     )
-    return declaration_pdf(printed, actor.full_name, datetime.now(BEIJING))
+    return declaration_pdf(printed, actor.full_name, clock.now())
 
 
 # Each builder takes (version, viewer); only the printed form names the viewer.

@@ -13,12 +13,13 @@ import asyncpg
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from infra.clock import today
 from schemas.staff import Actor, Bureau, Role
 from webapp.auth import pool
 from webapp.ui.bureau_pages import STATUS_LABELS as REFERRAL_STATUS
 from webapp.ui.frontdoor_pages import COMPLAINT_STATUS
 from webapp.ui.render import PageActor
-from webapp.ui.supervision_common import DISTRICT_ROLES, TOWNSHIP_STAFF, page, refused, today
+from webapp.ui.supervision_common import DISTRICT_ROLES, TOWNSHIP_STAFF, page, refused
 
 router = APIRouter(include_in_schema=False)
 

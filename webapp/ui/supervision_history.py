@@ -28,6 +28,8 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from infra import clock
+from infra.clock import BEIJING
 from rules.stages import STAGE_LABELS
 from schemas.identity import mask_id
 from schemas.people import RELATION_LABELS
@@ -40,7 +42,7 @@ from webapp.errors import ApiError
 from webapp.temporal import QUERY_TIMEOUT
 from webapp.ui.caseworker_case import shows_full_ids
 from webapp.ui.render import PageActor, render_error
-from webapp.ui.supervision_common import BEIJING, DISTRICT_ROLES, TOWNSHIP_STAFF, beijing, page, yuan
+from webapp.ui.supervision_common import DISTRICT_ROLES, TOWNSHIP_STAFF, beijing, page, yuan
 from webapp.ui.supervision_pdf import CaseFilePrint, case_file_pdf
 
 log = structlog.get_logger("webapp")
@@ -415,7 +417,7 @@ async def case_file(request: Request, case_id: str = CaseId, actor: Actor = Page
     if isinstance(row, Response):
         return row
     printed = await case_file_data(request, row, actor)
-    body = await run_in_threadpool(case_file_pdf, printed, actor.full_name, datetime.now(BEIJING))
+    body = await run_in_threadpool(case_file_pdf, printed, actor.full_name, clock.now())
     log.info("case file printed", case_id=case_id, by=actor.username, masked=printed.masked)
     return Response(
         body,

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError
 
+from infra.clock import today
 from schemas.review import AssistanceType
 from schemas.staff import Actor, Role
 from schemas.supervision import OngoingState, ReviewFinding, SupervisionNames, ongoing_workflow_id
@@ -25,7 +26,7 @@ from webapp.auth import pool
 from webapp.errors import ApiError
 from webapp.temporal import QUERY_TIMEOUT
 from webapp.ui.render import PageActor, render_error
-from webapp.ui.supervision_common import form_error, page, refuse_if_barred, refused, run_update, temporal, today
+from webapp.ui.supervision_common import form_error, page, refuse_if_barred, refused, run_update, temporal
 
 router = APIRouter(include_in_schema=False)
 

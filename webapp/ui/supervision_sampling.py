@@ -20,6 +20,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
+from infra.clock import today
 from infra.config import TASK_QUEUE
 from schemas.review import AssistanceType
 from schemas.staff import Actor, Role
@@ -36,7 +37,6 @@ from webapp.ui.supervision_common import (
     refused,
     run_update,
     temporal,
-    today,
     valid_month,
 )
 

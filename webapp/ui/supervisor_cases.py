@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
-from zoneinfo import ZoneInfo
 
 import asyncpg
 from fastapi import APIRouter, Query, Request
@@ -27,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticUseDefault
 from starlette.concurrency import run_in_threadpool
 
-from infra.config import TIMEZONE
+from infra.clock import BEIJING, now
 from rules.stages import STAGE_LABELS, Stage
 from schemas.identity import mask_id
 from schemas.money import from_fen
@@ -39,7 +38,6 @@ from webapp.ui.render import PageActor, render, render_error
 
 router = APIRouter(include_in_schema=False)
 
-BEIJING = ZoneInfo(TIMEZONE)
 PAGE_SIZE = 50
 ORDER = "order by c.deadline asc nulls last, c.accepted_at, c.case_id"
 # A search made only of ID characters is an ID (or its tail); anything else is a name prefix.
@@ -54,11 +52,6 @@ IS_OPEN = "c.stage not in ({})".format(", ".join(f"'{s}'" for s in CLOSED_STAGES
 
 def beijing(at: datetime) -> datetime:
     return at.astimezone(BEIJING)
-
-
-def today() -> date:
-    """Deadlines are Beijing dates whatever the server's time zone."""
-    return datetime.now(BEIJING).date()
 
 
 def refuse_unless(request: Request, actor: Actor, roles: frozenset[Role], message: str) -> Response | None:
@@ -254,7 +247,7 @@ def _values(rows: list[asyncpg.Record]) -> Iterator[list[Any]]:
 
 def _attachment(suffix: str) -> dict[str, str]:
     """An ASCII file name for old clients and the Chinese one (RFC 6266) for the rest."""
-    stamp = datetime.now(BEIJING).strftime("%Y%m%d-%H%M")
+    stamp = now().strftime("%Y%m%d-%H%M")
     chinese = quote(f"案件列表-{stamp}.{suffix}")
     return {"content-disposition": f"attachment; filename=\"cases-{stamp}.{suffix}\"; filename*=UTF-8''{chinese}"}
 

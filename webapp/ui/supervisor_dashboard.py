@@ -20,6 +20,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from db import calendar_repo, policy_repo
+from infra.clock import BEIJING, today
 from infra.config import TIMEZONE
 from rules.calendar import WorkCalendar
 from rules.stages import Stage
@@ -28,7 +29,7 @@ from webapp.auth import pool
 from webapp.cases import jurisdiction
 from webapp.i18n import gettext_callables, locale_of
 from webapp.ui.render import PageActor, render
-from webapp.ui.supervisor_cases import BEIJING, IS_OPEN, refuse_unless, today
+from webapp.ui.supervisor_cases import IS_OPEN, refuse_unless
 
 router = APIRouter(include_in_schema=False)
 

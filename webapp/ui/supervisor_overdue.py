@@ -19,6 +19,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 
 from db import calendar_repo
+from infra.clock import BEIJING, today
 from rules.stages import STAGE_LABELS, Action
 from schemas.review import APPLICATION_ID, AssistanceType, TakeOver
 from schemas.staff import Actor, Role
@@ -27,16 +28,7 @@ from webapp.auth import pool
 from webapp.cases import _IN_JURISDICTION, CaseId
 from webapp.errors import ApiError, chinese_message
 from webapp.ui.render import PageActor, render
-from webapp.ui.supervisor_cases import (
-    BEIJING,
-    IS_OPEN,
-    PAGE_SIZE,
-    CaseFilter,
-    page_links,
-    refuse_unless,
-    today,
-    township_options,
-)
+from webapp.ui.supervisor_cases import IS_OPEN, PAGE_SIZE, CaseFilter, page_links, refuse_unless, township_options
 
 router = APIRouter(include_in_schema=False)
 

@@ -14,11 +14,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from db import calendar_repo, policy_repo
+from infra.clock import BEIJING, today
 from schemas.policy import ApprovalLevel, Policy
 from schemas.staff import Actor, Role
 from webapp.auth import pool
 from webapp.ui.render import PageActor, render, render_error
-from webapp.ui.supervisor_cases import BEIJING, today
 from webapp.ui.supervisor_dashboard import DASHBOARD_ROLES, WorkdayCounter
 
 router = APIRouter(include_in_schema=False)
