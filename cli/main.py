@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
+import os
+import sys
+
 import typer
 
 from cli import calendar_cmd, ops_cmd, policy_cmd, system_cmd, users_cmd
@@ -18,5 +22,29 @@ app.add_typer(calendar_cmd.app, name="calendar", help="Statutory working-day cal
 app.add_typer(policy_cmd.app, name="policy", help="Versioned policy parameters")
 app.add_typer(users_cmd.app, name="users", help="Staff users and roles")
 
+
+def main() -> None:
+    """Run the command, then leave without the interpreter's final clean-up.
+
+    A process that used the Temporal client can abort at exit with "Fatal Python error: PyGILState_Release"
+    while the SDK's runtime threads are torn down (temporalio/sdk-python#300), turning a successful
+    `jiuzhu status` into exit code -6. The exit handlers (embedded PostgreSQL's stop among them) still run;
+    then the process ends with the command's own exit code.
+    """
+    try:
+        app()
+        code = 0
+    except SystemExit as e:
+        if e.code is None or isinstance(e.code, int):
+            code = e.code or 0
+        else:
+            print(e.code, file=sys.stderr)
+            code = 1
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -14,13 +14,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import glob
 import os
 import shutil
 import stat
 import tempfile
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 import time_machine
@@ -188,3 +191,21 @@ class SkippingEnvironment:
         finally:
             self._travel.stop()
             shutil.rmtree(self._offset_file.parent, ignore_errors=True)
+
+
+ONE_MINUTE = timedelta(minutes=1)
+
+
+async def on_time(env: SkippingEnvironment, at: datetime, fired: Callable[[], Awaitable[Any]], what: str) -> Any:
+    """Skip to a minute before `at`: `fired()` is still falsy (nothing fires early); then to a minute after and
+    wait (in real time) until it is truthy (it fires on time). Returns what `fired()` returned."""
+    await env.skip_to(at - ONE_MINUTE)
+    early = await fired()
+    assert not early, f"{what} before {at}: {early!r}"
+    await env.skip_to(at + ONE_MINUTE)
+    for _ in range(200):
+        seen = await fired()
+        if seen:
+            return seen
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{what} did not happen at {at}")

@@ -1,7 +1,9 @@
-"""Helpers for review workflow tests: start a case, act on it, wait for a stage, stock action payloads."""
+"""Helpers for review workflow tests: start a case, act on it, wait for a stage, stock action payloads; and
+`on_time`, which any time-skipping test uses to check that a timer fires neither early nor late."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date, timedelta
 from decimal import Decimal
@@ -30,6 +32,17 @@ from schemas.review import (
 )
 from tests.factories import actor, application
 
+# The case events from acceptance to the township's decision, in order (the kinds in case_events).
+TO_DECISION = [
+    "accepted",
+    "verification_requested",
+    "verification_result",
+    "home_visit",
+    "neighbour_interview",
+    "hearing",
+    "decision",
+]
+
 
 async def start(env: WorkflowEnvironment, app_id: str | None = None, **kw) -> WorkflowHandle:
     app = application(app_id or f"A{uuid.uuid4().hex[:10]}", **kw)
@@ -54,8 +67,6 @@ async def act(h: WorkflowHandle, name: str, arg) -> ActionAck:
 
 async def until_stage(h: WorkflowHandle, stage: str) -> CaseState:
     """The case's first activities run right after start; wait (in real time) until it is in `stage`."""
-    import asyncio
-
     for _ in range(200):
         s = await state(h)
         if s.stage == stage:
@@ -66,8 +77,6 @@ async def until_stage(h: WorkflowHandle, stage: str) -> CaseState:
 
 async def eventually_state(h: WorkflowHandle, predicate, what: str) -> CaseState:
     """Wait (in real time) until the case's state satisfies `predicate`."""
-    import asyncio
-
     for _ in range(200):
         s = await state(h)
         if predicate(s):

@@ -21,6 +21,7 @@ from webapp.app import create_app
 
 SHIPO, SHUNHE = "341503106", "341503104"
 SHIPO_VILLAGE = "341503106201"
+UNAUTHENTICATED = {"code": "unauthenticated", "message": "请先登录"}
 
 
 @pytest.fixture
@@ -127,18 +128,20 @@ async def test_bearer_token_works_without_cookie_and_expires(
                 m.setattr(time, "time", lambda: 1_000_000_000.0)  # a token signed in 2001
                 old = await login(old_clock, "qu_minzheng")
     async with _client(pool) as script:
-        assert (await script.get("/api/me", headers=headers)).json()["username"] == "qu_minzheng"
+        me = await script.get("/api/me", headers=headers)
+        assert (me.status_code, me.json()["username"]) == (200, "qu_minzheng")
         tampered = {"Authorization": headers["Authorization"][:-2] + "xx"}
-        assert (await script.get("/api/me", headers=tampered)).status_code == 401
-        assert (await script.get("/api/me", headers=old)).status_code == 401
-        assert (await script.get("/api/me", headers={"Authorization": "Basic abc"})).status_code == 401
+        for refused in (tampered, old, {"Authorization": "Basic abc"}):
+            r = await script.get("/api/me", headers=refused)
+            assert (r.status_code, r.json()) == (401, UNAUTHENTICATED), refused
 
 
 async def test_token_of_a_deactivated_user_is_refused(api: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
     headers = await login(api, "shipo_jingban")
+    assert (await api.get("/api/me", headers=headers)).status_code == 200
     await pool.execute("update users set active = false where username = 'shipo_jingban'")
-    assert (await api.get("/api/me", headers=headers)).status_code == 401
-    assert (await api.get("/api/me")).status_code == 401  # the session cookie too
+    for r in (await api.get("/api/me", headers=headers), await api.get("/api/me")):  # the session cookie too
+        assert (r.status_code, r.json()) == (401, UNAUTHENTICATED)
 
 
 async def test_secret_key_persisted_in_var_dir(pool: asyncpg.Pool, tmp_path, monkeypatch) -> None:
@@ -179,7 +182,8 @@ async def test_lists_and_reads_only_within_jurisdiction(api: httpx.AsyncClient, 
     r = await api.get("/api/cases?township=341503104", headers=shipo)
     assert r.json()["items"] == []  # a filter never widens the jurisdiction
     cadre = await login(api, "shipo_cun1")
-    assert (await api.get("/api/cases/SP-2", headers=cadre)).status_code == 403
+    r = await api.get("/api/cases/SP-2", headers=cadre)  # a case without a village is the township's
+    assert (r.status_code, r.json()["code"]) == (403, "out_of_jurisdiction")
 
     bureau = await login(api, "yiliao_bu")
     for path in ("/api/cases", "/api/cases/SP-1", "/api/verification-requests"):
@@ -234,20 +238,22 @@ async def test_case_detail_when_workflow_is_gone(pool: asyncpg.Pool, ts_env: Wor
 # ---- refusals before the workflow is called -------------------------------------------------------
 
 
-async def test_supervisor_is_read_only(api: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
+async def test_supervisor_is_read_only(pool: asyncpg.Pool, ts_env: WorkflowEnvironment) -> None:
     await insert_case(pool, "SP-1", SHIPO)
-    headers = await login(api, "qu_jiandu")
     visit = {
         "visited_on": "2026-09-20",
         "investigators": ["qu_jiandu", "qu_minzheng"],
         "family_signatures": ["王大山"],
         "findings": "家中陈设简陋",
     }
-    r = await api.post("/api/cases/SP-1/actions/home_visit", json=visit, headers=headers)
-    assert r.status_code == 403
-    assert r.json() == {"code": "wrong_role", "message": "监督员只能查看案件，不能办理"}
-    assert await pool.fetchval("select count(*) from case_events") == 0
-    assert (await api.get("/api/cases/SP-1", headers=headers)).status_code != 403  # but may read
+    async with _client(pool, ts_env.client) as api:
+        headers = await login(api, "qu_jiandu")
+        r = await api.post("/api/cases/SP-1/actions/home_visit", json=visit, headers=headers)
+        assert r.status_code == 403
+        assert r.json() == {"code": "wrong_role", "message": "监督员只能查看案件，不能办理"}
+        assert await pool.fetchval("select count(*) from case_events") == 0
+        r = await api.get("/api/cases/SP-1", headers=headers)  # but may read (the row; no workflow runs it here)
+    assert (r.status_code, r.json()["case"]["case_id"], r.json()["state"]) == (200, "SP-1", None)
 
 
 async def test_action_body_is_validated_with_chinese_messages(api: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
@@ -263,7 +269,11 @@ async def test_action_body_is_validated_with_chinese_messages(api: httpx.AsyncCl
     r = await api.post(
         "/api/cases/SP-1/actions/decision", json={"approve": True, "actor": {"username": "x"}}, headers=headers
     )
-    assert r.status_code == 503  # `actor` in the body is ignored; it gets as far as calling Temporal
+    # `actor` in the body is ignored; it gets as far as calling Temporal, which this app has none of
+    assert (r.status_code, r.json()) == (
+        503,
+        {"code": "temporal_unavailable", "message": "工作流服务暂不可用，请稍后再试"},
+    )
     r = await api.post("/api/cases/SP-1/actions/escalate", json={}, headers=headers)
     assert r.status_code == 404 and r.json()["code"] == "not_found"
 
@@ -352,7 +362,7 @@ async def test_calendar_change_is_for_admins(pool: asyncpg.Pool, ts_env: Workflo
     await insert_case(pool, "SP-2", SHIPO, status="enrolled", stage="enrolled")
     async with _client(pool, ts_env.client) as c:
         r = await c.post("/api/calendar/changed", headers=await login(c, "qu_minzheng"))
-        assert r.status_code == 403
+        assert (r.status_code, r.json()["code"]) == (403, "wrong_role")
         r = await c.post("/api/calendar/changed", headers=await login(c, "admin"))
     assert r.status_code == 200
     assert r.json() == {"count": 0, "failed": ["SP-1"]}  # only open cases; this one has no workflow

@@ -2,25 +2,28 @@
 
 It runs to the public notice (7 calendar days cannot pass on a real clock; enrolment is covered by
 the time-skipping workflow tests) and checks what staff see on the way: state, lists, the event log.
+The dev server runs at the real time: the dates come from what the workflow recorded (the day it accepted
+the case, the instant of the decision), never from this machine's clock.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import httpx
 from temporalio.testing import WorkflowEnvironment
 
+from db.calendar_repo import load_calendar
 from db.users_repo import DEMO_PASSWORD
+from tests.clock import midnight_after, on_day
 from tests.factories import application
+from tests.review_support import TO_DECISION
 from webapp.app import create_app
 from workers.main import build_worker
-
-BEIJING = timezone(timedelta(hours=8))
 
 
 async def test_one_case_from_acceptance_to_public_notice(dev_env: WorkflowEnvironment, pool: asyncpg.Pool) -> None:
@@ -37,7 +40,6 @@ async def test_one_case_from_acceptance_to_public_notice(dev_env: WorkflowEnviro
 
     case_id = f"IT-{uuid.uuid4().hex[:10]}"
     base = f"/api/cases/{case_id}"
-    today = datetime.now(BEIJING).date().isoformat()
 
     async def events() -> list[str]:
         return [
@@ -72,11 +74,18 @@ async def test_one_case_from_acceptance_to_public_notice(dev_env: WorkflowEnviro
         r = await http.post("/api/cases", json=body, headers=await as_("shipo_shenpi"))
         assert r.status_code == 200 and r.json()["created"] is False and r.json()["case_id"] == case_id
         r = await http.post("/api/cases", json=body, headers=await as_("admin"))
-        assert r.status_code == 403  # an administrator accepts nothing
+        assert (r.status_code, r.json()["code"]) == (403, "wrong_role"), r.text  # an administrator accepts nothing
         detail = await stage_becomes("investigation")
         assert await pool.fetchval("select count(*) from cases") == 1
-        assert detail["case"]["applicant_id_masked"].count("*") == 8
-        assert detail["state"]["clock"]["deadline"] == detail["case"]["deadline"]
+        applicant_id = body["household"]["members"][0]["id_number"]
+        assert detail["case"]["applicant_id_masked"] == f"{applicant_id[:6]}********{applicant_id[-4:]}"
+        accepted_on = date.fromisoformat(detail["state"]["clock"]["accepted_on"])  # the workflow's Beijing day
+        today = accepted_on.isoformat()  # the visits are dated the day the case was accepted
+        async with pool.acquire() as conn:
+            cal = await load_calendar(conn)
+        deadline = cal.add_working_days(accepted_on, 20)
+        assert detail["state"]["clock"]["deadline"] == detail["case"]["deadline"] == deadline.date.isoformat()
+        assert detail["state"]["clock"]["provisional"] is deadline.provisional
 
         queue = (await http.get("/api/verification-requests", headers=await as_("qu_minzheng"))).json()
         assert [i["case_id"] for i in queue["items"]] == [case_id]
@@ -144,22 +153,21 @@ async def test_one_case_from_acceptance_to_public_notice(dev_env: WorkflowEnviro
         refused = await act("shipo_jingban", "decision", {"approve": True, "category": "B"}, 403)
         assert refused["code"] == "wrong_role"
         refused = await act("shipo_shenpi", "decision", {"approve": False}, 409)
-        assert refused["code"] == "incomplete"
+        assert refused == {"code": "incomplete", "message": "不予批准必须书面写明理由"}
         ack = await act("shipo_shenpi", "decision", {"approve": True, "category": "B"})
-        assert ack["event_key"].endswith("-decision")  # the notice may start before the answer is sent
+        assert ack["event_key"] == "0007-decision"  # the notice may start before the answer is sent
 
         detail = await stage_becomes("public_notice")
-        assert detail["state"]["decision"]["category"] == "B" and detail["state"]["notice_ends_at"]
+        assert detail["state"]["decision"]["category"] == "B"
+        [decision] = [e for e in detail["state"]["timeline"] if e["kind"] == "decision"]
+        decided_on = on_day(datetime.fromisoformat(decision["at"]))
+        # 7 calendar days of public notice after the decision's Beijing day, ending at 00:00 Beijing after the 7th
+        notice_ends = datetime.fromisoformat(detail["state"]["notice_ends_at"])
+        assert notice_ends == midnight_after(decided_on + timedelta(days=7))
         assert detail["temporal_ui_url"].endswith(f"/workflows/review-{case_id}")
         kinds = [e["kind"] for e in detail["events"]]
         assert kinds == [
-            "accepted",
-            "verification_requested",
-            "verification_result",
-            "home_visit",
-            "neighbour_interview",
-            "hearing",
-            "decision",
+            *TO_DECISION,
             "notice_started",
         ]
         assert len({e["event_key"] for e in detail["events"]}) == len(kinds)
@@ -195,6 +203,7 @@ async def test_closed_case_is_found_again_and_refuses_actions(dev_env: WorkflowE
         httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://jiuzhu.test") as http,
     ):
         r = await http.post("/api/auth/login", json={"username": "shipo_jingban", "password": DEMO_PASSWORD})
+        assert r.status_code == 200, r.text
         headers = {"Authorization": f"Bearer {r.json()['token']}"}
         r = await http.post("/api/cases", json=body, headers=headers)
         assert r.status_code == 202 and r.json()["state"] is None  # started, state not waited for
@@ -203,6 +212,8 @@ async def test_closed_case_is_found_again_and_refuses_actions(dev_env: WorkflowE
             if await pool.fetchval("select count(*) from case_events where case_id = $1", case_id) >= 2:
                 break
             await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("the case never reached its investigation")
         await handle.terminate("测试：撤回申请")
 
         r = await http.post("/api/cases?wait=10", json=body, headers=headers)

@@ -39,4 +39,4 @@ def test_escalation_only_after_the_lower_tier_is_spent() -> None:
     assert may_escalate(CAPS, Totals(village=D("1000")), Tier.VILLAGE) is None
     assert "3000" in may_escalate(CAPS, Totals(village=D("1000"), township=D("1999.99")), Tier.TOWNSHIP)
     assert may_escalate(CAPS, Totals(village=D("1000"), township=D("2000")), Tier.TOWNSHIP) is None
-    assert may_escalate(CAPS, Totals(), Tier.DISTRICT) is not None
+    assert may_escalate(CAPS, Totals(), Tier.DISTRICT) == "已在区级临时救助，无法再上报"

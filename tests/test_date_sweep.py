@@ -9,7 +9,6 @@ time, at 08:30 for reminders and at 00:00 Beijing after the last day for escalat
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -31,7 +30,17 @@ from schemas.frontdoor import (
     referral_workflow_id,
 )
 from schemas.review import Decision
-from tests.clock import BEIJING, SWEEP, SkippingEnvironment, beijing, midnight_after, minute, on_day, reminder_instant
+from tests.clock import (
+    BEIJING,
+    SWEEP,
+    SkippingEnvironment,
+    beijing,
+    midnight_after,
+    minute,
+    on_day,
+    on_time,
+    reminder_instant,
+)
 from tests.emergency_support import VILLAGE, fund, pay, start_emergency
 from tests.emergency_support import state as emergency_state
 from tests.factories import actor
@@ -40,26 +49,10 @@ from tests.review_support import act, eventually_state, start, state, steps_to_d
 
 sweep = pytest.mark.parametrize("start_at", SWEEP)
 
-ONE_MINUTE = timedelta(minutes=1)
-
 
 async def calendar(pool: asyncpg.Pool) -> WorkCalendar:
     async with pool.acquire() as conn:
         return await load_calendar(conn)
-
-
-async def on_time(env: SkippingEnvironment, at: datetime, has_fired, what: str):
-    """Skip to a minute before `at` and check that `has_fired()` is false, then to a minute after and wait
-    for it; returns what `has_fired` returned."""
-    await env.skip_to(at - ONE_MINUTE)
-    assert not await has_fired(), f"{what} before {at}"
-    await env.skip_to(at + ONE_MINUTE)
-    for _ in range(200):
-        fired = await has_fired()
-        if fired:
-            return fired
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{what} did not happen at {at}")
 
 
 def day_of(start_at: datetime) -> date:
@@ -123,19 +116,25 @@ async def test_review_clock(
     await h.terminate("test over")
 
 
+async def decided(env: SkippingEnvironment, case_id: str, decision: Decision, stage: str):
+    """A case accepted now and taken straight to `decision`; returns its handle, its state once in `stage`,
+    and the Beijing day of the decision."""
+    h = await start(env, case_id)
+    s = await until_stage(h, "investigation")
+    for name, arg in steps_to_decision(s.clock.accepted_on, decision):
+        await act(h, name, arg)
+    s = await eventually_state(h, lambda s: s.stage == stage, stage)
+    return h, s, on_day(next(e.at for e in s.timeline if e.kind == "decision"))
+
+
 @sweep
 async def test_refusal_notice_is_due_in_three_working_days(
     review_env: SkippingEnvironment, pool: asyncpg.Pool, start_at: datetime
 ) -> None:
-    h = await start(review_env, "SWEEP-REFUSE")
-    s = await until_stage(h, "investigation")
     refusal = Decision(actor=actor("shipo_shenpi"), approve=False, reasons="家庭人均收入高于当地低保标准")
-    for name, arg in steps_to_decision(s.clock.accepted_on, refusal):
-        await act(h, name, arg)
-    s = await eventually_state(h, lambda s: s.stage == "refused", "refused")
-    [decided] = [e for e in s.timeline if e.kind == "decision"]
-    deliver_by = (await calendar(pool)).add_working_days(on_day(decided.at), 3).date
-    assert on_day(decided.at) == day_of(start_at)
+    _, s, decided_on = await decided(review_env, "SWEEP-REFUSE", refusal, "refused")
+    assert decided_on == day_of(start_at)
+    deliver_by = (await calendar(pool)).add_working_days(decided_on, 3).date
     [refused] = [e for e in s.timeline if e.kind == "refused"]
     assert refused.payload["deliver_by"] == str(deliver_by)
     note = await pool.fetchrow(
@@ -148,13 +147,8 @@ async def test_refusal_notice_is_due_in_three_working_days(
 async def test_public_notice_runs_seven_days_then_enrols(
     review_env: SkippingEnvironment, pool: asyncpg.Pool, start_at: datetime
 ) -> None:
-    h = await start(review_env, "SWEEP-NOTICE")
-    s = await until_stage(h, "investigation")
     approval = Decision(actor=actor("shipo_shenpi"), approve=True, category="B")
-    for name, arg in steps_to_decision(s.clock.accepted_on, approval):
-        await act(h, name, arg)
-    s = await until_stage(h, "public_notice")
-    decided_on = on_day(next(e.at for e in s.timeline if e.kind == "decision"))
+    h, s, decided_on = await decided(review_env, "SWEEP-NOTICE", approval, "public_notice")
     assert decided_on == day_of(start_at)
     ends = midnight_after(decided_on + timedelta(days=7))  # 7 calendar days after the decision
     assert s.notice_ends_at == ends

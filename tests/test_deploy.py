@@ -84,7 +84,7 @@ def app_routes() -> set[str]:
 def check_jiuzhu_command(argv: list[str]) -> str:
     """`jiuzhu <cmd>` with a command cli/main.py has, or uvicorn on a FastAPI app that exists; returns the role."""
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
-    assert scripts["jiuzhu"] == "cli.main:app"
+    assert scripts["jiuzhu"] == "cli.main:main"  # runs `app` (cli_commands reads its commands)
     if argv[0] == "jiuzhu":
         assert len(argv) == 2 and argv[1] in cli_commands(), argv
         return argv[1]
@@ -566,8 +566,8 @@ def test_worker_metrics_are_served_and_scraped_on_one_port() -> None:
     (container,) = containers(worker)
     env = {e["name"]: e.get("value") for e in container["env"]}
     address = worker_metrics_address(env["JIUZHU_WORKER_METRICS"])
-    assert address is not None and address.startswith("0.0.0.0:"), "Prometheus scrapes the pod IP"
-    port = int(address.rsplit(":", 1)[1])
+    assert address == "0.0.0.0:9464", "Prometheus scrapes the pod IP, on the port deploy/README.md names"
+    port = 9464
     assert {p["name"]: p["containerPort"] for p in container["ports"]}["metrics"] == port
     annotations = worker["spec"]["template"]["metadata"]["annotations"]
     assert annotations["prometheus.io/scrape"] == "true"
@@ -1116,6 +1116,7 @@ def test_the_compose_proxy_refuses_the_temporal_ui_without_a_password(tls_files:
         .replace("admin off", f"admin off\n\thttp_port {http_port}")
         .replace("{$JIUZHU_HOSTNAME}:443 {", f"{{$JIUZHU_HOSTNAME}}:{app_port} {{")
         .replace("{$JIUZHU_HOSTNAME}:8443 {", f"{{$JIUZHU_HOSTNAME}}:{ui_port} {{")
+        .replace("redir https://{host}{uri}", f"redir https://{{host}}:{app_port}{{uri}}")
         .replace("/secrets/", f"{tls_files}/")
         .replace("web:8000", f"127.0.0.1:{web[0]}")
         .replace("temporal-ui:8080", f"127.0.0.1:{ui[0]}")
@@ -1133,8 +1134,10 @@ def test_the_compose_proxy_refuses_the_temporal_ui_without_a_password(tls_files:
             assert client.get(f"https://localhost:{ui_port}/", auth=("supervisor", "wrong")).status_code == 401
             ok = client.get(f"https://localhost:{ui_port}/namespaces", auth=("supervisor", "s3cret"))
             assert ok.status_code == 200 and ok.json()["upstream"] == "temporal-ui"
-            redirect = client.get(f"http://localhost:{http_port}/", follow_redirects=False)
-            assert redirect.status_code in {301, 308} and redirect.headers["location"].startswith("https://")
+            redirect = client.get(f"http://localhost:{http_port}/cases?x=1", follow_redirects=False)
+            # Always the web app, never the Temporal UI's port (Caddy's own redirect would pick either site).
+            assert redirect.status_code == 308
+            assert redirect.headers["location"] == f"https://localhost:{app_port}/cases?x=1"
     finally:
         web[1].shutdown()
         ui[1].shutdown()

@@ -7,8 +7,10 @@ from decimal import Decimal
 
 import asyncpg
 import httpx
+import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from tests.clock import SkippingEnvironment, beijing
 from tests.emergency_support import TOWNSHIP, VILLAGE
 from tests.factories import resident_id
 from tests.test_api import _client, login
@@ -29,9 +31,11 @@ async def as_user(c: httpx.AsyncClient, username: str) -> dict[str, str]:
     return await login(c, username)
 
 
+@pytest.mark.start_at(beijing(2026, 11, 24, 9, 30))  # a Tuesday
 async def test_village_pays_township_adds_district_sees_totals(
-    review_env: WorkflowEnvironment, pool: asyncpg.Pool
+    review_env: SkippingEnvironment, pool: asyncpg.Pool
 ) -> None:
+    person = household()
     async with _client(pool, review_env.client) as c:
         cadre = await as_user(c, "shipo_cun1")
         r = await c.post(
@@ -48,26 +52,32 @@ async def test_village_pays_township_adds_district_sees_totals(
             headers=approver,
             json={"amount": "5000", "source": "government", "note": "2026年乡镇临时救助预算"},
         )
-        assert r.status_code == 201
+        assert (r.status_code, r.json()["balance"]) == (201, "5000.00")
 
         r = await c.post(
             "/api/emergencies",
             headers=cadre,
-            json={"event_id": "API-FIRE", "kind": "fire", "description": "房屋失火", "household": household()},
+            json={"event_id": "API-FIRE", "kind": "fire", "description": "房屋失火", "household": person},
         )
         assert r.status_code == 201, r.text
+        assert (r.json()["event"]["event_id"], r.json()["event"]["status"], r.json()["event"]["tier"]) == (
+            "API-FIRE",
+            "open",
+            "village",
+        )
         again = await c.post(
             "/api/emergencies",
             headers=cadre,
-            json={"event_id": "API-FIRE", "kind": "fire", "description": "房屋失火", "household": household()},
+            json={"event_id": "API-FIRE", "kind": "fire", "description": "房屋失火", "household": person},
         )
-        assert again.status_code == 200
+        assert (again.status_code, again.json()["event"]["event_id"]) == (200, "API-FIRE")  # the same event
         act = "/api/emergencies/API-FIRE/actions/"
         r = await c.post(act + "approve", headers=cadre, json={"tier": "village", "amount": "800"})
         assert r.status_code == 200 and r.json()["total"] == "800.00"
         r = await c.post(act + "approve", headers=cadre, json={"tier": "village", "amount": "200.01"})
         assert r.status_code == 409 and r.json()["code"] == "cap_exceeded" and "乡镇" in r.json()["message"]
         r = await c.post(act + "approve", headers=cadre, json={"tier": "village", "amount": "200"})
+        assert (r.status_code, r.json()["total"]) == (200, "1000.00")
         r = await c.post(act + "escalate", headers=cadre, json={"reason": "治疗费用较大"})
         assert r.status_code == 200 and r.json()["tier"] == "township"
         r = await c.post(act + "approve", headers=approver, json={"tier": "township", "amount": "2000"})
@@ -75,7 +85,7 @@ async def test_village_pays_township_adds_district_sees_totals(
 
         supervisor = await as_user(c, "qu_jiandu")
         r = await c.post(act + "approve", headers=supervisor, json={"tier": "district", "amount": "100"})
-        assert r.status_code == 403
+        assert (r.status_code, r.json()["code"]) == (403, "wrong_role")
         r = await c.get("/api/emergencies", headers=supervisor)
         body = r.json()
         assert body["total"] == 1
@@ -90,7 +100,10 @@ async def test_village_pays_township_adds_district_sees_totals(
         ]
         detail = (await c.get("/api/emergencies/API-FIRE", headers=supervisor)).json()
         assert [p["amount"] for p in detail["payments"]] == ["800.00", "200.00", "2000.00"]
-        assert detail["event"]["applicant_id_masked"].count("*") == 8
+        # papers within 5 working days of the first payment on Tuesday 11-24: 25, 26, 27, 30 November, 1 December
+        assert detail["state"]["documentation_due"] == "2026-12-01"
+        id_number = person["id_number"]
+        assert detail["event"]["applicant_id_masked"] == f"{id_number[:6]}********{id_number[-4:]}"
 
         ledger = (await c.get(f"/api/funds/{VILLAGE}", headers=cadre)).json()
         assert Decimal(ledger["balance"]) == Decimal("2000.00")
@@ -98,8 +111,9 @@ async def test_village_pays_township_adds_district_sees_totals(
         assert Decimal(ledger["entries"][0]["balance_after"]) == Decimal("2000.00")
 
         other = await as_user(c, "shunhe_jingban")
-        assert (await c.get("/api/emergencies/API-FIRE", headers=other)).status_code == 403
-        assert (await c.get(f"/api/funds/{VILLAGE}", headers=other)).status_code == 403
+        for path in ("/api/emergencies/API-FIRE", f"/api/funds/{VILLAGE}"):
+            r = await c.get(path, headers=other)
+            assert (r.status_code, r.json()["code"]) == (403, "out_of_jurisdiction"), path
         assert (await c.get("/api/emergencies", headers=other)).json()["total"] == 0
 
 

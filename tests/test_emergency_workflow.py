@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
 import asyncpg
+import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from db import funds_repo
+from db.calendar_repo import load_calendar
 from schemas.emergency import CloseEvent, DocumentsRecorded, EmergencyNames, Escalation
+from tests.clock import SkippingEnvironment, beijing, midnight_after, minute, on_day, on_time, reminder_instant
 from tests.emergency_support import DISTRICT, TOWNSHIP, VILLAGE, fund, pay, refused, start_emergency, state
 from tests.factories import actor
+from tests.test_frontdoor_api import eventually
 
 
 async def ledger_balances(pool: asyncpg.Pool, place: str) -> Decimal:
@@ -70,14 +74,13 @@ async def test_tiers_from_village_to_district(review_env: WorkflowEnvironment, p
     assert await ledger_balances(pool, TOWNSHIP) == Decimal("8000.00")
     assert await ledger_balances(pool, DISTRICT) == Decimal("92000.00")
     rows = await pool.fetch("select approved_by, amount_fen, transfer_ref from aid_payments order by id")
-    assert [(r["approved_by"], r["amount_fen"]) for r in rows] == [
-        ("shipo_cun1", 80000),
-        ("shipo_cun1", 20000),
-        ("shipo_shenpi", 150000),
-        ("shipo_shenpi", 50000),
-        ("qu_minzheng", 800000),
+    assert [tuple(r) for r in rows] == [  # the ledger rail's reference is the workflow's payment key
+        ("shipo_cun1", 80000, "FIRE-1-pay-001"),
+        ("shipo_cun1", 20000, "FIRE-1-pay-002"),
+        ("shipo_shenpi", 150000, "FIRE-1-pay-003"),
+        ("shipo_shenpi", 50000, "FIRE-1-pay-004"),
+        ("qu_minzheng", 800000, "FIRE-1-pay-005"),
     ]
-    assert all(r["transfer_ref"] for r in rows)
     assert await pool.fetchval("select count(*) from disbursements") == 5
     row = await pool.fetchrow("select tier, village_fen, township_fen, district_fen from emergencies")
     assert tuple(row) == ("district", 100000, 200000, 800000)
@@ -113,8 +116,9 @@ async def test_a_fund_is_never_overdrawn(review_env: WorkflowEnvironment, pool: 
     await h.terminate("test over")
 
 
+@pytest.mark.start_at(beijing(2026, 2, 12, 10, 0))  # a Thursday: Spring Festival 02-15..23 off, Saturday 02-14 worked
 async def test_documentation_is_chased_then_the_event_closes(
-    review_env: WorkflowEnvironment, pool: asyncpg.Pool
+    review_env: SkippingEnvironment, pool: asyncpg.Pool
 ) -> None:
     await fund(pool, VILLAGE, "2000")
     h = await start_emergency(review_env, "DOCS-1")
@@ -124,28 +128,57 @@ async def test_documentation_is_chased_then_the_event_closes(
     assert err.type == "nothing_paid"
     await pay(h, "shipo_cun1", "village", "900")
     s = await state(h)
-    assert s.documentation_due is not None
+    assert on_day(s.payments[0].approved_at) == date(2026, 2, 12)
+    # Papers within 5 working days of the payment: 02-13, Saturday 02-14 (made up), then 02-24, 02-25, 02-26.
+    async with pool.acquire() as conn:
+        cal = await load_calendar(conn)
+    due = cal.add_working_days(date(2026, 2, 12), 5).date
+    assert due == date(2026, 2, 26)
+    assert s.documentation_due == due
+    assert await pool.fetchval("select documentation_due from emergencies where event_id = 'DOCS-1'") == due
     err = await refused(h.execute_update(EmergencyNames.CLOSE, CloseEvent(actor=actor("shipo_cun1"), summary="结束")))
     assert err.type == "documents_missing"
-    await review_env.sleep(timedelta(days=12))
-    for _ in range(100):
-        s = await state(h)
-        if s.documentation_overdue:
-            break
-        await asyncio.sleep(0.05)
-    assert s.documentation_overdue
-    kinds = [e["kind"] for e in s.log]
-    assert kinds.index("documentation_reminder") < kinds.index("documentation_overdue")
-    audiences = await pool.fetch("select audience, kind from notifications order by id")
-    assert [(r["audience"], r["kind"]) for r in audiences] == [
+
+    def logged(kind: str):
+        async def entry() -> dict | None:
+            return next((e for e in (await state(h)).log if e["kind"] == kind), None)
+
+        return entry
+
+    # Reminder at 08:30 on the working day after whose close 2 working days remain (02-25, 02-26): 02-24.
+    reminder_at = reminder_instant(cal, due, 2)
+    assert reminder_at == beijing(2026, 2, 24, 8, 30)
+    reminder = await on_time(review_env, reminder_at, logged("documentation_reminder"), "documentation reminder")
+    assert (minute(datetime.fromisoformat(reminder["at"])), reminder["payload"]) == (reminder_at, {"due": "2026-02-26"})
+    assert not (await state(h)).documentation_overdue
+    # Overdue when 02-26 has closed: 00:00 Beijing on 02-27, not a minute earlier.
+    overdue_at = midnight_after(due)
+    assert overdue_at == beijing(2026, 2, 27)
+    overdue = await on_time(review_env, overdue_at, logged("documentation_overdue"), "documentation overdue")
+    assert (minute(datetime.fromisoformat(overdue["at"])), overdue["payload"]) == (overdue_at, {"due": "2026-02-26"})
+    s = await state(h)
+    assert (s.documentation_overdue, s.documents_done, s.status) == (True, False, "open")
+
+    async def both_notes() -> list | None:
+        rows = await pool.fetch("select audience, kind, body from notifications order by id")
+        return rows if len(rows) == 2 else None
+
+    notes = await eventually(both_notes, "both notifications written")
+    assert [(r["audience"], r["kind"]) for r in notes] == [
         (f"role:township_caseworker@{TOWNSHIP}", "emergency-documentation-reminder"),
         (f"role:district_officer@{DISTRICT}", "emergency-documentation-overdue"),
+    ]
+    assert [r["body"] for r in notes] == [
+        "赵六（DOCS-1）：先行救助材料应于 2026-02-26 前补齐，请及时办理",
+        "赵六（DOCS-1）：先行救助材料逾期未补齐（应于 2026-02-26 前），已上报区民政局",
     ]
     await h.execute_update(
         EmergencyNames.DOCUMENTS, DocumentsRecorded(actor=actor("shipo_jingban"), items=["病历", "火灾证明"])
     )
     await h.execute_update(EmergencyNames.CLOSE, CloseEvent(actor=actor("shipo_jingban"), summary="救助到位"))
     final = await h.result()
-    assert final.status == "closed" and final.total == Decimal("900.00")
+    assert (final.status, final.total, final.documents_done) == ("closed", Decimal("900.00"), True)
+    closed = next(e for e in final.log if e["kind"] == "closed")
     row = await pool.fetchrow("select status, documents_done, closed_at from emergencies where event_id = 'DOCS-1'")
-    assert row["status"] == "closed" and row["documents_done"] and row["closed_at"] is not None
+    assert (row["status"], row["documents_done"]) == ("closed", True)
+    assert row["closed_at"] == datetime.fromisoformat(closed["at"]) and on_day(row["closed_at"]) == date(2026, 2, 27)

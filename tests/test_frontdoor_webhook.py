@@ -88,20 +88,20 @@ async def test_webhook_delivery_and_signed_callback(
             assert r.status_code == 401 and r.json()["code"] == "bad_signature"
         tampered = json.dumps({"action": "accept", "note": "改过的内容"}).encode()
         r = await c.post(url, content=tampered, headers=json_type | {"x-jiuzhu-signature": sign(accept)})
-        assert r.status_code == 401
+        assert (r.status_code, r.json()["code"]) == (401, "bad_signature")
         r = await c.post(
             "/api/referrals/ZJ-20260101-NOSUCH-housing/callback",
             content=accept,
             headers=json_type | {"x-jiuzhu-signature": sign(accept)},
         )
-        assert r.status_code == 401  # an unknown referral looks the same as a bad signature
+        assert (r.status_code, r.json()["code"]) == (401, "bad_signature")  # an unknown referral looks the same
 
         r = await c.post(url, content=accept, headers=json_type | {"x-jiuzhu-signature": sign(accept)})
         assert r.status_code == 200, r.text
         assert r.json()["status"] == "accepted"
         incomplete = json.dumps({"action": "result", "outcome": "helped"}).encode()
         r = await c.post(url, content=incomplete, headers=json_type | {"x-jiuzhu-signature": sign(incomplete)})
-        assert r.status_code == 422
+        assert (r.status_code, r.json()["code"]) == (422, "invalid")
         result = json.dumps(
             {"action": "result", "outcome": "helped", "help_given": "列入2027年农村危房改造计划", "amount": "20000.00"}
         ).encode()

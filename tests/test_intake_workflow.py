@@ -1,17 +1,24 @@
 """The 12349 workflows under time skipping: one request split into a review case and two referrals,
-bureaus answering, deadlines missed and escalated, a complaint reaching the case it is about."""
+bureaus answering, deadlines missed and escalated, a complaint reaching the case it is about.
+
+Each test starts at a stated Beijing instant; its deadlines are counted with the calendar (and written out
+by hand), and each escalation is skipped to a minute before and a minute after 00:00 Beijing after its day.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date
 
 import asyncpg
-from temporalio.testing import WorkflowEnvironment
+import pytest
 
+from db.calendar_repo import load_calendar
+from rules.calendar import WorkCalendar
 from schemas.frontdoor import (
     ComplaintAccept,
     ComplaintConclude,
     ComplaintNames,
+    ComplaintState,
     IntakeNames,
     IntakeState,
     LinkCase,
@@ -26,15 +33,27 @@ from schemas.frontdoor import (
 )
 from schemas.review import CaseState, ReviewNames
 from schemas.staff import Bureau
+from tests.clock import SkippingEnvironment, beijing, midnight_after, on_time
 from tests.emergency_support import refused
 from tests.factories import actor
 from tests.frontdoor_support import bureau_staff, eventually, submit
 from tests.review_support import start, until_stage
+from tests.test_frontdoor_api import eventually as until_true
 
 
-async def test_one_request_split_answered_and_closed(review_env: WorkflowEnvironment, pool: asyncpg.Pool) -> None:
+async def calendar(pool: asyncpg.Pool) -> WorkCalendar:
+    async with pool.acquire() as conn:
+        return await load_calendar(conn)
+
+
+@pytest.mark.start_at(beijing(2026, 11, 27, 15, 0))  # a Friday: every deadline runs over a weekend
+async def test_one_request_split_answered_and_closed(review_env: SkippingEnvironment, pool: asyncpg.Pool) -> None:
+    cal = await calendar(pool)
+    received = date(2026, 11, 27)
     h = await submit(review_env, "12349-20261129-A00001", RequestKind.HELP, ["low_income", "medical_costs"])
-    await eventually(h, IntakeNames.STATE, IntakeState, lambda s: s.answer_due is not None)
+    s = await eventually(h, IntakeNames.STATE, IntakeState, lambda s: s.answer_due is not None)
+    # answered within 5 working days: 11-30, 12-01, 12-02, 12-03, 12-04
+    assert s.answer_due == cal.add_working_days(received, 5).date == date(2026, 12, 4)
     err = await refused(
         h.execute_update(IntakeNames.TRIAGE, Triage(actor=actor("shunhe_jingban"), needs=["low_income"]))
     )
@@ -47,8 +66,12 @@ async def test_one_request_split_answered_and_closed(review_env: WorkflowEnviron
     assert [n.route for n in state.needs] == ["review", "referral", "referral"]
     medical = review_env.client.get_workflow_handle(referral_workflow_id("ZJ-20261129-A00001-medical_costs"))
     school = review_env.client.get_workflow_handle(referral_workflow_id("ZJ-20261129-A00001-school_costs"))
-    await eventually(medical, ReferralNames.STATE, ReferralState, lambda s: s.accept_due is not None)
-    await eventually(school, ReferralNames.STATE, ReferralState, lambda s: s.accept_due is not None)
+    # accepted within 3 working days (12-02), answered within 15 (12-18)
+    accept_due, result_due = cal.add_working_days(received, 3).date, cal.add_working_days(received, 15).date
+    assert (accept_due, result_due) == (date(2026, 12, 2), date(2026, 12, 18))
+    for handle in (medical, school):
+        r = await eventually(handle, ReferralNames.STATE, ReferralState, lambda s: s.accept_due is not None)
+        assert (r.accept_due, r.result_due, r.status, r.escalations) == (accept_due, result_due, "delivered", [])
     err = await refused(
         medical.execute_update(ReferralNames.ACCEPT, ReferralAccept(actor=bureau_staff(Bureau.EDUCATION)))
     )
@@ -87,24 +110,64 @@ async def test_one_request_split_answered_and_closed(review_env: WorkflowEnviron
     assert told == 2  # received, then the answer
 
 
-async def test_bureau_missing_its_deadlines_is_escalated(review_env: WorkflowEnvironment, pool: asyncpg.Pool) -> None:
+@pytest.mark.start_at(beijing(2026, 9, 30, 10, 0))  # the eve of National Day: 10-01..07 off, Saturday 10-10 worked
+async def test_bureau_missing_its_deadlines_is_escalated(review_env: SkippingEnvironment, pool: asyncpg.Pool) -> None:
+    cal = await calendar(pool)
+    received = date(2026, 9, 30)
+    # accept within 3 working days: 10-08, 10-09 and the make-up Saturday 10-10; answer within 5: 10-12, 10-13;
+    # a result within 15: 10-14..16, 19..23, 26, 27
+    accept_due, answer_due, result_due = (cal.add_working_days(received, n).date for n in (3, 5, 15))
+    assert (accept_due, answer_due, result_due) == (date(2026, 10, 10), date(2026, 10, 13), date(2026, 10, 27))
     h = await submit(review_env, "12349-20261129-A00002", RequestKind.HELP, ["jobless"])
-    await eventually(h, IntakeNames.STATE, IntakeState, lambda s: s.answer_due is not None)
+    s = await eventually(h, IntakeNames.STATE, IntakeState, lambda s: s.answer_due is not None)
+    assert s.answer_due == answer_due
     await h.execute_update(IntakeNames.TRIAGE, Triage(actor=actor("qu_minzheng"), needs=["jobless"]))
     ref = review_env.client.get_workflow_handle(referral_workflow_id("ZJ-20261129-A00002-jobless"))
-    await eventually(ref, ReferralNames.STATE, ReferralState, lambda s: s.accept_due is not None)
-    await review_env.sleep(timedelta(days=30))
-    s = await eventually(ref, ReferralNames.STATE, ReferralState, lambda s: s.escalations == ["accept", "result"])
+    r = await eventually(ref, ReferralNames.STATE, ReferralState, lambda s: s.accept_due is not None)
+    assert (r.accept_due, r.result_due) == (accept_due, result_due)
+
+    async def referral_escalations() -> list[str]:
+        return (await ref.query(ReferralNames.STATE, result_type=ReferralState)).escalations
+
+    async def answer_escalated() -> dict | None:
+        log = (await h.query(IntakeNames.STATE, result_type=IntakeState)).log
+        return next((e for e in log if e["kind"] == "escalated_answer"), None)
+
+    async def not_accepted() -> bool:
+        return await referral_escalations() == ["accept"]
+
+    async def no_result() -> bool:
+        return await referral_escalations() == ["accept", "result"]
+
+    assert await on_time(review_env, midnight_after(accept_due), not_accepted, "referral not accepted")
+    assert midnight_after(accept_due) == beijing(2026, 10, 11)
+    escalated = await on_time(review_env, midnight_after(answer_due), answer_escalated, "request not answered")
+    assert escalated["payload"] == {"due": "2026-10-13"}
+    assert await referral_escalations() == ["accept"]
+    assert await on_time(review_env, midnight_after(result_due), no_result, "referral without result")
+    assert midnight_after(result_due) == beijing(2026, 10, 28)
+
+    s = await ref.query(ReferralNames.STATE, result_type=ReferralState)
     assert s.status == "delivered"
-    row = await pool.fetchrow("select escalated, status from referrals")
-    assert row["escalated"] is True
-    kinds = [r["kind"] for r in await pool.fetch("select kind from notifications order by id")]
-    assert kinds.count("referral-escalated_accept") == 1 and kinds.count("referral-escalated_result") == 1
-    assert "request-escalated_answer" in kinds
+    row = await pool.fetchrow("select escalated, status, accept_due, result_due from referrals")
+    assert tuple(row) == (True, "delivered", accept_due, result_due)
+    assert await pool.fetchval("select answer_due from frontdoor_requests") == answer_due
+
+    async def three_notes() -> list | None:
+        rows = await pool.fetch("select audience, kind from notifications where audience like 'role:%' order by id")
+        return rows if len(rows) == 3 else None
+
+    notes = await until_true(three_notes, "the district told three times")
+    assert [(n["audience"], n["kind"]) for n in notes] == [
+        ("role:district_officer@341503", "referral-escalated_accept"),
+        ("role:district_officer@341503", "request-escalated_answer"),
+        ("role:district_officer@341503", "referral-escalated_result"),
+    ]
     await h.terminate("test over")
 
 
-async def test_complaint_about_a_case_in_review(review_env: WorkflowEnvironment, pool: asyncpg.Pool) -> None:
+@pytest.mark.start_at(beijing(2026, 12, 31, 23, 30))  # its 15 and 60 calendar days run into 2027
+async def test_complaint_about_a_case_in_review(review_env: SkippingEnvironment, pool: asyncpg.Pool) -> None:
     case = await start(review_env, "COMPLAINED-1")
     await until_stage(case, "investigation")
     h = await submit(
@@ -116,15 +179,25 @@ async def test_complaint_about_a_case_in_review(review_env: WorkflowEnvironment,
         about_person="shipo_diaocha",
     )
     c = review_env.client.get_workflow_handle(complaint_workflow_id("TS-20261129-A00003"))
-    await eventually(c, ComplaintNames.STATE, object, lambda s: True)
+    registered = await eventually(c, ComplaintNames.STATE, ComplaintState, lambda s: s.accept_due is not None)
+    # accepted within 15 calendar days of 12-31, concluded within 60
+    assert (registered.accept_due, registered.conclude_due) == (date(2027, 1, 15), date(2027, 3, 1))
+    assert (registered.status, registered.unit_code, registered.about_case_id) == (
+        "registered",
+        "341503106",
+        "COMPLAINED-1",
+    )
     s = await eventually(case, ReviewNames.STATE, CaseState, lambda s: s.district_visit_required)
     assert "complaint_filed" in [e.kind for e in s.timeline]
     err = await refused(c.execute_update(ComplaintNames.ACCEPT, ComplaintAccept(actor=actor("shipo_diaocha"))))
     assert err.type == "recused"
-    await review_env.sleep(timedelta(days=16))  # not accepted within 15 days: escalated
-    from schemas.frontdoor import ComplaintState
 
-    s = await eventually(c, ComplaintNames.STATE, ComplaintState, lambda s: s.escalations == ["accept"])
+    async def not_accepted() -> bool:
+        return (await c.query(ComplaintNames.STATE, result_type=ComplaintState)).escalations == ["accept"]
+
+    # not accepted within 15 days: escalated when 01-15 has closed, 00:00 Beijing on 01-16
+    assert await on_time(review_env, beijing(2027, 1, 16), not_accepted, "complaint not accepted")
+    assert midnight_after(registered.accept_due) == beijing(2027, 1, 16)
     await c.execute_update(ComplaintNames.ACCEPT, ComplaintAccept(actor=actor("shipo_shenpi")))
     await c.execute_update(
         ComplaintNames.CONCLUDE,
@@ -132,6 +205,6 @@ async def test_complaint_about_a_case_in_review(review_env: WorkflowEnvironment,
     )
     final = await h.result()
     assert final.status == "closed" and final.answer == "已责成区民政局入户核实"
-    row = await pool.fetchrow("select status, escalated, finding from complaints")
-    assert tuple(row) == ("concluded", True, "partly")
+    row = await pool.fetchrow("select status, escalated, finding, accept_due, conclude_due from complaints")
+    assert tuple(row) == ("concluded", True, "partly", date(2027, 1, 15), date(2027, 3, 1))
     await case.terminate("test over")

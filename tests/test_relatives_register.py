@@ -29,12 +29,14 @@ async def test_a_withdrawn_relative_is_kept_and_bars_no_one(pool: asyncpg.Pool) 
         rid = await relatives_repo.add_relative(conn, uid, name="王母", id_number=RELATIVE, relation="父母")
         assert await _barred(pool, RELATIVE) == ["shipo_diaocha"]
 
+        before = await conn.fetchval("select clock_timestamp()")  # the database's clock stamps the withdrawal
         assert await relatives_repo.remove_relative(conn, uid, rid, by="admin")
+        after = await conn.fetchval("select clock_timestamp()")
         assert await relatives_repo.relatives_of(conn, uid) == []
         assert await relatives_repo.relative_counts(conn, [uid]) == {}
         [kept] = await relatives_repo.withdrawn_of(conn, uid)
         assert (kept["id"], kept["relative_id_number"], kept["removed_by"]) == (rid, RELATIVE, "admin")
-        assert kept["removed_at"] is not None
+        assert before <= kept["removed_at"] <= after
         assert await _barred(pool, RELATIVE) == []
         assert not await relatives_repo.remove_relative(conn, uid, rid, by="admin")  # already withdrawn
 

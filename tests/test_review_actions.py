@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import asyncpg
+import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from db import policy_repo
@@ -21,8 +23,10 @@ from schemas.review import (
     TakeOver,
     workflow_id_for,
 )
+from tests.clock import SkippingEnvironment, beijing, midnight_after, minute
 from tests.factories import actor, application
 from tests.review_support import (
+    TO_DECISION,
     act,
     events,
     hearing,
@@ -37,14 +41,19 @@ from tests.review_support import (
 )
 
 
+@pytest.mark.start_at(beijing(2026, 11, 30, 10, 0))  # decided on the last day of a month
 async def test_objection_sends_the_case_back_then_a_new_notice(
-    review_env: WorkflowEnvironment, pool: asyncpg.Pool
+    review_env: SkippingEnvironment, pool: asyncpg.Pool
 ) -> None:
     h = await start(review_env, "OBJECT-1")
     today = await investigate(h)
+    assert today == date(2026, 11, 30)
     await act(h, ReviewNames.DECIDE, Decision(actor=actor("shipo_shenpi"), approve=True, category="C"))
     s = await until_stage(h, "public_notice")
-    assert s.notice_ends_at is not None
+    # 7 calendar days after 11-30: the notice's last day is 12-07, it ends at 00:00 Beijing on 12-08
+    notice_ends = midnight_after(date(2026, 12, 7))
+    assert notice_ends == beijing(2026, 12, 8)
+    assert s.notice_ends_at == notice_ends
     ack = await act(
         h,
         ReviewNames.OBJECT,
@@ -69,11 +78,26 @@ async def test_objection_sends_the_case_back_then_a_new_notice(
             override_reason="扣除子女赡养费后核定",
         ),
     )
-    outcome = await h.result()
-    assert outcome.stage == "enrolled" and outcome.monthly_amount == Decimal("1200.00")
+    s = await until_stage(h, "public_notice")
+    assert s.notice_ends_at == notice_ends  # decided again the same day: the new notice ends at the same instant
+    outcome = await h.result()  # the server skips to the notice's end
+    assert (outcome.stage, outcome.monthly_amount, outcome.first_payment_month) == (
+        "enrolled",
+        Decimal("1200.00"),
+        date(2026, 12, 1),  # the month after the decision's
+    )
+    [enrolled] = [e for e in (await state(h)).timeline if e.kind == "enrolled"]
+    assert minute(enrolled.at) == notice_ends
     kinds = await events(pool, "OBJECT-1")
-    assert kinds.count("notice_started") == 2 and kinds.count("hearing") == 2 and kinds.count("decision") == 2
-    assert kinds.index("objection") < len(kinds) - 4
+    assert kinds == [
+        *TO_DECISION,
+        "notice_started",
+        "objection",
+        "hearing",
+        "decision",
+        "notice_started",
+        "enrolled",
+    ]
     notices = await pool.fetchval(
         "select count(*) from notifications where case_id = 'OBJECT-1' and kind like 'notice-%'"
     )
@@ -136,14 +160,7 @@ async def test_order_role_jurisdiction_and_completeness(review_env: WorkflowEnvi
     )
     assert err.type == "incomplete" and "1566.00" in err.message
     # Nothing refused left a trace in the timeline.
-    assert [e.kind for e in (await state(h)).timeline] == [
-        "accepted",
-        "verification_requested",
-        "verification_result",
-        "home_visit",
-        "neighbour_interview",
-        "hearing",
-    ]
+    assert [e.kind for e in (await state(h)).timeline] == TO_DECISION[:-1]
     await h.terminate("test over")
 
 
@@ -203,13 +220,21 @@ async def test_related_staff_are_barred_and_the_district_must_visit(
     assert (await state(h)).stage == "investigation"  # still waiting for the district's own visit
     ack = await act(h, ReviewNames.HOME_VISIT, home_visit(today, by="qu_minzheng", with_="shipo_jingban"))
     assert ack.stage == "hearing"
-    kinds = await events(pool, "REL-1")
-    assert "relatives_matched" in kinds
+    assert await events(pool, "REL-1") == [
+        "accepted",
+        "relatives_matched",
+        "verification_requested",
+        "verification_result",
+        "home_visit",
+        "neighbour_interview",
+        "home_visit",
+    ]
     assert await pool.fetchval("select relatives_match from cases where case_id = 'REL-1'") is True
     await h.terminate("test over")
 
 
-async def test_hearing_optional_when_policy_says_so(review_env: WorkflowEnvironment, pool: asyncpg.Pool) -> None:
+@pytest.mark.start_at(beijing(2026, 1, 1, 0, 30))  # 16:30 UTC on 12-31: the new policy's first day in Beijing
+async def test_hearing_optional_when_policy_says_so(review_env: SkippingEnvironment, pool: asyncpg.Pool) -> None:
     async with pool.acquire() as conn:
         current = await policy_repo.get(conn, 1)
         national = Policy.model_validate(
@@ -223,7 +248,7 @@ async def test_hearing_optional_when_policy_says_so(review_env: WorkflowEnvironm
         await policy_repo.add(conn, national, "test")
     h = await start(review_env, "NOHEAR-1")
     s = await until_stage(h, "investigation")
-    assert s.policy_version == 2
+    assert (s.clock.accepted_on, s.policy_version) == (date(2026, 1, 1), 2)
     today = s.clock.accepted_on
     await act(h, ReviewNames.VERIFICATION_RESULT, verification())
     await act(h, ReviewNames.HOME_VISIT, home_visit(today))

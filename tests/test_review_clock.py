@@ -7,27 +7,26 @@ and every timer is skipped to a minute before and a minute after: nothing fires 
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import asyncpg
 import pytest
 
 from db.calendar_repo import Notice, import_notice, load_calendar
 from schemas.review import CaseState, MaterialsSupplied, MissingMaterials, ReviewNames, TakeOver
-from tests.clock import SkippingEnvironment, at_0830, beijing, midnight_after, minute
+from tests.clock import SkippingEnvironment, at_0830, beijing, midnight_after, minute, on_time
 from tests.factories import actor
 from tests.review_support import act, eventually_state, home_visit, refused, start, state, until_stage
 
-BEFORE_AFTER = timedelta(minutes=1)
-
 
 async def fires_on_time(env: SkippingEnvironment, h, at: datetime, fired, what: str) -> CaseState:
-    """Skip to a minute before `at`: `fired(state)` is still false; to a minute after: it holds."""
-    await env.skip_to(at - BEFORE_AFTER)
-    s = await state(h)
-    assert not fired(s), f"{what} fired before {at}"
-    await env.skip_to(at + BEFORE_AFTER)
-    return await eventually_state(h, fired, what)
+    """The case's state once `fired(state)` holds, which it must not a minute before `at` and must a minute after."""
+
+    async def probe() -> CaseState | None:
+        s = await state(h)
+        return s if fired(s) else None
+
+    return await on_time(env, at, probe, what)
 
 
 @pytest.mark.start_at(beijing(2026, 9, 18, 10, 0))  # a Friday; National Day 10-01..07, make-up 09-20 and 10-10

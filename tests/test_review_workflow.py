@@ -1,55 +1,81 @@
-"""The review workflow under the time-skipping server, with a real worker and embedded PostgreSQL."""
+"""The review workflow under the time-skipping server, with a real worker and embedded PostgreSQL.
+
+Each test starts at a stated Beijing instant; its dates are counted with the calendar and written out."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import asyncpg
+import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from db.calendar_repo import load_calendar
 from schemas.review import Decision, ReviewNames
+from tests.clock import SkippingEnvironment, beijing, midnight_after, minute, on_day
 from tests.factories import actor
-from tests.review_support import act, events, investigate, refused, start, state, until_stage
+from tests.review_support import TO_DECISION, act, events, investigate, refused, start, state, until_stage
 
 
-async def test_happy_path_to_enrolment(review_env: WorkflowEnvironment, pool: asyncpg.Pool) -> None:
+@pytest.mark.start_at(beijing(2026, 12, 24, 10, 0))  # the notice runs into 2027, and so does the first payment
+async def test_happy_path_to_enrolment(review_env: SkippingEnvironment, pool: asyncpg.Pool) -> None:
     h = await start(review_env, "HAPPY-1")
     s = await until_stage(h, "investigation")
-    assert s.clock.deadline is not None and s.policy_version == 1
+    async with pool.acquire() as conn:
+        deadline = (await load_calendar(conn)).add_working_days(date(2026, 12, 24), 20)
+    # 20 working days run into 2027, a year without a holiday notice yet: provisional
+    assert (deadline.date, deadline.provisional) == (date(2027, 1, 21), True)
+    assert (s.clock.accepted_on, s.clock.deadline, s.clock.provisional) == (date(2026, 12, 24), deadline.date, True)
+    assert (s.policy_version, s.clock.limit_working_days) == (1, 20)
     await investigate(h)
     s = await state(h)
     # rural dibao 722/person; verified income 600 for 3 people -> 200 per head -> (722-200)*3
     assert s.proposed_amount == Decimal("1566.00")
-    ack = await act(h, ReviewNames.DECIDE, Decision(actor=actor("shipo_shenpi"), approve=True, category="B"))
-    assert ack.stage in ("decision", "public_notice")
-    outcome = await h.result()
-    assert outcome.stage == "enrolled" and outcome.monthly_amount == Decimal("1566.00")
-    decided = (await state(h)).timeline
-    assert [e.kind for e in decided][-2:] == ["notice_started", "enrolled"]
+    await act(h, ReviewNames.DECIDE, Decision(actor=actor("shipo_shenpi"), approve=True, category="B"))
+    # 7 calendar days of public notice after the decision on 12-24: the last is 12-31, it ends at 00:00 on 01-01
+    notice_ends = midnight_after(date(2026, 12, 31))
+    assert notice_ends == beijing(2027, 1, 1)
+    s = await state(h)
+    assert (s.stage, s.notice_ends_at) == ("public_notice", notice_ends)
+    outcome = await h.result()  # the server skips to the notice's end
+    assert (outcome.stage, outcome.monthly_amount, outcome.first_payment_month) == (
+        "enrolled",
+        Decimal("1566.00"),
+        date(2027, 1, 1),  # the month after the decision's
+    )
+    timeline = (await state(h)).timeline
+    assert [e.kind for e in timeline][-3:] == ["decision", "notice_started", "enrolled"]
+    decided, started, enrolled = timeline[-3:]
+    assert on_day(decided.at) == date(2026, 12, 24) and started.payload["ends_at"] == notice_ends.isoformat()
+    assert minute(enrolled.at) == notice_ends and enrolled.payload["first_payment_month"] == "2027-01-01"
     rec = await pool.fetchrow("select * from recipients where case_id = 'HAPPY-1'")
-    assert rec["monthly_amount_fen"] == 156600 and rec["people"] == 3 and rec["category"] == "B"
-    assert rec["first_payment_month"].day == 1 and rec["first_payment_month"] > s.clock.accepted_on
+    assert (rec["monthly_amount_fen"], rec["people"], rec["category"]) == (156600, 3, "B")
+    assert (rec["first_payment_month"], rec["decided_at"]) == (date(2027, 1, 1), decided.at)
     kinds = await events(pool, "HAPPY-1")
     assert kinds == [
-        "accepted",
-        "verification_requested",
-        "verification_result",
-        "home_visit",
-        "neighbour_interview",
-        "hearing",
-        "decision",
+        *TO_DECISION,
         "notice_started",
         "enrolled",
     ]
-    case = await pool.fetchrow("select stage, status, closed_at from cases where case_id = 'HAPPY-1'")
-    assert (case["stage"], case["status"]) == ("enrolled", "enrolled") and case["closed_at"] is not None
+    case = await pool.fetchrow("select stage, status, closed_at, deadline from cases where case_id = 'HAPPY-1'")
+    assert (case["stage"], case["status"], case["closed_at"], case["deadline"]) == (
+        "enrolled",
+        "enrolled",
+        enrolled.at,
+        deadline.date,
+    )
     note = await pool.fetchrow("select * from notifications where case_id = 'HAPPY-1' and kind = 'approval'")
-    assert note["audience"] == "applicant" and "1566.00" in note["body"]
+    assert (note["audience"], note["body"]) == (
+        "applicant",
+        "您的最低生活保障申请已批准，每月 1566.00 元，自 2027年01月 起发放。",
+    )
 
 
-async def test_refusal_with_reasons(review_env: WorkflowEnvironment, pool: asyncpg.Pool) -> None:
+@pytest.mark.start_at(beijing(2026, 9, 30, 16, 0))  # refused on the eve of National Day
+async def test_refusal_with_reasons(review_env: SkippingEnvironment, pool: asyncpg.Pool) -> None:
     h = await start(review_env, "REFUSE-1")
-    await investigate(h)
+    assert await investigate(h) == date(2026, 9, 30)
     err = await refused(h, ReviewNames.DECIDE, Decision(actor=actor("shipo_shenpi"), approve=False, reasons=" "))
     assert (err.type, err.message) == ("incomplete", "不予批准必须书面写明理由")
     await act(
@@ -58,9 +84,18 @@ async def test_refusal_with_reasons(review_env: WorkflowEnvironment, pool: async
         Decision(actor=actor("shipo_shenpi"), approve=False, reasons="家庭人均收入高于当地低保标准"),
     )
     outcome = await h.result()
-    assert outcome.stage == "refused"
+    assert (outcome.stage, outcome.monthly_amount, outcome.first_payment_month) == ("refused", None, None)
+    # the written notice within 3 working days: 10-01..07 off, then 10-08, 10-09 and the make-up Saturday 10-10
+    async with pool.acquire() as conn:
+        deliver_by = (await load_calendar(conn)).add_working_days(date(2026, 9, 30), 3).date
+    assert deliver_by == date(2026, 10, 10)
+    [refusal] = [e for e in (await state(h)).timeline if e.kind == "refused"]
+    assert (on_day(refusal.at), refusal.payload["deliver_by"]) == (date(2026, 9, 30), "2026-10-10")
     note = await pool.fetchrow("select * from notifications where case_id = 'REFUSE-1' and kind = 'refusal'")
-    assert "家庭人均收入高于当地低保标准" in note["body"] and note["deliver_by"] is not None
+    assert (note["audience"], note["deliver_by"]) == ("applicant", deliver_by)
+    assert note["body"] == (
+        "经审核，您的最低生活保障申请不予批准。理由：家庭人均收入高于当地低保标准。如有异议，可依法申请行政复议或提起行政诉讼。"
+    )
     assert await pool.fetchval("select count(*) from recipients where case_id = 'REFUSE-1'") == 0
 
 

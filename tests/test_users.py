@@ -13,7 +13,11 @@ async def test_demo_users_log_in_and_wrong_password_fails(db_url: str) -> None:
     conn = await connect(db_url)
     try:
         actor = await users_repo.authenticate(conn, "shipo_jingban", users_repo.DEMO_PASSWORD)
-        assert actor is not None and actor.role is Role.TOWNSHIP_CASEWORKER and actor.place_code == "341503106"
+        assert (actor.username, actor.role, actor.place_code) == (
+            "shipo_jingban",
+            Role.TOWNSHIP_CASEWORKER,
+            "341503106",
+        )
         assert await users_repo.authenticate(conn, "shipo_jingban", "wrong-password") is None
         assert await users_repo.authenticate(conn, "nobody", "whatever1") is None
         stored = await conn.fetchval("select password_hash from users where username='admin'")
@@ -54,6 +58,7 @@ async def test_duplicate_username_and_short_password(db_url: str) -> None:
             await users_repo.add_user(conn, username="new", password="short", **kw)
         await users_repo.add_user(conn, username="new", password="longenough", **kw)
         await users_repo.set_password(conn, "new", "another-pass")
-        assert await users_repo.authenticate(conn, "new", "another-pass") is not None
+        assert (await users_repo.authenticate(conn, "new", "another-pass")).username == "new"
+        assert await users_repo.authenticate(conn, "new", "longenough") is None  # the old password no longer works
     finally:
         await conn.close()

@@ -16,7 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 from infra.config import ROOT, TASK_QUEUE
 from schemas.review import CaseOutcome, Decision, ReviewNames, ReviewStart, workflow_id_for
 from tests.factories import actor, application
-from tests.review_support import act, steps_to_decision, until_stage
+from tests.review_support import TO_DECISION, act, steps_to_decision, until_stage
 
 
 def start_worker(env: WorkflowEnvironment, db_url: str, log: Path, **extra: str) -> subprocess.Popen:
@@ -65,13 +65,7 @@ async def test_worker_killed_mid_case(dev_env: WorkflowEnvironment, db_url: str,
     try:
         rows = await conn.fetch("select kind, event_key from case_events where case_id = 'CRASH-1' order by id")
         assert [r["kind"] for r in rows] == [
-            "accepted",
-            "verification_requested",
-            "verification_result",
-            "home_visit",
-            "neighbour_interview",
-            "hearing",
-            "decision",
+            *TO_DECISION,
             "refused",
         ]
         assert len({r["event_key"] for r in rows}) == len(rows)
@@ -110,6 +104,7 @@ async def test_worker_dies_between_transfer_and_its_record(
             failing.kill()
     assert ack.total == 800
     assert await pool.fetchval("select count(*) from disbursements") == 1
-    rows = await pool.fetch("select payment_key, transfer_ref, paid_at from aid_payments")
-    assert len(rows) == 1 and rows[0]["transfer_ref"] == rows[0]["payment_key"] and rows[0]["paid_at"]
+    rows = await pool.fetch("select payment_key, transfer_ref, approved_at, paid_at from aid_payments")
+    assert [(r["payment_key"], r["transfer_ref"]) for r in rows] == [("CRASH-PAY-pay-001", "CRASH-PAY-pay-001")]
+    assert rows[0]["approved_at"] <= rows[0]["paid_at"]  # recorded by the retry, after the approval
     assert await pool.fetchval("select count(*) from fund_entries where kind = 'payment'") == 1

@@ -517,10 +517,12 @@ async def request_row(db: asyncpg.Pool, request_no: str, actor: Actor) -> asyncp
 def _may_see_referral(actor: Actor, row: asyncpg.Record) -> bool:
     if actor.role is Role.BUREAU_STAFF:
         return actor.bureau is not None and row["bureau"] == actor.bureau.value
-    return actor.role is not Role.VILLAGE_CADRE and within(actor.place_code, row["township_code"])
+    return within(actor.place_code, row["township_code"])
 
 
 async def referral_row(db: asyncpg.Pool, referral_id: str, actor: Actor) -> asyncpg.Record:
+    if actor.role is Role.VILLAGE_CADRE:
+        raise forbidden("村（社区）干部不查看转介")
     row = await _fetch(db, _REFERRAL_SQL + "where f.referral_id = $1", referral_id, "转介不存在")
     if not _may_see_referral(actor, row):
         raise forbidden(

@@ -182,15 +182,17 @@ async def test_worker_serves_sdk_metrics_and_exports_spans(
         )
         assert check.requested_by == "ops test"
         deadline = time.monotonic() + 30
+        last: object = None
         async with httpx.AsyncClient() as http:
             while True:
                 try:
                     r = await http.get(f"http://127.0.0.1:{port}/metrics")
                     if "temporal_" in r.text:
                         break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "worker metrics endpoint never answered"
+                    last = f"HTTP {r.status_code}, no temporal_ metric yet"
+                except httpx.TransportError as exc:  # not listening yet: the worker is still starting
+                    last = exc
+                assert time.monotonic() < deadline, f"worker metrics endpoint never answered; last: {last!r}"
                 await asyncio.sleep(0.3)
         assert r.status_code == 200
         assert "temporal_workflow_completed" in r.text or "temporal_workflow_task_execution_latency" in r.text

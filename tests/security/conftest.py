@@ -1,12 +1,15 @@
 """Shared set-up of the security tests: the users of every role in two townships, rows seeded in both
-townships directly with SQL (no workflow behind them), and an in-process client of the real app."""
+townships directly with SQL (no workflow behind them), and an in-process client of the real app.
+
+The rows are dated from the test's clock (its stated start instant), never from PostgreSQL's `now()`,
+which runs at the machine's real time."""
 
 from __future__ import annotations
 
 import tempfile
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -17,8 +20,10 @@ from temporalio.client import Client
 
 from db import users_repo
 from db.users_repo import DEMO_PASSWORD
+from infra.clock import now
 from schemas.identity import mask_id
 from schemas.staff import Bureau, Role
+from tests.clock import on_day
 from tests.factories import resident_id
 from webapp.app import create_app
 
@@ -78,6 +83,16 @@ class Seeds:
     declaration_month: str = "2026-11"
     relative_id: int = 0
     admin_relative_id: int = 0
+    # When the rows were seeded (the test's clock); the cases were accepted 40 days before and are overdue.
+    seeded_at: datetime = field(kw_only=True)
+
+    @property
+    def accepted_at(self) -> datetime:
+        return self.seeded_at - timedelta(days=40)
+
+    @property
+    def deadline(self) -> date:
+        return on_day(self.seeded_at) - timedelta(days=5)
 
 
 async def add_extra_users(pool: asyncpg.Pool) -> None:
@@ -95,21 +110,32 @@ async def add_extra_users(pool: asyncpg.Pool) -> None:
 
 
 async def seed(pool: asyncpg.Pool) -> Seeds:
-    """A case, an emergency, a front-door request with a referral to the medical bureau and a complaint in
-    each of the two townships, inserted as the workflows would have written them (no workflow runs)."""
-    s = Seeds()
+    """A case (overdue, with a request to the verification centre), an emergency, a front-door request with a
+    referral to the medical bureau and a complaint in each of the two townships, inserted as the workflows
+    would have written them (no workflow runs), dated from this process's clock (the test's instant)."""
+    at = now()
+    s = Seeds(seeded_at=at)
     async with pool.acquire() as conn, conn.transaction():
         for case_id, town, village in ((s.case, SHIPO, SHIPO_VILLAGE), (s.shunhe_case, SHUNHE, SHUNHE_VILLAGE)):
             await conn.execute(
                 "insert into cases (case_id, workflow_id, assistance_type, township_code, village_code, "
-                "applicant_name, applicant_id_masked, channel, policy_version, stage, status, accepted_at, deadline) "
-                "values ($1, 'review-' || $1, 'dibao', $2, $3, $4, $5, 'counter', 1, 'investigation', 'open', "
-                "now() - interval '40 days', current_date - 5)",
+                "applicant_name, applicant_id_masked, channel, policy_version, stage, status, accepted_at, deadline, "
+                "overdue) values ($1, 'review-' || $1, 'dibao', $2, $3, $4, $5, 'counter', 1, 'investigation', 'open', "
+                "$6, $7, true)",
                 case_id,
                 town,
                 village,
                 "石婆店申请人" if town == SHIPO else "顺河申请人",
                 mask_id(s.person_id if town == SHIPO else s.shunhe_person_id),
+                s.accepted_at,
+                s.deadline,
+            )
+            await conn.execute(
+                "insert into verification_requests (case_id, township_code, requested_at, adapter) "
+                "values ($1, $2, $3, 'inbox')",
+                case_id,
+                town,
+                s.accepted_at + timedelta(days=1),
             )
         for event_id, town, village, person in (
             (s.event, SHIPO, SHIPO_VILLAGE, s.person_id),
@@ -119,12 +145,13 @@ async def seed(pool: asyncpg.Pool) -> Seeds:
                 "insert into emergencies (event_id, workflow_id, kind, description, applicant_name, "
                 "applicant_id_masked, township_code, village_code, channel, registered_by, registered_at, "
                 "policy_version) values ($1, 'emergency-' || $1, 'fire', '房屋失火', $2, $3, $4, $5, 'village', "
-                "'seed', now(), 1)",
+                "'seed', $6, 1)",
                 event_id,
                 "石婆店急难户" if town == SHIPO else "顺河急难户",
                 mask_id(person),
                 town,
                 village,
+                at,
             )
         for no, ref, complaint, town, village, person, phone in (
             (s.request_no, s.referral, s.complaint, SHIPO, SHIPO_VILLAGE, s.person_id, s.person_phone),
@@ -143,7 +170,7 @@ async def seed(pool: asyncpg.Pool) -> Seeds:
                 "insert into frontdoor_requests (request_no, workflow_id, kind, channel, name, id_number, id_masked, "
                 "phone, township_code, village_code, address, description, needs, status, created_at) values "
                 "($1, 'intake-' || $1, 'help', 'online', $2, $3, $4, $5, $6, $7, '某村某组', '看病贵，需要帮助', "
-                "'{medical_costs}', 'triaged', now())",
+                "'{medical_costs}', 'triaged', $8)",
                 no,
                 name,
                 person,
@@ -151,34 +178,37 @@ async def seed(pool: asyncpg.Pool) -> Seeds:
                 phone,
                 town,
                 village,
+                at,
             )
             bureau = "medical" if town == SHIPO else "education"
             await conn.execute(
                 "insert into referrals (referral_id, workflow_id, request_no, need, help_kind, bureau, township_code, "
                 "name, id_masked, status, adapter, delivered_at) values "
-                "($1, 'referral-' || $1, $2, 'medical_costs', '医疗救助', $3, $4, $5, $6, 'delivered', 'webhook', "
-                "now())",
+                "($1, 'referral-' || $1, $2, 'medical_costs', '医疗救助', $3, $4, $5, $6, 'delivered', 'webhook', $7)",
                 ref,
                 no,
                 bureau,
                 town,
                 name,
                 mask_id(person),
+                at,
             )
             await conn.execute(
                 "insert into complaints (complaint_no, workflow_id, request_no, complainant, phone, township_code, "
                 "content, unit_code, status, created_at) values "
-                "($1, 'complaint-' || $1, $2, $3, $4, $5, '村里评议不公', $5, 'registered', now())",
+                "($1, 'complaint-' || $1, $2, $3, $4, $5, '村里评议不公', $5, 'registered', $6)",
                 complaint,
                 no,
                 name,
                 phone,
                 town,
+                at,
             )
         await conn.execute(
             "insert into sampling_draws (month, seed, share, population, drawn, drawn_at) "
-            "values ($1, 'seed', 0.1, 1, '[]', now())",
+            "values ($1, 'seed', 0.1, 1, '[]', $2)",
             s.declaration_month,
+            at,
         )
         await conn.execute(
             "insert into rechecks (recheck_id, workflow_id, month, case_id, township_code, reason) "
@@ -189,9 +219,10 @@ async def seed(pool: asyncpg.Pool) -> Seeds:
             SHIPO,
         )
         await conn.execute(
-            "insert into fund_declarations (month, version, data, totals, created_by) "
-            "values ($1, 1, '[]', '{\"households\": 0, \"people\": 0, \"amount_fen\": 0}', 'qu_minzheng')",
+            "insert into fund_declarations (month, version, data, totals, created_by, created_at) "
+            "values ($1, 1, '[]', '{\"households\": 0, \"people\": 0, \"amount_fen\": 0}', 'qu_minzheng', $2)",
             s.declaration_month,
+            at,
         )
         for bureau in ("medical", "education"):
             await conn.execute(
@@ -211,7 +242,7 @@ async def seed(pool: asyncpg.Pool) -> Seeds:
             "matrix_target",
             resident_id(date(1971, 2, 2), seq=8),
         )
-    return Seeds(relative_id=relative, admin_relative_id=admin_relative)
+    return Seeds(relative_id=relative, admin_relative_id=admin_relative, seeded_at=at)
 
 
 class Recorder:

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import os
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import asyncpg
 import httpx
@@ -23,7 +23,7 @@ import uvicorn
 from db.users_repo import DEMO_PASSWORD
 from infra.logging import setup_logging
 from schemas.identity import mask_id
-from tests.clock import SkippingEnvironment, beijing
+from tests.clock import SkippingEnvironment, beijing, midnight_after
 from tests.factories import application, resident_id
 from tests.ports import free_port
 from tests.security.conftest import SECRET, SHIPO, SHIPO_VILLAGE
@@ -126,9 +126,15 @@ async def test_a_full_run_logs_no_id_or_phone_number(
             )
             await act(shenpi, "decision", {"approve": True, "category": "B"})
             await stage_is("public_notice")
-            await review_env.sleep(timedelta(days=10))  # the 7-day public notice passes (time-skipping server)
-            jingban, qu = await as_("shipo_jingban"), await as_("qu_minzheng")  # 10 days on: sessions expired
+            # The 7-day public notice (calendar days) runs to the end of 12-11; the time-skipping server gets there.
+            state = (await http.get(f"/api/cases/{case_id}", headers=qu)).json()["state"]
+            ends = datetime.fromisoformat(state["notice_ends_at"])
+            assert ends == midnight_after(date(2026, 12, 11)), state["notice_ends_at"]
+            await review_env.skip_to(ends - timedelta(minutes=1))
+            jingban, qu = await as_("shipo_jingban"), await as_("qu_minzheng")  # 7 days on: sessions expired
             cun = await as_("shipo_cun1")
+            await stage_is("public_notice")
+            await review_env.skip_to(ends + timedelta(minutes=1))
             await stage_is("enrolled")
 
             # Numbers in URLs (the access log), in forms, in bodies that fail validation, in the front door.
@@ -141,7 +147,8 @@ async def test_a_full_run_logs_no_id_or_phone_number(
             bad = app_in.model_dump(mode="json")
             bad["application_id"] = "LOG-0002"
             bad["household"]["members"][0]["id_number"] = walk_in[:-1] + ("0" if walk_in[-1] != "0" else "1")
-            assert (await http.post("/api/cases", json=bad, headers=jingban)).status_code == 422
+            r = await http.post("/api/cases", json=bad, headers=jingban)
+            assert (r.status_code, r.json()["code"]) == (422, "invalid"), r.text
             request = {
                 "kind": "help",
                 "needs": ["medical_costs", "low_income"],
@@ -170,9 +177,9 @@ async def test_a_full_run_logs_no_id_or_phone_number(
             r = await http.post("/api/emergencies", json=emergency, headers=cun)
             assert r.status_code == 201, r.text
             r = await http.get(f"/api/households/{victim}", headers=qu)  # a 404 and a 422 with the number
-            assert r.status_code == 404
-            bad = {"id_number": victim[:-1]}
-            assert (await http.post("/api/households/lookup", json=bad, headers=qu)).status_code == 422
+            assert (r.status_code, r.json()["code"]) == (404, "not_found"), r.text
+            r = await http.post("/api/households/lookup", json={"id_number": victim[:-1]}, headers=qu)
+            assert (r.status_code, r.json()["code"]) == (422, "invalid"), r.text
             await asyncio.sleep(1)  # let the front door's activities and their logs run
     finally:
         server.should_exit = True

@@ -34,6 +34,11 @@ async def api_login(http: httpx.AsyncClient, username: str, password: str) -> ht
     return await http.post("/api/auth/login", json={"username": username, "password": password})
 
 
+def answer(r: httpx.Response) -> tuple[int, str]:
+    """The status and JSON code of a refusal."""
+    return r.status_code, r.json()["code"]
+
+
 async def form_login(http: httpx.AsyncClient, username: str, password: str) -> httpx.Response:
     page = await http.get("/login")
     token = re.search(r'name="csrftoken" value="([^"]+)"', page.text).group(1)
@@ -49,9 +54,9 @@ async def test_five_failures_lock_the_api_log_in_for_15_minutes(http: httpx.Asyn
     assert r.json() == {"code": "account_locked", "message": LOCKED}
     # Locked: even the right password is refused, and no session is started.
     r = await api_login(http, "shipo_jingban", DEMO_PASSWORD)
-    assert (r.status_code, r.json()["message"]) == (429, LOCKED)
+    assert (r.status_code, r.json()) == (429, {"code": "account_locked", "message": LOCKED})
     assert "jiuzhu_session" not in r.headers.get("set-cookie", "")
-    assert (await http.get("/api/me")).status_code == 401
+    assert answer(await http.get("/api/me")) == (401, "unauthenticated")
     # Other users are not affected.
     assert (await api_login(http, "shipo_shenpi", DEMO_PASSWORD)).status_code == 200
 
@@ -66,13 +71,14 @@ async def test_the_form_locks_too_and_shares_the_count_with_the_api(http: httpx.
     for _ in range(3):
         r = await form_login(http, "shunhe_jingban", "wrong-password")
         assert r.status_code == 401 and "用户名或密码错误" in r.text
-    assert (await api_login(http, "shunhe_jingban", "wrong-password")).status_code == 401
+    assert answer(await api_login(http, "shunhe_jingban", "wrong-password")) == (401, "bad_credentials")
     r = await form_login(http, "shunhe_jingban", "wrong-password")
     assert r.status_code == 429 and LOCKED in r.text
     r = await form_login(http, "shunhe_jingban", DEMO_PASSWORD)
     assert r.status_code == 429 and LOCKED in r.text and 'value="shunhe_jingban"' in r.text
-    assert (await api_login(http, "shunhe_jingban", DEMO_PASSWORD)).json()["code"] == "account_locked"
-    assert (await http.get("/account")).status_code == 303  # still not logged in
+    assert answer(await api_login(http, "shunhe_jingban", DEMO_PASSWORD)) == (429, "account_locked")
+    r = await http.get("/account")  # still not logged in
+    assert (r.status_code, r.headers["location"]) == (303, "/login?next=/account")
 
 
 async def test_the_form_says_how_long_in_english_too(http: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
@@ -86,19 +92,20 @@ async def test_the_form_says_how_long_in_english_too(http: httpx.AsyncClient, po
 
 async def test_a_success_resets_the_count(http: httpx.AsyncClient) -> None:
     for _ in range(ratelimit.MAX_FAILURES - 1):
-        assert (await api_login(http, "gulou_shenpi", "wrong-password")).status_code == 401
-    assert (await form_login(http, "gulou_shenpi", DEMO_PASSWORD)).status_code == 303
+        assert answer(await api_login(http, "gulou_shenpi", "wrong-password")) == (401, "bad_credentials")
+    r = await form_login(http, "gulou_shenpi", DEMO_PASSWORD)
+    assert (r.status_code, r.headers["location"]) == (303, "/inbox")
     for _ in range(ratelimit.MAX_FAILURES - 1):
-        assert (await api_login(http, "gulou_shenpi", "wrong-password")).status_code == 401
+        assert answer(await api_login(http, "gulou_shenpi", "wrong-password")) == (401, "bad_credentials")
     assert (await api_login(http, "gulou_shenpi", DEMO_PASSWORD)).status_code == 200
 
 
 async def test_old_failures_do_not_count(http: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
     for _ in range(ratelimit.MAX_FAILURES - 1):
-        assert (await api_login(http, "gulou_diaocha", "wrong-password")).status_code == 401
+        assert answer(await api_login(http, "gulou_diaocha", "wrong-password")) == (401, "bad_credentials")
     await pool.execute("update login_failures set first_failed_at = now() - interval '16 minutes'")
     r = await api_login(http, "gulou_diaocha", "wrong-password")
-    assert r.status_code == 401  # a fresh count of one, not the fifth failure
+    assert answer(r) == (401, "bad_credentials")  # a fresh count of one, not the fifth failure
     assert await pool.fetchval("select failures from login_failures where username = 'gulou_diaocha'") == 1
 
 
@@ -113,7 +120,7 @@ async def test_a_new_password_from_the_administrator_lifts_the_lock(
 ) -> None:
     for _ in range(ratelimit.MAX_FAILURES):
         await api_login(http, "shunhe_shenpi", "wrong-password")
-    assert (await api_login(http, "shunhe_shenpi", DEMO_PASSWORD)).status_code == 429
+    assert answer(await api_login(http, "shunhe_shenpi", DEMO_PASSWORD)) == (429, "account_locked")
     async with pool.acquire() as conn:
         await users_repo.set_password(conn, "shunhe_shenpi", "a-brand-new-password")
     assert (await api_login(http, "shunhe_shenpi", "a-brand-new-password")).status_code == 200
@@ -126,7 +133,7 @@ async def test_one_address_is_limited_across_user_names(app, pool: asyncpg.Pool)
     async with asgi_client(app, "203.0.113.9") as attacker, asgi_client(app, "203.0.113.10") as office:
         for i in range(limit):
             r = await api_login(attacker, f"guess{i:02d}", "123456")
-            assert r.status_code == 401, (i, r.text)
+            assert answer(r) == (401, "bad_credentials"), (i, r.text)
         r = await api_login(attacker, "shipo_jingban", DEMO_PASSWORD)
         assert r.status_code == 429 and r.json()["code"] == "too_many_attempts"
         assert r.json()["message"] == "登录尝试过于频繁，请 15 分钟后再试"
@@ -155,7 +162,7 @@ async def test_replicas_share_the_address_limit(pool: asyncpg.Pool) -> None:
     async with asgi_client(one, "203.0.113.30") as a, asgi_client(two, "203.0.113.30") as b:
         for i in range(limit):
             r = await api_login(a if i % 2 else b, f"spread{i:02d}", "123456")
-            assert r.status_code == 401, (i, r.text)
+            assert answer(r) == (401, "bad_credentials"), (i, r.text)
         for replica in (a, b):
             r = await api_login(replica, "shipo_jingban", DEMO_PASSWORD)
             assert r.status_code == 429 and r.json()["code"] == "too_many_attempts"

@@ -107,27 +107,41 @@ def test_no_default_secret_anywhere_in_the_code() -> None:
 
 
 async def test_webhook_secrets_stay_in_the_database(world: World, pool: asyncpg.Pool) -> None:
-    """The secret signs what is sent to the bureau and checks its callbacks; no read shows it, in any role."""
+    """The secret signs what is sent to the bureau and checks its callbacks; no read shows it, in any role. Each
+    read gets the answer its role is due (200 for those who may read, so the secret's absence means something;
+    403 for the others)."""
     seeds = world.seeds
-    reads = [
-        "/api/referrals",
-        f"/api/referrals/{seeds.referral}",
-        f"/api/frontdoor/requests/{seeds.request_no}",
-        "/api/frontdoor/overview",
-        "/openapi.json",
-        "/bureau",
-        f"/bureau/referrals/{seeds.referral}",
-        "/frontdoor/district",
-        "/admin",
-    ]
-    for user in ("admin", "qu_minzheng", "qu_jiandu", "yiliao_bu", "shipo_jingban"):
-        for url in reads:
-            r = await world.http.get(url, headers=world.headers[user])
+    users = ("admin", "qu_minzheng", "qu_jiandu", "yiliao_bu", "shipo_jingban")
+    district = {"qu_minzheng", "qu_jiandu"}
+    refused = (403, "wrong_role")
+    reads: dict[str, dict[str, tuple[int, str | None]]] = {
+        "/api/referrals": {u: (200, seeds.referral) for u in users},
+        f"/api/referrals/{seeds.referral}": {u: (200, '"adapter":"webhook"') for u in users},
+        f"/api/frontdoor/requests/{seeds.request_no}": {
+            u: refused if u == "yiliao_bu" else (200, seeds.referral) for u in users
+        },
+        "/api/frontdoor/overview": {u: (200, None) if u in district else refused for u in users},
+        "/openapi.json": {u: (200, "/api/referrals/{referral_id}/callback") for u in users},
+        "/bureau": {u: (200, seeds.referral) for u in users},
+        f"/bureau/referrals/{seeds.referral}": {u: (200, seeds.referral) for u in users},
+        "/frontdoor/district": {u: (200, None) if u in district else (403, None) for u in users},
+        "/admin": {u: (200, None) if u == "admin" else (403, None) for u in users},
+    }
+    lookup = {u: refused if u in ("admin", "yiliao_bu") else (200, "石婆店求助人") for u in users}
+    person = {"id_number": seeds.person_id}
+    wrong = []
+    for user in users:
+        calls = [(url, "GET", None, want[user]) for url, want in reads.items()]
+        calls.append(("/api/households/lookup", "POST", person, lookup[user]))
+        for url, method, body, (status, detail) in calls:
+            r = await world.http.request(method, url, json=body, headers=world.headers[user])
             world.http.cookies.clear()
-            assert r.status_code < 500
-        person = {"id_number": seeds.person_id}
-        r = await world.http.post("/api/households/lookup", json=person, headers=world.headers[user])
-        world.http.cookies.clear()
-        assert r.status_code < 500
+            if status >= 400 and url.startswith("/api/"):  # an API refusal: its status and code
+                got = (r.status_code, r.json().get("code") if r.status_code >= 400 else r.text[:120])
+            else:  # a read: its status, and what it shows (the row it is about)
+                got = (r.status_code, detail if detail is None or detail in r.text else r.text[:120])
+            if got != (status, detail):
+                wrong.append(f"{user} {method} {url}: want {(status, detail)}, got {got}")
+    assert not wrong, "\n".join(wrong)
     assert await pool.fetchval("select count(*) from bureau_endpoints where secret = $1", WEBHOOK_SECRET) == 2
     assert world.recorder.containing(WEBHOOK_SECRET) == []

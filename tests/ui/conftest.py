@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import asyncpg
@@ -61,8 +62,9 @@ async def live(review_env: SkippingEnvironment, pool: asyncpg.Pool, db_url: str,
 
 
 @pytest.fixture
-async def web(pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
-    """The app in-process (no Temporal) for page tests that need no workflow."""
+async def web(pool: asyncpg.Pool, beijing_clock: datetime) -> AsyncIterator[httpx.AsyncClient]:
+    """The app in-process (no Temporal) for page tests that need no workflow, its clock at the test's
+    `start_at` (DEFAULT_START unless the test states one): no page depends on the day the suite runs."""
     from webapp.app import create_app
 
     app = create_app(pool=pool, client=None, secret_key="test-secret-" + "x" * 32)

@@ -8,7 +8,7 @@ import html
 import json
 import re
 from collections.abc import AsyncIterator
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime
 
 import asyncpg
 import httpx
@@ -16,7 +16,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from db.users_repo import DEMO_PASSWORD
-from infra.config import TIMEZONE
+from tests.clock import BEIJING
 from tests.review_support import start
 from webapp.app import create_app
 
@@ -33,8 +33,13 @@ def _client(app) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://jiuzhu.test")
 
 
+# 00:30 on 2027-01-01 in Beijing, still 2026 in UTC: this year is 2027, which has no holiday notice yet.
+NEW_YEAR = datetime(2026, 12, 31, 16, 30, tzinfo=UTC)
+
+
 @pytest.fixture
-async def web(pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
+async def web(pool: asyncpg.Pool, beijing_clock: datetime) -> AsyncIterator[httpx.AsyncClient]:
+    """The app without Temporal, its clock at the test's `start_at`."""
     async with _client(create_app(pool=pool, client=None, secret_key=SECRET)) as c:
         yield c
 
@@ -78,12 +83,14 @@ async def test_non_admin_cannot_post_either(web: httpx.AsyncClient) -> None:
     assert r.status_code == 403
 
 
+@pytest.mark.start_at(NEW_YEAR)
 async def test_overview_links_every_section(admin: httpx.AsyncClient) -> None:
     r = await admin.get("/admin")
     assert r.status_code == 200
     for href in ("/admin/users", "/admin/relatives", "/admin/places", "/admin/calendar", "/admin/policy"):
         assert f'href="{href}"' in r.text
     assert "第 1 版，2021-01-01 起施行" in r.text
+    assert "尚无放假通知的年度：2027, 2028。" in r.text  # this year and next, in Beijing
 
 
 # --- users -----------------------------------------------------------------------------------
@@ -196,13 +203,15 @@ async def test_relative_with_bad_id_is_refused_and_the_form_kept(admin: httpx.As
     assert again.status_code == 422 and "已在本人的备案中" in again.text
 
     rid = await pool.fetchval("select id from staff_relatives")
+    before = await pool.fetchval("select now()")  # the withdrawal is stamped by the database's clock
     r = await post(admin, f"/admin/relatives/shipo_diaocha/{rid}/delete")
     assert r.status_code == 303
+    after = await pool.fetchval("select now()")
     kept = await pool.fetchrow("select removed_by, removed_at from staff_relatives where id = $1", rid)
-    assert kept["removed_by"] == "admin" and kept["removed_at"] is not None  # withdrawn, not deleted
+    assert kept["removed_by"] == "admin" and before <= kept["removed_at"] <= after  # withdrawn, not deleted
     page = await admin.get("/admin/relatives/shipo_diaocha")
     assert "已撤销该备案" in page.text and "110105********002X" in page.text
-    shown = kept["removed_at"].astimezone(ZoneInfo(TIMEZONE)).strftime("%Y-%m-%d %H:%M")
+    shown = kept["removed_at"].astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
     assert re.search(rf'<tr class="inactive">(?:(?!</tr>).)*已撤销：{shown}，操作人 admin', page.text, re.S)
     assert f"/admin/relatives/shipo_diaocha/{rid}/delete" not in page.text
     assert (await post(admin, f"/admin/relatives/shipo_diaocha/{rid}/delete")).status_code == 404  # already
@@ -285,10 +294,30 @@ def notice_form(name: str, content: str) -> dict[str, str]:
     return {"filename": name, "content": content}
 
 
+def compute_result(html: str) -> str:
+    return re.search(r'data-testid="compute-result">(.*?)</p>', html, re.S).group(1)
+
+
+def year_rows(html: str) -> list[tuple[str, str]]:
+    """The holiday data table: (year, status) per row, newest first."""
+    table = html.split('<table class="years">')[1].split("</table>")[0]
+    rows = re.findall(r"<tr[^>]*>\s*<td>(\d{4})</td>\s*<td>(.*?)</td>", table, re.S)
+    return [(year, re.sub(r"<[^>]+>|\s+", "", status)) for year, status in rows]
+
+
+@pytest.mark.start_at(NEW_YEAR)
+async def test_calendar_page_counts_from_today_in_beijing(admin: httpx.AsyncClient) -> None:
+    page = (await admin.get("/admin/calendar")).text
+    rows = year_rows(page)
+    assert rows[:3] == [("2028", "暂定：仅按周末"), ("2027", "暂定：仅按周末"), ("2026", "内置")]  # through next year
+    assert rows[-1] == ("2004", "内置") and len(rows) == 25
+    assert 'name="start" value="2027-01-01"' in page and 'name="n" value="20"' in page  # counted from today
+
+
 async def test_import_a_notice_then_count_with_it(admin: httpx.AsyncClient) -> None:
     params = {"start": "2029-12-31", "n": "3"}
-    before = await admin.get("/admin/calendar", params=params)
-    assert "<strong>2030-01-03</strong>" in before.text and "暂定" in before.text  # weekends only
+    before = compute_result((await admin.get("/admin/calendar", params=params)).text)
+    assert "<strong>2030-01-03</strong>" in before and "暂定" in before  # weekends only
 
     r = await post(admin, "/admin/calendar/import", notice_form("notice-2030.json", json.dumps(NOTICE_2030)))
     assert r.status_code == 303
@@ -297,8 +326,7 @@ async def test_import_a_notice_then_count_with_it(admin: httpx.AsyncClient) -> N
     assert "未能通知在办案件" in page.text  # no Temporal client in this app
     assert NOTICE_2030["source"] in page.text
 
-    after = await admin.get("/admin/calendar", params=params)
-    result = re.search(r'data-testid="compute-result">(.*?)</p>', after.text, re.S).group(1)
+    result = compute_result((await admin.get("/admin/calendar", params=params)).text)
     assert "<strong>2030-01-05</strong>（星期六）" in result and "暂定" not in result  # the make-up Saturday
 
 
@@ -353,6 +381,7 @@ async def test_import_tells_open_cases(review_env: WorkflowEnvironment, pool: as
 # --- policy versions -------------------------------------------------------------------------
 
 
+@pytest.mark.start_at(NEW_YEAR)
 async def test_policy_list_view_and_add(admin: httpx.AsyncClient, pool) -> None:
     page = await admin.get("/admin/policy")
     assert re.search(r'<tr class="current">\s*<td>1</td>', page.text) and "施行中" in page.text
@@ -362,6 +391,7 @@ async def test_policy_list_view_and_add(admin: httpx.AsyncClient, pool) -> None:
     draft = re.search(r'<textarea name="body"[^>]*>(.*?)</textarea>', (await admin.get("/admin/policy/new")).text, re.S)
     body = json.loads(html.unescape(draft.group(1)))
     assert body["version"] == 2 and body["review"]["promised_working_days"] == 20
+    assert body["effective_from"] == "2027-01-02"  # from tomorrow at the earliest
     body |= {"effective_from": "2030-01-01", "note": "2030 起承诺时限 15 个工作日"}
     body["review"]["promised_working_days"] = 15
     r = await post(admin, "/admin/policy", {"body": json.dumps(body, ensure_ascii=False)})

@@ -1,18 +1,21 @@
 """The caseworker pages in a real browser on a real worker: one dibao case from the intake form to
-enrolment, jurisdiction, and the inbox's order and colours. Screenshots go to test-artifacts/."""
+enrolment, jurisdiction, and the inbox's order and colours. Screenshots go to test-artifacts/.
+
+Each date-dependent test starts at a stated Beijing instant; the web process's clock follows it."""
 
 from __future__ import annotations
 
 import asyncio
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
+import pytest
 from playwright.async_api import Page, expect
 
-from infra.clock import today
+from tests.clock import beijing
 from tests.factories import resident_id
-from tests.review_support import start, until_stage
+from tests.review_support import TO_DECISION, start, state, until_stage
 from tests.test_api import insert_case
 from tests.ui.conftest import Live, log_in
 
@@ -40,6 +43,14 @@ async def wait_for_status(pool: asyncpg.Pool, case_id: str, status: str) -> None
     raise AssertionError(f"case {case_id} never became {status}")
 
 
+# 00:30 Beijing on Tuesday 2026-11-24, still Monday 11-23 in UTC: the case number, the forms' default dates
+# and the public notice all count the Beijing day.
+INTAKE_AT = datetime(2026, 11, 23, 16, 30, tzinfo=UTC)
+# The decision is taken on 11-24; its 7 calendar days of public notice end at 00:00 Beijing on 12-02.
+NOTICE_ENDS = beijing(2026, 12, 2)
+
+
+@pytest.mark.start_at(INTAKE_AT)
 async def test_one_case_from_the_intake_form_to_enrolment(live: Live, page: Page) -> None:
     await log_in(page, live, "shipo_jingban")
     await page.goto(live.url + "/cases/new")
@@ -88,7 +99,7 @@ async def test_one_case_from_the_intake_form_to_enrolment(live: Live, page: Page
     async with page.expect_navigation():
         await page.click("[data-testid=accept]")
 
-    match = re.search(r"/cases/(341503106-\d{8}-[0-9a-f]{6})$", page.url)
+    match = re.search(r"/cases/(341503106-20261124-[0-9a-f]{6})$", page.url)
     assert match, page.url
     case_id, case_url = match[1], page.url
     # The page refreshes itself until the workflow has requested the data check.
@@ -113,6 +124,7 @@ async def test_one_case_from_the_intake_form_to_enrolment(live: Live, page: Page
     await act_as(page, live, "shipo_jingban", case_url)
     visit = page.locator("[data-testid=act-home_visit] form")
     await expect(visit.locator("input[name=investigators][value=shipo_jingban]")).to_be_checked()
+    await expect(visit.locator("input[name=visited_on]")).to_have_value("2026-11-24")  # today, in Beijing
     await visit.locator("input[name=investigators][value=shipo_diaocha]").check()
     await visit.locator("textarea[name=family_signatures]").fill("王大山")
     await visit.locator("textarea[name=findings]").fill("家中无劳动力，房屋简陋，收入以务农为主")
@@ -152,7 +164,13 @@ async def test_one_case_from_the_intake_form_to_enrolment(live: Live, page: Page
     await submit(page, "decision")
     await expect(page.locator("[data-testid=stage]")).to_have_text("公示")
 
-    await live.env.sleep(timedelta(days=8))  # the 7-day notice runs out without objection
+    handle = live.env.client.get_workflow_handle(f"review-{case_id}")
+    assert (await state(handle)).notice_ends_at == NOTICE_ENDS
+    await live.env.skip_to(NOTICE_ENDS - timedelta(minutes=1))  # the notice runs out without objection
+    await asyncio.sleep(0.5)
+    assert (await state(handle)).stage == "public_notice"
+    assert await live.pool.fetchval("select status from cases where case_id = $1", case_id) == "open"
+    await live.env.skip_to(NOTICE_ENDS + timedelta(minutes=1))
     await wait_for_status(live.pool, case_id, "enrolled")
 
     await log_in(page, live, "qu_jiandu")
@@ -163,18 +181,12 @@ async def test_one_case_from_the_intake_form_to_enrolment(live: Live, page: Page
     timeline = page.locator("[data-testid=timeline] tbody tr")
     kinds = [await row.get_attribute("data-kind") for row in await timeline.all()]
     assert kinds == [
-        "accepted",
-        "verification_requested",
-        "verification_result",
-        "home_visit",
-        "neighbour_interview",
-        "hearing",
-        "decision",
+        *TO_DECISION,
         "notice_started",
         "enrolled",
     ]
     await expect(timeline.nth(3)).to_contain_text("石婆店镇经办人 李娟")
-    await expect(timeline.nth(8)).to_contain_text("每月 844.00 元")
+    await expect(timeline.nth(8)).to_contain_text("每月 844.00 元，自 2026年12月 起发放")  # the month after
     await live.screenshot(page, "caseworker-case-enrolled")
     await page.click("[data-testid=lang-en]")
     await expect(page.locator("h2").first).to_have_text("Case file")
@@ -194,13 +206,15 @@ async def test_another_township_gets_the_403_page(live: Live, page: Page) -> Non
     assert response is not None and response.status == 404
 
 
+@pytest.mark.start_at(beijing(2026, 11, 24, 9, 30))  # a Tuesday
 async def test_inbox_orders_by_deadline_and_colours_rows(live: Live, page: Page) -> None:
-    now = today()
+    """Rows due within 5 working days are "near": Tuesday 12-01 is the 5th working day after Tuesday
+    11-24 (the weekend does not count), Wednesday 12-02 the 6th."""
     cases = {
-        "IN-LATER": now + timedelta(days=40),
-        "IN-OVERDUE": now - timedelta(days=3),
-        "IN-SOON": now + timedelta(days=2),
-        "IN-PAUSED": now + timedelta(days=1),
+        "IN-LATER": date(2026, 12, 2),
+        "IN-OVERDUE": date(2026, 11, 20),  # last Friday: Monday and today are past it
+        "IN-SOON": date(2026, 12, 1),
+        "IN-PAUSED": date(2026, 11, 25),
     }
     for case_id, deadline in cases.items():
         await insert_case(live.pool, case_id, deadline=deadline)
@@ -208,17 +222,20 @@ async def test_inbox_orders_by_deadline_and_colours_rows(live: Live, page: Page)
     await live.pool.execute(
         "insert into case_events (case_id, event_key, kind, stage, actor, payload, occurred_at) "
         "values ('IN-PAUSED', '0004-materials_missing', 'materials_missing', 'investigation', 'shipo_jingban', "
-        '\'{"summary": "一次性告知需补正材料"}\', now())'
+        '\'{"summary": "一次性告知需补正材料"}\', $1)',
+        beijing(2026, 11, 23, 15, 0),
     )
-    await insert_case(live.pool, "IN-OTHER-TOWN", "341503104", deadline=now)
+    await insert_case(live.pool, "IN-OTHER-TOWN", "341503104", deadline=date(2026, 11, 24))
     await log_in(page, live, "shipo_jingban")
     await page.goto(live.url + "/inbox")
+    await expect(page.locator(".cw-legend")).to_contain_text("今天：2026-11-24")
     rows = page.locator("[data-testid=inbox] tbody tr")
     order = [await r.get_attribute("data-case") for r in await rows.all()]
     assert order == ["IN-OVERDUE", "IN-PAUSED", "IN-SOON", "IN-LATER"]
     classes = [await r.get_attribute("class") for r in await rows.all()]
     assert classes == ["overdue", "paused", "near", ""]
-    await expect(rows.nth(0)).to_contain_text("超期")
+    left = [await r.locator("td").nth(1).inner_text() for r in await rows.all()]
+    assert left == ["超期 2 个工作日", "暂停", "剩 5 个工作日", "剩 6 个工作日"]
     await expect(rows.nth(1)).to_contain_text("等待申请人补正材料")
     await expect(rows.nth(3)).to_contain_text("暂定")
     await live.screenshot(page, "caseworker-inbox")

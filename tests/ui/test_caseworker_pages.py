@@ -14,13 +14,13 @@ import httpx
 import pytest
 from babel.messages.extract import extract_from_file
 
-from infra.clock import today
 from rules.calendar import WorkCalendar
 from rules.stages import ACTION_LABELS, STAGE_LABELS, Action
 from schemas.people import RELATION_LABELS
 from schemas.policy import Policy
 from schemas.review import AssistanceType, CaseState, ClockState, Escalation
 from schemas.staff import ROLE_LABELS, Role
+from tests.clock import beijing
 from tests.factories import actor, resident_id
 from tests.test_api import SHIPO, SHIPO_VILLAGE, SHUNHE, insert_case
 from tests.ui.test_pages import log_in, token
@@ -37,8 +37,9 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "webapp" / "templates" / "case
 
 
 @pytest.fixture
-async def web(pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
-    """The app with no Temporal client: pages must work from the database alone."""
+async def web(pool: asyncpg.Pool, beijing_clock: datetime) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with no Temporal client: pages must work from the database alone; its clock is at the
+    test's `start_at`."""
     app = create_app(pool=pool, client=None, secret_key="test-secret-" + "x" * 32)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://jiuzhu.test") as c:
         yield c
@@ -47,6 +48,7 @@ async def web(pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
 # ---- intake ------------------------------------------------------------------------------------
 
 
+@pytest.mark.start_at(datetime(2026, 11, 28, 16, 30, tzinfo=UTC))  # 00:30 on 11-29 in Beijing, 11-28 in UTC
 @pytest.mark.parametrize("user, status", [("shipo_jingban", 200), ("shipo_shenpi", 200), ("shipo_cun1", 403)])
 async def test_intake_form_is_for_township_staff(web: httpx.AsyncClient, user: str, status: int) -> None:
     await log_in(web, user)
@@ -54,7 +56,7 @@ async def test_intake_form_is_for_township_staff(web: httpx.AsyncClient, user: s
     assert r.status_code == status
     if status == 200:
         assert "石婆店镇示范村一" in r.text and "顺河镇示范村一" not in r.text  # own township's villages only
-        assert re.search(r'name="draft_id" value="341503106-\d{8}-[0-9a-f]{6}"', r.text)
+        assert re.search(r'name="draft_id" value="341503106-20261129-[0-9a-f]{6}"', r.text)  # the Beijing day
     else:
         assert "只有乡镇（街道）经办人或审批人可以受理申请" in r.text and "我的待办" in r.text  # menu kept
 
@@ -175,7 +177,7 @@ async def test_who_sees_full_id_numbers(web: httpx.AsyncClient, pool: asyncpg.Po
     await insert_household(pool, "SP-1")
     await pool.execute(
         "insert into case_events (case_id, event_key, kind, stage, payload, occurred_at) values "
-        "('SP-1', '0002-relatives_matched', 'relatives_matched', 'accepted', $1, now())",
+        "('SP-1', '0002-relatives_matched', 'relatives_matched', 'accepted', $1, '2026-09-18T10:01+08')",
         {"barred": [{"username": "shipo_diaocha", "full_name": "石婆店镇经办人 王强", "reason": "申请人申报的近亲属"}]},
     )
     await log_in(web, user)
@@ -189,9 +191,12 @@ async def test_who_sees_full_id_numbers(web: httpx.AsyncClient, pool: asyncpg.Po
     assert ("您在回避名单中" in r.text) is (user == "shipo_diaocha")
 
 
+@pytest.mark.start_at(beijing(2026, 10, 3, 10, 0))  # during the National Day holiday (10-01..07)
 async def test_case_page_timeline_counts_working_days(web: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
     # Accepted Friday 2026-09-18; 2026-09-20 is a make-up working day, 2026-09-25 a holiday.
-    await insert_case(pool, "SP-1", SHIPO, accepted_at=datetime(2026, 9, 18, 2, 0, tzinfo=UTC))
+    await insert_case(
+        pool, "SP-1", SHIPO, accepted_at=datetime(2026, 9, 18, 2, 0, tzinfo=UTC), deadline=date(2026, 10, 22)
+    )
     await pool.execute(
         "insert into case_events (case_id, event_key, kind, stage, actor, actor_role, payload, occurred_at) values "
         "('SP-1', '0001-accepted', 'accepted', 'accepted', 'shipo_jingban', 'township_caseworker', "
@@ -204,6 +209,9 @@ async def test_case_page_timeline_counts_working_days(web: httpx.AsyncClient, po
     rows = re.findall(r'<tr data-kind="(\w+)">\s*<td[^>]*>([^<]+)</td>\s*<td[^>]*>(\d+)</td>', r.text)
     # 09-20 (Sun, make-up), 21, 22, 23, 24, 28 count; 09-25 (holiday), 26, 27 do not
     assert rows == [("accepted", "2026-09-18 10:00", "0"), ("home_visit", "2026-09-28 09:30", "6")]
+    # from today, 10-03: 10-08, 10-09, Saturday 10-10 (make-up), 10-12..16, 10-19..22
+    deadline = re.search(r'data-testid="deadline">(.*?)</dd>', r.text, re.S)[1]
+    assert re.sub(r"<[^>]+>|\s+", " ", deadline).split() == ["2026-10-22", "·", "剩", "12", "个工作日"]
     assert "石婆店镇经办人 王强" in r.text
 
 
@@ -375,22 +383,26 @@ async def inbox(web: httpx.AsyncClient, user: str, page: int = 1) -> list[str]:
     return re.findall(r'<tr class="[a-z]*" data-case="([^"]+)">', r.text)
 
 
+@pytest.mark.start_at(beijing(2026, 9, 24, 10, 0))
 async def test_inbox_page_per_role_and_jurisdiction(web: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
-    soon = today() + timedelta(days=10)
+    soon = date(2026, 10, 9)  # the cases were accepted on 2026-09-18
     await insert_case(pool, "SP-INV", SHIPO, village=SHIPO_VILLAGE, deadline=soon)
-    await insert_case(pool, "SP-DEC", SHIPO, stage="decision", deadline=soon - timedelta(days=1))
+    await insert_case(pool, "SP-DEC", SHIPO, stage="decision", deadline=date(2026, 10, 8))
     await insert_case(pool, "SP-DONE", SHIPO, stage="enrolled", status="enrolled")
     await insert_case(pool, "SH-INV", SHUNHE, deadline=soon)
+    requested = beijing(2026, 9, 18, 10, 5)
     await pool.execute(
         "insert into verification_requests (case_id, township_code, requested_at, adapter) values "
-        "('SP-INV', $1, now(), 'database'), ('SH-INV', $2, now(), 'database')",
+        "('SP-INV', $1, $3, 'database'), ('SH-INV', $2, $3, 'database')",
         SHIPO,
         SHUNHE,
+        requested,
     )
     await pool.execute(
         "insert into case_events (case_id, event_key, kind, stage, payload, occurred_at) values "
-        "('SP-INV', '0002-relatives_matched', 'relatives_matched', 'investigation', $1, now())",
+        "('SP-INV', '0002-relatives_matched', 'relatives_matched', 'investigation', $1, $2)",
         {"barred": [{"username": "shipo_cun1", "full_name": "刘芳", "reason": "近亲属备案"}]},
+        requested,
     )
     assert await inbox(web, "shipo_jingban") == ["SP-INV"]
     assert await inbox(web, "shipo_shenpi") == ["SP-DEC"]
@@ -401,8 +413,9 @@ async def test_inbox_page_per_role_and_jurisdiction(web: httpx.AsyncClient, pool
     assert (await web.get("/inbox")).status_code == 403
 
 
+@pytest.mark.start_at(beijing(2026, 9, 24, 10, 0))
 async def test_inbox_pages(web: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
-    first = today() + timedelta(days=1)
+    first = date(2026, 9, 25)
     for n in range(PAGE_SIZE + 1):
         await insert_case(pool, f"SP-{n:03d}", SHIPO, deadline=first + timedelta(days=n))
     page_one = await inbox(web, "shipo_jingban")

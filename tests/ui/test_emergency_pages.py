@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from playwright.async_api import Page
 
+from tests.clock import beijing
 from tests.emergency_support import TOWNSHIP, VILLAGE
 from tests.factories import resident_id
 from tests.ui.conftest import Live, log_in
@@ -17,6 +19,9 @@ async def submit(page: Page, form: str) -> None:
         await page.click(f"{form} button[type=submit]")
 
 
+# Friday 2026-02-13, before Spring Festival: the papers for aid paid today are due in 5 working days, on 02-27
+# (Saturday 02-14 is worked, 02-15..23 are off).
+@pytest.mark.start_at(beijing(2026, 2, 13, 16, 0))
 async def test_village_pays_township_adds_district_sees(live: Live, page: Page) -> None:
     await log_in(page, live, "shipo_cun1")
     await page.goto(f"{live.url}/funds/{VILLAGE}")
@@ -41,13 +46,14 @@ async def test_village_pays_township_adds_district_sees(live: Live, page: Page) 
     assert await page.input_value("input[name=name]") == "钱八"
     await page.fill("input[name=id_number]", good)
     await submit(page, "form")
-    assert "/emergencies/JJN-" in page.url
+    assert f"/emergencies/JJN-{VILLAGE}-20260213" in page.url
     await live.screenshot(page, "emergency-registered")
 
     await page.fill("[data-testid=amount]", "800")
     await submit(page, "form[action$=approve]")
     assert await page.locator("[data-testid=room]").inner_text() == "200.00"
     assert "已办理" in await page.locator("[role=status]").inner_text()
+    assert await page.locator("dt:text-is('材料补齐期限') + dd").inner_text() == "2026-02-27"
     await page.fill("[data-testid=amount]", "300")
     await submit(page, "form[action$=approve]")
     assert "还可发放 200.00 元" in await page.locator("[data-testid=refusal]").inner_text()

@@ -3,8 +3,10 @@ township triages at the desk; the medical insurance bureau answers in its inbox;
 
 from __future__ import annotations
 
+import pytest
 from playwright.async_api import Browser, Page
 
+from tests.clock import beijing
 from tests.test_frontdoor_api import PERSON, resident
 from tests.ui.conftest import Live, log_in
 
@@ -23,6 +25,9 @@ async def check_status(phone: Page, live: Live, number: str) -> str:
     return await phone.locator("main").inner_text()
 
 
+# Friday 2026-02-13, before Spring Festival: Saturday 02-14 is worked, 02-15..23 are off, so the 5 working days
+# to answer are 02-14, 02-24, 02-25, 02-26 and 02-27.
+@pytest.mark.start_at(beijing(2026, 2, 13, 16, 0))
 async def test_resident_applies_on_a_phone_and_a_bureau_answers(live: Live, browser: Browser, page: Page) -> None:
     mobile = await browser.new_context(
         viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True, has_touch=True, device_scale_factor=2
@@ -46,7 +51,9 @@ async def test_resident_applies_on_a_phone_and_a_bureau_answers(live: Live, brow
     await live.screenshot(phone, "portal-apply-mobile")
     await submit(phone, "form[action='/portal/apply']")
     number = await phone.locator("[data-testid=request-no]").inner_text()
-    assert number.startswith("12349-") and "个工作日内" in await phone.locator("[data-testid=answer-due]").inner_text()
+    assert number.startswith("12349-20260213-")
+    due = " ".join((await phone.locator("[data-testid=answer-due]").inner_text()).split())
+    assert due == "我们将在 5 个工作日内（2026-02-27 前）答复您。"
     await live.screenshot(phone, "portal-receipt-mobile")
     text = await check_status(phone, live, number)
     assert "看病负担重" in text and "已收到" in text

@@ -3,8 +3,12 @@ ID number, the desk's forms working without a browser, the district's view, and 
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, date, datetime
+
 import asyncpg
 import httpx
+import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from tests.test_api import _client, login
@@ -31,14 +35,28 @@ async def post_form(c: httpx.AsyncClient, page: str, action: str, data: dict) ->
     return await c.post(action, data={**data, "csrftoken": csrf_of(form.text)})
 
 
+def fact(html: str, label: str) -> str:
+    """The value of a `<dt>label</dt><dd>value</dd>` pair, tags and spacing removed."""
+    found = re.search(rf"<dt>{label}</dt>\s*<dd[^>]*>(.*?)</dd>", html, re.S)
+    assert found, label
+    return " ".join(re.sub(r"<[^>]+>", " ", found[1]).split())
+
+
+# 00:30 on Wednesday 09-30 in Beijing (still 09-29 in UTC), the eve of the National Day holiday (10-01..07,
+# Saturday 10-10 worked). Counted from 09-30: 5 working days to answer (10-08, 10-09, 10-10, 10-12, 10-13),
+# 3 for a bureau to accept (10-10), 15 for its result (10-27).
+@pytest.mark.start_at(datetime(2026, 9, 29, 16, 30, tzinfo=UTC))
 async def test_desk_triage_inbox_district_and_household_pages(
     review_env: WorkflowEnvironment, pool: asyncpg.Pool
 ) -> None:
     async with _client(pool, review_env.client) as c:
         number, _ = await apply_online(c, ["medical_costs", "low_income"])
+        assert number.startswith("12349-20260930-")  # numbered by the Beijing day
 
         desk = await page_as(c, "shipo_jingban", "/frontdoor")
         assert desk.status_code == 200 and number in desk.text and "12349 受理" in desk.text
+        row = re.search(rf'<tr class="" data-request="{number}">(.*?)</tr>', desk.text, re.S)[1]
+        assert "2026-10-13" in row  # answer by, not overdue
         assert number not in (await page_as(c, "shunhe_jingban", "/frontdoor")).text
         assert (await page_as(c, "yiliao_bu", "/frontdoor")).status_code == 403
 
@@ -50,15 +68,19 @@ async def test_desk_triage_inbox_district_and_household_pages(
         assert r.status_code == 303 and r.headers["location"].endswith("?done=triage")
         shown = await c.get(r.headers["location"])
         assert "分办：已办理" in shown.text and 'data-testid="link-low_income"' in shown.text
+        assert fact(shown.text, "答复期限") == "2026-10-13" and fact(shown.text, "收到时间") == "2026-09-30 00:30"
         r = await post_form(c, page, f"{page}/link-case", {"need": "low_income", "case_id": "NO-SUCH-CASE"})
         assert r.status_code == 422 and "审核案件不存在" in r.text
         referral = (await eventually(lambda: referrals_of(pool, number), "delivered"))["medical_costs"]
+        dues = await pool.fetchrow("select accept_due, result_due from referrals where referral_id = $1", referral)
+        assert tuple(dues) == (date(2026, 10, 10), date(2026, 10, 27))
 
         inbox = await page_as(c, "yiliao_bu", "/")
         assert str(inbox.url).endswith("/bureau") and referral in inbox.text and "转介收件箱" in inbox.text
         assert PERSON not in inbox.text  # bureaus see the masked ID
         detail = await c.get(f"/bureau/referrals/{referral}")
         assert 'action="/bureau/referrals/' + referral + '/accept"' in detail.text
+        assert (fact(detail.text, "签收期限"), fact(detail.text, "答复期限")) == ("2026-10-10", "2026-10-27")
         assert "supply-info" not in detail.text
         r = await post_form(
             c,
@@ -93,6 +115,9 @@ async def test_desk_triage_inbox_district_and_household_pages(
         assert "Ask for help" in portal.text and "Lost my job, looking for work" in portal.text
 
 
+# 00:30 on 2027-01-01 in Beijing (still 2026 in UTC): a complaint is accepted within 15 calendar days
+# (01-16) and concluded within 60 (03-02).
+@pytest.mark.start_at(datetime(2026, 12, 31, 16, 30, tzinfo=UTC))
 async def test_hotline_registers_a_complaint_that_the_township_concludes_in_its_pages(
     review_env: WorkflowEnvironment, pool: asyncpg.Pool
 ) -> None:
@@ -114,7 +139,10 @@ async def test_hotline_registers_a_complaint_that_the_township_concludes_in_its_
         assert complaint_no not in (await page_as(c, "shipo_jingban", "/frontdoor/complaints")).text
         listing = await page_as(c, "shipo_diaocha", "/frontdoor/complaints")
         assert complaint_no in listing.text
+        row = re.search(rf'data-complaint="{complaint_no}">(.*?)</tr>', listing.text, re.S)[1]
+        assert re.findall(r"<td>(\d{4}-\d{2}-\d{2})</td>", row) == ["2027-01-16", "2027-03-02"]
         page = f"/frontdoor/complaints/{complaint_no}"
+        assert fact((await c.get(page)).text, "办结期限") == "2027-03-02"
         r = await post_form(c, page, f"{page}/conclude", {"finding": "partly", "reply": "直接办结答复"})
         assert r.status_code == 409 and "请先受理" in r.text
         r = await post_form(c, page, f"{page}/accept", {"note": "已受理"})

@@ -18,8 +18,9 @@ from temporalio.testing import WorkflowEnvironment
 from infra.config import ROOT
 from schemas.identity import mask_id
 from schemas.review import Decision, ReviewNames
+from tests.clock import SkippingEnvironment, beijing
 from tests.factories import actor
-from tests.review_support import act, investigate, start
+from tests.review_support import act, investigate, start, state
 from tests.ui.test_pages import log_in
 from webapp.app import create_app
 from webapp.ui import pdf
@@ -55,11 +56,18 @@ async def save_and_read(content: bytes, name: str) -> str:
     return result.stdout.decode()
 
 
-async def enrolled_case(review_env: WorkflowEnvironment, pool: asyncpg.Pool, case_id: str) -> WorkflowHandle:
+# Accepted, investigated and approved on Tuesday 2026-11-24; the 7 calendar days of public notice run
+# 11-24..12-01 and end at 00:00 Beijing on 12-02; the first payment is for December.
+DECIDED = beijing(2026, 11, 24, 9, 30)
+NOTICE_ENDS = beijing(2026, 12, 2)
+
+
+async def enrolled_case(review_env: SkippingEnvironment, pool: asyncpg.Pool, case_id: str) -> WorkflowHandle:
     h = await start(review_env, case_id, incomes=("600.00", "150.00"))
     await investigate(h)
     await act(h, ReviewNames.DECIDE, Decision(actor=actor("shipo_shenpi"), approve=True, category="A"))
-    await review_env.sleep(timedelta(days=8))  # the 7-day public notice passes without objection
+    assert (await state(h)).notice_ends_at == NOTICE_ENDS
+    await review_env.skip_to(NOTICE_ENDS + timedelta(minutes=1))  # the notice passes without objection
     await until_stage(pool, case_id, "enrolled")
     return h
 
@@ -68,8 +76,9 @@ def normalise(text: str) -> str:
     return "".join(text.split())
 
 
+@pytest.mark.start_at(DECIDED)
 async def test_approval_form_renders_chinese_with_full_or_masked_ids(
-    review_env: WorkflowEnvironment, pool: asyncpg.Pool, web: httpx.AsyncClient
+    review_env: SkippingEnvironment, pool: asyncpg.Pool, web: httpx.AsyncClient
 ) -> None:
     await enrolled_case(review_env, pool, "PDF-1")
     applicant_id = await pool.fetchval(
@@ -99,7 +108,10 @@ async def test_approval_form_renders_chinese_with_full_or_masked_ids(
         "评议同意纳入低保",
         "A类",
         "审批人石婆店镇审批人张华",
-        "公示无异议，纳入保障",
+        "调查日期2026-11-24",
+        "公示期2026-11-24至2026-12-01",
+        # (722 - 600 / 3) x 3 people: the verified income (600.00), not the declared one, counts
+        "公示无异议，纳入保障，每月1566.00元，自2026年12月起发放",
         "乡镇人民政府（街道办事处）意见",
         "第1页",
     ):
@@ -119,8 +131,11 @@ async def test_approval_form_renders_chinese_with_full_or_masked_ids(
     assert (await web.get("/cases/NO-SUCH-CASE/approval.pdf")).status_code == 404
 
 
+# Refused on the eve of National Day: the written notice is due 3 working days later, on Saturday 10-10 (a
+# make-up working day), after 10-01..07 off and 10-08, 10-09.
+@pytest.mark.start_at(beijing(2026, 9, 30, 10, 0))
 async def test_refused_case_and_fallback_font(
-    review_env: WorkflowEnvironment, pool: asyncpg.Pool, web: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+    review_env: SkippingEnvironment, pool: asyncpg.Pool, web: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     h = await start(review_env, "PDF-2")
     await investigate(h)
@@ -129,7 +144,7 @@ async def test_refused_case_and_fallback_font(
     await until_stage(pool, "PDF-2", "refused")
     await log_in(web, "qu_minzheng")
     text = normalise(await save_and_read((await web.get("/cases/PDF-2/approval.pdf")).content, "approval-PDF-2"))
-    assert "不予批准" in text and reasons in text and "不予批准，不公示" in text
+    assert "不予批准" in text and reasons in text and "书面通知送达期限2026-10-10公示不予批准，不公示" in text
     assert "公示期" not in text and "（尚未办理）" not in text.split("八、")[0]  # every step before was done
 
     # Without the font file the form still renders, in the CID font PDF readers bring themselves

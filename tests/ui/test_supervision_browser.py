@@ -4,20 +4,24 @@ then drafts and confirms the fund declaration. Screenshots go to test-artifacts/
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date
 
+import pytest
 from playwright.async_api import Page
 
-from infra.clock import BEIJING, today
+from tests.clock import beijing
 from tests.test_supervision import seed_case
 from tests.ui.conftest import Live, log_in
 from tests.ui.test_supervision_pages import BARRED, SHIPO, SHUNHE, add_event
-from webapp.ui.supervision_common import previous_month
+
+# The first Monday of 2027: the month to draw, December 2026, is in the year before.
+START = beijing(2027, 1, 4, 10, 0)
 
 
+@pytest.mark.start_at(START)
 async def test_a_district_officer_rechecks_a_sampled_case_and_confirms_the_declaration(live: Live, page: Page) -> None:
-    month = previous_month(today())
-    decided = datetime.combine(today().replace(day=1) - timedelta(days=10), time(10), BEIJING)
+    month = "2026-12"
+    decided = beijing(2026, 12, 22, 10, 0)  # paid from January 2027, the month declared below
     for i in range(8):
         await seed_case(
             live.pool,
@@ -30,15 +34,16 @@ async def test_a_district_officer_rechecks_a_sampled_case_and_confirms_the_decla
         )
     await add_event(live.pool, "B-2", "relatives_matched", payload={"barred": BARRED}, at=decided)
 
-    late = [{"case_id": "LATE-1", "applicant_name": "超期户", "deadline": str(today() - timedelta(days=2))}]
+    late = [{"case_id": "LATE-1", "applicant_name": "超期户", "deadline": "2026-12-31"}]
     await live.pool.execute(
-        "insert into digests (digest_key, day, place_code, body) values ('today-341503', $1, '341503', $2)",
-        today(),
+        "insert into digests (digest_key, day, place_code, body) values ('2027-01-04-341503', $1, '341503', $2)",
+        date(2027, 1, 4),
         {"overdue": late, "due_soon": [], "referrals": [], "complaints": []},
     )
 
     await log_in(page, live, "qu_minzheng")
-    assert "已逾期 1" in " ".join((await page.inner_text("[data-testid=digest-panel]")).split())
+    digest = " ".join((await page.inner_text("[data-testid=digest-panel]")).split())
+    assert "2027-01-04" in digest and "已逾期 1" in digest
     await live.screenshot(page, "supervision-inbox-digest")
     await page.click("nav.mainnav >> text=监督管理")
     await page.wait_for_url("**/supervision/sampling")
@@ -75,12 +80,14 @@ async def test_a_district_officer_rechecks_a_sampled_case_and_confirms_the_decla
     await live.screenshot(page, "supervision-history")
 
     await page.click("nav.admin-nav >> text=资金申报")
-    this_month = f"{today():%Y-%m}"
+    this_month = "2027-01"
+    assert await page.input_value("[data-testid=draft-form] input[name=month]") == this_month
     await page.fill("[data-testid=draft-form] input[name=month]", this_month)
     await page.click("[data-testid=draft-form] button")
     await page.wait_for_url(f"**/supervision/declarations/{this_month}/1?done=drafted")
     totals = await page.inner_text("[data-testid=totals]")
-    assert "8" in totals and "4,280.00" in totals
+    # 8 households, 1+2+3+1+2+3+1+2 people, 500 + 510 + ... + 570 yuan
+    assert totals.split()[-3:] == ["8", "15", "4,280.00"]
     await live.screenshot(page, "supervision-declaration-draft")
     await page.fill("[data-testid=confirm-form] textarea[name=note]", "本月首次申报")
     await page.click("[data-testid=confirm-form] button")

@@ -11,7 +11,7 @@ import io
 import re
 import subprocess
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -22,10 +22,10 @@ from openpyxl import load_workbook
 from temporalio.testing import WorkflowEnvironment
 
 from db.users_repo import DEMO_PASSWORD
-from infra.clock import today
 from infra.config import TASK_QUEUE
 from schemas.review import CaseOutcome, ReviewNames, ReviewStart, workflow_id_for
 from schemas.supervision import OngoingStart, OngoingState, SupervisionNames, ongoing_workflow_id
+from tests.clock import SkippingEnvironment, beijing
 from tests.factories import actor, application
 from tests.review_support import until_stage
 from tests.test_supervision import seed_case
@@ -34,6 +34,8 @@ from tests.ui.test_pages import log_in, token
 from tests.ui.test_supervision_pages import BARRED, OCTOBER, SHIPO, SHUNHE, add_event
 from webapp.app import create_app
 from webapp.ui.supervision_declarations import IMMUTABLE
+
+RECUSED = "您与申请人家庭存在近亲属关系，依规应当回避，不能办理本案"
 
 
 @pytest.fixture
@@ -103,7 +105,7 @@ async def test_a_related_person_is_refused_logged_and_shown_with_the_temporal_hi
     assert r.status_code == 403 and r.json()["code"] == "recused"
     row = await pool.fetchrow("select username, action, code, message from refused_actions where case_id = 'REL-9'")
     assert (row["username"], row["action"], row["code"]) == ("shipo_diaocha", "home_visit", "recused")
-    assert "回避" in row["message"]
+    assert row["message"] == r.json()["message"] == RECUSED
     r = await web.post(  # not recused, only wrong: nothing logged
         "/api/cases/REL-9/actions/hearing",
         json={
@@ -115,7 +117,8 @@ async def test_a_related_person_is_refused_logged_and_shown_with_the_temporal_hi
         },
         headers=await bearer("shipo_jingban"),
     )
-    assert r.status_code == 409 and await pool.fetchval("select count(*) from refused_actions") == 1
+    assert (r.status_code, r.json()["code"]) == (409, "wrong_stage"), r.text
+    assert await pool.fetchval("select count(*) from refused_actions") == 1
     verification = {"verified_monthly_income": "600.00", "assets_within_limits": True, "findings": "核对无异常"}
     r = await web.post(
         "/api/cases/REL-9/actions/verification_result", json=verification, headers=await bearer("qu_minzheng")
@@ -211,12 +214,15 @@ async def test_a_district_officer_draws_a_month_and_records_a_recheck(
     assert "M-1" in page.split('data-testid="corrections"')[1]
 
 
+@pytest.mark.start_at(beijing(2026, 11, 24, 8, 0))
 async def test_an_ongoing_review_is_stopped_with_written_reasons(
-    web: httpx.AsyncClient, review_env: WorkflowEnvironment, pool: asyncpg.Pool
+    web: httpx.AsyncClient, review_env: SkippingEnvironment, pool: asyncpg.Pool
 ) -> None:
+    """The review is due today, 2026-11-24: the workflow reminds the township at 08:30 and takes the finding
+    from then, not before."""
     await seed_case(pool, "ONG-9", SHIPO, OCTOBER, amount_fen=60000)
     await add_event(pool, "ONG-9", "relatives_matched", payload={"barred": BARRED})
-    due = today() - timedelta(days=1)
+    due, remind_at = date(2026, 11, 24), beijing(2026, 11, 24, 8, 30)
     await pool.execute(
         "update recipients set review_cadence_months = 12, next_review_on = $1 where case_id = 'ONG-9'", due
     )
@@ -231,11 +237,28 @@ async def test_an_ongoing_review_is_stopped_with_written_reasons(
     handle = await review_env.client.start_workflow(
         SupervisionNames.ONGOING, start, id=ongoing_workflow_id("ONG-9"), task_queue=TASK_QUEUE
     )
+
+    async def status() -> str:
+        return (await handle.query(SupervisionNames.STATE, result_type=OngoingState)).status
+
+    assert await status() == "waiting"
+    await log_in(web, "shipo_jingban")
+    page = (await web.get("/supervision/reviews")).text
+    due_card = page.split('data-testid="due"')[1].split('data-testid="register"')[0]
+    assert 'data-case="ONG-9"' in due_card and "复核流程于到期日 8:30 提醒乡镇（街道）" in due_card
+    assert 'data-testid="review-form"' not in due_card
+    form = {"outcome": "stop", "findings": "入户核查家庭收入情况", "reasons": "家庭人均收入已超过保障标准"}
+    r = await web.post("/supervision/reviews/ONG-9", data=form | {"csrftoken": token(page)})
+    assert r.status_code == 422 and "本次复核 2026-11-24 到期，尚未到期" in r.text
+
+    await review_env.skip_to(remind_at - timedelta(minutes=1))
+    assert await status() == "waiting"
+    await review_env.skip_to(remind_at + timedelta(minutes=1))
     for _ in range(100):
-        if (await handle.query(SupervisionNames.STATE, result_type=OngoingState)).status == "due":
+        if await status() == "due":
             break
         await asyncio.sleep(0.05)
-    await log_in(web, "shipo_jingban")
+    assert await status() == "due"
     page = (await web.get("/supervision/reviews")).text
     due_card = page.split('data-testid="due"')[1].split('data-testid="register"')[0]
     assert 'data-case="ONG-9"' in due_card and 'data-testid="review-form"' in due_card and "第 1 次复核" in due_card
@@ -246,8 +269,8 @@ async def test_an_ongoing_review_is_stopped_with_written_reasons(
     await log_in(web, "shipo_diaocha")  # barred on this household by the relatives match
     r = await web.post("/supervision/reviews/ONG-9", data=form | {"reasons": "家庭人均收入已超过保障标准"})
     assert r.status_code == 422 and "依规应当回避" in r.text
-    row = await pool.fetchrow("select username, action, code from refused_actions where case_id = 'ONG-9'")
-    assert tuple(row) == ("shipo_diaocha", "ongoing_review", "recused")
+    rows = await pool.fetch("select username, action, code from refused_actions where case_id = 'ONG-9'")
+    assert [tuple(row) for row in rows] == [("shipo_diaocha", "ongoing_review", "recused")]
 
     await log_in(web, "shipo_jingban")
     r = await web.post("/supervision/reviews/ONG-9", data=form | {"reasons": "家庭人均收入已超过保障标准"})

@@ -13,13 +13,12 @@ import httpx
 import pytest
 
 from db import relatives_repo
-from infra.clock import today
 from schemas.identity import mask_id
+from tests.clock import beijing
 from tests.factories import resident_id
 from tests.test_supervision import seed_case
 from tests.ui.test_pages import log_in, token
 from webapp.app import create_app
-from webapp.ui.supervision_common import previous_month
 
 SHIPO, SHUNHE = "341503106", "341503104"
 OCTOBER = datetime(2026, 10, 15, 3, 0, tzinfo=UTC)
@@ -27,7 +26,8 @@ BARRED = [{"username": "shipo_diaocha", "full_name": "石婆店镇经办人 王�
 
 
 @pytest.fixture
-async def web(pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
+async def web(pool: asyncpg.Pool, beijing_clock: datetime) -> AsyncIterator[httpx.AsyncClient]:
+    """The app without Temporal, its clock at the test's `start_at`."""
     app = create_app(pool=pool, client=None, secret_key="test-secret-" + "x" * 32)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://jiuzhu.test") as c:
         yield c
@@ -59,7 +59,8 @@ async def add_event(
 
 
 async def seed_draw(pool: asyncpg.Pool) -> None:
-    """October 2026 drawn: one irregular re-check in 石婆店镇, one open in 顺河镇, a correction opened."""
+    """October 2026 drawn on 11-01: one irregular re-check in 石婆店镇, one open in 顺河镇, a correction opened."""
+    drawn_at, checked_at = beijing(2026, 11, 1, 6, 0), beijing(2026, 11, 12, 15, 0)
     await seed_case(pool, "S-1", SHIPO, OCTOBER, relatives=True)
     await seed_case(pool, "S-2", SHUNHE, OCTOBER)
     drawn = [
@@ -80,8 +81,9 @@ async def seed_draw(pool: asyncpg.Pool) -> None:
     ]
     await pool.execute(
         "insert into sampling_draws (month, seed, share, population, drawn, drawn_at) "
-        "values ('2026-10', 'jiuzhu-sampling-2026-10', 0.05, 30, $1, now())",
+        "values ('2026-10', 'jiuzhu-sampling-2026-10', 0.05, 30, $1, $2)",
         drawn,
+        drawn_at,
     )
     for d in drawn:
         await pool.execute(
@@ -94,11 +96,13 @@ async def seed_draw(pool: asyncpg.Pool) -> None:
         )
     await pool.execute(
         "update rechecks set status = 'irregular', findings = '经办人与申请人系亲属，未回避', home_visit = true, "
-        "checked_by = 'qu_minzheng', checked_at = now() where recheck_id = '2026-10-S-1'"
+        "checked_by = 'qu_minzheng', checked_at = $1 where recheck_id = '2026-10-S-1'",
+        checked_at,
     )
     await pool.execute(
         "insert into case_corrections (case_id, recheck_id, findings, opened_at) "
-        "values ('S-1', '2026-10-S-1', '经办人与申请人系亲属，未回避', now())"
+        "values ('S-1', '2026-10-S-1', '经办人与申请人系亲属，未回避', $1)",
+        checked_at,
     )
 
 
@@ -138,6 +142,8 @@ async def test_who_may_open_each_page(web: httpx.AsyncClient, pool: asyncpg.Pool
     assert ('href="/supervision/reviews"' in nav) == (user in ("shipo_jingban", "shipo_shenpi", "shunhe_jingban"))
 
 
+# 00:30 on 12-01 in Beijing, still November in UTC: November has ended, December has begun.
+@pytest.mark.start_at(datetime(2026, 11, 30, 16, 30, tzinfo=UTC))
 async def test_sampling_page_shows_the_draw_and_counts_irregular_findings_per_township(
     web: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
@@ -157,19 +163,32 @@ async def test_sampling_page_shows_the_draw_and_counts_irregular_findings_per_to
 
     await log_in(web, "qu_minzheng")
     page = (await web.get("/supervision/sampling")).text
-    assert 'data-testid="draw-form"' in page and f'value="{previous_month(today())}"' in page
+    draw_form = page.split('data-testid="draw-form"')[1].split("</form>")[0]
+    assert re.search(r'name="month"[^>]*value="2026-11"', draw_form)  # the month that has just ended
     assert 'data-testid="finding-form"' in (await web.get("/supervision/rechecks/2026-10-S-2")).text
     assert 'data-testid="finding-form"' not in (await web.get("/supervision/rechecks/2026-10-S-1")).text  # done
-    r = await web.post("/supervision/sampling/draw", data={"month": f"{today():%Y-%m}", "csrftoken": token(page)})
+    r = await web.post("/supervision/sampling/draw", data={"month": "2026-12", "csrftoken": token(page)})
     assert r.status_code == 422 and "请选择已经结束的月份" in r.text
+    # November may be drawn: the request goes on to the workflow service, which this app does not have.
+    r = await web.post("/supervision/sampling/draw", data={"month": "2026-11", "csrftoken": token(page)})
+    assert r.status_code == 503 and "工作流服务暂不可用" in r.text
     r = await web.post("/supervision/sampling/draw", data={"month": "2026-10", "csrftoken": token(page)})
     assert r.status_code == 303 and r.headers["location"] == "/supervision/sampling?month=2026-10&done=already"
     assert (await web.get("/supervision/rechecks/nope")).status_code == 404
 
 
+@pytest.mark.parametrize(
+    "start_at, due",
+    [
+        pytest.param(beijing(2027, 4, 30, 23, 30), False, id="the-evening-before"),
+        # 00:30 on 05-01 in Beijing, still 04-30 in UTC
+        pytest.param(datetime(2027, 4, 30, 16, 30, tzinfo=UTC), True, id="just-after-midnight-in-beijing"),
+    ],
+)
 async def test_reviews_page_register_and_stopped_households_within_the_township(
-    web: httpx.AsyncClient, pool: asyncpg.Pool
+    web: httpx.AsyncClient, pool: asyncpg.Pool, due: bool
 ) -> None:
+    """R-1's review is due on 2027-05-01, a Beijing day."""
     await seed_case(pool, "R-1", SHIPO, OCTOBER, amount_fen=61000, people=3)
     await seed_case(pool, "R-2", SHIPO, OCTOBER)
     await seed_case(pool, "R-3", SHUNHE, OCTOBER)
@@ -177,8 +196,9 @@ async def test_reviews_page_register_and_stopped_households_within_the_township(
         "update recipients set review_cadence_months = 6, next_review_on = '2027-05-01' where case_id = 'R-1'"
     )
     await pool.execute(
-        "update recipients set status = 'stopped', stopped_at = now(), stop_reasons = '家庭人均收入已超过保障标准' "
-        "where case_id = 'R-2'"
+        "update recipients set status = 'stopped', stopped_at = $1, stop_reasons = '家庭人均收入已超过保障标准' "
+        "where case_id = 'R-2'",
+        beijing(2027, 3, 16, 10, 0),
     )
     await log_in(web, "shipo_jingban")
     page = (await web.get("/supervision/reviews?status=")).text
@@ -187,7 +207,9 @@ async def test_reviews_page_register_and_stopped_households_within_the_township(
     assert "R-3" not in page  # another township
     stopped = page.split('data-testid="stopped"')[1].split("</table>")[0]
     assert "R-2" in stopped and "家庭人均收入已超过保障标准" in stopped
-    assert "没有到期的复核" in page
+    due_cards = page.split('data-testid="due"')[1].split('data-testid="register"')[0]
+    assert re.findall(r'<section class="card" data-case="([^"]+)"', due_cards) == (["R-1"] if due else [])
+    assert ("没有到期的复核" in page) is not due
     active = (await web.get("/supervision/reviews")).text.split('data-testid="register"')[1].split("</table>")[0]
     assert "R-1" in active and "R-2" not in active
     r = await web.post("/supervision/reviews/R-3", data={"outcome": "continue", "csrftoken": token(page)})
@@ -285,7 +307,9 @@ async def test_conflicts_page_shows_withdrawn_register_entries_and_cases_since(
             household,
             cousin,
         )
-    await seed_case(pool, "W-1", SHIPO, datetime.now(UTC) + timedelta(minutes=1))
+    # The register's withdrawal is stamped by the database's clock: W-1 is accepted a minute after it.
+    withdrawn_at = await pool.fetchval("select removed_at from staff_relatives where id = $1", first)
+    await seed_case(pool, "W-1", SHIPO, withdrawn_at + timedelta(minutes=1))
     await pool.execute("update cases set household_id = $1 where case_id = 'W-1'", household)
     await seed_case(pool, "W-0", SHIPO, OCTOBER)  # accepted before the withdrawal: not listed
     await pool.execute("update cases set household_id = $1 where case_id = 'W-0'", household)

@@ -6,18 +6,23 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from datetime import datetime, timedelta
+from datetime import date, timedelta
 
+import pytest
 from playwright.async_api import Page
 
-from tests.review_support import start, state
+from tests.clock import beijing
+from tests.review_support import start, state, until_stage
 from tests.ui.conftest import Live, log_in
-from tests.ui.test_supervisor_pages import BEIJING, SHUNHE, add_case, at
+from tests.ui.test_supervisor_pages import SHUNHE, add_case, at
+
+# The district's cases were accepted in the 13 weeks up to 2026-11-21; the pages are looked at on Tuesday 11-24.
+SEEDED_ON = beijing(2026, 11, 24, 9, 30)
 
 
 async def seed_district(live: Live) -> None:
     """A few weeks of cases in three townships, some decided, one overdue."""
-    today = datetime.now(BEIJING).date()
+    today = date(2026, 11, 24)
     names = ["王大山", "李秀英", "张建国", "刘桂兰", "陈志强", "杨丽", "赵德明", "黄小红"]
     for i in range(24):
         township = ("341503106", "341503104", "341503001")[i % 3]
@@ -40,6 +45,7 @@ async def seed_district(live: Live) -> None:
         )
 
 
+@pytest.mark.start_at(SEEDED_ON)
 async def test_dashboard_draws_a_chart_per_canvas(live: Live, page: Page) -> None:
     await seed_district(live)
     await log_in(page, live, "qu_jiandu")
@@ -64,6 +70,7 @@ async def test_dashboard_draws_a_chart_per_canvas(live: Live, page: Page) -> Non
     await live.screenshot(page, "supervisor-dashboard")
 
 
+@pytest.mark.start_at(SEEDED_ON)
 async def test_case_list_and_csv_download(live: Live, page: Page) -> None:
     await seed_district(live)
     await log_in(page, live, "qu_jiandu")
@@ -82,18 +89,43 @@ async def test_case_list_and_csv_download(live: Live, page: Page) -> None:
     assert len(rows) == 9 and {r[4] for r in rows[1:]} == {"顺河镇"}
 
 
+async def escalations(live: Live, case_id: str) -> list[tuple[str, date]]:
+    rows = await live.pool.fetch(
+        "select kind, deadline from escalations where case_id = $1 order by created_at, id", case_id
+    )
+    return [(r["kind"], r["deadline"]) for r in rows]
+
+
+# Accepted Tuesday 2026-11-24: the data check is due in 10 working days (12-08), the case in 20 (12-22); each
+# escalates at 00:00 Beijing after its last day.
+ACCEPTED = beijing(2026, 11, 24, 9, 30)
+CHECK_DUE, DEADLINE = date(2026, 12, 8), date(2026, 12, 22)
+OVERDUE_AT = beijing(2026, 12, 23)
+
+
+@pytest.mark.start_at(ACCEPTED)
 async def test_officer_takes_over_an_escalated_case(live: Live, page: Page) -> None:
     handle = await start(live.env, "OVERDUE-UI")
-    await live.env.sleep(timedelta(days=40))  # past the 20-working-day limit: the workflow escalates
+    clock = (await until_stage(handle, "investigation")).clock
+    assert (clock.accepted_on, clock.deadline) == (date(2026, 11, 24), DEADLINE)
+    await live.env.skip_to(OVERDUE_AT - timedelta(minutes=1))
+    await asyncio.sleep(0.5)
+    assert await escalations(live, "OVERDUE-UI") == [("verification_overdue", CHECK_DUE)]  # not yet overdue
+    await live.env.skip_to(OVERDUE_AT + timedelta(minutes=1))  # past the 20-working-day limit: it escalates
     for _ in range(600):
-        if await live.pool.fetchval("select count(*) from escalations where case_id = 'OVERDUE-UI'") == 2:
+        if len(await escalations(live, "OVERDUE-UI")) == 2:
             break
         await asyncio.sleep(0.05)
+    assert await escalations(live, "OVERDUE-UI") == [("verification_overdue", CHECK_DUE), ("overdue", DEADLINE)]
     row = page.locator("tr[data-case=OVERDUE-UI]")
 
-    await log_in(page, live, "qu_jiandu")
+    await log_in(page, live, "qu_jiandu")  # days later: a new session
     await page.goto(live.url + "/overdue")
-    assert "超过办结时限" in await row.inner_text() and "核对结果逾期" in await row.inner_text()
+    text = " ".join((await row.inner_text()).split())
+    # today, 12-23, is the first working day past the case's deadline and the 11th past the data check's
+    assert "超过办结时限 · 时限 2026-12-22 · 超期 1 个工作日" in text and "上报于 2026-12-23 00:00" in text
+    assert "核对结果逾期 · 时限 2026-12-08 · 超期 11 个工作日" in text and "上报于 2026-12-09 00:00" in text
+    assert await row.locator("[data-col=days-overdue]").inner_text() == "1"
     assert await page.locator("form.sv-takeover").count() == 0  # supervisors read, they do not act
     await live.screenshot(page, "supervisor-overdue")
 

@@ -10,29 +10,29 @@ import csv
 import io
 import re
 from collections.abc import AsyncIterator
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime, time, timedelta
+from urllib.parse import quote
 
 import asyncpg
 import httpx
 import pytest
 from openpyxl import load_workbook
 
-from db.calendar_repo import load_calendar
 from rules.calendar import WorkCalendar
 from schemas.identity import mask_id
+from tests.clock import BEIJING, beijing
 from tests.factories import resident_id
 from tests.ui.test_pages import log_in, token
 from webapp.app import create_app
 from webapp.ui.supervisor_dashboard import WorkdayCounter
 
-BEIJING = ZoneInfo("Asia/Shanghai")
 SHIPO, SHUNHE, GULOU = "341503106", "341503104", "341503001"
 SHIPO_VILLAGE = "341503106201"
 
 
 @pytest.fixture
-async def web(pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
+async def web(pool: asyncpg.Pool, beijing_clock: datetime) -> AsyncIterator[httpx.AsyncClient]:
+    """The app without Temporal, its clock at the test's `start_at`."""
     app = create_app(pool=pool, client=None, secret_key="test-secret-" + "x" * 32)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://jiuzhu.test") as c:
         yield c
@@ -171,7 +171,7 @@ async def test_english_pages(web: httpx.AsyncClient, pool: asyncpg.Pool) -> None
     await add_case(pool, "EN-1", kind="tekun", stage="public_notice", overdue=True)
     await pool.execute(
         "insert into escalations (case_id, escalation_key, kind, deadline, created_at) "
-        "values ('EN-1', 'EN-1-overdue', 'overdue', '2026-11-30', now())"
+        "values ('EN-1', 'EN-1-overdue', 'overdue', '2026-11-30', '2026-12-01T00:00+08')"
     )
     await log_in(web, "qu_jiandu")
     web.cookies.set("jiuzhu_lang", "en")
@@ -188,6 +188,8 @@ async def test_english_pages(web: httpx.AsyncClient, pool: asyncpg.Pool) -> None
 # ---- exports ------------------------------------------------------------------------------------------
 
 
+# 00:30 Beijing on 11-24 (16:30 UTC on 11-23): the file is named after the Beijing time it was made.
+@pytest.mark.start_at(datetime(2026, 11, 23, 16, 30, tzinfo=UTC))
 async def test_csv_export_has_chinese_headers_a_bom_and_masked_ids(web: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
     full = await add_case(pool, "CSV-1", name="=HYPERLINK(1)", overdue=True, stage="decision")
     await add_case(pool, "CSV-2", name="李四", kind="tekun")
@@ -195,7 +197,9 @@ async def test_csv_export_has_chinese_headers_a_bom_and_masked_ids(web: httpx.As
     await log_in(web, "shipo_shenpi")
     r = await web.get("/cases/export.csv?type=dibao")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
-    assert "attachment" in r.headers["content-disposition"] and "filename*=UTF-8''" in r.headers["content-disposition"]
+    assert r.headers["content-disposition"] == (
+        "attachment; filename=\"cases-20261124-0030.csv\"; filename*=UTF-8''" + quote("案件列表-20261124-0030.csv")
+    )
     assert r.content.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
     assert rows[0][:4] == ["案件编号", "申请人", "身份证号（脱敏）", "救助类型"]
@@ -237,15 +241,13 @@ def cell(html: str, row_attr: str, col_attr: str) -> str:
     return value.group(1).strip()
 
 
+# Thursday 2026-12-17. The cases were accepted on Monday 2026-11-02, six weeks back, and all decided since.
+@pytest.mark.start_at(beijing(2026, 12, 17, 10, 0))
 async def test_dashboard_figures(web: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
-    async with pool.acquire() as conn:
-        cal = await load_calendar(conn)
-    today = datetime.now(BEIJING).date()
-    monday = today - timedelta(days=today.weekday())
-    accepted = monday - timedelta(weeks=3)  # a Monday three weeks back
+    monday = date(2026, 12, 14)  # this week
+    accepted = date(2026, 11, 2)
     # 石婆店镇: decided after 5, 10 and 25 working days (the last one over the 20-day limit); one open
-    for n, days in enumerate((5, 10, 25)):
-        decided = cal.add_working_days(accepted, days).date
+    for n, decided in enumerate((date(2026, 11, 9), date(2026, 11, 16), date(2026, 12, 7))):
         await add_case(
             pool,
             f"S{n}",
@@ -255,12 +257,14 @@ async def test_dashboard_figures(web: httpx.AsyncClient, pool: asyncpg.Pool) -> 
             decided=at(decided, 15),
         )
     await add_case(pool, "S-OPEN", stage="hearing", accepted=at(monday))
-    # 顺河镇: one open overdue case, escalated and not taken over; one refused after 8 working days
-    await add_case(pool, "H-LATE", township=SHUNHE, overdue=True, accepted=at(accepted))
+    # 顺河镇: one open overdue case (due 11-30, the 20th working day), escalated at 00:00 after it and not taken
+    # over; one refused after 8 working days
+    await add_case(pool, "H-LATE", township=SHUNHE, overdue=True, accepted=at(accepted), deadline=date(2026, 11, 30))
     await pool.execute(
         "insert into escalations (case_id, escalation_key, kind, deadline, created_at) "
-        "values ('H-LATE', 'H-LATE-overdue', 'overdue', $1, now())",
-        today,
+        "values ('H-LATE', 'H-LATE-overdue', 'overdue', $1, $2)",
+        date(2026, 11, 30),
+        beijing(2026, 12, 1),
     )
     await add_case(
         pool,
@@ -269,7 +273,7 @@ async def test_dashboard_figures(web: httpx.AsyncClient, pool: asyncpg.Pool) -> 
         stage="refused",
         status="open",  # as a race in the workflow's persist() can leave it: the stage counts
         accepted=at(accepted),
-        decided=at(cal.add_working_days(accepted, 8).date),
+        decided=at(date(2026, 11, 12)),
     )
 
     await log_in(web, "shipo_jingban")
@@ -302,11 +306,13 @@ async def test_dashboard_figures(web: httpx.AsyncClient, pool: asyncpg.Pool) -> 
     assert cell(times, f'data-township="{SHIPO}"', 'data-col="max"') == "25"
     assert cell(times, f'data-township="{SHIPO}"', 'data-col="over_limit"') == "1"
     assert cell(times, f'data-township="{SHUNHE}"', 'data-col="mean"') == "8.0"
-    # weekly trend: five accepted three weeks ago, one this week
+    # weekly trend, the 26 weeks up to this one: five accepted six weeks ago, one this week
     weekly = html.split('data-testid="weekly-table"')[1]
-    assert cell(weekly, f'data-week="{accepted.isoformat()}"', 'data-col="accepted"') == "5"
-    assert cell(weekly, f'data-week="{monday.isoformat()}"', 'data-col="accepted"') == "1"
-    assert len(re.findall(r"<tr data-week=", weekly)) == 26
+    weeks = re.findall(r'<tr data-week="([\d-]+)"', weekly)
+    assert len(weeks) == 26 and weeks[0] == "2026-12-14" and weeks[-1] == "2026-06-22"  # newest first
+    assert cell(weekly, 'data-week="2026-11-02"', 'data-col="accepted"') == "5"
+    assert cell(weekly, 'data-week="2026-11-09"', 'data-col="decided"') == "2"  # 11-09 and 11-12
+    assert cell(weekly, 'data-week="2026-12-14"', 'data-col="accepted"') == "1"
     # the charts' data is in the page, as JSON
     data = re.search(r'<script type="application/json" id="dashboard-data">(.*?)</script>', html, re.S).group(1)
     assert '"石婆店镇"' in data or "\\u77f3" in data
@@ -324,20 +330,26 @@ async def test_dashboard_roles(web: httpx.AsyncClient) -> None:
 # ---- overdue list -------------------------------------------------------------------------------------
 
 
-async def seed_overdue(pool: asyncpg.Pool) -> date:
-    async with pool.acquire() as conn:
-        cal = await load_calendar(conn)
-    today = datetime.now(BEIJING).date()
-    deadline = today - timedelta(days=10)
-    await add_case(pool, "LATE-1", overdue=True, deadline=deadline, stage="hearing")
-    await add_case(pool, "LATE-2", township=SHUNHE, overdue=True, deadline=deadline, handled_by="district")
-    await add_case(pool, "CHECK-LATE", deadline=today + timedelta(days=10))  # only the data check is late
-    await add_case(pool, "ON-TIME")
-    await add_case(pool, "DONE-LATE", overdue=True, stage="enrolled", status="enrolled", deadline=deadline)
+# Friday 2026-10-09, the second working day after the National Day holiday (10-01..07).
+AFTER_NATIONAL_DAY = beijing(2026, 10, 9, 10, 0)
+
+
+async def seed_overdue(pool: asyncpg.Pool) -> None:
+    """Two cases due Tuesday 09-29, before the holiday; one whose data check was due Tuesday 10-06, in it."""
+    deadline, accepted = date(2026, 9, 29), at(date(2026, 9, 1))
+    await add_case(pool, "LATE-1", overdue=True, deadline=deadline, stage="hearing", accepted=accepted)
+    await add_case(
+        pool, "LATE-2", township=SHUNHE, overdue=True, deadline=deadline, handled_by="district", accepted=accepted
+    )
+    await add_case(pool, "CHECK-LATE", deadline=date(2026, 10, 19), accepted=at(date(2026, 9, 21)))
+    await add_case(pool, "ON-TIME", accepted=accepted, deadline=date(2026, 10, 12))
+    await add_case(
+        pool, "DONE-LATE", overdue=True, stage="enrolled", status="enrolled", deadline=deadline, accepted=accepted
+    )
     rows = [
         ("LATE-1", "overdue", deadline, None, None),
-        ("LATE-2", "overdue", deadline, "qu_minzheng", datetime.now(BEIJING)),
-        ("CHECK-LATE", "verification_overdue", today - timedelta(days=3), None, None),
+        ("LATE-2", "overdue", deadline, "qu_minzheng", beijing(2026, 9, 30, 9, 15)),
+        ("CHECK-LATE", "verification_overdue", date(2026, 10, 6), None, None),
     ]
     for case_id, kind, due, by, when in rows:
         await pool.execute(
@@ -351,7 +363,6 @@ async def seed_overdue(pool: asyncpg.Pool) -> date:
             by,
             when,
         )
-    return cal.working_days_between(deadline, today)
 
 
 def overdue_row(html: str, case_id: str) -> str:
@@ -360,19 +371,26 @@ def overdue_row(html: str, case_id: str) -> str:
     return found.group(1)
 
 
+@pytest.mark.start_at(AFTER_NATIONAL_DAY)
 async def test_overdue_list(web: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
-    late = await seed_overdue(pool)
+    await seed_overdue(pool)
     await log_in(web, "qu_jiandu")
     r = await web.get("/overdue")
     assert r.status_code == 200
+    assert "（2026-10-09）" in r.text  # today, as the page counts
     listed = re.findall(r'data-case="([^"]+)"', r.text)
     assert listed == ["LATE-1", "LATE-2", "CHECK-LATE"]  # open only, earliest deadline first
     row = overdue_row(r.text, "LATE-1")
-    assert re.search(rf'data-col="days-overdue"><span class="badge bad">{late}</span>', row)
+    # working days after 09-29 up to today: 09-30, 10-08 and 10-09; the holiday does not count
+    assert re.search(r'data-col="days-overdue"><span class="badge bad">3</span>', row)
     assert "超过办结时限" in row and "尚未接管" in row
-    assert "区民政局 陈立" in overdue_row(r.text, "LATE-2")
-    assert "核对结果逾期" in overdue_row(r.text, "CHECK-LATE")
-    assert 'data-col="days-overdue">—' in overdue_row(r.text, "CHECK-LATE")
+    assert "超过办结时限 · 时限 2026-09-29 · 超期 3 个工作日" in row and "上报于 2026-09-30 00:00" in row
+    late_2 = overdue_row(r.text, "LATE-2")
+    assert "区民政局 陈立" in late_2 and "2026-09-30 09:15" in late_2
+    check = overdue_row(r.text, "CHECK-LATE")
+    # the data check's own lateness: 10-07 is a holiday, 10-08 and 10-09 are not
+    assert "核对结果逾期 · 时限 2026-10-06 · 超期 2 个工作日" in check and "上报于 2026-10-07 00:00" in check
+    assert 'data-col="days-overdue">—' in check  # the case itself is due 10-19
     assert "/take-over" not in r.text  # the supervisor reads, does not act
     only_shunhe = await web.get(f"/overdue?township={SHUNHE}")
     assert re.findall(r'data-case="([^"]+)"', only_shunhe.text) == ["LATE-2"]
@@ -387,6 +405,7 @@ async def test_overdue_list(web: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
         assert (await web.get("/overdue")).status_code == 403
 
 
+@pytest.mark.start_at(AFTER_NATIONAL_DAY)
 async def test_take_over_refusals_are_shown(web: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
     await seed_overdue(pool)
     await log_in(web, "qu_minzheng")

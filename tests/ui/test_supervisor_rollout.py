@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from urllib.parse import unquote
 
 import asyncpg
 import httpx
@@ -26,7 +27,8 @@ async def test_switch_creates_a_version_and_the_comparison_counts(web: httpx.Asy
             "csrftoken": token(page.text),
         },
     )
-    assert r.status_code == 303 and "done" in r.headers["location"]
+    assert r.status_code == 303
+    assert unquote(r.headers["location"]) == "/dashboard/rollout?township=341503105&done=已生成第 2 版政策参数"
     async with pool.acquire() as conn:
         policy = await policy_repo.in_force(conn, datetime(2026, 12, 2).date())
         assert policy.version == 2 and policy.review.approval_level("341503105").value == "district"
@@ -40,7 +42,10 @@ async def test_switch_creates_a_version_and_the_comparison_counts(web: httpx.Asy
             "csrftoken": token(page.text),
         },
     )
-    assert "error" in r.headers["location"]  # not before the latest version
+    assert r.status_code == 303  # not on or before the latest version's date
+    assert unquote(r.headers["location"]) == (
+        "/dashboard/rollout?township=341503105&error=生效日期须晚于现行最新版本（2026-12-01）"
+    )
 
     switched = datetime(2026, 12, 1, tzinfo=UTC)
     for i, (offset, decided_after, overdue) in enumerate([(-20, 15, False), (-10, 40, True), (5, 10, False)]):
