@@ -132,8 +132,9 @@ async def test_refusal_notice_is_due_in_three_working_days(
     review_env: SkippingEnvironment, pool: asyncpg.Pool, start_at: datetime
 ) -> None:
     refusal = Decision(actor=actor("shipo_shenpi"), approve=False, reasons="家庭人均收入高于当地低保标准")
-    _, s, decided_on = await decided(review_env, "SWEEP-REFUSE", refusal, "refused")
+    h, s, decided_on = await decided(review_env, "SWEEP-REFUSE", refusal, "refused")
     assert decided_on == day_of(start_at)
+    assert (await h.result()).stage == "refused"  # the notice is sent after the stage moves; then the case closes
     deliver_by = (await calendar(pool)).add_working_days(decided_on, 3).date
     [refused] = [e for e in s.timeline if e.kind == "refused"]
     assert refused.payload["deliver_by"] == str(deliver_by)
