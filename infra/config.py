@@ -6,10 +6,12 @@
 
 from __future__ import annotations
 
-import os
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
 TASK_QUEUE = "jiuzhu-main"
@@ -21,20 +23,57 @@ def _bin(name: str) -> str:
     return str(Path(sys.executable).parent / name)
 
 
-@dataclass(frozen=True)
-class Settings:
-    var_dir: Path = field(default_factory=lambda: Path(os.environ.get("JIUZHU_VAR", ROOT / "var")))
-    database_url: str | None = field(default_factory=lambda: os.environ.get("DATABASE_URL"))
-    temporal_address: str | None = field(default_factory=lambda: os.environ.get("TEMPORAL_ADDRESS"))
-    temporal_namespace: str = field(default_factory=lambda: os.environ.get("TEMPORAL_NAMESPACE", "default"))
-    temporal_port: int = field(default_factory=lambda: int(os.environ.get("JIUZHU_TEMPORAL_PORT", "7233")))
-    temporal_ui_port: int = field(default_factory=lambda: int(os.environ.get("JIUZHU_TEMPORAL_UI_PORT", "8233")))
-    web_port: int = field(default_factory=lambda: int(os.environ.get("JIUZHU_WEB_PORT", "8000")))
-    temporal_ui_url: str = field(
-        default_factory=lambda: os.environ.get(
-            "TEMPORAL_UI_URL", f"http://localhost:{os.environ.get('JIUZHU_TEMPORAL_UI_PORT', '8233')}"
-        )
-    )
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    """Every environment variable the product reads, in one place (README, "Settings"). Nothing else reads
+    `os.environ`; an empty variable counts as unset."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    # where things live, which servers
+    var_dir: Path = Field(ROOT / "var", validation_alias=_env("JIUZHU_VAR"))
+    database_url: str | None = Field(None, validation_alias=_env("DATABASE_URL"))
+    temporal_address: str | None = Field(None, validation_alias=_env("TEMPORAL_ADDRESS"))
+    temporal_namespace: str = Field("default", validation_alias=_env("TEMPORAL_NAMESPACE"))
+    temporal_port: int = Field(7233, validation_alias=_env("JIUZHU_TEMPORAL_PORT"))
+    temporal_ui_port: int = Field(8233, validation_alias=_env("JIUZHU_TEMPORAL_UI_PORT"))
+    web_port: int = Field(8000, validation_alias=_env("JIUZHU_WEB_PORT"))
+    temporal_ui_url_setting: str | None = Field(None, validation_alias=_env("TEMPORAL_UI_URL"))
+    # production and secrets
+    env: str = Field("", validation_alias=_env("JIUZHU_ENV"))
+    secret_key: SecretStr | None = Field(None, validation_alias=_env("JIUZHU_SECRET_KEY"))
+    secret_key_file: Path | None = Field(None, validation_alias=_env("JIUZHU_SECRET_KEY_FILE"))
+    metrics_token: SecretStr | None = Field(None, validation_alias=_env("JIUZHU_METRICS_TOKEN"))
+    # the household economic-check centre (HTTP adapter; unset: the district's database queue)
+    verification_url: str | None = Field(None, validation_alias=_env("JIUZHU_VERIFICATION_URL"))
+    verification_token: SecretStr | None = Field(None, validation_alias=_env("JIUZHU_VERIFICATION_TOKEN"))
+    # logs, metrics, traces
+    log_json: bool = Field(False, validation_alias=_env("JIUZHU_LOG_JSON"))
+    worker_metrics: str | None = Field(None, validation_alias=_env("JIUZHU_WORKER_METRICS"))
+    otel: bool = Field(False, validation_alias=_env("JIUZHU_OTEL"))
+    otel_exporter: Literal["otlp", "console"] = Field("otlp", validation_alias=_env("JIUZHU_OTEL_EXPORTER"))
+    otel_service_name: str | None = Field(None, validation_alias=_env("OTEL_SERVICE_NAME"))
+    # tests only: make the emergency payment activity fail once after its transfer (tests/test_worker_crash.py)
+    failpoint: str | None = Field(None, validation_alias=_env("JIUZHU_FAILPOINT"))
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object, info: ValidationInfo) -> object:
+        if isinstance(value, str) and not value.strip():
+            default = cls.model_fields[info.field_name].default
+            return default
+        return value.strip() if isinstance(value, str) else value
+
+    @property
+    def production(self) -> bool:
+        return self.env.lower() == "production"
+
+    @property
+    def temporal_ui_url(self) -> str:
+        return self.temporal_ui_url_setting or f"http://localhost:{self.temporal_ui_port}"
 
     @property
     def pg_dir(self) -> Path:

@@ -19,6 +19,7 @@ from typing import Any
 
 import structlog
 
+from infra.config import Settings
 from schemas.identity import mask_pii
 
 _PLAIN = (str, bool, type(None), dict, list, tuple)
@@ -46,7 +47,7 @@ SCRUB = [structlog.processors.format_exc_info, _plain_values, mask_pii]
 
 def setup_logging(json: bool | None = None, level: str = "INFO") -> None:
     if json is None:
-        json = os.environ.get("JIUZHU_LOG_JSON") == "1"
+        json = Settings().log_json
     shared = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,

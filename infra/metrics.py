@@ -12,17 +12,17 @@ path itself, so no ID or name ever lands in a label) and status code, served at 
 
 from __future__ import annotations
 
-import os
-
 from prometheus_client import Counter, Gauge, Histogram
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+
+from infra.config import Settings
 
 WORKER_METRICS_ENV = "JIUZHU_WORKER_METRICS"
 
 
 def worker_metrics_address(value: str | None = None) -> str | None:
     """`9464` -> `0.0.0.0:9464`; `127.0.0.1:9464` as given; unset or empty -> None (off)."""
-    value = (value if value is not None else os.environ.get(WORKER_METRICS_ENV, "")).strip()
+    value = (value if value is not None else Settings().worker_metrics or "").strip()
     if not value:
         return None
     if value.isdigit():

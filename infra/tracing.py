@@ -15,12 +15,12 @@ cuts it from every span before export.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from temporalio.client import Client
 
-OTEL_ENV = "JIUZHU_OTEL"
+from infra.config import Settings
+
 _provider: Any = None
 QUERY_ATTRIBUTES = ("url.query", "url.full", "http.target", "http.url")  # new and old semantic conventions
 
@@ -40,7 +40,7 @@ def redact_query_processor() -> Any:
 
 
 def enabled() -> bool:
-    return os.environ.get(OTEL_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+    return Settings().otel
 
 
 def setup_tracing(service: str, exporter: Any = None) -> Any:
@@ -56,12 +56,13 @@ def setup_tracing(service: str, exporter: Any = None) -> Any:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor
 
-    name = os.environ.get("OTEL_SERVICE_NAME") or service
+    settings = Settings()
+    name = settings.otel_service_name or service
     provider = TracerProvider(resource=Resource.create({"service.name": name, "service.namespace": "jiuzhu"}))
     provider.add_span_processor(redact_query_processor())  # first: before any exporter sees the span
     if exporter is not None:
         provider.add_span_processor(SimpleSpanProcessor(exporter))
-    elif os.environ.get("JIUZHU_OTEL_EXPORTER", "otlp") == "console":
+    elif settings.otel_exporter == "console":
         provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter()))
     else:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
