@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from infra import tracing
 from infra.metrics import HTTP_IN_FLIGHT, HTTP_LATENCY, HTTP_REQUESTS, READY
+from webapp.deps import Db, MaybeTemporal
 
 CHECK_TIMEOUT = 2.0
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -53,9 +54,8 @@ async def _check(part: str, probe) -> str:
 
 
 @router.get("/readyz")
-async def readyz(request: Request) -> JSONResponse:
-    pool = request.app.state.pool
-    client = request.app.state.client
+async def readyz(pool: Db, client: MaybeTemporal) -> JSONResponse:
+    """Each part's own check; a part the app has not (yet) got is down."""
 
     async def database() -> None:
         if pool is None:
