@@ -183,7 +183,7 @@ async def run(url: str, runs: int, explain: bool) -> None:
 
 async def print_plans(pool: asyncpg.Pool) -> None:
     from webapp.review.cases import SUMMARY_SQL as _SUMMARY_SQL
-    from webapp.supervision.cases import ORDER, CaseFilter
+    from webapp.supervision.case_filter import ORDER, CaseFilter
     from webapp.supervision.overdue import _CASES
 
     async with pool.acquire() as conn:

@@ -22,7 +22,6 @@ from infra.temporal import connect
 from webapp import csrf, errors, ops, pages
 from webapp.account import api as account_api
 from webapp.account import pages as account_pages
-from webapp.account.sessions import Keys, Sessions
 from webapp.admin import calendar, overview, places, policy, relatives, users
 from webapp.emergency import api as emergency_api
 from webapp.emergency import pages as emergency_pages
@@ -33,6 +32,7 @@ from webapp.household import pages as household_pages
 from webapp.portal import pages as portal_pages
 from webapp.review import api as review_api
 from webapp.review import approval, case_page, inbox, intake
+from webapp.sessions import Keys, Sessions
 from webapp.supervision import (
     cases,
     conflicts,

@@ -15,8 +15,8 @@ from temporalio.client import Client
 from infra.config import Settings
 from schemas.staff import Actor
 from webapp import authz
-from webapp.account.sessions import current_actor
 from webapp.render import page_actor
+from webapp.sessions import current_actor
 from webapp.workflow_calls import connected
 
 

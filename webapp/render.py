@@ -18,9 +18,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from schemas.identity import mask_id, mask_phone
 from schemas.staff import Actor, Role
 from webapp import authz
-from webapp.account.sessions import current_actor
 from webapp.errors import ApiError
 from webapp.i18n import LOCALES, gettext_callables, locale_of
+from webapp.sessions import current_actor
 
 WEBAPP = Path(__file__).resolve().parent
 # The shared layout first, then each feature's folder.

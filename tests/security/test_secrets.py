@@ -18,8 +18,8 @@ import pytest
 
 from infra.config import ROOT
 from tests.security.conftest import WEBHOOK_SECRET, World
-from webapp.account.sessions import SecretKeyMissing
 from webapp.app import create_app
+from webapp.sessions import SecretKeyMissing
 
 STRONG = "p" * 48
 

@@ -27,9 +27,8 @@ from tests.ui.test_pages import log_in, token
 from webapp.app import create_app
 from webapp.i18n import translations
 from webapp.review.case_forms import available_actions
-from webapp.review.common import working_days_left
+from webapp.review.common import COMMON_MATERIALS, working_days_left
 from webapp.review.inbox import PAGE_SIZE, tasks_for
-from webapp.review.intake import COMMON_MATERIALS
 
 APPLICANT_ID = resident_id(date(1968, 3, 2), seq=201)
 CHILD_ID = resident_id(date(2009, 5, 1), seq=202)

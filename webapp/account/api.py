@@ -7,9 +7,9 @@ from pydantic import BaseModel, Field
 
 from schemas.staff import Actor, Bureau, Role
 from webapp import ratelimit
-from webapp.account.sessions import SESSION_USER
 from webapp.deps import CurrentActor, Db
 from webapp.errors import ErrorBody
+from webapp.sessions import SESSION_USER
 
 
 class LoginIn(BaseModel):

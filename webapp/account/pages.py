@@ -10,10 +10,10 @@ from fastapi.responses import RedirectResponse, Response
 from db import users_repo
 from schemas.staff import Role
 from webapp import ratelimit
-from webapp.account.sessions import SESSION_USER
 from webapp.deps import Db, PageActor
 from webapp.i18n import COOKIE, LOCALES
 from webapp.render import render
+from webapp.sessions import SESSION_USER
 
 router = APIRouter(include_in_schema=False)
 

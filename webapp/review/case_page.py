@@ -41,8 +41,7 @@ from webapp.review.case_forms import (
     read_action_form,
 )
 from webapp.review.cases import CaseId, case_row, shows_full_ids, summary
-from webapp.review.common import beijing, field_errors, load_calendar, working_days_left
-from webapp.review.intake import COMMON_MATERIALS
+from webapp.review.common import COMMON_MATERIALS, beijing, field_errors, load_calendar, working_days_left
 from webapp.review.workflow import case_state, started_with
 
 router = APIRouter(include_in_schema=False)

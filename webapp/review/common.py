@@ -1,4 +1,5 @@
-"""Helpers shared by the caseworker pages: Beijing dates, working days, lists typed in one box, form errors."""
+"""Shared by the caseworker pages: the usual materials, Beijing dates, working days, lists typed in one box,
+form errors."""
 
 from __future__ import annotations
 
@@ -15,6 +16,17 @@ from rules.calendar import WorkCalendar
 from webapp.errors import chinese_message
 
 NEAR_DUE_WORKING_DAYS = 5
+# What a township window usually receives; anything else goes in the free-text box.
+COMMON_MATERIALS = (
+    "居民身份证",
+    "户口簿",
+    "家庭经济状况核对授权书",
+    "收入证明",
+    "残疾人证",
+    "疾病诊断证明",
+    "房屋产权或租赁证明",
+    "代办委托书",
+)
 # Names typed in one box: one per line, or separated the way Chinese forms usually are.
 _LIST_SEPARATORS = re.compile(r"[\r\n,，、;；]+")
 

@@ -34,7 +34,7 @@ from schemas.staff import Role
 from webapp.deps import Db, PageActor
 from webapp.render import refused, render
 from webapp.review.common import NEAR_DUE_WORKING_DAYS, load_calendar, working_days_left
-from webapp.supervision.digests import counts, latest_digest
+from webapp.review.digests import counts, latest_digest
 
 router = APIRouter(include_in_schema=False)
 

@@ -30,22 +30,11 @@ from webapp.deps import Db, MaybeTemporal, PageActor
 from webapp.errors import ApiError
 from webapp.render import refused, render
 from webapp.review import cases
-from webapp.review.common import field_errors, split_list
+from webapp.review.common import COMMON_MATERIALS, field_errors, split_list
 from webapp.review.models import CaseCreated
 
 router = APIRouter(include_in_schema=False)
 
-# What a township window usually receives; anything else goes in the free-text box.
-COMMON_MATERIALS = (
-    "居民身份证",
-    "户口簿",
-    "家庭经济状况核对授权书",
-    "收入证明",
-    "残疾人证",
-    "疾病诊断证明",
-    "房屋产权或租赁证明",
-    "代办委托书",
-)
 SCALARS = (
     "application_id",
     "draft_id",

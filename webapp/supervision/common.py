@@ -1,5 +1,5 @@
 """Shared by the district supervision pages: which sections the user may open (the tabs), Beijing dates,
-months, form errors, and calling a supervision workflow's update.
+months, working days counted in bulk, form errors, and calling a supervision workflow's update.
 
 The supervision tables (rechecks, ongoing reviews, digests, declarations) are written by activities;
 these pages read them and act only through the workflows, except where noted in each module.
@@ -11,6 +11,7 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
+from itertools import accumulate
 from typing import Any
 
 import asyncpg
@@ -22,6 +23,7 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 
 from infra.clock import BEIJING, today
+from rules.calendar import WorkCalendar
 from schemas.money import from_fen
 from schemas.staff import Actor
 from webapp import authz
@@ -48,6 +50,24 @@ SECTIONS = (
     ("declarations", "/supervision/declarations", "declarations.view"),
 )
 SECTION_ACTIONS = {key: action for key, _, action in SECTIONS}
+
+
+class WorkdayCounter:
+    """`WorkCalendar.working_days_between` for thousands of date pairs: one pass over the days from
+    `first` to `last` builds a running count, after which each pair is a subtraction (the day-by-day
+    loop per case took a quarter of a second for 10,000 cases)."""
+
+    def __init__(self, cal: WorkCalendar, first: date, last: date) -> None:
+        self.first = first
+        self.running = list(
+            accumulate((cal.is_workday(first + timedelta(days=i)) for i in range((last - first).days + 1)), initial=0)
+        )
+
+    def between(self, a: date, b: date) -> int:
+        """Working days after `a` up to and including `b`; 0 if `b <= a` (both within first..last)."""
+        if b <= a:
+            return 0
+        return self.running[(b - self.first).days + 1] - self.running[(a - self.first).days + 1]
 
 
 def beijing(at: datetime) -> datetime:

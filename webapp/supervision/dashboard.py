@@ -12,7 +12,6 @@ import asyncio
 import statistics
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
-from itertools import accumulate
 from typing import Any
 
 import asyncpg
@@ -22,36 +21,18 @@ from fastapi.responses import Response
 from db import calendar_repo, policy_repo
 from infra.clock import BEIJING, today
 from infra.config import TIMEZONE
-from rules.calendar import WorkCalendar
 from rules.stages import Stage
 from schemas.staff import Actor
 from webapp.deps import Db, PageActor
 from webapp.i18n import gettext_callables, locale_of
 from webapp.render import refused, render
 from webapp.review.cases import jurisdiction
-from webapp.supervision.cases import IS_OPEN
+from webapp.supervision.case_filter import IS_OPEN
+from webapp.supervision.common import WorkdayCounter
 
 router = APIRouter(include_in_schema=False)
 
 WEEKS = 26
-
-
-class WorkdayCounter:
-    """`WorkCalendar.working_days_between` for thousands of date pairs: one pass over the days from
-    `first` to `last` builds a running count, after which each pair is a subtraction (the day-by-day
-    loop per case took a quarter of a second for 10,000 cases)."""
-
-    def __init__(self, cal: WorkCalendar, first: date, last: date) -> None:
-        self.first = first
-        self.running = list(
-            accumulate((cal.is_workday(first + timedelta(days=i)) for i in range((last - first).days + 1)), initial=0)
-        )
-
-    def between(self, a: date, b: date) -> int:
-        """Working days after `a` up to and including `b`; 0 if `b <= a` (both within first..last)."""
-        if b <= a:
-            return 0
-        return self.running[(b - self.first).days + 1] - self.running[(a - self.first).days + 1]
 
 
 async def totals(db: asyncpg.Pool, actor: Actor) -> asyncpg.Record:

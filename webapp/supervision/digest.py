@@ -1,5 +1,5 @@
 """The daily digest (`/supervision/digest`, and a compact panel on `/inbox`): the lists the morning run
-kept for the user's place (webapp.supervision.digests).
+kept for the user's place (webapp.review.digests).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from webapp import authz
 from webapp.deps import Db, PageActor
 from webapp.frontdoor.labels import COMPLAINT_STATUS
 from webapp.frontdoor.labels import STATUS_LABELS as REFERRAL_STATUS
+from webapp.review.digests import counts, digest_place, latest_digest
 from webapp.supervision.common import page, refused
-from webapp.supervision.digests import counts, digest_place, latest_digest
 
 router = APIRouter(include_in_schema=False)
 

@@ -30,7 +30,7 @@ from webapp.payloads import body_model
 from webapp.render import refused, render
 from webapp.review.actions import perform
 from webapp.review.cases import IN_JURISDICTION, CaseId
-from webapp.supervision.cases import IS_OPEN, PAGE_SIZE, CaseFilter, page_links, township_options
+from webapp.supervision.case_filter import IS_OPEN, PAGE_SIZE, CaseFilter, page_links, township_options
 
 router = APIRouter(include_in_schema=False)
 

@@ -19,7 +19,7 @@ from schemas.policy import ApprovalLevel, Policy
 from webapp import authz
 from webapp.deps import Db, PageActor
 from webapp.render import refused, render
-from webapp.supervision.dashboard import WorkdayCounter
+from webapp.supervision.common import WorkdayCounter
 
 router = APIRouter(include_in_schema=False)
 

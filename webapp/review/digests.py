@@ -1,5 +1,5 @@
 """The daily digests the morning run keeps per place (the township for township staff, the district for
-district roles): what the digest page shows and the inbox's compact panel.
+district roles): the inbox's compact panel and the supervision area's digest page (`/supervision/digest`).
 
 The digest is what was sent that morning, not a live query: it is the record of who was told what.
 """
