@@ -8,7 +8,6 @@ approver, district officer: authz `ids.full`); masked for everyone else who may 
 
 from __future__ import annotations
 
-import io
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -18,7 +17,7 @@ from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import KeepTogether, Paragraph, Spacer, Table, TableStyle
 
 from infra.clock import BEIJING
 from rules.stages import STAGE_LABELS
@@ -27,7 +26,7 @@ from schemas.people import RELATION_LABELS
 from schemas.review import AssistanceType
 from schemas.staff import Actor, Role
 from webapp import authz
-from webapp.pdfkit import cjk_font, paragraph
+from webapp.pdfkit import a4, cjk_font, paragraph
 from webapp.review.approval_data import FormData
 
 INCOME_SOURCES = {
@@ -356,25 +355,15 @@ def build_pdf(data: FormData, actor: Actor, printed_at: datetime) -> bytes:
     note = "" if form.full_ids else "（身份证号码已按查看权限脱敏）"
     footer = f"裕安区社会救助审核确认系统生成　打印人：{actor.full_name}　打印时间：{printed_at:%Y-%m-%d %H:%M}{note}"
 
-    def on_page(canvas: Any, doc: Any) -> None:
-        canvas.saveState()
-        canvas.setFont(form.font, 8)
-        canvas.drawString(18 * mm, 10 * mm, footer)
-        canvas.drawRightString(A4[0] - 18 * mm, 10 * mm, f"第 {doc.page} 页")
-        canvas.restoreState()
-
-    buf = io.BytesIO()
     kind = AssistanceType(data.case["assistance_type"]).label
-    doc = SimpleDocTemplate(
-        buf,
-        pagesize=A4,
-        leftMargin=18 * mm,
-        rightMargin=18 * mm,
-        topMargin=15 * mm,
-        bottomMargin=18 * mm,
+    return a4(
+        form.story(),
         title=f"{kind}审核确认表 {data.case['case_id']}",
-        author="裕安区民政局",
         subject="审核确认表",
+        footer=footer,
+        side=18,
+        top=15,
+        bottom=18,
+        footer_at=10,
+        footer_size=8,
     )
-    doc.build(form.story(), onFirstPage=on_page, onLaterPages=on_page)
-    return buf.getvalue()

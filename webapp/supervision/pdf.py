@@ -8,7 +8,6 @@ run them in the thread pool.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,9 +18,9 @@ from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import KeepTogether, Paragraph, Spacer, Table, TableStyle
 
-from webapp.pdfkit import cjk_font, paragraph
+from webapp.pdfkit import a4, cjk_font, paragraph
 
 WIDTH = A4[0] - 30 * mm
 SHADE = colors.HexColor("#eef2f7")
@@ -75,27 +74,8 @@ class Styles:
         return self.table([header, *rows], widths) if rows else self.p("（无）")
 
 
-def _build(story: list[Any], *, title: str, footer: str, styles: Styles) -> bytes:
-    def on_page(canvas: Any, doc: Any) -> None:
-        canvas.saveState()
-        canvas.setFont(styles.font, 7.5)
-        canvas.drawString(15 * mm, 9 * mm, footer)
-        canvas.drawRightString(A4[0] - 15 * mm, 9 * mm, f"第 {doc.page} 页")
-        canvas.restoreState()
-
-    buf = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buf,
-        pagesize=A4,
-        leftMargin=15 * mm,
-        rightMargin=15 * mm,
-        topMargin=14 * mm,
-        bottomMargin=16 * mm,
-        title=title,
-        author="裕安区民政局",
-    )
-    doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
-    return buf.getvalue()
+def _build(story: list[Any], *, title: str, footer: str) -> bytes:
+    return a4(story, title=title, footer=footer, side=15, top=14, bottom=16, footer_at=9, footer_size=7.5)
 
 
 # ---- fund declaration ---------------------------------------------------------------------------------
@@ -149,7 +129,7 @@ def declaration_pdf(d: DeclarationPrint, printed_by: str, printed_at: datetime) 
         ),
     ]
     footer = f"裕安区社会救助系统生成　打印人：{printed_by}　打印时间：{printed_at:%Y-%m-%d %H:%M}"
-    return _build(story, title=f"资金申报 {d.month} 第{d.version}版", footer=footer, styles=s)
+    return _build(story, title=f"资金申报 {d.month} 第{d.version}版", footer=footer)
 
 
 # ---- case file ------------------------------------------------------------------------------------------
@@ -198,4 +178,4 @@ def case_file_pdf(d: CaseFilePrint, printed_by: str, printed_at: datetime) -> by
     else:
         story.append(s.listing(["编号", "时间", "事件", "说明"], d.temporal, [0.6, 1.4, 1.6, 4.4]))
     footer = f"裕安区社会救助系统生成　打印人：{printed_by}　打印时间：{printed_at:%Y-%m-%d %H:%M}"
-    return _build(story, title=f"案卷 {d.case_id}", footer=footer, styles=s)
+    return _build(story, title=f"案卷 {d.case_id}", footer=footer)
