@@ -2,8 +2,9 @@
 and by tests/security/test_authz_matrix.py.
 
 Each action a route or page guards has a `Permission`: the roles that may, the scope its rows are confined to
-(checked where the row is loaded: `case_row`, `request_row`, …, and in the lists' SQL), and the Chinese
-refusal (403 `wrong_role`), with its own words for a role where one is told something more useful.
+(`in_scope`, asked where a row is loaded: `case_row`, `request_row`, …; the lists apply the same rule in
+their SQL), and the Chinese refusal (403 `wrong_role`), with its own words for a role where one is told
+something more useful.
 `by="workflow"` marks what the web app only offers (forms, buttons) to those roles: the workflow's update
 validator has the last word on role and stage (rules/stages.py, workflows/*), and the API lets the call
 through to it. The role sets are named here once.
@@ -16,6 +17,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
 
+from rules.access import within
+from rules.recusal import names_person
 from schemas.staff import Actor, Role
 from webapp.errors import forbidden
 
@@ -133,3 +136,21 @@ def require(actor: Actor, action: str) -> None:
     """403 `wrong_role` with the table's Chinese refusal unless `actor` may do `action`."""
     if not may(actor, action):
         raise forbidden(denied(actor, action))
+
+
+def in_scope(
+    actor: Actor, action: str, place: str, *, bureau: str | None = None, about_person: str | None = None
+) -> bool:
+    """Whether a row at `place` (its most precise place: village, else township; a complaint's handling unit)
+    lies in `actor`'s scope for `action`: within the jurisdiction; for bureau staff where it is, the row's
+    `bureau` theirs; for complaints, never one about the actor (`about_person`, the complaint workflow's own
+    recusal rule)."""
+    match PERMISSIONS[action].scope:
+        case Scope.ANY:
+            return True
+        case Scope.BUREAU if actor.role is BU:
+            return actor.bureau is not None and bureau == actor.bureau.value
+        case Scope.UNIT:
+            return within(actor.place_code, place) and not names_person(about_person, actor.username, actor.full_name)
+        case _:
+            return within(actor.place_code, place)

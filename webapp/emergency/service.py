@@ -78,7 +78,7 @@ async def _event_row(db: asyncpg.Pool, event_id: str, actor: Actor) -> asyncpg.R
     row = await db.fetchrow(_SUMMARY_SQL + "where e.event_id = $1", event_id)
     if row is None:
         raise not_found("急难事件不存在")
-    if not within(actor.place_code, row["village_code"]):
+    if not authz.in_scope(actor, "emergency.read", row["village_code"]):
         raise forbidden("该急难事件不在您的辖区内", "out_of_jurisdiction")
     return row
 
@@ -223,7 +223,7 @@ async def _fund_place(db: asyncpg.Pool, place_code: str, actor: Actor) -> asyncp
     place = await db.fetchrow("select code, name, level from places where code = $1", place_code)
     if place is None:
         raise not_found("区划不存在")
-    if not within(actor.place_code, place_code):
+    if not authz.in_scope(actor, "emergency.read", place_code):
         raise forbidden("该资金账户不在您的辖区内", "out_of_jurisdiction")
     return place
 

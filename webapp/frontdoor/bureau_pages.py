@@ -66,7 +66,7 @@ async def inbox(request: Request, actor: PageActor, db: Db, status: str = "open"
 async def _referral(db: asyncpg.Pool, temporal: Client | None, referral_id: str, actor: Actor) -> dict[str, Any]:
     detail = await referral_detail(db, temporal, referral_id, actor)
     ref = detail.referral
-    own_bureau = actor.role is Role.BUREAU_STAFF and actor.bureau == ref.bureau
+    own_bureau = authz.may(actor, "referral.answer") and actor.bureau == ref.bureau
     return LABELS | {
         "detail": detail,
         "ref": ref,

@@ -9,7 +9,6 @@ import secrets
 import asyncpg
 
 from infra.clock import today
-from rules.access import within
 from rules.needs import BY_CODE
 from rules.recusal import names_person
 from schemas.identity import mask_phone
@@ -119,21 +118,15 @@ async def _fetch(db: asyncpg.Pool, sql: str, subject_id: str, missing: str) -> a
 async def request_row(db: asyncpg.Pool, request_no: str, actor: Actor) -> asyncpg.Record:
     authz.require(actor, "request.read")
     row = await _fetch(db, REQUEST_SQL + "where r.request_no = $1", request_no, "受理编号不存在")
-    if not within(actor.place_code, row["village_code"] or row["township_code"]):
+    if not authz.in_scope(actor, "request.read", row["village_code"] or row["township_code"]):
         raise forbidden("该求助不在您的辖区内", "out_of_jurisdiction")
     return row
-
-
-def may_see_referral(actor: Actor, row: asyncpg.Record) -> bool:
-    if actor.role is Role.BUREAU_STAFF:
-        return actor.bureau is not None and row["bureau"] == actor.bureau.value
-    return within(actor.place_code, row["township_code"])
 
 
 async def referral_row(db: asyncpg.Pool, referral_id: str, actor: Actor) -> asyncpg.Record:
     authz.require(actor, "referral.read")
     row = await _fetch(db, REFERRAL_SQL + "where f.referral_id = $1", referral_id, "转介不存在")
-    if not may_see_referral(actor, row):
+    if not authz.in_scope(actor, "referral.read", row["township_code"], bureau=row["bureau"]):
         raise forbidden(
             "该转介不属于您的部门或辖区", "wrong_bureau" if actor.role is Role.BUREAU_STAFF else "out_of_jurisdiction"
         )
@@ -148,7 +141,7 @@ def is_subject(actor: Actor, about_person: str | None) -> bool:
 async def complaint_row(db: asyncpg.Pool, complaint_no: str, actor: Actor) -> asyncpg.Record:
     authz.require(actor, "complaint.read")
     row = await _fetch(db, COMPLAINT_SQL + "where c.complaint_no = $1", complaint_no, "投诉不存在")
-    if not within(actor.place_code, row["unit_code"]) or is_subject(actor, row["about_person"]):
+    if not authz.in_scope(actor, "complaint.read", row["unit_code"], about_person=row["about_person"]):
         raise forbidden("该投诉不由您承办", "out_of_jurisdiction")
     return row
 

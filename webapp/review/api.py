@@ -82,8 +82,8 @@ async def accept(
 
 @router.get("/cases", response_model=CaseList, summary="案件列表（按辖区）", responses=_ERRORS)
 async def list_cases(
-    db: Db,
     actor: CaseReader,
+    db: Db,
     township: str | None = Query(None, pattern=r"^\d{9}$", description="乡镇（街道）代码"),
     stage: Stage | None = Query(None, description="环节"),
     assistance_type: AssistanceType | None = Query(None, description="救助类型"),
@@ -174,8 +174,8 @@ async def get_case(
     responses=_ERRORS,
 )
 async def verification_requests(
-    db: Db,
     actor: CaseReader,
+    db: Db,
     status: Literal["requested", "answered"] | None = Query("requested", description="requested：待核对"),
     limit: int = Query(100, ge=1, le=200),
 ) -> VerificationRequestList:

@@ -74,7 +74,7 @@ async def case_row(db: asyncpg.Pool, case_id: str, actor: Actor) -> asyncpg.Reco
     row = await db.fetchrow(SUMMARY_SQL + "where c.case_id = $1", case_id)
     if row is None:
         raise not_found()
-    if not within(actor.place_code, case_place(row["township_code"], row["village_code"])):
+    if not authz.in_scope(actor, "case.read", case_place(row["township_code"], row["village_code"])):
         raise forbidden("该案件不在您的辖区内", "out_of_jurisdiction")
     return row
 
