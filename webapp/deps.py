@@ -2,6 +2,9 @@
 the settings. A route that needs one names it in its signature, so nothing is fetched behind its back:
 
     async def case(case_id: str, db: Db, actor: CurrentActor) -> CaseOut: ...
+
+`Temporal` answers 503 at once when the app has no client. A route whose own refusals (401, 403, 404, 422)
+must come first takes `MaybeTemporal` and calls `workflow_calls.connected` where it needs the client.
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ from webapp.review.workflow import case_state, started_with
 
 router = APIRouter(include_in_schema=False)
 
-INVESTIGATOR_ROLES = ["village_cadre", "township_caseworker", "township_approver", "district_officer"]
+INVESTIGATOR_ROLES = sorted(r.value for r in authz.CASEWORK)  # who may be named among the investigators
 
 _EVENTS = """
 select e.event_key, e.kind, e.stage, e.actor, e.actor_role, e.payload, e.occurred_at, u.full_name
