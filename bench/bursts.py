@@ -43,7 +43,7 @@ from schemas.review import ReviewStart
 from schemas.staff import Actor, Role
 from schemas.supervision import OngoingStart, SupervisionNames, ongoing_workflow_id
 from tests.factories import application
-from webapp.temporal import start_review
+from webapp.review.workflow import start_review
 
 
 async def _settled(pool: asyncpg.Pool, prefix: str, n: int, t0: float, deadline: float) -> tuple[int, float, float]:

@@ -182,9 +182,9 @@ async def run(url: str, runs: int, explain: bool) -> None:
 
 
 async def print_plans(pool: asyncpg.Pool) -> None:
-    from webapp.cases import _SUMMARY_SQL
-    from webapp.ui.supervisor_cases import ORDER, CaseFilter
-    from webapp.ui.supervisor_overdue import _CASES
+    from webapp.review.cases import SUMMARY_SQL as _SUMMARY_SQL
+    from webapp.supervision.case_filter import ORDER, CaseFilter
+    from webapp.supervision.overdue import _CASES
 
     async with pool.acquire() as conn:
         actor = await users_repo.get_actor(conn, "qu_jiandu")

@@ -194,7 +194,7 @@ async def test_lists_and_reads_only_within_jurisdiction(api: httpx.AsyncClient, 
 async def test_a_second_district_is_outside_the_first_districts_lists(
     api: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
-    """The district that holds every place reads its lists without the prefix test (webapp.cases.jurisdiction);
+    """The district that holds every place reads its lists without the prefix test (webapp.review.cases.jurisdiction);
     once another district shares the database, the test is back and its cases stay out."""
     await insert_case(pool, "SP-1", SHIPO)
     await pool.execute(

@@ -1,7 +1,9 @@
-"""The FastAPI application: HTTP API now, the admin UI later, on one app.
+"""The FastAPI application: the HTTP API and the server-rendered pages of every feature, on one app.
 
-`create_app(pool, client)` is what tests use with their own database and Temporal server; the
-module-level `app` (run by `jiuzhu up` through uvicorn) opens both from the environment at startup.
+Each feature (`webapp/<feature>/`) brings its API routes and its pages; they are included here, API first,
+in an order that matters where paths overlap (`/cases/export.csv` before `/cases/{case_id}`, `/cases/new`
+before it too). `create_app(pool, client)` is what tests use with their own database and Temporal server;
+the module-level `app` (run by `jiuzhu up` through uvicorn) opens both from the environment at startup.
 """
 
 from __future__ import annotations
@@ -17,9 +19,69 @@ from db.pool import create_pool
 from infra.config import Settings
 from infra.logging import setup_logging
 from infra.temporal import connect
-from webapp import actions, auth, cases, csrf, emergency, errors, frontdoor_api
-from webapp.ops import install as install_ops
-from webapp.ui.setup import install_ui
+from webapp import csrf, errors, ops, pages
+from webapp.account import api as account_api
+from webapp.account import pages as account_pages
+from webapp.admin import calendar, overview, places, policy, relatives, users
+from webapp.emergency import api as emergency_api
+from webapp.emergency import pages as emergency_pages
+from webapp.frontdoor import api as frontdoor_api
+from webapp.frontdoor import bureau_pages, desk_pages
+from webapp.household import api as household_api
+from webapp.household import pages as household_pages
+from webapp.portal import pages as portal_pages
+from webapp.review import api as review_api
+from webapp.review import approval, case_page, inbox, intake
+from webapp.sessions import Keys, Sessions
+from webapp.supervision import (
+    cases,
+    conflicts,
+    dashboard,
+    declarations,
+    digest,
+    history,
+    overdue,
+    reviews,
+    rollout,
+    sampling,
+)
+
+API = [
+    account_api.router,
+    review_api.router,
+    review_api.actions_router,
+    emergency_api.router,
+    frontdoor_api.router,
+    household_api.router,
+]
+PAGES = [
+    account_pages.router,
+    cases.router,  # before the case page: /cases/export.* must not be read as /cases/{case_id}
+    dashboard.router,
+    rollout.router,
+    overdue.router,
+    approval.router,
+    intake.router,  # before the case page: /cases/new is not a case number
+    inbox.router,
+    case_page.router,
+    overview.router,
+    users.router,
+    relatives.router,
+    places.router,
+    calendar.router,
+    policy.router,
+    emergency_pages.router,
+    portal_pages.router,
+    bureau_pages.router,
+    desk_pages.router,
+    household_pages.router,
+    sampling.router,
+    reviews.router,
+    digest.router,
+    conflicts.router,
+    declarations.router,
+    history.router,
+]
 
 DESCRIPTION = """
 裕安区社会救助（低保、特困）审核确认系统的 HTTP 接口。
@@ -56,22 +118,21 @@ def create_app(
     app.state.settings = settings
     app.state.pool = pool
     app.state.client = client
-    app.state.keys = auth.Keys(settings, secret_key)
-    app.add_middleware(auth.Sessions, keys=app.state.keys)
+    app.state.keys = Keys(settings, secret_key)
+    app.add_middleware(Sessions, keys=app.state.keys)
     errors.install(app)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    app.include_router(auth.router)
-    app.include_router(cases.router)
-    actions.install(app)
-    emergency.install(app)
-    frontdoor_api.install(app)
-    install_ui(app)
+    for router in API:
+        app.include_router(router)
+    pages.install(app)  # static files, and errors on pages answered as pages
+    for router in PAGES:
+        app.include_router(router)
     app.add_middleware(csrf.Csrf, keys=app.state.keys)
-    install_ops(app)  # /readyz and /metrics beside /healthz; request metrics as the outermost middleware
+    ops.install(app)  # /readyz and /metrics beside /healthz; request metrics as the outermost middleware
     return app
 
 

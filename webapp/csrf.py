@@ -10,7 +10,7 @@ from __future__ import annotations
 from asgi_csrf import asgi_csrf
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from webapp.auth import Keys, production_mode
+from webapp.sessions import Keys, production_mode
 
 # Forms that anonymous visitors post (no session cookie yet), which asgi-csrf would otherwise let through.
 PROTECTED_WITHOUT_COOKIES = ["/login", "/portal/apply", "/portal/ask", "/portal/complain", "/portal/status"]

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import os
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -32,6 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from infra import tracing
 from infra.metrics import HTTP_IN_FLIGHT, HTTP_LATENCY, HTTP_REQUESTS, READY
+from webapp.deps import Db, MaybeTemporal
 
 CHECK_TIMEOUT = 2.0
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -53,9 +53,8 @@ async def _check(part: str, probe) -> str:
 
 
 @router.get("/readyz")
-async def readyz(request: Request) -> JSONResponse:
-    pool = request.app.state.pool
-    client = request.app.state.client
+async def readyz(pool: Db, client: MaybeTemporal) -> JSONResponse:
+    """Each part's own check; a part the app has not (yet) got is down."""
 
     async def database() -> None:
         if pool is None:
@@ -80,8 +79,9 @@ async def readyz(request: Request) -> JSONResponse:
 
 @router.get("/metrics")
 async def metrics(request: Request) -> Response:
-    token = os.environ.get("JIUZHU_METRICS_TOKEN", "")
-    if token:
+    configured = request.app.state.settings.metrics_token
+    if configured:
+        token = configured.get_secret_value()
         sent = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(sent.encode(), token.encode()):
             return Response("unauthorized\n", status_code=401, media_type="text/plain")

@@ -103,7 +103,7 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-async def log_in(request: Request, username: str, password: str) -> Actor:
-    """Check a log-in through both limits; raises LoginRefused."""
-    async with request.app.state.pool.acquire() as conn:
+async def log_in(db: asyncpg.Pool, request: Request, username: str, password: str) -> Actor:
+    """Check a log-in from `request`'s address through both limits; raises LoginRefused."""
+    async with db.acquire() as conn:
         return await check_log_in(conn, username, password, client_ip(request))

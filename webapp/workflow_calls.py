@@ -46,15 +46,30 @@ REFUSAL_STATUS = {
     "invalid": 422,
 }
 WORKFLOW_ERROR = ApiError(500, "workflow_error", "处理出错，请联系系统管理员")
+CLOSED = ApiError(409, "closed", "已办结，不能再操作")
+TIMEOUT = ApiError(504, "timeout", "工作流处理超时，请稍后查看状态")
+UNAVAILABLE = ApiError(503, "temporal_unavailable", "工作流服务暂不可用，请稍后再试")
 
 
-def refusal(exc: WorkflowUpdateFailedError) -> ApiError:
-    """The workflow's own refusal, with its code and Chinese message; anything else is a 500."""
+def connected(client: Client | None) -> Client:
+    """The app's client; 503 when the app runs without one (or it is not connected yet)."""
+    if client is None:
+        raise fresh(UNAVAILABLE)
+    return client
+
+
+def fresh(error: ApiError) -> ApiError:
+    """A new exception like `error`: one instance raised again and again would pile up tracebacks."""
+    return ApiError(error.status, error.code, error.message)
+
+
+def refusal(exc: WorkflowUpdateFailedError, failed: ApiError = WORKFLOW_ERROR) -> ApiError:
+    """The workflow's own refusal, with its code and Chinese message; anything else is `failed` (a 500)."""
     cause = exc.cause
     if isinstance(cause, ApplicationError) and cause.type:
         return ApiError(REFUSAL_STATUS.get(cause.type, 409), cause.type, cause.message)
     log.error("update failed in workflow", error=str(cause))
-    return WORKFLOW_ERROR
+    return fresh(failed)
 
 
 async def update(
@@ -65,17 +80,20 @@ async def update(
     *,
     result_type: type | None = None,
     update_id: str | None = None,
-    closed: ApiError | None = None,
+    closed: ApiError = CLOSED,
+    slow: ApiError = TIMEOUT,
+    failed: ApiError = WORKFLOW_ERROR,
     applied: Callable[[], Awaitable[bool]] | None = None,
 ) -> Any:
     """Call update `name` once and return its result.
 
     `update_id` makes a repeated request (double click, client retry) the same update: Temporal answers
-    it with the first one's outcome. A workflow that has closed answers `closed` (409). `applied` is for
-    workflows that close as soon as the update is applied, when the server may no longer have the outcome:
-    it asks the database whether the update was applied, and the call is then a success.
+    it with the first one's outcome. A workflow that has closed answers `closed` (409), one that takes too
+    long `slow` (504), an update that fails inside the workflow `failed` (500): a route passes its own
+    words where it has them. `applied` is for workflows that close as soon as the update is applied, when
+    the server may no longer have the outcome: it asks the database whether the update was applied, and the
+    call is then a success.
     """
-    closed = closed or ApiError(409, "closed", "已办结，不能再操作")
     handle = client.get_workflow_handle(workflow_id)
     with bound_contextvars(workflow_id=workflow_id, update=name):
         for attempt in range(3):
@@ -84,22 +102,22 @@ async def update(
                     name, payload, id=update_id, result_type=result_type, rpc_timeout=UPDATE_TIMEOUT
                 )
             except WorkflowUpdateFailedError as exc:
-                refused = refusal(exc)
+                refused = refusal(exc, failed)
                 log.info("update refused", code=refused.code)
                 raise refused from None
             except WorkflowUpdateRPCTimeoutOrCancelledError:
-                raise ApiError(504, "timeout", "工作流处理超时，请稍后查看状态") from None
+                raise fresh(slow) from None
             except RPCError as exc:
                 if exc.status != RPCStatusCode.NOT_FOUND:
                     log.error("update failed", error=exc.message)
-                    raise ApiError(503, "temporal_unavailable", "工作流服务暂不可用，请稍后再试") from None
+                    raise fresh(UNAVAILABLE) from None
                 if applied is None:
-                    raise closed from None
+                    raise fresh(closed) from None
                 # a workflow started a moment ago may not take updates yet, or it has closed after applying it
                 if await _eventually(applied, tries=25 if attempt == 2 else 1):
                     return None
                 if attempt == 2:
-                    raise closed from None
+                    raise fresh(closed) from None
                 await asyncio.sleep(0.5)
     raise AssertionError("unreachable")
 
@@ -121,9 +139,11 @@ async def start_or_attach(
     id: str,
     search: Sequence[SearchAttributePair] = (),
     reuse: WorkflowIDReusePolicy = WorkflowIDReusePolicy.REJECT_DUPLICATE,
+    result_type: type | None = None,
 ) -> tuple[WorkflowHandle, bool]:
-    """Start `workflow` under `id` once; a repeat (running or closed) attaches to it instead of starting a
-    second one. Returns (handle, whether this call started it)."""
+    """Start `workflow` under `id` once; a repeat (running or closed, as `reuse` allows) attaches to it instead
+    of starting a second one. Returns (handle, whether this call started it); `result_type` is what the
+    handle's `result()` decodes."""
     try:
         handle = await client.start_workflow(
             workflow,
@@ -133,9 +153,10 @@ async def start_or_attach(
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=reuse,
             search_attributes=TypedSearchAttributes(list(search)) if search else None,
+            result_type=result_type,
         )
     except WorkflowAlreadyStartedError:
-        return client.get_workflow_handle(id), False
+        return client.get_workflow_handle(id, result_type=result_type), False
     # The server says whether USE_EXISTING attached to a running workflow only in the start response,
     # which the SDK keeps on the handle without a public accessor.
     return handle, handle._start_workflow_response.started

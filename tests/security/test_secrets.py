@@ -19,7 +19,7 @@ import pytest
 from infra.config import ROOT
 from tests.security.conftest import WEBHOOK_SECRET, World
 from webapp.app import create_app
-from webapp.auth import SecretKeyMissing
+from webapp.sessions import SecretKeyMissing
 
 STRONG = "p" * 48
 

@@ -11,9 +11,9 @@ from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
 
 from webapp.i18n import LOCALE_DIR
-from webapp.ui.render import TEMPLATES
+from webapp.render import TEMPLATE_DIRS
 
-# How webapp/ui/render.py sets up Jinja, so that extraction sees the templates as the app renders them.
+# How webapp/render.py sets up Jinja, so that extraction sees the templates as the app renders them.
 JINJA = {"extensions": "jinja2.ext.i18n", "trim_blocks": "True", "lstrip_blocks": "True"}
 
 
@@ -36,8 +36,8 @@ def merged(locale: str) -> dict[str, str]:
 
 
 def templates(*areas: str) -> list[Path]:
-    """The templates of the given folders under webapp/templates."""
-    return [path for area in areas for path in sorted((TEMPLATES / area).glob("*.html"))]
+    """The templates of the given area folders, wherever their feature keeps them (webapp/<feature>/templates)."""
+    return [path for area in areas for root in TEMPLATE_DIRS for path in sorted((root / area).glob("*.html"))]
 
 
 def msgids(paths: Iterable[Path]) -> set[str]:

@@ -26,14 +26,13 @@ from tests.test_api import SHIPO, SHIPO_VILLAGE, SHUNHE, insert_case
 from tests.ui.test_pages import log_in, token
 from webapp.app import create_app
 from webapp.i18n import translations
-from webapp.ui.caseworker_actions import available_actions
-from webapp.ui.caseworker_common import working_days_left
-from webapp.ui.caseworker_inbox import PAGE_SIZE, tasks_for
-from webapp.ui.caseworker_intake import COMMON_MATERIALS
+from webapp.review.case_forms import available_actions
+from webapp.review.common import COMMON_MATERIALS, working_days_left
+from webapp.review.inbox import PAGE_SIZE, tasks_for
 
 APPLICANT_ID = resident_id(date(1968, 3, 2), seq=201)
 CHILD_ID = resident_id(date(2009, 5, 1), seq=202)
-TEMPLATES = Path(__file__).resolve().parents[2] / "webapp" / "templates" / "caseworker"
+TEMPLATES = Path(__file__).resolve().parents[2] / "webapp" / "review" / "templates" / "caseworker"
 
 
 @pytest.fixture

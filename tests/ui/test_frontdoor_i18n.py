@@ -9,8 +9,8 @@ from rules.needs import NEEDS
 from schemas.frontdoor import RequestKind
 from schemas.staff import Bureau
 from tests.ui.i18n_support import msgids, repeated, templates, untranslated
-from webapp import frontdoor_api
-from webapp.ui import bureau_pages, frontdoor_pages
+from webapp.frontdoor import desk_pages, subjects
+from webapp.frontdoor import labels as frontdoor_labels
 
 OWN = {"zh_CN": "frontdoor.po", "en": "frontdoor-labels.po"}
 AREAS = ("portal", "bureau", "frontdoor", "household")
@@ -24,18 +24,18 @@ def test_every_message_of_the_front_door_is_translated_into_chinese() -> None:
 
 def test_every_chinese_label_the_front_door_shows_has_english() -> None:
     labels = {n.plain for n in NEEDS} | {n.help_kind for n in NEEDS} | {b.label for b in Bureau}
-    labels |= {k.label for k in RequestKind} | set(bureau_pages.STATUS_LABELS.values())
-    labels |= set(bureau_pages.OUTCOME_LABELS.values()) | set(frontdoor_pages.DONE_LABELS.values())
+    labels |= {k.label for k in RequestKind} | set(frontdoor_labels.STATUS_LABELS.values())
+    labels |= set(frontdoor_labels.OUTCOME_LABELS.values()) | set(desk_pages.DONE_LABELS.values())
     for table in (
-        frontdoor_pages.REQUEST_STATUS,
-        frontdoor_pages.NEED_STATUS,
-        frontdoor_pages.COMPLAINT_STATUS,
-        frontdoor_pages.FINDINGS,
-        frontdoor_pages.CHANNELS,
+        frontdoor_labels.REQUEST_STATUS,
+        frontdoor_labels.NEED_STATUS,
+        frontdoor_labels.COMPLAINT_STATUS,
+        frontdoor_labels.FINDINGS,
+        frontdoor_labels.CHANNELS,
     ):
         labels |= set(table.values())
-    labels |= {label for _, _, label in frontdoor_api.REFERRAL_ACTIONS.values()}
-    labels |= {label for _, _, label in frontdoor_api.COMPLAINT_ACTIONS.values()}
+    labels |= {label for _, _, label in subjects.REFERRAL_ACTIONS.values()}
+    labels |= {label for _, _, label in subjects.COMPLAINT_ACTIONS.values()}
     assert untranslated(labels, "en") == []
 
 

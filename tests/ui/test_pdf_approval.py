@@ -22,8 +22,8 @@ from tests.clock import SkippingEnvironment, beijing
 from tests.factories import actor
 from tests.review_support import act, investigate, start, state
 from tests.ui.test_pages import log_in
+from webapp import pdfkit as pdf
 from webapp.app import create_app
-from webapp.ui import pdf
 
 ARTIFACTS = ROOT / "test-artifacts" / "pdf"
 

@@ -33,7 +33,7 @@ from tests.ui.conftest import ARTIFACTS
 from tests.ui.test_pages import log_in, token
 from tests.ui.test_supervision_pages import BARRED, OCTOBER, SHIPO, SHUNHE, add_event
 from webapp.app import create_app
-from webapp.ui.supervision_declarations import IMMUTABLE
+from webapp.supervision.declarations import IMMUTABLE
 
 RECUSED = "您与申请人家庭存在近亲属关系，依规应当回避，不能办理本案"
 

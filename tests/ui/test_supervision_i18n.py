@@ -6,13 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.ui.i18n_support import msgids, repeated, templates, untranslated
-from webapp.ui import (
-    supervision_conflicts,
-    supervision_declarations,
-    supervision_history,
-    supervision_reviews,
-    supervision_sampling,
-)
+from webapp.supervision import conflicts, declarations, history, reviews, sampling
 
 OWN = {"zh_CN": "supervision.po", "en": "supervision-labels.po"}
 
@@ -25,15 +19,15 @@ def test_every_message_of_the_supervision_pages_is_translated_into_chinese() -> 
 
 def test_every_chinese_label_the_supervision_pages_show_has_english() -> None:
     labels = {
-        *supervision_sampling.REASON_LABELS.values(),
-        *supervision_sampling.RECHECK_STATUS.values(),
-        *supervision_reviews.OUTCOME_LABELS.values(),
-        *supervision_reviews.RECIPIENT_STATUS.values(),
-        *supervision_declarations.STATUS_LABELS.values(),
-        *supervision_declarations.KIND_LABELS.values(),
-        *supervision_conflicts.ACTION_NAMES.values(),
-        *supervision_history.EVENT_LABELS.values(),
-        *supervision_history.WORKFLOW_LABELS.values(),
+        *sampling.REASON_LABELS.values(),
+        *sampling.RECHECK_STATUS.values(),
+        *reviews.OUTCOME_LABELS.values(),
+        *reviews.RECIPIENT_STATUS.values(),
+        *declarations.STATUS_LABELS.values(),
+        *declarations.KIND_LABELS.values(),
+        *conflicts.ACTION_NAMES.values(),
+        *history.EVENT_LABELS.values(),
+        *history.WORKFLOW_LABELS.values(),
     }
     assert untranslated(labels, "en") == []
 

@@ -10,10 +10,10 @@ import pytest
 from rules.stages import STAGE_LABELS
 from schemas.review import AssistanceType
 from tests.ui.i18n_support import catalog, msgids, repeated, templates, untranslated
-from webapp.ui import supervisor_overdue
+from webapp.supervision import dashboard, overdue
 
 OURS = {"zh_CN": "supervisor.po", "en": "supervisor-labels.po"}
-PYTHON = [Path(supervisor_overdue.__file__).with_name("supervisor_dashboard.py")]
+PYTHON = [Path(dashboard.__file__)]
 
 
 def test_every_message_is_translated_and_used() -> None:
@@ -29,6 +29,6 @@ def test_no_message_id_is_defined_twice_in_a_language(locale: str) -> None:
 
 
 def test_chinese_labels_have_english() -> None:
-    escalations = supervisor_overdue.ESCALATION_LABELS.values()
+    escalations = overdue.ESCALATION_LABELS.values()
     labels = [*STAGE_LABELS.values(), *(t.label for t in AssistanceType), *escalations]
     assert untranslated(labels, "en") == []

@@ -24,7 +24,7 @@ from tests.clock import BEIJING, beijing
 from tests.factories import resident_id
 from tests.ui.test_pages import log_in, token
 from webapp.app import create_app
-from webapp.ui.supervisor_dashboard import WorkdayCounter
+from webapp.supervision.common import WorkdayCounter
 
 SHIPO, SHUNHE, GULOU = "341503106", "341503104", "341503001"
 SHIPO_VILLAGE = "341503106201"

@@ -1,0 +1,108 @@
+"""Policy versions: the list (the one in force today marked), one version as JSON, and a new version.
+
+Versions are immutable because a case keeps the version it was accepted under; a change is a new
+version with its own effective date. The new-version form starts from the version in force, numbered
+after the highest one and dated after the latest, so only the changed numbers need typing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Annotated, Any
+
+import asyncpg
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+
+from db import policy_repo
+from infra.clock import today
+from schemas.policy import Policy
+from webapp.admin.common import AdminActor, done, render_admin
+from webapp.deps import Db
+from webapp.errors import chinese_message, not_found
+
+router = APIRouter(include_in_schema=False)
+
+MAX_BODY = 200_000  # characters; the default policy is about 2,000
+
+
+def _pretty(body: dict[str, Any]) -> str:
+    return json.dumps(body, ensure_ascii=False, indent=2)
+
+
+async def _in_force(conn: asyncpg.Connection, day: dt.date) -> Policy | None:
+    try:
+        return await policy_repo.in_force(conn, day)
+    except LookupError:
+        return None
+
+
+@router.get("/admin/policy")
+async def versions(request: Request, *, actor: AdminActor, db: Db) -> Response:
+    day = today()
+    async with db.acquire() as conn:
+        rows = await policy_repo.list_versions(conn)
+        current = await _in_force(conn, day)
+    context = {"versions": list(reversed(rows)), "in_force": current and current.version, "today": day}
+    return render_admin(request, "admin/policy.html", context, actor)
+
+
+@router.get("/admin/policy/new")
+async def new_version(request: Request, *, actor: AdminActor, db: Db) -> Response:
+    day = today()
+    async with db.acquire() as conn:
+        rows = await policy_repo.list_versions(conn)
+        current = await _in_force(conn, day)
+    number = max((r["version"] for r in rows), default=0) + 1
+    starts = max([day, *(r["effective_from"] for r in rows)]) + dt.timedelta(days=1)
+    draft = (current or Policy()).model_dump(mode="json") | {"version": number, "effective_from": starts.isoformat()}
+    context = {"body": _pretty(draft), "based_on": current.version if current else None}
+    return render_admin(request, "admin/policy_new.html", context, actor)
+
+
+def _parse(text: str) -> tuple[Policy | None, list[str]]:
+    """The pasted JSON as a Policy, or the problems in Chinese (JSON syntax first, then each field)."""
+    if len(text) > MAX_BODY:
+        return None, [f"内容过长（最多 {MAX_BODY} 个字符）"]
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        return None, [f"JSON 格式错误：第 {e.lineno} 行第 {e.colno} 列附近"]
+    try:
+        return Policy.model_validate(data), []
+    except ValidationError as e:
+        return None, [chinese_message(err) for err in e.errors()]
+
+
+@router.post("/admin/policy")
+async def add_version(request: Request, body: Annotated[str, Form()] = "", *, actor: AdminActor, db: Db) -> Response:
+    policy, problems = _parse(body)
+    if policy is not None:
+        async with db.acquire() as conn:
+            try:
+                await policy_repo.add(conn, policy, actor.username)
+            except policy_repo.PolicyError as e:
+                problems = [str(e)]
+            else:
+                date = policy.effective_from.isoformat()
+                return done(
+                    request, f"/admin/policy/{policy.version}", "policy_added", version=policy.version, date=date
+                )
+    return render_admin(request, "admin/policy_new.html", {"body": body, "problems": problems}, actor, status=422)
+
+
+@router.get("/admin/policy/{version}")
+async def show_version(request: Request, version: int, *, actor: AdminActor, db: Db) -> Response:
+    day = today()
+    async with db.acquire() as conn:
+        row = await policy_repo.get_version(conn, version)
+        if row is None:
+            raise not_found(f"政策参数第 {version} 版不存在")
+        policy = await policy_repo.get(conn, version)
+        current = await _in_force(conn, day)
+    # As cases read it (fields in the model's order, defaults for fields added since), not jsonb's key order.
+    body = _pretty(policy.model_dump(mode="json"))
+    context = {"v": row, "body": body, "in_force": current and current.version, "today": day}
+    return render_admin(request, "admin/policy_view.html", context, actor)

@@ -1,0 +1,190 @@
+"""Users and roles: list, create, edit role / jurisdiction / active flag, reset a password.
+
+The checks are `users_repo`'s (the CLI uses the same), so the page and `jiuzhu users add` refuse the
+same things with the same Chinese messages. The jurisdiction list follows the chosen role's level
+(ROLE_LEVEL): htmx swaps it when the role changes; without script the server still refuses a mismatch.
+"""
+
+from __future__ import annotations
+
+from itertools import groupby
+from typing import Annotated, Any
+
+import asyncpg
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+
+from db import places_repo, users_repo
+from schemas.staff import ROLE_LEVEL, Bureau, Role
+from webapp.admin.common import AdminActor, SearchedUsers, done, render_admin, user_or_404
+from webapp.deps import Db
+from webapp.render import render
+
+router = APIRouter(include_in_schema=False)
+
+DEFAULT_ROLE = Role.TOWNSHIP_CASEWORKER
+
+
+def _role(value: str) -> Role | None:
+    try:
+        return Role(value)
+    except ValueError:
+        return None
+
+
+def _bureau(value: str) -> Bureau | None:
+    """None for "no bureau" and for a value that is none; `add_user` then says a bureau is required."""
+    try:
+        return Bureau(value)
+    except ValueError:
+        return None
+
+
+async def _place_groups(conn: asyncpg.Connection, role: Role) -> list[tuple[str, list[asyncpg.Record]]]:
+    """Places at the role's level, grouped under their parent (villages under their township)."""
+    rows = await places_repo.places_at_level(conn, ROLE_LEVEL[role])
+    grouped = groupby(rows, key=lambda r: r["parent_name"] or "")
+    return [(parent if ROLE_LEVEL[role] == "village" else "", list(places)) for parent, places in grouped]
+
+
+async def _form_context(conn: asyncpg.Connection, form: dict[str, Any]) -> dict[str, Any]:
+    """The form as typed, with the jurisdiction choices for its role; a single choice comes selected."""
+    role = _role(form["role"]) or DEFAULT_ROLE
+    groups = await _place_groups(conn, role)
+    codes = [p["code"] for _, places in groups for p in places]
+    place_code = codes[0] if len(codes) == 1 else form.get("place_code", "")
+    return {
+        "form": form | {"role": role.value, "place_code": place_code},
+        "role": role,
+        "roles": list(Role),
+        "bureaus": list(Bureau),
+        "place_groups": groups,
+        "single_place": len(codes) == 1,
+    }
+
+
+@router.get("/admin/users")
+async def users(request: Request, *, actor: AdminActor, found: SearchedUsers) -> Response:
+    context = {"users": found.rows, "pager": found.pager, "q": found.q, "Bureau": Bureau}
+    return render_admin(request, "admin/users.html", context, actor)
+
+
+@router.get("/admin/users/new")
+async def new_user(request: Request, *, actor: AdminActor, db: Db) -> Response:
+    form = {"username": "", "full_name": "", "role": DEFAULT_ROLE.value, "place_code": "", "bureau": ""}
+    async with db.acquire() as conn:
+        context = await _form_context(conn, form)
+    return render_admin(request, "admin/user_form.html", context, actor)
+
+
+@router.get("/admin/users/place-field")
+async def place_field(
+    request: Request, role: str = "", place_code: str = "", bureau: str = "", *, actor: AdminActor, db: Db
+) -> Response:
+    """The jurisdiction (and bureau) fields for a role, swapped in by htmx when the role changes."""
+    async with db.acquire() as conn:
+        context = await _form_context(conn, {"role": role, "place_code": place_code, "bureau": bureau})
+    return render(request, "admin/_place_field.html", context, actor=actor)
+
+
+@router.post("/admin/users")
+async def create_user(
+    request: Request,
+    username: Annotated[str, Form()] = "",
+    full_name: Annotated[str, Form()] = "",
+    role: Annotated[str, Form()] = "",
+    place_code: Annotated[str, Form()] = "",
+    bureau: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    confirm: Annotated[str, Form()] = "",
+    *,
+    actor: AdminActor,
+    db: Db,
+) -> Response:
+    username = username.strip()
+    form = {"username": username, "full_name": full_name, "role": role, "place_code": place_code, "bureau": bureau}
+    async with db.acquire() as conn:
+        try:
+            if _role(role) is None:
+                raise users_repo.UserError("请选择角色")
+            if password != confirm:
+                raise users_repo.UserError("两次输入的密码不一致")
+            await users_repo.add_user(
+                conn,
+                username=username,
+                full_name=full_name,
+                role=Role(role),
+                place_code=place_code,
+                password=password,
+                bureau=_bureau(bureau),
+            )
+        except users_repo.UserError as e:
+            context = await _form_context(conn, form) | {"error": str(e)}
+            return render_admin(request, "admin/user_form.html", context, actor, status=422)
+    return done(request, f"/admin/users?q={username}", "created", username=username)
+
+
+@router.get("/admin/users/{username}/edit")
+async def edit_user(request: Request, username: str, *, actor: AdminActor, db: Db) -> Response:
+    async with db.acquire() as conn:
+        user = await user_or_404(conn, username)
+        form = dict(user) | {"bureau": user["bureau"] or ""}
+        context = await _form_context(conn, form) | {"user": user}
+    return render_admin(request, "admin/user_form.html", context, actor)
+
+
+@router.post("/admin/users/{username}/edit")
+async def update_user(
+    request: Request,
+    username: str,
+    full_name: Annotated[str, Form()] = "",
+    role: Annotated[str, Form()] = "",
+    place_code: Annotated[str, Form()] = "",
+    bureau: Annotated[str, Form()] = "",
+    active: Annotated[bool, Form()] = False,
+    *,
+    actor: AdminActor,
+    db: Db,
+) -> Response:
+    form = {"full_name": full_name, "role": role, "place_code": place_code, "bureau": bureau, "active": active}
+    async with db.acquire() as conn:
+        user = await user_or_404(conn, username)
+        try:
+            if _role(role) is None:
+                raise users_repo.UserError("请选择角色")
+            await users_repo.update_user(
+                conn,
+                username,
+                full_name=full_name,
+                role=Role(role),
+                place_code=place_code,
+                bureau=_bureau(bureau),
+                active=active,
+            )
+        except users_repo.UserError as e:
+            context = await _form_context(conn, form) | {"user": user, "error": str(e)}
+            return render_admin(request, "admin/user_form.html", context, actor, status=422)
+    return done(request, f"/admin/users/{username}/edit", "updated", username=username)
+
+
+@router.post("/admin/users/{username}/password")
+async def reset_password(
+    request: Request,
+    username: str,
+    password: Annotated[str, Form()] = "",
+    confirm: Annotated[str, Form()] = "",
+    *,
+    actor: AdminActor,
+    db: Db,
+) -> Response:
+    async with db.acquire() as conn:
+        user = await user_or_404(conn, username)
+        try:
+            if password != confirm:
+                raise users_repo.UserError("两次输入的密码不一致")
+            await users_repo.set_password(conn, username, password)
+        except users_repo.UserError as e:
+            form = dict(user) | {"bureau": user["bureau"] or ""}
+            context = await _form_context(conn, form) | {"user": user, "password_error": str(e)}
+            return render_admin(request, "admin/user_form.html", context, actor, status=422)
+    return done(request, f"/admin/users/{username}/edit", "password_reset", username=username)

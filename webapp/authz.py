@@ -1,0 +1,156 @@
+"""Who may do what in the web app: one table, role × action × scope, read by the routes and their page guards
+and by tests/security/test_authz_matrix.py.
+
+Each action a route or page guards has a `Permission`: the roles that may, the scope its rows are confined to
+(`in_scope`, asked where a row is loaded: `case_row`, `request_row`, …; the lists apply the same rule in
+their SQL), and the Chinese refusal (403 `wrong_role`), with its own words for a role where one is told
+something more useful.
+`by="workflow"` marks what the web app only offers (forms, buttons) to those roles: the workflow's update
+validator has the last word on role and stage (rules/stages.py, workflows/*), and the API lets the call
+through to it. The role sets are named here once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Literal
+
+from rules.access import within
+from rules.recusal import names_person
+from schemas.staff import Actor, Role
+from webapp.errors import forbidden
+
+VC, CW, AP = Role.VILLAGE_CADRE, Role.TOWNSHIP_CASEWORKER, Role.TOWNSHIP_APPROVER
+OFF, SUP, BU, A = Role.DISTRICT_OFFICER, Role.DISTRICT_SUPERVISOR, Role.BUREAU_STAFF, Role.ADMIN
+
+ALL_ROLES = frozenset(Role)
+CIVIL_AFFAIRS = ALL_ROLES - {BU}  # everyone but the partner bureaus, who get referrals, not civil affairs' files
+TOWNSHIP_STAFF = frozenset({CW, AP})
+DISTRICT_ROLES = frozenset({OFF, SUP})
+DESK_ROLES = TOWNSHIP_STAFF | {OFF}  # the township window and the 12349 hotline; they see whole ID numbers
+CASEWORK = frozenset({VC, CW, AP, OFF})  # those who act on cases and events (supervisors read, bureaus and
+# the administrator do other work)
+REGISTRARS = frozenset({VC, CW, AP})  # who register emergencies on the spot
+HOUSEHOLD_READERS = TOWNSHIP_STAFF | DISTRICT_ROLES
+DASHBOARD_ROLES = DISTRICT_ROLES | {A}
+OFFICERS = frozenset({OFF})
+ADMINS = frozenset({A})
+
+
+class Scope(StrEnum):
+    ANY = "any"  # nothing to confine: the role is enough
+    OWN = "own"  # the actor's own account and records
+    JURISDICTION = "jurisdiction"  # rows whose most precise place lies within the actor's place
+    BUREAU = "bureau"  # bureau staff: their own bureau's rows; everyone else: the jurisdiction
+    UNIT = "unit"  # complaints: the handling unit within the jurisdiction, never one about the actor
+
+
+@dataclass(frozen=True)
+class Permission:
+    roles: frozenset[Role]
+    scope: Scope
+    denied: str = ""
+    denied_for: Mapping[Role, str] = field(default_factory=dict)
+    by: Literal["web", "workflow"] = "web"
+
+
+P = Permission
+J = Scope.JURISDICTION
+NO_ACTION = "您的角色不办理此类事项"  # refused before the workflow, which would name the stage
+
+PERMISSIONS: dict[str, Permission] = {
+    # ---- account ----
+    "account": P(ALL_ROLES, Scope.OWN),
+    "ids.full": P(DESK_ROLES, J),  # whole ID numbers (requests, households, case pages, forms): those who open cases
+    # ---- review (dibao / tekun cases) ----
+    "case.read": P(CIVIL_AFFAIRS, J, "部门工作人员无权查看低保、特困审核案件"),
+    "case.accept": P(
+        TOWNSHIP_STAFF,
+        J,
+        "只有乡镇（街道）经办人或审批人可以受理申请",
+        {VC: "村（社区）干部不能受理申请，代办申请请交乡镇（街道）录入"},
+    ),
+    "case.act": P(CASEWORK, J, NO_ACTION, {SUP: "监督员只能查看案件，不能办理"}),
+    "case.inbox": P(CASEWORK, J, "您的角色没有待办案件"),
+    "case.history": P(HOUSEHOLD_READERS, J, "案件历史仅限区民政局工作人员、监督员和本乡镇（街道）工作人员查看"),
+    "calendar.announce": P(ADMINS, Scope.ANY, "只有系统管理员可以发布日历变更"),
+    # ---- emergency aid ----
+    "emergency.read": P(CIVIL_AFFAIRS, J, "部门工作人员无权查看救急难事件"),
+    "emergency.register": P(REGISTRARS, J, "急难事件由村（社区）干部或乡镇（街道）工作人员登记"),
+    "emergency.act": P(CASEWORK, J, NO_ACTION, {SUP: "监督员只能查看，不能办理"}),
+    # who keeps the books of each level's fund
+    "fund.income.village": P(frozenset({VC, A}), J, "您无权为该资金账户入账"),
+    "fund.income.township": P(frozenset({AP, A}), J, "您无权为该资金账户入账"),
+    "fund.income.district": P(frozenset({OFF, A}), J, "您无权为该资金账户入账"),
+    # ---- 12349 front door ----
+    "request.read": P(CIVIL_AFFAIRS, J, "部门工作人员只能查看转介给本部门的事项"),
+    "request.register": P(DESK_ROLES, J, "只有乡镇（街道）经办人、审批人或区民政局工作人员可以代为登记"),
+    "request.handle": P(DESK_ROLES, J, by="workflow"),  # triage, link a case, answer an enquiry
+    "referral.read": P(ALL_ROLES - {VC}, Scope.BUREAU, "村（社区）干部不查看转介"),
+    "referral.answer": P(frozenset({BU}), Scope.BUREAU, by="workflow"),  # accept, ask for information, result
+    "referral.supply": P(DESK_ROLES, J, by="workflow"),  # the information a bureau asked for
+    "complaint.read": P(CIVIL_AFFAIRS - {VC}, Scope.UNIT, "只有乡镇（街道）和区民政局工作人员可以查看投诉"),
+    "complaint.register": P(DESK_ROLES, J, "只有乡镇（街道）经办人、审批人或区民政局工作人员可以登记投诉"),
+    "complaint.handle": P(DESK_ROLES, Scope.UNIT, by="workflow"),  # accept, conclude
+    "frontdoor.overview": P(DISTRICT_ROLES, Scope.ANY, "只有区民政局工作人员和监督员可以查看督办汇总"),
+    "household.view": P(HOUSEHOLD_READERS, J, "只有乡镇（街道）经办人、审批人和区民政局工作人员可以查看家庭信息"),
+    # ---- district supervision ----
+    "dashboard.view": P(DASHBOARD_ROLES, J, "总览仅供区民政局工作人员、监督员和系统管理员查看"),
+    "rollout.view": P(DASHBOARD_ROLES, Scope.ANY, "试点推进情况仅区级人员可见"),
+    "rollout.switch": P(frozenset({OFF, A}), Scope.ANY, "只有区民政局工作人员或管理员可以调整审批权限"),
+    "overdue.view": P(DISTRICT_ROLES, J, "超期与上报案件仅供区民政局工作人员和监督员查看"),
+    "sampling.view": P(DISTRICT_ROLES, J, "抽查复核仅限区民政局工作人员和监督员查看"),
+    "sampling.draw": P(OFFICERS, Scope.ANY, "只有区民政局工作人员可以抽取复核样本"),
+    "recheck.record": P(OFFICERS, J, "抽查复核结论由区民政局工作人员录入"),
+    "reviews.view": P(HOUSEHOLD_READERS, J, "动态管理由乡镇（街道）和区民政局工作人员办理"),
+    "reviews.record": P(DESK_ROLES, J, "复核由本乡镇（街道）或区民政局工作人员办理"),
+    "digest.view": P(HOUSEHOLD_READERS, J, "每日提醒发送给乡镇（街道）和区民政局工作人员"),
+    "conflicts.view": P(DISTRICT_ROLES, J, "回避与利益冲突监督仅限区民政局工作人员和监督员查看"),
+    "declarations.view": P(DISTRICT_ROLES, Scope.ANY, "资金申报仅限区民政局工作人员和监督员查看"),
+    "declarations.draft": P(OFFICERS, Scope.ANY, "只有区民政局工作人员可以生成资金申报"),
+    "declarations.confirm": P(OFFICERS, Scope.ANY, "只有区民政局工作人员可以确认资金申报"),
+    # ---- administration ----
+    "admin": P(ADMINS, Scope.ANY, "只有系统管理员可以使用系统管理功能"),
+}
+
+
+def who(action: str) -> frozenset[Role]:
+    """The roles that may do `action`."""
+    return PERMISSIONS[action].roles
+
+
+def may(actor: Actor | Role, action: str) -> bool:
+    role = actor.role if isinstance(actor, Actor) else actor
+    return role in PERMISSIONS[action].roles
+
+
+def denied(actor: Actor, action: str) -> str:
+    """What `actor` is told when refused `action`."""
+    rule = PERMISSIONS[action]
+    return rule.denied_for.get(actor.role, rule.denied)
+
+
+def require(actor: Actor, action: str) -> None:
+    """403 `wrong_role` with the table's Chinese refusal unless `actor` may do `action`."""
+    if not may(actor, action):
+        raise forbidden(denied(actor, action))
+
+
+def in_scope(
+    actor: Actor, action: str, place: str, *, bureau: str | None = None, about_person: str | None = None
+) -> bool:
+    """Whether a row at `place` (its most precise place: village, else township; a complaint's handling unit)
+    lies in `actor`'s scope for `action`: within the jurisdiction; for bureau staff where it is, the row's
+    `bureau` theirs; for complaints, never one about the actor (`about_person`, the complaint workflow's own
+    recusal rule)."""
+    match PERMISSIONS[action].scope:
+        case Scope.ANY:
+            return True
+        case Scope.BUREAU if actor.role is BU:
+            return actor.bureau is not None and bureau == actor.bureau.value
+        case Scope.UNIT:
+            return within(actor.place_code, place) and not names_person(about_person, actor.username, actor.full_name)
+        case _:
+            return within(actor.place_code, place)

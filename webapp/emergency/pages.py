@@ -1,0 +1,277 @@
+"""Emergency aid pages: register an event, pay at each tier, escalate, record documents and close;
+a fund's ledger with its balance; the district's view of open events by township and tier.
+
+Every page calls the same functions as the HTTP API (webapp.emergency.service), so both refuse alike.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+import asyncpg
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import RedirectResponse
+from pydantic import BaseModel, ValidationError
+from temporalio.client import Client
+
+from infra.clock import BEIJING
+from rules.caps import Caps, Tier, Totals, room
+from schemas.emergency import EmergencyHousehold, EmergencyKind, FundSource
+from schemas.staff import Actor
+from webapp import authz
+from webapp.deps import Db, MaybeTemporal, PageActor
+from webapp.emergency import service
+from webapp.emergency.models import EmergencyIn, IncomeIn
+from webapp.errors import ApiError, chinese_message
+from webapp.payloads import body_model
+from webapp.render import refused, render, render_error
+
+router = APIRouter(include_in_schema=False)
+KINDS = [(k.value, k.label) for k in EmergencyKind]
+SOURCES = [(s.value, s.label) for s in FundSource]
+LABELS = {
+    "kind_labels": dict(KINDS),
+    "tier_labels": {t.value: t.label for t in Tier},
+    "source_labels": dict(SOURCES),
+    "beijing": BEIJING,
+}
+
+
+def _errors(exc: ValidationError) -> list[str]:
+    return [chinese_message(e) for e in exc.errors(include_url=False, include_input=False)]
+
+
+@router.get("/emergencies")
+async def overview(
+    request: Request, actor: PageActor, db: Db, township: str | None = None, status: str = "open"
+) -> Response:
+    try:
+        chosen = status if status in ("open", "closed") else "open"
+        listing = await service.list_events(db, actor, township or None, None, chosen, 1, 200)
+    except ApiError as exc:
+        return render_error(request, exc.status, exc.message, actor)
+    towns = await db.fetch(
+        "select code, name from places where level = 'township' and starts_with(code, $1) order by code",
+        actor.place_code[:9],
+    )
+    sums: dict[str, dict[str, Any]] = {}
+    for g in listing.by_township_and_tier:
+        row = sums.setdefault(
+            g.township_code,
+            {"name": g.township_name, "village": 0, "township": 0, "district": 0, "events": 0, "total": Decimal("0")},
+        )
+        row[g.tier] = g.events
+        row["events"] += g.events
+        row["total"] += g.total
+    return render(
+        request,
+        "emergency/list.html",
+        LABELS
+        | {
+            "listing": listing,
+            "sums": sums,
+            "towns": towns,
+            "township": township or "",
+            "status": status,
+            "can_register": authz.may(actor, "emergency.register"),
+            "Tier": Tier,
+        },
+        actor=actor,
+    )
+
+
+async def _villages(db: asyncpg.Pool, actor: Actor) -> list:
+    return await db.fetch(
+        "select v.code, v.name, v.parent_code, t.name as township_name from places v "
+        "join places t on t.code = v.parent_code where v.level = 'village' and starts_with(v.code, $1) "
+        "order by v.code",
+        actor.place_code,
+    )
+
+
+@router.get("/emergencies/new")
+async def new_form(request: Request, actor: PageActor, db: Db) -> Response:
+    if denied := refused(request, actor, "emergency.register"):
+        return denied
+    return render(
+        request,
+        "emergency/new.html",
+        LABELS | {"values": {"members": "1"}, "errors": [], "kinds": KINDS, "villages": await _villages(db, actor)},
+        actor=actor,
+    )
+
+
+@router.post("/emergencies/new")
+async def register(
+    request: Request,
+    kind: Annotated[str, Form()] = "",
+    description: Annotated[str, Form()] = "",
+    name: Annotated[str, Form()] = "",
+    id_number: Annotated[str, Form()] = "",
+    phone: Annotated[str, Form()] = "",
+    village_code: Annotated[str, Form()] = "",
+    address: Annotated[str, Form()] = "",
+    members: Annotated[str, Form()] = "1",
+    *,
+    actor: PageActor,
+    db: Db,
+    temporal: MaybeTemporal,
+) -> Response:
+    values = {
+        "kind": kind,
+        "description": description,
+        "name": name,
+        "id_number": id_number,
+        "phone": phone,
+        "village_code": village_code,
+        "address": address,
+        "members": members,
+    }
+    errors: list[str] = []
+    status = 422
+    try:
+        body = EmergencyIn(
+            kind=kind,
+            description=description,
+            household=EmergencyHousehold(
+                name=name,
+                id_number=id_number,
+                phone=phone or None,
+                township_code=village_code[:9],
+                village_code=village_code,
+                address=address,
+                members=members or 1,
+            ),
+        )
+        created, _ = await service.register(db, temporal, body, actor)
+        return RedirectResponse(f"/emergencies/{created.event.event_id}", status_code=303)
+    except ValidationError as exc:
+        errors = _errors(exc)
+    except ApiError as exc:
+        errors, status = [exc.message], exc.status
+    context = LABELS | {"values": values, "errors": errors, "kinds": KINDS, "villages": await _villages(db, actor)}
+    return render(request, "emergency/new.html", context, status=status, actor=actor)
+
+
+async def _detail_page(
+    request: Request,
+    event_id: str,
+    actor: Actor,
+    db: asyncpg.Pool,
+    temporal: Client | None,
+    *,
+    error: str | None = None,
+    done: str | None = None,
+    values: dict | None = None,
+    status: int = 200,
+) -> Response:
+    try:
+        detail = await service.event_detail(db, temporal, event_id, actor)
+    except ApiError as exc:
+        return render_error(request, exc.status, exc.message, actor)
+    ev = detail.event
+    policy_caps = None
+    if detail.state is not None:
+        row = await service.caps_policy(db, event_id)
+        caps = Caps(
+            village=Decimal(row["village_cap"]),
+            township=Decimal(row["township_cap"]),
+            village_township=Decimal(row["village_township_total_cap"]),
+        )
+        totals = Totals(village=ev.village_total, township=ev.township_total, district=ev.district_total)
+        policy_caps = {"caps": caps, "room": room(caps, totals, Tier(ev.tier))}
+    return render(
+        request,
+        "emergency/detail.html",
+        LABELS
+        | {
+            "detail": detail,
+            "ev": ev,
+            "tier": Tier(ev.tier),
+            "limits": policy_caps,
+            "error": error,
+            "values": values or {},
+            "done": done,
+            "may_act": authz.may(actor, "emergency.act") and ev.status == "open",
+        },
+        status=status,
+        actor=actor,
+    )
+
+
+@router.get("/emergencies/{event_id}")
+async def detail(
+    request: Request, event_id: str, actor: PageActor, db: Db, temporal: MaybeTemporal, done: str | None = None
+) -> Response:
+    label = service.ACTIONS[done][2] if done in service.ACTIONS else None
+    return await _detail_page(request, event_id, actor, db, temporal, done=f"{label}：已办理" if label else None)
+
+
+@router.post("/emergencies/{event_id}/{action}")
+async def act(
+    request: Request, event_id: str, action: str, actor: PageActor, db: Db, temporal: MaybeTemporal
+) -> Response:
+    if action not in service.ACTIONS:
+        return render_error(request, 404, "页面不存在", actor)
+    form = await request.form()
+    fields: dict[str, Any] = {k: v for k, v in form.items() if k != "csrftoken"}
+    form_values = {action: dict(fields)}
+    if action == "documents":
+        fields["items"] = [i.strip() for i in str(fields.get("items", "")).replace("，", "、").split("、") if i.strip()]
+    model = body_model(service.ACTIONS[action][0])
+    again = {"values": form_values}
+    try:
+        body: BaseModel = model.model_validate(fields)
+        await service.perform(db, temporal, event_id, actor, action, body)
+    except ValidationError as exc:
+        return await _detail_page(
+            request, event_id, actor, db, temporal, error="；".join(_errors(exc)), **again, status=422
+        )
+    except ApiError as exc:
+        return await _detail_page(request, event_id, actor, db, temporal, error=exc.message, **again, status=exc.status)
+    return RedirectResponse(f"/emergencies/{event_id}?done={action}", status_code=303)
+
+
+@router.get("/funds/{place_code}")
+async def ledger(request: Request, place_code: str, actor: PageActor, db: Db) -> Response:
+    return await _ledger_page(request, place_code, actor, db)
+
+
+async def _ledger_page(
+    request: Request,
+    place_code: str,
+    actor: Actor,
+    db: asyncpg.Pool,
+    *,
+    error: str | None = None,
+    values: dict | None = None,
+    status: int = 200,
+) -> Response:
+    try:
+        book = await service.fund_ledger(db, place_code, actor)
+    except ApiError as exc:
+        return render_error(request, exc.status, exc.message, actor)
+    can_add = service.may_book(actor, book.level)
+    return render(
+        request,
+        "emergency/ledger.html",
+        LABELS | {"book": book, "can_add": can_add, "sources": SOURCES, "error": error, "values": values or {}},
+        status=status,
+        actor=actor,
+    )
+
+
+@router.post("/funds/{place_code}")
+async def add_income(request: Request, place_code: str, actor: PageActor, db: Db) -> Response:
+    form = await request.form()
+    values = {k: str(v) for k, v in form.items() if k != "csrftoken"}
+    try:
+        body = IncomeIn.model_validate({k: v or None for k, v in values.items()})
+        await service.add_income(db, place_code, body, actor)
+    except ValidationError as exc:
+        message = "；".join(_errors(exc))
+        return await _ledger_page(request, place_code, actor, db, error=message, values=values, status=422)
+    except ApiError as exc:
+        return await _ledger_page(request, place_code, actor, db, error=exc.message, values=values, status=exc.status)
+    return RedirectResponse(f"/funds/{place_code}", status_code=303)

@@ -1,0 +1,245 @@
+"""The 12349 front door over HTTP: requests registered for a resident, triage into kinds of help, referrals to
+the partner bureaus (their inbox and their webhook callback), complaints, and the district's overview.
+
+Lists and reads come from the tables the workflows keep; every action is a workflow update called by name
+(schemas.frontdoor.*Names), whose validator has the last word on role, bureau and stage. The work is done
+in the feature's service modules (requests, referrals, complaints, overview), which the pages call too.
+This module has no `from __future__ import annotations`: the action routes use derived body classes that
+FastAPI must see as objects, not names.
+"""
+
+import inspect
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import BaseModel
+
+from schemas.frontdoor import REQUEST_NO, IntakeState, ReferralState, RequestKind
+from schemas.staff import Bureau
+from webapp.deps import CurrentActor, Db, MaybeTemporal
+from webapp.frontdoor import complaints, referrals, requests
+from webapp.frontdoor.models import (
+    ERRORS,
+    CallbackIn,
+    ComplaintCreated,
+    ComplaintDetail,
+    ComplaintIn,
+    ComplaintList,
+    Overview,
+    ReferralDetail,
+    ReferralList,
+    RequestCreated,
+    RequestDetail,
+    RequestList,
+    StaffRequestIn,
+)
+from webapp.frontdoor.overview import overview as district_overview
+from webapp.frontdoor.subjects import COMPLAINTS, REFERRALS, Run, Subject, perform
+from webapp.payloads import body_model
+
+RequestNo = Path(pattern=REQUEST_NO, description="受理编号（12349-YYYYMMDD-XXXXXX）")
+ReferralId = Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,95}$", description="转介编号")
+ComplaintNo = Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,95}$", description="投诉编号")
+
+
+# The same parameters as dependencies, so that one route factory (_action_route) serves every kind of row.
+async def _request_no(request_no: str = RequestNo) -> str:
+    return request_no
+
+
+async def _referral_id(referral_id: str = ReferralId) -> str:
+    return referral_id
+
+
+async def _complaint_no(complaint_no: str = ComplaintNo) -> str:
+    return complaint_no
+
+
+PathId = Callable[..., Awaitable[str]]  # a dependency reading a row's path parameter
+
+
+router = APIRouter(prefix="/api", tags=["12349 一门受理"])
+
+
+def _action_route(path: str, body_type: type[BaseModel], path_id: PathId, run: Run, **route: Any) -> None:
+    """A POST route acting on one row, with its own body model: every action keeps its own route (and its
+    own entry in the API docs). `run` gets the row's number from `path_id` and the logged-in actor."""
+
+    async def act(
+        body: body_type, actor: CurrentActor, db: Db, temporal: MaybeTemporal, subject_id: str = Depends(path_id)
+    ):
+        return await run(db, temporal, subject_id, actor, body)
+
+    router.add_api_route(path, act, methods=["POST"], responses=ERRORS, **route)
+
+
+def _plain_action_routes(subject: Subject, path: str, path_id: PathId) -> None:
+    """`{path}/{action}` for each plain action of the subject, summarised by its label."""
+    for action, (model, _, label) in subject.actions.items():
+        _action_route(
+            f"{path}/{action}",
+            body_model(model),
+            path_id,
+            partial(perform, subject, action),
+            response_model=subject.state,
+            summary=label,
+            description=f"{label}（请求体为 {model.__name__}，办理人由登录身份确定）",
+            name=f"{subject.name}_{action.replace('-', '_')}",
+        )
+
+
+# ---- requests ---------------------------------------------------------------------------------------
+
+
+@router.post(
+    "/frontdoor/requests",
+    status_code=201,
+    response_model=RequestCreated,
+    summary="代为登记求助、咨询或投诉（12349 热线 / 乡镇窗口）",
+    responses=ERRORS,
+)
+async def register_request(body: StaffRequestIn, actor: CurrentActor, db: Db, temporal: MaybeTemporal):
+    """The hotline operator (district officer) registers for anyone in the district, a township window for
+    its own township; the resident gets the same number and answer date as online."""
+    return await requests.register_request(db, temporal, body, actor)
+
+
+@router.get(
+    "/frontdoor/requests", response_model=RequestList, summary="求助、咨询、投诉登记（按辖区）", responses=ERRORS
+)
+async def list_requests(
+    actor: CurrentActor,
+    db: Db,
+    waiting: Literal["triage", "answer", "cases"] | None = Query(
+        None, description="triage：待分办；answer：待答复的咨询；cases：已分办待办结"
+    ),
+    status: Literal["received", "triaged", "closed", "open"] | None = Query(None, description="open：未办结"),
+    kind: RequestKind | None = None,
+    township: str | None = Query(None, pattern=r"^\d{9}$"),
+    q: str | None = Query(None, min_length=1, max_length=30, description="姓名（前缀）"),
+    page: int = Query(1, ge=1, le=100_000),
+    page_size: int = Query(50, ge=1, le=200),
+) -> RequestList:
+    """Oldest first: the front door answers in the order people asked."""
+    return await requests.list_requests(
+        db, actor, waiting=waiting, status=status, kind=kind, township=township, q=q, page=page, page_size=page_size
+    )
+
+
+@router.get(
+    "/frontdoor/requests/{request_no}",
+    response_model=RequestDetail,
+    summary="求助详情（状态与记录）",
+    responses=ERRORS,
+)
+async def get_request(actor: CurrentActor, db: Db, temporal: MaybeTemporal, request_no: str = RequestNo):
+    return await requests.request_detail(db, temporal, request_no, actor)
+
+
+for _action, _body, _run, _summary in (
+    ("triage", requests.TriageBody, requests.triage, "分办（选定求助事项）"),
+    ("link-case", requests.LinkCaseBody, requests.link_case, "关联已受理的低保/特困审核案件"),
+    ("answer", requests.AnswerBody, requests.answer_enquiry, "答复政策咨询"),
+):
+    _action_route(
+        f"/frontdoor/requests/{{request_no}}/{_action}",
+        _body,
+        _request_no,
+        _run,
+        response_model=IntakeState,
+        summary=_summary,
+        description=inspect.getdoc(_run),
+        name=f"{_action.replace('-', '_')}_route",
+    )
+
+
+# ---- referrals --------------------------------------------------------------------------------------
+
+
+@router.get("/referrals", response_model=ReferralList, summary="转介（部门收件箱 / 区级督办）", responses=ERRORS)
+async def list_referrals(
+    actor: CurrentActor,
+    db: Db,
+    bureau: Bureau | None = Query(None, description="部门（区级用户筛选）"),
+    status: Literal["open", "delivered", "accepted", "info_requested", "answered"] | None = Query(
+        "open", description="open：未报告结果"
+    ),
+    overdue: bool | None = Query(None, description="只看超期或已上报区民政局的"),
+    limit: int = Query(200, ge=1, le=500),
+) -> ReferralList:
+    """Bureau staff see their own bureau's referrals, townships theirs, the district all; nearest deadline first."""
+    return await referrals.list_referrals(db, actor, bureau, status, overdue, limit)
+
+
+@router.get("/referrals/{referral_id}", response_model=ReferralDetail, summary="转介详情", responses=ERRORS)
+async def get_referral(actor: CurrentActor, db: Db, temporal: MaybeTemporal, referral_id: str = ReferralId):
+    return await referrals.referral_detail(db, temporal, referral_id, actor)
+
+
+_plain_action_routes(REFERRALS, "/referrals/{referral_id}", _referral_id)
+
+
+@router.post(
+    "/referrals/{referral_id}/callback",
+    response_model=ReferralState,
+    summary="部门系统回调（Webhook 对接：接收或报告结果）",
+    responses=ERRORS,
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/json": {"schema": CallbackIn.model_json_schema()}}},
+        "parameters": [
+            {
+                "name": "X-Jiuzhu-Signature",
+                "in": "header",
+                "required": True,
+                "schema": {"type": "string"},
+                "description": "sha256=<请求体原文以对接密钥计算的 HMAC-SHA256 十六进制值>",
+            }
+        ],
+    },
+)
+async def callback(request: Request, db: Db, temporal: MaybeTemporal, referral_id: str = ReferralId):
+    """For bureaus on the webhook adapter; no log-in, the signature with the endpoint's secret is the proof.
+    Unknown referrals, bureaus without an active endpoint and bad signatures all get the same 401."""
+    raw = await request.body()
+    given = request.headers.get("x-jiuzhu-signature", "")
+    return await referrals.callback(db, temporal, referral_id, raw, given)
+
+
+# ---- complaints -------------------------------------------------------------------------------------
+
+
+@router.post("/complaints", status_code=201, response_model=ComplaintCreated, summary="登记投诉", responses=ERRORS)
+async def register_complaint(body: ComplaintIn, actor: CurrentActor, db: Db, temporal: MaybeTemporal):
+    """Assigned to the township concerned, or to the district (to_district, or a complaint about the township
+    itself); the workflow makes sure the person complained about never handles it."""
+    return await complaints.register_complaint(db, temporal, body, actor)
+
+
+@router.get("/complaints", response_model=ComplaintList, summary="投诉（按承办单位）", responses=ERRORS)
+async def list_complaints(
+    actor: CurrentActor,
+    db: Db,
+    status: Literal["open", "registered", "accepted", "concluded"] | None = Query("open"),
+    unit: str | None = Query(None, pattern=r"^\d{6}(\d{3})?$", description="承办单位代码"),
+    limit: int = Query(200, ge=1, le=500),
+) -> ComplaintList:
+    """Complaints the caller's unit handles, never those about the caller; the nearest deadline first."""
+    return await complaints.list_complaints(db, actor, status, unit, limit)
+
+
+@router.get("/complaints/{complaint_no}", response_model=ComplaintDetail, summary="投诉详情", responses=ERRORS)
+async def get_complaint(actor: CurrentActor, db: Db, temporal: MaybeTemporal, complaint_no: str = ComplaintNo):
+    return await complaints.complaint_detail(db, temporal, complaint_no, actor)
+
+
+_plain_action_routes(COMPLAINTS, "/complaints/{complaint_no}", _complaint_no)
+
+
+# ---- the district's view ----------------------------------------------------------------------------
+
+
+@router.get("/frontdoor/overview", response_model=Overview, summary="区级督办：谁还没有答复", responses=ERRORS)
+async def overview(actor: CurrentActor, db: Db) -> Overview:
+    return await district_overview(db, actor)

@@ -1,0 +1,109 @@
+"""Complaints: registered by staff (or filed by the intake), handled by the township concerned or the district,
+never shown to (or handled by) the person complained about."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+import structlog
+from structlog.contextvars import bound_contextvars
+from temporalio.client import Client
+
+from rules.access import within
+from schemas.frontdoor import ComplaintNames, ComplaintStart, complaint_workflow_id
+from schemas.staff import Actor
+from webapp import authz
+from webapp.errors import ApiError, forbidden
+from webapp.frontdoor.models import ComplaintCreated, ComplaintDetail, ComplaintIn, ComplaintList
+from webapp.frontdoor.rows import (
+    COMPLAINT_SQL,
+    DISTRICT_CODE,
+    check_places,
+    complaint_row,
+    complaint_summary,
+    is_subject,
+    new_complaint_no,
+)
+from webapp.frontdoor.subjects import COMPLAINTS, history
+from webapp.workflow_calls import connected, start_fresh
+
+log = structlog.get_logger("webapp")
+
+
+async def register_complaint(
+    db: asyncpg.Pool, temporal: Client | None, body: ComplaintIn, actor: Actor
+) -> ComplaintCreated:
+    """Assigned to the township concerned, or to the district (to_district, or a complaint about the township
+    itself); the workflow makes sure the person complained about never handles it."""
+    authz.require(actor, "complaint.register")
+    if not within(actor.place_code, body.township_code):
+        raise forbidden("只能登记本乡镇（街道）的投诉", "out_of_jurisdiction")
+    await check_places(db, body.township_code, None)
+    complaint_no = await start_fresh(
+        connected(temporal),
+        ComplaintNames.WORKFLOW,
+        new_complaint_no,
+        lambda no: ComplaintStart(
+            complaint_no=no,
+            request_no=None,
+            complainant=body.complainant,
+            phone=body.phone,
+            township_code=body.township_code,
+            about_case_id=body.about_case_id or None,
+            about_person=body.about_person or None,
+            content=body.content,
+            unit_code=DISTRICT_CODE if body.to_district else body.township_code,
+            registered_by=actor,
+        ),
+        complaint_workflow_id,
+    )
+    with bound_contextvars(complaint_no=complaint_no):
+        log.info("complaint registered", by=actor.username)
+    for _ in range(50):
+        row = await db.fetchrow(
+            "select complaint_no, unit_code, accept_due, conclude_due from complaints where complaint_no = $1",
+            complaint_no,
+        )
+        if row is not None and row["accept_due"] is not None:
+            return ComplaintCreated(**dict(row))
+        await asyncio.sleep(0.1)
+    raise ApiError(503, "temporal_unavailable", "投诉已提交，工作流暂未记录，请稍后查看")
+
+
+async def list_complaints(
+    db: asyncpg.Pool, actor: Actor, status: str | None = "open", unit: str | None = None, limit: int = 200
+) -> ComplaintList:
+    """Complaints the caller's unit handles, never those about the caller; the nearest deadline first."""
+    authz.require(actor, "complaint.read")
+    params: list[Any] = [actor.place_code]
+    where = ["starts_with(c.unit_code, $1)"]
+    if status == "open":
+        where.append("c.status <> 'concluded'")
+    elif status:
+        params.append(status)
+        where.append(f"c.status = ${len(params)}")
+    if unit:
+        params.append(unit)
+        where.append(f"c.unit_code = ${len(params)}")
+    rows = await db.fetch(
+        f"{COMPLAINT_SQL} where {' and '.join(where)} order by "
+        "coalesce(case when c.status = 'registered' then c.accept_due end, c.conclude_due) nulls last, c.created_at",
+        *params,
+    )
+    items = [complaint_summary(r) for r in rows if not is_subject(actor, r["about_person"])]
+    return ComplaintList(items=items[:limit], total=len(items))
+
+
+async def complaint_detail(
+    db: asyncpg.Pool, temporal: Client | None, complaint_no: str, actor: Actor
+) -> ComplaintDetail:
+    row = await complaint_row(db, complaint_no, actor)
+    return ComplaintDetail(
+        complaint=complaint_summary(row),
+        phone=row["phone"],
+        content=row["content"],
+        reply=row["reply"],
+        **await history(db, temporal, COMPLAINTS, row),
+    )

@@ -1,0 +1,197 @@
+"""The 12349 desk for township staff and the district's hotline operators: requests waiting for triage,
+enquiries to answer, review needs waiting for their case; one request's page with the triage, link-case
+and answer forms; registering a request for someone on the phone or at the window; complaints with
+accept and conclude; and the district's view of who has not answered.
+
+Every page calls the functions the HTTP API calls (the feature's service modules), so both refuse alike.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import asyncpg
+from fastapi import APIRouter, Request, Response
+from temporalio.client import Client
+
+from infra import clock
+from rules.needs import Route
+from schemas.frontdoor import RequestKind
+from schemas.staff import Actor
+from webapp import authz
+from webapp.deps import Db, MaybeTemporal, PageActor
+from webapp.errors import ApiError
+from webapp.frontdoor import requests
+from webapp.frontdoor.complaints import complaint_detail, list_complaints
+from webapp.frontdoor.labels import DESK_LABELS as LABELS
+from webapp.frontdoor.models import StaffRequestIn
+from webapp.frontdoor.overview import overview
+from webapp.frontdoor.referrals import list_referrals
+from webapp.frontdoor.row_pages import Form, RowPage, plain_forms, submit
+from webapp.frontdoor.subjects import COMPLAINTS
+from webapp.render import refused, render, render_error
+
+router = APIRouter(include_in_schema=False)
+
+REQUEST_FORMS: dict[str, Form] = {
+    "triage": (requests.TriageBody, requests.triage, "分办"),
+    "link-case": (requests.LinkCaseBody, requests.link_case, "关联案件"),
+    "answer": (requests.AnswerBody, requests.answer_enquiry, "答复"),
+}
+DONE_LABELS = {action: label for action, (_, _, label) in REQUEST_FORMS.items()} | {"new": "登记"}
+
+
+@router.get("/frontdoor")
+async def desk(request: Request, actor: PageActor, db: Db) -> Response:
+    try:
+        lists = {
+            waiting: await requests.list_requests(db, actor, waiting=waiting, page_size=200)
+            for waiting in ("triage", "answer", "cases")
+        }
+    except ApiError as exc:
+        return render_error(request, exc.status, exc.message, actor)
+    return render(
+        request,
+        "frontdoor/desk.html",
+        LABELS | {"lists": lists, "may_register": authz.may(actor, "request.register"), "today": clock.today()},
+        actor=actor,
+    )
+
+
+async def _request(db: asyncpg.Pool, temporal: Client | None, request_no: str, actor: Actor) -> dict[str, Any]:
+    detail = await requests.request_detail(db, temporal, request_no, actor)
+    req = detail.request
+    desk_staff = authz.may(actor, "request.handle") and req.status != "closed"
+    needs = detail.state.needs if detail.state else []
+    return LABELS | {
+        "detail": detail,
+        "req": req,
+        "need_states": needs,
+        "may_triage": desk_staff and req.kind is RequestKind.HELP and req.status == "received",
+        "to_link": [n for n in needs if n.route == Route.REVIEW.value and n.status != "answered"] if desk_staff else [],
+        "may_answer": desk_staff and req.kind is RequestKind.ENQUIRY,
+        "may_see_household": authz.may(actor, "household.view"),
+    }
+
+
+REQUEST_PAGE = RowPage(
+    "/frontdoor/requests", "request_no", "frontdoor/request.html", _request, REQUEST_FORMS, DONE_LABELS
+)
+REQUEST_PAGE.install(router)
+
+
+# ---- registering for a resident (hotline / window) --------------------------------------------------------
+
+
+async def _new_page(
+    request: Request,
+    actor: Actor,
+    db: asyncpg.Pool,
+    values: dict[str, Any],
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    towns = await db.fetch(
+        "select code, name from places where level = 'township' and starts_with(code, $1) order by code",
+        actor.place_code,
+    )
+    villages = await db.fetch(
+        "select code, name, parent_code from places where level = 'village' and starts_with(code, $1) order by code",
+        actor.place_code,
+    )
+    return render(
+        request,
+        "frontdoor/new.html",
+        LABELS | {"values": values, "error": error, "towns": towns, "villages": villages},
+        status=status,
+        actor=actor,
+    )
+
+
+@router.get("/frontdoor/new")
+async def new_form(request: Request, actor: PageActor, db: Db) -> Response:
+    if denied := refused(request, actor, "request.register"):
+        return denied
+    return await _new_page(request, actor, db, {"kind": "help", "needs": []})
+
+
+@router.post("/frontdoor/new")
+async def register(request: Request, actor: PageActor, db: Db, temporal: MaybeTemporal) -> Response:
+    form = await request.form()
+    values: dict[str, Any] = {k: str(v).strip() for k, v in form.items() if k not in ("csrftoken", "needs")}
+    values["needs"] = [str(n) for n in form.getlist("needs")]
+
+    async def attempt() -> str:
+        body = StaffRequestIn(
+            kind=values.get("kind") or "help",
+            needs=values["needs"] if values.get("kind", "help") == "help" else [],
+            name=values.get("name", ""),
+            id_number=values.get("id_number", ""),
+            phone=values.get("phone", ""),
+            township_code=values.get("village_code", "")[:9] or values.get("township_code", ""),
+            village_code=values.get("village_code") or None,
+            address=values.get("address", ""),
+            description=values.get("description", ""),
+            about_case_id=values.get("about_case_id") or None,
+            about_person=values.get("about_person") or None,
+        )
+        created = await requests.register_request(db, temporal, body, actor)
+        return f"/frontdoor/requests/{created.request_no}?done=new"
+
+    return await submit(attempt, partial(_new_page, request, actor, db, values))
+
+
+# ---- complaints -------------------------------------------------------------------------------------------
+
+
+@router.get("/frontdoor/complaints")
+async def complaints(request: Request, actor: PageActor, db: Db, status: str = "open") -> Response:
+    chosen = status if status in ("open", "concluded") else "open"
+    try:
+        listing = await list_complaints(db, actor, chosen, None, 500)
+    except ApiError as exc:
+        return render_error(request, exc.status, exc.message, actor)
+    return render(request, "frontdoor/complaints.html", LABELS | {"listing": listing, "status": chosen}, actor=actor)
+
+
+async def _complaint(db: asyncpg.Pool, temporal: Client | None, complaint_no: str, actor: Actor) -> dict[str, Any]:
+    detail = await complaint_detail(db, temporal, complaint_no, actor)
+    c = detail.complaint
+    handler = authz.may(actor, "complaint.handle")
+    return LABELS | {
+        "detail": detail,
+        "c": c,
+        "may_accept": handler and c.status == "registered",
+        "may_conclude": handler and c.status == "accepted",
+    }
+
+
+COMPLAINT_PAGE = RowPage(
+    "/frontdoor/complaints", "complaint_no", "frontdoor/complaint.html", _complaint, plain_forms(COMPLAINTS)
+)
+COMPLAINT_PAGE.install(router)
+
+
+# ---- the district: who has not answered -------------------------------------------------------------------
+
+
+@router.get("/frontdoor/district")
+async def district(request: Request, actor: PageActor, db: Db) -> Response:
+    try:
+        summary = await overview(db, actor)
+        late = await list_referrals(db, actor, None, "open", True, 200)
+    except ApiError as exc:
+        return render_error(request, exc.status, exc.message, actor)
+    open_complaints = await list_complaints(db, actor, "open", None, 200)
+    return render(
+        request,
+        "frontdoor/district.html",
+        LABELS
+        | {
+            "summary": summary,
+            "late": late.items,
+            "late_complaints": [c for c in open_complaints.items if c.overdue],
+        },
+        actor=actor,
+    )

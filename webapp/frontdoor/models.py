@@ -1,0 +1,233 @@
+"""What the front door's API takes and answers: requests, referrals, complaints, their logs, the district's
+overview of who has not answered."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from schemas.frontdoor import (
+    ComplaintState,
+    FrontDoorRequest,
+    IntakeState,
+    ReferralState,
+    RequestKind,
+)
+from schemas.identity import Phone
+from schemas.money import Money
+from schemas.staff import Bureau
+from webapp.errors import ErrorBody
+
+# How the front door's routes (and the household view's) answer what they refuse.
+ERRORS = {
+    401: {"model": ErrorBody, "description": "未登录（回调：签名缺失或错误）"},
+    403: {"model": ErrorBody, "description": "角色、辖区、部门不允许或须回避（wrong_role / wrong_bureau / recused …）"},
+    404: {"model": ErrorBody, "description": "不存在"},
+    409: {"model": ErrorBody, "description": "环节不对或已办结（wrong_stage / closed）"},
+    422: {"model": ErrorBody, "description": "数据不合法（中文提示）"},
+}
+
+
+class LogEntry(BaseModel):
+    log_key: str
+    kind: str
+    actor: str | None
+    payload: dict[str, Any]
+    occurred_at: datetime
+
+
+class RequestSummary(BaseModel):
+    request_no: str
+    kind: RequestKind
+    channel: str
+    name: str
+    id_masked: str
+    township_code: str
+    township_name: str
+    village_code: str | None
+    village_name: str | None
+    needs: list[str]
+    status: str
+    answer_due: date | None
+    overdue: bool = Field(description="未办结且已过答复期限")
+    created_at: datetime
+    closed_at: datetime | None
+
+
+class RequestList(BaseModel):
+    items: list[RequestSummary]
+    total: int
+    page: int
+    page_size: int
+
+
+class ReferralSummary(BaseModel):
+    referral_id: str
+    request_no: str
+    need: str
+    help_kind: str
+    bureau: Bureau
+    township_code: str
+    township_name: str
+    name: str
+    id_masked: str
+    status: str
+    adapter: str | None
+    accept_due: date | None
+    result_due: date | None
+    escalated: bool
+    accept_overdue: bool
+    result_overdue: bool
+    outcome: str | None
+    help_given: str | None
+    amount: Money | None
+    delivered_at: datetime
+    answered_at: datetime | None
+
+
+class ComplaintSummary(BaseModel):
+    complaint_no: str
+    request_no: str | None
+    complainant: str
+    phone_masked: str
+    township_code: str
+    unit_code: str
+    unit_name: str
+    about_case_id: str | None
+    about_person: str | None
+    status: str
+    accept_due: date | None
+    conclude_due: date | None
+    escalated: bool
+    overdue: bool
+    finding: str | None
+    created_at: datetime
+    concluded_at: datetime | None
+
+
+class RequestDetail(BaseModel):
+    request: RequestSummary
+    id_number: str | None = Field(description="完整身份证号码（仅乡镇经办人、审批人和区民政局工作人员可见）")
+    phone: str
+    address: str
+    description: str
+    received_by: str | None
+    answer: str | None
+    state: IntakeState | None = Field(description="工作流查询结果；暂不可查询时为空")
+    log: list[LogEntry]
+    referrals: list[ReferralSummary]
+    complaints: list[ComplaintSummary]
+
+
+class RequestCreated(BaseModel):
+    request_no: str
+    answer_due: date | None = Field(description="预计答复日期；工作流尚未记录时为空")
+    answer_working_days: int
+    state: IntakeState | None
+
+
+class ReferralList(BaseModel):
+    items: list[ReferralSummary]
+    total: int
+
+
+class ReferralDetail(BaseModel):
+    referral: ReferralSummary
+    phone: str
+    address: str
+    description: str
+    state: ReferralState | None
+    log: list[LogEntry]
+
+
+class ComplaintList(BaseModel):
+    items: list[ComplaintSummary]
+    total: int
+
+
+class ComplaintDetail(BaseModel):
+    complaint: ComplaintSummary
+    phone: str
+    content: str
+    reply: str | None
+    state: ComplaintState | None
+    log: list[LogEntry]
+
+
+class StaffRequestIn(FrontDoorRequest):
+    """A request taken down for the resident at the 12349 hotline or a township window."""
+
+    channel: Literal["hotline", "window"] | None = Field(
+        default=None, description="留空：区民政局工作人员为 hotline，乡镇工作人员为 window"
+    )
+
+
+class ComplaintIn(BaseModel):
+    """A complaint taken down by staff, also from someone who gives no ID number."""
+
+    complainant: str = Field(min_length=1, max_length=30)
+    phone: Phone
+    township_code: str = Field(pattern=r"^\d{9}$")
+    about_case_id: str | None = Field(default=None, max_length=64)
+    about_person: str | None = Field(default=None, max_length=60)
+    content: str = Field(min_length=4, max_length=4000)
+    to_district: bool = Field(default=False, description="由区民政局直接承办（如投诉乡镇负责人）")
+
+
+class ComplaintCreated(BaseModel):
+    complaint_no: str
+    unit_code: str = Field(description="承办单位")
+    accept_due: date
+    conclude_due: date
+
+
+class CallbackIn(BaseModel):
+    """What a bureau on the webhook adapter posts back: its acceptance, or its result."""
+
+    action: Literal["accept", "result"]
+    note: str = Field(default="", max_length=1000)
+    outcome: Literal["helped", "not_eligible", "declined"] | None = None
+    help_given: str | None = Field(default=None, min_length=2, max_length=4000)
+    amount: Money | None = None
+
+    @model_validator(mode="after")
+    def _result_complete(self) -> CallbackIn:
+        if self.action == "result" and (self.outcome is None or not self.help_given):
+            raise ValueError("报告结果须填写 outcome 和 help_given")
+        return self
+
+
+class BureauLoad(BaseModel):
+    bureau: Bureau
+    open: int
+    not_accepted: int
+    accept_overdue: int
+    result_overdue: int
+    escalated: int
+    oldest_delivered_at: datetime | None
+
+
+class UnitLoad(BaseModel):
+    unit_code: str
+    unit_name: str
+    open: int
+    not_accepted: int
+    overdue: int
+    escalated: int
+
+
+class TownshipLoad(BaseModel):
+    township_code: str
+    township_name: str
+    waiting: int
+    overdue: int
+
+
+class Overview(BaseModel):
+    """Who has not answered: bureaus with open referrals, units with open complaints, desks with requests."""
+
+    referrals: list[BureauLoad]
+    complaints: list[UnitLoad]
+    requests: list[TownshipLoad]

@@ -1,0 +1,222 @@
+"""12349 requests: register one (from the portal, the hotline or a township window: an intake workflow under a
+fresh number), the desk's lists, one request's detail, and the desk's actions on it (triage, link a review
+case, answer an enquiry). The API and the pages both call these."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+import structlog
+from pydantic import BaseModel
+from structlog.contextvars import bound_contextvars
+from temporalio.client import Client
+
+from db import policy_repo
+from infra.clock import today
+from rules.access import within
+from rules.needs import BY_CODE, Route
+from schemas.emergency import EmergencyKind
+from schemas.frontdoor import (
+    Channel,
+    EnquiryAnswer,
+    FrontDoorRequest,
+    IntakeNames,
+    IntakeStart,
+    IntakeState,
+    LinkCase,
+    RequestKind,
+    Triage,
+    intake_workflow_id,
+)
+from schemas.policy import FrontDoorPolicy
+from schemas.staff import Actor, Role
+from webapp import authz
+from webapp.errors import ApiError, forbidden
+from webapp.frontdoor.models import RequestCreated, RequestDetail, RequestList, StaffRequestIn
+from webapp.frontdoor.rows import (
+    COMPLAINT_SQL,
+    REFERRAL_SQL,
+    REQUEST_SQL,
+    check_needs,
+    check_places,
+    complaint_summary,
+    new_request_no,
+    referral_summary,
+    request_row,
+    request_summary,
+)
+from webapp.frontdoor.subjects import REQUESTS, act_on, history
+from webapp.payloads import body_model, with_actor
+from webapp.workflow_calls import connected, query, start_fresh
+
+log = structlog.get_logger("webapp")
+
+TriageBody = body_model(Triage)
+LinkCaseBody = body_model(LinkCase)
+AnswerBody = body_model(EnquiryAnswer)
+
+
+async def front_door_policy(db: asyncpg.Pool) -> FrontDoorPolicy:
+    """The front door's time limits in force today, to tell the resident what to expect."""
+    async with db.acquire() as conn:
+        return (await policy_repo.in_force(conn, today())).front_door
+
+
+async def submit_request(
+    db: asyncpg.Pool, temporal: Client | None, body: FrontDoorRequest, channel: Channel, received_by: Actor | None
+) -> RequestCreated:
+    """Start the intake under a fresh number and wait briefly for the workflow to record it (answer date)."""
+    await check_places(db, body.township_code, body.village_code)
+    check_needs(body.needs)
+    if not body.village_code and any(BY_CODE[n].route is Route.EMERGENCY for n in body.needs):
+        raise ApiError(422, "invalid", "突发急难由村（社区）先行救助，请选择所在村（社区）")
+    client = connected(temporal)
+    request_no = await start_fresh(
+        client,
+        IntakeNames.WORKFLOW,
+        new_request_no,
+        lambda no: IntakeStart(request_no=no, request=body, channel=channel, received_by=received_by),
+        intake_workflow_id,
+    )
+    with bound_contextvars(request_no=request_no):
+        log.info("front-door request received", kind=body.kind.value, channel=channel.value)
+    due = None
+    for _ in range(50):
+        due = await db.fetchval("select answer_due from frontdoor_requests where request_no = $1", request_no)
+        if due is not None:
+            break
+        await asyncio.sleep(0.1)
+    state = await query(client, intake_workflow_id(request_no), IntakeState)
+    return RequestCreated(
+        request_no=request_no,
+        answer_due=due or (state.answer_due if state else None),
+        answer_working_days=(await front_door_policy(db)).answer_working_days,
+        state=state,
+    )
+
+
+async def register_request(
+    db: asyncpg.Pool, temporal: Client | None, body: StaffRequestIn, actor: Actor
+) -> RequestCreated:
+    """The hotline operator (district officer) registers for anyone in the district, a township window for
+    its own township; the resident gets the same number and answer date as online."""
+    authz.require(actor, "request.register")
+    if not within(actor.place_code, body.township_code):
+        raise forbidden("只能登记本乡镇（街道）居民的求助", "out_of_jurisdiction")
+    channel = Channel(body.channel or ("hotline" if actor.role is Role.DISTRICT_OFFICER else "window"))
+    plain = FrontDoorRequest.model_validate(body.model_dump(exclude={"channel"}))
+    return await submit_request(db, temporal, plain, channel, actor)
+
+
+async def list_requests(
+    db: asyncpg.Pool,
+    actor: Actor,
+    *,
+    waiting: str | None = None,
+    status: str | None = None,
+    kind: RequestKind | None = None,
+    township: str | None = None,
+    q: str | None = None,
+    page: int = 1,
+    page_size: int = 50,
+) -> RequestList:
+    """Oldest first: the front door answers in the order people asked."""
+    authz.require(actor, "request.read")
+    params: list[Any] = [actor.place_code]
+    where = ["starts_with(coalesce(r.village_code, r.township_code), $1)"]
+
+    def add(condition: str, value: Any) -> None:
+        params.append(value)
+        where.append(condition.format(f"${len(params)}"))
+
+    if waiting == "triage":
+        where.append("r.kind = 'help' and r.status = 'received'")
+    elif waiting == "answer":
+        where.append("r.kind = 'enquiry' and r.status <> 'closed'")
+    elif waiting == "cases":
+        where.append("r.kind = 'help' and r.status = 'triaged'")
+    if status == "open":
+        where.append("r.status <> 'closed'")
+    elif status:
+        add("r.status = {}", status)
+    if kind:
+        add("r.kind = {}", kind.value)
+    if township:
+        add("r.township_code = {}", township)
+    if q:
+        add("starts_with(r.name, {})", q)
+    condition = " and ".join(where)
+    total = await db.fetchval(f"select count(*) from frontdoor_requests r where {condition}", *params)
+    rows = await db.fetch(
+        f"{REQUEST_SQL} where {condition} order by r.created_at, r.request_no "
+        f"limit {page_size} offset {(page - 1) * page_size}",
+        *params,
+    )
+    return RequestList(items=[request_summary(r) for r in rows], total=total, page=page, page_size=page_size)
+
+
+async def request_detail(db: asyncpg.Pool, temporal: Client | None, request_no: str, actor: Actor) -> RequestDetail:
+    row = await request_row(db, request_no, actor)
+    referrals = await db.fetch(
+        REFERRAL_SQL + "where f.request_no = $1 order by f.delivered_at, f.referral_id", request_no
+    )
+    complaints = await db.fetch(COMPLAINT_SQL + "where c.request_no = $1 order by c.created_at", request_no)
+    return RequestDetail(
+        request=request_summary(row),
+        id_number=row["id_number"] if authz.may(actor, "ids.full") else None,
+        phone=row["phone"],
+        address=row["address"],
+        description=row["description"],
+        received_by=row["received_by"],
+        answer=row["answer"],
+        referrals=[referral_summary(r) for r in referrals],
+        complaints=[complaint_summary(c) for c in complaints],
+        **await history(db, temporal, REQUESTS, row),
+    )
+
+
+async def triage(
+    db: asyncpg.Pool, temporal: Client | None, request_no: str, actor: Actor, body: BaseModel
+) -> IntakeState:
+    """Each need becomes a review case to open, an emergency event, or a referral to the bureau that owns it."""
+    payload = with_actor(Triage, body, actor)
+    check_needs(payload.needs)
+    if payload.emergency_kind not in {k.value for k in EmergencyKind}:
+        raise ApiError(422, "invalid", f"急难类型无效：{payload.emergency_kind}")
+    return await act_on(REQUESTS, db, temporal, request_no, actor, IntakeNames.TRIAGE, payload)
+
+
+async def link_case(
+    db: asyncpg.Pool, temporal: Client | None, request_no: str, actor: Actor, body: BaseModel
+) -> IntakeState:
+    """The case must be a review case of the right kind that has the requester among its household members."""
+    payload = with_actor(LinkCase, body, actor)
+    need = BY_CODE.get(payload.need)
+    if need is None or need.route is not Route.REVIEW:
+        raise ApiError(422, "invalid", "只有低保、特困事项需要关联审核案件")
+    row = await request_row(db, request_no, actor)
+    case = await db.fetchrow(
+        "select c.assistance_type, c.township_code, c.village_code, "
+        "exists(select 1 from household_members m where m.household_id = c.household_id and m.id_number = $2) "
+        "as member from cases c where c.case_id = $1",
+        payload.case_id,
+        row["id_number"],
+    )
+    if case is None:
+        raise ApiError(422, "invalid", f"审核案件不存在：{payload.case_id}")
+    if not within(actor.place_code, case["village_code"] or case["township_code"]):
+        raise forbidden("该审核案件不在您的辖区内", "out_of_jurisdiction")
+    if case["assistance_type"] != need.assistance_type:
+        raise ApiError(422, "invalid", f"该案件不是{need.help_kind}案件")
+    if not case["member"]:
+        raise ApiError(422, "invalid", "该案件的家庭成员中没有此求助人")
+    return await act_on(REQUESTS, db, temporal, request_no, actor, IntakeNames.LINK_CASE, payload)
+
+
+async def answer_enquiry(
+    db: asyncpg.Pool, temporal: Client | None, request_no: str, actor: Actor, body: BaseModel
+) -> IntakeState:
+    payload = with_actor(EnquiryAnswer, body, actor)
+    return await act_on(REQUESTS, db, temporal, request_no, actor, IntakeNames.ANSWER, payload)

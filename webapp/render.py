@@ -1,0 +1,121 @@
+"""Rendering pages: one Jinja2 environment, the request's language, the logged-in user, the CSRF token.
+
+Templates live beside the feature that renders them (`webapp/<feature>/templates/<area>/…`); the shared
+layout (`ui/base.html`, `ui/error.html`) in `webapp/templates/`. One loader reads all of them, so a template
+is named by its area folder and name (`caseworker/case.html`), and no name may stand in two folders.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from schemas.identity import mask_id, mask_phone
+from schemas.staff import Actor, Role
+from webapp import authz
+from webapp.errors import ApiError
+from webapp.i18n import LOCALES, gettext_callables, locale_of
+from webapp.sessions import current_actor
+
+WEBAPP = Path(__file__).resolve().parent
+# The shared layout first, then each feature's folder.
+TEMPLATE_DIRS = [WEBAPP / "templates", *sorted(p for p in WEBAPP.glob("*/templates") if p.is_dir())]
+
+
+def _unique_names(dirs: list[Path]) -> None:
+    """A template name in two folders would be shadowed by the first: refuse to start instead."""
+    seen: dict[str, Path] = {}
+    for root in dirs:
+        for path in root.rglob("*.html"):
+            name = path.relative_to(root).as_posix()
+            if name in seen:
+                raise RuntimeError(f"template {name} stands in {seen[name]} and {root}")
+            seen[name] = root
+
+
+_unique_names(TEMPLATE_DIRS)
+
+env = Environment(
+    loader=FileSystemLoader(TEMPLATE_DIRS),
+    autoescape=select_autoescape(["html"]),
+    extensions=["jinja2.ext.i18n"],
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+env.install_null_translations(newstyle=True)  # replaced per request by the caller's language
+env.filters["mask_id"] = mask_id
+env.filters["mask_phone"] = mask_phone
+
+
+class LoginRequired(Exception):
+    """Raised by page dependencies; answered with a redirect to the log-in page."""
+
+    def __init__(self, next_path: str) -> None:
+        self.next_path = next_path
+
+
+async def page_actor(request: Request) -> Actor:
+    """The logged-in user of a page; anonymous visitors are sent to log in and then brought back."""
+    try:
+        return await current_actor(request)
+    except ApiError as exc:
+        if exc.status == 401:
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            raise LoginRequired(target) from None
+        raise
+
+
+def login_url(next_path: str) -> str:
+    return "/login?next=" + quote(next_path, safe="/")
+
+
+def csrf_token(request: Request) -> str:
+    get = request.scope.get("csrftoken")
+    return get() if get else ""
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status: int = 200,
+    actor: Actor | None = None,
+) -> HTMLResponse:
+    locale = locale_of(request)
+    gettext, ngettext = gettext_callables(locale)
+    ctx = {
+        "request": request,
+        "actor": actor,
+        "Role": Role,
+        "csrf_token": csrf_token(request),
+        "locale": locale,
+        "locales": LOCALES,
+        "gettext": gettext,
+        "_": gettext,
+        "ngettext": ngettext,
+        "temporal_ui": request.app.state.settings.temporal_ui_url,
+    } | (context or {})
+    return HTMLResponse(env.get_template(template).render(ctx), status_code=status)
+
+
+def render_error(request: Request, status: int, message: str, actor: Actor | None = None) -> HTMLResponse:
+    return render(request, "ui/error.html", {"status": status, "message": message}, status=status, actor=actor)
+
+
+def refusal_page(request: Request, exc: ApiError, actor: Actor) -> HTMLResponse:
+    """A refusal as a page that keeps the user's menu (the app-wide handler renders pages without the user)."""
+    return render_error(request, exc.status, exc.message, actor)
+
+
+def refused(request: Request, actor: Actor, action: str, message: str | None = None) -> HTMLResponse | None:
+    """None if the authorisation table lets `actor` do `action`; else its 403 page, with the menu, saying
+    `message` where the page words it its own way."""
+    if authz.may(actor, action):
+        return None
+    return render_error(request, 403, message or authz.denied(actor, action), actor)

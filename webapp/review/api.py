@@ -1,0 +1,240 @@
+"""The cases API: accept an application (start the review workflow), list and read cases, the verification
+queue, calendar news for open cases, and the staff actions on a case, one route per action.
+
+The action bodies are the action models of `schemas.review` without `actor` (webapp.payloads): the server
+fills it in from the log-in. They are derived from the models, so a field added there appears here. This
+module has no `from __future__ import annotations`: the action routes use the derived body classes, which
+FastAPI must see as objects, not names.
+"""
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+import structlog
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel
+
+from infra.calendar_news import announce_calendar_change
+from infra.config import TIMEZONE
+from rules.stages import Action, Stage
+from schemas.review import ActionAck, Application, AssistanceType
+from schemas.staff import Actor
+from webapp.deps import AppSettings, CurrentActor, Db, MaybeTemporal, permitted
+from webapp.errors import ErrorBody
+from webapp.payloads import body_model
+from webapp.review import actions, cases
+from webapp.review.cases import IN_JURISDICTION, SUMMARY_SQL, CaseId, case_row, jurisdiction, summary
+from webapp.review.models import (
+    CalendarChanged,
+    CaseCreated,
+    CaseDetail,
+    CaseEvent,
+    CaseList,
+    VerificationRequest,
+    VerificationRequestList,
+)
+from webapp.review.workflow import case_state
+from webapp.workflow_calls import connected
+
+log = structlog.get_logger("webapp")
+
+router = APIRouter(prefix="/api", tags=["案件"])
+CaseReader = Annotated[Actor, permitted("case.read")]  # partner bureaus get referrals, not these files
+_ERRORS = {
+    401: {"model": ErrorBody, "description": "未登录"},
+    403: {"model": ErrorBody, "description": "无权操作（角色或辖区）"},
+    404: {"model": ErrorBody, "description": "案件不存在"},
+    422: {"model": ErrorBody, "description": "数据不合法（中文提示）"},
+}
+# Up to this many matches a list page is sorted in memory (a few milliseconds) rather than read in index order.
+_SORT_AT_MOST = 2000
+
+
+@router.post(
+    "/cases",
+    status_code=201,
+    response_model=CaseCreated,
+    summary="受理申请（启动审核确认流程）",
+    responses={
+        **_ERRORS,
+        200: {"model": CaseCreated, "description": "该申请编号已受理过，返回已有案件"},
+        202: {"model": CaseCreated, "description": "已受理，流程已启动；案件状态稍后可查（未等待或等待超时）"},
+    },
+)
+async def accept(
+    application: Application,
+    response: Response,
+    actor: CurrentActor,
+    db: Db,
+    temporal: MaybeTemporal,
+    wait: Annotated[float, Query(ge=0, le=10, description="最多等待工作流返回案件状态的秒数；0：启动即返回")] = 0.0,
+) -> CaseCreated:
+    """Accept a dibao/tekun application at the township of household registration and start the 20-working-day
+    clock. A repeated application_id returns the existing case instead of opening a second one.
+
+    The application is safe once Temporal has persisted the start, so by default the answer comes then
+    (202, `Location` to read the case); waiting for the state costs a worker round trip that a burst of
+    applications would queue behind each other."""
+    created, response.status_code = await cases.accept(db, temporal, actor, application, wait)
+    response.headers["Location"] = f"/api/cases/{created.case_id}"
+    return created
+
+
+@router.get("/cases", response_model=CaseList, summary="案件列表（按辖区）", responses=_ERRORS)
+async def list_cases(
+    actor: CaseReader,
+    db: Db,
+    township: str | None = Query(None, pattern=r"^\d{9}$", description="乡镇（街道）代码"),
+    stage: Stage | None = Query(None, description="环节"),
+    assistance_type: AssistanceType | None = Query(None, description="救助类型"),
+    overdue: bool | None = Query(None, description="是否已超期"),
+    deadline_before: date | None = Query(None, description="办结时限不晚于该日（含）"),
+    accepted_from: date | None = Query(None, description="受理日期起（含）"),
+    accepted_to: date | None = Query(None, description="受理日期止（含）"),
+    q: str | None = Query(None, min_length=1, max_length=30, description="申请人姓名（前缀）"),
+    page: int = Query(1, ge=1, le=100_000),
+    page_size: int = Query(50, ge=1, le=200),
+) -> CaseList:
+    """Open and closed cases within the caller's jurisdiction, the nearest deadline first."""
+    params: list[Any] = [actor.place_code]
+    where = [await jurisdiction(db, actor.place_code)]
+
+    def add(condition: str, value: Any) -> None:
+        params.append(value)
+        where.append(condition.format(f"${len(params)}"))
+
+    if township:
+        add("c.township_code = {}", township)
+    if stage:
+        add("c.stage = {}", stage.value)
+    if assistance_type:
+        add("c.assistance_type = {}", assistance_type.value)
+    if overdue is not None:
+        add("c.overdue = {}", overdue)
+    if deadline_before:
+        add("c.deadline <= {}", deadline_before)
+    if accepted_from:
+        add(f"(c.accepted_at at time zone '{TIMEZONE}')::date >= {{}}", accepted_from)
+    if accepted_to:
+        add(f"(c.accepted_at at time zone '{TIMEZONE}')::date <= {{}}", accepted_to)
+    if q:
+        add("starts_with(c.applicant_name, {})", q)
+    condition = " and ".join(where)
+    async with db.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        # One snapshot for the count and the page. The count also says where the matches start in
+        # deadline order, so the page is read along the (deadline, accepted_at, case_id) index from there;
+        # a few matches are sorted instead, as the rows a filter picks (an open stage, a date range) may
+        # all lie at one end of that index (bench/RESULTS.md, migration 0009).
+        found = await conn.fetchrow(
+            "select count(*) as total, min(c.deadline) as first, count(*) filter (where c.deadline is null) as undated "
+            f"from cases c where {condition}",
+            *params,
+        )
+        order = "c.deadline asc nulls last"
+        if found["total"] <= _SORT_AT_MOST:
+            order = "c.deadline + 0 asc nulls last"  # same order; no index matches it, so the planner sorts
+        elif found["undated"] == 0 and found["first"] is not None:
+            params.append(found["first"])
+            condition += f" and c.deadline >= ${len(params)}"  # true of every match: where the walk starts
+        # The page's numbers first, then their rows: the rows skipped on the way to a deep page are not
+        # joined with their places.
+        rows = await conn.fetch(
+            f"{SUMMARY_SQL} where c.case_id = any(array(select c.case_id from cases c where {condition} "
+            f"order by {order}, c.accepted_at, c.case_id limit {page_size} offset {(page - 1) * page_size})) "
+            "order by c.deadline asc nulls last, c.accepted_at, c.case_id",
+            *params,
+        )
+    return CaseList(items=[summary(r) for r in rows], total=found["total"], page=page, page_size=page_size)
+
+
+@router.get("/cases/{case_id}", response_model=CaseDetail, summary="案件详情", responses=_ERRORS)
+async def get_case(
+    case_id: CaseId, actor: CaseReader, db: Db, client: MaybeTemporal, settings: AppSettings
+) -> CaseDetail:
+    """The database row and event log, and the workflow's live state (deadline, pauses, who is barred)."""
+    row = await case_row(db, case_id, actor)
+    events = await db.fetch(
+        "select id, event_key, kind, stage, actor, actor_role, payload, occurred_at, recorded_at "
+        "from case_events where case_id = $1 order by occurred_at, id",
+        case_id,
+    )
+    temporal = connected(client)
+    return CaseDetail(
+        case=summary(row),
+        state=await case_state(temporal, row["workflow_id"]),
+        events=[CaseEvent(**dict(e)) for e in events],
+        temporal_ui_url=f"{settings.temporal_ui_url}/namespaces/{temporal.namespace}/workflows/{row['workflow_id']}",
+    )
+
+
+@router.get(
+    "/verification-requests",
+    response_model=VerificationRequestList,
+    summary="家庭经济状况核对请求（待办队列）",
+    responses=_ERRORS,
+)
+async def verification_requests(
+    actor: CaseReader,
+    db: Db,
+    status: Literal["requested", "answered"] | None = Query("requested", description="requested：待核对"),
+    limit: int = Query(100, ge=1, le=200),
+) -> VerificationRequestList:
+    """The district verification centre's queue, oldest request first, within the caller's jurisdiction."""
+    params: list[Any] = [actor.place_code]
+    condition = IN_JURISDICTION.format("$1")
+    if status:
+        params.append(status)
+        condition += " and r.status = $2"
+    base = "from verification_requests r join cases c on c.case_id = r.case_id where " + condition
+    total = await db.fetchval("select count(*) " + base, *params)
+    rows = await db.fetch(
+        "select r.case_id, r.township_code, c.applicant_name, c.applicant_id_masked, c.assistance_type, "
+        "r.requested_at, r.adapter, r.status, r.answered_by, r.answered_at, c.deadline as case_deadline "
+        f"{base} order by r.requested_at, r.id limit {limit}",
+        *params,
+    )
+    return VerificationRequestList(items=[VerificationRequest(**dict(r)) for r in rows], total=total)
+
+
+@router.post("/calendar/changed", response_model=CalendarChanged, summary="工作日历已更新：通知在办案件重算时限")
+async def calendar_changed(
+    actor: Annotated[Actor, permitted("calendar.announce")], db: Db, temporal: MaybeTemporal
+) -> CalendarChanged:
+    """After an administrator imports a holiday notice, every open case recomputes its deadline."""
+    count, failed = await announce_calendar_change(connected(temporal), db)
+    log.info("calendar change announced", by=actor.username, cases=count, failed=len(failed))
+    return CalendarChanged(count=count, failed=failed)
+
+
+# ---- staff actions ---------------------------------------------------------------------------------
+
+actions_router = APIRouter(prefix="/api", tags=["办理"])
+_ACTION_ERRORS = {
+    401: {"model": ErrorBody, "description": "未登录"},
+    403: {"model": ErrorBody, "description": "角色、辖区或回避不允许（wrong_role / out_of_jurisdiction / recused）"},
+    404: {"model": ErrorBody, "description": "案件不存在"},
+    409: {"model": ErrorBody, "description": "环节不对、案件暂停或已办结（wrong_stage / paused / case_closed …）"},
+    422: {"model": ErrorBody, "description": "数据不合法（中文提示）"},
+}
+
+
+def _action_route(action: Action, model: type[BaseModel]) -> None:
+    body_type = body_model(model)
+
+    async def act(body: body_type, case_id: CaseId, actor: CurrentActor, db: Db, temporal: MaybeTemporal) -> ActionAck:
+        return await actions.perform(db, temporal, case_id, actor, action, body)
+
+    actions_router.add_api_route(
+        f"/cases/{{case_id}}/actions/{action.value}",
+        act,
+        methods=["POST"],
+        response_model=ActionAck,
+        summary=action.label,
+        description=f"{action.label}（请求体为 {model.__name__}，办理人由登录身份确定）",
+        name=f"action_{action.value}",
+        responses=_ACTION_ERRORS,
+    )
+
+
+for _action, (_model, _) in actions.ACTIONS.items():
+    _action_route(_action, _model)

@@ -1,0 +1,139 @@
+"""The action forms of the case page: which ones a user sees now, their defaults, and form -> action body.
+
+Showing a form is a convenience computed from the workflow's state; the workflow's update validators
+stay the authority, and their Chinese refusal is what the form shows when they say no.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel
+
+from rules.stages import ACTION_STAGES, Action, Stage, allowed_roles
+from schemas.policy import ApprovalLevel, Policy
+from schemas.review import CaseState
+from schemas.staff import Actor, Role
+from webapp.payloads import body_model
+from webapp.review.actions import ACTIONS
+from webapp.review.common import split_list
+
+# The form fields of each action, in the order of the body model.
+FIELDS: dict[Action, tuple[str, ...]] = {
+    Action.MISSING_MATERIALS: ("items", "items_other", "note"),
+    Action.MATERIALS_SUPPLIED: ("note",),
+    Action.VERIFICATION_RESULT: ("verified_monthly_income", "assets_within_limits", "findings", "report_ref"),
+    Action.HOME_VISIT: ("visited_on", "investigators", "family_signatures", "findings"),
+    Action.NEIGHBOUR_INTERVIEW: ("interviewed_on", "interviewees", "findings", "evidence_requests"),
+    Action.HEARING: ("held_on", "kind", "participants", "opinion", "summary"),
+    Action.DECISION: ("approve", "category", "monthly_amount", "override_reason", "reasons"),
+    Action.OBJECTION: ("objector", "content", "route"),
+    Action.TAKE_OVER: ("reason",),
+}
+MULTI = frozenset({"items", "investigators"})  # checkboxes
+LINES = frozenset({"items_other", "family_signatures", "interviewees", "evidence_requests", "participants"})
+OPTIONAL = frozenset({"category", "monthly_amount"})
+# The order forms appear in: the stage's own step first, the exceptional ones last.
+ORDER = (
+    Action.MATERIALS_SUPPLIED,
+    Action.VERIFICATION_RESULT,
+    Action.HOME_VISIT,
+    Action.NEIGHBOUR_INTERVIEW,
+    Action.HEARING,
+    Action.DECISION,
+    Action.OBJECTION,
+    Action.TAKE_OVER,
+    Action.MISSING_MATERIALS,
+)
+# Shown folded: rarely needed, and long.
+FOLDED = frozenset({Action.MISSING_MATERIALS})
+# Workflow refusal and paused-clock rules, mirrored so that only forms that can succeed are offered.
+WHILE_PAUSED = frozenset({Action.MATERIALS_SUPPLIED, Action.VERIFICATION_RESULT, Action.TAKE_OVER})
+
+
+def available_actions(actor: Actor, state: CaseState, policy: Policy) -> list[Action]:
+    """The actions `actor` may take on the case now, in `ORDER`."""
+    if actor.role is Role.DISTRICT_SUPERVISOR or actor.username in state.barred_staff:
+        return []
+    stage = Stage(state.stage)
+    paused = bool(state.clock and state.clock.paused)
+    district = state.handled_by == "district"
+    out = []
+    for action in ORDER:
+        at_district = district or (
+            action is Action.DECISION and policy.review.approval_level(state.township_code) is ApprovalLevel.DISTRICT
+        )
+        roles = allowed_roles(action, district_handles=at_district)
+        if stage not in ACTION_STAGES[action] or actor.role.value not in roles:
+            continue
+        if paused and action not in WHILE_PAUSED:
+            continue
+        if _still_open(action, actor, state, paused):
+            out.append(action)
+    return out
+
+
+def _still_open(action: Action, actor: Actor, state: CaseState, paused: bool) -> bool:
+    match action:
+        case Action.MATERIALS_SUPPLIED:
+            return paused
+        case Action.VERIFICATION_RESULT:
+            return not state.verification_done
+        case Action.HOME_VISIT:
+            if actor.role is Role.DISTRICT_OFFICER:
+                district_visit_due = state.district_visit_required and not state.district_visit_done
+                return district_visit_due or (state.handled_by == "district" and not state.home_visit_done)
+            return not state.home_visit_done
+        case Action.NEIGHBOUR_INTERVIEW:
+            return not state.neighbour_interview_done
+        case Action.TAKE_OVER:
+            return bool(state.escalations) and state.handled_by != "district"
+    return True
+
+
+def defaults(action: Action, actor: Actor, today: str) -> dict[str, Any]:
+    """What a fresh form shows: today's date, the user as first investigator, the usual choices."""
+    base: dict[str, Any] = {name: [] if name in MULTI else "" for name in FIELDS[action]}
+    extra = {
+        Action.VERIFICATION_RESULT: {"assets_within_limits": "true"},
+        Action.HOME_VISIT: {"visited_on": today, "investigators": [actor.username]},
+        Action.NEIGHBOUR_INTERVIEW: {"interviewed_on": today},
+        Action.HEARING: {"held_on": today, "kind": "democratic_review", "opinion": "agree"},
+        Action.DECISION: {"approve": "yes"},
+        Action.OBJECTION: {"route": "reinvestigate"},
+    }
+    return base | extra.get(action, {})
+
+
+def read_action_form(action: Action, form: Any) -> dict[str, Any]:
+    """The form as typed, to show again if the action is refused."""
+    return {
+        name: [str(v) for v in form.getlist(name)] if name in MULTI else str(form.get(name) or "").strip()
+        for name in FIELDS[action]
+    }
+
+
+@cache
+def _body_type(action: Action) -> type[BaseModel]:
+    return body_model(ACTIONS[action][0])
+
+
+def action_body(action: Action, typed: dict[str, Any]) -> BaseModel:
+    """The body for `webapp.review.actions.perform`, unvalidated: perform validates it (with the actor) once."""
+    data: dict[str, Any] = {}
+    for name, value in typed.items():
+        if name in LINES:
+            value = split_list(value)
+        elif name in OPTIONAL:
+            value = value or None
+        data[name] = value
+    if "approve" in data:
+        data["approve"] = data["approve"] != "no"
+    if "items_other" in data:
+        data["items"] = data["items"] + data.pop("items_other")
+    return _body_type(action).model_construct(**data)
+
+
+def error_field(loc: tuple) -> str | None:
+    return str(loc[0]) if loc else None

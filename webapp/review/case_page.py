@@ -1,0 +1,249 @@
+"""The case page: household, clock, timeline and the action forms the user may use now.
+
+Who sees full ID numbers: township caseworkers and approvers of the case's township and district
+officers, who verify identities at the window, on home visits and at the verification centre
+(`shows_full_ids`). `case_row` has already confined every reader to the case's jurisdiction.
+
+The database (case row, event log) is enough to show a case; the workflow adds the live state (needed
+for the forms) and its input, the application as typed, for incomes, assets and disability.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import asyncpg
+from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse, Response
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from db import policy_repo
+from infra.clock import today
+from infra.config import Settings
+from rules.calendar import WorkCalendar
+from rules.stages import ACTION_LABELS, STAGE_LABELS, Action
+from schemas.people import RELATION_LABELS
+from schemas.staff import Actor, Role
+from webapp import authz
+from webapp.deps import AppSettings, Db, MaybeTemporal, PageActor
+from webapp.errors import ApiError
+from webapp.render import refusal_page, render
+from webapp.review.actions import perform
+from webapp.review.case_forms import (
+    FOLDED,
+    action_body,
+    available_actions,
+    defaults,
+    error_field,
+    read_action_form,
+)
+from webapp.review.cases import CaseId, case_row, shows_full_ids, summary
+from webapp.review.common import COMMON_MATERIALS, beijing, field_errors, load_calendar, working_days_left
+from webapp.review.workflow import case_state, started_with
+
+router = APIRouter(include_in_schema=False)
+
+INVESTIGATOR_ROLES = sorted(r.value for r in authz.CASEWORK)  # who may be named among the investigators
+
+_EVENTS = """
+select e.event_key, e.kind, e.stage, e.actor, e.actor_role, e.payload, e.occurred_at, u.full_name
+from case_events e left join users u on u.username = e.actor
+where e.case_id = $1 order by e.occurred_at, e.id
+"""
+_ESCALATIONS = """
+select e.kind, e.deadline, e.created_at, e.taken_over_at, coalesce(u.full_name, e.taken_over_by) as taken_over_by
+from escalations e left join users u on u.username = e.taken_over_by
+where e.case_id = $1 order by e.created_at
+"""
+# Staff who may be named as investigators: active, and responsible for the case's place.
+_INVESTIGATORS = """
+select username, full_name, role from users
+where active and starts_with($1, place_code) and role = any($2::text[])
+order by length(place_code) desc, role, username
+"""
+_HOUSEHOLD = """
+select h.address, h.hukou_type, h.phone, m.name, m.id_number, m.relation
+from cases c join households h on h.id = c.household_id join household_members m on m.household_id = h.id
+where c.case_id = $1 order by m.is_applicant desc, m.id
+"""
+
+
+async def _household(db: asyncpg.Pool, client: Client | None, row: asyncpg.Record) -> dict[str, Any]:
+    """From the workflow's input if it can be read; else what the database keeps (no incomes or assets)."""
+    start = await started_with(client, row["workflow_id"])
+    if start is not None:
+        app = start.application
+        hh = app.household
+        return {
+            "complete": True,
+            "address": hh.address,
+            "hukou_type": hh.hukou_type.value,
+            "phone": hh.phone,
+            "members": [m.model_dump(mode="json") for m in hh.members],
+            "incomes": [i.model_dump() for i in hh.incomes],
+            "assets": [a.model_dump() for a in hh.assets],
+            "monthly_income": hh.monthly_income(),
+            "per_capita_income": hh.per_capita_income(),
+            "declared_relatives": [r.model_dump() for r in app.declared_relatives],
+            "attachments": app.attachments,
+            "channel": app.channel.value,
+        }
+    rows = await db.fetch(_HOUSEHOLD, row["case_id"])
+    return {
+        "complete": False,
+        "address": rows[0]["address"] if rows else "",
+        "hukou_type": rows[0]["hukou_type"] if rows else "",
+        "phone": rows[0]["phone"] if rows else None,
+        "members": [{"name": r["name"], "id_number": r["id_number"], "relation": r["relation"]} for r in rows],
+        "channel": row["channel"],
+    }
+
+
+async def _investigators(db: asyncpg.Pool, row: asyncpg.Record, barred: set[str]) -> list[asyncpg.Record]:
+    """Recused staff are not offered: the workflow would refuse them."""
+    staff = await db.fetch(_INVESTIGATORS, row["village_code"] or row["township_code"], INVESTIGATOR_ROLES)
+    return [s for s in staff if s["username"] not in barred]
+
+
+def _timeline(events: list[asyncpg.Record], accepted_on: date, cal: WorkCalendar) -> list[dict[str, Any]]:
+    out = []
+    for e in events:
+        at = beijing(e["occurred_at"])
+        out.append(
+            {
+                "at": at,
+                "working_days": cal.working_days_between(accepted_on, at.date()),
+                "who": e["full_name"] or e["actor"],
+                "role": Role(e["actor_role"]).label if e["actor_role"] else None,
+                "stage": e["stage"],
+                "kind": e["kind"],
+                "summary": e["payload"].get("summary", e["kind"]),
+            }
+        )
+    return out
+
+
+def _pause(events: list[asyncpg.Record]) -> date | None:
+    """The day the clock was paused, if the latest pause/resume event is a pause."""
+    for e in reversed(events):
+        if e["kind"] == "materials_missing":
+            return beijing(e["occurred_at"]).date()
+        if e["kind"] == "materials_supplied":
+            return None
+    return None
+
+
+def _barred(events: list[asyncpg.Record]) -> list[dict[str, str]]:
+    return [b for e in events if e["kind"] == "relatives_matched" for b in e["payload"].get("barred", [])]
+
+
+async def case_page(
+    request: Request,
+    actor: Actor,
+    db: asyncpg.Pool,
+    client: Client | None,
+    settings: Settings,
+    case_id: str,
+    *,
+    failed: tuple[Action, dict[str, Any], dict[str, str], str | None] | None = None,
+    status: int = 200,
+) -> Response:
+    """Render the case; `failed` is (action, typed values, field errors, message) of a refused action."""
+    try:
+        authz.require(actor, "case.read")
+        row = await case_row(db, case_id, actor)
+    except ApiError as exc:
+        return refusal_page(request, exc, actor)
+    events = await db.fetch(_EVENTS, case_id)
+    cal = await load_calendar(db)
+    accepted_at = beijing(row["accepted_at"])
+    barred = _barred(events)
+    barred_names = {b["username"] for b in barred}
+    state = await case_state(client, row["workflow_id"])
+    async with db.acquire() as conn:
+        policy = await policy_repo.get(conn, row["policy_version"])
+    now = today()
+    actions = available_actions(actor, state, policy) if state is not None else []
+    forms = {a: defaults(a, actor, now.isoformat()) for a in actions}
+    form_errors: dict[str, str] = {}
+    form_message = None
+    if failed is not None:
+        action, typed, form_errors, form_message = failed
+        forms[action] = typed
+    namespace = client.namespace if client is not None else settings.temporal_namespace
+    context = {
+        "case": summary(row),
+        "state": state,
+        "policy": policy,
+        "household": await _household(db, client, row),
+        "full_ids": shows_full_ids(actor, barred_names),
+        "accepted_at": accepted_at,
+        "days_left": working_days_left(cal, now, row["deadline"]) if row["deadline"] else None,
+        "paused_since": _pause(events),
+        "timeline": _timeline(events, accepted_at.date(), cal),
+        "escalations": await db.fetch(_ESCALATIONS, case_id),
+        "barred": barred,
+        "actor_barred": actor.username in barred_names,
+        "forms": forms,
+        "failed_action": failed[0] if failed else None,
+        "folded": FOLDED,
+        "form_errors": form_errors,
+        "form_message": form_message,
+        "investigators": await _investigators(db, row, barred_names) if Action.HOME_VISIT in forms else [],
+        "materials": COMMON_MATERIALS,
+        "done": _done(request),
+        "action_labels": ACTION_LABELS,
+        "stage_labels": STAGE_LABELS,
+        "bj": beijing,
+        "relation_labels": {r.value: label for r, label in RELATION_LABELS.items()},
+        "temporal_url": f"{settings.temporal_ui_url}/namespaces/{namespace}/workflows/{row['workflow_id']}",
+    }
+    return render(request, "caseworker/case.html", context, status=status, actor=actor)
+
+
+def _done(request: Request) -> Action | None:
+    """The action just recorded (the redirect after a successful form says which)."""
+    try:
+        return Action(request.query_params.get("done", ""))
+    except ValueError:
+        return None
+
+
+@router.get("/cases/{case_id}")
+async def show_case(
+    request: Request, case_id: CaseId, actor: PageActor, db: Db, temporal: MaybeTemporal, settings: AppSettings
+) -> Response:
+    return await case_page(request, actor, db, temporal, settings, case_id)
+
+
+@router.post("/cases/{case_id}/act/{action}")
+async def act(
+    request: Request,
+    action: Action,
+    case_id: CaseId,
+    actor: PageActor,
+    db: Db,
+    temporal: MaybeTemporal,
+    settings: AppSettings,
+) -> Response:
+    """Run the action through the API's own `perform`; a refusal re-renders the page with what was typed."""
+    typed = read_action_form(action, await request.form())
+
+    async def again(failed: tuple[Action, dict[str, Any], dict[str, str], str | None], status: int) -> Response:
+        return await case_page(request, actor, db, temporal, settings, case_id, failed=failed, status=status)
+
+    try:
+        await perform(db, temporal, case_id, actor, action, action_body(action, typed))
+    except RequestValidationError as exc:
+        errors = field_errors(list(exc.errors()), error_field)
+        return await again((action, typed, errors, "请按提示修改后再提交"), 422)
+    except ApiError as exc:
+        if exc.code in ("not_found", "out_of_jurisdiction"):
+            return refusal_page(request, exc, actor)  # nothing of the case may be shown
+        return await again((action, typed, {}, exc.message), exc.status)
+    except RPCError:
+        return await again((action, typed, {}, "工作流服务暂不可用，请稍后再试"), 503)
+    return RedirectResponse(f"/cases/{case_id}?done={action.value}", status_code=303)

@@ -1,0 +1,146 @@
+"""The review's cases as the web app reads them: the `cases` table the workflow keeps up to date, confined
+to the reader's jurisdiction, and accepting an application (which starts the review workflow).
+
+Lists come from the database, not from Temporal visibility: the database can filter by jurisdiction and
+name and page through results, and it outlives retention.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import asyncpg
+import structlog
+from fastapi import Path
+from structlog.contextvars import bound_contextvars
+from temporalio.client import Client
+
+from rules.access import within
+from rules.stages import STAGE_LABELS
+from schemas.money import from_fen
+from schemas.review import APPLICATION_ID, Application, ReviewStart, workflow_id_for
+from schemas.staff import Actor
+from webapp import authz
+from webapp.errors import ApiError, forbidden, not_found
+from webapp.review.models import CaseCreated, CaseSummary
+from webapp.review.workflow import case_state, start_review, started_with
+from webapp.workflow_calls import connected
+
+log = structlog.get_logger("webapp")
+
+CaseId = Annotated[str, Path(pattern=APPLICATION_ID, description="案件编号（即申请编号）")]
+
+SUMMARY_SQL = """
+select c.case_id, c.workflow_id, c.assistance_type, c.township_code, t.name as township_name,
+       c.village_code, v.name as village_name, c.applicant_name, c.applicant_id_masked, c.channel,
+       c.policy_version, c.stage, c.status, c.handled_by, c.accepted_at, c.deadline, c.deadline_provisional,
+       c.paused_days, c.overdue, c.relatives_match, c.category, c.monthly_amount_fen, c.decided_at,
+       c.closed_at, c.updated_at
+from cases c
+join places t on t.code = c.township_code
+left join places v on v.code = c.village_code
+"""
+
+# The actor's jurisdiction as a condition on the row's most precise place (village, else township).
+IN_JURISDICTION = "starts_with(coalesce(c.village_code, c.township_code), {})"
+# True if `$1` is the only district: the root of every place, so of every case's place.
+_ONLY_ROOT = "select coalesce(bool_and(code = $1), false) from places where level = 'district'"
+
+
+async def jurisdiction(db: asyncpg.Pool | asyncpg.Connection, place_code: str, param: str = "$1") -> str:
+    """`IN_JURISDICTION`, or for the district that holds every place a condition true of every row that
+    still refers to `param`: evaluating the prefix test on 100,000 rows was most of a district-wide list's
+    time (bench/findings.md)."""
+    if await db.fetchval(_ONLY_ROOT, place_code):
+        return f"{param}::text is not null"
+    return IN_JURISDICTION.format(param)
+
+
+def summary(row: asyncpg.Record) -> CaseSummary:
+    fen = row["monthly_amount_fen"]
+    return CaseSummary(
+        **{k: v for k, v in dict(row).items() if k != "monthly_amount_fen"},
+        stage_label=STAGE_LABELS.get(row["stage"], row["stage"]),
+        monthly_amount=None if fen is None else from_fen(fen),
+    )
+
+
+def case_place(township_code: str, village_code: str | None) -> str:
+    return village_code or township_code
+
+
+async def case_row(db: asyncpg.Pool, case_id: str, actor: Actor) -> asyncpg.Record:
+    """The case as the database knows it, if it exists and lies in the actor's jurisdiction."""
+    row = await db.fetchrow(SUMMARY_SQL + "where c.case_id = $1", case_id)
+    if row is None:
+        raise not_found()
+    if not authz.in_scope(actor, "case.read", case_place(row["township_code"], row["village_code"])):
+        raise forbidden("该案件不在您的辖区内", "out_of_jurisdiction")
+    return row
+
+
+def shows_full_ids(actor: Actor, barred: set[str]) -> bool:
+    """Whole ID numbers for those who open cases (authz `ids.full`), unless recused from this one.
+
+    Village cadres (they run the public notice, where only names are published) and district supervisors
+    (they check procedure, not identities) see them masked, and so does staff recused by a relatives match."""
+    return authz.may(actor, "ids.full") and actor.username not in barred
+
+
+async def _check_places(db: asyncpg.Pool, township_code: str, village_code: str | None) -> None:
+    rows = {
+        r["code"]: r
+        for r in await db.fetch(
+            "select code, name, level, parent_code from places where code = any($1::text[])",
+            [c for c in (township_code, village_code) if c],
+        )
+    }
+    town = rows.get(township_code)
+    if town is None or town["level"] != "township":
+        raise ApiError(422, "invalid", f"乡镇（街道）代码不存在：{township_code}")
+    if village_code:
+        village = rows.get(village_code)
+        if village is None or village["level"] != "village":
+            raise ApiError(422, "invalid", f"村（社区）代码不存在：{village_code}")
+        if village["parent_code"] != township_code:
+            raise ApiError(422, "invalid", f"{village['name']}不属于{town['name']}")
+
+
+async def accept(
+    db: asyncpg.Pool, temporal: Client | None, actor: Actor, application: Application, wait: float = 0.0
+) -> tuple[CaseCreated, int]:
+    """Accept the application and start its review; a repeated application_id answers the existing case.
+    Returns the answer and its status: 201 with the state, 202 without it (not waited for, or not yet), 200
+    for a repeat."""
+    authz.require(actor, "case.accept")
+    household = application.household
+    if not within(actor.place_code, household.township_code):
+        raise forbidden("只能受理本乡镇（街道）户籍居民的申请", "out_of_jurisdiction")
+    await _check_places(db, household.township_code, household.village_code)
+    temporal = connected(temporal)
+    case_id = application.application_id
+    with bound_contextvars(case_id=case_id):
+        handle, created = await start_review(temporal, ReviewStart(application=application, accepted_by=actor))
+        with bound_contextvars(workflow_id=handle.id):
+            if not created:
+                place = await _existing_place(db, temporal, case_id)
+                if place and not within(actor.place_code, place):
+                    raise ApiError(409, "application_id_taken", "该申请编号已被其他乡镇（街道）使用")
+            state = await case_state(temporal, handle.id, wait=wait) if wait else None
+            log.info("case accepted" if created else "case already accepted", by=actor.username)
+    status = 200 if not created else (201 if state else 202)
+    return CaseCreated(created=created, case_id=case_id, workflow_id=handle.id, state=state), status
+
+
+async def _existing_place(db: asyncpg.Pool, temporal: Client, case_id: str) -> str | None:
+    """Where an already accepted case lies, so a repeat from another township learns nothing about it: the
+    case row, or before its first activity has written it, the application the workflow was started with."""
+    row = await db.fetchrow("select township_code, village_code from cases where case_id = $1", case_id)
+    if row:
+        return case_place(row["township_code"], row["village_code"])
+    start = await started_with(temporal, workflow_id_for(case_id))
+    return (
+        case_place(start.application.household.township_code, start.application.household.village_code)
+        if start
+        else None
+    )

@@ -1,0 +1,44 @@
+"""The daily digests the morning run keeps per place (the township for township staff, the district for
+district roles): the inbox's compact panel and the supervision area's digest page (`/supervision/digest`).
+
+The digest is what was sent that morning, not a live query: it is the record of who was told what.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import asyncpg
+
+from schemas.staff import Actor
+from webapp import authz
+
+LISTS = ("overdue", "due_soon", "referrals", "complaints")
+
+
+def digest_place(actor: Actor) -> str | None:
+    """Digests are kept per township and for the district; village cadres and others get none."""
+    if actor.role in authz.DISTRICT_ROLES:
+        return actor.place_code[:6]
+    if actor.role in authz.TOWNSHIP_STAFF:
+        return actor.place_code[:9]
+    return None
+
+
+async def latest_digest(db: asyncpg.Pool, actor: Actor, day: date | None = None) -> asyncpg.Record | None:
+    """The newest digest for the actor's place (on or before `day`), or None."""
+    place = digest_place(actor)
+    if place is None:
+        return None
+    return await db.fetchrow(
+        "select d.day, d.body, d.created_at, p.name as place_name "
+        "from digests d join places p on p.code = d.place_code "
+        "where d.place_code = $1 and ($2::date is null or d.day <= $2) order by d.day desc limit 1",
+        place,
+        day,
+    )
+
+
+def counts(digest: asyncpg.Record | None) -> dict[str, int]:
+    body = digest["body"] if digest else {}
+    return {name: len(body.get(name, [])) for name in LISTS}

@@ -1,0 +1,179 @@
+"""The task inbox (我的待办): open cases in the user's jurisdiction that wait on the user's role now.
+
+Which steps are still open comes from the `cases` table, whose progress columns a trigger keeps from
+the case event log (migration 0011), so the inbox needs no Temporal round trip and no log read per case.
+Rules, per stage:
+
+- paused for missing materials: only the township caseworker's (waiting on the applicant, then
+  record resumption); nothing else can be done meanwhile except the verification result;
+- investigation: the district officer enters the verification result while the request is open and
+  does the district's own home visit after a relatives match; caseworkers and village cadres do the
+  home visit and the neighbour interview until each is recorded (again after a "reinvestigate" objection);
+- hearing: the township caseworker;
+- decision: the township approver, or the district officer where policy keeps approval at the
+  district or the district took the case over;
+- public notice: caseworkers and village cadres, who record objections;
+- overdue and not taken over: the district officer, who may take it over. After a take-over the
+  district officer also gets the township's steps.
+
+Cases a user must stay out of (relatives match) are left out of that user's inbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from infra.clock import today
+from rules.stages import STAGE_LABELS
+from schemas.staff import Role
+from webapp.deps import Db, PageActor
+from webapp.render import refused, render
+from webapp.review.common import NEAR_DUE_WORKING_DAYS, load_calendar, working_days_left
+from webapp.review.digests import counts, latest_digest
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 50
+# Task codes that are not action names, and the case page form each one leads to.
+TASK_ANCHORS = {"waiting_for_applicant": "materials_supplied", "district_home_visit": "home_visit"}
+
+# One row per open case in the jurisdiction that the user is not barred from, with what is done so far
+# (the columns a trigger keeps from the event log, migration 0011): a visit or an interview counts if it
+# is later than the last objection that sent the case back to investigation. The verification request is
+# probed per case (an index lookup each, not a scan of every request ever made), the approval level is
+# looked up in Python in the few policy versions involved, and only the columns that decide the tasks and
+# the order are read for every case (a district officer's inbox holds every open case of the county).
+_OPEN_CASES = """
+select c.case_id, c.stage, c.deadline, c.overdue, c.handled_by, c.relatives_match, c.accepted_at,
+       c.township_code, c.policy_version, c.paused, c.district_visit_done,
+       coalesce(c.home_visit_at > coalesce(c.reinvestigate_at, '-infinity'), false) as home_visit_done,
+       coalesce(c.neighbour_at > coalesce(c.reinvestigate_at, '-infinity'), false) as neighbour_done,
+       exists(select from verification_requests r where r.case_id = c.case_id and r.status = 'requested')
+           as verification_open
+from cases c
+where c.status = 'open' and starts_with(coalesce(c.village_code, c.township_code), $1)
+  and not ($2::text = any(c.barred_users))
+"""
+# What the page shows of the rows on it, read for those rows only.
+_SHOWN = """
+select c.case_id, c.assistance_type, c.applicant_name, c.deadline_provisional,
+       t.name as township_name, v.name as village_name
+from cases c
+join places t on t.code = c.township_code
+left join places v on v.code = c.village_code
+where c.case_id = any($1::text[])
+"""
+
+
+def tasks_for(role: Role, case: dict[str, Any]) -> list[str]:
+    """What `role` can do on `case` now (task codes, labelled by the template); empty: not my turn."""
+    district_handles = case["handled_by"] == "district"
+    officer = role is Role.DISTRICT_OFFICER
+    township_work = role is Role.TOWNSHIP_CASEWORKER or (officer and district_handles)
+    field_work = township_work or role is Role.VILLAGE_CADRE
+    verification = ["verification_result"] if officer and case["verification_open"] else []
+    if case["paused"]:
+        return (["waiting_for_applicant"] if township_work else []) + verification
+    out: list[str] = []
+    stage = case["stage"]
+    if stage == "investigation":
+        out += verification
+        if field_work and not case["home_visit_done"]:
+            out.append("home_visit")
+        if field_work and not case["neighbour_done"]:
+            out.append("neighbour_interview")
+        if officer and case["relatives_match"] and not case["district_visit_done"] and "home_visit" not in out:
+            out.append("district_home_visit")
+    elif stage == "hearing" and township_work:
+        out.append("hearing")
+    elif stage == "decision":
+        at_district = district_handles or case["approval_level"] == "district"
+        if role is (Role.DISTRICT_OFFICER if at_district else Role.TOWNSHIP_APPROVER):
+            out.append("decision")
+    elif stage == "public_notice" and role in (Role.TOWNSHIP_CASEWORKER, Role.VILLAGE_CADRE):
+        out.append("objection")
+    if officer and case["overdue"] and not district_handles:
+        out.append("take_over")
+    return out
+
+
+async def _approval_levels(db: Any, versions: set[int]) -> Callable[[int, str], str]:
+    """Where a township's decision is taken under a policy version: its own setting or the default."""
+    review = {
+        r["version"]: r["review"]
+        for r in await db.fetch(
+            "select version, body->'review' as review from policy_versions where version = any($1::int[])",
+            list(versions),
+        )
+    }
+
+    def level(version: int, township: str) -> str:
+        rules = review[version]
+        return rules.get("approval_level_by_township", {}).get(township) or rules["default_approval_level"]
+
+    return level
+
+
+def row_class(item: dict[str, Any]) -> str:
+    """Paused cases are the applicant's turn, so their (frozen) deadline gets no colour."""
+    if item["paused"]:
+        return "paused"
+    left = item["days_left"]
+    if item["overdue"] or (left is not None and left < 0):
+        return "overdue"
+    if left is not None and left <= NEAR_DUE_WORKING_DAYS:
+        return "near"
+    return ""
+
+
+def _deadline_key(item: dict[str, Any]) -> tuple[date, Any, str]:
+    return (item["deadline"] or date.max, item["accepted_at"], item["case_id"])
+
+
+@router.get("/inbox")
+async def inbox(request: Request, actor: PageActor, db: Db, page: int = Query(1, ge=1)) -> Response:
+    """All open cases of the jurisdiction are read and filtered here: a county has a few thousand at most."""
+    if denied := refused(request, actor, "case.inbox"):
+        return denied
+    rows = await db.fetch(_OPEN_CASES, actor.place_code, actor.username)
+    levels = await _approval_levels(db, {r["policy_version"] for r in rows})
+    cal = await load_calendar(db)
+    now = today()
+    items = []
+    for row in rows:
+        case = dict(row)
+        # only a decision needs to know where it is taken
+        case["approval_level"] = (
+            levels(row["policy_version"], row["township_code"]) if row["stage"] == "decision" else None
+        )
+        if tasks := tasks_for(actor.role, case):
+            case["tasks"] = tasks
+            items.append(case)
+    items.sort(key=_deadline_key)
+    pages = max(1, -(-len(items) // PAGE_SIZE))
+    page = min(page, pages)
+    shown = items[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    details = {r["case_id"]: r for r in await db.fetch(_SHOWN, [i["case_id"] for i in shown])}
+    for item in shown:  # names and working days for the rows on the page only
+        item.update(details[item["case_id"]])
+        item["days_left"] = working_days_left(cal, now, item["deadline"]) if item["deadline"] else None
+        item["row_class"] = row_class(item)
+    digest = await latest_digest(db, actor)
+    context = {
+        "digest": digest,
+        "digest_counts": counts(digest),
+        "items": shown,
+        "total": len(items),
+        "page": page,
+        "pages": pages,
+        "today": now,
+        "near_days": NEAR_DUE_WORKING_DAYS,
+        "stage_labels": STAGE_LABELS,
+        "task_anchor": TASK_ANCHORS,
+    }
+    return render(request, "caseworker/inbox.html", context, actor=actor)

@@ -1,0 +1,46 @@
+"""The daily digest (`/supervision/digest`, and a compact panel on `/inbox`): the lists the morning run
+kept for the user's place (webapp.review.digests).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from infra.clock import today
+from schemas.staff import Bureau
+from webapp import authz
+from webapp.deps import Db, PageActor
+from webapp.frontdoor.labels import COMPLAINT_STATUS
+from webapp.frontdoor.labels import STATUS_LABELS as REFERRAL_STATUS
+from webapp.review.digests import counts, digest_place, latest_digest
+from webapp.supervision.common import page, refused
+
+router = APIRouter(include_in_schema=False)
+
+RECENT_DAYS = 14
+
+
+@router.get("/supervision/digest")
+async def digest(request: Request, actor: PageActor, db: Db, day: date | None = None) -> Response:
+    if denied := refused(request, actor, "digest"):
+        return denied
+    found = await latest_digest(db, actor, day)
+    since = (found["day"] if found else day or today()) - timedelta(days=RECENT_DAYS)
+    days = await db.fetch(
+        "select day from digests where place_code = $1 and day >= $2 order by day desc", digest_place(actor), since
+    )
+    context: dict[str, Any] = {
+        "section": "digest",
+        "digest": found,
+        "counts": counts(found),
+        "days": [d["day"] for d in days],
+        "bureau_labels": {b.value: b.label for b in Bureau},
+        "referral_status": REFERRAL_STATUS,
+        "complaint_status": COMPLAINT_STATUS,
+        "frontdoor_desk": authz.may(actor, "request.register"),
+    }
+    return page(request, "supervision/digest.html", context, actor)

@@ -1,0 +1,160 @@
+"""Pilot roll-out (`/dashboard/rollout`): which townships approve themselves (delegated) and which the
+district still approves, switching a township from a date (a new policy version), and each township's
+cases before and after its switch side by side: volume, working days to decision, overdue share and
+irregular findings of the district's re-checks.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any
+
+import asyncpg
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from db import calendar_repo, policy_repo
+from infra.clock import BEIJING, today
+from schemas.policy import ApprovalLevel, Policy
+from webapp import authz
+from webapp.deps import Db, PageActor
+from webapp.render import refused, render
+from webapp.supervision.common import WorkdayCounter
+
+router = APIRouter(include_in_schema=False)
+
+
+async def level_history(conn: asyncpg.Connection, towns: list[asyncpg.Record]) -> dict[str, list[dict[str, Any]]]:
+    """For each township, the dates from which its approval level changed, read off the policy versions."""
+    history: dict[str, list[dict[str, Any]]] = {t["code"]: [] for t in towns}
+    for row in await conn.fetch("select version, effective_from, body from policy_versions order by effective_from"):
+        policy = Policy.model_validate(row["body"])
+        for code, steps in history.items():
+            level = policy.review.approval_level(code)
+            if not steps or steps[-1]["level"] != level:
+                steps.append({"from": row["effective_from"], "level": level, "version": row["version"]})
+    return history
+
+
+async def compare(conn: asyncpg.Connection, township: str, switched: date, window: int) -> dict[str, dict]:
+    """The same number of days before and after the switch, for cases accepted in each window."""
+    cal = await calendar_repo.load_calendar(conn)
+    counter = WorkdayCounter(cal, switched - timedelta(days=window + 1), switched + timedelta(days=window + 400))
+    out = {}
+    for name, first, last in (
+        ("before", switched - timedelta(days=window), switched),
+        ("after", switched, switched + timedelta(days=window)),
+    ):
+        start = datetime.combine(first, time(0), tzinfo=BEIJING)
+        end = datetime.combine(last, time(0), tzinfo=BEIJING)
+        rows = await conn.fetch(
+            "select accepted_at, decided_at, overdue from cases where township_code = $1 "
+            "and accepted_at >= $2 and accepted_at < $3",
+            township,
+            start,
+            end,
+        )
+        waits = [
+            counter.between(r["accepted_at"].astimezone(BEIJING).date(), r["decided_at"].astimezone(BEIJING).date())
+            for r in rows
+            if r["decided_at"]
+        ]
+        checks = await conn.fetchrow(
+            "select count(*) as n, count(*) filter (where k.status = 'irregular') as irregular from rechecks k "
+            "join cases c on c.case_id = k.case_id where k.township_code = $1 and c.accepted_at >= $2 "
+            "and c.accepted_at < $3",
+            township,
+            start,
+            end,
+        )
+        out[name] = {
+            "first": first,
+            "last": last - timedelta(days=1),
+            "cases": len(rows),
+            "decided": len(waits),
+            "mean_days": round(sum(waits) / len(waits), 1) if waits else None,
+            "overdue_share": round(100 * sum(r["overdue"] for r in rows) / len(rows), 1) if rows else None,
+            "rechecked": checks["n"],
+            "irregular": checks["irregular"],
+        }
+    return out
+
+
+@router.get("/dashboard/rollout")
+async def rollout(
+    request: Request, actor: PageActor, db: Db, township: str | None = None, window: int = 180
+) -> Response:
+    if denied := refused(request, actor, "rollout.view"):
+        return denied
+    window = min(max(window, 30), 730)
+    async with db.acquire() as conn:
+        towns = await conn.fetch("select code, name, is_pilot from places where level = 'township' order by code")
+        history = await level_history(conn, towns)
+        chosen = township or next((t["code"] for t in towns if len(history[t["code"]]) > 1), towns[0]["code"])
+        steps = history.get(chosen, [])
+        switched = steps[-1]["from"] if len(steps) > 1 else today()
+        comparison = await compare(conn, chosen, switched, window)
+    return render(
+        request,
+        "supervisor/rollout.html",
+        {
+            "towns": towns,
+            "history": history,
+            "chosen": chosen,
+            "switched": switched,
+            "window": window,
+            "comparison": comparison,
+            "levels": ApprovalLevel,
+            "can_switch": authz.may(actor, "rollout.switch"),
+            "error": request.query_params.get("error"),
+            "done": request.query_params.get("done"),
+        },
+        actor=actor,
+    )
+
+
+@router.post("/dashboard/rollout/switch")
+async def switch(
+    request: Request,
+    township: Annotated[str, Form()] = "",
+    level: Annotated[str, Form()] = "township",
+    effective_from: Annotated[str, Form()] = "",
+    *,
+    actor: PageActor,
+    db: Db,
+) -> Response:
+    """A new policy version, cloned from the latest, with the township's approval level changed from a date."""
+    if denied := refused(request, actor, "rollout.switch"):
+        return denied
+    back = f"/dashboard/rollout?township={township}"
+    try:
+        day = date.fromisoformat(effective_from)
+        new_level = ApprovalLevel(level)
+    except ValueError:
+        return RedirectResponse(back + "&error=日期或审批层级无效", status_code=303)
+    async with db.acquire() as conn, conn.transaction():
+        if not await conn.fetchval(
+            "select exists(select 1 from places where code = $1 and level = 'township')", township
+        ):
+            return RedirectResponse(back + "&error=乡镇（街道）不存在", status_code=303)
+        latest = await conn.fetchrow(
+            "select version, effective_from, body from policy_versions order by effective_from desc limit 1"
+        )
+        if day <= latest["effective_from"]:
+            return RedirectResponse(
+                back + f"&error=生效日期须晚于现行最新版本（{latest['effective_from']}）", status_code=303
+            )
+        current = Policy.model_validate(latest["body"])
+        levels = dict(current.review.approval_level_by_township) | {township: new_level}
+        version = await conn.fetchval("select max(version) from policy_versions") + 1
+        words = "委托乡镇审核确认" if new_level is ApprovalLevel.TOWNSHIP else "由区民政局审批"
+        policy = current.model_copy(
+            update={
+                "version": version,
+                "effective_from": day,
+                "note": f"{township} 自 {day} 起{words}",
+                "review": current.review.model_copy(update={"approval_level_by_township": levels}),
+            }
+        )
+        await policy_repo.add(conn, Policy.model_validate(policy.model_dump()), actor.username)
+    return RedirectResponse(back + f"&done=已生成第 {version} 版政策参数", status_code=303)
