@@ -312,15 +312,6 @@ class ReviewNames:
     STATE = "state"
     CALENDAR_CHANGED = "calendar_changed"
     COMPLAINT_FILED = "complaint_filed"
-    MISSING_MATERIALS = "missing_materials"
-    MATERIALS_SUPPLIED = "materials_supplied"
-    VERIFICATION_RESULT = "verification_result"
-    HOME_VISIT = "home_visit"
-    NEIGHBOUR_INTERVIEW = "neighbour_interview"
-    HEARING = "hearing"
-    DECIDE = "decide"
-    OBJECT = "object"
-    TAKE_OVER = "take_over"
 
 
 # The payload of each staff action, by the action's name: its API path segment, its update's name and the

@@ -55,9 +55,9 @@ class UnpatchedChange(ReviewWorkflow):
     async def run(self, start: ReviewStart):
         return await super().run(start)
 
-    async def recompute_deadline(self) -> None:
+    async def start_investigation(self) -> None:
         await workflow.sleep(1)
-        await super().recompute_deadline()
+        await super().start_investigation()
 
 
 async def test_an_unpatched_change_is_caught() -> None:

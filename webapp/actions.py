@@ -30,7 +30,6 @@ from schemas.review import (
     MissingMaterials,
     NeighbourInterview,
     Objection,
-    ReviewNames,
     TakeOver,
     VerificationResult,
 )
@@ -43,15 +42,15 @@ from webapp.temporal import client
 log = structlog.get_logger("webapp")
 
 ACTIONS: dict[Action, tuple[type[BaseModel], str]] = {
-    Action.MISSING_MATERIALS: (MissingMaterials, ReviewNames.MISSING_MATERIALS),
-    Action.MATERIALS_SUPPLIED: (MaterialsSupplied, ReviewNames.MATERIALS_SUPPLIED),
-    Action.VERIFICATION_RESULT: (VerificationResult, ReviewNames.VERIFICATION_RESULT),
-    Action.HOME_VISIT: (HomeVisit, ReviewNames.HOME_VISIT),
-    Action.NEIGHBOUR_INTERVIEW: (NeighbourInterview, ReviewNames.NEIGHBOUR_INTERVIEW),
-    Action.HEARING: (Hearing, ReviewNames.HEARING),
-    Action.DECISION: (Decision, ReviewNames.DECIDE),
-    Action.OBJECTION: (Objection, ReviewNames.OBJECT),
-    Action.TAKE_OVER: (TakeOver, ReviewNames.TAKE_OVER),
+    Action.MISSING_MATERIALS: (MissingMaterials, Action.MISSING_MATERIALS.value),
+    Action.MATERIALS_SUPPLIED: (MaterialsSupplied, Action.MATERIALS_SUPPLIED.value),
+    Action.VERIFICATION_RESULT: (VerificationResult, Action.VERIFICATION_RESULT.value),
+    Action.HOME_VISIT: (HomeVisit, Action.HOME_VISIT.value),
+    Action.NEIGHBOUR_INTERVIEW: (NeighbourInterview, Action.NEIGHBOUR_INTERVIEW.value),
+    Action.HEARING: (Hearing, Action.HEARING.value),
+    Action.DECISION: (Decision, Action.DECISION.value),
+    Action.OBJECTION: (Objection, Action.OBJECTION.value),
+    Action.TAKE_OVER: (TakeOver, Action.TAKE_OVER.value),
 }
 
 # How the workflow's refusals (update validators) map onto HTTP.

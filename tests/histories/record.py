@@ -22,6 +22,7 @@ from db import policy_repo, users_repo
 from db.migrate import upgrade
 from db.pool import connect, create_pool
 from infra.config import TASK_QUEUE, temporal_test_server
+from rules.stages import Action
 from schemas import search
 from schemas.review import CaseOutcome, Decision, Objection, ReviewNames, ReviewStart, workflow_id_for
 from tests.factories import actor, application
@@ -34,16 +35,14 @@ HERE = Path(__file__).parent
 async def scenario_enrolled(env: WorkflowEnvironment, app_id: str) -> None:
     h = await _start(env, app_id)
     await investigate(h)
-    await act(h, ReviewNames.DECIDE, Decision(actor=actor("shipo_shenpi"), approve=True, category="B"))
+    await act(h, Action.DECISION, Decision(actor=actor("shipo_shenpi"), approve=True, category="B"))
     await h.result()
 
 
 async def scenario_refused(env: WorkflowEnvironment, app_id: str) -> None:
     h = await _start(env, app_id)
     await investigate(h)
-    await act(
-        h, ReviewNames.DECIDE, Decision(actor=actor("shipo_shenpi"), approve=False, reasons="家庭人均收入高于标准")
-    )
+    await act(h, Action.DECISION, Decision(actor=actor("shipo_shenpi"), approve=False, reasons="家庭人均收入高于标准"))
     await h.result()
 
 
@@ -52,20 +51,20 @@ async def scenario_objection_overdue(env: WorkflowEnvironment, app_id: str) -> N
     await until_stage(h, "investigation")
     await env.sleep(timedelta(days=40))  # reminders, verification escalation and overdue escalation fire
     await investigate(h)
-    await act(h, ReviewNames.DECIDE, Decision(actor=actor("shipo_shenpi"), approve=True, category="A"))
+    await act(h, Action.DECISION, Decision(actor=actor("shipo_shenpi"), approve=True, category="A"))
     await until_stage(h, "public_notice")
     await act(
         h,
-        ReviewNames.OBJECT,
+        Action.OBJECTION,
         Objection(actor=actor("shipo_cun1"), objector="村民", content="收入未如实申报", route="hearing"),
     )
     from tests.review_support import hearing
 
     s = await until_stage(h, "hearing")
-    await act(h, ReviewNames.HEARING, hearing(s.clock.accepted_on))
+    await act(h, Action.HEARING, hearing(s.clock.accepted_on))
     await act(
         h,
-        ReviewNames.DECIDE,
+        Action.DECISION,
         Decision(
             actor=actor("shipo_shenpi"),
             approve=True,
