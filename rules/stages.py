@@ -204,6 +204,7 @@ ACTIONS: dict[Action, ActionSpec] = {
 # Views of the table for readers that want one column of it.
 ACTION_LABELS = {a: s.label for a, s in ACTIONS.items()}
 ACTION_STAGES = {a: s.stages for a, s in ACTIONS.items()}
+ACTION_ROLES = {a: s.roles for a, s in ACTIONS.items()}  # while the township handles the case
 
 
 def allowed_roles(action: Action, *, district_handles: bool) -> frozenset[str]:
