@@ -10,6 +10,8 @@ from typing import Protocol
 
 import asyncpg
 
+from db import emergency_repo
+
 
 class PaymentRail(Protocol):
     async def transfer(self, key: str, amount_fen: int, payee_name: str, payee_id_masked: str) -> str:
@@ -21,12 +23,5 @@ class LedgerRail:
         self.pool = pool
 
     async def transfer(self, key: str, amount_fen: int, payee_name: str, payee_id_masked: str) -> str:
-        await self.pool.execute(
-            "insert into disbursements (transfer_key, amount_fen, payee_name, payee_id_masked) values ($1,$2,$3,$4) "
-            "on conflict (transfer_key) do nothing",
-            key,
-            amount_fen,
-            payee_name,
-            payee_id_masked,
-        )
+        await emergency_repo.add_disbursement(self.pool, key, amount_fen, payee_name, payee_id_masked)
         return key

@@ -9,12 +9,13 @@ from datetime import datetime
 import asyncpg
 from temporalio import activity
 
-from db import policy_repo
+from db import places_repo, policy_repo, users_repo
 from rules.clock import BEIJING
+from schemas.contracts import SystemContract
 from schemas.system import SystemCheck
 
 
-class SystemActivities:
+class SystemActivities(SystemContract):
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
 
@@ -24,8 +25,8 @@ class SystemActivities:
             policy = await policy_repo.in_force(conn, datetime.now(BEIJING).date())
             return SystemCheck(
                 requested_by=requested_by,
-                places=await conn.fetchval("select count(*) from places"),
-                users=await conn.fetchval("select count(*) from users"),
+                places=await places_repo.count(conn),
+                users=await users_repo.count(conn),
                 policy_version=policy.version,
                 policy_effective_from=policy.effective_from,
                 worker=f"{os.getpid()}@{socket.gethostname()}",

@@ -13,6 +13,7 @@ from typing import Protocol
 import asyncpg
 import httpx
 
+from db import cases_repo
 from schemas.review import VerificationRequestIn
 
 
@@ -30,14 +31,7 @@ class DatabaseVerificationCentre:
         self.pool = pool
 
     async def request(self, req: VerificationRequestIn) -> None:
-        await self.pool.execute(
-            "insert into verification_requests (case_id, township_code, requested_at, adapter) "
-            "values ($1, $2, $3, $4) on conflict (case_id) do nothing",
-            req.case_id,
-            req.township_code,
-            req.requested_at,
-            self.name,
-        )
+        await cases_repo.file_verification_request(self.pool, req, self.name)
 
 
 class HttpVerificationCentre:

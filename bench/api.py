@@ -1,7 +1,8 @@
 """Figure 2: API and page latency at 100,000 cases, against a bare SELECT of the same rows.
 
-The rows are bulk-inserted with SQL `generate_series` (not through workflows): cases over four
-years across every township, their event logs (2-9 events each, as the workflow writes them),
+The rows are bulk-inserted (not through workflows): cases with SQL `generate_series` over four years
+across every township, their event logs (2-9 events each, as the workflow writes them, through
+`cases_repo.append_events`),
 verification requests and, for overdue cases, escalations. A share of them is open (2.5% by default:
 about twice what a county of 10,000 applications a year has open at any time).
 
@@ -28,7 +29,8 @@ import asyncpg
 import httpx
 
 from bench.common import pct
-from db import users_repo
+from db import cases_repo, users_repo
+from schemas.review import CaseEvent
 
 SECRET = "bench-secret-" + "x" * 32
 SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗")
@@ -82,35 +84,39 @@ select 'S' || lpad(g::text, 7, '0'),
 from dated
 """
 
-# The event log as the workflow leaves it: how far down this list a case got depends on its stage.
-SEED_EVENTS = """
-insert into case_events (case_id, event_key, kind, stage, actor, actor_role, payload, occurred_at, recorded_at)
-select c.case_id, lpad(k.n::text, 4, '0') || '-' || k.kind, k.kind, c.stage,
-       case when k.n = 1 then 'shipo_jingban' end, case when k.n = 1 then 'township_caseworker' end,
-       jsonb_build_object('summary', k.kind || ' (seeded)'),
-       c.accepted_at + make_interval(days => (k.n::int - 1) * 2, mins => k.n::int),
-       c.accepted_at + make_interval(days => (k.n::int - 1) * 2, mins => k.n::int)
-from cases c
-cross join lateral (
-    select n, kind from unnest(
-        case c.stage
-            when 'enrolled' then array['accepted', 'verification_requested', 'verification_result', 'home_visit',
-                                       'neighbour_interview', 'hearing', 'decision', 'notice_started', 'enrolled']
-            when 'refused' then array['accepted', 'verification_requested', 'verification_result', 'home_visit',
-                                      'neighbour_interview', 'hearing', 'decision', 'refused']
-            when 'public_notice' then array['accepted', 'verification_requested', 'verification_result', 'home_visit',
-                                            'neighbour_interview', 'hearing', 'decision', 'notice_started']
-            when 'decision' then array['accepted', 'verification_requested', 'verification_result', 'home_visit',
-                                       'neighbour_interview', 'hearing']
-            when 'hearing' then array['accepted', 'verification_requested', 'verification_result', 'home_visit',
-                                      'neighbour_interview']
-            else (array['accepted', 'verification_requested', 'home_visit', 'neighbour_interview'])
-                 [1:2 + (hashtext(c.case_id) & 3) % 3]
-        end
-    ) with ordinality as k(kind, n)
-) k
-where c.case_id like 'S%'
-"""
+# The event log as the workflow leaves it: how far down these lists a case got depends on its stage. The
+# events go through `cases_repo.append_events`, like every writer of the log, which keeps the case rows'
+# progress columns.
+_TO_HEARING = ["accepted", "verification_requested", "verification_result", "home_visit", "neighbour_interview"]
+_TO_DECISION = [*_TO_HEARING, "hearing", "decision"]
+SEED_STEPS = {
+    "enrolled": [*_TO_DECISION, "notice_started", "enrolled"],
+    "refused": [*_TO_DECISION, "refused"],
+    "public_notice": [*_TO_DECISION, "notice_started"],
+    "decision": [*_TO_HEARING, "hearing"],
+    "hearing": _TO_HEARING,
+}
+_INVESTIGATION = ["accepted", "verification_requested", "home_visit", "neighbour_interview"]
+_SEEDED = "select case_id, stage, accepted_at, (hashtext(case_id) & 3) % 3 as more from cases where case_id like 'S%'"
+
+
+def seed_events(c: asyncpg.Record) -> list[CaseEvent]:
+    kinds = SEED_STEPS.get(c["stage"]) or _INVESTIGATION[: 2 + c["more"]]
+    return [
+        CaseEvent(
+            case_id=c["case_id"],
+            event_key=f"{n:04d}-{kind}",
+            kind=kind,
+            stage=c["stage"],
+            actor="shipo_jingban" if n == 1 else None,
+            actor_role="township_caseworker" if n == 1 else None,
+            payload={"summary": f"{kind} (seeded)"},
+            occurred_at=(at := c["accepted_at"] + timedelta(days=(n - 1) * 2, minutes=n)),
+            recorded_at=at,
+        )
+        for n, kind in enumerate(kinds, 1)
+    ]
+
 
 SEED_REST = """
 insert into verification_requests (case_id, township_code, requested_at, adapter, status, answered_by, answered_at)
@@ -130,7 +136,9 @@ async def seed(pool: asyncpg.Pool, n: int, open_share: float) -> dict:
     async with pool.acquire() as conn:
         await conn.execute(SEED_CASES, n, int(open_share * 10000), SURNAMES, GIVEN)
         t_cases = time.monotonic()
-        await conn.execute(SEED_EVENTS)
+        seeded = await conn.fetch(_SEEDED)
+        for i in range(0, len(seeded), 5000):
+            await cases_repo.append_events(conn, [e for c in seeded[i : i + 5000] for e in seed_events(c)])
         t_events = time.monotonic()
         await conn.execute(SEED_REST)
         # The steady state of a database in use: vacuumed (visibility map, hint bits) and checkpointed, so

@@ -25,11 +25,12 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import httpx
 
-from db import policy_repo, users_repo
+from db import cases_repo, policy_repo, users_repo
 from db.migrate import upgrade
 from db.pool import connect, create_pool
 from rules.stages import Stage
 from schemas.identity import mask_id
+from schemas.review import CaseEvent
 from webapp.app import create_app
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -45,7 +46,7 @@ def resident_id(rng: random.Random) -> str:
     return body + "10X98765432"[sum(int(c) * w for c, w in zip(body, _WEIGHTS, strict=True)) % 11]
 
 
-def build_rows(n: int, townships: list[str], today: date) -> tuple[list[tuple], list[tuple], list[tuple]]:
+def build_rows(n: int, townships: list[str], today: date) -> tuple[list[tuple], list[CaseEvent], list[tuple]]:
     """Cases, events and escalations as the workflow would have left them, reproducibly random."""
     rng = random.Random(20261129)
     cases, events, escalations = [], [], []
@@ -89,7 +90,16 @@ def build_rows(n: int, townships: list[str], today: date) -> tuple[list[tuple], 
         steps += ["enrolled"] if stage is Stage.ENROLLED else []
         for k, kind in enumerate(steps):
             at = accepted + timedelta(days=k * 2, minutes=k)
-            events.append((case_id, f"{k + 1:04d}-{kind}", kind, stage.value, "shipo_jingban", at))
+            events.append(
+                CaseEvent(
+                    case_id=case_id,
+                    event_key=f"{k + 1:04d}-{kind}",
+                    kind=kind,
+                    stage=stage.value,
+                    actor="shipo_jingban",
+                    occurred_at=at,
+                )
+            )
         if overdue:
             escalated = accepted + timedelta(days=29)
             escalations.append((case_id, f"{case_id}-overdue-{deadline}", "overdue", deadline, escalated))
@@ -126,9 +136,7 @@ async def seed(url: str, n: int) -> None:
                 "monthly_amount_fen",
             ],
         )
-        await conn.copy_records_to_table(  # payloads stay '{}': no page here reads them
-            "case_events", records=events, columns=["case_id", "event_key", "kind", "stage", "actor", "occurred_at"]
-        )
+        await cases_repo.append_events(conn, events)  # payloads stay '{}': no page here reads them
         await conn.copy_records_to_table(
             "escalations", records=escalations, columns=["case_id", "escalation_key", "kind", "deadline", "created_at"]
         )

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
+from db.pool import Db
+
 VILLAGE_KINDS = ("村", "社区")
 NAME_MAX = 64
 _VILLAGE_CODE = re.compile(r"[0-9]{12}")
@@ -101,3 +103,11 @@ async def add_village(
     except asyncpg.UniqueViolationError:
         existing = await conn.fetchval("select name from places where code = $1", code)
         raise PlaceError(f"区划代码已存在：{code}（{existing}）") from None
+
+
+async def count(db: Db) -> int:
+    return await db.fetchval("select count(*) from places")
+
+
+async def district_code(db: Db) -> str:
+    return await db.fetchval("select code from places where level = 'district'")

@@ -6,6 +6,9 @@ import json
 
 import asyncpg
 
+# What a repository function that runs one statement takes: a pool or a connection (inside a transaction).
+Db = asyncpg.Connection | asyncpg.Pool
+
 
 async def _init(conn: asyncpg.Connection) -> None:
     for typ in ("json", "jsonb"):

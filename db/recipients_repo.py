@@ -6,9 +6,10 @@ from datetime import date
 
 import asyncpg
 
-from db import policy_repo
+from db import cases_repo, policy_repo
 from rules.months import add_months
 from schemas.money import from_fen, to_fen
+from schemas.review import CaseEvent, Enrolment
 from schemas.supervision import OngoingApplied, RecipientToReview
 
 
@@ -83,14 +84,41 @@ async def apply_review(conn: asyncpg.Connection, a: OngoingApplied) -> None:
                 add_months(a.due_on, cadence or 12),
             )
         words = {"continue": "继续保障", "adjust": f"调整为每月 {from_fen(new_fen)} 元", "stop": "停发"}[f.outcome]
+        await cases_repo.append_events(
+            conn,
+            [
+                CaseEvent(
+                    case_id=a.case_id,
+                    event_key=f"ongoing-{a.review_key}",
+                    kind=f"ongoing_review_{f.outcome}",
+                    actor=f.actor.username,
+                    actor_role=f.actor.role.value,
+                    payload={"summary": f"动态管理复核（{a.due_on}）：{words}。{f.reasons or f.findings}"},
+                )
+            ],
+        )
+
+
+async def enrol(conn: asyncpg.Connection, e: Enrolment) -> None:
+    """Enter a decided case's household in the register, once, with the case's category and amount."""
+    async with conn.transaction():
         await conn.execute(
-            "insert into case_events (case_id, event_key, kind, stage, actor, actor_role, payload, occurred_at) "
-            "select case_id, $2, $3, stage, $4, $5, $6, now() from cases where case_id = $1 "
-            "on conflict (case_id, event_key) do nothing",
-            a.case_id,
-            f"ongoing-{a.review_key}",
-            f"ongoing_review_{f.outcome}",
-            f.actor.username,
-            f.actor.role.value,
-            {"summary": f"动态管理复核（{a.due_on}）：{words}。{f.reasons or f.findings}"},
+            "insert into recipients (case_id, household_id, assistance_type, township_code, category, "
+            "monthly_amount_fen, people, first_payment_month, decided_at) "
+            "select case_id, household_id, $2, $3, $4, $5, $6, $7, $8 from cases where case_id = $1 "
+            "on conflict (case_id) do nothing",
+            e.case_id,
+            e.assistance_type.value,
+            e.township_code,
+            e.category,
+            to_fen(e.monthly_amount),
+            e.people,
+            e.first_payment_month,
+            e.decided_at,
+        )
+        await conn.execute(
+            "update cases set category = $2, monthly_amount_fen = $3 where case_id = $1",
+            e.case_id,
+            e.category,
+            to_fen(e.monthly_amount),
         )

@@ -7,8 +7,11 @@ for the conflict-of-interest audit; every reader of the register but `withdrawn_
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import asyncpg
 
+from db.pool import Db
 from schemas.identity import validate_resident_id
 
 # Near relatives in the sense of the recusal rules, as a staff member declares them.
@@ -84,3 +87,23 @@ async def relative_counts(conn: asyncpg.Connection, user_ids: list[int]) -> dict
         user_ids,
     )
     return {r["user_id"]: r["n"] for r in rows}
+
+
+@dataclass(frozen=True)
+class RegisteredRelative:
+    """A staff member one of whose registered near relatives is among the ID numbers looked for."""
+
+    username: str
+    full_name: str
+    relation: str
+    relative_name: str
+
+
+async def staff_related_to(db: Db, id_numbers: list[str]) -> list[RegisteredRelative]:
+    """Staff whose current register names any of `id_numbers` (the review's relatives check)."""
+    rows = await db.fetch(
+        "select u.username, u.full_name, r.relation, r.relative_name from staff_relatives r "
+        "join users u on u.id = r.user_id where r.relative_id_number = any($1::text[]) and r.removed_at is null",
+        id_numbers,
+    )
+    return [RegisteredRelative(r["username"], r["full_name"], r["relation"], r["relative_name"]) for r in rows]

@@ -9,6 +9,7 @@ import asyncpg
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 
+from db.pool import Db
 from schemas.staff import ROLE_LEVEL, Actor, Bureau, Role
 
 _hasher = PasswordHasher()
@@ -162,6 +163,22 @@ async def authenticate(conn: asyncpg.Connection, username: str, password: str) -
     except (VerifyMismatchError, InvalidHashError):
         return None
     return actor_from_row(row)
+
+
+async def front_line_staff_named(db: Db, names: list[str]) -> list[tuple[str, str]]:
+    """(user name, full name) of township staff and village cadres whose full name is one of `names`, or ends
+    in one after a space ("石婆店镇经办人 李娟" for 李娟): the relatives an applicant declares."""
+    rows = await db.fetch(
+        "select username, full_name from users where role in ('township_caseworker', 'township_approver', "
+        "'village_cadre') and exists (select 1 from unnest($1::text[]) n "
+        "where full_name = n or full_name like '% ' || n)",
+        names,
+    )
+    return [(r["username"], r["full_name"]) for r in rows]
+
+
+async def count(db: Db) -> int:
+    return await db.fetchval("select count(*) from users")
 
 
 async def get_actor(conn: asyncpg.Connection, username: str) -> Actor | None:

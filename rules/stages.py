@@ -1,8 +1,17 @@
-"""The review stage graph (审核确认流程) and who may act at each step. Pure data and functions."""
+"""The review stage graph (审核确认流程) and who may act at each step. Pure data and functions.
+
+Each staff action is written once, as an `ActionSpec`: its name is the API path segment, the workflow's
+update name, the kind of the event it is recorded as and the key of its label. `refusal()` says why an
+actor may not take an action now (the workflow's validators turn that into a Chinese refusal), and
+`available_actions()` lists what an actor may take now, for the workflow's validators and the web app.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
+
+from rules.access import within
 
 
 class Stage(StrEnum):
@@ -33,12 +42,14 @@ STAGE_LABELS = {
     Stage.REFUSED: "不予批准",
 }
 
-# Where each stage may go next; the workflow refuses anything else.
+# Where each stage may go next; the workflow's one `move()` refuses anything else. A complaint about the
+# case sends it back from the hearing or the decision to the investigation, an objection during the
+# public notice back to the investigation or the hearing.
 TRANSITIONS: dict[Stage, frozenset[Stage]] = {
     Stage.ACCEPTED: frozenset({Stage.INVESTIGATION}),
     Stage.INVESTIGATION: frozenset({Stage.HEARING, Stage.DECISION}),
-    Stage.HEARING: frozenset({Stage.DECISION}),
-    Stage.DECISION: frozenset({Stage.PUBLIC_NOTICE, Stage.REFUSED}),
+    Stage.HEARING: frozenset({Stage.DECISION, Stage.INVESTIGATION}),
+    Stage.DECISION: frozenset({Stage.PUBLIC_NOTICE, Stage.REFUSED, Stage.INVESTIGATION}),
     Stage.PUBLIC_NOTICE: frozenset({Stage.ENROLLED, Stage.INVESTIGATION, Stage.HEARING}),
     Stage.ENROLLED: frozenset(),
     Stage.REFUSED: frozenset(),
@@ -54,6 +65,45 @@ def after_investigation(hearing_mandatory: bool) -> Stage:
     return Stage.HEARING if hearing_mandatory else Stage.DECISION
 
 
+def investigation_complete(
+    *,
+    verified: bool,
+    home_visit: bool,
+    neighbour_interview: bool,
+    neighbour_interview_required: bool,
+    district_visit: bool,
+    district_visit_required: bool,
+) -> bool:
+    """The economic check is in, the household visited (by the district too where required) and the
+    neighbours interviewed where the policy asks for it."""
+    return (
+        verified
+        and home_visit
+        and (neighbour_interview or not neighbour_interview_required)
+        and (district_visit or not district_visit_required)
+    )
+
+
+def next_stage(
+    stage: Stage, step: str, *, investigated: bool, hearing_mandatory: bool, reinvestigate: bool
+) -> Stage | None:
+    """Where a step recorded while the case is in `stage` takes it; None: it stays. A step is an action's
+    name or `COMPLAINT`; `investigated` is `investigation_complete(...)` once the step is recorded,
+    `reinvestigate` an objection's route back (else it goes back to the hearing)."""
+    if stage is Stage.INVESTIGATION and step in INVESTIGATION_STEPS and investigated:
+        return after_investigation(hearing_mandatory)
+    if stage is Stage.HEARING and step == Action.HEARING:
+        return Stage.DECISION
+    if stage in (Stage.HEARING, Stage.DECISION) and step == COMPLAINT:
+        return Stage.INVESTIGATION
+    if stage is Stage.PUBLIC_NOTICE and step == Action.OBJECTION:
+        return Stage.INVESTIGATION if reinvestigate else Stage.HEARING
+    return None
+
+
+# ---- actions ---------------------------------------------------------------------------------------
+
+
 class Action(StrEnum):
     MISSING_MATERIALS = "missing_materials"
     MATERIALS_SUPPLIED = "materials_supplied"
@@ -66,56 +116,161 @@ class Action(StrEnum):
     TAKE_OVER = "take_over"
 
     @property
+    def spec(self) -> ActionSpec:
+        return ACTIONS[self]
+
+    @property
     def label(self) -> str:
-        return ACTION_LABELS[self]
+        return ACTIONS[self].label
 
 
-ACTION_LABELS = {
-    Action.MISSING_MATERIALS: "一次性告知补正材料",
-    Action.MATERIALS_SUPPLIED: "材料补齐，恢复计时",
-    Action.VERIFICATION_RESULT: "录入家庭经济状况核对结果",
-    Action.HOME_VISIT: "入户调查",
-    Action.NEIGHBOUR_INTERVIEW: "邻里走访",
-    Action.HEARING: "民主评议",
-    Action.DECISION: "审核确认",
-    Action.OBJECTION: "公示异议",
-    Action.TAKE_OVER: "区级接管",
-}
-
-# The stages in which each action may be taken.
-ACTION_STAGES: dict[Action, frozenset[Stage]] = {
-    Action.MISSING_MATERIALS: frozenset({Stage.INVESTIGATION, Stage.HEARING, Stage.DECISION}),
-    Action.MATERIALS_SUPPLIED: frozenset({Stage.INVESTIGATION, Stage.HEARING, Stage.DECISION}),
-    Action.VERIFICATION_RESULT: frozenset({Stage.INVESTIGATION}),
-    Action.HOME_VISIT: frozenset({Stage.INVESTIGATION}),
-    Action.NEIGHBOUR_INTERVIEW: frozenset({Stage.INVESTIGATION}),
-    Action.HEARING: frozenset({Stage.HEARING}),
-    Action.DECISION: frozenset({Stage.DECISION}),
-    Action.OBJECTION: frozenset({Stage.PUBLIC_NOTICE}),
-    Action.TAKE_OVER: frozenset({Stage.INVESTIGATION, Stage.HEARING, Stage.DECISION, Stage.PUBLIC_NOTICE}),
-}
+# The steps of the investigation, and the one step that is not a staff action: a complaint about the case.
+INVESTIGATION_STEPS = frozenset({Action.VERIFICATION_RESULT, Action.HOME_VISIT, Action.NEIGHBOUR_INTERVIEW})
+COMPLAINT = "complaint"
 
 TOWNSHIP_STAFF = frozenset({"township_caseworker", "township_approver"})
+DISTRICT_OFFICER = "district_officer"
 
-# Roles allowed for each action while the township handles the case.
-ACTION_ROLES: dict[Action, frozenset[str]] = {
-    Action.MISSING_MATERIALS: TOWNSHIP_STAFF,
-    Action.MATERIALS_SUPPLIED: TOWNSHIP_STAFF,
-    Action.VERIFICATION_RESULT: frozenset({"district_officer"}),
-    Action.HOME_VISIT: frozenset({"township_caseworker", "village_cadre", "district_officer"}),
-    Action.NEIGHBOUR_INTERVIEW: frozenset({"township_caseworker", "village_cadre"}),
-    Action.HEARING: frozenset({"township_caseworker", "township_approver", "village_cadre"}),
-    Action.DECISION: frozenset({"township_approver"}),
-    Action.OBJECTION: frozenset({"township_caseworker", "township_approver", "village_cadre", "district_officer"}),
-    Action.TAKE_OVER: frozenset({"district_officer"}),
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """One staff action on a review case."""
+
+    name: Action
+    label: str
+    stages: frozenset[Stage]
+    roles: frozenset[str]  # while the township handles the case
+    while_paused: bool = False  # may be taken while the clock waits for the applicant's materials
+    approval: bool = False  # the approval itself: the district's alone where the district approves
+
+    def allowed_roles(self, *, district_handles: bool) -> frozenset[str]:
+        """Once the district handles the case (taken over, or it keeps the approval) its officers act for
+        the township's staff, and the approval is theirs alone."""
+        if not (district_handles and self.roles & TOWNSHIP_STAFF):
+            return self.roles
+        return frozenset({DISTRICT_OFFICER}) if self.approval else self.roles | {DISTRICT_OFFICER}
+
+
+_OPEN = frozenset({Stage.INVESTIGATION, Stage.HEARING, Stage.DECISION})
+
+ACTIONS: dict[Action, ActionSpec] = {
+    s.name: s
+    for s in (
+        ActionSpec(Action.MISSING_MATERIALS, "一次性告知补正材料", _OPEN, TOWNSHIP_STAFF),
+        ActionSpec(Action.MATERIALS_SUPPLIED, "材料补齐，恢复计时", _OPEN, TOWNSHIP_STAFF, while_paused=True),
+        ActionSpec(
+            Action.VERIFICATION_RESULT,
+            "录入家庭经济状况核对结果",
+            frozenset({Stage.INVESTIGATION}),
+            frozenset({DISTRICT_OFFICER}),
+            while_paused=True,
+        ),
+        ActionSpec(
+            Action.HOME_VISIT,
+            "入户调查",
+            frozenset({Stage.INVESTIGATION}),
+            frozenset({"township_caseworker", "village_cadre", DISTRICT_OFFICER}),
+        ),
+        ActionSpec(
+            Action.NEIGHBOUR_INTERVIEW,
+            "邻里走访",
+            frozenset({Stage.INVESTIGATION}),
+            frozenset({"township_caseworker", "village_cadre"}),
+        ),
+        ActionSpec(Action.HEARING, "民主评议", frozenset({Stage.HEARING}), TOWNSHIP_STAFF | {"village_cadre"}),
+        ActionSpec(
+            Action.DECISION,
+            "审核确认",
+            frozenset({Stage.DECISION}),
+            frozenset({"township_approver"}),
+            approval=True,
+        ),
+        ActionSpec(
+            Action.OBJECTION,
+            "公示异议",
+            frozenset({Stage.PUBLIC_NOTICE}),
+            TOWNSHIP_STAFF | {"village_cadre", DISTRICT_OFFICER},
+        ),
+        ActionSpec(
+            Action.TAKE_OVER,
+            "区级接管",
+            _OPEN | {Stage.PUBLIC_NOTICE},
+            frozenset({DISTRICT_OFFICER}),
+            while_paused=True,
+        ),
+    )
 }
+
+# Views of the table for readers that want one column of it.
+ACTION_LABELS = {a: s.label for a, s in ACTIONS.items()}
+ACTION_STAGES = {a: s.stages for a, s in ACTIONS.items()}
+ACTION_ROLES = {a: s.roles for a, s in ACTIONS.items()}  # while the township handles the case
 
 
 def allowed_roles(action: Action, *, district_handles: bool) -> frozenset[str]:
-    """Once the district takes a case over (or keeps approval), its officers act for the township."""
-    roles = ACTION_ROLES[action]
-    if district_handles and roles & TOWNSHIP_STAFF:
-        roles = roles | {"district_officer"}
-        if action is Action.DECISION:
-            roles = frozenset({"district_officer"})
-    return roles
+    return ACTIONS[action].allowed_roles(district_handles=district_handles)
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """What the rules need to know about a case to say who may act on it now."""
+
+    stage: Stage
+    place: str  # the village, or the township where there is none
+    paused: bool = False
+    handled_by: str = "township"
+    district_approves: bool = False  # the policy's approval level for the case's township
+    barred: frozenset[str] = frozenset()  # staff related to the household
+    verified: bool = False  # the economic check's result is in
+    escalated: bool = False  # the clock has escalated the case to the district
+
+    def district_handles(self, spec: ActionSpec) -> bool:
+        return self.handled_by == "district" or (spec.approval and self.district_approves)
+
+
+@dataclass(frozen=True)
+class ActorView:
+    username: str
+    role: str
+    place_code: str
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why an action is refused: a code of `schemas.review.CaseError`; `reason` tells refusals with the
+    same code apart, `roles` are those allowed when the code is `wrong_role`."""
+
+    code: str
+    reason: str = ""
+    roles: frozenset[str] = frozenset()
+
+
+def refusal(action: Action, case: CaseView, actor: ActorView) -> Refusal | None:
+    """The first rule that refuses `actor` taking `action` on `case` now, in the order the workflow
+    checks them; None if the action may be taken (its content is checked by the workflow)."""
+    spec = ACTIONS[action]
+    if case.stage not in spec.stages:
+        return Refusal("wrong_stage", "stage")
+    roles = spec.allowed_roles(district_handles=case.district_handles(spec))
+    if actor.role not in roles:
+        return Refusal("wrong_role", roles=roles)
+    if not within(actor.place_code, case.place):
+        return Refusal("out_of_jurisdiction")
+    if actor.username in case.barred:
+        return Refusal("recused")
+    if case.paused and not spec.while_paused:
+        return Refusal("paused")
+    if action is Action.MATERIALS_SUPPLIED and not case.paused:
+        return Refusal("not_paused")
+    if action is Action.VERIFICATION_RESULT and case.verified:
+        return Refusal("wrong_stage", "verified")
+    if action is Action.TAKE_OVER and not case.escalated:
+        return Refusal("wrong_stage", "not_escalated")
+    if action is Action.TAKE_OVER and case.handled_by == "district":
+        return Refusal("wrong_stage", "taken_over")
+    return None
+
+
+def available_actions(case: CaseView, actor: ActorView) -> list[Action]:
+    """The actions `actor` may take on `case` now, in the order of `Action`."""
+    return [a for a in Action if refusal(a, case, actor) is None]

@@ -236,6 +236,20 @@ class DeadlineInfo(BaseModel):
     paused_working_days: int
 
 
+class CaseEvent(BaseModel):
+    """One row of a case's event log, as any writer of it hands it to `db.cases_repo.append_events`."""
+
+    case_id: str
+    event_key: str
+    kind: str
+    stage: str | None = Field(default=None, description="空：写入时案件所处阶段")
+    actor: str | None = None
+    actor_role: str | None = None
+    payload: dict = Field(default_factory=dict)
+    occurred_at: datetime | None = Field(default=None, description="空：写入时（数据库时钟）")
+    recorded_at: datetime | None = None
+
+
 class CaseEventIn(BaseModel):
     """One row of the case event log plus the case row's current summary, written together."""
 
@@ -291,21 +305,29 @@ class CaseError(StrEnum):
 
 
 class ReviewNames:
-    """Names of the review workflow's handlers: the web app calls them by name, never by import."""
+    """Names of the review workflow's handlers: the web app calls them by name, never by import. Each staff
+    action's update is named by the action (`rules.stages.Action`, the keys of `ACTION_PAYLOADS`)."""
 
     WORKFLOW = "ReviewWorkflow"
     STATE = "state"
     CALENDAR_CHANGED = "calendar_changed"
     COMPLAINT_FILED = "complaint_filed"
-    MISSING_MATERIALS = "missing_materials"
-    MATERIALS_SUPPLIED = "materials_supplied"
-    VERIFICATION_RESULT = "verification_result"
-    HOME_VISIT = "home_visit"
-    NEIGHBOUR_INTERVIEW = "neighbour_interview"
-    HEARING = "hearing"
-    DECIDE = "decide"
-    OBJECT = "object"
-    TAKE_OVER = "take_over"
+
+
+# The payload of each staff action, by the action's name: its API path segment, its update's name and the
+# kind of the event it is recorded as (schemas import nothing of ours, so the names are `rules.stages.Action`
+# written out; a test keeps the two lists equal).
+ACTION_PAYLOADS: dict[str, type[BaseModel]] = {
+    "missing_materials": MissingMaterials,
+    "materials_supplied": MaterialsSupplied,
+    "verification_result": VerificationResult,
+    "home_visit": HomeVisit,
+    "neighbour_interview": NeighbourInterview,
+    "hearing": Hearing,
+    "decision": Decision,
+    "objection": Objection,
+    "take_over": TakeOver,
+}
 
 
 class OpenCaseIn(BaseModel):

@@ -17,6 +17,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from infra.config import TASK_QUEUE
+from rules.stages import Action
 from schemas.review import (
     ActionAck,
     CaseOutcome,
@@ -134,22 +135,22 @@ def hearing(today: date) -> Hearing:
 def steps_to_decision(today: date, decision: Decision) -> list[tuple[str, BaseModel]]:
     """The five staff actions that take a case from investigation to the township's decision, in order."""
     return [
-        (ReviewNames.VERIFICATION_RESULT, verification()),
-        (ReviewNames.HOME_VISIT, home_visit(today)),
-        (ReviewNames.NEIGHBOUR_INTERVIEW, interview(today)),
-        (ReviewNames.HEARING, hearing(today)),
-        (ReviewNames.DECIDE, decision),
+        (Action.VERIFICATION_RESULT, verification()),
+        (Action.HOME_VISIT, home_visit(today)),
+        (Action.NEIGHBOUR_INTERVIEW, interview(today)),
+        (Action.HEARING, hearing(today)),
+        (Action.DECISION, decision),
     ]
 
 
 async def investigate(h: WorkflowHandle) -> date:
     s = await until_stage(h, "investigation")
     today = s.clock.accepted_on
-    await act(h, ReviewNames.VERIFICATION_RESULT, verification())
-    await act(h, ReviewNames.HOME_VISIT, home_visit(today))
-    ack = await act(h, ReviewNames.NEIGHBOUR_INTERVIEW, interview(today))
+    await act(h, Action.VERIFICATION_RESULT, verification())
+    await act(h, Action.HOME_VISIT, home_visit(today))
+    ack = await act(h, Action.NEIGHBOUR_INTERVIEW, interview(today))
     assert ack.stage == "hearing"
-    ack = await act(h, ReviewNames.HEARING, hearing(today))
+    ack = await act(h, Action.HEARING, hearing(today))
     assert ack.stage == "decision"
     return today
 

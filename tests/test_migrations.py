@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 
-from db import policy_repo
+from db import cases_repo, policy_repo
 from db.migrate import downgrade, upgrade
 from db.pool import connect
+from schemas.review import CaseEvent
 from tests.conftest import with_database
 
 
@@ -89,10 +90,17 @@ def _at(hour: int) -> datetime:
     return datetime(2026, 11, 2, hour, tzinfo=UTC)
 
 
+async def _append(conn: asyncpg.Connection, case_id: str, key: str, kind: str, payload: dict, at: datetime) -> None:
+    await cases_repo.append_events(
+        conn, [CaseEvent(case_id=case_id, event_key=key, kind=kind, payload=payload, occurred_at=at)]
+    )
+
+
 async def test_case_progress_follows_the_event_log(db_url: str) -> None:
-    """The trigger of migration 0011 keeps the inbox's columns: the later of pause and resumption wins
-    whatever the insertion order, a reinvestigation objection undoes earlier visits, barred staff add up,
-    and a replayed insert changes nothing."""
+    """Every writer of the event log keeps the inbox's columns (`rules.progress`, through
+    `cases_repo.append_events`): the later of pause and resumption wins whatever the insertion order, a
+    reinvestigation objection undoes earlier visits, barred staff add up, and a replayed insert changes
+    nothing."""
     conn = await connect(db_url)
     try:
         await conn.execute(_CASE, "P1")
@@ -103,26 +111,37 @@ async def test_case_progress_follows_the_event_log(db_url: str) -> None:
             "visit_counts": None,
             "neighbour_at": None,
         }
-        await conn.execute(_EVENT, "P1", "1", "materials_missing", {}, _at(1))
+        await _append(conn, "P1", "1", "missing_materials", {}, _at(1))
         assert (await conn.fetchrow(_PROGRESS, "P1"))["paused"] is True
-        await conn.execute(_EVENT, "P1", "3", "materials_supplied", {}, _at(3))
-        await conn.execute(_EVENT, "P1", "2", "materials_missing", {}, _at(2))  # late arrival of an older event
+        await _append(conn, "P1", "3", "materials_supplied", {}, _at(3))
+        await _append(conn, "P1", "2", "missing_materials", {}, _at(2))  # late arrival of an older event
         assert (await conn.fetchrow(_PROGRESS, "P1"))["paused"] is False
 
-        await conn.execute(_EVENT, "P1", "4", "home_visit", {"by_district": True}, _at(4))
-        await conn.execute(_EVENT, "P1", "5", "neighbour_interview", {}, _at(5))
+        await _append(conn, "P1", "4", "home_visit", {"by_district": True}, _at(4))
+        await _append(conn, "P1", "5", "neighbour_interview", {}, _at(5))
         row = await conn.fetchrow(_PROGRESS, "P1")
         assert row["visit_counts"] is True and row["district_visit_done"] is True and row["neighbour_at"] == _at(5)
-        await conn.execute(_EVENT, "P1", "6", "objection", {"route": "reinvestigate"}, _at(6))
+        await _append(conn, "P1", "6", "objection", {"route": "reinvestigate"}, _at(6))
         assert (await conn.fetchrow(_PROGRESS, "P1"))["visit_counts"] is False
-        await conn.execute(_EVENT, "P1", "7", "home_visit", {"by_district": False}, _at(7))
+        await _append(conn, "P1", "7", "home_visit", {"by_district": False}, _at(7))
         assert (await conn.fetchrow(_PROGRESS, "P1"))["visit_counts"] is True
 
-        await conn.execute(_EVENT, "P1", "8", "relatives_matched", {"barred": [{"username": "b"}]}, _at(8))
-        await conn.execute(_EVENT, "P1", "9", "relatives_matched", {"barred": [{"username": "a"}]}, _at(9))
-        await conn.execute(_EVENT, "P1", "9", "materials_missing", {}, _at(10))  # replay: same key, not inserted
+        await _append(conn, "P1", "8", "relatives_matched", {"barred": [{"username": "b"}]}, _at(8))
+        await _append(conn, "P1", "9", "relatives_matched", {"barred": [{"username": "a"}]}, _at(9))
+        await _append(conn, "P1", "9", "missing_materials", {}, _at(10))  # replay: same key, not inserted
         row = await conn.fetchrow(_PROGRESS, "P1")
         assert row["barred_users"] == ["a", "b"] and row["paused"] is False
+        assert await conn.fetchval("select relatives_match from cases where case_id = 'P1'") is True
+
+        # A write scheduled before the actions got one name, retried after: stored under the new name.
+        await _append(conn, "P1", "0011-materials_missing", "materials_missing", {}, _at(11))
+        assert (await conn.fetchrow(_PROGRESS, "P1"))["paused"] is True
+        assert (
+            await conn.fetchval(
+                "select event_key from case_events where kind = 'missing_materials' and occurred_at = $1", _at(11)
+            )
+            == "0011-missing_materials"
+        )
     finally:
         await conn.close()
 
@@ -184,4 +203,40 @@ async def test_relatives_history_downgrade_drops_withdrawn_entries(pg_server: st
         upgrade(url)
     finally:
         await admin.execute("drop database mig_relatives with (force)")
+        await admin.close()
+
+
+async def test_event_kinds_take_their_action_names_and_the_trigger_goes(pg_server: str) -> None:
+    """Migration 0014 renames the kinds of events recorded before (and their keys' suffix) and drops the
+    progress trigger; its downgrade puts both back."""
+    admin = await asyncpg.connect(pg_server)
+    await admin.execute("create database mig_actions")
+    url = with_database(pg_server, "mig_actions")
+    trigger = "select count(*) from pg_trigger where tgname = 'case_events_progress'"
+    try:
+        upgrade(url, "0013")
+        conn = await connect(url)
+        await policy_repo.ensure_default(conn)
+        await conn.execute(_CASE, "OLD")
+        await conn.execute(_EVENT, "OLD", "0004-materials_missing", "materials_missing", {}, _at(1))
+        await conn.execute(_EVENT, "OLD", "0009-taken_over", "taken_over", {}, _at(2))
+        await conn.execute(_EVENT, "OLD", "0010-decision", "decision", {}, _at(3))
+        await conn.close()
+        upgrade(url)
+        conn = await connect(url)
+        kinds = "select event_key, kind from case_events where case_id = 'OLD' order by occurred_at"
+        assert [tuple(r) for r in await conn.fetch(kinds)] == [
+            ("0004-missing_materials", "missing_materials"),
+            ("0009-take_over", "take_over"),
+            ("0010-decision", "decision"),
+        ]
+        assert await conn.fetchval(trigger) == 0
+        await conn.close()
+        downgrade(url, "0013")
+        conn = await connect(url)
+        assert [r["kind"] for r in await conn.fetch(kinds)] == ["materials_missing", "taken_over", "decision"]
+        assert await conn.fetchval(trigger) == 1
+        await conn.close()
+    finally:
+        await admin.execute("drop database mig_actions with (force)")
         await admin.close()

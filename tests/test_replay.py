@@ -13,8 +13,14 @@ from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from schemas.review import ReviewNames, ReviewStart
+from workflows.complaint import ComplaintWorkflow
 from workflows.emergency import EmergencyWorkflow
+from workflows.intake import IntakeWorkflow
+from workflows.referral import ReferralWorkflow
 from workflows.review import ReviewWorkflow
+
+# The workflows with recorded histories (this module is a workflow's own: it imports workflow code only).
+RECORDED = [ReviewWorkflow, EmergencyWorkflow, IntakeWorkflow, ReferralWorkflow, ComplaintWorkflow]
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 REVIEW_HISTORIES = [p for p in HISTORIES if p.stem.startswith("review-")]
@@ -25,12 +31,19 @@ def load(path: Path) -> WorkflowHistory:
 
 
 def test_histories_are_recorded() -> None:
-    assert {p.stem.split("-", 2)[2] for p in HISTORIES} >= {"enrolled", "refused", "objection_overdue", "emergency"}
+    assert {p.stem.split("-", 2)[2] for p in HISTORIES} >= {
+        "enrolled",
+        "refused",
+        "objection_overdue",
+        "emergency",
+        "referral",
+        "complaint",
+    }
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
 async def test_current_code_replays_recorded_history(path: Path) -> None:
-    replayer = Replayer(workflows=[ReviewWorkflow, EmergencyWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=RECORDED, data_converter=pydantic_data_converter)
     await replayer.replay_workflow(load(path))
 
 
@@ -42,9 +55,9 @@ class UnpatchedChange(ReviewWorkflow):
     async def run(self, start: ReviewStart):
         return await super().run(start)
 
-    async def recompute_deadline(self) -> None:
+    async def start_investigation(self) -> None:
         await workflow.sleep(1)
-        await super().recompute_deadline()
+        await super().start_investigation()
 
 
 async def test_an_unpatched_change_is_caught() -> None:

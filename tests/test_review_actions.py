@@ -11,6 +11,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from db import policy_repo
 from infra.config import TASK_QUEUE
+from rules.stages import Action
 from schemas.policy import Policy
 from schemas.review import (
     CaseOutcome,
@@ -48,7 +49,7 @@ async def test_objection_sends_the_case_back_then_a_new_notice(
     h = await start(review_env, "OBJECT-1")
     today = await investigate(h)
     assert today == date(2026, 11, 30)
-    await act(h, ReviewNames.DECIDE, Decision(actor=actor("shipo_shenpi"), approve=True, category="C"))
+    await act(h, Action.DECISION, Decision(actor=actor("shipo_shenpi"), approve=True, category="C"))
     s = await until_stage(h, "public_notice")
     # 7 calendar days after 11-30: the notice's last day is 12-07, it ends at 00:00 Beijing on 12-08
     notice_ends = midnight_after(date(2026, 12, 7))
@@ -56,7 +57,7 @@ async def test_objection_sends_the_case_back_then_a_new_notice(
     assert s.notice_ends_at == notice_ends
     ack = await act(
         h,
-        ReviewNames.OBJECT,
+        Action.OBJECTION,
         Objection(
             actor=actor("shipo_cun1"), objector="村民张某", content="该户有子女在外务工，收入未申报", route="hearing"
         ),
@@ -64,12 +65,12 @@ async def test_objection_sends_the_case_back_then_a_new_notice(
     assert ack.stage == "hearing"
     s = await state(h)
     assert s.decision is None and s.objections == 1 and s.notice_ends_at is None
-    err = await refused(h, ReviewNames.DECIDE, Decision(actor=actor("shipo_shenpi"), approve=True, category="C"))
+    err = await refused(h, Action.DECISION, Decision(actor=actor("shipo_shenpi"), approve=True, category="C"))
     assert err.type == "wrong_stage"
-    await act(h, ReviewNames.HEARING, hearing(today).model_copy(update={"summary": "复议：子女收入已核实，仍符合条件"}))
+    await act(h, Action.HEARING, hearing(today).model_copy(update={"summary": "复议：子女收入已核实，仍符合条件"}))
     await act(
         h,
-        ReviewNames.DECIDE,
+        Action.DECISION,
         Decision(
             actor=actor("shipo_shenpi"),
             approve=True,
@@ -110,52 +111,52 @@ async def test_order_role_jurisdiction_and_completeness(review_env: WorkflowEnvi
     today = s.clock.accepted_on
 
     cases = [
-        (ReviewNames.HEARING, hearing(today), "wrong_stage", "当前阶段为「调查核实"),
-        (ReviewNames.HOME_VISIT, home_visit(today, by="qu_jiandu", with_="shipo_jingban"), "wrong_role", "监督员"),
+        (Action.HEARING, hearing(today), "wrong_stage", "当前阶段为「调查核实"),
+        (Action.HOME_VISIT, home_visit(today, by="qu_jiandu", with_="shipo_jingban"), "wrong_role", "监督员"),
         (
-            ReviewNames.HOME_VISIT,
+            Action.HOME_VISIT,
             home_visit(today, by="shunhe_jingban", with_="shipo_jingban"),
             "out_of_jurisdiction",
             "辖区",
         ),
         (
-            ReviewNames.HOME_VISIT,
+            Action.HOME_VISIT,
             home_visit(today).model_copy(update={"investigators": ["shipo_jingban"]}),
             "incomplete",
             "至少需要 2 名",
         ),
-        (ReviewNames.HOME_VISIT, home_visit(today).model_copy(update={"family_signatures": []}), "incomplete", "签字"),
-        (ReviewNames.HOME_VISIT, home_visit(today).model_copy(update={"findings": " "}), "incomplete", "调查情况"),
+        (Action.HOME_VISIT, home_visit(today).model_copy(update={"family_signatures": []}), "incomplete", "签字"),
+        (Action.HOME_VISIT, home_visit(today).model_copy(update={"findings": " "}), "incomplete", "调查情况"),
         (
-            ReviewNames.VERIFICATION_RESULT,
+            Action.VERIFICATION_RESULT,
             verification().model_copy(update={"actor": actor("shipo_jingban")}),
             "wrong_role",
             "区民政局工作人员",
         ),
-        (ReviewNames.TAKE_OVER, TakeOver(actor=actor("qu_minzheng"), reason="提前接管"), "wrong_stage", "未超期"),
+        (Action.TAKE_OVER, TakeOver(actor=actor("qu_minzheng"), reason="提前接管"), "wrong_stage", "未超期"),
     ]
     for name, arg, code, fragment in cases:
         err = await refused(h, name, arg)
         assert err.type == code, (name, err.message)
         assert fragment in err.message, err.message
 
-    await act(h, ReviewNames.VERIFICATION_RESULT, verification())
-    err = await refused(h, ReviewNames.VERIFICATION_RESULT, verification())
+    await act(h, Action.VERIFICATION_RESULT, verification())
+    err = await refused(h, Action.VERIFICATION_RESULT, verification())
     assert "不能重复" in err.message
-    await act(h, ReviewNames.HOME_VISIT, home_visit(today))
-    await act(h, ReviewNames.NEIGHBOUR_INTERVIEW, interview(today))
-    await act(h, ReviewNames.HEARING, hearing(today))
+    await act(h, Action.HOME_VISIT, home_visit(today))
+    await act(h, Action.NEIGHBOUR_INTERVIEW, interview(today))
+    await act(h, Action.HEARING, hearing(today))
     # An investigator may not approve; the caseworker is no approver at all.
     approver_who_investigated = actor("shipo_shenpi")
     s = await state(h)
     assert s.investigators == ["shipo_diaocha", "shipo_jingban"]
-    err = await refused(h, ReviewNames.DECIDE, Decision(actor=actor("shipo_jingban"), approve=True, category="A"))
+    err = await refused(h, Action.DECISION, Decision(actor=actor("shipo_jingban"), approve=True, category="A"))
     assert err.type == "wrong_role"
-    err = await refused(h, ReviewNames.DECIDE, Decision(actor=approver_who_investigated, approve=True, category="Z"))
+    err = await refused(h, Action.DECISION, Decision(actor=approver_who_investigated, approve=True, category="Z"))
     assert err.type == "invalid" and "A、B、C" in err.message
     err = await refused(
         h,
-        ReviewNames.DECIDE,
+        Action.DECISION,
         Decision(actor=approver_who_investigated, approve=True, category="A", monthly_amount=Decimal("2000.00")),
     )
     assert err.type == "incomplete" and "1566.00" in err.message
@@ -168,7 +169,7 @@ async def test_investigator_cannot_approve(review_env: WorkflowEnvironment) -> N
     h = await start(review_env, "RULES-2")
     s = await until_stage(h, "investigation")
     today = s.clock.accepted_on
-    await act(h, ReviewNames.VERIFICATION_RESULT, verification())
+    await act(h, Action.VERIFICATION_RESULT, verification())
     visit = HomeVisit(
         actor=actor("shipo_jingban"),
         visited_on=today,
@@ -176,10 +177,10 @@ async def test_investigator_cannot_approve(review_env: WorkflowEnvironment) -> N
         family_signatures=["王大山"],
         findings="情况属实",
     )
-    await act(h, ReviewNames.HOME_VISIT, visit)
-    await act(h, ReviewNames.NEIGHBOUR_INTERVIEW, interview(today))
-    await act(h, ReviewNames.HEARING, hearing(today))
-    err = await refused(h, ReviewNames.DECIDE, Decision(actor=actor("shipo_shenpi"), approve=True, category="A"))
+    await act(h, Action.HOME_VISIT, visit)
+    await act(h, Action.NEIGHBOUR_INTERVIEW, interview(today))
+    await act(h, Action.HEARING, hearing(today))
+    err = await refused(h, Action.DECISION, Decision(actor=actor("shipo_shenpi"), approve=True, category="A"))
     assert (err.type, err.message) == ("investigator_approver", "审批人不得是本案的调查人员")
     await h.terminate("test over")
 
@@ -207,18 +208,18 @@ async def test_related_staff_are_barred_and_the_district_must_visit(
     s = await until_stage(h, "investigation")
     assert s.barred_staff == ["shipo_cun1", "shipo_diaocha"] and s.district_visit_required
     today = s.clock.accepted_on
-    err = await refused(h, ReviewNames.HOME_VISIT, home_visit(today, by="shipo_diaocha", with_="shipo_jingban"))
+    err = await refused(h, Action.HOME_VISIT, home_visit(today, by="shipo_diaocha", with_="shipo_jingban"))
     assert err.type == "recused" and "回避" in err.message
-    err = await refused(h, ReviewNames.HOME_VISIT, home_visit(today))  # lists shipo_diaocha as investigator
+    err = await refused(h, Action.HOME_VISIT, home_visit(today))  # lists shipo_diaocha as investigator
     assert err.type == "recused" and "shipo_diaocha" in err.message
-    err = await refused(h, ReviewNames.NEIGHBOUR_INTERVIEW, interview(today))  # by shipo_cun1, declared relative
+    err = await refused(h, Action.NEIGHBOUR_INTERVIEW, interview(today))  # by shipo_cun1, declared relative
     assert err.type == "recused"
 
-    await act(h, ReviewNames.VERIFICATION_RESULT, verification())
-    await act(h, ReviewNames.HOME_VISIT, home_visit(today, by="shipo_jingban", with_="shipo_shenpi"))
-    await act(h, ReviewNames.NEIGHBOUR_INTERVIEW, interview(today).model_copy(update={"actor": actor("shipo_jingban")}))
+    await act(h, Action.VERIFICATION_RESULT, verification())
+    await act(h, Action.HOME_VISIT, home_visit(today, by="shipo_jingban", with_="shipo_shenpi"))
+    await act(h, Action.NEIGHBOUR_INTERVIEW, interview(today).model_copy(update={"actor": actor("shipo_jingban")}))
     assert (await state(h)).stage == "investigation"  # still waiting for the district's own visit
-    ack = await act(h, ReviewNames.HOME_VISIT, home_visit(today, by="qu_minzheng", with_="shipo_jingban"))
+    ack = await act(h, Action.HOME_VISIT, home_visit(today, by="qu_minzheng", with_="shipo_jingban"))
     assert ack.stage == "hearing"
     assert await events(pool, "REL-1") == [
         "accepted",
@@ -250,13 +251,13 @@ async def test_hearing_optional_when_policy_says_so(review_env: SkippingEnvironm
     s = await until_stage(h, "investigation")
     assert (s.clock.accepted_on, s.policy_version) == (date(2026, 1, 1), 2)
     today = s.clock.accepted_on
-    await act(h, ReviewNames.VERIFICATION_RESULT, verification())
-    await act(h, ReviewNames.HOME_VISIT, home_visit(today))
-    ack = await act(h, ReviewNames.NEIGHBOUR_INTERVIEW, interview(today))
+    await act(h, Action.VERIFICATION_RESULT, verification())
+    await act(h, Action.HOME_VISIT, home_visit(today))
+    ack = await act(h, Action.NEIGHBOUR_INTERVIEW, interview(today))
     assert ack.stage == "decision"
     err = await refused(
         h,
-        ReviewNames.HEARING,
+        Action.HEARING,
         Hearing(actor=actor("shipo_jingban"), held_on=today, participants=["甲"], opinion="agree", summary="无需评议"),
     )
     assert err.type == "wrong_stage"

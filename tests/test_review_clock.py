@@ -13,6 +13,7 @@ import asyncpg
 import pytest
 
 from db.calendar_repo import Notice, import_notice, load_calendar
+from rules.stages import Action
 from schemas.review import CaseState, MaterialsSupplied, MissingMaterials, ReviewNames, TakeOver
 from tests.clock import SkippingEnvironment, at_0830, beijing, midnight_after, minute, on_time
 from tests.factories import actor
@@ -75,9 +76,9 @@ async def test_deadline_across_national_day_reminds_and_escalates_on_the_right_d
     assert await pool.fetchval("select count(*) from notifications where kind = 'escalation-overdue'") == 1
 
     # The district may now take the case over; a supervisor may not.
-    err = await refused(h, ReviewNames.TAKE_OVER, TakeOver(actor=actor("qu_jiandu"), reason="监督抽查"))
+    err = await refused(h, Action.TAKE_OVER, TakeOver(actor=actor("qu_jiandu"), reason="监督抽查"))
     assert err.type == "wrong_role"
-    await act(h, ReviewNames.TAKE_OVER, TakeOver(actor=actor("qu_minzheng"), reason="超期未办结，区级接管"))
+    await act(h, Action.TAKE_OVER, TakeOver(actor=actor("qu_minzheng"), reason="超期未办结，区级接管"))
     assert (await state(h)).handled_by == "district"
     taken = await pool.fetch("select taken_over_by from escalations where case_id = 'NATIONAL-DAY'")
     assert [r["taken_over_by"] for r in taken] == ["qu_minzheng", "qu_minzheng"]
@@ -123,18 +124,18 @@ async def test_pause_for_missing_materials_moves_the_deadline(
     assert (s.clock.accepted_on, s.clock.deadline) == (date(2026, 3, 2), date(2026, 3, 30))
     await act(
         h,
-        ReviewNames.MISSING_MATERIALS,
+        Action.MISSING_MATERIALS,
         MissingMaterials(actor=actor("shipo_jingban"), items=["户口簿复印件", "残疾证"]),
     )
     s = await state(h)
     assert s.clock.paused and s.clock.paused_since == date(2026, 3, 2)
-    err = await refused(h, ReviewNames.HOME_VISIT, home_visit(date(2026, 3, 2)))
+    err = await refused(h, Action.HOME_VISIT, home_visit(date(2026, 3, 2)))
     assert err.type == "paused"
     note = await pool.fetchrow("select body from notifications where case_id = 'PAUSE-1' and kind like 'missing-%'")
     assert "户口簿复印件" in note["body"] and "残疾证" in note["body"]
 
     await review_env.skip_to(beijing(2026, 3, 12, 15, 0))  # Thursday of the next week
-    ack = await act(h, ReviewNames.MATERIALS_SUPPLIED, MaterialsSupplied(actor=actor("shipo_jingban")))
+    ack = await act(h, Action.MATERIALS_SUPPLIED, MaterialsSupplied(actor=actor("shipo_jingban")))
     assert not ack.paused
     s = await state(h)
     assert s.clock.paused_periods == [(date(2026, 3, 3), date(2026, 3, 12))]

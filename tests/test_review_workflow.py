@@ -12,7 +12,8 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from db.calendar_repo import load_calendar
-from schemas.review import Decision, ReviewNames
+from rules.stages import Action
+from schemas.review import Decision
 from tests.clock import SkippingEnvironment, beijing, midnight_after, minute, on_day
 from tests.factories import actor
 from tests.review_support import TO_DECISION, act, events, investigate, refused, start, state, until_stage
@@ -32,7 +33,7 @@ async def test_happy_path_to_enrolment(review_env: SkippingEnvironment, pool: as
     s = await state(h)
     # rural dibao 722/person; verified income 600 for 3 people -> 200 per head -> (722-200)*3
     assert s.proposed_amount == Decimal("1566.00")
-    await act(h, ReviewNames.DECIDE, Decision(actor=actor("shipo_shenpi"), approve=True, category="B"))
+    await act(h, Action.DECISION, Decision(actor=actor("shipo_shenpi"), approve=True, category="B"))
     # 7 calendar days of public notice after the decision on 12-24: the last is 12-31, it ends at 00:00 on 01-01
     notice_ends = midnight_after(date(2026, 12, 31))
     assert notice_ends == beijing(2027, 1, 1)
@@ -76,11 +77,11 @@ async def test_happy_path_to_enrolment(review_env: SkippingEnvironment, pool: as
 async def test_refusal_with_reasons(review_env: SkippingEnvironment, pool: asyncpg.Pool) -> None:
     h = await start(review_env, "REFUSE-1")
     assert await investigate(h) == date(2026, 9, 30)
-    err = await refused(h, ReviewNames.DECIDE, Decision(actor=actor("shipo_shenpi"), approve=False, reasons=" "))
+    err = await refused(h, Action.DECISION, Decision(actor=actor("shipo_shenpi"), approve=False, reasons=" "))
     assert (err.type, err.message) == ("incomplete", "不予批准必须书面写明理由")
     await act(
         h,
-        ReviewNames.DECIDE,
+        Action.DECISION,
         Decision(actor=actor("shipo_shenpi"), approve=False, reasons="家庭人均收入高于当地低保标准"),
     )
     outcome = await h.result()

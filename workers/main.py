@@ -11,6 +11,7 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.common import CommonActivities
 from activities.emergency import EmergencyActivities
 from activities.frontdoor import FrontDoorActivities
 from activities.payments import LedgerRail
@@ -60,6 +61,7 @@ def activities_for(pool: asyncpg.Pool, client: Client) -> list:
     supervision = SupervisionActivities(pool, client)
     return [
         SystemActivities(pool).check_database,
+        *CommonActivities(pool).all(),
         *review.all(),
         *emergency.all(),
         *frontdoor.all(),

@@ -9,10 +9,14 @@ from datetime import date, datetime, timedelta
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
+from workflows.common import ACTIVITY, refuse, today
+from workflows.frontdoor import FrontDoorSubject
+
 with workflow.unsafe.imports_passed_through():
     from rules.access import within
-    from rules.clock import beijing_date, end_of
+    from rules.clock import end_of
     from rules.recusal import names_person
+    from schemas.contracts import FrontDoorContract
     from schemas.frontdoor import (
         ComplaintAccept,
         ComplaintConclude,
@@ -20,16 +24,14 @@ with workflow.unsafe.imports_passed_through():
         ComplaintStart,
         ComplaintState,
     )
-    from schemas.policy import FrontDoorPolicy
     from schemas.review import ReviewNames, workflow_id_for
     from schemas.staff import Actor, Role
-    from workflows.logbook import ACTIVITY, Logbook, refuse
 
 HANDLERS = {Role.TOWNSHIP_CASEWORKER, Role.TOWNSHIP_APPROVER, Role.DISTRICT_OFFICER}
 
 
 @workflow.defn(name=ComplaintNames.WORKFLOW)
-class ComplaintWorkflow(Logbook):
+class ComplaintWorkflow(FrontDoorSubject):
     @workflow.init
     def __init__(self, start: ComplaintStart) -> None:
         super().__init__()
@@ -41,23 +43,22 @@ class ComplaintWorkflow(Logbook):
         self.conclude_due: date | None = None
         self.escalations: list[str] = []
         self.reply: str | None = None
-        self.version = 0
 
     @workflow.run
     async def run(self, start: ComplaintStart) -> ComplaintState:
-        today = beijing_date(workflow.now())
-        policy = await workflow.execute_activity("front_door_policy", today, result_type=FrontDoorPolicy, **ACTIVITY)
-        await workflow.execute_activity("open_complaint", start, **ACTIVITY)
-        self.accept_due = today + timedelta(days=policy.complaint_accept_days)
-        self.conclude_due = today + timedelta(days=policy.complaint_conclude_days)
+        on = today()
+        policy = await workflow.execute_activity_method(FrontDoorContract.front_door_policy, on, **ACTIVITY)
+        await workflow.execute_activity_method(FrontDoorContract.open_complaint, start, **ACTIVITY)
+        self.accept_due = on + timedelta(days=policy.complaint_accept_days)
+        self.conclude_due = on + timedelta(days=policy.complaint_conclude_days)
         about = f"（涉及案件 {start.about_case_id}）" if start.about_case_id else ""
-        self.note(
+        self.journal.note(
             "registered",
             start.registered_by,
             {"accept_due": str(self.accept_due), "conclude_due": str(self.conclude_due), "unit": start.unit_code},
             f"收到投诉{about}：{start.content}；应于 {self.accept_due} 前受理、{self.conclude_due} 前办结",
         )
-        await self.persist()
+        await self.journal.persist()
         await self.notify("registered", self.unit_audience, "新的投诉", f"{start.complainant}：{start.content}")
         if start.about_case_id:
             await self.flag_case(start.about_case_id)
@@ -76,10 +77,12 @@ class ComplaintWorkflow(Logbook):
         try:
             await handle.signal(ReviewNames.COMPLAINT_FILED, self.subject_id)
         except ApplicationError:
-            self.note("case_not_open", None, {"case_id": case_id}, f"案件 {case_id} 不在审核中，未标记区级入户调查")
+            self.journal.note(
+                "case_not_open", None, {"case_id": case_id}, f"案件 {case_id} 不在审核中，未标记区级入户调查"
+            )
         else:
-            self.note("case_flagged", None, {"case_id": case_id}, f"已通知案件 {case_id}：须由区民政局入户调查")
-        await self.persist()
+            self.journal.note("case_flagged", None, {"case_id": case_id}, f"已通知案件 {case_id}：须由区民政局入户调查")
+        await self.journal.persist()
 
     def next_deadline(self) -> tuple[datetime, str] | None:
         if self.status == "registered" and "accept" not in self.escalations and self.accept_due:
@@ -92,8 +95,8 @@ class ComplaintWorkflow(Logbook):
         self.escalations.append(what)
         due = self.accept_due if what == "accept" else self.conclude_due
         text = f"投诉未在 {due} 前{'受理' if what == 'accept' else '办结'}，已上报区民政局"
-        key = self.note(f"escalated_{what}", None, {"due": str(due)}, text)
-        await self.persist()
+        key = self.journal.note(f"escalated_{what}", None, {"due": str(due)}, text)
+        await self.journal.persist()
         await self.notify(key, f"role:district_officer@{self.start.township_code[:6]}", "投诉超期", text)
 
     def check(self, actor: Actor) -> None:
@@ -109,9 +112,9 @@ class ComplaintWorkflow(Logbook):
     @workflow.update(name=ComplaintNames.ACCEPT)
     async def accept(self, a: ComplaintAccept) -> str:
         self.status = "accepted"
-        self.version += 1
-        key = self.note("accepted", a.actor, {"note": a.note}, "投诉已受理")
-        await self.persist()
+        self.deadlines.replan()
+        key = self.journal.note("accepted", a.actor, {"note": a.note}, "投诉已受理")
+        await self.journal.persist()
         return key
 
     @accept.validator
@@ -124,12 +127,12 @@ class ComplaintWorkflow(Logbook):
     async def conclude(self, a: ComplaintConclude) -> str:
         self.status = "concluded"
         self.reply = a.reply
-        self.version += 1
+        self.deadlines.replan()
         finding = {"substantiated": "属实", "partly": "部分属实", "unsubstantiated": "不属实"}[a.finding]
-        key = self.note(
+        key = self.journal.note(
             "concluded", a.actor, {"finding": a.finding, "reply": a.reply}, f"投诉办结（{finding}）：{a.reply}"
         )
-        await self.persist()
+        await self.journal.persist()
         await self.notify(
             key, f"phone:{self.start.phone}", "投诉办理结果", f"您的投诉（{self.subject_id}）经核查{finding}。{a.reply}"
         )
@@ -153,5 +156,5 @@ class ComplaintWorkflow(Logbook):
             about_case_id=self.start.about_case_id,
             about_person=self.start.about_person,
             reply=self.reply,
-            log=self.log,
+            log=self.journal.as_log(),
         )

@@ -7,20 +7,19 @@ from temporalio import workflow
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
+from workflows.common import ACTIVITY, today
+
 with workflow.unsafe.imports_passed_through():
-    from rules.clock import beijing_date
-    from schemas.supervision import OngoingStart, RecipientToReview, SupervisionNames, ongoing_workflow_id
-    from workflows.logbook import ACTIVITY
+    from schemas.contracts import SupervisionContract
+    from schemas.supervision import OngoingStart, SupervisionNames, ongoing_workflow_id
 
 
 @workflow.defn(name=SupervisionNames.DAILY)
 class DailySupervisionWorkflow:
     @workflow.run
     async def run(self) -> dict:
-        today = beijing_date(workflow.now())
-        new = await workflow.execute_activity(
-            "recipients_to_review", today, result_type=list[RecipientToReview], **ACTIVITY
-        )
+        on = today()
+        new = await workflow.execute_activity_method(SupervisionContract.recipients_to_review, on, **ACTIVITY)
         started = 0
         for r in new:
             try:
@@ -40,5 +39,5 @@ class DailySupervisionWorkflow:
                 started += 1
             except WorkflowAlreadyStartedError:
                 pass
-        digests = await workflow.execute_activity("build_digests", today, result_type=int, **ACTIVITY)
-        return {"day": str(today), "reviews_started": started, "digests": digests}
+        digests = await workflow.execute_activity_method(SupervisionContract.build_digests, on, **ACTIVITY)
+        return {"day": str(on), "reviews_started": started, "digests": digests}

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 from temporalio import workflow
 
+from workflows.common import ACTIVITY, today
+
 with workflow.unsafe.imports_passed_through():
-    from rules.clock import beijing_date
+    from schemas.contracts import SupervisionContract
     from schemas.supervision import DeclarationResult, SupervisionNames
-    from workflows.logbook import ACTIVITY
 
 
 @workflow.defn(name=SupervisionNames.DECLARATION)
 class MonthlyDeclarationWorkflow:
     @workflow.run
     async def run(self, month: str | None = None) -> DeclarationResult:
-        month = month or f"{beijing_date(workflow.now()):%Y-%m}"
-        return await workflow.execute_activity(
-            "declare_funds", args=[month, "schedule"], result_type=DeclarationResult, **ACTIVITY
+        month = month or f"{today():%Y-%m}"
+        return await workflow.execute_activity_method(
+            SupervisionContract.declare_funds, args=[month, "schedule"], **ACTIVITY
         )

@@ -14,30 +14,30 @@ from decimal import Decimal
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.journal import ACTIVITY, Journal
+from workflows.common import ACTIVITY, RescheduledTimer, notify, refuse, remind_at, today, working_days
+from workflows.journal import Entry, Journal
 
 with workflow.unsafe.imports_passed_through():
     from rules.access import within
     from rules.caps import CapExceeded, Caps, Tier, Totals, check_payment, may_escalate
-    from rules.clock import REMIND_AT, at_time, beijing_date, end_of
+    from rules.clock import beijing_date, end_of
+    from schemas.contracts import EmergencyContract
     from schemas.emergency import (
         CloseEvent,
         DocumentsRecorded,
         EmergencyAck,
         EmergencyLogIn,
         EmergencyNames,
-        EmergencyOpened,
         EmergencyStart,
         EmergencyState,
         Escalation,
         OpenEmergencyIn,
         PaymentApproval,
         PaymentIn,
-        PaymentOut,
         PaymentRecord,
     )
     from schemas.policy import EmergencyPolicy
-    from schemas.review import DeadlineInfo, DeadlineRequest, NotificationIn
+    from schemas.review import NotificationIn
     from schemas.staff import Actor, Role
 
 
@@ -59,15 +59,11 @@ CASE_STAFF = {
 }
 
 
-def refuse(code: str, message: str) -> ApplicationError:
-    return ApplicationError(message, type=code, non_retryable=True)
-
-
 @workflow.defn(name=EmergencyNames.WORKFLOW)
-class EmergencyWorkflow(Journal):
+class EmergencyWorkflow:
     @workflow.init
     def __init__(self, start: EmergencyStart) -> None:
-        super().__init__()
+        self.journal = Journal(self.write)
         self.start = start
         self.event_id = start.event_id
         self.policy: EmergencyPolicy | None = None
@@ -81,20 +77,18 @@ class EmergencyWorkflow(Journal):
         self.doc_overdue = False
         self.reminded = False
         self.pay_seq = 0
-        self.clock_version = 0
+        self.documentation_clock = RescheduledTimer()
 
     @workflow.run
     async def run(self, start: EmergencyStart) -> EmergencyState:
-        now = workflow.now()
-        opened = await workflow.execute_activity(
-            "open_emergency",
-            OpenEmergencyIn(start=start, registered_at=now, registered_on=beijing_date(now)),
-            result_type=EmergencyOpened,
+        opened = await workflow.execute_activity_method(
+            EmergencyContract.open_emergency,
+            OpenEmergencyIn(start=start, registered_at=workflow.now(), registered_on=today()),
             **ACTIVITY,
         )
         self.policy = opened.policy
         hh = start.household
-        self.note(
+        self.journal.note(
             "registered",
             start.registered_by,
             {
@@ -105,19 +99,8 @@ class EmergencyWorkflow(Journal):
             },
             f"登记急难事件（{start.kind.label}）：{hh.name}，{start.description}",
         )
-        await self.persist()
-        while self.status == "open":
-            version = self.clock_version
-            due = self.next_reminder()
-            if due is not None and due[0] <= workflow.now():
-                await self.fire(due[1])
-                continue
-            timeout = None if due is None else due[0] - workflow.now()
-            try:
-                await workflow.wait_condition(lambda v=version: self.clock_version != v, timeout=timeout)
-            except TimeoutError:
-                assert due is not None
-                await self.fire(due[1])
+        await self.journal.persist()
+        await self.documentation_clock.run(lambda: self.status != "open", self.next_reminder, self.fire)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state()
 
@@ -127,7 +110,7 @@ class EmergencyWorkflow(Journal):
         if self.docs_done or self.doc_due is None:
             return None
         if not self.reminded and self.remind_on is not None:
-            return at_time(self.remind_on, REMIND_AT), "reminder"
+            return remind_at(self.remind_on), "reminder"
         if not self.doc_overdue:
             return end_of(self.doc_due), "overdue"
         return None
@@ -142,10 +125,9 @@ class EmergencyWorkflow(Journal):
             self.doc_overdue = True
             text = f"先行救助材料逾期未补齐（应于 {self.doc_due} 前），已上报区民政局"
             audience = f"role:district_officer@{township[:6]}"
-        key = self.note(f"documentation_{kind}", None, {"due": str(self.doc_due)}, text)
-        await self.persist()
-        await workflow.execute_activity(
-            "notify",
+        key = self.journal.note(f"documentation_{kind}", None, {"due": str(self.doc_due)}, text)
+        await self.journal.persist()
+        await notify(
             NotificationIn(
                 idempotency_key=f"{self.event_id}-{key}",
                 case_id=None,
@@ -153,8 +135,7 @@ class EmergencyWorkflow(Journal):
                 kind=f"emergency-documentation-{kind}",
                 subject="救急难材料补齐提醒",
                 body=f"{self.start.household.name}（{self.event_id}）：{text}",
-            ),
-            **ACTIVITY,
+            )
         )
 
     # ---- actions ---------------------------------------------------------------------------------
@@ -195,8 +176,8 @@ class EmergencyWorkflow(Journal):
         }[tier]
         approved_at = workflow.now()
         try:
-            out = await workflow.execute_activity(
-                "pay",
+            out = await workflow.execute_activity_method(
+                EmergencyContract.pay,
                 PaymentIn(
                     payment_key=key,
                     event_id=self.event_id,
@@ -209,7 +190,6 @@ class EmergencyWorkflow(Journal):
                     payee_id_number=hh.id_number,
                     note=a.note,
                 ),
-                result_type=PaymentOut,
                 **ACTIVITY,
             )
         except ActivityError as e:
@@ -231,26 +211,20 @@ class EmergencyWorkflow(Journal):
         )
         if self.doc_due is None:
             assert self.policy is not None
-            info = await workflow.execute_activity(
-                "compute_deadline",
-                DeadlineRequest(
-                    accepted_on=beijing_date(approved_at),
-                    working_days=self.policy.documentation_working_days,
-                    reminders=[self.policy.documentation_reminder_days_left],
-                ),
-                result_type=DeadlineInfo,
-                **ACTIVITY,
+            days_left = self.policy.documentation_reminder_days_left
+            info = await working_days(
+                beijing_date(approved_at), self.policy.documentation_working_days, reminders=[days_left]
             )
             self.doc_due = info.deadline
-            self.remind_on = info.reminder_days[self.policy.documentation_reminder_days_left]
-            self.clock_version += 1
-        log_key = self.note(
+            self.remind_on = info.reminder_days[days_left]
+            self.documentation_clock.replan()
+        log_key = self.journal.note(
             "payment",
             a.actor,
             {"payment_key": key, "tier": tier.value, "amount": str(a.amount), "fund": out.fund_code, "note": a.note},
             f"{tier.label}发放 {a.amount} 元（累计 {self.total} 元）；材料应于 {self.doc_due} 前补齐",
         )
-        await self.persist()
+        await self.journal.persist()
         return self.ack(log_key, key)
 
     @approve_payment.validator
@@ -268,8 +242,10 @@ class EmergencyWorkflow(Journal):
         nxt = self.tier.next
         assert nxt is not None
         self.tier = nxt
-        key = self.note("escalated", a.actor, {"to": nxt.value, "reason": a.reason}, f"申报{nxt.label}：{a.reason}")
-        await self.persist()
+        key = self.journal.note(
+            "escalated", a.actor, {"to": nxt.value, "reason": a.reason}, f"申报{nxt.label}：{a.reason}"
+        )
+        await self.journal.persist()
         return self.ack(key)
 
     @escalate.validator
@@ -284,9 +260,11 @@ class EmergencyWorkflow(Journal):
     @workflow.update(name=EmergencyNames.DOCUMENTS)
     async def record_documents(self, a: DocumentsRecorded) -> EmergencyAck:
         self.docs_done = True
-        self.clock_version += 1
-        key = self.note("documents", a.actor, {"items": a.items, "note": a.note}, "补齐材料：" + "、".join(a.items))
-        await self.persist()
+        self.documentation_clock.replan()
+        key = self.journal.note(
+            "documents", a.actor, {"items": a.items, "note": a.note}, "补齐材料：" + "、".join(a.items)
+        )
+        await self.journal.persist()
         return self.ack(key)
 
     @record_documents.validator
@@ -298,9 +276,11 @@ class EmergencyWorkflow(Journal):
     @workflow.update(name=EmergencyNames.CLOSE)
     async def close(self, a: CloseEvent) -> EmergencyAck:
         self.status = "closed"
-        self.clock_version += 1
-        key = self.note("closed", a.actor, {"summary": a.summary}, f"办结：{a.summary}（累计救助 {self.total} 元）")
-        await self.persist()
+        self.documentation_clock.replan()
+        key = self.journal.note(
+            "closed", a.actor, {"summary": a.summary}, f"办结：{a.summary}（累计救助 {self.total} 元）"
+        )
+        await self.journal.persist()
         return self.ack(key)
 
     @close.validator
@@ -336,27 +316,32 @@ class EmergencyWorkflow(Journal):
             documentation_due=self.doc_due,
             documents_done=self.docs_done,
             documentation_overdue=self.doc_overdue,
-            log=self.log,
+            log=self.journal.as_log(),
         )
 
     def ack(self, log_key: str, payment_key: str | None = None) -> EmergencyAck:
         return EmergencyAck(tier=self.tier.value, total=self.total, log_key=log_key, payment_key=payment_key)
 
-    def log_write(self, entry: dict) -> tuple[str, EmergencyLogIn]:
-        return "log_emergency", EmergencyLogIn(
-            event_id=self.event_id,
-            log_key=entry["log_key"],
-            kind=entry["kind"],
-            actor=entry["actor"],
-            payload=entry["payload"] | {"summary": entry["summary"]},
-            occurred_at=datetime.fromisoformat(entry["at"]),
-            tier=self.tier.value,
-            status=self.status,  # type: ignore[arg-type]
-            village_total=self.paid(Tier.VILLAGE),
-            township_total=self.paid(Tier.TOWNSHIP),
-            district_total=self.paid(Tier.DISTRICT),
-            documentation_due=self.doc_due,
-            documents_done=self.docs_done,
+    async def write(self, entry: Entry) -> None:
+        """Write one log entry, with the event row's summary as it is now."""
+        await workflow.execute_activity_method(
+            EmergencyContract.log_emergency,
+            EmergencyLogIn(
+                event_id=self.event_id,
+                log_key=entry.key,
+                kind=entry.kind,
+                actor=entry.actor,
+                payload=entry.payload | {"summary": entry.summary},
+                occurred_at=entry.at,
+                tier=self.tier.value,
+                status=self.status,  # type: ignore[arg-type]
+                village_total=self.paid(Tier.VILLAGE),
+                township_total=self.paid(Tier.TOWNSHIP),
+                district_total=self.paid(Tier.DISTRICT),
+                documentation_due=self.doc_due,
+                documents_done=self.docs_done,
+            ),
+            **ACTIVITY,
         )
 
     def paid(self, tier: Tier) -> Decimal:

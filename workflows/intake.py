@@ -11,10 +11,14 @@ from temporalio import workflow
 from temporalio.exceptions import ChildWorkflowError
 from temporalio.workflow import ParentClosePolicy
 
+from workflows.common import ACTIVITY, refuse, today, working_days
+from workflows.frontdoor import FrontDoorSubject
+
 with workflow.unsafe.imports_passed_through():
     from rules.access import within
-    from rules.clock import beijing_date, end_of
+    from rules.clock import end_of
     from rules.needs import BY_CODE, Route
+    from schemas.contracts import FrontDoorContract
     from schemas.emergency import (
         EmergencyHousehold,
         EmergencyKind,
@@ -43,7 +47,6 @@ with workflow.unsafe.imports_passed_through():
     from schemas.identity import mask_id
     from schemas.policy import FrontDoorPolicy
     from schemas.staff import Actor, Bureau, Role
-    from workflows.logbook import ACTIVITY, Logbook, refuse
 
 TRIAGERS = {Role.TOWNSHIP_CASEWORKER, Role.TOWNSHIP_APPROVER, Role.DISTRICT_OFFICER}
 CHANNEL_LABELS = {"portal": "网上申请", "hotline": "12349 热线", "window": "窗口"}
@@ -51,7 +54,7 @@ OUTCOMES = {"helped": "已给予帮助", "not_eligible": "经审核不符合条�
 
 
 @workflow.defn(name=IntakeNames.WORKFLOW)
-class IntakeWorkflow(Logbook):
+class IntakeWorkflow(FrontDoorSubject):
     @workflow.init
     def __init__(self, start: IntakeStart) -> None:
         super().__init__()
@@ -68,20 +71,18 @@ class IntakeWorkflow(Logbook):
 
     @workflow.run
     async def run(self, start: IntakeStart) -> IntakeState:
-        today = beijing_date(workflow.now())
-        self.policy = await workflow.execute_activity(
-            "front_door_policy", today, result_type=FrontDoorPolicy, **ACTIVITY
-        )
-        await workflow.execute_activity("record_request", start, **ACTIVITY)
-        self.answer_due = await self.working_days_after(today, self.policy.answer_working_days)
+        on = today()
+        self.policy = await workflow.execute_activity_method(FrontDoorContract.front_door_policy, on, **ACTIVITY)
+        await workflow.execute_activity_method(FrontDoorContract.record_request, start, **ACTIVITY)
+        self.answer_due = (await working_days(on, self.policy.answer_working_days)).deadline
         req = start.request
-        self.note(
+        self.journal.note(
             "received",
             start.received_by,
             {"channel": start.channel.value, "needs": req.needs},
             f"收到{req.kind.label}（{CHANNEL_LABELS[start.channel.value]}）：{req.description}",
         )
-        await self.persist()
+        await self.journal.persist()
         await self.notify(
             "received",
             f"phone:{req.phone}",
@@ -107,8 +108,8 @@ class IntakeWorkflow(Logbook):
         except TimeoutError:
             self.escalated = True
             text = f"12349 诉求 {self.subject_id} 未在 {self.answer_due} 前答复完毕"
-            key = self.note("escalated_answer", None, {"due": str(self.answer_due)}, text)
-            await self.persist()
+            key = self.journal.note("escalated_answer", None, {"due": str(self.answer_due)}, text)
+            await self.journal.persist()
             await self.notify(
                 key, f"role:district_officer@{self.start.request.township_code[:6]}", "12349 诉求超期", text
             )
@@ -124,8 +125,8 @@ class IntakeWorkflow(Logbook):
         if self.answer is None:
             self.answer = "；".join(f"{n.plain}：{n.answer}" for n in self.needs)
         self.status = "closed"
-        key = self.note("closed", None, {"answer": self.answer}, f"答复完毕：{self.answer}")
-        await self.persist()
+        key = self.journal.note("closed", None, {"answer": self.answer}, f"答复完毕：{self.answer}")
+        await self.journal.persist()
         if self.start.request.kind is not RequestKind.COMPLAINT:  # the complaint's unit already told them
             await self.notify(key, f"phone:{self.start.request.phone}", "12349 诉求答复", self.answer)
 
@@ -148,8 +149,8 @@ class IntakeWorkflow(Logbook):
         )
         self.needs = [NeedState(code="complaint", plain="投诉", route="complaint", status="in_progress", target_id=no)]
         self.status = "triaged"
-        self.note("complaint_filed", None, {"complaint_no": no}, f"投诉转承办单位办理（{no}）")
-        await self.persist()
+        self.journal.note("complaint_filed", None, {"complaint_no": no}, f"投诉转承办单位办理（{no}）")
+        await self.journal.persist()
         result = await workflow.execute_child_workflow(
             ComplaintNames.WORKFLOW, complaint, id=complaint_workflow_id(no), result_type=ComplaintState
         )
@@ -165,13 +166,13 @@ class IntakeWorkflow(Logbook):
             NeedState(code=c, plain=BY_CODE[c].plain, route=BY_CODE[c].route.value, status="waiting")
             for c in dict.fromkeys(t.needs)
         ]
-        self.note(
+        self.journal.note(
             "triaged",
             t.actor,
             {"needs": t.needs, "note": t.note},
             "分办：" + "、".join(f"{BY_CODE[c].plain}→{BY_CODE[c].help_kind}" for c in t.needs),
         )
-        await self.persist()
+        await self.journal.persist()
         for n in self.needs:
             spec = BY_CODE[n.code]
             if spec.route is Route.REVIEW:
@@ -229,7 +230,7 @@ class IntakeWorkflow(Logbook):
                 )
                 n.status, n.target_id = "in_progress", referral_id
                 self.waiting.append(asyncio.create_task(self.await_referral(n, handle)))
-        await self.persist()
+        await self.journal.persist()
         return self.state()
 
     async def await_referral(self, n: NeedState, handle) -> None:
@@ -240,11 +241,13 @@ class IntakeWorkflow(Logbook):
         else:
             money = f"（{outcome.amount} 元）" if outcome.amount else ""
             self.answered(n, n.target_id, f"{OUTCOMES[outcome.outcome]}{money}：{outcome.help_given}")
-        await self.persist()
+        await self.journal.persist()
 
     def answered(self, n: NeedState, target: str | None, text: str) -> None:
         n.status, n.target_id, n.answer, n.answered_at = "answered", target, text, workflow.now()
-        self.note("need_answered", None, {"need": n.code, "target": target, "answer": text}, f"{n.plain}：{text}")
+        self.journal.note(
+            "need_answered", None, {"need": n.code, "target": target, "answer": text}, f"{n.plain}：{text}"
+        )
 
     def check_staff(self, actor: Actor) -> None:
         if self.status == "closed":
@@ -278,7 +281,7 @@ class IntakeWorkflow(Logbook):
         self.answered(
             n, a.case_id, f"已受理{BY_CODE[a.need].help_kind}申请，案件编号 {a.case_id}，20 个工作日内审核确认"
         )
-        await self.persist()
+        await self.journal.persist()
         return self.state()
 
     @link_case.validator
@@ -293,8 +296,8 @@ class IntakeWorkflow(Logbook):
     @workflow.update(name=IntakeNames.ANSWER)
     async def answer_enquiry(self, a: EnquiryAnswer) -> IntakeState:
         self.answer = a.text
-        self.note("answered", a.actor, {"answer": a.text}, f"答复咨询：{a.text}")
-        await self.persist()
+        self.journal.note("answered", a.actor, {"answer": a.text}, f"答复咨询：{a.text}")
+        await self.journal.persist()
         return self.state()
 
     @answer_enquiry.validator
@@ -317,5 +320,5 @@ class IntakeWorkflow(Logbook):
             answer_due=self.answer_due,
             needs=self.needs,
             answer=self.answer,
-            log=self.log,
+            log=self.journal.as_log(),
         )

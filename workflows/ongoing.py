@@ -7,16 +7,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+
+from workflows.common import ACTIVITY, notify, refuse, remind_at
 
 with workflow.unsafe.imports_passed_through():
     from rules.access import within
-    from rules.clock import REMIND_AT, at_time
     from rules.months import add_months
+    from schemas.contracts import SupervisionContract
     from schemas.review import NotificationIn
     from schemas.staff import Role
     from schemas.supervision import OngoingApplied, OngoingStart, OngoingState, ReviewFinding, SupervisionNames
-    from workflows.logbook import ACTIVITY
 
 REVIEWERS = {Role.TOWNSHIP_CASEWORKER, Role.TOWNSHIP_APPROVER, Role.DISTRICT_OFFICER}
 
@@ -31,11 +31,9 @@ class OngoingReviewWorkflow:
 
     @workflow.run
     async def run(self, start: OngoingStart) -> OngoingState:
-        remind_at = at_time(start.due_on, REMIND_AT)
-        await workflow.sleep(max(remind_at - workflow.now(), timedelta(0)))
+        await workflow.sleep(max(remind_at(start.due_on) - workflow.now(), timedelta(0)))
         self.due = True
-        await workflow.execute_activity(
-            "notify",
+        await notify(
             NotificationIn(
                 idempotency_key=f"ongoing-{start.case_id}-{start.cycle}",
                 case_id=start.case_id,
@@ -43,8 +41,7 @@ class OngoingReviewWorkflow:
                 kind="ongoing-review-due",
                 subject="动态管理复核到期",
                 body=f"{start.applicant_name}家庭第 {start.cycle} 次复核到期（{start.due_on}），请入户核查",
-            ),
-            **ACTIVITY,
+            )
         )
         await workflow.wait_condition(lambda: self.finding is not None)
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -65,8 +62,8 @@ class OngoingReviewWorkflow:
 
     @workflow.update(name=SupervisionNames.RECORD_REVIEW)
     async def record_review(self, f: ReviewFinding) -> OngoingState:
-        await workflow.execute_activity(
-            "apply_review",
+        await workflow.execute_activity_method(
+            SupervisionContract.apply_review,
             OngoingApplied(
                 review_key=f"{self.start.case_id}-{self.start.cycle}",
                 case_id=self.start.case_id,
@@ -78,8 +75,7 @@ class OngoingReviewWorkflow:
         )
         if f.outcome != "continue":
             words = "停发" if f.outcome == "stop" else f"调整为每月 {f.new_amount} 元"
-            await workflow.execute_activity(
-                "notify",
+            await notify(
                 NotificationIn(
                     idempotency_key=f"ongoing-decision-{self.start.case_id}-{self.start.cycle}",
                     case_id=self.start.case_id,
@@ -87,8 +83,7 @@ class OngoingReviewWorkflow:
                     kind=f"ongoing-{f.outcome}",
                     subject="最低生活保障变更决定书",
                     body=f"经复核，您家的保障金{words}。理由：{f.reasons}",
-                ),
-                **ACTIVITY,
+                )
             )
         self.finding = f
         return self.state()
@@ -96,17 +91,15 @@ class OngoingReviewWorkflow:
     @record_review.validator
     def _v_review(self, f: ReviewFinding) -> None:
         if not self.due:
-            raise ApplicationError(
-                f"本次复核 {self.start.due_on} 到期，尚未到期", type="wrong_stage", non_retryable=True
-            )
+            raise refuse("wrong_stage", f"本次复核 {self.start.due_on} 到期，尚未到期")
         if self.finding is not None:
-            raise ApplicationError("本次复核已办理", type="closed", non_retryable=True)
+            raise refuse("closed", "本次复核已办理")
         if f.actor.role not in REVIEWERS or not within(f.actor.place_code, self.start.township_code):
-            raise ApplicationError("复核由本乡镇（街道）或区民政局工作人员办理", type="wrong_role", non_retryable=True)
+            raise refuse("wrong_role", "复核由本乡镇（街道）或区民政局工作人员办理")
         if f.outcome in ("adjust", "stop") and len(f.reasons.strip()) < 4:
-            raise ApplicationError("调整或停发须书面写明理由", type="incomplete", non_retryable=True)
+            raise refuse("incomplete", "调整或停发须书面写明理由")
         if f.outcome == "adjust" and not f.new_amount:
-            raise ApplicationError("请填写调整后的金额", type="incomplete", non_retryable=True)
+            raise refuse("incomplete", "请填写调整后的金额")
 
     @workflow.query(name=SupervisionNames.STATE)
     def state(self) -> OngoingState:

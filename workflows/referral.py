@@ -8,8 +8,12 @@ from datetime import date, datetime, timedelta
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
+from workflows.common import ACTIVITY, refuse, today, working_days
+from workflows.frontdoor import FrontDoorSubject
+
 with workflow.unsafe.imports_passed_through():
-    from rules.clock import beijing_date, end_of
+    from rules.clock import end_of
+    from schemas.contracts import FrontDoorContract
     from schemas.frontdoor import (
         DeliveryIn,
         ReferralAccept,
@@ -23,14 +27,13 @@ with workflow.unsafe.imports_passed_through():
         ReferralState,
     )
     from schemas.staff import Actor, Role
-    from workflows.logbook import ACTIVITY, Logbook, refuse
 
 DELIVERY_WINDOW = timedelta(hours=2)
 FRONT_DESK = {Role.TOWNSHIP_CASEWORKER, Role.TOWNSHIP_APPROVER, Role.DISTRICT_OFFICER}
 
 
 @workflow.defn(name=ReferralNames.WORKFLOW)
-class ReferralWorkflow(Logbook):
+class ReferralWorkflow(FrontDoorSubject):
     @workflow.init
     def __init__(self, start: ReferralStart) -> None:
         super().__init__()
@@ -43,28 +46,26 @@ class ReferralWorkflow(Logbook):
         self.escalations: list[str] = []
         self.result: ReferralResult | None = None
         self.ready = False
-        self.version = 0
 
     @workflow.run
     async def run(self, start: ReferralStart) -> ReferralOutcome:
-        today = beijing_date(workflow.now())
+        on = today()
         delivery = DeliveryIn(referral=start, workflow_id=workflow.info().workflow_id)
-        await workflow.execute_activity("open_referral", delivery, **ACTIVITY)
+        await workflow.execute_activity_method(FrontDoorContract.open_referral, delivery, **ACTIVITY)
         # The clock runs from the referral, not from a successful delivery: a bureau's system being down
         # must not hide the deadlines.
-        self.accept_due = await self.working_days_after(today, start.policy.referral_accept_working_days)
-        self.result_due = await self.working_days_after(today, start.policy.referral_result_working_days)
+        self.accept_due = (await working_days(on, start.policy.referral_accept_working_days)).deadline
+        self.result_due = (await working_days(on, start.policy.referral_result_working_days)).deadline
         try:
-            adapter = await workflow.execute_activity(
-                "deliver_referral",
+            adapter = await workflow.execute_activity_method(
+                FrontDoorContract.deliver_referral,
                 delivery,
-                result_type=str,
                 schedule_to_close_timeout=DELIVERY_WINDOW,
                 retry_policy=ACTIVITY["retry_policy"],
             )
         except ActivityError:
             adapter = "inbox"
-            self.note(
+            self.journal.note(
                 "delivery_failed",
                 None,
                 {},
@@ -72,13 +73,13 @@ class ReferralWorkflow(Logbook):
             )
         self.ready = True
         label = start.bureau.label
-        self.note(
+        self.journal.note(
             "delivered",
             None,
             {"adapter": adapter, "accept_due": str(self.accept_due), "result_due": str(self.result_due)},
             f"转介{label}（{start.help_kind}），应于 {self.accept_due} 前签收、{self.result_due} 前反馈结果",
         )
-        await self.persist()
+        await self.journal.persist()
         await self.notify(
             "delivered",
             f"bureau:{start.bureau.value}",
@@ -105,8 +106,8 @@ class ReferralWorkflow(Logbook):
         self.escalations.append(what)
         due = self.accept_due if what == "accept" else self.result_due
         text = f"{self.start.bureau.label}未在 {due} 前{'签收' if what == 'accept' else '反馈结果'}，已上报区民政局"
-        key = self.note(f"escalated_{what}", None, {"due": str(due)}, text)
-        await self.persist()
+        key = self.journal.note(f"escalated_{what}", None, {"due": str(due)}, text)
+        await self.journal.persist()
         await self.notify(key, f"role:district_officer@{self.start.township_code[:6]}", "转介事项超期", text)
 
     # ---- actions ---------------------------------------------------------------------------------
@@ -124,9 +125,9 @@ class ReferralWorkflow(Logbook):
     @workflow.update(name=ReferralNames.ACCEPT)
     async def accept(self, a: ReferralAccept) -> ReferralAck:
         self.status = "accepted"
-        self.version += 1
-        key = self.note("accepted", a.actor, {"note": a.note}, f"{self.start.bureau.label}已签收")
-        await self.persist()
+        self.deadlines.replan()
+        key = self.journal.note("accepted", a.actor, {"note": a.note}, f"{self.start.bureau.label}已签收")
+        await self.journal.persist()
         return ReferralAck(status=self.status, log_key=key)
 
     @accept.validator
@@ -138,9 +139,9 @@ class ReferralWorkflow(Logbook):
     @workflow.update(name=ReferralNames.REQUEST_INFO)
     async def request_info(self, a: ReferralInfoRequest) -> ReferralAck:
         self.status = "info_requested"
-        self.version += 1
-        key = self.note("info_requested", a.actor, {"question": a.question}, f"需补充信息：{a.question}")
-        await self.persist()
+        self.deadlines.replan()
+        key = self.journal.note("info_requested", a.actor, {"question": a.question}, f"需补充信息：{a.question}")
+        await self.journal.persist()
         await self.notify(
             key,
             f"role:township_caseworker@{self.start.township_code}",
@@ -158,9 +159,9 @@ class ReferralWorkflow(Logbook):
     @workflow.update(name=ReferralNames.SUPPLY_INFO)
     async def supply_info(self, a: ReferralInfoSupplied) -> ReferralAck:
         self.status = "accepted"
-        self.version += 1
-        key = self.note("info_supplied", a.actor, {"info": a.info}, f"已补充信息：{a.info}")
-        await self.persist()
+        self.deadlines.replan()
+        key = self.journal.note("info_supplied", a.actor, {"info": a.info}, f"已补充信息：{a.info}")
+        await self.journal.persist()
         await self.notify(key, f"bureau:{self.start.bureau.value}", "转介事项已补充信息", a.info)
         return ReferralAck(status=self.status, log_key=key)
 
@@ -175,17 +176,19 @@ class ReferralWorkflow(Logbook):
     async def report_result(self, a: ReferralResult) -> ReferralAck:
         self.result = a
         self.status = "answered"
-        self.version += 1
-        await workflow.execute_activity("record_referral_result", args=[self.subject_id, a], **ACTIVITY)
+        self.deadlines.replan()
+        await workflow.execute_activity_method(
+            FrontDoorContract.record_referral_result, args=[self.subject_id, a], **ACTIVITY
+        )
         outcome = {"helped": "已给予帮助", "not_eligible": "不符合条件", "declined": "不予帮助"}[a.outcome]
         money = f"，金额 {a.amount} 元" if a.amount else ""
-        key = self.note(
+        key = self.journal.note(
             "answered",
             a.actor,
             {"outcome": a.outcome, "help_given": a.help_given, "amount": str(a.amount) if a.amount else None},
             f"{self.start.bureau.label}反馈：{outcome}{money}。{a.help_given}",
         )
-        await self.persist()
+        await self.journal.persist()
         return ReferralAck(status=self.status, log_key=key)
 
     @report_result.validator
@@ -206,5 +209,5 @@ class ReferralWorkflow(Logbook):
             result_due=self.result_due,
             escalations=self.escalations,
             result=self.result,
-            log=self.log,
+            log=self.journal.as_log(),
         )

@@ -10,11 +10,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+
+from workflows.common import ACTIVITY, refuse, today
 
 with workflow.unsafe.imports_passed_through():
-    from rules.clock import beijing_date
     from rules.sampling import Candidate, draw
+    from schemas.contracts import SupervisionContract
     from schemas.staff import Role
     from schemas.supervision import (
         RecheckFinding,
@@ -23,7 +24,6 @@ with workflow.unsafe.imports_passed_through():
         SampleDrawn,
         SupervisionNames,
     )
-    from workflows.logbook import ACTIVITY
 
 
 def previous_month(today: date) -> str:
@@ -35,8 +35,8 @@ def previous_month(today: date) -> str:
 class MonthlySamplingWorkflow:
     @workflow.run
     async def run(self, month: str | None = None) -> SampleDrawn:
-        month = month or previous_month(beijing_date(workflow.now()))
-        found = await workflow.execute_activity("sampling_candidates", month, result_type=dict, **ACTIVITY)
+        month = month or previous_month(today())
+        found = await workflow.execute_activity_method(SupervisionContract.sampling_candidates, month, **ACTIVITY)
         candidates = [Candidate(**c) for c in found["candidates"]]
         seed = f"jiuzhu-sampling-{month}"
         picked = draw(candidates, float(found["share"]), seed)
@@ -56,8 +56,8 @@ class MonthlySamplingWorkflow:
                 for d in picked
             ],
         )
-        stored = await workflow.execute_activity("record_sample", drawn, result_type=SampleDrawn, **ACTIVITY)
-        await workflow.execute_activity("start_rechecks", stored, result_type=int, **ACTIVITY)
+        stored = await workflow.execute_activity_method(SupervisionContract.record_sample, drawn, **ACTIVITY)
+        await workflow.execute_activity_method(SupervisionContract.start_rechecks, stored, **ACTIVITY)
         return stored
 
 
@@ -78,16 +78,18 @@ class RecheckWorkflow:
 
     @workflow.update(name=SupervisionNames.RECORD_FINDING)
     async def record_finding(self, f: RecheckFinding) -> RecheckState:
-        await workflow.execute_activity("record_recheck", args=[self.case.recheck_id, f], **ACTIVITY)
+        await workflow.execute_activity_method(
+            SupervisionContract.record_recheck, args=[self.case.recheck_id, f], **ACTIVITY
+        )
         self.finding = f
         return self.state()
 
     @record_finding.validator
     def _v_finding(self, f: RecheckFinding) -> None:
         if f.actor.role is not Role.DISTRICT_OFFICER:
-            raise ApplicationError("抽查复核由区民政局工作人员办理", type="wrong_role", non_retryable=True)
+            raise refuse("wrong_role", "抽查复核由区民政局工作人员办理")
         if self.finding is not None:
-            raise ApplicationError("该案件的复核结论已录入", type="closed", non_retryable=True)
+            raise refuse("closed", "该案件的复核结论已录入")
 
     @workflow.query(name=SupervisionNames.STATE)
     def state(self) -> RecheckState:

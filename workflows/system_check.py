@@ -5,7 +5,7 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.system import SystemActivities
+    from schemas.contracts import SystemContract
     from schemas.system import SystemCheck
 
 
@@ -14,7 +14,7 @@ class SystemCheckWorkflow:
     @workflow.run
     async def run(self, requested_by: str) -> SystemCheck:
         return await workflow.execute_activity_method(
-            SystemActivities.check_database,
+            SystemContract.check_database,
             requested_by,
             start_to_close_timeout=timedelta(seconds=30),
         )

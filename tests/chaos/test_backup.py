@@ -20,6 +20,7 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 
 from db.pool import create_pool
 from infra.config import ROOT
+from rules.stages import Action
 from schemas.emergency import (
     CloseEvent,
     DocumentsRecorded,
@@ -77,7 +78,7 @@ async def open_case(system: ChaosSystem, retry: Retrier) -> WorkflowHandle:
         await asyncio.sleep(0.1)
     else:
         raise AssertionError("the case never reached the investigation")
-    await retry.update(h, ReviewNames.VERIFICATION_RESULT, verification(), update_id="v", result_type=ActionAck)
+    await retry.update(h, Action.VERIFICATION_RESULT, verification(), update_id="v", result_type=ActionAck)
     return h
 
 
@@ -163,10 +164,10 @@ async def test_backup_restore_finds_every_case(tmp_path: Path) -> None:
             today = (await retry.query(h, ReviewNames.STATE, CaseState)).clock.accepted_on
             for i, (name, arg) in enumerate(
                 [
-                    (ReviewNames.HOME_VISIT, home_visit(today)),
-                    (ReviewNames.NEIGHBOUR_INTERVIEW, interview(today)),
-                    (ReviewNames.HEARING, hearing(today)),
-                    (ReviewNames.DECIDE, Decision(actor=actor("shipo_shenpi"), approve=False, reasons="收入高于标准")),
+                    (Action.HOME_VISIT, home_visit(today)),
+                    (Action.NEIGHBOUR_INTERVIEW, interview(today)),
+                    (Action.HEARING, hearing(today)),
+                    (Action.DECISION, Decision(actor=actor("shipo_shenpi"), approve=False, reasons="收入高于标准")),
                 ]
             ):
                 await retry.update(h, name, arg, update_id=f"after-{i}", result_type=ActionAck)

@@ -22,6 +22,7 @@ from db import policy_repo, users_repo
 from db.migrate import upgrade
 from db.pool import connect, create_pool
 from infra.config import TASK_QUEUE, temporal_test_server
+from rules.stages import Action
 from schemas import search
 from schemas.review import CaseOutcome, Decision, Objection, ReviewNames, ReviewStart, workflow_id_for
 from tests.factories import actor, application
@@ -34,16 +35,14 @@ HERE = Path(__file__).parent
 async def scenario_enrolled(env: WorkflowEnvironment, app_id: str) -> None:
     h = await _start(env, app_id)
     await investigate(h)
-    await act(h, ReviewNames.DECIDE, Decision(actor=actor("shipo_shenpi"), approve=True, category="B"))
+    await act(h, Action.DECISION, Decision(actor=actor("shipo_shenpi"), approve=True, category="B"))
     await h.result()
 
 
 async def scenario_refused(env: WorkflowEnvironment, app_id: str) -> None:
     h = await _start(env, app_id)
     await investigate(h)
-    await act(
-        h, ReviewNames.DECIDE, Decision(actor=actor("shipo_shenpi"), approve=False, reasons="家庭人均收入高于标准")
-    )
+    await act(h, Action.DECISION, Decision(actor=actor("shipo_shenpi"), approve=False, reasons="家庭人均收入高于标准"))
     await h.result()
 
 
@@ -52,20 +51,20 @@ async def scenario_objection_overdue(env: WorkflowEnvironment, app_id: str) -> N
     await until_stage(h, "investigation")
     await env.sleep(timedelta(days=40))  # reminders, verification escalation and overdue escalation fire
     await investigate(h)
-    await act(h, ReviewNames.DECIDE, Decision(actor=actor("shipo_shenpi"), approve=True, category="A"))
+    await act(h, Action.DECISION, Decision(actor=actor("shipo_shenpi"), approve=True, category="A"))
     await until_stage(h, "public_notice")
     await act(
         h,
-        ReviewNames.OBJECT,
+        Action.OBJECTION,
         Objection(actor=actor("shipo_cun1"), objector="村民", content="收入未如实申报", route="hearing"),
     )
     from tests.review_support import hearing
 
     s = await until_stage(h, "hearing")
-    await act(h, ReviewNames.HEARING, hearing(s.clock.accepted_on))
+    await act(h, Action.HEARING, hearing(s.clock.accepted_on))
     await act(
         h,
-        ReviewNames.DECIDE,
+        Action.DECISION,
         Decision(
             actor=actor("shipo_shenpi"),
             approve=True,
@@ -95,13 +94,93 @@ async def scenario_emergency(env: WorkflowEnvironment, event_id: str) -> None:
     await h.result()
 
 
+def request_no(tag: str, n: int) -> str:
+    return f"12349-20261201-{(tag.upper() + 'XXXX')[:4]}{n:02d}"
+
+
+async def scenario_referral(env: WorkflowEnvironment, tag: str) -> None:
+    """A request triaged into a referral that misses its acceptance deadline, asks for and gets more
+    information, and answers; the request closes with the bureau's answer."""
+    from schemas.frontdoor import (
+        IntakeNames,
+        IntakeState,
+        ReferralAccept,
+        ReferralInfoRequest,
+        ReferralInfoSupplied,
+        ReferralNames,
+        ReferralResult,
+        ReferralState,
+        RequestKind,
+        Triage,
+    )
+    from schemas.staff import Bureau
+    from tests.frontdoor_support import bureau_staff, eventually, submit
+
+    no = request_no(tag, 1)
+    h = await submit(env, no, RequestKind.HELP, ["medical_costs"])
+    await eventually(h, IntakeNames.STATE, IntakeState, lambda s: s.answer_due is not None)
+    await h.execute_update(IntakeNames.TRIAGE, Triage(actor=actor("shipo_jingban"), needs=["medical_costs"]))
+    referral = env.client.get_workflow_handle(_referral_id(no))
+    await eventually(referral, ReferralNames.STATE, ReferralState, lambda s: s.accept_due is not None)
+    await env.sleep(timedelta(days=8))  # the acceptance deadline passes: escalated
+    staff = bureau_staff(Bureau.MEDICAL_INSURANCE)
+    await referral.execute_update(ReferralNames.ACCEPT, ReferralAccept(actor=staff))
+    await referral.execute_update(
+        ReferralNames.REQUEST_INFO, ReferralInfoRequest(actor=staff, question="请提供住院费用清单")
+    )
+    await referral.execute_update(
+        ReferralNames.SUPPLY_INFO, ReferralInfoSupplied(actor=actor("shipo_jingban"), info="已上传住院费用清单")
+    )
+    await referral.execute_update(
+        ReferralNames.RESULT,
+        ReferralResult(actor=staff, outcome="helped", help_given="住院费用按政策二次报销", amount=Decimal("800.00")),
+    )
+    await h.result()
+
+
+async def scenario_complaint(env: WorkflowEnvironment, tag: str) -> None:
+    """A complaint filed through the front door, accepted late (escalated) and concluded."""
+    from schemas.frontdoor import ComplaintAccept, ComplaintConclude, ComplaintNames, ComplaintState, RequestKind
+    from schemas.frontdoor import complaint_workflow_id as complaint_id
+    from tests.frontdoor_support import eventually, submit
+
+    no = request_no(tag, 2)
+    h = await submit(env, no, RequestKind.COMPLAINT, [], about_person="村干部某某")
+    complaint = env.client.get_workflow_handle(complaint_id(f"TS-{no.removeprefix('12349-')}"))
+    await eventually(complaint, ComplaintNames.STATE, ComplaintState, lambda s: s.accept_due is not None)
+    await env.sleep(timedelta(days=20))  # the acceptance deadline passes: escalated
+    await complaint.execute_update(ComplaintNames.ACCEPT, ComplaintAccept(actor=actor("shipo_shenpi")))
+    await complaint.execute_update(
+        ComplaintNames.CONCLUDE,
+        ComplaintConclude(actor=actor("shipo_shenpi"), finding="partly", reply="已约谈村干部，责令整改"),
+    )
+    await h.result()
+
+
+def _referral_id(no: str) -> str:
+    from schemas.frontdoor import referral_workflow_id
+
+    return referral_workflow_id(f"ZJ-{no.removeprefix('12349-')}-medical_costs")
+
+
 SCENARIOS = {
     "enrolled": scenario_enrolled,
     "refused": scenario_refused,
     "objection_overdue": scenario_objection_overdue,
     "emergency": scenario_emergency,
+    "referral": scenario_referral,
+    "complaint": scenario_complaint,
 }
-WORKFLOW_IDS = {"emergency": "emergency-{}"}
+FRONT_DOOR = {"referral", "complaint"}  # scenarios numbered by the tag, not named by an application id
+# The workflows whose histories a scenario leaves (by default its review case).
+WORKFLOW_IDS = {
+    "emergency": lambda tag, app_id: [f"emergency-{app_id}"],
+    "referral": lambda tag, app_id: [f"intake-{request_no(tag, 1)}", _referral_id(request_no(tag, 1))],
+    "complaint": lambda tag, app_id: [
+        f"intake-{request_no(tag, 2)}",
+        f"complaint-TS-{request_no(tag, 2).removeprefix('12349-')}",
+    ],
+}
 
 
 async def _start(env: WorkflowEnvironment, app_id: str):
@@ -144,12 +223,12 @@ async def main(tag: str, only: set[str]) -> None:
             app_id = f"REPLAY-{tag}-{name}"
             env.jiuzhu_pool = pool  # type: ignore[attr-defined]
             async with build_worker(env.client, pool):
-                await scenario(env, app_id)
-            workflow_id = WORKFLOW_IDS.get(name, "review-{}").format(app_id)
-            history = await env.client.get_workflow_handle(workflow_id).fetch_history()
-            out = HERE / f"{workflow_id.split('-')[0]}-{tag}-{name}.json"
-            out.write_text(history.to_json())
-            print(f"wrote {out} ({len(history.events)} events)")
+                await scenario(env, tag if name in FRONT_DOOR else app_id)
+            for workflow_id in WORKFLOW_IDS.get(name, lambda tag, app_id: [f"review-{app_id}"])(tag, app_id):
+                history = await env.client.get_workflow_handle(workflow_id).fetch_history()
+                out = HERE / f"{workflow_id.split('-')[0]}-{tag}-{name}.json"
+                out.write_text(history.to_json())
+                print(f"wrote {out} ({len(history.events)} events)")
             await env.shutdown()
         await pool.close()
 

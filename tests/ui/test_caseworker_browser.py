@@ -13,6 +13,8 @@ import asyncpg
 import pytest
 from playwright.async_api import Page, expect
 
+from db import cases_repo
+from schemas.review import CaseEvent
 from tests.clock import beijing
 from tests.factories import resident_id
 from tests.review_support import TO_DECISION, start, state, until_stage
@@ -219,11 +221,19 @@ async def test_inbox_orders_by_deadline_and_colours_rows(live: Live, page: Page)
     for case_id, deadline in cases.items():
         await insert_case(live.pool, case_id, deadline=deadline)
     await live.pool.execute("update cases set deadline_provisional = true where case_id = 'IN-LATER'")
-    await live.pool.execute(
-        "insert into case_events (case_id, event_key, kind, stage, actor, payload, occurred_at) "
-        "values ('IN-PAUSED', '0004-materials_missing', 'materials_missing', 'investigation', 'shipo_jingban', "
-        '\'{"summary": "一次性告知需补正材料"}\', $1)',
-        beijing(2026, 11, 23, 15, 0),
+    await cases_repo.append_events(
+        live.pool,
+        [
+            CaseEvent(
+                case_id="IN-PAUSED",
+                event_key="0004-missing_materials",
+                kind="missing_materials",
+                stage="investigation",
+                actor="shipo_jingban",
+                payload={"summary": "一次性告知需补正材料"},
+                occurred_at=beijing(2026, 11, 23, 15, 0),
+            )
+        ],
     )
     await insert_case(live.pool, "IN-OTHER-TOWN", "341503104", deadline=date(2026, 11, 24))
     await log_in(page, live, "shipo_jingban")

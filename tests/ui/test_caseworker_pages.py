@@ -14,11 +14,12 @@ import httpx
 import pytest
 from babel.messages.extract import extract_from_file
 
+from db import cases_repo
 from rules.calendar import WorkCalendar
 from rules.stages import ACTION_LABELS, STAGE_LABELS, Action
 from schemas.people import RELATION_LABELS
 from schemas.policy import Policy
-from schemas.review import AssistanceType, CaseState, ClockState, Escalation
+from schemas.review import AssistanceType, CaseEvent, CaseState, ClockState, Escalation
 from schemas.staff import ROLE_LABELS, Role
 from tests.clock import beijing
 from tests.factories import actor, resident_id
@@ -174,10 +175,19 @@ async def test_case_page_answers_403_and_404_as_pages(web: httpx.AsyncClient, po
 async def test_who_sees_full_id_numbers(web: httpx.AsyncClient, pool: asyncpg.Pool, user: str, full: bool) -> None:
     await insert_case(pool, "SP-1", SHIPO, village=SHIPO_VILLAGE)
     await insert_household(pool, "SP-1")
-    await pool.execute(
-        "insert into case_events (case_id, event_key, kind, stage, payload, occurred_at) values "
-        "('SP-1', '0002-relatives_matched', 'relatives_matched', 'accepted', $1, '2026-09-18T10:01+08')",
-        {"barred": [{"username": "shipo_diaocha", "full_name": "石婆店镇经办人 王强", "reason": "申请人申报的近亲属"}]},
+    barred = [{"username": "shipo_diaocha", "full_name": "石婆店镇经办人 王强", "reason": "申请人申报的近亲属"}]
+    await cases_repo.append_events(
+        pool,
+        [
+            CaseEvent(
+                case_id="SP-1",
+                event_key="0002-relatives_matched",
+                kind="relatives_matched",
+                stage="accepted",
+                payload={"barred": barred},
+                occurred_at=datetime.fromisoformat("2026-09-18T10:01+08:00"),
+            )
+        ],
     )
     await log_in(web, user)
     r = await web.get("/cases/SP-1")
@@ -196,12 +206,30 @@ async def test_case_page_timeline_counts_working_days(web: httpx.AsyncClient, po
     await insert_case(
         pool, "SP-1", SHIPO, accepted_at=datetime(2026, 9, 18, 2, 0, tzinfo=UTC), deadline=date(2026, 10, 22)
     )
-    await pool.execute(
-        "insert into case_events (case_id, event_key, kind, stage, actor, actor_role, payload, occurred_at) values "
-        "('SP-1', '0001-accepted', 'accepted', 'accepted', 'shipo_jingban', 'township_caseworker', "
-        "'{\"summary\": \"受理申请\"}', '2026-09-18T10:00+08'), "
-        "('SP-1', '0002-home_visit', 'home_visit', 'investigation', 'shipo_diaocha', 'township_caseworker', "
-        "'{\"summary\": \"入户调查\"}', '2026-09-28T09:30+08')"
+    await cases_repo.append_events(
+        pool,
+        [
+            CaseEvent(
+                case_id="SP-1",
+                event_key="0001-accepted",
+                kind="accepted",
+                stage="accepted",
+                actor="shipo_jingban",
+                actor_role="township_caseworker",
+                payload={"summary": "受理申请"},
+                occurred_at=datetime.fromisoformat("2026-09-18T10:00+08:00"),
+            ),
+            CaseEvent(
+                case_id="SP-1",
+                event_key="0002-home_visit",
+                kind="home_visit",
+                stage="investigation",
+                actor="shipo_diaocha",
+                actor_role="township_caseworker",
+                payload={"summary": "入户调查"},
+                occurred_at=datetime.fromisoformat("2026-09-28T09:30+08:00"),
+            ),
+        ],
     )
     await log_in(web, "shipo_jingban")
     r = await web.get("/cases/SP-1")
@@ -397,11 +425,18 @@ async def test_inbox_page_per_role_and_jurisdiction(web: httpx.AsyncClient, pool
         SHUNHE,
         requested,
     )
-    await pool.execute(
-        "insert into case_events (case_id, event_key, kind, stage, payload, occurred_at) values "
-        "('SP-INV', '0002-relatives_matched', 'relatives_matched', 'investigation', $1, $2)",
-        {"barred": [{"username": "shipo_cun1", "full_name": "刘芳", "reason": "近亲属备案"}]},
-        requested,
+    await cases_repo.append_events(
+        pool,
+        [
+            CaseEvent(
+                case_id="SP-INV",
+                event_key="0002-relatives_matched",
+                kind="relatives_matched",
+                stage="investigation",
+                payload={"barred": [{"username": "shipo_cun1", "full_name": "刘芳", "reason": "近亲属备案"}]},
+                occurred_at=requested,
+            )
+        ],
     )
     assert await inbox(web, "shipo_jingban") == ["SP-INV"]
     assert await inbox(web, "shipo_shenpi") == ["SP-DEC"]

@@ -16,8 +16,9 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from infra.config import ROOT
+from rules.stages import Action
 from schemas.identity import mask_id
-from schemas.review import Decision, ReviewNames
+from schemas.review import Decision
 from tests.clock import SkippingEnvironment, beijing
 from tests.factories import actor
 from tests.review_support import act, investigate, start, state
@@ -65,7 +66,7 @@ NOTICE_ENDS = beijing(2026, 12, 2)
 async def enrolled_case(review_env: SkippingEnvironment, pool: asyncpg.Pool, case_id: str) -> WorkflowHandle:
     h = await start(review_env, case_id, incomes=("600.00", "150.00"))
     await investigate(h)
-    await act(h, ReviewNames.DECIDE, Decision(actor=actor("shipo_shenpi"), approve=True, category="A"))
+    await act(h, Action.DECISION, Decision(actor=actor("shipo_shenpi"), approve=True, category="A"))
     assert (await state(h)).notice_ends_at == NOTICE_ENDS
     await review_env.skip_to(NOTICE_ENDS + timedelta(minutes=1))  # the notice passes without objection
     await until_stage(pool, case_id, "enrolled")
@@ -140,7 +141,7 @@ async def test_refused_case_and_fallback_font(
     h = await start(review_env, "PDF-2")
     await investigate(h)
     reasons = "家庭人均收入高于当地低保标准"
-    await act(h, ReviewNames.DECIDE, Decision(actor=actor("shipo_shenpi"), approve=False, reasons=reasons))
+    await act(h, Action.DECISION, Decision(actor=actor("shipo_shenpi"), approve=False, reasons=reasons))
     await until_stage(pool, "PDF-2", "refused")
     await log_in(web, "qu_minzheng")
     text = normalise(await save_and_read((await web.get("/cases/PDF-2/approval.pdf")).content, "approval-PDF-2"))

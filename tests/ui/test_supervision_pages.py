@@ -12,8 +12,9 @@ import asyncpg
 import httpx
 import pytest
 
-from db import relatives_repo
+from db import cases_repo, relatives_repo
 from schemas.identity import mask_id
+from schemas.review import CaseEvent
 from tests.clock import beijing
 from tests.factories import resident_id
 from tests.test_supervision import seed_case
@@ -44,17 +45,20 @@ async def add_event(
     at: datetime = OCTOBER,
     stage: str = "investigation",
 ) -> None:
-    await pool.execute(
-        "insert into case_events (case_id, event_key, kind, stage, actor, actor_role, payload, occurred_at) "
-        "values ($1, $2, $3, $4, $5, $6, $7, $8)",
-        case_id,
-        f"{kind}-{at.isoformat()}-{actor}",
-        kind,
-        stage,
-        actor,
-        role,
-        payload or {},
-        at,
+    await cases_repo.append_events(
+        pool,
+        [
+            CaseEvent(
+                case_id=case_id,
+                event_key=f"{kind}-{at.isoformat()}-{actor}",
+                kind=kind,
+                stage=stage,
+                actor=actor,
+                actor_role=role,
+                payload=payload or {},
+                occurred_at=at,
+            )
+        ],
     )
 
 

@@ -23,7 +23,6 @@ from schemas.review import (
     MissingMaterials,
     NeighbourInterview,
     Objection,
-    ReviewNames,
     TakeOver,
     VerificationResult,
 )
@@ -37,15 +36,15 @@ from webapp.workflow_calls import connected, update
 log = structlog.get_logger("webapp")
 
 ACTIONS: dict[Action, tuple[type[BaseModel], str]] = {
-    Action.MISSING_MATERIALS: (MissingMaterials, ReviewNames.MISSING_MATERIALS),
-    Action.MATERIALS_SUPPLIED: (MaterialsSupplied, ReviewNames.MATERIALS_SUPPLIED),
-    Action.VERIFICATION_RESULT: (VerificationResult, ReviewNames.VERIFICATION_RESULT),
-    Action.HOME_VISIT: (HomeVisit, ReviewNames.HOME_VISIT),
-    Action.NEIGHBOUR_INTERVIEW: (NeighbourInterview, ReviewNames.NEIGHBOUR_INTERVIEW),
-    Action.HEARING: (Hearing, ReviewNames.HEARING),
-    Action.DECISION: (Decision, ReviewNames.DECIDE),
-    Action.OBJECTION: (Objection, ReviewNames.OBJECT),
-    Action.TAKE_OVER: (TakeOver, ReviewNames.TAKE_OVER),
+    Action.MISSING_MATERIALS: (MissingMaterials, Action.MISSING_MATERIALS.value),
+    Action.MATERIALS_SUPPLIED: (MaterialsSupplied, Action.MATERIALS_SUPPLIED.value),
+    Action.VERIFICATION_RESULT: (VerificationResult, Action.VERIFICATION_RESULT.value),
+    Action.HOME_VISIT: (HomeVisit, Action.HOME_VISIT.value),
+    Action.NEIGHBOUR_INTERVIEW: (NeighbourInterview, Action.NEIGHBOUR_INTERVIEW.value),
+    Action.HEARING: (Hearing, Action.HEARING.value),
+    Action.DECISION: (Decision, Action.DECISION.value),
+    Action.OBJECTION: (Objection, Action.OBJECTION.value),
+    Action.TAKE_OVER: (TakeOver, Action.TAKE_OVER.value),
 }
 # The review's own words for a closed case, a slow workflow and a failure inside it.
 CASE_CLOSED = ApiError(409, "case_closed", "案件已办结，不能再操作")

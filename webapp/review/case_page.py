@@ -129,7 +129,7 @@ def _timeline(events: list[asyncpg.Record], accepted_on: date, cal: WorkCalendar
 def _pause(events: list[asyncpg.Record]) -> date | None:
     """The day the clock was paused, if the latest pause/resume event is a pause."""
     for e in reversed(events):
-        if e["kind"] == "materials_missing":
+        if e["kind"] == "missing_materials":
             return beijing(e["occurred_at"]).date()
         if e["kind"] == "materials_supplied":
             return None

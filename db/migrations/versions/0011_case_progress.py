@@ -26,6 +26,43 @@ down_revision = "0010"
 branch_labels = None
 depends_on = None
 
+# The trigger's function and definition, kept apart so that migration 0014, which drops them, can put them
+# back on its downgrade.
+TRIGGER = """
+    create function case_progress() returns trigger language plpgsql as $$
+    begin
+        if new.kind in ('materials_missing', 'materials_supplied') then
+            update cases set paused = (new.kind = 'materials_missing'), paused_changed_at = new.occurred_at
+             where case_id = new.case_id
+               and (paused_changed_at is null or paused_changed_at <= new.occurred_at);
+        elsif new.kind = 'home_visit' then
+            update cases set home_visit_at = greatest(home_visit_at, new.occurred_at),
+                   district_visit_done = district_visit_done
+                                         or coalesce((new.payload->>'by_district')::boolean, false)
+             where case_id = new.case_id;
+        elsif new.kind = 'neighbour_interview' then
+            update cases set neighbour_at = greatest(neighbour_at, new.occurred_at) where case_id = new.case_id;
+        elsif new.kind = 'objection' and new.payload->>'route' = 'reinvestigate' then
+            update cases set reinvestigate_at = greatest(reinvestigate_at, new.occurred_at)
+             where case_id = new.case_id;
+        elsif new.kind = 'relatives_matched' then
+            update cases set barred_users = array(
+                    select unnest(barred_users)
+                    union
+                    select b->>'username' from jsonb_array_elements(coalesce(new.payload->'barred', '[]')) b
+                    order by 1)
+             where case_id = new.case_id;
+        end if;
+        return null;
+    end
+    $$;
+
+    create trigger case_events_progress after insert on case_events
+        for each row when (new.kind in ('materials_missing', 'materials_supplied', 'home_visit',
+                                        'neighbour_interview', 'objection', 'relatives_matched'))
+        execute function case_progress();
+"""
+
 
 def upgrade() -> None:
     op.execute(
@@ -38,40 +75,11 @@ def upgrade() -> None:
             add column reinvestigate_at timestamptz,
             add column district_visit_done boolean not null default false,
             add column barred_users text[] not null default '{}';
-
-        create function case_progress() returns trigger language plpgsql as $$
-        begin
-            if new.kind in ('materials_missing', 'materials_supplied') then
-                update cases set paused = (new.kind = 'materials_missing'), paused_changed_at = new.occurred_at
-                 where case_id = new.case_id
-                   and (paused_changed_at is null or paused_changed_at <= new.occurred_at);
-            elsif new.kind = 'home_visit' then
-                update cases set home_visit_at = greatest(home_visit_at, new.occurred_at),
-                       district_visit_done = district_visit_done
-                                             or coalesce((new.payload->>'by_district')::boolean, false)
-                 where case_id = new.case_id;
-            elsif new.kind = 'neighbour_interview' then
-                update cases set neighbour_at = greatest(neighbour_at, new.occurred_at) where case_id = new.case_id;
-            elsif new.kind = 'objection' and new.payload->>'route' = 'reinvestigate' then
-                update cases set reinvestigate_at = greatest(reinvestigate_at, new.occurred_at)
-                 where case_id = new.case_id;
-            elsif new.kind = 'relatives_matched' then
-                update cases set barred_users = array(
-                        select unnest(barred_users)
-                        union
-                        select b->>'username' from jsonb_array_elements(coalesce(new.payload->'barred', '[]')) b
-                        order by 1)
-                 where case_id = new.case_id;
-            end if;
-            return null;
-        end
-        $$;
-
-        create trigger case_events_progress after insert on case_events
-            for each row when (new.kind in ('materials_missing', 'materials_supplied', 'home_visit',
-                                            'neighbour_interview', 'objection', 'relatives_matched'))
-            execute function case_progress();
-
+        """
+    )
+    op.execute(TRIGGER)
+    op.execute(
+        """
         update cases c set
             paused = coalesce(e.paused, false),
             paused_changed_at = e.paused_changed_at,

@@ -1,0 +1,42 @@
+"""Side effects every workflow uses: working-day deadlines from the statutory calendar, and the
+notification outbox."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import asyncpg
+from temporalio import activity
+
+from db import calendar_repo, cases_repo
+from schemas.contracts import CommonContract
+from schemas.review import DeadlineInfo, DeadlineRequest, NotificationIn
+
+_ONE_DAY = timedelta(days=1)
+
+
+class CommonActivities(CommonContract):
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    @activity.defn
+    async def compute_deadline(self, req: DeadlineRequest) -> DeadlineInfo:
+        """Deadline and reminder days from the statutory calendar (builtin data plus imported notices)."""
+        async with self.pool.acquire() as conn:
+            cal = await calendar_repo.load_calendar(conn)
+        deadline = cal.add_working_days(req.accepted_on, req.working_days, req.paused)
+        paused_days = sum(cal.working_days_between(a - _ONE_DAY, b) for a, b in req.paused)
+        return DeadlineInfo(
+            deadline=deadline.date,
+            provisional=deadline.provisional,
+            reminder_days={n: cal.working_day_before(deadline.date, n) for n in req.reminders},
+            paused_working_days=paused_days,
+        )
+
+    @activity.defn
+    async def notify(self, n: NotificationIn) -> None:
+        """Queue a message in the outbox; the idempotency key makes a retry a no-op."""
+        await cases_repo.queue_notification(self.pool, n)
+
+    def all(self) -> list:
+        return [self.compute_deadline, self.notify]

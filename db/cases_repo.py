@@ -1,0 +1,280 @@
+"""Review cases and what hangs off them: the case row, its event log and the progress that log implies,
+escalations, the request to the verification centre, and the notification outbox.
+
+Every writer of `case_events` (the review workflow, supervision re-checks, ongoing reviews, benchmark seeds)
+goes through `append_events`, which keeps the case row's progress columns (`rules.progress`) in the same
+transaction. A restore brings the columns back with the rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import asyncpg
+
+from db.pool import Db
+from rules import progress
+from schemas.identity import mask_id
+from schemas.review import (
+    CaseEvent,
+    CaseEventIn,
+    EscalationIn,
+    NotificationIn,
+    OpenCaseIn,
+    TakeOverIn,
+    VerificationAnsweredIn,
+    VerificationRequestIn,
+)
+
+# Event kinds renamed when each action got one name (migration 0014); a write scheduled before the change
+# and retried after it still lands under the new name.
+RENAMED_KINDS = {"materials_missing": "missing_materials", "taken_over": "take_over"}
+
+
+@dataclass(frozen=True)
+class CaseRef:
+    case_id: str
+    workflow_id: str
+
+
+async def policy_version(db: Db, case_id: str) -> int | None:
+    """The policy version a case was accepted under; None for a case not yet recorded."""
+    return await db.fetchval("select policy_version from cases where case_id = $1", case_id)
+
+
+async def insert_case(conn: asyncpg.Connection, req: OpenCaseIn, policy_version: int) -> None:
+    """The household, its members and the case row, in the caller's transaction."""
+    app = req.start.application
+    hh = app.household
+    household_id = await conn.fetchval(
+        "insert into households (township_code, village_code, address, hukou_type, phone) "
+        "values ($1,$2,$3,$4,$5) returning id",
+        hh.township_code,
+        hh.village_code,
+        hh.address,
+        hh.hukou_type.value,
+        hh.phone,
+    )
+    await conn.executemany(
+        "insert into household_members (household_id, name, id_number, relation, is_applicant) values ($1,$2,$3,$4,$5)",
+        [(household_id, m.name, m.id_number, m.relation.value, m is hh.applicant) for m in hh.members],
+    )
+    await conn.execute(
+        "insert into cases (case_id, workflow_id, assistance_type, household_id, township_code, village_code, "
+        "applicant_name, applicant_id_masked, channel, policy_version, stage, accepted_at) "
+        "values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,'accepted',$11)",
+        app.application_id,
+        req.workflow_id,
+        app.assistance_type.value,
+        household_id,
+        hh.township_code,
+        hh.village_code,
+        hh.applicant.name,
+        mask_id(hh.applicant.id_number),
+        app.channel.value,
+        policy_version,
+        req.accepted_at,
+    )
+
+
+# ---- the event log ------------------------------------------------------------------------------------
+
+_APPEND = """
+insert into case_events (case_id, event_key, kind, stage, actor, actor_role, payload, occurred_at, recorded_at)
+select e.case_id, e.event_key, e.kind, coalesce(e.stage, c.stage), e.actor, e.actor_role, e.payload::jsonb,
+       coalesce(e.occurred_at, now()), coalesce(e.recorded_at, now())
+from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+            $8::timestamptz[], $9::timestamptz[])
+     with ordinality as e(case_id, event_key, kind, stage, actor, actor_role, payload, occurred_at, recorded_at, n)
+join cases c on c.case_id = e.case_id
+order by e.n
+on conflict (case_id, event_key) do nothing
+returning id, case_id, event_key, occurred_at
+"""
+_PROGRESS_COLUMNS = (
+    "paused, paused_changed_at, home_visit_at, neighbour_at, reinvestigate_at, district_visit_done, "
+    "barred_users, relatives_match"
+)
+_SET_PROGRESS = (
+    "update cases set paused = $2, paused_changed_at = $3, home_visit_at = $4, neighbour_at = $5, "
+    "reinvestigate_at = $6, district_visit_done = $7, barred_users = $8, relatives_match = $9 where case_id = $1"
+)
+
+
+def _renamed(e: CaseEvent) -> CaseEvent:
+    new = RENAMED_KINDS.get(e.kind)
+    if new is None:
+        return e
+    key = e.event_key.removesuffix(f"-{e.kind}") + f"-{new}" if e.event_key.endswith(f"-{e.kind}") else e.event_key
+    return e.model_copy(update={"kind": new, "event_key": key})
+
+
+async def append_events(db: Db, events: Sequence[CaseEvent]) -> list[CaseEvent]:
+    """Append events to their cases' logs, once per case and key (a replayed write changes nothing), and
+    bring each case's progress columns up to date from the events actually added. An event of a case
+    that is not recorded is dropped. Returns the events added, in order."""
+    if isinstance(db, asyncpg.Pool):
+        async with db.acquire() as conn:
+            return await append_events(conn, events)
+    conn = db
+    events = [_renamed(e) for e in events]
+    async with conn.transaction():
+        rows = await conn.fetch(
+            _APPEND,
+            [e.case_id for e in events],
+            [e.event_key for e in events],
+            [e.kind for e in events],
+            [e.stage for e in events],
+            [e.actor for e in events],
+            [e.actor_role for e in events],
+            [json.dumps(e.payload) for e in events],
+            [e.occurred_at for e in events],
+            [e.recorded_at for e in events],
+        )
+        by_key = {(e.case_id, e.event_key): e for e in events}
+        added = [
+            by_key[(r["case_id"], r["event_key"])].model_copy(update={"occurred_at": r["occurred_at"]})
+            for r in sorted(rows, key=lambda r: r["id"])
+        ]
+        await _keep_progress(conn, [e for e in added if e.kind in progress.KINDS])
+    return added
+
+
+async def _keep_progress(conn: asyncpg.Connection, events: list[CaseEvent]) -> None:
+    if not events:
+        return
+    rows = await conn.fetch(
+        f"select case_id, {_PROGRESS_COLUMNS} from cases where case_id = any($1::text[]) order by case_id for update",
+        sorted({e.case_id for e in events}),
+    )
+    now = {r["case_id"]: progress.CaseProgress(**{k: v for k, v in dict(r).items() if k != "case_id"}) for r in rows}
+    for e in events:
+        assert e.occurred_at is not None
+        now[e.case_id] = progress.after_event(now[e.case_id], e.kind, e.payload, e.occurred_at)
+    await conn.executemany(
+        _SET_PROGRESS,
+        [
+            (
+                case_id,
+                p.paused,
+                p.paused_changed_at,
+                p.home_visit_at,
+                p.neighbour_at,
+                p.reinvestigate_at,
+                p.district_visit_done,
+                list(p.barred_users),
+                p.relatives_match,
+            )
+            for case_id, p in now.items()
+        ],
+    )
+
+
+async def record_event(conn: asyncpg.Connection, ev: CaseEventIn) -> None:
+    """The review workflow's write: one event, and the case row's summary as the workflow has it now."""
+    async with conn.transaction():
+        await append_events(
+            conn,
+            [
+                CaseEvent(
+                    case_id=ev.case_id,
+                    event_key=ev.event_key,
+                    kind=ev.kind,
+                    stage=ev.stage,
+                    actor=ev.actor,
+                    actor_role=ev.actor_role,
+                    payload=ev.payload,
+                    occurred_at=ev.occurred_at,
+                )
+            ],
+        )
+        await conn.execute(
+            "update cases set stage = $2, deadline = $3, deadline_provisional = $4, paused_days = $5, "
+            "overdue = overdue or $6, status = $7, handled_by = $8, "
+            "decided_at = case when $2 in ('public_notice', 'refused') then coalesce(decided_at, $9) "
+            "else decided_at end, "
+            "closed_at = case when $7 <> 'open' then $9 else null end, updated_at = now() "
+            "where case_id = $1",
+            ev.case_id,
+            ev.stage,
+            ev.deadline,
+            ev.deadline_provisional,
+            ev.paused_days,
+            ev.overdue,
+            ev.status,
+            ev.handled_by,
+            ev.occurred_at,
+        )
+
+
+# ---- escalations, verification, outbox ----------------------------------------------------------------
+
+
+async def add_escalation(conn: asyncpg.Connection, req: EscalationIn) -> None:
+    """Record an escalation once (by its key); an overdue case is flagged as such."""
+    async with conn.transaction():
+        await conn.execute(
+            "insert into escalations (case_id, escalation_key, kind, deadline, created_at) values ($1,$2,$3,$4,$5) "
+            "on conflict (escalation_key) do nothing",
+            req.case_id,
+            req.escalation_key,
+            req.kind,
+            req.deadline,
+            req.at,
+        )
+        if req.kind == "overdue":
+            await conn.execute("update cases set overdue = true where case_id = $1", req.case_id)
+
+
+async def record_take_over(db: Db, req: TakeOverIn) -> None:
+    await db.execute(
+        "update escalations set taken_over_by = $2, taken_over_at = $3 where case_id = $1 and taken_over_by is null",
+        req.case_id,
+        req.username,
+        req.at,
+    )
+
+
+async def file_verification_request(db: Db, req: VerificationRequestIn, adapter: str) -> None:
+    await db.execute(
+        "insert into verification_requests (case_id, township_code, requested_at, adapter) "
+        "values ($1, $2, $3, $4) on conflict (case_id) do nothing",
+        req.case_id,
+        req.township_code,
+        req.requested_at,
+        adapter,
+    )
+
+
+async def record_verification_answer(db: Db, req: VerificationAnsweredIn) -> None:
+    await db.execute(
+        "update verification_requests set status = 'answered', result = $2, answered_by = $3, answered_at = $4 "
+        "where case_id = $1",
+        req.case_id,
+        req.result.model_dump(mode="json", exclude={"actor"}),
+        req.result.actor.username,
+        req.answered_at,
+    )
+
+
+async def queue_notification(db: Db, n: NotificationIn) -> None:
+    """Queue a message in the outbox; the idempotency key makes a second write a no-op."""
+    await db.execute(
+        "insert into notifications (idempotency_key, case_id, audience, kind, subject, body, deliver_by) "
+        "values ($1,$2,$3,$4,$5,$6,$7) on conflict (idempotency_key) do nothing",
+        n.idempotency_key,
+        n.case_id,
+        n.audience,
+        n.kind,
+        n.subject,
+        n.body,
+        n.deliver_by,
+    )
+
+
+async def open_cases(db: Db) -> list[CaseRef]:
+    """Every case still in review, with its workflow."""
+    rows = await db.fetch("select case_id, workflow_id from cases where status = 'open' order by case_id")
+    return [CaseRef(r["case_id"], r["workflow_id"]) for r in rows]

@@ -1,0 +1,150 @@
+"""Emergency events: the event row, its payments booked against the funds' ledgers, the transfers the
+finance office pays from, and the event log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from db.pool import Db
+from schemas.emergency import EmergencyLogIn, OpenEmergencyIn, PaymentIn
+from schemas.identity import mask_id
+from schemas.money import from_fen, to_fen
+
+
+class NoFund(LookupError):
+    """The place has no aid fund."""
+
+
+class FundInsufficient(ValueError):
+    """The payment would overdraw the fund; the message is Chinese, for the approver as it is."""
+
+
+@dataclass(frozen=True)
+class BookedPayment:
+    fund_code: str  # the place whose fund pays
+
+
+async def policy_version(db: Db, event_id: str) -> int | None:
+    """The policy version an event was registered under; None for an event not yet recorded."""
+    return await db.fetchval("select policy_version from emergencies where event_id = $1", event_id)
+
+
+async def insert_event(db: Db, req: OpenEmergencyIn, workflow_id: str, policy_version: int) -> None:
+    start = req.start
+    hh = start.household
+    await db.execute(
+        "insert into emergencies (event_id, workflow_id, kind, description, applicant_name, "
+        "applicant_id_masked, township_code, village_code, channel, registered_by, registered_at, "
+        "policy_version, applicant_id_number) values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
+        start.event_id,
+        workflow_id,
+        start.kind.value,
+        start.description,
+        hh.name,
+        mask_id(hh.id_number),
+        hh.township_code,
+        hh.village_code,
+        start.channel,
+        start.registered_by.username,
+        req.registered_at,
+        policy_version,
+        hh.id_number,
+    )
+
+
+async def book_payment(conn: asyncpg.Connection, p: PaymentIn) -> BookedPayment:
+    """Record the payment against its fund's ledger once (by its key), refused if it would overdraw the
+    fund: the fund row is locked, so concurrent payments from one fund are booked one after the other."""
+    fen = to_fen(p.amount)
+    async with conn.transaction():
+        fund = await conn.fetchrow(
+            "select id, place_code from aid_funds where place_code = $1 for update", p.fund_place
+        )
+        if fund is None:
+            raise NoFund(f"{p.fund_place} 没有救助资金账户")
+        done = await conn.fetchval("select true from aid_payments where payment_key = $1", p.payment_key)
+        if not done:
+            balance = await conn.fetchval(
+                "select coalesce(sum(case kind when 'income' then amount_fen else -amount_fen end), 0) "
+                "from fund_entries where fund_id = $1",
+                fund["id"],
+            )
+            if balance < fen:
+                raise FundInsufficient(f"资金余额不足：余额 {from_fen(balance)} 元，本次需 {p.amount} 元")
+            await conn.execute(
+                "insert into aid_payments (payment_key, event_id, tier, fund_id, amount_fen, approved_by, "
+                "approved_at, note) values ($1,$2,$3,$4,$5,$6,$7,$8)",
+                p.payment_key,
+                p.event_id,
+                p.tier,
+                fund["id"],
+                fen,
+                p.approved_by,
+                p.approved_at,
+                p.note,
+            )
+            await conn.execute(
+                "insert into fund_entries (fund_id, kind, amount_fen, payment_key, recorded_by, note) "
+                "values ($1, 'payment', $2, $3, $4, $5)",
+                fund["id"],
+                fen,
+                p.payment_key,
+                p.approved_by,
+                f"救急难 {p.event_id}",
+            )
+    return BookedPayment(fund_code=fund["place_code"])
+
+
+async def mark_paid(db: Db, payment_key: str, transfer_ref: str) -> datetime:
+    """The transfer's reference on the payment; the time it was first paid."""
+    return await db.fetchval(
+        "update aid_payments set transfer_ref = $2, paid_at = coalesce(paid_at, now()) where payment_key = $1 "
+        "returning paid_at",
+        payment_key,
+        transfer_ref,
+    )
+
+
+async def add_disbursement(db: Db, key: str, amount_fen: int, payee_name: str, payee_id_masked: str) -> None:
+    """A transfer on the finance office's list, once per key."""
+    await db.execute(
+        "insert into disbursements (transfer_key, amount_fen, payee_name, payee_id_masked) values ($1,$2,$3,$4) "
+        "on conflict (transfer_key) do nothing",
+        key,
+        amount_fen,
+        payee_name,
+        payee_id_masked,
+    )
+
+
+async def write_log(conn: asyncpg.Connection, e: EmergencyLogIn) -> None:
+    """Append to the event's log (once per key) and bring the event row up to date, in one transaction."""
+    async with conn.transaction():
+        await conn.execute(
+            "insert into emergency_log (event_id, log_key, kind, actor, payload, occurred_at) "
+            "values ($1,$2,$3,$4,$5,$6) on conflict (event_id, log_key) do nothing",
+            e.event_id,
+            e.log_key,
+            e.kind,
+            e.actor,
+            e.payload,
+            e.occurred_at,
+        )
+        await conn.execute(
+            "update emergencies set tier = $2, status = $3, village_fen = $4, township_fen = $5, "
+            "district_fen = $6, documentation_due = $7, documents_done = $8, "
+            "closed_at = case when $3 = 'closed' then $9::timestamptz else null end, updated_at = now() "
+            "where event_id = $1",
+            e.event_id,
+            e.tier,
+            e.status,
+            to_fen(e.village_total),
+            to_fen(e.township_total),
+            to_fen(e.district_total),
+            e.documentation_due,
+            e.documents_done,
+            e.occurred_at,
+        )

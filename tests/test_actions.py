@@ -1,0 +1,117 @@
+"""The review's action rules and stage graph (`rules.stages`): pure, no server."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from rules.stages import (
+    ACTIONS,
+    COMPLAINT,
+    Action,
+    ActorView,
+    CaseView,
+    Stage,
+    available_actions,
+    can_move,
+    next_stage,
+    refusal,
+)
+
+SHIPO = "341503106"
+VILLAGE = "341503106201"
+A = Action
+
+
+def actor(role: str, username: str = "someone", place: str = SHIPO) -> ActorView:
+    return ActorView(username=username, role=role, place_code=place)
+
+
+def case(stage: Stage, **kw) -> CaseView:
+    return CaseView(stage=stage, place=VILLAGE, **kw)
+
+
+@pytest.mark.parametrize(
+    "who, view, expected",
+    [
+        (actor("township_approver"), case(Stage.DECISION), [A.MISSING_MATERIALS, A.DECISION]),
+        (actor("township_approver"), case(Stage.DECISION, district_approves=True), [A.MISSING_MATERIALS]),
+        (actor("district_officer", place="341503"), case(Stage.DECISION, district_approves=True), [A.DECISION]),
+        (
+            actor("district_officer", place="341503"),
+            case(Stage.DECISION, handled_by="district"),
+            [
+                A.MISSING_MATERIALS,
+                A.DECISION,
+            ],
+        ),
+        (
+            actor("township_caseworker"),
+            case(Stage.INVESTIGATION),
+            [
+                A.MISSING_MATERIALS,
+                A.HOME_VISIT,
+                A.NEIGHBOUR_INTERVIEW,
+            ],
+        ),
+        (actor("district_officer", place="341503"), case(Stage.INVESTIGATION), [A.VERIFICATION_RESULT, A.HOME_VISIT]),
+        (
+            actor("district_officer", place="341503"),
+            case(Stage.INVESTIGATION, verified=True, escalated=True),
+            [
+                A.HOME_VISIT,
+                A.TAKE_OVER,
+            ],
+        ),
+        (actor("township_caseworker"), case(Stage.INVESTIGATION, paused=True), [A.MATERIALS_SUPPLIED]),
+        (actor("village_cadre", place=VILLAGE), case(Stage.PUBLIC_NOTICE), [A.OBJECTION]),
+        (actor("village_cadre", place="341503106202"), case(Stage.PUBLIC_NOTICE), []),  # another village
+        (actor("township_caseworker", "wang"), case(Stage.INVESTIGATION, barred=frozenset({"wang"})), []),
+        (actor("district_supervisor", place="341503"), case(Stage.DECISION, handled_by="district"), []),
+        (actor("township_caseworker"), case(Stage.ENROLLED), []),
+    ],
+)
+def test_available_actions(who: ActorView, view: CaseView, expected: list[Action]) -> None:
+    assert available_actions(view, who) == expected
+
+
+def test_refusals_come_in_the_workflow_order() -> None:
+    """Stage, then role, jurisdiction, recusal, the paused clock, then the action's own state."""
+    barred = frozenset({"wang"})
+    assert refusal(A.HEARING, case(Stage.INVESTIGATION), actor("district_supervisor", "wang")).code == "wrong_stage"
+    wrong_role = refusal(A.DECISION, case(Stage.DECISION), actor("township_caseworker", place="341503104"))
+    assert wrong_role.code == "wrong_role" and wrong_role.roles == {"township_approver"}
+    assert refusal(A.HOME_VISIT, case(Stage.INVESTIGATION), actor("township_caseworker", place="341503104")).code == (
+        "out_of_jurisdiction"
+    )
+    paused = case(Stage.INVESTIGATION, paused=True, barred=barred)
+    assert refusal(A.HOME_VISIT, paused, actor("township_caseworker", "wang")).code == "recused"
+    assert refusal(A.HOME_VISIT, paused, actor("township_caseworker")).code == "paused"
+    assert refusal(A.MATERIALS_SUPPLIED, case(Stage.INVESTIGATION), actor("township_caseworker")).code == "not_paused"
+    officer = actor("district_officer", place="341503")
+    assert refusal(A.TAKE_OVER, case(Stage.HEARING), officer).reason == "not_escalated"
+    assert refusal(A.TAKE_OVER, case(Stage.HEARING, escalated=True, handled_by="district"), officer).reason == (
+        "taken_over"
+    )
+    assert refusal(A.VERIFICATION_RESULT, case(Stage.INVESTIGATION, verified=True), officer).reason == "verified"
+
+
+def test_every_move_the_steps_make_is_in_the_stage_graph() -> None:
+    steps = [*Action, COMPLAINT]
+    for stage, step, investigated, mandatory, back in itertools.product(Stage, steps, *[(True, False)] * 3):
+        target = next_stage(stage, step, investigated=investigated, hearing_mandatory=mandatory, reinvestigate=back)
+        assert target is None or can_move(stage, target), (stage, step, target)
+    assert next_stage(
+        Stage.INVESTIGATION, A.HOME_VISIT, investigated=True, hearing_mandatory=True, reinvestigate=False
+    ) is (Stage.HEARING)
+    assert (
+        next_stage(Stage.INVESTIGATION, COMPLAINT, investigated=True, hearing_mandatory=True, reinvestigate=False)
+        is None
+    )
+    assert not can_move(Stage.INVESTIGATION, Stage.PUBLIC_NOTICE)
+
+
+def test_each_action_is_written_once() -> None:
+    assert list(ACTIONS) == list(Action) and all(ACTIONS[a].name is a for a in Action)
+    assert all(ACTIONS[a].stages and ACTIONS[a].roles and ACTIONS[a].label for a in Action)
