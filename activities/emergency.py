@@ -25,9 +25,13 @@ log = structlog.get_logger(__name__)
 
 
 class EmergencyActivities(EmergencyContract):
-    def __init__(self, pool: asyncpg.Pool, rail: PaymentRail) -> None:
+    """`failpoint` is for tests only (the worker's `JIUZHU_FAILPOINT`): `after_transfer` makes the first
+    attempt of a payment kill the worker between its transfer and the transfer's record."""
+
+    def __init__(self, pool: asyncpg.Pool, rail: PaymentRail, failpoint: str | None = None) -> None:
         self.pool = pool
         self.rail = rail
+        self.failpoint = failpoint
 
     @activity.defn
     async def open_emergency(self, req: OpenEmergencyIn) -> EmergencyOpened:
@@ -51,7 +55,7 @@ class EmergencyActivities(EmergencyContract):
         except emergency_repo.FundInsufficient as e:
             raise ApplicationError(str(e), type="fund_insufficient", non_retryable=True) from None
         ref = await self.rail.transfer(p.payment_key, to_fen(p.amount), p.payee_name, mask_id(p.payee_id_number))
-        if os.environ.get("JIUZHU_FAILPOINT") == "after_transfer" and activity.info().attempt == 1:
+        if self.failpoint == "after_transfer" and activity.info().attempt == 1:
             log.warning("failpoint: worker dies between transfer and its record", payment_key=p.payment_key)
             os._exit(1)
         paid_at = await emergency_repo.mark_paid(self.pool, p.payment_key, ref)

@@ -7,7 +7,6 @@ delivers the answer through the same workflow update.
 
 from __future__ import annotations
 
-import os
 from typing import Protocol
 
 import asyncpg
@@ -57,9 +56,9 @@ class HttpVerificationCentre:
             response.raise_for_status()  # an error is retried by Temporal's activity retry policy
 
 
-def centre_from_env(pool: asyncpg.Pool) -> VerificationCentre:
-    """`JIUZHU_VERIFICATION_URL` selects the HTTP centre; otherwise officers record results in Jiuzhu."""
-    url = os.environ.get("JIUZHU_VERIFICATION_URL")
+def choose_centre(pool: asyncpg.Pool, url: str | None = None, token: str | None = None) -> VerificationCentre:
+    """The HTTP centre at `url` (the worker's `JIUZHU_VERIFICATION_URL`, with `JIUZHU_VERIFICATION_TOKEN`) if
+    there is one; otherwise officers record results in Jiuzhu."""
     if url:
-        return HttpVerificationCentre(url, os.environ.get("JIUZHU_VERIFICATION_TOKEN"))
+        return HttpVerificationCentre(url, token)
     return DatabaseVerificationCentre(pool)

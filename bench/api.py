@@ -31,6 +31,7 @@ import httpx
 from bench.common import pct
 from db import cases_repo, users_repo
 from schemas.review import CaseEvent
+from tests.support.review import ENROLLED, IN_NOTICE, REFUSED, TO_HEARING
 
 SECRET = "bench-secret-" + "x" * 32
 SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗")
@@ -87,16 +88,14 @@ from dated
 # The event log as the workflow leaves it: how far down these lists a case got depends on its stage. The
 # events go through `cases_repo.append_events`, like every writer of the log, which keeps the case rows'
 # progress columns.
-_TO_HEARING = ["accepted", "verification_requested", "verification_result", "home_visit", "neighbour_interview"]
-_TO_DECISION = [*_TO_HEARING, "hearing", "decision"]
 SEED_STEPS = {
-    "enrolled": [*_TO_DECISION, "notice_started", "enrolled"],
-    "refused": [*_TO_DECISION, "refused"],
-    "public_notice": [*_TO_DECISION, "notice_started"],
-    "decision": [*_TO_HEARING, "hearing"],
-    "hearing": _TO_HEARING,
+    "enrolled": ENROLLED,
+    "refused": REFUSED,
+    "public_notice": IN_NOTICE,
+    "decision": [*TO_HEARING, "hearing"],
+    "hearing": TO_HEARING,
 }
-_INVESTIGATION = ["accepted", "verification_requested", "home_visit", "neighbour_interview"]
+_INVESTIGATION = [k for k in TO_HEARING if k != "verification_result"]  # its visits, the centre not answered yet
 _SEEDED = "select case_id, stage, accepted_at, (hashtext(case_id) & 3) % 3 as more from cases where case_id like 'S%'"
 
 

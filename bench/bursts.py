@@ -42,7 +42,7 @@ from infra.config import TASK_QUEUE
 from schemas.review import ReviewStart
 from schemas.staff import Actor, Role
 from schemas.supervision import OngoingStart, SupervisionNames, ongoing_workflow_id
-from tests.factories import application
+from tests.support.factories import application
 from webapp.review.workflow import start_review
 
 

@@ -4,7 +4,7 @@ while workers are SIGKILLed at random moments, the Temporal dev server and Postg
     .venv/bin/python bench/chaos.py [--review 160] [--emergency 40] [--kills 10] [--workers 2]
                                     [--seed N] [--json bench/chaos-result.json] [--keep]
 
-The same harness as the short form in `make test` (tests/chaos/harness.py): private embedded
+The same run as the short form in `make test` (tests/support/chaos.py): private embedded
 PostgreSQL, a dev server on free ports, worker subprocesses. Prints the figure line (cases, kills,
 restarts, losses) with the fault timeline, writes it as JSON, and exits 1 if anything was lost.
 Not collected by pytest (it lives outside tests/).
@@ -21,9 +21,9 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # the harness lives in tests/, which is not an installed package
+sys.path.insert(0, str(ROOT))  # tests/support is not an installed package
 
-from tests.chaos.harness import run_chaos  # noqa: E402
+from tests.support.chaos import run_chaos  # noqa: E402
 
 
 def main() -> int:

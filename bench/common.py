@@ -1,4 +1,4 @@
-"""Shared pieces of the benchmark suite: the private servers (the chaos harness's, plus the baseline's
+"""Shared pieces of the benchmark suite: the private servers (tests/support/system.py's, plus the baseline's
 worker), the machine's description, load sampling and percentiles."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 import psutil
 
 from infra.config import ROOT
-from tests.chaos.harness import ChaosSystem
+from tests.support.system import ChaosSystem
 
 
 def machine() -> dict:
@@ -134,8 +134,8 @@ async def install_bench_policy(url: str) -> None:
 
 
 class BenchSystem(ChaosSystem):
-    """The chaos harness's private servers (embedded PostgreSQL in its own directory, a Temporal dev
-    server on free ports with its own SQLite file, `python -m workers.main` subprocesses), plus the
+    """The private servers of tests/support/system.py (embedded PostgreSQL in its own directory, a Temporal
+    dev server on free ports with its own SQLite file, `python -m workers.main` subprocesses), plus the
     baseline's worker (`python -m bench.minimal`, task queue `bench-minimal`)."""
 
     def __init__(self, base: Path, *, workers: int = 1) -> None:

@@ -7,9 +7,9 @@ driven to enrolment waits out the public notice (at least one calendar day of wo
 day on the dev server), so enrolment is measured separately under the time-skipping test server,
 where the notice timer is skipped: 18 activities, 3 timers, 5 updates, both sides again.
 
-The drivers are the chaos harness's (`run_review_case`: start, poll the state query until the case is
-in investigation, then the five updates with fixed ids, then the result) with no think time, and a
-copy of it for the minimal workflow; every case of a batch runs at once.
+The drivers are the chaos run's (`run_review_case` in tests/support/system.py: start, poll the state
+query until the case is in investigation, then the five updates with fixed ids, then the result) with
+no think time, and a copy of it for the minimal workflow; every case of a batch runs at once.
 """
 
 from __future__ import annotations
@@ -33,16 +33,16 @@ from temporalio.testing import WorkflowEnvironment
 from bench import minimal
 from infra.config import TASK_QUEUE
 from schemas.review import ActionAck, CaseOutcome, CaseState, Decision, ReviewNames, ReviewStart, workflow_id_for
-from tests.chaos.harness import Retrier, run_review_case
-from tests.factories import actor, application
-from tests.review_support import steps_to_decision
+from tests.support.factories import actor, application
+from tests.support.review import steps_to_decision
+from tests.support.system import Retrier, run_review_case
 
 NOTICE_SKIP = timedelta(days=2, hours=12)  # past the end of a 1-calendar-day notice (bench policy, version 2)
 Meter = Callable[[str], dict[str, float]]  # CPU seconds so far per process, for the review or minimal side
 
 
 async def run_minimal_case(client: Client, retry: Retrier, ident: str, *, enrol: bool = False) -> str:
-    """The harness's review driver, step for step, against the minimal workflow."""
+    """The chaos run's review driver, step for step, against the minimal workflow."""
     wid = f"minimal-{ident}"
     h = await retry(
         "start minimal",

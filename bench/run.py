@@ -6,7 +6,7 @@
     .venv/bin/python -m bench.run --only annual --merge   # re-measure some figures into bench/RESULTS.md
     .venv/bin/python -m bench.run --rewrite  # RESULTS.md again from results.json (after editing findings.md)
 
-Everything runs on private servers in a temporary directory (the chaos harness's: an embedded
+Everything runs on private servers in a temporary directory (tests/support/system.py's: an embedded
 PostgreSQL, a Temporal CLI dev server on free ports with its own SQLite file, `python -m workers.main`
 as a subprocess; plus the baseline's worker, `python -m bench.minimal`). Each figure is measured side
 by side with its baseline in the same run, so the ratio holds on a noisy machine; the 1-minute load

@@ -31,13 +31,14 @@ from db.pool import connect, create_pool
 from rules.stages import Stage
 from schemas.identity import mask_id
 from schemas.review import CaseEvent
+from tests.support.review import TO_HEARING
 from webapp.app import create_app
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = ["大山", "秀英", "建国", "桂兰", "志强", "丽", "德明", "小红", "玉兰", "国庆", "海燕", "春生"]
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-STEPS = ["accepted", "verification_requested", "verification_result", "home_visit", "neighbour_interview", "hearing"]
+STEPS = [*TO_HEARING, "hearing"]
 
 
 def resident_id(rng: random.Random) -> str:

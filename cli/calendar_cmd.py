@@ -55,7 +55,7 @@ def _warn_provisional(years: list[int]) -> None:
     for year in years:
         _warn(
             f"注意: {year} 年尚无法定节假日数据，按周末推算（暂定） / "
-            f"provisional: no holiday data for {year}, weekends only"
+            f"provisional: no holiday notice for {year}, statutory holidays only"
         )
 
 
@@ -140,6 +140,6 @@ def years() -> None:
             entry = status.imported
             typer.echo(f"{status.year}  imported {entry.imported_at:%Y-%m-%d}: {entry.source}")
         elif status.provisional:
-            typer.echo(f"{status.year}  暂定 provisional: 仅周末 / weekends only")
+            typer.echo(f"{status.year}  暂定 provisional: 仅按法定节日 / statutory holidays only")
         else:
             typer.echo(f"{status.year}  builtin: {BUILTIN_SOURCE}")

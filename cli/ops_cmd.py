@@ -36,6 +36,7 @@ from pathlib import Path
 
 import typer
 
+from db import ops_repo
 from db.pool import connect as db_connect
 from infra import clock
 from infra.config import Settings
@@ -82,50 +83,16 @@ def copy_sqlite(src: Path, dest: Path) -> None:
         source.close()
 
 
-def temporal_counts(path: Path) -> dict[str, int]:
-    """Workflows (and how many run) in a dev-server file, the server's own namespace left out.
-
-    Reads the server's internal schema: best effort, empty if a later server changed it."""
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            total, running = conn.execute(
-                "select count(*), coalesce(sum(c.status = 1), 0) from current_executions c "
-                "join namespaces n on n.id = c.namespace_id where n.name <> 'temporal-system'"
-            ).fetchone()
-        finally:
-            conn.close()
-        return {"workflows": total, "running": running}
-    except sqlite3.Error:
-        return {}
-
-
-async def _tables(conn) -> list[str]:
-    rows = await conn.fetch(
-        "select tablename from pg_tables where schemaname = 'public' and tablename <> 'alembic_version' "
-        "order by tablename"
-    )
-    return [r["tablename"] for r in rows]
-
-
-async def _counts(conn, tables: list[str]) -> dict[str, int]:
-    return {t: await conn.fetchval(f'select count(*) from "{t}"') for t in tables}
-
-
 async def _dump(url: str, out: Path) -> dict:
     """pg_dump inside the snapshot in which the manifest's counts are taken: both see the same rows."""
     conn = await db_connect(url)
     try:
-        async with conn.transaction(isolation="repeatable_read", readonly=True):
-            snapshot = await conn.fetchval("select pg_export_snapshot()")
-            migration = await conn.fetchval("select version_num from alembic_version")
-            counts = await _counts(conn, await _tables(conn))
-            server = await conn.fetchval("show server_version")
+        async with ops_repo.exported_snapshot(conn) as snapshot:
             proc = await asyncio.create_subprocess_exec(
                 _pg_bin("pg_dump"),
                 "--format=custom",
                 "--no-owner",
-                f"--snapshot={snapshot}",
+                f"--snapshot={snapshot.id}",
                 f"--file={out}",
                 f"--dbname={url}",
                 stderr=subprocess.PIPE,
@@ -135,7 +102,7 @@ async def _dump(url: str, out: Path) -> dict:
                 raise RuntimeError(f"pg_dump failed: {err.decode(errors='replace').strip()}")
     finally:
         await conn.close()
-    return {"migration": migration, "postgres": server, "counts": counts}
+    return {"migration": snapshot.migration, "postgres": snapshot.postgres, "counts": snapshot.counts}
 
 
 def backup(
@@ -168,7 +135,7 @@ def backup(
             "migration": db["migration"],
             "postgres": db["postgres"],
             "counts": db["counts"],
-            "temporal": temporal_counts(work / TEMPORAL),
+            "temporal": ops_repo.temporal_counts(work / TEMPORAL),
             "files": {
                 name: {"bytes": (work / name).stat().st_size, "sha256": _sha256(work / name)}
                 for name in (DUMP, TEMPORAL)
@@ -239,7 +206,7 @@ def _running(settings: Settings) -> str | None:
 async def _verify(url: str, counts: dict[str, int]) -> list[str]:
     conn = await db_connect(url)
     try:
-        got = await _counts(conn, list(counts))
+        got = await ops_repo.table_counts(conn, list(counts))
     finally:
         await conn.close()
     return [f"{t}: {got[t]} rows, manifest says {n}" for t, n in counts.items() if got[t] != n]

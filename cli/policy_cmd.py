@@ -40,7 +40,7 @@ def list_() -> None:
         return await policy_repo.list_versions(conn)
 
     for r in with_db(go):
-        typer.echo(f"{r['version']:>3}  {r['effective_from']}  {r['note'] or ''}  ({r['created_by']})")
+        typer.echo(f"{r.version:>3}  {r.effective_from}  {r.note or ''}  ({r.created_by})")
 
 
 @app.command("add")

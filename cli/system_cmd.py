@@ -16,7 +16,7 @@ from pathlib import Path
 import structlog
 import typer
 
-from db import policy_repo, users_repo
+from db import cases_repo, ops_repo, policy_repo, users_repo
 from db.migrate import upgrade
 from db.pool import connect as db_connect
 from infra.config import TASK_QUEUE, Settings
@@ -173,8 +173,8 @@ def status() -> None:
         try:
             conn = await db_connect(url)
             try:
-                rev = await conn.fetchval("select version_num from alembic_version")
-                cases = await conn.fetchval("select count(*) from cases")
+                rev = await ops_repo.migration(conn)
+                cases = await cases_repo.count(conn)
                 return True, f"migration {rev}, {cases} cases"
             finally:
                 await conn.close()

@@ -43,11 +43,11 @@ def add(
 def list_() -> None:
     """List staff users with role and jurisdiction."""
     for r in with_db(users_repo.list_users):
-        role = Role(r["role"])
-        bureau = f" {Bureau(r['bureau']).label}" if r["bureau"] else ""
-        state = "" if r["active"] else " [停用]"
-        place = f"{r['place_name']}({r['place_code']})"
-        typer.echo(f"{r['username']:<16} {r['full_name']:<20} {role.label}{bureau}  {place}{state}")
+        role = Role(r.role)
+        bureau = f" {Bureau(r.bureau).label}" if r.bureau else ""
+        state = "" if r.active else " [停用]"
+        place = f"{r.place_name}({r.place_code})"
+        typer.echo(f"{r.username:<16} {r.full_name:<20} {role.label}{bureau}  {place}{state}")
 
 
 @app.command("passwd")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 
 import asyncpg
 
@@ -278,3 +279,138 @@ async def open_cases(db: Db) -> list[CaseRef]:
     """Every case still in review, with its workflow."""
     rows = await db.fetch("select case_id, workflow_id from cases where status = 'open' order by case_id")
     return [CaseRef(r["case_id"], r["workflow_id"]) for r in rows]
+
+
+async def count(db: Db, *, status: str | None = None) -> int:
+    """How many cases (with this status, if given: `open`, `closed`)."""
+    return await db.fetchval("select count(*) from cases where status = coalesce($1, status)", status)
+
+
+@dataclass(frozen=True)
+class CaseOfPerson:
+    assistance_type: str
+    township_code: str
+    village_code: str | None
+    member: bool  # the person is one of the case's household members
+
+
+async def case_for_person(db: Db, case_id: str, id_number: str) -> CaseOfPerson | None:
+    """A case's type and place, and whether the person with this ID number is in its household (linking a
+    front-door request to it)."""
+    row = await db.fetchrow(
+        "select c.assistance_type, c.township_code, c.village_code, "
+        "exists(select 1 from household_members m where m.household_id = c.household_id and m.id_number = $2) "
+        "as member from cases c where c.case_id = $1",
+        case_id,
+        id_number,
+    )
+    return CaseOfPerson(**row) if row else None
+
+
+# ---- a case as the web app reads it ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    """The `cases` row with its township's and village's names; the applicant's ID number only masked."""
+
+    case_id: str
+    workflow_id: str
+    assistance_type: str
+    township_code: str
+    township_name: str
+    village_code: str | None
+    village_name: str | None
+    applicant_name: str
+    applicant_id_masked: str
+    channel: str
+    policy_version: int
+    stage: str
+    status: str
+    handled_by: str
+    accepted_at: datetime
+    deadline: date | None
+    deadline_provisional: bool
+    paused_days: int
+    overdue: bool
+    relatives_match: bool
+    category: str | None
+    monthly_amount_fen: int | None
+    decided_at: datetime | None
+    closed_at: datetime | None
+    updated_at: datetime
+
+    @property
+    def place(self) -> str:
+        """The case's most precise place: its village, else its township."""
+        return self.village_code or self.township_code
+
+
+CASE_SQL = """
+select c.case_id, c.workflow_id, c.assistance_type, c.township_code, t.name as township_name,
+       c.village_code, v.name as village_name, c.applicant_name, c.applicant_id_masked, c.channel,
+       c.policy_version, c.stage, c.status, c.handled_by, c.accepted_at, c.deadline, c.deadline_provisional,
+       c.paused_days, c.overdue, c.relatives_match, c.category, c.monthly_amount_fen, c.decided_at,
+       c.closed_at, c.updated_at
+from cases c
+join places t on t.code = c.township_code
+left join places v on v.code = c.village_code
+"""
+
+
+async def case_row(db: Db, case_id: str) -> CaseRow | None:
+    row = await db.fetchrow(CASE_SQL + "where c.case_id = $1", case_id)
+    return CaseRow(**row) if row else None
+
+
+async def case_place(db: Db, case_id: str) -> str | None:
+    """Where a recorded case lies (its village, else its township); None for a case not recorded (yet)."""
+    return await db.fetchval("select coalesce(village_code, township_code) from cases where case_id = $1", case_id)
+
+
+async def case_exists(db: Db, case_id: str) -> bool:
+    return await db.fetchval("select exists(select 1 from cases where case_id = $1)", case_id)
+
+
+@dataclass(frozen=True)
+class EscalationRow:
+    case_id: str
+    kind: str  # overdue, verification_overdue
+    deadline: date
+    created_at: datetime
+    taken_over_by: str | None  # a user name
+    taken_over_at: datetime | None
+    taken_over_name: str | None  # their full name, while they are a user
+
+    @property
+    def taker(self) -> str | None:
+        """Who took the case over, by name where known."""
+        return self.taken_over_name or self.taken_over_by
+
+
+async def escalations_of(db: Db, case_ids: list[str]) -> list[EscalationRow]:
+    """The escalations of these cases, oldest first."""
+    rows = await db.fetch(
+        "select e.case_id, e.kind, e.deadline, e.created_at, e.taken_over_by, e.taken_over_at, "
+        "u.full_name as taken_over_name from escalations e left join users u on u.username = e.taken_over_by "
+        "where e.case_id = any($1::text[]) order by e.created_at, e.id",
+        case_ids,
+    )
+    return [EscalationRow(**r) for r in rows]
+
+
+@dataclass(frozen=True)
+class Notice:
+    created_at: datetime
+    audience: str  # 'applicant', 'user:<name>' or 'role:<role>@<place>'
+    subject: str
+    body: str
+
+
+async def notices_of(db: Db, case_id: str) -> list[Notice]:
+    """The messages queued about a case, in the order they were queued."""
+    rows = await db.fetch(
+        "select created_at, audience, subject, body from notifications where case_id = $1 order by created_at, id",
+        case_id,
+    )
+    return [Notice(**r) for r in rows]

@@ -4,11 +4,13 @@ finance office pays from, and the event log."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
 import asyncpg
 
 from db.pool import Db
+from db.where import Where
 from schemas.emergency import EmergencyLogIn, OpenEmergencyIn, PaymentIn
 from schemas.identity import mask_id
 from schemas.money import from_fen, to_fen
@@ -148,3 +150,110 @@ async def write_log(conn: asyncpg.Connection, e: EmergencyLogIn) -> None:
             e.documents_done,
             e.occurred_at,
         )
+
+
+# ---- what the web app reads ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventRow:
+    event_id: str
+    kind: str
+    applicant_name: str
+    applicant_id_masked: str
+    township_code: str
+    township_name: str
+    village_code: str
+    village_name: str
+    tier: str
+    status: str
+    village_fen: int
+    township_fen: int
+    district_fen: int
+    documentation_due: date | None
+    documents_done: bool
+    registered_at: datetime
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """Events whose village lies within `within`, and of that township, tier and status where given."""
+
+    within: str
+    township: str | None = None
+    tier: str | None = None
+    status: str | None = None
+
+    def where(self) -> Where:
+        where = Where().add("starts_with(e.village_code, {})", self.within)
+        for column, value in (("e.township_code", self.township), ("e.tier", self.tier), ("e.status", self.status)):
+            if value:
+                where.add(f"{column} = {{}}", value)
+        return where
+
+
+@dataclass(frozen=True)
+class TierTotal:
+    township_code: str
+    township_name: str
+    tier: str
+    events: int
+    total_fen: Decimal  # a sum of bigints is numeric
+
+
+@dataclass(frozen=True)
+class PaymentRow:
+    payment_key: str
+    tier: str
+    amount_fen: int
+    fund: str  # the fund's name
+    approved_by: str
+    approved_at: datetime
+    transfer_ref: str | None
+    paid_at: datetime | None
+
+
+_EVENTS = """
+select e.event_id, e.kind, e.applicant_name, e.applicant_id_masked, e.township_code, t.name as township_name,
+       e.village_code, v.name as village_name, e.tier, e.status, e.village_fen, e.township_fen, e.district_fen,
+       e.documentation_due, e.documents_done, e.registered_at
+from emergencies e join places t on t.code = e.township_code join places v on v.code = e.village_code
+"""
+
+
+async def event(db: Db, event_id: str) -> EventRow | None:
+    row = await db.fetchrow(_EVENTS + "where e.event_id = $1", event_id)
+    return EventRow(**row) if row else None
+
+
+async def events(db: Db, f: EventFilter, *, limit: int, offset: int) -> tuple[list[EventRow], int]:
+    """One page of the events `f` selects, newest first, and how many it selects in all."""
+    where = f.where()
+    total = await db.fetchval("select count(*) from emergencies e" + where.sql(), *where.params)
+    page = f"{_EVENTS}{where.sql()} order by e.registered_at desc limit {limit} offset {offset}"
+    rows = await db.fetch(page, *where.params)
+    return [EventRow(**r) for r in rows], total
+
+
+async def totals_by_township_and_tier(db: Db, f: EventFilter) -> list[TierTotal]:
+    """How many events `f` selects, and what they paid, by township and tier."""
+    where = f.where()
+    rows = await db.fetch(
+        "select e.township_code, t.name as township_name, e.tier, count(*) as events, "
+        "sum(e.village_fen + e.township_fen + e.district_fen) as total_fen "
+        "from emergencies e join places t on t.code = e.township_code"
+        + where.sql()
+        + " group by e.township_code, t.name, e.tier order by e.township_code, e.tier",
+        *where.params,
+    )
+    return [TierTotal(**r) for r in rows]
+
+
+async def payments_of(db: Db, event_id: str) -> list[PaymentRow]:
+    """The event's payments in the order they were approved, with the name of the fund each came from."""
+    rows = await db.fetch(
+        "select p.payment_key, p.tier, p.amount_fen, f.name as fund, p.approved_by, p.approved_at, p.transfer_ref, "
+        "p.paid_at from aid_payments p join aid_funds f on f.id = p.fund_id where p.event_id = $1 order by p.id",
+        event_id,
+    )
+    return [PaymentRow(**r) for r in rows]

@@ -1,14 +1,17 @@
-"""The 12349 front door's rows as its workflows write them: requests, referrals (and the bureaus'
-webhooks), complaints, and their shared log."""
+"""The 12349 front door's rows: requests, referrals (and the bureaus' webhooks), complaints and their shared
+log, as their workflows write them and as the desk, the bureaus, the portal and the household view read them."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import asyncpg
 
 from db.pool import Db
+from db.where import Where
 from schemas.frontdoor import ComplaintStart, DeliveryIn, FrontDoorLogIn, IntakeStart, ReferralResult
 from schemas.identity import mask_id
 from schemas.money import to_fen
@@ -161,3 +164,303 @@ async def write_log(conn: asyncpg.Connection, e: FrontDoorLogIn) -> None:
                 e.payload.get("reply"),
                 e.occurred_at,
             )
+
+
+# ---- what the web app reads -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequestRow:
+    request_no: str
+    kind: str
+    channel: str
+    name: str
+    id_masked: str
+    township_code: str
+    township_name: str
+    village_code: str | None
+    village_name: str | None
+    needs: list[str]
+    status: str
+    answer_due: date | None
+    created_at: datetime
+    closed_at: datetime | None
+    id_number: str
+    phone: str
+    address: str
+    description: str
+    received_by: str | None
+    answer: str | None
+    workflow_id: str
+
+
+@dataclass(frozen=True)
+class ReferralRow:
+    referral_id: str
+    request_no: str
+    need: str
+    help_kind: str
+    bureau: str
+    township_code: str
+    township_name: str
+    name: str
+    id_masked: str
+    status: str
+    adapter: str | None
+    accept_due: date | None
+    result_due: date | None
+    escalated: bool
+    outcome: str | None
+    help_given: str | None
+    amount_fen: int | None
+    delivered_at: datetime
+    answered_at: datetime | None
+    workflow_id: str
+    escalations: list[str]  # the kinds of the workflow's escalation entries in the log
+
+
+@dataclass(frozen=True)
+class ComplaintRow:
+    complaint_no: str
+    request_no: str | None
+    complainant: str
+    phone: str
+    township_code: str
+    unit_code: str
+    unit_name: str
+    about_case_id: str | None
+    about_person: str | None
+    status: str
+    accept_due: date | None
+    conclude_due: date | None
+    escalated: bool
+    finding: str | None
+    created_at: datetime
+    concluded_at: datetime | None
+    content: str
+    reply: str | None
+    workflow_id: str
+
+
+@dataclass(frozen=True)
+class LogRow:
+    log_key: str
+    kind: str
+    actor: str | None
+    payload: dict[str, Any]
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class TownshipWaiting:
+    township_code: str
+    township_name: str
+    waiting: int  # requests not closed
+    overdue: int  # of which past their answer date
+
+
+REQUEST_SQL = """
+select r.request_no, r.kind, r.channel, r.name, r.id_masked, r.township_code, t.name as township_name,
+       r.village_code, v.name as village_name, r.needs, r.status, r.answer_due, r.created_at, r.closed_at,
+       r.id_number, r.phone, r.address, r.description, r.received_by, r.answer, r.workflow_id
+from frontdoor_requests r join places t on t.code = r.township_code left join places v on v.code = r.village_code
+"""
+
+REFERRAL_SQL = """
+select f.referral_id, f.request_no, f.need, f.help_kind, f.bureau, f.township_code, t.name as township_name,
+       f.name, f.id_masked, f.status, f.adapter, f.accept_due, f.result_due, f.escalated, f.outcome,
+       f.help_given, f.amount_fen, f.delivered_at, f.answered_at, f.workflow_id,
+       array(select l.kind from frontdoor_log l where l.subject_type = 'referral' and l.subject_id = f.referral_id
+             and l.kind like 'escalated%') as escalations
+from referrals f join places t on t.code = f.township_code
+"""
+
+COMPLAINT_SQL = """
+select c.complaint_no, c.request_no, c.complainant, c.phone, c.township_code, c.unit_code, u.name as unit_name,
+       c.about_case_id, c.about_person, c.status, c.accept_due, c.conclude_due, c.escalated, c.finding,
+       c.created_at, c.concluded_at, c.content, c.reply, c.workflow_id
+from complaints c join places u on u.code = c.unit_code
+"""
+
+# what the desk waits on (RequestFilter.waiting)
+_WAITING = {
+    "triage": "r.kind = 'help' and r.status = 'received'",
+    "answer": "r.kind = 'enquiry' and r.status <> 'closed'",
+    "cases": "r.kind = 'help' and r.status = 'triaged'",
+}
+
+
+@dataclass(frozen=True)
+class RequestFilter:
+    """Requests whose most precise place lies within `within`; the other fields narrow it where given."""
+
+    within: str
+    waiting: str | None = None  # triage, answer, cases
+    status: str | None = None  # one status, or "open": not closed
+    kind: str | None = None
+    township: str | None = None
+    name_prefix: str | None = None
+
+    def where(self) -> Where:
+        where = Where().add("starts_with(coalesce(r.village_code, r.township_code), {})", self.within)
+        if self.waiting in _WAITING:
+            where.add(_WAITING[self.waiting])
+        if self.status == "open":
+            where.add("r.status <> 'closed'")
+        elif self.status:
+            where.add("r.status = {}", self.status)
+        for condition, value in (("r.kind = {}", self.kind), ("r.township_code = {}", self.township)):
+            if value:
+                where.add(condition, value)
+        if self.name_prefix:
+            where.add("starts_with(r.name, {})", self.name_prefix)
+        return where
+
+
+@dataclass(frozen=True)
+class ReferralFilter:
+    """Referrals of one bureau, or within a place (of one bureau, if given); by status, or "open"."""
+
+    within: str | None = None
+    bureau: str | None = None
+    status: str | None = None
+
+    def where(self) -> Where:
+        where = Where()
+        if self.within is not None:
+            where.add("starts_with(f.township_code, {})", self.within)
+        if self.bureau is not None:
+            where.add("f.bureau = {}", self.bureau)
+        if self.status == "open":
+            where.add("f.status <> 'answered'")
+        elif self.status:
+            where.add("f.status = {}", self.status)
+        return where
+
+
+@dataclass(frozen=True)
+class ComplaintFilter:
+    """Complaints handled within a place; by status, or "open", and by handling unit where given."""
+
+    within: str = ""
+    status: str | None = None
+    unit: str | None = None
+
+    def where(self) -> Where:
+        where = Where().add("starts_with(c.unit_code, {})", self.within)
+        if self.status == "open":
+            where.add("c.status <> 'concluded'")
+        elif self.status:
+            where.add("c.status = {}", self.status)
+        if self.unit:
+            where.add("c.unit_code = {}", self.unit)
+        return where
+
+
+async def request(db: Db, request_no: str) -> RequestRow | None:
+    row = await db.fetchrow(REQUEST_SQL + "where r.request_no = $1", request_no)
+    return RequestRow(**row) if row else None
+
+
+async def request_of_resident(db: Db, request_no: str, id_number: str, phone: str) -> RequestRow | None:
+    """The request, only if the ID number and phone given are the ones it was filed with (the portal's check)."""
+    row = await db.fetchrow(
+        REQUEST_SQL + "where r.request_no = $1 and r.id_number = $2 and r.phone = $3", request_no, id_number, phone
+    )
+    return RequestRow(**row) if row else None
+
+
+async def answer_due(db: Db, request_no: str) -> date | None:
+    """The day the request is to be answered by, once its workflow has recorded it."""
+    return await db.fetchval("select answer_due from frontdoor_requests where request_no = $1", request_no)
+
+
+async def requests(db: Db, f: RequestFilter, *, limit: int, offset: int) -> tuple[list[RequestRow], int]:
+    """One page of the requests `f` selects, oldest first (answered in the order people asked), and the total."""
+    where = f.where()
+    total = await db.fetchval(f"select count(*) from frontdoor_requests r{where.sql()}", *where.params)
+    rows = await db.fetch(
+        f"{REQUEST_SQL}{where.sql()} order by r.created_at, r.request_no limit {limit} offset {offset}", *where.params
+    )
+    return [RequestRow(**r) for r in rows], total
+
+
+async def requests_of_person(db: Db, id_number: str) -> list[RequestRow]:
+    """Every request filed with this ID number, newest first."""
+    rows = await db.fetch(REQUEST_SQL + "where r.id_number = $1 order by r.created_at desc", id_number)
+    return [RequestRow(**r) for r in rows]
+
+
+async def waiting_by_township(db: Db, today: date) -> list[TownshipWaiting]:
+    """Requests not closed, and how many of them are past their answer date, by township."""
+    rows = await db.fetch(
+        "select r.township_code, t.name as township_name, count(*) as waiting, "
+        "count(*) filter (where r.answer_due < $1) as overdue from frontdoor_requests r "
+        "join places t on t.code = r.township_code where r.status <> 'closed' "
+        "group by r.township_code, t.name order by r.township_code",
+        today,
+    )
+    return [TownshipWaiting(**r) for r in rows]
+
+
+async def referral(db: Db, referral_id: str) -> ReferralRow | None:
+    row = await db.fetchrow(REFERRAL_SQL + "where f.referral_id = $1", referral_id)
+    return ReferralRow(**row) if row else None
+
+
+async def referrals(db: Db, f: ReferralFilter) -> list[ReferralRow]:
+    """The referrals `f` selects, the nearest deadline (acceptance, then result) first."""
+    where = f.where()
+    rows = await db.fetch(
+        f"{REFERRAL_SQL}{where.sql()} order by coalesce(case when f.status = 'delivered' then f.accept_due end, "
+        "f.result_due) nulls last, f.delivered_at",
+        *where.params,
+    )
+    return [ReferralRow(**r) for r in rows]
+
+
+async def referrals_of_requests(db: Db, request_nos: list[str], *, newest_first: bool = False) -> list[ReferralRow]:
+    """The referrals made from these requests, in the order they were delivered."""
+    order = "f.delivered_at desc" if newest_first else "f.delivered_at, f.referral_id"
+    rows = await db.fetch(f"{REFERRAL_SQL}where f.request_no = any($1::text[]) order by {order}", request_nos)
+    return [ReferralRow(**r) for r in rows]
+
+
+async def complaint(db: Db, complaint_no: str) -> ComplaintRow | None:
+    row = await db.fetchrow(COMPLAINT_SQL + "where c.complaint_no = $1", complaint_no)
+    return ComplaintRow(**row) if row else None
+
+
+async def complaints(db: Db, f: ComplaintFilter) -> list[ComplaintRow]:
+    """The complaints `f` selects, the nearest deadline (acceptance, then conclusion) first."""
+    where = f.where()
+    rows = await db.fetch(
+        f"{COMPLAINT_SQL}{where.sql()} order by "
+        "coalesce(case when c.status = 'registered' then c.accept_due end, c.conclude_due) nulls last, c.created_at",
+        *where.params,
+    )
+    return [ComplaintRow(**r) for r in rows]
+
+
+async def complaints_about(
+    db: Db, request_nos: list[str], case_ids: Sequence[str] = (), *, newest_first: bool = False
+) -> list[ComplaintRow]:
+    """The complaints filed from these requests or about these review cases, in the order they were made."""
+    rows = await db.fetch(
+        COMPLAINT_SQL + "where c.request_no = any($1::text[]) or c.about_case_id = any($2::text[]) "
+        f"order by c.created_at{' desc' if newest_first else ''}",
+        request_nos,
+        list(case_ids),
+    )
+    return [ComplaintRow(**r) for r in rows]
+
+
+async def log_of(db: Db, subject_type: str, subject_id: str) -> list[LogRow]:
+    """What the workflow of one request, referral or complaint recorded, in order."""
+    rows = await db.fetch(
+        "select log_key, kind, actor, payload, occurred_at from frontdoor_log "
+        "where subject_type = $1 and subject_id = $2 order by occurred_at, id",
+        subject_type,
+        subject_id,
+    )
+    return [LogRow(**r) for r in rows]

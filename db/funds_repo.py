@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 import asyncpg
 
+from db import places_repo
 from schemas.emergency import FundSource
 from schemas.money import from_fen, to_fen
 
@@ -14,22 +17,43 @@ class FundError(ValueError):
     pass
 
 
-async def fund_id(conn: asyncpg.Connection, place_code: str) -> int:
+@dataclass(frozen=True)
+class Fund:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    id: int
+    kind: str  # income, payment
+    amount_fen: int
+    source: str | None  # income only
+    donor: str | None
+    note: str | None
+    payment_key: str | None  # payment only
+    recorded_by: str
+    recorded_at: datetime
+    balance_fen: Decimal  # the balance after this entry (a sum of bigints is numeric)
+
+
+async def fund(conn: asyncpg.Connection, place_code: str) -> Fund:
     """The fund of a place, created on first use for places added after the seed."""
-    found = await conn.fetchval("select id from aid_funds where place_code = $1", place_code)
+    found = await conn.fetchrow("select id, name from aid_funds where place_code = $1", place_code)
     if found:
-        return found
-    place = await conn.fetchrow("select level, name from places where code = $1", place_code)
+        return Fund(**found)
+    place = await places_repo.get_place(conn, place_code)
     if place is None:
         raise FundError(f"区划代码不存在：{place_code}")
-    suffix = {"village": "救急难互助社", "township": "临时救助资金", "district": "区级临时救助资金"}[place["level"]]
-    return await conn.fetchval(
+    suffix = {"village": "救急难互助社", "township": "临时救助资金", "district": "区级临时救助资金"}[place.level]
+    created = await conn.fetchrow(
         "insert into aid_funds (place_code, level, name) values ($1, $2, $3) "
-        "on conflict (place_code) do update set name = aid_funds.name returning id",
+        "on conflict (place_code) do update set name = aid_funds.name returning id, name",
         place_code,
-        place["level"],
-        place["name"] + suffix,
+        place.level,
+        place.name + suffix,
     )
+    return Fund(**created)
 
 
 async def add_income(
@@ -45,7 +69,7 @@ async def add_income(
         raise FundError("入账金额必须大于 0")
     if source is FundSource.DONATION and not (donor or "").strip():
         raise FundError("社会捐赠须登记捐赠人")
-    fid = await fund_id(conn, place_code)
+    fid = (await fund(conn, place_code)).id
     return await conn.fetchval(
         "insert into fund_entries (fund_id, kind, amount_fen, source, donor, note, recorded_by) "
         "values ($1, 'income', $2, $3, $4, $5, $6) returning id",
@@ -67,9 +91,9 @@ async def balance(conn: asyncpg.Connection, place_code: str) -> Decimal:
     return from_fen(fen)
 
 
-async def ledger(conn: asyncpg.Connection, place_code: str, limit: int = 200, offset: int = 0) -> list[asyncpg.Record]:
+async def ledger(conn: asyncpg.Connection, place_code: str, limit: int = 200, offset: int = 0) -> list[LedgerEntry]:
     """Entries newest first, each with the running balance after it."""
-    return await conn.fetch(
+    rows = await conn.fetch(
         "select * from (select e.id, e.kind, e.amount_fen, e.source, e.donor, e.note, e.payment_key, e.recorded_by, "
         "e.recorded_at, sum(case e.kind when 'income' then e.amount_fen else -e.amount_fen end) "
         "over (order by e.recorded_at, e.id) as balance_fen "
@@ -79,3 +103,4 @@ async def ledger(conn: asyncpg.Connection, place_code: str, limit: int = 200, of
         limit,
         offset,
     )
+    return [LedgerEntry(**r) for r in rows]

@@ -23,9 +23,21 @@ class PlaceError(ValueError):
     """A refused change; the message is Chinese, for the administrator as it is."""
 
 
+@dataclass(frozen=True)
+class Place:
+    code: str
+    name: str
+    level: str  # district, township, village
+    kind: str  # 区 / 街道 / 镇 / 乡 / 管委 / 村 / 社区
+    parent_code: str | None
+    is_pilot: bool
+    source: str  # 'seed' or 'admin'
+    note: str | None
+
+
 @dataclass
 class PlaceNode:
-    place: asyncpg.Record
+    place: Place
     children: list[PlaceNode] = field(default_factory=list)
 
 
@@ -34,24 +46,35 @@ _COLUMNS = "code, name, level, kind, parent_code, is_pilot, source, note"
 
 async def place_tree(conn: asyncpg.Connection) -> list[PlaceNode]:
     """The roots (the district) with their descendants, each level in code order."""
-    nodes = {r["code"]: PlaceNode(r) for r in await conn.fetch(f"select {_COLUMNS} from places order by code")}
+    rows = await conn.fetch(f"select {_COLUMNS} from places order by code")
+    nodes = {r["code"]: PlaceNode(Place(**r)) for r in rows}
     roots = []
     for node in nodes.values():
-        parent = node.place["parent_code"]
+        parent = node.place.parent_code
         (nodes[parent].children if parent else roots).append(node)
     return roots
 
 
-async def get_place(conn: asyncpg.Connection, code: str) -> asyncpg.Record | None:
-    return await conn.fetchrow(f"select {_COLUMNS} from places where code = $1", code)
+async def get_place(db: Db, code: str) -> Place | None:
+    row = await db.fetchrow(f"select {_COLUMNS} from places where code = $1", code)
+    return Place(**row) if row else None
 
 
-async def places_at_level(conn: asyncpg.Connection, level: str) -> list[asyncpg.Record]:
-    """Places of one level with their parent's name, for choosing a user's jurisdiction."""
-    return await conn.fetch(
+async def place_name(db: Db, code: str) -> str | None:
+    place = await get_place(db, code)
+    return place.name if place else None
+
+
+async def places_at_level(db: Db, level: str, within: str = "") -> list[asyncpg.Record]:
+    """Places of one level (inside the place `within`, if given) with their parent's name, in code order: the
+    choices of a user's jurisdiction, of a form's township or village. Records (code, name, parent_code,
+    parent_name)."""
+    return await db.fetch(
         "select p.code, p.name, p.parent_code, parent.name as parent_name from places p "
-        "left join places parent on parent.code = p.parent_code where p.level = $1 order by p.code",
+        "left join places parent on parent.code = p.parent_code where p.level = $1 and starts_with(p.code, $2) "
+        "order by p.code",
         level,
+        within,
     )
 
 
@@ -105,8 +128,9 @@ async def add_village(
         raise PlaceError(f"区划代码已存在：{code}（{existing}）") from None
 
 
-async def count(db: Db) -> int:
-    return await db.fetchval("select count(*) from places")
+async def count(db: Db, level: str | None = None) -> int:
+    """How many places (of one level, if given)."""
+    return await db.fetchval("select count(*) from places where level = coalesce($1, level)", level)
 
 
 async def district_code(db: Db) -> str:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 
 import asyncpg
 
+from db.pool import Db
 from schemas.policy import Policy
 
 
-async def in_force(conn: asyncpg.Connection, on: date) -> Policy:
+async def in_force(conn: Db, on: date) -> Policy:
     row = await conn.fetchrow(
         "select body from policy_versions where effective_from <= $1 order by effective_from desc limit 1", on
     )
@@ -18,17 +20,29 @@ async def in_force(conn: asyncpg.Connection, on: date) -> Policy:
     return Policy.model_validate(row["body"])
 
 
-async def get(conn: asyncpg.Connection, version: int) -> Policy:
+async def get(conn: Db, version: int) -> Policy:
     row = await conn.fetchrow("select body from policy_versions where version = $1", version)
     if row is None:
         raise LookupError(f"no policy version {version}")
     return Policy.model_validate(row["body"])
 
 
-async def list_versions(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        "select version, effective_from, note, created_by, created_at from policy_versions order by version"
-    )
+@dataclass(frozen=True)
+class VersionInfo:
+    """Who stored a version and when (`get` gives its content)."""
+
+    version: int
+    effective_from: date
+    note: str | None
+    created_by: str | None
+    created_at: datetime
+
+
+_INFO = "select version, effective_from, note, created_by, created_at from policy_versions"
+
+
+async def list_versions(conn: asyncpg.Connection) -> list[VersionInfo]:
+    return [VersionInfo(**r) for r in await conn.fetch(f"{_INFO} order by version")]
 
 
 class PolicyError(ValueError):
@@ -52,12 +66,10 @@ async def add(conn: asyncpg.Connection, policy: Policy, created_by: str) -> None
         raise PolicyError(f"{policy.effective_from} 起施行的版本已存在，每个生效日期只能有一个版本") from None
 
 
-async def get_version(conn: asyncpg.Connection, version: int) -> asyncpg.Record | None:
+async def get_version(conn: asyncpg.Connection, version: int) -> VersionInfo | None:
     """Who stored a version and when (`get` gives its content)."""
-    return await conn.fetchrow(
-        "select version, effective_from, note, created_by, created_at from policy_versions where version = $1",
-        version,
-    )
+    row = await conn.fetchrow(f"{_INFO} where version = $1", version)
+    return VersionInfo(**row) if row else None
 
 
 async def ensure_default(conn: asyncpg.Connection) -> bool:

@@ -89,6 +89,11 @@ async def relative_counts(conn: asyncpg.Connection, user_ids: list[int]) -> dict
     return {r["user_id"]: r["n"] for r in rows}
 
 
+async def count_registered(db: Db) -> int:
+    """Entries in the register, withdrawn ones left out."""
+    return await db.fetchval("select count(*) from staff_relatives where removed_at is null")
+
+
 @dataclass(frozen=True)
 class RegisteredRelative:
     """A staff member one of whose registered near relatives is among the ID numbers looked for."""

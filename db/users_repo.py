@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import asyncpg
@@ -114,40 +115,59 @@ async def update_user(
         raise UserError(f"用户不存在：{username}")
 
 
+@dataclass(frozen=True)
+class UserRow:
+    """A user as the admin pages and `jiuzhu users list` show them, inactive ones included."""
+
+    id: int
+    username: str
+    full_name: str
+    role: str
+    place_code: str
+    place_name: str
+    bureau: str | None
+    active: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class UserCounts:
+    active: int
+    inactive: int
+
+
 _USER_COLUMNS = (
     "u.id, u.username, u.full_name, u.role, u.place_code, p.name as place_name, u.bureau, u.active, u.created_at"
 )
+_USERS = f"select {_USER_COLUMNS} from users u join places p on p.code = u.place_code"
+_ORDER = "order by u.place_code, u.role, u.username"
 
 
-async def get_user(conn: asyncpg.Connection, username: str) -> asyncpg.Record | None:
+async def get_user(db: Db, username: str) -> UserRow | None:
     """One user as the admin pages show it, inactive ones included."""
-    return await conn.fetchrow(
-        f"select {_USER_COLUMNS} from users u join places p on p.code = u.place_code where u.username = $1", username
-    )
+    row = await db.fetchrow(f"{_USERS} where u.username = $1", username)
+    return UserRow(**row) if row else None
 
 
-async def page_users(
-    conn: asyncpg.Connection, *, search: str = "", limit: int, offset: int
-) -> tuple[list[asyncpg.Record], int]:
+async def page_users(db: Db, *, search: str = "", limit: int, offset: int) -> tuple[list[UserRow], int]:
     """One page of users (in `list_users` order) whose user name or name contains `search`, and the total."""
     where = "where u.username ilike $1 or u.full_name ilike $1"
     pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    total = await conn.fetchval(f"select count(*) from users u {where}", pattern)
-    rows = await conn.fetch(
-        f"select {_USER_COLUMNS} from users u join places p on p.code = u.place_code {where} "
-        "order by u.place_code, u.role, u.username limit $2 offset $3",
-        pattern,
-        limit,
-        offset,
-    )
-    return rows, total
+    total = await db.fetchval(f"select count(*) from users u {where}", pattern)
+    rows = await db.fetch(f"{_USERS} {where} {_ORDER} limit $2 offset $3", pattern, limit, offset)
+    return [UserRow(**r) for r in rows], total
 
 
-async def list_users(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        "select u.id, u.username, u.full_name, u.role, u.place_code, p.name as place_name, u.bureau, u.active "
-        "from users u join places p on p.code = u.place_code order by u.place_code, u.role, u.username"
+async def list_users(db: Db) -> list[UserRow]:
+    return [UserRow(**r) for r in await db.fetch(f"{_USERS} {_ORDER}")]
+
+
+async def user_counts(db: Db) -> UserCounts:
+    """Active and deactivated users."""
+    row = await db.fetchrow(
+        "select count(*) filter (where active) as active, count(*) filter (where not active) as inactive from users"
     )
+    return UserCounts(**row)
 
 
 async def authenticate(conn: asyncpg.Connection, username: str, password: str) -> Actor | None:

@@ -2,8 +2,10 @@
 
 A working day is Monday-Friday except public holidays, plus make-up weekend days (调休). The dates
 come from the State Council's yearly notice: `chinese_calendar` carries 2004-2026, later years are
-imported by an administrator. A year with neither is counted on weekends only and is *provisional*:
-deadlines falling into it are flagged so that they are recomputed once the notice is imported.
+imported by an administrator. A year with neither is counted with the statutory holidays of the law
+itself (`rules.holidays`: 元旦, 春节, 清明, 劳动节, 端午, 中秋, 国庆, with the weekend rule) and is
+*provisional*: the notice adds bridges and make-up days, so deadlines falling into such a year are
+flagged and recomputed once the notice is imported.
 
 Counting follows Civil Code art. 201: the starting day (acceptance) is not counted, and a period
 "within N working days" ends at the close of the Nth working day after it.
@@ -17,6 +19,8 @@ from datetime import date, timedelta
 from typing import Literal
 
 import chinese_calendar
+
+from rules.holidays import statutory_holidays
 
 HOLIDAY = "holiday"
 WORKDAY = "workday"
@@ -58,6 +62,8 @@ class WorkCalendar:
     def is_workday(self, d: date) -> bool:
         kind = self._days.get(d)
         if kind is None:
+            if d.year not in self._known_years and d in statutory_holidays(d.year):
+                return False
             return d.weekday() < 5
         return kind == WORKDAY
 

@@ -3,7 +3,8 @@
 Each staff action is written once, as an `ActionSpec`: its name is the API path segment, the workflow's
 update name, the kind of the event it is recorded as and the key of its label. `refusal()` says why an
 actor may not take an action now (the workflow's validators turn that into a Chinese refusal), and
-`available_actions()` lists what an actor may take now, for the workflow's validators and the web app.
+`available_actions()` lists what an actor may take now, for the workflow's validators and the web app;
+`open_steps()` (the case page's forms) and `tasks()` (the inbox) narrow it to what is still to be done.
 """
 
 from __future__ import annotations
@@ -142,54 +143,83 @@ class ActionSpec:
     roles: frozenset[str]  # while the township handles the case
     while_paused: bool = False  # may be taken while the clock waits for the applicant's materials
     approval: bool = False  # the approval itself: the district's alone where the district approves
+    # Whose task list the step waits in while the township handles the case (some of `roles`; none: it is
+    # never anyone's task, only something they may do).
+    waits_on: frozenset[str] = frozenset()
 
     def allowed_roles(self, *, district_handles: bool) -> frozenset[str]:
         """Once the district handles the case (taken over, or it keeps the approval) its officers act for
         the township's staff, and the approval is theirs alone."""
-        if not (district_handles and self.roles & TOWNSHIP_STAFF):
-            return self.roles
-        return frozenset({DISTRICT_OFFICER}) if self.approval else self.roles | {DISTRICT_OFFICER}
+        return self._district_stands_in(self.roles, district_handles)
+
+    def waiting_roles(self, *, district_handles: bool) -> frozenset[str]:
+        """`waits_on`, with the district's officers standing in for the township's staff as in `allowed_roles`."""
+        return self._district_stands_in(self.waits_on, district_handles)
+
+    def _district_stands_in(self, roles: frozenset[str], district_handles: bool) -> frozenset[str]:
+        if not (district_handles and roles & TOWNSHIP_STAFF):
+            return roles
+        return frozenset({DISTRICT_OFFICER}) if self.approval else roles | {DISTRICT_OFFICER}
 
 
 _OPEN = frozenset({Stage.INVESTIGATION, Stage.HEARING, Stage.DECISION})
+CASEWORKER, VILLAGE_CADRE, APPROVER = "township_caseworker", "village_cadre", "township_approver"
 
 ACTIONS: dict[Action, ActionSpec] = {
     s.name: s
     for s in (
         ActionSpec(Action.MISSING_MATERIALS, "一次性告知补正材料", _OPEN, TOWNSHIP_STAFF),
-        ActionSpec(Action.MATERIALS_SUPPLIED, "材料补齐，恢复计时", _OPEN, TOWNSHIP_STAFF, while_paused=True),
+        ActionSpec(
+            Action.MATERIALS_SUPPLIED,
+            "材料补齐，恢复计时",
+            _OPEN,
+            TOWNSHIP_STAFF,
+            while_paused=True,
+            waits_on=frozenset({CASEWORKER}),
+        ),
         ActionSpec(
             Action.VERIFICATION_RESULT,
             "录入家庭经济状况核对结果",
             frozenset({Stage.INVESTIGATION}),
             frozenset({DISTRICT_OFFICER}),
             while_paused=True,
+            waits_on=frozenset({DISTRICT_OFFICER}),
         ),
         ActionSpec(
             Action.HOME_VISIT,
             "入户调查",
             frozenset({Stage.INVESTIGATION}),
-            frozenset({"township_caseworker", "village_cadre", DISTRICT_OFFICER}),
+            frozenset({CASEWORKER, VILLAGE_CADRE, DISTRICT_OFFICER}),
+            waits_on=frozenset({CASEWORKER, VILLAGE_CADRE, DISTRICT_OFFICER}),  # the district's own: `home_visit_by`
         ),
         ActionSpec(
             Action.NEIGHBOUR_INTERVIEW,
             "邻里走访",
             frozenset({Stage.INVESTIGATION}),
-            frozenset({"township_caseworker", "village_cadre"}),
+            frozenset({CASEWORKER, VILLAGE_CADRE}),
+            waits_on=frozenset({CASEWORKER, VILLAGE_CADRE}),
         ),
-        ActionSpec(Action.HEARING, "民主评议", frozenset({Stage.HEARING}), TOWNSHIP_STAFF | {"village_cadre"}),
+        ActionSpec(
+            Action.HEARING,
+            "民主评议",
+            frozenset({Stage.HEARING}),
+            TOWNSHIP_STAFF | {VILLAGE_CADRE},
+            waits_on=frozenset({CASEWORKER}),
+        ),
         ActionSpec(
             Action.DECISION,
             "审核确认",
             frozenset({Stage.DECISION}),
-            frozenset({"township_approver"}),
+            frozenset({APPROVER}),
             approval=True,
+            waits_on=frozenset({APPROVER}),
         ),
         ActionSpec(
             Action.OBJECTION,
             "公示异议",
             frozenset({Stage.PUBLIC_NOTICE}),
-            TOWNSHIP_STAFF | {"village_cadre", DISTRICT_OFFICER},
+            TOWNSHIP_STAFF | {VILLAGE_CADRE, DISTRICT_OFFICER},
+            waits_on=frozenset({CASEWORKER, VILLAGE_CADRE}),
         ),
         ActionSpec(
             Action.TAKE_OVER,
@@ -197,6 +227,7 @@ ACTIONS: dict[Action, ActionSpec] = {
             _OPEN | {Stage.PUBLIC_NOTICE},
             frozenset({DISTRICT_OFFICER}),
             while_paused=True,
+            waits_on=frozenset({DISTRICT_OFFICER}),
         ),
     )
 }
@@ -223,6 +254,10 @@ class CaseView:
     barred: frozenset[str] = frozenset()  # staff related to the household
     verified: bool = False  # the economic check's result is in
     escalated: bool = False  # the clock has escalated the case to the district
+    # What is done of the investigation (for `step_open`; the workflow's validators do not ask).
+    home_visit_done: bool = False  # the township's home visit, since any objection sent the case back
+    neighbour_done: bool = False
+    district_visit_due: bool = False  # a relatives match or complaint asks for the district's own visit, not made
 
     def district_handles(self, spec: ActionSpec) -> bool:
         return self.handled_by == "district" or (spec.approval and self.district_approves)
@@ -274,3 +309,43 @@ def refusal(action: Action, case: CaseView, actor: ActorView) -> Refusal | None:
 def available_actions(case: CaseView, actor: ActorView) -> list[Action]:
     """The actions `actor` may take on `case` now, in the order of `Action`."""
     return [a for a in Action if refusal(a, case, actor) is None]
+
+
+# ---- what is still to do: the case page's forms and the inbox's tasks -------------------------------
+
+
+def home_visit_by(case: CaseView, actor: ActorView) -> str | None:
+    """Which home visit is still to be made by `actor`: the township's ("township": its staff, and district
+    officers once the district handles the case), else the district's own ("district": after a relatives
+    match or a complaint); None if neither."""
+    officer = actor.role == DISTRICT_OFFICER
+    if (not officer or case.handled_by == "district") and not case.home_visit_done:
+        return "township"
+    if officer and case.district_visit_due:
+        return "district"
+    return None
+
+
+def step_open(action: Action, case: CaseView, actor: ActorView) -> bool:
+    """Whether the step is still to be done by `actor`: a home visit or neighbour interview until it is
+    recorded; any other action whenever `refusal` lets it through."""
+    if action is Action.HOME_VISIT:
+        return home_visit_by(case, actor) is not None
+    if action is Action.NEIGHBOUR_INTERVIEW:
+        return not case.neighbour_done
+    return True
+
+
+def open_steps(case: CaseView, actor: ActorView) -> list[Action]:
+    """The actions `actor` may take now whose step is still to be done (the forms the case page offers)."""
+    return [a for a in available_actions(case, actor) if step_open(a, case, actor)]
+
+
+def tasks(case: CaseView, actor: ActorView) -> list[Action]:
+    """The open steps that wait on `actor`'s role (the inbox): not what the role merely may do, such as a
+    notice of missing materials or an approver's part in the hearing."""
+    return [
+        a
+        for a in open_steps(case, actor)
+        if actor.role in ACTIONS[a].waiting_roles(district_handles=case.district_handles(ACTIONS[a]))
+    ]

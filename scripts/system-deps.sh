@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages Jiuzhu needs beyond Python: Chromium for the browser tests, CJK fonts so Chinese
 # renders in the browser and can be embedded in PDFs, libfaketime so that tests can start Temporal's
-# time-skipping server at a stated instant (tests/clock.py). Installs only what is missing.
+# time-skipping server at a stated instant (tests/support/clock.py). Installs only what is missing.
 set -euo pipefail
 packages=(chromium fonts-noto-cjk fonts-wqy-microhei poppler-utils libfaketime)
 missing=()

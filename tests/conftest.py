@@ -1,19 +1,24 @@
 """Real servers for tests: one embedded PostgreSQL per session (a fresh database per test, cloned
-from a migrated template) and Temporal's time-skipping and dev servers from pip."""
+from a migrated template), Temporal's time-skipping and dev servers from pip, and the real web app in this
+process (`web`). What tests share besides fixtures is in tests/support/."""
 
 from __future__ import annotations
 
 import uuid
 import warnings
 from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
 import time_machine
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -22,16 +27,11 @@ from db.migrate import upgrade
 from db.pool import connect, create_pool
 from infra.config import temporal_cli
 from schemas import search
-from tests.clock import DEFAULT_START, SkippingEnvironment
+from tests.support.clients import app_client, log_in
+from tests.support.clock import DEFAULT_START, SkippingEnvironment
+from tests.support.system import with_database
 
 TEMPLATE = "jiuzhu_template"
-
-
-def with_database(url: str, name: str) -> str:
-    """The same server, another database (the embedded URI names it in its path)."""
-    head, _, query = url.partition("?")
-    base = head.rsplit("/", 1)[0]
-    return f"{base}/{name}?{query}" if query else f"{base}/{name}"
 
 
 @pytest.fixture(scope="session")
@@ -87,7 +87,7 @@ async def pool(db_url: str) -> AsyncIterator[asyncpg.Pool]:
 @pytest.fixture
 def start_at(request: pytest.FixtureRequest) -> datetime:
     """The Beijing instant the test starts at: its `@pytest.mark.start_at(...)`, a parametrised `start_at`
-    (tests.clock.SWEEP), or DEFAULT_START."""
+    (tests.support.clock.SWEEP), or DEFAULT_START."""
     marker = request.node.get_closest_marker("start_at")
     return marker.args[0] if marker else DEFAULT_START
 
@@ -134,3 +134,54 @@ async def review_env(ts_env: SkippingEnvironment, pool: asyncpg.Pool) -> AsyncIt
 
     async with build_worker(ts_env.client, pool):
         yield ts_env
+
+
+# The Temporal fixtures `web` may give the app the client of.
+WEB_TEMPORAL = ("ts_env", "review_env", "dev_env")
+
+
+@dataclass(frozen=True)
+class WebSetup:
+    temporal: Client | None
+    worker: bool
+    user: str | None
+
+
+@pytest.fixture
+def web_setup(request: pytest.FixtureRequest, start_at: datetime) -> WebSetup:
+    """What `web` serves, from the test's (or its module's) `@pytest.mark.web(...)`, the closest one:
+
+    - `temporal`: the fixture whose Temporal client the app gets, one of WEB_TEMPORAL. None by default: pages and
+      routes must then work from the database alone (where they need Temporal the app answers 503), and this
+      process's clock is at the test's `start_at` (`beijing_clock`), so no page depends on the day the suite runs.
+    - `worker`: a worker (all workflows and activities) runs in this process too, for `dev_env`, which has none
+      (`review_env` has its own).
+    - `user`: logged in as this user (through the log-in form) before the test starts.
+
+    Resolved here, outside the event loop, because the Temporal fixtures are async. It names `start_at` so that a
+    test may parametrize its instant."""
+    marker = request.node.get_closest_marker("web")
+    options = dict(marker.kwargs) if marker else {}
+    name = options.pop("temporal", None)
+    setup_kw = {"worker": options.pop("worker", False), "user": options.pop("user", None)}
+    if options or (name is not None and name not in WEB_TEMPORAL):
+        pytest.fail(f"@pytest.mark.web: unknown options {options} or temporal={name!r} not in {WEB_TEMPORAL}")
+    if name is None:
+        request.getfixturevalue("beijing_clock")
+        return WebSetup(temporal=None, **setup_kw)
+    return WebSetup(temporal=request.getfixturevalue(name).client, **setup_kw)
+
+
+@pytest.fixture
+async def web(web_setup: WebSetup, pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
+    """The real web app in this process (no socket) on the test's database, as `@pytest.mark.web(...)` asks
+    (see `web_setup`): without Temporal and logged out unless told otherwise."""
+    async with AsyncExitStack() as stack:
+        if web_setup.worker:
+            from workers.main import build_worker
+
+            await stack.enter_async_context(build_worker(web_setup.temporal, pool))
+        c = await stack.enter_async_context(app_client(pool, web_setup.temporal))
+        if web_setup.user:
+            assert (await log_in(c, web_setup.user)).status_code == 303, web_setup.user
+        yield c

@@ -7,7 +7,6 @@ Temporal server; those that check how the API reports a missing workflow use the
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
 import asyncpg
@@ -16,89 +15,39 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from db.users_repo import DEMO_PASSWORD
-from tests.factories import application
+from tests.support.clients import SHIPO, SHIPO_VILLAGE, SHUNHE, app_client, asgi_client, insert_case, login
+from tests.support.factories import application
 from webapp.app import create_app
 
-SHIPO, SHUNHE = "341503106", "341503104"
-SHIPO_VILLAGE = "341503106201"
 UNAUTHENTICATED = {"code": "unauthenticated", "message": "请先登录"}
-
-
-@pytest.fixture
-async def api(pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
-    async with _client(pool) as c:
-        yield c
-
-
-def _client(pool: asyncpg.Pool, temporal=None) -> httpx.AsyncClient:
-    app = create_app(pool, temporal, secret_key="test-secret")
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://jiuzhu.test")
-
-
-async def login(c: httpx.AsyncClient, username: str, password: str = DEMO_PASSWORD) -> dict[str, str]:
-    """Log the client in (session cookie) and return bearer headers for the same user."""
-    r = await c.post("/api/auth/login", json={"username": username, "password": password})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['token']}"}
-
-
-async def insert_case(
-    pool: asyncpg.Pool,
-    case_id: str,
-    township: str = SHIPO,
-    *,
-    village: str | None = None,
-    name: str = "王大山",
-    stage: str = "investigation",
-    status: str = "open",
-    kind: str = "dibao",
-    deadline: date | None = None,
-    overdue: bool = False,
-    accepted_at: datetime = datetime(2026, 9, 18, 2, 0, tzinfo=UTC),
-) -> None:
-    await pool.execute(
-        "insert into cases (case_id, workflow_id, assistance_type, township_code, village_code, applicant_name, "
-        "applicant_id_masked, channel, policy_version, stage, status, accepted_at, deadline, overdue) "
-        "values ($1, 'review-' || $1, $2, $3, $4, $5, '341503********0014', 'counter', 1, $6, $7, $8, $9, $10)",
-        case_id,
-        kind,
-        township,
-        village,
-        name,
-        stage,
-        status,
-        accepted_at,
-        deadline,
-        overdue,
-    )
 
 
 # ---- login, session, token ---------------------------------------------------------------------
 
 
-async def test_login_me_and_logout(api: httpx.AsyncClient) -> None:
-    r = await api.post("/api/auth/login", json={"username": "shipo_jingban", "password": DEMO_PASSWORD})
+async def test_login_me_and_logout(web: httpx.AsyncClient) -> None:
+    r = await web.post("/api/auth/login", json={"username": "shipo_jingban", "password": DEMO_PASSWORD})
     assert r.status_code == 200
     body = r.json()
     assert body["token"] and body["user"]["role"] == "township_caseworker"
     assert body["user"]["place_name"] == "石婆店镇" and body["user"]["role_label"] == "乡镇经办人"
     assert "jiuzhu_session" in r.headers["set-cookie"] and "httponly" in r.headers["set-cookie"].lower()
 
-    me = await api.get("/api/me")
+    me = await web.get("/api/me")
     assert me.status_code == 200 and me.json()["username"] == "shipo_jingban"
 
-    assert (await api.post("/api/auth/logout")).status_code == 204
-    after = await api.get("/api/me")
+    assert (await web.post("/api/auth/logout")).status_code == 204
+    after = await web.get("/api/me")
     assert after.status_code == 401
     assert after.json() == {"code": "unauthenticated", "message": "请先登录"}
 
 
 @pytest.mark.parametrize("username, password", [("shipo_jingban", "wrong-password"), ("nobody", DEMO_PASSWORD)])
-async def test_login_failure_sets_no_session(api: httpx.AsyncClient, username: str, password: str) -> None:
-    r = await api.post("/api/auth/login", json={"username": username, "password": password})
+async def test_login_failure_sets_no_session(web: httpx.AsyncClient, username: str, password: str) -> None:
+    r = await web.post("/api/auth/login", json={"username": username, "password": password})
     assert r.status_code == 401
     assert r.json() == {"code": "bad_credentials", "message": "用户名或密码错误"}
-    assert (await api.get("/api/me")).status_code == 401
+    assert (await web.get("/api/me")).status_code == 401
 
 
 @pytest.mark.parametrize(
@@ -112,8 +61,8 @@ async def test_login_failure_sets_no_session(api: httpx.AsyncClient, username: s
         ("POST", "/api/cases/A0001/actions/take_over"),
     ],
 )
-async def test_401_without_credentials(api: httpx.AsyncClient, method: str, path: str) -> None:
-    r = await api.request(method, path, json={"reason": "超期接管"} if method == "POST" else None)
+async def test_401_without_credentials(web: httpx.AsyncClient, method: str, path: str) -> None:
+    r = await web.request(method, path, json={"reason": "超期接管"} if method == "POST" else None)
     assert r.status_code == 401
     assert r.json() == {"code": "unauthenticated", "message": "请先登录"}
 
@@ -121,13 +70,13 @@ async def test_401_without_credentials(api: httpx.AsyncClient, method: str, path
 async def test_bearer_token_works_without_cookie_and_expires(
     pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with _client(pool) as browser:
+    async with app_client(pool) as browser:
         headers = await login(browser, "qu_minzheng")
-        async with _client(pool) as old_clock:
+        async with app_client(pool) as old_clock:
             with monkeypatch.context() as m:
                 m.setattr(time, "time", lambda: 1_000_000_000.0)  # a token signed in 2001
                 old = await login(old_clock, "qu_minzheng")
-    async with _client(pool) as script:
+    async with app_client(pool) as script:
         me = await script.get("/api/me", headers=headers)
         assert (me.status_code, me.json()["username"]) == (200, "qu_minzheng")
         tampered = {"Authorization": headers["Authorization"][:-2] + "xx"}
@@ -136,11 +85,11 @@ async def test_bearer_token_works_without_cookie_and_expires(
             assert (r.status_code, r.json()) == (401, UNAUTHENTICATED), refused
 
 
-async def test_token_of_a_deactivated_user_is_refused(api: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
-    headers = await login(api, "shipo_jingban")
-    assert (await api.get("/api/me", headers=headers)).status_code == 200
+async def test_token_of_a_deactivated_user_is_refused(web: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
+    headers = await login(web, "shipo_jingban")
+    assert (await web.get("/api/me", headers=headers)).status_code == 200
     await pool.execute("update users set active = false where username = 'shipo_jingban'")
-    for r in (await api.get("/api/me", headers=headers), await api.get("/api/me")):  # the session cookie too
+    for r in (await web.get("/api/me", headers=headers), await web.get("/api/me")):  # the session cookie too
         assert (r.status_code, r.json()) == (401, UNAUTHENTICATED)
 
 
@@ -150,7 +99,7 @@ async def test_secret_key_persisted_in_var_dir(pool: asyncpg.Pool, tmp_path, mon
     tokens = []
     for _ in range(2):  # two processes (apps) on the same var/ accept each other's tokens
         app = create_app(pool)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://jiuzhu.test") as c:
+        async with asgi_client(app) as c:
             tokens.append(await login(c, "admin"))
             assert (await c.get("/api/me", headers=tokens[0])).status_code == 200
     key = tmp_path / "var" / "secret_key"
@@ -160,13 +109,13 @@ async def test_secret_key_persisted_in_var_dir(pool: asyncpg.Pool, tmp_path, mon
 # ---- jurisdiction -------------------------------------------------------------------------------
 
 
-async def test_lists_and_reads_only_within_jurisdiction(api: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
+async def test_lists_and_reads_only_within_jurisdiction(web: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
     await insert_case(pool, "SP-1", SHIPO, village=SHIPO_VILLAGE)
     await insert_case(pool, "SP-2", SHIPO)
     await insert_case(pool, "SH-1", SHUNHE)
 
     async def visible(username: str) -> list[str]:
-        r = await api.get("/api/cases", headers=await login(api, username))
+        r = await web.get("/api/cases", headers=await login(web, username))
         assert r.status_code == 200, r.text
         return sorted(i["case_id"] for i in r.json()["items"])
 
@@ -176,23 +125,23 @@ async def test_lists_and_reads_only_within_jurisdiction(api: httpx.AsyncClient, 
     assert await visible("qu_minzheng") == ["SH-1", "SP-1", "SP-2"]
     assert await visible("qu_jiandu") == ["SH-1", "SP-1", "SP-2"]
 
-    shipo = await login(api, "shipo_jingban")
-    r = await api.get("/api/cases/SH-1", headers=shipo)
+    shipo = await login(web, "shipo_jingban")
+    r = await web.get("/api/cases/SH-1", headers=shipo)
     assert r.status_code == 403 and r.json()["code"] == "out_of_jurisdiction"
-    r = await api.get("/api/cases?township=341503104", headers=shipo)
+    r = await web.get("/api/cases?township=341503104", headers=shipo)
     assert r.json()["items"] == []  # a filter never widens the jurisdiction
-    cadre = await login(api, "shipo_cun1")
-    r = await api.get("/api/cases/SP-2", headers=cadre)  # a case without a village is the township's
+    cadre = await login(web, "shipo_cun1")
+    r = await web.get("/api/cases/SP-2", headers=cadre)  # a case without a village is the township's
     assert (r.status_code, r.json()["code"]) == (403, "out_of_jurisdiction")
 
-    bureau = await login(api, "yiliao_bu")
+    bureau = await login(web, "yiliao_bu")
     for path in ("/api/cases", "/api/cases/SP-1", "/api/verification-requests"):
-        r = await api.get(path, headers=bureau)
+        r = await web.get(path, headers=bureau)
         assert r.status_code == 403 and r.json()["code"] == "wrong_role", path
 
 
 async def test_a_second_district_is_outside_the_first_districts_lists(
-    api: httpx.AsyncClient, pool: asyncpg.Pool
+    web: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
     """The district that holds every place reads its lists without the prefix test (webapp.review.cases.jurisdiction);
     once another district shares the database, the test is back and its cases stay out."""
@@ -202,22 +151,25 @@ async def test_a_second_district_is_outside_the_first_districts_lists(
         "('341502', '金安区', 'district', '区', null), ('341502001', '城北镇', 'township', '镇', '341502')"
     )
     await insert_case(pool, "JA-1", "341502001")
-    officer = await login(api, "qu_minzheng")
-    r = await api.get("/api/cases", headers=officer)
+    officer = await login(web, "qu_minzheng")
+    r = await web.get("/api/cases", headers=officer)
     assert [i["case_id"] for i in r.json()["items"]] == ["SP-1"] and r.json()["total"] == 1
     await pool.execute("delete from cases where case_id = 'JA-1'")
     await pool.execute("delete from places where code in ('341502001', '341502')")
-    r = await api.get("/api/cases", headers=officer)
+    r = await web.get("/api/cases", headers=officer)
     assert [i["case_id"] for i in r.json()["items"]] == ["SP-1"]
 
 
-async def test_unknown_case_is_404(api: httpx.AsyncClient) -> None:
-    r = await api.get("/api/cases/NO-SUCH-CASE", headers=await login(api, "qu_minzheng"))
+async def test_unknown_case_is_404(web: httpx.AsyncClient) -> None:
+    r = await web.get("/api/cases/NO-SUCH-CASE", headers=await login(web, "qu_minzheng"))
     assert r.status_code == 404
     assert r.json() == {"code": "not_found", "message": "案件不存在"}
 
 
-async def test_case_detail_when_workflow_is_gone(pool: asyncpg.Pool, ts_env: WorkflowEnvironment) -> None:
+@pytest.mark.web(temporal="ts_env")
+async def test_case_detail_when_workflow_is_gone(
+    web: httpx.AsyncClient, pool: asyncpg.Pool, ts_env: WorkflowEnvironment
+) -> None:
     """The database row and event log are shown even when Temporal no longer has the workflow."""
     await insert_case(pool, "SP-OLD", SHIPO, deadline=date(2026, 10, 22))
     await pool.execute(
@@ -225,8 +177,7 @@ async def test_case_detail_when_workflow_is_gone(pool: asyncpg.Pool, ts_env: Wor
         "('SP-OLD', '0002-b', 'verification_requested', 'investigation', null, '2026-09-18T10:00+08'), "
         "('SP-OLD', '0001-a', 'accepted', 'accepted', 'shipo_jingban', '2026-09-18T10:00+08')"
     )
-    async with _client(pool, ts_env.client) as c:
-        r = await c.get("/api/cases/SP-OLD", headers=await login(c, "shipo_jingban"))
+    r = await web.get("/api/cases/SP-OLD", headers=await login(web, "shipo_jingban"))
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["state"] is None
@@ -238,7 +189,8 @@ async def test_case_detail_when_workflow_is_gone(pool: asyncpg.Pool, ts_env: Wor
 # ---- refusals before the workflow is called -------------------------------------------------------
 
 
-async def test_supervisor_is_read_only(pool: asyncpg.Pool, ts_env: WorkflowEnvironment) -> None:
+@pytest.mark.web(temporal="ts_env")
+async def test_supervisor_is_read_only(web: httpx.AsyncClient, pool: asyncpg.Pool, ts_env: WorkflowEnvironment) -> None:
     await insert_case(pool, "SP-1", SHIPO)
     visit = {
         "visited_on": "2026-09-20",
@@ -246,27 +198,26 @@ async def test_supervisor_is_read_only(pool: asyncpg.Pool, ts_env: WorkflowEnvir
         "family_signatures": ["王大山"],
         "findings": "家中陈设简陋",
     }
-    async with _client(pool, ts_env.client) as api:
-        headers = await login(api, "qu_jiandu")
-        r = await api.post("/api/cases/SP-1/actions/home_visit", json=visit, headers=headers)
-        assert r.status_code == 403
-        assert r.json() == {"code": "wrong_role", "message": "监督员只能查看案件，不能办理"}
-        assert await pool.fetchval("select count(*) from case_events") == 0
-        r = await api.get("/api/cases/SP-1", headers=headers)  # but may read (the row; no workflow runs it here)
+    headers = await login(web, "qu_jiandu")
+    r = await web.post("/api/cases/SP-1/actions/home_visit", json=visit, headers=headers)
+    assert r.status_code == 403
+    assert r.json() == {"code": "wrong_role", "message": "监督员只能查看案件，不能办理"}
+    assert await pool.fetchval("select count(*) from case_events") == 0
+    r = await web.get("/api/cases/SP-1", headers=headers)  # but may read (the row; no workflow runs it here)
     assert (r.status_code, r.json()["case"]["case_id"], r.json()["state"]) == (200, "SP-1", None)
 
 
-async def test_action_body_is_validated_with_chinese_messages(api: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
+async def test_action_body_is_validated_with_chinese_messages(web: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
     await insert_case(pool, "SP-1", SHIPO)
-    headers = await login(api, "shipo_shenpi")
-    r = await api.post(
+    headers = await login(web, "shipo_shenpi")
+    r = await web.post(
         "/api/cases/SP-1/actions/decision", json={"approve": True, "monthly_amount": "1.234"}, headers=headers
     )
     assert r.status_code == 422
     assert r.json()["code"] == "invalid" and r.json()["message"] == "monthly_amount：金额最多两位小数"
-    r = await api.post("/api/cases/SP-1/actions/decision", json={"approve": "maybe"}, headers=headers)
+    r = await web.post("/api/cases/SP-1/actions/decision", json={"approve": "maybe"}, headers=headers)
     assert r.status_code == 422 and r.json()["message"] == "approve：应为是/否"
-    r = await api.post(
+    r = await web.post(
         "/api/cases/SP-1/actions/decision", json={"approve": True, "actor": {"username": "x"}}, headers=headers
     )
     # `actor` in the body is ignored; it gets as far as calling Temporal, which this app has none of
@@ -274,7 +225,7 @@ async def test_action_body_is_validated_with_chinese_messages(api: httpx.AsyncCl
         503,
         {"code": "temporal_unavailable", "message": "工作流服务暂不可用，请稍后再试"},
     )
-    r = await api.post("/api/cases/SP-1/actions/escalate", json={}, headers=headers)
+    r = await web.post("/api/cases/SP-1/actions/escalate", json={}, headers=headers)
     assert r.status_code == 404 and r.json()["code"] == "not_found"
 
 
@@ -286,7 +237,7 @@ async def test_action_body_is_validated_with_chinese_messages(api: httpx.AsyncCl
     ],
 )
 async def test_home_visit_investigators_must_be_staff_of_the_place(
-    api: httpx.AsyncClient, pool: asyncpg.Pool, investigators: list[str], message: str
+    web: httpx.AsyncClient, pool: asyncpg.Pool, investigators: list[str], message: str
 ) -> None:
     await insert_case(pool, "SP-1", SHIPO, village=SHIPO_VILLAGE)
     visit = {
@@ -295,27 +246,27 @@ async def test_home_visit_investigators_must_be_staff_of_the_place(
         "family_signatures": ["王大山"],
         "findings": "x",
     }
-    r = await api.post("/api/cases/SP-1/actions/home_visit", json=visit, headers=await login(api, "shipo_jingban"))
+    r = await web.post("/api/cases/SP-1/actions/home_visit", json=visit, headers=await login(web, "shipo_jingban"))
     assert r.status_code == 422
     assert r.json() == {"code": "invalid", "message": message}
 
 
+@pytest.mark.web(temporal="ts_env")
 async def test_actions_on_a_missing_workflow_answer_case_closed(
-    pool: asyncpg.Pool, ts_env: WorkflowEnvironment
+    web: httpx.AsyncClient, pool: asyncpg.Pool, ts_env: WorkflowEnvironment
 ) -> None:
     await insert_case(pool, "SP-1", SHIPO)
-    async with _client(pool, ts_env.client) as c:
-        r = await c.post(
-            "/api/cases/SP-1/actions/take_over", json={"reason": "超期接管"}, headers=await login(c, "qu_minzheng")
-        )
+    r = await web.post(
+        "/api/cases/SP-1/actions/take_over", json={"reason": "超期接管"}, headers=await login(web, "qu_minzheng")
+    )
     assert r.status_code == 409
     assert r.json() == {"code": "case_closed", "message": "案件已办结，不能再操作"}
 
 
-async def test_accept_rejects_bad_id_number_in_chinese(api: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
+async def test_accept_rejects_bad_id_number_in_chinese(web: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
     body = application("A-BAD-ID").model_dump(mode="json")
     body["household"]["members"][0]["id_number"] = "11010519491231002" + "1"  # check character should be X
-    r = await api.post("/api/cases", json=body, headers=await login(api, "shipo_jingban"))
+    r = await web.post("/api/cases", json=body, headers=await login(web, "shipo_jingban"))
     assert r.status_code == 422
     err = r.json()
     assert err["code"] == "invalid"
@@ -336,34 +287,36 @@ async def test_accept_rejects_bad_id_number_in_chinese(api: httpx.AsyncClient, p
     ],
 )
 async def test_accept_refused_before_anything_starts(
-    api: httpx.AsyncClient, pool: asyncpg.Pool, username, township, village, status, code, message
+    web: httpx.AsyncClient, pool: asyncpg.Pool, username, township, village, status, code, message
 ) -> None:
     body = application("A-REFUSED").model_dump(mode="json")
     body["household"].update(township_code=township, village_code=village)
-    r = await api.post("/api/cases", json=body, headers=await login(api, username))
+    r = await web.post("/api/cases", json=body, headers=await login(web, username))
     assert r.status_code == status, r.text
     assert r.json()["code"] == code and message in r.json()["message"]
     assert await pool.fetchval("select count(*) from cases") == 0
 
 
-async def test_unknown_township_code(api: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
+async def test_unknown_township_code(web: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
     await pool.execute(
         "insert into users (username, full_name, role, place_code, password_hash) "
         "select 'x_jingban', '测试', 'township_caseworker', '341503', password_hash from users where username='admin'"
     )
     body = application("A-TOWN").model_dump(mode="json")
     body["household"].update(township_code="341503999", village_code=None)
-    r = await api.post("/api/cases", json=body, headers=await login(api, "x_jingban"))
+    r = await web.post("/api/cases", json=body, headers=await login(web, "x_jingban"))
     assert r.status_code == 422 and r.json()["message"] == "乡镇（街道）代码不存在：341503999"
 
 
-async def test_calendar_change_is_for_admins(pool: asyncpg.Pool, ts_env: WorkflowEnvironment) -> None:
+@pytest.mark.web(temporal="ts_env")
+async def test_calendar_change_is_for_admins(
+    web: httpx.AsyncClient, pool: asyncpg.Pool, ts_env: WorkflowEnvironment
+) -> None:
     await insert_case(pool, "SP-1", SHIPO)
     await insert_case(pool, "SP-2", SHIPO, status="enrolled", stage="enrolled")
-    async with _client(pool, ts_env.client) as c:
-        r = await c.post("/api/calendar/changed", headers=await login(c, "qu_minzheng"))
-        assert (r.status_code, r.json()["code"]) == (403, "wrong_role")
-        r = await c.post("/api/calendar/changed", headers=await login(c, "admin"))
+    r = await web.post("/api/calendar/changed", headers=await login(web, "qu_minzheng"))
+    assert (r.status_code, r.json()["code"]) == (403, "wrong_role")
+    r = await web.post("/api/calendar/changed", headers=await login(web, "admin"))
     assert r.status_code == 200
     assert r.json() == {"count": 0, "failed": ["SP-1"]}  # only open cases; this one has no workflow
 
@@ -371,7 +324,7 @@ async def test_calendar_change_is_for_admins(pool: asyncpg.Pool, ts_env: Workflo
 # ---- list filters -------------------------------------------------------------------------------
 
 
-async def test_list_filters_sorting_and_paging(api: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
+async def test_list_filters_sorting_and_paging(web: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
     await insert_case(pool, "C1", SHIPO, name="王大山", deadline=date(2026, 10, 22))
     await insert_case(pool, "C2", SHIPO, name="王小明", deadline=date(2026, 10, 9), overdue=True, kind="tekun")
     await insert_case(pool, "C3", SHIPO, name="李四", stage="public_notice", deadline=None)
@@ -383,10 +336,10 @@ async def test_list_filters_sorting_and_paging(api: httpx.AsyncClient, pool: asy
         deadline=date(2026, 11, 2),
         accepted_at=datetime(2026, 10, 8, 17, 0, tzinfo=UTC),
     )
-    headers = await login(api, "qu_minzheng")
+    headers = await login(web, "qu_minzheng")
 
     async def ids(query: str = "") -> list[str]:
-        r = await api.get(f"/api/cases{query}", headers=headers)
+        r = await web.get(f"/api/cases{query}", headers=headers)
         assert r.status_code == 200, r.text
         return [i["case_id"] for i in r.json()["items"]]
 
@@ -403,18 +356,18 @@ async def test_list_filters_sorting_and_paging(api: httpx.AsyncClient, pool: asy
     assert await ids("?q=王小") == ["C2"]
     assert await ids("?q=王&township=341503106&overdue=false") == ["C1"]
 
-    r = await api.get("/api/cases?page=2&page_size=3", headers=headers)
+    r = await web.get("/api/cases?page=2&page_size=3", headers=headers)
     assert r.json()["total"] == 4 and [i["case_id"] for i in r.json()["items"]] == ["C3"]
-    item = (await api.get("/api/cases?q=李", headers=headers)).json()["items"][0]
+    item = (await web.get("/api/cases?q=李", headers=headers)).json()["items"][0]
     assert item["applicant_id_masked"] == "341503********0014" and item["township_name"] == "石婆店镇"
     assert item["stage_label"] == "公示"
 
     for bad in ("?page_size=201", "?stage=nowhere", "?deadline_before=2026-13-01", "?township=3415"):
-        r = await api.get(f"/api/cases{bad}", headers=headers)
+        r = await web.get(f"/api/cases{bad}", headers=headers)
         assert r.status_code == 422 and r.json()["code"] == "invalid", bad
 
 
-async def test_verification_queue(api: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
+async def test_verification_queue(web: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
     await insert_case(pool, "SP-1", SHIPO)
     await insert_case(pool, "SP-2", SHIPO)
     await insert_case(pool, "SH-1", SHUNHE)
@@ -426,7 +379,7 @@ async def test_verification_queue(api: httpx.AsyncClient, pool: asyncpg.Pool) ->
     )
 
     async def queue(username: str, query: str = "") -> list[str]:
-        r = await api.get(f"/api/verification-requests{query}", headers=await login(api, username))
+        r = await web.get(f"/api/verification-requests{query}", headers=await login(web, username))
         assert r.status_code == 200, r.text
         return [i["case_id"] for i in r.json()["items"]]
 

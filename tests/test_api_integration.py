@@ -19,9 +19,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from db.calendar_repo import load_calendar
 from db.users_repo import DEMO_PASSWORD
-from tests.clock import midnight_after, on_day
-from tests.factories import application
-from tests.review_support import TO_DECISION
+from tests.support.clock import midnight_after, on_day
+from tests.support.factories import application
+from tests.support.review import IN_NOTICE
 from webapp.app import create_app
 from workers.main import build_worker
 
@@ -166,10 +166,7 @@ async def test_one_case_from_acceptance_to_public_notice(dev_env: WorkflowEnviro
         assert notice_ends == midnight_after(decided_on + timedelta(days=7))
         assert detail["temporal_ui_url"].endswith(f"/workflows/review-{case_id}")
         kinds = [e["kind"] for e in detail["events"]]
-        assert kinds == [
-            *TO_DECISION,
-            "notice_started",
-        ]
+        assert kinds == IN_NOTICE
         assert len({e["event_key"] for e in detail["events"]}) == len(kinds)
         assert [e["actor"] for e in detail["events"]][2:7] == [
             "qu_minzheng",

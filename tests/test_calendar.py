@@ -6,12 +6,14 @@ Expected dates are counted by hand from the 2026 notice (domain.md, "Working day
 from datetime import date, timedelta
 from pathlib import Path
 
+import chinese_calendar
 import pytest
 from typer.testing import CliRunner
 
 from cli.calendar_cmd import app
 from db.calendar_repo import NoticeError, parse_notice_file
 from rules.calendar import BUILTIN_YEARS, HOLIDAY, WORKDAY, Deadline, WorkCalendar
+from rules.holidays import statutory_holidays
 
 PAUSES = [(date(2026, 2, 24), date(2026, 3, 10)), (date(2026, 12, 24), date(2027, 1, 5))]
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -100,14 +102,37 @@ def test_working_day_before():
         assert CAL.working_days_between(d, date(2026, 10, 22)) == n
 
 
-def test_2027_without_notice_is_weekends_only_and_provisional():
+def test_2027_without_notice_keeps_the_statutory_holidays_and_is_provisional():
     assert CAL.is_provisional(2027)
     assert not CAL.is_provisional(2026)
     assert CAL.provisional_years(2025, 2028) == [2027, 2028]
-    assert CAL.is_workday(date(2027, 1, 1))  # a Friday: no data yet
-    # 12-31, 01-01, 01-04, 01-05, 01-06
-    assert CAL.add_working_days(date(2026, 12, 30), 5) == Deadline(date(2027, 1, 6), provisional=True)
+    # 全国年节及纪念日放假办法 alone: 元旦; 春节 除夕 02-05 to 初三 02-08, with Saturday 06 and Sunday 07 made
+    # up on 09 and 10; 清明 04-05; 劳动节 05-01/02 (a weekend: 03, 04); 端午 06-09; 中秋 09-15; 国庆 10-01..03
+    # (02 and 03 a weekend: 04, 05)
+    assert sorted(statutory_holidays(2027)) == [
+        date(2027, 1, 1),
+        *(date(2027, 2, d) for d in range(5, 11)),
+        date(2027, 4, 5),
+        *(date(2027, 5, d) for d in range(1, 5)),
+        date(2027, 6, 9),
+        date(2027, 9, 15),
+        *(date(2027, 10, d) for d in range(1, 6)),
+    ]
+    assert not CAL.is_workday(date(2027, 1, 1)) and not CAL.is_workday(date(2027, 2, 9))
+    # 12-31, then 01-04, 01-05, 01-06, 01-07: New Year's Day is off before any notice
+    assert CAL.add_working_days(date(2026, 12, 30), 5) == Deadline(date(2027, 1, 7), provisional=True)
+    assert CAL.add_working_days(date(2026, 12, 4), 20) == Deadline(date(2027, 1, 4), provisional=True)
     assert CAL.add_working_days(date(2026, 12, 28), 3) == Deadline(date(2026, 12, 31), provisional=False)
+
+
+def test_statutory_holidays_follow_the_lunar_calendar_and_the_weekend_rule():
+    # 2026 by the law alone agrees with the State Council's notice on the law's own days
+    notice_2026 = {d for d in chinese_calendar.holidays if d.year == 2026}
+    assert {date(2026, 1, 1), date(2026, 2, 16), date(2026, 2, 17), date(2026, 2, 18), date(2026, 2, 19)} <= notice_2026
+    assert {date(2026, 4, 6), date(2026, 6, 19), date(2026, 9, 25)} <= statutory_holidays(2026)
+    # 2028: 国庆 starts on a Sunday and 中秋 falls on 10-03, inside it: both days owed follow (10-04, 10-05)
+    assert sorted(d for d in statutory_holidays(2028) if d.month == 10) == [date(2028, 10, d) for d in range(1, 6)]
+    assert date(2028, 1, 25) in statutory_holidays(2028)  # 除夕
 
 
 def test_2027_after_notice_skips_holidays():
@@ -238,7 +263,7 @@ def test_cli_add(runner):
 def test_cli_add_provisional_warns_on_stderr(runner):
     result = runner.invoke(app, ["add", "2026-12-30", "5"])
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines()[-1] == "2027-01-06"
+    assert result.stdout.splitlines()[-1] == "2027-01-07"
     assert "2027" in result.stderr and "provisional" in result.stderr
 
 
@@ -247,7 +272,7 @@ def test_cli_between(runner):
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[-1] == "20"
     result = runner.invoke(app, ["between", "2026-12-18", "2027-01-22"])
-    assert result.stdout.splitlines()[-1] == "25"
+    assert result.stdout.splitlines()[-1] == "24"  # 2027-01-01 is off by the law, before any notice
     assert "provisional" in result.stderr
 
 
@@ -270,7 +295,7 @@ def test_cli_years_without_database(runner):
     lines = result.stdout.splitlines()
     assert lines[0].startswith("2004  builtin")
     assert any(line.startswith("2026  builtin") for line in lines)
-    assert lines[-1].endswith("weekends only")
+    assert lines[-1].endswith("statutory holidays only")
 
 
 def test_cli_import_bad_file_fails_before_touching_a_database(runner, tmp_path):

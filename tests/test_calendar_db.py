@@ -130,17 +130,17 @@ def runner(pg_uri, tmp_path, monkeypatch):
 
 
 def test_cli_import_then_add(runner):
-    before = runner.invoke(app, ["add", "2026-12-30", "5"])
-    assert before.stdout.splitlines()[-1] == "2027-01-06"
+    before = runner.invoke(app, ["add", "2027-02-04", "3"])
+    assert before.stdout.splitlines()[-1] == "2027-02-15"  # by the law alone: 02-05..10 off
     assert "provisional" in before.stderr
 
     result = runner.invoke(app, ["import", str(EXAMPLE)])
     assert result.exit_code == 0, result.output
     assert "imported 2027: 14 holidays, 1 make-up workdays" in result.stdout
 
-    after = runner.invoke(app, ["add", "2026-12-30", "5"])
+    after = runner.invoke(app, ["add", "2027-02-04", "3"])
     assert after.exit_code == 0, after.output
-    assert after.stdout.splitlines()[-1] == "2027-01-07"
+    assert after.stdout.splitlines()[-1] == "2027-02-17"  # the (example) notice adds 02-11 and 02-12
     assert after.stderr == ""
     years = runner.invoke(app, ["years"]).stdout.splitlines()
     assert any(line.startswith("2027  imported") and "example data" in line for line in years)

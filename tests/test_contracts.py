@@ -12,7 +12,7 @@ from temporalio import activity
 from rules.stages import ACTIONS, Action
 from schemas.contracts import CONTRACTS
 from schemas.review import ACTION_PAYLOADS
-from tests.clock import SkippingEnvironment
+from tests.support.clock import SkippingEnvironment
 from workers.main import activities_for
 
 

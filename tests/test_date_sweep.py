@@ -30,7 +30,7 @@ from schemas.frontdoor import (
     referral_workflow_id,
 )
 from schemas.review import Decision
-from tests.clock import (
+from tests.support.clock import (
     BEIJING,
     SWEEP,
     SkippingEnvironment,
@@ -41,11 +41,12 @@ from tests.clock import (
     on_time,
     reminder_instant,
 )
-from tests.emergency_support import VILLAGE, fund, pay, start_emergency
-from tests.emergency_support import state as emergency_state
-from tests.factories import actor
-from tests.frontdoor_support import eventually, submit
-from tests.review_support import act, eventually_state, start, state, steps_to_decision, until_stage
+from tests.support.emergency import VILLAGE, fund, pay, start_emergency
+from tests.support.emergency import state as emergency_state
+from tests.support.factories import actor
+from tests.support.frontdoor import submit
+from tests.support.review import act, eventually_state, start, state, steps_to_decision, until_stage
+from tests.support.workflows import query_until
 
 sweep = pytest.mark.parametrize("start_at", SWEEP)
 
@@ -206,18 +207,18 @@ async def test_front_door_answer_referral_and_complaint_deadlines(
     result_due = cal.add_working_days(received, 15).date
 
     request = await submit(review_env, "12349-20261129-SWEEP1", RequestKind.HELP, ["jobless"])
-    s = await eventually(request, IntakeNames.STATE, IntakeState, lambda s: s.answer_due is not None)
+    s = await query_until(request, IntakeNames.STATE, IntakeState, lambda s: s.answer_due is not None)
     assert s.answer_due == answer_due
     await request.execute_update(IntakeNames.TRIAGE, Triage(actor=actor("qu_minzheng"), needs=["jobless"]))
     referral = review_env.client.get_workflow_handle(referral_workflow_id("ZJ-20261129-SWEEP1-jobless"))
-    r = await eventually(referral, ReferralNames.STATE, ReferralState, lambda s: s.accept_due is not None)
+    r = await query_until(referral, ReferralNames.STATE, ReferralState, lambda s: s.accept_due is not None)
     assert (r.accept_due, r.result_due) == (accept_due, result_due)
 
     complaint_request = await submit(
         review_env, "12349-20261129-SWEEP2", RequestKind.COMPLAINT, [], about_person="shipo_diaocha"
     )
     complaint = review_env.client.get_workflow_handle(complaint_workflow_id("TS-20261129-SWEEP2"))
-    c = await eventually(complaint, ComplaintNames.STATE, ComplaintState, lambda s: s.accept_due is not None)
+    c = await query_until(complaint, ComplaintNames.STATE, ComplaintState, lambda s: s.accept_due is not None)
     # complaints count calendar days (petition-style limits): accepted within 15, concluded within 60
     assert (c.accept_due, c.conclude_due) == (received + timedelta(days=15), received + timedelta(days=60))
 

@@ -10,10 +10,10 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from tests.clock import SkippingEnvironment, beijing
-from tests.emergency_support import TOWNSHIP, VILLAGE
-from tests.factories import resident_id
-from tests.test_api import _client, login
+from tests.support.clients import login
+from tests.support.clock import SkippingEnvironment, beijing
+from tests.support.emergency import TOWNSHIP, VILLAGE
+from tests.support.factories import resident_id
 
 
 def household() -> dict:
@@ -32,103 +32,103 @@ async def as_user(c: httpx.AsyncClient, username: str) -> dict[str, str]:
 
 
 @pytest.mark.start_at(beijing(2026, 11, 24, 9, 30))  # a Tuesday
+@pytest.mark.web(temporal="review_env")
 async def test_village_pays_township_adds_district_sees_totals(
-    review_env: SkippingEnvironment, pool: asyncpg.Pool
+    web: httpx.AsyncClient, review_env: SkippingEnvironment, pool: asyncpg.Pool
 ) -> None:
     person = household()
-    async with _client(pool, review_env.client) as c:
-        cadre = await as_user(c, "shipo_cun1")
-        r = await c.post(
-            f"/api/funds/{VILLAGE}/income",
-            headers=cadre,
-            json={"amount": "3000.00", "source": "donation", "donor": "裕安爱心协会"},
-        )
-        assert r.status_code == 201 and r.json()["balance"] == "3000.00"
-        r = await c.post(f"/api/funds/{VILLAGE}/income", headers=cadre, json={"amount": "100", "source": "donation"})
-        assert r.status_code == 422 and "捐赠人" in r.json()["message"]
-        approver = await as_user(c, "shipo_shenpi")
-        r = await c.post(
-            f"/api/funds/{TOWNSHIP}/income",
-            headers=approver,
-            json={"amount": "5000", "source": "government", "note": "2026年乡镇临时救助预算"},
-        )
-        assert (r.status_code, r.json()["balance"]) == (201, "5000.00")
+    cadre = await as_user(web, "shipo_cun1")
+    r = await web.post(
+        f"/api/funds/{VILLAGE}/income",
+        headers=cadre,
+        json={"amount": "3000.00", "source": "donation", "donor": "裕安爱心协会"},
+    )
+    assert r.status_code == 201 and r.json()["balance"] == "3000.00"
+    r = await web.post(f"/api/funds/{VILLAGE}/income", headers=cadre, json={"amount": "100", "source": "donation"})
+    assert r.status_code == 422 and "捐赠人" in r.json()["message"]
+    approver = await as_user(web, "shipo_shenpi")
+    r = await web.post(
+        f"/api/funds/{TOWNSHIP}/income",
+        headers=approver,
+        json={"amount": "5000", "source": "government", "note": "2026年乡镇临时救助预算"},
+    )
+    assert (r.status_code, r.json()["balance"]) == (201, "5000.00")
 
-        r = await c.post(
-            "/api/emergencies",
-            headers=cadre,
-            json={"event_id": "API-FIRE", "kind": "fire", "description": "房屋失火", "household": person},
-        )
-        assert r.status_code == 201, r.text
-        assert (r.json()["event"]["event_id"], r.json()["event"]["status"], r.json()["event"]["tier"]) == (
-            "API-FIRE",
-            "open",
-            "village",
-        )
-        again = await c.post(
-            "/api/emergencies",
-            headers=cadre,
-            json={"event_id": "API-FIRE", "kind": "fire", "description": "房屋失火", "household": person},
-        )
-        assert (again.status_code, again.json()["event"]["event_id"]) == (200, "API-FIRE")  # the same event
-        act = "/api/emergencies/API-FIRE/actions/"
-        r = await c.post(act + "approve", headers=cadre, json={"tier": "village", "amount": "800"})
-        assert r.status_code == 200 and r.json()["total"] == "800.00"
-        r = await c.post(act + "approve", headers=cadre, json={"tier": "village", "amount": "200.01"})
-        assert r.status_code == 409 and r.json()["code"] == "cap_exceeded" and "乡镇" in r.json()["message"]
-        r = await c.post(act + "approve", headers=cadre, json={"tier": "village", "amount": "200"})
-        assert (r.status_code, r.json()["total"]) == (200, "1000.00")
-        r = await c.post(act + "escalate", headers=cadre, json={"reason": "治疗费用较大"})
-        assert r.status_code == 200 and r.json()["tier"] == "township"
-        r = await c.post(act + "approve", headers=approver, json={"tier": "township", "amount": "2000"})
-        assert r.status_code == 200 and r.json()["total"] == "3000.00"
+    r = await web.post(
+        "/api/emergencies",
+        headers=cadre,
+        json={"event_id": "API-FIRE", "kind": "fire", "description": "房屋失火", "household": person},
+    )
+    assert r.status_code == 201, r.text
+    assert (r.json()["event"]["event_id"], r.json()["event"]["status"], r.json()["event"]["tier"]) == (
+        "API-FIRE",
+        "open",
+        "village",
+    )
+    again = await web.post(
+        "/api/emergencies",
+        headers=cadre,
+        json={"event_id": "API-FIRE", "kind": "fire", "description": "房屋失火", "household": person},
+    )
+    assert (again.status_code, again.json()["event"]["event_id"]) == (200, "API-FIRE")  # the same event
+    act = "/api/emergencies/API-FIRE/actions/"
+    r = await web.post(act + "approve", headers=cadre, json={"tier": "village", "amount": "800"})
+    assert r.status_code == 200 and r.json()["total"] == "800.00"
+    r = await web.post(act + "approve", headers=cadre, json={"tier": "village", "amount": "200.01"})
+    assert r.status_code == 409 and r.json()["code"] == "cap_exceeded" and "乡镇" in r.json()["message"]
+    r = await web.post(act + "approve", headers=cadre, json={"tier": "village", "amount": "200"})
+    assert (r.status_code, r.json()["total"]) == (200, "1000.00")
+    r = await web.post(act + "escalate", headers=cadre, json={"reason": "治疗费用较大"})
+    assert r.status_code == 200 and r.json()["tier"] == "township"
+    r = await web.post(act + "approve", headers=approver, json={"tier": "township", "amount": "2000"})
+    assert r.status_code == 200 and r.json()["total"] == "3000.00"
 
-        supervisor = await as_user(c, "qu_jiandu")
-        r = await c.post(act + "approve", headers=supervisor, json={"tier": "district", "amount": "100"})
-        assert (r.status_code, r.json()["code"]) == (403, "wrong_role")
-        r = await c.get("/api/emergencies", headers=supervisor)
-        body = r.json()
-        assert body["total"] == 1
-        assert body["by_township_and_tier"] == [
-            {
-                "township_code": TOWNSHIP,
-                "township_name": "石婆店镇",
-                "tier": "township",
-                "events": 1,
-                "total": "3000.00",
-            }
-        ]
-        detail = (await c.get("/api/emergencies/API-FIRE", headers=supervisor)).json()
-        assert [p["amount"] for p in detail["payments"]] == ["800.00", "200.00", "2000.00"]
-        # papers within 5 working days of the first payment on Tuesday 11-24: 25, 26, 27, 30 November, 1 December
-        assert detail["state"]["documentation_due"] == "2026-12-01"
-        id_number = person["id_number"]
-        assert detail["event"]["applicant_id_masked"] == f"{id_number[:6]}********{id_number[-4:]}"
+    supervisor = await as_user(web, "qu_jiandu")
+    r = await web.post(act + "approve", headers=supervisor, json={"tier": "district", "amount": "100"})
+    assert (r.status_code, r.json()["code"]) == (403, "wrong_role")
+    r = await web.get("/api/emergencies", headers=supervisor)
+    body = r.json()
+    assert body["total"] == 1
+    assert body["by_township_and_tier"] == [
+        {
+            "township_code": TOWNSHIP,
+            "township_name": "石婆店镇",
+            "tier": "township",
+            "events": 1,
+            "total": "3000.00",
+        }
+    ]
+    detail = (await web.get("/api/emergencies/API-FIRE", headers=supervisor)).json()
+    assert [p["amount"] for p in detail["payments"]] == ["800.00", "200.00", "2000.00"]
+    # papers within 5 working days of the first payment on Tuesday 11-24: 25, 26, 27, 30 November, 1 December
+    assert detail["state"]["documentation_due"] == "2026-12-01"
+    id_number = person["id_number"]
+    assert detail["event"]["applicant_id_masked"] == f"{id_number[:6]}********{id_number[-4:]}"
 
-        ledger = (await c.get(f"/api/funds/{VILLAGE}", headers=cadre)).json()
-        assert Decimal(ledger["balance"]) == Decimal("2000.00")
-        assert [e["kind"] for e in ledger["entries"]] == ["payment", "payment", "income"]
-        assert Decimal(ledger["entries"][0]["balance_after"]) == Decimal("2000.00")
+    ledger = (await web.get(f"/api/funds/{VILLAGE}", headers=cadre)).json()
+    assert Decimal(ledger["balance"]) == Decimal("2000.00")
+    assert [e["kind"] for e in ledger["entries"]] == ["payment", "payment", "income"]
+    assert Decimal(ledger["entries"][0]["balance_after"]) == Decimal("2000.00")
 
-        other = await as_user(c, "shunhe_jingban")
-        for path in ("/api/emergencies/API-FIRE", f"/api/funds/{VILLAGE}"):
-            r = await c.get(path, headers=other)
-            assert (r.status_code, r.json()["code"]) == (403, "out_of_jurisdiction"), path
-        assert (await c.get("/api/emergencies", headers=other)).json()["total"] == 0
+    other = await as_user(web, "shunhe_jingban")
+    for path in ("/api/emergencies/API-FIRE", f"/api/funds/{VILLAGE}"):
+        r = await web.get(path, headers=other)
+        assert (r.status_code, r.json()["code"]) == (403, "out_of_jurisdiction"), path
+    assert (await web.get("/api/emergencies", headers=other)).json()["total"] == 0
 
 
+@pytest.mark.web(temporal="review_env")
 async def test_household_view_finds_an_emergency_registered_directly(
-    review_env: WorkflowEnvironment, pool: asyncpg.Pool
+    web: httpx.AsyncClient, review_env: WorkflowEnvironment, pool: asyncpg.Pool
 ) -> None:
     person = household()
-    async with _client(pool, review_env.client) as c:
-        cadre = await as_user(c, "shipo_cun1")
-        r = await c.post(
-            "/api/emergencies",
-            headers=cadre,
-            json={"event_id": "HH-1", "kind": "accident", "description": "车祸受伤", "household": person},
-        )
-        assert r.status_code == 201, r.text
-        officer = await as_user(c, "qu_minzheng")
-        view = (await c.post("/api/households/lookup", json={"id_number": person["id_number"]}, headers=officer)).json()
+    cadre = await as_user(web, "shipo_cun1")
+    r = await web.post(
+        "/api/emergencies",
+        headers=cadre,
+        json={"event_id": "HH-1", "kind": "accident", "description": "车祸受伤", "household": person},
+    )
+    assert r.status_code == 201, r.text
+    officer = await as_user(web, "qu_minzheng")
+    view = (await web.post("/api/households/lookup", json={"id_number": person["id_number"]}, headers=officer)).json()
     assert [e["event_id"] for e in view["emergencies"]] == ["HH-1"]

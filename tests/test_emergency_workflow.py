@@ -13,10 +13,10 @@ from temporalio.testing import WorkflowEnvironment
 from db import funds_repo
 from db.calendar_repo import load_calendar
 from schemas.emergency import CloseEvent, DocumentsRecorded, EmergencyNames, Escalation
-from tests.clock import SkippingEnvironment, beijing, midnight_after, minute, on_day, on_time, reminder_instant
-from tests.emergency_support import DISTRICT, TOWNSHIP, VILLAGE, fund, pay, refused, start_emergency, state
-from tests.factories import actor
-from tests.test_frontdoor_api import eventually
+from tests.support.clock import SkippingEnvironment, beijing, midnight_after, minute, on_day, on_time, reminder_instant
+from tests.support.emergency import DISTRICT, TOWNSHIP, VILLAGE, fund, pay, start_emergency, state
+from tests.support.factories import actor
+from tests.support.workflows import eventually, refused
 
 
 async def ledger_balances(pool: asyncpg.Pool, place: str) -> Decimal:

@@ -11,26 +11,24 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from tests.clock import SkippingEnvironment, beijing
-from tests.factories import resident_id
-from tests.test_frontdoor_api import PERSON, apply_online, csrf_of, portal_post, resident
+from tests.support.clients import SECRET, asgi_client, csrf_token
+from tests.support.clock import SkippingEnvironment, beijing
+from tests.support.factories import resident_id
+from tests.support.frontdoor import PERSON, apply_online, portal_post, resident
 from webapp.app import create_app
 
 
 def clients(pool: asyncpg.Pool, temporal, *ips: str) -> list[httpx.AsyncClient]:
     """Several visitors (their own IP address and cookies) of one web app."""
-    app = create_app(pool, temporal, secret_key="test-secret")
-    return [
-        httpx.AsyncClient(transport=httpx.ASGITransport(app, client=(ip, 40000)), base_url="http://jiuzhu.test")
-        for ip in ips
-    ]
+    app = create_app(pool, temporal, secret_key=SECRET)
+    return [asgi_client(app, ip) for ip in ips]
 
 
 async def look_up(c: httpx.AsyncClient, number: str, id_number: str = PERSON, phone: str = "13955641234"):
     form = await c.get("/portal/status")
     return await c.post(
         "/portal/status",
-        data={"request_no": number, "id_number": id_number, "phone": phone, "csrftoken": csrf_of(form.text)},
+        data={"request_no": number, "id_number": id_number, "phone": phone, "csrftoken": csrf_token(form.text)},
     )
 
 

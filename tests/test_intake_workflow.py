@@ -33,12 +33,11 @@ from schemas.frontdoor import (
 )
 from schemas.review import CaseState, ReviewNames
 from schemas.staff import Bureau
-from tests.clock import SkippingEnvironment, beijing, midnight_after, on_time
-from tests.emergency_support import refused
-from tests.factories import actor
-from tests.frontdoor_support import bureau_staff, eventually, submit
-from tests.review_support import start, until_stage
-from tests.test_frontdoor_api import eventually as until_true
+from tests.support.clock import SkippingEnvironment, beijing, midnight_after, on_time
+from tests.support.factories import actor
+from tests.support.frontdoor import bureau_staff, submit
+from tests.support.review import start, until_stage
+from tests.support.workflows import eventually, query_until, refused
 
 
 async def calendar(pool: asyncpg.Pool) -> WorkCalendar:
@@ -51,7 +50,7 @@ async def test_one_request_split_answered_and_closed(review_env: SkippingEnviron
     cal = await calendar(pool)
     received = date(2026, 11, 27)
     h = await submit(review_env, "12349-20261129-A00001", RequestKind.HELP, ["low_income", "medical_costs"])
-    s = await eventually(h, IntakeNames.STATE, IntakeState, lambda s: s.answer_due is not None)
+    s = await query_until(h, IntakeNames.STATE, IntakeState, lambda s: s.answer_due is not None)
     # answered within 5 working days: 11-30, 12-01, 12-02, 12-03, 12-04
     assert s.answer_due == cal.add_working_days(received, 5).date == date(2026, 12, 4)
     err = await refused(
@@ -70,7 +69,7 @@ async def test_one_request_split_answered_and_closed(review_env: SkippingEnviron
     accept_due, result_due = cal.add_working_days(received, 3).date, cal.add_working_days(received, 15).date
     assert (accept_due, result_due) == (date(2026, 12, 2), date(2026, 12, 18))
     for handle in (medical, school):
-        r = await eventually(handle, ReferralNames.STATE, ReferralState, lambda s: s.accept_due is not None)
+        r = await query_until(handle, ReferralNames.STATE, ReferralState, lambda s: s.accept_due is not None)
         assert (r.accept_due, r.result_due, r.status, r.escalations) == (accept_due, result_due, "delivered", [])
     err = await refused(
         medical.execute_update(ReferralNames.ACCEPT, ReferralAccept(actor=bureau_staff(Bureau.EDUCATION)))
@@ -92,7 +91,9 @@ async def test_one_request_split_answered_and_closed(review_env: SkippingEnviron
             ReferralNames.RESULT,
             ReferralResult(actor=bureau_staff(bureau), outcome="helped", help_given=text, amount="1200.00"),
         )
-    s = await eventually(h, IntakeNames.STATE, IntakeState, lambda s: sum(n.status == "answered" for n in s.needs) == 2)
+    s = await query_until(
+        h, IntakeNames.STATE, IntakeState, lambda s: sum(n.status == "answered" for n in s.needs) == 2
+    )
     assert s.status == "triaged"  # the dibao need is still waiting for the township
     await h.execute_update(
         IntakeNames.LINK_CASE,
@@ -119,11 +120,11 @@ async def test_bureau_missing_its_deadlines_is_escalated(review_env: SkippingEnv
     accept_due, answer_due, result_due = (cal.add_working_days(received, n).date for n in (3, 5, 15))
     assert (accept_due, answer_due, result_due) == (date(2026, 10, 10), date(2026, 10, 13), date(2026, 10, 27))
     h = await submit(review_env, "12349-20261129-A00002", RequestKind.HELP, ["jobless"])
-    s = await eventually(h, IntakeNames.STATE, IntakeState, lambda s: s.answer_due is not None)
+    s = await query_until(h, IntakeNames.STATE, IntakeState, lambda s: s.answer_due is not None)
     assert s.answer_due == answer_due
     await h.execute_update(IntakeNames.TRIAGE, Triage(actor=actor("qu_minzheng"), needs=["jobless"]))
     ref = review_env.client.get_workflow_handle(referral_workflow_id("ZJ-20261129-A00002-jobless"))
-    r = await eventually(ref, ReferralNames.STATE, ReferralState, lambda s: s.accept_due is not None)
+    r = await query_until(ref, ReferralNames.STATE, ReferralState, lambda s: s.accept_due is not None)
     assert (r.accept_due, r.result_due) == (accept_due, result_due)
 
     async def referral_escalations() -> list[str]:
@@ -157,7 +158,7 @@ async def test_bureau_missing_its_deadlines_is_escalated(review_env: SkippingEnv
         rows = await pool.fetch("select audience, kind from notifications where audience like 'role:%' order by id")
         return rows if len(rows) == 3 else None
 
-    notes = await until_true(three_notes, "the district told three times")
+    notes = await eventually(three_notes, "the district told three times")
     assert [(n["audience"], n["kind"]) for n in notes] == [
         ("role:district_officer@341503", "referral-escalated_accept"),
         ("role:district_officer@341503", "request-escalated_answer"),
@@ -179,7 +180,7 @@ async def test_complaint_about_a_case_in_review(review_env: SkippingEnvironment,
         about_person="shipo_diaocha",
     )
     c = review_env.client.get_workflow_handle(complaint_workflow_id("TS-20261129-A00003"))
-    registered = await eventually(c, ComplaintNames.STATE, ComplaintState, lambda s: s.accept_due is not None)
+    registered = await query_until(c, ComplaintNames.STATE, ComplaintState, lambda s: s.accept_due is not None)
     # accepted within 15 calendar days of 12-31, concluded within 60
     assert (registered.accept_due, registered.conclude_due) == (date(2027, 1, 15), date(2027, 3, 1))
     assert (registered.status, registered.unit_code, registered.about_case_id) == (
@@ -187,7 +188,7 @@ async def test_complaint_about_a_case_in_review(review_env: SkippingEnvironment,
         "341503106",
         "COMPLAINED-1",
     )
-    s = await eventually(case, ReviewNames.STATE, CaseState, lambda s: s.district_visit_required)
+    s = await query_until(case, ReviewNames.STATE, CaseState, lambda s: s.district_visit_required)
     assert "complaint_filed" in [e.kind for e in s.timeline]
     err = await refused(c.execute_update(ComplaintNames.ACCEPT, ComplaintAccept(actor=actor("shipo_diaocha"))))
     assert err.type == "recused"

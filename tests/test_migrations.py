@@ -11,7 +11,7 @@ from db import cases_repo, policy_repo
 from db.migrate import downgrade, upgrade
 from db.pool import connect
 from schemas.review import CaseEvent
-from tests.conftest import with_database
+from tests.support.system import with_database
 
 
 async def test_upgrade_from_empty_then_down_and_up_again(pg_server: str) -> None:

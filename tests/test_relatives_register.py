@@ -11,7 +11,7 @@ from activities.review import ReviewActivities
 from activities.verification import DatabaseVerificationCentre
 from db import relatives_repo
 from schemas.review import RelativesCheckIn
-from tests.factories import resident_id
+from tests.support.factories import resident_id
 
 RELATIVE = resident_id(date(1950, 1, 1))
 

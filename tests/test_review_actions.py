@@ -24,9 +24,10 @@ from schemas.review import (
     TakeOver,
     workflow_id_for,
 )
-from tests.clock import SkippingEnvironment, beijing, midnight_after, minute
-from tests.factories import actor, application
-from tests.review_support import (
+from tests.support.clock import SkippingEnvironment, beijing, midnight_after, minute
+from tests.support.factories import actor, application
+from tests.support.review import (
+    IN_NOTICE,
     TO_DECISION,
     act,
     events,
@@ -91,8 +92,7 @@ async def test_objection_sends_the_case_back_then_a_new_notice(
     assert minute(enrolled.at) == notice_ends
     kinds = await events(pool, "OBJECT-1")
     assert kinds == [
-        *TO_DECISION,
-        "notice_started",
+        *IN_NOTICE,
         "objection",
         "hearing",
         "decision",

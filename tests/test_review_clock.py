@@ -15,9 +15,9 @@ import pytest
 from db.calendar_repo import Notice, import_notice, load_calendar
 from rules.stages import Action
 from schemas.review import CaseState, MaterialsSupplied, MissingMaterials, ReviewNames, TakeOver
-from tests.clock import SkippingEnvironment, at_0830, beijing, midnight_after, minute, on_time
-from tests.factories import actor
-from tests.review_support import act, eventually_state, home_visit, refused, start, state, until_stage
+from tests.support.clock import SkippingEnvironment, at_0830, beijing, midnight_after, minute, on_time
+from tests.support.factories import actor
+from tests.support.review import act, eventually_state, home_visit, refused, start, state, until_stage
 
 
 async def fires_on_time(env: SkippingEnvironment, h, at: datetime, fired, what: str) -> CaseState:

@@ -31,9 +31,10 @@ from schemas.supervision import (
     ongoing_workflow_id,
     recheck_workflow_id,
 )
-from tests.clock import BEIJING, SkippingEnvironment, at_0830, beijing, on_day, on_time
-from tests.emergency_support import refused
-from tests.factories import actor
+from tests.support.clock import BEIJING, SkippingEnvironment, at_0830, beijing, on_day, on_time
+from tests.support.factories import actor
+from tests.support.supervision import month_after, seed_case
+from tests.support.workflows import refused
 from workers.main import build_worker
 
 SHIPO, SHUNHE = "341503106", "341503104"
@@ -46,48 +47,6 @@ OCTOBER_SAMPLE = [
     ("S006", SHIPO, "random"),
     ("S007", SHIPO, "relatives_match"),
 ]
-
-
-def month_after(day: date, months: int = 1) -> date:
-    """The first day of the month `months` after `day`'s."""
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
-async def seed_case(
-    pool: asyncpg.Pool,
-    case_id: str,
-    township: str,
-    decided: datetime,
-    *,
-    relatives: bool = False,
-    category: str | None = "B",
-    amount_fen: int = 50000,
-    people: int = 2,
-    cadence_months: int | None = None,
-) -> None:
-    await pool.execute(
-        "insert into cases (case_id, workflow_id, assistance_type, township_code, applicant_name, applicant_id_masked, "
-        "channel, policy_version, stage, status, accepted_at, decided_at, relatives_match) values "
-        "($1, 'review-' || $1, 'dibao', $2, '测试户', '341503********0011', 'counter', 1, 'enrolled', 'enrolled', "
-        "$3, $3, $4)",
-        case_id,
-        township,
-        decided,
-        relatives,
-    )
-    await pool.execute(
-        "insert into recipients (case_id, assistance_type, township_code, category, monthly_amount_fen, people, "
-        "first_payment_month, decided_at, review_cadence_months) values ($1, 'dibao', $2, $3, $4, $5, $6, $7, $8)",
-        case_id,
-        township,
-        category,
-        amount_fen,
-        people,
-        month_after(on_day(decided)),  # payments start the month after the decision's Beijing day
-        decided,
-        cadence_months,
-    )
 
 
 async def seed_october(pool: asyncpg.Pool) -> None:

@@ -19,7 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from infra.config import TASK_QUEUE
 from infra.servers import port_open
-from tests.ports import free_port
+from tests.support.ports import free_port
 from workers.main import build_worker
 from workflows.system_check import SystemCheckWorkflow
 

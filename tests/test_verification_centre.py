@@ -12,9 +12,9 @@ import asyncpg
 import httpx
 import pytest
 
-from activities.verification import DatabaseVerificationCentre, HttpVerificationCentre, centre_from_env
+from activities.verification import DatabaseVerificationCentre, HttpVerificationCentre, choose_centre
 from schemas.review import VerificationRequestIn
-from tests.clock import beijing
+from tests.support.clock import beijing
 
 REQUESTED_AT = beijing(2026, 11, 24, 9, 30)
 
@@ -34,7 +34,9 @@ async def test_database_centre_files_each_request_once(pool: asyncpg.Pool) -> No
         "select township_code, requested_at, adapter, status from verification_requests where case_id = 'V1'"
     )
     assert [tuple(r) for r in rows] == [("341503106", REQUESTED_AT, "database", "requested")]
-    assert isinstance(centre_from_env(pool), DatabaseVerificationCentre)
+    assert isinstance(choose_centre(pool, None), DatabaseVerificationCentre)
+    chosen = choose_centre(pool, "https://centre.example/requests", "secret")
+    assert isinstance(chosen, HttpVerificationCentre) and chosen.headers == {"Authorization": "Bearer secret"}
 
 
 class _Centre(BaseHTTPRequestHandler):

@@ -15,8 +15,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from infra.config import ROOT, TASK_QUEUE
 from schemas.review import CaseOutcome, Decision, ReviewNames, ReviewStart, workflow_id_for
-from tests.factories import actor, application
-from tests.review_support import TO_DECISION, act, steps_to_decision, until_stage
+from tests.support.factories import actor, application
+from tests.support.review import REFUSED, act, steps_to_decision, until_stage
 
 
 def start_worker(env: WorkflowEnvironment, db_url: str, log: Path, **extra: str) -> subprocess.Popen:
@@ -64,10 +64,7 @@ async def test_worker_killed_mid_case(dev_env: WorkflowEnvironment, db_url: str,
     conn = await asyncpg.connect(db_url)
     try:
         rows = await conn.fetch("select kind, event_key from case_events where case_id = 'CRASH-1' order by id")
-        assert [r["kind"] for r in rows] == [
-            *TO_DECISION,
-            "refused",
-        ]
+        assert [r["kind"] for r in rows] == REFUSED
         assert len({r["event_key"] for r in rows}) == len(rows)
         assert await conn.fetchval("select count(*) from cases") == 1
         assert await conn.fetchval("select count(*) from households") == 1
@@ -82,7 +79,7 @@ async def test_worker_dies_between_transfer_and_its_record(
 ) -> None:
     """The failpoint kills the worker right after the money left (first attempt only): the retry on a
     new worker finds the payment recorded, repeats only the idempotent transfer, and pays once."""
-    from tests.emergency_support import VILLAGE, fund, pay, start_emergency
+    from tests.support.emergency import VILLAGE, fund, pay, start_emergency
 
     await fund(pool, VILLAGE, "3000")
     log = tmp_path / "worker.log"

@@ -29,6 +29,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from db import ops_repo
 from infra import tracing
 from infra.metrics import HTTP_IN_FLIGHT, HTTP_LATENCY, HTTP_REQUESTS, READY
 from webapp.deps import Db, MaybeTemporal
@@ -59,7 +60,7 @@ async def readyz(pool: Db, client: MaybeTemporal) -> JSONResponse:
     async def database() -> None:
         if pool is None:
             raise RuntimeError("no pool")
-        await pool.fetchval("select 1")
+        await ops_repo.ping(pool)
 
     async def temporal() -> None:
         if client is None:

@@ -18,7 +18,7 @@ from activities.payments import LedgerRail
 from activities.review import ReviewActivities
 from activities.supervision import SupervisionActivities
 from activities.system import SystemActivities
-from activities.verification import centre_from_env
+from activities.verification import choose_centre
 from db.pool import create_pool
 from infra.config import TASK_QUEUE, Settings
 from infra.logging import setup_logging
@@ -54,9 +54,12 @@ WORKFLOWS = [
 ]
 
 
-def activities_for(pool: asyncpg.Pool, client: Client) -> list:
-    review = ReviewActivities(pool, centre_from_env(pool))
-    emergency = EmergencyActivities(pool, LedgerRail(pool))
+def activities_for(pool: asyncpg.Pool, client: Client, settings: Settings | None = None) -> list:
+    """Every activity, configured from `settings` (default: the environment's)."""
+    settings = settings or Settings()
+    token = settings.verification_token.get_secret_value() if settings.verification_token else None
+    review = ReviewActivities(pool, choose_centre(pool, settings.verification_url, token))
+    emergency = EmergencyActivities(pool, LedgerRail(pool), failpoint=settings.failpoint)
     frontdoor = FrontDoorActivities(pool)
     supervision = SupervisionActivities(pool, client)
     return [
@@ -69,12 +72,14 @@ def activities_for(pool: asyncpg.Pool, client: Client) -> list:
     ]
 
 
-def build_worker(client: Client, pool: asyncpg.Pool, task_queue: str = TASK_QUEUE) -> Worker:
+def build_worker(
+    client: Client, pool: asyncpg.Pool, task_queue: str = TASK_QUEUE, settings: Settings | None = None
+) -> Worker:
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=activities_for(pool, client),
+        activities=activities_for(pool, client, settings),
         graceful_shutdown_timeout=timedelta(seconds=10),  # let running activities finish on SIGTERM
     )
 
@@ -97,7 +102,7 @@ async def run_worker(settings: Settings) -> None:
     metrics = install_worker_metrics()  # JIUZHU_WORKER_METRICS; before the client, whose runtime carries it
     pool = await with_backoff("database", lambda: create_pool(settings.database_url))
     client = traced_if_enabled(await with_backoff("temporal", lambda: connect(settings)), "jiuzhu-worker")
-    worker = build_worker(client, pool)
+    worker = build_worker(client, pool, settings=settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -31,9 +31,9 @@ from schemas.emergency import (
     emergency_workflow_id,
 )
 from schemas.review import ActionAck, CaseOutcome, CaseState, Decision, ReviewNames, ReviewStart, workflow_id_for
-from tests.chaos.harness import PAYMENT, ChaosSystem, Retrier, run_review_case
-from tests.factories import actor, application
-from tests.review_support import hearing, home_visit, interview, verification
+from tests.support.factories import actor, application
+from tests.support.review import hearing, home_visit, interview, verification
+from tests.support.system import PAYMENT, ChaosSystem, Retrier, run_review_case
 from workers.main import build_worker
 
 DONE, OPEN, EVENT = "BK-DONE", "BK-OPEN", "BK-EVENT"
@@ -207,7 +207,7 @@ def _emergency_start():
     from datetime import date
 
     from schemas.emergency import EmergencyHousehold, EmergencyKind, EmergencyStart
-    from tests.factories import resident_id
+    from tests.support.factories import resident_id
 
     return EmergencyStart(
         event_id=EVENT,

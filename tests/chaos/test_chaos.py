@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.chaos.harness import run_chaos
+from tests.support.chaos import run_chaos
 
 
 @pytest.mark.timeout(240)

@@ -29,7 +29,8 @@ from infra.config import ROOT, TASK_QUEUE
 from infra.metrics import worker_metrics_address
 from infra.tracing import enabled as tracing_enabled
 from infra.tracing import with_tracing
-from tests.chaos.harness import ChaosSystem, free_port
+from tests.support.ports import free_port
+from tests.support.system import ChaosSystem
 from webapp.app import create_app
 from workflows.system_check import SystemCheckWorkflow
 

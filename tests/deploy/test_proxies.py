@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 
 from tests.deploy.support import CADDYFILE, find, render
-from tests.ports import free_port
+from tests.support.ports import free_port
 
 
 class _Stub(http.server.BaseHTTPRequestHandler):

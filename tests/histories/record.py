@@ -25,8 +25,8 @@ from infra.config import TASK_QUEUE, temporal_test_server
 from rules.stages import Action
 from schemas import search
 from schemas.review import CaseOutcome, Decision, Objection, ReviewNames, ReviewStart, workflow_id_for
-from tests.factories import actor, application
-from tests.review_support import act, investigate, until_stage
+from tests.support.factories import actor, application
+from tests.support.review import act, investigate, until_stage
 from workers.main import build_worker
 
 HERE = Path(__file__).parent
@@ -58,7 +58,7 @@ async def scenario_objection_overdue(env: WorkflowEnvironment, app_id: str) -> N
         Action.OBJECTION,
         Objection(actor=actor("shipo_cun1"), objector="村民", content="收入未如实申报", route="hearing"),
     )
-    from tests.review_support import hearing
+    from tests.support.review import hearing
 
     s = await until_stage(h, "hearing")
     await act(h, Action.HEARING, hearing(s.clock.accepted_on))
@@ -79,7 +79,7 @@ async def scenario_objection_overdue(env: WorkflowEnvironment, app_id: str) -> N
 async def scenario_emergency(env: WorkflowEnvironment, event_id: str) -> None:
     from db import funds_repo
     from schemas.emergency import CloseEvent, DocumentsRecorded, EmergencyNames, Escalation, FundSource
-    from tests.emergency_support import TOWNSHIP, VILLAGE, pay, start_emergency
+    from tests.support.emergency import TOWNSHIP, VILLAGE, pay, start_emergency
 
     async with env.jiuzhu_pool.acquire() as conn:  # type: ignore[attr-defined]
         await funds_repo.add_income(conn, VILLAGE, Decimal("5000"), FundSource.GOVERNMENT, "admin")
@@ -114,14 +114,15 @@ async def scenario_referral(env: WorkflowEnvironment, tag: str) -> None:
         Triage,
     )
     from schemas.staff import Bureau
-    from tests.frontdoor_support import bureau_staff, eventually, submit
+    from tests.support.frontdoor import bureau_staff, submit
+    from tests.support.workflows import query_until
 
     no = request_no(tag, 1)
     h = await submit(env, no, RequestKind.HELP, ["medical_costs"])
-    await eventually(h, IntakeNames.STATE, IntakeState, lambda s: s.answer_due is not None)
+    await query_until(h, IntakeNames.STATE, IntakeState, lambda s: s.answer_due is not None)
     await h.execute_update(IntakeNames.TRIAGE, Triage(actor=actor("shipo_jingban"), needs=["medical_costs"]))
     referral = env.client.get_workflow_handle(_referral_id(no))
-    await eventually(referral, ReferralNames.STATE, ReferralState, lambda s: s.accept_due is not None)
+    await query_until(referral, ReferralNames.STATE, ReferralState, lambda s: s.accept_due is not None)
     await env.sleep(timedelta(days=8))  # the acceptance deadline passes: escalated
     staff = bureau_staff(Bureau.MEDICAL_INSURANCE)
     await referral.execute_update(ReferralNames.ACCEPT, ReferralAccept(actor=staff))
@@ -142,12 +143,13 @@ async def scenario_complaint(env: WorkflowEnvironment, tag: str) -> None:
     """A complaint filed through the front door, accepted late (escalated) and concluded."""
     from schemas.frontdoor import ComplaintAccept, ComplaintConclude, ComplaintNames, ComplaintState, RequestKind
     from schemas.frontdoor import complaint_workflow_id as complaint_id
-    from tests.frontdoor_support import eventually, submit
+    from tests.support.frontdoor import submit
+    from tests.support.workflows import query_until
 
     no = request_no(tag, 2)
     h = await submit(env, no, RequestKind.COMPLAINT, [], about_person="村干部某某")
     complaint = env.client.get_workflow_handle(complaint_id(f"TS-{no.removeprefix('12349-')}"))
-    await eventually(complaint, ComplaintNames.STATE, ComplaintState, lambda s: s.accept_due is not None)
+    await query_until(complaint, ComplaintNames.STATE, ComplaintState, lambda s: s.accept_due is not None)
     await env.sleep(timedelta(days=20))  # the acceptance deadline passes: escalated
     await complaint.execute_update(ComplaintNames.ACCEPT, ComplaintAccept(actor=actor("shipo_shenpi")))
     await complaint.execute_update(

@@ -23,8 +23,8 @@ from db.users_repo import DEMO_PASSWORD
 from infra.clock import now
 from schemas.identity import mask_id
 from schemas.staff import Bureau, Role
-from tests.clock import on_day
-from tests.factories import resident_id
+from tests.support.clock import on_day
+from tests.support.factories import resident_id
 from webapp.app import create_app
 
 # Hypothesis keeps caches (unicode tables, constants) in a home directory: not in the work tree.

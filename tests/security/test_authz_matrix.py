@@ -43,8 +43,6 @@ from fastapi import routing
 
 from db.users_repo import DEMO_PASSWORD
 from schemas.staff import Role
-from tests.clock import beijing, on_day
-from tests.factories import application, resident_id
 from tests.security.conftest import (
     FOREIGN_USERS,
     HOME_USERS,
@@ -55,6 +53,8 @@ from tests.security.conftest import (
     Seeds,
     World,
 )
+from tests.support.clock import beijing, on_day
+from tests.support.factories import application, resident_id
 from webapp.app import create_app
 from webapp.authz import ALL_ROLES as ALL
 from webapp.authz import AP, BU, CW, OFF, SUP, VC, A, who

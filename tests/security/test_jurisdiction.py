@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from schemas.identity import mask_id, mask_phone
-from tests.clock import beijing, on_day
-from tests.factories import application, resident_id
 from tests.security.conftest import SHIPO, SHIPO_VILLAGE, World
+from tests.support.clock import beijing, on_day
+from tests.support.factories import application, resident_id
 
 # 16:30 UTC: Beijing is already on 12-04 while the machine's UTC date is still 12-03, so a date taken from the
 # machine's clock would be refused. The seed rows are dated from this instant too (tests/security/conftest.py).

@@ -23,10 +23,10 @@ import uvicorn
 from db.users_repo import DEMO_PASSWORD
 from infra.logging import setup_logging
 from schemas.identity import mask_id
-from tests.clock import SkippingEnvironment, beijing, midnight_after
-from tests.factories import application, resident_id
-from tests.ports import free_port
 from tests.security.conftest import SECRET, SHIPO, SHIPO_VILLAGE
+from tests.support.clock import SkippingEnvironment, beijing, midnight_after
+from tests.support.factories import application, resident_id
+from tests.support.ports import free_port
 from webapp.app import create_app
 
 

@@ -26,9 +26,9 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 
 from db.users_repo import DEMO_PASSWORD
-from tests.clock import SkippingEnvironment
 from tests.security.conftest import SECRET, WEBHOOK_SECRET, add_extra_users, seed
-from tests.web_server import serving_web
+from tests.support.clock import SkippingEnvironment
+from tests.support.web_server import serving_web
 
 EXAMPLES = int(os.environ.get("JIUZHU_FUZZ_EXAMPLES", "8"))  # per operation, mode and user
 USERS = ("qu_minzheng", "shipo_jingban")

@@ -16,17 +16,12 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from db.users_repo import DEMO_PASSWORD
-from tests.clock import BEIJING
-from tests.review_support import start
+from tests.support.clock import BEIJING
+from tests.support.factories import NOTICE_2030
+from tests.support.review import start
 from webapp.app import create_app
 
 SECRET = "test-secret-" + "x" * 32
-NOTICE_2030 = {
-    "year": 2030,
-    "source": "国务院办公厅关于2030年部分节假日安排的通知（测试）",
-    "holidays": [{"date": "2030-01-01", "name": "元旦"}, "2030-01-02"],
-    "workdays": [{"date": "2030-01-05", "name": "元旦调休"}],
-}
 
 
 def _client(app) -> httpx.AsyncClient:
@@ -309,7 +304,11 @@ def year_rows(html: str) -> list[tuple[str, str]]:
 async def test_calendar_page_counts_from_today_in_beijing(admin: httpx.AsyncClient) -> None:
     page = (await admin.get("/admin/calendar")).text
     rows = year_rows(page)
-    assert rows[:3] == [("2028", "暂定：仅按周末"), ("2027", "暂定：仅按周末"), ("2026", "内置")]  # through next year
+    assert rows[:3] == [
+        ("2028", "暂定：仅按法定节日"),
+        ("2027", "暂定：仅按法定节日"),
+        ("2026", "内置"),
+    ]  # through next year
     assert rows[-1] == ("2004", "内置") and len(rows) == 25
     assert 'name="start" value="2027-01-01"' in page and 'name="n" value="20"' in page  # counted from today
 
@@ -317,7 +316,7 @@ async def test_calendar_page_counts_from_today_in_beijing(admin: httpx.AsyncClie
 async def test_import_a_notice_then_count_with_it(admin: httpx.AsyncClient) -> None:
     params = {"start": "2029-12-31", "n": "3"}
     before = compute_result((await admin.get("/admin/calendar", params=params)).text)
-    assert "<strong>2030-01-03</strong>" in before and "暂定" in before  # weekends only
+    assert "<strong>2030-01-04</strong>" in before and "暂定" in before  # 2030-01-01 off by the law alone
 
     r = await post(admin, "/admin/calendar/import", notice_form("notice-2030.json", json.dumps(NOTICE_2030)))
     assert r.status_code == 303

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from playwright.async_api import Page
 
-from tests.ui.conftest import Live, log_in
-from tests.ui.test_admin import NOTICE_2030
+from tests.support.browser import Live, log_in
+from tests.support.factories import NOTICE_2030
 
 
 async def test_admin_creates_a_user(live: Live, page: Page) -> None:

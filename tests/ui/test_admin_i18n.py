@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.ui.i18n_support import msgids, repeated, templates, untranslated
+from tests.support.i18n import msgids, repeated, templates, untranslated
 
 OWN = {"zh_CN": "admin.po", "en": "admin-labels.po"}
 

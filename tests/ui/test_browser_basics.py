@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.async_api import Page
 
-from tests.ui.conftest import Live, log_in
+from tests.support.browser import Live, log_in
 
 
 async def test_log_in_switch_language_and_log_out(live: Live, page: Page) -> None:

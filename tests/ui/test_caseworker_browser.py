@@ -15,11 +15,11 @@ from playwright.async_api import Page, expect
 
 from db import cases_repo
 from schemas.review import CaseEvent
-from tests.clock import beijing
-from tests.factories import resident_id
-from tests.review_support import TO_DECISION, start, state, until_stage
-from tests.test_api import insert_case
-from tests.ui.conftest import Live, log_in
+from tests.support.browser import Live, log_in
+from tests.support.clients import insert_case
+from tests.support.clock import beijing
+from tests.support.factories import resident_id
+from tests.support.review import ENROLLED, start, state, until_stage
 
 APPLICANT_ID = resident_id(date(1968, 3, 2), seq=101)
 CHILD_ID = resident_id(date(2009, 5, 1), seq=102)
@@ -182,11 +182,7 @@ async def test_one_case_from_the_intake_form_to_enrolment(live: Live, page: Page
     await expect(page.locator("[data-testid^=act-]")).to_have_count(0)
     timeline = page.locator("[data-testid=timeline] tbody tr")
     kinds = [await row.get_attribute("data-kind") for row in await timeline.all()]
-    assert kinds == [
-        *TO_DECISION,
-        "notice_started",
-        "enrolled",
-    ]
+    assert kinds == ENROLLED
     await expect(timeline.nth(3)).to_contain_text("石婆店镇经办人 李娟")
     await expect(timeline.nth(8)).to_contain_text("每月 844.00 元，自 2026年12月 起发放")  # the month after
     await live.screenshot(page, "caseworker-case-enrolled")

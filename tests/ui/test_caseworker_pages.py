@@ -4,7 +4,6 @@ masking, the inbox's rules, which action forms are offered, and that every strin
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,11 +20,9 @@ from schemas.people import RELATION_LABELS
 from schemas.policy import Policy
 from schemas.review import AssistanceType, CaseEvent, CaseState, ClockState, Escalation
 from schemas.staff import ROLE_LABELS, Role
-from tests.clock import beijing
-from tests.factories import actor, resident_id
-from tests.test_api import SHIPO, SHIPO_VILLAGE, SHUNHE, insert_case
-from tests.ui.test_pages import log_in, token
-from webapp.app import create_app
+from tests.support.clients import SHIPO, SHIPO_VILLAGE, SHUNHE, csrf_token, insert_case, log_in
+from tests.support.clock import beijing
+from tests.support.factories import actor, resident_id
 from webapp.i18n import translations
 from webapp.review.case_forms import available_actions
 from webapp.review.common import COMMON_MATERIALS, working_days_left
@@ -34,15 +31,6 @@ from webapp.review.inbox import PAGE_SIZE, tasks_for
 APPLICANT_ID = resident_id(date(1968, 3, 2), seq=201)
 CHILD_ID = resident_id(date(2009, 5, 1), seq=202)
 TEMPLATES = Path(__file__).resolve().parents[2] / "webapp" / "review" / "templates" / "caseworker"
-
-
-@pytest.fixture
-async def web(pool: asyncpg.Pool, beijing_clock: datetime) -> AsyncIterator[httpx.AsyncClient]:
-    """The app with no Temporal client: pages must work from the database alone; its clock is at the
-    test's `start_at`."""
-    app = create_app(pool=pool, client=None, secret_key="test-secret-" + "x" * 32)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://jiuzhu.test") as c:
-        yield c
 
 
 # ---- intake ------------------------------------------------------------------------------------
@@ -68,7 +56,7 @@ async def test_failed_intake_keeps_what_was_typed_and_says_why_in_chinese(
     form = await web.get("/cases/new")
     wrong = CHILD_ID[:17] + ("0" if CHILD_ID[17] != "0" else "1")
     data = {
-        "csrftoken": token(form.text),
+        "csrftoken": csrf_token(form.text),
         "draft_id": "341503106-20261129-abcdef",
         "assistance_type": "dibao",
         "channel": "proxy",
@@ -122,7 +110,7 @@ async def test_failed_intake_keeps_what_was_typed_and_says_why_in_chinese(
 async def test_id_check_while_typing(web: httpx.AsyncClient) -> None:
     await log_in(web, "shipo_jingban")
     form = await web.get("/cases/new")
-    headers = {"x-csrftoken": token(form.text)}
+    headers = {"x-csrftoken": csrf_token(form.text)}
     ok = await web.post("/cases/new/check-id", data={"id_number": "11010519491231002x"}, headers=headers)
     assert ok.json() == {"ok": True, "value": "11010519491231002X", "message": ""}
     bad = await web.post("/cases/new/check-id", data={"id_number": "110105194912310021"}, headers=headers)
@@ -248,7 +236,7 @@ async def test_refused_form_keeps_what_was_typed(web: httpx.AsyncClient, pool: a
     await log_in(web, "shipo_jingban")
     page = await web.get("/cases/SP-1")
     visit = {
-        "csrftoken": token(page.text),
+        "csrftoken": csrf_token(page.text),
         "visited_on": "2026-13-01",
         "investigators": ["shipo_jingban", "shunhe_diaocha"],
         "family_signatures": "王大山、王小明",

@@ -8,10 +8,10 @@ from datetime import date
 import pytest
 from playwright.async_api import Page
 
-from tests.clock import beijing
-from tests.emergency_support import TOWNSHIP, VILLAGE
-from tests.factories import resident_id
-from tests.ui.conftest import Live, log_in
+from tests.support.browser import Live, log_in
+from tests.support.clock import beijing
+from tests.support.emergency import TOWNSHIP, VILLAGE
+from tests.support.factories import resident_id
 
 
 async def submit(page: Page, form: str) -> None:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Browser, Page
 
-from tests.clock import beijing
-from tests.test_frontdoor_api import PERSON, resident
-from tests.ui.conftest import Live, log_in
+from tests.support.browser import Live, log_in
+from tests.support.clock import beijing
+from tests.support.frontdoor import PERSON, resident
 
 
 async def submit(page: Page, form: str) -> None:

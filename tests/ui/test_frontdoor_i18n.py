@@ -8,7 +8,7 @@ import pytest
 from rules.needs import NEEDS
 from schemas.frontdoor import RequestKind
 from schemas.staff import Bureau
-from tests.ui.i18n_support import msgids, repeated, templates, untranslated
+from tests.support.i18n import msgids, repeated, templates, untranslated
 from webapp.frontdoor import desk_pages, subjects
 from webapp.frontdoor import labels as frontdoor_labels
 

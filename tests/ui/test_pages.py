@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 import httpx
 import pytest
 
 from db.users_repo import DEMO_PASSWORD
-
-
-def token(html: str) -> str:
-    return re.search(r'name="csrftoken" value="([^"]+)"', html).group(1)
-
-
-async def log_in(c: httpx.AsyncClient, username: str, password: str = DEMO_PASSWORD) -> httpx.Response:
-    page = await c.get("/login")
-    return await c.post("/login", data={"username": username, "password": password, "csrftoken": token(page.text)})
+from tests.support.clients import csrf_token, log_in
 
 
 async def test_anonymous_visitor_is_sent_to_log_in_and_back(web: httpx.AsyncClient) -> None:
@@ -30,7 +20,7 @@ async def test_anonymous_visitor_is_sent_to_log_in_and_back(web: httpx.AsyncClie
             "username": "shipo_jingban",
             "password": DEMO_PASSWORD,
             "next": "/account",
-            "csrftoken": token(page.text),
+            "csrftoken": csrf_token(page.text),
         },
     )
     assert r.status_code == 303 and r.headers["location"] == "/account"
@@ -61,7 +51,7 @@ async def test_open_redirect_is_ignored(web: httpx.AsyncClient) -> None:
             "username": "qu_jiandu",
             "password": DEMO_PASSWORD,
             "next": "//evil.example/",
-            "csrftoken": token(page.text),
+            "csrftoken": csrf_token(page.text),
         },
     )
     assert r.headers["location"] == "/dashboard"
@@ -80,15 +70,25 @@ async def test_password_change(web: httpx.AsyncClient) -> None:
     page = await web.get("/account")
     bad = await web.post(
         "/account/password",
-        data={"current": DEMO_PASSWORD, "new": "new-pass-1", "confirm": "new-pass-2", "csrftoken": token(page.text)},
+        data={
+            "current": DEMO_PASSWORD,
+            "new": "new-pass-1",
+            "confirm": "new-pass-2",
+            "csrftoken": csrf_token(page.text),
+        },
     )
     assert bad.status_code == 422 and "两次输入的新密码不一致" in bad.text
     ok = await web.post(
         "/account/password",
-        data={"current": DEMO_PASSWORD, "new": "new-pass-1", "confirm": "new-pass-1", "csrftoken": token(page.text)},
+        data={
+            "current": DEMO_PASSWORD,
+            "new": "new-pass-1",
+            "confirm": "new-pass-1",
+            "csrftoken": csrf_token(page.text),
+        },
     )
     assert ok.status_code == 200 and "密码已修改" in ok.text
-    await web.post("/logout", data={"csrftoken": token(page.text)})
+    await web.post("/logout", data={"csrftoken": csrf_token(page.text)})
     assert (await log_in(web, "shipo_diaocha", "new-pass-1")).status_code == 303
 
 
@@ -97,7 +97,9 @@ async def test_language_switch(web: httpx.AsyncClient) -> None:
     page = await web.get("/account")
     assert "修改密码" in page.text
     r = await web.post(
-        "/lang", data={"locale": "en", "csrftoken": token(page.text)}, headers={"referer": "http://jiuzhu.test/account"}
+        "/lang",
+        data={"locale": "en", "csrftoken": csrf_token(page.text)},
+        headers={"referer": "http://jiuzhu.test/account"},
     )
     assert r.status_code == 303 and r.headers["location"] == "/account"
     page = await web.get("/account")
@@ -121,7 +123,7 @@ async def test_multipart_form_with_csrf_token_is_accepted(web: httpx.AsyncClient
     """File uploads (multipart) pass the CSRF check when the token comes first, and fail without it."""
     await log_in(web, "shipo_jingban")
     page = await web.get("/account")
-    form = {"csrftoken": token(page.text), "current": "x", "new": "abcdefgh1", "confirm": "abcdefgh2"}
+    form = {"csrftoken": csrf_token(page.text), "current": "x", "new": "abcdefgh1", "confirm": "abcdefgh2"}
     r = await web.post("/account/password", data=form, files={"attachment": ("a.txt", b"hello", "text/plain")})
     assert r.status_code == 422 and "当前密码不正确" in r.text  # reached the handler, which refused on its merits
     no_token = {k: v for k, v in form.items() if k != "csrftoken"}

@@ -19,10 +19,10 @@ from infra.config import ROOT
 from rules.stages import Action
 from schemas.identity import mask_id
 from schemas.review import Decision
-from tests.clock import SkippingEnvironment, beijing
-from tests.factories import actor
-from tests.review_support import act, investigate, start, state
-from tests.ui.test_pages import log_in
+from tests.support.clients import log_in
+from tests.support.clock import SkippingEnvironment, beijing
+from tests.support.factories import actor
+from tests.support.review import act, investigate, start, state
 from webapp import pdfkit as pdf
 from webapp.app import create_app
 

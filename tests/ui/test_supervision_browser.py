@@ -9,10 +9,10 @@ from datetime import date
 import pytest
 from playwright.async_api import Page
 
-from tests.clock import beijing
-from tests.test_supervision import seed_case
-from tests.ui.conftest import Live, log_in
-from tests.ui.test_supervision_pages import BARRED, SHIPO, SHUNHE, add_event
+from tests.support.browser import Live, log_in
+from tests.support.clients import SHIPO, SHUNHE
+from tests.support.clock import beijing
+from tests.support.supervision import BARRED, add_event, seed_case
 
 # The first Monday of 2027: the month to draw, December 2026, is in the year before.
 START = beijing(2027, 1, 4, 10, 0)

@@ -25,13 +25,12 @@ from db.users_repo import DEMO_PASSWORD
 from infra.config import TASK_QUEUE
 from schemas.review import CaseOutcome, ReviewNames, ReviewStart, workflow_id_for
 from schemas.supervision import OngoingStart, OngoingState, SupervisionNames, ongoing_workflow_id
-from tests.clock import SkippingEnvironment, beijing
-from tests.factories import actor, application
-from tests.review_support import until_stage
-from tests.test_supervision import seed_case
-from tests.ui.conftest import ARTIFACTS
-from tests.ui.test_pages import log_in, token
-from tests.ui.test_supervision_pages import BARRED, OCTOBER, SHIPO, SHUNHE, add_event
+from tests.support.browser import ARTIFACTS
+from tests.support.clients import SHIPO, SHUNHE, csrf_token, log_in
+from tests.support.clock import SkippingEnvironment, beijing
+from tests.support.factories import actor, application
+from tests.support.review import until_stage
+from tests.support.supervision import BARRED, OCTOBER, add_event, seed_case
 from webapp.app import create_app
 from webapp.supervision.declarations import IMMUTABLE
 
@@ -177,7 +176,7 @@ async def test_a_district_officer_draws_a_month_and_records_a_recheck(
     await log_in(web, "qu_minzheng")
     page = (await web.get("/supervision/sampling")).text
     assert 'data-testid="no-draw"' in page
-    r = await web.post("/supervision/sampling/draw", data={"month": "2026-10", "csrftoken": token(page)})
+    r = await web.post("/supervision/sampling/draw", data={"month": "2026-10", "csrftoken": csrf_token(page)})
     assert r.status_code == 303 and r.headers["location"] == "/supervision/sampling?month=2026-10&done=drawn"
     page = (await web.get(r.headers["location"])).text
     assert "已抽取样本" in page and "jiuzhu-sampling-2026-10" in page
@@ -187,7 +186,7 @@ async def test_a_district_officer_draws_a_month_and_records_a_recheck(
 
     form = (await web.get("/supervision/rechecks/2026-10-M-1")).text
     bad = await web.post(
-        "/supervision/rechecks/2026-10-M-1", data={"result": "irregular", "findings": "", "csrftoken": token(form)}
+        "/supervision/rechecks/2026-10-M-1", data={"result": "irregular", "findings": "", "csrftoken": csrf_token(form)}
     )
     assert bad.status_code == 422 and "复核情况为必填项" in bad.text
     r = await web.post(
@@ -196,7 +195,7 @@ async def test_a_district_officer_draws_a_month_and_records_a_recheck(
             "result": "irregular",
             "findings": "经办人与申请人系亲属，未回避",
             "home_visit": "true",
-            "csrftoken": token(form),
+            "csrftoken": csrf_token(form),
         },
     )
     assert r.status_code == 303, r.text[-1500:]
@@ -205,7 +204,7 @@ async def test_a_district_officer_draws_a_month_and_records_a_recheck(
     assert await pool.fetchval("select status from rechecks where recheck_id = '2026-10-M-1'") == "irregular"
     again = await web.post(
         "/supervision/rechecks/2026-10-M-1",
-        data={"result": "upheld", "findings": "再次录入", "csrftoken": token(form)},
+        data={"result": "upheld", "findings": "再次录入", "csrftoken": csrf_token(form)},
     )
     assert again.status_code == 409 and await pool.fetchval("select count(*) from case_corrections") == 1
     page = (await web.get("/supervision/sampling?month=2026-10")).text
@@ -248,7 +247,7 @@ async def test_an_ongoing_review_is_stopped_with_written_reasons(
     assert 'data-case="ONG-9"' in due_card and "复核流程于到期日 8:30 提醒乡镇（街道）" in due_card
     assert 'data-testid="review-form"' not in due_card
     form = {"outcome": "stop", "findings": "入户核查家庭收入情况", "reasons": "家庭人均收入已超过保障标准"}
-    r = await web.post("/supervision/reviews/ONG-9", data=form | {"csrftoken": token(page)})
+    r = await web.post("/supervision/reviews/ONG-9", data=form | {"csrftoken": csrf_token(page)})
     assert r.status_code == 422 and "本次复核 2026-11-24 到期，尚未到期" in r.text
 
     await review_env.skip_to(remind_at - timedelta(minutes=1))
@@ -262,7 +261,7 @@ async def test_an_ongoing_review_is_stopped_with_written_reasons(
     page = (await web.get("/supervision/reviews")).text
     due_card = page.split('data-testid="due"')[1].split('data-testid="register"')[0]
     assert 'data-case="ONG-9"' in due_card and 'data-testid="review-form"' in due_card and "第 1 次复核" in due_card
-    form = {"outcome": "stop", "findings": "入户核查家庭收入情况", "reasons": "", "csrftoken": token(page)}
+    form = {"outcome": "stop", "findings": "入户核查家庭收入情况", "reasons": "", "csrftoken": csrf_token(page)}
     r = await web.post("/supervision/reviews/ONG-9", data=form)
     assert r.status_code == 422 and "调整或停发须书面写明理由" in r.text and "入户核查家庭收入情况" in r.text
 
@@ -292,7 +291,7 @@ async def test_fund_declaration_confirmed_corrected_superseded_and_exported(
         await seed_case(pool, f"D{i}", town, september, amount_fen=fen, people=people)
     await log_in(web, "qu_minzheng")
     page = (await web.get("/supervision/declarations")).text
-    r = await web.post("/supervision/declarations/draft", data={"month": "2026-11", "csrftoken": token(page)})
+    r = await web.post("/supervision/declarations/draft", data={"month": "2026-11", "csrftoken": csrf_token(page)})
     assert r.status_code == 303 and r.headers["location"] == "/supervision/declarations/2026-11/1?done=drafted"
     view = (await web.get(r.headers["location"])).text
     assert "草稿" in view and 'data-testid="confirm-form"' in view
@@ -352,7 +351,7 @@ async def test_fund_declaration_confirmed_corrected_superseded_and_exported(
     ):
         assert words in text, words
 
-    r = await web.post("/supervision/declarations/2026-11/1/confirm", data={"csrftoken": token(page)})
+    r = await web.post("/supervision/declarations/2026-11/1/confirm", data={"csrftoken": csrf_token(page)})
     assert r.status_code == 303
     view = (await web.get(r.headers["location"])).text
     assert "已确认。该版本不可再更改" in view and 'data-testid="confirm-form"' not in view
@@ -360,21 +359,21 @@ async def test_fund_declaration_confirmed_corrected_superseded_and_exported(
         await pool.execute("update fund_declarations set totals = '{}' where month = '2026-11'")
 
     await seed_case(pool, "D9", SHUNHE, september, amount_fen=30000, people=1)  # found after confirming
-    r = await web.post("/supervision/declarations/draft", data={"month": "2026-11", "csrftoken": token(page)})
+    r = await web.post("/supervision/declarations/draft", data={"month": "2026-11", "csrftoken": csrf_token(page)})
     assert r.headers["location"] == "/supervision/declarations/2026-11/2?done=drafted"
     r = await web.post(
-        "/supervision/declarations/2026-11/2/confirm", data={"note": "补报顺河镇1户", "csrftoken": token(page)}
+        "/supervision/declarations/2026-11/2/confirm", data={"note": "补报顺河镇1户", "csrftoken": csrf_token(page)}
     )
     assert r.status_code == 303
     statuses = dict(await pool.fetch("select version, status from fund_declarations where month = '2026-11'"))
     assert statuses == {1: "superseded", 2: "confirmed"}
     assert await pool.fetchval("select totals from fund_declarations where version = 1") == stored["totals"]
-    old = await web.post("/supervision/declarations/2026-11/1/confirm", data={"csrftoken": token(page)})
+    old = await web.post("/supervision/declarations/2026-11/1/confirm", data={"csrftoken": csrf_token(page)})
     assert old.status_code == 409 and IMMUTABLE in old.text and "已被更正版本取代" in old.text
     listing = (await web.get("/supervision/declarations")).text
     assert listing.count('data-month="2026-11"') == 2 and "2,250.00" in listing
 
     await log_in(web, "qu_jiandu")
-    r = await web.post("/supervision/declarations/2026-11/2/confirm", data={"csrftoken": token(page)})
+    r = await web.post("/supervision/declarations/2026-11/2/confirm", data={"csrftoken": csrf_token(page)})
     assert r.status_code == 403
     assert (await web.get("/supervision/declarations/2026-11/2/export.xlsx")).status_code == 200

@@ -4,62 +4,18 @@ written straight into the supervision tables (the rows the workflows' activities
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 
-from db import cases_repo, relatives_repo
+from db import relatives_repo
 from schemas.identity import mask_id
-from schemas.review import CaseEvent
-from tests.clock import beijing
-from tests.factories import resident_id
-from tests.test_supervision import seed_case
-from tests.ui.test_pages import log_in, token
-from webapp.app import create_app
-
-SHIPO, SHUNHE = "341503106", "341503104"
-OCTOBER = datetime(2026, 10, 15, 3, 0, tzinfo=UTC)
-BARRED = [{"username": "shipo_diaocha", "full_name": "石婆店镇经办人 王强", "reason": "近亲属备案：表兄"}]
-
-
-@pytest.fixture
-async def web(pool: asyncpg.Pool, beijing_clock: datetime) -> AsyncIterator[httpx.AsyncClient]:
-    """The app without Temporal, its clock at the test's `start_at`."""
-    app = create_app(pool=pool, client=None, secret_key="test-secret-" + "x" * 32)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://jiuzhu.test") as c:
-        yield c
-
-
-async def add_event(
-    pool: asyncpg.Pool,
-    case_id: str,
-    kind: str,
-    *,
-    actor: str | None = None,
-    role: str | None = None,
-    payload: dict[str, Any] | None = None,
-    at: datetime = OCTOBER,
-    stage: str = "investigation",
-) -> None:
-    await cases_repo.append_events(
-        pool,
-        [
-            CaseEvent(
-                case_id=case_id,
-                event_key=f"{kind}-{at.isoformat()}-{actor}",
-                kind=kind,
-                stage=stage,
-                actor=actor,
-                actor_role=role,
-                payload=payload or {},
-                occurred_at=at,
-            )
-        ],
-    )
+from tests.support.clients import SHIPO, SHUNHE, csrf_token, log_in
+from tests.support.clock import beijing
+from tests.support.factories import resident_id
+from tests.support.supervision import BARRED, OCTOBER, add_event, seed_case
 
 
 async def seed_draw(pool: asyncpg.Pool) -> None:
@@ -171,12 +127,12 @@ async def test_sampling_page_shows_the_draw_and_counts_irregular_findings_per_to
     assert re.search(r'name="month"[^>]*value="2026-11"', draw_form)  # the month that has just ended
     assert 'data-testid="finding-form"' in (await web.get("/supervision/rechecks/2026-10-S-2")).text
     assert 'data-testid="finding-form"' not in (await web.get("/supervision/rechecks/2026-10-S-1")).text  # done
-    r = await web.post("/supervision/sampling/draw", data={"month": "2026-12", "csrftoken": token(page)})
+    r = await web.post("/supervision/sampling/draw", data={"month": "2026-12", "csrftoken": csrf_token(page)})
     assert r.status_code == 422 and "请选择已经结束的月份" in r.text
     # November may be drawn: the request goes on to the workflow service, which this app does not have.
-    r = await web.post("/supervision/sampling/draw", data={"month": "2026-11", "csrftoken": token(page)})
+    r = await web.post("/supervision/sampling/draw", data={"month": "2026-11", "csrftoken": csrf_token(page)})
     assert r.status_code == 503 and "工作流服务暂不可用" in r.text
-    r = await web.post("/supervision/sampling/draw", data={"month": "2026-10", "csrftoken": token(page)})
+    r = await web.post("/supervision/sampling/draw", data={"month": "2026-10", "csrftoken": csrf_token(page)})
     assert r.status_code == 303 and r.headers["location"] == "/supervision/sampling?month=2026-10&done=already"
     assert (await web.get("/supervision/rechecks/nope")).status_code == 404
 
@@ -216,11 +172,11 @@ async def test_reviews_page_register_and_stopped_households_within_the_township(
     assert ("没有到期的复核" in page) is not due
     active = (await web.get("/supervision/reviews")).text.split('data-testid="register"')[1].split("</table>")[0]
     assert "R-1" in active and "R-2" not in active
-    r = await web.post("/supervision/reviews/R-3", data={"outcome": "continue", "csrftoken": token(page)})
+    r = await web.post("/supervision/reviews/R-3", data={"outcome": "continue", "csrftoken": csrf_token(page)})
     assert r.status_code == 404  # not in the user's township
 
     await log_in(web, "qu_jiandu")
-    r = await web.post("/supervision/reviews/R-1", data={"outcome": "continue", "csrftoken": token(page)})
+    r = await web.post("/supervision/reviews/R-1", data={"outcome": "continue", "csrftoken": csrf_token(page)})
     assert r.status_code == 403 and "复核由本乡镇（街道）或区民政局工作人员办理" in r.text
 
 

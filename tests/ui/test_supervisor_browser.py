@@ -11,10 +11,11 @@ from datetime import date, timedelta
 import pytest
 from playwright.async_api import Page
 
-from tests.clock import beijing
-from tests.review_support import start, state, until_stage
-from tests.ui.conftest import Live, log_in
-from tests.ui.test_supervisor_pages import SHUNHE, add_case, at
+from tests.support.browser import Live, log_in
+from tests.support.clients import SHUNHE
+from tests.support.clock import beijing
+from tests.support.review import start, state, until_stage
+from tests.support.supervision import add_case, at
 
 # The district's cases were accepted in the 13 weeks up to 2026-11-21; the pages are looked at on Tuesday 11-24.
 SEEDED_ON = beijing(2026, 11, 24, 9, 30)

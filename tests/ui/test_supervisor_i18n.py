@@ -9,7 +9,7 @@ import pytest
 
 from rules.stages import STAGE_LABELS
 from schemas.review import AssistanceType
-from tests.ui.i18n_support import catalog, msgids, repeated, templates, untranslated
+from tests.support.i18n import catalog, msgids, repeated, templates, untranslated
 from webapp.supervision import dashboard, overdue
 
 OURS = {"zh_CN": "supervisor.po", "en": "supervisor-labels.po"}

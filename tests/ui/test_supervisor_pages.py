@@ -9,8 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import quote
 
 import asyncpg
@@ -20,68 +19,13 @@ from openpyxl import load_workbook
 
 from rules.calendar import WorkCalendar
 from schemas.identity import mask_id
-from tests.clock import BEIJING, beijing
-from tests.factories import resident_id
-from tests.ui.test_pages import log_in, token
-from webapp.app import create_app
+from tests.support.clients import SHIPO, SHIPO_VILLAGE, SHUNHE, csrf_token, log_in
+from tests.support.clock import beijing
+from tests.support.factories import resident_id
+from tests.support.supervision import add_case, at
 from webapp.supervision.common import WorkdayCounter
 
-SHIPO, SHUNHE, GULOU = "341503106", "341503104", "341503001"
-SHIPO_VILLAGE = "341503106201"
-
-
-@pytest.fixture
-async def web(pool: asyncpg.Pool, beijing_clock: datetime) -> AsyncIterator[httpx.AsyncClient]:
-    """The app without Temporal, its clock at the test's `start_at`."""
-    app = create_app(pool=pool, client=None, secret_key="test-secret-" + "x" * 32)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://jiuzhu.test") as c:
-        yield c
-
-
-def at(day: date, hour: int = 10) -> datetime:
-    return datetime.combine(day, time(hour), BEIJING)
-
-
-async def add_case(
-    pool: asyncpg.Pool,
-    case_id: str,
-    *,
-    township: str = SHIPO,
-    village: str | None = None,
-    name: str = "王大山",
-    id_number: str | None = None,
-    kind: str = "dibao",
-    stage: str = "investigation",
-    status: str = "open",
-    accepted: datetime | None = None,
-    deadline: date | None = None,
-    overdue: bool = False,
-    decided: datetime | None = None,
-    handled_by: str = "township",
-) -> str:
-    """A case row as the workflow would have written it; returns the full ID number used."""
-    id_number = id_number or resident_id(date(1970, 1, 1))
-    accepted = accepted or at(date(2026, 11, 2))
-    await pool.execute(
-        "insert into cases (case_id, workflow_id, assistance_type, township_code, village_code, applicant_name, "
-        "applicant_id_masked, channel, policy_version, stage, status, accepted_at, deadline, overdue, decided_at, "
-        "handled_by) values ($1, $2, $3, $4, $5, $6, $7, 'counter', 1, $8, $9, $10, $11, $12, $13, $14)",
-        case_id,
-        f"review-{case_id}",
-        kind,
-        township,
-        village,
-        name,
-        mask_id(id_number),
-        stage,
-        status,
-        accepted,
-        deadline or accepted.date() + timedelta(days=28),
-        overdue,
-        decided,
-        handled_by,
-    )
-    return id_number
+GULOU = "341503001"
 
 
 def case_ids(html: str) -> list[str]:
@@ -410,14 +354,14 @@ async def test_take_over_refusals_are_shown(web: httpx.AsyncClient, pool: asyncp
     await seed_overdue(pool)
     await log_in(web, "qu_minzheng")
     page = await web.get("/overdue")
-    short = await web.post("/overdue/LATE-1/take-over", data={"reason": "x", "csrftoken": token(page.text)})
+    short = await web.post("/overdue/LATE-1/take-over", data={"reason": "x", "csrftoken": csrf_token(page.text)})
     assert short.status_code == 422 and "接管理由内容过短" in short.text and 'data-case="LATE-1"' in short.text
     # no Temporal client in this app: the API's own refusal reaches the page
-    r = await web.post("/overdue/LATE-1/take-over", data={"reason": "超期未办结", "csrftoken": token(page.text)})
+    r = await web.post("/overdue/LATE-1/take-over", data={"reason": "超期未办结", "csrftoken": csrf_token(page.text)})
     assert r.status_code == 503 and "工作流服务暂不可用" in r.text and "LATE-1 未能接管" in r.text
     await log_in(web, "qu_jiandu")
     page = await web.get("/overdue")
-    r = await web.post("/overdue/LATE-1/take-over", data={"reason": "监督抽查", "csrftoken": token(page.text)})
+    r = await web.post("/overdue/LATE-1/take-over", data={"reason": "监督抽查", "csrftoken": csrf_token(page.text)})
     assert r.status_code == 403 and "监督员只能查看案件，不能办理" in r.text
     assert (await web.post("/overdue/LATE-1/take-over", data={"reason": "监督抽查"})).status_code == 403  # no CSRF
 

@@ -11,7 +11,7 @@ import asyncpg
 import httpx
 
 from db import policy_repo
-from tests.ui.test_pages import log_in, token
+from tests.support.clients import csrf_token, log_in
 
 
 async def test_switch_creates_a_version_and_the_comparison_counts(web: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
@@ -24,7 +24,7 @@ async def test_switch_creates_a_version_and_the_comparison_counts(web: httpx.Asy
             "township": "341503105",
             "level": "district",
             "effective_from": "2026-12-01",
-            "csrftoken": token(page.text),
+            "csrftoken": csrf_token(page.text),
         },
     )
     assert r.status_code == 303
@@ -39,7 +39,7 @@ async def test_switch_creates_a_version_and_the_comparison_counts(web: httpx.Asy
             "township": "341503105",
             "level": "township",
             "effective_from": "2026-11-01",
-            "csrftoken": token(page.text),
+            "csrftoken": csrf_token(page.text),
         },
     )
     assert r.status_code == 303  # not on or before the latest version's date
@@ -75,7 +75,7 @@ async def test_supervisors_read_but_do_not_switch(web: httpx.AsyncClient) -> Non
             "township": "341503105",
             "level": "district",
             "effective_from": "2027-01-01",
-            "csrftoken": token(page.text),
+            "csrftoken": csrf_token(page.text),
         },
     )
     assert r.status_code == 403

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
+from db import places_repo
 from schemas.staff import Actor, Bureau, Role
 from webapp import ratelimit
 from webapp.deps import CurrentActor, Db
@@ -33,7 +34,7 @@ class LoginOut(BaseModel):
 
 
 async def _user_out(db: Db, actor: Actor) -> UserOut:
-    place_name = await db.fetchval("select name from places where code = $1", actor.place_code)
+    place_name = await places_repo.place_name(db, actor.place_code)
     return UserOut(
         username=actor.username,
         full_name=actor.full_name,

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from db import users_repo
+from db import places_repo, users_repo
 from schemas.staff import Role
 from webapp import ratelimit
 from webapp.deps import Db, PageActor
@@ -71,7 +71,7 @@ async def logout(request: Request) -> RedirectResponse:
 
 @router.get("/account")
 async def account(request: Request, actor: PageActor, db: Db) -> Response:
-    place = await db.fetchval("select name from places where code = $1", actor.place_code)
+    place = await places_repo.place_name(db, actor.place_code)
     return render(request, "account/account.html", {"place_name": place}, actor=actor)
 
 
@@ -85,7 +85,7 @@ async def change_password(
     actor: PageActor,
     db: Db,
 ) -> Response:
-    place = await db.fetchval("select name from places where code = $1", actor.place_code)
+    place = await places_repo.place_name(db, actor.place_code)
     error = None
     async with db.acquire() as conn:
         if await users_repo.authenticate(conn, actor.username, current) is None:

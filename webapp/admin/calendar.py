@@ -20,6 +20,7 @@ from fastapi.responses import Response
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from db import cases_repo
 from db.calendar_repo import (
     BUILTIN_SOURCE,
     Notice,
@@ -73,7 +74,7 @@ async def _page(
     async with db.acquire() as conn:
         calendar = await load_calendar(conn)
         statuses = year_statuses(calendar, await imported_years(conn), today())
-        open_cases = await conn.fetchval("select count(*) from cases where status = 'open'")
+        open_cases = await cases_repo.count(conn, status="open")
     context = {
         "years": list(reversed(statuses)),
         "builtin_source": BUILTIN_SOURCE,

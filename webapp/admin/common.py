@@ -71,7 +71,7 @@ class UserSearch:
     """One page of the users whose user name or name contains `q`: the users list, the register's staff."""
 
     q: str
-    rows: list[asyncpg.Record]
+    rows: list[users_repo.UserRow]
     pager: Pager
 
 
@@ -87,7 +87,7 @@ async def user_search(db: Db, q: str = "", page: Annotated[int, Query(ge=1)] = 1
 SearchedUsers = Annotated[UserSearch, Depends(user_search)]
 
 
-async def user_or_404(conn: asyncpg.Connection, username: str) -> asyncpg.Record:
+async def user_or_404(conn: asyncpg.Connection, username: str) -> users_repo.UserRow:
     """The user a URL names."""
     user = await users_repo.get_user(conn, username)
     if user is None:

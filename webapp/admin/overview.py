@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from db import policy_repo
+from db import places_repo, policy_repo, relatives_repo, users_repo
 from db.calendar_repo import imported_years, load_calendar, year_statuses
 from infra.clock import today
 from webapp.admin.common import AdminActor, render_admin
@@ -20,13 +20,14 @@ async def overview(request: Request, *, actor: AdminActor, db: Db) -> Response:
     """One line of state per section, so what needs attention (a provisional year) shows at once."""
     day = today()
     async with db.acquire() as conn:
-        counts = await conn.fetchrow(
-            "select (select count(*) from users where active) as active_users, "
-            "(select count(*) from users where not active) as inactive_users, "
-            "(select count(*) from staff_relatives where removed_at is null) as relatives, "
-            "(select count(*) from places where level = 'township') as townships, "
-            "(select count(*) from places where level = 'village') as villages"
-        )
+        users = await users_repo.user_counts(conn)
+        counts = {
+            "active_users": users.active,
+            "inactive_users": users.inactive,
+            "relatives": await relatives_repo.count_registered(conn),
+            "townships": await places_repo.count(conn, "township"),
+            "villages": await places_repo.count(conn, "village"),
+        }
         statuses = year_statuses(await load_calendar(conn), await imported_years(conn), day)
         try:
             policy = await policy_repo.in_force(conn, day)

@@ -20,7 +20,7 @@ from webapp.errors import not_found
 router = APIRouter(include_in_schema=False)
 
 
-async def _place_or_404(conn: asyncpg.Connection, code: str) -> asyncpg.Record:
+async def _place_or_404(conn: asyncpg.Connection, code: str) -> places_repo.Place:
     place = await places_repo.get_place(conn, code)
     if place is None:
         raise not_found(f"区划代码不存在：{code}")
@@ -35,7 +35,7 @@ def _walk(node: places_repo.PlaceNode) -> list[places_repo.PlaceNode]:
 async def places(request: Request, *, actor: AdminActor, db: Db) -> Response:
     async with db.acquire() as conn:
         tree = await places_repo.place_tree(conn)
-    notes = sorted({n.place["note"] for root in tree for n in _walk(root) if n.place["note"]})
+    notes = sorted({n.place.note for root in tree for n in _walk(root) if n.place.note})
     return render_admin(request, "admin/places.html", {"tree": tree, "notes": notes}, actor)
 
 
@@ -43,7 +43,7 @@ async def places(request: Request, *, actor: AdminActor, db: Db) -> Response:
 async def edit_place(request: Request, code: str, *, actor: AdminActor, db: Db) -> Response:
     async with db.acquire() as conn:
         place = await _place_or_404(conn, code)
-    form = {"name": place["name"], "is_pilot": place["is_pilot"]}
+    form = {"name": place.name, "is_pilot": place.is_pilot}
     return render_admin(request, "admin/place_form.html", {"place": place, "form": form}, actor)
 
 
@@ -71,7 +71,7 @@ async def update_place(
 async def new_village(request: Request, code: str, *, actor: AdminActor, db: Db) -> Response:
     async with db.acquire() as conn:
         township = await _place_or_404(conn, code)
-    form = {"code": code, "name": "", "kind": places_repo.VILLAGE_KINDS[0], "is_pilot": township["is_pilot"]}
+    form = {"code": code, "name": "", "kind": places_repo.VILLAGE_KINDS[0], "is_pilot": township.is_pilot}
     context = {"township": township, "form": form, "kinds": places_repo.VILLAGE_KINDS}
     return render_admin(request, "admin/village_form.html", context, actor)
 

@@ -55,8 +55,8 @@ async def new_version(request: Request, *, actor: AdminActor, db: Db) -> Respons
     async with db.acquire() as conn:
         rows = await policy_repo.list_versions(conn)
         current = await _in_force(conn, day)
-    number = max((r["version"] for r in rows), default=0) + 1
-    starts = max([day, *(r["effective_from"] for r in rows)]) + dt.timedelta(days=1)
+    number = max((r.version for r in rows), default=0) + 1
+    starts = max([day, *(r.effective_from for r in rows)]) + dt.timedelta(days=1)
     draft = (current or Policy()).model_dump(mode="json") | {"version": number, "effective_from": starts.isoformat()}
     context = {"body": _pretty(draft), "based_on": current.version if current else None}
     return render_admin(request, "admin/policy_new.html", context, actor)

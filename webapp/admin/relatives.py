@@ -14,7 +14,7 @@ import asyncpg
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from db import relatives_repo
+from db import relatives_repo, users_repo
 from schemas.staff import Actor
 from webapp.admin.common import AdminActor, SearchedUsers, done, local, render_admin, user_or_404
 from webapp.deps import Db, PageActor
@@ -32,7 +32,7 @@ def _admin_base(username: str) -> str:
 @router.get("/admin/relatives")
 async def staff(request: Request, *, actor: AdminActor, db: Db, found: SearchedUsers) -> Response:
     async with db.acquire() as conn:
-        counts = await relatives_repo.relative_counts(conn, [r["id"] for r in found.rows])
+        counts = await relatives_repo.relative_counts(conn, [r.id for r in found.rows])
     context = {"staff": found.rows, "counts": counts, "pager": found.pager, "q": found.q}
     return render_admin(request, "admin/relatives_staff.html", context, actor)
 
@@ -41,7 +41,7 @@ async def _register(
     request: Request,
     conn: asyncpg.Connection,
     actor: Actor,
-    owner: asyncpg.Record,
+    owner: users_repo.UserRow,
     base: str,
     *,
     form: dict[str, str] | None = None,
@@ -51,8 +51,8 @@ async def _register(
         "owner": owner,
         "own": base == OWN,
         "base": base,
-        "relatives": await relatives_repo.relatives_of(conn, owner["id"]),
-        "withdrawn": await relatives_repo.withdrawn_of(conn, owner["id"]),
+        "relatives": await relatives_repo.relatives_of(conn, owner.id),
+        "withdrawn": await relatives_repo.withdrawn_of(conn, owner.id),
         "local": local,
         "relations": relatives_repo.RELATIONS,
         "form": form or {"name": "", "id_number": "", "relation": ""},
@@ -74,7 +74,7 @@ async def _add(
     async with db.acquire() as conn:
         owner = await user_or_404(conn, username)
         try:
-            await relatives_repo.add_relative(conn, owner["id"], name=name, id_number=id_number, relation=relation)
+            await relatives_repo.add_relative(conn, owner.id, name=name, id_number=id_number, relation=relation)
         except relatives_repo.RelativeError as e:
             form = {"name": name, "id_number": id_number, "relation": relation}
             return await _register(request, conn, actor, owner, base, form=form, error=str(e))
@@ -86,7 +86,7 @@ async def _remove(
 ) -> Response:
     async with db.acquire() as conn:
         owner = await user_or_404(conn, username)
-        if not await relatives_repo.remove_relative(conn, owner["id"], relative_id, by=actor.username):
+        if not await relatives_repo.remove_relative(conn, owner.id, relative_id, by=actor.username):
             raise not_found("该备案记录不存在")
     return done(request, base, "relative_removed")
 

@@ -7,6 +7,7 @@ same things with the same Chinese messages. The jurisdiction list follows the ch
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from itertools import groupby
 from typing import Annotated, Any
 
@@ -128,7 +129,7 @@ async def create_user(
 async def edit_user(request: Request, username: str, *, actor: AdminActor, db: Db) -> Response:
     async with db.acquire() as conn:
         user = await user_or_404(conn, username)
-        form = dict(user) | {"bureau": user["bureau"] or ""}
+        form = asdict(user) | {"bureau": user.bureau or ""}
         context = await _form_context(conn, form) | {"user": user}
     return render_admin(request, "admin/user_form.html", context, actor)
 
@@ -184,7 +185,7 @@ async def reset_password(
                 raise users_repo.UserError("两次输入的密码不一致")
             await users_repo.set_password(conn, username, password)
         except users_repo.UserError as e:
-            form = dict(user) | {"bureau": user["bureau"] or ""}
+            form = asdict(user) | {"bureau": user.bureau or ""}
             context = await _form_context(conn, form) | {"user": user, "password_error": str(e)}
             return render_admin(request, "admin/user_form.html", context, actor, status=422)
     return done(request, f"/admin/users/{username}/edit", "password_reset", username=username)

@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ValidationError
 from temporalio.client import Client
 
+from db import places_repo
 from infra.clock import BEIJING
 from rules.caps import Caps, Tier, Totals, room
 from schemas.emergency import EmergencyHousehold, EmergencyKind, FundSource
@@ -51,10 +52,7 @@ async def overview(
         listing = await service.list_events(db, actor, township or None, None, chosen, 1, 200)
     except ApiError as exc:
         return render_error(request, exc.status, exc.message, actor)
-    towns = await db.fetch(
-        "select code, name from places where level = 'township' and starts_with(code, $1) order by code",
-        actor.place_code[:9],
-    )
+    towns = await places_repo.places_at_level(db, "township", actor.place_code[:9])
     sums: dict[str, dict[str, Any]] = {}
     for g in listing.by_township_and_tier:
         row = sums.setdefault(
@@ -82,12 +80,7 @@ async def overview(
 
 
 async def _villages(db: asyncpg.Pool, actor: Actor) -> list:
-    return await db.fetch(
-        "select v.code, v.name, v.parent_code, t.name as township_name from places v "
-        "join places t on t.code = v.parent_code where v.level = 'village' and starts_with(v.code, $1) "
-        "order by v.code",
-        actor.place_code,
-    )
+    return await places_repo.places_at_level(db, "village", actor.place_code)
 
 
 @router.get("/emergencies/new")
@@ -172,12 +165,10 @@ async def _detail_page(
         return render_error(request, exc.status, exc.message, actor)
     ev = detail.event
     policy_caps = None
-    if detail.state is not None:
-        row = await service.caps_policy(db, event_id)
+    policy = await service.caps_policy(db, event_id) if detail.state is not None else None
+    if policy is not None:
         caps = Caps(
-            village=Decimal(row["village_cap"]),
-            township=Decimal(row["township_cap"]),
-            village_township=Decimal(row["village_township_total_cap"]),
+            village=policy.village_cap, township=policy.township_cap, village_township=policy.village_township_total_cap
         )
         totals = Totals(village=ev.village_total, township=ev.township_total, district=ev.district_total)
         policy_caps = {"caps": caps, "room": room(caps, totals, Tier(ev.tier))}

@@ -7,8 +7,8 @@ The workflow is called by name (schemas.emergency.EmergencyNames); lists come fr
 from __future__ import annotations
 
 import asyncio
+from dataclasses import asdict
 from decimal import Decimal
-from typing import Any
 
 import asyncpg
 import structlog
@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from structlog.contextvars import bound_contextvars
 from temporalio.client import Client
 
-from db import funds_repo
+from db import emergency_repo, funds_repo, places_repo, policy_repo
 from infra import clock
 from rules.access import within
 from schemas.emergency import (
@@ -31,6 +31,7 @@ from schemas.emergency import (
     emergency_workflow_id,
 )
 from schemas.money import from_fen
+from schemas.policy import EmergencyPolicy
 from schemas.staff import Actor, Role
 from webapp import authz
 from webapp.emergency.models import (
@@ -58,27 +59,20 @@ ACTIONS: dict[str, tuple[type[BaseModel], str, str]] = {
 }
 CLOSED = ApiError(409, "closed", "该急难事件已办结")
 
-_SUMMARY_SQL = """
-select e.event_id, e.kind, e.applicant_name, e.applicant_id_masked, e.township_code, t.name as township_name,
-       e.village_code, v.name as village_name, e.tier, e.status, e.village_fen, e.township_fen, e.district_fen,
-       e.documentation_due, e.documents_done, e.registered_at
-from emergencies e join places t on t.code = e.township_code join places v on v.code = e.village_code
-"""
 
-
-def _summary(row: asyncpg.Record) -> EmergencySummary:
-    data = dict(row)
+def _summary(row: emergency_repo.EventRow) -> EmergencySummary:
+    data = asdict(row)
     totals = {t: from_fen(data.pop(f"{t}_fen")) for t in ("village", "township", "district")}
     return EmergencySummary(
         **data, **{f"{t}_total": v for t, v in totals.items()}, total=sum(totals.values(), Decimal("0"))
     )
 
 
-async def _event_row(db: asyncpg.Pool, event_id: str, actor: Actor) -> asyncpg.Record:
-    row = await db.fetchrow(_SUMMARY_SQL + "where e.event_id = $1", event_id)
+async def _event_row(db: asyncpg.Pool, event_id: str, actor: Actor) -> emergency_repo.EventRow:
+    row = await emergency_repo.event(db, event_id)
     if row is None:
         raise not_found("急难事件不存在")
-    if not authz.in_scope(actor, "emergency.read", row["village_code"]):
+    if not authz.in_scope(actor, "emergency.read", row.village_code):
         raise forbidden("该急难事件不在您的辖区内", "out_of_jurisdiction")
     return row
 
@@ -96,8 +90,8 @@ async def register(
     hh = body.household
     if not within(actor.place_code, hh.village_code):
         raise forbidden("只能登记本辖区居民的急难事件", "out_of_jurisdiction")
-    parent = await db.fetchval("select parent_code from places where code = $1 and level = 'village'", hh.village_code)
-    if parent != hh.township_code:
+    village = await places_repo.get_place(db, hh.village_code)
+    if village is None or village.level != "village" or village.parent_code != hh.township_code:
         raise ApiError(422, "invalid", f"村（社区）{hh.village_code} 不属于乡镇（街道）{hh.township_code}")
     event_id = body.event_id or f"JJN-{hh.village_code}-{clock.now():%Y%m%d%H%M%S%f}"
     start = EmergencyStart(
@@ -118,7 +112,7 @@ async def register(
         if state and state.log:
             break
         await asyncio.sleep(0.1)
-    row = await db.fetchrow(_SUMMARY_SQL + "where e.event_id = $1", event_id)
+    row = await emergency_repo.event(db, event_id)
     if row is None:
         raise ApiError(503, "temporal_unavailable", "工作流服务暂不可用，事件已提交，请稍后查看")
     return EmergencyDetail(event=_summary(row), state=state, payments=[]), created
@@ -135,35 +129,19 @@ async def list_events(
 ) -> EmergencyList:
     """Events within the caller's jurisdiction, newest first, with totals by township and tier."""
     authz.require(actor, "emergency.read")
-    conditions, params = ["starts_with(e.village_code, $1)"], [actor.place_code]
-    for column, value in (("e.township_code", township), ("e.tier", tier), ("e.status", status)):
-        if value:
-            params.append(value)
-            conditions.append(f"{column} = ${len(params)}")
-    where = " where " + " and ".join(conditions)
-    total = await db.fetchval("select count(*) from emergencies e" + where, *params)
-    rows = await db.fetch(
-        _SUMMARY_SQL + where + f" order by e.registered_at desc limit {page_size} offset {(page - 1) * page_size}",
-        *params,
-    )
-    grouped = await db.fetch(
-        "select e.township_code, t.name as township_name, e.tier, count(*) as events, "
-        "sum(e.village_fen + e.township_fen + e.district_fen) as total_fen "
-        "from emergencies e join places t on t.code = e.township_code"
-        + where
-        + " group by e.township_code, t.name, e.tier order by e.township_code, e.tier",
-        *params,
-    )
+    selected = emergency_repo.EventFilter(actor.place_code, township, tier, status)
+    rows, total = await emergency_repo.events(db, selected, limit=page_size, offset=(page - 1) * page_size)
+    grouped = await emergency_repo.totals_by_township_and_tier(db, selected)
     return EmergencyList(
         items=[_summary(r) for r in rows],
         total=total,
         by_township_and_tier=[
             TierTotal(
-                township_code=g["township_code"],
-                township_name=g["township_name"],
-                tier=g["tier"],
-                events=g["events"],
-                total=from_fen(g["total_fen"]),
+                township_code=g.township_code,
+                township_name=g.township_name,
+                tier=g.tier,
+                events=g.events,
+                total=from_fen(g.total_fen),
             )
             for g in grouped
         ],
@@ -173,25 +151,18 @@ async def list_events(
 async def event_detail(db: asyncpg.Pool, temporal: Client | None, event_id: str, actor: Actor) -> EmergencyDetail:
     authz.require(actor, "emergency.read")
     row = await _event_row(db, event_id, actor)
-    payments = await db.fetch(
-        "select p.payment_key, p.tier, p.amount_fen, f.name as fund, p.approved_by, p.approved_at, p.transfer_ref, "
-        "p.paid_at from aid_payments p join aid_funds f on f.id = p.fund_id where p.event_id = $1 order by p.id",
-        event_id,
-    )
+    payments = await emergency_repo.payments_of(db, event_id)
     return EmergencyDetail(
         event=_summary(row),
         state=await _state(connected(temporal), event_id),
-        payments=[{**dict(p), "amount": str(from_fen(p["amount_fen"]))} for p in payments],
+        payments=[{**asdict(p), "amount": str(from_fen(p.amount_fen))} for p in payments],
     )
 
 
-async def caps_policy(db: asyncpg.Pool, event_id: str) -> Any:
+async def caps_policy(db: asyncpg.Pool, event_id: str) -> EmergencyPolicy | None:
     """The emergency part of the policy version the event was registered under."""
-    return await db.fetchval(
-        "select body->'emergency' from policy_versions v join emergencies e on e.policy_version = v.version "
-        "where e.event_id = $1",
-        event_id,
-    )
+    version = await emergency_repo.policy_version(db, event_id)
+    return None if version is None else (await policy_repo.get(db, version)).emergency
 
 
 async def perform(
@@ -219,8 +190,8 @@ def may_book(actor: Actor, level: str) -> bool:
     return authz.may(actor, f"fund.income.{level}")
 
 
-async def _fund_place(db: asyncpg.Pool, place_code: str, actor: Actor) -> asyncpg.Record:
-    place = await db.fetchrow("select code, name, level from places where code = $1", place_code)
+async def _fund_place(db: asyncpg.Pool, place_code: str, actor: Actor) -> places_repo.Place:
+    place = await places_repo.get_place(db, place_code)
     if place is None:
         raise not_found("区划不存在")
     if not authz.in_scope(actor, "emergency.read", place_code):
@@ -232,20 +203,19 @@ async def fund_ledger(db: asyncpg.Pool, place_code: str, actor: Actor, page: int
     authz.require(actor, "emergency.read")
     place = await _fund_place(db, place_code, actor)
     async with db.acquire() as conn:
-        await funds_repo.fund_id(conn, place_code)
-        name = await conn.fetchval("select name from aid_funds where place_code = $1", place_code)
+        fund = await funds_repo.fund(conn, place_code)
         balance = await funds_repo.balance(conn, place_code)
         rows = await funds_repo.ledger(conn, place_code, limit=200, offset=(page - 1) * 200)
     return FundLedger(
         place_code=place_code,
-        name=name,
-        level=place["level"],
+        name=fund.name,
+        level=place.level,
         balance=balance,
         entries=[
             FundEntry(
-                **{k: v for k, v in dict(r).items() if k not in ("amount_fen", "balance_fen")},
-                amount=from_fen(r["amount_fen"]),
-                balance_after=from_fen(r["balance_fen"]),
+                **{k: v for k, v in asdict(r).items() if k not in ("amount_fen", "balance_fen")},
+                amount=from_fen(r.amount_fen),
+                balance_after=from_fen(r.balance_fen),
             )
             for r in rows
         ],
@@ -254,7 +224,7 @@ async def fund_ledger(db: asyncpg.Pool, place_code: str, actor: Actor, page: int
 
 async def add_income(db: asyncpg.Pool, place_code: str, body: IncomeIn, actor: Actor) -> FundLedger:
     place = await _fund_place(db, place_code, actor)
-    authz.require(actor, f"fund.income.{place['level']}")
+    authz.require(actor, f"fund.income.{place.level}")
     async with db.acquire() as conn:
         try:
             await funds_repo.add_income(

@@ -4,13 +4,13 @@ never shown to (or handled by) the person complained about."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import asyncpg
 import structlog
 from structlog.contextvars import bound_contextvars
 from temporalio.client import Client
 
+from db import frontdoor_repo
 from rules.access import within
 from schemas.frontdoor import ComplaintNames, ComplaintStart, complaint_workflow_id
 from schemas.staff import Actor
@@ -18,7 +18,6 @@ from webapp import authz
 from webapp.errors import ApiError, forbidden
 from webapp.frontdoor.models import ComplaintCreated, ComplaintDetail, ComplaintIn, ComplaintList
 from webapp.frontdoor.rows import (
-    COMPLAINT_SQL,
     DISTRICT_CODE,
     check_places,
     complaint_row,
@@ -62,12 +61,14 @@ async def register_complaint(
     with bound_contextvars(complaint_no=complaint_no):
         log.info("complaint registered", by=actor.username)
     for _ in range(50):
-        row = await db.fetchrow(
-            "select complaint_no, unit_code, accept_due, conclude_due from complaints where complaint_no = $1",
-            complaint_no,
-        )
-        if row is not None and row["accept_due"] is not None:
-            return ComplaintCreated(**dict(row))
+        row = await frontdoor_repo.complaint(db, complaint_no)
+        if row is not None and row.accept_due is not None:
+            return ComplaintCreated(
+                complaint_no=row.complaint_no,
+                unit_code=row.unit_code,
+                accept_due=row.accept_due,
+                conclude_due=row.conclude_due,
+            )
         await asyncio.sleep(0.1)
     raise ApiError(503, "temporal_unavailable", "投诉已提交，工作流暂未记录，请稍后查看")
 
@@ -77,22 +78,8 @@ async def list_complaints(
 ) -> ComplaintList:
     """Complaints the caller's unit handles, never those about the caller; the nearest deadline first."""
     authz.require(actor, "complaint.read")
-    params: list[Any] = [actor.place_code]
-    where = ["starts_with(c.unit_code, $1)"]
-    if status == "open":
-        where.append("c.status <> 'concluded'")
-    elif status:
-        params.append(status)
-        where.append(f"c.status = ${len(params)}")
-    if unit:
-        params.append(unit)
-        where.append(f"c.unit_code = ${len(params)}")
-    rows = await db.fetch(
-        f"{COMPLAINT_SQL} where {' and '.join(where)} order by "
-        "coalesce(case when c.status = 'registered' then c.accept_due end, c.conclude_due) nulls last, c.created_at",
-        *params,
-    )
-    items = [complaint_summary(r) for r in rows if not is_subject(actor, r["about_person"])]
+    rows = await frontdoor_repo.complaints(db, frontdoor_repo.ComplaintFilter(actor.place_code, status, unit))
+    items = [complaint_summary(r) for r in rows if not is_subject(actor, r.about_person)]
     return ComplaintList(items=items[:limit], total=len(items))
 
 
@@ -102,8 +89,8 @@ async def complaint_detail(
     row = await complaint_row(db, complaint_no, actor)
     return ComplaintDetail(
         complaint=complaint_summary(row),
-        phone=row["phone"],
-        content=row["content"],
-        reply=row["reply"],
+        phone=row.phone,
+        content=row.content,
+        reply=row.reply,
         **await history(db, temporal, COMPLAINTS, row),
     )

@@ -15,6 +15,7 @@ import asyncpg
 from fastapi import APIRouter, Request, Response
 from temporalio.client import Client
 
+from db import places_repo
 from infra import clock
 from rules.needs import Route
 from schemas.frontdoor import RequestKind
@@ -92,14 +93,8 @@ async def _new_page(
     error: str | None = None,
     status: int = 200,
 ) -> Response:
-    towns = await db.fetch(
-        "select code, name from places where level = 'township' and starts_with(code, $1) order by code",
-        actor.place_code,
-    )
-    villages = await db.fetch(
-        "select code, name, parent_code from places where level = 'village' and starts_with(code, $1) order by code",
-        actor.place_code,
-    )
+    towns = await places_repo.places_at_level(db, "township", actor.place_code)
+    villages = await places_repo.places_at_level(db, "village", actor.place_code)
     return render(
         request,
         "frontdoor/new.html",

@@ -3,18 +3,22 @@ complaints, township desks with requests waiting)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import asyncpg
 
+from db import frontdoor_repo
 from infra.clock import today
 from schemas.staff import Actor, Bureau
 from webapp import authz
 from webapp.frontdoor.models import BureauLoad, Overview, TownshipLoad, UnitLoad
-from webapp.frontdoor.rows import COMPLAINT_SQL, REFERRAL_SQL, complaint_summary, referral_summary
+from webapp.frontdoor.rows import complaint_summary, referral_summary
 
 
 async def overview(db: asyncpg.Pool, actor: Actor) -> Overview:
     authz.require(actor, "frontdoor.overview")
-    referrals = [referral_summary(r) for r in await db.fetch(REFERRAL_SQL + "where f.status <> 'answered'")]
+    open_referrals = await frontdoor_repo.referrals(db, frontdoor_repo.ReferralFilter(status="open"))
+    referrals = [referral_summary(r) for r in open_referrals]
     by_bureau: dict[Bureau, BureauLoad] = {}
     for r in referrals:
         load = by_bureau.setdefault(
@@ -35,7 +39,8 @@ async def overview(db: asyncpg.Pool, actor: Actor) -> Overview:
         load.result_overdue += r.result_overdue
         load.escalated += r.escalated
         load.oldest_delivered_at = min(filter(None, (load.oldest_delivered_at, r.delivered_at)))
-    complaints = [complaint_summary(c) for c in await db.fetch(COMPLAINT_SQL + "where c.status <> 'concluded'")]
+    open_complaints = await frontdoor_repo.complaints(db, frontdoor_repo.ComplaintFilter(status="open"))
+    complaints = [complaint_summary(c) for c in open_complaints]
     by_unit: dict[str, UnitLoad] = {}
     for c in complaints:
         unit = by_unit.setdefault(
@@ -46,15 +51,9 @@ async def overview(db: asyncpg.Pool, actor: Actor) -> Overview:
         unit.not_accepted += c.status == "registered"
         unit.overdue += c.overdue
         unit.escalated += c.escalated
-    waiting = await db.fetch(
-        "select r.township_code, t.name as township_name, count(*) as waiting, "
-        "count(*) filter (where r.answer_due < $1) as overdue from frontdoor_requests r "
-        "join places t on t.code = r.township_code where r.status <> 'closed' "
-        "group by r.township_code, t.name order by r.township_code",
-        today(),
-    )
+    waiting = await frontdoor_repo.waiting_by_township(db, today())
     return Overview(
         referrals=sorted(by_bureau.values(), key=lambda b: (-(b.accept_overdue + b.result_overdue), -b.open)),
         complaints=sorted(by_unit.values(), key=lambda u: (-u.overdue, -u.open)),
-        requests=[TownshipLoad(**dict(w)) for w in waiting],
+        requests=[TownshipLoad(**asdict(w)) for w in waiting],
     )

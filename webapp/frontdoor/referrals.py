@@ -13,12 +13,13 @@ from pydantic import BaseModel, ValidationError
 from structlog.contextvars import bound_contextvars
 from temporalio.client import Client
 
+from db import frontdoor_repo
 from schemas.frontdoor import ReferralAccept, ReferralNames, ReferralResult, ReferralState
 from schemas.staff import Actor, Bureau, Role
 from webapp import authz
 from webapp.errors import ApiError
 from webapp.frontdoor.models import CallbackIn, ReferralDetail, ReferralList
-from webapp.frontdoor.rows import DISTRICT_CODE, REFERRAL_SQL, referral_row, referral_summary
+from webapp.frontdoor.rows import DISTRICT_CODE, referral_row, referral_summary
 from webapp.frontdoor.subjects import REFERRALS, history, update_and_read
 
 log = structlog.get_logger("webapp")
@@ -34,28 +35,11 @@ async def list_referrals(
 ) -> ReferralList:
     """Bureau staff see their own bureau's referrals, townships theirs, the district all; nearest deadline first."""
     authz.require(actor, "referral.read")
-    params: list[str] = []
-    where: list[str] = []
     if actor.role is Role.BUREAU_STAFF:
-        params.append(actor.bureau.value if actor.bureau else "")
-        where.append("f.bureau = $1")
+        selected = frontdoor_repo.ReferralFilter(bureau=actor.bureau.value if actor.bureau else "", status=status)
     else:
-        params.append(actor.place_code)
-        where.append("starts_with(f.township_code, $1)")
-        if bureau:
-            params.append(bureau.value)
-            where.append(f"f.bureau = ${len(params)}")
-    if status == "open":
-        where.append("f.status <> 'answered'")
-    elif status:
-        params.append(status)
-        where.append(f"f.status = ${len(params)}")
-    condition = " and ".join(where)
-    rows = await db.fetch(
-        f"{REFERRAL_SQL} where {condition} order by coalesce(case when f.status = 'delivered' then f.accept_due end, "
-        "f.result_due) nulls last, f.delivered_at",
-        *params,
-    )
+        selected = frontdoor_repo.ReferralFilter(actor.place_code, bureau.value if bureau else None, status)
+    rows = await frontdoor_repo.referrals(db, selected)
     items = [referral_summary(r) for r in rows]
     if overdue is not None:
         items = [i for i in items if (i.accept_overdue or i.result_overdue or i.escalated) == overdue]
@@ -64,10 +48,15 @@ async def list_referrals(
 
 async def referral_detail(db: asyncpg.Pool, temporal: Client | None, referral_id: str, actor: Actor) -> ReferralDetail:
     row = await referral_row(db, referral_id, actor)
-    req = await db.fetchrow(
-        "select phone, address, description from frontdoor_requests where request_no = $1", row["request_no"]
+    req = await frontdoor_repo.request(db, row.request_no)
+    assert req is not None  # a referral is made from a request (foreign key)
+    return ReferralDetail(
+        referral=referral_summary(row),
+        phone=req.phone,
+        address=req.address,
+        description=req.description,
+        **await history(db, temporal, REFERRALS, row),
     )
-    return ReferralDetail(referral=referral_summary(row), **dict(req), **await history(db, temporal, REFERRALS, row))
 
 
 # ---- the webhook adapter -------------------------------------------------------------------------------
@@ -95,12 +84,13 @@ async def callback(
     """A bureau's acceptance or result, proven by the signature `given` over the `raw` body with the secret of
     the bureau's active endpoint. Unknown referrals, bureaus without an active endpoint and bad signatures
     all get the same 401."""
-    row = await db.fetchrow(
-        "select f.workflow_id, f.bureau, e.secret from referrals f "
-        "join bureau_endpoints e on e.bureau = f.bureau and e.active where f.referral_id = $1",
-        referral_id,
-    )
-    if row is None or not hmac.compare_digest(given.encode(), signature(row["secret"], raw).encode()):
+    row = await frontdoor_repo.referral(db, referral_id)
+    endpoint = await frontdoor_repo.bureau_endpoint(db, row.bureau) if row else None
+    if (
+        row is None
+        or endpoint is None
+        or not hmac.compare_digest(given.encode(), signature(endpoint.secret, raw).encode())
+    ):
         with bound_contextvars(referral_id=referral_id):
             log.warning("referral callback refused: bad signature")
         raise ApiError(401, "bad_signature", "签名缺失或错误")
@@ -108,7 +98,7 @@ async def callback(
         body = CallbackIn.model_validate_json(raw)
     except ValidationError as exc:
         raise RequestValidationError(exc.errors(include_url=False, include_input=False)) from None
-    actor = bureau_api_actor(Bureau(row["bureau"]))
+    actor = bureau_api_actor(Bureau(row.bureau))
     if body.action == "accept":
         payload: BaseModel = ReferralAccept(actor=actor, note=body.note)
         name = ReferralNames.ACCEPT
@@ -116,4 +106,4 @@ async def callback(
         payload = ReferralResult(actor=actor, outcome=body.outcome, help_given=body.help_given, amount=body.amount)
         name = ReferralNames.RESULT
     about = {"referral_id": referral_id}
-    return await update_and_read(temporal, row["workflow_id"], name, payload, actor, ReferralState, about)
+    return await update_and_read(temporal, row.workflow_id, name, payload, actor, ReferralState, about)

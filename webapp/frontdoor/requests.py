@@ -5,7 +5,6 @@ case, answer an enquiry). The API and the pages both call these."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import asyncpg
 import structlog
@@ -13,7 +12,7 @@ from pydantic import BaseModel
 from structlog.contextvars import bound_contextvars
 from temporalio.client import Client
 
-from db import policy_repo
+from db import cases_repo, frontdoor_repo, policy_repo
 from infra.clock import today
 from rules.access import within
 from rules.needs import BY_CODE, Route
@@ -36,9 +35,6 @@ from webapp import authz
 from webapp.errors import ApiError, forbidden
 from webapp.frontdoor.models import RequestCreated, RequestDetail, RequestList, StaffRequestIn
 from webapp.frontdoor.rows import (
-    COMPLAINT_SQL,
-    REFERRAL_SQL,
-    REQUEST_SQL,
     check_needs,
     check_places,
     complaint_summary,
@@ -84,7 +80,7 @@ async def submit_request(
         log.info("front-door request received", kind=body.kind.value, channel=channel.value)
     due = None
     for _ in range(50):
-        due = await db.fetchval("select answer_due from frontdoor_requests where request_no = $1", request_no)
+        due = await frontdoor_repo.answer_due(db, request_no)
         if due is not None:
             break
         await asyncio.sleep(0.1)
@@ -124,53 +120,25 @@ async def list_requests(
 ) -> RequestList:
     """Oldest first: the front door answers in the order people asked."""
     authz.require(actor, "request.read")
-    params: list[Any] = [actor.place_code]
-    where = ["starts_with(coalesce(r.village_code, r.township_code), $1)"]
-
-    def add(condition: str, value: Any) -> None:
-        params.append(value)
-        where.append(condition.format(f"${len(params)}"))
-
-    if waiting == "triage":
-        where.append("r.kind = 'help' and r.status = 'received'")
-    elif waiting == "answer":
-        where.append("r.kind = 'enquiry' and r.status <> 'closed'")
-    elif waiting == "cases":
-        where.append("r.kind = 'help' and r.status = 'triaged'")
-    if status == "open":
-        where.append("r.status <> 'closed'")
-    elif status:
-        add("r.status = {}", status)
-    if kind:
-        add("r.kind = {}", kind.value)
-    if township:
-        add("r.township_code = {}", township)
-    if q:
-        add("starts_with(r.name, {})", q)
-    condition = " and ".join(where)
-    total = await db.fetchval(f"select count(*) from frontdoor_requests r where {condition}", *params)
-    rows = await db.fetch(
-        f"{REQUEST_SQL} where {condition} order by r.created_at, r.request_no "
-        f"limit {page_size} offset {(page - 1) * page_size}",
-        *params,
+    selected = frontdoor_repo.RequestFilter(
+        actor.place_code, waiting, status, kind.value if kind else None, township, q or None
     )
+    rows, total = await frontdoor_repo.requests(db, selected, limit=page_size, offset=(page - 1) * page_size)
     return RequestList(items=[request_summary(r) for r in rows], total=total, page=page, page_size=page_size)
 
 
 async def request_detail(db: asyncpg.Pool, temporal: Client | None, request_no: str, actor: Actor) -> RequestDetail:
     row = await request_row(db, request_no, actor)
-    referrals = await db.fetch(
-        REFERRAL_SQL + "where f.request_no = $1 order by f.delivered_at, f.referral_id", request_no
-    )
-    complaints = await db.fetch(COMPLAINT_SQL + "where c.request_no = $1 order by c.created_at", request_no)
+    referrals = await frontdoor_repo.referrals_of_requests(db, [request_no])
+    complaints = await frontdoor_repo.complaints_about(db, [request_no])
     return RequestDetail(
         request=request_summary(row),
-        id_number=row["id_number"] if authz.may(actor, "ids.full") else None,
-        phone=row["phone"],
-        address=row["address"],
-        description=row["description"],
-        received_by=row["received_by"],
-        answer=row["answer"],
+        id_number=row.id_number if authz.may(actor, "ids.full") else None,
+        phone=row.phone,
+        address=row.address,
+        description=row.description,
+        received_by=row.received_by,
+        answer=row.answer,
         referrals=[referral_summary(r) for r in referrals],
         complaints=[complaint_summary(c) for c in complaints],
         **await history(db, temporal, REQUESTS, row),
@@ -197,20 +165,14 @@ async def link_case(
     if need is None or need.route is not Route.REVIEW:
         raise ApiError(422, "invalid", "只有低保、特困事项需要关联审核案件")
     row = await request_row(db, request_no, actor)
-    case = await db.fetchrow(
-        "select c.assistance_type, c.township_code, c.village_code, "
-        "exists(select 1 from household_members m where m.household_id = c.household_id and m.id_number = $2) "
-        "as member from cases c where c.case_id = $1",
-        payload.case_id,
-        row["id_number"],
-    )
+    case = await cases_repo.case_for_person(db, payload.case_id, row.id_number)
     if case is None:
         raise ApiError(422, "invalid", f"审核案件不存在：{payload.case_id}")
-    if not within(actor.place_code, case["village_code"] or case["township_code"]):
+    if not within(actor.place_code, case.village_code or case.township_code):
         raise forbidden("该审核案件不在您的辖区内", "out_of_jurisdiction")
-    if case["assistance_type"] != need.assistance_type:
+    if case.assistance_type != need.assistance_type:
         raise ApiError(422, "invalid", f"该案件不是{need.help_kind}案件")
-    if not case["member"]:
+    if not case.member:
         raise ApiError(422, "invalid", "该案件的家庭成员中没有此求助人")
     return await act_on(REQUESTS, db, temporal, request_no, actor, IntakeNames.LINK_CASE, payload)
 

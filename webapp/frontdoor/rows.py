@@ -1,13 +1,17 @@
-"""The front door's rows as the web app reads them (frontdoor_requests, referrals, complaints, frontdoor_log,
-kept by the workflows): the SELECTs, their summaries, and loading one row for a caller, who is refused first
-(404 / 403) if it does not exist or is not theirs to see. The household view reads the same rows."""
+"""The front door's rows as the web app shows them (db.frontdoor_repo: requests, referrals, complaints and their
+log, kept by the workflows): their summaries, and loading one row for a caller, who is refused first (404 / 403)
+if it does not exist or is not theirs to see. The household view reads the same rows."""
 
 from __future__ import annotations
 
 import secrets
+from dataclasses import asdict
+from typing import Any
 
 import asyncpg
 
+from db import frontdoor_repo, places_repo
+from db.frontdoor_repo import COMPLAINT_SQL, REFERRAL_SQL, REQUEST_SQL  # noqa: F401 (the household view's, for now)
 from infra.clock import today
 from rules.needs import BY_CODE
 from rules.recusal import names_person
@@ -37,31 +41,16 @@ def new_complaint_no() -> str:
     return _new_no("TS")
 
 
-REQUEST_SQL = """
-select r.request_no, r.kind, r.channel, r.name, r.id_masked, r.township_code, t.name as township_name,
-       r.village_code, v.name as village_name, r.needs, r.status, r.answer_due, r.created_at, r.closed_at,
-       r.id_number, r.phone, r.address, r.description, r.received_by, r.answer, r.workflow_id
-from frontdoor_requests r join places t on t.code = r.township_code left join places v on v.code = r.village_code
-"""
-
-REFERRAL_SQL = """
-select f.referral_id, f.request_no, f.need, f.help_kind, f.bureau, f.township_code, t.name as township_name,
-       f.name, f.id_masked, f.status, f.adapter, f.accept_due, f.result_due, f.escalated, f.outcome,
-       f.help_given, f.amount_fen, f.delivered_at, f.answered_at, f.workflow_id,
-       array(select l.kind from frontdoor_log l where l.subject_type = 'referral' and l.subject_id = f.referral_id
-             and l.kind like 'escalated%') as escalations
-from referrals f join places t on t.code = f.township_code
-"""
-
-COMPLAINT_SQL = """
-select c.complaint_no, c.request_no, c.complainant, c.phone, c.township_code, c.unit_code, u.name as unit_name,
-       c.about_case_id, c.about_person, c.status, c.accept_due, c.conclude_due, c.escalated, c.finding,
-       c.created_at, c.concluded_at, c.content, c.reply, c.workflow_id
-from complaints c join places u on u.code = c.unit_code
-"""
+# A typed row, or (until the household view reads through the repository) a Record of the same columns.
+Row = frontdoor_repo.RequestRow | frontdoor_repo.ReferralRow | frontdoor_repo.ComplaintRow | asyncpg.Record
 
 
-def request_summary(row: asyncpg.Record) -> RequestSummary:
+def _fields(row: Row) -> dict[str, Any]:
+    return dict(row) if isinstance(row, asyncpg.Record) else asdict(row)
+
+
+def request_summary(request: Row) -> RequestSummary:
+    row = _fields(request)
     due = row["answer_due"]
     return RequestSummary(
         **{k: row[k] for k in RequestSummary.model_fields if k != "overdue"},
@@ -69,9 +58,10 @@ def request_summary(row: asyncpg.Record) -> RequestSummary:
     )
 
 
-def referral_summary(row: asyncpg.Record) -> ReferralSummary:
+def referral_summary(referral: Row) -> ReferralSummary:
     """Overdue by the dates or by the workflow's own escalation (its clock may run ahead of the wall)."""
     now = today()
+    row = _fields(referral)
 
     def late(what: str) -> bool:
         due = row[f"{what}_due"]
@@ -86,8 +76,9 @@ def referral_summary(row: asyncpg.Record) -> ReferralSummary:
     )
 
 
-def complaint_summary(row: asyncpg.Record) -> ComplaintSummary:
+def complaint_summary(complaint: Row) -> ComplaintSummary:
     now = today()
+    row = _fields(complaint)
     due = row["accept_due"] if row["status"] == "registered" else row["conclude_due"]
     open_ = row["status"] != "concluded"
     return ComplaintSummary(
@@ -98,35 +89,25 @@ def complaint_summary(row: asyncpg.Record) -> ComplaintSummary:
 
 
 async def log_of(db: asyncpg.Pool, subject_type: str, subject_id: str) -> list[LogEntry]:
-    rows = await db.fetch(
-        "select log_key, kind, actor, payload, occurred_at from frontdoor_log "
-        "where subject_type = $1 and subject_id = $2 order by occurred_at, id",
-        subject_type,
-        subject_id,
-    )
-    return [LogEntry(**dict(r)) for r in rows]
+    return [LogEntry(**asdict(r)) for r in await frontdoor_repo.log_of(db, subject_type, subject_id)]
 
 
-async def _fetch(db: asyncpg.Pool, sql: str, subject_id: str, missing: str) -> asyncpg.Record:
-    """The row `sql` selects by its number, or 404 with `missing`."""
-    row = await db.fetchrow(sql, subject_id)
-    if row is None:
-        raise not_found(missing)
-    return row
-
-
-async def request_row(db: asyncpg.Pool, request_no: str, actor: Actor) -> asyncpg.Record:
+async def request_row(db: asyncpg.Pool, request_no: str, actor: Actor) -> frontdoor_repo.RequestRow:
     authz.require(actor, "request.read")
-    row = await _fetch(db, REQUEST_SQL + "where r.request_no = $1", request_no, "受理编号不存在")
-    if not authz.in_scope(actor, "request.read", row["village_code"] or row["township_code"]):
+    row = await frontdoor_repo.request(db, request_no)
+    if row is None:
+        raise not_found("受理编号不存在")
+    if not authz.in_scope(actor, "request.read", row.village_code or row.township_code):
         raise forbidden("该求助不在您的辖区内", "out_of_jurisdiction")
     return row
 
 
-async def referral_row(db: asyncpg.Pool, referral_id: str, actor: Actor) -> asyncpg.Record:
+async def referral_row(db: asyncpg.Pool, referral_id: str, actor: Actor) -> frontdoor_repo.ReferralRow:
     authz.require(actor, "referral.read")
-    row = await _fetch(db, REFERRAL_SQL + "where f.referral_id = $1", referral_id, "转介不存在")
-    if not authz.in_scope(actor, "referral.read", row["township_code"], bureau=row["bureau"]):
+    row = await frontdoor_repo.referral(db, referral_id)
+    if row is None:
+        raise not_found("转介不存在")
+    if not authz.in_scope(actor, "referral.read", row.township_code, bureau=row.bureau):
         raise forbidden(
             "该转介不属于您的部门或辖区", "wrong_bureau" if actor.role is Role.BUREAU_STAFF else "out_of_jurisdiction"
         )
@@ -138,25 +119,22 @@ def is_subject(actor: Actor, about_person: str | None) -> bool:
     return names_person(about_person, actor.username, actor.full_name)
 
 
-async def complaint_row(db: asyncpg.Pool, complaint_no: str, actor: Actor) -> asyncpg.Record:
+async def complaint_row(db: asyncpg.Pool, complaint_no: str, actor: Actor) -> frontdoor_repo.ComplaintRow:
     authz.require(actor, "complaint.read")
-    row = await _fetch(db, COMPLAINT_SQL + "where c.complaint_no = $1", complaint_no, "投诉不存在")
-    if not authz.in_scope(actor, "complaint.read", row["unit_code"], about_person=row["about_person"]):
+    row = await frontdoor_repo.complaint(db, complaint_no)
+    if row is None:
+        raise not_found("投诉不存在")
+    if not authz.in_scope(actor, "complaint.read", row.unit_code, about_person=row.about_person):
         raise forbidden("该投诉不由您承办", "out_of_jurisdiction")
     return row
 
 
 async def check_places(db: asyncpg.Pool, township_code: str, village_code: str | None) -> None:
-    rows = {
-        r["code"]: r
-        for r in await db.fetch(
-            "select code, level, parent_code from places where code = any($1::text[])",
-            [c for c in (township_code, village_code) if c],
-        )
-    }
-    if rows.get(township_code) is None or rows[township_code]["level"] != "township":
+    township = await places_repo.get_place(db, township_code)
+    if township is None or township.level != "township":
         raise ApiError(422, "invalid", "请选择所在乡镇（街道）")
-    if village_code and (rows.get(village_code) is None or rows[village_code]["parent_code"] != township_code):
+    village = await places_repo.get_place(db, village_code) if village_code else None
+    if village_code and (village is None or village.parent_code != township_code):
         raise ApiError(422, "invalid", "村（社区）不属于所选乡镇（街道）")
 
 

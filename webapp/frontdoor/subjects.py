@@ -48,7 +48,7 @@ class Subject:
 
     name: str  # its frontdoor_log subject type, and the prefix of its action routes' names
     key: str  # the path parameter and log field that name one row
-    load: Callable[[asyncpg.Pool, str, Actor], Awaitable[asyncpg.Record]]  # 404/403 before anything else
+    load: Callable[[asyncpg.Pool, str, Actor], Awaitable[Any]]  # its typed row; 404/403 before anything else
     state: type[BaseModel]  # what the workflow's `state` query answers
     actions: Actions = field(default_factory=dict)  # the plain actions: a workflow update each, nothing more
 
@@ -68,11 +68,11 @@ REFERRALS = Subject("referral", "referral_id", referral_row, ReferralState, REFE
 COMPLAINTS = Subject("complaint", "complaint_no", complaint_row, ComplaintState, COMPLAINT_ACTIONS)
 
 
-async def history(db: asyncpg.Pool, temporal: Client | None, subject: Subject, row: asyncpg.Record) -> dict[str, Any]:
+async def history(db: asyncpg.Pool, temporal: Client | None, subject: Subject, row: Any) -> dict[str, Any]:
     """What every detail view shows of the workflow: its state (None when it cannot be asked now) and the log."""
     return {
-        "state": await query(connected(temporal), row["workflow_id"], subject.state),
-        "log": await log_of(db, subject.name, row[subject.key]),
+        "state": await query(connected(temporal), row.workflow_id, subject.state),
+        "log": await log_of(db, subject.name, getattr(row, subject.key)),
     }
 
 
@@ -110,7 +110,7 @@ async def act_on(
     has the last word, and answer with the workflow's state afterwards."""
     row = await subject.load(db, subject_id, actor)
     return await update_and_read(
-        temporal, row["workflow_id"], name, payload, actor, subject.state, {subject.key: subject_id}
+        temporal, row.workflow_id, name, payload, actor, subject.state, {subject.key: subject_id}
     )
 
 

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from structlog.contextvars import bound_contextvars
 from temporalio.client import Client
 
-from db import throttle_repo
+from db import frontdoor_repo, places_repo, throttle_repo
 from infra import clock
 from rules.needs import BY_CODE, NEEDS, Route
 from schemas.frontdoor import REQUEST_NO, Channel, FrontDoorRequest, IntakeState, RequestKind, intake_workflow_id
@@ -64,17 +64,14 @@ def _ip(request: Request) -> str:
 
 
 async def _towns(db: asyncpg.Pool) -> list[asyncpg.Record]:
-    return await db.fetch(
-        f"select code, name from places where level = 'township' and parent_code = '{DISTRICT_CODE}' order by code"
-    )
+    return await places_repo.places_at_level(db, "township", DISTRICT_CODE)
 
 
 async def _villages(db: asyncpg.Pool, township_code: str) -> list[asyncpg.Record]:
-    if not township_code:
+    """The villages of a township; none for anything that is not a township's code (9 digits)."""
+    if not re.fullmatch(r"\d{9}", township_code):
         return []
-    return await db.fetch(
-        "select code, name from places where level = 'village' and parent_code = $1 order by code", township_code
-    )
+    return await places_repo.places_at_level(db, "village", township_code)
 
 
 def _page(request: Request, template: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
@@ -197,14 +194,14 @@ async def done(request: Request, db: Db, t: str = "") -> Response:
         request_no = _receipts(request).loads(t, max_age=RECEIPT_AGE)
     except BadSignature:
         return RedirectResponse("/portal", status_code=303)
-    row = await db.fetchrow("select kind, answer_due from frontdoor_requests where request_no = $1", request_no)
+    row = await frontdoor_repo.request(db, request_no)
     return _page(
         request,
         "portal/done.html",
         {
             "request_no": request_no,
-            "kind": RequestKind(row["kind"]) if row else None,
-            "answer_due": row["answer_due"] if row else None,
+            "kind": RequestKind(row.kind) if row else None,
+            "answer_due": row.answer_due if row else None,
             "policy": await front_door_policy(db),
         },
     )
@@ -242,13 +239,7 @@ async def status(
         phone_no = validate_phone(values["phone"])
     except ValueError as exc:
         return _status_form(request, values, str(exc), status=422)
-    row = await db.fetchrow(
-        "select request_no, kind, status, answer_due, answer, needs, created_at, workflow_id from frontdoor_requests "
-        "where request_no = $1 and id_number = $2 and phone = $3",
-        number,
-        person,
-        phone_no,
-    )
+    row = await frontdoor_repo.request_of_resident(db, number, person, phone_no)
     if row is None:
         await lookup_failed(db, ip, number)
         with bound_contextvars(ip=ip):
@@ -261,7 +252,7 @@ async def status(
         "portal/status_result.html",
         {
             "row": row,
-            "kind": RequestKind(row["kind"]),
+            "kind": RequestKind(row.kind),
             "state": state,
             "needs_state": needs,
             "by_code": BY_CODE,

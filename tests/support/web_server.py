@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from infra.config import ROOT
-from tests.ports import free_port
+from tests.support.ports import free_port
 
 
 @asynccontextmanager

@@ -62,3 +62,12 @@ def application(
         declared_relatives=[DeclaredRelative(staff_name=n, relation="兄弟姐妹") for n in declared],
         attachments=["身份证", "户口簿", "家庭经济状况核对授权书"],
     )
+
+
+# A holiday notice for a year that has none built in (the calendar import's tests)
+NOTICE_2030 = {
+    "year": 2030,
+    "source": "国务院办公厅关于2030年部分节假日安排的通知（测试）",
+    "holidays": [{"date": "2030-01-01", "name": "元旦"}, "2030-01-02"],
+    "workdays": [{"date": "2030-01-05", "name": "元旦调休"}],
+}

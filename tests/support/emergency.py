@@ -8,9 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import asyncpg
-import pytest
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from db import funds_repo
@@ -26,7 +24,7 @@ from schemas.emergency import (
     PaymentApproval,
     emergency_workflow_id,
 )
-from tests.factories import actor, resident_id
+from tests.support.factories import actor, resident_id
 
 VILLAGE, TOWNSHIP, DISTRICT = "341503106201", "341503106", "341503"
 
@@ -75,13 +73,6 @@ async def pay(h: WorkflowHandle, who: str, tier: str, amount: str) -> EmergencyA
         PaymentApproval(actor=actor(who), tier=tier, amount=Decimal(amount)),
         result_type=EmergencyAck,
     )
-
-
-async def refused(coro) -> ApplicationError:
-    with pytest.raises(WorkflowUpdateFailedError) as e:
-        await coro
-    assert isinstance(e.value.cause, ApplicationError)
-    return e.value.cause
 
 
 async def state(h: WorkflowHandle) -> EmergencyState:

@@ -1,0 +1,120 @@
+"""Helpers for front-door tests: a resident's request started straight on Temporal, bureau staff; and over
+HTTP, the portal's forms, the resident who fills them in, bureau users and the referrals delivered."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from db import users_repo
+from db.users_repo import DEMO_PASSWORD
+from infra.config import TASK_QUEUE
+from schemas.frontdoor import (
+    Channel,
+    FrontDoorRequest,
+    IntakeNames,
+    IntakeStart,
+    IntakeState,
+    RequestKind,
+    intake_workflow_id,
+)
+from schemas.staff import Actor, Bureau, Role
+from tests.support.clients import SHIPO, SHIPO_VILLAGE, csrf_token
+from tests.support.factories import resident_id
+
+PERSON = resident_id(date(1972, 4, 9), seq=121)  # the resident who applies on the portal
+
+
+def bureau_staff(bureau: Bureau) -> Actor:
+    return Actor(
+        username=f"{bureau.value}_staff",
+        full_name=f"{bureau.label} 工作人员",
+        role=Role.BUREAU_STAFF,
+        place_code="341503",
+        bureau=bureau,
+    )
+
+
+async def submit(env: WorkflowEnvironment, no: str, kind: RequestKind, needs: list[str], **extra) -> WorkflowHandle:
+    request = FrontDoorRequest(
+        kind=kind,
+        needs=needs,
+        name="周九",
+        id_number=resident_id(date(1958, 1, 9)),
+        phone="13905641111",
+        township_code="341503106",
+        village_code="341503106202",
+        address="示范村二 周家庄",
+        description="老伴重病，孙子上学困难，家里收入很少",
+        **extra,
+    )
+    return await env.client.start_workflow(
+        IntakeNames.WORKFLOW,
+        IntakeStart(request_no=no, request=request, channel=Channel.PORTAL),
+        id=intake_workflow_id(no),
+        task_queue=TASK_QUEUE,
+        result_type=IntakeState,
+        execution_timeout=timedelta(days=200),
+    )
+
+
+# ---- over HTTP ------------------------------------------------------------------------------------
+
+
+async def add_bureau_user(pool: asyncpg.Pool, username: str, bureau: Bureau) -> None:
+    async with pool.acquire() as conn:
+        await users_repo.add_user(
+            conn,
+            username=username,
+            full_name=f"{bureau.label} 工作人员",
+            role=Role.BUREAU_STAFF,
+            place_code="341503",
+            password=DEMO_PASSWORD,
+            bureau=bureau,
+        )
+
+
+async def portal_post(c: httpx.AsyncClient, path: str, data: dict[str, Any]) -> httpx.Response:
+    """Like a browser: load the form (which sets the CSRF cookie), then post it with its token."""
+    form = await c.get(path)
+    assert form.status_code == 200, form.text
+    return await c.post(path, data={**data, "csrftoken": csrf_token(form.text)})
+
+
+def resident(**extra: Any) -> dict[str, Any]:
+    """The portal's application form filled in by PERSON."""
+    return {
+        "name": "周大勇",
+        "id_number": PERSON,
+        "phone": "13955641234",
+        "township_code": SHIPO,
+        "village_code": SHIPO_VILLAGE,
+        "address": "示范村一 周家圩 5 号",
+        "description": "妻子重病住院，孩子上高中学费困难，家里没有稳定收入",
+    } | extra
+
+
+async def apply_online(c: httpx.AsyncClient, needs: list[str], **extra: Any) -> tuple[str, str]:
+    """Apply on the portal; returns (request number, receipt page)."""
+    r = await portal_post(c, "/portal/apply", resident(**extra) | {"needs": needs})
+    assert r.status_code == 303, r.text
+    receipt = await c.get(r.headers["location"])
+    assert receipt.status_code == 200
+    number = re.search(r"12349-\d{8}-[0-9A-Z]{6}", receipt.text).group(0)
+    return number, receipt.text
+
+
+async def referrals_of(pool: asyncpg.Pool, request_no: str) -> dict[str, str]:
+    """need -> referral id of the referrals delivered and given their deadlines."""
+    rows = await pool.fetch(
+        "select need, referral_id from referrals where request_no = $1 and adapter is not null "
+        "and accept_due is not null",
+        request_no,
+    )
+    return {r["need"]: r["referral_id"] for r in rows}
