@@ -128,6 +128,48 @@ class TakeOver(BaseModel):
     reason: str = Field(min_length=2, max_length=1000)
 
 
+class DeadlineExtension(BaseModel):
+    """区民政局 extends the statutory time limit (30 working days) to its maximum, with written reasons."""
+
+    actor: Actor
+    reasons: str = Field(min_length=4, max_length=2000)
+
+
+class DeliveryMethod(StrEnum):
+    IN_PERSON = "in_person"  # 直接送达
+    VIA_VILLAGE = "via_village"  # 委托村（居）委会送达
+    POST = "post"  # 邮寄送达
+    ELECTRONIC = "electronic"  # 电子送达（申请人同意）
+
+    @property
+    def label(self) -> str:
+        return {
+            "in_person": "直接送达",
+            "via_village": "委托村（居）委会送达",
+            "post": "邮寄送达",
+            "electronic": "电子送达",
+        }[self.value]
+
+
+class RefusalDelivered(BaseModel):
+    """The refusal notice's delivery record: how, when and to whom (by whom: the actor)."""
+
+    actor: Actor
+    method: DeliveryMethod
+    delivered_on: date
+    recipient: str = Field(min_length=1, max_length=60, description="签收人")
+    note: str = Field(default="", max_length=500)
+
+
+class ObjectionFiled(BaseModel):
+    """An objection or complaint about a case that reached the 12349 front door (not the counter)."""
+
+    ref: str = Field(min_length=1, max_length=64, description="12349 编号")
+    kind: Literal["complaint", "objection"] = "complaint"
+    objector: str = Field(default="12349 来件", max_length=60)
+    content: str = Field(default="", max_length=4000)
+
+
 class ActionAck(BaseModel):
     """What an accepted action returns: the new stage and the event it was recorded as."""
 
@@ -152,7 +194,7 @@ class TimelineEntry(BaseModel):
 
 
 class Escalation(BaseModel):
-    kind: Literal["overdue", "verification_overdue"]
+    kind: Literal["overdue", "statutory_overdue", "verification_overdue", "refusal_delivery_overdue"]
     at: datetime
     deadline: date
     taken_over_by: str | None = None
@@ -170,6 +212,12 @@ class ClockState(BaseModel):
     stopped: bool
     reminders_sent: list[int]
     overdue: bool
+    # The statutory limit beside the promised one: 30 working days, 45 once the district extends it.
+    statutory_working_days: int | None = None
+    statutory_deadline: date | None = None
+    statutory_overdue: bool = False
+    extended: bool = False
+    excluded_periods: list[tuple[date, date]] = Field(default_factory=list, description="不计入时限的公示期")
 
 
 class CaseState(BaseModel):
@@ -199,6 +247,8 @@ class CaseState(BaseModel):
     objections: int
     escalations: list[Escalation]
     timeline: list[TimelineEntry]
+    refusal_deliver_by: date | None = None  # the refusal notice is to be delivered by then
+    refusal_delivery: RefusalDelivered | None = None
 
 
 class CaseOutcome(BaseModel):
@@ -227,6 +277,10 @@ class DeadlineRequest(BaseModel):
     working_days: int
     paused: list[tuple[date, date]] = Field(default_factory=list)
     reminders: list[int] = Field(default_factory=list, description="剩余工作日提醒点")
+    also: list[int] = Field(default_factory=list, description="同时计算的其他工作日时限（如法定时限）")
+    # `working_days` counts calendar days instead, and a period ending on a day off runs to the next working
+    # day (Civil Code art. 203)
+    calendar_days: bool = False
 
 
 class DeadlineInfo(BaseModel):
@@ -234,6 +288,7 @@ class DeadlineInfo(BaseModel):
     provisional: bool
     reminder_days: dict[int, date]
     paused_working_days: int
+    also: dict[int, date] = Field(default_factory=dict)
 
 
 class CaseEvent(BaseModel):
@@ -302,6 +357,8 @@ class CaseError(StrEnum):
     NOT_PAUSED = "not_paused"
     INVESTIGATOR_APPROVER = "investigator_approver"
     INVALID = "invalid"
+    ALREADY_DECIDED = "already_decided"
+    CRITERIA_NOT_MET = "criteria_not_met"
 
 
 class ReviewNames:
@@ -312,6 +369,7 @@ class ReviewNames:
     STATE = "state"
     CALENDAR_CHANGED = "calendar_changed"
     COMPLAINT_FILED = "complaint_filed"
+    OBJECTION_FILED = "objection_filed"
 
 
 # The payload of each staff action, by the action's name: its API path segment, its update's name and the
@@ -327,6 +385,8 @@ ACTION_PAYLOADS: dict[str, type[BaseModel]] = {
     "decision": Decision,
     "objection": Objection,
     "take_over": TakeOver,
+    "extend_deadline": DeadlineExtension,
+    "refusal_delivered": RefusalDelivered,
 }
 
 

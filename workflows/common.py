@@ -41,13 +41,30 @@ def remind_at(day: date) -> datetime:
 
 
 async def working_days(
-    start: date, days: int, paused: Sequence[tuple[date, date]] = (), reminders: Sequence[int] = ()
+    start: date,
+    days: int,
+    paused: Sequence[tuple[date, date]] = (),
+    reminders: Sequence[int] = (),
+    also: Sequence[int] = (),
 ) -> DeadlineInfo:
-    """The `days`-th working day after `start` (the days in `paused` not counted), and the working days
-    `reminders` before it, from the statutory calendar."""
+    """The `days`-th working day after `start` (the days in `paused` not counted), the working days
+    `reminders` before it, and the `also`-th working days (other limits counted alike), from the statutory
+    calendar."""
     return await workflow.execute_activity_method(
         CommonContract.compute_deadline,
-        DeadlineRequest(accepted_on=start, working_days=days, paused=list(paused), reminders=list(reminders)),
+        DeadlineRequest(
+            accepted_on=start, working_days=days, paused=list(paused), reminders=list(reminders), also=list(also)
+        ),
+        **ACTIVITY,
+    )
+
+
+async def calendar_period_end(start: date, days: int) -> DeadlineInfo:
+    """The last day of `days` calendar days after `start`, run on to the next working day if it is a day off
+    (Civil Code art. 203)."""
+    return await workflow.execute_activity_method(
+        CommonContract.compute_deadline,
+        DeadlineRequest(accepted_on=start, working_days=days, calendar_days=True),
         **ACTIVITY,
     )
 

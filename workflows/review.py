@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from temporalio import workflow
 
-from workflows.common import ACTIVITY, notify, today, working_days
+from workflows.common import ACTIVITY, calendar_period_end, notify, today, working_days
 from workflows.journal import Entry, Journal
 from workflows.review_actions import ReviewActions
 from workflows.review_clock import ReviewClock
@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         NotificationIn,
         Objection,
         OpenCaseIn,
+        RefusalDelivered,
         RelativesCheckIn,
         RelativesMatch,
         ReviewNames,
@@ -48,6 +49,12 @@ with workflow.unsafe.imports_passed_through():
 
 # Cases started before this patch moved their stages inside the update handlers; since, `run()` does.
 STAGES_MOVED_BY_RUN = "stages-moved-by-run"
+# Since: a notice that does not count in the limits is left out of them for good, also after an objection;
+# a notice in calendar days ending on a day off runs to the next working day (Civil Code art. 203); a
+# refusal waits for its notice's delivery record.
+NOTICE_EXCLUDED = "notice-days-excluded"
+NOTICE_ART_203 = "notice-end-art-203"
+REFUSAL_DELIVERY = "refusal-delivery"
 
 
 @workflow.defn(name=ReviewNames.WORKFLOW)
@@ -79,6 +86,8 @@ class ReviewWorkflow(ReviewActions):
         self.objection: Objection | None = None
         self.objections = 0
         self.notice_ends_at: datetime | None = None
+        self.refusal_deliver_by: date | None = None
+        self.refusal_delivery: RefusalDelivered | None = None
         self.closed = False
         # the steps staff recorded that move the case on, and how many of them run() has taken
         self.handlers_move = False
@@ -218,7 +227,10 @@ class ReviewWorkflow(ReviewActions):
         ends = await self.notice_end(beijing_date(self.decided_at))
         self.notice_ends_at = ends
         if not self.policy.review.notice_counts_in_limit:
-            self.clock.stop()
+            if workflow.patched(NOTICE_EXCLUDED):
+                self.clock.exclude_from(beijing_date(self.decided_at))
+            else:
+                self.clock.stop()
         self.move(Stage.PUBLIC_NOTICE)
         self.journal.note(
             "notice_started",
@@ -236,24 +248,31 @@ class ReviewWorkflow(ReviewActions):
         return ends
 
     async def objected(self, ends: datetime) -> bool:
-        """Whether an objection during the notice sent the case back (to the investigation or the hearing)."""
+        """Whether an objection during the notice (at the counter, or a complaint or objection through 12349)
+        sent the case back (to the investigation or the hearing)."""
         assert self.policy is not None
         try:
             await workflow.wait_condition(
-                lambda: self.objection is not None, timeout=max(ends - workflow.now(), timedelta(0))
+                lambda: self.objection is not None or len(self.steps) > self.steps_taken,
+                timeout=max(ends - workflow.now(), timedelta(0)),
             )
         except TimeoutError:
             return False
         self.take_steps()
         self.objection = None
         if not self.policy.review.notice_counts_in_limit:
-            self.clock.restart()
+            if self.clock.notice_since is not None:
+                await self.clock.include_from(today())
+            else:
+                self.clock.restart()
         return True
 
     async def notice_end(self, decided_on: date) -> datetime:
         assert self.policy is not None
         review = self.policy.review
-        if review.notice_unit == "calendar_days":
+        if review.notice_unit == "calendar_days" and workflow.patched(NOTICE_ART_203):
+            last = (await calendar_period_end(decided_on, review.notice_length)).deadline
+        elif review.notice_unit == "calendar_days":
             last = decided_on + timedelta(days=review.notice_length)
         else:
             last = (await working_days(decided_on, review.notice_length)).deadline
@@ -280,7 +299,39 @@ class ReviewWorkflow(ReviewActions):
             "如有异议，可依法申请行政复议或提起行政诉讼。",
             deliver_by=deliver.deadline,
         )
+        if workflow.patched(REFUSAL_DELIVERY):
+            await self.refusal_notice_delivered(deliver.deadline)
         return CaseOutcome(case_id=self.case_id, stage=self.stage.value)
+
+    async def refusal_notice_delivered(self, deliver_by: date) -> None:
+        """Until the delivery of the refusal notice is recorded: past `deliver_by` the approver is reminded
+        and the district told, once."""
+        self.refusal_deliver_by = deliver_by
+        try:
+            await workflow.wait_condition(
+                lambda: self.refusal_delivery is not None,
+                timeout=max(end_of(deliver_by) - workflow.now(), timedelta(0)),
+            )
+            return
+        except TimeoutError:
+            pass
+        text = f"不予批准通知书应于 {deliver_by} 前送达，尚未登记送达情况"
+        self.journal.note("refusal_delivery_overdue", None, {"deliver_by": str(deliver_by)}, text)
+        await self.journal.persist()
+        township = self.start.application.household.township_code
+        await self.send(
+            "refusal-delivery-reminder",
+            f"role:township_approver@{township}",
+            "不予批准通知书送达提醒",
+            f"{self.applicant_name}家庭{self.kind_label}申请：{text}，请尽快送达并登记",
+        )
+        await self.send(
+            "refusal-delivery-overdue",
+            f"role:district_officer@{township[:6]}",
+            "不予批准通知书逾期未送达",
+            f"{self.applicant_name}家庭{self.kind_label}申请：{text}",
+        )
+        await workflow.wait_condition(lambda: self.refusal_delivery is not None)
 
     async def close_enrolled(self, decision: Decision) -> CaseOutcome:
         """纳入保障: the household enters the recipients register from the month after the decision."""
@@ -407,6 +458,8 @@ class ReviewWorkflow(ReviewActions):
             notice_ends_at=self.notice_ends_at,
             objections=self.objections,
             escalations=self.clock.escalations,
+            refusal_deliver_by=self.refusal_deliver_by,
+            refusal_delivery=self.refusal_delivery,
             timeline=[
                 TimelineEntry(
                     event_key=e.key,

@@ -20,6 +20,7 @@ from workflows.common import ACTIVITY, refuse, today
 from workflows.journal import Journal
 
 with workflow.unsafe.imports_passed_through():
+    from rules.clock import beijing_date
     from rules.stages import COMPLAINT, Action, ActorView, CaseView, Refusal, Stage, refusal
     from schemas.contracts import ReviewContract
     from schemas.money import Money
@@ -27,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas.review import (
         ActionAck,
         CaseError,
+        DeadlineExtension,
         Decision,
         Hearing,
         HomeVisit,
@@ -34,6 +36,8 @@ with workflow.unsafe.imports_passed_through():
         MissingMaterials,
         NeighbourInterview,
         Objection,
+        ObjectionFiled,
+        RefusalDelivered,
         RelativesMatch,
         ReviewNames,
         ReviewStart,
@@ -43,6 +47,11 @@ with workflow.unsafe.imports_passed_through():
         VerificationResult,
     )
     from schemas.staff import Actor, Role
+
+# Cases started before a complaint during the public notice sent the case back kept it in the notice.
+COMPLAINT_IN_NOTICE = "complaint-in-notice"
+
+ALREADY_DECIDED = "本轮审核确认已作出决定，不能重复决定；如有异议，应在公示期间提出"
 
 if TYPE_CHECKING:
     from workflows.review_clock import ReviewClock
@@ -73,6 +82,8 @@ class ReviewActions:
     objections: int
     notice_ends_at: datetime | None
     complaints: list[str]
+    refusal_delivery: RefusalDelivered | None
+    refusal_deliver_by: date | None
     hand_over: Callable[[str], Awaitable[None]]
     send: Callable[..., Awaitable[None]]
     proposed_amount: Callable[[], Money]
@@ -94,6 +105,9 @@ class ReviewActions:
             barred=frozenset(self.barred),
             verified=self.verification is not None,
             escalated=bool(self.clock.escalations),
+            decided=self.decision is not None,
+            extended=self.clock.extended,
+            delivered=self.refusal_delivery is not None,
         )
         why = refusal(action, case, ActorView(actor.username, actor.role.value, actor.place_code))
         if why is not None:
@@ -118,6 +132,12 @@ class ReviewActions:
                 return "案件未超期上报，区级不能接管"
             case "wrong_stage", "taken_over":
                 return "案件已由区民政局接管"
+            case "already_decided", _:
+                return ALREADY_DECIDED
+            case "wrong_stage", "extended":
+                return f"法定办理时限已延长至 {self.clock.statutory_working_days} 个工作日，不能再次延长"
+            case "wrong_stage", "delivered":
+                return "不予批准通知书的送达情况已登记"
         return f"当前阶段为「{self.stage.label}」，不能办理「{action.label}」"
 
     def ack(self, key: str) -> ActionAck:
@@ -307,6 +327,10 @@ class ReviewActions:
 
     @workflow.update(name=Action.DECISION.value)
     async def decide(self, a: Decision) -> ActionAck:
+        # Two decisions may pass their validators before either is applied (a double click, two approvers):
+        # the first one applied wins, the other is refused here, before anything is recorded.
+        if self.decision is not None:
+            raise refuse(CaseError.ALREADY_DECIDED, ALREADY_DECIDED)
         self.decision = a
         self.decided_at = workflow.now()
         if a.approve:
@@ -412,6 +436,48 @@ class ReviewActions:
     def _v_take_over(self, a: TakeOver) -> None:
         self.check(Action.TAKE_OVER, a.actor)
 
+    @workflow.update(name=Action.EXTEND_DEADLINE.value)
+    async def extend_deadline(self, a: DeadlineExtension) -> ActionAck:
+        await self.clock.extend()
+        n, due = self.clock.statutory_working_days, self.clock.statutory_deadline
+        key = self.journal.note(
+            Action.EXTEND_DEADLINE,
+            a.actor,
+            {"reasons": a.reasons, "statutory_working_days": n, "statutory_deadline": str(due)},
+            f"区民政局延长法定办理时限至 {n} 个工作日（{due}）。理由：{a.reasons}",
+        )
+        await self.journal.persist()
+        return self.ack(key)
+
+    @extend_deadline.validator
+    def _v_extend_deadline(self, a: DeadlineExtension) -> None:
+        self.check(Action.EXTEND_DEADLINE, a.actor)
+        if len(a.reasons.strip()) < 4:
+            raise refuse(CaseError.INCOMPLETE, "延长法定办理时限须书面写明理由")
+
+    # ---- after a refusal ---------------------------------------------------------------------------
+
+    @workflow.update(name=Action.REFUSAL_DELIVERED.value)
+    async def refusal_delivered(self, a: RefusalDelivered) -> ActionAck:
+        self.refusal_delivery = a
+        key = self.journal.note(
+            Action.REFUSAL_DELIVERED,
+            a.actor,
+            {"method": a.method.value, "delivered_on": str(a.delivered_on), "recipient": a.recipient, "note": a.note},
+            f"不予批准通知书已{a.method.label}（{a.delivered_on}），签收人：{a.recipient}",
+        )
+        await self.journal.persist()
+        return self.ack(key)
+
+    @refusal_delivered.validator
+    def _v_refusal_delivered(self, a: RefusalDelivered) -> None:
+        self.check(Action.REFUSAL_DELIVERED, a.actor)
+        decided_on = beijing_date(self.decided_at) if self.decided_at else None
+        if a.delivered_on > today() or (decided_on and a.delivered_on < decided_on):
+            raise refuse(CaseError.INVALID, "送达日期应在决定之后、今天之前")
+        if not a.recipient.strip():
+            raise refuse(CaseError.INCOMPLETE, "请填写签收人")
+
     # ---- news from elsewhere -----------------------------------------------------------------------
 
     @workflow.signal(name=ReviewNames.CALENDAR_CHANGED)
@@ -422,8 +488,11 @@ class ReviewActions:
     @workflow.signal(name=ReviewNames.COMPLAINT_FILED)
     async def complaint_filed(self, complaint_no: str) -> None:
         """A complaint about this case: the district must now visit the household itself; a case already
-        past the investigation goes back to it (a case under public notice keeps its objection route)."""
+        past the investigation goes back to it, and one in public notice too, as after an objection."""
         await workflow.wait_condition(lambda: self.policy is not None)
+        if self.stage is Stage.PUBLIC_NOTICE and workflow.patched(COMPLAINT_IN_NOTICE):
+            await self.objected_via_front_door(ObjectionFiled(ref=complaint_no, kind="complaint", objector="投诉人"))
+            return
         self.complaints.append(complaint_no)
         if self.stage in (Stage.HEARING, Stage.DECISION):
             self.hearing_done = False
@@ -433,5 +502,36 @@ class ReviewActions:
             None,
             {"complaint_no": complaint_no},
             f"收到关于本案的投诉（{complaint_no}），须由区民政局入户调查",
+        )
+        await self.journal.persist()
+
+    @workflow.signal(name=ReviewNames.OBJECTION_FILED)
+    async def objection_filed(self, o: ObjectionFiled) -> None:
+        """An objection or complaint that came through 12349: during the public notice it is a 公示异议 like
+        one raised at the counter (and the district visits); before, a complaint."""
+        await workflow.wait_condition(lambda: self.policy is not None)
+        if self.stage is Stage.PUBLIC_NOTICE:
+            await self.objected_via_front_door(o)
+        elif not self.stage.closed:
+            await self.complaint_filed(o.ref)
+
+    async def objected_via_front_door(self, o: ObjectionFiled) -> None:
+        """Back to the investigation as after an objection at the counter (route: reinvestigate), and the
+        district must visit the household itself."""
+        self.objections += 1
+        self.decision = None
+        self.decided_at = None
+        self.notice_ends_at = None
+        self.home_visit_done = self.neighbour_done = self.hearing_done = False
+        self.district_visit_done = False
+        self.complaints.append(o.ref)
+        await self.hand_over(COMPLAINT)
+        what = "异议" if o.kind == "objection" else "投诉"
+        self.journal.note(
+            Action.OBJECTION,
+            None,
+            {"objector": o.objector, "content": o.content, "route": "reinvestigate", "via": "12349", "ref": o.ref},
+            f"公示期间经 12349 收到{what}（{o.ref}）{('：' + o.content) if o.content else ''}；"
+            "重新调查核实，须由区民政局入户调查，再重新审核确认并公示",
         )
         await self.journal.persist()

@@ -16,6 +16,7 @@ from rules.stages import Action
 from schemas.review import (
     ActionAck,
     CaseError,
+    DeadlineExtension,
     Decision,
     Hearing,
     HomeVisit,
@@ -23,6 +24,7 @@ from schemas.review import (
     MissingMaterials,
     NeighbourInterview,
     Objection,
+    RefusalDelivered,
     TakeOver,
     VerificationResult,
 )
@@ -45,6 +47,8 @@ ACTIONS: dict[Action, tuple[type[BaseModel], str]] = {
     Action.DECISION: (Decision, Action.DECISION.value),
     Action.OBJECTION: (Objection, Action.OBJECTION.value),
     Action.TAKE_OVER: (TakeOver, Action.TAKE_OVER.value),
+    Action.EXTEND_DEADLINE: (DeadlineExtension, Action.EXTEND_DEADLINE.value),
+    Action.REFUSAL_DELIVERED: (RefusalDelivered, Action.REFUSAL_DELIVERED.value),
 }
 # The review's own words for a closed case, a slow workflow and a failure inside it.
 CASE_CLOSED = ApiError(409, "case_closed", "案件已办结，不能再操作")

@@ -26,6 +26,7 @@ from infra.config import Settings
 from rules.calendar import WorkCalendar
 from rules.stages import ACTION_LABELS, STAGE_LABELS, Action
 from schemas.people import RELATION_LABELS
+from schemas.review import DeliveryMethod
 from schemas.staff import Actor, Role
 from webapp import authz
 from webapp.deps import AppSettings, Db, MaybeTemporal, PageActor
@@ -190,6 +191,7 @@ async def case_page(
         "forms": forms,
         "failed_action": failed[0] if failed else None,
         "folded": FOLDED,
+        "delivery_methods": [(m.value, m.label) for m in DeliveryMethod],
         "form_errors": form_errors,
         "form_message": form_message,
         "investigators": await _investigators(db, row, barred_names) if Action.HOME_VISIT in forms else [],

@@ -34,7 +34,11 @@ from webapp.supervision.case_filter import IS_OPEN, PAGE_SIZE, CaseFilter, page_
 
 router = APIRouter(include_in_schema=False)
 
-ESCALATION_LABELS = {"overdue": "超过办结时限", "verification_overdue": "核对结果逾期"}
+ESCALATION_LABELS = {
+    "overdue": "超过承诺办结时限",
+    "statutory_overdue": "超过法定办理时限",
+    "verification_overdue": "核对结果逾期",
+}
 TakeOverBody = body_model(TakeOver)
 
 _CASES = f"""
