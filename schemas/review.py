@@ -251,6 +251,26 @@ class CaseState(BaseModel):
     refusal_delivery: RefusalDelivered | None = None
 
 
+class CriterionState(BaseModel):
+    """One eligibility criterion (`rules.eligibility.Criterion`): whether it holds and why, in Chinese."""
+
+    code: str
+    label: str
+    holds: bool
+    reason: str
+
+
+class Eligibility(BaseModel):
+    """The assessment of an application under its policy version (`workflows.eligibility.assess`)."""
+
+    criteria: list[CriterionState] = Field(default_factory=list)
+    amount: Money = Field(description="测算月保障金")
+    qualifying: list[str] = Field(default_factory=list, description="符合条件的人员姓名")
+    holds: bool = Field(description="全部条件均符合")
+    needs_district: bool = Field(default=False, description="须报区民政局（财产超出规定或测算金额为0）")
+    max_override: Money | None = Field(default=None, description="审批人调整金额的上限")
+
+
 class CaseOutcome(BaseModel):
     case_id: str
     stage: str
