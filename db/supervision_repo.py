@@ -43,8 +43,9 @@ async def sampling_candidates(db: Db, first: date, after: date) -> list[Sampling
                case when c.relatives_match then 'relatives_match'
                     when exists (select 1 from complaints k where k.about_case_id = c.case_id) then 'complaint'
                     when exists (select 1 from case_events e where e.case_id = c.case_id and e.kind = $3
-                                 and e.payload->>'monthly_amount' is not null
-                                 and e.payload->>'monthly_amount' <> e.payload->>'proposed_amount')
+                                 and ((e.payload->>'monthly_amount' is not null
+                                       and e.payload->>'monthly_amount' <> e.payload->>'proposed_amount')
+                                      or e.payload->>'means_test_override' = 'true'))
                          then 'override'
                end as always_reason
         from cases c

@@ -247,6 +247,8 @@ class CaseState(BaseModel):
     objections: int
     escalations: list[Escalation]
     timeline: list[TimelineEntry]
+    eligibility: Eligibility | None = None  # the criteria and the amount the rules give
+    district_approval: bool = False  # the township referred the approval to the district
     refusal_deliver_by: date | None = None  # the refusal notice is to be delivered by then
     refusal_delivery: RefusalDelivered | None = None
 

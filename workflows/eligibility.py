@@ -74,7 +74,7 @@ def assess(
     household = application.household
     people = len(household.members)
     income = household.monthly_income() if verified_monthly_income is None else verified_monthly_income
-    per_capita = money(income / people)
+    per_capita = income / people  # unrounded: the amount is rounded once, at the end (as it always was)
     hukou = household.hukou_type.value
     dibao_standard: Decimal = getattr(policy.standards, f"dibao_{hukou}")
     limits = asset_rules(policy)

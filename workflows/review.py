@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 
 from temporalio import workflow
 
@@ -21,12 +20,10 @@ from workflows.review_actions import ReviewActions
 from workflows.review_clock import ReviewClock
 
 with workflow.unsafe.imports_passed_through():
-    from rules.amounts import proposed_monthly_amount
     from rules.clock import BEIJING, beijing_date, end_of
     from rules.stages import Stage, can_move, investigation_complete, next_stage
     from schemas import search
     from schemas.contracts import ReviewContract
-    from schemas.money import Money
     from schemas.policy import Policy
     from schemas.review import (
         CaseEventIn,
@@ -88,6 +85,7 @@ class ReviewWorkflow(ReviewActions):
         self.notice_ends_at: datetime | None = None
         self.refusal_deliver_by: date | None = None
         self.refusal_delivery: RefusalDelivered | None = None
+        self.district_approval = False  # the township referred an approval the means test does not support
         self.closed = False
         # the steps staff recorded that move the case on, and how many of them run() has taken
         self.handlers_move = False
@@ -454,6 +452,8 @@ class ReviewWorkflow(ReviewActions):
             hearing_done=self.hearing_done,
             investigators=sorted(self.investigators),
             proposed_amount=self.proposed_amount() if self.policy else None,
+            eligibility=self.eligibility() if self.policy else None,
+            district_approval=self.district_approval,
             decision=self.decision,
             notice_ends_at=self.notice_ends_at,
             objections=self.objections,
@@ -492,18 +492,6 @@ class ReviewWorkflow(ReviewActions):
     @property
     def district_visit_required(self) -> bool:
         return bool(self.barred or self.complaints)
-
-    def proposed_amount(self) -> Money:
-        assert self.policy is not None
-        app = self.start.application
-        hh = app.household
-        income = self.verification.verified_monthly_income if self.verification else hh.monthly_income()
-        per_capita = income / len(hh.members)
-        standard = getattr(self.policy.standards, f"{app.assistance_type.value}_{hh.hukou_type.value}")
-        return proposed_monthly_amount(app.assistance_type.value, standard, per_capita, len(hh.members))
-
-    def final_amount(self, d: Decision) -> Decimal:
-        return d.monthly_amount if d.monthly_amount is not None else self.proposed_amount()
 
     async def write(self, entry: Entry) -> None:
         """Write one journal entry to the case event log, with the case row's summary as it is now."""

@@ -11,19 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from temporalio import workflow
 
 from workflows.common import ACTIVITY, refuse, today
 from workflows.journal import Journal
+from workflows.review_decision import ALREADY_DECIDED, ReviewDecision
 
 with workflow.unsafe.imports_passed_through():
     from rules.clock import beijing_date
     from rules.stages import COMPLAINT, Action, ActorView, CaseView, Refusal, Stage, refusal
     from schemas.contracts import ReviewContract
-    from schemas.money import Money
     from schemas.policy import ApprovalLevel, Policy
     from schemas.review import (
         ActionAck,
@@ -51,13 +50,11 @@ with workflow.unsafe.imports_passed_through():
 # Cases started before a complaint during the public notice sent the case back kept it in the notice.
 COMPLAINT_IN_NOTICE = "complaint-in-notice"
 
-ALREADY_DECIDED = "本轮审核确认已作出决定，不能重复决定；如有异议，应在公示期间提出"
-
 if TYPE_CHECKING:
     from workflows.review_clock import ReviewClock
 
 
-class ReviewActions:
+class ReviewActions(ReviewDecision):
     """The update handlers of `ReviewWorkflow`, which holds the state they read and record."""
 
     start: ReviewStart
@@ -86,8 +83,6 @@ class ReviewActions:
     refusal_deliver_by: date | None
     hand_over: Callable[[str], Awaitable[None]]
     send: Callable[..., Awaitable[None]]
-    proposed_amount: Callable[[], Money]
-    final_amount: Callable[[Decision], Decimal]
 
     # ---- what every action is checked against ------------------------------------------------------
 
@@ -101,7 +96,8 @@ class ReviewActions:
             place=self.place,
             paused=self.clock.paused_since is not None,
             handled_by=self.handled_by,
-            district_approves=self.policy.review.approval_level(township) is ApprovalLevel.DISTRICT,
+            district_approves=self.district_approval
+            or self.policy.review.approval_level(township) is ApprovalLevel.DISTRICT,
             barred=frozenset(self.barred),
             verified=self.verification is not None,
             escalated=bool(self.clock.escalations),
@@ -325,50 +321,6 @@ class ReviewActions:
         if len(a.summary.strip()) < 4:
             raise refuse(CaseError.INCOMPLETE, "请填写评议情况")
 
-    @workflow.update(name=Action.DECISION.value)
-    async def decide(self, a: Decision) -> ActionAck:
-        # Two decisions may pass their validators before either is applied (a double click, two approvers):
-        # the first one applied wins, the other is refused here, before anything is recorded.
-        if self.decision is not None:
-            raise refuse(CaseError.ALREADY_DECIDED, ALREADY_DECIDED)
-        self.decision = a
-        self.decided_at = workflow.now()
-        if a.approve:
-            amount = self.final_amount(a)
-            text = f"审核确认：批准，{a.category or ''}每月 {amount} 元"
-            if a.monthly_amount is not None and a.monthly_amount != self.proposed_amount():
-                text += f"（测算 {self.proposed_amount()} 元，调整理由：{a.override_reason}）"
-        else:
-            text = f"审核确认：不予批准。理由：{a.reasons}"
-        key = self.journal.note(
-            Action.DECISION,
-            a.actor,
-            a.model_dump(mode="json", exclude={"actor"}) | {"proposed_amount": str(self.proposed_amount())},
-            text,
-        )
-        await self.journal.persist()
-        return self.ack(key)
-
-    @decide.validator
-    def _v_decide(self, a: Decision) -> None:
-        self.check(Action.DECISION, a.actor)
-        assert self.policy is not None
-        if a.actor.username in self.investigators:
-            raise refuse(CaseError.INVESTIGATOR_APPROVER, "审批人不得是本案的调查人员")
-        if not a.approve:
-            if len(a.reasons.strip()) < 4:
-                raise refuse(CaseError.INCOMPLETE, "不予批准必须书面写明理由")
-            return
-        if self.start.application.assistance_type.value == "dibao":
-            codes = [c.code for c in self.policy.categories]
-            if a.category not in codes:
-                raise refuse(CaseError.INVALID, f"请选择低保类别：{'、'.join(codes)}")
-        proposed = self.proposed_amount()
-        if a.monthly_amount is not None and a.monthly_amount != proposed and len(a.override_reason.strip()) < 4:
-            raise refuse(CaseError.INCOMPLETE, f"核定金额与测算金额（{proposed} 元）不同，须说明调整理由")
-        if self.final_amount(a) <= 0:
-            raise refuse(CaseError.INVALID, "核定金额为 0：家庭人均收入不低于保障标准，应不予批准或说明调整")
-
     @workflow.update(name=Action.OBJECTION.value)
     async def objection_raised(self, a: Objection) -> ActionAck:
         self.objection = a
@@ -398,16 +350,8 @@ class ReviewActions:
         if self.notice_ends_at is not None and workflow.now() >= self.notice_ends_at:
             raise refuse(CaseError.WRONG_STAGE, "公示期已结束")
 
-    # The update names the decision and the objection had before each action had one name: cases started
-    # earlier carry them in their histories, and clients of the previous release may still call them.
-    @workflow.update(name="decide")
-    async def decide_by_old_name(self, a: Decision) -> ActionAck:
-        return await self.decide(a)
-
-    @decide_by_old_name.validator
-    def _v_decide_by_old_name(self, a: Decision) -> None:
-        self._v_decide(a)
-
+    # The update name the objection had before each action had one name: cases started earlier carry it in
+    # their histories, and clients of the previous release may still call it.
     @workflow.update(name="object")
     async def object_by_old_name(self, a: Objection) -> ActionAck:
         return await self.objection_raised(a)

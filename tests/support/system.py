@@ -44,6 +44,7 @@ from db.migrate import upgrade
 from db.pool import connect
 from infra.config import ROOT, TASK_QUEUE, Settings
 from infra.temporal import dev_server_command
+from rules.stages import Action
 from schemas.emergency import (
     CloseEvent,
     DocumentsRecorded,
@@ -57,7 +58,16 @@ from schemas.emergency import (
     PaymentApproval,
     emergency_workflow_id,
 )
-from schemas.review import ActionAck, CaseOutcome, CaseState, Decision, ReviewNames, ReviewStart, workflow_id_for
+from schemas.review import (
+    ActionAck,
+    CaseOutcome,
+    CaseState,
+    Decision,
+    RefusalDelivered,
+    ReviewNames,
+    ReviewStart,
+    workflow_id_for,
+)
 from tests.support.factories import actor, application, resident_id
 from tests.support.ports import free_port
 from tests.support.review import steps_to_decision
@@ -400,8 +410,21 @@ async def run_review_case(
     )
     for i, (name, arg) in enumerate(steps):
         await think(rng, pace)
-        await retry.update(h, name, arg, update_id=f"{wid}-{i}-{name}", result_type=ActionAck, last=i == len(steps) - 1)
+        await retry.update(h, name, arg, update_id=f"{wid}-{i}-{name}", result_type=ActionAck)
+    await deliver_refusal(retry, h, today, update_id=f"{wid}-delivered")
     return await retry("review result", lambda: h.result())
+
+
+async def deliver_refusal(retry: Retrier, h: WorkflowHandle, on: date, update_id: str) -> None:
+    """Once the case is refused, record the notice's delivery: the last step, after which the case closes."""
+    poll = 0.3
+    while (await retry.query(h, ReviewNames.STATE, CaseState)).refusal_deliver_by is None:
+        await asyncio.sleep(poll)
+        poll = min(poll * 1.5, 1.5)
+    delivery = RefusalDelivered(
+        actor=actor("shipo_jingban"), method="in_person", delivered_on=on, recipient="申请人本人"
+    )
+    await retry.update(h, Action.REFUSAL_DELIVERED, delivery, update_id=update_id, result_type=ActionAck, last=True)
 
 
 async def run_emergency(
