@@ -8,36 +8,25 @@ from enum import StrEnum
 from pydantic import BaseModel, Field, model_validator
 
 from schemas.identity import Phone, ResidentId
+from schemas.labels import LabelledEnum
 from schemas.money import Money, yuan
 
 
-class Relation(StrEnum):
+class Relation(LabelledEnum):
     """A member's relation to the applicant (户主/申请人)."""
 
-    SELF = "self"
-    SPOUSE = "spouse"
-    CHILD = "child"
-    PARENT = "parent"
-    SIBLING = "sibling"
-    GRANDPARENT = "grandparent"
-    GRANDCHILD = "grandchild"
-    OTHER = "other"
-
-    @property
-    def label(self) -> str:
-        return RELATION_LABELS[self]
+    SELF = "self", "本人"
+    SPOUSE = "spouse", "配偶"
+    CHILD = "child", "子女"
+    PARENT = "parent", "父母"
+    SIBLING = "sibling", "兄弟姐妹"
+    GRANDPARENT = "grandparent", "祖父母/外祖父母"
+    GRANDCHILD = "grandchild", "孙子女/外孙子女"
+    OTHER = "other", "其他"
 
 
-RELATION_LABELS = {
-    Relation.SELF: "本人",
-    Relation.SPOUSE: "配偶",
-    Relation.CHILD: "子女",
-    Relation.PARENT: "父母",
-    Relation.SIBLING: "兄弟姐妹",
-    Relation.GRANDPARENT: "祖父母/外祖父母",
-    Relation.GRANDCHILD: "孙子女/外孙子女",
-    Relation.OTHER: "其他",
-}
+# Each relation's label, to look up by a stored value (a member hashes as its value).
+RELATION_LABELS = {r: r.label for r in Relation}
 
 
 class HukouType(StrEnum):

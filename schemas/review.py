@@ -327,6 +327,53 @@ class CaseEvent(BaseModel):
     recorded_at: datetime | None = None
 
 
+class CaseFacts(BaseModel):
+    """A case as the `cases` table keeps it, with its township's and village's names; the applicant's ID
+    number only masked. The amount is left to each reader: fen in the row (`db.cases_repo.CaseRow`), yuan in
+    the API's answer."""
+
+    case_id: str
+    workflow_id: str
+    assistance_type: AssistanceType
+    township_code: str
+    township_name: str
+    village_code: str | None
+    village_name: str | None
+    applicant_name: str
+    applicant_id_masked: str
+    channel: str
+    policy_version: int
+    stage: str
+    status: str
+    handled_by: str
+    accepted_at: datetime
+    deadline: date | None
+    deadline_provisional: bool
+    paused_days: int
+    overdue: bool
+    relatives_match: bool
+    category: str | None
+    decided_at: datetime | None
+    closed_at: datetime | None
+    updated_at: datetime
+
+
+class VerificationRequest(BaseModel):
+    """A request to the verification centre, with what its queue shows of the case."""
+
+    case_id: str
+    township_code: str
+    applicant_name: str
+    applicant_id_masked: str
+    assistance_type: AssistanceType
+    requested_at: datetime
+    adapter: str
+    status: Literal["requested", "answered"]
+    answered_by: str | None
+    answered_at: datetime | None
+    case_deadline: date | None
+
+
 class CaseEventIn(BaseModel):
     """One row of the case event log plus the case row's current summary, written together."""
 

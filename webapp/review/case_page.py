@@ -20,7 +20,10 @@ from fastapi.responses import RedirectResponse, Response
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from db import policy_repo
+from db import cases_repo, events_repo, households_repo, policy_repo, users_repo
+from db.cases_repo import CaseRow
+from db.events_repo import LoggedEvent, barred_staff
+from db.users_repo import StaffName
 from infra.clock import today
 from infra.config import Settings
 from rules.calendar import WorkCalendar
@@ -49,32 +52,10 @@ router = APIRouter(include_in_schema=False)
 
 INVESTIGATOR_ROLES = sorted(r.value for r in authz.CASEWORK)  # who may be named among the investigators
 
-_EVENTS = """
-select e.event_key, e.kind, e.stage, e.actor, e.actor_role, e.payload, e.occurred_at, u.full_name
-from case_events e left join users u on u.username = e.actor
-where e.case_id = $1 order by e.occurred_at, e.id
-"""
-_ESCALATIONS = """
-select e.kind, e.deadline, e.created_at, e.taken_over_at, coalesce(u.full_name, e.taken_over_by) as taken_over_by
-from escalations e left join users u on u.username = e.taken_over_by
-where e.case_id = $1 order by e.created_at
-"""
-# Staff who may be named as investigators: active, and responsible for the case's place.
-_INVESTIGATORS = """
-select username, full_name, role from users
-where active and starts_with($1, place_code) and role = any($2::text[])
-order by length(place_code) desc, role, username
-"""
-_HOUSEHOLD = """
-select h.address, h.hukou_type, h.phone, m.name, m.id_number, m.relation
-from cases c join households h on h.id = c.household_id join household_members m on m.household_id = h.id
-where c.case_id = $1 order by m.is_applicant desc, m.id
-"""
 
-
-async def _household(db: asyncpg.Pool, client: Client | None, row: asyncpg.Record) -> dict[str, Any]:
+async def _household(db: asyncpg.Pool, client: Client | None, row: CaseRow) -> dict[str, Any]:
     """From the workflow's input if it can be read; else what the database keeps (no incomes or assets)."""
-    start = await started_with(client, row["workflow_id"])
+    start = await started_with(client, row.workflow_id)
     if start is not None:
         app = start.application
         hh = app.household
@@ -92,53 +73,52 @@ async def _household(db: asyncpg.Pool, client: Client | None, row: asyncpg.Recor
             "attachments": app.attachments,
             "channel": app.channel.value,
         }
-    rows = await db.fetch(_HOUSEHOLD, row["case_id"])
+    household = await households_repo.household_of_case(db, row.case_id)
     return {
         "complete": False,
-        "address": rows[0]["address"] if rows else "",
-        "hukou_type": rows[0]["hukou_type"] if rows else "",
-        "phone": rows[0]["phone"] if rows else None,
-        "members": [{"name": r["name"], "id_number": r["id_number"], "relation": r["relation"]} for r in rows],
-        "channel": row["channel"],
+        "address": household.address if household else "",
+        "hukou_type": household.hukou_type if household else "",
+        "phone": household.phone if household else None,
+        "members": [
+            {"name": m.name, "id_number": m.id_number, "relation": m.relation}
+            for m in (household.members if household else [])
+        ],
+        "channel": row.channel,
     }
 
 
-async def _investigators(db: asyncpg.Pool, row: asyncpg.Record, barred: set[str]) -> list[asyncpg.Record]:
+async def _investigators(db: asyncpg.Pool, row: CaseRow, barred: set[str]) -> list[StaffName]:
     """Recused staff are not offered: the workflow would refuse them."""
-    staff = await db.fetch(_INVESTIGATORS, row["village_code"] or row["township_code"], INVESTIGATOR_ROLES)
-    return [s for s in staff if s["username"] not in barred]
+    staff = await users_repo.staff_for_place(db, row.place, INVESTIGATOR_ROLES)
+    return [s for s in staff if s.username not in barred]
 
 
-def _timeline(events: list[asyncpg.Record], accepted_on: date, cal: WorkCalendar) -> list[dict[str, Any]]:
+def _timeline(events: list[LoggedEvent], accepted_on: date, cal: WorkCalendar) -> list[dict[str, Any]]:
     out = []
     for e in events:
-        at = beijing(e["occurred_at"])
+        at = beijing(e.occurred_at)
         out.append(
             {
                 "at": at,
                 "working_days": cal.working_days_between(accepted_on, at.date()),
-                "who": e["full_name"] or e["actor"],
-                "role": Role(e["actor_role"]).label if e["actor_role"] else None,
-                "stage": e["stage"],
-                "kind": e["kind"],
-                "summary": e["payload"].get("summary", e["kind"]),
+                "who": e.actor_name or e.actor,
+                "role": Role(e.actor_role).label if e.actor_role else None,
+                "stage": e.stage,
+                "kind": e.kind,
+                "summary": e.payload.get("summary", e.kind),
             }
         )
     return out
 
 
-def _pause(events: list[asyncpg.Record]) -> date | None:
+def _pause(events: list[LoggedEvent]) -> date | None:
     """The day the clock was paused, if the latest pause/resume event is a pause."""
     for e in reversed(events):
-        if e["kind"] == "missing_materials":
-            return beijing(e["occurred_at"]).date()
-        if e["kind"] == "materials_supplied":
+        if e.kind == "missing_materials":
+            return beijing(e.occurred_at).date()
+        if e.kind == "materials_supplied":
             return None
     return None
-
-
-def _barred(events: list[asyncpg.Record]) -> list[dict[str, str]]:
-    return [b for e in events if e["kind"] == "relatives_matched" for b in e["payload"].get("barred", [])]
 
 
 async def case_page(
@@ -158,14 +138,14 @@ async def case_page(
         row = await case_row(db, case_id, actor)
     except ApiError as exc:
         return refusal_page(request, exc, actor)
-    events = await db.fetch(_EVENTS, case_id)
+    events = await events_repo.event_log(db, case_id)
     cal = await load_calendar(db)
-    accepted_at = beijing(row["accepted_at"])
-    barred = _barred(events)
+    accepted_at = beijing(row.accepted_at)
+    barred = barred_staff(events)
     barred_names = {b["username"] for b in barred}
-    state = await case_state(client, row["workflow_id"])
+    state = await case_state(client, row.workflow_id)
     async with db.acquire() as conn:
-        policy = await policy_repo.get(conn, row["policy_version"])
+        policy = await policy_repo.get(conn, row.policy_version)
     now = today()
     actions = available_actions(actor, state, policy) if state is not None else []
     forms = {a: defaults(a, actor, now.isoformat()) for a in actions}
@@ -182,10 +162,10 @@ async def case_page(
         "household": await _household(db, client, row),
         "full_ids": shows_full_ids(actor, barred_names),
         "accepted_at": accepted_at,
-        "days_left": working_days_left(cal, now, row["deadline"]) if row["deadline"] else None,
+        "days_left": working_days_left(cal, now, row.deadline) if row.deadline else None,
         "paused_since": _pause(events),
         "timeline": _timeline(events, accepted_at.date(), cal),
-        "escalations": await db.fetch(_ESCALATIONS, case_id),
+        "escalations": await cases_repo.escalations_of(db, [case_id]),
         "barred": barred,
         "actor_barred": actor.username in barred_names,
         "forms": forms,
@@ -201,7 +181,7 @@ async def case_page(
         "stage_labels": STAGE_LABELS,
         "bj": beijing,
         "relation_labels": {r.value: label for r, label in RELATION_LABELS.items()},
-        "temporal_url": f"{settings.temporal_ui_url}/namespaces/{namespace}/workflows/{row['workflow_id']}",
+        "temporal_url": f"{settings.temporal_ui_url}/namespaces/{namespace}/workflows/{row.workflow_id}",
     }
     return render(request, "caseworker/case.html", context, status=status, actor=actor)
 
