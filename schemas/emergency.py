@@ -185,9 +185,21 @@ class EmergencyLogIn(BaseModel):
 
 
 class EmergencyNames:
+    """The workflow, its query and its updates (the updates of `rules.emergency_actions`, written out: schemas
+    import nothing of ours; a test keeps the two equal)."""
+
     WORKFLOW = "EmergencyWorkflow"
     STATE = "state"
     APPROVE = "approve_payment"
     ESCALATE = "escalate"
     DOCUMENTS = "record_documents"
     CLOSE = "close"
+
+
+# The payload of each staff action, by the action's name in `rules.emergency_actions` (its API path segment).
+EMERGENCY_PAYLOADS: dict[str, type[BaseModel]] = {
+    "approve": PaymentApproval,
+    "escalate": Escalation,
+    "documents": DocumentsRecorded,
+    "close": CloseEvent,
+}

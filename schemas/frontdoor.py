@@ -246,6 +246,10 @@ class FrontDoorLogIn(BaseModel):
     due: date | None = None
 
 
+# The workflows, their queries and their updates (the updates of `rules.frontdoor_actions`, written out: schemas
+# import nothing of ours; a test keeps the two equal).
+
+
 class IntakeNames:
     WORKFLOW = "IntakeWorkflow"
     STATE = "state"
@@ -268,3 +272,14 @@ class ComplaintNames:
     STATE = "state"
     ACCEPT = "accept"
     CONCLUDE = "conclude"
+
+
+# The payload of each staff action, by the action's name in `rules.frontdoor_actions` (its API path segment).
+REQUEST_PAYLOADS: dict[str, type[BaseModel]] = {"triage": Triage, "link-case": LinkCase, "answer": EnquiryAnswer}
+REFERRAL_PAYLOADS: dict[str, type[BaseModel]] = {
+    "accept": ReferralAccept,
+    "request-info": ReferralInfoRequest,
+    "supply-info": ReferralInfoSupplied,
+    "result": ReferralResult,
+}
+COMPLAINT_PAYLOADS: dict[str, type[BaseModel]] = {"accept": ComplaintAccept, "conclude": ComplaintConclude}
