@@ -105,6 +105,24 @@ class EmergencyAck(BaseModel):
 # ---- state ---------------------------------------------------------------------------------------
 
 
+class EmergencyRecord(BaseModel):
+    """An event as its row keeps it, what every view of it shows (the web app's summary, the repository's row)."""
+
+    event_id: str
+    kind: str
+    applicant_name: str
+    applicant_id_masked: str
+    township_code: str
+    township_name: str
+    village_code: str
+    village_name: str
+    tier: str
+    status: str
+    documentation_due: date | None
+    documents_done: bool
+    registered_at: datetime
+
+
 class PaymentRecord(BaseModel):
     payment_key: str
     tier: str

@@ -53,7 +53,7 @@ CLOSED = ApiError(409, "closed", "该急难事件已办结")
 
 
 def _summary(row: emergency_repo.EventRow) -> EmergencySummary:
-    data = asdict(row)
+    data = row.model_dump()
     totals = {t: from_fen(data.pop(f"{t}_fen")) for t in ("village", "township", "district")}
     return EmergencySummary(
         **data, **{f"{t}_total": v for t, v in totals.items()}, total=sum(totals.values(), Decimal("0"))

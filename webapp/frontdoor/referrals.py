@@ -95,7 +95,7 @@ async def callback(
     the bureau's active endpoint. Unknown referrals, bureaus without an active endpoint and bad signatures
     all get the same 401."""
     row = await frontdoor_repo.referral(db, referral_id)
-    endpoint = await frontdoor_repo.bureau_endpoint(db, row.bureau) if row else None
+    endpoint = await frontdoor_repo.bureau_endpoint(db, row.bureau.value) if row else None
     if (
         row is None
         or endpoint is None
@@ -109,4 +109,4 @@ async def callback(
     except ValidationError as exc:
         raise RequestValidationError(exc.errors(include_url=False, include_input=False)) from None
     # The bureau acts through the same action as its staff in the inbox: `accept` or `result`.
-    return await perform(REFERRALS, body.action, db, temporal, referral_id, bureau_api_actor(Bureau(row.bureau)), body)
+    return await perform(REFERRALS, body.action, db, temporal, referral_id, bureau_api_actor(row.bureau), body)
