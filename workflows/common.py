@@ -12,9 +12,11 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from rules.actions import Refusal
     from rules.clock import REMIND_AT, at_time, beijing_date
     from schemas.contracts import CommonContract
     from schemas.review import DeadlineInfo, DeadlineRequest, NotificationIn
+    from schemas.staff import Actor, Role
 
 ACTIVITY = dict(
     start_to_close_timeout=timedelta(seconds=10),  # all are quick database writes; a dead worker costs 10 s
@@ -28,6 +30,12 @@ def refuse(code: str, message: str) -> ApplicationError:
     """A refused staff action (raised by an update's validator): the caller sees `code` and the Chinese
     `message` at once, and the workflow's history keeps no trace of it."""
     return ApplicationError(message, type=str(code), non_retryable=True)
+
+
+def refused(why: Refusal, actor: Actor, bureau: str = "") -> ApplicationError:
+    """A refusal of the action rules (rules/actions.py) as a validator raises it, worded for `actor`: the roles
+    by their labels, and the name of the `bureau` concerned where it says which."""
+    return refuse(why.code, why.worded(lambda role: Role(role).label, actor.role, bureau))
 
 
 def today() -> date:

@@ -243,7 +243,7 @@ EMERGENCY_BODIES: dict[str, Body] = {
     "documents": {"items": ["病历", "费用清单"]},
     "close": {"summary": "已救助，材料齐全"},
 }
-# Who may take each action: the workflow's rule (workflows/emergency.py), past the HTTP layer's `emergency.act`.
+# Who may take each action: the workflow's rule (rules.emergency_actions), past the HTTP layer's `emergency.act`.
 EMERGENCY_ROLES = {
     "approve": frozenset({VC, AP, OFF}),  # each tier its own payer
     "escalate": frozenset({VC, CW, AP, OFF}),
