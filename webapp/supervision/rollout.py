@@ -133,9 +133,8 @@ async def switch(
     except ValueError:
         return RedirectResponse(back + "&error=日期或审批层级无效", status_code=303)
     async with db.acquire() as conn, conn.transaction():
-        if not await conn.fetchval(
-            "select exists(select 1 from places where code = $1 and level = 'township')", township
-        ):
+        name = await conn.fetchval("select name from places where code = $1 and level = 'township'", township)
+        if name is None:
             return RedirectResponse(back + "&error=乡镇（街道）不存在", status_code=303)
         latest = await conn.fetchrow(
             "select version, effective_from, body from policy_versions order by effective_from desc limit 1"
@@ -145,14 +144,18 @@ async def switch(
                 back + f"&error=生效日期须晚于现行最新版本（{latest['effective_from']}）", status_code=303
             )
         current = Policy.model_validate(latest["body"])
+        words = "委托乡镇审核确认" if new_level is ApprovalLevel.TOWNSHIP else "由区民政局审批"
+        if current.review.approval_level(township) is new_level:
+            return RedirectResponse(
+                back + f"&error={name}在第 {latest['version']} 版中已{words}，无需生成新版本", status_code=303
+            )
         levels = dict(current.review.approval_level_by_township) | {township: new_level}
         version = await conn.fetchval("select max(version) from policy_versions") + 1
-        words = "委托乡镇审核确认" if new_level is ApprovalLevel.TOWNSHIP else "由区民政局审批"
         policy = current.model_copy(
             update={
                 "version": version,
                 "effective_from": day,
-                "note": f"{township} 自 {day} 起{words}",
+                "note": f"{name}（{township}）自 {day} 起{words}",
                 "review": current.review.model_copy(update={"approval_level_by_township": levels}),
             }
         )
