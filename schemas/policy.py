@@ -34,6 +34,16 @@ class ApprovalLevel(StrEnum):
     DISTRICT = "district"
 
 
+# The plan's pilot units, to which the approval (审核确认) is delegated first: 石婆店镇, 顺河镇, 鼓楼街道. Every
+# other township's cases are approved by the district (区民政局) until the roll-out (`/dashboard/rollout`)
+# publishes a version that delegates to it too.
+PILOT_TOWNSHIPS: tuple[str, ...] = ("341503106", "341503104", "341503001")
+
+
+def _pilots_first() -> dict[str, ApprovalLevel]:
+    return dict.fromkeys(PILOT_TOWNSHIPS, ApprovalLevel.TOWNSHIP)
+
+
 class ReviewPolicy(_Strict):
     promised_working_days: int = Field(20, ge=1, description="承诺时限（裕安：20个工作日）")
     statutory_working_days: int = Field(30, ge=1, description="法定时限")
@@ -51,8 +61,12 @@ class ReviewPolicy(_Strict):
     notice_unit: Literal["calendar_days", "working_days"] = "calendar_days"
     notice_counts_in_limit: bool = True
     refusal_notice_working_days: int = Field(3, ge=1)
-    default_approval_level: ApprovalLevel = ApprovalLevel.TOWNSHIP
-    approval_level_by_township: dict[str, ApprovalLevel] = Field(default_factory=dict)
+    default_approval_level: ApprovalLevel = Field(
+        ApprovalLevel.DISTRICT, description="未单列的乡镇（街道）由谁审核确认"
+    )
+    approval_level_by_township: dict[str, ApprovalLevel] = Field(
+        default_factory=_pilots_first, description="按乡镇（街道）代码单列的审核确认层级（默认：试点单位下放）"
+    )
 
     def approval_level(self, township_code: str) -> ApprovalLevel:
         return self.approval_level_by_township.get(township_code, self.default_approval_level)

@@ -21,13 +21,15 @@ import sys
 import time
 import warnings
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
+import asyncpg
 from temporalio.client import (
     Client,
     WorkflowHandle,
@@ -125,6 +127,18 @@ def with_database(url: str, name: str) -> str:
     head, _, query = url.partition("?")
     base = head.rsplit("/", 1)[0]
     return f"{base}/{name}?{query}" if query else f"{base}/{name}"
+
+
+@asynccontextmanager
+async def new_database(server: str, name: str, template: str | None = None) -> AsyncIterator[str]:
+    """A new database on `server` (empty, or a copy of `template`): its URL, dropped afterwards."""
+    admin = await asyncpg.connect(server)
+    await admin.execute(f"create database {name}" + (f" template {template}" if template else ""))
+    try:
+        yield with_database(server, name)
+    finally:
+        await admin.execute(f"drop database if exists {name} with (force)")
+        await admin.close()
 
 
 # ---- the servers --------------------------------------------------------------------------------

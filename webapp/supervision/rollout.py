@@ -128,14 +128,19 @@ async def switch(
             return RedirectResponse(
                 back + f"&error=生效日期须晚于现行最新版本（{current.effective_from}）", status_code=303
             )
+        name = place.name
+        words = "委托乡镇审核确认" if new_level is ApprovalLevel.TOWNSHIP else "由区民政局审批"
+        if current.review.approval_level(township) is new_level:
+            return RedirectResponse(
+                back + f"&error={name}在第 {current.version} 版中已{words}，无需生成新版本", status_code=303
+            )
         levels = dict(current.review.approval_level_by_township) | {township: new_level}
         version = await policy_repo.max_version(conn) + 1
-        words = "委托乡镇审核确认" if new_level is ApprovalLevel.TOWNSHIP else "由区民政局审批"
         policy = current.model_copy(
             update={
                 "version": version,
                 "effective_from": day,
-                "note": f"{township} 自 {day} 起{words}",
+                "note": f"{name}（{township}）自 {day} 起{words}",
                 "review": current.review.model_copy(update={"approval_level_by_township": levels}),
             }
         )
