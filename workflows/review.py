@@ -46,9 +46,8 @@ with workflow.unsafe.imports_passed_through():
 
 # Cases started before this patch moved their stages inside the update handlers; since, `run()` does.
 STAGES_MOVED_BY_RUN = "stages-moved-by-run"
-# Since: a notice that does not count in the limits is left out of them for good, also after an objection;
-# a notice in calendar days ending on a day off runs to the next working day (Civil Code art. 203); a
-# refusal waits for its notice's delivery record.
+# Since: notice periods that do not count stay out of the limits; a notice ending on a day off runs to the
+# next working day (Civil Code art. 203); a refusal waits for its notice's delivery record.
 NOTICE_EXCLUDED = "notice-days-excluded"
 NOTICE_ART_203 = "notice-end-art-203"
 REFUSAL_DELIVERY = "refusal-delivery"
@@ -300,36 +299,6 @@ class ReviewWorkflow(ReviewActions):
         if workflow.patched(REFUSAL_DELIVERY):
             await self.refusal_notice_delivered(deliver.deadline)
         return CaseOutcome(case_id=self.case_id, stage=self.stage.value)
-
-    async def refusal_notice_delivered(self, deliver_by: date) -> None:
-        """Until the delivery of the refusal notice is recorded: past `deliver_by` the approver is reminded
-        and the district told, once."""
-        self.refusal_deliver_by = deliver_by
-        try:
-            await workflow.wait_condition(
-                lambda: self.refusal_delivery is not None,
-                timeout=max(end_of(deliver_by) - workflow.now(), timedelta(0)),
-            )
-            return
-        except TimeoutError:
-            pass
-        text = f"不予批准通知书应于 {deliver_by} 前送达，尚未登记送达情况"
-        self.journal.note("refusal_delivery_overdue", None, {"deliver_by": str(deliver_by)}, text)
-        await self.journal.persist()
-        township = self.start.application.household.township_code
-        await self.send(
-            "refusal-delivery-reminder",
-            f"role:township_approver@{township}",
-            "不予批准通知书送达提醒",
-            f"{self.applicant_name}家庭{self.kind_label}申请：{text}，请尽快送达并登记",
-        )
-        await self.send(
-            "refusal-delivery-overdue",
-            f"role:district_officer@{township[:6]}",
-            "不予批准通知书逾期未送达",
-            f"{self.applicant_name}家庭{self.kind_label}申请：{text}",
-        )
-        await workflow.wait_condition(lambda: self.refusal_delivery is not None)
 
     async def close_enrolled(self, decision: Decision) -> CaseOutcome:
         """纳入保障: the household enters the recipients register from the month after the decision."""

@@ -20,7 +20,6 @@ from workflows.journal import Journal
 from workflows.review_decision import ALREADY_DECIDED, ReviewDecision
 
 with workflow.unsafe.imports_passed_through():
-    from rules.clock import beijing_date
     from rules.stages import COMPLAINT, Action, ActorView, CaseView, Refusal, Stage, refusal
     from schemas.contracts import ReviewContract
     from schemas.policy import ApprovalLevel, Policy
@@ -36,7 +35,6 @@ with workflow.unsafe.imports_passed_through():
         NeighbourInterview,
         Objection,
         ObjectionFiled,
-        RefusalDelivered,
         RelativesMatch,
         ReviewNames,
         ReviewStart,
@@ -79,8 +77,6 @@ class ReviewActions(ReviewDecision):
     objections: int
     notice_ends_at: datetime | None
     complaints: list[str]
-    refusal_delivery: RefusalDelivered | None
-    refusal_deliver_by: date | None
     hand_over: Callable[[str], Awaitable[None]]
     send: Callable[..., Awaitable[None]]
 
@@ -398,29 +394,6 @@ class ReviewActions(ReviewDecision):
         self.check(Action.EXTEND_DEADLINE, a.actor)
         if len(a.reasons.strip()) < 4:
             raise refuse(CaseError.INCOMPLETE, "延长法定办理时限须书面写明理由")
-
-    # ---- after a refusal ---------------------------------------------------------------------------
-
-    @workflow.update(name=Action.REFUSAL_DELIVERED.value)
-    async def refusal_delivered(self, a: RefusalDelivered) -> ActionAck:
-        self.refusal_delivery = a
-        key = self.journal.note(
-            Action.REFUSAL_DELIVERED,
-            a.actor,
-            {"method": a.method.value, "delivered_on": str(a.delivered_on), "recipient": a.recipient, "note": a.note},
-            f"不予批准通知书已{a.method.label}（{a.delivered_on}），签收人：{a.recipient}",
-        )
-        await self.journal.persist()
-        return self.ack(key)
-
-    @refusal_delivered.validator
-    def _v_refusal_delivered(self, a: RefusalDelivered) -> None:
-        self.check(Action.REFUSAL_DELIVERED, a.actor)
-        decided_on = beijing_date(self.decided_at) if self.decided_at else None
-        if a.delivered_on > today() or (decided_on and a.delivered_on < decided_on):
-            raise refuse(CaseError.INVALID, "送达日期应在决定之后、今天之前")
-        if not a.recipient.strip():
-            raise refuse(CaseError.INCOMPLETE, "请填写签收人")
 
     # ---- news from elsewhere -----------------------------------------------------------------------
 

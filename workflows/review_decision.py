@@ -9,18 +9,19 @@ reasons, at most the policy's upper bound) or refuses it. Such approvals are mar
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date, datetime
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from temporalio import workflow
 
-from workflows.common import refuse
+from workflows.common import refuse, today
 from workflows.eligibility import assess
 from workflows.journal import Journal
 
 with workflow.unsafe.imports_passed_through():
+    from rules.clock import beijing_date, end_of
     from rules.stages import Action
     from schemas.money import Money
     from schemas.policy import Policy
@@ -30,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         CaseError,
         Decision,
         Eligibility,
+        RefusalDelivered,
         ReviewStart,
         VerificationResult,
     )
@@ -57,6 +59,11 @@ class ReviewDecision:
     decision: Decision | None
     decided_at: datetime | None
     district_approval: bool
+    refusal_delivery: RefusalDelivered | None
+    refusal_deliver_by: date | None
+    applicant_name: str
+    kind_label: str
+    send: Callable[..., Awaitable[None]]
     check: Callable[[Action, Actor], None]
     ack: Callable[[str], ActionAck]
 
@@ -178,6 +185,59 @@ class ReviewDecision:
         return (
             "；".join(f"不符合「{c.label}」（{c.reason}）" for c in eligibility.criteria if not c.holds) or "金额为 0"
         )
+
+    # ---- after a refusal: the notice's delivery -------------------------------------------------------
+
+    @workflow.update(name=Action.REFUSAL_DELIVERED.value)
+    async def refusal_delivered(self, a: RefusalDelivered) -> ActionAck:
+        self.refusal_delivery = a
+        key = self.journal.note(
+            Action.REFUSAL_DELIVERED,
+            a.actor,
+            {"method": a.method.value, "delivered_on": str(a.delivered_on), "recipient": a.recipient, "note": a.note},
+            f"不予批准通知书已{a.method.label}（{a.delivered_on}），签收人：{a.recipient}",
+        )
+        await self.journal.persist()
+        return self.ack(key)
+
+    @refusal_delivered.validator
+    def _v_refusal_delivered(self, a: RefusalDelivered) -> None:
+        self.check(Action.REFUSAL_DELIVERED, a.actor)
+        decided_on = beijing_date(self.decided_at) if self.decided_at else None
+        if a.delivered_on > today() or (decided_on and a.delivered_on < decided_on):
+            raise refuse(CaseError.INVALID, "送达日期应在决定之后、今天之前")
+        if not a.recipient.strip():
+            raise refuse(CaseError.INCOMPLETE, "请填写签收人")
+
+    async def refusal_notice_delivered(self, deliver_by: date) -> None:
+        """Until the delivery of the refusal notice is recorded: past `deliver_by` the approver is reminded
+        and the district told, once."""
+        self.refusal_deliver_by = deliver_by
+        try:
+            await workflow.wait_condition(
+                lambda: self.refusal_delivery is not None,
+                timeout=max(end_of(deliver_by) - workflow.now(), timedelta(0)),
+            )
+            return
+        except TimeoutError:
+            pass
+        text = f"不予批准通知书应于 {deliver_by} 前送达，尚未登记送达情况"
+        self.journal.note("refusal_delivery_overdue", None, {"deliver_by": str(deliver_by)}, text)
+        await self.journal.persist()
+        township = self.start.application.household.township_code
+        await self.send(
+            "refusal-delivery-reminder",
+            f"role:township_approver@{township}",
+            "不予批准通知书送达提醒",
+            f"{self.applicant_name}家庭{self.kind_label}申请：{text}，请尽快送达并登记",
+        )
+        await self.send(
+            "refusal-delivery-overdue",
+            f"role:district_officer@{township[:6]}",
+            "不予批准通知书逾期未送达",
+            f"{self.applicant_name}家庭{self.kind_label}申请：{text}",
+        )
+        await workflow.wait_condition(lambda: self.refusal_delivery is not None)
 
     # The update name the decision had before each action had one name: cases started earlier carry it in
     # their histories, and clients of the previous release may still call it.
