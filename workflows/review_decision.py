@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 from temporalio import workflow
 
 from workflows.common import refuse, today
-from workflows.eligibility import assess
 from workflows.journal import Journal
 
 with workflow.unsafe.imports_passed_through():
@@ -36,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         VerificationResult,
     )
     from schemas.staff import Actor, Role
+    from workflows.eligibility import assess  # pure, and its schemas must be the ones the converter uses
 
 if TYPE_CHECKING:
     from workflows.review_clock import ReviewClock
