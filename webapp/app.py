@@ -19,7 +19,7 @@ from db.pool import create_pool
 from infra.config import Settings
 from infra.logging import setup_logging
 from infra.temporal import connect
-from webapp import csrf, errors, ops, pages
+from webapp import csrf, errors, idempotency, ops, pages
 from webapp.account import api as account_api
 from webapp.account import pages as account_pages
 from webapp.admin import calendar, overview, places, policy, relatives, users
@@ -119,6 +119,7 @@ def create_app(
     app.state.pool = pool
     app.state.client = client
     app.state.keys = Keys(settings, secret_key)
+    app.add_middleware(idempotency.Idempotency)  # inside the sessions: it needs the caller
     app.add_middleware(Sessions, keys=app.state.keys)
     errors.install(app)
 

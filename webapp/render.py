@@ -7,6 +7,7 @@ is named by its area folder and name (`caseworker/case.html`), and no name may s
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -79,6 +80,16 @@ def csrf_token(request: Request) -> str:
     return get() if get else ""
 
 
+def form_key() -> str:
+    """A fresh idempotency key for one rendered form (its hidden `idempotency_key`, read by webapp.idempotency):
+    a double click or a browser's resubmit of that form is done once."""
+    return uuid.uuid4().hex
+
+
+# The hidden fields every form carries besides its own (the CSRF token, the form's idempotency key).
+HIDDEN_FIELDS = frozenset({"csrftoken", "idempotency_key"})
+
+
 def render(
     request: Request,
     template: str,
@@ -94,6 +105,7 @@ def render(
         "actor": actor,
         "Role": Role,
         "csrf_token": csrf_token(request),
+        "form_key": form_key,
         "locale": locale,
         "locales": LOCALES,
         "gettext": gettext,

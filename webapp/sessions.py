@@ -123,8 +123,9 @@ class Sessions(SessionMiddleware):
         )
 
 
-async def current_actor(request: Request) -> Actor:
-    """The bearer token if one is sent (then the cookie is ignored), else the session cookie."""
+def caller_name(request: Request) -> str:
+    """The user name the request carries: the bearer token if one is sent (then the cookie is ignored), else
+    the session cookie; 401 if neither holds a valid one."""
     header = request.headers.get("authorization", "")
     if header:
         scheme, _, token = header.partition(" ")
@@ -138,6 +139,12 @@ async def current_actor(request: Request) -> Actor:
         username = request.session.get(SESSION_USER)
         if not username:
             raise unauthenticated()
+    return username
+
+
+async def current_actor(request: Request) -> Actor:
+    """The caller (`caller_name`), read from the database: an unknown or deactivated user is 401."""
+    username = caller_name(request)
     async with request.app.state.pool.acquire() as conn:
         actor = await users_repo.get_actor(conn, username)
     if actor is None:

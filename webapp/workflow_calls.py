@@ -30,6 +30,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from infra.config import TASK_QUEUE
+from webapp import idempotency
 from webapp.errors import ApiError
 
 log = structlog.get_logger("webapp")
@@ -89,13 +90,14 @@ async def update(
     """Call update `name` once and return its result.
 
     `update_id` makes a repeated request (double click, client retry) the same update: Temporal answers
-    it with the first one's outcome. A workflow that has closed answers `closed` (409), one that takes too
-    long `slow` (504), an update that fails inside the workflow `failed` (500): a route passes its own
-    words where it has them. `applied` is for workflows that close as soon as the update is applied, when
-    the server may no longer have the outcome: it asks the database whether the update was applied, and the
-    call is then a success.
+    it with the first one's outcome; by default it is the request's idempotency key (webapp.idempotency).
+    A workflow that has closed answers `closed` (409), one that takes too long `slow` (504), an update that
+    fails inside the workflow `failed` (500): a route passes its own words where it has them. `applied` is
+    for workflows that close as soon as the update is applied, when the server may no longer have the
+    outcome: it asks the database whether the update was applied, and the call is then a success.
     """
     handle = client.get_workflow_handle(workflow_id)
+    update_id = update_id or idempotency.update_id(name)
     with bound_contextvars(workflow_id=workflow_id, update=name):
         for attempt in range(3):
             try:

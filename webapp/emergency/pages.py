@@ -28,7 +28,7 @@ from webapp.emergency import service
 from webapp.emergency.models import EmergencyIn, IncomeIn
 from webapp.errors import ApiError, chinese_message
 from webapp.payloads import body_model
-from webapp.render import refused, render, render_error
+from webapp.render import HIDDEN_FIELDS, refused, render, render_error
 
 router = APIRouter(include_in_schema=False)
 KINDS = [(k.value, k.label) for k in EmergencyKind]
@@ -204,7 +204,7 @@ async def act(
         return render_error(request, 404, "页面不存在", actor)
     which = EmergencyAction(action)
     form = await request.form()
-    fields: dict[str, Any] = {k: v for k, v in form.items() if k != "csrftoken"}
+    fields: dict[str, Any] = {k: v for k, v in form.items() if k not in HIDDEN_FIELDS}
     form_values = {action: dict(fields)}
     if action == "documents":
         fields["items"] = [i.strip() for i in str(fields.get("items", "")).replace("，", "、").split("、") if i.strip()]
@@ -254,7 +254,7 @@ async def _ledger_page(
 @router.post("/funds/{place_code}")
 async def add_income(request: Request, place_code: str, actor: PageActor, db: Db) -> Response:
     form = await request.form()
-    values = {k: str(v) for k, v in form.items() if k != "csrftoken"}
+    values = {k: str(v) for k, v in form.items() if k not in HIDDEN_FIELDS}
     try:
         body = IncomeIn.model_validate({k: v or None for k, v in values.items()})
         await service.add_income(db, place_code, body, actor)

@@ -29,7 +29,7 @@ from webapp.frontdoor.models import StaffRequestIn
 from webapp.frontdoor.overview import overview
 from webapp.frontdoor.referrals import list_referrals
 from webapp.frontdoor.row_pages import RowPage, action_forms, submit
-from webapp.render import refused, render, render_error
+from webapp.render import HIDDEN_FIELDS, refused, render, render_error
 
 router = APIRouter(include_in_schema=False)
 
@@ -104,7 +104,7 @@ async def new_form(request: Request, actor: PageActor, db: Db) -> Response:
 @router.post("/frontdoor/new")
 async def register(request: Request, actor: PageActor, db: Db, temporal: MaybeTemporal) -> Response:
     form = await request.form()
-    values: dict[str, Any] = {k: str(v).strip() for k, v in form.items() if k not in ("csrftoken", "needs")}
+    values: dict[str, Any] = {k: str(v).strip() for k, v in form.items() if k not in HIDDEN_FIELDS | {"needs"}}
     values["needs"] = [str(n) for n in form.getlist("needs")]
 
     async def attempt() -> str:

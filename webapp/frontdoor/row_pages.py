@@ -24,7 +24,7 @@ from webapp.deps import Db, MaybeTemporal, PageActor
 from webapp.errors import ApiError, chinese_message
 from webapp.frontdoor.subjects import Run, Subject, perform
 from webapp.payloads import body_model
-from webapp.render import render, render_error
+from webapp.render import HIDDEN_FIELDS, render, render_error
 
 Form = tuple[type[BaseModel], Run, str]  # an action's body model, the function running it, its label once done
 # The template's variables for one row, read by the same functions as the API: (database, client, number, user).
@@ -34,7 +34,7 @@ Load = Callable[[asyncpg.Pool, Client | None, str, Actor], Awaitable[dict[str, A
 def form_fields(form: FormData, model: type[BaseModel]) -> dict[str, Any]:
     """A posted form, without its CSRF token, as the fields of the action's body `model`: a list for a list
     field (a group of checkboxes); a blank field whose default is None left out, so that it is None."""
-    fields: dict[str, Any] = {k: str(v) for k, v in form.items() if k != "csrftoken"}
+    fields: dict[str, Any] = {k: str(v) for k, v in form.items() if k not in HIDDEN_FIELDS}
     for name, info in model.model_fields.items():
         if get_origin(info.annotation) is list:
             fields[name] = [str(v) for v in form.getlist(name)]
