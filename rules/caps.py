@@ -90,13 +90,37 @@ def check_payment(caps: Caps, totals: Totals, tier: Tier, amount: Decimal) -> No
         )
 
 
-def may_escalate(caps: Caps, totals: Totals, current: Tier) -> str | None:
-    """None if the event may move up from `current`; else the Chinese reason it may not."""
+class Grounds(StrEnum):
+    """Why an event moves up a tier: its tier's cap is reached, or its tier's fund could not pay."""
+
+    CAP_REACHED = "cap_reached"
+    FUND_INSUFFICIENT = "fund_insufficient"
+
+
+def may_escalate(
+    caps: Caps, totals: Totals, current: Tier, *, fund_short: bool = False, grounds: Grounds | None = None
+) -> str | None:
+    """None if the event may move up from `current`; else the Chinese reason it may not.
+
+    An event moves up once its tier's cap is reached, or (`fund_short`: a payment of this event was refused
+    because the tier's fund could not pay it) when the tier's fund is short: the household is not left
+    without help because a village society ran out of money. `grounds`, if given, is the one the caller
+    names; else either will do."""
+    if current is Tier.DISTRICT:
+        return "已在区级临时救助，无法再上报"
+    if grounds is Grounds.FUND_INSUFFICIENT and not fund_short:
+        return f"{current.label}资金尚未出现不足（本事件没有因资金不足被拒绝的发放），不能以资金不足为由申报"
+    if fund_short and grounds is not Grounds.CAP_REACHED:
+        return None
     if current is Tier.VILLAGE and totals.village < caps.village:
         return f"村级互助社累计救助达到 {caps.village} 元后，方可申报乡镇临时救助（已发放 {totals.village} 元）"
     if current is Tier.TOWNSHIP and totals.village + totals.township < caps.village_township:
         done = totals.village + totals.township
         return f"村、乡两级累计救助达到 {caps.village_township} 元后，方可申报区级临时救助（已发放 {done} 元）"
-    if current is Tier.DISTRICT:
-        return "已在区级临时救助，无法再上报"
     return None
+
+
+def grounds_of(caps: Caps, totals: Totals, current: Tier) -> Grounds:
+    """The grounds an allowed escalation is recorded with: the cap if it is reached, else the fund."""
+    reached = may_escalate(caps, totals, current, grounds=Grounds.CAP_REACHED) is None
+    return Grounds.CAP_REACHED if reached else Grounds.FUND_INSUFFICIENT

@@ -27,7 +27,7 @@ from rules.actions import (
     available,
     table,
 )
-from rules.caps import Caps, Tier, Totals, may_escalate
+from rules.caps import Caps, Grounds, Tier, Totals, may_escalate
 
 
 class EmergencyAction(StrEnum):
@@ -111,12 +111,21 @@ class EventView:
     paid: bool = False  # a payment has been made
     documents_done: bool = False
     paying: bool = False  # a payment is in flight
+    fund_short: frozenset[Tier] = frozenset()  # tiers whose fund could not pay a payment of this event
 
 
-def refusal(action: EmergencyAction, event: EventView, actor: ActorView, *, tier: Tier | None = None) -> Refusal | None:
+def refusal(
+    action: EmergencyAction,
+    event: EventView,
+    actor: ActorView,
+    *,
+    tier: Tier | None = None,
+    grounds: Grounds | None = None,
+) -> Refusal | None:
     """The first rule that refuses `actor` taking `action` on `event` now, in the order the workflow checks
-    them; `tier` is the tier a payment is approved at (the event's own if not given). None if the action may
-    be taken (the amount of a payment is checked by the workflow)."""
+    them; `tier` is the tier a payment is approved at (the event's own if not given), `grounds` those an
+    escalation names (either, if not given). None if the action may be taken (the amount of a payment is
+    checked by the workflow)."""
     spec = ACTIONS[action]
     acting = tier or event.tier
     if spec.uses_caps and event.caps is None:
@@ -131,7 +140,8 @@ def refusal(action: EmergencyAction, event: EventView, actor: ActorView, *, tier
     if acting is not event.tier:
         return Refusal("wrong_tier", f"本事件当前在{event.tier.label}办理，不能由{acting.label}发放")
     if action is EmergencyAction.ESCALATE and event.caps is not None:
-        why = may_escalate(event.caps, event.totals, event.tier)
+        short = event.tier in event.fund_short
+        why = may_escalate(event.caps, event.totals, event.tier, fund_short=short, grounds=grounds)
         if why:
             return Refusal("cannot_escalate", why)
     if action is EmergencyAction.DOCUMENTS and not event.paid:

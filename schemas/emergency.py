@@ -82,6 +82,11 @@ class PaymentApproval(BaseModel):
 class Escalation(BaseModel):
     actor: Actor
     reason: str = Field(min_length=2, max_length=1000)
+    grounds: Literal["cap_reached", "fund_insufficient"] | None = Field(
+        default=None,
+        description="申报依据：cap_reached 本级已达封顶；"
+        "fund_insufficient 本级资金不足（本事件有因资金不足被拒绝的发放）；不填则按实际情况认定",
+    )
 
 
 class DocumentsRecorded(BaseModel):
@@ -150,6 +155,7 @@ class EmergencyState(BaseModel):
     documents_done: bool
     documentation_overdue: bool
     log: list[dict]
+    fund_short: list[str] = Field(default_factory=list, description="本事件中资金不足、未能发放的层级")
 
 
 # ---- activity payloads -----------------------------------------------------------------------------

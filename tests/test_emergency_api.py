@@ -132,3 +132,79 @@ async def test_household_view_finds_an_emergency_registered_directly(
     officer = await as_user(web, "qu_minzheng")
     view = (await web.post("/api/households/lookup", json={"id_number": person["id_number"]}, headers=officer)).json()
     assert [e["event_id"] for e in view["emergencies"]] == ["HH-1"]
+
+
+@pytest.mark.start_at(beijing(2026, 11, 24, 9, 30))
+@pytest.mark.web(temporal="review_env")
+async def test_a_village_fund_short_escalates_and_the_event_closes(
+    web: httpx.AsyncClient, review_env: SkippingEnvironment, pool: asyncpg.Pool
+) -> None:
+    """Issue 15, point 3: a payment refused for funds leaves no trace; the village escalates for want of funds
+    before paying its full 1000, the township pays its own tier within its caps, and the event closes."""
+    from tests.support.emergency import fund
+
+    cadre, approver = await as_user(web, "shipo_cun1"), await as_user(web, "shipo_shenpi")
+    await fund(pool, VILLAGE, "700.00")
+    await fund(pool, TOWNSHIP, "5000.00")
+    body = {"event_id": "API-SHORT", "kind": "illness", "description": "突发重病住院", "household": household()}
+    assert (await web.post("/api/emergencies", headers=cadre, json=body)).status_code == 201
+    act = "/api/emergencies/API-SHORT/actions/"
+    short = {"reason": "互助社资金不足", "grounds": "fund_insufficient"}
+    r = await web.post(act + "approve", headers=cadre, json={"tier": "village", "amount": "500.00"})
+    assert (r.status_code, r.json()["total"], r.json()["payment_key"]) == (200, "500.00", "API-SHORT-pay-001")
+    r = await web.post(act + "escalate", headers=cadre, json={"reason": "治疗费用较大"})
+    assert (r.status_code, r.json()["code"]) == (409, "cannot_escalate") and "1000" in r.json()["message"]
+    r = await web.post(act + "escalate", headers=cadre, json=short)
+    assert (r.status_code, r.json()["code"]) == (409, "cannot_escalate") and "资金尚未出现不足" in r.json()["message"]
+
+    # 200.00 left in the village society: 300.00 (within its cap) is refused, and nothing of it stays behind
+    r = await web.post(act + "approve", headers=cadre, json={"tier": "village", "amount": "300.00"})
+    assert (r.status_code, r.json()["code"]) == (409, "fund_insufficient")
+    state = (await web.get("/api/emergencies/API-SHORT", headers=cadre)).json()
+    assert (state["event"]["village_total"], state["state"]["total"]) == ("500.00", "500.00")
+    assert state["state"]["fund_short"] == ["village"]
+
+    r = await web.post(act + "escalate", headers=cadre, json={"reason": "互助社资金不足", "grounds": "cap_reached"})
+    assert (r.status_code, r.json()["code"]) == (409, "cannot_escalate")
+    r = await web.post(act + "escalate", headers=cadre, json=short)
+    assert (r.status_code, r.json()["tier"], r.json()["total"]) == (200, "township", "500.00")
+    r = await web.post(act + "approve", headers=approver, json={"tier": "township", "amount": "2000.01"})
+    assert (r.status_code, r.json()["code"]) == (409, "cap_exceeded")
+    r = await web.post(act + "approve", headers=approver, json={"tier": "township", "amount": "2000.00"})
+    assert (r.status_code, r.json()["total"]) == (200, "2500.00")
+    assert r.json()["payment_key"] == "API-SHORT-pay-002"  # the refused payment's number was given back
+    r = await web.post(act + "approve", headers=approver, json={"tier": "township", "amount": "0.01"})
+    assert (r.status_code, r.json()["code"]) == (409, "cap_exceeded")  # the township paid its 2000: 2500 of 3000
+
+    r = await web.post(act + "documents", headers=cadre, json={"items": ["救助申请书", "住院证明"]})
+    assert r.status_code == 200, r.text
+    r = await web.post(act + "close", headers=cadre, json={"summary": "已救助，材料齐全"})
+    assert (r.status_code, r.json()["total"]) == (200, "2500.00")
+    detail = (await web.get("/api/emergencies/API-SHORT", headers=approver)).json()
+    assert detail["event"]["status"] == "closed"
+    assert [(p["tier"], p["amount"]) for p in detail["payments"]] == [("village", "500.00"), ("township", "2000.00")]
+    escalated = [e for e in detail["state"]["log"] if e["kind"] == "escalated"]
+    assert [e["payload"]["grounds"] for e in escalated] == ["fund_insufficient"]
+    rows = await pool.fetch(
+        "select p.tier, p.amount_fen, e.amount_fen as booked from aid_payments p "
+        "join fund_entries e using (payment_key) where p.event_id = 'API-SHORT' order by p.id"
+    )
+    assert [tuple(r) for r in rows] == [("village", 50000, 50000), ("township", 200000, 200000)]
+    assert (await web.get(f"/api/funds/{VILLAGE}", headers=cadre)).json()["balance"] == "200.00"
+    assert (await web.get(f"/api/funds/{TOWNSHIP}", headers=approver)).json()["balance"] == "3000.00"
+
+
+@pytest.mark.start_at(beijing(2026, 11, 24, 9, 30))
+@pytest.mark.web(temporal="review_env")
+async def test_an_event_whose_only_payment_was_refused_closes(
+    web: httpx.AsyncClient, review_env: SkippingEnvironment, pool: asyncpg.Pool
+) -> None:
+    cadre = await as_user(web, "shipo_cun1")
+    body = {"event_id": "API-EMPTY", "kind": "fire", "description": "房屋失火", "household": household()}
+    assert (await web.post("/api/emergencies", headers=cadre, json=body)).status_code == 201
+    act = "/api/emergencies/API-EMPTY/actions/"
+    r = await web.post(act + "approve", headers=cadre, json={"tier": "village", "amount": "300.00"})
+    assert (r.status_code, r.json()["code"]) == (409, "fund_insufficient")
+    r = await web.post(act + "close", headers=cadre, json={"summary": "已由亲属接济，无需救助"})
+    assert (r.status_code, r.json()["total"]) == (200, "0.00")  # not payment_in_flight
+    assert await pool.fetchval("select count(*) from aid_payments where event_id = 'API-EMPTY'") == 0

@@ -19,7 +19,7 @@ from workflows.journal import Entry, Journal
 
 with workflow.unsafe.imports_passed_through():
     from rules.actions import ActorView
-    from rules.caps import CapExceeded, Caps, Tier, Totals, check_payment
+    from rules.caps import CapExceeded, Caps, Grounds, Tier, Totals, check_payment, grounds_of
     from rules.clock import beijing_date, end_of
     from rules.emergency_actions import ACTIONS, EmergencyAction, EventView, refusal
     from schemas.contracts import EmergencyContract
@@ -44,6 +44,8 @@ with workflow.unsafe.imports_passed_through():
 # The actions' specs, whose update names and log kinds the handlers below use.
 APPROVE, ESCALATE = ACTIONS[EmergencyAction.APPROVE], ACTIONS[EmergencyAction.ESCALATE]
 DOCUMENTS, CLOSE = ACTIONS[EmergencyAction.DOCUMENTS], ACTIONS[EmergencyAction.CLOSE]
+# A payment refused for funds gives its number back (events started before numbered on past it).
+REFUSAL_LEAVES_NO_TRACE = "emergency-refusal-leaves-no-trace"
 
 
 @workflow.defn(name=EmergencyNames.WORKFLOW)
@@ -63,7 +65,9 @@ class EmergencyWorkflow:
         self.docs_done = False
         self.doc_overdue = False
         self.reminded = False
-        self.pay_seq = 0
+        self.pay_seq = 0  # payment numbers given out (a refused payment gives its number back if it was the last)
+        self.in_flight = 0  # payments being made now
+        self.fund_short: set[Tier] = set()  # tiers whose fund could not pay a payment of this event
         self.documentation_clock = RescheduledTimer()
 
     @workflow.run
@@ -127,9 +131,11 @@ class EmergencyWorkflow:
 
     # ---- actions ---------------------------------------------------------------------------------
 
-    def check(self, action: EmergencyAction, actor: Actor, tier: Tier | None = None) -> None:
+    def check(
+        self, action: EmergencyAction, actor: Actor, tier: Tier | None = None, grounds: Grounds | None = None
+    ) -> None:
         """Refuse at once what the rules of `rules.emergency_actions` refuse, with their code and Chinese reason."""
-        why = refusal(action, self.view(), ActorView.of(actor), tier=tier)
+        why = refusal(action, self.view(), ActorView.of(actor), tier=tier, grounds=grounds)
         if why is not None:
             raise refused(why, actor)
 
@@ -142,7 +148,8 @@ class EmergencyWorkflow:
             totals=self.totals,
             paid=bool(self.payments),
             documents_done=self.docs_done,
-            paying=self.pay_seq != len(self.payments),
+            paying=self.in_flight > 0,
+            fund_short=frozenset(self.fund_short),
         )
 
     @property
@@ -163,7 +170,8 @@ class EmergencyWorkflow:
         self.check_cap(tier, a.amount)  # again: another approval may have been accepted meanwhile
         self.totals = self.totals.plus(tier, a.amount)
         self.pay_seq += 1
-        key = f"{self.event_id}-pay-{self.pay_seq:03d}"
+        seq = self.pay_seq
+        key = f"{self.event_id}-pay-{seq:03d}"
         hh = self.start.household
         fund_place = {
             Tier.VILLAGE: hh.village_code,
@@ -171,6 +179,7 @@ class EmergencyWorkflow:
             Tier.DISTRICT: hh.township_code[:6],
         }[tier]
         approved_at = workflow.now()
+        self.in_flight += 1
         try:
             out = await workflow.execute_activity_method(
                 EmergencyContract.pay,
@@ -192,8 +201,17 @@ class EmergencyWorkflow:
             self.totals = self.totals.plus(tier, -a.amount)
             cause = e.cause
             if isinstance(cause, ApplicationError) and cause.type in ("fund_insufficient", "no_fund"):
+                # nothing was paid: no trace in the counters, and the tier may now escalate for want of funds
+                if workflow.patched(REFUSAL_LEAVES_NO_TRACE):
+                    if self.pay_seq == seq:
+                        self.pay_seq -= 1
+                    if cause.type == "fund_insufficient":
+                        self.fund_short.add(tier)
                 raise refuse(cause.type, cause.message) from None
             raise
+        finally:
+            self.in_flight -= 1
+        self.fund_short.discard(tier)
         self.payments.append(
             PaymentRecord(
                 payment_key=key,
@@ -232,17 +250,22 @@ class EmergencyWorkflow:
     @workflow.update(name=ESCALATE.update)
     async def escalate(self, a: Escalation) -> EmergencyAck:
         nxt = self.tier.next
-        assert nxt is not None
+        assert nxt is not None and self.caps is not None
+        grounds = Grounds(a.grounds) if a.grounds else grounds_of(self.caps, self.totals, self.tier)
+        short = "（本级资金不足）" if grounds is Grounds.FUND_INSUFFICIENT else ""
         self.tier = nxt
         key = self.journal.note(
-            ESCALATE.kind, a.actor, {"to": nxt.value, "reason": a.reason}, f"申报{nxt.label}：{a.reason}"
+            ESCALATE.kind,
+            a.actor,
+            {"to": nxt.value, "reason": a.reason, "grounds": grounds.value},
+            f"申报{nxt.label}{short}：{a.reason}",
         )
         await self.journal.persist()
         return self.ack(key)
 
     @escalate.validator
     def _v_escalate(self, a: Escalation) -> None:
-        self.check(EmergencyAction.ESCALATE, a.actor)
+        self.check(EmergencyAction.ESCALATE, a.actor, grounds=Grounds(a.grounds) if a.grounds else None)
 
     @workflow.update(name=DOCUMENTS.update)
     async def record_documents(self, a: DocumentsRecorded) -> EmergencyAck:
@@ -298,6 +321,7 @@ class EmergencyWorkflow:
             documents_done=self.docs_done,
             documentation_overdue=self.doc_overdue,
             log=self.journal.as_log(),
+            fund_short=sorted(t.value for t in self.fund_short),
         )
 
     def ack(self, log_key: str, payment_key: str | None = None) -> EmergencyAck:

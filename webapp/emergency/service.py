@@ -170,6 +170,7 @@ def event_view(detail: EmergencyDetail, policy: EmergencyPolicy | None) -> Event
         paid=bool(detail.payments),
         documents_done=ev.documents_done,
         paying=any(p["transfer_ref"] is None for p in detail.payments),
+        fund_short=frozenset(Tier(t) for t in detail.state.fund_short) if detail.state else frozenset(),
     )
 
 
