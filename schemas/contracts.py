@@ -21,10 +21,12 @@ from schemas.review import (
     CaseOpened,
     DeadlineInfo,
     DeadlineRequest,
+    DeclaredRelativesIn,
     Enrolment,
     EscalationIn,
     NotificationIn,
     OpenCaseIn,
+    RelativesCheck,
     RelativesCheckIn,
     RelativesMatch,
     TakeOverIn,
@@ -59,6 +61,9 @@ class ReviewContract:
 
     @activity.defn
     async def check_relatives(self, req: RelativesCheckIn) -> list[RelativesMatch]: ...
+
+    @activity.defn
+    async def check_declared_relatives(self, req: DeclaredRelativesIn) -> RelativesCheck: ...
 
     @activity.defn
     async def request_verification(self, req: VerificationRequestIn) -> str: ...

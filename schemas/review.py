@@ -11,10 +11,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from schemas.identity import ResidentId
 from schemas.money import Money
 from schemas.people import Household
 from schemas.policy import Policy
-from schemas.staff import Actor
+from schemas.staff import Actor, StaffRef
 
 APPLICATION_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$"
 
@@ -44,6 +45,7 @@ class DeclaredRelative(BaseModel):
     staff_name: str = Field(min_length=1, max_length=30)
     relation: str = Field(min_length=1, max_length=20)
     workplace: str = Field(default="", max_length=60)
+    id_number: ResidentId | None = Field(default=None, description="该工作人员本人的身份证号码（申请人知道时填写）")
 
 
 class Application(BaseModel):
@@ -85,9 +87,24 @@ class VerificationResult(BaseModel):
 class HomeVisit(BaseModel):
     actor: Actor
     visited_on: date
-    investigators: list[str] = Field(description="调查人员用户名（至少2人）")
+    investigators: list[str] = Field(description="调查人员用户名（乡镇经办人或区民政局工作人员，至少2人）")
     family_signatures: list[str] = Field(description="在场家庭成员签字")
     findings: str = Field(max_length=4000)
+    assistants: list[str] = Field(default_factory=list, description="协助调查的村（社区）干部用户名（不计入调查人员）")
+    investigator_staff: list[StaffRef] = Field(
+        default_factory=list,
+        description="由服务器按用户名填写的调查人员和协助人员（角色、辖区）；客户端提交的值不予采用",
+    )
+
+
+class NamesakeResolution(BaseModel):
+    """The answer to a namesake warning (同名提示): whether the user `username` is the close relative the
+    applicant declared by name (then they are barred from the case) or only bears the same name."""
+
+    actor: Actor
+    username: str = Field(min_length=1, max_length=64, description="同名的工作人员（用户名）")
+    same_person: bool = Field(description="true：是本人（回避）；false：不是本人")
+    note: str = Field(default="", max_length=500, description="核实情况")
 
 
 class NeighbourInterview(BaseModel):
@@ -172,6 +189,32 @@ class ClockState(BaseModel):
     overdue: bool
 
 
+class Namesake(BaseModel):
+    """A namesake warning (同名提示): a relative the applicant declared by name only (`declared`, their place
+    in `Application.declared_relatives`) and a user of that name, who is not barred until someone confirms it."""
+
+    declared: int
+    staff_name: str
+    relation: str
+    workplace: str = ""
+    username: str
+    full_name: str
+    role: str
+    place_code: str
+    resolution: Literal["pending", "same_person", "not_same_person"] = "pending"
+    resolved_by: str | None = None
+
+
+class FiledRelative(BaseModel):
+    """A declared close relative among staff who has no account (近亲属备案): kept on the case, and the district
+    makes its own home visit. The ID number only masked."""
+
+    staff_name: str
+    relation: str
+    workplace: str = ""
+    id_number_masked: str = ""
+
+
 class CaseState(BaseModel):
     case_id: str
     workflow_id: str
@@ -199,6 +242,8 @@ class CaseState(BaseModel):
     objections: int
     escalations: list[Escalation]
     timeline: list[TimelineEntry]
+    namesakes: list[Namesake] = Field(default_factory=list, description="同名提示")
+    relatives_filed: list[FiledRelative] = Field(default_factory=list, description="无账号的申报近亲属（备案）")
 
 
 class CaseOutcome(BaseModel):
@@ -220,6 +265,15 @@ class RelativesMatch(BaseModel):
     username: str
     full_name: str
     reason: str
+
+
+class RelativesCheck(BaseModel):
+    """The relatives check of a case: staff barred (the staff register, or a declared ID number), namesake
+    warnings for relatives declared by name only, and the declared relatives no account matches."""
+
+    barred: list[RelativesMatch] = Field(default_factory=list)
+    namesakes: list[Namesake] = Field(default_factory=list)
+    unmatched: list[int] = Field(default_factory=list, description="未匹配到账号的申报近亲属（序号）")
 
 
 class DeadlineRequest(BaseModel):
@@ -312,6 +366,7 @@ class ReviewNames:
     STATE = "state"
     CALENDAR_CHANGED = "calendar_changed"
     COMPLAINT_FILED = "complaint_filed"
+    RESOLVE_NAMESAKE = "resolve_namesake"  # a staff update outside the action table: a namesake warning settled
 
 
 # The payload of each staff action, by the action's name: its API path segment, its update's name and the
@@ -341,6 +396,15 @@ class RelativesCheckIn(BaseModel):
     case_id: str
     id_numbers: list[str]
     declared_staff_names: list[str]
+
+
+class DeclaredRelativesIn(BaseModel):
+    """The relatives check since the declared relatives carry ID numbers (patch "relatives-by-id-number")."""
+
+    case_id: str
+    township_code: str = Field(description="同名提示的范围：该乡镇所在区的工作人员")
+    id_numbers: list[str] = Field(description="家庭成员身份证号码（比对工作人员近亲属备案）")
+    declared: list[DeclaredRelative]
 
 
 class VerificationRequestIn(BaseModel):

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from temporalio import workflow
 
-from workflows.common import ACTIVITY, notify, today, working_days
+from workflows.common import ACTIVITY, notify, refuse, today, working_days
 from workflows.journal import Entry, Journal
 from workflows.review_actions import ReviewActions
 from workflows.review_clock import ReviewClock
@@ -23,17 +23,26 @@ from workflows.review_clock import ReviewClock
 with workflow.unsafe.imports_passed_through():
     from rules.amounts import proposed_monthly_amount
     from rules.clock import BEIJING, beijing_date, end_of
+    from rules.recusal import namesake_refusal
     from rules.stages import Stage, can_move, investigation_complete, next_stage
     from schemas import search
     from schemas.contracts import ReviewContract
+    from schemas.identity import mask_id
     from schemas.money import Money
     from schemas.policy import Policy
     from schemas.review import (
+        ActionAck,
+        CaseError,
         CaseEventIn,
         CaseOutcome,
         CaseState,
         Decision,
+        DeclaredRelative,
+        DeclaredRelativesIn,
         Enrolment,
+        FiledRelative,
+        Namesake,
+        NamesakeResolution,
         NotificationIn,
         Objection,
         OpenCaseIn,
@@ -45,9 +54,16 @@ with workflow.unsafe.imports_passed_through():
         VerificationRequestIn,
         VerificationResult,
     )
+    from schemas.staff import Actor
 
+# What a namesake warning's event keeps (the case's event log): who was warned about, and for which relative.
+NAMESAKE_FIELDS = {"declared", "staff_name", "relation", "workplace", "username", "full_name", "role", "place_code"}
 # Cases started before this patch moved their stages inside the update handlers; since, `run()` does.
 STAGES_MOVED_BY_RUN = "stages-moved-by-run"
+# Cases started before this patch barred every namesake of a declared relative and ignored one without an
+# account; since, a declared ID number bars its owner, a name alone only warns, and every declaration is filed
+# and calls for the district's own home visit.
+RELATIVES_BY_ID_NUMBER = "relatives-by-id-number"
 
 
 @workflow.defn(name=ReviewNames.WORKFLOW)
@@ -65,6 +81,9 @@ class ReviewWorkflow(ReviewActions):
         self.journal = Journal(self.write, stage=lambda: self.stage.value)
         self.clock = ReviewClock(self)
         self.barred: dict[str, RelativesMatch] = {}
+        self.namesakes: list[Namesake] = []  # warnings about users named like a declared relative
+        self.relatives_filed: list[FiledRelative] = []  # declared relatives no account matches
+        self.relatives_declared = False  # the applicant declared relatives among staff: the district visits
         self.handled_by = "township"
         self.complaints: list[str] = []
         # the file
@@ -136,28 +155,147 @@ class ReviewWorkflow(ReviewActions):
         await self.journal.persist()
 
     async def check_relatives(self) -> None:
-        """近亲属备案比对: staff related to the household are barred, and the district must visit it."""
+        """近亲属备案比对: staff related to the household are barred, and the district must visit it. Staff
+        whose register names a member, or whose own ID number the applicant declared, are barred at once; a
+        relative declared by name only leaves a namesake warning for each user of that name, which a caseworker
+        settles (`resolve_namesake`); one no account matches is filed with the case. Any declaration calls for
+        the district's own home visit."""
         app = self.start.application
-        matches = await workflow.execute_activity_method(
-            ReviewContract.check_relatives,
-            RelativesCheckIn(
+        if not workflow.patched(RELATIVES_BY_ID_NUMBER):
+            matches = await workflow.execute_activity_method(
+                ReviewContract.check_relatives,
+                RelativesCheckIn(
+                    case_id=self.case_id,
+                    id_numbers=[m.id_number for m in app.household.members],
+                    declared_staff_names=[r.staff_name for r in app.declared_relatives],
+                ),
+                **ACTIVITY,
+            )
+            if matches:
+                self.bar(matches)
+                await self.journal.persist()
+            return
+        found = await workflow.execute_activity_method(
+            ReviewContract.check_declared_relatives,
+            DeclaredRelativesIn(
                 case_id=self.case_id,
+                township_code=app.household.township_code,
                 id_numbers=[m.id_number for m in app.household.members],
-                declared_staff_names=[r.staff_name for r in app.declared_relatives],
+                declared=app.declared_relatives,
             ),
             **ACTIVITY,
         )
-        if matches:
-            self.barred = {m.username: m for m in matches}
+        self.relatives_declared = bool(app.declared_relatives)
+        if found.barred:
+            self.bar(found.barred)
+        if found.namesakes:
+            self.namesakes = found.namesakes
             self.journal.note(
-                "relatives_matched",
+                "relatives_namesake",
                 None,
-                {"barred": [m.model_dump() for m in matches]},
-                "近亲属备案比对命中："
-                + "、".join(f"{m.full_name}（{m.reason}）" for m in matches)
-                + "；相关人员回避，须由区民政局入户调查",
+                {"namesakes": [n.model_dump(include=NAMESAKE_FIELDS) for n in found.namesakes]},
+                "同名提示："
+                + "；".join(
+                    f"申请人申报的近亲属 {n.staff_name}（{n.relation}）与 {n.full_name}（{n.username}）同名"
+                    for n in found.namesakes
+                )
+                + "。未自动回避，请经办人核实是否本人",
             )
-            await self.journal.persist()
+        if found.unmatched:
+            self.file_relatives([app.declared_relatives[i] for i in found.unmatched])
+        await self.journal.persist()
+
+    def bar(self, matches: list[RelativesMatch]) -> None:
+        self.barred |= {m.username: m for m in matches}
+        self.journal.note(
+            "relatives_matched",
+            None,
+            {"barred": [m.model_dump() for m in matches]},
+            "近亲属备案比对命中："
+            + "、".join(f"{m.full_name}（{m.reason}）" for m in matches)
+            + "；相关人员回避，须由区民政局入户调查",
+        )
+
+    def file_relatives(self, declared: list[DeclaredRelative], actor: Actor | None = None) -> None:
+        """近亲属备案 of declared relatives without an account: kept with the case (ID numbers masked)."""
+        filed = [
+            FiledRelative(
+                staff_name=r.staff_name,
+                relation=r.relation,
+                workplace=r.workplace,
+                id_number_masked=mask_id(r.id_number) if r.id_number else "",
+            )
+            for r in declared
+        ]
+        self.relatives_filed += filed
+        self.journal.note(
+            "relatives_declared",
+            actor,
+            {"declared": [f.model_dump() for f in filed]},
+            "近亲属备案：申请人申报的近亲属 "
+            + "、".join(f"{f.staff_name}（{'，'.join(x for x in (f.relation, f.workplace) if x)}）" for f in filed)
+            + " 在系统中没有账号，已备案；须由区民政局入户调查",
+        )
+
+    @workflow.update(name=ReviewNames.RESOLVE_NAMESAKE)
+    async def resolve_namesake(self, a: NamesakeResolution) -> ActionAck:
+        """同名提示核实: the user is the relative declared (barred from now on) or merely bears the name; when no
+        user of the name is left to be the relative, the relative is filed as one without an account."""
+        n = next((n for n in self.namesakes if n.username == a.username and n.resolution == "pending"), None)
+        if n is None:  # settled by another update validated in the same workflow task
+            raise refuse(CaseError.INVALID, f"关于 {a.username} 的同名提示已核实")
+        n.resolution = "same_person" if a.same_person else "not_same_person"
+        n.resolved_by = a.actor.username
+        declared = f"{n.staff_name}（{n.relation}）"
+        if a.same_person:
+            match = RelativesMatch(
+                username=n.username, full_name=n.full_name, reason=f"申请人申报的近亲属（{n.relation}），经核实为本人"
+            )
+            self.barred[n.username] = match
+            key = self.journal.note(
+                "relatives_matched",
+                a.actor,
+                {"barred": [match.model_dump()], "namesake": n.username, "note": a.note},
+                f"同名提示核实：{n.full_name}（{n.username}）是申请人申报的近亲属 {declared}，应当回避；"
+                "须由区民政局入户调查",
+            )
+        else:
+            key = self.journal.note(
+                "namesake_dismissed",
+                a.actor,
+                {"username": n.username, "staff_name": n.staff_name, "relation": n.relation, "note": a.note},
+                f"同名提示核实：{n.full_name}（{n.username}）不是申请人申报的近亲属 {declared}",
+            )
+            same = [m for m in self.namesakes if m.declared == n.declared]
+            if all(m.resolution == "not_same_person" for m in same):
+                self.file_relatives([self.start.application.declared_relatives[n.declared]], a.actor)
+        await self.journal.persist()
+        return self.ack(key)
+
+    @resolve_namesake.validator
+    def _v_resolve_namesake(self, a: NamesakeResolution) -> None:
+        if self.policy is None or self.stage.closed:
+            raise refuse(CaseError.WRONG_STAGE, f"当前阶段为「{self.stage.label}」，不能核实同名提示")
+        found = [n for n in self.namesakes if n.username == a.username]
+        if not found:
+            raise refuse(CaseError.INVALID, f"本案没有关于 {a.username} 的同名提示")
+        why = namesake_refusal(
+            a.actor.role.value,
+            a.actor.place_code,
+            a.actor.username,
+            case_place=self.place,
+            namesake=a.username,
+            barred=frozenset(self.barred),
+        )
+        match why:
+            case "wrong_role":
+                raise refuse(why, f"同名提示须由乡镇经办人或区民政局工作人员核实，您是{a.actor.role.label}")
+            case "out_of_jurisdiction":
+                raise refuse(why, "该案件不在您的辖区内")
+            case "recused":
+                raise refuse(why, "您与申请人家庭或该同名提示有关，依规应当回避，不能核实")
+        if all(n.resolution != "pending" for n in found):
+            raise refuse(CaseError.INVALID, f"关于 {a.username} 的同名提示已核实")
 
     async def start_investigation(self) -> None:
         """调查核实 begins with the request to the verification centre; the clock starts."""
@@ -394,7 +532,7 @@ class ReviewWorkflow(ReviewActions):
             clock=self.clock.state(),
             handled_by=self.handled_by,  # type: ignore[arg-type]
             barred_staff=sorted(self.barred),
-            relatives_match=bool(self.barred),
+            relatives_match=bool(self.barred) or self.relatives_declared,
             district_visit_required=self.district_visit_required,
             district_visit_done=self.district_visit_done,
             verification_done=self.verification is not None,
@@ -420,6 +558,8 @@ class ReviewWorkflow(ReviewActions):
                 )
                 for e in self.journal.entries
             ],
+            namesakes=self.namesakes,
+            relatives_filed=self.relatives_filed,
         )
 
     # ---- helpers ---------------------------------------------------------------------------------
@@ -438,7 +578,7 @@ class ReviewWorkflow(ReviewActions):
 
     @property
     def district_visit_required(self) -> bool:
-        return bool(self.barred or self.complaints)
+        return bool(self.barred or self.complaints) or self.relatives_declared
 
     def proposed_amount(self) -> Money:
         assert self.policy is not None

@@ -57,7 +57,7 @@ async def form_data(db: asyncpg.Pool, temporal: Client | None, case: asyncpg.Rec
     events = _as_recorded(rows, state)
     usernames = {e["actor"] for e in events if e["actor"]}
     for e in events:
-        usernames |= set(e["payload"].get("investigators", []))
+        usernames |= set(e["payload"].get("investigators", [])) | set(e["payload"].get("assistants", []))
     names = {
         r["username"]: r["full_name"]
         for r in await db.fetch(

@@ -11,19 +11,23 @@ for the forms) and its input, the application as typed, for incomes, assets and 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
 from fastapi import APIRouter, Request
+from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from temporalio.client import Client
 from temporalio.service import RPCError
 
 from db import policy_repo
+from db.users_repo import USERNAME_PATTERN
 from infra.clock import today
 from infra.config import Settings
 from rules.calendar import WorkCalendar
+from rules.investigators import ASSISTING_ROLES, INVESTIGATING_ROLES, may_assist, may_investigate
+from rules.recusal import namesake_refusal
 from rules.stages import ACTION_LABELS, STAGE_LABELS, Action
 from schemas.people import RELATION_LABELS
 from schemas.staff import Actor, Role
@@ -31,7 +35,7 @@ from webapp import authz
 from webapp.deps import AppSettings, Db, MaybeTemporal, PageActor
 from webapp.errors import ApiError
 from webapp.render import refusal_page, render
-from webapp.review.actions import perform
+from webapp.review.actions import NamesakeAnswer, perform, resolve_namesake
 from webapp.review.case_forms import (
     FOLDED,
     action_body,
@@ -40,13 +44,13 @@ from webapp.review.case_forms import (
     error_field,
     read_action_form,
 )
-from webapp.review.cases import CaseId, case_row, shows_full_ids, summary
+from webapp.review.cases import CaseId, case_place, case_row, shows_full_ids, summary
 from webapp.review.common import COMMON_MATERIALS, beijing, field_errors, load_calendar, working_days_left
 from webapp.review.workflow import case_state, started_with
 
 router = APIRouter(include_in_schema=False)
 
-INVESTIGATOR_ROLES = sorted(r.value for r in authz.CASEWORK)  # who may be named among the investigators
+TEAM_ROLES = sorted(INVESTIGATING_ROLES | ASSISTING_ROLES)  # who may be named in a home visit (rules.investigators)
 
 _EVENTS = """
 select e.event_key, e.kind, e.stage, e.actor, e.actor_role, e.payload, e.occurred_at, u.full_name
@@ -58,9 +62,9 @@ select e.kind, e.deadline, e.created_at, e.taken_over_at, coalesce(u.full_name, 
 from escalations e left join users u on u.username = e.taken_over_by
 where e.case_id = $1 order by e.created_at
 """
-# Staff who may be named as investigators: active, and responsible for the case's place.
+# Staff who may be named in a home visit: active, and responsible for the case's place.
 _INVESTIGATORS = """
-select username, full_name, role from users
+select username, full_name, role, place_code from users
 where active and starts_with($1, place_code) and role = any($2::text[])
 order by length(place_code) desc, role, username
 """
@@ -102,10 +106,15 @@ async def _household(db: asyncpg.Pool, client: Client | None, row: asyncpg.Recor
     }
 
 
-async def _investigators(db: asyncpg.Pool, row: asyncpg.Record, barred: set[str]) -> list[asyncpg.Record]:
-    """Recused staff are not offered: the workflow would refuse them."""
-    staff = await db.fetch(_INVESTIGATORS, row["village_code"] or row["township_code"], INVESTIGATOR_ROLES)
-    return [s for s in staff if s["username"] not in barred]
+async def _team(db: asyncpg.Pool, row: asyncpg.Record, barred: set[str]) -> dict[str, list[asyncpg.Record]]:
+    """The staff a home visit may name: investigators (caseworkers, district officers) and assistants (village
+    cadres) of the case's place, as `rules.investigators` says; recused staff are not offered."""
+    place = case_place(row["township_code"], row["village_code"])
+    staff = [s for s in await db.fetch(_INVESTIGATORS, place, TEAM_ROLES) if s["username"] not in barred]
+    return {
+        "investigators": [s for s in staff if may_investigate(s["role"], s["place_code"], place)],
+        "assistants": [s for s in staff if may_assist(s["role"], s["place_code"], place)],
+    }
 
 
 def _timeline(events: list[asyncpg.Record], accepted_on: date, cal: WorkCalendar) -> list[dict[str, Any]]:
@@ -140,6 +149,23 @@ def _barred(events: list[asyncpg.Record]) -> list[dict[str, str]]:
     return [b for e in events if e["kind"] == "relatives_matched" for b in e["payload"].get("barred", [])]
 
 
+def _namesakes(events: list[asyncpg.Record]) -> list[dict[str, Any]]:
+    """The namesake warnings of the relatives check (同名提示), each with how it was settled, from the log."""
+    settled = {e["payload"]["namesake"]: "same_person" for e in events if e["payload"].get("namesake")}
+    settled |= {e["payload"]["username"]: "not_same_person" for e in events if e["kind"] == "namesake_dismissed"}
+    return [
+        n | {"resolution": settled.get(n["username"], "pending")}
+        for e in events
+        if e["kind"] == "relatives_namesake"
+        for n in e["payload"].get("namesakes", [])
+    ]
+
+
+def _filed(events: list[asyncpg.Record]) -> list[dict[str, str]]:
+    """Declared relatives without an account (近亲属备案), their ID numbers masked."""
+    return [d for e in events if e["kind"] == "relatives_declared" for d in e["payload"].get("declared", [])]
+
+
 async def case_page(
     request: Request,
     actor: Actor,
@@ -149,9 +175,11 @@ async def case_page(
     case_id: str,
     *,
     failed: tuple[Action, dict[str, Any], dict[str, str], str | None] | None = None,
+    relatives_error: str | None = None,
     status: int = 200,
 ) -> Response:
-    """Render the case; `failed` is (action, typed values, field errors, message) of a refused action."""
+    """Render the case; `failed` is (action, typed values, field errors, message) of a refused action,
+    `relatives_error` why a namesake warning could not be settled."""
     try:
         authz.require(actor, "case.read")
         row = await case_row(db, case_id, actor)
@@ -174,6 +202,25 @@ async def case_page(
         action, typed, form_errors, form_message = failed
         forms[action] = typed
     namespace = client.namespace if client is not None else settings.temporal_namespace
+    place = case_place(row["township_code"], row["village_code"])
+    namesakes = [
+        n
+        | {
+            "can_resolve": state is not None
+            and row["status"] == "open"
+            and n["resolution"] == "pending"
+            and namesake_refusal(
+                actor.role.value,
+                actor.place_code,
+                actor.username,
+                case_place=place,
+                namesake=n["username"],
+                barred=frozenset(barred_names),
+            )
+            is None
+        }
+        for n in _namesakes(events)
+    ]
     context = {
         "case": summary(row),
         "state": state,
@@ -186,13 +233,16 @@ async def case_page(
         "timeline": _timeline(events, accepted_at.date(), cal),
         "escalations": await db.fetch(_ESCALATIONS, case_id),
         "barred": barred,
+        "namesakes": namesakes,
+        "filed_relatives": _filed(events),
+        "relatives_error": relatives_error,
         "actor_barred": actor.username in barred_names,
         "forms": forms,
         "failed_action": failed[0] if failed else None,
         "folded": FOLDED,
         "form_errors": form_errors,
         "form_message": form_message,
-        "investigators": await _investigators(db, row, barred_names) if Action.HOME_VISIT in forms else [],
+        "team": await _team(db, row, barred_names) if Action.HOME_VISIT in forms else {},
         "materials": COMMON_MATERIALS,
         "done": _done(request),
         "action_labels": ACTION_LABELS,
@@ -247,3 +297,33 @@ async def act(
     except RPCError:
         return await again((action, typed, {}, "工作流服务暂不可用，请稍后再试"), 503)
     return RedirectResponse(f"/cases/{case_id}?done={action.value}", status_code=303)
+
+
+@router.post("/cases/{case_id}/namesakes/{username}")
+async def settle_namesake(
+    request: Request,
+    case_id: CaseId,
+    username: Annotated[str, PathParam(pattern=USERNAME_PATTERN)],
+    actor: PageActor,
+    db: Db,
+    temporal: MaybeTemporal,
+    settings: AppSettings,
+) -> Response:
+    """同名提示核实 from the case page: "是本人" bars the user from the case, "不是本人" clears the warning."""
+    form = await request.form()
+    answer = NamesakeAnswer(same_person=form.get("same_person") == "yes", note=str(form.get("note") or "").strip())
+
+    async def again(message: str, status: int) -> Response:
+        return await case_page(request, actor, db, temporal, settings, case_id, relatives_error=message, status=status)
+
+    try:
+        await resolve_namesake(db, temporal, case_id, actor, username, answer)
+    except RequestValidationError:
+        return await again("核实情况最长 500 字", 422)
+    except ApiError as exc:
+        if exc.code in ("not_found", "out_of_jurisdiction"):
+            return refusal_page(request, exc, actor)
+        return await again(exc.message, exc.status)
+    except RPCError:
+        return await again("工作流服务暂不可用，请稍后再试", 503)
+    return RedirectResponse(f"/cases/{case_id}#relatives", status_code=303)

@@ -29,14 +29,15 @@ REFUSED_LIMIT = 500
 
 _MATCHED = """
 select c.case_id, c.applicant_name, t.name as township_name, c.stage, c.status, c.accepted_at,
-       m.payload->'barred' as barred, m.occurred_at as matched_at,
+       m.barred, m.occurred_at as matched_at,
        v.occurred_at as visit_at, coalesce(vu.full_name, v.actor) as visit_by,
        (select count(*) from refused_actions a where a.case_id = c.case_id) as refused
 from cases c
 join places t on t.code = c.township_code
-left join lateral (
-    select payload, occurred_at from case_events
-    where case_id = c.case_id and kind = 'relatives_matched' order by occurred_at desc, id desc limit 1
+left join lateral (  -- every staff member barred: by the check at acceptance, or a namesake confirmed later
+    select jsonb_agg(b order by e.occurred_at, e.id) as barred, min(e.occurred_at) as occurred_at
+    from case_events e cross join jsonb_array_elements(e.payload->'barred') b
+    where e.case_id = c.case_id and e.kind = 'relatives_matched'
 ) m on true
 left join lateral (
     select occurred_at, actor from case_events
