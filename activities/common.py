@@ -24,13 +24,18 @@ class CommonActivities(CommonContract):
         """Deadline and reminder days from the statutory calendar (builtin data plus imported notices)."""
         async with self.pool.acquire() as conn:
             cal = await calendar_repo.load_calendar(conn)
+        if req.calendar_days:
+            end = cal.end_of_period(req.accepted_on, req.working_days)
+            return DeadlineInfo(deadline=end.date, provisional=end.provisional, reminder_days={}, paused_working_days=0)
         deadline = cal.add_working_days(req.accepted_on, req.working_days, req.paused)
         paused_days = sum(cal.working_days_between(a - _ONE_DAY, b) for a, b in req.paused)
+        also = {n: cal.add_working_days(req.accepted_on, n, req.paused) for n in req.also}
         return DeadlineInfo(
             deadline=deadline.date,
             provisional=deadline.provisional,
             reminder_days={n: cal.working_day_before(deadline.date, n) for n in req.reminders},
             paused_working_days=paused_days,
+            also={n: d.date for n, d in also.items()},
         )
 
     @activity.defn

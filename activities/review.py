@@ -11,17 +11,13 @@ from db import cases_repo, policy_repo, recipients_repo, relatives_repo, users_r
 from rules.access import district_of
 from rules.recusal import RELATED_STAFF_ROLES
 from schemas.contracts import ReviewContract
+from schemas.relatives import DeclaredRelativesIn, Namesake, RelativesCheck, RelativesCheckIn, RelativesMatch
 from schemas.review import (
     CaseEventIn,
     CaseOpened,
-    DeclaredRelativesIn,
     Enrolment,
     EscalationIn,
-    Namesake,
     OpenCaseIn,
-    RelativesCheck,
-    RelativesCheckIn,
-    RelativesMatch,
     TakeOverIn,
     VerificationAnsweredIn,
     VerificationRequestIn,

@@ -13,7 +13,7 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from db import cases_repo, places_repo, policy_repo, recipients_repo, supervision_repo
+from db import cases_repo, declarations_repo, places_repo, policy_repo, recipients_repo, supervision_repo
 from schemas.contracts import SupervisionContract
 from schemas.review import NotificationIn
 from schemas.supervision import (
@@ -131,13 +131,13 @@ class SupervisionActivities(SupervisionContract):
         the emergency payments; a new version when the latest is confirmed, else the draft is refreshed."""
         first, after = _month(month)
         async with self.pool.acquire() as conn, conn.transaction():
-            rows = await supervision_repo.declaration_rows(conn, first, after)
+            rows = await declarations_repo.declaration_rows(conn, first, after)
             totals = {
                 "households": sum(r["households"] for r in rows),
                 "people": sum(r["people"] for r in rows),
                 "amount_fen": sum(r["amount_fen"] for r in rows),
             }
-            version = await supervision_repo.save_declaration(conn, month, rows, totals, by)
+            version = await declarations_repo.save_declaration(conn, month, rows, totals, by)
         return DeclarationResult(month=month, version=version, status="draft", rows=len(rows))
 
     def all(self) -> list:

@@ -191,18 +191,21 @@ async def run(url: str, runs: int, explain: bool) -> None:
 
 
 async def print_plans(pool: asyncpg.Pool) -> None:
-    from webapp.review.cases import SUMMARY_SQL as _SUMMARY_SQL
-    from webapp.supervision.case_filter import ORDER, CaseFilter
-    from webapp.supervision.overdue import _CASES
+    from db.case_lists_repo import ORDER, OVERDUE_ORDER, CaseQuery, overdue_where
+    from db.cases_repo import CASE_SQL
 
     async with pool.acquire() as conn:
         actor = await users_repo.get_actor(conn, "qu_jiandu")
-        for title, f in (("list", CaseFilter()), ("list, name prefix", CaseFilter(q="王"))):
-            condition, params = f.where(actor)
-            sql = f"explain analyze {_SUMMARY_SQL} where {condition} {ORDER} limit 50"
-            print(f"\n-- {title}\n" + "\n".join(r[0] for r in await conn.fetch(sql, *params)))
-        sql = f"explain analyze {_CASES} order by c.deadline nulls last, c.case_id limit 50"
-        print("\n-- overdue\n" + "\n".join(r[0] for r in await conn.fetch(sql, actor.place_code)))
+        for title, query in (
+            ("list", CaseQuery(within=actor.place_code)),
+            ("list, name prefix", CaseQuery(within=actor.place_code, name_prefix="王")),
+        ):
+            where = await query.where(conn)
+            sql = f"explain analyze {CASE_SQL}{where.sql()} {ORDER} limit 50"
+            print(f"\n-- {title}\n" + "\n".join(r[0] for r in await conn.fetch(sql, *where.params)))
+        where = overdue_where(actor.place_code)
+        sql = f"explain analyze {CASE_SQL}{where.sql()} {OVERDUE_ORDER} limit 50"
+        print("\n-- overdue\n" + "\n".join(r[0] for r in await conn.fetch(sql, *where.params)))
 
 
 async def main() -> None:

@@ -18,12 +18,14 @@ from db.pool import Db
 from db.where import Where
 from rules.clock import at_time, end_of
 from rules.stages import Stage
+from schemas.review import VerificationRequest
 
 IN_JURISDICTION = "starts_with(coalesce(c.village_code, c.township_code), {})"
 # Open means "not in a closed stage". The stage column is rewritten with every event; the status column
 # can be left at 'open' when a decision's event and the closing event are persisted concurrently.
 IS_OPEN = "c.stage not in ({})".format(", ".join(f"'{s.value}'" for s in Stage if s.closed))
 ORDER = "order by c.deadline asc nulls last, c.accepted_at, c.case_id"
+OVERDUE_ORDER = "order by c.deadline nulls last, c.case_id"
 # Up to this many matches a page is sorted in memory (a few milliseconds) rather than read in index order.
 _SORT_AT_MOST = 2000
 
@@ -123,18 +125,22 @@ async def all_cases(db: Db, query: CaseQuery) -> list[CaseRow]:
     return [CaseRow(**r) for r in await db.fetch(f"{CASE_SQL}{w.sql()} {ORDER}", *w.params)]
 
 
-async def page_of_overdue(db: Db, within: str, township: str | None, *, page: int, page_size: int) -> CasePage:
-    """Open cases past their deadline or escalated to the district, the longest overdue first."""
+def overdue_where(within: str, township: str | None = None) -> Where:
+    """Open cases within `within` (of this township, if given) past their deadline or escalated to the district."""
     w = Where().add(IS_OPEN).add("(c.overdue or c.case_id in (select case_id from escalations))")
     w.add(IN_JURISDICTION, within)
     if township:
         w.add("c.township_code = {}", township)
+    return w
+
+
+async def page_of_overdue(db: Db, within: str, township: str | None, *, page: int, page_size: int) -> CasePage:
+    """The `overdue_where` cases, the longest overdue first; a page past the last is the last."""
+    w = overdue_where(within, township)
     total = await db.fetchval(f"select count(*) from cases c{w.sql()}", *w.params)
     page = min(page, max(1, -(-total // page_size)))
     rows = await db.fetch(
-        f"{CASE_SQL}{w.sql()} order by c.deadline nulls last, c.case_id "
-        f"limit {page_size} offset {(page - 1) * page_size}",
-        *w.params,
+        f"{CASE_SQL}{w.sql()} {OVERDUE_ORDER} limit {page_size} offset {(page - 1) * page_size}", *w.params
     )
     return CasePage([CaseRow(**r) for r in rows], total, page)
 
@@ -212,22 +218,9 @@ async def case_headings(db: Db, case_ids: list[str]) -> dict[str, CaseHeading]:
 # ---- the verification queue ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class VerificationItem:
-    case_id: str
-    township_code: str
-    applicant_name: str
-    applicant_id_masked: str
-    assistance_type: str
-    requested_at: datetime
-    adapter: str
-    status: str  # requested, answered
-    answered_by: str | None
-    answered_at: datetime | None
-    case_deadline: date | None
-
-
-async def verification_queue(db: Db, within: str, status: str | None, limit: int) -> tuple[list[VerificationItem], int]:
+async def verification_queue(
+    db: Db, within: str, status: str | None, limit: int
+) -> tuple[list[VerificationRequest], int]:
     """Requests to the verification centre for cases within `within` (with this status, if given), oldest
     first, at most `limit`; and how many there are."""
     w = Where().add(IN_JURISDICTION, within)
@@ -241,4 +234,4 @@ async def verification_queue(db: Db, within: str, status: str | None, limit: int
         f"{base} order by r.requested_at, r.id limit {limit}",
         *w.params,
     )
-    return [VerificationItem(**r) for r in rows], total
+    return [VerificationRequest(**r) for r in rows], total

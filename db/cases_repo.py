@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import asyncpg
+from pydantic import ConfigDict
 
 from db.pool import Db
 from rules import progress
@@ -21,6 +22,7 @@ from schemas.identity import mask_id
 from schemas.review import (
     CaseEvent,
     CaseEventIn,
+    CaseFacts,
     EscalationIn,
     NotificationIn,
     OpenCaseIn,
@@ -310,35 +312,12 @@ async def case_for_person(db: Db, case_id: str, id_number: str) -> CaseOfPerson 
 # ---- a case as the web app reads it ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CaseRow:
-    """The `cases` row with its township's and village's names; the applicant's ID number only masked."""
+class CaseRow(CaseFacts):
+    """The `cases` row as the web app reads it: `CaseFacts` and the monthly amount in fen."""
 
-    case_id: str
-    workflow_id: str
-    assistance_type: str
-    township_code: str
-    township_name: str
-    village_code: str | None
-    village_name: str | None
-    applicant_name: str
-    applicant_id_masked: str
-    channel: str
-    policy_version: int
-    stage: str
-    status: str
-    handled_by: str
-    accepted_at: datetime
-    deadline: date | None
-    deadline_provisional: bool
-    paused_days: int
-    overdue: bool
-    relatives_match: bool
-    category: str | None
+    model_config = ConfigDict(frozen=True)
+
     monthly_amount_fen: int | None
-    decided_at: datetime | None
-    closed_at: datetime | None
-    updated_at: datetime
 
     @property
     def place(self) -> str:

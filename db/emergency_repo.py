@@ -4,14 +4,15 @@ finance office pays from, and the event log."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 
 import asyncpg
 
 from db.pool import Db
+from db.typed import every, one
 from db.where import Where
-from schemas.emergency import EmergencyLogIn, OpenEmergencyIn, PaymentIn
+from schemas.emergency import EmergencyLogIn, EmergencyRecord, OpenEmergencyIn, PaymentIn
 from schemas.identity import mask_id
 from schemas.money import from_fen, to_fen
 
@@ -155,24 +156,12 @@ async def write_log(conn: asyncpg.Connection, e: EmergencyLogIn) -> None:
 # ---- what the web app reads ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class EventRow:
-    event_id: str
-    kind: str
-    applicant_name: str
-    applicant_id_masked: str
-    township_code: str
-    township_name: str
-    village_code: str
-    village_name: str
-    tier: str
-    status: str
+class EventRow(EmergencyRecord):
+    """An event's row: its record and what each tier paid."""
+
     village_fen: int
     township_fen: int
     district_fen: int
-    documentation_due: date | None
-    documents_done: bool
-    registered_at: datetime
 
 
 @dataclass(frozen=True)
@@ -222,8 +211,7 @@ from emergencies e join places t on t.code = e.township_code join places v on v.
 
 
 async def event(db: Db, event_id: str) -> EventRow | None:
-    row = await db.fetchrow(_EVENTS + "where e.event_id = $1", event_id)
-    return EventRow(**row) if row else None
+    return await one(db, EventRow, _EVENTS + "where e.event_id = $1", event_id)
 
 
 async def events(db: Db, f: EventFilter, *, limit: int, offset: int) -> tuple[list[EventRow], int]:
@@ -231,8 +219,7 @@ async def events(db: Db, f: EventFilter, *, limit: int, offset: int) -> tuple[li
     where = f.where()
     total = await db.fetchval("select count(*) from emergencies e" + where.sql(), *where.params)
     page = f"{_EVENTS}{where.sql()} order by e.registered_at desc limit {limit} offset {offset}"
-    rows = await db.fetch(page, *where.params)
-    return [EventRow(**r) for r in rows], total
+    return await every(db, EventRow, page, *where.params), total
 
 
 async def totals_by_township_and_tier(db: Db, f: EventFilter) -> list[TierTotal]:

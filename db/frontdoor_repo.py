@@ -11,8 +11,18 @@ from typing import Any
 import asyncpg
 
 from db.pool import Db
+from db.typed import every, one
 from db.where import Where
-from schemas.frontdoor import ComplaintStart, DeliveryIn, FrontDoorLogIn, IntakeStart, ReferralResult
+from schemas.frontdoor import (
+    ComplaintRecord,
+    ComplaintStart,
+    DeliveryIn,
+    FrontDoorLogIn,
+    IntakeStart,
+    ReferralRecord,
+    ReferralResult,
+    RequestRecord,
+)
 from schemas.identity import mask_id
 from schemas.money import to_fen
 
@@ -169,22 +179,9 @@ async def write_log(conn: asyncpg.Connection, e: FrontDoorLogIn) -> None:
 # ---- what the web app reads -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RequestRow:
-    request_no: str
-    kind: str
-    channel: str
-    name: str
-    id_masked: str
-    township_code: str
-    township_name: str
-    village_code: str | None
-    village_name: str | None
-    needs: list[str]
-    status: str
-    answer_due: date | None
-    created_at: datetime
-    closed_at: datetime | None
+class RequestRow(RequestRecord):
+    """A request's row: its record and what its own page shows."""
+
     id_number: str
     phone: str
     address: str
@@ -194,49 +191,14 @@ class RequestRow:
     workflow_id: str
 
 
-@dataclass(frozen=True)
-class ReferralRow:
-    referral_id: str
-    request_no: str
-    need: str
-    help_kind: str
-    bureau: str
-    township_code: str
-    township_name: str
-    name: str
-    id_masked: str
-    status: str
-    adapter: str | None
-    accept_due: date | None
-    result_due: date | None
-    escalated: bool
-    outcome: str | None
-    help_given: str | None
+class ReferralRow(ReferralRecord):
     amount_fen: int | None
-    delivered_at: datetime
-    answered_at: datetime | None
     workflow_id: str
     escalations: list[str]  # the kinds of the workflow's escalation entries in the log
 
 
-@dataclass(frozen=True)
-class ComplaintRow:
-    complaint_no: str
-    request_no: str | None
-    complainant: str
+class ComplaintRow(ComplaintRecord):
     phone: str
-    township_code: str
-    unit_code: str
-    unit_name: str
-    about_case_id: str | None
-    about_person: str | None
-    status: str
-    accept_due: date | None
-    conclude_due: date | None
-    escalated: bool
-    finding: str | None
-    created_at: datetime
-    concluded_at: datetime | None
     content: str
     reply: str | None
     workflow_id: str
@@ -358,16 +320,13 @@ class ComplaintFilter:
 
 
 async def request(db: Db, request_no: str) -> RequestRow | None:
-    row = await db.fetchrow(REQUEST_SQL + "where r.request_no = $1", request_no)
-    return RequestRow(**row) if row else None
+    return await one(db, RequestRow, REQUEST_SQL + "where r.request_no = $1", request_no)
 
 
 async def request_of_resident(db: Db, request_no: str, id_number: str, phone: str) -> RequestRow | None:
     """The request, only if the ID number and phone given are the ones it was filed with (the portal's check)."""
-    row = await db.fetchrow(
-        REQUEST_SQL + "where r.request_no = $1 and r.id_number = $2 and r.phone = $3", request_no, id_number, phone
-    )
-    return RequestRow(**row) if row else None
+    mine = "where r.request_no = $1 and r.id_number = $2 and r.phone = $3"
+    return await one(db, RequestRow, REQUEST_SQL + mine, request_no, id_number, phone)
 
 
 async def answer_due(db: Db, request_no: str) -> date | None:
@@ -379,88 +338,79 @@ async def requests(db: Db, f: RequestFilter, *, limit: int, offset: int) -> tupl
     """One page of the requests `f` selects, oldest first (answered in the order people asked), and the total."""
     where = f.where()
     total = await db.fetchval(f"select count(*) from frontdoor_requests r{where.sql()}", *where.params)
-    rows = await db.fetch(
-        f"{REQUEST_SQL}{where.sql()} order by r.created_at, r.request_no limit {limit} offset {offset}", *where.params
-    )
-    return [RequestRow(**r) for r in rows], total
+    page = f"{REQUEST_SQL}{where.sql()} order by r.created_at, r.request_no limit {limit} offset {offset}"
+    return await every(db, RequestRow, page, *where.params), total
 
 
 async def requests_of_person(db: Db, id_number: str) -> list[RequestRow]:
     """Every request filed with this ID number, newest first."""
-    rows = await db.fetch(REQUEST_SQL + "where r.id_number = $1 order by r.created_at desc", id_number)
-    return [RequestRow(**r) for r in rows]
+    return await every(db, RequestRow, REQUEST_SQL + "where r.id_number = $1 order by r.created_at desc", id_number)
 
 
 async def waiting_by_township(db: Db, today: date) -> list[TownshipWaiting]:
     """Requests not closed, and how many of them are past their answer date, by township."""
-    rows = await db.fetch(
+    sql = (
         "select r.township_code, t.name as township_name, count(*) as waiting, "
         "count(*) filter (where r.answer_due < $1) as overdue from frontdoor_requests r "
         "join places t on t.code = r.township_code where r.status <> 'closed' "
-        "group by r.township_code, t.name order by r.township_code",
-        today,
+        "group by r.township_code, t.name order by r.township_code"
     )
-    return [TownshipWaiting(**r) for r in rows]
+    return await every(db, TownshipWaiting, sql, today)
 
 
 async def referral(db: Db, referral_id: str) -> ReferralRow | None:
-    row = await db.fetchrow(REFERRAL_SQL + "where f.referral_id = $1", referral_id)
-    return ReferralRow(**row) if row else None
+    return await one(db, ReferralRow, REFERRAL_SQL + "where f.referral_id = $1", referral_id)
+
+
+# The nearest deadline first: a referral's acceptance until it is accepted, then its result; a complaint's likewise.
+_BY_REFERRAL_DEADLINE = (
+    " order by coalesce(case when f.status = 'delivered' then f.accept_due end, f.result_due) nulls last, "
+    "f.delivered_at"
+)
+_BY_COMPLAINT_DEADLINE = (
+    " order by coalesce(case when c.status = 'registered' then c.accept_due end, c.conclude_due) nulls last, "
+    "c.created_at"
+)
 
 
 async def referrals(db: Db, f: ReferralFilter) -> list[ReferralRow]:
-    """The referrals `f` selects, the nearest deadline (acceptance, then result) first."""
+    """The referrals `f` selects, the nearest deadline first."""
     where = f.where()
-    rows = await db.fetch(
-        f"{REFERRAL_SQL}{where.sql()} order by coalesce(case when f.status = 'delivered' then f.accept_due end, "
-        "f.result_due) nulls last, f.delivered_at",
-        *where.params,
-    )
-    return [ReferralRow(**r) for r in rows]
+    return await every(db, ReferralRow, REFERRAL_SQL + where.sql() + _BY_REFERRAL_DEADLINE, *where.params)
 
 
 async def referrals_of_requests(db: Db, request_nos: list[str], *, newest_first: bool = False) -> list[ReferralRow]:
     """The referrals made from these requests, in the order they were delivered."""
     order = "f.delivered_at desc" if newest_first else "f.delivered_at, f.referral_id"
-    rows = await db.fetch(f"{REFERRAL_SQL}where f.request_no = any($1::text[]) order by {order}", request_nos)
-    return [ReferralRow(**r) for r in rows]
+    sql = f"{REFERRAL_SQL}where f.request_no = any($1::text[]) order by {order}"
+    return await every(db, ReferralRow, sql, request_nos)
 
 
 async def complaint(db: Db, complaint_no: str) -> ComplaintRow | None:
-    row = await db.fetchrow(COMPLAINT_SQL + "where c.complaint_no = $1", complaint_no)
-    return ComplaintRow(**row) if row else None
+    return await one(db, ComplaintRow, COMPLAINT_SQL + "where c.complaint_no = $1", complaint_no)
 
 
 async def complaints(db: Db, f: ComplaintFilter) -> list[ComplaintRow]:
-    """The complaints `f` selects, the nearest deadline (acceptance, then conclusion) first."""
+    """The complaints `f` selects, the nearest deadline first."""
     where = f.where()
-    rows = await db.fetch(
-        f"{COMPLAINT_SQL}{where.sql()} order by "
-        "coalesce(case when c.status = 'registered' then c.accept_due end, c.conclude_due) nulls last, c.created_at",
-        *where.params,
-    )
-    return [ComplaintRow(**r) for r in rows]
+    return await every(db, ComplaintRow, COMPLAINT_SQL + where.sql() + _BY_COMPLAINT_DEADLINE, *where.params)
 
 
 async def complaints_about(
     db: Db, request_nos: list[str], case_ids: Sequence[str] = (), *, newest_first: bool = False
 ) -> list[ComplaintRow]:
     """The complaints filed from these requests or about these review cases, in the order they were made."""
-    rows = await db.fetch(
+    sql = (
         COMPLAINT_SQL + "where c.request_no = any($1::text[]) or c.about_case_id = any($2::text[]) "
-        f"order by c.created_at{' desc' if newest_first else ''}",
-        request_nos,
-        list(case_ids),
+        f"order by c.created_at{' desc' if newest_first else ''}"
     )
-    return [ComplaintRow(**r) for r in rows]
+    return await every(db, ComplaintRow, sql, request_nos, list(case_ids))
 
 
 async def log_of(db: Db, subject_type: str, subject_id: str) -> list[LogRow]:
     """What the workflow of one request, referral or complaint recorded, in order."""
-    rows = await db.fetch(
+    sql = (
         "select log_key, kind, actor, payload, occurred_at from frontdoor_log "
-        "where subject_type = $1 and subject_id = $2 order by occurred_at, id",
-        subject_type,
-        subject_id,
+        "where subject_type = $1 and subject_id = $2 order by occurred_at, id"
     )
-    return [LogRow(**r) for r in rows]
+    return await every(db, LogRow, sql, subject_type, subject_id)

@@ -78,6 +78,22 @@ async def places_at_level(db: Db, level: str, within: str = "") -> list[asyncpg.
     )
 
 
+async def townships_of(db: Db, place: str = "") -> list[Place]:
+    """The townships within `place` (every one for the district, or by default), or the one `place` lies in
+    (a village's), in code order."""
+    rows = await db.fetch(
+        f"select {_COLUMNS} from places where level = 'township' and (starts_with(code, $1) or starts_with($1, code)) "
+        "order by code",
+        place,
+    )
+    return [Place(**r) for r in rows]
+
+
+async def names(db: Db) -> dict[str, str]:
+    """Every place's name by its code."""
+    return {r["code"]: r["name"] for r in await db.fetch("select code, name from places")}
+
+
 def _check_name(name: str) -> str:
     name = name.strip()
     if not name:

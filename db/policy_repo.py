@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -25,6 +26,32 @@ async def get(conn: Db, version: int) -> Policy:
     if row is None:
         raise LookupError(f"no policy version {version}")
     return Policy.model_validate(row["body"])
+
+
+async def all_versions(conn: Db) -> list[Policy]:
+    """Every version, in the order they took effect."""
+    rows = await conn.fetch("select body from policy_versions order by effective_from")
+    return [Policy.model_validate(r["body"]) for r in rows]
+
+
+async def latest(conn: Db) -> Policy:
+    """The version that takes effect last (possibly in the future)."""
+    row = await conn.fetchrow("select body from policy_versions order by effective_from desc limit 1")
+    if row is None:
+        raise LookupError("no policy version")
+    return Policy.model_validate(row["body"])
+
+
+async def max_version(conn: Db) -> int:
+    """The highest version number stored (0 on an empty table)."""
+    return await conn.fetchval("select coalesce(max(version), 0) from policy_versions")
+
+
+async def of_versions(conn: Db, versions: Iterable[int]) -> dict[int, Policy]:
+    """These versions by number."""
+    rows = await conn.fetch("select body from policy_versions where version = any($1::int[])", list(versions))
+    policies = [Policy.model_validate(r["body"]) for r in rows]
+    return {p.version: p for p in policies}
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,16 @@
-"""The recipients register under ongoing review: review cycles by category, findings applied once."""
+"""The recipients register under ongoing review: review cycles by category, findings applied once; and the
+register, its reviews and stopped households as the web app reads them."""
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 
 import asyncpg
 
 from db import cases_repo, policy_repo
+from db.pool import Db
+from db.where import Where
 from rules.months import add_months
 from schemas.money import from_fen, to_fen
 from schemas.review import CaseEvent, Enrolment
@@ -122,3 +126,171 @@ async def enrol(conn: asyncpg.Connection, e: Enrolment) -> None:
             e.category,
             to_fen(e.monthly_amount),
         )
+
+
+# ---- what the web app reads ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecipientOfCase:
+    """A household's entry in the register, as the one household view lists it."""
+
+    case_id: str
+    assistance_type: str
+    township_code: str
+    category: str | None
+    monthly_amount_fen: int
+    people: int
+    first_payment_month: date
+    status: str
+    decided_at: datetime
+
+
+async def recipients_of_cases(db: Db, case_ids: list[str]) -> list[RecipientOfCase]:
+    """The register's entries of these cases, the latest decided first."""
+    rows = await db.fetch(
+        "select case_id, assistance_type, township_code, category, monthly_amount_fen, people, "
+        "first_payment_month, status, decided_at from recipients where case_id = any($1::text[]) "
+        "order by decided_at desc",
+        case_ids,
+    )
+    return [RecipientOfCase(**r) for r in rows]
+
+
+async def is_under_review(db: Db, case_id: str) -> bool:
+    """Whether the case's household has a review cycle (so an ongoing-review workflow)."""
+    return await db.fetchval(
+        "select exists(select 1 from recipients where case_id = $1 and review_cadence_months is not null)", case_id
+    )
+
+
+async def is_within(db: Db, case_id: str, place: str) -> bool:
+    """Whether the case's household is in the register, in a township within `place`."""
+    return await db.fetchval(
+        "select exists(select 1 from recipients where case_id = $1 and starts_with(township_code, $2))",
+        case_id,
+        place,
+    )
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """An entry of the register with its township's and applicant's names (the ongoing reviews page)."""
+
+    case_id: str
+    township_code: str
+    township_name: str
+    applicant_name: str
+    assistance_type: str
+    category: str | None
+    monthly_amount_fen: int
+    people: int
+    status: str  # active, stopped
+    review_cadence_months: int | None
+    next_review_on: date | None
+    first_payment_month: date
+    stopped_at: datetime | None
+    stop_reasons: str | None
+
+
+_RECIPIENT = """
+select r.case_id, r.township_code, t.name as township_name, c.applicant_name, r.assistance_type, r.category,
+       r.monthly_amount_fen, r.people, r.status, r.review_cadence_months, r.next_review_on, r.first_payment_month,
+       r.stopped_at, r.stop_reasons
+from recipients r join cases c on c.case_id = r.case_id join places t on t.code = r.township_code
+"""
+
+
+async def due_for_review(db: Db, within: str, on: date) -> list[Recipient]:
+    """Active entries within `within` whose review date has come by `on`, the earliest due first."""
+    rows = await db.fetch(
+        _RECIPIENT + "where r.status = 'active' and r.next_review_on <= $2 and starts_with(r.township_code, $1) "
+        "order by r.next_review_on, r.case_id",
+        within,
+        on,
+    )
+    return [Recipient(**r) for r in rows]
+
+
+async def page_of_register(
+    db: Db, within: str, status: str | None, township: str | None, *, page: int, page_size: int
+) -> tuple[list[Recipient], int, int]:
+    """One page of the entries within `within` (with this status and of this township, where given), by
+    township and next review; the total; and the page shown (a page past the last is the last)."""
+    w = Where().add("starts_with(r.township_code, {})", within)
+    if status:
+        w.add("r.status = {}", status)
+    if township:
+        w.add("r.township_code = {}", township)
+    total = await db.fetchval(f"select count(*) from recipients r{w.sql()}", *w.params)
+    page = min(page, max(1, -(-total // page_size)))
+    rows = await db.fetch(
+        f"{_RECIPIENT}{w.sql()} order by r.township_code, r.next_review_on nulls last, r.case_id "
+        f"limit {page_size} offset {(page - 1) * page_size}",
+        *w.params,
+    )
+    return [Recipient(**r) for r in rows], total, page
+
+
+@dataclass(frozen=True)
+class StoppedRecipient:
+    case_id: str
+    township_name: str
+    applicant_name: str
+    stopped_at: datetime | None
+    stop_reasons: str | None
+    findings: str | None  # of the review that stopped it
+    reviewed_by: str | None  # by name where known
+
+
+async def stopped_within(db: Db, within: str) -> list[StoppedRecipient]:
+    """Entries stopped within `within`, the latest stopped first, with the review that stopped them."""
+    rows = await db.fetch(
+        "select r.case_id, t.name as township_name, c.applicant_name, r.stopped_at, r.stop_reasons, o.findings, "
+        "coalesce(u.full_name, o.reviewed_by) as reviewed_by "
+        "from recipients r join cases c on c.case_id = r.case_id join places t on t.code = r.township_code "
+        "left join ongoing_reviews o on o.case_id = r.case_id and o.outcome = 'stop' "
+        "left join users u on u.username = o.reviewed_by "
+        "where r.status = 'stopped' and starts_with(r.township_code, $1) order by r.stopped_at desc nulls last",
+        within,
+    )
+    return [StoppedRecipient(**r) for r in rows]
+
+
+@dataclass(frozen=True)
+class ReviewDone:
+    case_id: str
+    applicant_name: str
+    due_on: date
+    outcome: str | None  # continue, adjust, stop
+    old_amount_fen: int | None
+    new_amount_fen: int | None
+    reasons: str | None
+    findings: str | None
+    reviewed_by: str | None  # by name where known
+    reviewed_at: datetime
+
+
+async def recent_reviews(db: Db, within: str, limit: int = 50) -> list[ReviewDone]:
+    """The latest `limit` reviews recorded for cases within `within`, newest first."""
+    rows = await db.fetch(
+        "select o.case_id, c.applicant_name, o.due_on, o.outcome, o.old_amount_fen, o.new_amount_fen, o.reasons, "
+        "o.findings, coalesce(u.full_name, o.reviewed_by) as reviewed_by, o.reviewed_at "
+        "from ongoing_reviews o join cases c on c.case_id = o.case_id left join users u on u.username = o.reviewed_by "
+        "where starts_with(c.township_code, $1) and o.reviewed_at is not null order by o.reviewed_at desc limit $2",
+        within,
+        limit,
+    )
+    return [ReviewDone(**r) for r in rows]
+
+
+async def review_recorded(db: Db, case_id: str, outcome: str, by: str, findings: str) -> bool:
+    """Whether this review was recorded within the last minute (an update whose answer was lost applied)."""
+    return await db.fetchval(
+        "select exists(select 1 from ongoing_reviews where case_id = $1 and outcome = $2 "
+        "and reviewed_by = $3 and findings = $4 and reviewed_at > now() - interval '1 minute')",
+        case_id,
+        outcome,
+        by,
+        findings,
+    )

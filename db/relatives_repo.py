@@ -8,6 +8,7 @@ for the conflict-of-interest audit; every reader of the register but `withdrawn_
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import asyncpg
 
@@ -112,3 +113,43 @@ async def staff_related_to(db: Db, id_numbers: list[str]) -> list[RegisteredRela
         id_numbers,
     )
     return [RegisteredRelative(r["username"], r["full_name"], r["relation"], r["relative_name"]) for r in rows]
+
+
+@dataclass(frozen=True)
+class WithdrawnEntry:
+    """A withdrawn entry of the register, with the cases of that relative accepted after the withdrawal."""
+
+    full_name: str  # the staff member's
+    username: str
+    place_name: str
+    relative_name: str
+    relative_id_number: str
+    relation: str
+    created_at: datetime
+    removed_at: datetime
+    removed_by: str | None  # by name where known
+    later_cases: list[str]  # within the place the audit looks at, oldest first
+
+
+async def withdrawn_within(db: Db, place: str, limit: int) -> list[WithdrawnEntry]:
+    """The latest `limit` entries withdrawn by staff within `place`, with the cases of townships within `place`
+    that the relative's household applied for after the withdrawal (the relatives check no longer saw them)."""
+    rows = await db.fetch(
+        """
+        select u.full_name, u.username, p.name as place_name, r.relative_name, r.relative_id_number, r.relation,
+               r.created_at, r.removed_at, coalesce(rb.full_name, r.removed_by) as removed_by,
+               array(select c.case_id from household_members m join cases c on c.household_id = m.household_id
+                     where m.id_number = r.relative_id_number and c.accepted_at > r.removed_at
+                       and starts_with(c.township_code, $1)
+                     order by c.accepted_at) as later_cases
+        from staff_relatives r
+        join users u on u.id = r.user_id
+        join places p on p.code = u.place_code
+        left join users rb on rb.username = r.removed_by
+        where r.removed_at is not null and starts_with(u.place_code, $1)
+        order by r.removed_at desc limit $2
+        """,
+        place,
+        limit,
+    )
+    return [WithdrawnEntry(**r) for r in rows]

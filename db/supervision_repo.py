@@ -1,5 +1,5 @@
-"""District supervision's records: monthly samples and their re-checks, daily digests, monthly fund
-declarations."""
+"""District supervision's records: monthly samples and their re-checks (written by the sampling and re-check
+workflows, read by the sampling page), daily digests. Fund declarations are in `declarations_repo`."""
 
 from __future__ import annotations
 
@@ -43,8 +43,9 @@ async def sampling_candidates(db: Db, first: date, after: date) -> list[Sampling
                case when c.relatives_match then 'relatives_match'
                     when exists (select 1 from complaints k where k.about_case_id = c.case_id) then 'complaint'
                     when exists (select 1 from case_events e where e.case_id = c.case_id and e.kind = $3
-                                 and e.payload->>'monthly_amount' is not null
-                                 and e.payload->>'monthly_amount' <> e.payload->>'proposed_amount')
+                                 and ((e.payload->>'monthly_amount' is not null
+                                       and e.payload->>'monthly_amount' <> e.payload->>'proposed_amount')
+                                      or e.payload->>'means_test_override' = 'true'))
                          then 'override'
                end as always_reason
         from cases c
@@ -131,6 +132,163 @@ async def record_recheck(conn: asyncpg.Connection, recheck_id: str, finding: Rec
             )
 
 
+# ---- the sampling page -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Draw:
+    month: str
+    seed: str
+    share: Decimal
+    population: int  # decisions of the month
+    drawn: int  # cases drawn
+    drawn_at: datetime
+
+
+async def draws(db: Db) -> list[Draw]:
+    """Every month drawn, the latest first."""
+    rows = await db.fetch(
+        "select month, seed, share, population, jsonb_array_length(drawn) as drawn, drawn_at "
+        "from sampling_draws order by month desc"
+    )
+    return [Draw(**r) for r in rows]
+
+
+async def is_drawn(db: Db, month: str) -> bool:
+    return await db.fetchval("select exists(select 1 from sampling_draws where month = $1)", month)
+
+
+@dataclass(frozen=True)
+class Recheck:
+    """A re-check with its case and the officer who recorded the finding (by name where known)."""
+
+    recheck_id: str
+    workflow_id: str
+    month: str
+    case_id: str
+    township_code: str
+    township_name: str
+    reason: str
+    status: str  # open, upheld, irregular
+    findings: str | None
+    home_visit: bool | None
+    checked_at: datetime | None
+    checked_by: str | None
+    applicant_name: str
+    assistance_type: str
+    decided_at: datetime | None
+    monthly_amount_fen: int | None
+    category: str | None
+    stage: str
+
+
+_RECHECKS = """
+select r.recheck_id, r.workflow_id, r.month, r.case_id, r.township_code, t.name as township_name, r.reason,
+       r.status, r.findings, r.home_visit, r.checked_at, coalesce(u.full_name, r.checked_by) as checked_by,
+       c.applicant_name, c.assistance_type, c.decided_at, c.monthly_amount_fen, c.category, c.stage
+from rechecks r
+join places t on t.code = r.township_code
+join cases c on c.case_id = r.case_id
+left join users u on u.username = r.checked_by
+"""
+
+
+async def rechecks_of_month(db: Db, month: str, within: str) -> list[Recheck]:
+    """The month's re-checks of cases of the townships within `within`, by township and case."""
+    rows = await db.fetch(
+        _RECHECKS + "where r.month = $1 and starts_with(r.township_code, $2) order by r.township_code, r.case_id",
+        month,
+        within,
+    )
+    return [Recheck(**r) for r in rows]
+
+
+async def recheck(db: Db, recheck_id: str, within: str) -> Recheck | None:
+    """The re-check, if its township lies within `within`."""
+    row = await db.fetchrow(
+        _RECHECKS + "where r.recheck_id = $1 and starts_with(r.township_code, $2)", recheck_id, within
+    )
+    return Recheck(**row) if row else None
+
+
+async def finding_recorded(db: Db, recheck_id: str, result: str, by: str, findings: str) -> bool:
+    """Whether this finding is the one recorded on the re-check (an update whose answer was lost applied)."""
+    return await db.fetchval(
+        "select exists(select 1 from rechecks where recheck_id = $1 and status = $2 and checked_by = $3 "
+        "and findings = $4)",
+        recheck_id,
+        result,
+        by,
+        findings,
+    )
+
+
+@dataclass(frozen=True)
+class RecheckRun:
+    workflow_id: str
+    month: str
+
+
+async def rechecks_of_case(db: Db, case_id: str) -> list[RecheckRun]:
+    """The case's re-checks (each a workflow), by month."""
+    rows = await db.fetch("select workflow_id, month from rechecks where case_id = $1 order by month", case_id)
+    return [RecheckRun(**r) for r in rows]
+
+
+@dataclass(frozen=True)
+class TownshipFindings:
+    township_code: str
+    township_name: str
+    drawn: int  # this month
+    open: int
+    upheld: int
+    irregular: int
+    irregular_all: int  # irregular findings of every month so far
+
+
+async def findings_by_township(db: Db, within: str, month: str | None) -> list[TownshipFindings]:
+    """Per township within `within`: the month's draw and findings, and irregular findings so far."""
+    rows = await db.fetch(
+        """
+        select r.township_code, t.name as township_name,
+               count(*) filter (where r.month = $2) as drawn,
+               count(*) filter (where r.month = $2 and r.status = 'open') as open,
+               count(*) filter (where r.month = $2 and r.status = 'upheld') as upheld,
+               count(*) filter (where r.month = $2 and r.status = 'irregular') as irregular,
+               count(*) filter (where r.status = 'irregular') as irregular_all
+        from rechecks r join places t on t.code = r.township_code
+        where starts_with(r.township_code, $1)
+        group by 1, 2 order by 1
+        """,
+        within,
+        month,
+    )
+    return [TownshipFindings(**r) for r in rows]
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A correction a re-check opened in the original case, with its case's applicant and township."""
+
+    case_id: str
+    findings: str
+    opened_at: datetime
+    recheck_id: str
+    applicant_name: str
+    township_name: str
+
+
+async def open_corrections(db: Db, within: str) -> list[Correction]:
+    """Corrections still open in cases of the townships within `within`, the oldest first."""
+    rows = await db.fetch(
+        "select k.case_id, k.findings, k.opened_at, k.recheck_id, c.applicant_name, t.name as township_name "
+        "from case_corrections k join cases c on c.case_id = k.case_id join places t on t.code = c.township_code "
+        "where k.status = 'open' and starts_with(c.township_code, $1) order by k.opened_at",
+        within,
+    )
+    return [Correction(**r) for r in rows]
+
+
 # ---- daily digest -----------------------------------------------------------------------------------
 
 
@@ -184,59 +342,27 @@ async def save_digest(db: Db, key: str, day: date, place: str, body: dict[str, A
     )
 
 
-# ---- monthly fund declaration ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Digest:
+    day: date
+    body: dict[str, Any]  # the lists of `DigestItems`
+    created_at: datetime
+    place_name: str
 
 
-async def declaration_rows(db: Db, first: date, after: date) -> list[dict[str, Any]]:
-    """Per township and kind: the register's households, people and amounts paid for the month starting
-    `first`, then the emergency payments approved in it."""
-    register = await db.fetch(
-        "select r.township_code, p.name as township_name, r.assistance_type as kind, count(*) as households, "
-        "sum(r.people) as people, sum(r.monthly_amount_fen) as amount_fen from recipients r "
-        "join places p on p.code = r.township_code where r.first_payment_month <= $1 "
-        "and (r.status = 'active' or (r.status = 'stopped' and r.stopped_at >= $1::date)) "
-        "group by 1, 2, 3 order by 1, 3",
-        first,
+async def latest_digest(db: Db, place: str, day: date | None = None) -> Digest | None:
+    """The newest digest kept for `place` (on or before `day`, if given)."""
+    row = await db.fetchrow(
+        "select d.day, d.body, d.created_at, p.name as place_name "
+        "from digests d join places p on p.code = d.place_code "
+        "where d.place_code = $1 and ($2::date is null or d.day <= $2) order by d.day desc limit 1",
+        place,
+        day,
     )
-    emergency = await db.fetch(
-        "select e.township_code, p.name as township_name, 'emergency_' || a.tier as kind, "
-        "count(distinct e.event_id) as households, 0 as people, sum(a.amount_fen) as amount_fen "
-        "from aid_payments a join emergencies e on e.event_id = a.event_id "
-        "join places p on p.code = e.township_code "
-        "where a.approved_at >= ($1::date::timestamp at time zone 'Asia/Shanghai') "
-        "and a.approved_at < ($2::date::timestamp at time zone 'Asia/Shanghai') group by 1, 2, 3 order by 1, 3",
-        first,
-        after,
-    )
-    return [json_row(r) for r in [*register, *emergency]]
+    return Digest(**row) if row else None
 
 
-async def save_declaration(conn: asyncpg.Connection, month: str, rows: list, totals: dict, by: str) -> int:
-    """Refresh the month's draft, or start a new version when the latest is confirmed (or there is none);
-    returns the version written."""
-    async with conn.transaction():
-        latest = await conn.fetchrow(
-            "select version, status from fund_declarations where month = $1 order by version desc limit 1",
-            month,
-        )
-        if latest and latest["status"] == "draft":
-            await conn.execute(
-                "update fund_declarations set data = $3, totals = $4, created_by = $5, created_at = now() "
-                "where month = $1 and version = $2",
-                month,
-                latest["version"],
-                rows,
-                totals,
-                by,
-            )
-            return latest["version"]
-        version = (latest["version"] + 1) if latest else 1
-        await conn.execute(
-            "insert into fund_declarations (month, version, data, totals, created_by) values ($1,$2,$3,$4,$5)",
-            month,
-            version,
-            rows,
-            totals,
-            by,
-        )
-        return version
+async def digest_days(db: Db, place: str, since: date) -> list[date]:
+    """The days since `since` with a digest for `place`, the latest first."""
+    rows = await db.fetch("select day from digests where place_code = $1 and day >= $2 order by day desc", place, since)
+    return [r["day"] for r in rows]

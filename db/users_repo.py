@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -285,6 +286,35 @@ async def staff_refs(db: Db, usernames: list[str]) -> dict[str, StaffRef]:
         usernames,
     )
     return {r["username"]: StaffRef(**r) for r in rows}
+
+
+async def full_names(db: Db, usernames: Iterable[str] | None = None) -> dict[str, str]:
+    """Users' full names by user name: of these users, or of every user."""
+    if usernames is None:
+        rows = await db.fetch("select username, full_name from users")
+    else:
+        rows = await db.fetch("select username, full_name from users where username = any($1::text[])", list(usernames))
+    return {r["username"]: r["full_name"] for r in rows}
+
+
+@dataclass(frozen=True)
+class StaffName:
+    username: str
+    full_name: str
+    role: str
+    place_code: str
+
+
+async def staff_for_place(db: Db, place: str, roles: list[str]) -> list[StaffName]:
+    """Active staff of these roles responsible for `place` (their jurisdiction holds it), the closest first:
+    who may be named in a case's home visit (investigators, assisting village cadres)."""
+    rows = await db.fetch(
+        "select username, full_name, role, place_code from users where active and starts_with($1, place_code) "
+        "and role = any($2::text[]) order by length(place_code) desc, role, username",
+        place,
+        roles,
+    )
+    return [StaffName(**r) for r in rows]
 
 
 async def count(db: Db) -> int:

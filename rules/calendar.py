@@ -95,6 +95,17 @@ class WorkCalendar:
                 counted += 1
         return Deadline(d, provisional)
 
+    def end_of_period(self, start: date, days: int) -> Deadline:
+        """The last day of a period of `days` calendar days after `start` (`start` itself not counted): if it
+        falls on a day off (a public holiday or a weekend that is not a make-up working day), the period runs
+        to the next working day (Civil Code art. 203). Provisional if that last day's year has no notice."""
+        if days < 1:
+            raise ValueError(f"days must be at least 1, got {days}")
+        d = start + timedelta(days=days)
+        while not self.is_workday(d):
+            d += _ONE_DAY
+        return Deadline(d, self.is_provisional(d.year))
+
     def working_days_between(self, a: date, b: date, paused: Sequence[tuple[date, date]] = ()) -> int:
         """Working days after `a` up to and including `b`, not counting paused days; 0 if `b <= a`.
 

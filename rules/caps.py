@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from typing import Protocol
 
 
 class Tier(StrEnum):
@@ -29,11 +30,23 @@ class Tier(StrEnum):
         return {Tier.VILLAGE: Tier.TOWNSHIP, Tier.TOWNSHIP: Tier.DISTRICT, Tier.DISTRICT: None}[self]
 
 
+class CapsPolicy(Protocol):
+    """Where the caps are set (`schemas.policy.EmergencyPolicy`)."""
+
+    village_cap: Decimal
+    township_cap: Decimal
+    village_township_total_cap: Decimal
+
+
 @dataclass(frozen=True)
 class Caps:
     village: Decimal
     township: Decimal
     village_township: Decimal
+
+    @classmethod
+    def of(cls, policy: CapsPolicy) -> Caps:
+        return cls(policy.village_cap, policy.township_cap, policy.village_township_total_cap)
 
 
 @dataclass(frozen=True)

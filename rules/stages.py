@@ -99,6 +99,8 @@ def next_stage(
         return Stage.INVESTIGATION
     if stage is Stage.PUBLIC_NOTICE and step == Action.OBJECTION:
         return Stage.INVESTIGATION if reinvestigate else Stage.HEARING
+    if stage is Stage.PUBLIC_NOTICE and step == COMPLAINT:
+        return Stage.INVESTIGATION  # a complaint or a 12349 objection during the notice: the district visits
     return None
 
 
@@ -115,6 +117,8 @@ class Action(StrEnum):
     DECISION = "decision"
     OBJECTION = "objection"
     TAKE_OVER = "take_over"
+    EXTEND_DEADLINE = "extend_deadline"
+    REFUSAL_DELIVERED = "refusal_delivered"
 
     @property
     def spec(self) -> ActionSpec:
@@ -229,6 +233,21 @@ ACTIONS: dict[Action, ActionSpec] = {
             while_paused=True,
             waits_on=frozenset({DISTRICT_OFFICER}),
         ),
+        ActionSpec(
+            Action.EXTEND_DEADLINE,
+            "延长法定办理时限",
+            _OPEN | {Stage.PUBLIC_NOTICE},
+            frozenset({DISTRICT_OFFICER}),
+            while_paused=True,
+        ),
+        ActionSpec(
+            Action.REFUSAL_DELIVERED,
+            "登记不予批准通知书送达",
+            frozenset({Stage.REFUSED}),
+            TOWNSHIP_STAFF | {VILLAGE_CADRE},
+            while_paused=True,
+            waits_on=frozenset({CASEWORKER}),
+        ),
     )
 }
 
@@ -258,6 +277,9 @@ class CaseView:
     home_visit_done: bool = False  # the township's home visit, since any objection sent the case back
     neighbour_done: bool = False
     district_visit_due: bool = False  # a relatives match or complaint asks for the district's own visit, not made
+    decided: bool = False  # this round's decision is taken (a new round opens only through an objection)
+    extended: bool = False  # the statutory time limit has been extended
+    delivered: bool = False  # the refusal notice's delivery is recorded
 
     def district_handles(self, spec: ActionSpec) -> bool:
         return self.handled_by == "district" or (spec.approval and self.district_approves)
@@ -284,6 +306,8 @@ def refusal(action: Action, case: CaseView, actor: ActorView) -> Refusal | None:
     """The first rule that refuses `actor` taking `action` on `case` now, in the order the workflow
     checks them; None if the action may be taken (its content is checked by the workflow)."""
     spec = ACTIONS[action]
+    if action is Action.DECISION and case.decided:
+        return Refusal("already_decided")
     if case.stage not in spec.stages:
         return Refusal("wrong_stage", "stage")
     roles = spec.allowed_roles(district_handles=case.district_handles(spec))
@@ -303,6 +327,10 @@ def refusal(action: Action, case: CaseView, actor: ActorView) -> Refusal | None:
         return Refusal("wrong_stage", "not_escalated")
     if action is Action.TAKE_OVER and case.handled_by == "district":
         return Refusal("wrong_stage", "taken_over")
+    if action is Action.EXTEND_DEADLINE and case.extended:
+        return Refusal("wrong_stage", "extended")
+    if action is Action.REFUSAL_DELIVERED and case.delivered:
+        return Refusal("wrong_stage", "delivered")
     return None
 
 

@@ -16,19 +16,16 @@ from temporalio import activity
 from schemas.emergency import EmergencyLogIn, EmergencyOpened, OpenEmergencyIn, PaymentIn, PaymentOut
 from schemas.frontdoor import ComplaintStart, DeliveryIn, FrontDoorLogIn, IntakeStart, ReferralResult
 from schemas.policy import FrontDoorPolicy
+from schemas.relatives import DeclaredRelativesIn, RelativesCheck, RelativesCheckIn, RelativesMatch
 from schemas.review import (
     CaseEventIn,
     CaseOpened,
     DeadlineInfo,
     DeadlineRequest,
-    DeclaredRelativesIn,
     Enrolment,
     EscalationIn,
     NotificationIn,
     OpenCaseIn,
-    RelativesCheck,
-    RelativesCheckIn,
-    RelativesMatch,
     TakeOverIn,
     VerificationAnsweredIn,
     VerificationRequestIn,

@@ -105,6 +105,24 @@ class EmergencyAck(BaseModel):
 # ---- state ---------------------------------------------------------------------------------------
 
 
+class EmergencyRecord(BaseModel):
+    """An event as its row keeps it, what every view of it shows (the web app's summary, the repository's row)."""
+
+    event_id: str
+    kind: str
+    applicant_name: str
+    applicant_id_masked: str
+    township_code: str
+    township_name: str
+    village_code: str
+    village_name: str
+    tier: str
+    status: str
+    documentation_due: date | None
+    documents_done: bool
+    registered_at: datetime
+
+
 class PaymentRecord(BaseModel):
     payment_key: str
     tier: str
@@ -185,9 +203,21 @@ class EmergencyLogIn(BaseModel):
 
 
 class EmergencyNames:
+    """The workflow, its query and its updates (the updates of `rules.emergency_actions`, written out: schemas
+    import nothing of ours; a test keeps the two equal)."""
+
     WORKFLOW = "EmergencyWorkflow"
     STATE = "state"
     APPROVE = "approve_payment"
     ESCALATE = "escalate"
     DOCUMENTS = "record_documents"
     CLOSE = "close"
+
+
+# The payload of each staff action, by the action's name in `rules.emergency_actions` (its API path segment).
+EMERGENCY_PAYLOADS: dict[str, type[BaseModel]] = {
+    "approve": PaymentApproval,
+    "escalate": Escalation,
+    "documents": DocumentsRecorded,
+    "close": CloseEvent,
+}

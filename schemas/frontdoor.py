@@ -232,6 +232,65 @@ class ComplaintState(BaseModel):
     log: list[dict]
 
 
+# ---- the rows, as every view of them shows them (the web app's summaries, the repository's rows) ----------------
+
+
+class RequestRecord(BaseModel):
+    request_no: str
+    kind: RequestKind
+    channel: str
+    name: str
+    id_masked: str
+    township_code: str
+    township_name: str
+    village_code: str | None
+    village_name: str | None
+    needs: list[str]
+    status: str
+    answer_due: date | None
+    created_at: datetime
+    closed_at: datetime | None
+
+
+class ReferralRecord(BaseModel):
+    referral_id: str
+    request_no: str
+    need: str
+    help_kind: str
+    bureau: Bureau
+    township_code: str
+    township_name: str
+    name: str
+    id_masked: str
+    status: str
+    adapter: str | None
+    accept_due: date | None
+    result_due: date | None
+    escalated: bool
+    outcome: str | None
+    help_given: str | None
+    delivered_at: datetime
+    answered_at: datetime | None
+
+
+class ComplaintRecord(BaseModel):
+    complaint_no: str
+    request_no: str | None
+    complainant: str
+    township_code: str
+    unit_code: str
+    unit_name: str
+    about_case_id: str | None
+    about_person: str | None
+    status: str
+    accept_due: date | None
+    conclude_due: date | None
+    escalated: bool
+    finding: str | None
+    created_at: datetime
+    concluded_at: datetime | None
+
+
 class FrontDoorLogIn(BaseModel):
     """One row of the front door's event log, for requests, referrals and complaints alike."""
 
@@ -244,6 +303,10 @@ class FrontDoorLogIn(BaseModel):
     occurred_at: datetime
     status: str
     due: date | None = None
+
+
+# The workflows, their queries and their updates (the updates of `rules.frontdoor_actions`, written out: schemas
+# import nothing of ours; a test keeps the two equal).
 
 
 class IntakeNames:
@@ -268,3 +331,14 @@ class ComplaintNames:
     STATE = "state"
     ACCEPT = "accept"
     CONCLUDE = "conclude"
+
+
+# The payload of each staff action, by the action's name in `rules.frontdoor_actions` (its API path segment).
+REQUEST_PAYLOADS: dict[str, type[BaseModel]] = {"triage": Triage, "link-case": LinkCase, "answer": EnquiryAnswer}
+REFERRAL_PAYLOADS: dict[str, type[BaseModel]] = {
+    "accept": ReferralAccept,
+    "request-info": ReferralInfoRequest,
+    "supply-info": ReferralInfoSupplied,
+    "result": ReferralResult,
+}
+COMPLAINT_PAYLOADS: dict[str, type[BaseModel]] = {"accept": ComplaintAccept, "conclude": ComplaintConclude}

@@ -8,36 +8,25 @@ from enum import StrEnum
 from pydantic import BaseModel, Field, model_validator
 
 from schemas.identity import Phone, ResidentId
+from schemas.labels import LabelledEnum
 from schemas.money import Money, yuan
 
 
-class Relation(StrEnum):
+class Relation(LabelledEnum):
     """A member's relation to the applicant (户主/申请人)."""
 
-    SELF = "self"
-    SPOUSE = "spouse"
-    CHILD = "child"
-    PARENT = "parent"
-    SIBLING = "sibling"
-    GRANDPARENT = "grandparent"
-    GRANDCHILD = "grandchild"
-    OTHER = "other"
-
-    @property
-    def label(self) -> str:
-        return RELATION_LABELS[self]
+    SELF = "self", "本人"
+    SPOUSE = "spouse", "配偶"
+    CHILD = "child", "子女"
+    PARENT = "parent", "父母"
+    SIBLING = "sibling", "兄弟姐妹"
+    GRANDPARENT = "grandparent", "祖父母/外祖父母"
+    GRANDCHILD = "grandchild", "孙子女/外孙子女"
+    OTHER = "other", "其他"
 
 
-RELATION_LABELS = {
-    Relation.SELF: "本人",
-    Relation.SPOUSE: "配偶",
-    Relation.CHILD: "子女",
-    Relation.PARENT: "父母",
-    Relation.SIBLING: "兄弟姐妹",
-    Relation.GRANDPARENT: "祖父母/外祖父母",
-    Relation.GRANDCHILD: "孙子女/外孙子女",
-    Relation.OTHER: "其他",
-}
+# Each relation's label, to look up by a stored value (a member hashes as its value).
+RELATION_LABELS = {r: r.label for r in Relation}
 
 
 class HukouType(StrEnum):
@@ -45,12 +34,83 @@ class HukouType(StrEnum):
     RURAL = "rural"
 
 
+class DisabilityKind(StrEnum):
+    """残疾类别 (GB/T 26341), as on the disability certificate (残疾人证)."""
+
+    VISUAL = "visual"
+    HEARING = "hearing"
+    SPEECH = "speech"
+    PHYSICAL = "physical"
+    INTELLECTUAL = "intellectual"
+    MENTAL = "mental"
+    MULTIPLE = "multiple"
+
+    @property
+    def label(self) -> str:
+        return DISABILITY_KIND_LABELS[self]
+
+
+DISABILITY_KIND_LABELS = {
+    DisabilityKind.VISUAL: "视力",
+    DisabilityKind.HEARING: "听力",
+    DisabilityKind.SPEECH: "言语",
+    DisabilityKind.PHYSICAL: "肢体",
+    DisabilityKind.INTELLECTUAL: "智力",
+    DisabilityKind.MENTAL: "精神",
+    DisabilityKind.MULTIPLE: "多重",
+}
+
+
+class SelfCare(StrEnum):
+    """生活自理能力, which sets a tekun person's care standard (照料护理标准)."""
+
+    FULL = "full"
+    PARTIAL = "partial"
+    NONE = "none"
+
+    @property
+    def label(self) -> str:
+        return SELF_CARE_LABELS[self]
+
+
+SELF_CARE_LABELS = {
+    SelfCare.FULL: "全自理",
+    SelfCare.PARTIAL: "半护理（部分丧失生活自理能力）",
+    SelfCare.NONE: "全护理（完全丧失生活自理能力）",
+}
+
+
 class Member(BaseModel):
     name: str = Field(min_length=1, max_length=30)
     id_number: ResidentId
     relation: Relation
     disability_grade: int | None = Field(default=None, ge=1, le=4, description="残疾等级 1-4")
+    disability_kind: DisabilityKind | None = Field(default=None, description="残疾类别")
     able_to_work: bool = True
+    self_care: SelfCare | None = Field(default=None, description="生活自理能力；未评估按全自理")
+    serious_illness: str = Field(
+        default="",
+        max_length=500,
+        description="患重病（省定重病）的病名与依据；至少4个字才视为无劳动能力",
+    )
+
+
+class Supporter(BaseModel):
+    """A legal supporter (法定赡养、抚养、扶养义务人) of the applicant living outside the household."""
+
+    name: str = Field(min_length=1, max_length=30)
+    id_number: ResidentId | None = None
+    relation: Relation
+    able_to_support: bool
+    reason: str = Field(default="", max_length=500, description="无赡养、抚养、扶养能力的理由")
+
+    @model_validator(mode="after")
+    def _reasoned(self) -> Supporter:
+        if self.relation is Relation.SELF:
+            raise ValueError("义务人不能是申请人本人")
+        if not self.able_to_support and len(self.reason.strip()) < 4:
+            raise ValueError(f"义务人 {self.name} 无履行义务能力，须写明理由（至少4个字）")
+        return self
 
 
 class IncomeSource(StrEnum):
@@ -93,6 +153,7 @@ class Household(BaseModel):
     members: list[Member] = Field(min_length=1, max_length=30)
     incomes: list[Income] = Field(default_factory=list)
     assets: list[Asset] = Field(default_factory=list)
+    supporters: list[Supporter] = Field(default_factory=list, description="户外的法定赡养、抚养、扶养义务人")
 
     @model_validator(mode="after")
     def _consistent(self) -> Household:
@@ -104,6 +165,9 @@ class Household(BaseModel):
         for inc in self.incomes:
             if inc.member_id_number and inc.member_id_number not in ids:
                 raise ValueError("收入所属成员不在家庭成员中")
+        for sup in self.supporters:
+            if sup.id_number and sup.id_number in ids:
+                raise ValueError(f"义务人 {sup.name} 已是家庭成员，无需另列")
         if self.village_code and not self.village_code.startswith(self.township_code):
             raise ValueError("村（社区）不属于所选乡镇（街道）")
         return self

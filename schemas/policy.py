@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.money import Money
+from schemas.people import DisabilityKind
 
 
 class _Strict(BaseModel):
@@ -33,6 +34,16 @@ class ApprovalLevel(StrEnum):
     DISTRICT = "district"
 
 
+# The plan's pilot units, to which the approval (审核确认) is delegated first: 石婆店镇, 顺河镇, 鼓楼街道. Every
+# other township's cases are approved by the district (区民政局) until the roll-out (`/dashboard/rollout`)
+# publishes a version that delegates to it too.
+PILOT_TOWNSHIPS: tuple[str, ...] = ("341503106", "341503104", "341503001")
+
+
+def _pilots_first() -> dict[str, ApprovalLevel]:
+    return dict.fromkeys(PILOT_TOWNSHIPS, ApprovalLevel.TOWNSHIP)
+
+
 class ReviewPolicy(_Strict):
     promised_working_days: int = Field(20, ge=1, description="承诺时限（裕安：20个工作日）")
     statutory_working_days: int = Field(30, ge=1, description="法定时限")
@@ -50,8 +61,12 @@ class ReviewPolicy(_Strict):
     notice_unit: Literal["calendar_days", "working_days"] = "calendar_days"
     notice_counts_in_limit: bool = True
     refusal_notice_working_days: int = Field(3, ge=1)
-    default_approval_level: ApprovalLevel = ApprovalLevel.TOWNSHIP
-    approval_level_by_township: dict[str, ApprovalLevel] = Field(default_factory=dict)
+    default_approval_level: ApprovalLevel = Field(
+        ApprovalLevel.DISTRICT, description="未单列的乡镇（街道）由谁审核确认"
+    )
+    approval_level_by_township: dict[str, ApprovalLevel] = Field(
+        default_factory=_pilots_first, description="按乡镇（街道）代码单列的审核确认层级（默认：试点单位下放）"
+    )
 
     def approval_level(self, township_code: str) -> ApprovalLevel:
         return self.approval_level_by_township.get(township_code, self.default_approval_level)
@@ -105,6 +120,66 @@ class OngoingReviewPolicy(_Strict):
     sample_share: Decimal = Field(Decimal("0.05"), gt=0, le=1)
 
 
+class TekunPolicy(_Strict):
+    """特困人员认定 (民发〔2021〕43号): who has no working capacity, and the care standard on top of the basic
+    living standard (`Standards.tekun_*`) by self-care ability."""
+
+    care_full: Money = Field(
+        Decimal("0.00"),
+        description="全自理人员照料护理标准（元/人·月）。占位默认值，由区民政局按六安市公布的标准设置",
+    )
+    care_partial: Money = Field(
+        Decimal("300.00"),
+        description="半护理（部分丧失生活自理能力）照料护理标准（元/人·月）。占位默认值，由区民政局设置",
+    )
+    care_none: Money = Field(
+        Decimal("600.00"),
+        description="全护理（完全丧失生活自理能力）照料护理标准（元/人·月）。占位默认值，由区民政局设置",
+    )
+    adult_age: int = Field(16, ge=1, description="未满此年龄视为无劳动能力")
+    old_age: int = Field(60, ge=1, description="年满此年龄视为无劳动能力")
+    qualifying_disabilities: dict[DisabilityKind, int] = Field(
+        default_factory=lambda: {
+            DisabilityKind.INTELLECTUAL: 3,
+            DisabilityKind.MENTAL: 3,
+            DisabilityKind.PHYSICAL: 2,
+            DisabilityKind.VISUAL: 1,
+        },
+        description="视为无劳动能力的残疾类别及其最低等级（1 级最重；等级数不大于此值即符合，民发〔2021〕43号）",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TekunPolicy:
+        if self.adult_age >= self.old_age:
+            raise ValueError("特困认定：未成年年龄须小于老年年龄")
+        if any(not 1 <= grade <= 4 for grade in self.qualifying_disabilities.values()):
+            raise ValueError("特困认定：残疾等级须为 1-4 级")
+        if not self.care_full <= self.care_partial <= self.care_none:
+            raise ValueError("照料护理标准须按全自理、半护理、全护理递增")
+        return self
+
+    def care(self) -> dict[str, Decimal]:
+        """The care standard by self-care code (`schemas.people.SelfCare`)."""
+        return {"full": self.care_full, "partial": self.care_partial, "none": self.care_none}
+
+
+class AssetLimits(_Strict):
+    """低保家庭财产限定 (each province sets them; Anhui-style defaults). A case keeps its policy version's limits."""
+
+    deposit_months: int = Field(
+        24, ge=0, description="人均存款及有价证券不超过当地月低保标准的月数（默认 24 个月，即两年的低保标准）"
+    )
+    max_vehicles: int = Field(1, ge=0, description="最多拥有的车辆数（仅限低值的生产经营、代步用车）")
+    vehicle_max_value: Money = Field(
+        Decimal("30000.00"), description="可保留车辆的最高价值（元），超过即不符合；默认为低值营运车辆的估值"
+    )
+    max_houses: int = Field(1, ge=0, description="最多拥有的住房套数（有第二套住房即不符合）")
+    business_allowed: bool = Field(False, description="是否允许登记有经营实体（有价值的工商登记）")
+    override_max_ratio: Decimal = Field(
+        Decimal("1"), gt=0, description="审批人调整后的月保障金最多为 低保标准 × 家庭人数 × 此倍数"
+    )
+
+
 class Policy(_Strict):
     version: int = Field(1, ge=1)
     effective_from: date = date(2021, 1, 1)
@@ -119,6 +194,8 @@ class Policy(_Strict):
     emergency: EmergencyPolicy = EmergencyPolicy()
     front_door: FrontDoorPolicy = FrontDoorPolicy()
     ongoing_review: OngoingReviewPolicy = OngoingReviewPolicy()
+    tekun: TekunPolicy = TekunPolicy()
+    assets: AssetLimits = AssetLimits()
 
     @model_validator(mode="after")
     def _caps_consistent(self) -> Policy:

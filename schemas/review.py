@@ -11,10 +11,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from schemas.identity import ResidentId
 from schemas.money import Money
 from schemas.people import Household
 from schemas.policy import Policy
+from schemas.relatives import DeclaredRelative, FiledRelative, Namesake
 from schemas.staff import Actor, StaffRef
 
 APPLICATION_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$"
@@ -37,15 +37,6 @@ class Channel(StrEnum):
     COUNTER = "counter"  # 窗口申请
     ONLINE = "online"  # 12349 平台
     PROXY = "proxy"  # 村（居）委会代办
-
-
-class DeclaredRelative(BaseModel):
-    """A close relative of the applicant among caseworkers and village cadres, as the applicant declares."""
-
-    staff_name: str = Field(min_length=1, max_length=30)
-    relation: str = Field(min_length=1, max_length=20)
-    workplace: str = Field(default="", max_length=60)
-    id_number: ResidentId | None = Field(default=None, description="该工作人员本人的身份证号码（申请人知道时填写）")
 
 
 class Application(BaseModel):
@@ -97,16 +88,6 @@ class HomeVisit(BaseModel):
     )
 
 
-class NamesakeResolution(BaseModel):
-    """The answer to a namesake warning (同名提示): whether the user `username` is the close relative the
-    applicant declared by name (then they are barred from the case) or only bears the same name."""
-
-    actor: Actor
-    username: str = Field(min_length=1, max_length=64, description="同名的工作人员（用户名）")
-    same_person: bool = Field(description="true：是本人（回避）；false：不是本人")
-    note: str = Field(default="", max_length=500, description="核实情况")
-
-
 class NeighbourInterview(BaseModel):
     actor: Actor
     interviewed_on: date
@@ -145,6 +126,48 @@ class TakeOver(BaseModel):
     reason: str = Field(min_length=2, max_length=1000)
 
 
+class DeadlineExtension(BaseModel):
+    """区民政局 extends the statutory time limit (30 working days) to its maximum, with written reasons."""
+
+    actor: Actor
+    reasons: str = Field(min_length=4, max_length=2000)
+
+
+class DeliveryMethod(StrEnum):
+    IN_PERSON = "in_person"  # 直接送达
+    VIA_VILLAGE = "via_village"  # 委托村（居）委会送达
+    POST = "post"  # 邮寄送达
+    ELECTRONIC = "electronic"  # 电子送达（申请人同意）
+
+    @property
+    def label(self) -> str:
+        return {
+            "in_person": "直接送达",
+            "via_village": "委托村（居）委会送达",
+            "post": "邮寄送达",
+            "electronic": "电子送达",
+        }[self.value]
+
+
+class RefusalDelivered(BaseModel):
+    """The refusal notice's delivery record: how, when and to whom (by whom: the actor)."""
+
+    actor: Actor
+    method: DeliveryMethod
+    delivered_on: date
+    recipient: str = Field(min_length=1, max_length=60, description="签收人")
+    note: str = Field(default="", max_length=500)
+
+
+class ObjectionFiled(BaseModel):
+    """An objection or complaint about a case that reached the 12349 front door (not the counter)."""
+
+    ref: str = Field(min_length=1, max_length=64, description="12349 编号")
+    kind: Literal["complaint", "objection"] = "complaint"
+    objector: str = Field(default="12349 来件", max_length=60)
+    content: str = Field(default="", max_length=4000)
+
+
 class ActionAck(BaseModel):
     """What an accepted action returns: the new stage and the event it was recorded as."""
 
@@ -169,7 +192,7 @@ class TimelineEntry(BaseModel):
 
 
 class Escalation(BaseModel):
-    kind: Literal["overdue", "verification_overdue"]
+    kind: Literal["overdue", "statutory_overdue", "verification_overdue", "refusal_delivery_overdue"]
     at: datetime
     deadline: date
     taken_over_by: str | None = None
@@ -187,32 +210,12 @@ class ClockState(BaseModel):
     stopped: bool
     reminders_sent: list[int]
     overdue: bool
-
-
-class Namesake(BaseModel):
-    """A namesake warning (同名提示): a relative the applicant declared by name only (`declared`, their place
-    in `Application.declared_relatives`) and a user of that name, who is not barred until someone confirms it."""
-
-    declared: int
-    staff_name: str
-    relation: str
-    workplace: str = ""
-    username: str
-    full_name: str
-    role: str
-    place_code: str
-    resolution: Literal["pending", "same_person", "not_same_person"] = "pending"
-    resolved_by: str | None = None
-
-
-class FiledRelative(BaseModel):
-    """A declared close relative among staff who has no account (近亲属备案): kept on the case, and the district
-    makes its own home visit. The ID number only masked."""
-
-    staff_name: str
-    relation: str
-    workplace: str = ""
-    id_number_masked: str = ""
+    # The statutory limit beside the promised one: 30 working days, 45 once the district extends it.
+    statutory_working_days: int | None = None
+    statutory_deadline: date | None = None
+    statutory_overdue: bool = False
+    extended: bool = False
+    excluded_periods: list[tuple[date, date]] = Field(default_factory=list, description="不计入时限的公示期")
 
 
 class CaseState(BaseModel):
@@ -244,6 +247,30 @@ class CaseState(BaseModel):
     timeline: list[TimelineEntry]
     namesakes: list[Namesake] = Field(default_factory=list, description="同名提示")
     relatives_filed: list[FiledRelative] = Field(default_factory=list, description="无账号的申报近亲属（备案）")
+    eligibility: Eligibility | None = None  # the criteria and the amount the rules give
+    district_approval: bool = False  # the township referred the approval to the district
+    refusal_deliver_by: date | None = None  # the refusal notice is to be delivered by then
+    refusal_delivery: RefusalDelivered | None = None
+
+
+class CriterionState(BaseModel):
+    """One eligibility criterion (`rules.eligibility.Criterion`): whether it holds and why, in Chinese."""
+
+    code: str
+    label: str
+    holds: bool
+    reason: str
+
+
+class Eligibility(BaseModel):
+    """The assessment of an application under its policy version (`workflows.eligibility.assess`)."""
+
+    criteria: list[CriterionState] = Field(default_factory=list)
+    amount: Money = Field(description="测算月保障金")
+    qualifying: list[str] = Field(default_factory=list, description="符合条件的人员姓名")
+    holds: bool = Field(description="全部条件均符合")
+    needs_district: bool = Field(default=False, description="须报区民政局（财产超出规定或测算金额为0）")
+    max_override: Money | None = Field(default=None, description="审批人调整金额的上限")
 
 
 class CaseOutcome(BaseModel):
@@ -261,26 +288,15 @@ class CaseOpened(BaseModel):
     accepted_on: date
 
 
-class RelativesMatch(BaseModel):
-    username: str
-    full_name: str
-    reason: str
-
-
-class RelativesCheck(BaseModel):
-    """The relatives check of a case: staff barred (the staff register, or a declared ID number), namesake
-    warnings for relatives declared by name only, and the declared relatives no account matches."""
-
-    barred: list[RelativesMatch] = Field(default_factory=list)
-    namesakes: list[Namesake] = Field(default_factory=list)
-    unmatched: list[int] = Field(default_factory=list, description="未匹配到账号的申报近亲属（序号）")
-
-
 class DeadlineRequest(BaseModel):
     accepted_on: date
     working_days: int
     paused: list[tuple[date, date]] = Field(default_factory=list)
     reminders: list[int] = Field(default_factory=list, description="剩余工作日提醒点")
+    also: list[int] = Field(default_factory=list, description="同时计算的其他工作日时限（如法定时限）")
+    # `working_days` counts calendar days instead, and a period ending on a day off runs to the next working
+    # day (Civil Code art. 203)
+    calendar_days: bool = False
 
 
 class DeadlineInfo(BaseModel):
@@ -288,6 +304,7 @@ class DeadlineInfo(BaseModel):
     provisional: bool
     reminder_days: dict[int, date]
     paused_working_days: int
+    also: dict[int, date] = Field(default_factory=dict)
 
 
 class CaseEvent(BaseModel):
@@ -302,6 +319,53 @@ class CaseEvent(BaseModel):
     payload: dict = Field(default_factory=dict)
     occurred_at: datetime | None = Field(default=None, description="空：写入时（数据库时钟）")
     recorded_at: datetime | None = None
+
+
+class CaseFacts(BaseModel):
+    """A case as the `cases` table keeps it, with its township's and village's names; the applicant's ID
+    number only masked. The amount is left to each reader: fen in the row (`db.cases_repo.CaseRow`), yuan in
+    the API's answer."""
+
+    case_id: str
+    workflow_id: str
+    assistance_type: AssistanceType
+    township_code: str
+    township_name: str
+    village_code: str | None
+    village_name: str | None
+    applicant_name: str
+    applicant_id_masked: str
+    channel: str
+    policy_version: int
+    stage: str
+    status: str
+    handled_by: str
+    accepted_at: datetime
+    deadline: date | None
+    deadline_provisional: bool
+    paused_days: int
+    overdue: bool
+    relatives_match: bool
+    category: str | None
+    decided_at: datetime | None
+    closed_at: datetime | None
+    updated_at: datetime
+
+
+class VerificationRequest(BaseModel):
+    """A request to the verification centre, with what its queue shows of the case."""
+
+    case_id: str
+    township_code: str
+    applicant_name: str
+    applicant_id_masked: str
+    assistance_type: AssistanceType
+    requested_at: datetime
+    adapter: str
+    status: Literal["requested", "answered"]
+    answered_by: str | None
+    answered_at: datetime | None
+    case_deadline: date | None
 
 
 class CaseEventIn(BaseModel):
@@ -356,6 +420,8 @@ class CaseError(StrEnum):
     NOT_PAUSED = "not_paused"
     INVESTIGATOR_APPROVER = "investigator_approver"
     INVALID = "invalid"
+    ALREADY_DECIDED = "already_decided"
+    CRITERIA_NOT_MET = "criteria_not_met"
 
 
 class ReviewNames:
@@ -367,6 +433,7 @@ class ReviewNames:
     CALENDAR_CHANGED = "calendar_changed"
     COMPLAINT_FILED = "complaint_filed"
     RESOLVE_NAMESAKE = "resolve_namesake"  # a staff update outside the action table: a namesake warning settled
+    OBJECTION_FILED = "objection_filed"
 
 
 # The payload of each staff action, by the action's name: its API path segment, its update's name and the
@@ -382,6 +449,8 @@ ACTION_PAYLOADS: dict[str, type[BaseModel]] = {
     "decision": Decision,
     "objection": Objection,
     "take_over": TakeOver,
+    "extend_deadline": DeadlineExtension,
+    "refusal_delivered": RefusalDelivered,
 }
 
 
@@ -390,21 +459,6 @@ class OpenCaseIn(BaseModel):
     workflow_id: str
     accepted_at: datetime
     accepted_on: date
-
-
-class RelativesCheckIn(BaseModel):
-    case_id: str
-    id_numbers: list[str]
-    declared_staff_names: list[str]
-
-
-class DeclaredRelativesIn(BaseModel):
-    """The relatives check since the declared relatives carry ID numbers (patch "relatives-by-id-number")."""
-
-    case_id: str
-    township_code: str = Field(description="同名提示的范围：该乡镇所在区的工作人员")
-    id_numbers: list[str] = Field(description="家庭成员身份证号码（比对工作人员近亲属备案）")
-    declared: list[DeclaredRelative]
 
 
 class VerificationRequestIn(BaseModel):

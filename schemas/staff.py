@@ -1,33 +1,19 @@
 """Staff roles, partner bureaus and the acting person carried into every workflow action."""
 
-from enum import StrEnum
-
 from pydantic import BaseModel, Field
 
-
-class Role(StrEnum):
-    VILLAGE_CADRE = "village_cadre"
-    TOWNSHIP_CASEWORKER = "township_caseworker"
-    TOWNSHIP_APPROVER = "township_approver"
-    DISTRICT_OFFICER = "district_officer"
-    DISTRICT_SUPERVISOR = "district_supervisor"
-    BUREAU_STAFF = "bureau_staff"
-    ADMIN = "admin"
-
-    @property
-    def label(self) -> str:
-        return ROLE_LABELS[self]
+from schemas.labels import LabelledEnum
 
 
-ROLE_LABELS = {
-    Role.VILLAGE_CADRE: "村（社区）干部",
-    Role.TOWNSHIP_CASEWORKER: "乡镇经办人",
-    Role.TOWNSHIP_APPROVER: "乡镇审批人",
-    Role.DISTRICT_OFFICER: "区民政局工作人员",
-    Role.DISTRICT_SUPERVISOR: "区民政局监督员",
-    Role.BUREAU_STAFF: "部门工作人员",
-    Role.ADMIN: "系统管理员",
-}
+class Role(LabelledEnum):
+    VILLAGE_CADRE = "village_cadre", "村（社区）干部"
+    TOWNSHIP_CASEWORKER = "township_caseworker", "乡镇经办人"
+    TOWNSHIP_APPROVER = "township_approver", "乡镇审批人"
+    DISTRICT_OFFICER = "district_officer", "区民政局工作人员"
+    DISTRICT_SUPERVISOR = "district_supervisor", "区民政局监督员"
+    BUREAU_STAFF = "bureau_staff", "部门工作人员"
+    ADMIN = "admin", "系统管理员"
+
 
 # The level of place each role's jurisdiction must be.
 ROLE_LEVEL = {
@@ -41,31 +27,16 @@ ROLE_LEVEL = {
 }
 
 
-class Bureau(StrEnum):
+class Bureau(LabelledEnum):
     """The partner bureaus of the "8+1" system."""
 
-    EMERGENCY = "emergency"
-    HR_SOCIAL_SECURITY = "hrss"
-    EDUCATION = "education"
-    HOUSING = "housing"
-    MEDICAL_INSURANCE = "medical"
-    CHARITY = "charity"
-    POLICE = "police"
-
-    @property
-    def label(self) -> str:
-        return BUREAU_LABELS[self]
-
-
-BUREAU_LABELS = {
-    Bureau.EMERGENCY: "区应急管理局",
-    Bureau.HR_SOCIAL_SECURITY: "区人社局",
-    Bureau.EDUCATION: "区教体局",
-    Bureau.HOUSING: "区住建局/区房管中心",
-    Bureau.MEDICAL_INSURANCE: "区医保局",
-    Bureau.CHARITY: "区慈善协会",
-    Bureau.POLICE: "区公安分局",
-}
+    EMERGENCY = "emergency", "区应急管理局"
+    HR_SOCIAL_SECURITY = "hrss", "区人社局"
+    EDUCATION = "education", "区教体局"
+    HOUSING = "housing", "区住建局/区房管中心"
+    MEDICAL_INSURANCE = "medical", "区医保局"
+    CHARITY = "charity", "区慈善协会"
+    POLICE = "police", "区公安分局"
 
 
 class Actor(BaseModel):
@@ -90,3 +61,8 @@ class StaffRef(BaseModel):
     @property
     def role_label(self) -> str:
         return self.role.label
+
+
+# Each member's label, to look up by a stored value (a member hashes as its value).
+ROLE_LABELS = {r: r.label for r in Role}
+BUREAU_LABELS = {b: b.label for b in Bureau}

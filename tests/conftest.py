@@ -29,7 +29,7 @@ from infra.config import temporal_cli
 from schemas import search
 from tests.support.clients import app_client, log_in
 from tests.support.clock import DEFAULT_START, SkippingEnvironment
-from tests.support.system import with_database
+from tests.support.system import new_database, with_database
 
 TEMPLATE = "jiuzhu_template"
 
@@ -67,14 +67,8 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 async def db_url(pg_server: str) -> AsyncIterator[str]:
     """A fresh, migrated database with default policy and demo users, dropped afterwards."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(pg_server)
-    await admin.execute(f"create database {name} template {TEMPLATE}")
-    try:
-        yield with_database(pg_server, name)
-    finally:
-        await admin.execute(f"drop database if exists {name} with (force)")
-        await admin.close()
+    async with new_database(pg_server, f"t_{uuid.uuid4().hex[:12]}", TEMPLATE) as url:
+        yield url
 
 
 @pytest.fixture

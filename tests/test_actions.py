@@ -37,13 +37,25 @@ def case(stage: Stage, **kw) -> CaseView:
     [
         (actor("township_approver"), case(Stage.DECISION), [A.MISSING_MATERIALS, A.DECISION]),
         (actor("township_approver"), case(Stage.DECISION, district_approves=True), [A.MISSING_MATERIALS]),
-        (actor("district_officer", place="341503"), case(Stage.DECISION, district_approves=True), [A.DECISION]),
+        (
+            actor("district_officer", place="341503"),
+            case(Stage.DECISION, district_approves=True),
+            [A.DECISION, A.EXTEND_DEADLINE],
+        ),
+        (
+            actor("district_officer", place="341503"),
+            case(Stage.DECISION, district_approves=True, decided=True, extended=True),
+            [],
+        ),
+        (actor("township_caseworker"), case(Stage.REFUSED), [A.REFUSAL_DELIVERED]),
+        (actor("township_caseworker"), case(Stage.REFUSED, delivered=True), []),
         (
             actor("district_officer", place="341503"),
             case(Stage.DECISION, handled_by="district"),
             [
                 A.MISSING_MATERIALS,
                 A.DECISION,
+                A.EXTEND_DEADLINE,
             ],
         ),
         (
@@ -55,13 +67,18 @@ def case(stage: Stage, **kw) -> CaseView:
                 A.NEIGHBOUR_INTERVIEW,
             ],
         ),
-        (actor("district_officer", place="341503"), case(Stage.INVESTIGATION), [A.VERIFICATION_RESULT, A.HOME_VISIT]),
+        (
+            actor("district_officer", place="341503"),
+            case(Stage.INVESTIGATION),
+            [A.VERIFICATION_RESULT, A.HOME_VISIT, A.EXTEND_DEADLINE],
+        ),
         (
             actor("district_officer", place="341503"),
             case(Stage.INVESTIGATION, verified=True, escalated=True),
             [
                 A.HOME_VISIT,
                 A.TAKE_OVER,
+                A.EXTEND_DEADLINE,
             ],
         ),
         (actor("township_caseworker"), case(Stage.INVESTIGATION, paused=True), [A.MATERIALS_SUPPLIED]),

@@ -17,6 +17,7 @@ import pytest
 
 from db.calendar_repo import load_calendar
 from rules.calendar import WorkCalendar
+from rules.stages import Action
 from schemas.frontdoor import (
     ComplaintNames,
     ComplaintState,
@@ -29,7 +30,7 @@ from schemas.frontdoor import (
     complaint_workflow_id,
     referral_workflow_id,
 )
-from schemas.review import Decision
+from schemas.review import Decision, RefusalDelivered
 from tests.support.clock import (
     BEIJING,
     SWEEP,
@@ -135,8 +136,13 @@ async def test_refusal_notice_is_due_in_three_working_days(
     refusal = Decision(actor=actor("shipo_shenpi"), approve=False, reasons="家庭人均收入高于当地低保标准")
     h, s, decided_on = await decided(review_env, "SWEEP-REFUSE", refusal, "refused")
     assert decided_on == day_of(start_at)
-    assert (await h.result()).stage == "refused"  # the notice is sent after the stage moves; then the case closes
     deliver_by = (await calendar(pool)).add_working_days(decided_on, 3).date
+    await eventually_state(h, lambda s: s.refusal_deliver_by == deliver_by, "the delivery date of the notice")
+    delivery = RefusalDelivered(
+        actor=actor("shipo_jingban"), method="in_person", delivered_on=decided_on, recipient="申请人本人"
+    )
+    await act(h, Action.REFUSAL_DELIVERED, delivery)
+    assert (await h.result()).stage == "refused"  # the case closes once the delivery is recorded
     [refused] = [e for e in s.timeline if e.kind == "refused"]
     assert refused.payload["deliver_by"] == str(deliver_by)
     note = await pool.fetchrow(
@@ -152,7 +158,8 @@ async def test_public_notice_runs_seven_days_then_enrols(
     approval = Decision(actor=actor("shipo_shenpi"), approve=True, category="B")
     h, s, decided_on = await decided(review_env, "SWEEP-NOTICE", approval, "public_notice")
     assert decided_on == day_of(start_at)
-    ends = midnight_after(decided_on + timedelta(days=7))  # 7 calendar days after the decision
+    # 7 calendar days after the decision, run on to the next working day if the 7th is a day off (art. 203)
+    ends = midnight_after((await calendar(pool)).end_of_period(decided_on, 7).date)
     assert s.notice_ends_at == ends
 
     async def enrolled():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import asyncpg
 import pytest
@@ -10,15 +10,13 @@ import pytest
 from db import cases_repo, policy_repo
 from db.migrate import downgrade, upgrade
 from db.pool import connect
+from schemas.policy import ApprovalLevel, Policy
 from schemas.review import CaseEvent
-from tests.support.system import with_database
+from tests.support.system import new_database
 
 
 async def test_upgrade_from_empty_then_down_and_up_again(pg_server: str) -> None:
-    admin = await asyncpg.connect(pg_server)
-    await admin.execute("create database mig_test")
-    url = with_database(pg_server, "mig_test")
-    try:
+    async with new_database(pg_server, "mig_test") as url:
         upgrade(url)
         conn = await asyncpg.connect(url)
         tables = {r["tablename"] for r in await conn.fetch("select tablename from pg_tables where schemaname='public'")}
@@ -48,9 +46,6 @@ async def test_upgrade_from_empty_then_down_and_up_again(pg_server: str) -> None
         await conn.close()
         upgrade(url)
         upgrade(url)  # idempotent
-    finally:
-        await admin.execute("drop database mig_test with (force)")
-        await admin.close()
 
 
 async def test_event_log_is_unique_per_case_and_key(db_url: str) -> None:
@@ -148,10 +143,7 @@ async def test_case_progress_follows_the_event_log(db_url: str) -> None:
 
 async def test_case_progress_is_filled_in_for_existing_cases(pg_server: str) -> None:
     """Cases recorded before migration 0011 get their progress from their event log."""
-    admin = await asyncpg.connect(pg_server)
-    await admin.execute("create database mig_progress")
-    url = with_database(pg_server, "mig_progress")
-    try:
+    async with new_database(pg_server, "mig_progress") as url:
         upgrade(url, "0010")
         conn = await connect(url)
         await policy_repo.ensure_default(conn)
@@ -166,22 +158,16 @@ async def test_case_progress_is_filled_in_for_existing_cases(pg_server: str) -> 
         assert row["paused"] is True and row["district_visit_done"] is True and row["visit_counts"] is True
         assert row["barred_users"] == ["x"]
         await conn.close()
-    finally:
-        await admin.execute("drop database mig_progress with (force)")
-        await admin.close()
 
 
 async def test_relatives_history_downgrade_drops_withdrawn_entries(pg_server: str) -> None:
     """Migration 0012 lets a withdrawn relative be declared again; going back to 0011 keeps the current
     entries and restores the one-entry-per-person constraint."""
-    admin = await asyncpg.connect(pg_server)
-    await admin.execute("create database mig_relatives")
-    url = with_database(pg_server, "mig_relatives")
     insert = (
         "insert into staff_relatives (user_id, relative_name, relative_id_number, relation) "
         "values ($1, '王母', '11010519491231002X', '父母') returning id"
     )
-    try:
+    async with new_database(pg_server, "mig_relatives") as url:
         upgrade(url)
         conn = await connect(url)
         uid = await conn.fetchval(
@@ -201,19 +187,13 @@ async def test_relatives_history_downgrade_drops_withdrawn_entries(pg_server: st
             await conn.execute(insert, uid)
         await conn.close()
         upgrade(url)
-    finally:
-        await admin.execute("drop database mig_relatives with (force)")
-        await admin.close()
 
 
 async def test_event_kinds_take_their_action_names_and_the_trigger_goes(pg_server: str) -> None:
     """Migration 0014 renames the kinds of events recorded before (and their keys' suffix) and drops the
     progress trigger; its downgrade puts both back."""
-    admin = await asyncpg.connect(pg_server)
-    await admin.execute("create database mig_actions")
-    url = with_database(pg_server, "mig_actions")
     trigger = "select count(*) from pg_trigger where tgname = 'case_events_progress'"
-    try:
+    async with new_database(pg_server, "mig_actions") as url:
         upgrade(url, "0013")
         conn = await connect(url)
         await policy_repo.ensure_default(conn)
@@ -237,6 +217,96 @@ async def test_event_kinds_take_their_action_names_and_the_trigger_goes(pg_serve
         assert [r["kind"] for r in await conn.fetch(kinds)] == ["materials_missing", "taken_over", "decision"]
         assert await conn.fetchval(trigger) == 1
         await conn.close()
+
+
+PILOTS = ("341503106", "341503104", "341503001")
+
+
+def old_default(**review: object) -> Policy:
+    """The built-in default before the pilot units came first: every township approves its own cases."""
+    body = Policy().model_dump(mode="json")
+    body["review"] |= {"default_approval_level": "township", "approval_level_by_township": {}} | review
+    return Policy.model_validate(body)
+
+
+async def install(url: str, *versions: Policy) -> None:
+    """The database at migration 0014 with these policy versions and one case under version 1."""
+    upgrade(url, "0014")
+    conn = await connect(url)
+    try:
+        for policy in versions:
+            await policy_repo.add(conn, policy, "system")
+        await conn.execute(_CASE.replace("'341503106'", "'341503107'"), "OLD")
     finally:
-        await admin.execute("drop database mig_actions with (force)")
-        await admin.close()
+        await conn.close()
+
+
+async def test_an_untouched_old_default_gets_the_pilot_first_version_from_today(
+    pg_server: str, beijing_clock: datetime
+) -> None:
+    """Migration 0015: a database whose only version is the old default gets version 2, effective today, that
+    delegates the approval to the pilot units only; version 1 and the cases under it stay as they were."""
+    async with new_database(pg_server, "mig_pilot") as url:
+        await install(url, old_default())
+        upgrade(url)
+        conn = await connect(url)
+        try:
+            versions = await policy_repo.list_versions(conn)
+            assert [(v.version, v.effective_from, v.note, v.created_by) for v in versions] == [
+                (1, date(2021, 1, 1), "裕安区社会救助综合改革试点默认参数", "system"),
+                (2, date(2026, 11, 24), "试点先行：审核确认权限先下放至石婆店镇、顺河镇、鼓楼街道", "system"),
+            ]
+            v1, v2 = await policy_repo.get(conn, 1), await policy_repo.get(conn, 2)
+            assert v1 == old_default()
+            assert v2.review.default_approval_level is ApprovalLevel.DISTRICT
+            assert v2.review.approval_level_by_township == dict.fromkeys(PILOTS, ApprovalLevel.TOWNSHIP)
+            assert v2.review.approval_level("341503107") is ApprovalLevel.DISTRICT
+            assert v1.review.approval_level("341503107") is ApprovalLevel.TOWNSHIP  # the case's version, kept
+            assert await conn.fetchval("select policy_version from cases where case_id = 'OLD'") == 1
+            same = {"version": 1, "effective_from": v1.effective_from, "note": v1.note, "review": v1.review}
+            assert v2.model_copy(update=same) == v1  # nothing else changed
+            assert v2 == Policy(version=2, effective_from=date(2026, 11, 24), note=v2.note)  # the new default
+        finally:
+            await conn.close()
+        downgrade(url, "0014")  # the version stays: versions are immutable
+        upgrade(url)  # and no third one comes
+        conn = await connect(url)
+        assert await conn.fetchval("select count(*) from policy_versions") == 2
+        await conn.close()
+
+
+@pytest.mark.parametrize(
+    "versions",
+    [
+        pytest.param((old_default(notice_length=5),), id="other numbers"),
+        pytest.param((old_default(approval_level_by_township={"341503105": "district"}),), id="other levels"),
+        pytest.param((old_default(), Policy(version=2, effective_from=date(2026, 1, 1))), id="a later version"),
+    ],
+)
+async def test_a_changed_policy_is_left_to_its_administrator(
+    pg_server: str, beijing_clock: datetime, versions: tuple[Policy, ...]
+) -> None:
+    async with new_database(pg_server, "mig_changed") as url:
+        await install(url, *versions)
+        upgrade(url)
+        conn = await connect(url)
+        try:
+            assert [await policy_repo.get(conn, v.version) for v in versions] == list(versions)
+            assert await conn.fetchval("select count(*) from policy_versions") == len(versions)
+        finally:
+            await conn.close()
+
+
+async def test_a_fresh_database_gets_the_pilot_first_default_as_version_1(pg_server: str) -> None:
+    async with new_database(pg_server, "mig_fresh") as url:
+        upgrade(url)
+        conn = await connect(url)
+        try:
+            assert await policy_repo.ensure_default(conn)
+            [v1] = await policy_repo.list_versions(conn)
+            policy = await policy_repo.get(conn, 1)
+            assert (v1.version, v1.effective_from) == (1, date(2021, 1, 1))
+            assert policy.review.approval_level_by_township == dict.fromkeys(PILOTS, ApprovalLevel.TOWNSHIP)
+            assert policy.review.default_approval_level is ApprovalLevel.DISTRICT
+        finally:
+            await conn.close()

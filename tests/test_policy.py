@@ -25,11 +25,33 @@ def test_defaults_follow_the_domain_rules() -> None:
     assert p.review.hearing_mandatory is True
     assert p.emergency.village_cap == Decimal("1000.00")
     assert p.emergency.village_township_total_cap == Decimal("3000.00")
-    assert p.review.approval_level("341503106") is ApprovalLevel.TOWNSHIP
 
 
-def test_approval_kept_at_district_for_one_township() -> None:
-    p = Policy.model_validate({"review": {"approval_level_by_township": {"341503105": "district"}}})
+def test_the_default_delegates_approval_to_the_pilot_units_only() -> None:
+    """石婆店镇, 顺河镇 and 鼓楼街道 approve their own cases; the district approves every other township's."""
+    review = Policy().review
+    assert review.default_approval_level is ApprovalLevel.DISTRICT
+    assert review.approval_level_by_township == {
+        "341503106": ApprovalLevel.TOWNSHIP,
+        "341503104": ApprovalLevel.TOWNSHIP,
+        "341503001": ApprovalLevel.TOWNSHIP,
+    }
+    for pilot in ("341503106", "341503104", "341503001"):
+        assert review.approval_level(pilot) is ApprovalLevel.TOWNSHIP
+    for other in ("341503002", "341503105", "341503107", "341503112"):
+        assert review.approval_level(other) is ApprovalLevel.DISTRICT
+
+
+def test_a_version_lists_its_townships_levels_in_full() -> None:
+    """A version's map replaces the default's: delegating one more township names the pilot units too."""
+    p = Policy.model_validate({"review": {"approval_level_by_township": {"341503107": "township"}}})
+    assert p.review.approval_level("341503107") is ApprovalLevel.TOWNSHIP
+    assert p.review.approval_level("341503106") is ApprovalLevel.DISTRICT
+    # A version stored with the old default (every township approves) reads as it was stored.
+    old = Policy.model_validate({"review": {"default_approval_level": "township", "approval_level_by_township": {}}})
+    assert old.review.approval_level("341503107") is ApprovalLevel.TOWNSHIP
+    kept = {"default_approval_level": "township", "approval_level_by_township": {"341503105": "district"}}
+    p = Policy.model_validate({"review": kept})
     assert p.review.approval_level("341503105") is ApprovalLevel.DISTRICT
     assert p.review.approval_level("341503106") is ApprovalLevel.TOWNSHIP
 

@@ -13,11 +13,11 @@ from db import policy_repo
 from infra.config import TASK_QUEUE
 from rules.stages import Action
 from schemas.policy import Policy
+from schemas.relatives import NamesakeResolution
 from schemas.review import (
     CaseOutcome,
     Decision,
     Hearing,
-    NamesakeResolution,
     Objection,
     ReviewNames,
     ReviewStart,

@@ -12,16 +12,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from infra.config import TASK_QUEUE
 from rules.stages import Action
-from schemas.review import (
-    CaseOutcome,
-    DeclaredRelative,
-    FiledRelative,
-    Namesake,
-    NamesakeResolution,
-    ReviewNames,
-    ReviewStart,
-    workflow_id_for,
-)
+from schemas.relatives import DeclaredRelative, FiledRelative, Namesake, NamesakeResolution
+from schemas.review import CaseOutcome, ReviewNames, ReviewStart, workflow_id_for
 from tests.support.factories import actor, application, resident_id
 from tests.support.review import (
     act,

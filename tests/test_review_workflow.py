@@ -4,7 +4,8 @@ Each test starts at a stated Beijing instant; its dates are counted with the cal
 
 from __future__ import annotations
 
-from datetime import date
+import asyncio
+from datetime import date, timedelta
 from decimal import Decimal
 
 import asyncpg
@@ -13,10 +14,20 @@ from temporalio.testing import WorkflowEnvironment
 
 from db.calendar_repo import load_calendar
 from rules.stages import Action
-from schemas.review import Decision
+from schemas.review import Decision, RefusalDelivered
 from tests.support.clock import SkippingEnvironment, beijing, midnight_after, minute, on_day
 from tests.support.factories import actor
-from tests.support.review import ENROLLED, act, events, investigate, refused, start, state, until_stage
+from tests.support.review import (
+    ENROLLED,
+    act,
+    events,
+    eventually_state,
+    investigate,
+    refused,
+    start,
+    state,
+    until_stage,
+)
 
 
 @pytest.mark.start_at(beijing(2026, 12, 24, 10, 0))  # the notice runs into 2027, and so does the first payment
@@ -38,7 +49,7 @@ async def test_happy_path_to_enrolment(review_env: SkippingEnvironment, pool: as
     # 7 calendar days of public notice after the decision on 12-24: the last is 12-31, it ends at 00:00 on 01-01
     notice_ends = midnight_after(date(2026, 12, 31))
     assert notice_ends == beijing(2027, 1, 1)
-    s = await state(h)
+    s = await until_stage(h, "public_notice")
     assert (s.stage, s.notice_ends_at) == ("public_notice", notice_ends)
     outcome = await h.result()  # the server skips to the notice's end
     assert (outcome.stage, outcome.monthly_amount, outcome.first_payment_month) == (
@@ -81,12 +92,42 @@ async def test_refusal_with_reasons(review_env: SkippingEnvironment, pool: async
         Action.DECISION,
         Decision(actor=actor("shipo_shenpi"), approve=False, reasons="家庭人均收入高于当地低保标准"),
     )
-    outcome = await h.result()
-    assert (outcome.stage, outcome.monthly_amount, outcome.first_payment_month) == ("refused", None, None)
+    # one decision per round: a second one (a double click, the other approver) is refused
+    again = Decision(actor=actor("shipo_shenpi"), approve=True, category="B")
+    err = await refused(h, Action.DECISION, again)
+    assert err.type == "already_decided"
     # the written notice within 3 working days: 10-01..07 off, then 10-08, 10-09 and the make-up Saturday 10-10
     async with pool.acquire() as conn:
         deliver_by = (await load_calendar(conn)).add_working_days(date(2026, 9, 30), 3).date
     assert deliver_by == date(2026, 10, 10)
+    await eventually_state(h, lambda s: s.refusal_deliver_by == deliver_by, "the refusal notice's delivery date")
+    # no delivery recorded by the close of 10-10: the approver is reminded and the district told, once
+    await review_env.skip_to(midnight_after(deliver_by) + timedelta(hours=1))
+    reminders: list = []
+    for _ in range(100):  # the reminders' activities run just after the timer fires
+        reminders = await pool.fetch(
+            "select kind, audience from notifications where case_id = 'REFUSE-1' and kind like 'refusal-delivery%' "
+            "order by kind"
+        )
+        if len(reminders) == 2:
+            break
+        await asyncio.sleep(0.05)
+    assert [tuple(r) for r in reminders] == [
+        ("refusal-delivery-overdue", "role:district_officer@341503"),
+        ("refusal-delivery-reminder", "role:township_approver@341503106"),
+    ]
+    delivered_on = date(2026, 10, 11)
+    delivery = RefusalDelivered(
+        actor=actor("shipo_jingban"), method="in_person", delivered_on=delivered_on, recipient="申请人本人"
+    )
+    err = await refused(h, Action.REFUSAL_DELIVERED, delivery.model_copy(update={"delivered_on": date(2026, 9, 29)}))
+    assert (err.type, err.message) == ("invalid", "送达日期应在决定之后、今天之前")
+    await act(h, Action.REFUSAL_DELIVERED, delivery)  # the case's file is complete: the workflow closes
+    outcome = await h.result()
+    assert (outcome.stage, outcome.monthly_amount, outcome.first_payment_month) == ("refused", None, None)
+    kinds = [e.kind for e in (await state(h)).timeline]
+    assert kinds[-3:] == ["refused", "refusal_delivery_overdue", "refusal_delivered"]
+    assert (await state(h)).refusal_delivery.delivered_on == delivered_on
     [refusal] = [e for e in (await state(h)).timeline if e.kind == "refused"]
     assert (on_day(refusal.at), refusal.payload["deliver_by"]) == (date(2026, 9, 30), "2026-10-10")
     note = await pool.fetchrow("select * from notifications where case_id = 'REFUSE-1' and kind = 'refusal'")

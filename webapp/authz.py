@@ -6,8 +6,10 @@ Each action a route or page guards has a `Permission`: the roles that may, the s
 their SQL), and the Chinese refusal (403 `wrong_role`), with its own words for a role where one is told
 something more useful.
 `by="workflow"` marks what the web app only offers (forms, buttons) to those roles: the workflow's update
-validator has the last word on role and stage (rules/stages.py, workflows/*), and the API lets the call
-through to it. The role sets are named here once.
+validator has the last word on role and stage (the action tables: rules/stages.py, rules/emergency_actions.py,
+rules/frontdoor_actions.py, whose roles tests/test_action_tables.py keeps within these), and the API lets the
+call through to it. The role sets are named here once; the two the action rules check as well (the desk, the
+casework roles) come from rules/actions.py.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from enum import StrEnum
 from typing import Literal
 
 from rules.access import within
+from rules.actions import CASE_STAFF, DESK
 from rules.recusal import names_person
 from schemas.staff import Actor, Role
 from webapp.errors import forbidden
@@ -29,9 +32,10 @@ ALL_ROLES = frozenset(Role)
 CIVIL_AFFAIRS = ALL_ROLES - {BU}  # everyone but the partner bureaus, who get referrals, not civil affairs' files
 TOWNSHIP_STAFF = frozenset({CW, AP})
 DISTRICT_ROLES = frozenset({OFF, SUP})
-DESK_ROLES = TOWNSHIP_STAFF | {OFF}  # the township window and the 12349 hotline; they see whole ID numbers
-CASEWORK = frozenset({VC, CW, AP, OFF})  # those who act on cases and events (supervisors read, bureaus and
-# the administrator do other work)
+# The township window and the 12349 hotline (they see whole ID numbers), and those who act on cases and events
+# (supervisors read, bureaus and the administrator do other work): the sets the action rules check too.
+DESK_ROLES = frozenset(map(Role, DESK))
+CASEWORK = frozenset(map(Role, CASE_STAFF))
 REGISTRARS = frozenset({VC, CW, AP})  # who register emergencies on the spot
 HOUSEHOLD_READERS = TOWNSHIP_STAFF | DISTRICT_ROLES
 DASHBOARD_ROLES = DISTRICT_ROLES | {A}

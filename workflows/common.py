@@ -12,9 +12,11 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from rules.actions import Refusal
     from rules.clock import REMIND_AT, at_time, beijing_date
     from schemas.contracts import CommonContract
     from schemas.review import DeadlineInfo, DeadlineRequest, NotificationIn
+    from schemas.staff import Actor, Role
 
 ACTIVITY = dict(
     start_to_close_timeout=timedelta(seconds=10),  # all are quick database writes; a dead worker costs 10 s
@@ -30,6 +32,12 @@ def refuse(code: str, message: str) -> ApplicationError:
     return ApplicationError(message, type=str(code), non_retryable=True)
 
 
+def refused(why: Refusal, actor: Actor, bureau: str = "") -> ApplicationError:
+    """A refusal of the action rules (rules/actions.py) as a validator raises it, worded for `actor`: the roles
+    by their labels, and the name of the `bureau` concerned where it says which."""
+    return refuse(why.code, why.worded(lambda role: Role(role).label, actor.role, bureau))
+
+
 def today() -> date:
     """The workflow's day, in Beijing."""
     return beijing_date(workflow.now())
@@ -41,13 +49,30 @@ def remind_at(day: date) -> datetime:
 
 
 async def working_days(
-    start: date, days: int, paused: Sequence[tuple[date, date]] = (), reminders: Sequence[int] = ()
+    start: date,
+    days: int,
+    paused: Sequence[tuple[date, date]] = (),
+    reminders: Sequence[int] = (),
+    also: Sequence[int] = (),
 ) -> DeadlineInfo:
-    """The `days`-th working day after `start` (the days in `paused` not counted), and the working days
-    `reminders` before it, from the statutory calendar."""
+    """The `days`-th working day after `start` (the days in `paused` not counted), the working days
+    `reminders` before it, and the `also`-th working days (other limits counted alike), from the statutory
+    calendar."""
     return await workflow.execute_activity_method(
         CommonContract.compute_deadline,
-        DeadlineRequest(accepted_on=start, working_days=days, paused=list(paused), reminders=list(reminders)),
+        DeadlineRequest(
+            accepted_on=start, working_days=days, paused=list(paused), reminders=list(reminders), also=list(also)
+        ),
+        **ACTIVITY,
+    )
+
+
+async def calendar_period_end(start: date, days: int) -> DeadlineInfo:
+    """The last day of `days` calendar days after `start`, run on to the next working day if it is a day off
+    (Civil Code art. 203)."""
+    return await workflow.execute_activity_method(
+        CommonContract.compute_deadline,
+        DeadlineRequest(accepted_on=start, working_days=days, calendar_days=True),
         **ACTIVITY,
     )
 

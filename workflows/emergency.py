@@ -14,13 +14,14 @@ from decimal import Decimal
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.common import ACTIVITY, RescheduledTimer, notify, refuse, remind_at, today, working_days
+from workflows.common import ACTIVITY, RescheduledTimer, notify, refuse, refused, remind_at, today, working_days
 from workflows.journal import Entry, Journal
 
 with workflow.unsafe.imports_passed_through():
-    from rules.access import within
-    from rules.caps import CapExceeded, Caps, Tier, Totals, check_payment, may_escalate
+    from rules.actions import ActorView
+    from rules.caps import CapExceeded, Caps, Tier, Totals, check_payment
     from rules.clock import beijing_date, end_of
+    from rules.emergency_actions import ACTIONS, EmergencyAction, EventView, refusal
     from schemas.contracts import EmergencyContract
     from schemas.emergency import (
         CloseEvent,
@@ -38,25 +39,11 @@ with workflow.unsafe.imports_passed_through():
     )
     from schemas.policy import EmergencyPolicy
     from schemas.review import NotificationIn
-    from schemas.staff import Actor, Role
+    from schemas.staff import Actor
 
-
-# Who approves at each tier, and who may move the event up from it.
-PAYERS = {
-    Tier.VILLAGE: {Role.VILLAGE_CADRE},
-    Tier.TOWNSHIP: {Role.TOWNSHIP_APPROVER},
-    Tier.DISTRICT: {Role.DISTRICT_OFFICER},
-}
-ESCALATORS = {
-    Tier.VILLAGE: {Role.VILLAGE_CADRE, Role.TOWNSHIP_CASEWORKER, Role.TOWNSHIP_APPROVER},
-    Tier.TOWNSHIP: {Role.TOWNSHIP_CASEWORKER, Role.TOWNSHIP_APPROVER},
-}
-CASE_STAFF = {
-    Role.VILLAGE_CADRE,
-    Role.TOWNSHIP_CASEWORKER,
-    Role.TOWNSHIP_APPROVER,
-    Role.DISTRICT_OFFICER,
-}
+# The actions' specs, whose update names and log kinds the handlers below use.
+APPROVE, ESCALATE = ACTIONS[EmergencyAction.APPROVE], ACTIONS[EmergencyAction.ESCALATE]
+DOCUMENTS, CLOSE = ACTIONS[EmergencyAction.DOCUMENTS], ACTIONS[EmergencyAction.CLOSE]
 
 
 @workflow.defn(name=EmergencyNames.WORKFLOW)
@@ -140,28 +127,37 @@ class EmergencyWorkflow:
 
     # ---- actions ---------------------------------------------------------------------------------
 
-    def check_actor(self, actor: Actor, roles: set[Role], what: str) -> None:
-        if self.status != "open":
-            raise refuse("closed", "该急难事件已办结")
-        if actor.role not in roles:
-            names = "、".join(sorted(r.label for r in roles))
-            raise refuse("wrong_role", f"「{what}」须由{names}办理，您是{actor.role.label}")
-        if not within(actor.place_code, self.start.household.village_code):
-            raise refuse("out_of_jurisdiction", "该急难事件不在您的辖区内")
+    def check(self, action: EmergencyAction, actor: Actor, tier: Tier | None = None) -> None:
+        """Refuse at once what the rules of `rules.emergency_actions` refuse, with their code and Chinese reason."""
+        why = refusal(action, self.view(), ActorView.of(actor), tier=tier)
+        if why is not None:
+            raise refused(why, actor)
+
+    def view(self) -> EventView:
+        return EventView(
+            status=self.status,
+            tier=self.tier,
+            place=self.start.household.village_code,
+            caps=self.caps,
+            totals=self.totals,
+            paid=bool(self.payments),
+            documents_done=self.docs_done,
+            paying=self.pay_seq != len(self.payments),
+        )
 
     @property
-    def caps(self) -> Caps:
-        assert self.policy is not None
-        p = self.policy
-        return Caps(village=p.village_cap, township=p.township_cap, village_township=p.village_township_total_cap)
+    def caps(self) -> Caps | None:
+        """The caps of the event's policy, once it has been read."""
+        return Caps.of(self.policy) if self.policy is not None else None
 
     def check_cap(self, tier: Tier, amount: Decimal) -> None:
+        assert self.caps is not None
         try:
             check_payment(self.caps, self.totals, tier, amount)
         except CapExceeded as e:
             raise refuse("cap_exceeded", str(e)) from None
 
-    @workflow.update(name=EmergencyNames.APPROVE)
+    @workflow.update(name=APPROVE.update)
     async def approve_payment(self, a: PaymentApproval) -> EmergencyAck:
         tier = Tier(a.tier)
         self.check_cap(tier, a.amount)  # again: another approval may have been accepted meanwhile
@@ -219,7 +215,7 @@ class EmergencyWorkflow:
             self.remind_on = info.reminder_days[days_left]
             self.documentation_clock.replan()
         log_key = self.journal.note(
-            "payment",
+            APPROVE.kind,
             a.actor,
             {"payment_key": key, "tier": tier.value, "amount": str(a.amount), "fund": out.fund_code, "note": a.note},
             f"{tier.label}发放 {a.amount} 元（累计 {self.total} 元）；材料应于 {self.doc_due} 前补齐",
@@ -230,66 +226,51 @@ class EmergencyWorkflow:
     @approve_payment.validator
     def _v_approve(self, a: PaymentApproval) -> None:
         tier = Tier(a.tier)
-        if self.policy is None:
-            raise refuse("not_ready", "事件正在登记，请稍后再试")
-        self.check_actor(a.actor, PAYERS[tier], f"{tier.label}审批发放")
-        if tier is not self.tier:
-            raise refuse("wrong_tier", f"本事件当前在{self.tier.label}办理，不能由{tier.label}发放")
+        self.check(EmergencyAction.APPROVE, a.actor, tier)
         self.check_cap(tier, a.amount)
 
-    @workflow.update(name=EmergencyNames.ESCALATE)
+    @workflow.update(name=ESCALATE.update)
     async def escalate(self, a: Escalation) -> EmergencyAck:
         nxt = self.tier.next
         assert nxt is not None
         self.tier = nxt
         key = self.journal.note(
-            "escalated", a.actor, {"to": nxt.value, "reason": a.reason}, f"申报{nxt.label}：{a.reason}"
+            ESCALATE.kind, a.actor, {"to": nxt.value, "reason": a.reason}, f"申报{nxt.label}：{a.reason}"
         )
         await self.journal.persist()
         return self.ack(key)
 
     @escalate.validator
     def _v_escalate(self, a: Escalation) -> None:
-        if self.policy is None:
-            raise refuse("not_ready", "事件正在登记，请稍后再试")
-        self.check_actor(a.actor, ESCALATORS.get(self.tier, {Role.DISTRICT_OFFICER}), "申报上一级救助")
-        reason = may_escalate(self.caps, self.totals, self.tier)
-        if reason:
-            raise refuse("cannot_escalate", reason)
+        self.check(EmergencyAction.ESCALATE, a.actor)
 
-    @workflow.update(name=EmergencyNames.DOCUMENTS)
+    @workflow.update(name=DOCUMENTS.update)
     async def record_documents(self, a: DocumentsRecorded) -> EmergencyAck:
         self.docs_done = True
         self.documentation_clock.replan()
         key = self.journal.note(
-            "documents", a.actor, {"items": a.items, "note": a.note}, "补齐材料：" + "、".join(a.items)
+            DOCUMENTS.kind, a.actor, {"items": a.items, "note": a.note}, "补齐材料：" + "、".join(a.items)
         )
         await self.journal.persist()
         return self.ack(key)
 
     @record_documents.validator
     def _v_documents(self, a: DocumentsRecorded) -> None:
-        self.check_actor(a.actor, CASE_STAFF, "补齐材料")
-        if not self.payments:
-            raise refuse("nothing_paid", "尚未发放救助，无需补齐先行救助材料")
+        self.check(EmergencyAction.DOCUMENTS, a.actor)
 
-    @workflow.update(name=EmergencyNames.CLOSE)
+    @workflow.update(name=CLOSE.update)
     async def close(self, a: CloseEvent) -> EmergencyAck:
         self.status = "closed"
         self.documentation_clock.replan()
         key = self.journal.note(
-            "closed", a.actor, {"summary": a.summary}, f"办结：{a.summary}（累计救助 {self.total} 元）"
+            CLOSE.kind, a.actor, {"summary": a.summary}, f"办结：{a.summary}（累计救助 {self.total} 元）"
         )
         await self.journal.persist()
         return self.ack(key)
 
     @close.validator
     def _v_close(self, a: CloseEvent) -> None:
-        self.check_actor(a.actor, CASE_STAFF, "办结")
-        if self.payments and not self.docs_done:
-            raise refuse("documents_missing", "先行救助的材料尚未补齐，不能办结")
-        if self.pay_seq != len(self.payments):
-            raise refuse("payment_in_flight", "有救助金正在发放，请稍后再办结")
+        self.check(EmergencyAction.CLOSE, a.actor)
 
     # ---- state ---------------------------------------------------------------------------------
 

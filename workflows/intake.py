@@ -15,8 +15,9 @@ from workflows.common import ACTIVITY, refuse, today, working_days
 from workflows.frontdoor import FrontDoorSubject
 
 with workflow.unsafe.imports_passed_through():
-    from rules.access import within
+    from rules.actions import ActorView
     from rules.clock import end_of
+    from rules.frontdoor_actions import REQUEST_ACTIONS, RequestAction, RequestView, request_refusal, review_needs
     from rules.needs import BY_CODE, Route
     from schemas.contracts import FrontDoorContract
     from schemas.emergency import (
@@ -46,9 +47,11 @@ with workflow.unsafe.imports_passed_through():
     )
     from schemas.identity import mask_id
     from schemas.policy import FrontDoorPolicy
-    from schemas.staff import Actor, Bureau, Role
+    from schemas.staff import Actor, Bureau
 
-TRIAGERS = {Role.TOWNSHIP_CASEWORKER, Role.TOWNSHIP_APPROVER, Role.DISTRICT_OFFICER}
+TRIAGE, LINK_CASE, ANSWER = (
+    REQUEST_ACTIONS[a] for a in (RequestAction.TRIAGE, RequestAction.LINK_CASE, RequestAction.ANSWER)
+)
 CHANNEL_LABELS = {"portal": "网上申请", "hotline": "12349 热线", "window": "窗口"}
 OUTCOMES = {"helped": "已给予帮助", "not_eligible": "经审核不符合条件", "declined": "不予帮助"}
 
@@ -57,11 +60,8 @@ OUTCOMES = {"helped": "已给予帮助", "not_eligible": "经审核不符合条�
 class IntakeWorkflow(FrontDoorSubject):
     @workflow.init
     def __init__(self, start: IntakeStart) -> None:
-        super().__init__()
-        self.subject_type = "request"
-        self.subject_id = start.request_no
+        super().__init__("request", start.request_no, "received")
         self.start = start
-        self.status = "received"
         self.policy: FrontDoorPolicy | None = None
         self.answer_due: date | None = None
         self.needs: list[NeedState] = []
@@ -158,7 +158,7 @@ class IntakeWorkflow(FrontDoorSubject):
 
     # ---- triage ----------------------------------------------------------------------------------
 
-    @workflow.update(name=IntakeNames.TRIAGE)
+    @workflow.update(name=TRIAGE.update)
     async def triage(self, t: Triage) -> IntakeState:
         req = self.start.request
         self.status = "triaged"
@@ -167,7 +167,7 @@ class IntakeWorkflow(FrontDoorSubject):
             for c in dict.fromkeys(t.needs)
         ]
         self.journal.note(
-            "triaged",
+            TRIAGE.kind,
             t.actor,
             {"needs": t.needs, "note": t.note},
             "分办：" + "、".join(f"{BY_CODE[c].plain}→{BY_CODE[c].help_kind}" for c in t.needs),
@@ -249,23 +249,21 @@ class IntakeWorkflow(FrontDoorSubject):
             "need_answered", None, {"need": n.code, "target": target, "answer": text}, f"{n.plain}：{text}"
         )
 
-    def check_staff(self, actor: Actor) -> None:
-        if self.status == "closed":
-            raise refuse("closed", "该诉求已答复完毕")
-        if actor.role not in TRIAGERS:
-            raise refuse("wrong_role", "12349 诉求由乡镇（街道）或区民政局工作人员分办")
-        if not within(actor.place_code, self.start.request.township_code):
-            raise refuse("out_of_jurisdiction", "该诉求不在您的辖区内")
+    def check_action(self, action: RequestAction, actor: Actor, need: str | None = None) -> None:
+        req = self.start.request
+        view = RequestView(
+            status=self.status,
+            kind=req.kind.value,
+            township=req.township_code,
+            ready=self.policy is not None,
+            answered=self.answer is not None,
+            review_needs=review_needs(self.needs),
+        )
+        self.check(request_refusal(action, view, ActorView.of(actor), need=need), actor)
 
     @triage.validator
     def _v_triage(self, t: Triage) -> None:
-        self.check_staff(t.actor)
-        if self.policy is None:
-            raise refuse("wrong_stage", "诉求正在登记，请稍后再试")
-        if self.start.request.kind is not RequestKind.HELP:
-            raise refuse("wrong_stage", "只有求助申请需要分办")
-        if self.status != "received":
-            raise refuse("wrong_stage", "该诉求已分办")
+        self.check_action(RequestAction.TRIAGE, t.actor)
         unknown = [c for c in t.needs if c not in BY_CODE]
         if unknown:
             raise refuse("invalid", f"未知的求助事项：{'、'.join(unknown)}")
@@ -275,7 +273,7 @@ class IntakeWorkflow(FrontDoorSubject):
             if t.emergency_kind not in {k.value for k in EmergencyKind}:
                 raise refuse("invalid", "请选择急难类型")
 
-    @workflow.update(name=IntakeNames.LINK_CASE)
+    @workflow.update(name=LINK_CASE.update)
     async def link_case(self, a: LinkCase) -> IntakeState:
         n = next(n for n in self.needs if n.code == a.need)
         self.answered(
@@ -286,27 +284,17 @@ class IntakeWorkflow(FrontDoorSubject):
 
     @link_case.validator
     def _v_link_case(self, a: LinkCase) -> None:
-        self.check_staff(a.actor)
-        match = [n for n in self.needs if n.code == a.need and n.route == Route.REVIEW.value]
-        if not match:
-            raise refuse("invalid", "该诉求没有这一项需要受理的低保/特困申请")
-        if match[0].status == "answered":
-            raise refuse("wrong_stage", "该事项已关联案件")
+        self.check_action(RequestAction.LINK_CASE, a.actor, a.need)
 
-    @workflow.update(name=IntakeNames.ANSWER)
+    @workflow.update(name=ANSWER.update)
     async def answer_enquiry(self, a: EnquiryAnswer) -> IntakeState:
         self.answer = a.text
-        self.journal.note("answered", a.actor, {"answer": a.text}, f"答复咨询：{a.text}")
-        await self.journal.persist()
+        await self.record(ANSWER, a.actor, {"answer": a.text}, f"答复咨询：{a.text}")
         return self.state()
 
     @answer_enquiry.validator
     def _v_answer(self, a: EnquiryAnswer) -> None:
-        self.check_staff(a.actor)
-        if self.start.request.kind is not RequestKind.ENQUIRY:
-            raise refuse("wrong_stage", "只有咨询需要直接答复")
-        if self.answer is not None:
-            raise refuse("wrong_stage", "该咨询已答复")
+        self.check_action(RequestAction.ANSWER, a.actor)
 
     @workflow.query(name=IntakeNames.STATE)
     def state(self) -> IntakeState:

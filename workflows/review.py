@@ -11,63 +11,50 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 
 from temporalio import workflow
 
-from workflows.common import ACTIVITY, notify, refuse, today, working_days
+from workflows.common import ACTIVITY, calendar_period_end, notify, today, working_days
 from workflows.journal import Entry, Journal
 from workflows.review_actions import ReviewActions
 from workflows.review_clock import ReviewClock
+from workflows.review_relatives import ReviewRelatives
 
 with workflow.unsafe.imports_passed_through():
-    from rules.amounts import proposed_monthly_amount
     from rules.clock import BEIJING, beijing_date, end_of
-    from rules.recusal import namesake_refusal
     from rules.stages import Stage, can_move, investigation_complete, next_stage
     from schemas import search
     from schemas.contracts import ReviewContract
-    from schemas.identity import mask_id
-    from schemas.money import Money
     from schemas.policy import Policy
+    from schemas.relatives import RelativesMatch
     from schemas.review import (
-        ActionAck,
-        CaseError,
         CaseEventIn,
         CaseOutcome,
         CaseState,
         Decision,
-        DeclaredRelative,
-        DeclaredRelativesIn,
         Enrolment,
-        FiledRelative,
-        Namesake,
-        NamesakeResolution,
         NotificationIn,
         Objection,
         OpenCaseIn,
-        RelativesCheckIn,
-        RelativesMatch,
+        RefusalDelivered,
         ReviewNames,
         ReviewStart,
         TimelineEntry,
         VerificationRequestIn,
         VerificationResult,
     )
-    from schemas.staff import Actor
 
-# What a namesake warning's event keeps (the case's event log): who was warned about, and for which relative.
-NAMESAKE_FIELDS = {"declared", "staff_name", "relation", "workplace", "username", "full_name", "role", "place_code"}
 # Cases started before this patch moved their stages inside the update handlers; since, `run()` does.
 STAGES_MOVED_BY_RUN = "stages-moved-by-run"
-# Cases started before this patch barred every namesake of a declared relative and ignored one without an
-# account; since, a declared ID number bars its owner, a name alone only warns, and every declaration is filed
-# and calls for the district's own home visit.
-RELATIVES_BY_ID_NUMBER = "relatives-by-id-number"
+# Since: notice periods that do not count stay out of the limits; a notice ending on a day off runs to the
+# next working day (Civil Code art. 203); a refusal waits for its notice's delivery record.
+NOTICE_EXCLUDED = "notice-days-excluded"
+NOTICE_ART_203 = "notice-end-art-203"
+REFUSAL_DELIVERY = "refusal-delivery"
 
 
 @workflow.defn(name=ReviewNames.WORKFLOW)
-class ReviewWorkflow(ReviewActions):
+class ReviewWorkflow(ReviewActions, ReviewRelatives):
     @workflow.init
     def __init__(self, start: ReviewStart) -> None:
         app = start.application
@@ -81,8 +68,8 @@ class ReviewWorkflow(ReviewActions):
         self.journal = Journal(self.write, stage=lambda: self.stage.value)
         self.clock = ReviewClock(self)
         self.barred: dict[str, RelativesMatch] = {}
-        self.namesakes: list[Namesake] = []  # warnings about users named like a declared relative
-        self.relatives_filed: list[FiledRelative] = []  # declared relatives no account matches
+        self.namesakes = []  # warnings about users named like a declared relative
+        self.relatives_filed = []  # declared relatives no account matches
         self.relatives_declared = False  # the applicant declared relatives among staff: the district visits
         self.handled_by = "township"
         self.complaints: list[str] = []
@@ -98,6 +85,9 @@ class ReviewWorkflow(ReviewActions):
         self.objection: Objection | None = None
         self.objections = 0
         self.notice_ends_at: datetime | None = None
+        self.refusal_deliver_by: date | None = None
+        self.refusal_delivery: RefusalDelivered | None = None
+        self.district_approval = False  # the township referred an approval the means test does not support
         self.closed = False
         # the steps staff recorded that move the case on, and how many of them run() has taken
         self.handlers_move = False
@@ -153,149 +143,6 @@ class ReviewWorkflow(ReviewActions):
             f"受理{app.assistance_type.label}申请（{self.applicant_name}）",
         )
         await self.journal.persist()
-
-    async def check_relatives(self) -> None:
-        """近亲属备案比对: staff related to the household are barred, and the district must visit it. Staff
-        whose register names a member, or whose own ID number the applicant declared, are barred at once; a
-        relative declared by name only leaves a namesake warning for each user of that name, which a caseworker
-        settles (`resolve_namesake`); one no account matches is filed with the case. Any declaration calls for
-        the district's own home visit."""
-        app = self.start.application
-        if not workflow.patched(RELATIVES_BY_ID_NUMBER):
-            matches = await workflow.execute_activity_method(
-                ReviewContract.check_relatives,
-                RelativesCheckIn(
-                    case_id=self.case_id,
-                    id_numbers=[m.id_number for m in app.household.members],
-                    declared_staff_names=[r.staff_name for r in app.declared_relatives],
-                ),
-                **ACTIVITY,
-            )
-            if matches:
-                self.bar(matches)
-                await self.journal.persist()
-            return
-        found = await workflow.execute_activity_method(
-            ReviewContract.check_declared_relatives,
-            DeclaredRelativesIn(
-                case_id=self.case_id,
-                township_code=app.household.township_code,
-                id_numbers=[m.id_number for m in app.household.members],
-                declared=app.declared_relatives,
-            ),
-            **ACTIVITY,
-        )
-        self.relatives_declared = bool(app.declared_relatives)
-        if found.barred:
-            self.bar(found.barred)
-        if found.namesakes:
-            self.namesakes = found.namesakes
-            self.journal.note(
-                "relatives_namesake",
-                None,
-                {"namesakes": [n.model_dump(include=NAMESAKE_FIELDS) for n in found.namesakes]},
-                "同名提示："
-                + "；".join(
-                    f"申请人申报的近亲属 {n.staff_name}（{n.relation}）与 {n.full_name}（{n.username}）同名"
-                    for n in found.namesakes
-                )
-                + "。未自动回避，请经办人核实是否本人",
-            )
-        if found.unmatched:
-            self.file_relatives([app.declared_relatives[i] for i in found.unmatched])
-        await self.journal.persist()
-
-    def bar(self, matches: list[RelativesMatch]) -> None:
-        self.barred |= {m.username: m for m in matches}
-        self.journal.note(
-            "relatives_matched",
-            None,
-            {"barred": [m.model_dump() for m in matches]},
-            "近亲属备案比对命中："
-            + "、".join(f"{m.full_name}（{m.reason}）" for m in matches)
-            + "；相关人员回避，须由区民政局入户调查",
-        )
-
-    def file_relatives(self, declared: list[DeclaredRelative], actor: Actor | None = None) -> None:
-        """近亲属备案 of declared relatives without an account: kept with the case (ID numbers masked)."""
-        filed = [
-            FiledRelative(
-                staff_name=r.staff_name,
-                relation=r.relation,
-                workplace=r.workplace,
-                id_number_masked=mask_id(r.id_number) if r.id_number else "",
-            )
-            for r in declared
-        ]
-        self.relatives_filed += filed
-        self.journal.note(
-            "relatives_declared",
-            actor,
-            {"declared": [f.model_dump() for f in filed]},
-            "近亲属备案：申请人申报的近亲属 "
-            + "、".join(f"{f.staff_name}（{'，'.join(x for x in (f.relation, f.workplace) if x)}）" for f in filed)
-            + " 在系统中没有账号，已备案；须由区民政局入户调查",
-        )
-
-    @workflow.update(name=ReviewNames.RESOLVE_NAMESAKE)
-    async def resolve_namesake(self, a: NamesakeResolution) -> ActionAck:
-        """同名提示核实: the user is the relative declared (barred from now on) or merely bears the name; when no
-        user of the name is left to be the relative, the relative is filed as one without an account."""
-        n = next((n for n in self.namesakes if n.username == a.username and n.resolution == "pending"), None)
-        if n is None:  # settled by another update validated in the same workflow task
-            raise refuse(CaseError.INVALID, f"关于 {a.username} 的同名提示已核实")
-        n.resolution = "same_person" if a.same_person else "not_same_person"
-        n.resolved_by = a.actor.username
-        declared = f"{n.staff_name}（{n.relation}）"
-        if a.same_person:
-            match = RelativesMatch(
-                username=n.username, full_name=n.full_name, reason=f"申请人申报的近亲属（{n.relation}），经核实为本人"
-            )
-            self.barred[n.username] = match
-            key = self.journal.note(
-                "relatives_matched",
-                a.actor,
-                {"barred": [match.model_dump()], "namesake": n.username, "note": a.note},
-                f"同名提示核实：{n.full_name}（{n.username}）是申请人申报的近亲属 {declared}，应当回避；"
-                "须由区民政局入户调查",
-            )
-        else:
-            key = self.journal.note(
-                "namesake_dismissed",
-                a.actor,
-                {"username": n.username, "staff_name": n.staff_name, "relation": n.relation, "note": a.note},
-                f"同名提示核实：{n.full_name}（{n.username}）不是申请人申报的近亲属 {declared}",
-            )
-            same = [m for m in self.namesakes if m.declared == n.declared]
-            if all(m.resolution == "not_same_person" for m in same):
-                self.file_relatives([self.start.application.declared_relatives[n.declared]], a.actor)
-        await self.journal.persist()
-        return self.ack(key)
-
-    @resolve_namesake.validator
-    def _v_resolve_namesake(self, a: NamesakeResolution) -> None:
-        if self.policy is None or self.stage.closed:
-            raise refuse(CaseError.WRONG_STAGE, f"当前阶段为「{self.stage.label}」，不能核实同名提示")
-        found = [n for n in self.namesakes if n.username == a.username]
-        if not found:
-            raise refuse(CaseError.INVALID, f"本案没有关于 {a.username} 的同名提示")
-        why = namesake_refusal(
-            a.actor.role.value,
-            a.actor.place_code,
-            a.actor.username,
-            case_place=self.place,
-            namesake=a.username,
-            barred=frozenset(self.barred),
-        )
-        match why:
-            case "wrong_role":
-                raise refuse(why, f"同名提示须由乡镇经办人或区民政局工作人员核实，您是{a.actor.role.label}")
-            case "out_of_jurisdiction":
-                raise refuse(why, "该案件不在您的辖区内")
-            case "recused":
-                raise refuse(why, "您与申请人家庭或该同名提示有关，依规应当回避，不能核实")
-        if all(n.resolution != "pending" for n in found):
-            raise refuse(CaseError.INVALID, f"关于 {a.username} 的同名提示已核实")
 
     async def start_investigation(self) -> None:
         """调查核实 begins with the request to the verification centre; the clock starts."""
@@ -356,7 +203,10 @@ class ReviewWorkflow(ReviewActions):
         ends = await self.notice_end(beijing_date(self.decided_at))
         self.notice_ends_at = ends
         if not self.policy.review.notice_counts_in_limit:
-            self.clock.stop()
+            if workflow.patched(NOTICE_EXCLUDED):
+                self.clock.exclude_from(beijing_date(self.decided_at))
+            else:
+                self.clock.stop()
         self.move(Stage.PUBLIC_NOTICE)
         self.journal.note(
             "notice_started",
@@ -374,24 +224,31 @@ class ReviewWorkflow(ReviewActions):
         return ends
 
     async def objected(self, ends: datetime) -> bool:
-        """Whether an objection during the notice sent the case back (to the investigation or the hearing)."""
+        """Whether an objection during the notice (at the counter, or a complaint or objection through 12349)
+        sent the case back (to the investigation or the hearing)."""
         assert self.policy is not None
         try:
             await workflow.wait_condition(
-                lambda: self.objection is not None, timeout=max(ends - workflow.now(), timedelta(0))
+                lambda: self.objection is not None or len(self.steps) > self.steps_taken,
+                timeout=max(ends - workflow.now(), timedelta(0)),
             )
         except TimeoutError:
             return False
         self.take_steps()
         self.objection = None
         if not self.policy.review.notice_counts_in_limit:
-            self.clock.restart()
+            if self.clock.notice_since is not None:
+                await self.clock.include_from(today())
+            else:
+                self.clock.restart()
         return True
 
     async def notice_end(self, decided_on: date) -> datetime:
         assert self.policy is not None
         review = self.policy.review
-        if review.notice_unit == "calendar_days":
+        if review.notice_unit == "calendar_days" and workflow.patched(NOTICE_ART_203):
+            last = (await calendar_period_end(decided_on, review.notice_length)).deadline
+        elif review.notice_unit == "calendar_days":
             last = decided_on + timedelta(days=review.notice_length)
         else:
             last = (await working_days(decided_on, review.notice_length)).deadline
@@ -418,6 +275,8 @@ class ReviewWorkflow(ReviewActions):
             "如有异议，可依法申请行政复议或提起行政诉讼。",
             deliver_by=deliver.deadline,
         )
+        if workflow.patched(REFUSAL_DELIVERY):
+            await self.refusal_notice_delivered(deliver.deadline)
         return CaseOutcome(case_id=self.case_id, stage=self.stage.value)
 
     async def close_enrolled(self, decision: Decision) -> CaseOutcome:
@@ -541,10 +400,14 @@ class ReviewWorkflow(ReviewActions):
             hearing_done=self.hearing_done,
             investigators=sorted(self.investigators),
             proposed_amount=self.proposed_amount() if self.policy else None,
+            eligibility=self.eligibility() if self.policy else None,
+            district_approval=self.district_approval,
             decision=self.decision,
             notice_ends_at=self.notice_ends_at,
             objections=self.objections,
             escalations=self.clock.escalations,
+            refusal_deliver_by=self.refusal_deliver_by,
+            refusal_delivery=self.refusal_delivery,
             timeline=[
                 TimelineEntry(
                     event_key=e.key,
@@ -579,18 +442,6 @@ class ReviewWorkflow(ReviewActions):
     @property
     def district_visit_required(self) -> bool:
         return bool(self.barred or self.complaints) or self.relatives_declared
-
-    def proposed_amount(self) -> Money:
-        assert self.policy is not None
-        app = self.start.application
-        hh = app.household
-        income = self.verification.verified_monthly_income if self.verification else hh.monthly_income()
-        per_capita = income / len(hh.members)
-        standard = getattr(self.policy.standards, f"{app.assistance_type.value}_{hh.hukou_type.value}")
-        return proposed_monthly_amount(app.assistance_type.value, standard, per_capita, len(hh.members))
-
-    def final_amount(self, d: Decision) -> Decimal:
-        return d.monthly_amount if d.monthly_amount is not None else self.proposed_amount()
 
     async def write(self, entry: Entry) -> None:
         """Write one journal entry to the case event log, with the case row's summary as it is now."""

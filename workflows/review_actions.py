@@ -11,23 +11,24 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from temporalio import workflow
 
 from workflows.common import ACTIVITY, refuse, today
 from workflows.journal import Journal
+from workflows.review_decision import ALREADY_DECIDED, ReviewDecision
 
 with workflow.unsafe.imports_passed_through():
     from rules.investigators import names, team_refusal
     from rules.stages import COMPLAINT, Action, ActorView, CaseView, Refusal, Stage, refusal
     from schemas.contracts import ReviewContract
-    from schemas.money import Money
     from schemas.policy import ApprovalLevel, Policy
+    from schemas.relatives import RelativesMatch
     from schemas.review import (
         ActionAck,
         CaseError,
+        DeadlineExtension,
         Decision,
         Hearing,
         HomeVisit,
@@ -35,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
         MissingMaterials,
         NeighbourInterview,
         Objection,
-        RelativesMatch,
+        ObjectionFiled,
         ReviewNames,
         ReviewStart,
         TakeOver,
@@ -45,11 +46,14 @@ with workflow.unsafe.imports_passed_through():
     )
     from schemas.staff import Actor, Role
 
+# Cases started before a complaint during the public notice sent the case back kept it in the notice.
+COMPLAINT_IN_NOTICE = "complaint-in-notice"
+
 if TYPE_CHECKING:
     from workflows.review_clock import ReviewClock
 
 
-class ReviewActions:
+class ReviewActions(ReviewDecision):
     """The update handlers of `ReviewWorkflow`, which holds the state they read and record."""
 
     start: ReviewStart
@@ -76,8 +80,6 @@ class ReviewActions:
     complaints: list[str]
     hand_over: Callable[[str], Awaitable[None]]
     send: Callable[..., Awaitable[None]]
-    proposed_amount: Callable[[], Money]
-    final_amount: Callable[[Decision], Decimal]
 
     # ---- what every action is checked against ------------------------------------------------------
 
@@ -91,10 +93,14 @@ class ReviewActions:
             place=self.place,
             paused=self.clock.paused_since is not None,
             handled_by=self.handled_by,
-            district_approves=self.policy.review.approval_level(township) is ApprovalLevel.DISTRICT,
+            district_approves=self.district_approval
+            or self.policy.review.approval_level(township) is ApprovalLevel.DISTRICT,
             barred=frozenset(self.barred),
             verified=self.verification is not None,
             escalated=bool(self.clock.escalations),
+            decided=self.decision is not None,
+            extended=self.clock.extended,
+            delivered=self.refusal_delivery is not None,
         )
         why = refusal(action, case, ActorView(actor.username, actor.role.value, actor.place_code))
         if why is not None:
@@ -119,6 +125,12 @@ class ReviewActions:
                 return "案件未超期上报，区级不能接管"
             case "wrong_stage", "taken_over":
                 return "案件已由区民政局接管"
+            case "already_decided", _:
+                return ALREADY_DECIDED
+            case "wrong_stage", "extended":
+                return f"法定办理时限已延长至 {self.clock.statutory_working_days} 个工作日，不能再次延长"
+            case "wrong_stage", "delivered":
+                return "不予批准通知书的送达情况已登记"
         return f"当前阶段为「{self.stage.label}」，不能办理「{action.label}」"
 
     def ack(self, key: str) -> ActionAck:
@@ -313,46 +325,6 @@ class ReviewActions:
         if len(a.summary.strip()) < 4:
             raise refuse(CaseError.INCOMPLETE, "请填写评议情况")
 
-    @workflow.update(name=Action.DECISION.value)
-    async def decide(self, a: Decision) -> ActionAck:
-        self.decision = a
-        self.decided_at = workflow.now()
-        if a.approve:
-            amount = self.final_amount(a)
-            text = f"审核确认：批准，{a.category or ''}每月 {amount} 元"
-            if a.monthly_amount is not None and a.monthly_amount != self.proposed_amount():
-                text += f"（测算 {self.proposed_amount()} 元，调整理由：{a.override_reason}）"
-        else:
-            text = f"审核确认：不予批准。理由：{a.reasons}"
-        key = self.journal.note(
-            Action.DECISION,
-            a.actor,
-            a.model_dump(mode="json", exclude={"actor"}) | {"proposed_amount": str(self.proposed_amount())},
-            text,
-        )
-        await self.journal.persist()
-        return self.ack(key)
-
-    @decide.validator
-    def _v_decide(self, a: Decision) -> None:
-        self.check(Action.DECISION, a.actor)
-        assert self.policy is not None
-        if a.actor.username in self.investigators:
-            raise refuse(CaseError.INVESTIGATOR_APPROVER, "审批人不得是本案的调查人员")
-        if not a.approve:
-            if len(a.reasons.strip()) < 4:
-                raise refuse(CaseError.INCOMPLETE, "不予批准必须书面写明理由")
-            return
-        if self.start.application.assistance_type.value == "dibao":
-            codes = [c.code for c in self.policy.categories]
-            if a.category not in codes:
-                raise refuse(CaseError.INVALID, f"请选择低保类别：{'、'.join(codes)}")
-        proposed = self.proposed_amount()
-        if a.monthly_amount is not None and a.monthly_amount != proposed and len(a.override_reason.strip()) < 4:
-            raise refuse(CaseError.INCOMPLETE, f"核定金额与测算金额（{proposed} 元）不同，须说明调整理由")
-        if self.final_amount(a) <= 0:
-            raise refuse(CaseError.INVALID, "核定金额为 0：家庭人均收入不低于保障标准，应不予批准或说明调整")
-
     @workflow.update(name=Action.OBJECTION.value)
     async def objection_raised(self, a: Objection) -> ActionAck:
         self.objection = a
@@ -382,16 +354,8 @@ class ReviewActions:
         if self.notice_ends_at is not None and workflow.now() >= self.notice_ends_at:
             raise refuse(CaseError.WRONG_STAGE, "公示期已结束")
 
-    # The update names the decision and the objection had before each action had one name: cases started
-    # earlier carry them in their histories, and clients of the previous release may still call them.
-    @workflow.update(name="decide")
-    async def decide_by_old_name(self, a: Decision) -> ActionAck:
-        return await self.decide(a)
-
-    @decide_by_old_name.validator
-    def _v_decide_by_old_name(self, a: Decision) -> None:
-        self._v_decide(a)
-
+    # The update name the objection had before each action had one name: cases started earlier carry it in
+    # their histories, and clients of the previous release may still call it.
     @workflow.update(name="object")
     async def object_by_old_name(self, a: Objection) -> ActionAck:
         return await self.objection_raised(a)
@@ -420,6 +384,25 @@ class ReviewActions:
     def _v_take_over(self, a: TakeOver) -> None:
         self.check(Action.TAKE_OVER, a.actor)
 
+    @workflow.update(name=Action.EXTEND_DEADLINE.value)
+    async def extend_deadline(self, a: DeadlineExtension) -> ActionAck:
+        await self.clock.extend()
+        n, due = self.clock.statutory_working_days, self.clock.statutory_deadline
+        key = self.journal.note(
+            Action.EXTEND_DEADLINE,
+            a.actor,
+            {"reasons": a.reasons, "statutory_working_days": n, "statutory_deadline": str(due)},
+            f"区民政局延长法定办理时限至 {n} 个工作日（{due}）。理由：{a.reasons}",
+        )
+        await self.journal.persist()
+        return self.ack(key)
+
+    @extend_deadline.validator
+    def _v_extend_deadline(self, a: DeadlineExtension) -> None:
+        self.check(Action.EXTEND_DEADLINE, a.actor)
+        if len(a.reasons.strip()) < 4:
+            raise refuse(CaseError.INCOMPLETE, "延长法定办理时限须书面写明理由")
+
     # ---- news from elsewhere -----------------------------------------------------------------------
 
     @workflow.signal(name=ReviewNames.CALENDAR_CHANGED)
@@ -430,8 +413,11 @@ class ReviewActions:
     @workflow.signal(name=ReviewNames.COMPLAINT_FILED)
     async def complaint_filed(self, complaint_no: str) -> None:
         """A complaint about this case: the district must now visit the household itself; a case already
-        past the investigation goes back to it (a case under public notice keeps its objection route)."""
+        past the investigation goes back to it, and one in public notice too, as after an objection."""
         await workflow.wait_condition(lambda: self.policy is not None)
+        if self.stage is Stage.PUBLIC_NOTICE and workflow.patched(COMPLAINT_IN_NOTICE):
+            await self.objected_via_front_door(ObjectionFiled(ref=complaint_no, kind="complaint", objector="投诉人"))
+            return
         self.complaints.append(complaint_no)
         if self.stage in (Stage.HEARING, Stage.DECISION):
             self.hearing_done = False
@@ -441,5 +427,36 @@ class ReviewActions:
             None,
             {"complaint_no": complaint_no},
             f"收到关于本案的投诉（{complaint_no}），须由区民政局入户调查",
+        )
+        await self.journal.persist()
+
+    @workflow.signal(name=ReviewNames.OBJECTION_FILED)
+    async def objection_filed(self, o: ObjectionFiled) -> None:
+        """An objection or complaint that came through 12349: during the public notice it is a 公示异议 like
+        one raised at the counter (and the district visits); before, a complaint."""
+        await workflow.wait_condition(lambda: self.policy is not None)
+        if self.stage is Stage.PUBLIC_NOTICE:
+            await self.objected_via_front_door(o)
+        elif not self.stage.closed:
+            await self.complaint_filed(o.ref)
+
+    async def objected_via_front_door(self, o: ObjectionFiled) -> None:
+        """Back to the investigation as after an objection at the counter (route: reinvestigate), and the
+        district must visit the household itself."""
+        self.objections += 1
+        self.decision = None
+        self.decided_at = None
+        self.notice_ends_at = None
+        self.home_visit_done = self.neighbour_done = self.hearing_done = False
+        self.district_visit_done = False
+        self.complaints.append(o.ref)
+        await self.hand_over(COMPLAINT)
+        what = "异议" if o.kind == "objection" else "投诉"
+        self.journal.note(
+            Action.OBJECTION,
+            None,
+            {"objector": o.objector, "content": o.content, "route": "reinvestigate", "via": "12349", "ref": o.ref},
+            f"公示期间经 12349 收到{what}（{o.ref}）{('：' + o.content) if o.content else ''}；"
+            "重新调查核实，须由区民政局入户调查，再重新审核确认并公示",
         )
         await self.journal.persist()

@@ -1,6 +1,9 @@
-"""The review's 20-working-day clock, beside the stages: it pauses while the applicant owes materials,
-reminds at the policy's days left, escalates to the district at the close of the last day (and when the
-verification centre has not answered in time), and recomputes when the calendar changes."""
+"""The review's clocks, beside the stages: the promised limit (Yu'an: 20 working days) and the statutory one
+(30 working days, which the district may extend to 45 with reasons). They pause while the applicant owes
+materials (and, where the policy leaves the public notice out of the limit, during every notice period);
+the clock reminds at the policy's days left, escalates to the district at the close of the last day of
+either limit (and when the verification centre has not answered in time), and recomputes when the calendar
+changes."""
 
 from __future__ import annotations
 
@@ -52,6 +55,11 @@ class ReviewClock:
         self.overdue = False
         self.escalations: list[Escalation] = []
         self.timer = RescheduledTimer()
+        self.statutory_deadline: date | None = None
+        self.statutory_overdue = False
+        self.extended = False
+        self.notice_since: date | None = None  # a notice period that does not count is running since
+        self.excluded_periods: list[tuple[date, date]] = []
 
     async def run(self) -> None:
         """Until the case closes: sleep to the next reminder, escalation or recomputation."""
@@ -75,6 +83,32 @@ class ReviewClock:
         self.stopped = True
         self.timer.replan()
 
+    def exclude_from(self, on: date) -> None:
+        """A public notice that does not count in the limits starts (the day `on` itself counts)."""
+        self.notice_since = on
+        self.stop()
+
+    async def include_from(self, on: date) -> None:
+        """The notice was cut short by an objection on `on`: its days do not count, and both limits move."""
+        assert self.notice_since is not None
+        if on > self.notice_since:
+            self.excluded_periods.append((self.notice_since + timedelta(days=1), on))
+        self.notice_since = None
+        self.stopped = False
+        await self.recompute()
+
+    async def extend(self) -> None:
+        """The district extends the statutory limit to its maximum."""
+        self.extended = True
+        self.statutory_overdue = False
+        await self.recompute()
+
+    @property
+    def statutory_working_days(self) -> int:
+        assert self.case.policy is not None
+        review = self.case.policy.review
+        return review.statutory_extended_working_days if self.extended else review.statutory_working_days
+
     def restart(self) -> None:
         self.stopped = False
         self.timer.replan()
@@ -94,9 +128,12 @@ class ReviewClock:
         self.deadline = await working_days(
             case.accepted_on,
             review.promised_working_days,
-            self.paused_periods,
+            self.paused_periods + self.excluded_periods,
             reminders=[r.days_left for r in review.reminders],
+            also=[self.statutory_working_days],
         )
+        # cases whose clock was computed before the statutory limit was kept have none until the next recompute
+        self.statutory_deadline = self.deadline.also.get(self.statutory_working_days)
         workflow.upsert_search_attributes([search.DEADLINE_DATE.value_set(at_time(self.deadline.deadline))])
         self.timer.replan()
 
@@ -116,6 +153,8 @@ class ReviewClock:
                     events.append((remind_at(self.deadline.reminder_days[r.days_left]), ("reminder", r.days_left)))
             if not self.overdue:
                 events.append((end_of(self.deadline.deadline), ("overdue", 0)))
+            if self.statutory_deadline and not self.statutory_overdue:
+                events.append((end_of(self.statutory_deadline), ("statutory_overdue", 0)))
         return min(events, default=None)
 
     async def fire(self, due: Due) -> None:
@@ -160,6 +199,11 @@ class ReviewClock:
             self.overdue = True
             deadline = self.deadline.deadline
             workflow.upsert_search_attributes([search.OVERDUE.value_set(True)])
+        elif kind == "statutory_overdue":
+            assert self.statutory_deadline is not None
+            self.statutory_overdue = True
+            deadline = self.statutory_deadline
+            workflow.upsert_search_attributes([search.OVERDUE.value_set(True)])
         else:
             assert self.verification_due is not None
             deadline = self.verification_due
@@ -175,11 +219,11 @@ class ReviewClock:
             ),
             **ACTIVITY,
         )
-        text = (
-            f"已超过办结时限（{deadline}），自动上报区民政局"
-            if kind == "overdue"
-            else f"家庭经济状况核对结果逾期未反馈（应于 {deadline} 前），已上报区民政局"
-        )
+        text = {
+            "overdue": f"已超过承诺办结时限（{deadline}），自动上报区民政局",
+            "statutory_overdue": f"已超过法定办理时限（{self.statutory_working_days} 个工作日，{deadline}），"
+            "自动上报区民政局",
+        }.get(kind, f"家庭经济状况核对结果逾期未反馈（应于 {deadline} 前），已上报区民政局")
         case.journal.note("escalated", None, {"kind": kind, "deadline": str(deadline)}, text)
         await case.journal.persist()
         await case.send(
@@ -208,4 +252,9 @@ class ReviewClock:
             stopped=self.stopped,
             reminders_sent=self.reminders_sent,
             overdue=self.overdue,
+            statutory_working_days=self.statutory_working_days,
+            statutory_deadline=self.statutory_deadline,
+            statutory_overdue=self.statutory_overdue,
+            extended=self.extended,
+            excluded_periods=self.excluded_periods,
         )

@@ -33,7 +33,7 @@ from schemas.emergency import (
 from schemas.review import ActionAck, CaseOutcome, CaseState, Decision, ReviewNames, ReviewStart, workflow_id_for
 from tests.support.factories import actor, application
 from tests.support.review import hearing, home_visit, interview, verification
-from tests.support.system import PAYMENT, ChaosSystem, Retrier, run_review_case
+from tests.support.system import PAYMENT, ChaosSystem, Retrier, deliver_refusal, run_review_case
 from workers.main import build_worker
 
 DONE, OPEN, EVENT = "BK-DONE", "BK-OPEN", "BK-EVENT"
@@ -171,6 +171,7 @@ async def test_backup_restore_finds_every_case(tmp_path: Path) -> None:
                 ]
             ):
                 await retry.update(h, name, arg, update_id=f"after-{i}", result_type=ActionAck)
+            await deliver_refusal(retry, h, today, update_id="after-delivered")
             assert (await h.result()).stage == "refused"
             e = client.get_workflow_handle(emergency_workflow_id(EVENT), result_type=EmergencyState)
             cadre = actor("shipo_cun1")
@@ -187,7 +188,7 @@ async def test_backup_restore_finds_every_case(tmp_path: Path) -> None:
         await pool.close()
         after = await snapshot(second.url)
         assert sorted(after["payments"]) == [(f"{EVENT}-pay-001", 30000), (f"{EVENT}-pay-002", 30000)]
-        assert [k for c, k in after["events"] if c == OPEN][-1] == "0008-refused"
+        assert [k for c, k in after["events"] if c == OPEN][-2:] == ["0008-refused", "0009-refusal_delivered"]
         assert {c: s for c, _, s in after["cases"]} == {DONE: "refused", OPEN: "refused"}
     finally:
         await first.stop()

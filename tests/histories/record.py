@@ -79,7 +79,7 @@ async def scenario_objection_overdue(env: WorkflowEnvironment, app_id: str) -> N
 async def scenario_relatives(env: WorkflowEnvironment, app_id: str) -> None:
     """Relatives declared by name only: one a namesake of a caseworker, confirmed and barred; one without an
     account, filed. A village cadre assists the township's visit; the district makes its own."""
-    from schemas.review import DeclaredRelative, NamesakeResolution
+    from schemas.relatives import DeclaredRelative, NamesakeResolution
     from tests.support.review import hearing, home_visit, interview, verification, visit_by
 
     declared = [

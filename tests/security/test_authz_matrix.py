@@ -201,6 +201,12 @@ REVIEW_BODIES: dict[str, Body] = {
     "decision": {"approve": True, "category": "B"},
     "objection": {"objector": "村民甲", "content": "申请人家有轿车"},
     "take_over": {"reason": "超期未办，区级接管"},
+    "extend_deadline": {"reasons": "需异地协查收入，延长法定时限"},
+    "refusal_delivered": lambda u, s: {
+        "method": "in_person",
+        "delivered_on": _on_acceptance(s),
+        "recipient": "申请人本人",
+    },
 }
 # Who may take each action: the workflow's rule (rules.stages.ACTION_ROLES), past the HTTP layer's `case.act`;
 # a district officer acts for a township once the district has taken the case over, and decides where the
@@ -215,6 +221,8 @@ REVIEW_ROLES: dict[str, frozenset[Role]] = {
     "decision": frozenset({AP, OFF}),
     "objection": frozenset({CW, AP, VC, OFF}),
     "take_over": frozenset({OFF}),
+    "extend_deadline": frozenset({OFF}),
+    "refusal_delivered": frozenset({CW, AP, VC, OFF}),
 }
 
 
@@ -255,7 +263,7 @@ EMERGENCY_BODIES: dict[str, Body] = {
     "documents": {"items": ["病历", "费用清单"]},
     "close": {"summary": "已救助，材料齐全"},
 }
-# Who may take each action: the workflow's rule (workflows/emergency.py), past the HTTP layer's `emergency.act`.
+# Who may take each action: the workflow's rule (rules.emergency_actions), past the HTTP layer's `emergency.act`.
 EMERGENCY_ROLES = {
     "approve": frozenset({VC, AP, OFF}),  # each tier its own payer
     "escalate": frozenset({VC, CW, AP, OFF}),

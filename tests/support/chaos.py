@@ -25,7 +25,7 @@ from temporalio.exceptions import ApplicationError
 
 from db.pool import connect
 from schemas.review import workflow_id_for
-from tests.support.review import REFUSED
+from tests.support.review import DELIVERED
 from tests.support.system import (
     PAYMENT,
     PAYMENTS_PER_EVENT,
@@ -268,7 +268,7 @@ async def verify(
                 r["event_key"]
                 for r in await conn.fetch("select event_key from case_events where case_id = $1 order by id", case)
             ]
-            want = [f"{i:04d}-{k}" for i, k in enumerate(REFUSED, 1)]
+            want = [f"{i:04d}-{k}" for i, k in enumerate(DELIVERED, 1)]
             if keys != want:
                 bad(case, f"event log {keys} != {want}")
             notices = await conn.fetch("select idempotency_key from notifications where case_id = $1", case)
@@ -315,7 +315,7 @@ async def verify(
             "cases": (await conn.fetchval("select count(*) from cases"), len(case_ids)),
             "case_events": (
                 await conn.fetchval("select count(*) from case_events"),
-                len(case_ids) * len(REFUSED),
+                len(case_ids) * len(DELIVERED),
             ),
             "notifications": (await conn.fetchval("select count(*) from notifications"), len(case_ids)),
             "emergencies": (await conn.fetchval("select count(*) from emergencies"), len(event_ids)),

@@ -7,7 +7,8 @@ from datetime import date
 from decimal import Decimal
 
 from schemas.people import Household, Income, Member, Relation
-from schemas.review import Application, AssistanceType, Channel, DeclaredRelative
+from schemas.relatives import DeclaredRelative
+from schemas.review import Application, AssistanceType, Channel
 from schemas.staff import Actor, Role, StaffRef
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)

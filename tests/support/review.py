@@ -19,6 +19,7 @@ from infra.config import TASK_QUEUE
 from rules.stages import Action
 from schemas.review import (
     ActionAck,
+    Application,
     CaseOutcome,
     CaseState,
     Decision,
@@ -40,12 +41,16 @@ from tests.support.workflows import refused as update_refused
 TO_HEARING = ["accepted", "verification_requested", "verification_result", "home_visit", "neighbour_interview"]
 TO_DECISION = [*TO_HEARING, "hearing", "decision"]  # acceptance to the township's decision
 REFUSED = [*TO_DECISION, "refused"]
+DELIVERED = [*REFUSED, "refusal_delivered"]  # refused, and the notice's delivery recorded: the case closes
 IN_NOTICE = [*TO_DECISION, "notice_started"]  # approved, in public notice
 ENROLLED = [*IN_NOTICE, "enrolled"]
 
 
-async def start(env: WorkflowEnvironment, app_id: str | None = None, **kw) -> WorkflowHandle:
-    app = application(app_id or f"A{uuid.uuid4().hex[:10]}", **kw)
+async def start(
+    env: WorkflowEnvironment, app_id: str | None = None, *, app: Application | None = None, **kw
+) -> WorkflowHandle:
+    """Accept an application: `app` as given, or one of the factory's (`tests.support.factories.application`)."""
+    app = app or application(app_id or f"A{uuid.uuid4().hex[:10]}", **kw)
     return await env.client.start_workflow(
         ReviewNames.WORKFLOW,
         ReviewStart(application=app, accepted_by=actor("shipo_jingban")),
@@ -89,11 +94,11 @@ async def refused(h: WorkflowHandle, name: str, arg) -> ApplicationError:
     return await update_refused(act(h, name, arg))
 
 
-def verification(income: str = "600.00") -> VerificationResult:
+def verification(income: str = "600.00", assets_ok: bool = True) -> VerificationResult:
     return VerificationResult(
         actor=actor("qu_minzheng"),
         verified_monthly_income=Decimal(income),
-        assets_within_limits=True,
+        assets_within_limits=assets_ok,
         findings="核对无异常",
         report_ref="HD-2026-001",
     )

@@ -21,13 +21,15 @@ import sys
 import time
 import warnings
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
+import asyncpg
 from temporalio.client import (
     Client,
     WorkflowHandle,
@@ -44,6 +46,7 @@ from db.migrate import upgrade
 from db.pool import connect
 from infra.config import ROOT, TASK_QUEUE, Settings
 from infra.temporal import dev_server_command
+from rules.stages import Action
 from schemas.emergency import (
     CloseEvent,
     DocumentsRecorded,
@@ -57,7 +60,16 @@ from schemas.emergency import (
     PaymentApproval,
     emergency_workflow_id,
 )
-from schemas.review import ActionAck, CaseOutcome, CaseState, Decision, ReviewNames, ReviewStart, workflow_id_for
+from schemas.review import (
+    ActionAck,
+    CaseOutcome,
+    CaseState,
+    Decision,
+    RefusalDelivered,
+    ReviewNames,
+    ReviewStart,
+    workflow_id_for,
+)
 from tests.support.factories import actor, application, resident_id
 from tests.support.ports import free_port
 from tests.support.review import steps_to_decision
@@ -115,6 +127,18 @@ def with_database(url: str, name: str) -> str:
     head, _, query = url.partition("?")
     base = head.rsplit("/", 1)[0]
     return f"{base}/{name}?{query}" if query else f"{base}/{name}"
+
+
+@asynccontextmanager
+async def new_database(server: str, name: str, template: str | None = None) -> AsyncIterator[str]:
+    """A new database on `server` (empty, or a copy of `template`): its URL, dropped afterwards."""
+    admin = await asyncpg.connect(server)
+    await admin.execute(f"create database {name}" + (f" template {template}" if template else ""))
+    try:
+        yield with_database(server, name)
+    finally:
+        await admin.execute(f"drop database if exists {name} with (force)")
+        await admin.close()
 
 
 # ---- the servers --------------------------------------------------------------------------------
@@ -400,8 +424,21 @@ async def run_review_case(
     )
     for i, (name, arg) in enumerate(steps):
         await think(rng, pace)
-        await retry.update(h, name, arg, update_id=f"{wid}-{i}-{name}", result_type=ActionAck, last=i == len(steps) - 1)
+        await retry.update(h, name, arg, update_id=f"{wid}-{i}-{name}", result_type=ActionAck)
+    await deliver_refusal(retry, h, today, update_id=f"{wid}-delivered")
     return await retry("review result", lambda: h.result())
+
+
+async def deliver_refusal(retry: Retrier, h: WorkflowHandle, on: date, update_id: str) -> None:
+    """Once the case is refused, record the notice's delivery: the last step, after which the case closes."""
+    poll = 0.3
+    while (await retry.query(h, ReviewNames.STATE, CaseState)).refusal_deliver_by is None:
+        await asyncio.sleep(poll)
+        poll = min(poll * 1.5, 1.5)
+    delivery = RefusalDelivered(
+        actor=actor("shipo_jingban"), method="in_person", delivered_on=on, recipient="申请人本人"
+    )
+    await retry.update(h, Action.REFUSAL_DELIVERED, delivery, update_id=update_id, result_type=ActionAck, last=True)
 
 
 async def run_emergency(

@@ -413,12 +413,20 @@ async def test_import_tells_open_cases(review_env: WorkflowEnvironment, pool: as
 # --- policy versions -------------------------------------------------------------------------
 
 
+def delegation(page: str) -> tuple[str, int]:
+    """A version's page: the townships it delegates the approval to, and how many the district approves for."""
+    township = re.search(r'data-testid="approval-township">([^<]*)<', page).group(1)
+    district = re.search(r'data-testid="approval-district">([^<]*)<', page).group(1)
+    return township, len(district.split("、"))
+
+
 @pytest.mark.start_at(NEW_YEAR)
 async def test_policy_list_view_and_add(admin: httpx.AsyncClient, pool) -> None:
     page = await admin.get("/admin/policy")
     assert re.search(r'<tr class="current">\s*<td>1</td>', page.text) and "施行中" in page.text
     view = await admin.get("/admin/policy/1")
     assert '"promised_working_days": 20' in html.unescape(view.text)
+    assert delegation(view.text) == ("鼓楼街道、顺河镇、石婆店镇", 20)  # the pilot units first
 
     draft = re.search(r'<textarea name="body"[^>]*>(.*?)</textarea>', (await admin.get("/admin/policy/new")).text, re.S)
     body = json.loads(html.unescape(draft.group(1)))
@@ -426,10 +434,12 @@ async def test_policy_list_view_and_add(admin: httpx.AsyncClient, pool) -> None:
     assert body["effective_from"] == "2027-01-02"  # from tomorrow at the earliest
     body |= {"effective_from": "2030-01-01", "note": "2030 起承诺时限 15 个工作日"}
     body["review"]["promised_working_days"] = 15
+    body["review"]["approval_level_by_township"]["341503107"] = "township"
     r = await post(admin, "/admin/policy", {"body": json.dumps(body, ensure_ascii=False)})
     assert r.status_code == 303 and r.headers["location"] == "/admin/policy/2"
     view = await admin.get("/admin/policy/2")
     assert "已保存第 2 版，2030-01-01 起施行" in view.text and "待施行" in view.text
+    assert delegation(view.text) == ("鼓楼街道、顺河镇、石婆店镇、城南镇", 19)
     stored = await pool.fetchrow("select body, created_by from policy_versions where version = 2")
     assert stored["body"]["review"]["promised_working_days"] == 15 and stored["created_by"] == "admin"
 

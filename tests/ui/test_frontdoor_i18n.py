@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from rules.frontdoor_actions import COMPLAINT_ACTIONS, REFERRAL_ACTIONS, REQUEST_ACTIONS
 from rules.needs import NEEDS
 from schemas.frontdoor import RequestKind
 from schemas.staff import Bureau
 from tests.support.i18n import msgids, repeated, templates, untranslated
-from webapp.frontdoor import desk_pages, subjects
+from webapp.frontdoor import desk_pages
 from webapp.frontdoor import labels as frontdoor_labels
 
 OWN = {"zh_CN": "frontdoor.po", "en": "frontdoor-labels.po"}
@@ -25,7 +26,7 @@ def test_every_message_of_the_front_door_is_translated_into_chinese() -> None:
 def test_every_chinese_label_the_front_door_shows_has_english() -> None:
     labels = {n.plain for n in NEEDS} | {n.help_kind for n in NEEDS} | {b.label for b in Bureau}
     labels |= {k.label for k in RequestKind} | set(frontdoor_labels.STATUS_LABELS.values())
-    labels |= set(frontdoor_labels.OUTCOME_LABELS.values()) | set(desk_pages.DONE_LABELS.values())
+    labels |= set(frontdoor_labels.OUTCOME_LABELS.values()) | set(desk_pages.NEW.values())
     for table in (
         frontdoor_labels.REQUEST_STATUS,
         frontdoor_labels.NEED_STATUS,
@@ -34,8 +35,8 @@ def test_every_chinese_label_the_front_door_shows_has_english() -> None:
         frontdoor_labels.CHANNELS,
     ):
         labels |= set(table.values())
-    labels |= {label for _, _, label in subjects.REFERRAL_ACTIONS.values()}
-    labels |= {label for _, _, label in subjects.COMPLAINT_ACTIONS.values()}
+    for actions in (REQUEST_ACTIONS, REFERRAL_ACTIONS, COMPLAINT_ACTIONS):  # what "…: done" names
+        labels |= {spec.label for spec in actions.values()}
     assert untranslated(labels, "en") == []
 
 

@@ -67,6 +67,7 @@ async def enrolled_case(review_env: SkippingEnvironment, pool: asyncpg.Pool, cas
     h = await start(review_env, case_id, incomes=("600.00", "150.00"))
     await investigate(h)
     await act(h, Action.DECISION, Decision(actor=actor("shipo_shenpi"), approve=True, category="A"))
+    await until_stage(pool, case_id, "public_notice")  # run() opens the notice after the decision's update returns
     assert (await state(h)).notice_ends_at == NOTICE_ENDS
     await review_env.skip_to(NOTICE_ENDS + timedelta(minutes=1))  # the notice passes without objection
     await until_stage(pool, case_id, "enrolled")

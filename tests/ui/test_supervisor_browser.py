@@ -124,7 +124,7 @@ async def test_officer_takes_over_an_escalated_case(live: Live, page: Page) -> N
     await page.goto(live.url + "/overdue")
     text = " ".join((await row.inner_text()).split())
     # today, 12-23, is the first working day past the case's deadline and the 11th past the data check's
-    assert "超过办结时限 · 时限 2026-12-22 · 超期 1 个工作日" in text and "上报于 2026-12-23 00:00" in text
+    assert "超过承诺办结时限 · 时限 2026-12-22 · 超期 1 个工作日" in text and "上报于 2026-12-23 00:00" in text
     assert "核对结果逾期 · 时限 2026-12-08 · 超期 11 个工作日" in text and "上报于 2026-12-09 00:00" in text
     assert await row.locator("[data-col=days-overdue]").inner_text() == "1"
     assert await page.locator("form.sv-takeover").count() == 0  # supervisors read, they do not act

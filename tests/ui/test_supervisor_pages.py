@@ -126,7 +126,7 @@ async def test_english_pages(web: httpx.AsyncClient, pool: asyncpg.Pool) -> None
     assert "Cases by stage and township" in r.text and "Democratic review" in r.text and "Still open" in r.text
     assert '"Promised limit (20 working days)"' in r.text
     r = await web.get("/overdue")
-    assert "Past the deadline" in r.text and "not yet" in r.text and "超过办结时限" not in r.text
+    assert "Past the deadline" in r.text and "not yet" in r.text and "超过承诺办结时限" not in r.text
 
 
 # ---- exports ------------------------------------------------------------------------------------------
@@ -327,8 +327,8 @@ async def test_overdue_list(web: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
     row = overdue_row(r.text, "LATE-1")
     # working days after 09-29 up to today: 09-30, 10-08 and 10-09; the holiday does not count
     assert re.search(r'data-col="days-overdue"><span class="badge bad">3</span>', row)
-    assert "超过办结时限" in row and "尚未接管" in row
-    assert "超过办结时限 · 时限 2026-09-29 · 超期 3 个工作日" in row and "上报于 2026-09-30 00:00" in row
+    assert "超过承诺办结时限" in row and "尚未接管" in row
+    assert "超过承诺办结时限 · 时限 2026-09-29 · 超期 3 个工作日" in row and "上报于 2026-09-30 00:00" in row
     late_2 = overdue_row(r.text, "LATE-2")
     assert "区民政局 陈立" in late_2 and "2026-09-30 09:15" in late_2
     check = overdue_row(r.text, "CHECK-LATE")

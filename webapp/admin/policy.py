@@ -16,9 +16,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from db import policy_repo
+from db import places_repo, policy_repo
 from infra.clock import today
-from schemas.policy import Policy
+from schemas.policy import ApprovalLevel, Policy
 from webapp.admin.common import AdminActor, done, render_admin
 from webapp.deps import Db
 from webapp.errors import chinese_message, not_found
@@ -93,6 +93,14 @@ async def add_version(request: Request, body: Annotated[str, Form()] = "", *, ac
     return render_admin(request, "admin/policy_new.html", {"body": body, "problems": problems}, actor, status=422)
 
 
+async def _approval_by_level(conn: asyncpg.Connection, policy: Policy) -> dict[ApprovalLevel, list[str]]:
+    """The townships (names, in code order) whose cases the version has approved by each level."""
+    towns = await places_repo.places_at_level(conn, "township")
+    return {
+        level: [t["name"] for t in towns if policy.review.approval_level(t["code"]) is level] for level in ApprovalLevel
+    }
+
+
 @router.get("/admin/policy/{version}")
 async def show_version(request: Request, version: int, *, actor: AdminActor, db: Db) -> Response:
     day = today()
@@ -102,7 +110,9 @@ async def show_version(request: Request, version: int, *, actor: AdminActor, db:
             raise not_found(f"政策参数第 {version} 版不存在")
         policy = await policy_repo.get(conn, version)
         current = await _in_force(conn, day)
+        approval = await _approval_by_level(conn, policy)
     # As cases read it (fields in the model's order, defaults for fields added since), not jsonb's key order.
     body = _pretty(policy.model_dump(mode="json"))
-    context = {"v": row, "body": body, "in_force": current and current.version, "today": day}
+    context = {"v": row, "body": body, "in_force": current and current.version, "today": day, "approval": approval}
+    context["levels"] = ApprovalLevel
     return render_admin(request, "admin/policy_view.html", context, actor)

@@ -10,7 +10,8 @@ from typing import Literal
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel
 
-from schemas.emergency import EVENT_ID, EmergencyAck
+from rules.emergency_actions import ACTIONS, EmergencyAction
+from schemas.emergency import EMERGENCY_PAYLOADS, EVENT_ID, EmergencyAck
 from webapp.deps import CurrentActor, Db, MaybeTemporal
 from webapp.emergency import service
 from webapp.emergency.models import EmergencyDetail, EmergencyIn, EmergencyList, FundLedger, IncomeIn
@@ -57,25 +58,26 @@ async def get_emergency(actor: CurrentActor, db: Db, temporal: MaybeTemporal, ev
     return await service.event_detail(db, temporal, event_id, actor)
 
 
-def _route(name: str, model: type[BaseModel], label: str) -> None:
+def _route(action: EmergencyAction, model: type[BaseModel]) -> None:
+    """`POST /emergencies/{event_id}/actions/<action>`, with the action's payload (less its actor) as its body."""
     body_type = body_model(model)
 
     async def act(body: body_type, actor: CurrentActor, db: Db, temporal: MaybeTemporal, event_id: str = EventId):
-        return await service.perform(db, temporal, event_id, actor, name, body)
+        return await service.perform(db, temporal, event_id, actor, action, body)
 
     router.add_api_route(
-        f"/emergencies/{{event_id}}/actions/{name}",
+        f"/emergencies/{{event_id}}/actions/{action}",
         act,
         methods=["POST"],
         response_model=EmergencyAck,
-        summary=label,
+        summary=ACTIONS[action].label,
         responses=_ERRORS,
-        name=f"emergency_{name}",
+        name=f"emergency_{action}",
     )
 
 
-for _name, (_model, _, _label) in service.ACTIONS.items():
-    _route(_name, _model, _label)
+for _action in ACTIONS:
+    _route(_action, EMERGENCY_PAYLOADS[_action])
 
 
 @router.get(

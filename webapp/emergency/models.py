@@ -3,13 +3,13 @@ list by township and tier, a fund's ledger and an income booked into it."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from schemas.emergency import EVENT_ID, EmergencyHousehold, EmergencyKind, EmergencyState, FundSource
+from schemas.emergency import EVENT_ID, EmergencyHousehold, EmergencyKind, EmergencyRecord, EmergencyState, FundSource
 from schemas.money import Money
 
 
@@ -20,24 +20,13 @@ class EmergencyIn(BaseModel):
     household: EmergencyHousehold
 
 
-class EmergencySummary(BaseModel):
-    event_id: str
-    kind: str
-    applicant_name: str
-    applicant_id_masked: str
-    township_code: str
-    township_name: str
-    village_code: str
-    village_name: str
-    tier: str
-    status: str
+class EmergencySummary(EmergencyRecord):
+    """An event with what each tier paid, and the total."""
+
     village_total: Money
     township_total: Money
     district_total: Money
     total: Money
-    documentation_due: date | None
-    documents_done: bool
-    registered_at: datetime
 
 
 class TierTotal(BaseModel):

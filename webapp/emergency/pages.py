@@ -17,8 +17,10 @@ from temporalio.client import Client
 
 from db import places_repo
 from infra.clock import BEIJING
-from rules.caps import Caps, Tier, Totals, room
-from schemas.emergency import EmergencyHousehold, EmergencyKind, FundSource
+from rules.actions import ActorView
+from rules.caps import Tier, room
+from rules.emergency_actions import ACTIONS, EmergencyAction, available_actions
+from schemas.emergency import EMERGENCY_PAYLOADS, EmergencyHousehold, EmergencyKind, FundSource
 from schemas.staff import Actor
 from webapp import authz
 from webapp.deps import Db, MaybeTemporal, PageActor
@@ -164,14 +166,9 @@ async def _detail_page(
     except ApiError as exc:
         return render_error(request, exc.status, exc.message, actor)
     ev = detail.event
-    policy_caps = None
     policy = await service.caps_policy(db, event_id) if detail.state is not None else None
-    if policy is not None:
-        caps = Caps(
-            village=policy.village_cap, township=policy.township_cap, village_township=policy.village_township_total_cap
-        )
-        totals = Totals(village=ev.village_total, township=ev.township_total, district=ev.district_total)
-        policy_caps = {"caps": caps, "room": room(caps, totals, Tier(ev.tier))}
+    event = service.event_view(detail, policy)
+    limits = None if event.caps is None else {"caps": event.caps, "room": room(event.caps, event.totals, event.tier)}
     return render(
         request,
         "emergency/detail.html",
@@ -180,11 +177,11 @@ async def _detail_page(
             "detail": detail,
             "ev": ev,
             "tier": Tier(ev.tier),
-            "limits": policy_caps,
+            "limits": limits,
             "error": error,
             "values": values or {},
             "done": done,
-            "may_act": authz.may(actor, "emergency.act") and ev.status == "open",
+            "actions": available_actions(event, ActorView.of(actor)),  # the forms shown
         },
         status=status,
         actor=actor,
@@ -195,7 +192,7 @@ async def _detail_page(
 async def detail(
     request: Request, event_id: str, actor: PageActor, db: Db, temporal: MaybeTemporal, done: str | None = None
 ) -> Response:
-    label = service.ACTIONS[done][2] if done in service.ACTIONS else None
+    label = ACTIONS[EmergencyAction(done)].label if done in ACTIONS else None
     return await _detail_page(request, event_id, actor, db, temporal, done=f"{label}：已办理" if label else None)
 
 
@@ -203,18 +200,19 @@ async def detail(
 async def act(
     request: Request, event_id: str, action: str, actor: PageActor, db: Db, temporal: MaybeTemporal
 ) -> Response:
-    if action not in service.ACTIONS:
+    if action not in ACTIONS:
         return render_error(request, 404, "页面不存在", actor)
+    which = EmergencyAction(action)
     form = await request.form()
     fields: dict[str, Any] = {k: v for k, v in form.items() if k != "csrftoken"}
     form_values = {action: dict(fields)}
     if action == "documents":
         fields["items"] = [i.strip() for i in str(fields.get("items", "")).replace("，", "、").split("、") if i.strip()]
-    model = body_model(service.ACTIONS[action][0])
+    model = body_model(EMERGENCY_PAYLOADS[which])
     again = {"values": form_values}
     try:
         body: BaseModel = model.model_validate(fields)
-        await service.perform(db, temporal, event_id, actor, action, body)
+        await service.perform(db, temporal, event_id, actor, which, body)
     except ValidationError as exc:
         return await _detail_page(
             request, event_id, actor, db, temporal, error="；".join(_errors(exc)), **again, status=422

@@ -19,15 +19,14 @@ from temporalio.client import Client
 from db import emergency_repo, funds_repo, places_repo, policy_repo
 from infra import clock
 from rules.access import within
+from rules.caps import Caps, Tier, Totals
+from rules.emergency_actions import ACTIONS, EmergencyAction, EventView
 from schemas.emergency import (
-    CloseEvent,
-    DocumentsRecorded,
+    EMERGENCY_PAYLOADS,
     EmergencyAck,
     EmergencyNames,
     EmergencyStart,
     EmergencyState,
-    Escalation,
-    PaymentApproval,
     emergency_workflow_id,
 )
 from schemas.money import from_fen
@@ -50,18 +49,11 @@ from webapp.workflow_calls import connected, query, start_or_attach, update
 
 log = structlog.get_logger("webapp")
 
-# action in the path: (payload model, update name, label)
-ACTIONS: dict[str, tuple[type[BaseModel], str, str]] = {
-    "approve": (PaymentApproval, EmergencyNames.APPROVE, "审批发放"),
-    "escalate": (Escalation, EmergencyNames.ESCALATE, "申报上一级"),
-    "documents": (DocumentsRecorded, EmergencyNames.DOCUMENTS, "补齐材料"),
-    "close": (CloseEvent, EmergencyNames.CLOSE, "办结"),
-}
 CLOSED = ApiError(409, "closed", "该急难事件已办结")
 
 
 def _summary(row: emergency_repo.EventRow) -> EmergencySummary:
-    data = asdict(row)
+    data = row.model_dump()
     totals = {t: from_fen(data.pop(f"{t}_fen")) for t in ("village", "township", "district")}
     return EmergencySummary(
         **data, **{f"{t}_total": v for t, v in totals.items()}, total=sum(totals.values(), Decimal("0"))
@@ -165,18 +157,44 @@ async def caps_policy(db: asyncpg.Pool, event_id: str) -> EmergencyPolicy | None
     return None if version is None else (await policy_repo.get(db, version)).emergency
 
 
+def event_view(detail: EmergencyDetail, policy: EmergencyPolicy | None) -> EventView:
+    """The event as the action rules see it (`rules.emergency_actions`, which the workflow's validators apply),
+    read from its row and payments; `policy` is the event's, if known (else no payment can be offered)."""
+    ev = detail.event
+    return EventView(
+        status=ev.status,
+        tier=Tier(ev.tier),
+        place=ev.village_code,
+        caps=Caps.of(policy) if policy is not None else None,
+        totals=Totals(village=ev.village_total, township=ev.township_total, district=ev.district_total),
+        paid=bool(detail.payments),
+        documents_done=ev.documents_done,
+        paying=any(p["transfer_ref"] is None for p in detail.payments),
+    )
+
+
 async def perform(
-    db: asyncpg.Pool, temporal: Client | None, event_id: str, actor: Actor, action: str, body: BaseModel
+    db: asyncpg.Pool,
+    temporal: Client | None,
+    event_id: str,
+    actor: Actor,
+    action: EmergencyAction,
+    body: BaseModel,
 ) -> EmergencyAck:
-    """Check the caller, then call the workflow once; its refusals come back as 4xx with their Chinese text."""
+    """Check the caller, then call the workflow once: its validator has the last word on role, tier and state
+    (`rules.emergency_actions`); its refusals come back as 4xx with their Chinese text."""
     authz.require(actor, "emergency.act")
-    model, name, _ = ACTIONS[action]
-    payload = with_actor(model, body, actor)
+    payload = with_actor(EMERGENCY_PAYLOADS[action], body, actor)
     await _event_row(db, event_id, actor)
     client = connected(temporal)
-    with bound_contextvars(event_id=event_id, action=action):
+    with bound_contextvars(event_id=event_id, action=action.value):
         ack = await update(
-            client, emergency_workflow_id(event_id), name, payload, result_type=EmergencyAck, closed=CLOSED
+            client,
+            emergency_workflow_id(event_id),
+            ACTIONS[action].update,
+            payload,
+            result_type=EmergencyAck,
+            closed=CLOSED,
         )
         log.info("emergency action done", by=actor.username, tier=ack.tier, total=str(ack.total))
     return ack

@@ -1,22 +1,20 @@
 """The 12349 front door over HTTP: requests registered for a resident, triage into kinds of help, referrals to
 the partner bureaus (their inbox and their webhook callback), complaints, and the district's overview.
 
-Lists and reads come from the tables the workflows keep; every action is a workflow update called by name
-(schemas.frontdoor.*Names), whose validator has the last word on role, bureau and stage. The work is done
+Lists and reads come from the tables the workflows keep; every action is one route, named as its workflow update
+is in rules.frontdoor_actions, whose rules the validator applies with the last word on role, bureau and stage.
+The work is done
 in the feature's service modules (requests, referrals, complaints, overview), which the pages call too.
 This module has no `from __future__ import annotations`: the action routes use derived body classes that
 FastAPI must see as objects, not names.
 """
 
-import inspect
 from collections.abc import Awaitable, Callable
-from functools import partial
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import BaseModel
 
-from schemas.frontdoor import REQUEST_NO, IntakeState, ReferralState, RequestKind
+from schemas.frontdoor import REQUEST_NO, ReferralState, RequestKind
 from schemas.staff import Bureau
 from webapp.deps import CurrentActor, Db, MaybeTemporal
 from webapp.frontdoor import complaints, referrals, requests
@@ -36,7 +34,7 @@ from webapp.frontdoor.models import (
     StaffRequestIn,
 )
 from webapp.frontdoor.overview import overview as district_overview
-from webapp.frontdoor.subjects import COMPLAINTS, REFERRALS, Run, Subject, perform
+from webapp.frontdoor.subjects import Subject, perform
 from webapp.payloads import body_model
 
 RequestNo = Path(pattern=REQUEST_NO, description="受理编号（12349-YYYYMMDD-XXXXXX）")
@@ -63,31 +61,34 @@ PathId = Callable[..., Awaitable[str]]  # a dependency reading a row's path para
 router = APIRouter(prefix="/api", tags=["12349 一门受理"])
 
 
-def _action_route(path: str, body_type: type[BaseModel], path_id: PathId, run: Run, **route: Any) -> None:
-    """A POST route acting on one row, with its own body model: every action keeps its own route (and its
-    own entry in the API docs). `run` gets the row's number from `path_id` and the logged-in actor."""
+def _action_route(subject: Subject, action: str, path: str, path_id: PathId) -> None:
+    """`POST {path}/{action}`: one of the subject's actions on the row whose number `path_id` reads, with the
+    action's payload (less its actor, the logged-in caller) as its body. Every action keeps its own route, and
+    its own entry in the API docs."""
+    spec, model, check = subject.actions[action], subject.payloads[action], subject.checks.get(action)
+    body_type = body_model(model)
 
     async def act(
         body: body_type, actor: CurrentActor, db: Db, temporal: MaybeTemporal, subject_id: str = Depends(path_id)
     ):
-        return await run(db, temporal, subject_id, actor, body)
+        return await perform(subject, action, db, temporal, subject_id, actor, body)
 
-    router.add_api_route(path, act, methods=["POST"], responses=ERRORS, **route)
+    router.add_api_route(
+        f"{path}/{action}",
+        act,
+        methods=["POST"],
+        responses=ERRORS,
+        response_model=subject.state,
+        summary=spec.label,
+        description=(f"{check.__doc__}\n\n" if check and check.__doc__ else "")
+        + f"{spec.label}（请求体为 {model.__name__}，办理人由登录身份确定）",
+        name=f"{subject.name}_{action.replace('-', '_')}",
+    )
 
 
-def _plain_action_routes(subject: Subject, path: str, path_id: PathId) -> None:
-    """`{path}/{action}` for each plain action of the subject, summarised by its label."""
-    for action, (model, _, label) in subject.actions.items():
-        _action_route(
-            f"{path}/{action}",
-            body_model(model),
-            path_id,
-            partial(perform, subject, action),
-            response_model=subject.state,
-            summary=label,
-            description=f"{label}（请求体为 {model.__name__}，办理人由登录身份确定）",
-            name=f"{subject.name}_{action.replace('-', '_')}",
-        )
+def _action_routes(subject: Subject, path: str, path_id: PathId) -> None:
+    for action in subject.actions:
+        _action_route(subject, action, path, path_id)
 
 
 # ---- requests ---------------------------------------------------------------------------------------
@@ -138,21 +139,7 @@ async def get_request(actor: CurrentActor, db: Db, temporal: MaybeTemporal, requ
     return await requests.request_detail(db, temporal, request_no, actor)
 
 
-for _action, _body, _run, _summary in (
-    ("triage", requests.TriageBody, requests.triage, "分办（选定求助事项）"),
-    ("link-case", requests.LinkCaseBody, requests.link_case, "关联已受理的低保/特困审核案件"),
-    ("answer", requests.AnswerBody, requests.answer_enquiry, "答复政策咨询"),
-):
-    _action_route(
-        f"/frontdoor/requests/{{request_no}}/{_action}",
-        _body,
-        _request_no,
-        _run,
-        response_model=IntakeState,
-        summary=_summary,
-        description=inspect.getdoc(_run),
-        name=f"{_action.replace('-', '_')}_route",
-    )
+_action_routes(requests.REQUESTS, "/frontdoor/requests/{request_no}", _request_no)
 
 
 # ---- referrals --------------------------------------------------------------------------------------
@@ -178,7 +165,7 @@ async def get_referral(actor: CurrentActor, db: Db, temporal: MaybeTemporal, ref
     return await referrals.referral_detail(db, temporal, referral_id, actor)
 
 
-_plain_action_routes(REFERRALS, "/referrals/{referral_id}", _referral_id)
+_action_routes(referrals.REFERRALS, "/referrals/{referral_id}", _referral_id)
 
 
 @router.post(
@@ -234,7 +221,7 @@ async def get_complaint(actor: CurrentActor, db: Db, temporal: MaybeTemporal, co
     return await complaints.complaint_detail(db, temporal, complaint_no, actor)
 
 
-_plain_action_routes(COMPLAINTS, "/complaints/{complaint_no}", _complaint_no)
+_action_routes(complaints.COMPLAINTS, "/complaints/{complaint_no}", _complaint_no)
 
 
 # ---- the district's view ----------------------------------------------------------------------------

@@ -16,14 +16,12 @@ from temporalio.client import Client
 
 from infra import clock
 from schemas.staff import Actor, Bureau, Role
-from webapp import authz
 from webapp.deps import Db, PageActor
 from webapp.errors import ApiError
 from webapp.frontdoor.labels import REFERRAL_LABELS as LABELS
 from webapp.frontdoor.models import ReferralSummary
-from webapp.frontdoor.referrals import list_referrals, referral_detail
-from webapp.frontdoor.row_pages import RowPage, plain_forms
-from webapp.frontdoor.subjects import REFERRALS
+from webapp.frontdoor.referrals import REFERRALS, actions_for, list_referrals, referral_detail
+from webapp.frontdoor.row_pages import RowPage, action_forms
 from webapp.render import render, render_error
 
 router = APIRouter(include_in_schema=False)
@@ -66,17 +64,8 @@ async def inbox(request: Request, actor: PageActor, db: Db, status: str = "open"
 async def _referral(db: asyncpg.Pool, temporal: Client | None, referral_id: str, actor: Actor) -> dict[str, Any]:
     detail = await referral_detail(db, temporal, referral_id, actor)
     ref = detail.referral
-    own_bureau = authz.may(actor, "referral.answer") and actor.bureau == ref.bureau
-    return LABELS | {
-        "detail": detail,
-        "ref": ref,
-        "row_class": row_class(ref),
-        "may_accept": own_bureau and ref.status == "delivered",
-        "may_answer": own_bureau and ref.status in ("accepted", "info_requested"),
-        "may_ask": own_bureau and ref.status == "accepted",
-        "may_supply": authz.may(actor, "referral.supply") and ref.status == "info_requested",
-    }
+    return LABELS | {"detail": detail, "ref": ref, "row_class": row_class(ref), "actions": actions_for(ref, actor)}
 
 
-REFERRAL_PAGE = RowPage("/bureau/referrals", "referral_id", "bureau/referral.html", _referral, plain_forms(REFERRALS))
+REFERRAL_PAGE = RowPage("/bureau/referrals", "referral_id", "bureau/referral.html", _referral, action_forms(REFERRALS))
 REFERRAL_PAGE.install(router)

@@ -12,11 +12,13 @@ from temporalio.client import Client
 
 from db import frontdoor_repo
 from rules.access import within
-from schemas.frontdoor import ComplaintNames, ComplaintStart, complaint_workflow_id
+from rules.actions import ActorView
+from rules.frontdoor_actions import COMPLAINT_ACTIONS, ComplaintAction, ComplaintView, available_complaint_actions
+from schemas.frontdoor import COMPLAINT_PAYLOADS, ComplaintNames, ComplaintStart, ComplaintState, complaint_workflow_id
 from schemas.staff import Actor
 from webapp import authz
 from webapp.errors import ApiError, forbidden
-from webapp.frontdoor.models import ComplaintCreated, ComplaintDetail, ComplaintIn, ComplaintList
+from webapp.frontdoor.models import ComplaintCreated, ComplaintDetail, ComplaintIn, ComplaintList, ComplaintSummary
 from webapp.frontdoor.rows import (
     DISTRICT_CODE,
     check_places,
@@ -25,10 +27,12 @@ from webapp.frontdoor.rows import (
     is_subject,
     new_complaint_no,
 )
-from webapp.frontdoor.subjects import COMPLAINTS, history
+from webapp.frontdoor.subjects import Subject, history
 from webapp.workflow_calls import connected, start_fresh
 
 log = structlog.get_logger("webapp")
+
+COMPLAINTS = Subject("complaint", "complaint_no", complaint_row, ComplaintState, COMPLAINT_ACTIONS, COMPLAINT_PAYLOADS)
 
 
 async def register_complaint(
@@ -94,3 +98,9 @@ async def complaint_detail(
         reply=row.reply,
         **await history(db, temporal, COMPLAINTS, row),
     )
+
+
+def actions_for(complaint: ComplaintSummary, actor: Actor) -> list[ComplaintAction]:
+    """The actions `actor` may take on the complaint now, by the rules its workflow's validators apply."""
+    view = ComplaintView(complaint.status, complaint.unit_code, complaint.about_person)
+    return available_complaint_actions(view, ActorView.of(actor))

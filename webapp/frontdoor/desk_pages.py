@@ -17,30 +17,23 @@ from temporalio.client import Client
 
 from db import places_repo
 from infra import clock
-from rules.needs import Route
-from schemas.frontdoor import RequestKind
 from schemas.staff import Actor
 from webapp import authz
 from webapp.deps import Db, MaybeTemporal, PageActor
 from webapp.errors import ApiError
 from webapp.frontdoor import requests
-from webapp.frontdoor.complaints import complaint_detail, list_complaints
+from webapp.frontdoor.complaints import COMPLAINTS, complaint_detail, list_complaints
+from webapp.frontdoor.complaints import actions_for as complaint_actions
 from webapp.frontdoor.labels import DESK_LABELS as LABELS
 from webapp.frontdoor.models import StaffRequestIn
 from webapp.frontdoor.overview import overview
 from webapp.frontdoor.referrals import list_referrals
-from webapp.frontdoor.row_pages import Form, RowPage, plain_forms, submit
-from webapp.frontdoor.subjects import COMPLAINTS
+from webapp.frontdoor.row_pages import RowPage, action_forms, submit
 from webapp.render import refused, render, render_error
 
 router = APIRouter(include_in_schema=False)
 
-REQUEST_FORMS: dict[str, Form] = {
-    "triage": (requests.TriageBody, requests.triage, "分办"),
-    "link-case": (requests.LinkCaseBody, requests.link_case, "关联案件"),
-    "answer": (requests.AnswerBody, requests.answer_enquiry, "答复"),
-}
-DONE_LABELS = {action: label for action, (_, _, label) in REQUEST_FORMS.items()} | {"new": "登记"}
+NEW = {"new": "登记"}  # what leads to a request's page besides its actions
 
 
 @router.get("/frontdoor")
@@ -62,22 +55,19 @@ async def desk(request: Request, actor: PageActor, db: Db) -> Response:
 
 async def _request(db: asyncpg.Pool, temporal: Client | None, request_no: str, actor: Actor) -> dict[str, Any]:
     detail = await requests.request_detail(db, temporal, request_no, actor)
-    req = detail.request
-    desk_staff = authz.may(actor, "request.handle") and req.status != "closed"
-    needs = detail.state.needs if detail.state else []
+    actions, to_link = requests.actions_for(detail, actor)
     return LABELS | {
         "detail": detail,
-        "req": req,
-        "need_states": needs,
-        "may_triage": desk_staff and req.kind is RequestKind.HELP and req.status == "received",
-        "to_link": [n for n in needs if n.route == Route.REVIEW.value and n.status != "answered"] if desk_staff else [],
-        "may_answer": desk_staff and req.kind is RequestKind.ENQUIRY,
+        "req": detail.request,
+        "need_states": detail.state.needs if detail.state else [],
+        "actions": actions,
+        "to_link": to_link,
         "may_see_household": authz.may(actor, "household.view"),
     }
 
 
 REQUEST_PAGE = RowPage(
-    "/frontdoor/requests", "request_no", "frontdoor/request.html", _request, REQUEST_FORMS, DONE_LABELS
+    "/frontdoor/requests", "request_no", "frontdoor/request.html", _request, action_forms(requests.REQUESTS), NEW
 )
 REQUEST_PAGE.install(router)
 
@@ -153,17 +143,11 @@ async def complaints(request: Request, actor: PageActor, db: Db, status: str = "
 async def _complaint(db: asyncpg.Pool, temporal: Client | None, complaint_no: str, actor: Actor) -> dict[str, Any]:
     detail = await complaint_detail(db, temporal, complaint_no, actor)
     c = detail.complaint
-    handler = authz.may(actor, "complaint.handle")
-    return LABELS | {
-        "detail": detail,
-        "c": c,
-        "may_accept": handler and c.status == "registered",
-        "may_conclude": handler and c.status == "accepted",
-    }
+    return LABELS | {"detail": detail, "c": c, "actions": complaint_actions(c, actor)}
 
 
 COMPLAINT_PAGE = RowPage(
-    "/frontdoor/complaints", "complaint_no", "frontdoor/complaint.html", _complaint, plain_forms(COMPLAINTS)
+    "/frontdoor/complaints", "complaint_no", "frontdoor/complaint.html", _complaint, action_forms(COMPLAINTS)
 )
 COMPLAINT_PAGE.install(router)
 

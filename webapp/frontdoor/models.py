@@ -9,11 +9,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from schemas.frontdoor import (
+    ComplaintRecord,
     ComplaintState,
     FrontDoorRequest,
     IntakeState,
+    ReferralRecord,
     ReferralState,
-    RequestKind,
+    RequestRecord,
 )
 from schemas.identity import Phone
 from schemas.money import Money
@@ -38,22 +40,8 @@ class LogEntry(BaseModel):
     occurred_at: datetime
 
 
-class RequestSummary(BaseModel):
-    request_no: str
-    kind: RequestKind
-    channel: str
-    name: str
-    id_masked: str
-    township_code: str
-    township_name: str
-    village_code: str | None
-    village_name: str | None
-    needs: list[str]
-    status: str
-    answer_due: date | None
+class RequestSummary(RequestRecord):
     overdue: bool = Field(description="未办结且已过答复期限")
-    created_at: datetime
-    closed_at: datetime | None
 
 
 class RequestList(BaseModel):
@@ -63,48 +51,15 @@ class RequestList(BaseModel):
     page_size: int
 
 
-class ReferralSummary(BaseModel):
-    referral_id: str
-    request_no: str
-    need: str
-    help_kind: str
-    bureau: Bureau
-    township_code: str
-    township_name: str
-    name: str
-    id_masked: str
-    status: str
-    adapter: str | None
-    accept_due: date | None
-    result_due: date | None
-    escalated: bool
+class ReferralSummary(ReferralRecord):
     accept_overdue: bool
     result_overdue: bool
-    outcome: str | None
-    help_given: str | None
     amount: Money | None
-    delivered_at: datetime
-    answered_at: datetime | None
 
 
-class ComplaintSummary(BaseModel):
-    complaint_no: str
-    request_no: str | None
-    complainant: str
+class ComplaintSummary(ComplaintRecord):
     phone_masked: str
-    township_code: str
-    unit_code: str
-    unit_name: str
-    about_case_id: str | None
-    about_person: str | None
-    status: str
-    accept_due: date | None
-    conclude_due: date | None
-    escalated: bool
     overdue: bool
-    finding: str | None
-    created_at: datetime
-    concluded_at: datetime | None
 
 
 class RequestDetail(BaseModel):

@@ -9,20 +9,24 @@ import hmac
 import asyncpg
 import structlog
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from structlog.contextvars import bound_contextvars
 from temporalio.client import Client
 
 from db import frontdoor_repo
-from schemas.frontdoor import ReferralAccept, ReferralNames, ReferralResult, ReferralState
+from rules.actions import ActorView
+from rules.frontdoor_actions import REFERRAL_ACTIONS, ReferralAction, ReferralView, available_referral_actions
+from schemas.frontdoor import REFERRAL_PAYLOADS, ReferralState
 from schemas.staff import Actor, Bureau, Role
 from webapp import authz
 from webapp.errors import ApiError
-from webapp.frontdoor.models import CallbackIn, ReferralDetail, ReferralList
+from webapp.frontdoor.models import CallbackIn, ReferralDetail, ReferralList, ReferralSummary
 from webapp.frontdoor.rows import DISTRICT_CODE, referral_row, referral_summary
-from webapp.frontdoor.subjects import REFERRALS, history, update_and_read
+from webapp.frontdoor.subjects import Subject, history, perform
 
 log = structlog.get_logger("webapp")
+
+REFERRALS = Subject("referral", "referral_id", referral_row, ReferralState, REFERRAL_ACTIONS, REFERRAL_PAYLOADS)
 
 
 async def list_referrals(
@@ -59,6 +63,12 @@ async def referral_detail(db: asyncpg.Pool, temporal: Client | None, referral_id
     )
 
 
+def actions_for(referral: ReferralSummary, actor: Actor) -> list[ReferralAction]:
+    """The actions `actor` may take on the referral now, by the rules its workflow's validators apply."""
+    view = ReferralView(referral.status, referral.bureau.value, referral.township_code, referral.accept_due is not None)
+    return available_referral_actions(view, ActorView.of(actor))
+
+
 # ---- the webhook adapter -------------------------------------------------------------------------------
 
 
@@ -85,7 +95,7 @@ async def callback(
     the bureau's active endpoint. Unknown referrals, bureaus without an active endpoint and bad signatures
     all get the same 401."""
     row = await frontdoor_repo.referral(db, referral_id)
-    endpoint = await frontdoor_repo.bureau_endpoint(db, row.bureau) if row else None
+    endpoint = await frontdoor_repo.bureau_endpoint(db, row.bureau.value) if row else None
     if (
         row is None
         or endpoint is None
@@ -98,12 +108,5 @@ async def callback(
         body = CallbackIn.model_validate_json(raw)
     except ValidationError as exc:
         raise RequestValidationError(exc.errors(include_url=False, include_input=False)) from None
-    actor = bureau_api_actor(Bureau(row.bureau))
-    if body.action == "accept":
-        payload: BaseModel = ReferralAccept(actor=actor, note=body.note)
-        name = ReferralNames.ACCEPT
-    else:
-        payload = ReferralResult(actor=actor, outcome=body.outcome, help_given=body.help_given, amount=body.amount)
-        name = ReferralNames.RESULT
-    about = {"referral_id": referral_id}
-    return await update_and_read(temporal, row.workflow_id, name, payload, actor, ReferralState, about)
+    # The bureau acts through the same action as its staff in the inbox: `accept` or `result`.
+    return await perform(REFERRALS, body.action, db, temporal, referral_id, bureau_api_actor(row.bureau), body)

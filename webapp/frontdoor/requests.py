@@ -1,6 +1,7 @@
 """12349 requests: register one (from the portal, the hotline or a township window: an intake workflow under a
 fresh number), the desk's lists, one request's detail, and the desk's actions on it (triage, link a review
-case, answer an enquiry). The API and the pages both call these."""
+case, answer an enquiry: rules.frontdoor_actions), with what the web app checks of them first. The API and the
+pages both call these."""
 
 from __future__ import annotations
 
@@ -8,23 +9,32 @@ import asyncio
 
 import asyncpg
 import structlog
-from pydantic import BaseModel
 from structlog.contextvars import bound_contextvars
 from temporalio.client import Client
 
 from db import cases_repo, frontdoor_repo, policy_repo
 from infra.clock import today
 from rules.access import within
+from rules.actions import ActorView
+from rules.frontdoor_actions import (
+    REQUEST_ACTIONS,
+    RequestAction,
+    RequestView,
+    available_request_actions,
+    request_refusal,
+    review_needs,
+)
 from rules.needs import BY_CODE, Route
 from schemas.emergency import EmergencyKind
 from schemas.frontdoor import (
+    REQUEST_PAYLOADS,
     Channel,
-    EnquiryAnswer,
     FrontDoorRequest,
     IntakeNames,
     IntakeStart,
     IntakeState,
     LinkCase,
+    NeedState,
     RequestKind,
     Triage,
     intake_workflow_id,
@@ -43,15 +53,10 @@ from webapp.frontdoor.rows import (
     request_row,
     request_summary,
 )
-from webapp.frontdoor.subjects import REQUESTS, act_on, history
-from webapp.payloads import body_model, with_actor
+from webapp.frontdoor.subjects import Subject, history
 from webapp.workflow_calls import connected, query, start_fresh
 
 log = structlog.get_logger("webapp")
-
-TriageBody = body_model(Triage)
-LinkCaseBody = body_model(LinkCase)
-AnswerBody = body_model(EnquiryAnswer)
 
 
 async def front_door_policy(db: asyncpg.Pool) -> FrontDoorPolicy:
@@ -145,22 +150,18 @@ async def request_detail(db: asyncpg.Pool, temporal: Client | None, request_no: 
     )
 
 
-async def triage(
-    db: asyncpg.Pool, temporal: Client | None, request_no: str, actor: Actor, body: BaseModel
-) -> IntakeState:
+# ---- the desk's actions --------------------------------------------------------------------------------
+
+
+async def check_triage(db: asyncpg.Pool, request_no: str, actor: Actor, payload: Triage) -> None:
     """Each need becomes a review case to open, an emergency event, or a referral to the bureau that owns it."""
-    payload = with_actor(Triage, body, actor)
     check_needs(payload.needs)
     if payload.emergency_kind not in {k.value for k in EmergencyKind}:
         raise ApiError(422, "invalid", f"急难类型无效：{payload.emergency_kind}")
-    return await act_on(REQUESTS, db, temporal, request_no, actor, IntakeNames.TRIAGE, payload)
 
 
-async def link_case(
-    db: asyncpg.Pool, temporal: Client | None, request_no: str, actor: Actor, body: BaseModel
-) -> IntakeState:
+async def check_link(db: asyncpg.Pool, request_no: str, actor: Actor, payload: LinkCase) -> None:
     """The case must be a review case of the right kind that has the requester among its household members."""
-    payload = with_actor(LinkCase, body, actor)
     need = BY_CODE.get(payload.need)
     if need is None or need.route is not Route.REVIEW:
         raise ApiError(422, "invalid", "只有低保、特困事项需要关联审核案件")
@@ -174,11 +175,35 @@ async def link_case(
         raise ApiError(422, "invalid", f"该案件不是{need.help_kind}案件")
     if not case.member:
         raise ApiError(422, "invalid", "该案件的家庭成员中没有此求助人")
-    return await act_on(REQUESTS, db, temporal, request_no, actor, IntakeNames.LINK_CASE, payload)
 
 
-async def answer_enquiry(
-    db: asyncpg.Pool, temporal: Client | None, request_no: str, actor: Actor, body: BaseModel
-) -> IntakeState:
-    payload = with_actor(EnquiryAnswer, body, actor)
-    return await act_on(REQUESTS, db, temporal, request_no, actor, IntakeNames.ANSWER, payload)
+REQUESTS = Subject(
+    "request",
+    "request_no",
+    request_row,
+    IntakeState,
+    REQUEST_ACTIONS,
+    REQUEST_PAYLOADS,
+    {RequestAction.TRIAGE: check_triage, RequestAction.LINK_CASE: check_link},
+)
+
+
+def request_view(detail: RequestDetail) -> RequestView:
+    """The request as the rules its workflow's validators apply see it (rules.frontdoor_actions)."""
+    req = detail.request
+    return RequestView(
+        status=req.status,
+        kind=req.kind.value,
+        township=req.township_code,
+        ready=req.answer_due is not None,
+        answered=detail.answer is not None,
+        review_needs=review_needs(detail.state.needs if detail.state else []),
+    )
+
+
+def actions_for(detail: RequestDetail, actor: Actor) -> tuple[list[RequestAction], list[NeedState]]:
+    """The actions `actor` may take on the request now, and the review needs they may link a case for."""
+    view, who = request_view(detail), ActorView.of(actor)
+    needs = detail.state.needs if detail.state else []
+    to_link = [n for n in needs if request_refusal(RequestAction.LINK_CASE, view, who, need=n.code) is None]
+    return available_request_actions(view, who), to_link

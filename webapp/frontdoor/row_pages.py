@@ -57,11 +57,12 @@ async def submit(attempt: Callable[[], Awaitable[str]], again: Callable[[str, in
     return RedirectResponse(target, status_code=303)
 
 
-def plain_forms(subject: Subject) -> dict[str, Form]:
-    """The forms of a subject's plain actions (a workflow update each), labelled as in the API docs."""
+def action_forms(subject: Subject) -> dict[str, Form]:
+    """The forms of a subject's actions (rules.frontdoor_actions), each run as its API route runs it and
+    labelled as in the API docs."""
     return {
-        action: (body_model(model), partial(perform, subject, action), label)
-        for action, (model, _, label) in subject.actions.items()
+        action: (body_model(subject.payloads[action]), partial(perform, subject, action), spec.label)
+        for action, spec in subject.actions.items()
     }
 
 

@@ -46,7 +46,7 @@ Row = frontdoor_repo.RequestRow | frontdoor_repo.ReferralRow | frontdoor_repo.Co
 
 
 def _fields(row: Row) -> dict[str, Any]:
-    return dict(row) if isinstance(row, asyncpg.Record) else asdict(row)
+    return dict(row) if isinstance(row, asyncpg.Record) else row.model_dump()
 
 
 def request_summary(request: Row) -> RequestSummary:

@@ -5,11 +5,13 @@ the rest; the ID number is shown whole only to those who open cases for people (
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date, datetime
 
 import asyncpg
 from pydantic import BaseModel, Field
 
+from db import frontdoor_repo, households_repo, recipients_repo
 from rules.access import within
 from rules.stages import STAGE_LABELS
 from schemas.identity import mask_id, validate_resident_id
@@ -18,15 +20,7 @@ from schemas.staff import Actor
 from webapp import authz
 from webapp.errors import ApiError
 from webapp.frontdoor.models import ComplaintSummary, ReferralSummary, RequestSummary
-from webapp.frontdoor.rows import (
-    COMPLAINT_SQL,
-    REFERRAL_SQL,
-    REQUEST_SQL,
-    complaint_summary,
-    is_subject,
-    referral_summary,
-    request_summary,
-)
+from webapp.frontdoor.rows import complaint_summary, is_subject, referral_summary, request_summary
 
 
 class HouseholdMember(BaseModel):
@@ -113,106 +107,63 @@ async def household_view(db: asyncpg.Pool, id_number: str, actor: Actor) -> Hous
         hidden += 1
         return False
 
-    case_rows = await db.fetch(
-        "select c.case_id, c.assistance_type, c.township_code, t.name as township_name, v.name as village_name, "
-        "c.village_code, c.applicant_name, m.relation, c.stage, c.status, c.accepted_at, c.deadline, c.overdue, "
-        "c.category, c.monthly_amount_fen, c.household_id, m.name as member_name from household_members m "
-        "join cases c on c.household_id = m.household_id join places t on t.code = c.township_code "
-        "left join places v on v.code = c.village_code where m.id_number = $1 order by c.accepted_at desc",
-        person,
-    )
-    all_requests = await db.fetch(REQUEST_SQL + "where r.id_number = $1 order by r.created_at desc", person)
+    case_rows = await households_repo.cases_of_member(db, person)
+    all_requests = await frontdoor_repo.requests_of_person(db, person)
     # Related records are looked up from everything known, then shown only within the caller's jurisdiction.
-    request_nos = [r["request_no"] for r in all_requests]
-    all_case_ids = [c["case_id"] for c in case_rows]
-    known_names = sorted({c["member_name"] for c in case_rows} | {r["name"] for r in all_requests})
-    case_rows = [c for c in case_rows if mine(c["village_code"] or c["township_code"])]
-    members = await db.fetch(
-        "select household_id, name, relation, id_number, is_applicant from household_members "
-        "where household_id = any($1::bigint[]) order by household_id, is_applicant desc, id",
-        [c["household_id"] for c in case_rows],
-    )
+    request_nos = [r.request_no for r in all_requests]
+    all_case_ids = [c.case_id for c in case_rows]
+    known_names = sorted({c.member_name for c in case_rows} | {r.name for r in all_requests})
+    case_rows = [c for c in case_rows if mine(c.place)]
+    members = await households_repo.members_of(db, [c.household_id for c in case_rows])
     cases = [
         HouseholdCase(
-            **{k: c[k] for k in HouseholdCase.model_fields if k in c},
-            stage_label=STAGE_LABELS.get(c["stage"], c["stage"]),
-            monthly_amount=None if c["monthly_amount_fen"] is None else from_fen(c["monthly_amount_fen"]),
+            **{k: v for k, v in asdict(c).items() if k in HouseholdCase.model_fields},
+            stage_label=STAGE_LABELS.get(c.stage, c.stage),
+            monthly_amount=None if c.monthly_amount_fen is None else from_fen(c.monthly_amount_fen),
             members=[
                 HouseholdMember(
-                    name=m["name"],
-                    relation=m["relation"],
-                    id_masked=mask_id(m["id_number"]),
-                    is_applicant=m["is_applicant"],
+                    name=m.name, relation=m.relation, id_masked=mask_id(m.id_number), is_applicant=m.is_applicant
                 )
-                for m in members
-                if m["household_id"] == c["household_id"]
+                for m in members.get(c.household_id, [])
             ],
         )
         for c in case_rows
     ]
-    case_ids = [c.case_id for c in cases]
     recipients = [
         HouseholdRecipient(
-            **{k: r[k] for k in HouseholdRecipient.model_fields if k in r},
-            monthly_amount=from_fen(r["monthly_amount_fen"]),
+            **{k: v for k, v in asdict(r).items() if k in HouseholdRecipient.model_fields},
+            monthly_amount=from_fen(r.monthly_amount_fen),
         )
-        for r in await db.fetch(
-            "select case_id, assistance_type, township_code, category, monthly_amount_fen, people, "
-            "first_payment_month, status, decided_at from recipients where case_id = any($1::text[]) "
-            "order by decided_at desc",
-            case_ids,
-        )
+        for r in await recipients_repo.recipients_of_cases(db, [c.case_id for c in cases])
     ]
-    requests = [r for r in all_requests if mine(r["village_code"] or r["township_code"])]
+    requests = [r for r in all_requests if mine(r.village_code or r.township_code)]
     referrals = [
         r
-        for r in await db.fetch(
-            REFERRAL_SQL + "where f.request_no = any($1::text[]) order by f.delivered_at desc", request_nos
-        )
-        if mine(r["township_code"])
+        for r in await frontdoor_repo.referrals_of_requests(db, request_nos, newest_first=True)
+        if mine(r.township_code)
     ]
     complaints = [
         c
-        for c in await db.fetch(
-            COMPLAINT_SQL + "where c.request_no = any($1::text[]) or c.about_case_id = any($2::text[]) "
-            "order by c.created_at desc",
-            request_nos,
-            all_case_ids,
-        )
-        if mine(c["unit_code"]) and not is_subject(actor, c["about_person"])
+        for c in await frontdoor_repo.complaints_about(db, request_nos, all_case_ids, newest_first=True)
+        if mine(c.unit_code) and not is_subject(actor, c.about_person)
     ]
     emergencies = [
         e
-        for e in await db.fetch(
-            "select e.event_id, e.kind, e.applicant_name, e.township_code, t.name as township_name, "
-            "e.village_code, v.name as village_name, e.tier, e.status, "
-            "e.village_fen + e.township_fen + e.district_fen as total_fen, e.registered_at from emergencies e "
-            "join places t on t.code = e.township_code join places v on v.code = e.village_code "
-            "where e.applicant_id_number = $4 "
-            "or (e.applicant_id_number is null and e.applicant_id_masked = $1 and e.applicant_name = any($2::text[])) "
-            "or e.event_id in "
-            "(select l.payload->>'target' from frontdoor_log l where l.subject_type = 'request' "
-            "and l.subject_id = any($3::text[]) and l.kind = 'need_answered') order by e.registered_at desc",
-            mask_id(person),
-            known_names,
-            request_nos,
-            person,
-        )
-        if mine(e["village_code"])
+        for e in await households_repo.emergencies_of_person(db, person, mask_id(person), known_names, request_nos)
+        if mine(e.village_code)
     ]
     return HouseholdView(
         id_number=person if authz.may(actor, "ids.full") else None,
         id_masked=mask_id(person),
         names=sorted(
-            {c["member_name"] for c in case_rows}
-            | {r["name"] for r in requests}
-            | {e["applicant_name"] for e in emergencies}
+            {c.member_name for c in case_rows} | {r.name for r in requests} | {e.applicant_name for e in emergencies}
         ),
         cases=cases,
         recipients=recipients,
         emergencies=[
             HouseholdEmergency(
-                **{k: e[k] for k in HouseholdEmergency.model_fields if k in e}, total=from_fen(e["total_fen"])
+                **{k: v for k, v in asdict(e).items() if k in HouseholdEmergency.model_fields},
+                total=from_fen(e.total_fen),
             )
             for e in emergencies
         ],

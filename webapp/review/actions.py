@@ -14,50 +14,29 @@ from structlog.contextvars import bound_contextvars
 from temporalio.client import Client
 
 from db import events_repo, policy_repo, users_repo
+from db.cases_repo import CaseRow
 from rules.investigators import names, team_refusal
 from rules.stages import Action, allowed_roles
-from schemas.review import (
-    ActionAck,
-    CaseError,
-    Decision,
-    Hearing,
-    HomeVisit,
-    MaterialsSupplied,
-    MissingMaterials,
-    NamesakeResolution,
-    NeighbourInterview,
-    Objection,
-    ReviewNames,
-    TakeOver,
-    VerificationResult,
-)
+from schemas.relatives import NamesakeResolution
+from schemas.review import ACTION_PAYLOADS, ActionAck, CaseError, HomeVisit, ReviewNames
 from schemas.staff import Actor
 from webapp import authz
 from webapp.errors import ApiError
 from webapp.payloads import with_actor
-from webapp.review.cases import case_place, case_row
+from webapp.review.cases import case_row
 from webapp.workflow_calls import connected, update
 
 log = structlog.get_logger("webapp")
 
-ACTIONS: dict[Action, tuple[type[BaseModel], str]] = {
-    Action.MISSING_MATERIALS: (MissingMaterials, Action.MISSING_MATERIALS.value),
-    Action.MATERIALS_SUPPLIED: (MaterialsSupplied, Action.MATERIALS_SUPPLIED.value),
-    Action.VERIFICATION_RESULT: (VerificationResult, Action.VERIFICATION_RESULT.value),
-    Action.HOME_VISIT: (HomeVisit, Action.HOME_VISIT.value),
-    Action.NEIGHBOUR_INTERVIEW: (NeighbourInterview, Action.NEIGHBOUR_INTERVIEW.value),
-    Action.HEARING: (Hearing, Action.HEARING.value),
-    Action.DECISION: (Decision, Action.DECISION.value),
-    Action.OBJECTION: (Objection, Action.OBJECTION.value),
-    Action.TAKE_OVER: (TakeOver, Action.TAKE_OVER.value),
-}
+# Each action's payload and the name of the workflow update that takes it (the action's own name).
+ACTIONS: dict[Action, tuple[type[BaseModel], str]] = {Action(n): (model, n) for n, model in ACTION_PAYLOADS.items()}
 # The review's own words for a closed case, a slow workflow and a failure inside it.
 CASE_CLOSED = ApiError(409, "case_closed", "案件已办结，不能再操作")
 TIMEOUT = ApiError(504, "timeout", "工作流处理超时，请稍后查看案件状态")
 FAILED = ApiError(500, "workflow_error", "案件处理出错，请联系系统管理员")
 
 
-async def with_investigators(db: asyncpg.Pool, visit: HomeVisit, row: asyncpg.Record, actor: Actor) -> HomeVisit:
+async def with_investigators(db: asyncpg.Pool, visit: HomeVisit, row: CaseRow, actor: Actor) -> HomeVisit:
     """The visit with everyone it names (investigators and assistants) as the users table has them: the workflow
     cannot read that table, and checks roles and jurisdiction against what it is told here (whatever the client
     sent as `investigator_staff` is replaced). The team is checked here as the workflow will check it, for an
@@ -65,12 +44,11 @@ async def with_investigators(db: asyncpg.Pool, visit: HomeVisit, row: asyncpg.Re
     refusal of the actor (role, recusal) is the answer, as for any other action."""
     named = list(dict.fromkeys(names(visit.investigators) + names(visit.assistants)))
     staff = await users_repo.staff_refs(db, named)
-    roles = allowed_roles(Action.HOME_VISIT, district_handles=row["handled_by"] == "district")
-    if actor.role.value in roles and not await events_repo.is_barred(db, row["case_id"], actor.username):
+    roles = allowed_roles(Action.HOME_VISIT, district_handles=row.handled_by == "district")
+    if actor.role.value in roles and not await events_repo.is_barred(db, row.case_id, actor.username):
         async with db.acquire() as conn:
-            minimum = (await policy_repo.get(conn, row["policy_version"])).review.min_investigators
-        place = case_place(row["township_code"], row["village_code"])
-        team = team_refusal(visit.investigators, visit.assistants, staff, place, minimum)
+            minimum = (await policy_repo.get(conn, row.policy_version)).review.min_investigators
+        team = team_refusal(visit.investigators, visit.assistants, staff, row.place, minimum)
         if team is not None:
             raise ApiError(422, team.code, team.message)
     return visit.model_copy(update={"investigator_staff": [staff[n] for n in named if n in staff]})
@@ -78,14 +56,7 @@ async def with_investigators(db: asyncpg.Pool, visit: HomeVisit, row: asyncpg.Re
 
 async def log_refused(db: asyncpg.Pool, case_id: str, username: str, action: str, refused: ApiError) -> None:
     """Keep a refused attempt for the district: a refused update leaves nothing in the workflow history."""
-    await db.execute(
-        "insert into refused_actions (case_id, username, action, code, message) values ($1, $2, $3, $4, $5)",
-        case_id,
-        username,
-        action,
-        refused.code,
-        refused.message,
-    )
+    await events_repo.log_refused(db, case_id, username, action, refused.code, refused.message)
 
 
 async def perform(
@@ -122,16 +93,16 @@ async def resolve_namesake(
 
 
 async def _call(
-    db: asyncpg.Pool, temporal: Client | None, row: asyncpg.Record, actor: Actor, name: str, payload: BaseModel
+    db: asyncpg.Pool, temporal: Client | None, row: CaseRow, actor: Actor, name: str, payload: BaseModel
 ) -> ActionAck:
     """Call the update once; a refusal for recusal is kept for the district."""
     client = connected(temporal)
-    case_id = row["case_id"]
-    with bound_contextvars(case_id=case_id, workflow_id=row["workflow_id"], action=name):
+    case_id = row.case_id
+    with bound_contextvars(case_id=case_id, workflow_id=row.workflow_id, action=name):
         try:
             ack = await update(
                 client,
-                row["workflow_id"],
+                row.workflow_id,
                 name,
                 payload,
                 result_type=ActionAck,

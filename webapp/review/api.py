@@ -7,16 +7,18 @@ module has no `from __future__ import annotations`: the action routes use the de
 FastAPI must see as objects, not names.
 """
 
+from dataclasses import asdict
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import structlog
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel
 
+from db import case_lists_repo, events_repo
+from db.case_lists_repo import CaseQuery
 from db.users_repo import USERNAME_PATTERN
 from infra.calendar_news import announce_calendar_change
-from infra.config import TIMEZONE
 from rules.stages import Action, Stage
 from schemas.review import ActionAck, Application, AssistanceType
 from schemas.staff import Actor
@@ -24,14 +26,13 @@ from webapp.deps import AppSettings, CurrentActor, Db, MaybeTemporal, permitted
 from webapp.errors import ErrorBody
 from webapp.payloads import body_model
 from webapp.review import actions, cases
-from webapp.review.cases import IN_JURISDICTION, SUMMARY_SQL, CaseId, case_row, jurisdiction, summary
+from webapp.review.cases import CaseId, case_row, summary
 from webapp.review.models import (
     CalendarChanged,
     CaseCreated,
     CaseDetail,
     CaseEvent,
     CaseList,
-    VerificationRequest,
     VerificationRequestList,
 )
 from webapp.review.workflow import case_state
@@ -47,8 +48,6 @@ _ERRORS = {
     404: {"model": ErrorBody, "description": "案件不存在"},
     422: {"model": ErrorBody, "description": "数据不合法（中文提示）"},
 }
-# Up to this many matches a list page is sorted in memory (a few milliseconds) rather than read in index order.
-_SORT_AT_MOST = 2000
 
 
 @router.post(
@@ -97,55 +96,19 @@ async def list_cases(
     page_size: int = Query(50, ge=1, le=200),
 ) -> CaseList:
     """Open and closed cases within the caller's jurisdiction, the nearest deadline first."""
-    params: list[Any] = [actor.place_code]
-    where = [await jurisdiction(db, actor.place_code)]
-
-    def add(condition: str, value: Any) -> None:
-        params.append(value)
-        where.append(condition.format(f"${len(params)}"))
-
-    if township:
-        add("c.township_code = {}", township)
-    if stage:
-        add("c.stage = {}", stage.value)
-    if assistance_type:
-        add("c.assistance_type = {}", assistance_type.value)
-    if overdue is not None:
-        add("c.overdue = {}", overdue)
-    if deadline_before:
-        add("c.deadline <= {}", deadline_before)
-    if accepted_from:
-        add(f"(c.accepted_at at time zone '{TIMEZONE}')::date >= {{}}", accepted_from)
-    if accepted_to:
-        add(f"(c.accepted_at at time zone '{TIMEZONE}')::date <= {{}}", accepted_to)
-    if q:
-        add("starts_with(c.applicant_name, {})", q)
-    condition = " and ".join(where)
-    async with db.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        # One snapshot for the count and the page. The count also says where the matches start in
-        # deadline order, so the page is read along the (deadline, accepted_at, case_id) index from there;
-        # a few matches are sorted instead, as the rows a filter picks (an open stage, a date range) may
-        # all lie at one end of that index (bench/RESULTS.md, migration 0009).
-        found = await conn.fetchrow(
-            "select count(*) as total, min(c.deadline) as first, count(*) filter (where c.deadline is null) as undated "
-            f"from cases c where {condition}",
-            *params,
-        )
-        order = "c.deadline asc nulls last"
-        if found["total"] <= _SORT_AT_MOST:
-            order = "c.deadline + 0 asc nulls last"  # same order; no index matches it, so the planner sorts
-        elif found["undated"] == 0 and found["first"] is not None:
-            params.append(found["first"])
-            condition += f" and c.deadline >= ${len(params)}"  # true of every match: where the walk starts
-        # The page's numbers first, then their rows: the rows skipped on the way to a deep page are not
-        # joined with their places.
-        rows = await conn.fetch(
-            f"{SUMMARY_SQL} where c.case_id = any(array(select c.case_id from cases c where {condition} "
-            f"order by {order}, c.accepted_at, c.case_id limit {page_size} offset {(page - 1) * page_size})) "
-            "order by c.deadline asc nulls last, c.accepted_at, c.case_id",
-            *params,
-        )
-    return CaseList(items=[summary(r) for r in rows], total=found["total"], page=page, page_size=page_size)
+    query = CaseQuery(
+        within=actor.place_code,
+        township=township,
+        assistance_type=assistance_type and assistance_type.value,
+        stage=stage and stage.value,
+        overdue=overdue,
+        deadline_before=deadline_before,
+        accepted_from=accepted_from,
+        accepted_to=accepted_to,
+        name_prefix=q,
+    )
+    found = await case_lists_repo.page_of_cases(db, query, page=page, page_size=page_size)
+    return CaseList(items=[summary(r) for r in found.rows], total=found.total, page=page, page_size=page_size)
 
 
 @router.get("/cases/{case_id}", response_model=CaseDetail, summary="案件详情", responses=_ERRORS)
@@ -154,17 +117,13 @@ async def get_case(
 ) -> CaseDetail:
     """The database row and event log, and the workflow's live state (deadline, pauses, who is barred)."""
     row = await case_row(db, case_id, actor)
-    events = await db.fetch(
-        "select id, event_key, kind, stage, actor, actor_role, payload, occurred_at, recorded_at "
-        "from case_events where case_id = $1 order by occurred_at, id",
-        case_id,
-    )
+    events = await events_repo.event_log(db, case_id)
     temporal = connected(client)
     return CaseDetail(
         case=summary(row),
-        state=await case_state(temporal, row["workflow_id"]),
-        events=[CaseEvent(**dict(e)) for e in events],
-        temporal_ui_url=f"{settings.temporal_ui_url}/namespaces/{temporal.namespace}/workflows/{row['workflow_id']}",
+        state=await case_state(temporal, row.workflow_id),
+        events=[CaseEvent(**asdict(e)) for e in events],
+        temporal_ui_url=f"{settings.temporal_ui_url}/namespaces/{temporal.namespace}/workflows/{row.workflow_id}",
     )
 
 
@@ -181,20 +140,8 @@ async def verification_requests(
     limit: int = Query(100, ge=1, le=200),
 ) -> VerificationRequestList:
     """The district verification centre's queue, oldest request first, within the caller's jurisdiction."""
-    params: list[Any] = [actor.place_code]
-    condition = IN_JURISDICTION.format("$1")
-    if status:
-        params.append(status)
-        condition += " and r.status = $2"
-    base = "from verification_requests r join cases c on c.case_id = r.case_id where " + condition
-    total = await db.fetchval("select count(*) " + base, *params)
-    rows = await db.fetch(
-        "select r.case_id, r.township_code, c.applicant_name, c.applicant_id_masked, c.assistance_type, "
-        "r.requested_at, r.adapter, r.status, r.answered_by, r.answered_at, c.deadline as case_deadline "
-        f"{base} order by r.requested_at, r.id limit {limit}",
-        *params,
-    )
-    return VerificationRequestList(items=[VerificationRequest(**dict(r)) for r in rows], total=total)
+    items, total = await case_lists_repo.verification_queue(db, actor.place_code, status, limit)
+    return VerificationRequestList(items=items, total=total)
 
 
 @router.post("/calendar/changed", response_model=CalendarChanged, summary="工作日历已更新：通知在办案件重算时限")

@@ -5,22 +5,25 @@ cannot be read: past retention, server down; the form says so)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import asyncpg
 from temporalio.client import Client
 
-from db import policy_repo
+from db import events_repo, households_repo, policy_repo, users_repo
+from db.cases_repo import CaseRow
+from db.events_repo import LoggedEvent
+from db.households_repo import Household, Member
 from schemas.review import Application, CaseState
 from webapp.review.workflow import case_state, started_with
 
 
 @dataclass
 class FormData:
-    case: asyncpg.Record
-    household: asyncpg.Record | None
-    members: list[asyncpg.Record]
+    case: CaseRow
+    household: Household | None
+    members: list[Member]  # the applicant first
     application: Application | None
     events: dict[str, dict[str, Any]]  # the latest event of each kind: after an objection, the redone steps
     objections: list[dict[str, Any]]
@@ -28,49 +31,32 @@ class FormData:
     categories: dict[str, str]  # category code -> name, from the case's policy version
 
 
-def _as_recorded(rows: list[asyncpg.Record], state: CaseState | None) -> list[dict[str, Any]]:
+def _as_recorded(rows: list[LoggedEvent], state: CaseState | None) -> list[dict[str, Any]]:
     """Each logged event with its payload as the workflow recorded it, when the workflow can be asked.
 
     The event log stores `payload | {"summary": <timeline text>}`, which overwrites the hearing's own
     `summary` (the written record of the review); the workflow's timeline keeps both apart.
     """
     recorded = {e.event_key: e.payload for e in state.timeline} if state else {}
-    return [dict(r) | {"payload": recorded.get(r["event_key"], r["payload"])} for r in rows]
+    return [asdict(r) | {"payload": recorded.get(r.event_key, r.payload)} for r in rows]
 
 
-async def form_data(db: asyncpg.Pool, temporal: Client | None, case: asyncpg.Record) -> FormData:
+async def form_data(db: asyncpg.Pool, temporal: Client | None, case: CaseRow) -> FormData:
     """The case's rows, its event log as the workflow recorded it, and the application as accepted."""
-    household = await db.fetchrow(
-        "select h.* from households h join cases c on c.household_id = h.id where c.case_id = $1", case["case_id"]
-    )
-    members = await db.fetch(
-        "select m.name, m.id_number, m.relation from household_members m "
-        "join cases c on c.household_id = m.household_id where c.case_id = $1 order by m.is_applicant desc, m.id",
-        case["case_id"],
-    )
-    rows = await db.fetch(
-        "select event_key, kind, actor, payload, occurred_at from case_events where case_id = $1 "
-        "order by occurred_at, id",
-        case["case_id"],
-    )
-    state = await case_state(temporal, case["workflow_id"])
-    events = _as_recorded(rows, state)
+    household = await households_repo.household_of_case(db, case.case_id)
+    state = await case_state(temporal, case.workflow_id)
+    events = _as_recorded(await events_repo.event_log(db, case.case_id), state)
     usernames = {e["actor"] for e in events if e["actor"]}
     for e in events:
         usernames |= set(e["payload"].get("investigators", [])) | set(e["payload"].get("assistants", []))
-    names = {
-        r["username"]: r["full_name"]
-        for r in await db.fetch(
-            "select username, full_name from users where username = any($1::text[])", list(usernames)
-        )
-    }
+    names = await users_repo.full_names(db, usernames)
     async with db.acquire() as conn:
-        policy = await policy_repo.get(conn, case["policy_version"])
+        policy = await policy_repo.get(conn, case.policy_version)
     return FormData(
         case=case,
         household=household,
-        members=list(members),
-        application=start.application if (start := await started_with(temporal, case["workflow_id"])) else None,
+        members=household.members if household else [],
+        application=start.application if (start := await started_with(temporal, case.workflow_id)) else None,
         events={e["kind"]: e for e in events},
         objections=[e for e in events if e["kind"] == "objection"],
         names=names,

@@ -120,28 +120,28 @@ class Form:
     def household(self) -> list[Any]:
         case, hh, app = self.d.case, self.d.household, self.d.application
         accepted = self.d.events.get("accepted")
-        applicant = next((m for m in self.d.members if m["relation"] == "self"), None)
-        phone = hh["phone"] if hh and hh["phone"] else ""
+        applicant = next((m for m in self.d.members if m.relation == "self"), None)
+        phone = hh.phone if hh and hh.phone else ""
         rows = [
             [
                 "申请人",
-                case["applicant_name"],
+                case.applicant_name,
                 "身份证号码",
-                self.id_number(applicant["id_number"]) if applicant else "",
+                self.id_number(applicant.id_number) if applicant else "",
             ],
             [
                 "户籍类型",
-                HUKOU.get(hh["hukou_type"], "") if hh else "",
+                HUKOU.get(hh.hukou_type, "") if hh else "",
                 "联系电话",
                 phone if self.full_ids else mask_phone(phone),
             ],
-            ["家庭住址", (hh["address"] if hh else "", 3)],
-            ["申请渠道", CHANNELS.get(case["channel"], case["channel"]), "家庭人口", f"{len(self.d.members)} 人"],
+            ["家庭住址", (hh.address if hh else "", 3)],
+            ["申请渠道", CHANNELS.get(case.channel, case.channel), "家庭人口", f"{len(self.d.members)} 人"],
             [
                 "受理人",
                 self.name(accepted["actor"]) if accepted else "",
                 "受理时间",
-                f"{local(case['accepted_at']):%Y-%m-%d %H:%M}",
+                f"{local(case.accepted_at):%Y-%m-%d %H:%M}",
             ],
         ]
         if app and app.attachments:
@@ -152,11 +152,11 @@ class Form:
         by_id = {m.id_number: m for m in self.d.application.household.members} if self.d.application else {}
         rows: list[list[Any]] = [["序号", "姓名", "与申请人关系", "身份证号码", "残疾等级", "劳动能力"]]
         for i, m in enumerate(self.d.members, 1):
-            declared = by_id.get(m["id_number"])
+            declared = by_id.get(m.id_number)
             grade = f"{declared.disability_grade} 级" if declared and declared.disability_grade else "无"
             able = ("有" if declared.able_to_work else "无") if declared else ""
-            relation = RELATION_LABELS.get(m["relation"], m["relation"])
-            rows.append([str(i), m["name"], relation, self.id_number(m["id_number"]), grade if declared else "", able])
+            relation = RELATION_LABELS.get(m.relation, m.relation)
+            rows.append([str(i), m.name, relation, self.id_number(m.id_number), grade if declared else "", able])
         return [self.grid(rows, [0.6, 1.4, 1.4, 2.6, 1, 1], header=True)]
 
     def incomes(self) -> list[Any]:
@@ -332,12 +332,12 @@ class Form:
 
     def story(self) -> list[Any]:
         case = self.d.case
-        kind = AssistanceType(case["assistance_type"]).label
-        place = case["township_name"] + (f" {case['village_name']}" if case["village_name"] else "")
-        stage = STAGE_LABELS.get(case["stage"], case["stage"])
+        kind = AssistanceType(case.assistance_type).label
+        place = case.township_name + (f" {case.village_name}" if case.village_name else "")
+        stage = STAGE_LABELS.get(case.stage, case.stage)
         return [
             self.p(f"{kind}审核确认表", self.title),
-            self.p(f"案件编号：{case['case_id']}　　{place}　　当前环节：{stage}", self.meta),
+            self.p(f"案件编号：{case.case_id}　　{place}　　当前环节：{stage}", self.meta),
             Spacer(1, 3 * mm),
             self.section("一、申请人及家庭基本情况", self.household()),
             self.section("二、家庭成员", self.members()),
@@ -358,10 +358,10 @@ def build_pdf(data: FormData, actor: Actor, printed_at: datetime) -> bytes:
     note = "" if form.full_ids else "（身份证号码已按查看权限脱敏）"
     footer = f"裕安区社会救助审核确认系统生成　打印人：{actor.full_name}　打印时间：{printed_at:%Y-%m-%d %H:%M}{note}"
 
-    kind = AssistanceType(data.case["assistance_type"]).label
+    kind = AssistanceType(data.case.assistance_type).label
     return a4(
         form.story(),
-        title=f"{kind}审核确认表 {data.case['case_id']}",
+        title=f"{kind}审核确认表 {data.case.case_id}",
         subject="审核确认表",
         footer=footer,
         side=18,

@@ -12,10 +12,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from rules.investigators import ASSISTING_ROLES
-from rules.stages import ACTION_STAGES, Action, Stage, allowed_roles
+from rules.stages import Action, ActorView, CaseView, Stage, open_steps
 from schemas.policy import ApprovalLevel, Policy
 from schemas.review import CaseState
-from schemas.staff import Actor, Role
+from schemas.staff import Actor
 from webapp.payloads import body_model
 from webapp.review.actions import ACTIONS
 from webapp.review.common import split_list
@@ -31,6 +31,8 @@ FIELDS: dict[Action, tuple[str, ...]] = {
     Action.DECISION: ("approve", "category", "monthly_amount", "override_reason", "reasons"),
     Action.OBJECTION: ("objector", "content", "route"),
     Action.TAKE_OVER: ("reason",),
+    Action.EXTEND_DEADLINE: ("reasons",),
+    Action.REFUSAL_DELIVERED: ("method", "delivered_on", "recipient", "note"),
 }
 MULTI = frozenset({"items", "investigators", "assistants"})  # checkboxes
 LINES = frozenset({"items_other", "family_signatures", "interviewees", "evidence_requests", "participants"})
@@ -44,53 +46,40 @@ ORDER = (
     Action.HEARING,
     Action.DECISION,
     Action.OBJECTION,
+    Action.REFUSAL_DELIVERED,
     Action.TAKE_OVER,
+    Action.EXTEND_DEADLINE,
     Action.MISSING_MATERIALS,
 )
 # Shown folded: rarely needed, and long.
-FOLDED = frozenset({Action.MISSING_MATERIALS})
-# Workflow refusal and paused-clock rules, mirrored so that only forms that can succeed are offered.
-WHILE_PAUSED = frozenset({Action.MATERIALS_SUPPLIED, Action.VERIFICATION_RESULT, Action.TAKE_OVER})
+FOLDED = frozenset({Action.MISSING_MATERIALS, Action.EXTEND_DEADLINE})
+
+
+def case_view(state: CaseState, policy: Policy) -> CaseView:
+    """What the action rules need to know of the case, from the workflow's state."""
+    return CaseView(
+        stage=Stage(state.stage),
+        place=state.village_code or state.township_code,
+        paused=bool(state.clock and state.clock.paused),
+        handled_by=state.handled_by,
+        district_approves=policy.review.approval_level(state.township_code) is ApprovalLevel.DISTRICT,
+        barred=frozenset(state.barred_staff),
+        verified=state.verification_done,
+        escalated=bool(state.escalations),
+        home_visit_done=state.home_visit_done,
+        neighbour_done=state.neighbour_interview_done,
+        district_visit_due=state.district_visit_required and not state.district_visit_done,
+        decided=state.decision is not None,
+        extended=bool(state.clock and state.clock.extended),
+        delivered=state.refusal_delivery is not None,
+    )
 
 
 def available_actions(actor: Actor, state: CaseState, policy: Policy) -> list[Action]:
-    """The actions `actor` may take on the case now, in `ORDER`."""
-    if actor.role is Role.DISTRICT_SUPERVISOR or actor.username in state.barred_staff:
-        return []
-    stage = Stage(state.stage)
-    paused = bool(state.clock and state.clock.paused)
-    district = state.handled_by == "district"
-    out = []
-    for action in ORDER:
-        at_district = district or (
-            action is Action.DECISION and policy.review.approval_level(state.township_code) is ApprovalLevel.DISTRICT
-        )
-        roles = allowed_roles(action, district_handles=at_district)
-        if stage not in ACTION_STAGES[action] or actor.role.value not in roles:
-            continue
-        if paused and action not in WHILE_PAUSED:
-            continue
-        if _still_open(action, actor, state, paused):
-            out.append(action)
-    return out
-
-
-def _still_open(action: Action, actor: Actor, state: CaseState, paused: bool) -> bool:
-    match action:
-        case Action.MATERIALS_SUPPLIED:
-            return paused
-        case Action.VERIFICATION_RESULT:
-            return not state.verification_done
-        case Action.HOME_VISIT:
-            if actor.role is Role.DISTRICT_OFFICER:
-                district_visit_due = state.district_visit_required and not state.district_visit_done
-                return district_visit_due or (state.handled_by == "district" and not state.home_visit_done)
-            return not state.home_visit_done
-        case Action.NEIGHBOUR_INTERVIEW:
-            return not state.neighbour_interview_done
-        case Action.TAKE_OVER:
-            return bool(state.escalations) and state.handled_by != "district"
-    return True
+    """The forms `actor` sees now: the actions the rules let them take whose step is still to be done, in
+    `ORDER` (the workflow's validators, which use the same rules, have the last word)."""
+    steps = open_steps(case_view(state, policy), ActorView(actor.username, actor.role.value, actor.place_code))
+    return [a for a in ORDER if a in steps]
 
 
 def defaults(action: Action, actor: Actor, today: str) -> dict[str, Any]:
@@ -105,6 +94,7 @@ def defaults(action: Action, actor: Actor, today: str) -> dict[str, Any]:
         Action.HEARING: {"held_on": today, "kind": "democratic_review", "opinion": "agree"},
         Action.DECISION: {"approve": "yes"},
         Action.OBJECTION: {"route": "reinvestigate"},
+        Action.REFUSAL_DELIVERED: {"delivered_on": today, "method": "in_person"},
     }
     return base | extra.get(action, {})
 

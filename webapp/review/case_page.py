@@ -21,8 +21,10 @@ from fastapi.responses import RedirectResponse, Response
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from db import policy_repo
-from db.users_repo import USERNAME_PATTERN
+from db import cases_repo, events_repo, households_repo, policy_repo, users_repo
+from db.cases_repo import CaseRow
+from db.events_repo import LoggedEvent, barred_staff, filed_relatives, namesake_warnings
+from db.users_repo import USERNAME_PATTERN, StaffName
 from infra.clock import today
 from infra.config import Settings
 from rules.calendar import WorkCalendar
@@ -30,6 +32,7 @@ from rules.investigators import ASSISTING_ROLES, INVESTIGATING_ROLES, may_assist
 from rules.recusal import namesake_refusal
 from rules.stages import ACTION_LABELS, STAGE_LABELS, Action
 from schemas.people import RELATION_LABELS
+from schemas.review import DeliveryMethod
 from schemas.staff import Actor, Role
 from webapp import authz
 from webapp.deps import AppSettings, Db, MaybeTemporal, PageActor
@@ -44,7 +47,7 @@ from webapp.review.case_forms import (
     error_field,
     read_action_form,
 )
-from webapp.review.cases import CaseId, case_place, case_row, shows_full_ids, summary
+from webapp.review.cases import CaseId, case_row, shows_full_ids, summary
 from webapp.review.common import COMMON_MATERIALS, beijing, field_errors, load_calendar, working_days_left
 from webapp.review.workflow import case_state, started_with
 
@@ -52,32 +55,10 @@ router = APIRouter(include_in_schema=False)
 
 TEAM_ROLES = sorted(INVESTIGATING_ROLES | ASSISTING_ROLES)  # who may be named in a home visit (rules.investigators)
 
-_EVENTS = """
-select e.event_key, e.kind, e.stage, e.actor, e.actor_role, e.payload, e.occurred_at, u.full_name
-from case_events e left join users u on u.username = e.actor
-where e.case_id = $1 order by e.occurred_at, e.id
-"""
-_ESCALATIONS = """
-select e.kind, e.deadline, e.created_at, e.taken_over_at, coalesce(u.full_name, e.taken_over_by) as taken_over_by
-from escalations e left join users u on u.username = e.taken_over_by
-where e.case_id = $1 order by e.created_at
-"""
-# Staff who may be named in a home visit: active, and responsible for the case's place.
-_INVESTIGATORS = """
-select username, full_name, role, place_code from users
-where active and starts_with($1, place_code) and role = any($2::text[])
-order by length(place_code) desc, role, username
-"""
-_HOUSEHOLD = """
-select h.address, h.hukou_type, h.phone, m.name, m.id_number, m.relation
-from cases c join households h on h.id = c.household_id join household_members m on m.household_id = h.id
-where c.case_id = $1 order by m.is_applicant desc, m.id
-"""
 
-
-async def _household(db: asyncpg.Pool, client: Client | None, row: asyncpg.Record) -> dict[str, Any]:
+async def _household(db: asyncpg.Pool, client: Client | None, row: CaseRow) -> dict[str, Any]:
     """From the workflow's input if it can be read; else what the database keeps (no incomes or assets)."""
-    start = await started_with(client, row["workflow_id"])
+    start = await started_with(client, row.workflow_id)
     if start is not None:
         app = start.application
         hh = app.household
@@ -95,75 +76,56 @@ async def _household(db: asyncpg.Pool, client: Client | None, row: asyncpg.Recor
             "attachments": app.attachments,
             "channel": app.channel.value,
         }
-    rows = await db.fetch(_HOUSEHOLD, row["case_id"])
+    household = await households_repo.household_of_case(db, row.case_id)
     return {
         "complete": False,
-        "address": rows[0]["address"] if rows else "",
-        "hukou_type": rows[0]["hukou_type"] if rows else "",
-        "phone": rows[0]["phone"] if rows else None,
-        "members": [{"name": r["name"], "id_number": r["id_number"], "relation": r["relation"]} for r in rows],
-        "channel": row["channel"],
+        "address": household.address if household else "",
+        "hukou_type": household.hukou_type if household else "",
+        "phone": household.phone if household else None,
+        "members": [
+            {"name": m.name, "id_number": m.id_number, "relation": m.relation}
+            for m in (household.members if household else [])
+        ],
+        "channel": row.channel,
     }
 
 
-async def _team(db: asyncpg.Pool, row: asyncpg.Record, barred: set[str]) -> dict[str, list[asyncpg.Record]]:
+async def _team(db: asyncpg.Pool, row: CaseRow, barred: set[str]) -> dict[str, list[StaffName]]:
     """The staff a home visit may name: investigators (caseworkers, district officers) and assistants (village
     cadres) of the case's place, as `rules.investigators` says; recused staff are not offered."""
-    place = case_place(row["township_code"], row["village_code"])
-    staff = [s for s in await db.fetch(_INVESTIGATORS, place, TEAM_ROLES) if s["username"] not in barred]
+    staff = [s for s in await users_repo.staff_for_place(db, row.place, TEAM_ROLES) if s.username not in barred]
     return {
-        "investigators": [s for s in staff if may_investigate(s["role"], s["place_code"], place)],
-        "assistants": [s for s in staff if may_assist(s["role"], s["place_code"], place)],
+        "investigators": [s for s in staff if may_investigate(s.role, s.place_code, row.place)],
+        "assistants": [s for s in staff if may_assist(s.role, s.place_code, row.place)],
     }
 
 
-def _timeline(events: list[asyncpg.Record], accepted_on: date, cal: WorkCalendar) -> list[dict[str, Any]]:
+def _timeline(events: list[LoggedEvent], accepted_on: date, cal: WorkCalendar) -> list[dict[str, Any]]:
     out = []
     for e in events:
-        at = beijing(e["occurred_at"])
+        at = beijing(e.occurred_at)
         out.append(
             {
                 "at": at,
                 "working_days": cal.working_days_between(accepted_on, at.date()),
-                "who": e["full_name"] or e["actor"],
-                "role": Role(e["actor_role"]).label if e["actor_role"] else None,
-                "stage": e["stage"],
-                "kind": e["kind"],
-                "summary": e["payload"].get("summary", e["kind"]),
+                "who": e.actor_name or e.actor,
+                "role": Role(e.actor_role).label if e.actor_role else None,
+                "stage": e.stage,
+                "kind": e.kind,
+                "summary": e.payload.get("summary", e.kind),
             }
         )
     return out
 
 
-def _pause(events: list[asyncpg.Record]) -> date | None:
+def _pause(events: list[LoggedEvent]) -> date | None:
     """The day the clock was paused, if the latest pause/resume event is a pause."""
     for e in reversed(events):
-        if e["kind"] == "missing_materials":
-            return beijing(e["occurred_at"]).date()
-        if e["kind"] == "materials_supplied":
+        if e.kind == "missing_materials":
+            return beijing(e.occurred_at).date()
+        if e.kind == "materials_supplied":
             return None
     return None
-
-
-def _barred(events: list[asyncpg.Record]) -> list[dict[str, str]]:
-    return [b for e in events if e["kind"] == "relatives_matched" for b in e["payload"].get("barred", [])]
-
-
-def _namesakes(events: list[asyncpg.Record]) -> list[dict[str, Any]]:
-    """The namesake warnings of the relatives check (同名提示), each with how it was settled, from the log."""
-    settled = {e["payload"]["namesake"]: "same_person" for e in events if e["payload"].get("namesake")}
-    settled |= {e["payload"]["username"]: "not_same_person" for e in events if e["kind"] == "namesake_dismissed"}
-    return [
-        n | {"resolution": settled.get(n["username"], "pending")}
-        for e in events
-        if e["kind"] == "relatives_namesake"
-        for n in e["payload"].get("namesakes", [])
-    ]
-
-
-def _filed(events: list[asyncpg.Record]) -> list[dict[str, str]]:
-    """Declared relatives without an account (近亲属备案), their ID numbers masked."""
-    return [d for e in events if e["kind"] == "relatives_declared" for d in e["payload"].get("declared", [])]
 
 
 async def case_page(
@@ -185,14 +147,14 @@ async def case_page(
         row = await case_row(db, case_id, actor)
     except ApiError as exc:
         return refusal_page(request, exc, actor)
-    events = await db.fetch(_EVENTS, case_id)
+    events = await events_repo.event_log(db, case_id)
     cal = await load_calendar(db)
-    accepted_at = beijing(row["accepted_at"])
-    barred = _barred(events)
+    accepted_at = beijing(row.accepted_at)
+    barred = barred_staff(events)
     barred_names = {b["username"] for b in barred}
-    state = await case_state(client, row["workflow_id"])
+    state = await case_state(client, row.workflow_id)
     async with db.acquire() as conn:
-        policy = await policy_repo.get(conn, row["policy_version"])
+        policy = await policy_repo.get(conn, row.policy_version)
     now = today()
     actions = available_actions(actor, state, policy) if state is not None else []
     forms = {a: defaults(a, actor, now.isoformat()) for a in actions}
@@ -202,24 +164,23 @@ async def case_page(
         action, typed, form_errors, form_message = failed
         forms[action] = typed
     namespace = client.namespace if client is not None else settings.temporal_namespace
-    place = case_place(row["township_code"], row["village_code"])
     namesakes = [
         n
         | {
             "can_resolve": state is not None
-            and row["status"] == "open"
+            and row.status == "open"
             and n["resolution"] == "pending"
             and namesake_refusal(
                 actor.role.value,
                 actor.place_code,
                 actor.username,
-                case_place=place,
+                case_place=row.place,
                 namesake=n["username"],
                 barred=frozenset(barred_names),
             )
             is None
         }
-        for n in _namesakes(events)
+        for n in namesake_warnings(events)
     ]
     context = {
         "case": summary(row),
@@ -228,18 +189,19 @@ async def case_page(
         "household": await _household(db, client, row),
         "full_ids": shows_full_ids(actor, barred_names),
         "accepted_at": accepted_at,
-        "days_left": working_days_left(cal, now, row["deadline"]) if row["deadline"] else None,
+        "days_left": working_days_left(cal, now, row.deadline) if row.deadline else None,
         "paused_since": _pause(events),
         "timeline": _timeline(events, accepted_at.date(), cal),
-        "escalations": await db.fetch(_ESCALATIONS, case_id),
+        "escalations": await cases_repo.escalations_of(db, [case_id]),
         "barred": barred,
         "namesakes": namesakes,
-        "filed_relatives": _filed(events),
+        "filed_relatives": filed_relatives(events),
         "relatives_error": relatives_error,
         "actor_barred": actor.username in barred_names,
         "forms": forms,
         "failed_action": failed[0] if failed else None,
         "folded": FOLDED,
+        "delivery_methods": [(m.value, m.label) for m in DeliveryMethod],
         "form_errors": form_errors,
         "form_message": form_message,
         "team": await _team(db, row, barred_names) if Action.HOME_VISIT in forms else {},
@@ -249,7 +211,7 @@ async def case_page(
         "stage_labels": STAGE_LABELS,
         "bj": beijing,
         "relation_labels": {r.value: label for r, label in RELATION_LABELS.items()},
-        "temporal_url": f"{settings.temporal_ui_url}/namespaces/{namespace}/workflows/{row['workflow_id']}",
+        "temporal_url": f"{settings.temporal_ui_url}/namespaces/{namespace}/workflows/{row.workflow_id}",
     }
     return render(request, "caseworker/case.html", context, status=status, actor=actor)
 

@@ -1,8 +1,9 @@
-"""The review's cases as the web app reads them: the `cases` table the workflow keeps up to date, confined
-to the reader's jurisdiction, and accepting an application (which starts the review workflow).
+"""The review's cases as the web app reads them: the `cases` row the workflow keeps up to date
+(`db.cases_repo`), confined to the reader's jurisdiction, and accepting an application (which starts the
+review workflow).
 
-Lists come from the database, not from Temporal visibility: the database can filter by jurisdiction and
-name and page through results, and it outlives retention.
+Lists come from the database (`db.case_lists_repo`), not from Temporal visibility: the database can filter by
+jurisdiction and name and page through results, and it outlives retention.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from fastapi import Path
 from structlog.contextvars import bound_contextvars
 from temporalio.client import Client
 
+from db import cases_repo, places_repo
+from db.cases_repo import CaseRow
 from rules.access import within
 from rules.stages import STAGE_LABELS
 from schemas.money import from_fen
@@ -30,37 +33,12 @@ log = structlog.get_logger("webapp")
 
 CaseId = Annotated[str, Path(pattern=APPLICATION_ID, description="案件编号（即申请编号）")]
 
-SUMMARY_SQL = """
-select c.case_id, c.workflow_id, c.assistance_type, c.township_code, t.name as township_name,
-       c.village_code, v.name as village_name, c.applicant_name, c.applicant_id_masked, c.channel,
-       c.policy_version, c.stage, c.status, c.handled_by, c.accepted_at, c.deadline, c.deadline_provisional,
-       c.paused_days, c.overdue, c.relatives_match, c.category, c.monthly_amount_fen, c.decided_at,
-       c.closed_at, c.updated_at
-from cases c
-join places t on t.code = c.township_code
-left join places v on v.code = c.village_code
-"""
 
-# The actor's jurisdiction as a condition on the row's most precise place (village, else township).
-IN_JURISDICTION = "starts_with(coalesce(c.village_code, c.township_code), {})"
-# True if `$1` is the only district: the root of every place, so of every case's place.
-_ONLY_ROOT = "select coalesce(bool_and(code = $1), false) from places where level = 'district'"
-
-
-async def jurisdiction(db: asyncpg.Pool | asyncpg.Connection, place_code: str, param: str = "$1") -> str:
-    """`IN_JURISDICTION`, or for the district that holds every place a condition true of every row that
-    still refers to `param`: evaluating the prefix test on 100,000 rows was most of a district-wide list's
-    time (bench/findings.md)."""
-    if await db.fetchval(_ONLY_ROOT, place_code):
-        return f"{param}::text is not null"
-    return IN_JURISDICTION.format(param)
-
-
-def summary(row: asyncpg.Record) -> CaseSummary:
-    fen = row["monthly_amount_fen"]
+def summary(row: CaseRow) -> CaseSummary:
+    fen = row.monthly_amount_fen
     return CaseSummary(
-        **{k: v for k, v in dict(row).items() if k != "monthly_amount_fen"},
-        stage_label=STAGE_LABELS.get(row["stage"], row["stage"]),
+        **row.model_dump(exclude={"monthly_amount_fen"}),
+        stage_label=STAGE_LABELS.get(row.stage, row.stage),
         monthly_amount=None if fen is None else from_fen(fen),
     )
 
@@ -69,12 +47,12 @@ def case_place(township_code: str, village_code: str | None) -> str:
     return village_code or township_code
 
 
-async def case_row(db: asyncpg.Pool, case_id: str, actor: Actor) -> asyncpg.Record:
+async def case_row(db: asyncpg.Pool, case_id: str, actor: Actor) -> CaseRow:
     """The case as the database knows it, if it exists and lies in the actor's jurisdiction."""
-    row = await db.fetchrow(SUMMARY_SQL + "where c.case_id = $1", case_id)
+    row = await cases_repo.case_row(db, case_id)
     if row is None:
         raise not_found()
-    if not authz.in_scope(actor, "case.read", case_place(row["township_code"], row["village_code"])):
+    if not authz.in_scope(actor, "case.read", row.place):
         raise forbidden("该案件不在您的辖区内", "out_of_jurisdiction")
     return row
 
@@ -88,22 +66,15 @@ def shows_full_ids(actor: Actor, barred: set[str]) -> bool:
 
 
 async def _check_places(db: asyncpg.Pool, township_code: str, village_code: str | None) -> None:
-    rows = {
-        r["code"]: r
-        for r in await db.fetch(
-            "select code, name, level, parent_code from places where code = any($1::text[])",
-            [c for c in (township_code, village_code) if c],
-        )
-    }
-    town = rows.get(township_code)
-    if town is None or town["level"] != "township":
+    town = await places_repo.get_place(db, township_code)
+    if town is None or town.level != "township":
         raise ApiError(422, "invalid", f"乡镇（街道）代码不存在：{township_code}")
     if village_code:
-        village = rows.get(village_code)
-        if village is None or village["level"] != "village":
+        village = await places_repo.get_place(db, village_code)
+        if village is None or village.level != "village":
             raise ApiError(422, "invalid", f"村（社区）代码不存在：{village_code}")
-        if village["parent_code"] != township_code:
-            raise ApiError(422, "invalid", f"{village['name']}不属于{town['name']}")
+        if village.parent_code != township_code:
+            raise ApiError(422, "invalid", f"{village.name}不属于{town.name}")
 
 
 async def accept(
@@ -135,9 +106,9 @@ async def accept(
 async def _existing_place(db: asyncpg.Pool, temporal: Client, case_id: str) -> str | None:
     """Where an already accepted case lies, so a repeat from another township learns nothing about it: the
     case row, or before its first activity has written it, the application the workflow was started with."""
-    row = await db.fetchrow("select township_code, village_code from cases where case_id = $1", case_id)
-    if row:
-        return case_place(row["township_code"], row["village_code"])
+    place = await cases_repo.case_place(db, case_id)
+    if place:
+        return place
     start = await started_with(temporal, workflow_id_for(case_id))
     return (
         case_place(start.application.household.township_code, start.application.household.village_code)

@@ -10,6 +10,8 @@ from datetime import date
 
 import asyncpg
 
+from db import supervision_repo
+from db.supervision_repo import Digest
 from schemas.staff import Actor
 from webapp import authz
 
@@ -25,20 +27,12 @@ def digest_place(actor: Actor) -> str | None:
     return None
 
 
-async def latest_digest(db: asyncpg.Pool, actor: Actor, day: date | None = None) -> asyncpg.Record | None:
+async def latest_digest(db: asyncpg.Pool, actor: Actor, day: date | None = None) -> Digest | None:
     """The newest digest for the actor's place (on or before `day`), or None."""
     place = digest_place(actor)
-    if place is None:
-        return None
-    return await db.fetchrow(
-        "select d.day, d.body, d.created_at, p.name as place_name "
-        "from digests d join places p on p.code = d.place_code "
-        "where d.place_code = $1 and ($2::date is null or d.day <= $2) order by d.day desc limit 1",
-        place,
-        day,
-    )
+    return None if place is None else await supervision_repo.latest_digest(db, place, day)
 
 
-def counts(digest: asyncpg.Record | None) -> dict[str, int]:
-    body = digest["body"] if digest else {}
+def counts(digest: Digest | None) -> dict[str, int]:
+    body = digest.body if digest else {}
     return {name: len(body.get(name, [])) for name in LISTS}

@@ -1,7 +1,8 @@
 """The task inbox (我的待办): open cases in the user's jurisdiction that wait on the user's role now.
 
-Which steps are still open comes from the `cases` table, whose progress columns a trigger keeps from
-the case event log (migration 0011), so the inbox needs no Temporal round trip and no log read per case.
+Which steps are still open comes from the `cases` table, whose progress columns are kept with the case
+event log (`db.case_lists_repo.open_cases_for`), so the inbox needs no Temporal round trip and no log read
+per case.
 Rules, per stage:
 
 - paused for missing materials: only the township caseworker's (waiting on the applicant, then
@@ -22,12 +23,14 @@ Cases a user must stay out of (relatives match) are left out of that user's inbo
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from db import case_lists_repo, policy_repo
 from infra.clock import today
 from rules.stages import STAGE_LABELS
 from schemas.staff import Role
@@ -41,33 +44,6 @@ router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 # Task codes that are not action names, and the case page form each one leads to.
 TASK_ANCHORS = {"waiting_for_applicant": "materials_supplied", "district_home_visit": "home_visit"}
-
-# One row per open case in the jurisdiction that the user is not barred from, with what is done so far
-# (the columns a trigger keeps from the event log, migration 0011): a visit or an interview counts if it
-# is later than the last objection that sent the case back to investigation. The verification request is
-# probed per case (an index lookup each, not a scan of every request ever made), the approval level is
-# looked up in Python in the few policy versions involved, and only the columns that decide the tasks and
-# the order are read for every case (a district officer's inbox holds every open case of the county).
-_OPEN_CASES = """
-select c.case_id, c.stage, c.deadline, c.overdue, c.handled_by, c.relatives_match, c.accepted_at,
-       c.township_code, c.policy_version, c.paused, c.district_visit_done,
-       coalesce(c.home_visit_at > coalesce(c.reinvestigate_at, '-infinity'), false) as home_visit_done,
-       coalesce(c.neighbour_at > coalesce(c.reinvestigate_at, '-infinity'), false) as neighbour_done,
-       exists(select from verification_requests r where r.case_id = c.case_id and r.status = 'requested')
-           as verification_open
-from cases c
-where c.status = 'open' and starts_with(coalesce(c.village_code, c.township_code), $1)
-  and not ($2::text = any(c.barred_users))
-"""
-# What the page shows of the rows on it, read for those rows only.
-_SHOWN = """
-select c.case_id, c.assistance_type, c.applicant_name, c.deadline_provisional,
-       t.name as township_name, v.name as village_name
-from cases c
-join places t on t.code = c.township_code
-left join places v on v.code = c.village_code
-where c.case_id = any($1::text[])
-"""
 
 
 def tasks_for(role: Role, case: dict[str, Any]) -> list[str]:
@@ -103,18 +79,12 @@ def tasks_for(role: Role, case: dict[str, Any]) -> list[str]:
 
 
 async def _approval_levels(db: Any, versions: set[int]) -> Callable[[int, str], str]:
-    """Where a township's decision is taken under a policy version: its own setting or the default."""
-    review = {
-        r["version"]: r["review"]
-        for r in await db.fetch(
-            "select version, body->'review' as review from policy_versions where version = any($1::int[])",
-            list(versions),
-        )
-    }
+    """Where a township's decision is taken under a policy version: its own setting or the default. The few
+    versions involved are read once, not per case."""
+    policies = await policy_repo.of_versions(db, versions)
 
     def level(version: int, township: str) -> str:
-        rules = review[version]
-        return rules.get("approval_level_by_township", {}).get(township) or rules["default_approval_level"]
+        return policies[version].review.approval_level(township)
 
     return level
 
@@ -140,17 +110,15 @@ async def inbox(request: Request, actor: PageActor, db: Db, page: int = Query(1,
     """All open cases of the jurisdiction are read and filtered here: a county has a few thousand at most."""
     if denied := refused(request, actor, "case.inbox"):
         return denied
-    rows = await db.fetch(_OPEN_CASES, actor.place_code, actor.username)
-    levels = await _approval_levels(db, {r["policy_version"] for r in rows})
+    rows = await case_lists_repo.open_cases_for(db, actor.place_code, actor.username)
+    levels = await _approval_levels(db, {r.policy_version for r in rows})
     cal = await load_calendar(db)
     now = today()
     items = []
     for row in rows:
-        case = dict(row)
+        case = asdict(row)
         # only a decision needs to know where it is taken
-        case["approval_level"] = (
-            levels(row["policy_version"], row["township_code"]) if row["stage"] == "decision" else None
-        )
+        case["approval_level"] = levels(row.policy_version, row.township_code) if row.stage == "decision" else None
         if tasks := tasks_for(actor.role, case):
             case["tasks"] = tasks
             items.append(case)
@@ -158,9 +126,9 @@ async def inbox(request: Request, actor: PageActor, db: Db, page: int = Query(1,
     pages = max(1, -(-len(items) // PAGE_SIZE))
     page = min(page, pages)
     shown = items[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
-    details = {r["case_id"]: r for r in await db.fetch(_SHOWN, [i["case_id"] for i in shown])}
+    details = await case_lists_repo.case_headings(db, [i["case_id"] for i in shown])
     for item in shown:  # names and working days for the rows on the page only
-        item.update(details[item["case_id"]])
+        item.update(asdict(details[item["case_id"]]))
         item["days_left"] = working_days_left(cal, now, item["deadline"]) if item["deadline"] else None
         item["row_class"] = row_class(item)
     digest = await latest_digest(db, actor)

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from db import cases_repo, places_repo
 from infra.clock import today
 from rules.access import township_of
 from schemas.identity import validate_resident_id
@@ -170,12 +171,6 @@ def error_field(values: dict[str, Any]):
 NOT_ACCEPTING = authz.PERMISSIONS["case.accept"].denied
 
 
-async def _villages(db: asyncpg.Pool, township_code: str) -> list[asyncpg.Record]:
-    return await db.fetch(
-        "select code, name from places where parent_code = $1 and level = 'village' order by code", township_code
-    )
-
-
 async def _form(
     request: Request,
     actor: Actor,
@@ -191,8 +186,8 @@ async def _form(
         "values": values,
         "errors": errors or {},
         "message": message,
-        "township_name": await db.fetchval("select name from places where code = $1", township),
-        "villages": await _villages(db, township),
+        "township_name": await places_repo.place_name(db, township),
+        "villages": await places_repo.places_at_level(db, "village", township),
         "assistance_types": list(AssistanceType),
         "channels": list(Channel),
         "hukou_types": list(HukouType),
@@ -254,7 +249,7 @@ async def _wait_for_row(db: asyncpg.Pool, case_id: str) -> None:
     loop = asyncio.get_running_loop()
     give_up = loop.time() + ROW_WAIT_SECONDS
     while loop.time() < give_up:
-        if await db.fetchval("select exists(select 1 from cases where case_id = $1)", case_id):
+        if await cases_repo.case_exists(db, case_id):
             return
         await asyncio.sleep(0.1)
 

@@ -2,44 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any, Literal
+from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from schemas.money import Money
-from schemas.review import AssistanceType, CaseState
+from schemas.review import CaseFacts, CaseState, VerificationRequest
 
 
-class CaseSummary(BaseModel):
+class CaseSummary(CaseFacts):
     """One row of the `cases` table; the applicant's ID number only ever appears masked."""
 
-    case_id: str
-    workflow_id: str
-    assistance_type: AssistanceType
-    township_code: str
-    township_name: str
-    village_code: str | None
-    village_name: str | None
-    applicant_name: str
-    applicant_id_masked: str
-    channel: str
-    policy_version: int
-    stage: str
     stage_label: str
-    status: str
-    handled_by: str
-    accepted_at: datetime
-    deadline: date | None
-    deadline_provisional: bool
-    paused_days: int
-    overdue: bool
-    relatives_match: bool
-    category: str | None
     monthly_amount: Money | None
-    decided_at: datetime | None
-    closed_at: datetime | None
-    updated_at: datetime
 
 
 class CaseList(BaseModel):
@@ -73,20 +49,6 @@ class CaseCreated(BaseModel):
     case_id: str
     workflow_id: str
     state: CaseState | None = Field(description="工作流查询结果；暂不可查询时为空")
-
-
-class VerificationRequest(BaseModel):
-    case_id: str
-    township_code: str
-    applicant_name: str
-    applicant_id_masked: str
-    assistance_type: AssistanceType
-    requested_at: datetime
-    adapter: str
-    status: Literal["requested", "answered"]
-    answered_by: str | None
-    answered_at: datetime | None
-    case_deadline: date | None
 
 
 class VerificationRequestList(BaseModel):

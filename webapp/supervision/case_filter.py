@@ -1,10 +1,10 @@
 """The district's case lists as the case search (`/cases`, its exports) and the overdue list filter them: the
-filter form, its SQL condition within the reader's jurisdiction, paging, and a row as the pages show it."""
+filter form and the query it makes (`db.case_lists_repo.CaseQuery`), paging, and a row as the pages show it."""
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -13,7 +13,10 @@ from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticUseDefault
 
-from infra.clock import BEIJING
+from db import places_repo
+from db.case_lists_repo import CaseQuery
+from db.cases_repo import CaseRow
+from db.places_repo import Place
 from rules.stages import STAGE_LABELS, Stage
 from schemas.identity import mask_id
 from schemas.money import from_fen
@@ -22,14 +25,11 @@ from schemas.staff import Actor
 from webapp.supervision.common import beijing
 
 PAGE_SIZE = 50
-ORDER = "order by c.deadline asc nulls last, c.accepted_at, c.case_id"
 # A search made only of ID characters is an ID (or its tail); anything else is a name prefix.
 _ID_QUERY = re.compile(r"[0-9Xx*]+")
 HANDLED_BY_LABELS = {"township": "乡镇（街道）", "district": "区民政局"}
-# Open means "not in a closed stage". The stage column is rewritten with every event; the status column
-# can be left at 'open' when a decision's event and the closing event are persisted concurrently.
+# Open means "not in a closed stage" (db.case_lists_repo.IS_OPEN).
 CLOSED_STAGES = [s.value for s in Stage if s.closed]
-IS_OPEN = "c.stage not in ({})".format(", ".join(f"'{s}'" for s in CLOSED_STAGES))
 
 
 class CaseFilter(BaseModel):
@@ -55,37 +55,23 @@ class CaseFilter(BaseModel):
                 raise PydanticUseDefault()
         return value
 
-    def where(self, actor: Actor, scope: str) -> tuple[str, list[Any]]:
-        """SQL condition and parameters; `scope`, the actor's jurisdiction on `$1` (`review.cases.jurisdiction`),
-        is always the first condition."""
-        params: list[Any] = [actor.place_code]
-        where = [scope]
-
-        def add(condition: str, value: Any) -> None:
-            params.append(value)
-            where.append(condition.format(f"${len(params)}"))
-
-        if self.township:
-            add("c.township_code = {}", self.township)
-        if self.type:
-            add("c.assistance_type = {}", self.type.value)
-        if self.stage:
-            add("c.stage = {}", self.stage.value)
-        if self.overdue is not None:
-            add("c.overdue = {}", self.overdue)
-        # Beijing days as a range of accepted_at itself, not a cast of every row's timestamp.
-        if self.accepted_from:
-            add("c.accepted_at >= {}", datetime.combine(self.accepted_from, time(0), BEIJING))
-        if self.accepted_to:
-            add("c.accepted_at < {}", datetime.combine(self.accepted_to + timedelta(days=1), time(0), BEIJING))
-        if self.q:
-            if not _ID_QUERY.fullmatch(self.q):
-                add("starts_with(c.applicant_name, {})", self.q)
-            elif len(self.q) == 18 and "*" not in self.q:
-                add("c.applicant_id_masked = {}", mask_id(self.q.upper()))  # a full ID, masked as stored
-            else:
-                add("c.applicant_id_masked like '%' || {}", self.q.upper())  # the tail, e.g. the last 4
-        return " and ".join(where), params
+    def cases(self, within: str) -> CaseQuery:
+        """The cases these filters select within the place `within` (the reader's jurisdiction)."""
+        q = self.q
+        by_id = q is not None and _ID_QUERY.fullmatch(q) is not None
+        whole_id = by_id and len(q) == 18 and "*" not in q  # a full ID, masked as stored
+        return CaseQuery(
+            within=within,
+            township=self.township,
+            assistance_type=self.type and self.type.value,
+            stage=self.stage and self.stage.value,
+            overdue=self.overdue,
+            accepted_from=self.accepted_from,
+            accepted_to=self.accepted_to,
+            name_prefix=None if by_id else q,
+            id_masked=mask_id(q.upper()) if whole_id else None,
+            id_tail=q.upper() if by_id and not whole_id else None,  # the tail, e.g. the last 4
+        )
 
     def query(self, **changes: Any) -> str:
         """This filter as a query string (for page and export links), with `changes` applied."""
@@ -103,13 +89,9 @@ class CaseFilter(BaseModel):
 Filters = Annotated[CaseFilter, Query()]
 
 
-async def township_options(db: asyncpg.Pool, actor: Actor) -> list[asyncpg.Record]:
+async def township_options(db: asyncpg.Pool, actor: Actor) -> list[Place]:
     """The townships of the actor's jurisdiction: all for the district, one for township or village staff."""
-    return await db.fetch(
-        "select code, name from places where level = 'township' and (starts_with(code, $1) or starts_with($1, code)) "
-        "order by code",
-        actor.place_code,
-    )
+    return await places_repo.townships_of(db, actor.place_code)
 
 
 def page_links(page: int, pages: int) -> list[int | None]:
@@ -123,15 +105,15 @@ def page_links(page: int, pages: int) -> list[int | None]:
     return links
 
 
-def row_view(row: asyncpg.Record) -> dict[str, Any]:
+def row_view(row: CaseRow) -> dict[str, Any]:
     """A case row with what the templates and exports show: Beijing dates, labels, yuan."""
-    fen = row["monthly_amount_fen"]
+    fen = row.monthly_amount_fen
     return dict(row) | {
-        "type_label": AssistanceType(row["assistance_type"]).label,
-        "stage_label": STAGE_LABELS.get(row["stage"], row["stage"]),
-        "open": row["stage"] not in CLOSED_STAGES,
-        "handled_by_label": HANDLED_BY_LABELS.get(row["handled_by"], row["handled_by"]),
-        "accepted_local": beijing(row["accepted_at"]),
-        "decided_local": beijing(row["decided_at"]) if row["decided_at"] else None,
+        "type_label": row.assistance_type.label,
+        "stage_label": STAGE_LABELS.get(row.stage, row.stage),
+        "open": row.stage not in CLOSED_STAGES,
+        "handled_by_label": HANDLED_BY_LABELS.get(row.handled_by, row.handled_by),
+        "accepted_local": beijing(row.accepted_at),
+        "decided_local": beijing(row.decided_at) if row.decided_at else None,
         "monthly_amount": None if fen is None else from_fen(fen),
     }

@@ -1,7 +1,7 @@
 """Case search and list (`/cases`) with CSV and Excel export of the same filtered list.
 
-Rows come from the `cases` table through the API's own SELECT and jurisdiction condition
-(`webapp.review.cases`), so the page, the exports and `GET /api/cases` can never disagree about who sees what.
+Rows come from the `cases` table through the API's own query and jurisdiction condition
+(`db.case_lists_repo`), so the page, the exports and `GET /api/cases` can never disagree about who sees what.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-import asyncpg
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from openpyxl import Workbook
@@ -23,22 +22,14 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from starlette.concurrency import run_in_threadpool
 
+from db import case_lists_repo
+from db.cases_repo import CaseRow
 from infra.clock import now
 from rules.stages import Stage
 from schemas.review import AssistanceType
-from schemas.staff import Actor
 from webapp.deps import Db, PageActor
 from webapp.render import refused, render, render_error
-from webapp.review.cases import SUMMARY_SQL, jurisdiction
-from webapp.supervision.case_filter import (
-    ORDER,
-    PAGE_SIZE,
-    CaseFilter,
-    Filters,
-    page_links,
-    row_view,
-    township_options,
-)
+from webapp.supervision.case_filter import PAGE_SIZE, Filters, page_links, row_view, township_options
 
 router = APIRouter(include_in_schema=False)
 
@@ -48,17 +39,15 @@ async def case_list(request: Request, actor: PageActor, db: Db, filters: Filters
     """Every case the actor may read, filtered, nearest deadline first, 50 a page."""
     if denied := refused(request, actor, "case.read"):
         return denied
-    condition, params = filters.where(actor, await jurisdiction(db, actor.place_code))
-    total = await db.fetchval(f"select count(*) from cases c where {condition}", *params)
-    pages = max(1, math.ceil(total / PAGE_SIZE))
-    page = min(filters.page, pages)
-    rows = await db.fetch(
-        f"{SUMMARY_SQL} where {condition} {ORDER} limit {PAGE_SIZE} offset {(page - 1) * PAGE_SIZE}", *params
+    found = await case_lists_repo.page_of_cases(
+        db, filters.cases(actor.place_code), page=filters.page, page_size=PAGE_SIZE, clamp=True
     )
+    pages = max(1, math.ceil(found.total / PAGE_SIZE))
+    page = found.page
     context = {
         "filters": filters,
-        "rows": [row_view(r) for r in rows],
-        "total": total,
+        "rows": [row_view(r) for r in found.rows],
+        "total": found.total,
         "page": page,
         "pages": pages,
         "page_links": page_links(page, pages),
@@ -113,12 +102,7 @@ def _csv_text(value: Any) -> str:
     return "'" + text if isinstance(value, str) and text.startswith(_FORMULA_START) else text
 
 
-async def _export_rows(db: asyncpg.Pool, filters: CaseFilter, actor: Actor) -> list[asyncpg.Record]:
-    condition, params = filters.where(actor, await jurisdiction(db, actor.place_code))
-    return await db.fetch(f"{SUMMARY_SQL} where {condition} {ORDER}", *params)
-
-
-def _values(rows: list[asyncpg.Record]) -> Iterator[list[Any]]:
+def _values(rows: list[CaseRow]) -> Iterator[list[Any]]:
     return ([get(v) for _, get, _, _ in COLUMNS] for v in map(row_view, rows))
 
 
@@ -129,7 +113,7 @@ def _attachment(suffix: str) -> dict[str, str]:
     return {"content-disposition": f"attachment; filename=\"cases-{stamp}.{suffix}\"; filename*=UTF-8''{chinese}"}
 
 
-def csv_bytes(rows: list[asyncpg.Record]) -> bytes:
+def csv_bytes(rows: list[CaseRow]) -> bytes:
     """UTF-8 with a BOM, which is how Excel recognises a UTF-8 CSV."""
     out = io.StringIO()
     writer = csv.writer(out)
@@ -138,7 +122,7 @@ def csv_bytes(rows: list[asyncpg.Record]) -> bytes:
     return out.getvalue().encode("utf-8-sig")
 
 
-def xlsx_bytes(rows: list[asyncpg.Record]) -> bytes:
+def xlsx_bytes(rows: list[CaseRow]) -> bytes:
     """A real workbook: dates and amounts are typed cells, not text. openpyxl needs about 20 µs a cell,
     so the whole district (10,000 cases) takes seconds: the routes run this in the thread pool."""
     wb = Workbook(write_only=True)
@@ -183,5 +167,5 @@ async def export(request: Request, suffix: str, actor: PageActor, db: Db, filter
     if suffix not in EXPORTS:
         return render_error(request, 404, "页面不存在", actor)
     build, media_type = EXPORTS[suffix]
-    body = await run_in_threadpool(build, await _export_rows(db, filters, actor))
+    body = await run_in_threadpool(build, await case_lists_repo.all_cases(db, filters.cases(actor.place_code)))
     return Response(body, media_type=media_type, headers=_attachment(suffix))

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 
+from db import events_repo
 from infra.clock import BEIJING, today
 from rules.calendar import WorkCalendar
 from schemas.money import from_fen
@@ -123,20 +124,10 @@ async def run_for_month(
     return await asyncio.wait_for(handle.result(), seconds)
 
 
-async def barred_on(db: asyncpg.Pool, case_id: str, username: str) -> bool:
-    """Whether the relatives check named `username` among the staff who must stay out of the case."""
-    return await db.fetchval(
-        "select exists(select 1 from case_events where case_id = $1 and kind = 'relatives_matched' "
-        "and payload->'barred' @> jsonb_build_array(jsonb_build_object('username', $2::text)))",
-        case_id,
-        username,
-    )
-
-
 async def refuse_if_barred(db: asyncpg.Pool, case_id: str, actor: Actor, action: str) -> None:
     """The ongoing-review and re-check workflows do not know the relatives register; the case's event
     log does, so the same recusal rule as on the case itself is applied (and logged) here."""
-    if await barred_on(db, case_id, actor.username):
+    if await events_repo.is_barred(db, case_id, actor.username):
         refusal = ApiError(403, "recused", "您与该户存在近亲属关系，依规应当回避，不能办理")
         log.info("action refused", by=actor.username, code=refusal.code, case_id=case_id, action=action)
         await log_refused(db, case_id, actor.username, action, refusal)

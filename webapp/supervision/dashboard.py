@@ -18,16 +18,13 @@ import asyncpg
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from db import calendar_repo, policy_repo
+from db import calendar_repo, dashboard_repo, policy_repo
 from infra.clock import BEIJING, today
-from infra.config import TIMEZONE
 from rules.stages import Stage
 from schemas.staff import Actor
 from webapp.deps import Db, PageActor
 from webapp.i18n import gettext_callables, locale_of
 from webapp.render import refused, render
-from webapp.review.cases import jurisdiction
-from webapp.supervision.case_filter import IS_OPEN
 from webapp.supervision.common import WorkdayCounter
 
 router = APIRouter(include_in_schema=False)
@@ -35,40 +32,14 @@ router = APIRouter(include_in_schema=False)
 WEEKS = 26
 
 
-async def totals(db: asyncpg.Pool, actor: Actor) -> asyncpg.Record:
-    scope = await jurisdiction(db, actor.place_code)
-    return await db.fetchrow(
-        "select count(*) as total, "
-        f"count(*) filter (where {IS_OPEN}) as open, "
-        f"count(*) filter (where {IS_OPEN} and c.overdue) as overdue, "
-        f"count(*) filter (where {IS_OPEN} and c.case_id in "
-        "  (select case_id from escalations where taken_over_by is null)) as escalated_waiting, "
-        f"count(*) filter (where {IS_OPEN} and c.handled_by = 'district') as taken_over, "
-        "count(*) filter (where c.stage = 'enrolled') as enrolled, "
-        "count(*) filter (where c.stage = 'refused') as refused "
-        f"from cases c where {scope}",
-        actor.place_code,
-    )
-
-
 async def by_stage_and_township(db: asyncpg.Pool, actor: Actor) -> list[dict[str, Any]]:
     """One row per township with cases: count per stage, total, open overdue cases."""
-    scope = await jurisdiction(db, actor.place_code)
-    rows = await db.fetch(
-        "select c.township_code as code, t.name, c.stage, count(*) as n, "
-        f"count(*) filter (where {IS_OPEN} and c.overdue) as overdue "
-        f"from cases c join places t on t.code = c.township_code where {scope} "
-        "group by 1, 2, 3 order by 1",
-        actor.place_code,
-    )
     townships: dict[str, dict[str, Any]] = {}
-    for r in rows:
-        t = townships.setdefault(
-            r["code"], {"code": r["code"], "name": r["name"], "stages": {}, "total": 0, "overdue": 0}
-        )
-        t["stages"][r["stage"]] = r["n"]
-        t["total"] += r["n"]
-        t["overdue"] += r["overdue"]
+    for r in await dashboard_repo.by_township_and_stage(db, actor.place_code):
+        t = townships.setdefault(r.code, {"code": r.code, "name": r.name, "stages": {}, "total": 0, "overdue": 0})
+        t["stages"][r.stage] = r.n
+        t["total"] += r.n
+        t["overdue"] += r.overdue
     return list(townships.values())
 
 
@@ -78,28 +49,19 @@ async def decision_times(db: asyncpg.Pool, actor: Actor) -> list[dict[str, Any]]
     Elapsed working days on the statutory calendar, pauses for missing materials included (that is the
     applicant's wait). "Over the limit" compares with the promised limit of each case's policy version.
     """
-    scope = await jurisdiction(db, actor.place_code)
-    rows = await db.fetch(
-        f"select c.township_code as code, t.name, (c.accepted_at at time zone '{TIMEZONE}')::date as accepted_on, "
-        f"(c.decided_at at time zone '{TIMEZONE}')::date as decided_on, "
-        "(p.body -> 'review' ->> 'promised_working_days')::int as limit_days, count(*) as n "
-        "from cases c join places t on t.code = c.township_code "
-        "join policy_versions p on p.version = c.policy_version "
-        f"where c.decided_at is not null and {scope} group by 1, 2, 3, 4, 5 order by 1",
-        actor.place_code,
-    )
+    rows = await dashboard_repo.decisions(db, actor.place_code)
     if not rows:
         return []
     async with db.acquire() as conn:
         cal = await calendar_repo.load_calendar(conn)
-    counter = WorkdayCounter(cal, min(r["accepted_on"] for r in rows), max(r["decided_on"] for r in rows))
+    counter = WorkdayCounter(cal, min(r.accepted_on for r in rows), max(r.decided_on for r in rows))
     days: dict[tuple[str, str], list[int]] = defaultdict(list)
     over: dict[tuple[str, str], int] = defaultdict(int)
     for r in rows:
-        key = (r["code"], r["name"])
-        n_days = counter.between(r["accepted_on"], r["decided_on"])
-        days[key] += [n_days] * r["n"]
-        over[key] += r["n"] if n_days > r["limit_days"] else 0
+        key = (r.code, r.name)
+        n_days = counter.between(r.accepted_on, r.decided_on)
+        days[key] += [n_days] * r.n
+        over[key] += r.n if n_days > r.limit_days else 0
     return [
         {
             "code": code,
@@ -116,23 +78,12 @@ async def decision_times(db: asyncpg.Pool, actor: Actor) -> list[dict[str, Any]]
 
 async def weekly(db: asyncpg.Pool, actor: Actor, until: date) -> list[dict[str, Any]]:
     """Cases accepted and decided per week (Monday to Sunday, Beijing time), the last 26 weeks."""
-    scope = await jurisdiction(db, actor.place_code)
     first = until - timedelta(days=until.weekday(), weeks=WEEKS - 1)
     since = datetime.combine(first, time(0), BEIJING)
-    counts: dict[str, dict[date, int]] = {}
-    for column in ("accepted_at", "decided_at"):
-        rows = await db.fetch(
-            f"select date_trunc('week', c.{column} at time zone '{TIMEZONE}')::date as week, count(*) as n "
-            f"from cases c where c.{column} >= $2 and {scope} group by 1",
-            actor.place_code,
-            since,
-        )
-        counts[column] = {r["week"]: r["n"] for r in rows}
+    accepted = await dashboard_repo.weekly(db, actor.place_code, "accepted_at", since)
+    decided = await dashboard_repo.weekly(db, actor.place_code, "decided_at", since)
     weeks = [first + timedelta(weeks=i) for i in range(WEEKS)]
-    return [
-        {"week": w, "accepted": counts["accepted_at"].get(w, 0), "decided": counts["decided_at"].get(w, 0)}
-        for w in weeks
-    ]
+    return [{"week": w, "accepted": accepted.get(w, 0), "decided": decided.get(w, 0)} for w in weeks]
 
 
 async def promised_limit(db: asyncpg.Pool, on: date) -> int:
@@ -181,7 +132,7 @@ async def dashboard(request: Request, actor: PageActor, db: Db) -> Response:
         return denied
     on = today()
     kpi, townships, times, weeks, limit = await asyncio.gather(
-        totals(db, actor),
+        dashboard_repo.totals(db, actor.place_code),
         by_stage_and_township(db, actor),
         decision_times(db, actor),
         weekly(db, actor, on),

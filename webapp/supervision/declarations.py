@@ -3,9 +3,8 @@ version per township and kind of assistance, drafting through the workflow, conf
 (CSV, Excel, printable PDF) of a given version.
 
 A confirmed version never changes: the database trigger refuses any edit, and a correction is a new
-version drafted by the same workflow. Confirming is the one write done here rather than in a workflow:
-it is a single transaction (the draft becomes confirmed, the month's earlier confirmed version becomes
-superseded) with nothing to wait for, and the rows are locked so two officers cannot both confirm.
+version drafted by the same workflow. Confirming is the one write done from here rather than in a workflow
+(`db.declarations_repo.confirm`): a single transaction with nothing to wait for.
 District officers draft and confirm; supervisors read and export.
 """
 
@@ -27,6 +26,8 @@ from starlette.concurrency import run_in_threadpool
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.service import RPCError
 
+from db import declarations_repo
+from db.declarations_repo import Declaration
 from infra import clock
 from infra.clock import today
 from rules.caps import Tier
@@ -52,30 +53,21 @@ HEADERS = ["乡镇（街道）代码", "乡镇（街道）", "救助类别", "�
 IMMUTABLE = "已确认的申报不可更改；如需更正，请生成新版本（更正版本确认后，原版本标为已取代）"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-_ONE = """
-select d.month, d.version, d.status, d.data, d.totals, d.created_at, d.confirmed_at, d.note,
-       coalesce(cu.full_name, d.created_by) as created_by, coalesce(fu.full_name, d.confirmed_by) as confirmed_by
-from fund_declarations d
-left join users cu on cu.username = d.created_by
-left join users fu on fu.username = d.confirmed_by
-where d.month = $1 and d.version = $2
-"""
-
 
 def kind_label(kind: str) -> str:
     return KIND_LABELS.get(kind, kind)
 
 
-def shaped(decl: asyncpg.Record) -> dict[str, Any]:
+def shaped(decl: Declaration) -> dict[str, Any]:
     """The version as every view shows it: rows in township order, a subtotal after each township's
     rows, the stored totals. Nothing is recomputed from today's data."""
     rows: list[dict[str, Any]] = []
     subtotals: list[int] = []
-    for i, r in enumerate(decl["data"]):
+    for i, r in enumerate(decl.data):
         rows.append(r | {"kind_label": kind_label(r["kind"])})
-        last_of_township = i + 1 == len(decl["data"]) or decl["data"][i + 1]["township_code"] != r["township_code"]
+        last_of_township = i + 1 == len(decl.data) or decl.data[i + 1]["township_code"] != r["township_code"]
         if last_of_township:
-            mine = [x for x in decl["data"] if x["township_code"] == r["township_code"]]
+            mine = [x for x in decl.data if x["township_code"] == r["township_code"]]
             rows.append(
                 {
                     "subtotal": True,
@@ -86,10 +78,10 @@ def shaped(decl: asyncpg.Record) -> dict[str, Any]:
                 }
             )
             subtotals.append(len(rows) - 1)
-    return {"rows": rows, "subtotals": subtotals, "totals": decl["totals"]}
+    return {"rows": rows, "subtotals": subtotals, "totals": decl.totals}
 
 
-def _table(decl: asyncpg.Record, money: Callable[[int], Any]) -> list[list[Any]]:
+def _table(decl: Declaration, money: Callable[[int], Any]) -> list[list[Any]]:
     """Header, one line per township and kind, and the total: what the CSV and the sheet hold."""
     lines = [
         [
@@ -100,9 +92,9 @@ def _table(decl: asyncpg.Record, money: Callable[[int], Any]) -> list[list[Any]]
             r["people"],
             money(r["amount_fen"]),
         ]
-        for r in decl["data"]
+        for r in decl.data
     ]
-    t = decl["totals"]
+    t = decl.totals
     return [HEADERS, *lines, ["合计", None, None, t["households"], t["people"], money(t["amount_fen"])]]
 
 
@@ -110,14 +102,14 @@ def _signed(name: str | None, at: datetime | None) -> str | None:
     return f"{name} {beijing(at):%Y-%m-%d %H:%M}" if at else None
 
 
-def csv_bytes(decl: asyncpg.Record, actor: Actor) -> bytes:
+def csv_bytes(decl: Declaration, actor: Actor) -> bytes:
     """UTF-8 with a BOM so that Excel on a Chinese Windows opens it as UTF-8; amounts as plain yuan."""
     out = io.StringIO()
     csv.writer(out, lineterminator="\r\n").writerows(_table(decl, lambda fen: f"{from_fen(fen):.2f}"))
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
-def xlsx_bytes(decl: asyncpg.Record, actor: Actor) -> bytes:
+def xlsx_bytes(decl: Declaration, actor: Actor) -> bytes:
     """The CSV's table with amounts as numbers (two decimals), and a sheet saying which version it is."""
     wb = Workbook()
     ws = wb.active
@@ -132,12 +124,12 @@ def xlsx_bytes(decl: asyncpg.Record, actor: Actor) -> bytes:
         ws.column_dimensions[column].width = width
     about = wb.create_sheet("说明")
     for line in (
-        ("申报月份", decl["month"]),
-        ("版本", decl["version"]),
-        ("状态", STATUS_LABELS[decl["status"]]),
-        ("生成", _signed(decl["created_by"], decl["created_at"])),
-        ("确认", _signed(decl["confirmed_by"], decl["confirmed_at"]) or ""),
-        ("说明", decl["note"] or ""),
+        ("申报月份", decl.month),
+        ("版本", decl.version),
+        ("状态", STATUS_LABELS[decl.status]),
+        ("生成", _signed(decl.created_by, decl.created_at)),
+        ("确认", _signed(decl.confirmed_by, decl.confirmed_at) or ""),
+        ("说明", decl.note or ""),
     ):
         about.append(line)
     buf = io.BytesIO()
@@ -145,7 +137,7 @@ def xlsx_bytes(decl: asyncpg.Record, actor: Actor) -> bytes:
     return buf.getvalue()
 
 
-def pdf_bytes(decl: asyncpg.Record, actor: Actor) -> bytes:
+def pdf_bytes(decl: Declaration, actor: Actor) -> bytes:
     view = shaped(decl)
     rows = [
         [
@@ -157,18 +149,18 @@ def pdf_bytes(decl: asyncpg.Record, actor: Actor) -> bytes:
         ]
         for r in view["rows"]
     ]
-    t = decl["totals"]
+    t = decl.totals
     printed = DeclarationPrint(
-        month=decl["month"],
-        version=decl["version"],
-        status_label=STATUS_LABELS[decl["status"]],
-        created=_signed(decl["created_by"], decl["created_at"]) or "",
-        confirmed=_signed(decl["confirmed_by"], decl["confirmed_at"]),
-        note=decl["note"],
+        month=decl.month,
+        version=decl.version,
+        status_label=STATUS_LABELS[decl.status],
+        created=_signed(decl.created_by, decl.created_at) or "",
+        confirmed=_signed(decl.confirmed_by, decl.confirmed_at),
+        note=decl.note,
         rows=rows,
         subtotals=view["subtotals"],
         total=[str(t["households"]), str(t["people"]), f"{from_fen(t['amount_fen']):,.2f}"],
-        draft=decl["status"] == "draft",
+        draft=decl.status == "draft",
     )
     return declaration_pdf(printed, actor.full_name, clock.now())
 
@@ -191,14 +183,9 @@ async def declarations(request: Request, actor: PageActor, db: Db) -> Response:
 async def _list_page(
     request: Request, actor: Actor, db: asyncpg.Pool, *, error: str | None = None, status: int = 200
 ) -> Response:
-    rows = await db.fetch(
-        "select d.month, d.version, d.status, d.totals, d.created_at, d.confirmed_at, "
-        "coalesce(u.full_name, d.confirmed_by) as confirmed_by from fund_declarations d "
-        "left join users u on u.username = d.confirmed_by order by d.month desc, d.version desc"
-    )
-    months: dict[str, list[asyncpg.Record]] = {}
-    for r in rows:
-        months.setdefault(r["month"], []).append(r)
+    months: dict[str, list[declarations_repo.VersionLine]] = {}
+    for r in await declarations_repo.all_versions(db):
+        months.setdefault(r.month, []).append(r)
     context = {
         "section": "declarations",
         "months": months,
@@ -210,8 +197,8 @@ async def _list_page(
     return page(request, "supervision/declarations.html", context, actor, status=status)
 
 
-async def _one(db: asyncpg.Pool, month: str, version: int) -> asyncpg.Record | None:
-    return await db.fetchrow(_ONE, month, version) if valid_month(month) else None
+async def _one(db: asyncpg.Pool, month: str, version: int) -> Declaration | None:
+    return await declarations_repo.declaration(db, month, version) if valid_month(month) else None
 
 
 @router.get("/supervision/declarations/{month}/{version}")
@@ -237,7 +224,7 @@ async def _view_page(
     decl = await _one(db, month, version)
     if decl is None:
         return render_error(request, 404, "该申报版本不存在", actor)
-    latest = await db.fetchval("select max(version) from fund_declarations where month = $1", month)
+    latest = await declarations_repo.latest_version(db, month)
     context = shaped(decl) | {
         "section": "declarations",
         "d": decl,
@@ -278,12 +265,7 @@ async def draft(
     except TimeoutError:
         return await _list_page(request, actor, db, error="申报正在生成，请稍后刷新查看", status=202)
     # The workflow records the schedule as author; a draft made here is the officer's.
-    await db.execute(
-        "update fund_declarations set created_by = $3 where month = $1 and version = $2 and status = 'draft'",
-        result.month,
-        result.version,
-        actor.username,
-    )
+    await declarations_repo.sign_draft(db, result.month, result.version, actor.username)
     log.info("fund declaration drafted", month=result.month, version=result.version, by=actor.username)
     return RedirectResponse(f"/supervision/declarations/{result.month}/{result.version}?done=drafted", status_code=303)
 
@@ -297,28 +279,11 @@ async def confirm(
     if await _one(db, month, version) is None:
         return render_error(request, 404, "该申报版本不存在", actor)
     try:
-        async with db.acquire() as conn, conn.transaction():
-            statuses = {
-                r["version"]: r["status"]
-                for r in await conn.fetch(
-                    "select version, status from fund_declarations where month = $1 for update", month
-                )
-            }
-            if statuses[version] != "draft":
-                raise ApiError(409, "confirmed", f"第 {version} 版{STATUS_LABELS[statuses[version]]}。{IMMUTABLE}")
-            await conn.execute(
-                "update fund_declarations set status = 'superseded' where month = $1 and status = 'confirmed'", month
-            )
-            await conn.execute(
-                "update fund_declarations set status = 'confirmed', confirmed_by = $3, confirmed_at = now(), "
-                "note = nullif($4, '') where month = $1 and version = $2",
-                month,
-                version,
-                actor.username,
-                note.strip(),
-            )
-    except ApiError as exc:
-        return await _view_page(request, actor, db, month, version, error=exc.message, status=exc.status)
+        async with db.acquire() as conn:
+            await declarations_repo.confirm(conn, month, version, actor.username, note.strip())
+    except declarations_repo.NotADraft as exc:
+        error = f"第 {version} 版{STATUS_LABELS[exc.status]}。{IMMUTABLE}"
+        return await _view_page(request, actor, db, month, version, error=error, status=409)
     log.info("fund declaration confirmed", month=month, version=version, by=actor.username)
     return RedirectResponse(f"/supervision/declarations/{month}/{version}?done=confirmed", status_code=303)
 

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from db import supervision_repo
 from infra.clock import today
 from schemas.staff import Bureau
 from webapp import authz
@@ -29,15 +30,13 @@ async def digest(request: Request, actor: PageActor, db: Db, day: date | None = 
     if denied := refused(request, actor, "digest"):
         return denied
     found = await latest_digest(db, actor, day)
-    since = (found["day"] if found else day or today()) - timedelta(days=RECENT_DAYS)
-    days = await db.fetch(
-        "select day from digests where place_code = $1 and day >= $2 order by day desc", digest_place(actor), since
-    )
+    since = (found.day if found else day or today()) - timedelta(days=RECENT_DAYS)
+    place = digest_place(actor)
     context: dict[str, Any] = {
         "section": "digest",
         "digest": found,
         "counts": counts(found),
-        "days": [d["day"] for d in days],
+        "days": await supervision_repo.digest_days(db, place, since) if place else [],
         "bureau_labels": {b.value: b.label for b in Bureau},
         "referral_status": REFERRAL_STATUS,
         "complaint_status": COMPLAINT_STATUS,

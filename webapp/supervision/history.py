@@ -28,12 +28,14 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from db import cases_repo, events_repo, households_repo, places_repo, recipients_repo, supervision_repo, users_repo
+from db.cases_repo import CaseRow
+from db.events_repo import LoggedEvent, barred_staff
 from infra import clock
 from infra.clock import BEIJING
 from rules.stages import STAGE_LABELS
 from schemas.identity import mask_id
 from schemas.people import RELATION_LABELS
-from schemas.review import AssistanceType
 from schemas.staff import Actor, Role
 from schemas.supervision import ongoing_workflow_id
 from webapp import authz
@@ -215,40 +217,23 @@ def _in_range(at: datetime, start: date | None, end: date | None) -> bool:
     return (start is None or day >= start) and (end is None or day <= end)
 
 
-async def _workflows(db: asyncpg.Pool, row: asyncpg.Record) -> list[tuple[str, str, str]]:
+async def _workflows(db: asyncpg.Pool, row: CaseRow) -> list[tuple[str, str, str]]:
     """The case's workflows an inspector may want: the review itself, the household's ongoing review,
     every re-check of the case; as (workflow id, what it is, month of a re-check)."""
-    found = [(row["workflow_id"], WORKFLOW_LABELS["review"], "")]
-    if await db.fetchval(
-        "select exists(select 1 from recipients where case_id = $1 and review_cadence_months is not null)",
-        row["case_id"],
-    ):
-        found.append((ongoing_workflow_id(row["case_id"]), WORKFLOW_LABELS["ongoing"], ""))
-    for r in await db.fetch(
-        "select workflow_id, month from rechecks where case_id = $1 order by month", row["case_id"]
-    ):
-        found.append((r["workflow_id"], WORKFLOW_LABELS["recheck"], r["month"]))
+    found = [(row.workflow_id, WORKFLOW_LABELS["review"], "")]
+    if await recipients_repo.is_under_review(db, row.case_id):
+        found.append((ongoing_workflow_id(row.case_id), WORKFLOW_LABELS["ongoing"], ""))
+    for r in await supervision_repo.rechecks_of_case(db, row.case_id):
+        found.append((r.workflow_id, WORKFLOW_LABELS["recheck"], r.month))
     return found
 
 
-async def _case(request: Request, actor: Actor, db: asyncpg.Pool, case_id: str) -> asyncpg.Record | Response:
+async def _case(request: Request, actor: Actor, db: asyncpg.Pool, case_id: str) -> CaseRow | Response:
     try:
         authz.require(actor, "case.history")
         return await case_row(db, case_id, actor)
     except ApiError as exc:
         return render_error(request, exc.status, exc.message, actor)
-
-
-_EVENTS = """
-select e.id, e.kind, e.stage, e.actor, e.actor_role, e.payload->>'summary' as summary, e.occurred_at,
-       coalesce((e.payload->>'by_district')::boolean, false) as by_district, u.full_name
-from case_events e left join users u on u.username = e.actor
-where e.case_id = $1 order by e.occurred_at, e.id
-"""
-_REFUSED = """
-select a.username, coalesce(u.full_name, a.username) as full_name, a.action, a.message, a.at
-from refused_actions a left join users u on u.username = a.username where a.case_id = $1 order by a.at
-"""
 
 
 @router.get("/cases/{case_id}/history")
@@ -270,18 +255,15 @@ async def history(
         return row
     start, end = _day(start_text), _day(end_text)
     workflows = await _workflows(db, row)
-    chosen = workflow if workflow in {w[0] for w in workflows} else row["workflow_id"]
-    events = await db.fetch(_EVENTS, case_id)
-    refused = await db.fetch(_REFUSED, case_id)
+    chosen = workflow if workflow in {w[0] for w in workflows} else row.workflow_id
+    events = await events_repo.event_log(db, case_id)
+    refused = await events_repo.refused_on(db, case_id)
     flow = await temporal_events(client, chosen) if client is not None else None
-    people = {e["actor"]: e["full_name"] or e["actor"] for e in events if e["actor"]}
-    people |= {r["username"]: r["full_name"] for r in refused}
+    people = {e.actor: e.actor_name or e.actor for e in events if e.actor}
+    people |= {r.username: r.full_name for r in refused}
     senders = {e.actor for e in flow or [] if e.actor and e.actor not in people}
     if senders:
-        people |= {
-            r["username"]: r["full_name"]
-            for r in await db.fetch("select username, full_name from users where username = any($1)", list(senders))
-        }
+        people |= await users_repo.full_names(db, senders)
 
     def keep(by: str | None, at: datetime) -> bool:
         return (not who or by == who) and _in_range(at, start, end)
@@ -290,10 +272,10 @@ async def history(
     context = {
         "section": None,
         "case": row,
-        "type_label": AssistanceType(row["assistance_type"]).label,
+        "type_label": row.assistance_type.label,
         "stage_labels": STAGE_LABELS,
-        "events": [e for e in events if keep(e["actor"], e["occurred_at"])],
-        "refused": [r for r in refused if keep(r["username"], r["at"])],
+        "events": [e for e in events if keep(e.actor, e.occurred_at)],
+        "refused": [r for r in refused if keep(r.username, r.at)],
         "flow": None if flow is None else [e for e in flow if (tasks or not e.task) and keep(e.actor, e.at)],
         "flow_total": len(flow or []),
         "workflows": workflows,
@@ -323,79 +305,62 @@ def _when(at: datetime) -> str:
     return f"{beijing(at):%Y-%m-%d %H:%M}"
 
 
-async def case_file_data(db: asyncpg.Pool, client: Client | None, row: asyncpg.Record, actor: Actor) -> CaseFilePrint:
+async def case_file_data(db: asyncpg.Pool, client: Client | None, row: CaseRow, actor: Actor) -> CaseFilePrint:
     """Everything the case file prints, read from the database and the workflow's history."""
-    case_id = row["case_id"]
-    events = await db.fetch(_EVENTS, case_id)
-    barred = [
-        b
-        for e in await db.fetch(
-            "select payload from case_events where case_id = $1 and kind = 'relatives_matched'", case_id
-        )
-        for b in e["payload"].get("barred", [])
-    ]
+    case_id = row.case_id
+    events = await events_repo.event_log(db, case_id)
+    barred = barred_staff(events)
     full = shows_full_ids(actor, {b["username"] for b in barred})
-    members = await db.fetch(
-        "select m.name, m.relation, m.id_number from household_members m join cases c on c.household_id = "
-        "m.household_id where c.case_id = $1 order by m.is_applicant desc, m.id",
-        case_id,
-    )
-    notices = await db.fetch(
-        "select created_at, audience, subject, body from notifications where case_id = $1 order by created_at, id",
-        case_id,
-    )
-    names = {r["code"]: r["name"] for r in await db.fetch("select code, name from places")}
-    names |= {r["username"]: r["full_name"] for r in await db.fetch("select username, full_name from users")}
-    refused = await db.fetch(_REFUSED, case_id)
-    visit = next((e for e in events if e["kind"] == "home_visit" and e["by_district"]), None)
-    flow = await temporal_events(client, row["workflow_id"]) if client is not None else None
-    amount = row["monthly_amount_fen"]
+    household = await households_repo.household_of_case(db, case_id)
+    members = household.members if household else []
+    notices = await cases_repo.notices_of(db, case_id)
+    names = await places_repo.names(db) | await users_repo.full_names(db)
+    refused = await events_repo.refused_on(db, case_id)
+    visit = next((e for e in events if e.kind == "home_visit" and e.by_district), None)
+    flow = await temporal_events(client, row.workflow_id) if client is not None else None
+    amount = row.monthly_amount_fen
     facts = [
-        ("救助类型", AssistanceType(row["assistance_type"]).label),
-        ("申请人", f"{row['applicant_name']}（{row['applicant_id_masked']}）"),
-        ("所在地", row["township_name"] + (f" {row['village_name']}" if row["village_name"] else "")),
-        ("受理时间", _when(row["accepted_at"])),
-        ("办结时限", f"{row['deadline'] or '—'}{'（暂定）' if row['deadline_provisional'] else ''}"),
-        ("当前环节", STAGE_LABELS.get(row["stage"], row["stage"])),
-        ("审核确认时间", _when(row["decided_at"]) if row["decided_at"] else "—"),
-        ("保障类别与金额", f"{row['category'] or ''} 每月 {yuan(amount)} 元" if amount is not None else "—"),
-        ("办理层级", "区民政局" if row["handled_by"] == "district" else "乡镇（街道）"),
-        ("政策版本", str(row["policy_version"])),
+        ("救助类型", row.assistance_type.label),
+        ("申请人", f"{row.applicant_name}（{row.applicant_id_masked}）"),
+        ("所在地", row.township_name + (f" {row.village_name}" if row.village_name else "")),
+        ("受理时间", _when(row.accepted_at)),
+        ("办结时限", f"{row.deadline or '—'}{'（暂定）' if row.deadline_provisional else ''}"),
+        ("当前环节", STAGE_LABELS.get(row.stage, row.stage)),
+        ("审核确认时间", _when(row.decided_at) if row.decided_at else "—"),
+        ("保障类别与金额", f"{row.category or ''} 每月 {yuan(amount)} 元" if amount is not None else "—"),
+        ("办理层级", "区民政局" if row.handled_by == "district" else "乡镇（街道）"),
+        ("政策版本", str(row.policy_version)),
     ]
     recusal = []
     if barred:
         recusal.append("回避人员：" + "、".join(f"{b['full_name']}（{b['reason']}）" for b in barred))
-        recusal.append("区民政局入户调查：" + (_when(visit["occurred_at"]) if visit else "尚未进行"))
-    recusal += [f"{_when(r['at'])} {r['full_name']} 试图办理被拒绝：{r['message']}" for r in refused]
+        recusal.append("区民政局入户调查：" + (_when(visit.occurred_at) if visit else "尚未进行"))
+    recusal += [f"{_when(r.at)} {r.full_name} 试图办理被拒绝：{r.message}" for r in refused]
 
-    def who(e: asyncpg.Record) -> str:
-        return e["full_name"] or e["actor"] or "系统"
+    def who(e: LoggedEvent) -> str:
+        return e.actor_name or e.actor or "系统"
 
     return CaseFilePrint(
         case_id=case_id,
         facts=facts,
         members=[
-            [
-                m["name"],
-                RELATION_LABELS.get(m["relation"], m["relation"]),
-                m["id_number"] if full else mask_id(m["id_number"]),
-            ]
+            [m.name, RELATION_LABELS.get(m.relation, m.relation), m.id_number if full else mask_id(m.id_number)]
             for m in members
         ],
         masked=not full,
         timeline=[
-            [_when(e["occurred_at"]), STAGE_LABELS.get(e["stage"], e["stage"] or ""), who(e), e["summary"] or e["kind"]]
+            [_when(e.occurred_at), STAGE_LABELS.get(e.stage, e.stage or ""), who(e), e.summary or e.kind]
             for e in events
         ],
         decisions=[
-            [_when(e["occurred_at"]), DECISION_KINDS[e["kind"]], who(e), e["summary"] or ""]
+            [_when(e.occurred_at), DECISION_KINDS[e.kind], who(e), e.summary or ""]
             for e in events
-            if e["kind"] in DECISION_KINDS
+            if e.kind in DECISION_KINDS
         ],
-        notices=[[_when(n["created_at"]), _audience(n["audience"], names), n["subject"], n["body"]] for n in notices],
+        notices=[[_when(n.created_at), _audience(n.audience, names), n.subject, n.body] for n in notices],
         recusal=recusal,
         temporal=None if flow is None else [_flow_line(e, names) for e in flow if not e.task],
-        workflow_id=row["workflow_id"],
+        workflow_id=row.workflow_id,
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from dataclasses import asdict
 from typing import Annotated, Any
 
 import asyncpg
@@ -18,10 +19,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 
-from db import calendar_repo
+from db import calendar_repo, case_lists_repo, cases_repo
+from db.cases_repo import CaseRow
 from infra.clock import BEIJING, today
 from rules.stages import STAGE_LABELS, Action
-from schemas.review import APPLICATION_ID, AssistanceType, TakeOver
+from schemas.review import APPLICATION_ID, TakeOver
 from schemas.staff import Actor
 from webapp import authz
 from webapp.deps import Db, MaybeTemporal, PageActor
@@ -29,24 +31,17 @@ from webapp.errors import ApiError, chinese_message
 from webapp.payloads import body_model
 from webapp.render import refused, render
 from webapp.review.actions import perform
-from webapp.review.cases import IN_JURISDICTION, CaseId
-from webapp.supervision.case_filter import IS_OPEN, PAGE_SIZE, CaseFilter, page_links, township_options
+from webapp.review.cases import CaseId
+from webapp.supervision.case_filter import PAGE_SIZE, CaseFilter, page_links, township_options
 
 router = APIRouter(include_in_schema=False)
 
-ESCALATION_LABELS = {"overdue": "超过办结时限", "verification_overdue": "核对结果逾期"}
+ESCALATION_LABELS = {
+    "overdue": "超过承诺办结时限",
+    "statutory_overdue": "超过法定办理时限",
+    "verification_overdue": "核对结果逾期",
+}
 TakeOverBody = body_model(TakeOver)
-
-_CASES = f"""
-select c.case_id, c.applicant_name, c.applicant_id_masked, c.assistance_type, c.township_code,
-       t.name as township_name, v.name as village_name, c.stage, c.deadline, c.deadline_provisional,
-       c.overdue, c.handled_by, c.accepted_at
-from cases c
-join places t on t.code = c.township_code
-left join places v on v.code = c.village_code
-where {IS_OPEN} and (c.overdue or c.case_id in (select case_id from escalations))
-  and {IN_JURISDICTION.format("$1")}
-"""
 
 
 class Flash(BaseModel):
@@ -63,20 +58,13 @@ async def overdue_page(
     flash: Flash | None = None,
     status: int = 200,
 ) -> Response:
-    params: list[Any] = [actor.place_code]
-    sql = _CASES
-    if filters.township:
-        params.append(filters.township)
-        sql += " and c.township_code = $2"
-    total = await db.fetchval(f"select count(*) from ({sql}) x", *params)
-    pages = max(1, math.ceil(total / PAGE_SIZE))
-    page = min(filters.page, pages)
-    rows = await db.fetch(
-        f"{sql} order by c.deadline nulls last, c.case_id limit {PAGE_SIZE} offset {(page - 1) * PAGE_SIZE}",
-        *params,
+    found = await case_lists_repo.page_of_overdue(
+        db, actor.place_code, filters.township, page=filters.page, page_size=PAGE_SIZE
     )
+    total, page = found.total, found.page
+    pages = max(1, math.ceil(total / PAGE_SIZE))
     context = {
-        "rows": await _with_escalations(db, rows),
+        "rows": await _with_escalations(db, found.rows),
         "total": total,
         "page": page,
         "pages": pages,
@@ -90,38 +78,34 @@ async def overdue_page(
     return render(request, "supervisor/overdue.html", context, status=status, actor=actor)
 
 
-async def _with_escalations(db: asyncpg.Pool, rows: list[asyncpg.Record]) -> list[dict[str, Any]]:
+async def _with_escalations(db: asyncpg.Pool, rows: list[CaseRow]) -> list[dict[str, Any]]:
     """Each case with its escalations (and who took them over) and working days past its deadline."""
-    escalations = await db.fetch(
-        "select e.case_id, e.kind, e.deadline, e.created_at, e.taken_over_by, e.taken_over_at, u.full_name "
-        "from escalations e left join users u on u.username = e.taken_over_by "
-        "where e.case_id = any($1::text[]) order by e.created_at, e.id",
-        [r["case_id"] for r in rows],
-    )
+    escalations = await cases_repo.escalations_of(db, [r.case_id for r in rows])
     by_case: dict[str, list[dict[str, Any]]] = defaultdict(list)
     async with db.acquire() as conn:
         cal = await calendar_repo.load_calendar(conn)
     on = today()
     for e in escalations:
-        by_case[e["case_id"]].append(
-            dict(e)
+        by_case[e.case_id].append(
+            asdict(e)
             | {
-                "label": ESCALATION_LABELS.get(e["kind"], e["kind"]),
-                "days_late": cal.working_days_between(e["deadline"], on),
-                "at_local": e["created_at"].astimezone(BEIJING),
-                "taken_local": e["taken_over_at"].astimezone(BEIJING) if e["taken_over_at"] else None,
+                "taker": e.taker,
+                "label": ESCALATION_LABELS.get(e.kind, e.kind),
+                "days_late": cal.working_days_between(e.deadline, on),
+                "at_local": e.created_at.astimezone(BEIJING),
+                "taken_local": e.taken_over_at.astimezone(BEIJING) if e.taken_over_at else None,
             }
         )
     views = []
     for r in rows:
-        taken = next((e for e in by_case[r["case_id"]] if e["taken_over_by"]), None)
+        taken = next((e for e in by_case[r.case_id] if e["taken_over_by"]), None)
         views.append(
             dict(r)
             | {
-                "type_label": AssistanceType(r["assistance_type"]).label,
-                "stage_label": STAGE_LABELS.get(r["stage"], r["stage"]),
-                "days_overdue": cal.working_days_between(r["deadline"], on) if r["deadline"] else 0,
-                "escalations": by_case[r["case_id"]],
+                "type_label": r.assistance_type.label,
+                "stage_label": STAGE_LABELS.get(r.stage, r.stage),
+                "days_overdue": cal.working_days_between(r.deadline, on) if r.deadline else 0,
+                "escalations": by_case[r.case_id],
                 "taken_over": taken,
             }
         )

@@ -9,6 +9,7 @@ Township staff see and review their township; district officers everything; supe
 from __future__ import annotations
 
 import asyncio
+from dataclasses import asdict
 from typing import Annotated, Any
 
 import asyncpg
@@ -17,6 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from temporalio.client import Client
 
+from db import places_repo, recipients_repo
 from infra.clock import today
 from schemas.review import AssistanceType
 from schemas.staff import Actor
@@ -37,29 +39,6 @@ OUTCOME_LABELS = {"continue": "继续保障", "adjust": "调整金额", "stop": 
 RECIPIENT_STATUS = {"active": "正在保障", "stopped": "已停发"}
 FIELD_NAMES = {"outcome": "复核结论", "findings": "核查情况", "new_amount": "调整后金额", "reasons": "理由"}
 
-_RECIPIENT = """
-select r.case_id, r.township_code, t.name as township_name, c.applicant_name, r.assistance_type, r.category,
-       r.monthly_amount_fen, r.people, r.status, r.review_cadence_months, r.next_review_on, r.first_payment_month,
-       r.stopped_at, r.stop_reasons
-from recipients r join cases c on c.case_id = r.case_id join places t on t.code = r.township_code
-"""
-_STOPPED = """
-select r.case_id, t.name as township_name, c.applicant_name, r.stopped_at, r.stop_reasons, o.findings,
-       coalesce(u.full_name, o.reviewed_by) as reviewed_by
-from recipients r join cases c on c.case_id = r.case_id join places t on t.code = r.township_code
-left join ongoing_reviews o on o.case_id = r.case_id and o.outcome = 'stop'
-left join users u on u.username = o.reviewed_by
-where r.status = 'stopped' and starts_with(r.township_code, $1)
-order by r.stopped_at desc nulls last
-"""
-_RECENT = """
-select o.case_id, c.applicant_name, o.due_on, o.outcome, o.old_amount_fen, o.new_amount_fen, o.reasons, o.findings,
-       coalesce(u.full_name, o.reviewed_by) as reviewed_by, o.reviewed_at
-from ongoing_reviews o join cases c on c.case_id = o.case_id left join users u on u.username = o.reviewed_by
-where starts_with(c.township_code, $1) and o.reviewed_at is not null
-order by o.reviewed_at desc limit 50
-"""
-
 
 async def _workflow_state(client: Client | None, case_id: str) -> OngoingState | None:
     """None when not started yet (the daily run starts it) or the server cannot answer now."""
@@ -70,20 +49,15 @@ async def _workflow_state(client: Client | None, case_id: str) -> OngoingState |
 
 async def _due(db: asyncpg.Pool, client: Client | None, actor: Actor) -> list[dict[str, Any]]:
     """Recipients whose review date has come, each with what its workflow says now."""
-    rows = await db.fetch(
-        _RECIPIENT + "where r.status = 'active' and r.next_review_on <= $2 and starts_with(r.township_code, $1) "
-        "order by r.next_review_on, r.case_id",
-        actor.place_code,
-        today(),
-    )
+    rows = await recipients_repo.due_for_review(db, actor.place_code, today())
     limit = asyncio.Semaphore(QUERY_CONCURRENCY)
 
     async def state(case_id: str) -> OngoingState | None:
         async with limit:
             return await _workflow_state(client, case_id)
 
-    states = await asyncio.gather(*(state(r["case_id"]) for r in rows))
-    return [dict(r) | {"state": s} for r, s in zip(rows, states, strict=True)]
+    states = await asyncio.gather(*(state(r.case_id) for r in rows))
+    return [asdict(r) | {"state": s} for r, s in zip(rows, states, strict=True)]
 
 
 @router.get("/supervision/reviews")
@@ -116,22 +90,15 @@ async def _reviews_page(
     failed: tuple[str, dict[str, str], str] | None = None,
 ) -> Response:
     """`failed` is (case_id, what was typed, message) of a refused review, shown on that household's form."""
-    params: list[Any] = [actor.place_code]
-    where = "starts_with(r.township_code, $1)"
-    if status in RECIPIENT_STATUS:
-        params.append(status)
-        where += f" and r.status = ${len(params)}"
-    if township:
-        params.append(township)
-        where += f" and r.township_code = ${len(params)}"
-    total = await db.fetchval(f"select count(*) from recipients r where {where}", *params)
-    pages = max(1, -(-total // PAGE_SIZE))
-    page_no = min(page_no, pages)
-    register = await db.fetch(
-        f"{_RECIPIENT} where {where} order by r.township_code, r.next_review_on nulls last, r.case_id "
-        f"limit {PAGE_SIZE} offset {(page_no - 1) * PAGE_SIZE}",
-        *params,
+    register, total, page_no = await recipients_repo.page_of_register(
+        db,
+        actor.place_code,
+        status if status in RECIPIENT_STATUS else None,
+        township or None,
+        page=page_no,
+        page_size=PAGE_SIZE,
     )
+    pages = max(1, -(-total // PAGE_SIZE))
     context = {
         "section": "reviews",
         "due": await _due(db, client, actor),
@@ -141,9 +108,9 @@ async def _reviews_page(
         "pages": pages,
         "status": status,
         "township": township,
-        "townships": await _townships(db, actor),
-        "stopped": await db.fetch(_STOPPED, actor.place_code),
-        "recent": await db.fetch(_RECENT, actor.place_code),
+        "townships": await places_repo.places_at_level(db, "township", actor.place_code),
+        "stopped": await recipients_repo.stopped_within(db, actor.place_code),
+        "recent": await recipients_repo.recent_reviews(db, actor.place_code),
         "can_review": authz.may(actor, "reviews.record"),
         "done": done,
         "failed": failed,
@@ -152,13 +119,6 @@ async def _reviews_page(
         "type_labels": {t.value: t.label for t in AssistanceType},
     }
     return page(request, "supervision/reviews.html", context, actor, status=422 if failed else 200)
-
-
-async def _townships(db: asyncpg.Pool, actor: Actor) -> list[asyncpg.Record]:
-    return await db.fetch(
-        "select code, name from places where level = 'township' and starts_with(code, $1) order by code",
-        actor.place_code,
-    )
 
 
 @router.post("/supervision/reviews/{case_id}")
@@ -178,11 +138,7 @@ async def record_review(
     written decision when the benefit changes, and continues to the next cycle unless stopped."""
     if denied := refused_page(request, actor, "reviews.record"):
         return denied
-    if not await db.fetchval(
-        "select exists(select 1 from recipients where case_id = $1 and starts_with(township_code, $2))",
-        case_id,
-        actor.place_code,
-    ):
+    if not await recipients_repo.is_within(db, case_id, actor.place_code):
         return render_error(request, 404, "该保障对象不在您的辖区内", actor)
     typed = {"outcome": outcome, "findings": findings, "new_amount": new_amount, "reasons": reasons}
     try:
@@ -199,14 +155,7 @@ async def record_review(
             ongoing_workflow_id(case_id),
             SupervisionNames.RECORD_REVIEW,
             finding,
-            lambda: db.fetchval(
-                "select exists(select 1 from ongoing_reviews where case_id = $1 and outcome = $2 "
-                "and reviewed_by = $3 and findings = $4 and reviewed_at > now() - interval '1 minute')",
-                case_id,
-                finding.outcome,
-                actor.username,
-                finding.findings,
-            ),
+            lambda: recipients_repo.review_recorded(db, case_id, finding.outcome, actor.username, finding.findings),
         )
     except ValidationError as exc:
         failed = (case_id, typed, form_error(exc, FIELD_NAMES))

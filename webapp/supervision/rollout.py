@@ -13,7 +13,8 @@ import asyncpg
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from db import calendar_repo, policy_repo
+from db import calendar_repo, dashboard_repo, places_repo, policy_repo
+from db.places_repo import Place
 from infra.clock import BEIJING, today
 from schemas.policy import ApprovalLevel, Policy
 from webapp import authz
@@ -24,15 +25,14 @@ from webapp.supervision.common import WorkdayCounter
 router = APIRouter(include_in_schema=False)
 
 
-async def level_history(conn: asyncpg.Connection, towns: list[asyncpg.Record]) -> dict[str, list[dict[str, Any]]]:
+async def level_history(conn: asyncpg.Connection, towns: list[Place]) -> dict[str, list[dict[str, Any]]]:
     """For each township, the dates from which its approval level changed, read off the policy versions."""
-    history: dict[str, list[dict[str, Any]]] = {t["code"]: [] for t in towns}
-    for row in await conn.fetch("select version, effective_from, body from policy_versions order by effective_from"):
-        policy = Policy.model_validate(row["body"])
+    history: dict[str, list[dict[str, Any]]] = {t.code: [] for t in towns}
+    for policy in await policy_repo.all_versions(conn):
         for code, steps in history.items():
             level = policy.review.approval_level(code)
             if not steps or steps[-1]["level"] != level:
-                steps.append({"from": row["effective_from"], "level": level, "version": row["version"]})
+                steps.append({"from": policy.effective_from, "level": level, "version": policy.version})
     return history
 
 
@@ -47,35 +47,22 @@ async def compare(conn: asyncpg.Connection, township: str, switched: date, windo
     ):
         start = datetime.combine(first, time(0), tzinfo=BEIJING)
         end = datetime.combine(last, time(0), tzinfo=BEIJING)
-        rows = await conn.fetch(
-            "select accepted_at, decided_at, overdue from cases where township_code = $1 "
-            "and accepted_at >= $2 and accepted_at < $3",
-            township,
-            start,
-            end,
-        )
+        rows = await dashboard_repo.accepted_between(conn, township, start, end)
         waits = [
-            counter.between(r["accepted_at"].astimezone(BEIJING).date(), r["decided_at"].astimezone(BEIJING).date())
+            counter.between(r.accepted_at.astimezone(BEIJING).date(), r.decided_at.astimezone(BEIJING).date())
             for r in rows
-            if r["decided_at"]
+            if r.decided_at
         ]
-        checks = await conn.fetchrow(
-            "select count(*) as n, count(*) filter (where k.status = 'irregular') as irregular from rechecks k "
-            "join cases c on c.case_id = k.case_id where k.township_code = $1 and c.accepted_at >= $2 "
-            "and c.accepted_at < $3",
-            township,
-            start,
-            end,
-        )
+        checks = await dashboard_repo.rechecks_of_accepted(conn, township, start, end)
         out[name] = {
             "first": first,
             "last": last - timedelta(days=1),
             "cases": len(rows),
             "decided": len(waits),
             "mean_days": round(sum(waits) / len(waits), 1) if waits else None,
-            "overdue_share": round(100 * sum(r["overdue"] for r in rows) / len(rows), 1) if rows else None,
-            "rechecked": checks["n"],
-            "irregular": checks["irregular"],
+            "overdue_share": round(100 * sum(r.overdue for r in rows) / len(rows), 1) if rows else None,
+            "rechecked": checks.n,
+            "irregular": checks.irregular,
         }
     return out
 
@@ -88,9 +75,9 @@ async def rollout(
         return denied
     window = min(max(window, 30), 730)
     async with db.acquire() as conn:
-        towns = await conn.fetch("select code, name, is_pilot from places where level = 'township' order by code")
+        towns = await places_repo.townships_of(conn)
         history = await level_history(conn, towns)
-        chosen = township or next((t["code"] for t in towns if len(history[t["code"]]) > 1), towns[0]["code"])
+        chosen = township or next((t.code for t in towns if len(history[t.code]) > 1), towns[0].code)
         steps = history.get(chosen, [])
         switched = steps[-1]["from"] if len(steps) > 1 else today()
         comparison = await compare(conn, chosen, switched, window)
@@ -133,26 +120,27 @@ async def switch(
     except ValueError:
         return RedirectResponse(back + "&error=日期或审批层级无效", status_code=303)
     async with db.acquire() as conn, conn.transaction():
-        if not await conn.fetchval(
-            "select exists(select 1 from places where code = $1 and level = 'township')", township
-        ):
+        place = await places_repo.get_place(conn, township)
+        if place is None or place.level != "township":
             return RedirectResponse(back + "&error=乡镇（街道）不存在", status_code=303)
-        latest = await conn.fetchrow(
-            "select version, effective_from, body from policy_versions order by effective_from desc limit 1"
-        )
-        if day <= latest["effective_from"]:
+        current = await policy_repo.latest(conn)
+        if day <= current.effective_from:
             return RedirectResponse(
-                back + f"&error=生效日期须晚于现行最新版本（{latest['effective_from']}）", status_code=303
+                back + f"&error=生效日期须晚于现行最新版本（{current.effective_from}）", status_code=303
             )
-        current = Policy.model_validate(latest["body"])
-        levels = dict(current.review.approval_level_by_township) | {township: new_level}
-        version = await conn.fetchval("select max(version) from policy_versions") + 1
+        name = place.name
         words = "委托乡镇审核确认" if new_level is ApprovalLevel.TOWNSHIP else "由区民政局审批"
+        if current.review.approval_level(township) is new_level:
+            return RedirectResponse(
+                back + f"&error={name}在第 {current.version} 版中已{words}，无需生成新版本", status_code=303
+            )
+        levels = dict(current.review.approval_level_by_township) | {township: new_level}
+        version = await policy_repo.max_version(conn) + 1
         policy = current.model_copy(
             update={
                 "version": version,
                 "effective_from": day,
-                "note": f"{township} 自 {day} 起{words}",
+                "note": f"{name}（{township}）自 {day} 起{words}",
                 "review": current.review.model_copy(update={"approval_level_by_township": levels}),
             }
         )

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.service import RPCError
 
+from db import events_repo, supervision_repo
 from infra.clock import today
 from schemas.review import AssistanceType
 from schemas.staff import Actor
@@ -50,35 +51,6 @@ REASON_LABELS = {
 }
 RECHECK_STATUS = {"open": "待复核", "upheld": "维持", "irregular": "发现问题"}
 
-_RECHECKS = """
-select r.recheck_id, r.workflow_id, r.month, r.case_id, r.township_code, t.name as township_name, r.reason,
-       r.status, r.findings, r.home_visit, r.checked_at, coalesce(u.full_name, r.checked_by) as checked_by,
-       c.applicant_name, c.assistance_type, c.decided_at, c.monthly_amount_fen, c.category, c.stage
-from rechecks r
-join places t on t.code = r.township_code
-join cases c on c.case_id = r.case_id
-left join users u on u.username = r.checked_by
-"""
-_OF_MONTH = "where r.month = $1 and starts_with(r.township_code, $2) order by r.township_code, r.case_id"
-# Per township: this month's draw and findings, and irregular findings of every month so far.
-_BY_TOWNSHIP = """
-select r.township_code, t.name as township_name,
-       count(*) filter (where r.month = $2) as drawn,
-       count(*) filter (where r.month = $2 and r.status = 'open') as open,
-       count(*) filter (where r.month = $2 and r.status = 'upheld') as upheld,
-       count(*) filter (where r.month = $2 and r.status = 'irregular') as irregular,
-       count(*) filter (where r.status = 'irregular') as irregular_all
-from rechecks r join places t on t.code = r.township_code
-where starts_with(r.township_code, $1)
-group by 1, 2 order by 1
-"""
-_CORRECTIONS = """
-select k.case_id, k.findings, k.opened_at, k.recheck_id, c.applicant_name, t.name as township_name
-from case_corrections k join cases c on c.case_id = k.case_id join places t on t.code = c.township_code
-where k.status = 'open' and starts_with(c.township_code, $1)
-order by k.opened_at
-"""
-
 
 def _labels() -> dict:
     return {
@@ -108,20 +80,17 @@ async def _sampling_page(
     draw_month: str | None = None,
     status: int = 200,
 ) -> Response:
-    draws = await db.fetch(
-        "select month, seed, share, population, jsonb_array_length(drawn) as drawn, drawn_at "
-        "from sampling_draws order by month desc"
-    )
-    month = month or (draws[0]["month"] if draws else None)
-    draw = next((d for d in draws if d["month"] == month), None)
+    draws = await supervision_repo.draws(db)
+    month = month or (draws[0].month if draws else None)
+    draw = next((d for d in draws if d.month == month), None)
     context = _labels() | {
         "section": "sampling",
         "draws": draws,
         "month": month,
         "draw": draw,
-        "rechecks": await db.fetch(_RECHECKS + _OF_MONTH, month, actor.place_code) if draw else [],
-        "by_township": await db.fetch(_BY_TOWNSHIP, actor.place_code, month),
-        "corrections": await db.fetch(_CORRECTIONS, actor.place_code),
+        "rechecks": await supervision_repo.rechecks_of_month(db, draw.month, actor.place_code) if draw else [],
+        "by_township": await supervision_repo.findings_by_township(db, actor.place_code, month),
+        "corrections": await supervision_repo.open_corrections(db, actor.place_code),
         "can_draw": authz.may(actor, "sampling.draw"),
         "draw_month": draw_month or previous_month(today()),
         "done": done,
@@ -143,7 +112,7 @@ async def draw_month(
     if wanted is None or wanted >= f"{today():%Y-%m}":
         error = "请选择已经结束的月份（本月的决定尚未全部作出）"
         return await _sampling_page(request, actor, db, None, error=error, draw_month=month, status=422)
-    if await db.fetchval("select exists(select 1 from sampling_draws where month = $1)", wanted):
+    if await supervision_repo.is_drawn(db, wanted):
         return RedirectResponse(f"/supervision/sampling?month={wanted}&done=already", status_code=303)
     try:
         await run_for_month(
@@ -165,12 +134,6 @@ async def draw_month(
     return RedirectResponse(f"/supervision/sampling?month={wanted}&done=drawn", status_code=303)
 
 
-async def _recheck_row(db: asyncpg.Pool, actor: Actor, recheck_id: str) -> asyncpg.Record | None:
-    return await db.fetchrow(
-        _RECHECKS + "where r.recheck_id = $1 and starts_with(r.township_code, $2)", recheck_id, actor.place_code
-    )
-
-
 @router.get("/supervision/rechecks/{recheck_id}")
 async def recheck(request: Request, recheck_id: str, actor: PageActor, db: Db, done: str | None = None) -> Response:
     if denied := refused(request, actor, "sampling"):
@@ -189,19 +152,15 @@ async def _recheck_page(
     values: dict | None = None,
     status: int = 200,
 ) -> Response:
-    row = await _recheck_row(db, actor, recheck_id)
+    row = await supervision_repo.recheck(db, recheck_id, actor.place_code)
     if row is None:
         return render_error(request, 404, "该复核不存在", actor)
-    events = await db.fetch(
-        "select kind, payload->>'summary' as summary, occurred_at, actor from case_events where case_id = $1 "
-        "order by occurred_at, id",
-        row["case_id"],
-    )
+    events = await events_repo.event_log(db, row.case_id)
     context = _labels() | {
         "section": "sampling",
         "r": row,
         "events": events,
-        "can_record": authz.may(actor, "recheck.record") and row["status"] == "open",
+        "can_record": authz.may(actor, "recheck.record") and row.status == "open",
         "done": done,
         "error": error,
         "values": values or {"result": "", "findings": "", "home_visit": False},
@@ -225,26 +184,19 @@ async def record_finding(
     opens the correction in the original case."""
     if denied := refused_page(request, actor, "recheck.record"):
         return denied
-    row = await _recheck_row(db, actor, recheck_id)
+    row = await supervision_repo.recheck(db, recheck_id, actor.place_code)
     if row is None:
         return render_error(request, 404, "该复核不存在", actor)
     values = {"result": result, "findings": findings, "home_visit": home_visit}
     try:
         finding = RecheckFinding(actor=actor, result=result, findings=findings.strip(), home_visit=home_visit)
-        await refuse_if_barred(db, row["case_id"], actor, "recheck")
+        await refuse_if_barred(db, row.case_id, actor, "recheck")
         await run_update(
             temporal,
-            row["workflow_id"],
+            row.workflow_id,
             SupervisionNames.RECORD_FINDING,
             finding,
-            lambda: db.fetchval(
-                "select exists(select 1 from rechecks where recheck_id = $1 and status = $2 and checked_by = $3 "
-                "and findings = $4)",
-                recheck_id,
-                finding.result,
-                actor.username,
-                finding.findings,
-            ),
+            lambda: supervision_repo.finding_recorded(db, recheck_id, finding.result, actor.username, finding.findings),
         )
     except ValidationError as exc:
         message = form_error(exc, {"result": "复核结论", "findings": "复核情况"})

@@ -4,15 +4,15 @@ ID number is matched to the one user it belongs to (the review's relatives check
 Optional (accounts created before have none); stored normalised (upper-case X) like the near-relatives
 register, and unique among the users that have one.
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-12
 """
 
 from alembic import op
 
-revision = "0015"
-down_revision = "0014"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

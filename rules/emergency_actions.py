@@ -1,0 +1,147 @@
+"""The staff actions on an emergency event (救急难) and who may take them. Pure data and functions.
+
+Each action is one `EmergencySpec` (the shape of rules/actions.py): its name is the API path segment and the
+page's form, beside its update on `EmergencyWorkflow`, the kind of its log entry and its label. Who pays is
+the tier's own payer, and who may move the event up depends on the tier it is at. `refusal()` is what the
+workflow's validators raise, `available_actions()` the forms the event's page shows; the amount of a payment
+is checked against the caps by the workflow (rules/caps.py), twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import partial
+
+from rules.access import within
+from rules.actions import (
+    APPROVER,
+    CASE_STAFF,
+    CASEWORKER,
+    DISTRICT_OFFICER,
+    VILLAGE_CADRE,
+    ActionSpec,
+    ActorView,
+    Refusal,
+    available,
+    table,
+)
+from rules.caps import Caps, Tier, Totals, may_escalate
+
+
+class EmergencyAction(StrEnum):
+    APPROVE = "approve"
+    ESCALATE = "escalate"
+    DOCUMENTS = "documents"
+    CLOSE = "close"
+
+
+@dataclass(frozen=True)
+class EmergencySpec(ActionSpec):
+    """An action on an emergency event; where the tier decides who may take it, `by_tier` says who at each."""
+
+    by_tier: Mapping[Tier, frozenset[str]] = field(default_factory=dict, hash=False)
+    uses_caps: bool = False  # needs the caps of the event's policy, read when the event is registered
+
+    def roles_at(self, tier: Tier) -> frozenset[str]:
+        return self.by_tier.get(tier, self.roles)
+
+
+OPEN = frozenset({"open"})
+
+
+def _by_tier(
+    *, name: EmergencyAction, update: str, kind: str, label: str, by_tier: dict[Tier, frozenset[str]]
+) -> EmergencySpec:
+    """An action taken at the event's tier, by whom `by_tier` names there; it needs the caps to say when."""
+    everyone = frozenset().union(*by_tier.values())
+    return EmergencySpec(name, update, kind, label, OPEN, everyone, by_tier=by_tier, uses_caps=True)
+
+
+ACTIONS: dict[EmergencyAction, EmergencySpec] = table(
+    # Each tier pays its own share: the village society, the township, the district.
+    _by_tier(
+        name=EmergencyAction.APPROVE,
+        update="approve_payment",
+        kind="payment",
+        label="审批发放",
+        by_tier={
+            Tier.VILLAGE: frozenset({VILLAGE_CADRE}),
+            Tier.TOWNSHIP: frozenset({APPROVER}),
+            Tier.DISTRICT: frozenset({DISTRICT_OFFICER}),
+        },
+    ),
+    # The village and the township move an event up once their caps are reached; at the district only its
+    # officers act (and there is nowhere further to go).
+    _by_tier(
+        name=EmergencyAction.ESCALATE,
+        update="escalate",
+        kind="escalated",
+        label="申报上一级救助",
+        by_tier={
+            Tier.VILLAGE: frozenset({VILLAGE_CADRE, CASEWORKER, APPROVER}),
+            Tier.TOWNSHIP: frozenset({CASEWORKER, APPROVER}),
+            Tier.DISTRICT: frozenset({DISTRICT_OFFICER}),
+        },
+    ),
+    EmergencySpec(
+        name=EmergencyAction.DOCUMENTS,
+        update="record_documents",
+        kind="documents",
+        label="补齐材料",
+        states=OPEN,
+        roles=CASE_STAFF,
+    ),
+    EmergencySpec(
+        name=EmergencyAction.CLOSE, update="close", kind="closed", label="办结", states=OPEN, roles=CASE_STAFF
+    ),
+)
+
+
+@dataclass(frozen=True)
+class EventView:
+    """What the rules need to know about an event to say who may act on it now."""
+
+    status: str  # open, closed
+    tier: Tier  # the tier it is handled at
+    place: str  # the household's village
+    caps: Caps | None  # the caps of its policy; None while it is being registered
+    totals: Totals = field(default_factory=Totals)  # paid at each tier (the workflow: and reserved)
+    paid: bool = False  # a payment has been made
+    documents_done: bool = False
+    paying: bool = False  # a payment is in flight
+
+
+def refusal(action: EmergencyAction, event: EventView, actor: ActorView, *, tier: Tier | None = None) -> Refusal | None:
+    """The first rule that refuses `actor` taking `action` on `event` now, in the order the workflow checks
+    them; `tier` is the tier a payment is approved at (the event's own if not given). None if the action may
+    be taken (the amount of a payment is checked by the workflow)."""
+    spec = ACTIONS[action]
+    acting = tier or event.tier
+    if spec.uses_caps and event.caps is None:
+        return Refusal("not_ready", "事件正在登记，请稍后再试")
+    if event.status not in spec.states:
+        return Refusal("closed", "该急难事件已办结")
+    roles = spec.roles_at(acting)
+    if actor.role not in roles:
+        return spec.wrong_role(roles, f"{acting.label}{spec.label}" if action is EmergencyAction.APPROVE else "")
+    if not within(actor.place_code, event.place):
+        return Refusal("out_of_jurisdiction", "该急难事件不在您的辖区内")
+    if acting is not event.tier:
+        return Refusal("wrong_tier", f"本事件当前在{event.tier.label}办理，不能由{acting.label}发放")
+    if action is EmergencyAction.ESCALATE and event.caps is not None:
+        why = may_escalate(event.caps, event.totals, event.tier)
+        if why:
+            return Refusal("cannot_escalate", why)
+    if action is EmergencyAction.DOCUMENTS and not event.paid:
+        return Refusal("nothing_paid", "尚未发放救助，无需补齐先行救助材料")
+    if action is EmergencyAction.CLOSE and event.paid and not event.documents_done:
+        return Refusal("documents_missing", "先行救助的材料尚未补齐，不能办结")
+    if action is EmergencyAction.CLOSE and event.paying:
+        return Refusal("payment_in_flight", "有救助金正在发放，请稍后再办结")
+    return None
+
+
+# The actions an actor may take on an event now, in the order of `EmergencyAction`: (view, actor) -> actions.
+available_actions = partial(available, EmergencyAction, refusal)

@@ -1,0 +1,18 @@
+"""Enumerations whose members carry a label: the value is what is stored and sent, the label what people read."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Self
+
+
+class LabelledEnum(StrEnum):
+    """A `StrEnum` whose members are written `NAME = "value", "label"`."""
+
+    label: str
+
+    def __new__(cls, value: str, label: str) -> Self:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label = label
+        return member
