@@ -106,6 +106,7 @@ async def test_the_district_approves_outside_the_pilot_units_until_the_roll_out_
 
     # Under the default policy (version 1) the district approves 城南镇's cases.
     refused = await before.decide("chengnan_shenpi")
+
     assert (refused.status_code, refused.json()) == (403, {"code": "wrong_role", "message": AT_THE_DISTRICT})
     assert "CN-BEFORE" in await inbox(web, "qu_minzheng")
     assert "CN-BEFORE" not in await inbox(web, "chengnan_shenpi")

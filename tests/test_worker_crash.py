@@ -14,9 +14,10 @@ import asyncpg
 from temporalio.testing import WorkflowEnvironment
 
 from infra.config import ROOT, TASK_QUEUE
-from schemas.review import CaseOutcome, Decision, ReviewNames, ReviewStart, workflow_id_for
+from rules.stages import Action
+from schemas.review import CaseOutcome, Decision, RefusalDelivered, ReviewNames, ReviewStart, workflow_id_for
 from tests.support.factories import actor, application
-from tests.support.review import REFUSED, act, steps_to_decision, until_stage
+from tests.support.review import DELIVERED, act, eventually_state, steps_to_decision, until_stage
 
 
 def start_worker(env: WorkflowEnvironment, db_url: str, log: Path, **extra: str) -> subprocess.Popen:
@@ -54,6 +55,11 @@ async def test_worker_killed_mid_case(dev_env: WorkflowEnvironment, db_url: str,
                 kills += 1
                 worker = start_worker(dev_env, db_url, log)
             await asyncio.wait_for(pending, timeout=60)
+        await eventually_state(h, lambda s: s.refusal_deliver_by is not None, "the refusal notice's delivery date")
+        delivery = RefusalDelivered(
+            actor=actor("shipo_jingban"), method="in_person", delivered_on=today, recipient="申请人本人"
+        )
+        await asyncio.wait_for(act(h, Action.REFUSAL_DELIVERED, delivery), timeout=60)
         outcome = await asyncio.wait_for(h.result(), timeout=60)
         assert outcome.stage == "refused"
     finally:
@@ -64,7 +70,7 @@ async def test_worker_killed_mid_case(dev_env: WorkflowEnvironment, db_url: str,
     conn = await asyncpg.connect(db_url)
     try:
         rows = await conn.fetch("select kind, event_key from case_events where case_id = 'CRASH-1' order by id")
-        assert [r["kind"] for r in rows] == REFUSED
+        assert [r["kind"] for r in rows] == DELIVERED
         assert len({r["event_key"] for r in rows}) == len(rows)
         assert await conn.fetchval("select count(*) from cases") == 1
         assert await conn.fetchval("select count(*) from households") == 1

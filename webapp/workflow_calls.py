@@ -44,6 +44,7 @@ REFUSAL_STATUS = {
     "out_of_jurisdiction": 403,
     "recused": 403,
     "invalid": 422,
+    "criteria_not_met": 422,
 }
 WORKFLOW_ERROR = ApiError(500, "workflow_error", "处理出错，请联系系统管理员")
 CLOSED = ApiError(409, "closed", "已办结，不能再操作")

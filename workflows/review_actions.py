@@ -94,7 +94,7 @@ class ReviewActions(ReviewDecision):
             paused=self.clock.paused_since is not None,
             handled_by=self.handled_by,
             district_approves=self.district_approval
-            or self.policy.review.approval_level(township) is ApprovalLevel.DISTRICT,
+            or self.policy.review.approval_level(township) == ApprovalLevel.DISTRICT,
             barred=frozenset(self.barred),
             verified=self.verification is not None,
             escalated=bool(self.clock.escalations),

@@ -35,11 +35,7 @@ with workflow.unsafe.imports_passed_through():
         VerificationResult,
     )
     from schemas.staff import Actor, Role
-
-    # Passed through like the schemas it reads: imported afresh in the sandbox, it would bring its own copies of
-    # schemas.policy and schemas.staff, whose enum members are not those of the policy and actors the workflow
-    # is given (`approval_level(...) is ApprovalLevel.DISTRICT` would never hold).
-    from workflows.eligibility import assess
+    from workflows.eligibility import assess  # pure, and its schemas must be the ones the converter uses
 
 if TYPE_CHECKING:
     from workflows.review_clock import ReviewClock

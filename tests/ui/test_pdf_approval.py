@@ -22,7 +22,8 @@ from schemas.review import Decision
 from tests.support.clients import log_in
 from tests.support.clock import SkippingEnvironment, beijing
 from tests.support.factories import actor
-from tests.support.review import act, investigate, start, state
+from tests.support.review import act, investigate, start
+from tests.support.review import until_stage as until_workflow_stage
 from webapp import pdfkit as pdf
 from webapp.app import create_app
 
@@ -67,8 +68,7 @@ async def enrolled_case(review_env: SkippingEnvironment, pool: asyncpg.Pool, cas
     h = await start(review_env, case_id, incomes=("600.00", "150.00"))
     await investigate(h)
     await act(h, Action.DECISION, Decision(actor=actor("shipo_shenpi"), approve=True, category="A"))
-    await until_stage(pool, case_id, "public_notice")  # run() opens the notice after the decision's update returns
-    assert (await state(h)).notice_ends_at == NOTICE_ENDS
+    assert (await until_workflow_stage(h, "public_notice")).notice_ends_at == NOTICE_ENDS
     await review_env.skip_to(NOTICE_ENDS + timedelta(minutes=1))  # the notice passes without objection
     await until_stage(pool, case_id, "enrolled")
     return h
