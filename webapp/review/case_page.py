@@ -32,7 +32,7 @@ from rules.investigators import ASSISTING_ROLES, INVESTIGATING_ROLES, may_assist
 from rules.recusal import namesake_refusal
 from rules.stages import ACTION_LABELS, STAGE_LABELS, Action
 from schemas.people import RELATION_LABELS
-from schemas.review import DeliveryMethod
+from schemas.review import CaseState, DeliveryMethod
 from schemas.staff import Actor, Role
 from webapp import authz
 from webapp.deps import AppSettings, Db, MaybeTemporal, PageActor
@@ -185,6 +185,7 @@ async def case_page(
     context = {
         "case": summary(row),
         "state": state,
+        "settling": _settling(row, state),
         "policy": policy,
         "household": await _household(db, client, row),
         "full_ids": shows_full_ids(actor, barred_names),
@@ -214,6 +215,16 @@ async def case_page(
         "temporal_url": f"{settings.temporal_ui_url}/namespaces/{namespace}/workflows/{row.workflow_id}",
     }
     return render(request, "caseworker/case.html", context, status=status, actor=actor)
+
+
+def _settling(row: CaseRow, state: CaseState | None) -> bool:
+    """Whether the workflow is still moving the case on (requesting the data check right after
+    acceptance, opening the notice after an approval): the page then looks again shortly."""
+    if row.stage == "accepted":
+        return True
+    if state is None:
+        return False
+    return state.stage != row.stage or (state.stage == "decision" and state.decision is not None)
 
 
 def _done(request: Request) -> Action | None:
