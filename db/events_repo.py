@@ -11,6 +11,9 @@ from typing import Any
 from db.pool import Db
 
 RELATIVES_MATCHED = "relatives_matched"
+RELATIVES_NAMESAKE = "relatives_namesake"
+RELATIVES_DECLARED = "relatives_declared"
+NAMESAKE_DISMISSED = "namesake_dismissed"
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,23 @@ async def event_log(db: Db, case_id: str) -> list[LoggedEvent]:
 def barred_staff(events: list[LoggedEvent]) -> list[dict[str, str]]:
     """The staff the relatives check barred from the case ({username, full_name, reason}), from its log."""
     return [b for e in events if e.kind == RELATIVES_MATCHED for b in e.payload.get("barred", [])]
+
+
+def namesake_warnings(events: list[LoggedEvent]) -> list[dict[str, Any]]:
+    """The namesake warnings of the relatives check (同名提示), each with how it was settled, from its log."""
+    settled = {e.payload["namesake"]: "same_person" for e in events if e.payload.get("namesake")}
+    settled |= {e.payload["username"]: "not_same_person" for e in events if e.kind == NAMESAKE_DISMISSED}
+    return [
+        n | {"resolution": settled.get(n["username"], "pending")}
+        for e in events
+        if e.kind == RELATIVES_NAMESAKE
+        for n in e.payload.get("namesakes", [])
+    ]
+
+
+def filed_relatives(events: list[LoggedEvent]) -> list[dict[str, str]]:
+    """Declared relatives without an account (近亲属备案), their ID numbers masked, from the case's log."""
+    return [d for e in events if e.kind == RELATIVES_DECLARED for d in e.payload.get("declared", [])]
 
 
 async def is_barred(db: Db, case_id: str, username: str) -> bool:
@@ -126,7 +146,7 @@ class MatchedCase:
     stage: str
     status: str
     accepted_at: datetime
-    barred: list[dict[str, str]] | None  # {username, full_name, reason}, from the latest match
+    barred: list[dict[str, str]] | None  # {username, full_name, reason}: everyone barred, in order
     matched_at: datetime | None
     visit_at: datetime | None
     visit_by: str | None  # by name where known
@@ -139,14 +159,15 @@ async def matched_cases(db: Db, place: str) -> list[MatchedCase]:
     rows = await db.fetch(
         """
         select c.case_id, c.applicant_name, t.name as township_name, c.stage, c.status, c.accepted_at,
-               m.payload->'barred' as barred, m.occurred_at as matched_at,
+               m.barred, m.occurred_at as matched_at,
                v.occurred_at as visit_at, coalesce(vu.full_name, v.actor) as visit_by,
                (select count(*) from refused_actions a where a.case_id = c.case_id) as refused
         from cases c
         join places t on t.code = c.township_code
-        left join lateral (
-            select payload, occurred_at from case_events
-            where case_id = c.case_id and kind = 'relatives_matched' order by occurred_at desc, id desc limit 1
+        left join lateral (  -- every staff member barred: by the check at acceptance, or a namesake confirmed later
+            select jsonb_agg(b order by e.occurred_at, e.id) as barred, min(e.occurred_at) as occurred_at
+            from case_events e cross join jsonb_array_elements(e.payload->'barred') b
+            where e.case_id = c.case_id and e.kind = 'relatives_matched'
         ) m on true
         left join lateral (
             select occurred_at, actor from case_events

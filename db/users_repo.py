@@ -12,7 +12,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 
 from db.pool import Db
-from schemas.staff import ROLE_LEVEL, Actor, Bureau, Role
+from schemas.identity import validate_resident_id
+from schemas.staff import ROLE_LEVEL, Actor, Bureau, Role, StaffRef
 
 _hasher = PasswordHasher()
 
@@ -21,7 +22,8 @@ class UserError(ValueError):
     pass
 
 
-USERNAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+USERNAME_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+USERNAME = re.compile(USERNAME_PATTERN)
 LEVEL_NAMES = {"district": "区", "township": "乡镇", "village": "村"}
 NAME_MAX = 64  # Actor.full_name's limit: a longer name could be stored but never log in
 
@@ -33,6 +35,22 @@ def _check_full_name(full_name: str) -> str:
     if len(name) > NAME_MAX:
         raise UserError(f"姓名最长 {NAME_MAX} 个字")
     return name
+
+
+def _check_id_number(id_number: str | None) -> str | None:
+    """The user's own resident ID number, normalised; None when not given."""
+    if id_number is None or not id_number.strip():
+        return None
+    try:
+        return validate_resident_id(id_number)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+
+
+def _unique_violation(e: asyncpg.UniqueViolationError, username: str) -> UserError:
+    if e.constraint_name == "users_id_number":
+        return UserError("该身份证号码已登记在另一用户名下")
+    return UserError(f"用户名已存在：{username}")
 
 
 async def _check_assignment(conn: asyncpg.Connection, role: Role, place_code: str, bureau: Bureau | None) -> None:
@@ -58,26 +76,29 @@ async def add_user(
     place_code: str,
     password: str,
     bureau: Bureau | None = None,
+    id_number: str | None = None,
 ) -> int:
     if not USERNAME.fullmatch(username):
         raise UserError("用户名只能由字母、数字、下划线、点和连字符组成，最长 64 位")
     full_name = _check_full_name(full_name)
+    id_number = _check_id_number(id_number)
     await _check_assignment(conn, role, place_code, bureau)
     if len(password) < 8:
         raise UserError("密码至少 8 位")
     try:
         return await conn.fetchval(
-            "insert into users (username, full_name, role, place_code, bureau, password_hash) "
-            "values ($1,$2,$3,$4,$5,$6) returning id",
+            "insert into users (username, full_name, role, place_code, bureau, password_hash, id_number) "
+            "values ($1,$2,$3,$4,$5,$6,$7) returning id",
             username,
             full_name,
             role.value,
             place_code,
             bureau.value if bureau else None,
             _hasher.hash(password),
+            id_number,
         )
-    except asyncpg.UniqueViolationError:
-        raise UserError(f"用户名已存在：{username}") from None
+    except asyncpg.UniqueViolationError as e:
+        raise _unique_violation(e, username) from None
 
 
 async def update_user(
@@ -89,12 +110,15 @@ async def update_user(
     place_code: str,
     bureau: Bureau | None,
     active: bool,
+    id_number: str | None = None,
 ) -> None:
-    """Change everything but the user name (sessions and case histories refer to it).
+    """Change everything but the user name (sessions and case histories refer to it); `id_number` None or
+    empty clears the user's ID number.
 
     Refuses to leave the system without an active administrator, who alone could undo that.
     """
     full_name = _check_full_name(full_name)
+    id_number = _check_id_number(id_number)
     await _check_assignment(conn, role, place_code, bureau)
     async with conn.transaction():
         admins = {
@@ -103,15 +127,31 @@ async def update_user(
         }
         if admins == {username} and not (role is Role.ADMIN and active):
             raise UserError("至少要保留一名启用的系统管理员")
-        done = await conn.execute(
-            "update users set full_name = $2, role = $3, place_code = $4, bureau = $5, active = $6 where username = $1",
-            username,
-            full_name,
-            role.value,
-            place_code,
-            bureau.value if bureau else None,
-            active,
-        )
+        try:
+            done = await conn.execute(
+                "update users set full_name = $2, role = $3, place_code = $4, bureau = $5, active = $6, "
+                "id_number = $7 where username = $1",
+                username,
+                full_name,
+                role.value,
+                place_code,
+                bureau.value if bureau else None,
+                active,
+                id_number,
+            )
+        except asyncpg.UniqueViolationError as e:
+            raise _unique_violation(e, username) from None
+    if done.endswith(" 0"):
+        raise UserError(f"用户不存在：{username}")
+
+
+async def set_id_number(conn: asyncpg.Connection, username: str, id_number: str | None) -> None:
+    """Record (or, None or empty, clear) the user's own resident ID number."""
+    id_number = _check_id_number(id_number)
+    try:
+        done = await conn.execute("update users set id_number = $2 where username = $1", username, id_number)
+    except asyncpg.UniqueViolationError as e:
+        raise _unique_violation(e, username) from None
     if done.endswith(" 0"):
         raise UserError(f"用户不存在：{username}")
 
@@ -129,6 +169,7 @@ class UserRow:
     bureau: str | None
     active: bool
     created_at: datetime
+    id_number: str | None  # the user's own resident ID number, if recorded: show it masked in lists
 
 
 @dataclass(frozen=True)
@@ -138,7 +179,8 @@ class UserCounts:
 
 
 _USER_COLUMNS = (
-    "u.id, u.username, u.full_name, u.role, u.place_code, p.name as place_name, u.bureau, u.active, u.created_at"
+    "u.id, u.username, u.full_name, u.role, u.place_code, p.name as place_name, u.bureau, u.active, u.created_at, "
+    "u.id_number"
 )
 _USERS = f"select {_USER_COLUMNS} from users u join places p on p.code = u.place_code"
 _ORDER = "order by u.place_code, u.role, u.username"
@@ -198,12 +240,52 @@ async def front_line_staff_named(db: Db, names: list[str]) -> list[tuple[str, st
     return [(r["username"], r["full_name"]) for r in rows]
 
 
-async def places_of_active(db: Db, usernames: list[str]) -> dict[str, str]:
-    """The place of each of these users who is active, by user name (the others are left out)."""
+# ---- the review's relatives check (近亲属备案) and home visits -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NamedUser:
+    """A user found for the relatives check: by their ID number (`key` is it) or by name (`key` is the name)."""
+
+    key: str
+    username: str
+    full_name: str
+    role: str
+    place_code: str
+    has_id_number: bool
+
+
+async def users_with_id_numbers(db: Db, id_numbers: list[str]) -> list[NamedUser]:
+    """Users (active or not: a bar does no harm) whose own ID number is one of `id_numbers`."""
     rows = await db.fetch(
-        "select username, place_code from users where username = any($1::text[]) and active", usernames
+        "select id_number as key, username, full_name, role, place_code, true as has_id_number from users "
+        "where id_number = any($1::text[]) order by username",
+        id_numbers,
     )
-    return {r["username"]: r["place_code"] for r in rows}
+    return [NamedUser(**r) for r in rows]
+
+
+async def staff_named(db: Db, names: list[str], *, within: str, roles: tuple[str, ...]) -> list[NamedUser]:
+    """Active users of `roles` responsible for a place inside `within` whose full name is one of `names`, or
+    ends in one after a space ("石婆店镇经办人 李娟" for 李娟): namesakes of the relatives an applicant declares."""
+    rows = await db.fetch(
+        "select n as key, u.username, u.full_name, u.role, u.place_code, u.id_number is not null as has_id_number "
+        "from users u join unnest($1::text[]) n on u.full_name = n or u.full_name like '% ' || n "
+        "where u.active and starts_with(u.place_code, $2) and u.role = any($3::text[]) order by u.username",
+        names,
+        within,
+        list(roles),
+    )
+    return [NamedUser(**r) for r in rows]
+
+
+async def staff_refs(db: Db, usernames: list[str]) -> dict[str, StaffRef]:
+    """The active users among `usernames`, as a workflow is told about them (e.g. the investigators)."""
+    rows = await db.fetch(
+        "select username, full_name, role, place_code from users where username = any($1::text[]) and active",
+        usernames,
+    )
+    return {r["username"]: StaffRef(**r) for r in rows}
 
 
 async def full_names(db: Db, usernames: Iterable[str] | None = None) -> dict[str, str]:
@@ -220,13 +302,14 @@ class StaffName:
     username: str
     full_name: str
     role: str
+    place_code: str
 
 
 async def staff_for_place(db: Db, place: str, roles: list[str]) -> list[StaffName]:
     """Active staff of these roles responsible for `place` (their jurisdiction holds it), the closest first:
-    who may be named as a case's investigators."""
+    who may be named in a case's home visit (investigators, assisting village cadres)."""
     rows = await db.fetch(
-        "select username, full_name, role from users where active and starts_with($1, place_code) "
+        "select username, full_name, role, place_code from users where active and starts_with($1, place_code) "
         "and role = any($2::text[]) order by length(place_code) desc, role, username",
         place,
         roles,

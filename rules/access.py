@@ -12,3 +12,7 @@ def within(actor_place: str, place: str) -> bool:
 
 def township_of(place: str) -> str:
     return place[:9]
+
+
+def district_of(place: str) -> str:
+    return place[:6]

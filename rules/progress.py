@@ -6,7 +6,8 @@ so each field is settled by the event's time, not by the order of arrival:
 - `home_visit_at`, `neighbour_at`: the latest home visit and neighbour interview; `reinvestigate_at`: the
   latest objection that sent the case back to investigation (a visit counts only if later than that);
 - `district_visit_done`: a home visit by the district (after a relatives match or a complaint);
-- `barred_users`, `relatives_match`: staff the relatives check keeps away from the case.
+- `barred_users`, `relatives_match`: staff the relatives check keeps away from the case; a namesake warning
+  or a declared relative without an account is a relatives match too (the district visits the household).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from datetime import datetime
 from rules.stages import Action
 
 RELATIVES_MATCHED = "relatives_matched"
+RELATIVES_NAMESAKE = "relatives_namesake"
+RELATIVES_DECLARED = "relatives_declared"
 
 # The kinds of event that change the progress; any other leaves it as it is.
 KINDS = frozenset(
@@ -27,6 +30,8 @@ KINDS = frozenset(
         Action.NEIGHBOUR_INTERVIEW.value,
         Action.OBJECTION.value,
         RELATIVES_MATCHED,
+        RELATIVES_NAMESAKE,
+        RELATIVES_DECLARED,
     }
 )
 
@@ -65,4 +70,6 @@ def after_event(p: CaseProgress, kind: str, payload: dict, at: datetime) -> Case
     if kind == RELATIVES_MATCHED:
         barred = {b["username"] for b in payload.get("barred") or []}
         return replace(p, barred_users=tuple(sorted(barred | set(p.barred_users))), relatives_match=True)
+    if kind in (RELATIVES_NAMESAKE, RELATIVES_DECLARED):
+        return replace(p, relatives_match=True)
     return p

@@ -1,4 +1,9 @@
-"""Who a complaint is about: the person named may not handle it, nor even see it in a list."""
+"""Who is related to what: the person a complaint names may not handle it, nor even see it in a list; the
+staff an applicant declares as close relatives (the review's relatives check) may not act on the case."""
+
+from __future__ import annotations
+
+from rules.access import within
 
 
 def names_person(named: str | None, username: str, full_name: str) -> bool:
@@ -9,3 +14,26 @@ def names_person(named: str | None, username: str, full_name: str) -> bool:
         return False
     name = full_name.split(" ")[-1]
     return person in (username, full_name) or (len(name) >= 2 and name in person)
+
+
+# ---- the relatives check of a review case (近亲属备案) ----------------------------------------------------
+
+# The staff an applicant's declared relative may be: those who act on review cases.
+RELATED_STAFF_ROLES = ("village_cadre", "township_caseworker", "township_approver", "district_officer")
+# Who settles a namesake warning ("同名提示": a declared relative known by name only, and a user of that name):
+# the township's caseworkers of the case's place and the district's officers.
+NAMESAKE_RESOLVERS = frozenset({"township_caseworker", "district_officer"})
+
+
+def namesake_refusal(
+    role: str, place_code: str, username: str, *, case_place: str, namesake: str, barred: frozenset[str]
+) -> str | None:
+    """Why the user (`role`, `place_code`, `username`) may not settle the warning about the user `namesake` on a
+    case at `case_place` from which `barred` are kept away: a code of `schemas.review.CaseError`, or None."""
+    if role not in NAMESAKE_RESOLVERS:
+        return "wrong_role"
+    if not within(place_code, case_place):
+        return "out_of_jurisdiction"
+    if username in barred or username == namesake:
+        return "recused"
+    return None

@@ -16,6 +16,7 @@ from temporalio import activity
 from schemas.emergency import EmergencyLogIn, EmergencyOpened, OpenEmergencyIn, PaymentIn, PaymentOut
 from schemas.frontdoor import ComplaintStart, DeliveryIn, FrontDoorLogIn, IntakeStart, ReferralResult
 from schemas.policy import FrontDoorPolicy
+from schemas.relatives import DeclaredRelativesIn, RelativesCheck, RelativesCheckIn, RelativesMatch
 from schemas.review import (
     CaseEventIn,
     CaseOpened,
@@ -25,8 +26,6 @@ from schemas.review import (
     EscalationIn,
     NotificationIn,
     OpenCaseIn,
-    RelativesCheckIn,
-    RelativesMatch,
     TakeOverIn,
     VerificationAnsweredIn,
     VerificationRequestIn,
@@ -59,6 +58,9 @@ class ReviewContract:
 
     @activity.defn
     async def check_relatives(self, req: RelativesCheckIn) -> list[RelativesMatch]: ...
+
+    @activity.defn
+    async def check_declared_relatives(self, req: DeclaredRelativesIn) -> RelativesCheck: ...
 
     @activity.defn
     async def request_verification(self, req: VerificationRequestIn) -> str: ...

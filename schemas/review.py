@@ -14,7 +14,8 @@ from pydantic import BaseModel, Field
 from schemas.money import Money
 from schemas.people import Household
 from schemas.policy import Policy
-from schemas.staff import Actor
+from schemas.relatives import DeclaredRelative, FiledRelative, Namesake
+from schemas.staff import Actor, StaffRef
 
 APPLICATION_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$"
 
@@ -36,14 +37,6 @@ class Channel(StrEnum):
     COUNTER = "counter"  # 窗口申请
     ONLINE = "online"  # 12349 平台
     PROXY = "proxy"  # 村（居）委会代办
-
-
-class DeclaredRelative(BaseModel):
-    """A close relative of the applicant among caseworkers and village cadres, as the applicant declares."""
-
-    staff_name: str = Field(min_length=1, max_length=30)
-    relation: str = Field(min_length=1, max_length=20)
-    workplace: str = Field(default="", max_length=60)
 
 
 class Application(BaseModel):
@@ -85,9 +78,14 @@ class VerificationResult(BaseModel):
 class HomeVisit(BaseModel):
     actor: Actor
     visited_on: date
-    investigators: list[str] = Field(description="调查人员用户名（至少2人）")
+    investigators: list[str] = Field(description="调查人员用户名（乡镇经办人或区民政局工作人员，至少2人）")
     family_signatures: list[str] = Field(description="在场家庭成员签字")
     findings: str = Field(max_length=4000)
+    assistants: list[str] = Field(default_factory=list, description="协助调查的村（社区）干部用户名（不计入调查人员）")
+    investigator_staff: list[StaffRef] = Field(
+        default_factory=list,
+        description="由服务器按用户名填写的调查人员和协助人员（角色、辖区）；客户端提交的值不予采用",
+    )
 
 
 class NeighbourInterview(BaseModel):
@@ -247,6 +245,8 @@ class CaseState(BaseModel):
     objections: int
     escalations: list[Escalation]
     timeline: list[TimelineEntry]
+    namesakes: list[Namesake] = Field(default_factory=list, description="同名提示")
+    relatives_filed: list[FiledRelative] = Field(default_factory=list, description="无账号的申报近亲属（备案）")
     eligibility: Eligibility | None = None  # the criteria and the amount the rules give
     district_approval: bool = False  # the township referred the approval to the district
     refusal_deliver_by: date | None = None  # the refusal notice is to be delivered by then
@@ -286,12 +286,6 @@ class CaseOutcome(BaseModel):
 class CaseOpened(BaseModel):
     policy: Policy
     accepted_on: date
-
-
-class RelativesMatch(BaseModel):
-    username: str
-    full_name: str
-    reason: str
 
 
 class DeadlineRequest(BaseModel):
@@ -438,6 +432,7 @@ class ReviewNames:
     STATE = "state"
     CALENDAR_CHANGED = "calendar_changed"
     COMPLAINT_FILED = "complaint_filed"
+    RESOLVE_NAMESAKE = "resolve_namesake"  # a staff update outside the action table: a namesake warning settled
     OBJECTION_FILED = "objection_filed"
 
 
@@ -464,12 +459,6 @@ class OpenCaseIn(BaseModel):
     workflow_id: str
     accepted_at: datetime
     accepted_on: date
-
-
-class RelativesCheckIn(BaseModel):
-    case_id: str
-    id_numbers: list[str]
-    declared_staff_names: list[str]
 
 
 class VerificationRequestIn(BaseModel):

@@ -49,6 +49,20 @@ class Actor(BaseModel):
     bureau: Bureau | None = None
 
 
+class StaffRef(BaseModel):
+    """A user as the web app finds them by user name (the users table), for a workflow that cannot read it:
+    the investigators of a home visit."""
+
+    username: str = Field(min_length=1, max_length=64)
+    full_name: str = Field(min_length=1, max_length=64)
+    role: Role
+    place_code: str = Field(pattern=r"^\d{6}(\d{3}){0,2}$")
+
+    @property
+    def role_label(self) -> str:
+        return self.role.label
+
+
 # Each member's label, to look up by a stored value (a member hashes as its value).
 ROLE_LABELS = {r: r.label for r in Role}
 BUREAU_LABELS = {b: b.label for b in Bureau}

@@ -233,7 +233,10 @@ async def test_action_body_is_validated_with_chinese_messages(web: httpx.AsyncCl
     "investigators, message",
     [
         (["shipo_jingban", "王强"], "调查人员须为本系统在职工作人员（填写用户名）：王强"),
-        (["shipo_jingban", "shunhe_diaocha"], "调查人员不负责该案件所在地：shunhe_diaocha"),
+        (
+            ["shipo_jingban", "shunhe_diaocha"],
+            "顺河镇经办人 孙燕（shunhe_diaocha）不负责该案件所在地，不能参加本案入户调查",
+        ),
     ],
 )
 async def test_home_visit_investigators_must_be_staff_of_the_place(

@@ -106,9 +106,9 @@ async def test_one_case_from_acceptance_to_public_notice(dev_env: WorkflowEnviro
         )
         assert refused["code"] == "wrong_role" and "区民政局工作人员" in refused["message"]
         refused = await act(
-            "shipo_diaocha", "home_visit", visit | {"investigators": ["shipo_jingban", "shipo_cun1"]}, 422
+            "shipo_diaocha", "home_visit", visit | {"investigators": ["shipo_jingban", "qu_minzheng"]}, 422
         )
-        assert refused == {"code": "invalid", "message": "填报人须为调查人员之一"}
+        assert refused == {"code": "invalid", "message": "填报人须为调查人员或协助人员之一"}
         refused = await act(
             "shipo_jingban",
             "hearing",

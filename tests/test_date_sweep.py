@@ -226,8 +226,12 @@ async def test_front_door_answer_referral_and_complaint_deadlines(
     )
     complaint = review_env.client.get_workflow_handle(complaint_workflow_id("TS-20261129-SWEEP2"))
     c = await query_until(complaint, ComplaintNames.STATE, ComplaintState, lambda s: s.accept_due is not None)
-    # complaints count calendar days (petition-style limits): accepted within 15, concluded within 60
-    assert (c.accept_due, c.conclude_due) == (received + timedelta(days=15), received + timedelta(days=60))
+    # complaints count calendar days (petition-style limits): accepted within 15, concluded within 60, each
+    # run on to the next working day where the last day is a day off (Civil Code art. 203)
+    assert (c.accept_due, c.conclude_due) == (
+        cal.end_of_period(received, 15).date,
+        cal.end_of_period(received, 60).date,
+    )
 
     def referral_escalated(what: str):
         async def probe():
@@ -246,7 +250,7 @@ async def test_front_door_answer_referral_and_complaint_deadlines(
         [
             (midnight_after(accept_due), "referral not accepted", referral_escalated("accept")),
             (midnight_after(answer_due), "request not answered", answer_escalated),
-            (midnight_after(received + timedelta(days=15)), "complaint not accepted", complaint_escalated),
+            (midnight_after(cal.end_of_period(received, 15).date), "complaint not accepted", complaint_escalated),
             (midnight_after(result_due), "referral without result", referral_escalated("result")),
         ],
         key=lambda d: d[0],

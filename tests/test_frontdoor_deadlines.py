@@ -136,9 +136,10 @@ async def test_a_complaint_escalates_skips_the_person_concerned_and_reaches_the_
         lambda: pool.fetchrow("select * from complaints where about_case_id = 'FD-COMPLAINT-CASE'"), "complaint"
     )
     number = row["complaint_no"]
-    # accepted within 15 calendar days of 11-24, concluded within 60
+    # accepted within 15 calendar days of 11-24, concluded within 60: the 60th day, 2027-01-23, is a Saturday,
+    # so the limit runs to Monday 01-25 (Civil Code art. 203)
     assert (row["unit_code"], row["status"]) == ("341503106", "registered")
-    assert (row["accept_due"], row["conclude_due"]) == (date(2026, 12, 9), date(2027, 1, 23))
+    assert (row["accept_due"], row["conclude_due"]) == (date(2026, 12, 9), date(2027, 1, 25))
 
     # the district must now visit the household itself
     await eventually(lambda: _visit_required(web, caseworker), "case flagged for a district visit")

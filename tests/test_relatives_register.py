@@ -10,7 +10,7 @@ import asyncpg
 from activities.review import ReviewActivities
 from activities.verification import DatabaseVerificationCentre
 from db import relatives_repo
-from schemas.review import RelativesCheckIn
+from schemas.relatives import RelativesCheckIn
 from tests.support.factories import resident_id
 
 RELATIVE = resident_id(date(1950, 1, 1))

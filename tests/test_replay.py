@@ -35,6 +35,7 @@ def test_histories_are_recorded() -> None:
         "enrolled",
         "refused",
         "objection_overdue",
+        "relatives",
         "emergency",
         "referral",
         "complaint",

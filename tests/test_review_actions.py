@@ -13,11 +13,11 @@ from db import policy_repo
 from infra.config import TASK_QUEUE
 from rules.stages import Action
 from schemas.policy import Policy
+from schemas.relatives import NamesakeResolution
 from schemas.review import (
     CaseOutcome,
     Decision,
     Hearing,
-    HomeVisit,
     Objection,
     ReviewNames,
     ReviewStart,
@@ -165,22 +165,29 @@ async def test_order_role_jurisdiction_and_completeness(review_env: WorkflowEnvi
     await h.terminate("test over")
 
 
-async def test_investigator_cannot_approve(review_env: WorkflowEnvironment) -> None:
+async def add_policy(pool: asyncpg.Pool, **review: object) -> None:
+    """Policy version 2, in force from 2026-01-01, with these review settings changed."""
+    async with pool.acquire() as conn:
+        current = await policy_repo.get(conn, 1)
+        changed = Policy.model_validate(
+            current.model_dump()
+            | {"version": 2, "effective_from": "2026-01-01", "review": current.review.model_dump() | review}
+        )
+        await policy_repo.add(conn, changed, "test")
+
+
+@pytest.mark.start_at(beijing(2026, 1, 1, 0, 30))  # the new policy's first day in Beijing
+async def test_investigator_cannot_approve(review_env: SkippingEnvironment, pool: asyncpg.Pool) -> None:
+    """Where the district approves, the district officer who visited the household may not decide the case."""
+    await add_policy(pool, approval_level_by_township={"341503106": "district"})
     h = await start(review_env, "RULES-2")
     s = await until_stage(h, "investigation")
     today = s.clock.accepted_on
     await act(h, Action.VERIFICATION_RESULT, verification())
-    visit = HomeVisit(
-        actor=actor("shipo_jingban"),
-        visited_on=today,
-        investigators=["shipo_jingban", "shipo_shenpi"],
-        family_signatures=["王大山"],
-        findings="情况属实",
-    )
-    await act(h, Action.HOME_VISIT, visit)
+    await act(h, Action.HOME_VISIT, home_visit(today, by="qu_minzheng", with_="shipo_jingban"))
     await act(h, Action.NEIGHBOUR_INTERVIEW, interview(today))
     await act(h, Action.HEARING, hearing(today))
-    err = await refused(h, Action.DECISION, Decision(actor=actor("shipo_shenpi"), approve=True, category="A"))
+    err = await refused(h, Action.DECISION, Decision(actor=actor("qu_minzheng"), approve=True, category="A"))
     assert (err.type, err.message) == ("investigator_approver", "审批人不得是本案的调查人员")
     await h.terminate("test over")
 
@@ -206,17 +213,23 @@ async def test_related_staff_are_barred_and_the_district_must_visit(
         result_type=CaseOutcome,
     )
     s = await until_stage(h, "investigation")
-    assert s.barred_staff == ["shipo_cun1", "shipo_diaocha"] and s.district_visit_required
+    # the register bars shipo_diaocha; the name declared (刘芳, shipo_cun1's) is only a warning until confirmed
+    assert s.barred_staff == ["shipo_diaocha"] and s.district_visit_required
+    assert [(n.username, n.resolution) for n in s.namesakes] == [("shipo_cun1", "pending")]
     today = s.clock.accepted_on
     err = await refused(h, Action.HOME_VISIT, home_visit(today, by="shipo_diaocha", with_="shipo_jingban"))
     assert err.type == "recused" and "回避" in err.message
     err = await refused(h, Action.HOME_VISIT, home_visit(today))  # lists shipo_diaocha as investigator
     assert err.type == "recused" and "shipo_diaocha" in err.message
+    confirm = NamesakeResolution(actor=actor("shipo_jingban"), username="shipo_cun1", same_person=True)
+    await act(h, ReviewNames.RESOLVE_NAMESAKE, confirm)
+    assert (await state(h)).barred_staff == ["shipo_cun1", "shipo_diaocha"]
     err = await refused(h, Action.NEIGHBOUR_INTERVIEW, interview(today))  # by shipo_cun1, declared relative
     assert err.type == "recused"
 
     await act(h, Action.VERIFICATION_RESULT, verification())
-    await act(h, Action.HOME_VISIT, home_visit(today, by="shipo_jingban", with_="shipo_shenpi"))
+    # one caseworker of the township is left: a district officer makes the pair (not the district's own visit)
+    await act(h, Action.HOME_VISIT, home_visit(today, by="shipo_jingban", with_="qu_minzheng"))
     await act(h, Action.NEIGHBOUR_INTERVIEW, interview(today).model_copy(update={"actor": actor("shipo_jingban")}))
     assert (await state(h)).stage == "investigation"  # still waiting for the district's own visit
     ack = await act(h, Action.HOME_VISIT, home_visit(today, by="qu_minzheng", with_="shipo_jingban"))
@@ -224,7 +237,9 @@ async def test_related_staff_are_barred_and_the_district_must_visit(
     assert await events(pool, "REL-1") == [
         "accepted",
         "relatives_matched",
+        "relatives_namesake",
         "verification_requested",
+        "relatives_matched",
         "verification_result",
         "home_visit",
         "neighbour_interview",
@@ -236,17 +251,7 @@ async def test_related_staff_are_barred_and_the_district_must_visit(
 
 @pytest.mark.start_at(beijing(2026, 1, 1, 0, 30))  # 16:30 UTC on 12-31: the new policy's first day in Beijing
 async def test_hearing_optional_when_policy_says_so(review_env: SkippingEnvironment, pool: asyncpg.Pool) -> None:
-    async with pool.acquire() as conn:
-        current = await policy_repo.get(conn, 1)
-        national = Policy.model_validate(
-            current.model_dump()
-            | {
-                "version": 2,
-                "effective_from": "2026-01-01",
-                "review": current.review.model_dump() | {"hearing_mandatory": False},
-            }
-        )
-        await policy_repo.add(conn, national, "test")
+    await add_policy(pool, hearing_mandatory=False)
     h = await start(review_env, "NOHEAR-1")
     s = await until_stage(h, "investigation")
     assert (s.clock.accepted_on, s.policy_version) == (date(2026, 1, 1), 2)

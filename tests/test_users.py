@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-import pytest
+import asyncio
+from datetime import date
+from pathlib import Path
 
+import pytest
+from typer.testing import CliRunner
+
+from cli import users_cmd
 from db import users_repo
 from db.pool import connect
 from schemas.staff import Bureau, Role
+from tests.support.factories import resident_id
 
 
 async def test_demo_users_log_in_and_wrong_password_fails(db_url: str) -> None:
@@ -62,3 +69,34 @@ async def test_duplicate_username_and_short_password(db_url: str) -> None:
         assert await users_repo.authenticate(conn, "new", "longenough") is None  # the old password no longer works
     finally:
         await conn.close()
+
+
+async def test_own_id_number_is_valid_unique_and_masked_in_the_cli(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    own = resident_id(date(1979, 4, 5), seq=131)
+    conn = await connect(db_url)
+    try:
+        with pytest.raises(users_repo.UserError, match="身份证号码校验位错误"):
+            await users_repo.set_id_number(conn, "shipo_diaocha", own[:17] + ("0" if own[17] != "0" else "1"))
+        await users_repo.set_id_number(conn, "shipo_diaocha", own.lower())
+        assert await conn.fetchval("select id_number from users where username = 'shipo_diaocha'") == own
+        kw = dict(full_name="某人", role=Role.TOWNSHIP_CASEWORKER, place_code="341503104", password="longenough")
+        with pytest.raises(users_repo.UserError, match=r"^该身份证号码已登记在另一用户名下$"):
+            await users_repo.add_user(conn, username="new", id_number=own, **kw)
+        await users_repo.add_user(conn, username="new", id_number="", **kw)  # optional
+        assert await conn.fetchval("select id_number from users where username = 'new'") is None
+    finally:
+        await conn.close()
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("JIUZHU_VAR", str(tmp_path / "var"))
+    runner = CliRunner()
+    listed = await asyncio.to_thread(runner.invoke, users_cmd.app, ["list"])
+    assert listed.exit_code == 0, listed.output
+    [line] = [line for line in listed.stdout.splitlines() if line.startswith("shipo_diaocha ")]
+    assert line.endswith(f"{own[:6]}********{own[-4:]}") and own not in listed.stdout
+    cleared = await asyncio.to_thread(runner.invoke, users_cmd.app, ["id-number", "shipo_diaocha"])
+    assert (cleared.exit_code, cleared.stdout.strip()) == (0, "已清除 shipo_diaocha 的身份证号码")
+    refused = await asyncio.to_thread(runner.invoke, users_cmd.app, ["id-number", "nobody", own])
+    assert (refused.exit_code, refused.stderr.strip()) == (2, "错误：用户不存在：nobody")

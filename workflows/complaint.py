@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
-from workflows.common import ACTIVITY, today
+from workflows.common import ACTIVITY, calendar_period_end, today
 from workflows.frontdoor import DatedSubject
 
 with workflow.unsafe.imports_passed_through():
@@ -26,6 +26,8 @@ with workflow.unsafe.imports_passed_through():
     from schemas.review import ReviewNames, workflow_id_for
     from schemas.staff import Actor
 
+# Since: the complaint's limits in calendar days end on a working day (Civil Code art. 203).
+LIMITS_ART_203 = "complaint-limits-art-203"
 ACCEPT, CONCLUDE = COMPLAINT_ACTIONS[ComplaintAction.ACCEPT], COMPLAINT_ACTIONS[ComplaintAction.CONCLUDE]
 
 
@@ -44,8 +46,13 @@ class ComplaintWorkflow(DatedSubject):
         on = today()
         policy = await workflow.execute_activity_method(FrontDoorContract.front_door_policy, on, **ACTIVITY)
         await workflow.execute_activity_method(FrontDoorContract.open_complaint, start, **ACTIVITY)
-        self.accept_due = on + timedelta(days=policy.complaint_accept_days)
-        self.final_due = on + timedelta(days=policy.complaint_conclude_days)
+        if workflow.patched(LIMITS_ART_203):
+            # a limit in calendar days whose last day is a day off runs to the next working day (art. 203)
+            self.accept_due = (await calendar_period_end(on, policy.complaint_accept_days)).deadline
+            self.final_due = (await calendar_period_end(on, policy.complaint_conclude_days)).deadline
+        else:
+            self.accept_due = on + timedelta(days=policy.complaint_accept_days)
+            self.final_due = on + timedelta(days=policy.complaint_conclude_days)
         about = f"（涉及案件 {start.about_case_id}）" if start.about_case_id else ""
         self.journal.note(
             "registered",

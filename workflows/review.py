@@ -18,6 +18,7 @@ from workflows.common import ACTIVITY, calendar_period_end, notify, today, worki
 from workflows.journal import Entry, Journal
 from workflows.review_actions import ReviewActions
 from workflows.review_clock import ReviewClock
+from workflows.review_relatives import ReviewRelatives
 
 with workflow.unsafe.imports_passed_through():
     from rules.clock import BEIJING, beijing_date, end_of
@@ -25,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from schemas import search
     from schemas.contracts import ReviewContract
     from schemas.policy import Policy
+    from schemas.relatives import RelativesMatch
     from schemas.review import (
         CaseEventIn,
         CaseOutcome,
@@ -35,8 +37,6 @@ with workflow.unsafe.imports_passed_through():
         Objection,
         OpenCaseIn,
         RefusalDelivered,
-        RelativesCheckIn,
-        RelativesMatch,
         ReviewNames,
         ReviewStart,
         TimelineEntry,
@@ -54,7 +54,7 @@ REFUSAL_DELIVERY = "refusal-delivery"
 
 
 @workflow.defn(name=ReviewNames.WORKFLOW)
-class ReviewWorkflow(ReviewActions):
+class ReviewWorkflow(ReviewActions, ReviewRelatives):
     @workflow.init
     def __init__(self, start: ReviewStart) -> None:
         app = start.application
@@ -68,6 +68,9 @@ class ReviewWorkflow(ReviewActions):
         self.journal = Journal(self.write, stage=lambda: self.stage.value)
         self.clock = ReviewClock(self)
         self.barred: dict[str, RelativesMatch] = {}
+        self.namesakes = []  # warnings about users named like a declared relative
+        self.relatives_filed = []  # declared relatives no account matches
+        self.relatives_declared = False  # the applicant declared relatives among staff: the district visits
         self.handled_by = "township"
         self.complaints: list[str] = []
         # the file
@@ -140,30 +143,6 @@ class ReviewWorkflow(ReviewActions):
             f"受理{app.assistance_type.label}申请（{self.applicant_name}）",
         )
         await self.journal.persist()
-
-    async def check_relatives(self) -> None:
-        """近亲属备案比对: staff related to the household are barred, and the district must visit it."""
-        app = self.start.application
-        matches = await workflow.execute_activity_method(
-            ReviewContract.check_relatives,
-            RelativesCheckIn(
-                case_id=self.case_id,
-                id_numbers=[m.id_number for m in app.household.members],
-                declared_staff_names=[r.staff_name for r in app.declared_relatives],
-            ),
-            **ACTIVITY,
-        )
-        if matches:
-            self.barred = {m.username: m for m in matches}
-            self.journal.note(
-                "relatives_matched",
-                None,
-                {"barred": [m.model_dump() for m in matches]},
-                "近亲属备案比对命中："
-                + "、".join(f"{m.full_name}（{m.reason}）" for m in matches)
-                + "；相关人员回避，须由区民政局入户调查",
-            )
-            await self.journal.persist()
 
     async def start_investigation(self) -> None:
         """调查核实 begins with the request to the verification centre; the clock starts."""
@@ -412,7 +391,7 @@ class ReviewWorkflow(ReviewActions):
             clock=self.clock.state(),
             handled_by=self.handled_by,  # type: ignore[arg-type]
             barred_staff=sorted(self.barred),
-            relatives_match=bool(self.barred),
+            relatives_match=bool(self.barred) or self.relatives_declared,
             district_visit_required=self.district_visit_required,
             district_visit_done=self.district_visit_done,
             verification_done=self.verification is not None,
@@ -442,6 +421,8 @@ class ReviewWorkflow(ReviewActions):
                 )
                 for e in self.journal.entries
             ],
+            namesakes=self.namesakes,
+            relatives_filed=self.relatives_filed,
         )
 
     # ---- helpers ---------------------------------------------------------------------------------
@@ -460,7 +441,7 @@ class ReviewWorkflow(ReviewActions):
 
     @property
     def district_visit_required(self) -> bool:
-        return bool(self.barred or self.complaints)
+        return bool(self.barred or self.complaints) or self.relatives_declared
 
     async def write(self, entry: Entry) -> None:
         """Write one journal entry to the case event log, with the case row's summary as it is now."""

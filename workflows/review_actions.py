@@ -20,9 +20,11 @@ from workflows.journal import Journal
 from workflows.review_decision import ALREADY_DECIDED, ReviewDecision
 
 with workflow.unsafe.imports_passed_through():
+    from rules.investigators import names, team_refusal
     from rules.stages import COMPLAINT, Action, ActorView, CaseView, Refusal, Stage, refusal
     from schemas.contracts import ReviewContract
     from schemas.policy import ApprovalLevel, Policy
+    from schemas.relatives import RelativesMatch
     from schemas.review import (
         ActionAck,
         CaseError,
@@ -35,7 +37,6 @@ with workflow.unsafe.imports_passed_through():
         NeighbourInterview,
         Objection,
         ObjectionFiled,
-        RelativesMatch,
         ReviewNames,
         ReviewStart,
         TakeOver,
@@ -221,6 +222,7 @@ class ReviewActions(ReviewDecision):
         self.investigators |= set(a.investigators)
         by_district = a.actor.role is Role.DISTRICT_OFFICER
         self.district_visit_done = self.district_visit_done or by_district
+        helpers = names(a.assistants)
         key = self.journal.note(
             Action.HOME_VISIT,
             a.actor,
@@ -230,9 +232,11 @@ class ReviewActions(ReviewDecision):
                 "family_signatures": a.family_signatures,
                 "findings": a.findings,
                 "by_district": by_district,
-            },
+            }
+            | ({"assistants": helpers} if helpers else {}),
             f"{'区民政局' if by_district else ''}入户调查（{a.visited_on}）：调查人员 "
             + "、".join(a.investigators)
+            + (f"；协助人员 {'、'.join(helpers)}" if helpers else "")
             + "；家庭成员签字 "
             + "、".join(a.family_signatures),
         )
@@ -242,14 +246,18 @@ class ReviewActions(ReviewDecision):
 
     @home_visit.validator
     def _v_home_visit(self, a: HomeVisit) -> None:
+        """Investigators are caseworkers or district officers responsible for the case's place, at least the
+        policy's number of them; village cadres of the place only assist (`rules.investigators`). The workflow
+        cannot read the users table: the web app resolves every name into `investigator_staff`."""
         self.check(Action.HOME_VISIT, a.actor)
         assert self.policy is not None
-        people = {i.strip() for i in a.investigators if i.strip()}
-        need = self.policy.review.min_investigators
-        if len(people) < need:
-            raise refuse(CaseError.INCOMPLETE, f"入户调查至少需要 {need} 名调查人员，现为 {len(people)} 名")
+        staff = {s.username: s for s in a.investigator_staff}
+        team = team_refusal(a.investigators, a.assistants, staff, self.place, self.policy.review.min_investigators)
+        if team is not None:
+            raise refuse(team.code, team.message)
+        people = set(names(a.investigators)) | set(names(a.assistants))
         if a.actor.username not in people:
-            raise refuse(CaseError.INVALID, "填报人须为调查人员之一")
+            raise refuse(CaseError.INVALID, "填报人须为调查人员或协助人员之一")
         related = sorted(people & self.barred.keys())
         if related:
             raise refuse(CaseError.RECUSED, f"调查人员 {'、'.join(related)} 与申请人家庭存在近亲属关系，应当回避")

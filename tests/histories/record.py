@@ -24,7 +24,7 @@ from db.pool import connect, create_pool
 from infra.config import TASK_QUEUE, temporal_test_server
 from rules.stages import Action
 from schemas import search
-from schemas.review import CaseOutcome, Decision, Objection, ReviewNames, ReviewStart, workflow_id_for
+from schemas.review import Application, CaseOutcome, Decision, Objection, ReviewNames, ReviewStart, workflow_id_for
 from tests.support.factories import actor, application
 from tests.support.review import act, investigate, until_stage
 from workers.main import build_worker
@@ -73,6 +73,30 @@ async def scenario_objection_overdue(env: WorkflowEnvironment, app_id: str) -> N
             override_reason="核减赡养费",
         ),
     )
+    await h.result()
+
+
+async def scenario_relatives(env: WorkflowEnvironment, app_id: str) -> None:
+    """Relatives declared by name only: one a namesake of a caseworker, confirmed and barred; one without an
+    account, filed. A village cadre assists the township's visit; the district makes its own."""
+    from schemas.relatives import DeclaredRelative, NamesakeResolution
+    from tests.support.review import hearing, home_visit, interview, verification, visit_by
+
+    declared = [
+        DeclaredRelative(staff_name="王强", relation="兄弟姐妹"),
+        DeclaredRelative(staff_name="王村官", relation="子女", workplace="示范村一村委会"),
+    ]
+    h = await _start(env, app_id, application(app_id).model_copy(update={"declared_relatives": declared}))
+    today = (await until_stage(h, "investigation")).clock.accepted_on
+    confirm = NamesakeResolution(actor=actor("shipo_jingban"), username="shipo_diaocha", same_person=True)
+    await act(h, ReviewNames.RESOLVE_NAMESAKE, confirm)
+    await act(h, Action.VERIFICATION_RESULT, verification())
+    team = visit_by(actor("shipo_jingban"), today, ["shipo_jingban", "qu_minzheng"], ("shipo_cun1",))
+    await act(h, Action.HOME_VISIT, team)
+    await act(h, Action.NEIGHBOUR_INTERVIEW, interview(today))
+    await act(h, Action.HOME_VISIT, home_visit(today, by="qu_minzheng", with_="shipo_jingban"))
+    await act(h, Action.HEARING, hearing(today))
+    await act(h, Action.DECISION, Decision(actor=actor("shipo_shenpi"), approve=True, category="B"))
     await h.result()
 
 
@@ -169,6 +193,7 @@ SCENARIOS = {
     "enrolled": scenario_enrolled,
     "refused": scenario_refused,
     "objection_overdue": scenario_objection_overdue,
+    "relatives": scenario_relatives,
     "emergency": scenario_emergency,
     "referral": scenario_referral,
     "complaint": scenario_complaint,
@@ -185,10 +210,10 @@ WORKFLOW_IDS = {
 }
 
 
-async def _start(env: WorkflowEnvironment, app_id: str):
+async def _start(env: WorkflowEnvironment, app_id: str, app: Application | None = None):
     return await env.client.start_workflow(
         ReviewNames.WORKFLOW,
-        ReviewStart(application=application(app_id), accepted_by=actor("shipo_jingban")),
+        ReviewStart(application=app or application(app_id), accepted_by=actor("shipo_jingban")),
         id=workflow_id_for(app_id),
         task_queue=TASK_QUEUE,
         result_type=CaseOutcome,

@@ -170,9 +170,13 @@ def _on_acceptance(s: Seeds) -> str:
 
 
 def _home_visit(user: str, s: Seeds) -> dict[str, Any]:
+    """The user and a colleague investigate; a village cadre assists two caseworkers."""
+    team = {"investigators": sorted({user, "shipo_diaocha"}) if user != "shipo_diaocha" else ["shipo_diaocha", user]}
+    if user == HOME_USERS[Role.VILLAGE_CADRE]:
+        team = {"investigators": ["shipo_diaocha", "shipo_jingban"], "assistants": [user]}
     return {
         "visited_on": _on_acceptance(s),
-        "investigators": sorted({user, "shipo_diaocha"}) if user != "shipo_diaocha" else ["shipo_diaocha", user],
+        **team,
         "family_signatures": ["王大山"],
         "findings": "房屋老旧，家中无大件电器",
     }
@@ -234,6 +238,22 @@ def review_action(action: str) -> Rule:
         json=REVIEW_BODIES[action],
         ok=CASE_CLOSED,
         later_ok=reaching_workflow(later, CASE_CLOSED),
+    )
+
+
+def namesake_rule(*, ok: Want, **body: Any) -> Rule:
+    """A namesake warning is settled by a caseworker or district officer (the workflow's rule,
+    rules.recusal.NAMESAKE_RESOLVERS), past the HTTP layer's `case.act`."""
+    roles = frozenset({CW, OFF})
+    later = who("case.act") - roles
+    return staff(
+        roles,
+        later=later,
+        scoped=True,
+        params={"username": "shipo_diaocha"},
+        ok=ok,
+        later_ok=reaching_workflow(later, ok),
+        **body,
     )
 
 
@@ -411,6 +431,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     ("GET", "/inbox"): staff(who("case.inbox")),
     ("GET", "/cases/{case_id}"): staff(who("case.read"), scoped=True),
+    ("POST", "/api/cases/{case_id}/namesakes/{username}"): namesake_rule(json={"same_person": True}, ok=CASE_CLOSED),
+    ("POST", "/cases/{case_id}/namesakes/{username}"): namesake_rule(form={"same_person": "yes"}, ok=NO_WORKFLOW_PAGE),
     ("POST", "/cases/{case_id}/act/{action}"): staff(
         REVIEW_ROLES["missing_materials"],
         later=who("case.act") - REVIEW_ROLES["missing_materials"],

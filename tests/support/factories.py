@@ -7,8 +7,9 @@ from datetime import date
 from decimal import Decimal
 
 from schemas.people import Household, Income, Member, Relation
-from schemas.review import Application, AssistanceType, Channel, DeclaredRelative
-from schemas.staff import Actor, Role
+from schemas.relatives import DeclaredRelative
+from schemas.review import Application, AssistanceType, Channel
+from schemas.staff import Actor, Role, StaffRef
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _seq = itertools.count(11)
@@ -19,18 +20,27 @@ def resident_id(birth: date, area: str = "341503", seq: int | None = None) -> st
     return body + "10X98765432"[sum(int(c) * w for c, w in zip(body, _WEIGHTS, strict=True)) % 11]
 
 
+# The demo users of the tests: (full name, role, jurisdiction) by user name.
+PEOPLE = {
+    "shipo_jingban": ("石婆店镇经办人 李娟", Role.TOWNSHIP_CASEWORKER, "341503106"),
+    "shipo_diaocha": ("石婆店镇经办人 王强", Role.TOWNSHIP_CASEWORKER, "341503106"),
+    "shipo_shenpi": ("石婆店镇审批人 张华", Role.TOWNSHIP_APPROVER, "341503106"),
+    "shipo_cun1": ("石婆店镇示范村一 村干部 刘芳", Role.VILLAGE_CADRE, "341503106201"),
+    "shunhe_jingban": ("顺河镇经办人 赵磊", Role.TOWNSHIP_CASEWORKER, "341503104"),
+    "shunhe_diaocha": ("顺河镇经办人 孙燕", Role.TOWNSHIP_CASEWORKER, "341503104"),
+    "qu_minzheng": ("区民政局 陈立", Role.DISTRICT_OFFICER, "341503"),
+    "qu_jiandu": ("区监督员 周敏", Role.DISTRICT_SUPERVISOR, "341503"),
+}
+
+
 def actor(username: str) -> Actor:
-    people = {
-        "shipo_jingban": ("石婆店镇经办人 李娟", Role.TOWNSHIP_CASEWORKER, "341503106"),
-        "shipo_diaocha": ("石婆店镇经办人 王强", Role.TOWNSHIP_CASEWORKER, "341503106"),
-        "shipo_shenpi": ("石婆店镇审批人 张华", Role.TOWNSHIP_APPROVER, "341503106"),
-        "shipo_cun1": ("石婆店镇示范村一 村干部 刘芳", Role.VILLAGE_CADRE, "341503106201"),
-        "shunhe_jingban": ("顺河镇经办人 赵磊", Role.TOWNSHIP_CASEWORKER, "341503104"),
-        "qu_minzheng": ("区民政局 陈立", Role.DISTRICT_OFFICER, "341503"),
-        "qu_jiandu": ("区监督员 周敏", Role.DISTRICT_SUPERVISOR, "341503"),
-    }
-    name, role, place = people[username]
+    name, role, place = PEOPLE[username]
     return Actor(username=username, full_name=name, role=role, place_code=place)
+
+
+def staff_ref(username: str) -> StaffRef:
+    """A demo user as the web app resolves them for a workflow (a home visit's investigators)."""
+    return StaffRef.model_validate(actor(username).model_dump(exclude={"bureau"}))
 
 
 def application(

@@ -31,7 +31,8 @@ from schemas.review import (
     VerificationResult,
     workflow_id_for,
 )
-from tests.support.factories import actor, application
+from schemas.staff import Actor
+from tests.support.factories import PEOPLE, actor, application, staff_ref
 from tests.support.workflows import refused as update_refused
 
 # The kinds of a review's case events (case_events.kind), in the order a case goes through them: the one list
@@ -103,11 +104,21 @@ def verification(income: str = "600.00", assets_ok: bool = True) -> Verification
     )
 
 
-def home_visit(today: date, by: str = "shipo_jingban", with_: str = "shipo_diaocha") -> HomeVisit:
+def home_visit(
+    today: date, by: str = "shipo_jingban", with_: str = "shipo_diaocha", assistants: tuple[str, ...] = ()
+) -> HomeVisit:
+    """A home visit recorded by `by` with `with_`, the users resolved as the web app resolves them."""
+    return visit_by(actor(by), today, [by, with_], assistants)
+
+
+def visit_by(who: Actor, today: date, investigators: list[str], assistants: tuple[str, ...] = ()) -> HomeVisit:
+    """A home visit whose named users are resolved as the web app resolves them (an unknown name is left out)."""
     return HomeVisit(
-        actor=actor(by),
+        actor=who,
         visited_on=today,
-        investigators=[by, with_],
+        investigators=investigators,
+        assistants=list(assistants),
+        investigator_staff=[staff_ref(u) for u in dict.fromkeys([*investigators, *assistants]) if u in PEOPLE],
         family_signatures=["王大山"],
         findings="家中无劳动力，房屋简陋，收入以务农为主",
     )

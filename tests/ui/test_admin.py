@@ -8,7 +8,7 @@ import html
 import json
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import asyncpg
 import httpx
@@ -17,7 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from db.users_repo import DEMO_PASSWORD
 from tests.support.clock import BEIJING
-from tests.support.factories import NOTICE_2030
+from tests.support.factories import NOTICE_2030, resident_id
 from tests.support.review import start
 from webapp.app import create_app
 
@@ -163,6 +163,39 @@ async def test_edit_deactivate_and_reset_password(admin: httpx.AsyncClient) -> N
     assert r.status_code == 303
     await post(admin, "/logout")
     assert (await log_in(admin, "shipo_diaocha", "reset-pass-1")).status_code == 401  # deactivated
+
+
+async def test_own_id_number_is_set_in_the_form_and_masked_in_the_list(admin: httpx.AsyncClient) -> None:
+    own = resident_id(date(1979, 4, 5), seq=131)
+    typed = {
+        "full_name": "石婆店镇经办人 王强",
+        "role": "township_caseworker",
+        "place_code": "341503106",
+        "active": "true",
+        "id_number": own[:17] + ("0" if own[17] != "0" else "1"),
+    }
+    r = await post(admin, "/admin/users/shipo_diaocha/edit", typed)
+    assert r.status_code == 422 and "身份证号码校验位错误" in r.text and f'value="{typed["id_number"]}"' in r.text
+    r = await post(admin, "/admin/users/shipo_diaocha/edit", typed | {"id_number": own.lower()})
+    assert r.status_code == 303
+    page = await admin.get("/admin/users/shipo_diaocha/edit")
+    assert f'name="id_number" value="{own}"' in page.text  # the administrator sees it whole in the form
+    listed = await admin.get("/admin/users?q=shipo_diaocha")
+    assert f"{own[:6]}********{own[-4:]}" in listed.text and own not in listed.text
+    r = await post(
+        admin,
+        "/admin/users",
+        {
+            "username": "shunhe_twin",
+            "full_name": "顺河镇经办人 同号",
+            "role": "township_caseworker",
+            "place_code": "341503104",
+            "id_number": own,
+            "password": "first-pass-1",
+            "confirm": "first-pass-1",
+        },
+    )
+    assert r.status_code == 422 and "该身份证号码已登记在另一用户名下" in r.text
 
 
 async def test_the_last_administrator_cannot_be_deactivated(admin: httpx.AsyncClient) -> None:

@@ -164,8 +164,8 @@ async def test_one_case_from_the_intake_form_to_enrolment(live: Live, page: Page
     await live.screenshot(page, "caseworker-action-refused")
     await decision.locator("input[name=monthly_amount]").fill("")
     await submit(page, "decision")
-    await expect(page.locator("[data-testid=stage]")).to_have_text("公示")
-
+    # run() opens the notice after the decision's update has answered: the page refreshes itself until then.
+    await expect(page.locator("[data-testid=stage]")).to_have_text("公示", timeout=10_000)
     handle = live.env.client.get_workflow_handle(f"review-{case_id}")
     assert (await state(handle)).notice_ends_at == NOTICE_ENDS
     await live.env.skip_to(NOTICE_ENDS - timedelta(minutes=1))  # the notice runs out without objection
@@ -189,6 +189,40 @@ async def test_one_case_from_the_intake_form_to_enrolment(live: Live, page: Page
     await page.click("[data-testid=lang-en]")
     await expect(page.locator("h2").first).to_have_text("Case file")
     await live.screenshot(page, "caseworker-case-enrolled-en")
+
+
+async def test_a_namesake_warning_is_confirmed_on_the_case_page(live: Live, page: Page) -> None:
+    """The applicant declared 王强 by name: shipo_diaocha is warned about, not barred, until a caseworker says
+    he is the same person; the home visit form offers caseworkers and district officers as investigators and
+    the village's cadre as an assistant."""
+    handle = await start(live.env, "SP-NAME-001", declared=("王强",))
+    await until_stage(handle, "investigation")
+    case_url = live.url + "/cases/SP-NAME-001"
+    await act_as(page, live, "shipo_cun1", case_url)
+    warning = page.locator("[data-namesake=shipo_diaocha]")
+    await expect(warning).to_contain_text("待经办人核实")
+    await expect(warning.locator("button")).to_have_count(0)
+
+    await act_as(page, live, "shipo_jingban", case_url)
+    visit = page.locator("[data-testid=act-home_visit] form")
+    investigators = visit.locator("input[name=investigators]")
+    assistants = visit.locator("input[name=assistants]")
+    assert sorted(await investigators.evaluate_all("xs => xs.map(x => x.value)")) == [
+        "qu_minzheng",
+        "shipo_diaocha",
+        "shipo_jingban",
+    ]
+    assert await assistants.evaluate_all("xs => xs.map(x => x.value)") == ["shipo_cun1"]
+    await expect(warning).to_contain_text("与申请人申报的近亲属 王强（兄弟姐妹）同名")
+    await live.screenshot(page, "caseworker-namesake-warning")
+    await warning.locator("input[name=note]").fill("本人确认系申请人之兄")
+    async with page.expect_navigation():
+        await warning.locator("button[value=yes]").click()
+    await expect(warning).to_contain_text("经核实是本人，已回避")
+    await expect(page.locator("[data-testid=recusal]")).to_contain_text("申请人申报的近亲属（兄弟姐妹），经核实为本人")
+    await expect(visit.locator("input[name=investigators][value=shipo_diaocha]")).to_have_count(0)
+    await live.screenshot(page, "caseworker-namesake-confirmed")
+    assert (await state(handle)).barred_staff == ["shipo_diaocha"]
 
 
 async def test_another_township_gets_the_403_page(live: Live, page: Page) -> None:

@@ -249,7 +249,7 @@ async def test_refused_form_keeps_what_was_typed(web: httpx.AsyncClient, pool: a
         'value="2026-13-01"' in r.text and "王大山、王小明</textarea>" in r.text and "家中无劳动力</textarea>" in r.text
     )
     r = await web.post("/cases/SP-1/act/home_visit", data=visit | {"visited_on": "2026-09-20"})
-    assert r.status_code == 422 and "调查人员不负责该案件所在地：shunhe_diaocha" in r.text
+    assert r.status_code == 422 and "顺河镇经办人 孙燕（shunhe_diaocha）不负责该案件所在地" in r.text
     await log_in(web, "qu_jiandu")
     r = await web.post("/cases/SP-1/act/home_visit", data=visit | {"visited_on": "2026-09-20"})
     assert r.status_code == 403 and "监督员只能查看案件，不能办理" in r.text

@@ -132,12 +132,13 @@ async def test_a_related_person_is_refused_logged_and_shown_with_the_temporal_hi
 
     page = (await web.get("/cases/REL-9/history")).text
     flow = page.split('data-testid="temporal-events"')[1].split("</table>")[0]
-    assert "工作流启动" in flow and "ReviewWorkflow" in flow and "安排活动" in flow and "check_relatives" in flow
+    assert "工作流启动" in flow and "ReviewWorkflow" in flow and "安排活动" in flow
+    assert "check_declared_relatives" in flow
     assert "受理办理请求" in flow and "verification_result" in flow and "区民政局 陈立" in flow
     assert "工作流任务完成" not in flow and "工作流任务完成" in (await web.get("/cases/REL-9/history?tasks=true")).text
     by_officer = (await web.get("/cases/REL-9/history?actor=qu_minzheng")).text
     flow = by_officer.split('data-testid="temporal-events"')[1].split("</table>")[0]
-    assert "verification_result" in flow and "check_relatives" not in flow
+    assert "verification_result" in flow and "check_declared_relatives" not in flow
     db = by_officer.split('data-testid="db-events"')[1].split("</table>")[0]
     assert "核对结果" in db and "受理" not in db
     assert "依规应当回避" in page.split('data-testid="db-refused"')[1]
@@ -154,7 +155,7 @@ async def test_a_related_person_is_refused_logged_and_shown_with_the_temporal_hi
         "石婆店镇经办人 王强",
         "试图办理被拒绝",
         "工作流事件历史",
-        "check_relatives",
+        "check_declared_relatives",
         "身份证号码已按查看权限脱敏",
     ):
         assert words in text, words

@@ -72,7 +72,8 @@ async def users(request: Request, *, actor: AdminActor, found: SearchedUsers) ->
 
 @router.get("/admin/users/new")
 async def new_user(request: Request, *, actor: AdminActor, db: Db) -> Response:
-    form = {"username": "", "full_name": "", "role": DEFAULT_ROLE.value, "place_code": "", "bureau": ""}
+    form = dict.fromkeys(("username", "full_name", "place_code", "bureau", "id_number"), "")
+    form["role"] = DEFAULT_ROLE.value
     async with db.acquire() as conn:
         context = await _form_context(conn, form)
     return render_admin(request, "admin/user_form.html", context, actor)
@@ -96,6 +97,7 @@ async def create_user(
     role: Annotated[str, Form()] = "",
     place_code: Annotated[str, Form()] = "",
     bureau: Annotated[str, Form()] = "",
+    id_number: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     confirm: Annotated[str, Form()] = "",
     *,
@@ -103,7 +105,14 @@ async def create_user(
     db: Db,
 ) -> Response:
     username = username.strip()
-    form = {"username": username, "full_name": full_name, "role": role, "place_code": place_code, "bureau": bureau}
+    form = {
+        "username": username,
+        "full_name": full_name,
+        "role": role,
+        "place_code": place_code,
+        "bureau": bureau,
+        "id_number": id_number,
+    }
     async with db.acquire() as conn:
         try:
             if _role(role) is None:
@@ -118,6 +127,7 @@ async def create_user(
                 place_code=place_code,
                 password=password,
                 bureau=_bureau(bureau),
+                id_number=id_number,
             )
         except users_repo.UserError as e:
             context = await _form_context(conn, form) | {"error": str(e)}
@@ -129,7 +139,7 @@ async def create_user(
 async def edit_user(request: Request, username: str, *, actor: AdminActor, db: Db) -> Response:
     async with db.acquire() as conn:
         user = await user_or_404(conn, username)
-        form = asdict(user) | {"bureau": user.bureau or ""}
+        form = asdict(user) | {"bureau": user.bureau or "", "id_number": user.id_number or ""}
         context = await _form_context(conn, form) | {"user": user}
     return render_admin(request, "admin/user_form.html", context, actor)
 
@@ -143,11 +153,19 @@ async def update_user(
     place_code: Annotated[str, Form()] = "",
     bureau: Annotated[str, Form()] = "",
     active: Annotated[bool, Form()] = False,
+    id_number: Annotated[str, Form()] = "",
     *,
     actor: AdminActor,
     db: Db,
 ) -> Response:
-    form = {"full_name": full_name, "role": role, "place_code": place_code, "bureau": bureau, "active": active}
+    form = {
+        "full_name": full_name,
+        "role": role,
+        "place_code": place_code,
+        "bureau": bureau,
+        "active": active,
+        "id_number": id_number,
+    }
     async with db.acquire() as conn:
         user = await user_or_404(conn, username)
         try:
@@ -161,6 +179,7 @@ async def update_user(
                 place_code=place_code,
                 bureau=_bureau(bureau),
                 active=active,
+                id_number=id_number,
             )
         except users_repo.UserError as e:
             context = await _form_context(conn, form) | {"user": user, "error": str(e)}
@@ -185,7 +204,7 @@ async def reset_password(
                 raise users_repo.UserError("两次输入的密码不一致")
             await users_repo.set_password(conn, username, password)
         except users_repo.UserError as e:
-            form = asdict(user) | {"bureau": user.bureau or ""}
+            form = asdict(user) | {"bureau": user.bureau or "", "id_number": user.id_number or ""}
             context = await _form_context(conn, form) | {"user": user, "password_error": str(e)}
             return render_admin(request, "admin/user_form.html", context, actor, status=422)
     return done(request, f"/admin/users/{username}/edit", "password_reset", username=username)

@@ -12,11 +12,12 @@ from datetime import date
 from typing import Annotated, Literal
 
 import structlog
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel
 
 from db import case_lists_repo, events_repo
 from db.case_lists_repo import CaseQuery
+from db.users_repo import USERNAME_PATTERN
 from infra.calendar_news import announce_calendar_change
 from rules.stages import Action, Stage
 from schemas.review import ActionAck, Application, AssistanceType
@@ -185,3 +186,24 @@ def _action_route(action: Action, model: type[BaseModel]) -> None:
 
 for _action, (_model, _) in actions.ACTIONS.items():
     _action_route(_action, _model)
+
+
+@actions_router.post(
+    "/cases/{case_id}/namesakes/{username}",
+    response_model=ActionAck,
+    summary="核实同名提示",
+    responses=_ACTION_ERRORS,
+)
+async def resolve_namesake(
+    body: actions.NamesakeAnswer,
+    case_id: CaseId,
+    username: Annotated[str, Path(pattern=USERNAME_PATTERN, description="同名的工作人员（用户名）")],
+    actor: CurrentActor,
+    db: Db,
+    temporal: MaybeTemporal,
+) -> ActionAck:
+    """A relative the applicant declared by name only is not barred automatically: each user of that name is a
+    namesake warning (案件状态 `namesakes`). A township caseworker or district officer of the case's place
+    settles it: `same_person` true bars the user from the case (回避), false clears the warning; when no user
+    of the name is left, the relative is filed as staff without an account (近亲属备案)."""
+    return await actions.resolve_namesake(db, temporal, case_id, actor, username, body)

@@ -48,7 +48,7 @@ async def form_data(db: asyncpg.Pool, temporal: Client | None, case: CaseRow) ->
     events = _as_recorded(await events_repo.event_log(db, case.case_id), state)
     usernames = {e["actor"] for e in events if e["actor"]}
     for e in events:
-        usernames |= set(e["payload"].get("investigators", []))
+        usernames |= set(e["payload"].get("investigators", [])) | set(e["payload"].get("assistants", []))
     names = await users_repo.full_names(db, usernames)
     async with db.acquire() as conn:
         policy = await policy_repo.get(conn, case.policy_version)

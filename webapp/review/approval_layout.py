@@ -214,11 +214,14 @@ class Form:
             return [self.p(NOT_YET)]
         v = e["payload"]
         who = "、".join(self.name(u) for u in v["investigators"])
+        assisted = "、".join(self.name(u) for u in v.get("assistants", []))
+        helpers = [["协助人员（村干部）", (assisted, 3)]] if assisted else []
         return [
             self.grid(
                 [
                     ["调查日期", v["visited_on"], "调查单位", "区民政局" if v.get("by_district") else "乡镇（街道）"],
                     ["调查人员", (who, 3)],
+                    *helpers,
                     ["在场家庭成员签字", ("、".join(v["family_signatures"]), 3)],
                     ["调查情况", (v["findings"], 3)],
                 ],

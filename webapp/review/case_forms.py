@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from rules.investigators import ASSISTING_ROLES
 from rules.stages import Action, ActorView, CaseView, Stage, open_steps
 from schemas.policy import ApprovalLevel, Policy
 from schemas.review import CaseState
@@ -24,7 +25,7 @@ FIELDS: dict[Action, tuple[str, ...]] = {
     Action.MISSING_MATERIALS: ("items", "items_other", "note"),
     Action.MATERIALS_SUPPLIED: ("note",),
     Action.VERIFICATION_RESULT: ("verified_monthly_income", "assets_within_limits", "findings", "report_ref"),
-    Action.HOME_VISIT: ("visited_on", "investigators", "family_signatures", "findings"),
+    Action.HOME_VISIT: ("visited_on", "investigators", "assistants", "family_signatures", "findings"),
     Action.NEIGHBOUR_INTERVIEW: ("interviewed_on", "interviewees", "findings", "evidence_requests"),
     Action.HEARING: ("held_on", "kind", "participants", "opinion", "summary"),
     Action.DECISION: ("approve", "category", "monthly_amount", "override_reason", "reasons"),
@@ -33,7 +34,7 @@ FIELDS: dict[Action, tuple[str, ...]] = {
     Action.EXTEND_DEADLINE: ("reasons",),
     Action.REFUSAL_DELIVERED: ("method", "delivered_on", "recipient", "note"),
 }
-MULTI = frozenset({"items", "investigators"})  # checkboxes
+MULTI = frozenset({"items", "investigators", "assistants"})  # checkboxes
 LINES = frozenset({"items_other", "family_signatures", "interviewees", "evidence_requests", "participants"})
 OPTIONAL = frozenset({"category", "monthly_amount"})
 # The order forms appear in: the stage's own step first, the exceptional ones last.
@@ -82,11 +83,13 @@ def available_actions(actor: Actor, state: CaseState, policy: Policy) -> list[Ac
 
 
 def defaults(action: Action, actor: Actor, today: str) -> dict[str, Any]:
-    """What a fresh form shows: today's date, the user as first investigator, the usual choices."""
+    """What a fresh form shows: today's date, the user as first investigator (a village cadre: as assistant),
+    the usual choices."""
     base: dict[str, Any] = {name: [] if name in MULTI else "" for name in FIELDS[action]}
+    team = "assistants" if actor.role.value in ASSISTING_ROLES else "investigators"
     extra = {
         Action.VERIFICATION_RESULT: {"assets_within_limits": "true"},
-        Action.HOME_VISIT: {"visited_on": today, "investigators": [actor.username]},
+        Action.HOME_VISIT: {"visited_on": today, team: [actor.username]},
         Action.NEIGHBOUR_INTERVIEW: {"interviewed_on": today},
         Action.HEARING: {"held_on": today, "kind": "democratic_review", "opinion": "agree"},
         Action.DECISION: {"approve": "yes"},

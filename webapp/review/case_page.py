@@ -11,10 +11,11 @@ for the forms) and its input, the application as typed, for incomes, assets and 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
 from fastapi import APIRouter, Request
+from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from temporalio.client import Client
@@ -22,20 +23,22 @@ from temporalio.service import RPCError
 
 from db import cases_repo, events_repo, households_repo, policy_repo, users_repo
 from db.cases_repo import CaseRow
-from db.events_repo import LoggedEvent, barred_staff
-from db.users_repo import StaffName
+from db.events_repo import LoggedEvent, barred_staff, filed_relatives, namesake_warnings
+from db.users_repo import USERNAME_PATTERN, StaffName
 from infra.clock import today
 from infra.config import Settings
 from rules.calendar import WorkCalendar
+from rules.investigators import ASSISTING_ROLES, INVESTIGATING_ROLES, may_assist, may_investigate
+from rules.recusal import namesake_refusal
 from rules.stages import ACTION_LABELS, STAGE_LABELS, Action
 from schemas.people import RELATION_LABELS
-from schemas.review import DeliveryMethod
+from schemas.review import CaseState, DeliveryMethod
 from schemas.staff import Actor, Role
 from webapp import authz
 from webapp.deps import AppSettings, Db, MaybeTemporal, PageActor
 from webapp.errors import ApiError
 from webapp.render import refusal_page, render
-from webapp.review.actions import perform
+from webapp.review.actions import NamesakeAnswer, perform, resolve_namesake
 from webapp.review.case_forms import (
     FOLDED,
     action_body,
@@ -50,7 +53,7 @@ from webapp.review.workflow import case_state, started_with
 
 router = APIRouter(include_in_schema=False)
 
-INVESTIGATOR_ROLES = sorted(r.value for r in authz.CASEWORK)  # who may be named among the investigators
+TEAM_ROLES = sorted(INVESTIGATING_ROLES | ASSISTING_ROLES)  # who may be named in a home visit (rules.investigators)
 
 
 async def _household(db: asyncpg.Pool, client: Client | None, row: CaseRow) -> dict[str, Any]:
@@ -87,10 +90,14 @@ async def _household(db: asyncpg.Pool, client: Client | None, row: CaseRow) -> d
     }
 
 
-async def _investigators(db: asyncpg.Pool, row: CaseRow, barred: set[str]) -> list[StaffName]:
-    """Recused staff are not offered: the workflow would refuse them."""
-    staff = await users_repo.staff_for_place(db, row.place, INVESTIGATOR_ROLES)
-    return [s for s in staff if s.username not in barred]
+async def _team(db: asyncpg.Pool, row: CaseRow, barred: set[str]) -> dict[str, list[StaffName]]:
+    """The staff a home visit may name: investigators (caseworkers, district officers) and assistants (village
+    cadres) of the case's place, as `rules.investigators` says; recused staff are not offered."""
+    staff = [s for s in await users_repo.staff_for_place(db, row.place, TEAM_ROLES) if s.username not in barred]
+    return {
+        "investigators": [s for s in staff if may_investigate(s.role, s.place_code, row.place)],
+        "assistants": [s for s in staff if may_assist(s.role, s.place_code, row.place)],
+    }
 
 
 def _timeline(events: list[LoggedEvent], accepted_on: date, cal: WorkCalendar) -> list[dict[str, Any]]:
@@ -130,9 +137,11 @@ async def case_page(
     case_id: str,
     *,
     failed: tuple[Action, dict[str, Any], dict[str, str], str | None] | None = None,
+    relatives_error: str | None = None,
     status: int = 200,
 ) -> Response:
-    """Render the case; `failed` is (action, typed values, field errors, message) of a refused action."""
+    """Render the case; `failed` is (action, typed values, field errors, message) of a refused action,
+    `relatives_error` why a namesake warning could not be settled."""
     try:
         authz.require(actor, "case.read")
         row = await case_row(db, case_id, actor)
@@ -155,9 +164,28 @@ async def case_page(
         action, typed, form_errors, form_message = failed
         forms[action] = typed
     namespace = client.namespace if client is not None else settings.temporal_namespace
+    namesakes = [
+        n
+        | {
+            "can_resolve": state is not None
+            and row.status == "open"
+            and n["resolution"] == "pending"
+            and namesake_refusal(
+                actor.role.value,
+                actor.place_code,
+                actor.username,
+                case_place=row.place,
+                namesake=n["username"],
+                barred=frozenset(barred_names),
+            )
+            is None
+        }
+        for n in namesake_warnings(events)
+    ]
     context = {
         "case": summary(row),
         "state": state,
+        "settling": _settling(row, state),
         "policy": policy,
         "household": await _household(db, client, row),
         "full_ids": shows_full_ids(actor, barred_names),
@@ -167,6 +195,9 @@ async def case_page(
         "timeline": _timeline(events, accepted_at.date(), cal),
         "escalations": await cases_repo.escalations_of(db, [case_id]),
         "barred": barred,
+        "namesakes": namesakes,
+        "filed_relatives": filed_relatives(events),
+        "relatives_error": relatives_error,
         "actor_barred": actor.username in barred_names,
         "forms": forms,
         "failed_action": failed[0] if failed else None,
@@ -174,7 +205,7 @@ async def case_page(
         "delivery_methods": [(m.value, m.label) for m in DeliveryMethod],
         "form_errors": form_errors,
         "form_message": form_message,
-        "investigators": await _investigators(db, row, barred_names) if Action.HOME_VISIT in forms else [],
+        "team": await _team(db, row, barred_names) if Action.HOME_VISIT in forms else {},
         "materials": COMMON_MATERIALS,
         "done": _done(request),
         "action_labels": ACTION_LABELS,
@@ -184,6 +215,16 @@ async def case_page(
         "temporal_url": f"{settings.temporal_ui_url}/namespaces/{namespace}/workflows/{row.workflow_id}",
     }
     return render(request, "caseworker/case.html", context, status=status, actor=actor)
+
+
+def _settling(row: CaseRow, state: CaseState | None) -> bool:
+    """Whether the workflow is still moving the case on (requesting the data check right after
+    acceptance, opening the notice after an approval): the page then looks again shortly."""
+    if row.stage == "accepted":
+        return True
+    if state is None:
+        return False
+    return state.stage != row.stage or (state.stage == "decision" and state.decision is not None)
 
 
 def _done(request: Request) -> Action | None:
@@ -229,3 +270,33 @@ async def act(
     except RPCError:
         return await again((action, typed, {}, "工作流服务暂不可用，请稍后再试"), 503)
     return RedirectResponse(f"/cases/{case_id}?done={action.value}", status_code=303)
+
+
+@router.post("/cases/{case_id}/namesakes/{username}")
+async def settle_namesake(
+    request: Request,
+    case_id: CaseId,
+    username: Annotated[str, PathParam(pattern=USERNAME_PATTERN)],
+    actor: PageActor,
+    db: Db,
+    temporal: MaybeTemporal,
+    settings: AppSettings,
+) -> Response:
+    """同名提示核实 from the case page: "是本人" bars the user from the case, "不是本人" clears the warning."""
+    form = await request.form()
+    answer = NamesakeAnswer(same_person=form.get("same_person") == "yes", note=str(form.get("note") or "").strip())
+
+    async def again(message: str, status: int) -> Response:
+        return await case_page(request, actor, db, temporal, settings, case_id, relatives_error=message, status=status)
+
+    try:
+        await resolve_namesake(db, temporal, case_id, actor, username, answer)
+    except RequestValidationError:
+        return await again("核实情况最长 500 字", 422)
+    except ApiError as exc:
+        if exc.code in ("not_found", "out_of_jurisdiction"):
+            return refusal_page(request, exc, actor)
+        return await again(exc.message, exc.status)
+    except RPCError:
+        return await again("工作流服务暂不可用，请稍后再试", 503)
+    return RedirectResponse(f"/cases/{case_id}#relatives", status_code=303)

@@ -52,7 +52,7 @@ SECTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "members": (("name", "id_number", "relation", "disability_grade", "able_to_work"), ("name", "id_number")),
     "incomes": (("member", "source", "monthly_amount", "note"), ("monthly_amount", "note")),
     "assets": (("kind", "description", "value"), ("description", "value")),
-    "relatives": (("staff_name", "relation", "workplace"), ("staff_name", "workplace")),
+    "relatives": (("staff_name", "relation", "workplace", "id_number"), ("staff_name", "workplace", "id_number")),
 }
 _ROW_FIELD = re.compile(r"^(members|incomes|assets|relatives)-(\d{1,3})-([a-z_]+)$")
 ROW_WAIT_SECONDS = 10.0
@@ -134,7 +134,12 @@ def application_data(values: dict[str, Any], township_code: str) -> dict[str, An
             ],
         },
         "declared_relatives": [
-            {"staff_name": r["staff_name"], "relation": r["relation"], "workplace": r["workplace"]}
+            {
+                "staff_name": r["staff_name"],
+                "relation": r["relation"],
+                "workplace": r["workplace"],
+                "id_number": r["id_number"] or None,
+            }
             for r in values["relatives"]
         ],
         "attachments": values["attachments"] + split_list(values["attachments_other"]),
