@@ -4,6 +4,7 @@ address or a request number after 5 failed look-ups in 10 minutes."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import asyncpg
@@ -102,3 +103,26 @@ async def test_forms_explain_errors_and_keep_what_was_typed(
         assert "我们将在 5 个工作日内（2026-12-04 前）答复您。" in receipt.text
         forged = await c.get("/portal/done?t=forged")
         assert (forged.status_code, forged.headers["location"]) == (303, "/portal")
+
+
+async def test_a_portal_form_sent_twice_files_one_request(review_env: SkippingEnvironment, pool: asyncpg.Pool) -> None:
+    """A resident's double click (or the browser sending the form again) files one request: the form's
+    one-time key makes the second send answer like the first, with the same receipt."""
+    [c] = clients(pool, review_env.client, "10.0.0.10")
+    async with c:
+        form = await c.get("/portal/ask")
+        key = re.search(r'name="idempotency_key" value="([0-9a-f]{32})"', form.text)
+        assert key is not None
+        data = resident(description="低保每年要复核几次？") | {
+            "csrftoken": csrf_token(form.text),
+            "idempotency_key": key[1],
+        }
+        first = await c.post("/portal/ask", data=data)
+        second = await c.post("/portal/ask", data=data)
+        assert (first.status_code, second.status_code) == (303, 303)
+        assert first.headers["location"] == second.headers["location"]
+        assert await pool.fetchval("select count(*) from frontdoor_requests") == 1
+        # the next form is a new key: a second question is a second request
+        again = await portal_post(c, "/portal/ask", resident(description="临时救助怎么申请？"))
+        assert again.status_code == 303 and again.headers["location"] != first.headers["location"]
+        assert await pool.fetchval("select count(*) from frontdoor_requests") == 2

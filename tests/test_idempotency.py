@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 from datetime import date
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -217,3 +218,28 @@ async def test_a_lost_answer_retried_is_the_same_update(
     assert "idempotent-replayed" not in retry.headers  # it went to the workflow
     assert await money(pool, "IDEM-LOST") == ([30000], [30000])
     assert await balance(web, cadre) == "700.00"
+
+
+# Forms that change nothing (or only the visitor's own session) need no key.
+KEYLESS_FORMS = {
+    ("account/login.html", "/login"),
+    ("ui/base.html", "/lang"),
+    ("ui/base.html", "/logout"),
+    ("portal/base.html", "/lang"),
+    ("portal/status.html", "/portal/status"),  # a look-up, posted to keep ID numbers out of the address
+    ("household/view.html", "/households"),  # likewise
+    ("frontdoor/request.html", "/households"),
+}
+
+
+def test_every_form_that_changes_state_carries_a_one_time_key() -> None:
+    root = Path(__file__).resolve().parents[1] / "webapp"
+    missing = []
+    for template in root.rglob("templates/**/*.html"):
+        name = template.relative_to(template.parents[1]).as_posix()
+        for form in re.findall(r"<form\b[^>]*method=\"post\".*?</form>", template.read_text(), re.S):
+            action = re.search(r'action="([^"{]*)', form)
+            where = (name, action[1] if action else "")
+            if "form_key()" not in form and where not in KEYLESS_FORMS:
+                missing.append(where)
+    assert missing == []

@@ -40,6 +40,8 @@ FORM = "application/x-www-form-urlencoded"
 # Form fields that are not the request's content: the CSRF token may change between two sends of one form.
 NOT_CONTENT = {"csrftoken", FORM_FIELD}
 MAX_KEY = 200
+PUBLIC_FORMS = "/portal/"  # forms residents send without logging in
+RESIDENT = "(portal)"  # whose keys those are
 WAIT_SECONDS = 60.0  # how long a duplicate waits for the first request's answer (an update may take 30 s, twice)
 STALE_SECONDS = 120.0  # a claim this old was left by a process that died: the next request takes it over
 # Answers not to repeat: the caller is told to try again, so a retry with the same key must do the work.
@@ -95,6 +97,8 @@ class Idempotency:
         if body is not None:
             receive = _replay(body, receive)
         username = await _caller(request) if key else None
+        if username is None and key and body is not None and scope["path"].startswith(PUBLIC_FORMS):
+            username = RESIDENT  # the portal's residents do not log in: the form's one-time key names the request
         if not key or username is None:  # no key, or nobody logged in: the route answers as always
             await self.app(scope, receive, send)
             return
