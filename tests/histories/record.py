@@ -40,9 +40,19 @@ async def scenario_enrolled(env: WorkflowEnvironment, app_id: str) -> None:
 
 
 async def scenario_refused(env: WorkflowEnvironment, app_id: str) -> None:
+    """Refused, the notice delivered late: a reminder and the district told, then the delivery recorded."""
+    from schemas.review import RefusalDelivered
+    from tests.support.review import eventually_state
+
     h = await _start(env, app_id)
     await investigate(h)
     await act(h, Action.DECISION, Decision(actor=actor("shipo_shenpi"), approve=False, reasons="家庭人均收入高于标准"))
+    s = await eventually_state(h, lambda s: s.refusal_deliver_by is not None, "refusal notice due")
+    await env.sleep(timedelta(days=7))  # past the 3 working days to deliver the notice
+    delivery = RefusalDelivered(
+        actor=actor("shipo_jingban"), method="in_person", delivered_on=s.refusal_deliver_by, recipient="申请人本人"
+    )
+    await act(h, Action.REFUSAL_DELIVERED, delivery)
     await h.result()
 
 
@@ -100,17 +110,80 @@ async def scenario_relatives(env: WorkflowEnvironment, app_id: str) -> None:
     await h.result()
 
 
+async def scenario_district(env: WorkflowEnvironment, app_id: str) -> None:
+    """Assets over the limits: the township refers the case to the district with reasons, the district extends
+    the statutory limit and approves within the bound; the notice runs out and the case is enrolled."""
+    from schemas.review import DeadlineExtension
+    from tests.support.review import hearing, home_visit, interview, verification
+
+    h = await _start(env, app_id)
+    today = (await until_stage(h, "investigation")).clock.accepted_on
+    await act(h, Action.VERIFICATION_RESULT, verification(assets_ok=False))
+    await act(h, Action.HOME_VISIT, home_visit(today))
+    await act(h, Action.NEIGHBOUR_INTERVIEW, interview(today))
+    await act(h, Action.HEARING, hearing(today))
+    reasons = "存款略超标准，系子女学费专款"
+    await act(
+        h, Action.DECISION, Decision(actor=actor("shipo_shenpi"), approve=True, category="B", override_reason=reasons)
+    )
+    await act(h, Action.EXTEND_DEADLINE, DeadlineExtension(actor=actor("qu_minzheng"), reasons="需补充核查存款来源"))
+    await act(
+        h, Action.DECISION, Decision(actor=actor("qu_minzheng"), approve=True, category="B", override_reason=reasons)
+    )
+    await h.result()
+
+
+async def scenario_objection_12349(env: WorkflowEnvironment, app_id: str) -> None:
+    """Under a policy that leaves the notice out of the time limit, a complaint through 12349 during the notice:
+    the case goes back to the investigation for the district's own home visit, then a new hearing and
+    decision, and is enrolled after a second notice. (It leaves that policy in force: record it alone.)"""
+    from datetime import date
+
+    from schemas.policy import Policy
+    from tests.support.review import hearing, home_visit, interview
+
+    async with env.jiuzhu_pool.acquire() as conn:  # type: ignore[attr-defined]
+        base = await policy_repo.latest(conn)
+        review = base.review.model_copy(update={"notice_counts_in_limit": False})
+        changed = base.model_dump() | {
+            "version": await policy_repo.max_version(conn) + 1,
+            "effective_from": date(2026, 1, 1),
+            "review": review.model_dump(),
+        }
+        await policy_repo.add(conn, Policy.model_validate(changed), "admin")
+    h = await _start(env, app_id)
+    today = await investigate(h)
+    await act(h, Action.DECISION, Decision(actor=actor("shipo_shenpi"), approve=True, category="B"))
+    await until_stage(h, "public_notice")
+    await h.signal(ReviewNames.COMPLAINT_FILED, "TS-20261201-RPLY01")  # from the complaint's workflow
+    await until_stage(h, "investigation")
+    await act(h, Action.HOME_VISIT, home_visit(today, by="qu_minzheng", with_="shipo_jingban"))
+    await act(h, Action.NEIGHBOUR_INTERVIEW, interview(today))
+    await until_stage(h, "hearing")
+    await act(h, Action.HEARING, hearing(today))
+    await act(h, Action.DECISION, Decision(actor=actor("shipo_shenpi"), approve=True, category="B"))
+    await h.result()
+
+
 async def scenario_emergency(env: WorkflowEnvironment, event_id: str) -> None:
     from db import funds_repo
     from schemas.emergency import CloseEvent, DocumentsRecorded, EmergencyNames, Escalation, FundSource
     from tests.support.emergency import TOWNSHIP, VILLAGE, pay, start_emergency
 
+    from temporalio.client import WorkflowUpdateFailedError
+
     async with env.jiuzhu_pool.acquire() as conn:  # type: ignore[attr-defined]
-        await funds_repo.add_income(conn, VILLAGE, Decimal("5000"), FundSource.GOVERNMENT, "admin")
+        await funds_repo.add_income(conn, VILLAGE, Decimal("700"), FundSource.GOVERNMENT, "admin")
         await funds_repo.add_income(conn, TOWNSHIP, Decimal("5000"), FundSource.GOVERNMENT, "admin")
     h = await start_emergency(env, event_id)
-    await pay(h, "shipo_cun1", "village", "1000")
-    await h.execute_update(EmergencyNames.ESCALATE, Escalation(actor=actor("shipo_cun1"), reason="病重"))
+    await pay(h, "shipo_cun1", "village", "500")
+    try:  # 200 left in the village society: refused for funds, leaving no trace
+        await pay(h, "shipo_cun1", "village", "300")
+        raise AssertionError("the village fund paid more than it holds")
+    except WorkflowUpdateFailedError:
+        pass
+    short = Escalation(actor=actor("shipo_cun1"), reason="互助社资金不足", grounds="fund_insufficient")
+    await h.execute_update(EmergencyNames.ESCALATE, short)
     await pay(h, "shipo_shenpi", "township", "1200")
     await env.sleep(timedelta(days=10))  # documentation reminder and overdue
     await h.execute_update(EmergencyNames.DOCUMENTS, DocumentsRecorded(actor=actor("shipo_jingban"), items=["病历"]))
@@ -194,6 +267,8 @@ SCENARIOS = {
     "refused": scenario_refused,
     "objection_overdue": scenario_objection_overdue,
     "relatives": scenario_relatives,
+    "district": scenario_district,
+    "objection_12349": scenario_objection_12349,
     "emergency": scenario_emergency,
     "referral": scenario_referral,
     "complaint": scenario_complaint,
