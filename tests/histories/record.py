@@ -166,11 +166,11 @@ async def scenario_objection_12349(env: WorkflowEnvironment, app_id: str) -> Non
 
 
 async def scenario_emergency(env: WorkflowEnvironment, event_id: str) -> None:
+    from temporalio.client import WorkflowUpdateFailedError
+
     from db import funds_repo
     from schemas.emergency import CloseEvent, DocumentsRecorded, EmergencyNames, Escalation, FundSource
     from tests.support.emergency import TOWNSHIP, VILLAGE, pay, start_emergency
-
-    from temporalio.client import WorkflowUpdateFailedError
 
     async with env.jiuzhu_pool.acquire() as conn:  # type: ignore[attr-defined]
         await funds_repo.add_income(conn, VILLAGE, Decimal("700"), FundSource.GOVERNMENT, "admin")
