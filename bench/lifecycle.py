@@ -27,11 +27,11 @@ from typing import Any
 import asyncpg
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from bench import minimal
 from infra.config import TASK_QUEUE
+from infra.temporal import data_converter
 from schemas.review import ActionAck, CaseOutcome, CaseState, Decision, ReviewNames, ReviewStart, workflow_id_for
 from tests.support.factories import actor, application
 from tests.support.review import steps_to_decision
@@ -272,7 +272,7 @@ async def lifecycle_enrolment_ts(url: str, n: int) -> dict:
     # The SDK core warns about the test server's age (heartbeat details) and expired tasks: not ours to fix.
     quiet = Runtime(telemetry=TelemetryConfig(logging=LoggingConfig(filter=TelemetryFilter("ERROR", "ERROR"))))
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter, test_server_existing_path=temporal_test_server(), runtime=quiet
+        data_converter=data_converter(), test_server_existing_path=temporal_test_server(), runtime=quiet
     )
     pool: asyncpg.Pool = await create_pool(url, min_size=2, max_size=10)
     try:

@@ -193,9 +193,10 @@ def build_worker(client, task_queue: str = TASK_QUEUE):
 
 async def _main() -> None:
     from temporalio.client import Client
-    from temporalio.contrib.pydantic import pydantic_data_converter
 
-    client = await Client.connect(os.environ["TEMPORAL_ADDRESS"], data_converter=pydantic_data_converter)
+    from infra.temporal import data_converter
+
+    client = await Client.connect(os.environ["TEMPORAL_ADDRESS"], data_converter=data_converter())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -29,12 +29,12 @@ def history_files(args: list[str]) -> list[Path]:
 
 async def replay(files: list[Path]) -> int:
     from temporalio.client import WorkflowHistory
-    from temporalio.contrib.pydantic import pydantic_data_converter
     from temporalio.worker import Replayer
 
+    from infra.temporal import data_converter
     from workers.main import WORKFLOWS
 
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter())
     failed = 0
     for path in files:
         history = WorkflowHistory.from_json(path.stem, path.read_text())

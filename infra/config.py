@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(None, validation_alias=_env("JIUZHU_SECRET_KEY"))
     secret_key_file: Path | None = Field(None, validation_alias=_env("JIUZHU_SECRET_KEY_FILE"))
     metrics_token: SecretStr | None = Field(None, validation_alias=_env("JIUZHU_METRICS_TOKEN"))
+    # Temporal payload encryption keys, `id:base64,...`, the first seals (infra/codec.py)
+    payload_keys: SecretStr | None = Field(None, validation_alias=_env("JIUZHU_PAYLOAD_KEYS"))
     # the household economic-check centre (HTTP adapter; unset: the district's database queue)
     verification_url: str | None = Field(None, validation_alias=_env("JIUZHU_VERIFICATION_URL"))
     verification_token: SecretStr | None = Field(None, validation_alias=_env("JIUZHU_VERIFICATION_TOKEN"))

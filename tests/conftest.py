@@ -19,13 +19,13 @@ import time_machine
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from db import policy_repo, users_repo
 from db.migrate import upgrade
 from db.pool import connect, create_pool
 from infra.config import temporal_cli
+from infra.temporal import data_converter
 from schemas import search
 from tests.support.clients import app_client, log_in
 from tests.support.clock import DEFAULT_START, SkippingEnvironment
@@ -112,7 +112,7 @@ def beijing_clock(start_at: datetime) -> Iterator[datetime]:
 async def dev_env(tmp_path: Path) -> AsyncIterator[WorkflowEnvironment]:
     """The Temporal CLI dev server (real visibility), as `jiuzhu up` runs it."""
     env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(),
         dev_server_existing_path=temporal_cli(),
         search_attributes=search.ALL,
         dev_server_database_filename=str(tmp_path / "temporal.db"),

@@ -15,13 +15,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import asyncpg
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from db import policy_repo, users_repo
 from db.migrate import upgrade
 from db.pool import connect, create_pool
 from infra.config import TASK_QUEUE, temporal_test_server
+from infra.temporal import data_converter
 from rules.stages import Action
 from schemas import search
 from schemas.review import Application, CaseOutcome, Decision, Objection, ReviewNames, ReviewStart, workflow_id_for
@@ -314,7 +314,7 @@ async def main(tag: str, only: set[str]) -> None:
             if only and name not in only:
                 continue
             env = await WorkflowEnvironment.start_time_skipping(
-                data_converter=pydantic_data_converter, test_server_existing_path=temporal_test_server()
+                data_converter=data_converter(), test_server_existing_path=temporal_test_server()
             )
             await env.client.operator_service.add_search_attributes(
                 AddSearchAttributesRequest(

@@ -28,10 +28,10 @@ from typing import Any
 import pytest
 import time_machine
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from infra.config import temporal_test_server
+from infra.temporal import data_converter
 from rules.calendar import WorkCalendar
 
 # Stated here, not imported from rules.clock: expected values must not come from the code under test.
@@ -134,7 +134,7 @@ class SkippingEnvironment:
         server.write_text(f'#!/bin/sh\n{exports}exec "{temporal_test_server()}" "$@"\n')
         server.chmod(server.stat().st_mode | stat.S_IXUSR)
         env = await WorkflowEnvironment.start_time_skipping(
-            data_converter=pydantic_data_converter, test_server_existing_path=str(server)
+            data_converter=data_converter(), test_server_existing_path=str(server)
         )
         server_now = await env.get_current_time()
         if abs(server_now - at) > timedelta(minutes=1):

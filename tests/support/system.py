@@ -37,7 +37,6 @@ from temporalio.client import (
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -45,7 +44,7 @@ from db import funds_repo, policy_repo, users_repo
 from db.migrate import upgrade
 from db.pool import connect
 from infra.config import ROOT, TASK_QUEUE, Settings
-from infra.temporal import dev_server_command
+from infra.temporal import data_converter, dev_server_command
 from rules.stages import Action
 from schemas.emergency import (
     CloseEvent,
@@ -238,7 +237,7 @@ class ChaosSystem:
         self.note("temporal started")
 
     async def client(self) -> Client:
-        return await Client.connect(self.settings.temporal_target, data_converter=pydantic_data_converter)
+        return await Client.connect(self.settings.temporal_target, data_converter=data_converter(self.settings))
 
     # workers ------------------------------------------------------------------------------------
 
