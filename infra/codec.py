@@ -11,7 +11,8 @@ decrypt. The data is the whole original payload (metadata and data), serialised.
 
 Keys (`JIUZHU_PAYLOAD_KEYS`, `id:base64-of-32-bytes,...`): the first seals new payloads, all of them open old
 ones, so a key is rotated by putting a new one first and keeping the old ones until no history needs them.
-Without the setting, development and tests use a fixed development key (`DEV_KEY_ID`), which production refuses.
+Without the setting, development uses a fixed development key (`DEV_KEY_ID`); production refuses to start
+without keys of its own, and to seal with the development key (it may keep it to read histories from before).
 Payloads without the encryption metadata (histories recorded before encryption) pass through decoding as they
 are; new payloads are always sealed.
 """
@@ -186,6 +187,6 @@ def key_ring(settings: Settings) -> KeyRing:
             )
         return KeyRing.development()
     ring = KeyRing.parse(settings.payload_keys.get_secret_value())
-    if settings.production and DEV_KEY in ring.keys.values():
-        raise PayloadKeyError("JIUZHU_PAYLOAD_KEYS: the development key must not be used in production")
+    if settings.production and ring.keys[ring.current] == DEV_KEY:
+        raise PayloadKeyError("JIUZHU_PAYLOAD_KEYS: production must not seal with the development key")
     return ring

@@ -4,6 +4,9 @@ process (`web`). What tests share besides fixtures is in tests/support/."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import os
 import uuid
 import warnings
 from collections.abc import AsyncIterator, Iterator
@@ -24,6 +27,7 @@ from temporalio.testing import WorkflowEnvironment
 from db import policy_repo, users_repo
 from db.migrate import upgrade
 from db.pool import connect, create_pool
+from infra.codec import DEV_KEY
 from infra.config import temporal_cli
 from infra.temporal import data_converter
 from schemas import search
@@ -32,6 +36,11 @@ from tests.support.clock import DEFAULT_START, SkippingEnvironment
 from tests.support.system import new_database, with_database
 
 TEMPLATE = "jiuzhu_template"
+
+# Temporal payload keys of the whole test run, its subprocesses included (`jiuzhu up`, uvicorn in production
+# mode): a test key seals, the development key still opens what tests/histories/record.py sealed with it.
+TEST_PAYLOAD_KEY = base64.b64encode(hashlib.sha256(b"jiuzhu test payload key").digest()).decode()
+os.environ.setdefault("JIUZHU_PAYLOAD_KEYS", f"test:{TEST_PAYLOAD_KEY},dev:{base64.b64encode(DEV_KEY).decode()}")
 
 
 @pytest.fixture(scope="session")

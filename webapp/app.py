@@ -23,6 +23,7 @@ from webapp import csrf, errors, idempotency, ops, pages
 from webapp.account import api as account_api
 from webapp.account import pages as account_pages
 from webapp.admin import calendar, overview, places, policy, relatives, users
+from webapp.codec import api as codec_api
 from webapp.emergency import api as emergency_api
 from webapp.emergency import pages as emergency_pages
 from webapp.frontdoor import api as frontdoor_api
@@ -53,6 +54,7 @@ API = [
     emergency_api.router,
     frontdoor_api.router,
     household_api.router,
+    codec_api.router,
 ]
 PAGES = [
     account_pages.router,
@@ -133,6 +135,7 @@ def create_app(
     for router in PAGES:
         app.include_router(router)
     app.add_middleware(csrf.Csrf, keys=app.state.keys)
+    app.add_middleware(codec_api.CodecCors, settings=settings)  # the Temporal Web UI's pre-flights, before log-in
     ops.install(app)  # /readyz and /metrics beside /healthz; request metrics as the outermost middleware
     return app
 

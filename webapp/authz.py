@@ -79,6 +79,8 @@ PERMISSIONS: dict[str, Permission] = {
     "case.act": P(CASEWORK, J, NO_ACTION, {SUP: "监督员只能查看案件，不能办理"}),
     "case.inbox": P(CASEWORK, J, "您的角色没有待办案件"),
     "case.history": P(HOUSEHOLD_READERS, J, "案件历史仅限区民政局工作人员、监督员和本乡镇（街道）工作人员查看"),
+    # the Temporal Web UI's codec calls (webapp/codec/api.py): a workflow's decrypted data, as its history
+    "workflow.decode": P(HOUSEHOLD_READERS, J, "工作流数据仅限区民政局工作人员、监督员和本乡镇（街道）工作人员查看"),
     "calendar.announce": P(ADMINS, Scope.ANY, "只有系统管理员可以发布日历变更"),
     # ---- emergency aid ----
     "emergency.read": P(CIVIL_AFFAIRS, J, "部门工作人员无权查看救急难事件"),

@@ -40,8 +40,13 @@ from urllib.parse import quote
 import httpx
 import pytest
 from fastapi import routing
+from google.protobuf import json_format
+from temporalio.api.common.v1 import Payload, Payloads
 
 from db.users_repo import DEMO_PASSWORD
+from infra.codec import key_ring
+from infra.config import Settings
+from schemas.review import workflow_id_for
 from schemas.staff import Role
 from tests.security.conftest import (
     FOREIGN_USERS,
@@ -157,6 +162,12 @@ def _frontdoor(user: str, s: Seeds) -> dict[str, Any]:
 
 def _person(user: str, s: Seeds) -> dict[str, Any]:
     return {"id_number": s.person_id}
+
+
+def _sealed_payload(user: str, s: Seeds) -> dict[str, Any]:
+    """A payload of the seeded 石婆店镇 case's workflow, as Temporal holds it (encrypted), in protobuf JSON."""
+    sealed = key_ring(Settings()).encrypt(Payload(data=b'"\u738b"'), workflow_id_for(s.case))
+    return jsonlib.loads(json_format.MessageToJson(Payloads(payloads=[sealed])))
 
 
 def _complaint(user: str, s: Seeds) -> dict[str, Any]:
@@ -395,6 +406,9 @@ RULES: dict[tuple[str, str], Rule] = {
     **{("POST", f"/api/complaints/{{complaint_no}}/{a}"): complaint_action(a) for a in COMPLAINT_BODIES},
     ("GET", "/api/frontdoor/overview"): staff(who("frontdoor.overview")),
     ("POST", "/api/households/lookup"): staff(who("household.view"), json=_person, ok=200),
+    # ---- the Temporal Web UI's codec server (webapp/codec/api.py): the seeded case's workflow payload ----
+    ("POST", "/api/codec/decode"): staff(who("workflow.decode"), scoped=True, json=_sealed_payload, ok=200),
+    ("POST", "/api/codec/encode"): staff(who("workflow.decode"), json={"payloads": []}, ok=200),
     # ---- pages: log-in, account (webapp/account/pages.py, webapp/admin/relatives.py) ----
     ("GET", "/"): staff(
         who("account"),
