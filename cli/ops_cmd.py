@@ -261,3 +261,17 @@ def restore(
         f"案件 {c.get('cases', 0)}，急难事件 {c.get('emergencies', 0)}，"
         f"工作流 {manifest['temporal'].get('workflows', '?')}；行数已核对。用 jiuzhu up 启动。"
     )
+
+
+def payload_key(
+    key_id: str = typer.Argument(None, help="the new key's id (default: k<year><month>)"),
+) -> None:
+    """A new Temporal payload key as `id:base64` for JIUZHU_PAYLOAD_KEYS: put it first, keep the old ones."""
+    from infra.codec import PayloadKeyError, new_key, parse_keys
+
+    line = f"{key_id or datetime.now(UTC).strftime('k%Y%m')}:{new_key()}"
+    try:
+        parse_keys(line)  # the id is one the setting takes
+    except PayloadKeyError as e:
+        raise _fail(str(e)) from e
+    typer.echo(line)

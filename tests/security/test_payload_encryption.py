@@ -339,3 +339,14 @@ async def test_cors_lets_in_the_web_ui_only(web: httpx.AsyncClient) -> None:
     # nothing else of the app answers cross-origin
     r = await web.options("/api/me", headers={"Origin": UI_ORIGIN, **preflight})
     assert "access-control-allow-origin" not in r.headers
+
+
+def test_jiuzhu_payload_key_makes_a_key_the_setting_takes() -> None:
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    done = CliRunner().invoke(app, ["payload-key", "k2027"])
+    assert done.exit_code == 0, done.output
+    assert KeyRing.parse(done.stdout.strip()).current == "k2027"
+    assert CliRunner().invoke(app, ["payload-key", "bad id"]).exit_code == 1
