@@ -4,7 +4,7 @@ finance office pays from, and the event log."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 import asyncpg
@@ -139,8 +139,9 @@ async def write_log(conn: asyncpg.Connection, e: EmergencyLogIn) -> None:
         await conn.execute(
             "update emergencies set tier = $2, status = $3, village_fen = $4, township_fen = $5, "
             "district_fen = $6, documentation_due = $7, documents_done = $8, "
-            "closed_at = case when $3 = 'closed' then $9::timestamptz else null end, updated_at = now() "
-            "where event_id = $1",
+            "closed_at = case when $3 = 'closed' then $9::timestamptz else null end, updated_at = now(), "
+            "documentation_overdue = $10, payment_due = $11, first_paid_at = $12, payment_overdue = $13, "
+            "payment_escalated_to = $14 where event_id = $1",
             e.event_id,
             e.tier,
             e.status,
@@ -150,6 +151,28 @@ async def write_log(conn: asyncpg.Connection, e: EmergencyLogIn) -> None:
             e.documentation_due,
             e.documents_done,
             e.occurred_at,
+            e.documentation_overdue,
+            e.payment_due,
+            e.first_paid_at,
+            e.payment_overdue,
+            e.payment_escalated_to,
+        )
+        await conn.executemany(
+            "update aid_payments set documentation_due = $2, documentation_overdue = $3, documented_at = $4, "
+            "documented_by = $5, exempted_at = $6, exempted_by = $7, exemption_no = $8 where payment_key = $1",
+            [
+                (
+                    d.payment_key,
+                    d.due,
+                    d.overdue,
+                    d.documented_at,
+                    d.documented_by,
+                    d.exempted_at,
+                    d.exempted_by,
+                    d.exemption_no,
+                )
+                for d in e.documentation
+            ],
         )
 
 
@@ -200,12 +223,29 @@ class PaymentRow:
     approved_at: datetime
     transfer_ref: str | None
     paid_at: datetime | None
+    documentation_due: date | None  # its documents' deadline (none for a later payment of an older event)
+    documentation_overdue: bool
+    documented_at: datetime | None
+    documented_by: str | None
+    exempted_at: datetime | None
+    exempted_by: str | None
+    exemption_no: str | None  # the district's written decision
+
+    @property
+    def documentation(self) -> str:
+        """documented, exempted, overdue or due."""
+        if self.documented_at is not None:
+            return "documented"
+        if self.exempted_at is not None:
+            return "exempted"
+        return "overdue" if self.documentation_overdue else "due"
 
 
 _EVENTS = """
 select e.event_id, e.kind, e.applicant_name, e.applicant_id_masked, e.township_code, t.name as township_name,
        e.village_code, v.name as village_name, e.tier, e.status, e.village_fen, e.township_fen, e.district_fen,
-       e.documentation_due, e.documents_done, e.registered_at
+       e.documentation_due, e.documents_done, e.registered_at, e.documentation_overdue, e.payment_due,
+       e.first_paid_at, e.payment_overdue, e.payment_escalated_to
 from emergencies e join places t on t.code = e.township_code join places v on v.code = e.village_code
 """
 
@@ -240,7 +280,18 @@ async def payments_of(db: Db, event_id: str) -> list[PaymentRow]:
     """The event's payments in the order they were approved, with the name of the fund each came from."""
     rows = await db.fetch(
         "select p.payment_key, p.tier, p.amount_fen, f.name as fund, p.approved_by, p.approved_at, p.transfer_ref, "
-        "p.paid_at from aid_payments p join aid_funds f on f.id = p.fund_id where p.event_id = $1 order by p.id",
+        "p.paid_at, p.documentation_due, p.documentation_overdue, p.documented_at, p.documented_by, p.exempted_at, "
+        "p.exempted_by, p.exemption_no "
+        "from aid_payments p join aid_funds f on f.id = p.fund_id where p.event_id = $1 order by p.id",
         event_id,
     )
     return [PaymentRow(**r) for r in rows]
+
+
+async def overdue_events(db: Db, within: str, township: str | None = None, *, limit: int = 200) -> list[EventRow]:
+    """Open events within `within` (of `township`, if given) still unpaid past their payment deadline (24 hours)
+    or with a payment's documents past their deadline: the district's overdue list, the earliest deadline first."""
+    where = EventFilter(within, township, status="open").where().add("(e.payment_overdue or e.documentation_overdue)")
+    order = "order by least(case when e.payment_overdue then e.payment_due end, "
+    order += "case when e.documentation_overdue then e.documentation_due::timestamptz end), e.event_id"
+    return await every(db, EventRow, f"{_EVENTS}{where.sql()} {order} limit {limit}", *where.params)

@@ -34,6 +34,7 @@ class EmergencyAction(StrEnum):
     APPROVE = "approve"
     ESCALATE = "escalate"
     DOCUMENTS = "documents"
+    EXEMPT = "exempt"
     CLOSE = "close"
 
 
@@ -49,6 +50,7 @@ class EmergencySpec(ActionSpec):
 
 
 OPEN = frozenset({"open"})
+EVERY_PAYMENT = "每一笔发放都须补齐材料，或经区民政局书面决定免于补齐"
 
 
 def _by_tier(
@@ -93,6 +95,15 @@ ACTIONS: dict[EmergencyAction, EmergencySpec] = table(
         states=OPEN,
         roles=CASE_STAFF,
     ),
+    # Documents not supplied may be waived only by a district officer's written decision (书面决定).
+    EmergencySpec(
+        name=EmergencyAction.EXEMPT,
+        update="exempt_documents",
+        kind="documents_exempted",
+        label="书面决定免于补齐材料",
+        states=OPEN,
+        roles=frozenset({DISTRICT_OFFICER}),
+    ),
     EmergencySpec(
         name=EmergencyAction.CLOSE, update="close", kind="closed", label="办结", states=OPEN, roles=CASE_STAFF
     ),
@@ -109,7 +120,7 @@ class EventView:
     caps: Caps | None  # the caps of its policy; None while it is being registered
     totals: Totals = field(default_factory=Totals)  # paid at each tier (the workflow: and reserved)
     paid: bool = False  # a payment has been made
-    documents_done: bool = False
+    documents_done: bool = False  # every payment's documents supplied or waived
     paying: bool = False  # a payment is in flight
     fund_short: frozenset[Tier] = frozenset()  # tiers whose fund could not pay a payment of this event
 
@@ -144,10 +155,13 @@ def refusal(
         why = may_escalate(event.caps, event.totals, event.tier, fund_short=short, grounds=grounds)
         if why:
             return Refusal("cannot_escalate", why)
-    if action is EmergencyAction.DOCUMENTS and not event.paid:
-        return Refusal("nothing_paid", "尚未发放救助，无需补齐先行救助材料")
+    if action in (EmergencyAction.DOCUMENTS, EmergencyAction.EXEMPT):
+        if not event.paid:
+            return Refusal("nothing_paid", "尚未发放救助，无需补齐先行救助材料")
+        if event.documents_done:
+            return Refusal("documents_complete", "每一笔发放的材料均已补齐或经书面决定免于补齐")
     if action is EmergencyAction.CLOSE and event.paid and not event.documents_done:
-        return Refusal("documents_missing", "先行救助的材料尚未补齐，不能办结")
+        return Refusal("documents_missing", f"先行救助的材料尚未补齐（{EVERY_PAYMENT}），不能办结")
     if action is EmergencyAction.CLOSE and event.paying:
         return Refusal("payment_in_flight", "有救助金正在发放，请稍后再办结")
     return None

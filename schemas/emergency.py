@@ -93,6 +93,20 @@ class DocumentsRecorded(BaseModel):
     actor: Actor
     items: list[str] = Field(min_length=1, description="补齐的材料")
     note: str = Field(default="", max_length=1000)
+    payment_key: str | None = Field(
+        default=None, max_length=80, description="补齐哪一笔发放的材料；不填则为尚未补齐材料的每一笔"
+    )
+
+
+class DocumentationExemption(BaseModel):
+    """A district officer's written decision that a payment's documents need not be supplied (免于补齐材料)."""
+
+    actor: Actor
+    decision_no: str = Field(min_length=2, max_length=100, description="书面决定文号")
+    reason: str = Field(min_length=4, max_length=1000, description="免于补齐材料的理由")
+    payment_key: str | None = Field(
+        default=None, max_length=80, description="免除哪一笔发放的材料；不填则为尚未补齐材料的每一笔"
+    )
 
 
 class CloseEvent(BaseModel):
@@ -126,6 +140,11 @@ class EmergencyRecord(BaseModel):
     documentation_due: date | None
     documents_done: bool
     registered_at: datetime
+    documentation_overdue: bool = False
+    payment_due: datetime | None = None
+    first_paid_at: datetime | None = None
+    payment_overdue: bool = False
+    payment_escalated_to: str | None = None
 
 
 class PaymentRecord(BaseModel):
@@ -136,6 +155,61 @@ class PaymentRecord(BaseModel):
     approved_by: str
     approved_at: datetime
     transfer_ref: str | None = None
+
+
+class PaymentDocumentation(BaseModel):
+    """The documents owed for one payment: due 5 working days (policy) after the day it was paid, then
+    supplied, or waived by a district officer's written exemption. `due` is None only for a later payment of
+    an event registered before each payment had its own deadline (it has no clock, but still has to be
+    documented before the event closes)."""
+
+    payment_key: str
+    tier: str
+    amount: Money
+    paid_at: datetime
+    due: date | None = None
+    remind_on: date | None = None
+    reminded: bool = False
+    overdue: bool = False
+    documented_at: datetime | None = None
+    documented_by: str | None = None
+    exempted_at: datetime | None = None
+    exempted_by: str | None = None
+    exemption_no: str | None = None
+
+    @property
+    def outstanding(self) -> bool:
+        return self.documented_at is None and self.exempted_at is None
+
+    @property
+    def status(self) -> Literal["documented", "exempted", "overdue", "due"]:
+        if self.documented_at is not None:
+            return "documented"
+        if self.exempted_at is not None:
+            return "exempted"
+        return "overdue" if self.overdue else "due"
+
+
+class PaymentPromise(BaseModel):
+    """The 24-hour promise (policy `payment_hours`): from registration to the first payment. A reminder at
+    half-time; when it passes, escalated to the township; `payment_district_hours` later, to the district."""
+
+    registered_at: datetime
+    due_at: datetime
+    remind_at: datetime
+    district_at: datetime
+    reminded: bool = False
+    escalated_to: Literal["township", "district"] | None = None
+    first_paid_at: datetime | None = None
+
+    @property
+    def overdue(self) -> bool:
+        """Past its deadline and still unpaid."""
+        return self.escalated_to is not None and self.first_paid_at is None
+
+    @property
+    def paid_late(self) -> bool:
+        return self.first_paid_at is not None and self.first_paid_at > self.due_at
 
 
 class EmergencyState(BaseModel):
@@ -156,6 +230,8 @@ class EmergencyState(BaseModel):
     documentation_overdue: bool
     log: list[dict]
     fund_short: list[str] = Field(default_factory=list, description="本事件中资金不足、未能发放的层级")
+    documentation: list[PaymentDocumentation] = Field(default_factory=list, description="每笔发放的材料补齐期限与状态")
+    payment_promise: PaymentPromise | None = Field(default=None, description="登记至首笔发放的时限（24 小时承诺）")
 
 
 # ---- activity payloads -----------------------------------------------------------------------------
@@ -206,6 +282,12 @@ class EmergencyLogIn(BaseModel):
     district_total: Money
     documentation_due: date | None
     documents_done: bool
+    documentation_overdue: bool = False
+    documentation: list[PaymentDocumentation] = Field(default_factory=list)
+    payment_due: datetime | None = None
+    first_paid_at: datetime | None = None
+    payment_overdue: bool = False
+    payment_escalated_to: str | None = None
 
 
 class EmergencyNames:
@@ -217,6 +299,7 @@ class EmergencyNames:
     APPROVE = "approve_payment"
     ESCALATE = "escalate"
     DOCUMENTS = "record_documents"
+    EXEMPT = "exempt_documents"
     CLOSE = "close"
 
 
@@ -225,5 +308,6 @@ EMERGENCY_PAYLOADS: dict[str, type[BaseModel]] = {
     "approve": PaymentApproval,
     "escalate": Escalation,
     "documents": DocumentsRecorded,
+    "exempt": DocumentationExemption,
     "close": CloseEvent,
 }

@@ -102,7 +102,8 @@ class EmergencyPolicy(_Strict):
     village_township_total_cap: Money = Decimal("3000.00")
     documentation_working_days: int = Field(5, ge=1, description="先行救助后补齐材料的时限")
     documentation_reminder_days_left: int = Field(2, ge=0)
-    payment_hours: int = Field(24, ge=1)
+    payment_hours: int = Field(24, ge=1, description="登记后应在该时数内发放首笔救助；过半提醒，届满上报乡镇（街道）")
+    payment_district_hours: int = Field(24, ge=1, description="超过发放时限后再过该时数仍未发放，上报区民政局")
 
 
 class FrontDoorPolicy(_Strict):

@@ -169,6 +169,7 @@ async def _detail_page(
     policy = await service.caps_policy(db, event_id) if detail.state is not None else None
     event = service.event_view(detail, policy)
     limits = None if event.caps is None else {"caps": event.caps, "room": room(event.caps, event.totals, event.tier)}
+    owed = [p for p in detail.payments if p["documentation"] in ("due", "overdue")]
     return render(
         request,
         "emergency/detail.html",
@@ -182,6 +183,8 @@ async def _detail_page(
             "values": values or {},
             "done": done,
             "actions": available_actions(event, ActorView.of(actor)),  # the forms shown
+            "owed": owed,  # the payments whose documents are still owed (the documents and exemption forms)
+            "promise": detail.state.payment_promise if detail.state else None,
         },
         status=status,
         actor=actor,
@@ -208,6 +211,8 @@ async def act(
     form_values = {action: dict(fields)}
     if action == "documents":
         fields["items"] = [i.strip() for i in str(fields.get("items", "")).replace("，", "、").split("、") if i.strip()]
+    if not fields.get("payment_key"):
+        fields.pop("payment_key", None)  # every payment whose documents are owed
     model = body_model(EMERGENCY_PAYLOADS[which])
     again = {"values": form_values}
     try:

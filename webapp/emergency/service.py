@@ -147,7 +147,9 @@ async def event_detail(db: asyncpg.Pool, temporal: Client | None, event_id: str,
     return EmergencyDetail(
         event=_summary(row),
         state=await _state(connected(temporal), event_id),
-        payments=[{**asdict(p), "amount": str(from_fen(p.amount_fen))} for p in payments],
+        payments=[
+            {**asdict(p), "amount": str(from_fen(p.amount_fen)), "documentation": p.documentation} for p in payments
+        ],
     )
 
 
