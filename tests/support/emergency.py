@@ -14,6 +14,8 @@ from temporalio.testing import WorkflowEnvironment
 from db import funds_repo
 from infra.config import TASK_QUEUE
 from schemas.emergency import (
+    DocumentationExemption,
+    DocumentsRecorded,
     EmergencyAck,
     EmergencyHousehold,
     EmergencyKind,
@@ -77,3 +79,27 @@ async def pay(h: WorkflowHandle, who: str, tier: str, amount: str) -> EmergencyA
 
 async def state(h: WorkflowHandle) -> EmergencyState:
     return await h.query(EmergencyNames.STATE, result_type=EmergencyState)
+
+
+async def documents(h: WorkflowHandle, who: str, payment_key: str | None = None) -> EmergencyAck:
+    """Documents supplied for the payment (every payment still owing them if none is named)."""
+    body = DocumentsRecorded(actor=actor(who), items=["救助申请书", "病历"], payment_key=payment_key)
+    return await h.execute_update(EmergencyNames.DOCUMENTS, body, result_type=EmergencyAck)
+
+
+async def exempt(h: WorkflowHandle, who: str, payment_key: str | None = None) -> EmergencyAck:
+    """A written exemption from the documents of the payment (of every payment still owing them if none)."""
+    body = DocumentationExemption(
+        actor=actor(who), decision_no="裕民救〔2026〕12号", reason="原始票据毁于火灾，无法补齐", payment_key=payment_key
+    )
+    return await h.execute_update(EmergencyNames.EXEMPT, body, result_type=EmergencyAck)
+
+
+def logged(h: WorkflowHandle, kind: str, payment_key: str | None = None):
+    """A check for `on_time`: the first log entry of `kind` (for that payment, if given), else None."""
+
+    async def entry() -> dict | None:
+        found = (e for e in (await state(h)).log if e["kind"] == kind)
+        return next((e for e in found if payment_key is None or e["payload"].get("payment_key") == payment_key), None)
+
+    return entry
