@@ -102,18 +102,20 @@ async def scenario_relatives(env: WorkflowEnvironment, app_id: str) -> None:
 
 async def scenario_emergency(env: WorkflowEnvironment, event_id: str) -> None:
     from db import funds_repo
-    from schemas.emergency import CloseEvent, DocumentsRecorded, EmergencyNames, Escalation, FundSource
-    from tests.support.emergency import TOWNSHIP, VILLAGE, pay, start_emergency
+    from schemas.emergency import CloseEvent, EmergencyNames, Escalation, FundSource
+    from tests.support.emergency import TOWNSHIP, VILLAGE, documents, exempt, pay, start_emergency
 
     async with env.jiuzhu_pool.acquire() as conn:  # type: ignore[attr-defined]
         await funds_repo.add_income(conn, VILLAGE, Decimal("5000"), FundSource.GOVERNMENT, "admin")
         await funds_repo.add_income(conn, TOWNSHIP, Decimal("5000"), FundSource.GOVERNMENT, "admin")
     h = await start_emergency(env, event_id)
+    await env.sleep(timedelta(hours=30))  # (since v4) the 24-hour promise: reminder at 12 h, the township at 24 h
     await pay(h, "shipo_cun1", "village", "1000")
     await h.execute_update(EmergencyNames.ESCALATE, Escalation(actor=actor("shipo_cun1"), reason="病重"))
     await pay(h, "shipo_shenpi", "township", "1200")
-    await env.sleep(timedelta(days=10))  # documentation reminder and overdue
-    await h.execute_update(EmergencyNames.DOCUMENTS, DocumentsRecorded(actor=actor("shipo_jingban"), items=["病历"]))
+    await env.sleep(timedelta(days=10))  # each payment's documentation reminder and overdue
+    await documents(h, "shipo_jingban", f"{event_id}-pay-001")  # (since v4) the first payment's only
+    await exempt(h, "qu_minzheng")  # (since v4) the second's waived by the district
     await h.execute_update(EmergencyNames.CLOSE, CloseEvent(actor=actor("shipo_jingban"), summary="救助到位"))
     await h.result()
 
