@@ -229,21 +229,26 @@ class EmergencyClocks:
         if not found.outstanding:
             raise refuse("documents_complete", f"发放 {payment_key} 的材料已补齐或已免于补齐")
 
-    @workflow.update(name=DOCUMENTS.update)
-    async def record_documents(self, a: DocumentsRecorded) -> EmergencyAck:
-        done = self.owed(a.payment_key)
-        for d in done:
-            d.documented_at, d.documented_by = workflow.now(), a.actor.username
+    async def settle(
+        self, kind: str, actor: Actor, payment_key: str | None, payload: dict, summary: str, **marks: object
+    ) -> EmergencyAck:
+        """The documents of the payment named (of every payment owing them if none) supplied or waived: `marks`
+        set on each, the clock planned again, the entry `kind` logged with the payments it settled."""
+        settled = self.owed(payment_key)
+        for d in settled:
+            for field, value in marks.items():
+                setattr(d, field, value)
         self.clock.replan()
-        keys = [d.payment_key for d in done]
-        key = self.journal.note(
-            DOCUMENTS.kind,
-            a.actor,
-            {"items": a.items, "note": a.note, "payments": keys},
-            "补齐材料：" + "、".join(a.items) + (f"（{'、'.join(keys)}）" if keys else ""),
-        )
+        keys = [d.payment_key for d in settled]
+        key = self.journal.note(kind, actor, payload | {"payments": keys}, f"{summary}（{'、'.join(keys) or '—'}）")
         await self.journal.persist()
         return self.ack(key)
+
+    @workflow.update(name=DOCUMENTS.update)
+    async def record_documents(self, a: DocumentsRecorded) -> EmergencyAck:
+        payload, summary = {"items": a.items, "note": a.note}, "补齐材料：" + "、".join(a.items)
+        by = {"documented_at": workflow.now(), "documented_by": a.actor.username}
+        return await self.settle(DOCUMENTS.kind, a.actor, a.payment_key, payload, summary, **by)
 
     @record_documents.validator
     def _v_documents(self, a: DocumentsRecorded) -> None:
@@ -252,19 +257,10 @@ class EmergencyClocks:
 
     @workflow.update(name=EXEMPT.update)
     async def exempt_documents(self, a: DocumentationExemption) -> EmergencyAck:
-        waived = self.owed(a.payment_key)
-        for d in waived:
-            d.exempted_at, d.exempted_by, d.exemption_no = workflow.now(), a.actor.username, a.decision_no
-        self.clock.replan()
-        keys = [d.payment_key for d in waived]
-        key = self.journal.note(
-            EXEMPT.kind,
-            a.actor,
-            {"decision_no": a.decision_no, "reason": a.reason, "payments": keys},
-            f"区民政局书面决定（{a.decision_no}）免于补齐材料（{'、'.join(keys)}）：{a.reason}",
-        )
-        await self.journal.persist()
-        return self.ack(key)
+        payload = {"decision_no": a.decision_no, "reason": a.reason}
+        summary = f"区民政局书面决定（{a.decision_no}）免于补齐材料：{a.reason}"
+        by = {"exempted_at": workflow.now(), "exempted_by": a.actor.username, "exemption_no": a.decision_no}
+        return await self.settle(EXEMPT.kind, a.actor, a.payment_key, payload, summary, **by)
 
     @exempt_documents.validator
     def _v_exempt(self, a: DocumentationExemption) -> None:
