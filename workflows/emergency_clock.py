@@ -83,12 +83,12 @@ class EmergencyClocks:
     def promise_from(self, policy: EmergencyPolicy, registered_at: datetime) -> None:
         if not self.promised:
             return
-        due = registered_at + timedelta(hours=policy.payment_hours)
+        hours = timedelta(hours=policy.payment_hours)
         self.promise = PaymentPromise(
             registered_at=registered_at,
-            due_at=due,
-            remind_at=registered_at + timedelta(hours=policy.payment_hours) / 2,
-            district_at=due + timedelta(hours=policy.payment_district_hours),
+            due_at=registered_at + hours,
+            remind_at=registered_at + hours / 2,
+            district_at=registered_at + hours + timedelta(hours=policy.payment_district_hours),
         )
 
     # ---- after each payment -------------------------------------------------------------------------------
@@ -108,9 +108,7 @@ class EmergencyClocks:
             return owed
         assert self.policy is not None
         days_left = self.policy.documentation_reminder_days_left
-        info = await working_days(
-            beijing_date(record.approved_at), self.policy.documentation_working_days, reminders=[days_left]
-        )
+        info = await working_days(beijing_date(paid_at), self.policy.documentation_working_days, reminders=[days_left])
         owed.due, owed.remind_on = info.deadline, info.reminder_days[days_left]
         self.clock.replan()
         return owed

@@ -261,6 +261,7 @@ EMERGENCY_BODIES: dict[str, Body] = {
     "approve": {"tier": "village", "amount": "500.00"},
     "escalate": {"reason": "超出村级封顶，申报乡镇"},
     "documents": {"items": ["病历", "费用清单"]},
+    "exempt": {"decision_no": "裕民救〔2026〕1号", "reason": "原始票据无法取得"},
     "close": {"summary": "已救助，材料齐全"},
 }
 # Who may take each action: the workflow's rule (rules.emergency_actions), past the HTTP layer's `emergency.act`.
@@ -268,6 +269,7 @@ EMERGENCY_ROLES = {
     "approve": frozenset({VC, AP, OFF}),  # each tier its own payer
     "escalate": frozenset({VC, CW, AP, OFF}),
     "documents": frozenset({VC, CW, AP, OFF}),
+    "exempt": frozenset({OFF}),  # a district officer's written decision
     "close": frozenset({VC, CW, AP, OFF}),
 }
 
