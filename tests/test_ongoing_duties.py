@@ -18,6 +18,7 @@ import pytest
 from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.supervision import SupervisionActivities
 from infra.config import TASK_QUEUE
 from rules.actions import ActorView, Refusal
 from rules.ongoing_actions import (
@@ -32,6 +33,7 @@ from rules.ongoing_actions import (
 )
 from rules.sampling import Drawn, assign, involved
 from schemas.policy import OngoingReviewPolicy
+from schemas.relatives import RelativesMatch
 from schemas.staff import Actor, Role
 from schemas.supervision import (
     OngoingStart,
@@ -44,8 +46,9 @@ from schemas.supervision import (
     SupervisionNames,
     ongoing_workflow_id,
 )
+from tests.support.clients import app_client, login
 from tests.support.clock import SkippingEnvironment, at_0830, beijing, on_time
-from tests.support.factories import actor
+from tests.support.factories import actor, resident_id
 from tests.support.supervision import BARRED, add_event, seed_case
 from tests.support.workflows import refused
 
@@ -212,6 +215,47 @@ async def notices(pool: asyncpg.Pool, case_id: str, kind: str) -> list[tuple]:
         "select audience, subject, body from notifications where case_id = $1 and kind = $2 order by id", case_id, kind
     )
     return [tuple(r) for r in rows]
+
+
+async def test_the_facts_of_a_review_bar_who_the_register_names_now_and_say_who_decides(pool: asyncpg.Pool) -> None:
+    """The review's relatives check barred shipo_diaocha at acceptance; since, shipo_shenpi registered a member of
+    the household as a relative: both are barred from the ongoing review (the same register match as the
+    review's). 苏埠镇 is not a pilot unit: there the district decides."""
+    await seed_case(pool, "OF-1", SHIPO, beijing(2026, 6, 10, 10, 0))
+    await seed_case(pool, "OF-2", "341503101", beijing(2026, 6, 10, 10, 0))
+    await pool.execute("update recipients set assistance_type = 'tekun' where case_id = 'OF-2'")
+    await add_event(pool, "OF-1", "relatives_matched", payload={"barred": BARRED})
+    member = resident_id(date(1950, 3, 1))
+    household = await pool.fetchval(
+        "insert into households (township_code, address, hukou_type) values ($1, '石婆店镇', 'rural') returning id",
+        SHIPO,
+    )
+    await pool.execute(
+        "insert into household_members (household_id, name, id_number, relation, is_applicant) "
+        "values ($1, '测试户', $2, '本人', true)",
+        household,
+        member,
+    )
+    await pool.execute("update cases set household_id = $1 where case_id = 'OF-1'", household)
+    await pool.execute(
+        "insert into staff_relatives (user_id, relative_name, relative_id_number, relation) "
+        "select id, '测试户', $1, '父母' from users where username = 'shipo_shenpi'",
+        member,
+    )
+    facts = SupervisionActivities(pool, None)  # type: ignore[arg-type]  # no workflow is started
+    of1 = await facts.ongoing_facts("OF-1", date(2026, 12, 4))
+    assert (of1.assistance_type, of1.approval_level, of1.max_change, of1.max_change_ratio) == (
+        "dibao",
+        "township",
+        Decimal("200.00"),
+        Decimal("0.30"),
+    )
+    assert of1.barred == [
+        RelativesMatch(username="shipo_diaocha", full_name="石婆店镇经办人 王强", reason="近亲属备案：表兄"),
+        RelativesMatch(username="shipo_shenpi", full_name="石婆店镇审批人 张华", reason="近亲属备案：测试户（父母）"),
+    ]
+    of2 = await facts.ongoing_facts("OF-2", date(2026, 12, 4))
+    assert (of2.assistance_type, of2.approval_level, of2.barred) == ("tekun", "district", [])
 
 
 @pytest.mark.start_at(beijing(2026, 11, 24, 9, 30))
@@ -442,3 +486,34 @@ async def test_the_recheck_is_never_assigned_to_who_approved_took_over_or_invest
     err = await refused(recheck.execute_update(SupervisionNames.RECORD_FINDING, finding))
     assert (err.type, err.message) == ("recused", "您审批、接管或调查过本案，或与该户存在近亲属关系，依规不能复核")
     await recheck.terminate("test over")
+
+
+@pytest.mark.start_at(beijing(2026, 11, 24, 9, 30))
+async def test_the_api_answers_the_workflows_refusals_with_their_codes(
+    review_env: SkippingEnvironment, pool: asyncpg.Pool
+) -> None:
+    """A district officer's proposal beyond the bounds, agreed by the township, is the district's to decide, but
+    not his: 403 `own_proposal`, in the API's `{"code", "message"}`."""
+    await seed_case(pool, "OAPI-1", SHIPO, beijing(2026, 6, 10, 10, 0), amount_fen=90000)
+    h = await start_review(review_env, "OAPI-1", date(2026, 12, 4), "900")
+    await until_due(review_env, h, 1, date(2026, 12, 4))
+    url = "/api/ongoing-reviews/OAPI-1/actions/"
+    async with app_client(pool, review_env.client) as c:
+        officer, approver = await login(c, "qu_minzheng", session=False), await login(c, "shipo_shenpi", session=False)
+        body = {"outcome": "adjust", "findings": "入户核查家庭收入情况", "new_amount": "500", "reasons": "家庭收入增加"}
+        r = await c.post(url + "propose", json=body, headers=officer)
+        assert r.status_code == 200, r.text
+        assert (r.json()["status"], r.json()["proposal"]["actor"]["username"]) == ("proposed", "qu_minzheng")
+        r = await c.post(url + "decide", json={"agree": True}, headers=officer)
+        assert (r.status_code, r.json()) == (
+            403,
+            {"code": "wrong_role", "message": "「审批复核意见」须由乡镇审批人办理，您是区民政局工作人员"},
+        )
+        r = await c.post(url + "decide", json={"agree": True, "opinion": "同意上报"}, headers=approver)
+        assert (r.status_code, r.json()["level"], r.json()["endorsed_by"]) == (200, "district", "shipo_shenpi")
+        r = await c.post(url + "decide", json={"agree": True}, headers=officer)
+        assert (r.status_code, r.json()) == (
+            403,
+            {"code": "own_proposal", "message": "复核意见须由提出人以外的人员审批，不能审批本人提出的意见"},
+        )
+    assert await reviews(pool, "OAPI-1") == []
