@@ -225,7 +225,9 @@ async def test_front_door_answer_referral_and_complaint_deadlines(
         review_env, "12349-20261129-SWEEP2", RequestKind.COMPLAINT, [], about_person="shipo_diaocha"
     )
     complaint = review_env.client.get_workflow_handle(complaint_workflow_id("TS-20261129-SWEEP2"))
-    c = await query_until(complaint, ComplaintNames.STATE, ComplaintState, lambda s: s.accept_due is not None)
+    c = await query_until(  # the two limits are computed one after the other: wait for both
+        complaint, ComplaintNames.STATE, ComplaintState, lambda s: s.accept_due and s.conclude_due
+    )
     # complaints count calendar days (petition-style limits): accepted within 15, concluded within 60, each
     # run on to the next working day where the last day is a day off (Civil Code art. 203)
     assert (c.accept_due, c.conclude_due) == (
