@@ -19,11 +19,19 @@ from schemas.review import ReviewNames, ReviewStart
 from workflows.complaint import ComplaintWorkflow
 from workflows.emergency import EmergencyWorkflow
 from workflows.intake import IntakeWorkflow
+from workflows.ongoing import OngoingReviewWorkflow
 from workflows.referral import ReferralWorkflow
 from workflows.review import ReviewWorkflow
 
 # The workflows with recorded histories (this module is a workflow's own: it imports workflow code only).
-RECORDED = [ReviewWorkflow, EmergencyWorkflow, IntakeWorkflow, ReferralWorkflow, ComplaintWorkflow]
+RECORDED = [
+    ReviewWorkflow,
+    EmergencyWorkflow,
+    IntakeWorkflow,
+    ReferralWorkflow,
+    ComplaintWorkflow,
+    OngoingReviewWorkflow,
+]
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 REVIEW_HISTORIES = [p for p in HISTORIES if p.stem.startswith("review-")]
@@ -42,6 +50,7 @@ def test_histories_are_recorded() -> None:
         "district",
         "objection_12349",
         "emergency",
+        "ongoing",
         "referral",
         "complaint",
     }

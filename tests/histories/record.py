@@ -191,6 +191,53 @@ async def scenario_emergency(env: WorkflowEnvironment, event_id: str) -> None:
     await h.result()
 
 
+# Workflows that continue as new: the run whose history to keep (the first), by workflow id.
+FIRST_RUNS: dict[str, str] = {}
+
+
+async def scenario_ongoing(env: WorkflowEnvironment, app_id: str) -> None:
+    """An enrolled dibao household's ongoing review: a caseworker proposes a lower amount, the approver returns
+    it with an opinion, the caseworker proposes again and the approver agrees; the next cycle begins."""
+    from datetime import datetime
+
+    from infra.clock import BEIJING, today
+    from schemas.supervision import OngoingStart, ReviewDecision, ReviewFinding, SupervisionNames, ongoing_workflow_id
+    from tests.support.supervision import seed_case
+
+    due = today() + timedelta(days=1)
+    decided = datetime.combine(due - timedelta(days=180), datetime.min.time(), BEIJING).replace(hour=10)
+    await seed_case(env.jiuzhu_pool, app_id, "341503106", decided, amount_fen=90000)  # type: ignore[attr-defined]
+    start = OngoingStart(
+        case_id=app_id,
+        township_code="341503106",
+        applicant_name="测试户",
+        cadence_months=6,
+        due_on=due,
+        monthly_amount=Decimal("900"),
+    )
+    wid = ongoing_workflow_id(app_id)
+    h = await env.client.start_workflow(SupervisionNames.ONGOING, start, id=wid, task_queue=TASK_QUEUE)
+    FIRST_RUNS[wid] = h.first_execution_run_id or h.run_id or ""
+    await env.sleep(timedelta(days=2))
+    change = ReviewFinding(
+        actor=actor("shipo_jingban"),
+        outcome="adjust",
+        findings="入户核查家庭收入情况",
+        new_amount=Decimal("800"),
+        reasons="子女就业，收入增加",
+    )
+    approver = actor("shipo_shenpi")
+    await h.execute_update(SupervisionNames.PROPOSE_REVIEW, change)
+    back = ReviewDecision(actor=approver, agree=False, opinion="请补充子女收入证明")
+    await h.execute_update(SupervisionNames.DECIDE_REVIEW, back)
+    await h.execute_update(SupervisionNames.PROPOSE_REVIEW, change)
+    try:
+        await h.execute_update(SupervisionNames.DECIDE_REVIEW, ReviewDecision(actor=approver, agree=True))
+    except Exception:
+        pass
+    await env.sleep(timedelta(seconds=5))
+
+
 def request_no(tag: str, n: int) -> str:
     return f"12349-20261201-{(tag.upper() + 'XXXX')[:4]}{n:02d}"
 
@@ -256,6 +303,12 @@ async def scenario_complaint(env: WorkflowEnvironment, tag: str) -> None:
     await h.result()
 
 
+def _ongoing_id(app_id: str) -> str:
+    from schemas.supervision import ongoing_workflow_id
+
+    return ongoing_workflow_id(app_id)
+
+
 def _referral_id(no: str) -> str:
     from schemas.frontdoor import referral_workflow_id
 
@@ -270,6 +323,7 @@ SCENARIOS = {
     "district": scenario_district,
     "objection_12349": scenario_objection_12349,
     "emergency": scenario_emergency,
+    "ongoing": scenario_ongoing,
     "referral": scenario_referral,
     "complaint": scenario_complaint,
 }
@@ -277,6 +331,7 @@ FRONT_DOOR = {"referral", "complaint"}  # scenarios numbered by the tag, not nam
 # The workflows whose histories a scenario leaves (by default its review case).
 WORKFLOW_IDS = {
     "emergency": lambda tag, app_id: [f"emergency-{app_id}"],
+    "ongoing": lambda tag, app_id: [_ongoing_id(app_id)],
     "referral": lambda tag, app_id: [f"intake-{request_no(tag, 1)}", _referral_id(request_no(tag, 1))],
     "complaint": lambda tag, app_id: [
         f"intake-{request_no(tag, 2)}",
@@ -327,7 +382,8 @@ async def main(tag: str, only: set[str]) -> None:
             async with build_worker(env.client, pool):
                 await scenario(env, tag if name in FRONT_DOOR else app_id)
             for workflow_id in WORKFLOW_IDS.get(name, lambda tag, app_id: [f"review-{app_id}"])(tag, app_id):
-                history = await env.client.get_workflow_handle(workflow_id).fetch_history()
+                run = FIRST_RUNS.get(workflow_id)
+                history = await env.client.get_workflow_handle(workflow_id, run_id=run).fetch_history()
                 out = HERE / f"{workflow_id.split('-')[0]}-{tag}-{name}.json"
                 out.write_text(history.to_json())
                 print(f"wrote {out} ({len(history.events)} events)")
