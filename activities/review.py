@@ -48,12 +48,7 @@ class ReviewActivities(ReviewContract):
     async def check_relatives(self, req: RelativesCheckIn) -> list[RelativesMatch]:
         """Match members against the staff near-relatives register and the applicant's declaration, by name
         (cases started before the patch "relatives-by-id-number" of the review workflow)."""
-        matches = {
-            r.username: RelativesMatch(
-                username=r.username, full_name=r.full_name, reason=f"近亲属备案：{r.relative_name}（{r.relation}）"
-            )
-            for r in await relatives_repo.staff_related_to(self.pool, req.id_numbers)
-        }
+        matches = await relatives_repo.registered_matches(self.pool, req.id_numbers)
         if req.declared_staff_names:
             for username, full_name in await users_repo.front_line_staff_named(self.pool, req.declared_staff_names):
                 matches.setdefault(
@@ -67,12 +62,7 @@ class ReviewActivities(ReviewContract):
         or whose own ID number the applicant declared, are barred; a relative declared by name only is not
         barred automatically: the users of that name in the case's district are namesake warnings for the
         caseworker to settle; a declared relative matching no account is returned as unmatched (to be filed)."""
-        barred = {
-            r.username: RelativesMatch(
-                username=r.username, full_name=r.full_name, reason=f"近亲属备案：{r.relative_name}（{r.relation}）"
-            )
-            for r in await relatives_repo.staff_related_to(self.pool, req.id_numbers)
-        }
+        barred = await relatives_repo.registered_matches(self.pool, req.id_numbers)
         ids = [r.id_number for r in req.declared if r.id_number]
         by_id: dict[str, list[users_repo.NamedUser]] = {}
         for u in await users_repo.users_with_id_numbers(self.pool, ids) if ids else []:

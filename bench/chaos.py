@@ -76,6 +76,8 @@ def main() -> int:
         "seconds": round(report.seconds, 1),
         "seed": report.seed,
         "losses": report.losses,
+        "duplicates_sent": report.duplicates,
+        "double_payments": report.double_payments,
         "problems": report.problems,
         "timeline": f.log,
     }

@@ -14,6 +14,7 @@ import asyncpg
 
 from db.pool import Db
 from schemas.identity import validate_resident_id
+from schemas.relatives import RelativesMatch
 
 # Near relatives in the sense of the recusal rules, as a staff member declares them.
 RELATIONS = ("配偶", "父母", "子女", "兄弟姐妹", "祖父母/外祖父母", "孙子女/外孙子女", "其他近姻亲")
@@ -113,6 +114,27 @@ async def staff_related_to(db: Db, id_numbers: list[str]) -> list[RegisteredRela
         id_numbers,
     )
     return [RegisteredRelative(r["username"], r["full_name"], r["relation"], r["relative_name"]) for r in rows]
+
+
+async def registered_matches(db: Db, id_numbers: list[str]) -> dict[str, RelativesMatch]:
+    """The staff barred from a household whose members have `id_numbers` by their own register, by user name:
+    the review's relatives check at acceptance, and each ongoing review with the register as it is then."""
+    return {
+        r.username: RelativesMatch(
+            username=r.username, full_name=r.full_name, reason=f"近亲属备案：{r.relative_name}（{r.relation}）"
+        )
+        for r in await staff_related_to(db, id_numbers)
+    }
+
+
+async def member_id_numbers(db: Db, case_id: str) -> list[str]:
+    """The ID numbers of the members of a case's household."""
+    rows = await db.fetch(
+        "select m.id_number from cases c join household_members m on m.household_id = c.household_id "
+        "where c.case_id = $1 order by m.id",
+        case_id,
+    )
+    return [r["id_number"] for r in rows]
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,8 @@ from schemas.review import (
 from schemas.supervision import (
     DeclarationResult,
     OngoingApplied,
+    OngoingFacts,
+    OngoingStep,
     RecheckFinding,
     RecipientToReview,
     SampleDrawn,
@@ -139,6 +141,12 @@ class SupervisionContract:
 
     @activity.defn
     async def apply_review(self, a: OngoingApplied) -> None: ...
+
+    @activity.defn
+    async def ongoing_facts(self, case_id: str, on: date) -> OngoingFacts: ...
+
+    @activity.defn
+    async def record_ongoing_step(self, step: OngoingStep) -> None: ...
 
     @activity.defn
     async def build_digests(self, day: date) -> int: ...

@@ -34,50 +34,24 @@ class HukouType(StrEnum):
     RURAL = "rural"
 
 
-class DisabilityKind(StrEnum):
+class DisabilityKind(LabelledEnum):
     """残疾类别 (GB/T 26341), as on the disability certificate (残疾人证)."""
 
-    VISUAL = "visual"
-    HEARING = "hearing"
-    SPEECH = "speech"
-    PHYSICAL = "physical"
-    INTELLECTUAL = "intellectual"
-    MENTAL = "mental"
-    MULTIPLE = "multiple"
-
-    @property
-    def label(self) -> str:
-        return DISABILITY_KIND_LABELS[self]
+    VISUAL = "visual", "视力"
+    HEARING = "hearing", "听力"
+    SPEECH = "speech", "言语"
+    PHYSICAL = "physical", "肢体"
+    INTELLECTUAL = "intellectual", "智力"
+    MENTAL = "mental", "精神"
+    MULTIPLE = "multiple", "多重"
 
 
-DISABILITY_KIND_LABELS = {
-    DisabilityKind.VISUAL: "视力",
-    DisabilityKind.HEARING: "听力",
-    DisabilityKind.SPEECH: "言语",
-    DisabilityKind.PHYSICAL: "肢体",
-    DisabilityKind.INTELLECTUAL: "智力",
-    DisabilityKind.MENTAL: "精神",
-    DisabilityKind.MULTIPLE: "多重",
-}
-
-
-class SelfCare(StrEnum):
+class SelfCare(LabelledEnum):
     """生活自理能力, which sets a tekun person's care standard (照料护理标准)."""
 
-    FULL = "full"
-    PARTIAL = "partial"
-    NONE = "none"
-
-    @property
-    def label(self) -> str:
-        return SELF_CARE_LABELS[self]
-
-
-SELF_CARE_LABELS = {
-    SelfCare.FULL: "全自理",
-    SelfCare.PARTIAL: "半护理（部分丧失生活自理能力）",
-    SelfCare.NONE: "全护理（完全丧失生活自理能力）",
-}
+    FULL = "full", "全自理"
+    PARTIAL = "partial", "半护理（部分丧失生活自理能力）"
+    NONE = "none", "全护理（完全丧失生活自理能力）"
 
 
 class Member(BaseModel):

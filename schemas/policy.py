@@ -119,6 +119,16 @@ class OngoingReviewPolicy(_Strict):
     irregular_months: int = Field(6, ge=1)
     stable_categories: tuple[str, ...] = Field(("A",), description="按年复核的低保类别；其余每半年")
     sample_share: Decimal = Field(Decimal("0.05"), gt=0, le=1)
+    # Who decides an ongoing review's outcome (domain.md: proposed by the caseworker, decided by the township
+    # as in the review): the township's approver, within these bounds of a change of the monthly amount; a
+    # larger change, up or down, is a new determination of the amount and goes on to the district (区民政局).
+    # Stopping is the township's decision (with written reasons). Placeholders for the district to set.
+    township_max_change: Money = Field(
+        Decimal("200.00"), ge=0, description="乡镇（街道）可直接决定的月保障金调整额（元，增减均计）；超出报区决定"
+    )
+    township_max_change_ratio: Decimal = Field(
+        Decimal("0.30"), ge=0, description="乡镇（街道）可直接决定的调整幅度（占原月保障金的比例）；超出报区民政局决定"
+    )
 
 
 class TekunPolicy(_Strict):

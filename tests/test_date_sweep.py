@@ -218,14 +218,18 @@ async def test_front_door_answer_referral_and_complaint_deadlines(
     assert s.answer_due == answer_due
     await request.execute_update(IntakeNames.TRIAGE, Triage(actor=actor("qu_minzheng"), needs=["jobless"]))
     referral = review_env.client.get_workflow_handle(referral_workflow_id("ZJ-20261129-SWEEP1-jobless"))
-    r = await query_until(referral, ReferralNames.STATE, ReferralState, lambda s: s.accept_due is not None)
+    r = await query_until(
+        referral, ReferralNames.STATE, ReferralState, lambda s: None not in (s.accept_due, s.result_due)
+    )
     assert (r.accept_due, r.result_due) == (accept_due, result_due)
 
     complaint_request = await submit(
         review_env, "12349-20261129-SWEEP2", RequestKind.COMPLAINT, [], about_person="shipo_diaocha"
     )
     complaint = review_env.client.get_workflow_handle(complaint_workflow_id("TS-20261129-SWEEP2"))
-    c = await query_until(complaint, ComplaintNames.STATE, ComplaintState, lambda s: s.accept_due is not None)
+    c = await query_until(
+        complaint, ComplaintNames.STATE, ComplaintState, lambda s: None not in (s.accept_due, s.conclude_due)
+    )
     # complaints count calendar days (petition-style limits): accepted within 15, concluded within 60, each
     # run on to the next working day where the last day is a day off (Civil Code art. 203)
     assert (c.accept_due, c.conclude_due) == (

@@ -208,3 +208,54 @@ async def test_an_event_whose_only_payment_was_refused_closes(
     r = await web.post(act + "close", headers=cadre, json={"summary": "已由亲属接济，无需救助"})
     assert (r.status_code, r.json()["total"]) == (200, "0.00")  # not payment_in_flight
     assert await pool.fetchval("select count(*) from aid_payments where event_id = 'API-EMPTY'") == 0
+
+
+@pytest.mark.start_at(beijing(2026, 11, 24, 9, 30))
+@pytest.mark.web(temporal="review_env")
+async def test_two_events_racing_for_the_last_money_of_one_fund(
+    web: httpx.AsyncClient, review_env: SkippingEnvironment, pool: asyncpg.Pool
+) -> None:
+    """Issue 15, point 9: two households' approvals sent at the same moment for the last 500.00 of the village
+    society: one is paid, the other refused for funds with nothing left behind, then escalated on those grounds
+    and paid by the township."""
+    import asyncio
+
+    from tests.support.emergency import fund
+
+    cadre, approver = await as_user(web, "shipo_cun1"), await as_user(web, "shipo_shenpi")
+    await fund(pool, VILLAGE, "500.00")
+    await fund(pool, TOWNSHIP, "5000.00")
+    for event, seq in (("RACE-A", 1), ("RACE-B", 2)):
+        person = household() | {"id_number": resident_id(date(1980, 2, 2), seq=seq), "name": f"孙{seq}"}
+        body = {"event_id": event, "kind": "fire", "description": "房屋失火", "household": person}
+        assert (await web.post("/api/emergencies", headers=cadre, json=body)).status_code == 201
+
+    async def approve(event: str) -> httpx.Response:
+        return await web.post(
+            f"/api/emergencies/{event}/actions/approve",
+            headers=cadre | {"Idempotency-Key": f"{event}-approve-1"},
+            json={"tier": "village", "amount": "400.00"},
+        )
+
+    answers = dict(zip(("RACE-A", "RACE-B"), await asyncio.gather(approve("RACE-A"), approve("RACE-B")), strict=True))
+    paid = [e for e, r in answers.items() if r.status_code == 200]
+    refused = [e for e, r in answers.items() if r.status_code == 409]
+    assert len(paid) == len(refused) == 1, {e: r.text for e, r in answers.items()}
+    [winner], [loser] = paid, refused
+    assert answers[winner].json()["payment_key"] == f"{winner}-pay-001"
+    assert answers[loser].json()["code"] == "fund_insufficient" and "100.00" in answers[loser].json()["message"]
+    again = await approve(loser)  # the client retries with its key: the refusal again, nothing paid
+    assert (again.status_code, again.json()["code"]) == (409, "fund_insufficient")
+    assert (await web.get(f"/api/funds/{VILLAGE}", headers=cadre)).json()["balance"] == "100.00"
+    assert await pool.fetchval("select count(*) from aid_payments where event_id = $1", loser) == 0
+
+    act = f"/api/emergencies/{loser}/actions/"
+    r = await web.post(
+        act + "escalate", headers=cadre, json={"reason": "互助社资金不足", "grounds": "fund_insufficient"}
+    )
+    assert (r.status_code, r.json()["tier"], r.json()["total"]) == (200, "township", "0.00")
+    r = await web.post(act + "approve", headers=approver, json={"tier": "township", "amount": "400.00"})
+    assert (r.status_code, r.json()["total"], r.json()["payment_key"]) == (200, "400.00", f"{loser}-pay-001")
+    rows = await pool.fetch("select event_id, tier, amount_fen from aid_payments order by event_id")
+    assert sorted(tuple(x) for x in rows) == sorted([(winner, "village", 40000), (loser, "township", 40000)])
+    assert (await web.get(f"/api/funds/{TOWNSHIP}", headers=approver)).json()["balance"] == "4600.00"

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -16,11 +19,19 @@ from schemas.review import ReviewNames, ReviewStart
 from workflows.complaint import ComplaintWorkflow
 from workflows.emergency import EmergencyWorkflow
 from workflows.intake import IntakeWorkflow
+from workflows.ongoing import OngoingReviewWorkflow
 from workflows.referral import ReferralWorkflow
 from workflows.review import ReviewWorkflow
 
 # The workflows with recorded histories (this module is a workflow's own: it imports workflow code only).
-RECORDED = [ReviewWorkflow, EmergencyWorkflow, IntakeWorkflow, ReferralWorkflow, ComplaintWorkflow]
+RECORDED = [
+    ReviewWorkflow,
+    EmergencyWorkflow,
+    IntakeWorkflow,
+    ReferralWorkflow,
+    ComplaintWorkflow,
+    OngoingReviewWorkflow,
+]
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 REVIEW_HISTORIES = [p for p in HISTORIES if p.stem.startswith("review-")]
@@ -36,10 +47,43 @@ def test_histories_are_recorded() -> None:
         "refused",
         "objection_overdue",
         "relatives",
+        "district",
+        "objection_12349",
         "emergency",
+        "ongoing",
         "referral",
         "complaint",
     }
+
+
+def patch_ids_in_code() -> set[str]:
+    """Every id passed to `workflow.patched` in workflows/, as a literal or through a module constant."""
+    root = Path(__file__).resolve().parents[1] / "workflows"
+    source = "\n".join(p.read_text() for p in root.glob("*.py"))
+    constants = dict(re.findall(r'^([A-Z][A-Z0-9_]*) = "([a-z0-9-]+)"$', source, re.M))
+    ids = set()
+    for arg in re.findall(r"workflow\.patched\(([A-Z][A-Z0-9_]*|\"[a-z0-9-]+\")\)", source):
+        ids.add(arg.strip('"') if arg.startswith('"') else constants[arg])
+    return ids
+
+
+def patch_ids_in_histories() -> set[str]:
+    ids = set()
+    for path in HISTORIES:
+        for event in json.loads(path.read_text())["events"]:
+            marker = event.get("markerRecordedEventAttributes")
+            if marker and marker["markerName"] == "core_patch":
+                for payload in marker["details"]["patch-data"]["payloads"]:
+                    ids.add(json.loads(base64.b64decode(payload["data"]))["id"])
+    return ids
+
+
+def test_every_patched_path_is_replayed() -> None:
+    """A `workflow.patched` branch that no recorded history takes is never replayed: record one
+    (`python -m tests.histories.record vN SCENARIO`) that goes through it."""
+    in_code = patch_ids_in_code()
+    assert len(in_code) >= 10
+    assert in_code - patch_ids_in_histories() == set()
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)

@@ -40,9 +40,19 @@ async def scenario_enrolled(env: WorkflowEnvironment, app_id: str) -> None:
 
 
 async def scenario_refused(env: WorkflowEnvironment, app_id: str) -> None:
+    """Refused, the notice delivered late: a reminder and the district told, then the delivery recorded."""
+    from schemas.review import RefusalDelivered
+    from tests.support.review import eventually_state
+
     h = await _start(env, app_id)
     await investigate(h)
     await act(h, Action.DECISION, Decision(actor=actor("shipo_shenpi"), approve=False, reasons="家庭人均收入高于标准"))
+    s = await eventually_state(h, lambda s: s.refusal_deliver_by is not None, "refusal notice due")
+    await env.sleep(timedelta(days=7))  # past the 3 working days to deliver the notice
+    delivery = RefusalDelivered(
+        actor=actor("shipo_jingban"), method="in_person", delivered_on=s.refusal_deliver_by, recipient="申请人本人"
+    )
+    await act(h, Action.REFUSAL_DELIVERED, delivery)
     await h.result()
 
 
@@ -100,24 +110,134 @@ async def scenario_relatives(env: WorkflowEnvironment, app_id: str) -> None:
     await h.result()
 
 
+async def scenario_district(env: WorkflowEnvironment, app_id: str) -> None:
+    """Assets over the limits: the township refers the case to the district with reasons, the district extends
+    the statutory limit and approves within the bound; the notice runs out and the case is enrolled."""
+    from schemas.review import DeadlineExtension
+    from tests.support.review import hearing, home_visit, interview, verification
+
+    h = await _start(env, app_id)
+    today = (await until_stage(h, "investigation")).clock.accepted_on
+    await act(h, Action.VERIFICATION_RESULT, verification(assets_ok=False))
+    await act(h, Action.HOME_VISIT, home_visit(today))
+    await act(h, Action.NEIGHBOUR_INTERVIEW, interview(today))
+    await act(h, Action.HEARING, hearing(today))
+    reasons = "存款略超标准，系子女学费专款"
+    await act(
+        h, Action.DECISION, Decision(actor=actor("shipo_shenpi"), approve=True, category="B", override_reason=reasons)
+    )
+    await act(h, Action.EXTEND_DEADLINE, DeadlineExtension(actor=actor("qu_minzheng"), reasons="需补充核查存款来源"))
+    await act(
+        h, Action.DECISION, Decision(actor=actor("qu_minzheng"), approve=True, category="B", override_reason=reasons)
+    )
+    await h.result()
+
+
+async def scenario_objection_12349(env: WorkflowEnvironment, app_id: str) -> None:
+    """Under a policy that leaves the notice out of the time limit, a complaint through 12349 during the notice:
+    the case goes back to the investigation for the district's own home visit, then a new hearing and
+    decision, and is enrolled after a second notice. (It leaves that policy in force: record it alone.)"""
+    from datetime import date
+
+    from schemas.policy import Policy
+    from tests.support.review import hearing, home_visit, interview
+
+    async with env.jiuzhu_pool.acquire() as conn:  # type: ignore[attr-defined]
+        base = await policy_repo.latest(conn)
+        review = base.review.model_copy(update={"notice_counts_in_limit": False})
+        changed = base.model_dump() | {
+            "version": await policy_repo.max_version(conn) + 1,
+            "effective_from": date(2026, 1, 1),
+            "review": review.model_dump(),
+        }
+        await policy_repo.add(conn, Policy.model_validate(changed), "admin")
+    h = await _start(env, app_id)
+    today = await investigate(h)
+    await act(h, Action.DECISION, Decision(actor=actor("shipo_shenpi"), approve=True, category="B"))
+    await until_stage(h, "public_notice")
+    await h.signal(ReviewNames.COMPLAINT_FILED, "TS-20261201-RPLY01")  # from the complaint's workflow
+    await until_stage(h, "investigation")
+    await act(h, Action.HOME_VISIT, home_visit(today, by="qu_minzheng", with_="shipo_jingban"))
+    await act(h, Action.NEIGHBOUR_INTERVIEW, interview(today))
+    await until_stage(h, "hearing")
+    await act(h, Action.HEARING, hearing(today))
+    await act(h, Action.DECISION, Decision(actor=actor("shipo_shenpi"), approve=True, category="B"))
+    await h.result()
+
+
 async def scenario_emergency(env: WorkflowEnvironment, event_id: str) -> None:
+    from temporalio.client import WorkflowUpdateFailedError
+
     from db import funds_repo
     from schemas.emergency import CloseEvent, EmergencyNames, Escalation, FundSource
     from tests.support.emergency import TOWNSHIP, VILLAGE, documents, exempt, pay, start_emergency
 
     async with env.jiuzhu_pool.acquire() as conn:  # type: ignore[attr-defined]
-        await funds_repo.add_income(conn, VILLAGE, Decimal("5000"), FundSource.GOVERNMENT, "admin")
+        await funds_repo.add_income(conn, VILLAGE, Decimal("700"), FundSource.GOVERNMENT, "admin")
         await funds_repo.add_income(conn, TOWNSHIP, Decimal("5000"), FundSource.GOVERNMENT, "admin")
     h = await start_emergency(env, event_id)
     await env.sleep(timedelta(hours=30))  # (since v4) the 24-hour promise: reminder at 12 h, the township at 24 h
-    await pay(h, "shipo_cun1", "village", "1000")
-    await h.execute_update(EmergencyNames.ESCALATE, Escalation(actor=actor("shipo_cun1"), reason="病重"))
+    await pay(h, "shipo_cun1", "village", "500")
+    try:  # 200 left in the village society: refused for funds, leaving no trace
+        await pay(h, "shipo_cun1", "village", "300")
+        raise AssertionError("the village fund paid more than it holds")
+    except WorkflowUpdateFailedError:
+        pass
+    short = Escalation(actor=actor("shipo_cun1"), reason="互助社资金不足", grounds="fund_insufficient")
+    await h.execute_update(EmergencyNames.ESCALATE, short)
     await pay(h, "shipo_shenpi", "township", "1200")
     await env.sleep(timedelta(days=10))  # each payment's documentation reminder and overdue
     await documents(h, "shipo_jingban", f"{event_id}-pay-001")  # (since v4) the first payment's only
     await exempt(h, "qu_minzheng")  # (since v4) the second's waived by the district
     await h.execute_update(EmergencyNames.CLOSE, CloseEvent(actor=actor("shipo_jingban"), summary="救助到位"))
     await h.result()
+
+
+# Workflows that continue as new: the run whose history to keep (the first), by workflow id.
+FIRST_RUNS: dict[str, str] = {}
+
+
+async def scenario_ongoing(env: WorkflowEnvironment, app_id: str) -> None:
+    """An enrolled dibao household's ongoing review: a caseworker proposes a lower amount, the approver returns
+    it with an opinion, the caseworker proposes again and the approver agrees; the next cycle begins."""
+    from datetime import datetime
+
+    from infra.clock import BEIJING, today
+    from schemas.supervision import OngoingStart, ReviewDecision, ReviewFinding, SupervisionNames, ongoing_workflow_id
+    from tests.support.supervision import seed_case
+
+    due = today() + timedelta(days=1)
+    decided = datetime.combine(due - timedelta(days=180), datetime.min.time(), BEIJING).replace(hour=10)
+    await seed_case(env.jiuzhu_pool, app_id, "341503106", decided, amount_fen=90000)  # type: ignore[attr-defined]
+    start = OngoingStart(
+        case_id=app_id,
+        township_code="341503106",
+        applicant_name="测试户",
+        cadence_months=6,
+        due_on=due,
+        monthly_amount=Decimal("900"),
+    )
+    wid = ongoing_workflow_id(app_id)
+    h = await env.client.start_workflow(SupervisionNames.ONGOING, start, id=wid, task_queue=TASK_QUEUE)
+    FIRST_RUNS[wid] = h.first_execution_run_id or h.run_id or ""
+    await env.sleep(timedelta(days=2))
+    change = ReviewFinding(
+        actor=actor("shipo_jingban"),
+        outcome="adjust",
+        findings="入户核查家庭收入情况",
+        new_amount=Decimal("800"),
+        reasons="子女就业，收入增加",
+    )
+    approver = actor("shipo_shenpi")
+    await h.execute_update(SupervisionNames.PROPOSE_REVIEW, change)
+    back = ReviewDecision(actor=approver, agree=False, opinion="请补充子女收入证明")
+    await h.execute_update(SupervisionNames.DECIDE_REVIEW, back)
+    await h.execute_update(SupervisionNames.PROPOSE_REVIEW, change)
+    try:
+        await h.execute_update(SupervisionNames.DECIDE_REVIEW, ReviewDecision(actor=approver, agree=True))
+    except Exception:
+        pass
+    await env.sleep(timedelta(seconds=5))
 
 
 def request_no(tag: str, n: int) -> str:
@@ -185,6 +305,12 @@ async def scenario_complaint(env: WorkflowEnvironment, tag: str) -> None:
     await h.result()
 
 
+def _ongoing_id(app_id: str) -> str:
+    from schemas.supervision import ongoing_workflow_id
+
+    return ongoing_workflow_id(app_id)
+
+
 def _referral_id(no: str) -> str:
     from schemas.frontdoor import referral_workflow_id
 
@@ -196,7 +322,10 @@ SCENARIOS = {
     "refused": scenario_refused,
     "objection_overdue": scenario_objection_overdue,
     "relatives": scenario_relatives,
+    "district": scenario_district,
+    "objection_12349": scenario_objection_12349,
     "emergency": scenario_emergency,
+    "ongoing": scenario_ongoing,
     "referral": scenario_referral,
     "complaint": scenario_complaint,
 }
@@ -204,6 +333,7 @@ FRONT_DOOR = {"referral", "complaint"}  # scenarios numbered by the tag, not nam
 # The workflows whose histories a scenario leaves (by default its review case).
 WORKFLOW_IDS = {
     "emergency": lambda tag, app_id: [f"emergency-{app_id}"],
+    "ongoing": lambda tag, app_id: [_ongoing_id(app_id)],
     "referral": lambda tag, app_id: [f"intake-{request_no(tag, 1)}", _referral_id(request_no(tag, 1))],
     "complaint": lambda tag, app_id: [
         f"intake-{request_no(tag, 2)}",
@@ -254,7 +384,8 @@ async def main(tag: str, only: set[str]) -> None:
             async with build_worker(env.client, pool):
                 await scenario(env, tag if name in FRONT_DOOR else app_id)
             for workflow_id in WORKFLOW_IDS.get(name, lambda tag, app_id: [f"review-{app_id}"])(tag, app_id):
-                history = await env.client.get_workflow_handle(workflow_id).fetch_history()
+                run = FIRST_RUNS.get(workflow_id)
+                history = await env.client.get_workflow_handle(workflow_id, run_id=run).fetch_history()
                 out = HERE / f"{workflow_id.split('-')[0]}-{tag}-{name}.json"
                 out.write_text(history.to_json())
                 print(f"wrote {out} ({len(history.events)} events)")

@@ -397,6 +397,17 @@ RULES: dict[tuple[str, str], Rule] = {
     **{("POST", f"/api/complaints/{{complaint_no}}/{a}"): complaint_action(a) for a in COMPLAINT_BODIES},
     ("GET", "/api/frontdoor/overview"): staff(who("frontdoor.overview")),
     ("POST", "/api/households/lookup"): staff(who("household.view"), json=_person, ok=200),
+    **{
+        ("POST", f"/api/ongoing-reviews/{{case_id}}/actions/{a}"): staff(
+            who("reviews.record"),
+            scoped=True,
+            json=body,
+            ok=(404, "not_found"),
+            foreign=(404, "not_found"),
+            note="404: no recipient seeded",
+        )
+        for a, body in (("propose", {"outcome": "continue", "findings": "情况未变"}), ("decide", {"agree": True}))
+    },
     # ---- pages: log-in, account (webapp/account/pages.py, webapp/admin/relatives.py) ----
     ("GET", "/"): staff(
         who("account"),
@@ -553,9 +564,10 @@ RULES: dict[tuple[str, str], Rule] = {
         who("recheck.record"), form={}, ok=(422, "复核结论为必填项；复核情况为必填项")
     ),
     ("GET", "/supervision/reviews"): staff(who("reviews.view")),
-    ("POST", "/supervision/reviews/{case_id}"): staff(
+    ("POST", "/supervision/reviews/{case_id}/{action}"): staff(
         who("reviews.record"),
         scoped=True,
+        params={"action": "propose"},
         form={"outcome": "continue", "findings": "情况未变"},
         ok=(404, "该保障对象不在您的辖区内"),
         foreign=(404, "该保障对象不在您的辖区内"),

@@ -58,6 +58,8 @@ class Report:
     lost_cases: set[str]
     faults_while_running: list[int]
     durations: dict[str, float]
+    duplicates: int  # staff actions sent twice at once
+    double_payments: int  # transfers to the bank beyond one per payment approved
 
     @property
     def losses(self) -> int:
@@ -85,7 +87,8 @@ class Report:
             f"worker_starts={f.worker_starts} "
             f"worker_start_failures={sum(e.endswith('start-up') for e in f.unexpected_worker_exits)} "
             f"worker_crashes={sum(e.endswith('running') for e in f.unexpected_worker_exits)} "
-            f"client_retries={sum(self.retries.values())} seconds={self.seconds:.0f} seed={self.seed} "
+            f"client_retries={sum(self.retries.values())} duplicates_sent={self.duplicates} "
+            f"double_payments={self.double_payments} seconds={self.seconds:.0f} seed={self.seed} "
             f"losses: {self.losses}"
         )
 
@@ -190,7 +193,7 @@ async def run_chaos(
         system.note("every case finished")
         await monkey
         results = dict(zip(tasks, done, strict=True))
-        problems, lost = await verify(system.url, client, case_ids, event_ids, results, fund)
+        problems, lost, double_payments = await verify(system.url, client, case_ids, event_ids, results, fund)
         return Report(
             seed=seed,
             review_cases=review_cases,
@@ -203,6 +206,8 @@ async def run_chaos(
             lost_cases=lost,
             faults_while_running=faults_while_running,
             durations=durations,
+            duplicates=retry.duplicates,
+            double_payments=double_payments,
         )
     except BaseException:
         print(f"chaos run failed (seed {seed}); faults:\n" + "\n".join(system.faults.log))
@@ -237,9 +242,10 @@ async def verify(
     event_ids: list[str],
     results: dict[str, Any],
     fund: Decimal,
-) -> tuple[list[str], set[str]]:
+) -> tuple[list[str], set[str], int]:
     """Every case at its right end, its log exactly the expected rows in order, every notice and every
-    payment exactly once, the fund's ledger balanced. Returns the problems and the cases they touch."""
+    payment exactly once, the fund's ledger balanced. Returns the problems, the cases they touch and the
+    number of transfers beyond one per payment (double payments)."""
     problems: list[str] = []
     lost: set[str] = set()
 
@@ -330,6 +336,7 @@ async def verify(
                 n_pay,
             ),
         }
+        double_payments = max(0, counts["disbursements"][0] - n_pay)
         for what, (got, want_n) in counts.items():
             if got != want_n:
                 bad(None, f"{what}: {got} rows, expected {want_n}")
@@ -356,4 +363,4 @@ async def verify(
             bad(None, f"money recorded/sent/booked {dict(sums)}")
     finally:
         await conn.close()
-    return problems, lost
+    return problems, lost, double_payments

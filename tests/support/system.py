@@ -324,6 +324,9 @@ class Retrier:
         self.deadline = deadline
         self.retries: Counter[str] = Counter()
         self.updates_done = 0  # progress of the whole run, which paces the faults
+        self.actions_sent = 0
+        self.duplicates = 0  # actions sent twice at once, as a double click or a client's retry would
+        self.twice_every = 5  # every fifth staff action is sent twice (0: never)
 
     async def __call__(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
         delay = 0.2
@@ -353,11 +356,27 @@ class Retrier:
         means the update ran: the final checks read its effect.
         """
         sent = 0
+        self.actions_sent += 1
+        twice = bool(self.twice_every) and self.actions_sent % self.twice_every == 0
+        self.duplicates += twice
+
+        async def once() -> Any:
+            return await h.execute_update(name, arg, id=update_id, result_type=result_type)
 
         async def send() -> Any:
+            """The update, or the same update (one id, as the API makes it of one Idempotency-Key) sent twice at
+            once: both must get the one outcome."""
             nonlocal sent
             sent += 1
-            return await h.execute_update(name, arg, id=update_id, result_type=result_type)
+            if not twice:
+                return await once()
+            answers = await asyncio.gather(once(), once(), return_exceptions=True)
+            for answer in answers:
+                if isinstance(answer, BaseException):
+                    raise answer
+            if answers[0] != answers[1]:
+                raise AssertionError(f"update {update_id} sent twice answered {answers[0]!r} and {answers[1]!r}")
+            return answers[0]
 
         while True:
             try:

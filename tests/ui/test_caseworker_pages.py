@@ -488,3 +488,67 @@ def test_working_days_left_around_holidays() -> None:
     assert working_days_left(cal, date(2026, 10, 26), date(2026, 10, 22)) == -2
     # due Wednesday 2026-09-30, looked at during the National Day holiday: overdue, not "due today"
     assert working_days_left(cal, date(2026, 10, 3), date(2026, 9, 30)) == -1
+
+
+# A 72-year-old living alone, partly unable to look after himself, with a son who cannot support him.
+ELDER_ID = resident_id(date(1954, 6, 1), seq=211)
+SON_ID = resident_id(date(1980, 6, 1), seq=212)
+
+
+@pytest.mark.start_at(beijing(2026, 12, 4, 10, 0))
+@pytest.mark.web(temporal="review_env")
+async def test_a_tekun_intake_records_self_care_illness_and_supporters(
+    web: httpx.AsyncClient, review_env: Any, pool: asyncpg.Pool
+) -> None:
+    """The intake form takes what the tekun criteria need: the kind of disability, self-care, a serious
+    illness, and the legal supporters outside the household with why they cannot support; the case page
+    shows them, and the proposed amount is the basic standard plus the partial-care standard."""
+    from tests.support.workflows import eventually
+
+    await log_in(web, "shipo_jingban")
+    form = await web.get("/cases/new")
+    assert 'name="members-0-self_care"' in form.text and 'data-row-template="supporters"' in form.text
+    data = {
+        "csrftoken": csrf_token(form.text),
+        "draft_id": "341503106-20261204-a1b2c3",
+        "assistance_type": "tekun",
+        "channel": "counter",
+        "village_code": SHIPO_VILLAGE,
+        "address": "示范村一 老街 3 号",
+        "hukou_type": "rural",
+        "phone": "",
+        "members-0-name": "陈老汉",
+        "members-0-id_number": ELDER_ID,
+        "members-0-relation": "self",
+        "members-0-disability_grade": "2",
+        "members-0-disability_kind": "physical",
+        "members-0-able_to_work": "no",
+        "members-0-self_care": "partial",
+        "members-0-serious_illness": "",
+        "supporters-4-name": "陈大",
+        "supporters-4-relation": "child",
+        "supporters-4-id_number": SON_ID,
+        "supporters-4-able_to_support": "no",
+        "supporters-4-reason": "无",  # too short: a reason is required
+        "attachments": ["户口簿", "居民身份证"],
+    }
+    r = await web.post("/cases/new", data=data)
+    assert r.status_code == 422
+    assert "义务人 陈大 无履行义务能力，须写明理由（至少4个字）" in r.text
+    assert '<option value="partial" selected>' in r.text and '<option value="physical" selected>' in r.text
+    assert 'name="supporters-4-name" value="陈大"' in r.text  # kept as typed
+    assert await pool.fetchval("select count(*) from cases") == 0
+
+    data["supporters-4-reason"] = "本人重度残疾，长期无收入"
+    r = await web.post("/cases/new", data=data)
+    assert r.status_code == 303 and r.headers["location"] == "/cases/341503106-20261204-a1b2c3"
+
+    async def shown() -> str | None:
+        page = (await web.get(r.headers["location"])).text
+        return page if "每月 1238.00 元" in page else None
+
+    page = await eventually(shown, "proposed amount 938.00 + 300.00 partial care")
+    supporters = re.search(r'data-testid="supporters">(.*?)</table>', page, re.S)[1]
+    assert "陈大" in supporters and "子女" in supporters and "本人重度残疾，长期无收入" in supporters
+    members = re.search(r'data-testid="members">(.*?)</table>', page, re.S)[1]
+    assert "2级 · 肢体" in members and "半护理（部分丧失生活自理能力）" in members

@@ -31,7 +31,7 @@ from rules.calendar import WorkCalendar
 from rules.investigators import ASSISTING_ROLES, INVESTIGATING_ROLES, may_assist, may_investigate
 from rules.recusal import namesake_refusal
 from rules.stages import ACTION_LABELS, STAGE_LABELS, Action
-from schemas.people import RELATION_LABELS
+from schemas.people import RELATION_LABELS, DisabilityKind, SelfCare
 from schemas.review import CaseState, DeliveryMethod
 from schemas.staff import Actor, Role
 from webapp import authz
@@ -68,6 +68,7 @@ async def _household(db: asyncpg.Pool, client: Client | None, row: CaseRow) -> d
             "hukou_type": hh.hukou_type.value,
             "phone": hh.phone,
             "members": [m.model_dump(mode="json") for m in hh.members],
+            "supporters": [x.model_dump(mode="json") for x in hh.supporters],
             "incomes": [i.model_dump() for i in hh.incomes],
             "assets": [a.model_dump() for a in hh.assets],
             "monthly_income": hh.monthly_income(),
@@ -212,6 +213,8 @@ async def case_page(
         "stage_labels": STAGE_LABELS,
         "bj": beijing,
         "relation_labels": {r.value: label for r, label in RELATION_LABELS.items()},
+        "disability_labels": {k.value: k.label for k in DisabilityKind},
+        "self_care_labels": {c.value: c.label for c in SelfCare},
         "temporal_url": f"{settings.temporal_ui_url}/namespaces/{namespace}/workflows/{row.workflow_id}",
     }
     return render(request, "caseworker/case.html", context, status=status, actor=actor)

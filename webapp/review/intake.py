@@ -23,7 +23,7 @@ from db import cases_repo, places_repo
 from infra.clock import today
 from rules.access import township_of
 from schemas.identity import validate_resident_id
-from schemas.people import RELATION_LABELS, AssetKind, HukouType, IncomeSource, Relation
+from schemas.people import RELATION_LABELS, AssetKind, DisabilityKind, HukouType, IncomeSource, Relation, SelfCare
 from schemas.review import Application, AssistanceType, Channel
 from schemas.staff import Actor
 from webapp import authz
@@ -49,12 +49,22 @@ SCALARS = (
 )
 # Each section's fields, and the ones whose emptiness makes a row blank (selects always have a value).
 SECTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "members": (("name", "id_number", "relation", "disability_grade", "able_to_work"), ("name", "id_number")),
+    "members": (
+        (
+            *("name", "id_number", "relation", "disability_grade", "disability_kind"),
+            *("able_to_work", "self_care", "serious_illness"),
+        ),
+        ("name", "id_number"),
+    ),
+    "supporters": (
+        ("name", "relation", "id_number", "able_to_support", "reason"),
+        ("name", "id_number", "reason"),
+    ),
     "incomes": (("member", "source", "monthly_amount", "note"), ("monthly_amount", "note")),
     "assets": (("kind", "description", "value"), ("description", "value")),
     "relatives": (("staff_name", "relation", "workplace", "id_number"), ("staff_name", "workplace", "id_number")),
 }
-_ROW_FIELD = re.compile(r"^(members|incomes|assets|relatives)-(\d{1,3})-([a-z_]+)$")
+_ROW_FIELD = re.compile(r"^(members|supporters|incomes|assets|relatives)-(\d{1,3})-([a-z_]+)$")
 ROW_WAIT_SECONDS = 10.0
 CLOSE_RELATIVES = [label for r, label in RELATION_LABELS.items() if r not in (Relation.SELF, Relation.OTHER)]
 
@@ -76,6 +86,7 @@ def blank_values(township_code: str) -> dict[str, Any]:
         "incomes": [],
         "assets": [],
         "relatives": [],
+        "supporters": [],
     }
 
 
@@ -116,9 +127,22 @@ def application_data(values: dict[str, Any], township_code: str) -> dict[str, An
                     "id_number": m["id_number"],
                     "relation": m["relation"],
                     "disability_grade": m["disability_grade"] or None,
+                    "disability_kind": m["disability_kind"] or None,
                     "able_to_work": m["able_to_work"] != "no",
+                    "self_care": m["self_care"] or None,
+                    "serious_illness": m["serious_illness"],
                 }
                 for m in values["members"]
+            ],
+            "supporters": [
+                {
+                    "name": x["name"],
+                    "relation": x["relation"],
+                    "id_number": x["id_number"] or None,
+                    "able_to_support": x["able_to_support"] != "no",
+                    "reason": x["reason"],
+                }
+                for x in values["supporters"]
             ],
             "incomes": [
                 {
@@ -154,7 +178,7 @@ def error_field(values: dict[str, Any]):
         match loc:
             case ("household", "incomes", int(), "member_id_number", *_):
                 return None  # the member's own ID field already says what is wrong
-            case ("household", ("members" | "incomes" | "assets") as section, int(n), field, *_):
+            case ("household", ("members" | "supporters" | "incomes" | "assets") as section, int(n), field, *_):
                 return f"{section}-{row_of[section][n]}-{field}"
             case ("declared_relatives", int(n), field, *_):
                 return f"relatives-{row_of['relatives'][n]}-{field}"
@@ -192,6 +216,9 @@ async def _form(
         "channels": list(Channel),
         "hukou_types": list(HukouType),
         "relations": list(Relation),
+        "supporter_relations": [r for r in Relation if r is not Relation.SELF],
+        "disability_kinds": list(DisabilityKind),
+        "self_care_levels": list(SelfCare),
         "close_relatives": CLOSE_RELATIVES,
         "income_sources": list(IncomeSource),
         "asset_kinds": list(AssetKind),
