@@ -254,6 +254,7 @@ class EmergencyState(BaseModel):
     fund_short: list[str] = Field(default_factory=list, description="本事件中资金不足、未能发放的层级")
     path: EmergencyPath = EmergencyPath.URGENT
     expense: ExpenseEvidence | None = None
+    members: int = Field(default=1, description="家庭人口")
     prior: PriorAid | None = Field(default=None, description="本人在统计周期内此前已获的救助")
     repeat_pending: bool = Field(default=False, description="周期内再次救助，尚待乡镇（街道）审批同意")
     barred_staff: list[str] = Field(default_factory=list, description="与求助人家庭有近亲属关系、应当回避的工作人员")

@@ -159,3 +159,46 @@ async def test_per_person_caps_are_shared_by_both_paths(
     assert (r.status_code, r.json()["total"]) == (200, "800.00")
     r = await post(web, "shipo_shenpi", act + "escalate", {"reason": "自付费用仍较大"})
     assert (r.status_code, r.json()["tier"]) == (200, "district")
+
+
+@pytest.mark.web(temporal="review_env")
+async def test_the_pages_register_an_expense_event_and_answer_a_second_with_the_open_one(
+    web: httpx.AsyncClient, review_env: SkippingEnvironment, pool: asyncpg.Pool
+) -> None:
+    from tests.support.clients import csrf_token, log_in
+
+    await log_in(web, "shipo_jingban")
+    form = await web.get("/emergencies/new")
+    assert form.status_code == 200 and 'name="expense_kind"' in form.text
+    data = {
+        "csrftoken": csrf_token(form.text),
+        "kind": "illness",
+        "description": "尿毒症长期透析",
+        "name": "吴九",
+        "id_number": PERSON,
+        "village_code": VILLAGE,
+        "address": "示范村一 吴家圩 9 号",
+        "members": "3",
+        "path": "expense",
+        "expense_kind": "medical",
+        "expense": "18000",
+        "covered": "12000",
+        "income_12m": "24000",
+        "relative_name_0": "钱八",
+        "relative_relation_0": "配偶",
+        "relative_workplace_0": "区医保局",
+    }
+    r = await web.post("/emergencies/new", data=data)
+    assert r.status_code == 303, r.text
+    event_id = r.headers["location"].removeprefix("/emergencies/")
+    page = await web.get(r.headers["location"])
+    assert page.status_code == 200
+    assert "支出型临时救助" in page.text and 'data-testid="per-capita">500.00<' in page.text
+    assert "已备案: 钱八（配偶）" in page.text
+
+    form = await web.get("/emergencies/new")
+    r = await web.post("/emergencies/new", data=data | {"csrftoken": csrf_token(form.text)})
+    assert (r.status_code, r.headers["location"]) == (303, f"/emergencies/{event_id}?existing=1")
+    page = await web.get(r.headers["location"])
+    assert "该居民已有未办结的急难事件，本次登记即该事件" in page.text
+    assert await pool.fetchval("select count(*) from emergencies") == 1

@@ -350,6 +350,7 @@ class EmergencyWorkflow(EmergencyPerson, EmergencyRelatives):
             fund_short=sorted(t.value for t in self.fund_short),
             path=self.start.path,
             expense=self.start.expense,
+            members=hh.members,
             prior=self.prior,
             repeat_pending=self.repeat_pending,
             barred_staff=sorted(self.barred),
