@@ -16,25 +16,15 @@ from typing import TYPE_CHECKING
 
 from temporalio import workflow
 
-from workflows.common import ACTIVITY, refuse
+from workflows.common import ACTIVITY
 from workflows.journal import Journal
+from workflows.relatives_journal import RelativesJournal
 
 with workflow.unsafe.imports_passed_through():
     from rules.emergency_actions import ACTIONS, EmergencyAction
-    from rules.recusal import namesake_refusal
     from schemas.contracts import ReviewContract
     from schemas.emergency import EmergencyAck, EmergencyStart
-    from schemas.identity import mask_id
-    from schemas.relatives import (
-        DeclaredRelative,
-        DeclaredRelativesIn,
-        FiledRelative,
-        Namesake,
-        NamesakeResolution,
-        RelativesCheck,
-        RelativesMatch,
-    )
-    from schemas.staff import Actor
+    from schemas.relatives import DeclaredRelative, DeclaredRelativesIn, NamesakeResolution, RelativesCheck
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -43,17 +33,18 @@ EMERGENCY_RELATIVES = "emergency-relatives"
 RESOLVE = ACTIONS[EmergencyAction.RESOLVE_NAMESAKE]
 
 
-class EmergencyRelatives:
+class EmergencyRelatives(RelativesJournal):
     """The relatives check and `resolve_namesake` of `EmergencyWorkflow`, which holds the state they record."""
 
     start: EmergencyStart
     event_id: str
     journal: Journal
-    barred: dict[str, RelativesMatch]
-    namesakes: list[Namesake]
-    relatives_filed: list[FiledRelative]
     ack: Callable[..., EmergencyAck]
     check: Callable[..., None]
+    AFTER_MATCH = "不得审批、发放本事件的救助"
+
+    def declared_relatives(self) -> list[DeclaredRelative]:
+        return self.start.declared_relatives
 
     async def check_relatives(self) -> RelativesCheck | None:
         """近亲属备案比对 of the household (the applicant and the members whose ID numbers were given) and the
@@ -76,100 +67,20 @@ class EmergencyRelatives:
         if found is None:
             return
         if found.barred:
-            self.barred |= {m.username: m for m in found.barred}
-            self.journal.note(
-                "relatives_matched",
-                None,
-                {"barred": [m.model_dump() for m in found.barred]},
-                "近亲属备案比对命中："
-                + "、".join(f"{m.full_name}（{m.reason}）" for m in found.barred)
-                + "；相关人员回避，不得审批、发放本事件的救助",
-            )
+            self.bar(found.barred)
         if found.namesakes:
-            self.namesakes = found.namesakes
-            self.journal.note(
-                "relatives_namesake",
-                None,
-                {"namesakes": [n.model_dump() for n in found.namesakes]},
-                "同名提示："
-                + "；".join(
-                    f"申报的近亲属 {n.staff_name}（{n.relation}）与 {n.full_name}（{n.username}）同名"
-                    for n in found.namesakes
-                )
-                + "。未自动回避，请经办人核实是否本人",
-            )
+            self.warn(found.namesakes)
         if found.unmatched:
             self.file_relatives([self.start.declared_relatives[i] for i in found.unmatched])
 
-    def file_relatives(self, declared: list[DeclaredRelative], actor: Actor | None = None) -> None:
-        """近亲属备案 of declared relatives without an account: kept with the event (ID numbers masked)."""
-        filed = [
-            FiledRelative(
-                staff_name=r.staff_name,
-                relation=r.relation,
-                workplace=r.workplace,
-                id_number_masked=mask_id(r.id_number) if r.id_number else "",
-            )
-            for r in declared
-        ]
-        self.relatives_filed += filed
-        self.journal.note(
-            "relatives_declared",
-            actor,
-            {"declared": [f.model_dump() for f in filed]},
-            "近亲属备案：申报的近亲属 "
-            + "、".join(f"{f.staff_name}（{f.relation}）" for f in filed)
-            + " 在系统中没有账号，已备案",
-        )
-
     @workflow.update(name=RESOLVE.update)
     async def resolve_namesake(self, a: NamesakeResolution) -> EmergencyAck:
-        """同名提示核实: the user is the declared relative (barred from now on) or merely bears the name."""
-        n = next((n for n in self.namesakes if n.username == a.username and n.resolution == "pending"), None)
-        if n is None:  # settled by another update validated in the same workflow task
-            raise refuse("invalid", f"关于 {a.username} 的同名提示已核实")
-        n.resolution = "same_person" if a.same_person else "not_same_person"
-        n.resolved_by = a.actor.username
-        declared = f"{n.staff_name}（{n.relation}）"
-        if a.same_person:
-            match = RelativesMatch(
-                username=n.username, full_name=n.full_name, reason=f"申报的近亲属（{n.relation}），经核实为本人"
-            )
-            self.barred[n.username] = match
-            key = self.journal.note(
-                "relatives_matched",
-                a.actor,
-                {"barred": [match.model_dump()], "namesake": n.username, "note": a.note},
-                f"同名提示核实：{n.full_name}（{n.username}）是申报的近亲属 {declared}，应当回避",
-            )
-        else:
-            key = self.journal.note(
-                "namesake_dismissed",
-                a.actor,
-                {"username": n.username, "staff_name": n.staff_name, "relation": n.relation, "note": a.note},
-                f"同名提示核实：{n.full_name}（{n.username}）不是申报的近亲属 {declared}",
-            )
-            same = [m for m in self.namesakes if m.declared == n.declared]
-            if all(m.resolution == "not_same_person" for m in same):
-                self.file_relatives([self.start.declared_relatives[n.declared]], a.actor)
+        """同名提示核实 (`RelativesJournal.settle_namesake`)."""
+        key = self.settle_namesake(a)
         await self.journal.persist()
         return self.ack(key)
 
     @resolve_namesake.validator
     def _v_resolve_namesake(self, a: NamesakeResolution) -> None:
         self.check(EmergencyAction.RESOLVE_NAMESAKE, a.actor)
-        found = [n for n in self.namesakes if n.username == a.username]
-        if not found:
-            raise refuse("invalid", f"本事件没有关于 {a.username} 的同名提示")
-        why = namesake_refusal(
-            a.actor.role.value,
-            a.actor.place_code,
-            a.actor.username,
-            case_place=self.start.household.village_code,
-            namesake=a.username,
-            barred=frozenset(self.barred),
-        )
-        if why == "recused":
-            raise refuse(why, "您与求助人家庭或该同名提示有关，依规应当回避，不能核实")
-        if all(n.resolution != "pending" for n in found):
-            raise refuse("invalid", f"关于 {a.username} 的同名提示已核实")
+        self.check_namesake(a, self.start.household.village_code, this="本事件", that="该急难事件")
