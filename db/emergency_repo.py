@@ -12,7 +12,7 @@ import asyncpg
 from db.pool import Db
 from db.typed import every, one
 from db.where import Where
-from schemas.emergency import EmergencyLogIn, EmergencyRecord, OpenEmergencyIn, PaymentIn
+from schemas.emergency import EmergencyLogIn, EmergencyRecord, OpenEmergencyIn, PaymentIn, PriorAid, PriorEvent
 from schemas.identity import mask_id
 from schemas.money import from_fen, to_fen
 
@@ -41,7 +41,8 @@ async def insert_event(db: Db, req: OpenEmergencyIn, workflow_id: str, policy_ve
     await db.execute(
         "insert into emergencies (event_id, workflow_id, kind, description, applicant_name, "
         "applicant_id_masked, township_code, village_code, channel, registered_by, registered_at, "
-        "policy_version, applicant_id_number) values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
+        "policy_version, applicant_id_number, path, expense) "
+        "values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)",
         start.event_id,
         workflow_id,
         start.kind.value,
@@ -55,6 +56,64 @@ async def insert_event(db: Db, req: OpenEmergencyIn, workflow_id: str, policy_ve
         req.registered_at,
         policy_version,
         hh.id_number,
+        start.path.value,
+        start.expense.model_dump(mode="json") if start.expense else None,
+    )
+
+
+async def lock_person(conn: asyncpg.Connection, id_number: str) -> None:
+    """Registrations of one person, one after the other, until the transaction ends (at most one open event)."""
+    await conn.execute("select pg_advisory_xact_lock(hashtextextended('emergency-person:' || $1, 0))", id_number)
+
+
+async def open_event_of(db: Db, id_number: str, *, besides: str | None = None) -> str | None:
+    """The person's open event (the earliest, should there be more from before the rule), `besides` left out."""
+    return await db.fetchval(
+        "select event_id from emergencies where applicant_id_number = $1 and status = 'open' "
+        "and event_id is distinct from $2 order by registered_at, event_id limit 1",
+        id_number,
+        besides,
+    )
+
+
+async def prior_aid(db: Db, id_number: str, since: date, *, besides: str) -> PriorAid:
+    """What the person received from `since` (Beijing) on, by tier, and their events with aid or registered in
+    that time, `besides` (the event being registered) left out; the latest event first."""
+    rows = await db.fetch(
+        "with paid as (select p.event_id, p.tier, p.amount_fen from aid_payments p "
+        "  where p.approved_at >= ($2::date)::timestamp at time zone 'Asia/Shanghai') "
+        "select e.event_id, e.path, e.registered_at, e.status, "
+        "  coalesce((select sum(amount_fen) from paid where paid.event_id = e.event_id), 0)::bigint as total_fen, "
+        "  coalesce((select sum(amount_fen) from paid where paid.event_id = e.event_id and tier = 'village'), 0)"
+        "::bigint as village_fen, "
+        "  coalesce((select sum(amount_fen) from paid where paid.event_id = e.event_id and tier = 'township'), 0)"
+        "::bigint as township_fen "
+        "from emergencies e where e.applicant_id_number = $1 and e.event_id <> $3 "
+        "and (e.registered_at >= ($2::date)::timestamp at time zone 'Asia/Shanghai' "
+        "     or exists (select 1 from paid where paid.event_id = e.event_id)) "
+        "order by e.registered_at desc, e.event_id",
+        id_number,
+        since,
+        besides,
+    )
+    village = sum(r["village_fen"] for r in rows)
+    township = sum(r["township_fen"] for r in rows)
+    district = sum(r["total_fen"] for r in rows) - village - township
+    return PriorAid(
+        since=since,
+        village=from_fen(village),
+        township=from_fen(township),
+        district=from_fen(district),
+        events=[
+            PriorEvent(
+                event_id=r["event_id"],
+                path=r["path"],
+                registered_at=r["registered_at"],
+                status=r["status"],
+                total=from_fen(r["total_fen"]),
+            )
+            for r in rows
+        ],
     )
 
 
@@ -245,7 +304,7 @@ _EVENTS = """
 select e.event_id, e.kind, e.applicant_name, e.applicant_id_masked, e.township_code, t.name as township_name,
        e.village_code, v.name as village_name, e.tier, e.status, e.village_fen, e.township_fen, e.district_fen,
        e.documentation_due, e.documents_done, e.registered_at, e.documentation_overdue, e.payment_due,
-       e.first_paid_at, e.payment_overdue, e.payment_escalated_to
+       e.first_paid_at, e.payment_overdue, e.payment_escalated_to, e.path
 from emergencies e join places t on t.code = e.township_code join places v on v.code = e.village_code
 """
 

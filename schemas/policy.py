@@ -104,6 +104,14 @@ class EmergencyPolicy(_Strict):
     documentation_reminder_days_left: int = Field(2, ge=0)
     payment_hours: int = Field(24, ge=1, description="登记后应在该时数内发放首笔救助；过半提醒，届满上报乡镇（街道）")
     payment_district_hours: int = Field(24, ge=1, description="超过发放时限后再过该时数仍未发放，上报区民政局")
+    caps_per: Literal["event", "person_period"] = Field(
+        "event",
+        description="封顶口径：event 每次急难事件分别封顶（默认）；person_period 同一人在统计周期内累计封顶",
+    )
+    period_months: int = Field(12, ge=1, le=60, description="统计同一人已获救助的周期（月），审批时显示")
+    repeat_needs_township: bool = Field(
+        True, description="按事件封顶时，周期内已获救助的人再次发生急难，村级发放前须经乡镇（街道）审批同意"
+    )
 
 
 class FrontDoorPolicy(_Strict):

@@ -4,6 +4,9 @@ One workflow per emergency event of a household. Payments are updates: the valid
 is plainly wrong (role, tier, cap), and the handler checks the cap again and reserves the amount
 before its first await, so two approvals racing past a cap cannot both pass. The payment key is
 generated here, so a retried or replayed payment activity never pays twice.
+
+The person's earlier aid, the one open event per person and the township's approval of a repeat are in
+`workflows/emergency_person.py`; the relatives check (recusal) in `workflows/emergency_relatives.py`.
 """
 
 from __future__ import annotations
@@ -15,11 +18,18 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.common import ACTIVITY, refuse, refused, today
 from workflows.emergency_clock import EmergencyClocks
+from workflows.emergency_person import (
+    ONE_OPEN_EVENT_PER_PERSON,
+    EmergencyPerson,
+    first_tier,
+    registered_summary,
+)
+from workflows.emergency_relatives import EmergencyRelatives
 from workflows.journal import Entry, Journal
 
 with workflow.unsafe.imports_passed_through():
     from rules.actions import ActorView
-    from rules.caps import CapExceeded, Caps, Grounds, Tier, Totals, check_payment, grounds_of
+    from rules.caps import CapExceeded, Grounds, Tier, Totals, check_expense, check_payment, grounds_of
     from rules.emergency_actions import ACTIONS, EmergencyAction, EventView, refusal
     from schemas.contracts import EmergencyContract
     from schemas.emergency import (
@@ -34,8 +44,10 @@ with workflow.unsafe.imports_passed_through():
         PaymentApproval,
         PaymentIn,
         PaymentRecord,
+        PriorAid,
     )
     from schemas.policy import EmergencyPolicy
+    from schemas.relatives import FiledRelative, Namesake, RelativesMatch
     from schemas.staff import Actor
 
 # The actions' specs, whose update names and log kinds the handlers below use.
@@ -46,14 +58,14 @@ REFUSAL_LEAVES_NO_TRACE = "emergency-refusal-leaves-no-trace"
 
 
 @workflow.defn(name=EmergencyNames.WORKFLOW)
-class EmergencyWorkflow(EmergencyClocks):
+class EmergencyWorkflow(EmergencyClocks, EmergencyPerson, EmergencyRelatives):
     @workflow.init
     def __init__(self, start: EmergencyStart) -> None:
         self.journal = Journal(self.write)
         self.start = start
         self.event_id = start.event_id
         self.policy: EmergencyPolicy | None = None
-        self.tier = Tier.VILLAGE
+        self.tier = first_tier(start)
         self.totals = Totals()  # paid plus reserved by payments in flight
         self.payments: list[PaymentRecord] = []
         self.status = "open"
@@ -61,6 +73,12 @@ class EmergencyWorkflow(EmergencyClocks):
         self.in_flight = 0  # payments being made now
         self.fund_short: set[Tier] = set()  # tiers whose fund could not pay a payment of this event
         self.init_clocks()  # the payment and documentation clocks (workflows/emergency_clock.py)
+        self.prior: PriorAid | None = None  # what the person received in the period before this event
+        self.repeat_pending = False  # a repeat within the period waits for the township's approval
+        self.duplicate_of: str | None = None  # the person's open event: this registration is that event
+        self.barred: dict[str, RelativesMatch] = {}  # staff related to the household
+        self.namesakes: list[Namesake] = []
+        self.relatives_filed: list[FiledRelative] = []
 
     @workflow.run
     async def run(self, start: EmergencyStart) -> EmergencyState:
@@ -71,20 +89,23 @@ class EmergencyWorkflow(EmergencyClocks):
             OpenEmergencyIn(start=start, registered_at=registered_at, registered_on=today()),
             **ACTIVITY,
         )
+        if opened.duplicate_of is not None and workflow.patched(ONE_OPEN_EVENT_PER_PERSON):
+            self.duplicate_of, self.status = opened.duplicate_of, "closed"  # nothing registered: the other event
+            return self.state()
+        relatives = await self.check_relatives()
         self.policy = opened.policy
         self.promise_from(opened.policy, registered_at)
-        hh = start.household
-        self.journal.note(
-            "registered",
-            start.registered_by,
-            {
-                "kind": start.kind.value,
-                "description": start.description,
-                "channel": start.channel,
-                "policy_version": opened.policy_version,
-            },
-            f"登记急难事件（{start.kind.label}）：{hh.name}，{start.description}",
-        )
+        registered = {
+            "kind": start.kind.value,
+            "description": start.description,
+            "channel": start.channel,
+            "policy_version": opened.policy_version,
+        }
+        if start.expense is not None:
+            registered |= {"path": start.path.value, "expense": start.expense.model_dump(mode="json")}
+        self.journal.note("registered", start.registered_by, registered, registered_summary(start))
+        self.note_prior(opened.prior, opened.policy)
+        self.note_relatives(relatives)
         await self.journal.persist()
         await self.clock.run(lambda: self.status != "open", self.next_due, self.fire)
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -106,22 +127,24 @@ class EmergencyWorkflow(EmergencyClocks):
             tier=self.tier,
             place=self.start.household.village_code,
             caps=self.caps,
-            totals=self.totals,
+            totals=self.counted() if self.caps is not None else self.totals,
             paid=bool(self.payments),
             documents_done=self.documents_done,
             paying=self.in_flight > 0,
             fund_short=frozenset(self.fund_short),
+            path=self.start.path.value,
+            barred=frozenset(self.barred),
+            repeat_pending=self.repeat_pending,
+            prior_total=self.prior.total if self.prior else Decimal("0"),
+            namesakes_pending=any(n.resolution == "pending" for n in self.namesakes),
         )
-
-    @property
-    def caps(self) -> Caps | None:
-        """The caps of the event's policy, once it has been read."""
-        return Caps.of(self.policy) if self.policy is not None else None
 
     def check_cap(self, tier: Tier, amount: Decimal) -> None:
         assert self.caps is not None
         try:
-            check_payment(self.caps, self.totals, tier, amount)
+            check_payment(self.caps, self.counted(), tier, amount)
+            if self.start.expense is not None:
+                check_expense(self.start.expense.self_paid, self.totals.total, amount)
         except CapExceeded as e:
             raise refuse("cap_exceeded", str(e)) from None
 
@@ -204,7 +227,10 @@ class EmergencyWorkflow(EmergencyClocks):
     async def escalate(self, a: Escalation) -> EmergencyAck:
         nxt = self.tier.next
         assert nxt is not None and self.caps is not None
-        grounds = Grounds(a.grounds) if a.grounds else grounds_of(self.caps, self.totals, self.tier)
+        expense = self.start.expense is not None
+        grounds = (
+            Grounds(a.grounds) if a.grounds else grounds_of(self.caps, self.counted(), self.tier, from_township=expense)
+        )
         short = "（本级资金不足）" if grounds is Grounds.FUND_INSUFFICIENT else ""
         self.tier = nxt
         key = self.journal.note(
@@ -263,6 +289,15 @@ class EmergencyWorkflow(EmergencyClocks):
             fund_short=sorted(t.value for t in self.fund_short),
             documentation=self.documentation,
             payment_promise=self.promise,
+            path=self.start.path,
+            expense=self.start.expense,
+            members=hh.members,
+            prior=self.prior,
+            repeat_pending=self.repeat_pending,
+            barred_staff=sorted(self.barred),
+            namesakes=self.namesakes,
+            relatives_filed=self.relatives_filed,
+            duplicate_of=self.duplicate_of,
         )
 
     def ack(self, log_key: str, payment_key: str | None = None) -> EmergencyAck:

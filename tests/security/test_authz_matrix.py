@@ -120,12 +120,13 @@ def _application(user: str, s: Seeds) -> dict[str, Any]:
 
 
 def _emergency(user: str, s: Seeds) -> dict[str, Any]:
+    """A person of their own for each registration: a second one for a person with an open event answers it (200)."""
     return {
         "kind": "fire",
         "description": "夜间房屋失火，财物烧毁",
         "household": {
             "name": "赵六",
-            "id_number": resident_id(date(1975, 6, 1), seq=610),
+            "id_number": resident_id(date(1975, 6, 1), seq=610 + next(_new_ids) % 300),
             "township_code": SHIPO,
             "village_code": SHIPO_VILLAGE,
             "address": "示范村一 赵家湾 3 号",
@@ -263,6 +264,8 @@ EMERGENCY_BODIES: dict[str, Body] = {
     "documents": {"items": ["病历", "费用清单"]},
     "exempt": {"decision_no": "裕民救〔2026〕1号", "reason": "原始票据无法取得"},
     "close": {"summary": "已救助，材料齐全"},
+    "approve_repeat": {"note": "同意再次救助"},
+    "resolve_namesake": {"username": "shipo_diaocha", "same_person": False},
 }
 # Who may take each action: the workflow's rule (rules.emergency_actions), past the HTTP layer's `emergency.act`.
 EMERGENCY_ROLES = {
@@ -271,6 +274,8 @@ EMERGENCY_ROLES = {
     "documents": frozenset({VC, CW, AP, OFF}),
     "exempt": frozenset({OFF}),  # a district officer's written decision
     "close": frozenset({VC, CW, AP, OFF}),
+    "approve_repeat": frozenset({AP}),  # the township approves a repeat within the period
+    "resolve_namesake": frozenset({CW, OFF}),  # as in the review (rules.recusal.NAMESAKE_RESOLVERS)
 }
 
 

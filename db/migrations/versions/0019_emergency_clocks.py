@@ -4,14 +4,14 @@ written decision. The workflow keeps both and writes them with every log entry; 
 reads the two flags.
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 Create Date: 2026-12-14
 """
 
 from alembic import op
 
 revision = "0019"
-down_revision = "0017"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
