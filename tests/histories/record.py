@@ -10,7 +10,7 @@ import asyncio
 import sys
 import tempfile
 import warnings
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -137,7 +137,6 @@ async def scenario_objection_12349(env: WorkflowEnvironment, app_id: str) -> Non
     """Under a policy that leaves the notice out of the time limit, a complaint through 12349 during the notice:
     the case goes back to the investigation for the district's own home visit, then a new hearing and
     decision, and is enrolled after a second notice. (It leaves that policy in force: record it alone.)"""
-    from datetime import date
 
     from schemas.policy import Policy
     from tests.support.review import hearing, home_visit, interview
@@ -171,11 +170,15 @@ async def scenario_emergency(env: WorkflowEnvironment, event_id: str) -> None:
     from db import funds_repo
     from schemas.emergency import CloseEvent, EmergencyNames, Escalation, FundSource
     from tests.support.emergency import TOWNSHIP, VILLAGE, documents, exempt, pay, start_emergency
+    from tests.support.factories import resident_id
 
     async with env.jiuzhu_pool.acquire() as conn:  # type: ignore[attr-defined]
         await funds_repo.add_income(conn, VILLAGE, Decimal("700"), FundSource.GOVERNMENT, "admin")
         await funds_repo.add_income(conn, TOWNSHIP, Decimal("5000"), FundSource.GOVERNMENT, "admin")
-    h = await start_emergency(env, event_id)
+    person = resident_id(date(1975, 6, 1), seq=601)
+    h = await start_emergency(env, event_id, id_number=person)
+    again = await start_emergency(env, f"{event_id}-AGAIN", id_number=person)  # (since v6) the open event instead
+    assert (await again.result()).duplicate_of == event_id
     await env.sleep(timedelta(hours=30))  # (since v4) the 24-hour promise: reminder at 12 h, the township at 24 h
     await pay(h, "shipo_cun1", "village", "500")
     try:  # 200 left in the village society: refused for funds, leaving no trace
@@ -332,7 +335,7 @@ SCENARIOS = {
 FRONT_DOOR = {"referral", "complaint"}  # scenarios numbered by the tag, not named by an application id
 # The workflows whose histories a scenario leaves (by default its review case).
 WORKFLOW_IDS = {
-    "emergency": lambda tag, app_id: [f"emergency-{app_id}"],
+    "emergency": lambda tag, app_id: [f"emergency-{app_id}", f"emergency-{app_id}-AGAIN"],
     "ongoing": lambda tag, app_id: [_ongoing_id(app_id)],
     "referral": lambda tag, app_id: [f"intake-{request_no(tag, 1)}", _referral_id(request_no(tag, 1))],
     "complaint": lambda tag, app_id: [
@@ -383,10 +386,14 @@ async def main(tag: str, only: set[str]) -> None:
             env.jiuzhu_pool = pool  # type: ignore[attr-defined]
             async with build_worker(env.client, pool):
                 await scenario(env, tag if name in FRONT_DOOR else app_id)
+            kept: set[str] = set()
             for workflow_id in WORKFLOW_IDS.get(name, lambda tag, app_id: [f"review-{app_id}"])(tag, app_id):
                 run = FIRST_RUNS.get(workflow_id)
                 history = await env.client.get_workflow_handle(workflow_id, run_id=run).fetch_history()
-                out = HERE / f"{workflow_id.split('-')[0]}-{tag}-{name}.json"
+                stem = f"{workflow_id.split('-')[0]}-{tag}-{name}"
+                stem += f"_{len([k for k in kept if k.startswith(stem)]) + 1}" if stem in kept else ""
+                kept.add(stem)
+                out = HERE / f"{stem}.json"
                 out.write_text(history.to_json())
                 print(f"wrote {out} ({len(history.events)} events)")
             await env.shutdown()
