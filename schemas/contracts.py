@@ -120,6 +120,11 @@ class FrontDoorContract:
     @activity.defn
     async def log_frontdoor(self, e: FrontDoorLogIn) -> None: ...
 
+    @activity.defn
+    async def open_emergency_of(self, id_number: str) -> str | None:
+        """The person's open emergency event, if any (one open event per person)."""
+        ...
+
 
 class SupervisionContract:
     """District supervision: samples and re-checks, ongoing reviews, digests, fund declarations."""

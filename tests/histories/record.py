@@ -247,6 +247,25 @@ def request_no(tag: str, n: int) -> str:
     return f"12349-20261201-{(tag.upper() + 'XXXX')[:4]}{n:02d}"
 
 
+async def scenario_emergency_12349(env: WorkflowEnvironment, tag: str) -> None:
+    """A 12349 request for emergency help from a person whose emergency event is open: the triage answers with
+    that event; the request closes."""
+    from schemas.frontdoor import IntakeNames, IntakeState, RequestKind, Triage
+    from tests.support.emergency import start_emergency
+    from tests.support.factories import resident_id
+    from tests.support.frontdoor import submit
+    from tests.support.workflows import query_until
+
+    person = resident_id(date(1958, 1, 9), seq=732)
+    await start_emergency(env, f"OPEN-{tag}", id_number=person)
+    h = await submit(env, request_no(tag, 3), RequestKind.HELP, ["sudden_hardship"], id_number=person)
+    await query_until(h, IntakeNames.STATE, IntakeState, lambda s: s.answer_due is not None)
+    await h.execute_update(
+        IntakeNames.TRIAGE, Triage(actor=actor("shipo_jingban"), needs=["sudden_hardship"], emergency_kind="illness")
+    )
+    await h.result()
+
+
 async def scenario_referral(env: WorkflowEnvironment, tag: str) -> None:
     """A request triaged into a referral that misses its acceptance deadline, asks for and gets more
     information, and answers; the request closes with the bureau's answer."""
@@ -330,14 +349,20 @@ SCENARIOS = {
     "emergency": scenario_emergency,
     "ongoing": scenario_ongoing,
     "referral": scenario_referral,
+    "emergency_12349": scenario_emergency_12349,
     "complaint": scenario_complaint,
 }
-FRONT_DOOR = {"referral", "complaint"}  # scenarios numbered by the tag, not named by an application id
+FRONT_DOOR = {
+    "referral",
+    "complaint",
+    "emergency_12349",
+}  # scenarios numbered by the tag, not named by an application id
 # The workflows whose histories a scenario leaves (by default its review case).
 WORKFLOW_IDS = {
     "emergency": lambda tag, app_id: [f"emergency-{app_id}", f"emergency-{app_id}-AGAIN"],
     "ongoing": lambda tag, app_id: [_ongoing_id(app_id)],
     "referral": lambda tag, app_id: [f"intake-{request_no(tag, 1)}", _referral_id(request_no(tag, 1))],
+    "emergency_12349": lambda tag, app_id: [f"intake-{request_no(tag, 3)}"],
     "complaint": lambda tag, app_id: [
         f"intake-{request_no(tag, 2)}",
         f"complaint-TS-{request_no(tag, 2).removeprefix('12349-')}",
