@@ -16,6 +16,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.payments import PaymentRail
 from db import emergency_repo, policy_repo
+from rules.caps import period_start
 from schemas.contracts import EmergencyContract
 from schemas.emergency import EmergencyLogIn, EmergencyOpened, OpenEmergencyIn, PaymentIn, PaymentOut
 from schemas.identity import mask_id
@@ -35,15 +36,25 @@ class EmergencyActivities(EmergencyContract):
 
     @activity.defn
     async def open_emergency(self, req: OpenEmergencyIn) -> EmergencyOpened:
+        """Write the event's row once, under a per-person lock: a person with another open event gets no second
+        one (`duplicate_of` names it). What the person received in the policy's period before is read with it."""
+        hh = req.start.household
         async with self.pool.acquire() as conn, conn.transaction():
             version = await emergency_repo.policy_version(conn, req.start.event_id)
             if version is None:
                 policy = await policy_repo.in_force(conn, req.registered_on)
+                await emergency_repo.lock_person(conn, hh.id_number)
+                other = await emergency_repo.open_event_of(conn, hh.id_number, besides=req.start.event_id)
+                if other is not None:
+                    log.info("emergency not registered: the person has an open event", event_id=req.start.event_id)
+                    return EmergencyOpened(policy=policy.emergency, policy_version=policy.version, duplicate_of=other)
                 version = policy.version
                 await emergency_repo.insert_event(conn, req, activity.info().workflow_id, version)
             else:
                 policy = await policy_repo.get(conn, version)
-        return EmergencyOpened(policy=policy.emergency, policy_version=version)
+            since = period_start(req.registered_on, policy.emergency.period_months)
+            prior = await emergency_repo.prior_aid(conn, hh.id_number, since, besides=req.start.event_id)
+        return EmergencyOpened(policy=policy.emergency, policy_version=version, prior=prior)
 
     @activity.defn
     async def pay(self, p: PaymentIn) -> PaymentOut:

@@ -12,7 +12,7 @@ import httpx
 import structlog
 from temporalio import activity
 
-from db import frontdoor_repo, policy_repo
+from db import emergency_repo, frontdoor_repo, policy_repo
 from schemas.contracts import FrontDoorContract
 from schemas.frontdoor import ComplaintStart, DeliveryIn, FrontDoorLogIn, IntakeStart, ReferralResult
 from schemas.policy import FrontDoorPolicy
@@ -90,8 +90,13 @@ class FrontDoorActivities(FrontDoorContract):
         async with self.pool.acquire() as conn:
             await frontdoor_repo.write_log(conn, e)
 
+    @activity.defn
+    async def open_emergency_of(self, id_number: str) -> str | None:
+        return await emergency_repo.open_event_of(self.pool, id_number)
+
     def all(self) -> list:
         return [
+            self.open_emergency_of,
             self.front_door_policy,
             self.record_request,
             self.open_referral,

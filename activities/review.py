@@ -8,10 +8,8 @@ from temporalio import activity
 
 from activities.verification import VerificationCentre
 from db import cases_repo, policy_repo, recipients_repo, relatives_repo, users_repo
-from rules.access import district_of
-from rules.recusal import RELATED_STAFF_ROLES
 from schemas.contracts import ReviewContract
-from schemas.relatives import DeclaredRelativesIn, Namesake, RelativesCheck, RelativesCheckIn, RelativesMatch
+from schemas.relatives import DeclaredRelativesIn, RelativesCheck, RelativesCheckIn, RelativesMatch
 from schemas.review import (
     CaseEventIn,
     CaseOpened,
@@ -48,12 +46,7 @@ class ReviewActivities(ReviewContract):
     async def check_relatives(self, req: RelativesCheckIn) -> list[RelativesMatch]:
         """Match members against the staff near-relatives register and the applicant's declaration, by name
         (cases started before the patch "relatives-by-id-number" of the review workflow)."""
-        matches = {
-            r.username: RelativesMatch(
-                username=r.username, full_name=r.full_name, reason=f"近亲属备案：{r.relative_name}（{r.relation}）"
-            )
-            for r in await relatives_repo.staff_related_to(self.pool, req.id_numbers)
-        }
+        matches = await relatives_repo.registered_matches(self.pool, req.id_numbers)
         if req.declared_staff_names:
             for username, full_name in await users_repo.front_line_staff_named(self.pool, req.declared_staff_names):
                 matches.setdefault(
@@ -63,62 +56,9 @@ class ReviewActivities(ReviewContract):
 
     @activity.defn
     async def check_declared_relatives(self, req: DeclaredRelativesIn) -> RelativesCheck:
-        """The relatives check since declared relatives carry ID numbers: staff whose register names a member,
-        or whose own ID number the applicant declared, are barred; a relative declared by name only is not
-        barred automatically: the users of that name in the case's district are namesake warnings for the
-        caseworker to settle; a declared relative matching no account is returned as unmatched (to be filed)."""
-        barred = {
-            r.username: RelativesMatch(
-                username=r.username, full_name=r.full_name, reason=f"近亲属备案：{r.relative_name}（{r.relation}）"
-            )
-            for r in await relatives_repo.staff_related_to(self.pool, req.id_numbers)
-        }
-        ids = [r.id_number for r in req.declared if r.id_number]
-        by_id: dict[str, list[users_repo.NamedUser]] = {}
-        for u in await users_repo.users_with_id_numbers(self.pool, ids) if ids else []:
-            by_id.setdefault(u.key, []).append(u)
-        names = sorted({r.staff_name.strip() for r in req.declared})
-        by_name: dict[str, list[users_repo.NamedUser]] = {}
-        for u in await users_repo.staff_named(
-            self.pool, names, within=district_of(req.township_code), roles=RELATED_STAFF_ROLES
-        ):
-            by_name.setdefault(u.key, []).append(u)
-        namesakes: list[Namesake] = []
-        unmatched: list[int] = []
-        for i, r in enumerate(req.declared):
-            owners = by_id.get(r.id_number or "", [])
-            for u in owners:
-                barred.setdefault(
-                    u.username,
-                    RelativesMatch(
-                        username=u.username,
-                        full_name=u.full_name,
-                        reason=f"申请人申报的近亲属（{r.relation}），身份证号码一致",
-                    ),
-                )
-            if owners:
-                continue
-            # Declared with an ID number no user has: a namesake with an ID number of their own is someone else.
-            same_name = [u for u in by_name.get(r.staff_name.strip(), []) if not (r.id_number and u.has_id_number)]
-            warned = [u for u in same_name if u.username not in barred]
-            namesakes += [
-                Namesake(
-                    declared=i,
-                    staff_name=r.staff_name,
-                    relation=r.relation,
-                    workplace=r.workplace,
-                    username=u.username,
-                    full_name=u.full_name,
-                    role=u.role,
-                    place_code=u.place_code,
-                )
-                for u in warned
-            ]
-            if not same_name:
-                unmatched.append(i)
-        return RelativesCheck(
-            barred=sorted(barred.values(), key=lambda m: m.username), namesakes=namesakes, unmatched=unmatched
-        )
+        """The relatives check since declared relatives carry ID numbers (`relatives_repo.check_declared`); the
+        emergency workflow calls it too."""
+        return await relatives_repo.check_declared(self.pool, req)
 
     @activity.defn
     async def request_verification(self, req: VerificationRequestIn) -> str:

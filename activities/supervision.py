@@ -13,12 +13,25 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from db import cases_repo, declarations_repo, places_repo, policy_repo, recipients_repo, supervision_repo
+from db import (
+    cases_repo,
+    declarations_repo,
+    events_repo,
+    places_repo,
+    policy_repo,
+    recipients_repo,
+    relatives_repo,
+    supervision_repo,
+    users_repo,
+)
 from schemas.contracts import SupervisionContract
-from schemas.review import NotificationIn
+from schemas.relatives import RelativesMatch
+from schemas.review import CaseEvent, NotificationIn
 from schemas.supervision import (
     DeclarationResult,
     OngoingApplied,
+    OngoingFacts,
+    OngoingStep,
     RecheckFinding,
     RecipientToReview,
     SampleDrawn,
@@ -60,12 +73,19 @@ class SupervisionActivities(SupervisionContract):
 
     @activity.defn
     async def sampling_candidates(self, month: str) -> dict:
-        """Decisions taken in `month` (Beijing time), each with why it must be re-checked, if it must."""
+        """Decisions taken in `month` (Beijing time), each with why it must be re-checked, if it must, and who
+        may not re-check it; and the district's officers, who re-check them."""
         first, after = _month(month)
         async with self.pool.acquire() as conn:
             found = await supervision_repo.sampling_candidates(conn, first, after)
             share = (await policy_repo.in_force(conn, first)).ongoing_review.sample_share
-        return {"share": str(share), "candidates": [asdict(c) for c in found]}
+            district = await places_repo.district_code(conn)
+            officers = await users_repo.staff_for_place(conn, district, ["district_officer"])
+        return {
+            "share": str(share),
+            "candidates": [asdict(c) for c in found],
+            "officers": [o.username for o in officers],
+        }
 
     @activity.defn
     async def record_sample(self, drawn: SampleDrawn) -> SampleDrawn:
@@ -88,6 +108,40 @@ class SupervisionActivities(SupervisionContract):
     async def apply_review(self, a: OngoingApplied) -> None:
         async with self.pool.acquire() as conn:
             await recipients_repo.apply_review(conn, a)
+
+    @activity.defn
+    async def ongoing_facts(self, case_id: str, on: date) -> OngoingFacts:
+        """The household's kind of assistance, who decides its review under the policy in force on `on` and
+        within which bounds, and the staff barred from it: those the review's relatives check barred, and those
+        whose own register names a member now (the same register match as the review's)."""
+        async with self.pool.acquire() as conn:
+            household = await recipients_repo.reviewed_household(conn, case_id)
+            policy = await policy_repo.in_force(conn, on)
+            barred = {b["username"]: RelativesMatch(**b) for b in await events_repo.barred_on_case(conn, case_id)}
+            ids = await relatives_repo.member_id_numbers(conn, case_id)
+            for username, match in (await relatives_repo.registered_matches(conn, ids)).items():
+                barred.setdefault(username, match)
+        return OngoingFacts(
+            assistance_type=household.assistance_type,
+            approval_level=policy.review.approval_level(household.township_code).value,
+            max_change=policy.ongoing_review.township_max_change,
+            max_change_ratio=policy.ongoing_review.township_max_change_ratio,
+            barred=sorted(barred.values(), key=lambda m: m.username),
+        )
+
+    @activity.defn
+    async def record_ongoing_step(self, step: OngoingStep) -> None:
+        """A step of an ongoing review in the case's event log, once."""
+        event = CaseEvent(
+            case_id=step.case_id,
+            event_key=step.event_key,
+            kind=step.kind,
+            actor=step.actor.username,
+            actor_role=step.actor.role.value,
+            payload=step.payload | {"summary": step.summary},
+        )
+        async with self.pool.acquire() as conn:
+            await cases_repo.append_events(conn, [event])
 
     @activity.defn
     async def build_digests(self, day: date) -> int:
@@ -148,6 +202,8 @@ class SupervisionActivities(SupervisionContract):
             self.record_recheck,
             self.recipients_to_review,
             self.apply_review,
+            self.ongoing_facts,
+            self.record_ongoing_step,
             self.build_digests,
             self.declare_funds,
         ]

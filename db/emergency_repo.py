@@ -4,7 +4,7 @@ finance office pays from, and the event log."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 import asyncpg
@@ -12,7 +12,7 @@ import asyncpg
 from db.pool import Db
 from db.typed import every, one
 from db.where import Where
-from schemas.emergency import EmergencyLogIn, EmergencyRecord, OpenEmergencyIn, PaymentIn
+from schemas.emergency import EmergencyLogIn, EmergencyRecord, OpenEmergencyIn, PaymentIn, PriorAid, PriorEvent
 from schemas.identity import mask_id
 from schemas.money import from_fen, to_fen
 
@@ -41,7 +41,8 @@ async def insert_event(db: Db, req: OpenEmergencyIn, workflow_id: str, policy_ve
     await db.execute(
         "insert into emergencies (event_id, workflow_id, kind, description, applicant_name, "
         "applicant_id_masked, township_code, village_code, channel, registered_by, registered_at, "
-        "policy_version, applicant_id_number) values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
+        "policy_version, applicant_id_number, path, expense) "
+        "values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)",
         start.event_id,
         workflow_id,
         start.kind.value,
@@ -55,6 +56,64 @@ async def insert_event(db: Db, req: OpenEmergencyIn, workflow_id: str, policy_ve
         req.registered_at,
         policy_version,
         hh.id_number,
+        start.path.value,
+        start.expense.model_dump(mode="json") if start.expense else None,
+    )
+
+
+async def lock_person(conn: asyncpg.Connection, id_number: str) -> None:
+    """Registrations of one person, one after the other, until the transaction ends (at most one open event)."""
+    await conn.execute("select pg_advisory_xact_lock(hashtextextended('emergency-person:' || $1, 0))", id_number)
+
+
+async def open_event_of(db: Db, id_number: str, *, besides: str | None = None) -> str | None:
+    """The person's open event (the earliest, should there be more from before the rule), `besides` left out."""
+    return await db.fetchval(
+        "select event_id from emergencies where applicant_id_number = $1 and status = 'open' "
+        "and event_id is distinct from $2 order by registered_at, event_id limit 1",
+        id_number,
+        besides,
+    )
+
+
+async def prior_aid(db: Db, id_number: str, since: date, *, besides: str) -> PriorAid:
+    """What the person received from `since` (Beijing) on, by tier, and their events with aid or registered in
+    that time, `besides` (the event being registered) left out; the latest event first."""
+    rows = await db.fetch(
+        "with paid as (select p.event_id, p.tier, p.amount_fen from aid_payments p "
+        "  where p.approved_at >= ($2::date)::timestamp at time zone 'Asia/Shanghai') "
+        "select e.event_id, e.path, e.registered_at, e.status, "
+        "  coalesce((select sum(amount_fen) from paid where paid.event_id = e.event_id), 0)::bigint as total_fen, "
+        "  coalesce((select sum(amount_fen) from paid where paid.event_id = e.event_id and tier = 'village'), 0)"
+        "::bigint as village_fen, "
+        "  coalesce((select sum(amount_fen) from paid where paid.event_id = e.event_id and tier = 'township'), 0)"
+        "::bigint as township_fen "
+        "from emergencies e where e.applicant_id_number = $1 and e.event_id <> $3 "
+        "and (e.registered_at >= ($2::date)::timestamp at time zone 'Asia/Shanghai' "
+        "     or exists (select 1 from paid where paid.event_id = e.event_id)) "
+        "order by e.registered_at desc, e.event_id",
+        id_number,
+        since,
+        besides,
+    )
+    village = sum(r["village_fen"] for r in rows)
+    township = sum(r["township_fen"] for r in rows)
+    district = sum(r["total_fen"] for r in rows) - village - township
+    return PriorAid(
+        since=since,
+        village=from_fen(village),
+        township=from_fen(township),
+        district=from_fen(district),
+        events=[
+            PriorEvent(
+                event_id=r["event_id"],
+                path=r["path"],
+                registered_at=r["registered_at"],
+                status=r["status"],
+                total=from_fen(r["total_fen"]),
+            )
+            for r in rows
+        ],
     )
 
 
@@ -139,8 +198,9 @@ async def write_log(conn: asyncpg.Connection, e: EmergencyLogIn) -> None:
         await conn.execute(
             "update emergencies set tier = $2, status = $3, village_fen = $4, township_fen = $5, "
             "district_fen = $6, documentation_due = $7, documents_done = $8, "
-            "closed_at = case when $3 = 'closed' then $9::timestamptz else null end, updated_at = now() "
-            "where event_id = $1",
+            "closed_at = case when $3 = 'closed' then $9::timestamptz else null end, updated_at = now(), "
+            "documentation_overdue = $10, payment_due = $11, first_paid_at = $12, payment_overdue = $13, "
+            "payment_escalated_to = $14 where event_id = $1",
             e.event_id,
             e.tier,
             e.status,
@@ -150,6 +210,28 @@ async def write_log(conn: asyncpg.Connection, e: EmergencyLogIn) -> None:
             e.documentation_due,
             e.documents_done,
             e.occurred_at,
+            e.documentation_overdue,
+            e.payment_due,
+            e.first_paid_at,
+            e.payment_overdue,
+            e.payment_escalated_to,
+        )
+        await conn.executemany(
+            "update aid_payments set documentation_due = $2, documentation_overdue = $3, documented_at = $4, "
+            "documented_by = $5, exempted_at = $6, exempted_by = $7, exemption_no = $8 where payment_key = $1",
+            [
+                (
+                    d.payment_key,
+                    d.due,
+                    d.overdue,
+                    d.documented_at,
+                    d.documented_by,
+                    d.exempted_at,
+                    d.exempted_by,
+                    d.exemption_no,
+                )
+                for d in e.documentation
+            ],
         )
 
 
@@ -200,12 +282,29 @@ class PaymentRow:
     approved_at: datetime
     transfer_ref: str | None
     paid_at: datetime | None
+    documentation_due: date | None  # its documents' deadline (none for a later payment of an older event)
+    documentation_overdue: bool
+    documented_at: datetime | None
+    documented_by: str | None
+    exempted_at: datetime | None
+    exempted_by: str | None
+    exemption_no: str | None  # the district's written decision
+
+    @property
+    def documentation(self) -> str:
+        """documented, exempted, overdue or due."""
+        if self.documented_at is not None:
+            return "documented"
+        if self.exempted_at is not None:
+            return "exempted"
+        return "overdue" if self.documentation_overdue else "due"
 
 
 _EVENTS = """
 select e.event_id, e.kind, e.applicant_name, e.applicant_id_masked, e.township_code, t.name as township_name,
        e.village_code, v.name as village_name, e.tier, e.status, e.village_fen, e.township_fen, e.district_fen,
-       e.documentation_due, e.documents_done, e.registered_at
+       e.documentation_due, e.documents_done, e.registered_at, e.documentation_overdue, e.payment_due,
+       e.first_paid_at, e.payment_overdue, e.payment_escalated_to, e.path
 from emergencies e join places t on t.code = e.township_code join places v on v.code = e.village_code
 """
 
@@ -240,7 +339,18 @@ async def payments_of(db: Db, event_id: str) -> list[PaymentRow]:
     """The event's payments in the order they were approved, with the name of the fund each came from."""
     rows = await db.fetch(
         "select p.payment_key, p.tier, p.amount_fen, f.name as fund, p.approved_by, p.approved_at, p.transfer_ref, "
-        "p.paid_at from aid_payments p join aid_funds f on f.id = p.fund_id where p.event_id = $1 order by p.id",
+        "p.paid_at, p.documentation_due, p.documentation_overdue, p.documented_at, p.documented_by, p.exempted_at, "
+        "p.exempted_by, p.exemption_no "
+        "from aid_payments p join aid_funds f on f.id = p.fund_id where p.event_id = $1 order by p.id",
         event_id,
     )
     return [PaymentRow(**r) for r in rows]
+
+
+async def overdue_events(db: Db, within: str, township: str | None = None, *, limit: int = 200) -> list[EventRow]:
+    """Open events within `within` (of `township`, if given) still unpaid past their payment deadline (24 hours)
+    or with a payment's documents past their deadline: the district's overdue list, the earliest deadline first."""
+    where = EventFilter(within, township, status="open").where().add("(e.payment_overdue or e.documentation_overdue)")
+    order = "order by least(case when e.payment_overdue then e.payment_due end, "
+    order += "case when e.documentation_overdue then e.documentation_due::timestamptz end), e.event_id"
+    return await every(db, EventRow, f"{_EVENTS}{where.sql()} {order} limit {limit}", *where.params)

@@ -84,6 +84,17 @@ async def is_barred(db: Db, case_id: str, username: str) -> bool:
     )
 
 
+async def barred_on_case(db: Db, case_id: str) -> list[dict[str, str]]:
+    """The staff the case's relatives check barred ({username, full_name, reason}), from its log."""
+    rows = await db.fetch(
+        "select b from case_events e, jsonb_array_elements(e.payload->'barred') b "
+        "where e.case_id = $1 and e.kind = $2 order by e.id",
+        case_id,
+        RELATIVES_MATCHED,
+    )
+    return [r["b"] for r in rows]
+
+
 # ---- refused attempts -----------------------------------------------------------------------------------
 
 

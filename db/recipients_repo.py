@@ -56,10 +56,11 @@ async def apply_review(conn: asyncpg.Connection, a: OngoingApplied) -> None:
     f = a.finding
     new_fen = to_fen(f.new_amount) if f.new_amount is not None else to_fen(a.old_amount)
     async with conn.transaction():
+        d = a.decision
         inserted = await conn.fetchval(
             "insert into ongoing_reviews (review_key, case_id, due_on, outcome, old_amount_fen, new_amount_fen, "
-            "reasons, findings, reviewed_by, reviewed_at) values ($1,$2,$3,$4,$5,$6,$7,$8,$9,now()) "
-            "on conflict (review_key) do nothing returning id",
+            "reasons, findings, reviewed_by, reviewed_at, decided_by, decided_level, decision_opinion) "
+            "values ($1,$2,$3,$4,$5,$6,$7,$8,$9,now(),$10,$11,$12) on conflict (review_key) do nothing returning id",
             a.review_key,
             a.case_id,
             a.due_on,
@@ -69,6 +70,9 @@ async def apply_review(conn: asyncpg.Connection, a: OngoingApplied) -> None:
             f.reasons,
             f.findings,
             f.actor.username,
+            d and d.actor.username,
+            a.level,
+            d and d.opinion,
         )
         if inserted is None:
             return
@@ -88,6 +92,9 @@ async def apply_review(conn: asyncpg.Connection, a: OngoingApplied) -> None:
                 add_months(a.due_on, cadence or 12),
             )
         words = {"continue": "继续保障", "adjust": f"调整为每月 {from_fen(new_fen)} 元", "stop": "停发"}[f.outcome]
+        by = f.actor if d is None else d.actor
+        level = {"township": "乡镇（街道）", "district": "区民政局"}.get(a.level or "", "")
+        decided = f"经{level}审批人{d.actor.full_name}决定，" if d else ""
         await cases_repo.append_events(
             conn,
             [
@@ -95,12 +102,31 @@ async def apply_review(conn: asyncpg.Connection, a: OngoingApplied) -> None:
                     case_id=a.case_id,
                     event_key=f"ongoing-{a.review_key}",
                     kind=f"ongoing_review_{f.outcome}",
-                    actor=f.actor.username,
-                    actor_role=f.actor.role.value,
-                    payload={"summary": f"动态管理复核（{a.due_on}）：{words}。{f.reasons or f.findings}"},
+                    actor=by.username,
+                    actor_role=by.role.value,
+                    payload={
+                        "summary": f"动态管理复核（{a.due_on}）：{decided}{words}。{f.reasons or f.findings}",
+                        "proposed_by": f.actor.username,
+                        "decided_level": a.level,
+                    },
                 )
             ],
         )
+
+
+@dataclass(frozen=True)
+class ReviewedHousehold:
+    """What an ongoing review needs to know of a recipient household."""
+
+    assistance_type: str
+    township_code: str
+
+
+async def reviewed_household(db: Db, case_id: str) -> ReviewedHousehold:
+    row = await db.fetchrow("select assistance_type, township_code from recipients where case_id = $1", case_id)
+    if row is None:
+        raise LookupError(f"{case_id} is not in the recipients register")
+    return ReviewedHousehold(row["assistance_type"], row["township_code"])
 
 
 async def enrol(conn: asyncpg.Connection, e: Enrolment) -> None:
@@ -267,16 +293,20 @@ class ReviewDone:
     new_amount_fen: int | None
     reasons: str | None
     findings: str | None
-    reviewed_by: str | None  # by name where known
+    reviewed_by: str | None  # who proposed it, by name where known
     reviewed_at: datetime
+    decided_by: str | None  # who decided it, by name where known (none before propose/decide)
+    decided_level: str | None  # township, district
 
 
 async def recent_reviews(db: Db, within: str, limit: int = 50) -> list[ReviewDone]:
     """The latest `limit` reviews recorded for cases within `within`, newest first."""
     rows = await db.fetch(
         "select o.case_id, c.applicant_name, o.due_on, o.outcome, o.old_amount_fen, o.new_amount_fen, o.reasons, "
-        "o.findings, coalesce(u.full_name, o.reviewed_by) as reviewed_by, o.reviewed_at "
+        "o.findings, coalesce(u.full_name, o.reviewed_by) as reviewed_by, o.reviewed_at, "
+        "coalesce(d.full_name, o.decided_by) as decided_by, o.decided_level "
         "from ongoing_reviews o join cases c on c.case_id = o.case_id left join users u on u.username = o.reviewed_by "
+        "left join users d on d.username = o.decided_by "
         "where starts_with(c.township_code, $1) and o.reviewed_at is not null order by o.reviewed_at desc limit $2",
         within,
         limit,
@@ -284,13 +314,11 @@ async def recent_reviews(db: Db, within: str, limit: int = 50) -> list[ReviewDon
     return [ReviewDone(**r) for r in rows]
 
 
-async def review_recorded(db: Db, case_id: str, outcome: str, by: str, findings: str) -> bool:
-    """Whether this review was recorded within the last minute (an update whose answer was lost applied)."""
+async def review_decided(db: Db, case_id: str, by: str) -> bool:
+    """Whether `by` decided a review of the case within the last minute (an update whose answer was lost applied)."""
     return await db.fetchval(
-        "select exists(select 1 from ongoing_reviews where case_id = $1 and outcome = $2 "
-        "and reviewed_by = $3 and findings = $4 and reviewed_at > now() - interval '1 minute')",
+        "select exists(select 1 from ongoing_reviews where case_id = $1 and decided_by = $2 "
+        "and reviewed_at > now() - interval '1 minute')",
         case_id,
-        outcome,
         by,
-        findings,
     )

@@ -12,8 +12,12 @@ from datetime import datetime
 
 import asyncpg
 
+from db import users_repo
 from db.pool import Db
+from rules.access import district_of
+from rules.recusal import RELATED_STAFF_ROLES
 from schemas.identity import validate_resident_id
+from schemas.relatives import DeclaredRelativesIn, Namesake, RelativesCheck, RelativesMatch
 
 # Near relatives in the sense of the recusal rules, as a staff member declares them.
 RELATIONS = ("配偶", "父母", "子女", "兄弟姐妹", "祖父母/外祖父母", "孙子女/外孙子女", "其他近姻亲")
@@ -115,6 +119,27 @@ async def staff_related_to(db: Db, id_numbers: list[str]) -> list[RegisteredRela
     return [RegisteredRelative(r["username"], r["full_name"], r["relation"], r["relative_name"]) for r in rows]
 
 
+async def registered_matches(db: Db, id_numbers: list[str]) -> dict[str, RelativesMatch]:
+    """The staff barred from a household whose members have `id_numbers` by their own register, by user name:
+    the review's relatives check at acceptance, and each ongoing review with the register as it is then."""
+    return {
+        r.username: RelativesMatch(
+            username=r.username, full_name=r.full_name, reason=f"近亲属备案：{r.relative_name}（{r.relation}）"
+        )
+        for r in await staff_related_to(db, id_numbers)
+    }
+
+
+async def member_id_numbers(db: Db, case_id: str) -> list[str]:
+    """The ID numbers of the members of a case's household."""
+    rows = await db.fetch(
+        "select m.id_number from cases c join household_members m on m.household_id = c.household_id "
+        "where c.case_id = $1 order by m.id",
+        case_id,
+    )
+    return [r["id_number"] for r in rows]
+
+
 @dataclass(frozen=True)
 class WithdrawnEntry:
     """A withdrawn entry of the register, with the cases of that relative accepted after the withdrawal."""
@@ -153,3 +178,58 @@ async def withdrawn_within(db: Db, place: str, limit: int) -> list[WithdrawnEntr
         limit,
     )
     return [WithdrawnEntry(**r) for r in rows]
+
+
+# ---- the relatives check (近亲属备案比对) of a review case or an emergency event ---------------------------------
+
+
+async def check_declared(db: Db, req: DeclaredRelativesIn) -> RelativesCheck:
+    """Staff whose register names a household member, or whose own ID number the applicant declared, are barred;
+    a relative declared by name only is not barred automatically: the users of that name in the district of
+    `req.township_code` are namesake warnings to settle; a declared relative matching no account is returned as
+    unmatched (to be filed). The review's relatives check and the emergency workflow's both call this."""
+    barred = await registered_matches(db, req.id_numbers)
+    ids = [r.id_number for r in req.declared if r.id_number]
+    by_id: dict[str, list[users_repo.NamedUser]] = {}
+    for u in await users_repo.users_with_id_numbers(db, ids) if ids else []:
+        by_id.setdefault(u.key, []).append(u)
+    names = sorted({r.staff_name.strip() for r in req.declared})
+    by_name: dict[str, list[users_repo.NamedUser]] = {}
+    for u in await users_repo.staff_named(db, names, within=district_of(req.township_code), roles=RELATED_STAFF_ROLES):
+        by_name.setdefault(u.key, []).append(u)
+    namesakes: list[Namesake] = []
+    unmatched: list[int] = []
+    for i, r in enumerate(req.declared):
+        owners = by_id.get(r.id_number or "", [])
+        for u in owners:
+            barred.setdefault(
+                u.username,
+                RelativesMatch(
+                    username=u.username,
+                    full_name=u.full_name,
+                    reason=f"申请人申报的近亲属（{r.relation}），身份证号码一致",
+                ),
+            )
+        if owners:
+            continue
+        # Declared with an ID number no user has: a namesake with an ID number of their own is someone else.
+        same_name = [u for u in by_name.get(r.staff_name.strip(), []) if not (r.id_number and u.has_id_number)]
+        warned = [u for u in same_name if u.username not in barred]
+        namesakes += [
+            Namesake(
+                declared=i,
+                staff_name=r.staff_name,
+                relation=r.relation,
+                workplace=r.workplace,
+                username=u.username,
+                full_name=u.full_name,
+                role=u.role,
+                place_code=u.place_code,
+            )
+            for u in warned
+        ]
+        if not same_name:
+            unmatched.append(i)
+    return RelativesCheck(
+        barred=sorted(barred.values(), key=lambda m: m.username), namesakes=namesakes, unmatched=unmatched
+    )

@@ -12,6 +12,7 @@ import asyncpg
 
 from db import cases_repo
 from db.pool import Db
+from rules.sampling import CONFLICT_KINDS, involved
 from rules.stages import Action
 from schemas.review import CaseEvent
 from schemas.supervision import RecheckFinding, SampledCase, SampleDrawn
@@ -33,10 +34,11 @@ class SamplingCandidate:
     case_id: str
     township_code: str
     always_reason: str | None  # why it must be re-checked whatever the draw, if it must
+    excluded: tuple[str, ...] = ()  # who may not re-check it (`rules.sampling.involved`)
 
 
 async def sampling_candidates(db: Db, first: date, after: date) -> list[SamplingCandidate]:
-    """Decisions taken from `first` to before `after` (Beijing days)."""
+    """Decisions taken from `first` to before `after` (Beijing days), each with who may not re-check it."""
     rows = await db.fetch(
         """
         select c.case_id, c.township_code,
@@ -57,7 +59,28 @@ async def sampling_candidates(db: Db, first: date, after: date) -> list[Sampling
         after,
         Action.DECISION.value,
     )
-    return [SamplingCandidate(r["case_id"], r["township_code"], r["always_reason"]) for r in rows]
+    staff = await involved_staff(db, [r["case_id"] for r in rows])
+    return [
+        SamplingCandidate(
+            r["case_id"], r["township_code"], r["always_reason"], tuple(sorted(staff.get(r["case_id"], ())))
+        )
+        for r in rows
+    ]
+
+
+async def involved_staff(db: Db, case_ids: list[str]) -> dict[str, set[str]]:
+    """Per case, the staff who approved, took over or investigated it or are related to the household, from its
+    event log (`rules.sampling.involved`)."""
+    rows = await db.fetch(
+        "select case_id, kind, actor, payload from case_events where case_id = any($1::text[]) "
+        "and kind = any($2::text[])",
+        case_ids,
+        list(CONFLICT_KINDS),
+    )
+    out: dict[str, set[str]] = {}
+    for r in rows:
+        out.setdefault(r["case_id"], set()).update(involved(r["kind"], r["actor"], r["payload"]))
+    return out
 
 
 async def keep_sample(conn: asyncpg.Connection, drawn: SampleDrawn) -> SampleDrawn:
@@ -84,10 +107,18 @@ async def keep_sample(conn: asyncpg.Connection, drawn: SampleDrawn) -> SampleDra
             cases=[SampledCase(**c) for c in row["drawn"]],
         )
         await conn.executemany(
-            "insert into rechecks (recheck_id, workflow_id, month, case_id, township_code, reason) "
-            "values ($1, $2, $3, $4, $5, $6) on conflict (recheck_id) do nothing",
+            "insert into rechecks (recheck_id, workflow_id, month, case_id, township_code, reason, assigned_to) "
+            "values ($1, $2, $3, $4, $5, $6, $7) on conflict (recheck_id) do nothing",
             [
-                (c.recheck_id, f"recheck-{c.month}-{c.case_id}", c.month, c.case_id, c.township_code, c.reason)
+                (
+                    c.recheck_id,
+                    f"recheck-{c.month}-{c.case_id}",
+                    c.month,
+                    c.case_id,
+                    c.township_code,
+                    c.reason,
+                    c.assigned_to,
+                )
                 for c in stored.cases
             ],
         )
@@ -174,6 +205,7 @@ class Recheck:
     home_visit: bool | None
     checked_at: datetime | None
     checked_by: str | None
+    assigned_to: str | None  # by name where known
     applicant_name: str
     assistance_type: str
     decided_at: datetime | None
@@ -185,11 +217,13 @@ class Recheck:
 _RECHECKS = """
 select r.recheck_id, r.workflow_id, r.month, r.case_id, r.township_code, t.name as township_name, r.reason,
        r.status, r.findings, r.home_visit, r.checked_at, coalesce(u.full_name, r.checked_by) as checked_by,
-       c.applicant_name, c.assistance_type, c.decided_at, c.monthly_amount_fen, c.category, c.stage
+       coalesce(a.full_name, r.assigned_to) as assigned_to, c.applicant_name, c.assistance_type, c.decided_at,
+       c.monthly_amount_fen, c.category, c.stage
 from rechecks r
 join places t on t.code = r.township_code
 join cases c on c.case_id = r.case_id
 left join users u on u.username = r.checked_by
+left join users a on a.username = r.assigned_to
 """
 
 

@@ -5,12 +5,18 @@ page's form, beside its update on `EmergencyWorkflow`, the kind of its log entry
 the tier's own payer, and who may move the event up depends on the tier it is at. `refusal()` is what the
 workflow's validators raise, `available_actions()` the forms the event's page shows; the amount of a payment
 is checked against the caps by the workflow (rules/caps.py), twice.
+
+Staff related to the household (the review's relatives check: the staff register and the applicant's declared
+relatives) may take no action on the event (`recused`), nor register it (`register_refusal`). A person who
+received aid within the policy's period has their next event's village payments wait for the township's
+approval (`approve_repeat`), where the caps hold per event. 支出型临时救助 is registered at the township.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import StrEnum
 from functools import partial
 
@@ -28,13 +34,17 @@ from rules.actions import (
     table,
 )
 from rules.caps import Caps, Grounds, Tier, Totals, may_escalate
+from rules.recusal import NAMESAKE_RESOLVERS
 
 
 class EmergencyAction(StrEnum):
     APPROVE = "approve"
     ESCALATE = "escalate"
     DOCUMENTS = "documents"
+    EXEMPT = "exempt"
     CLOSE = "close"
+    APPROVE_REPEAT = "approve_repeat"
+    RESOLVE_NAMESAKE = "resolve_namesake"
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,7 @@ class EmergencySpec(ActionSpec):
 
 
 OPEN = frozenset({"open"})
+EVERY_PAYMENT = "每一笔发放都须补齐材料，或经区民政局书面决定免于补齐"
 
 
 def _by_tier(
@@ -93,10 +104,41 @@ ACTIONS: dict[EmergencyAction, EmergencySpec] = table(
         states=OPEN,
         roles=CASE_STAFF,
     ),
+    # Documents not supplied may be waived only by a district officer's written decision (书面决定).
+    EmergencySpec(
+        name=EmergencyAction.EXEMPT,
+        update="exempt_documents",
+        kind="documents_exempted",
+        label="书面决定免于补齐材料",
+        states=OPEN,
+        roles=frozenset({DISTRICT_OFFICER}),
+    ),
     EmergencySpec(
         name=EmergencyAction.CLOSE, update="close", kind="closed", label="办结", states=OPEN, roles=CASE_STAFF
     ),
+    # A second event of a person within the period: the township approves before the village pays.
+    EmergencySpec(
+        name=EmergencyAction.APPROVE_REPEAT,
+        update="approve_repeat",
+        kind="repeat_approved",
+        label="乡镇审批同意再次救助",
+        states=OPEN,
+        roles=frozenset({APPROVER}),
+    ),
+    # A namesake warning of the relatives check, settled as in the review (rules.recusal).
+    EmergencySpec(
+        name=EmergencyAction.RESOLVE_NAMESAKE,
+        update="resolve_namesake",
+        kind="namesake_resolved",
+        label="核实同名提示",
+        states=OPEN,
+        roles=NAMESAKE_RESOLVERS,
+    ),
 )
+
+# Who registers each path: 急难型 the village or the township; 支出型 is applied for at the township.
+REGISTRARS = {"urgent": frozenset({VILLAGE_CADRE, CASEWORKER, APPROVER}), "expense": frozenset({CASEWORKER, APPROVER})}
+RECUSED = Refusal("recused", "您与求助人家庭存在近亲属关系，依规应当回避，不能办理该急难事件")
 
 
 @dataclass(frozen=True)
@@ -109,9 +151,14 @@ class EventView:
     caps: Caps | None  # the caps of its policy; None while it is being registered
     totals: Totals = field(default_factory=Totals)  # paid at each tier (the workflow: and reserved)
     paid: bool = False  # a payment has been made
-    documents_done: bool = False
+    documents_done: bool = False  # every payment's documents supplied or waived
     paying: bool = False  # a payment is in flight
     fund_short: frozenset[Tier] = frozenset()  # tiers whose fund could not pay a payment of this event
+    path: str = "urgent"  # urgent (急难型) or expense (支出型: started at the township)
+    barred: frozenset[str] = frozenset()  # staff related to the household (user names)
+    repeat_pending: bool = False  # the person received aid within the period: the township must approve first
+    prior_total: Decimal = Decimal("0")  # what the person received within the period before this event
+    namesakes_pending: bool = False  # a namesake warning of the relatives check waits to be settled
 
 
 def refusal(
@@ -137,17 +184,35 @@ def refusal(
         return spec.wrong_role(roles, f"{acting.label}{spec.label}" if action is EmergencyAction.APPROVE else "")
     if not within(actor.place_code, event.place):
         return Refusal("out_of_jurisdiction", "该急难事件不在您的辖区内")
+    if actor.username in event.barred:
+        return RECUSED
+    if action is EmergencyAction.RESOLVE_NAMESAKE:
+        return None if event.namesakes_pending else Refusal("invalid", "本事件没有待核实的同名提示")
+    if action is EmergencyAction.APPROVE_REPEAT:
+        return None if event.repeat_pending else Refusal("not_needed", "本事件无需或已经乡镇（街道）审批同意再次救助")
+    if action is EmergencyAction.APPROVE and event.repeat_pending and acting is Tier.VILLAGE:
+        return Refusal(
+            "repeat_needs_township",
+            f"该户在统计周期内已获救助 {event.prior_total} 元，本次为再次救助，"
+            "须经乡镇（街道）审批同意后方可由村级发放",
+        )
     if acting is not event.tier:
         return Refusal("wrong_tier", f"本事件当前在{event.tier.label}办理，不能由{acting.label}发放")
     if action is EmergencyAction.ESCALATE and event.caps is not None:
         short = event.tier in event.fund_short
-        why = may_escalate(event.caps, event.totals, event.tier, fund_short=short, grounds=grounds)
+        expense = event.path == "expense"
+        why = may_escalate(
+            event.caps, event.totals, event.tier, fund_short=short, grounds=grounds, from_township=expense
+        )
         if why:
             return Refusal("cannot_escalate", why)
-    if action is EmergencyAction.DOCUMENTS and not event.paid:
-        return Refusal("nothing_paid", "尚未发放救助，无需补齐先行救助材料")
+    if action in (EmergencyAction.DOCUMENTS, EmergencyAction.EXEMPT):
+        if not event.paid:
+            return Refusal("nothing_paid", "尚未发放救助，无需补齐先行救助材料")
+        if event.documents_done:
+            return Refusal("documents_complete", "每一笔发放的材料均已补齐或经书面决定免于补齐")
     if action is EmergencyAction.CLOSE and event.paid and not event.documents_done:
-        return Refusal("documents_missing", "先行救助的材料尚未补齐，不能办结")
+        return Refusal("documents_missing", f"先行救助的材料尚未补齐（{EVERY_PAYMENT}），不能办结")
     if action is EmergencyAction.CLOSE and event.paying:
         return Refusal("payment_in_flight", "有救助金正在发放，请稍后再办结")
     return None
@@ -155,3 +220,14 @@ def refusal(
 
 # The actions an actor may take on an event now, in the order of `EmergencyAction`: (view, actor) -> actions.
 available_actions = partial(available, EmergencyAction, refusal)
+
+
+def register_refusal(path: str, actor: ActorView, barred: frozenset[str] = frozenset()) -> Refusal | None:
+    """Why `actor` may not register an event on `path` for a household from which `barred` are kept away."""
+    roles = REGISTRARS[path]
+    if actor.role not in roles:
+        what = "登记支出型临时救助（向乡镇、街道申请）" if path == "expense" else "登记急难事件"
+        return Refusal("wrong_role", f"「{what}」须由{{roles}}办理，您是{{you}}", roles)
+    if actor.username in barred:
+        return Refusal("recused", "您与求助人家庭存在近亲属关系，依规应当回避，不能登记该急难事件")
+    return None

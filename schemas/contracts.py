@@ -33,6 +33,8 @@ from schemas.review import (
 from schemas.supervision import (
     DeclarationResult,
     OngoingApplied,
+    OngoingFacts,
+    OngoingStep,
     RecheckFinding,
     RecipientToReview,
     SampleDrawn,
@@ -118,6 +120,11 @@ class FrontDoorContract:
     @activity.defn
     async def log_frontdoor(self, e: FrontDoorLogIn) -> None: ...
 
+    @activity.defn
+    async def open_emergency_of(self, id_number: str) -> str | None:
+        """The person's open emergency event, if any (one open event per person)."""
+        ...
+
 
 class SupervisionContract:
     """District supervision: samples and re-checks, ongoing reviews, digests, fund declarations."""
@@ -139,6 +146,12 @@ class SupervisionContract:
 
     @activity.defn
     async def apply_review(self, a: OngoingApplied) -> None: ...
+
+    @activity.defn
+    async def ongoing_facts(self, case_id: str, on: date) -> OngoingFacts: ...
+
+    @activity.defn
+    async def record_ongoing_step(self, step: OngoingStep) -> None: ...
 
     @activity.defn
     async def build_digests(self, day: date) -> int: ...

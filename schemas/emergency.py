@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field, model_validator
 
 from schemas.identity import Phone, ResidentId
 from schemas.money import Money
 from schemas.policy import EmergencyPolicy
+from schemas.relatives import DeclaredRelative, FiledRelative, Namesake, NamesakeResolution
 from schemas.staff import Actor
 
 EVENT_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$"
@@ -40,6 +42,49 @@ class EmergencyKind(StrEnum):
         }[self.value]
 
 
+class EmergencyPath(StrEnum):
+    """急难型: sudden hardship, the village society first (先行救助); 支出型: a large unavoidable expense, applied
+    for at the township, which pays first, the district beyond its cap. Both share the person's caps and ledger."""
+
+    URGENT = "urgent"
+    EXPENSE = "expense"
+
+    @property
+    def label(self) -> str:
+        return {"urgent": "急难型临时救助", "expense": "支出型临时救助"}[self.value]
+
+
+class ExpenseKind(StrEnum):
+    MEDICAL = "medical"
+    EDUCATION = "education"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return {"medical": "医疗费用", "education": "教育费用", "other": "其他刚性支出"}[self.value]
+
+
+class ExpenseEvidence(BaseModel):
+    """What the household declares for 支出型临时救助: the unavoidable expense, what insurance or other help covered,
+    and its income, over the last 12 months. The aid never exceeds the household's own share of the expense."""
+
+    kind: ExpenseKind
+    expense: Money = Field(gt=0, description="近 12 个月刚性支出总额（元）")
+    covered: Money = Field(default=Decimal("0"), description="其中已报销或已获其他救助（元）")
+    income_12m: Money = Field(description="家庭近 12 个月总收入（元）")
+    note: str = Field(default="", max_length=500, description="票据、证明等说明")
+
+    @model_validator(mode="after")
+    def _covered_within_expense(self) -> ExpenseEvidence:
+        if self.covered >= self.expense:
+            raise ValueError("已报销或已获救助的部分不得达到支出总额：家庭没有自付的刚性支出")
+        return self
+
+    @property
+    def self_paid(self) -> Decimal:
+        return self.expense - self.covered
+
+
 class FundSource(StrEnum):
     GOVERNMENT = "government"
     COLLECTIVE = "collective"
@@ -58,6 +103,9 @@ class EmergencyHousehold(BaseModel):
     village_code: str = Field(pattern=r"^\d{12}$")
     address: str = Field(min_length=2, max_length=200)
     members: int = Field(1, ge=1, le=30)
+    member_id_numbers: list[ResidentId] = Field(
+        default_factory=list, max_length=29, description="其他家庭成员身份证号码（比对工作人员近亲属备案）"
+    )
 
 
 class EmergencyStart(BaseModel):
@@ -67,6 +115,22 @@ class EmergencyStart(BaseModel):
     household: EmergencyHousehold
     registered_by: Actor
     channel: Literal["village", "township", "12349"] = "village"
+    path: EmergencyPath = EmergencyPath.URGENT
+    expense: ExpenseEvidence | None = None
+    declared_relatives: list[DeclaredRelative] = Field(default_factory=list, max_length=20)
+
+    @model_validator(mode="after")
+    def _expense_with_its_path(self) -> EmergencyStart:
+        check_expense_path(self.path, self.expense)
+        return self
+
+
+def check_expense_path(path: EmergencyPath, expense: ExpenseEvidence | None) -> None:
+    """支出型 comes with the household's declared expense and income; 急难型 without."""
+    if path is EmergencyPath.EXPENSE and expense is None:
+        raise ValueError("支出型临时救助须填报家庭刚性支出和收入情况")
+    if path is EmergencyPath.URGENT and expense is not None:
+        raise ValueError("急难型临时救助无需填报刚性支出；支出型请选择「支出型临时救助」")
 
 
 # ---- actions -----------------------------------------------------------------------------------
@@ -89,10 +153,31 @@ class Escalation(BaseModel):
     )
 
 
+class RepeatApproval(BaseModel):
+    """乡镇同意再次救助: the township's approval of an event of a person who received aid within the period."""
+
+    actor: Actor
+    note: str = Field(min_length=2, max_length=1000, description="审批意见")
+
+
 class DocumentsRecorded(BaseModel):
     actor: Actor
     items: list[str] = Field(min_length=1, description="补齐的材料")
     note: str = Field(default="", max_length=1000)
+    payment_key: str | None = Field(
+        default=None, max_length=80, description="补齐哪一笔发放的材料；不填则为尚未补齐材料的每一笔"
+    )
+
+
+class DocumentationExemption(BaseModel):
+    """A district officer's written decision that a payment's documents need not be supplied (免于补齐材料)."""
+
+    actor: Actor
+    decision_no: str = Field(min_length=2, max_length=100, description="书面决定文号")
+    reason: str = Field(min_length=4, max_length=1000, description="免于补齐材料的理由")
+    payment_key: str | None = Field(
+        default=None, max_length=80, description="免除哪一笔发放的材料；不填则为尚未补齐材料的每一笔"
+    )
 
 
 class CloseEvent(BaseModel):
@@ -126,6 +211,12 @@ class EmergencyRecord(BaseModel):
     documentation_due: date | None
     documents_done: bool
     registered_at: datetime
+    documentation_overdue: bool = False
+    payment_due: datetime | None = None
+    first_paid_at: datetime | None = None
+    payment_overdue: bool = False
+    payment_escalated_to: str | None = None
+    path: str = "urgent"
 
 
 class PaymentRecord(BaseModel):
@@ -136,6 +227,85 @@ class PaymentRecord(BaseModel):
     approved_by: str
     approved_at: datetime
     transfer_ref: str | None = None
+
+
+class PaymentDocumentation(BaseModel):
+    """The documents owed for one payment: due 5 working days (policy) after the day it was paid, then
+    supplied, or waived by a district officer's written exemption. `due` is None only for a later payment of
+    an event registered before each payment had its own deadline (it has no clock, but still has to be
+    documented before the event closes)."""
+
+    payment_key: str
+    tier: str
+    amount: Money
+    paid_at: datetime
+    due: date | None = None
+    remind_on: date | None = None
+    reminded: bool = False
+    overdue: bool = False
+    documented_at: datetime | None = None
+    documented_by: str | None = None
+    exempted_at: datetime | None = None
+    exempted_by: str | None = None
+    exemption_no: str | None = None
+
+    @property
+    def outstanding(self) -> bool:
+        return self.documented_at is None and self.exempted_at is None
+
+    @property
+    def status(self) -> Literal["documented", "exempted", "overdue", "due"]:
+        if self.documented_at is not None:
+            return "documented"
+        if self.exempted_at is not None:
+            return "exempted"
+        return "overdue" if self.overdue else "due"
+
+
+class PaymentPromise(BaseModel):
+    """The 24-hour promise (policy `payment_hours`): from registration to the first payment. A reminder at
+    half-time; when it passes, escalated to the township; `payment_district_hours` later, to the district."""
+
+    registered_at: datetime
+    due_at: datetime
+    remind_at: datetime
+    district_at: datetime
+    reminded: bool = False
+    escalated_to: Literal["township", "district"] | None = None
+    first_paid_at: datetime | None = None
+
+    @property
+    def overdue(self) -> bool:
+        """Past its deadline and still unpaid."""
+        return self.escalated_to is not None and self.first_paid_at is None
+
+    @property
+    def paid_late(self) -> bool:
+        return self.first_paid_at is not None and self.first_paid_at > self.due_at
+
+
+class PriorEvent(BaseModel):
+    event_id: str
+    path: str
+    registered_at: datetime
+    status: str
+    total: Money
+
+
+class PriorAid(BaseModel):
+    """What the person received in the period before an event (every event of theirs, at every tier): shown to
+    whoever approves, and counted against the caps where they hold per person."""
+
+    since: date
+    village: Money = Decimal("0")
+    township: Money = Decimal("0")
+    district: Money = Decimal("0")
+    events: list[PriorEvent] = Field(default_factory=list)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def total(self) -> Decimal:
+        return self.village + self.township + self.district
 
 
 class EmergencyState(BaseModel):
@@ -156,6 +326,17 @@ class EmergencyState(BaseModel):
     documentation_overdue: bool
     log: list[dict]
     fund_short: list[str] = Field(default_factory=list, description="本事件中资金不足、未能发放的层级")
+    documentation: list[PaymentDocumentation] = Field(default_factory=list, description="每笔发放的材料补齐期限与状态")
+    payment_promise: PaymentPromise | None = Field(default=None, description="登记至首笔发放的时限（24 小时承诺）")
+    path: EmergencyPath = EmergencyPath.URGENT
+    expense: ExpenseEvidence | None = None
+    members: int = Field(default=1, description="家庭人口")
+    prior: PriorAid | None = Field(default=None, description="本人在统计周期内此前已获的救助")
+    repeat_pending: bool = Field(default=False, description="周期内再次救助，尚待乡镇（街道）审批同意")
+    barred_staff: list[str] = Field(default_factory=list, description="与求助人家庭有近亲属关系、应当回避的工作人员")
+    namesakes: list[Namesake] = Field(default_factory=list)
+    relatives_filed: list[FiledRelative] = Field(default_factory=list)
+    duplicate_of: str | None = Field(default=None, description="本人已有未办结的事件：本次登记即该事件")
 
 
 # ---- activity payloads -----------------------------------------------------------------------------
@@ -170,6 +351,8 @@ class OpenEmergencyIn(BaseModel):
 class EmergencyOpened(BaseModel):
     policy: EmergencyPolicy
     policy_version: int
+    prior: PriorAid | None = None
+    duplicate_of: str | None = None  # the person's open event: this one was not registered
 
 
 class PaymentIn(BaseModel):
@@ -206,6 +389,12 @@ class EmergencyLogIn(BaseModel):
     district_total: Money
     documentation_due: date | None
     documents_done: bool
+    documentation_overdue: bool = False
+    documentation: list[PaymentDocumentation] = Field(default_factory=list)
+    payment_due: datetime | None = None
+    first_paid_at: datetime | None = None
+    payment_overdue: bool = False
+    payment_escalated_to: str | None = None
 
 
 class EmergencyNames:
@@ -217,7 +406,10 @@ class EmergencyNames:
     APPROVE = "approve_payment"
     ESCALATE = "escalate"
     DOCUMENTS = "record_documents"
+    EXEMPT = "exempt_documents"
     CLOSE = "close"
+    APPROVE_REPEAT = "approve_repeat"
+    RESOLVE_NAMESAKE = "resolve_namesake"
 
 
 # The payload of each staff action, by the action's name in `rules.emergency_actions` (its API path segment).
@@ -225,5 +417,8 @@ EMERGENCY_PAYLOADS: dict[str, type[BaseModel]] = {
     "approve": PaymentApproval,
     "escalate": Escalation,
     "documents": DocumentsRecorded,
+    "exempt": DocumentationExemption,
     "close": CloseEvent,
+    "approve_repeat": RepeatApproval,
+    "resolve_namesake": NamesakeResolution,
 }

@@ -102,7 +102,16 @@ class EmergencyPolicy(_Strict):
     village_township_total_cap: Money = Decimal("3000.00")
     documentation_working_days: int = Field(5, ge=1, description="先行救助后补齐材料的时限")
     documentation_reminder_days_left: int = Field(2, ge=0)
-    payment_hours: int = Field(24, ge=1)
+    payment_hours: int = Field(24, ge=1, description="登记后应在该时数内发放首笔救助；过半提醒，届满上报乡镇（街道）")
+    payment_district_hours: int = Field(24, ge=1, description="超过发放时限后再过该时数仍未发放，上报区民政局")
+    caps_per: Literal["event", "person_period"] = Field(
+        "event",
+        description="封顶口径：event 每次急难事件分别封顶（默认）；person_period 同一人在统计周期内累计封顶",
+    )
+    period_months: int = Field(12, ge=1, le=60, description="统计同一人已获救助的周期（月），审批时显示")
+    repeat_needs_township: bool = Field(
+        True, description="按事件封顶时，周期内已获救助的人再次发生急难，村级发放前须经乡镇（街道）审批同意"
+    )
 
 
 class FrontDoorPolicy(_Strict):
@@ -118,6 +127,16 @@ class OngoingReviewPolicy(_Strict):
     irregular_months: int = Field(6, ge=1)
     stable_categories: tuple[str, ...] = Field(("A",), description="按年复核的低保类别；其余每半年")
     sample_share: Decimal = Field(Decimal("0.05"), gt=0, le=1)
+    # Who decides an ongoing review's outcome (domain.md: proposed by the caseworker, decided by the township
+    # as in the review): the township's approver, within these bounds of a change of the monthly amount; a
+    # larger change, up or down, is a new determination of the amount and goes on to the district (区民政局).
+    # Stopping is the township's decision (with written reasons). Placeholders for the district to set.
+    township_max_change: Money = Field(
+        Decimal("200.00"), ge=0, description="乡镇（街道）可直接决定的月保障金调整额（元，增减均计）；超出报区决定"
+    )
+    township_max_change_ratio: Decimal = Field(
+        Decimal("0.30"), ge=0, description="乡镇（街道）可直接决定的调整幅度（占原月保障金的比例）；超出报区民政局决定"
+    )
 
 
 class TekunPolicy(_Strict):

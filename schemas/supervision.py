@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from schemas.money import Money
+from schemas.relatives import RelativesMatch
 from schemas.staff import Actor
 
 
@@ -19,6 +20,12 @@ class SampledCase(BaseModel):
     case_id: str
     township_code: str
     reason: str
+    assigned_to: str | None = Field(
+        default=None, description="分派的区民政局复核人员（从未审批、接管或调查过本案）；无合适人员时为空"
+    )
+    excluded: list[str] = Field(
+        default_factory=list, description="不得复核本案的人员：审批、接管、调查过本案或与该户有近亲属关系"
+    )
 
 
 class SampleDrawn(BaseModel):
@@ -53,6 +60,8 @@ class OngoingStart(BaseModel):
 
 
 class ReviewFinding(BaseModel):
+    """A caseworker's proposed outcome of an ongoing review (复核意见), for an approver to decide."""
+
     actor: Actor
     outcome: Literal["continue", "adjust", "stop"]
     findings: str = Field(min_length=4, max_length=4000)
@@ -60,13 +69,38 @@ class ReviewFinding(BaseModel):
     reasons: str = Field(default="", max_length=4000, description="调整或停发的书面理由")
 
 
+class ReviewDecision(BaseModel):
+    """The approver's decision on a proposed outcome: agree (applied, or referred on to the district where the
+    change exceeds the township's bounds), or return it to the caseworker with an opinion."""
+
+    actor: Actor
+    agree: bool = Field(description="true：同意；false：退回经办人重新核查")
+    opinion: str = Field(default="", max_length=4000, description="审批意见（退回时必填）")
+
+
+class OngoingFacts(BaseModel):
+    """What an ongoing review's cycle needs from the database: the kind of assistance (the notice's title), who
+    decides (the policy's approval level for the township), the bounds of a township's change and the staff
+    barred from the household (the review's relatives check, and the staff register as it is now)."""
+
+    assistance_type: str
+    approval_level: Literal["township", "district"]
+    max_change: Money
+    max_change_ratio: Decimal
+    barred: list[RelativesMatch] = Field(default_factory=list)
+
+
 class OngoingState(BaseModel):
     case_id: str
     cycle: int
     due_on: date
     monthly_amount: Money
-    status: Literal["waiting", "due", "stopped"]
+    status: Literal["waiting", "due", "proposed", "stopped"]
     history_cycles: int
+    proposal: ReviewFinding | None = None
+    level: Literal["township", "district"] = "township"
+    endorsed_by: str | None = Field(default=None, description="同意并报区民政局决定的乡镇审批人")
+    assistance_type: str | None = None
 
 
 class OngoingApplied(BaseModel):
@@ -75,6 +109,20 @@ class OngoingApplied(BaseModel):
     due_on: date
     finding: ReviewFinding
     old_amount: Money
+    decision: ReviewDecision | None = None
+    level: Literal["township", "district"] | None = None
+
+
+class OngoingStep(BaseModel):
+    """A step of an ongoing review before its outcome is applied (proposed, returned, referred), for the case's
+    event log."""
+
+    case_id: str
+    event_key: str
+    kind: str
+    actor: Actor
+    summary: str
+    payload: dict = Field(default_factory=dict)
 
 
 class RecipientToReview(BaseModel):
@@ -101,7 +149,9 @@ class SupervisionNames:
     DECLARATION = "MonthlyDeclarationWorkflow"
     STATE = "state"
     RECORD_FINDING = "record_finding"
-    RECORD_REVIEW = "record_review"
+    RECORD_REVIEW = "record_review"  # before propose/decide: kept for the histories of cycles then open
+    PROPOSE_REVIEW = "propose_review"
+    DECIDE_REVIEW = "decide_review"
 
 
 def recheck_workflow_id(month: str, case_id: str) -> str:
@@ -113,3 +163,6 @@ def ongoing_workflow_id(case_id: str) -> str:
 
 
 OngoingOutcome = Literal["continue", "adjust", "stop"]
+
+# The ongoing review's actions (rules/ongoing_actions.py) and their payloads.
+ONGOING_PAYLOADS: dict[str, type[BaseModel]] = {"propose": ReviewFinding, "decide": ReviewDecision}

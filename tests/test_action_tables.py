@@ -126,7 +126,22 @@ def test_emergency_refusals_come_in_the_workflow_order_with_its_codes() -> None:
     assert refusal(E.ESCALATE, district, caseworker).code == "wrong_role"
     assert refusal(E.ESCALATE, district, actor("district_officer", DISTRICT)).code == "cannot_escalate"
     assert refusal(E.DOCUMENTS, event(), caseworker).code == "nothing_paid"
-    assert refusal(E.CLOSE, event(paid=True), caseworker).code == "documents_missing"
+    missing = refusal(E.CLOSE, event(paid=True), caseworker)
+    assert (missing.code, missing.message) == (
+        "documents_missing",
+        "先行救助的材料尚未补齐（每一笔发放都须补齐材料，或经区民政局书面决定免于补齐），不能办结",
+    )
+    assert refusal(E.DOCUMENTS, event(paid=True, documents_done=True), caseworker).code == "documents_complete"
+    officer = actor("district_officer", DISTRICT)
+    assert refusal(E.EXEMPT, event(), officer).code == "nothing_paid"
+    assert refusal(E.EXEMPT, event(paid=True, documents_done=True), officer).code == "documents_complete"
+    assert refusal(E.EXEMPT, event(paid=True), officer) is None
+    wrong = refusal(E.EXEMPT, event(paid=True), caseworker)
+    assert (wrong.code, names(wrong)) == (
+        "wrong_role",
+        "「书面决定免于补齐材料」须由区民政局工作人员办理，您是乡镇经办人",
+    )
+    assert refusal(E.EXEMPT, event(paid=True), actor("district_supervisor", DISTRICT)).code == "wrong_role"
     assert refusal(E.CLOSE, event(paid=True, documents_done=True, paying=True), caseworker).code == "payment_in_flight"
     assert refusal(E.CLOSE, event(), actor("district_supervisor", DISTRICT)).code == "wrong_role"
 
@@ -145,8 +160,10 @@ def test_emergency_refusals_come_in_the_workflow_order_with_its_codes() -> None:
         (
             actor("district_officer", DISTRICT),
             event(Tier.DISTRICT, paid=True, documents_done=True),
-            [E.APPROVE, E.DOCUMENTS, E.CLOSE],
+            [E.APPROVE, E.CLOSE],
         ),
+        (actor("district_officer", DISTRICT), event(Tier.DISTRICT, paid=True), [E.APPROVE, E.DOCUMENTS, E.EXEMPT]),
+        (actor("township_caseworker"), event(Tier.TOWNSHIP, paid=True), [E.DOCUMENTS]),
         (actor("district_supervisor", DISTRICT), event(), []),
         (actor("village_cadre", VILLAGE), event(status="closed"), []),
     ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from decimal import Decimal
 
@@ -259,3 +260,68 @@ async def test_two_events_racing_for_the_last_money_of_one_fund(
     rows = await pool.fetch("select event_id, tier, amount_fen from aid_payments order by event_id")
     assert sorted(tuple(x) for x in rows) == sorted([(winner, "village", 40000), (loser, "township", 40000)])
     assert (await web.get(f"/api/funds/{TOWNSHIP}", headers=approver)).json()["balance"] == "4600.00"
+
+
+@pytest.mark.start_at(beijing(2026, 11, 24, 9, 30))
+@pytest.mark.web(temporal="review_env")
+async def test_a_second_event_for_a_person_with_an_open_event_returns_it(
+    web: httpx.AsyncClient, review_env: SkippingEnvironment, pool: asyncpg.Pool
+) -> None:
+    """Issue 15, point 2: one open event per person (ID number); the village cannot draw its 1000 twice."""
+    from tests.support.emergency import fund
+
+    await fund(pool, VILLAGE, "5000.00")
+    person = household()
+    cadre, caseworker = await as_user(web, "shipo_cun1"), await as_user(web, "shipo_jingban")
+    first = {"event_id": "API-ONE", "kind": "fire", "description": "房屋失火", "household": person}
+    assert (await web.post("/api/emergencies", headers=cadre, json=first)).status_code == 201
+    act = "/api/emergencies/API-ONE/actions/"
+    r = await web.post(act + "approve", headers=cadre, json={"tier": "village", "amount": "1000"})
+    assert (r.status_code, r.json()["total"]) == (200, "1000.00")
+
+    second = {"event_id": "API-TWO", "kind": "illness", "description": "家人突发重病", "household": person}
+    for who in (cadre, caseworker):  # another id, another kind, another registrar: the open event
+        r = await web.post("/api/emergencies", headers=who, json=second)
+        assert (r.status_code, r.json()["event"]["event_id"], r.json()["event"]["village_total"]) == (
+            200,
+            "API-ONE",
+            "1000.00",
+        )
+    r = await web.post("/api/emergencies", headers=cadre, json={k: v for k, v in second.items() if k != "event_id"})
+    assert (r.status_code, r.json()["event"]["event_id"]) == (200, "API-ONE")
+    expense = {"kind": "medical", "expense": "9000", "covered": "6000", "income_12m": "30000"}
+    r = await web.post("/api/emergencies", headers=caseworker, json=second | {"path": "expense", "expense": expense})
+    assert (r.status_code, r.json()["code"]) == (409, "open_event_exists")
+    assert r.json()["message"] == (
+        "孙七在石婆店镇示范村一有未办结的急难型临时救助事件（2026-11-24 登记），"
+        "请在该事件中继续救助，办结后方可再次登记"
+    )
+    assert await pool.fetchval("select count(*) from emergencies") == 1
+    assert await pool.fetchval("select sum(amount_fen) from aid_payments") == 100000
+
+    r = await web.post(act + "documents", headers=cadre, json={"items": ["火灾证明"]})
+    assert r.status_code == 200
+    assert (await web.post(act + "close", headers=cadre, json={"summary": "救助到位"})).status_code == 200
+    # Closed: two registrations at once open one new event, which shows what the person received this year.
+    racing = await asyncio.gather(
+        *(web.post("/api/emergencies", headers=cadre, json=second | {"event_id": f"API-R{i}"}) for i in (1, 2))
+    )
+    assert sorted(r.status_code for r in racing) == [200, 201]
+    opened = {r.json()["event"]["event_id"] for r in racing}
+    assert len(opened) == 1
+    (event_id,) = opened
+    detail = (await web.get(f"/api/emergencies/{event_id}", headers=cadre)).json()
+    prior = detail["state"]["prior"]
+    assert (prior["since"], prior["village"], prior["township"], prior["total"]) == (
+        "2025-11-24",
+        "1000.00",
+        "0.00",
+        "1000.00",
+    )
+    assert [(e["event_id"], e["status"], e["total"]) for e in prior["events"]] == [("API-ONE", "closed", "1000.00")]
+    assert detail["state"]["repeat_pending"] is True
+    r = await web.post(
+        f"/api/emergencies/{event_id}/actions/approve", headers=cadre, json={"tier": "village", "amount": "500"}
+    )
+    assert (r.status_code, r.json()["code"]) == (409, "repeat_needs_township")
+    assert await pool.fetchval("select count(*) from emergencies where status = 'open'") == 1

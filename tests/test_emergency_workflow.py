@@ -149,18 +149,21 @@ async def test_documentation_is_chased_then_the_event_closes(
     reminder_at = reminder_instant(cal, due, 2)
     assert reminder_at == beijing(2026, 2, 24, 8, 30)
     reminder = await on_time(review_env, reminder_at, logged("documentation_reminder"), "documentation reminder")
-    assert (minute(datetime.fromisoformat(reminder["at"])), reminder["payload"]) == (reminder_at, {"due": "2026-02-26"})
+    paid = {"due": "2026-02-26", "payment_key": "DOCS-1-pay-001"}
+    assert (minute(datetime.fromisoformat(reminder["at"])), reminder["payload"]) == (reminder_at, paid)
     assert not (await state(h)).documentation_overdue
     # Overdue when 02-26 has closed: 00:00 Beijing on 02-27, not a minute earlier.
     overdue_at = midnight_after(due)
     assert overdue_at == beijing(2026, 2, 27)
     overdue = await on_time(review_env, overdue_at, logged("documentation_overdue"), "documentation overdue")
-    assert (minute(datetime.fromisoformat(overdue["at"])), overdue["payload"]) == (overdue_at, {"due": "2026-02-26"})
+    assert (minute(datetime.fromisoformat(overdue["at"])), overdue["payload"]) == (overdue_at, paid)
     s = await state(h)
     assert (s.documentation_overdue, s.documents_done, s.status) == (True, False, "open")
 
     async def both_notes() -> list | None:
-        rows = await pool.fetch("select audience, kind, body from notifications order by id")
+        rows = await pool.fetch(
+            "select audience, kind, body from notifications where kind like 'emergency-documentation-%' order by id"
+        )
         return rows if len(rows) == 2 else None
 
     notes = await eventually(both_notes, "both notifications written")
@@ -168,9 +171,10 @@ async def test_documentation_is_chased_then_the_event_closes(
         (f"role:township_caseworker@{TOWNSHIP}", "emergency-documentation-reminder"),
         (f"role:district_officer@{DISTRICT}", "emergency-documentation-overdue"),
     ]
+    first = "赵六（DOCS-1）：第 1 笔发放（村（社区）救急难互助社 900.00 元）的先行救助材料"
     assert [r["body"] for r in notes] == [
-        "赵六（DOCS-1）：先行救助材料应于 2026-02-26 前补齐，请及时办理",
-        "赵六（DOCS-1）：先行救助材料逾期未补齐（应于 2026-02-26 前），已上报区民政局",
+        f"{first}应于 2026-02-26 前补齐，请及时办理",
+        f"{first}逾期未补齐（应于 2026-02-26 前），已上报区民政局",
     ]
     await h.execute_update(
         EmergencyNames.DOCUMENTS, DocumentsRecorded(actor=actor("shipo_jingban"), items=["病历", "火灾证明"])

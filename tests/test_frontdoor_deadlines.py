@@ -133,7 +133,11 @@ async def test_a_complaint_escalates_skips_the_person_concerned_and_reaches_the_
     )
     assert r.status_code == 303, r.text
     row = await eventually(
-        lambda: pool.fetchrow("select * from complaints where about_case_id = 'FD-COMPLAINT-CASE'"), "complaint"
+        lambda: pool.fetchrow(
+            "select * from complaints where about_case_id = 'FD-COMPLAINT-CASE' "
+            "and accept_due is not null and conclude_due is not null"  # the row comes first, its limits after
+        ),
+        "complaint and its limits",
     )
     number = row["complaint_no"]
     # accepted within 15 calendar days of 11-24, concluded within 60: the 60th day, 2027-01-23, is a Saturday,

@@ -69,7 +69,9 @@ async def test_one_request_split_answered_and_closed(review_env: SkippingEnviron
     accept_due, result_due = cal.add_working_days(received, 3).date, cal.add_working_days(received, 15).date
     assert (accept_due, result_due) == (date(2026, 12, 2), date(2026, 12, 18))
     for handle in (medical, school):
-        r = await query_until(handle, ReferralNames.STATE, ReferralState, lambda s: s.accept_due is not None)
+        r = await query_until(
+            handle, ReferralNames.STATE, ReferralState, lambda s: None not in (s.accept_due, s.result_due)
+        )
         assert (r.accept_due, r.result_due, r.status, r.escalations) == (accept_due, result_due, "delivered", [])
     err = await refused(
         medical.execute_update(ReferralNames.ACCEPT, ReferralAccept(actor=bureau_staff(Bureau.EDUCATION)))
@@ -124,7 +126,7 @@ async def test_bureau_missing_its_deadlines_is_escalated(review_env: SkippingEnv
     assert s.answer_due == answer_due
     await h.execute_update(IntakeNames.TRIAGE, Triage(actor=actor("qu_minzheng"), needs=["jobless"]))
     ref = review_env.client.get_workflow_handle(referral_workflow_id("ZJ-20261129-A00002-jobless"))
-    r = await query_until(ref, ReferralNames.STATE, ReferralState, lambda s: s.accept_due is not None)
+    r = await query_until(ref, ReferralNames.STATE, ReferralState, lambda s: None not in (s.accept_due, s.result_due))
     assert (r.accept_due, r.result_due) == (accept_due, result_due)
 
     async def referral_escalations() -> list[str]:
@@ -211,3 +213,38 @@ async def test_complaint_about_a_case_in_review(review_env: SkippingEnvironment,
     row = await pool.fetchrow("select status, escalated, finding, accept_due, conclude_due from complaints")
     assert tuple(row) == ("concluded", True, "partly", date(2027, 1, 15), date(2027, 3, 1))
     await case.terminate("test over")
+
+
+@pytest.mark.start_at(beijing(2026, 12, 4, 10, 0))
+async def test_an_emergency_triaged_for_a_person_with_an_open_event_goes_on_in_it(
+    review_env: SkippingEnvironment, pool: asyncpg.Pool
+) -> None:
+    """One open emergency event per person: the 12349 desk's triage answers with the person's open event
+    instead of registering a second one."""
+    from tests.support.emergency import start_emergency
+    from tests.support.factories import resident_id
+
+    person = resident_id(date(1958, 1, 9), seq=731)
+    await start_emergency(review_env, "OPEN-731", id_number=person)
+    h = await submit(review_env, "12349-20261204-B00001", RequestKind.HELP, ["sudden_hardship"], id_number=person)
+    await query_until(h, IntakeNames.STATE, IntakeState, lambda s: s.answer_due is not None)
+    triage = Triage(actor=actor("shipo_jingban"), needs=["sudden_hardship"], emergency_kind="illness")
+    state = await h.execute_update(IntakeNames.TRIAGE, triage, result_type=IntakeState)
+    [need] = state.needs
+    assert (need.status, need.target_id, need.answer) == (
+        "answered",
+        "OPEN-731",
+        "此人已有未办结的急难事件 OPEN-731，在该事件中继续救助",
+    )
+    assert await pool.fetchval("select array_agg(event_id order by event_id) from emergencies") == ["OPEN-731"]
+    final = await h.result()
+    assert final.status == "closed" and "OPEN-731" in final.answer
+    from temporalio.service import RPCError, RPCStatusCode
+
+    from schemas.emergency import emergency_workflow_id
+
+    try:  # no second event's workflow was started
+        await review_env.client.get_workflow_handle(emergency_workflow_id("JJN-20261204-B00001")).describe()
+        raise AssertionError("a second emergency workflow was started")
+    except RPCError as e:
+        assert e.status is RPCStatusCode.NOT_FOUND

@@ -19,6 +19,7 @@ from schemas.review import ReviewNames, ReviewStart
 from workflows.complaint import ComplaintWorkflow
 from workflows.emergency import EmergencyWorkflow
 from workflows.intake import IntakeWorkflow
+from workflows.ongoing import OngoingReviewWorkflow
 from workflows.referral import ReferralWorkflow
 from workflows.review import ReviewWorkflow
 
@@ -29,7 +30,14 @@ with workflow.unsafe.imports_passed_through():
     from infra.temporal import data_converter
 
 # The workflows with recorded histories (this module is a workflow's own: it imports workflow code only).
-RECORDED = [ReviewWorkflow, EmergencyWorkflow, IntakeWorkflow, ReferralWorkflow, ComplaintWorkflow]
+RECORDED = [
+    ReviewWorkflow,
+    EmergencyWorkflow,
+    IntakeWorkflow,
+    ReferralWorkflow,
+    ComplaintWorkflow,
+    OngoingReviewWorkflow,
+]
 
 RING = key_ring(Settings())  # what histories recorded by tests/histories/record.py are sealed with
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -49,6 +57,7 @@ def test_histories_are_recorded() -> None:
         "district",
         "objection_12349",
         "emergency",
+        "ongoing",
         "referral",
         "complaint",
     }

@@ -34,6 +34,7 @@ from webapp.portal import pages as portal_pages
 from webapp.review import api as review_api
 from webapp.review import approval, case_page, inbox, intake
 from webapp.sessions import Keys, Sessions
+from webapp.supervision import api as supervision_api
 from webapp.supervision import (
     cases,
     conflicts,
@@ -55,6 +56,7 @@ API = [
     frontdoor_api.router,
     household_api.router,
     codec_api.router,
+    supervision_api.router,
 ]
 PAGES = [
     account_pages.router,

@@ -44,6 +44,7 @@ REFUSAL_STATUS = {
     "wrong_bureau": 403,
     "out_of_jurisdiction": 403,
     "recused": 403,
+    "own_proposal": 403,  # separation of duties: the ongoing review's proposer does not decide
     "invalid": 422,
     "criteria_not_met": 422,
 }

@@ -4,28 +4,36 @@ One workflow per emergency event of a household. Payments are updates: the valid
 is plainly wrong (role, tier, cap), and the handler checks the cap again and reserves the amount
 before its first await, so two approvals racing past a cap cannot both pass. The payment key is
 generated here, so a retried or replayed payment activity never pays twice.
+
+The person's earlier aid, the one open event per person and the township's approval of a repeat are in
+`workflows/emergency_person.py`; the relatives check (recusal) in `workflows/emergency_relatives.py`.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from decimal import Decimal
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.common import ACTIVITY, RescheduledTimer, notify, refuse, refused, remind_at, today, working_days
+from workflows.common import ACTIVITY, refuse, refused, today
+from workflows.emergency_clock import EmergencyClocks
+from workflows.emergency_person import (
+    ONE_OPEN_EVENT_PER_PERSON,
+    EmergencyPerson,
+    first_tier,
+    registered_summary,
+)
+from workflows.emergency_relatives import EmergencyRelatives
 from workflows.journal import Entry, Journal
 
 with workflow.unsafe.imports_passed_through():
     from rules.actions import ActorView
-    from rules.caps import CapExceeded, Caps, Grounds, Tier, Totals, check_payment, grounds_of
-    from rules.clock import beijing_date, end_of
+    from rules.caps import CapExceeded, Grounds, Tier, Totals, check_expense, check_payment, grounds_of
     from rules.emergency_actions import ACTIONS, EmergencyAction, EventView, refusal
     from schemas.contracts import EmergencyContract
     from schemas.emergency import (
         CloseEvent,
-        DocumentsRecorded,
         EmergencyAck,
         EmergencyLogIn,
         EmergencyNames,
@@ -36,98 +44,72 @@ with workflow.unsafe.imports_passed_through():
         PaymentApproval,
         PaymentIn,
         PaymentRecord,
+        PriorAid,
     )
     from schemas.policy import EmergencyPolicy
-    from schemas.review import NotificationIn
+    from schemas.relatives import FiledRelative, Namesake, RelativesMatch
     from schemas.staff import Actor
 
 # The actions' specs, whose update names and log kinds the handlers below use.
 APPROVE, ESCALATE = ACTIONS[EmergencyAction.APPROVE], ACTIONS[EmergencyAction.ESCALATE]
-DOCUMENTS, CLOSE = ACTIONS[EmergencyAction.DOCUMENTS], ACTIONS[EmergencyAction.CLOSE]
+CLOSE = ACTIONS[EmergencyAction.CLOSE]
 # A payment refused for funds gives its number back (events started before numbered on past it).
 REFUSAL_LEAVES_NO_TRACE = "emergency-refusal-leaves-no-trace"
 
 
 @workflow.defn(name=EmergencyNames.WORKFLOW)
-class EmergencyWorkflow:
+class EmergencyWorkflow(EmergencyClocks, EmergencyPerson, EmergencyRelatives):
     @workflow.init
     def __init__(self, start: EmergencyStart) -> None:
         self.journal = Journal(self.write)
         self.start = start
         self.event_id = start.event_id
         self.policy: EmergencyPolicy | None = None
-        self.tier = Tier.VILLAGE
+        self.tier = first_tier(start)
         self.totals = Totals()  # paid plus reserved by payments in flight
         self.payments: list[PaymentRecord] = []
         self.status = "open"
-        self.doc_due: date | None = None
-        self.remind_on: date | None = None
-        self.docs_done = False
-        self.doc_overdue = False
-        self.reminded = False
         self.pay_seq = 0  # payment numbers given out (a refused payment gives its number back if it was the last)
         self.in_flight = 0  # payments being made now
         self.fund_short: set[Tier] = set()  # tiers whose fund could not pay a payment of this event
-        self.documentation_clock = RescheduledTimer()
+        self.init_clocks()  # the payment and documentation clocks (workflows/emergency_clock.py)
+        self.prior: PriorAid | None = None  # what the person received in the period before this event
+        self.repeat_pending = False  # a repeat within the period waits for the township's approval
+        self.duplicate_of: str | None = None  # the person's open event: this registration is that event
+        self.barred: dict[str, RelativesMatch] = {}  # staff related to the household
+        self.namesakes: list[Namesake] = []
+        self.relatives_filed: list[FiledRelative] = []
 
     @workflow.run
     async def run(self, start: EmergencyStart) -> EmergencyState:
+        self.start_clocks()
+        registered_at = workflow.now()
         opened = await workflow.execute_activity_method(
             EmergencyContract.open_emergency,
-            OpenEmergencyIn(start=start, registered_at=workflow.now(), registered_on=today()),
+            OpenEmergencyIn(start=start, registered_at=registered_at, registered_on=today()),
             **ACTIVITY,
         )
+        if opened.duplicate_of is not None and workflow.patched(ONE_OPEN_EVENT_PER_PERSON):
+            self.duplicate_of, self.status = opened.duplicate_of, "closed"  # nothing registered: the other event
+            return self.state()
+        relatives = await self.check_relatives()
         self.policy = opened.policy
-        hh = start.household
-        self.journal.note(
-            "registered",
-            start.registered_by,
-            {
-                "kind": start.kind.value,
-                "description": start.description,
-                "channel": start.channel,
-                "policy_version": opened.policy_version,
-            },
-            f"登记急难事件（{start.kind.label}）：{hh.name}，{start.description}",
-        )
+        self.promise_from(opened.policy, registered_at)
+        registered = {
+            "kind": start.kind.value,
+            "description": start.description,
+            "channel": start.channel,
+            "policy_version": opened.policy_version,
+        }
+        if start.expense is not None:
+            registered |= {"path": start.path.value, "expense": start.expense.model_dump(mode="json")}
+        self.journal.note("registered", start.registered_by, registered, registered_summary(start))
+        self.note_prior(opened.prior, opened.policy)
+        self.note_relatives(relatives)
         await self.journal.persist()
-        await self.documentation_clock.run(lambda: self.status != "open", self.next_reminder, self.fire)
+        await self.clock.run(lambda: self.status != "open", self.next_due, self.fire)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state()
-
-    # ---- documentation clock ---------------------------------------------------------------------
-
-    def next_reminder(self) -> tuple[datetime, str] | None:
-        if self.docs_done or self.doc_due is None:
-            return None
-        if not self.reminded and self.remind_on is not None:
-            return remind_at(self.remind_on), "reminder"
-        if not self.doc_overdue:
-            return end_of(self.doc_due), "overdue"
-        return None
-
-    async def fire(self, kind: str) -> None:
-        township = self.start.household.township_code
-        if kind == "reminder":
-            self.reminded = True
-            text = f"先行救助材料应于 {self.doc_due} 前补齐，请及时办理"
-            audience = f"role:township_caseworker@{township}"
-        else:
-            self.doc_overdue = True
-            text = f"先行救助材料逾期未补齐（应于 {self.doc_due} 前），已上报区民政局"
-            audience = f"role:district_officer@{township[:6]}"
-        key = self.journal.note(f"documentation_{kind}", None, {"due": str(self.doc_due)}, text)
-        await self.journal.persist()
-        await notify(
-            NotificationIn(
-                idempotency_key=f"{self.event_id}-{key}",
-                case_id=None,
-                audience=audience,
-                kind=f"emergency-documentation-{kind}",
-                subject="救急难材料补齐提醒",
-                body=f"{self.start.household.name}（{self.event_id}）：{text}",
-            )
-        )
 
     # ---- actions ---------------------------------------------------------------------------------
 
@@ -145,22 +127,24 @@ class EmergencyWorkflow:
             tier=self.tier,
             place=self.start.household.village_code,
             caps=self.caps,
-            totals=self.totals,
+            totals=self.counted() if self.caps is not None else self.totals,
             paid=bool(self.payments),
-            documents_done=self.docs_done,
+            documents_done=self.documents_done,
             paying=self.in_flight > 0,
             fund_short=frozenset(self.fund_short),
+            path=self.start.path.value,
+            barred=frozenset(self.barred),
+            repeat_pending=self.repeat_pending,
+            prior_total=self.prior.total if self.prior else Decimal("0"),
+            namesakes_pending=any(n.resolution == "pending" for n in self.namesakes),
         )
-
-    @property
-    def caps(self) -> Caps | None:
-        """The caps of the event's policy, once it has been read."""
-        return Caps.of(self.policy) if self.policy is not None else None
 
     def check_cap(self, tier: Tier, amount: Decimal) -> None:
         assert self.caps is not None
         try:
-            check_payment(self.caps, self.totals, tier, amount)
+            check_payment(self.caps, self.counted(), tier, amount)
+            if self.start.expense is not None:
+                check_expense(self.start.expense.self_paid, self.totals.total, amount)
         except CapExceeded as e:
             raise refuse("cap_exceeded", str(e)) from None
 
@@ -212,31 +196,23 @@ class EmergencyWorkflow:
         finally:
             self.in_flight -= 1
         self.fund_short.discard(tier)
-        self.payments.append(
-            PaymentRecord(
-                payment_key=key,
-                tier=tier.value,
-                amount=a.amount,
-                fund_code=out.fund_code,
-                approved_by=a.actor.username,
-                approved_at=approved_at,
-                transfer_ref=out.transfer_ref,
-            )
+        record = PaymentRecord(
+            payment_key=key,
+            tier=tier.value,
+            amount=a.amount,
+            fund_code=out.fund_code,
+            approved_by=a.actor.username,
+            approved_at=approved_at,
+            transfer_ref=out.transfer_ref,
         )
-        if self.doc_due is None:
-            assert self.policy is not None
-            days_left = self.policy.documentation_reminder_days_left
-            info = await working_days(
-                beijing_date(approved_at), self.policy.documentation_working_days, reminders=[days_left]
-            )
-            self.doc_due = info.deadline
-            self.remind_on = info.reminder_days[days_left]
-            self.documentation_clock.replan()
+        self.payments.append(record)
+        owed = await self.open_documentation(record)  # its own documentation deadline (workflows/emergency_clock.py)
+        due = owed.due or self.documentation_due
         log_key = self.journal.note(
             APPROVE.kind,
             a.actor,
             {"payment_key": key, "tier": tier.value, "amount": str(a.amount), "fund": out.fund_code, "note": a.note},
-            f"{tier.label}发放 {a.amount} 元（累计 {self.total} 元）；材料应于 {self.doc_due} 前补齐",
+            f"{tier.label}发放 {a.amount} 元（累计 {self.total} 元）；材料应于 {due} 前补齐",
         )
         await self.journal.persist()
         return self.ack(log_key, key)
@@ -251,7 +227,10 @@ class EmergencyWorkflow:
     async def escalate(self, a: Escalation) -> EmergencyAck:
         nxt = self.tier.next
         assert nxt is not None and self.caps is not None
-        grounds = Grounds(a.grounds) if a.grounds else grounds_of(self.caps, self.totals, self.tier)
+        expense = self.start.expense is not None
+        grounds = (
+            Grounds(a.grounds) if a.grounds else grounds_of(self.caps, self.counted(), self.tier, from_township=expense)
+        )
         short = "（本级资金不足）" if grounds is Grounds.FUND_INSUFFICIENT else ""
         self.tier = nxt
         key = self.journal.note(
@@ -267,24 +246,10 @@ class EmergencyWorkflow:
     def _v_escalate(self, a: Escalation) -> None:
         self.check(EmergencyAction.ESCALATE, a.actor, grounds=Grounds(a.grounds) if a.grounds else None)
 
-    @workflow.update(name=DOCUMENTS.update)
-    async def record_documents(self, a: DocumentsRecorded) -> EmergencyAck:
-        self.docs_done = True
-        self.documentation_clock.replan()
-        key = self.journal.note(
-            DOCUMENTS.kind, a.actor, {"items": a.items, "note": a.note}, "补齐材料：" + "、".join(a.items)
-        )
-        await self.journal.persist()
-        return self.ack(key)
-
-    @record_documents.validator
-    def _v_documents(self, a: DocumentsRecorded) -> None:
-        self.check(EmergencyAction.DOCUMENTS, a.actor)
-
     @workflow.update(name=CLOSE.update)
     async def close(self, a: CloseEvent) -> EmergencyAck:
         self.status = "closed"
-        self.documentation_clock.replan()
+        self.clock.replan()
         key = self.journal.note(
             CLOSE.kind, a.actor, {"summary": a.summary}, f"办结：{a.summary}（累计救助 {self.total} 元）"
         )
@@ -317,11 +282,22 @@ class EmergencyWorkflow:
             district_total=self.totals.district,
             total=self.total,
             payments=self.payments,
-            documentation_due=self.doc_due,
-            documents_done=self.docs_done,
-            documentation_overdue=self.doc_overdue,
+            documentation_due=self.documentation_due,
+            documents_done=self.documents_done,
+            documentation_overdue=self.documentation_overdue,
             log=self.journal.as_log(),
             fund_short=sorted(t.value for t in self.fund_short),
+            documentation=self.documentation,
+            payment_promise=self.promise,
+            path=self.start.path,
+            expense=self.start.expense,
+            members=hh.members,
+            prior=self.prior,
+            repeat_pending=self.repeat_pending,
+            barred_staff=sorted(self.barred),
+            namesakes=self.namesakes,
+            relatives_filed=self.relatives_filed,
+            duplicate_of=self.duplicate_of,
         )
 
     def ack(self, log_key: str, payment_key: str | None = None) -> EmergencyAck:
@@ -343,8 +319,14 @@ class EmergencyWorkflow:
                 village_total=self.paid(Tier.VILLAGE),
                 township_total=self.paid(Tier.TOWNSHIP),
                 district_total=self.paid(Tier.DISTRICT),
-                documentation_due=self.doc_due,
-                documents_done=self.docs_done,
+                documentation_due=self.documentation_due,
+                documents_done=self.documents_done,
+                documentation_overdue=self.documentation_overdue,
+                documentation=self.documentation,
+                payment_due=self.promise.due_at if self.promise else None,
+                first_paid_at=self.promise.first_paid_at if self.promise else None,
+                payment_overdue=self.promise.overdue if self.promise else False,
+                payment_escalated_to=self.promise.escalated_to if self.promise else None,
             ),
             **ACTIVITY,
         )

@@ -14,6 +14,9 @@ from temporalio.workflow import ParentClosePolicy
 from workflows.common import ACTIVITY, refuse, today, working_days
 from workflows.frontdoor import FrontDoorSubject
 
+# A person with an open emergency event is helped in it: no second event is started (the event's own rule).
+EMERGENCY_OPEN_EVENT = "intake-emergency-open-event"
+
 with workflow.unsafe.imports_passed_through():
     from rules.actions import ActorView
     from rules.clock import end_of
@@ -186,6 +189,17 @@ class IntakeWorkflow(FrontDoorSubject):
             elif spec.route is Route.EMERGENCY:
                 event_id = f"JJN-{self.subject_id.removeprefix('12349-')}"
                 assert req.village_code is not None
+                open_event = (
+                    await workflow.execute_activity_method(
+                        FrontDoorContract.open_emergency_of, req.id_number, **ACTIVITY
+                    )
+                    if workflow.patched(EMERGENCY_OPEN_EVENT)
+                    else None
+                )
+                if open_event is not None:  # one open event per person: the help goes on there
+                    text = f"此人已有未办结的急难事件 {open_event}，在该事件中继续救助"
+                    self.answered(n, open_event, text)
+                    continue
                 await workflow.start_child_workflow(
                     EmergencyNames.WORKFLOW,
                     EmergencyStart(

@@ -1,6 +1,14 @@
 """Ongoing review (动态管理) of one recipient household, on the policy's cadence, for as long as it
-receives help: remind the township when a review is due, apply its finding (continue, adjust, stop
-with written reasons), then continue as new so the history stays small over the years."""
+receives help: remind the township when a review is due, take the caseworker's proposed outcome (continue,
+adjust, stop with written reasons) and the approver's decision on it (rules/ongoing_actions.py: never the
+proposer, never staff related to the household; a change beyond the township's bounds goes on to the
+district), apply it with a written decision titled for the kind of assistance, then continue as new so the
+history stays small over the years.
+
+Cycles that were already due when propose/decide shipped (patch `ongoing-propose-decide`) load the facts of
+the household when the first proposal comes instead of when the cycle falls due; the old one-person update
+`record_review` keeps its handler for their recorded histories and refuses every new call.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +16,36 @@ from datetime import timedelta
 
 from temporalio import workflow
 
-from workflows.common import ACTIVITY, notify, refuse, remind_at
+from workflows.common import ACTIVITY, notify, refuse, refused, remind_at
 
 with workflow.unsafe.imports_passed_through():
-    from rules.access import within
+    from rules.actions import ActorView
     from rules.months import add_months
+    from rules.ongoing_actions import (
+        ACTIONS,
+        Level,
+        OngoingAction,
+        ReviewView,
+        beyond_township,
+        content_refusal,
+        notice,
+        refusal,
+    )
     from schemas.contracts import SupervisionContract
     from schemas.review import NotificationIn
-    from schemas.staff import Role
-    from schemas.supervision import OngoingApplied, OngoingStart, OngoingState, ReviewFinding, SupervisionNames
+    from schemas.staff import Actor
+    from schemas.supervision import (
+        OngoingApplied,
+        OngoingFacts,
+        OngoingStart,
+        OngoingState,
+        OngoingStep,
+        ReviewDecision,
+        ReviewFinding,
+        SupervisionNames,
+    )
 
-REVIEWERS = {Role.TOWNSHIP_CASEWORKER, Role.TOWNSHIP_APPROVER, Role.DISTRICT_OFFICER}
+PROPOSE_DECIDE = "ongoing-propose-decide"
 
 
 @workflow.defn(name=SupervisionNames.ONGOING)
@@ -26,8 +53,14 @@ class OngoingReviewWorkflow:
     @workflow.init
     def __init__(self, start: OngoingStart) -> None:
         self.start = start
-        self.finding: ReviewFinding | None = None
+        self.finding: ReviewFinding | None = None  # the outcome applied: the cycle is over
         self.due = False
+        self.facts: OngoingFacts | None = None
+        self.proposal: ReviewFinding | None = None  # waiting for a decision
+        self.level = Level.TOWNSHIP
+        self.endorsed_by: Actor | None = None  # the township approver who agreed to a change beyond its bounds
+        self.deciding = False
+        self.steps = 0
 
     @workflow.run
     async def run(self, start: OngoingStart) -> OngoingState:
@@ -43,6 +76,8 @@ class OngoingReviewWorkflow:
                 body=f"{start.applicant_name}家庭第 {start.cycle} 次复核到期（{start.due_on}），请入户核查",
             )
         )
+        if workflow.patched(PROPOSE_DECIDE):
+            await self.load_facts()
         await workflow.wait_condition(lambda: self.finding is not None)
         await workflow.wait_condition(workflow.all_handlers_finished)
         finding = self.finding
@@ -60,50 +95,217 @@ class OngoingReviewWorkflow:
             )
         )
 
-    @workflow.update(name=SupervisionNames.RECORD_REVIEW)
-    async def record_review(self, f: ReviewFinding) -> OngoingState:
+    async def load_facts(self) -> OngoingFacts:
+        """The household's kind of assistance, who decides and within which bounds, and who is barred from it."""
+        facts = await workflow.execute_activity_method(
+            SupervisionContract.ongoing_facts, args=[self.start.case_id, self.start.due_on], **ACTIVITY
+        )
+        if self.facts is None:
+            self.facts = facts
+            self.level = Level(facts.approval_level)
+        return self.facts
+
+    @property
+    def key(self) -> str:
+        return f"{self.start.case_id}-{self.start.cycle}"
+
+    def view(self) -> ReviewView:
+        status = "waiting" if not self.due else "due" if self.proposal is None else "proposed"
+        if self.finding is not None:
+            status = "stopped" if self.finding.outcome == "stop" else "decided"
+        return ReviewView(
+            status=status,
+            place=self.start.township_code,
+            due_on=str(self.start.due_on),
+            level=self.level,
+            proposer=self.proposal.actor.username if self.proposal else None,
+            barred=frozenset(m.username for m in self.facts.barred) if self.facts else frozenset(),
+        )
+
+    def check(self, action: OngoingAction, actor: Actor) -> None:
+        if why := refusal(action, self.view(), ActorView.of(actor)):
+            raise refused(why, actor)
+
+    async def note(self, kind: str, actor: Actor, summary: str, payload: dict | None = None) -> None:
+        self.steps += 1
         await workflow.execute_activity_method(
-            SupervisionContract.apply_review,
-            OngoingApplied(
-                review_key=f"{self.start.case_id}-{self.start.cycle}",
+            SupervisionContract.record_ongoing_step,
+            OngoingStep(
                 case_id=self.start.case_id,
-                due_on=self.start.due_on,
-                finding=f,
-                old_amount=self.start.monthly_amount,
+                event_key=f"ongoing-{self.key}-{self.steps}-{kind}",
+                kind=kind,
+                actor=actor,
+                summary=summary,
+                payload=payload or {},
             ),
             **ACTIVITY,
         )
-        if f.outcome != "continue":
-            words = "停发" if f.outcome == "stop" else f"调整为每月 {f.new_amount} 元"
+
+    # ---- propose --------------------------------------------------------------------------------------
+
+    @workflow.update(name=SupervisionNames.PROPOSE_REVIEW)
+    async def propose(self, p: ReviewFinding) -> OngoingState:
+        if self.proposal is not None:  # another proposal validated in the same workflow task came first
+            raise refuse("wrong_stage", "本次复核已有待审批的复核意见，请等待审批")
+        self.proposal = p
+        if self.facts is None:  # a cycle already due when propose/decide shipped
+            await self.load_facts()
+            if why := refusal(OngoingAction.PROPOSE, self.view(), ActorView.of(p.actor)):
+                self.proposal = None
+                raise refused(why, p.actor)
+        facts = self.facts
+        assert facts is not None
+        words = _outcome_words(p)
+        await self.note(
+            ACTIONS[OngoingAction.PROPOSE].kind,
+            p.actor,
+            f"动态管理复核（{self.start.due_on}）：经办人提出{words}。{p.reasons or p.findings}",
+            {"outcome": p.outcome, "new_amount": str(p.new_amount) if p.new_amount else None, "reasons": p.reasons},
+        )
+        await self.ask_decision(f"{self.start.applicant_name}家庭动态管理复核意见待审批：{words}")
+        return self.state()
+
+    @propose.validator
+    def _v_propose(self, p: ReviewFinding) -> None:
+        self.check(OngoingAction.PROPOSE, p.actor)
+        if why := content_refusal(p.outcome, self.start.monthly_amount, p.new_amount, p.reasons):
+            raise refused(why, p.actor)
+
+    async def ask_decision(self, body: str) -> None:
+        district = self.start.township_code[:6]
+        audience = (
+            f"role:district_officer@{district}"
+            if self.level is Level.DISTRICT
+            else f"role:township_approver@{self.start.township_code}"
+        )
+        await notify(
+            NotificationIn(
+                idempotency_key=f"ongoing-decide-{self.key}-{self.steps}",
+                case_id=self.start.case_id,
+                audience=audience,
+                kind="ongoing-review-proposed",
+                subject="动态管理复核意见待审批",
+                body=body,
+            )
+        )
+
+    # ---- decide ---------------------------------------------------------------------------------------
+
+    @workflow.update(name=SupervisionNames.DECIDE_REVIEW)
+    async def decide(self, d: ReviewDecision) -> OngoingState:
+        p = self.proposal
+        if p is None or self.deciding:  # another decision validated in the same workflow task came first
+            raise refuse("wrong_stage", "本次复核意见正在审批或已审批")
+        self.deciding = True
+        try:
+            if not d.agree:
+                await self.return_proposal(p, d)
+            elif self.level is Level.TOWNSHIP and self.beyond_bounds(p):
+                await self.refer(p, d)
+            else:
+                await self.apply(p, d)
+        finally:
+            self.deciding = False
+        return self.state()
+
+    @decide.validator
+    def _v_decide(self, d: ReviewDecision) -> None:
+        self.check(OngoingAction.DECIDE, d.actor)
+        if self.deciding:
+            raise refuse("wrong_stage", "本次复核意见正在审批")
+        if not d.agree and len(d.opinion.strip()) < 4:
+            raise refuse("incomplete", "退回复核意见须写明审批意见")
+
+    def beyond_bounds(self, p: ReviewFinding) -> bool:
+        facts = self.facts
+        assert facts is not None
+        if p.outcome != "adjust" or p.new_amount is None:
+            return False
+        return beyond_township(self.start.monthly_amount, p.new_amount, facts.max_change, facts.max_change_ratio)
+
+    async def return_proposal(self, p: ReviewFinding, d: ReviewDecision) -> None:
+        self.proposal = None
+        self.level = Level(self.facts.approval_level) if self.facts else Level.TOWNSHIP
+        self.endorsed_by = None
+        await self.note(
+            "ongoing_returned",
+            d.actor,
+            f"动态管理复核（{self.start.due_on}）：审批人退回复核意见（{_outcome_words(p)}）。审批意见：{d.opinion}",
+            {"proposed_by": p.actor.username, "opinion": d.opinion},
+        )
+        await notify(
+            NotificationIn(
+                idempotency_key=f"ongoing-returned-{self.key}-{self.steps}",
+                case_id=self.start.case_id,
+                audience=f"user:{p.actor.username}",
+                kind="ongoing-review-returned",
+                subject="动态管理复核意见被退回",
+                body=f"{self.start.applicant_name}家庭的复核意见被退回：{d.opinion}",
+            )
+        )
+
+    async def refer(self, p: ReviewFinding, d: ReviewDecision) -> None:
+        """The township agrees to a change beyond its bounds: the district decides it."""
+        self.level = Level.DISTRICT
+        self.endorsed_by = d.actor
+        facts = self.facts
+        assert facts is not None
+        bounds = f"乡镇（街道）可决定的调整不超过 {facts.max_change} 元且不超过原金额的 {facts.max_change_ratio:.0%}"
+        await self.note(
+            "ongoing_referred",
+            d.actor,
+            f"动态管理复核（{self.start.due_on}）：乡镇审批人同意{_outcome_words(p)}（原每月 "
+            f"{self.start.monthly_amount} 元），超出{bounds}，报区民政局决定。{d.opinion}".rstrip(),
+            {"old_amount": str(self.start.monthly_amount), "new_amount": str(p.new_amount), "opinion": d.opinion},
+        )
+        await self.ask_decision(f"{self.start.applicant_name}家庭动态管理复核：{_outcome_words(p)}，超出乡镇审批权限")
+
+    async def apply(self, p: ReviewFinding, d: ReviewDecision | None) -> None:
+        """Apply the outcome to the register and send the written decision where the benefit changes."""
+        await workflow.execute_activity_method(
+            SupervisionContract.apply_review,
+            OngoingApplied(
+                review_key=self.key,
+                case_id=self.start.case_id,
+                due_on=self.start.due_on,
+                finding=p,
+                old_amount=self.start.monthly_amount,
+                decision=d,
+                level=self.level.value if d else None,
+            ),
+            **ACTIVITY,
+        )
+        if p.outcome != "continue":
+            kind = self.facts.assistance_type if self.facts else "dibao"
+            subject, body = notice(kind, p.outcome, p.new_amount, p.reasons)
             await notify(
                 NotificationIn(
                     idempotency_key=f"ongoing-decision-{self.start.case_id}-{self.start.cycle}",
                     case_id=self.start.case_id,
                     audience="applicant",
-                    kind=f"ongoing-{f.outcome}",
-                    subject="最低生活保障变更决定书",
-                    body=f"经复核，您家的保障金{words}。理由：{f.reasons}",
+                    kind=f"ongoing-{p.outcome}",
+                    subject=subject,
+                    body=body,
                 )
             )
-        self.finding = f
+        self.finding = p
+
+    # ---- before propose/decide ----------------------------------------------------------------------------
+
+    @workflow.update(name=SupervisionNames.RECORD_REVIEW)
+    async def record_review(self, f: ReviewFinding) -> OngoingState:
+        """The one-person review of cycles due before propose/decide: replayed from their histories only."""
+        await self.apply(f, None)
         return self.state()
 
     @record_review.validator
     def _v_review(self, f: ReviewFinding) -> None:
-        if not self.due:
-            raise refuse("wrong_stage", f"本次复核 {self.start.due_on} 到期，尚未到期")
-        if self.finding is not None:
-            raise refuse("closed", "本次复核已办理")
-        if f.actor.role not in REVIEWERS or not within(f.actor.place_code, self.start.township_code):
-            raise refuse("wrong_role", "复核由本乡镇（街道）或区民政局工作人员办理")
-        if f.outcome in ("adjust", "stop") and len(f.reasons.strip()) < 4:
-            raise refuse("incomplete", "调整或停发须书面写明理由")
-        if f.outcome == "adjust" and not f.new_amount:
-            raise refuse("incomplete", "请填写调整后的金额")
+        raise refuse("superseded", "动态管理复核须由经办人提出意见、审批人决定，请使用「提出复核意见」")
 
     @workflow.query(name=SupervisionNames.STATE)
     def state(self) -> OngoingState:
-        status = "stopped" if self.finding and self.finding.outcome == "stop" else ("due" if self.due else "waiting")
+        view = self.view()
+        status = view.status if view.status != "decided" else "due"
         return OngoingState(
             case_id=self.start.case_id,
             cycle=self.start.cycle,
@@ -111,4 +313,12 @@ class OngoingReviewWorkflow:
             monthly_amount=self.start.monthly_amount,
             status=status,  # type: ignore[arg-type]
             history_cycles=self.start.cycle - 1,
+            proposal=self.proposal if self.finding is None else None,
+            level=self.level.value,
+            endorsed_by=self.endorsed_by.username if self.endorsed_by else None,
+            assistance_type=self.facts.assistance_type if self.facts else None,
         )
+
+
+def _outcome_words(p: ReviewFinding) -> str:
+    return {"continue": "继续保障", "adjust": f"调整为每月 {p.new_amount} 元", "stop": "停发"}[p.outcome]

@@ -14,7 +14,7 @@ from temporalio import workflow
 from workflows.common import ACTIVITY, refuse, today
 
 with workflow.unsafe.imports_passed_through():
-    from rules.sampling import Candidate, draw
+    from rules.sampling import Candidate, assign, draw
     from schemas.contracts import SupervisionContract
     from schemas.staff import Role
     from schemas.supervision import (
@@ -37,9 +37,11 @@ class MonthlySamplingWorkflow:
     async def run(self, month: str | None = None) -> SampleDrawn:
         month = month or previous_month(today())
         found = await workflow.execute_activity_method(SupervisionContract.sampling_candidates, month, **ACTIVITY)
-        candidates = [Candidate(**c) for c in found["candidates"]]
+        candidates = [Candidate(**(c | {"excluded": tuple(c.get("excluded", ()))})) for c in found["candidates"]]
         seed = f"jiuzhu-sampling-{month}"
-        picked = draw(candidates, float(found["share"]), seed)
+        # Who re-checks each case: an officer who never approved, took over or investigated it (draws recorded
+        # before the officers were part of the answer assign no one).
+        picked = assign(draw(candidates, float(found["share"]), seed), found.get("officers", []), seed)
         drawn = SampleDrawn(
             month=month,
             seed=seed,
@@ -52,6 +54,8 @@ class MonthlySamplingWorkflow:
                     case_id=d.case_id,
                     township_code=d.township_code,
                     reason=d.reason,
+                    assigned_to=d.assigned_to,
+                    excluded=list(d.excluded),
                 )
                 for d in picked
             ],
@@ -88,6 +92,8 @@ class RecheckWorkflow:
     def _v_finding(self, f: RecheckFinding) -> None:
         if f.actor.role is not Role.DISTRICT_OFFICER:
             raise refuse("wrong_role", "抽查复核由区民政局工作人员办理")
+        if f.actor.username in self.case.excluded:
+            raise refuse("recused", "您审批、接管或调查过本案，或与该户存在近亲属关系，依规不能复核")
         if self.finding is not None:
             raise refuse("closed", "该案件的复核结论已录入")
 

@@ -10,7 +10,7 @@ import asyncio
 import sys
 import tempfile
 import warnings
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -137,7 +137,6 @@ async def scenario_objection_12349(env: WorkflowEnvironment, app_id: str) -> Non
     """Under a policy that leaves the notice out of the time limit, a complaint through 12349 during the notice:
     the case goes back to the investigation for the district's own home visit, then a new hearing and
     decision, and is enrolled after a second notice. (It leaves that policy in force: record it alone.)"""
-    from datetime import date
 
     from schemas.policy import Policy
     from tests.support.review import hearing, home_visit, interview
@@ -169,13 +168,18 @@ async def scenario_emergency(env: WorkflowEnvironment, event_id: str) -> None:
     from temporalio.client import WorkflowUpdateFailedError
 
     from db import funds_repo
-    from schemas.emergency import CloseEvent, DocumentsRecorded, EmergencyNames, Escalation, FundSource
-    from tests.support.emergency import TOWNSHIP, VILLAGE, pay, start_emergency
+    from schemas.emergency import CloseEvent, EmergencyNames, Escalation, FundSource
+    from tests.support.emergency import TOWNSHIP, VILLAGE, documents, exempt, pay, start_emergency
+    from tests.support.factories import resident_id
 
     async with env.jiuzhu_pool.acquire() as conn:  # type: ignore[attr-defined]
         await funds_repo.add_income(conn, VILLAGE, Decimal("700"), FundSource.GOVERNMENT, "admin")
         await funds_repo.add_income(conn, TOWNSHIP, Decimal("5000"), FundSource.GOVERNMENT, "admin")
-    h = await start_emergency(env, event_id)
+    person = resident_id(date(1975, 6, 1), seq=601)
+    h = await start_emergency(env, event_id, id_number=person)
+    again = await start_emergency(env, f"{event_id}-AGAIN", id_number=person)  # (since v6) the open event instead
+    assert (await again.result()).duplicate_of == event_id
+    await env.sleep(timedelta(hours=30))  # (since v4) the 24-hour promise: reminder at 12 h, the township at 24 h
     await pay(h, "shipo_cun1", "village", "500")
     try:  # 200 left in the village society: refused for funds, leaving no trace
         await pay(h, "shipo_cun1", "village", "300")
@@ -185,14 +189,81 @@ async def scenario_emergency(env: WorkflowEnvironment, event_id: str) -> None:
     short = Escalation(actor=actor("shipo_cun1"), reason="互助社资金不足", grounds="fund_insufficient")
     await h.execute_update(EmergencyNames.ESCALATE, short)
     await pay(h, "shipo_shenpi", "township", "1200")
-    await env.sleep(timedelta(days=10))  # documentation reminder and overdue
-    await h.execute_update(EmergencyNames.DOCUMENTS, DocumentsRecorded(actor=actor("shipo_jingban"), items=["病历"]))
+    await env.sleep(timedelta(days=10))  # each payment's documentation reminder and overdue
+    await documents(h, "shipo_jingban", f"{event_id}-pay-001")  # (since v4) the first payment's only
+    await exempt(h, "qu_minzheng")  # (since v4) the second's waived by the district
     await h.execute_update(EmergencyNames.CLOSE, CloseEvent(actor=actor("shipo_jingban"), summary="救助到位"))
     await h.result()
 
 
+# Workflows that continue as new: the run whose history to keep (the first), by workflow id.
+FIRST_RUNS: dict[str, str] = {}
+
+
+async def scenario_ongoing(env: WorkflowEnvironment, app_id: str) -> None:
+    """An enrolled dibao household's ongoing review: a caseworker proposes a lower amount, the approver returns
+    it with an opinion, the caseworker proposes again and the approver agrees; the next cycle begins."""
+    from datetime import datetime
+
+    from infra.clock import BEIJING, today
+    from schemas.supervision import OngoingStart, ReviewDecision, ReviewFinding, SupervisionNames, ongoing_workflow_id
+    from tests.support.supervision import seed_case
+
+    due = today() + timedelta(days=1)
+    decided = datetime.combine(due - timedelta(days=180), datetime.min.time(), BEIJING).replace(hour=10)
+    await seed_case(env.jiuzhu_pool, app_id, "341503106", decided, amount_fen=90000)  # type: ignore[attr-defined]
+    start = OngoingStart(
+        case_id=app_id,
+        township_code="341503106",
+        applicant_name="测试户",
+        cadence_months=6,
+        due_on=due,
+        monthly_amount=Decimal("900"),
+    )
+    wid = ongoing_workflow_id(app_id)
+    h = await env.client.start_workflow(SupervisionNames.ONGOING, start, id=wid, task_queue=TASK_QUEUE)
+    FIRST_RUNS[wid] = h.first_execution_run_id or h.run_id or ""
+    await env.sleep(timedelta(days=2))
+    change = ReviewFinding(
+        actor=actor("shipo_jingban"),
+        outcome="adjust",
+        findings="入户核查家庭收入情况",
+        new_amount=Decimal("800"),
+        reasons="子女就业，收入增加",
+    )
+    approver = actor("shipo_shenpi")
+    await h.execute_update(SupervisionNames.PROPOSE_REVIEW, change)
+    back = ReviewDecision(actor=approver, agree=False, opinion="请补充子女收入证明")
+    await h.execute_update(SupervisionNames.DECIDE_REVIEW, back)
+    await h.execute_update(SupervisionNames.PROPOSE_REVIEW, change)
+    try:
+        await h.execute_update(SupervisionNames.DECIDE_REVIEW, ReviewDecision(actor=approver, agree=True))
+    except Exception:
+        pass
+    await env.sleep(timedelta(seconds=5))
+
+
 def request_no(tag: str, n: int) -> str:
     return f"12349-20261201-{(tag.upper() + 'XXXX')[:4]}{n:02d}"
+
+
+async def scenario_emergency_12349(env: WorkflowEnvironment, tag: str) -> None:
+    """A 12349 request for emergency help from a person whose emergency event is open: the triage answers with
+    that event; the request closes."""
+    from schemas.frontdoor import IntakeNames, IntakeState, RequestKind, Triage
+    from tests.support.emergency import start_emergency
+    from tests.support.factories import resident_id
+    from tests.support.frontdoor import submit
+    from tests.support.workflows import query_until
+
+    person = resident_id(date(1958, 1, 9), seq=732)
+    await start_emergency(env, f"OPEN-{tag}", id_number=person)
+    h = await submit(env, request_no(tag, 3), RequestKind.HELP, ["sudden_hardship"], id_number=person)
+    await query_until(h, IntakeNames.STATE, IntakeState, lambda s: s.answer_due is not None)
+    await h.execute_update(
+        IntakeNames.TRIAGE, Triage(actor=actor("shipo_jingban"), needs=["sudden_hardship"], emergency_kind="illness")
+    )
+    await h.result()
 
 
 async def scenario_referral(env: WorkflowEnvironment, tag: str) -> None:
@@ -256,6 +327,12 @@ async def scenario_complaint(env: WorkflowEnvironment, tag: str) -> None:
     await h.result()
 
 
+def _ongoing_id(app_id: str) -> str:
+    from schemas.supervision import ongoing_workflow_id
+
+    return ongoing_workflow_id(app_id)
+
+
 def _referral_id(no: str) -> str:
     from schemas.frontdoor import referral_workflow_id
 
@@ -270,14 +347,22 @@ SCENARIOS = {
     "district": scenario_district,
     "objection_12349": scenario_objection_12349,
     "emergency": scenario_emergency,
+    "ongoing": scenario_ongoing,
     "referral": scenario_referral,
+    "emergency_12349": scenario_emergency_12349,
     "complaint": scenario_complaint,
 }
-FRONT_DOOR = {"referral", "complaint"}  # scenarios numbered by the tag, not named by an application id
+FRONT_DOOR = {
+    "referral",
+    "complaint",
+    "emergency_12349",
+}  # scenarios numbered by the tag, not named by an application id
 # The workflows whose histories a scenario leaves (by default its review case).
 WORKFLOW_IDS = {
-    "emergency": lambda tag, app_id: [f"emergency-{app_id}"],
+    "emergency": lambda tag, app_id: [f"emergency-{app_id}", f"emergency-{app_id}-AGAIN"],
+    "ongoing": lambda tag, app_id: [_ongoing_id(app_id)],
     "referral": lambda tag, app_id: [f"intake-{request_no(tag, 1)}", _referral_id(request_no(tag, 1))],
+    "emergency_12349": lambda tag, app_id: [f"intake-{request_no(tag, 3)}"],
     "complaint": lambda tag, app_id: [
         f"intake-{request_no(tag, 2)}",
         f"complaint-TS-{request_no(tag, 2).removeprefix('12349-')}",
@@ -326,9 +411,14 @@ async def main(tag: str, only: set[str]) -> None:
             env.jiuzhu_pool = pool  # type: ignore[attr-defined]
             async with build_worker(env.client, pool):
                 await scenario(env, tag if name in FRONT_DOOR else app_id)
+            kept: set[str] = set()
             for workflow_id in WORKFLOW_IDS.get(name, lambda tag, app_id: [f"review-{app_id}"])(tag, app_id):
-                history = await env.client.get_workflow_handle(workflow_id).fetch_history()
-                out = HERE / f"{workflow_id.split('-')[0]}-{tag}-{name}.json"
+                run = FIRST_RUNS.get(workflow_id)
+                history = await env.client.get_workflow_handle(workflow_id, run_id=run).fetch_history()
+                stem = f"{workflow_id.split('-')[0]}-{tag}-{name}"
+                stem += f"_{len([k for k in kept if k.startswith(stem)]) + 1}" if stem in kept else ""
+                kept.add(stem)
+                out = HERE / f"{stem}.json"
                 out.write_text(history.to_json())
                 print(f"wrote {out} ({len(history.events)} events)")
             await env.shutdown()

@@ -125,12 +125,13 @@ def _application(user: str, s: Seeds) -> dict[str, Any]:
 
 
 def _emergency(user: str, s: Seeds) -> dict[str, Any]:
+    """A person of their own for each registration: a second one for a person with an open event answers it (200)."""
     return {
         "kind": "fire",
         "description": "夜间房屋失火，财物烧毁",
         "household": {
             "name": "赵六",
-            "id_number": resident_id(date(1975, 6, 1), seq=610),
+            "id_number": resident_id(date(1975, 6, 1), seq=610 + next(_new_ids) % 300),
             "township_code": SHIPO,
             "village_code": SHIPO_VILLAGE,
             "address": "示范村一 赵家湾 3 号",
@@ -272,14 +273,20 @@ EMERGENCY_BODIES: dict[str, Body] = {
     "approve": {"tier": "village", "amount": "500.00"},
     "escalate": {"reason": "超出村级封顶，申报乡镇"},
     "documents": {"items": ["病历", "费用清单"]},
+    "exempt": {"decision_no": "裕民救〔2026〕1号", "reason": "原始票据无法取得"},
     "close": {"summary": "已救助，材料齐全"},
+    "approve_repeat": {"note": "同意再次救助"},
+    "resolve_namesake": {"username": "shipo_diaocha", "same_person": False},
 }
 # Who may take each action: the workflow's rule (rules.emergency_actions), past the HTTP layer's `emergency.act`.
 EMERGENCY_ROLES = {
     "approve": frozenset({VC, AP, OFF}),  # each tier its own payer
     "escalate": frozenset({VC, CW, AP, OFF}),
     "documents": frozenset({VC, CW, AP, OFF}),
+    "exempt": frozenset({OFF}),  # a district officer's written decision
     "close": frozenset({VC, CW, AP, OFF}),
+    "approve_repeat": frozenset({AP}),  # the township approves a repeat within the period
+    "resolve_namesake": frozenset({CW, OFF}),  # as in the review (rules.recusal.NAMESAKE_RESOLVERS)
 }
 
 
@@ -409,6 +416,17 @@ RULES: dict[tuple[str, str], Rule] = {
     # ---- the Temporal Web UI's codec server (webapp/codec/api.py): the seeded case's workflow payload ----
     ("POST", "/api/codec/decode"): staff(who("workflow.decode"), scoped=True, json=_sealed_payload, ok=200),
     ("POST", "/api/codec/encode"): staff(who("workflow.decode"), json={"payloads": []}, ok=200),
+    **{
+        ("POST", f"/api/ongoing-reviews/{{case_id}}/actions/{a}"): staff(
+            who("reviews.record"),
+            scoped=True,
+            json=body,
+            ok=(404, "not_found"),
+            foreign=(404, "not_found"),
+            note="404: no recipient seeded",
+        )
+        for a, body in (("propose", {"outcome": "continue", "findings": "情况未变"}), ("decide", {"agree": True}))
+    },
     # ---- pages: log-in, account (webapp/account/pages.py, webapp/admin/relatives.py) ----
     ("GET", "/"): staff(
         who("account"),
@@ -565,9 +583,10 @@ RULES: dict[tuple[str, str], Rule] = {
         who("recheck.record"), form={}, ok=(422, "复核结论为必填项；复核情况为必填项")
     ),
     ("GET", "/supervision/reviews"): staff(who("reviews.view")),
-    ("POST", "/supervision/reviews/{case_id}"): staff(
+    ("POST", "/supervision/reviews/{case_id}/{action}"): staff(
         who("reviews.record"),
         scoped=True,
+        params={"action": "propose"},
         form={"outcome": "continue", "findings": "情况未变"},
         ok=(404, "该保障对象不在您的辖区内"),
         foreign=(404, "该保障对象不在您的辖区内"),

@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 import asyncpg
 from temporalio.client import WorkflowHandle
@@ -14,6 +15,8 @@ from temporalio.testing import WorkflowEnvironment
 from db import funds_repo
 from infra.config import TASK_QUEUE
 from schemas.emergency import (
+    DocumentationExemption,
+    DocumentsRecorded,
     EmergencyAck,
     EmergencyHousehold,
     EmergencyKind,
@@ -36,7 +39,16 @@ async def fund(pool: asyncpg.Pool, place: str, amount: str, source: FundSource =
         )
 
 
-async def start_emergency(env: WorkflowEnvironment, event_id: str | None = None) -> WorkflowHandle:
+async def start_emergency(
+    env: WorkflowEnvironment,
+    event_id: str | None = None,
+    *,
+    id_number: str | None = None,
+    by: str = "shipo_cun1",
+    **start_fields: Any,
+) -> WorkflowHandle:
+    """Start an event of 赵六 (a fresh ID number unless `id_number`) and wait until it is registered;
+    `start_fields` (path, expense, declared_relatives, …) go into its `EmergencyStart`."""
     event_id = event_id or f"E{uuid.uuid4().hex[:10]}"
     start = EmergencyStart(
         event_id=event_id,
@@ -44,13 +56,14 @@ async def start_emergency(env: WorkflowEnvironment, event_id: str | None = None)
         description="夜间房屋失火，家中财物烧毁",
         household=EmergencyHousehold(
             name="赵六",
-            id_number=resident_id(date(1975, 6, 1)),
+            id_number=id_number or resident_id(date(1975, 6, 1)),
             township_code=TOWNSHIP,
             village_code=VILLAGE,
             address="示范村一 赵家湾 3 号",
             members=4,
         ),
-        registered_by=actor("shipo_cun1"),
+        registered_by=actor(by),
+        **start_fields,
     )
     h = await env.client.start_workflow(
         EmergencyNames.WORKFLOW,
@@ -61,7 +74,8 @@ async def start_emergency(env: WorkflowEnvironment, event_id: str | None = None)
         execution_timeout=timedelta(days=60),
     )
     for _ in range(100):  # the registration activity runs first
-        if (await h.query(EmergencyNames.STATE, result_type=EmergencyState)).log:
+        s = await h.query(EmergencyNames.STATE, result_type=EmergencyState)
+        if s.log or s.duplicate_of:
             return h
         await asyncio.sleep(0.05)
     raise AssertionError("emergency never registered")
@@ -77,3 +91,39 @@ async def pay(h: WorkflowHandle, who: str, tier: str, amount: str) -> EmergencyA
 
 async def state(h: WorkflowHandle) -> EmergencyState:
     return await h.query(EmergencyNames.STATE, result_type=EmergencyState)
+
+
+async def documents(h: WorkflowHandle, who: str, payment_key: str | None = None) -> EmergencyAck:
+    """Documents supplied for the payment (every payment still owing them if none is named)."""
+    body = DocumentsRecorded(actor=actor(who), items=["救助申请书", "病历"], payment_key=payment_key)
+    return await h.execute_update(EmergencyNames.DOCUMENTS, body, result_type=EmergencyAck)
+
+
+async def exempt(h: WorkflowHandle, who: str, payment_key: str | None = None) -> EmergencyAck:
+    """A written exemption from the documents of the payment (of every payment still owing them if none)."""
+    body = DocumentationExemption(
+        actor=actor(who), decision_no="裕民救〔2026〕12号", reason="原始票据毁于火灾，无法补齐", payment_key=payment_key
+    )
+    return await h.execute_update(EmergencyNames.EXEMPT, body, result_type=EmergencyAck)
+
+
+def logged(h: WorkflowHandle, kind: str, payment_key: str | None = None):
+    """A check for `on_time`: the first log entry of `kind` (for that payment, if given), else None."""
+
+    async def entry() -> dict | None:
+        found = (e for e in (await state(h)).log if e["kind"] == kind)
+        return next((e for e in found if payment_key is None or e["payload"].get("payment_key") == payment_key), None)
+
+    return entry
+
+
+async def act(h: WorkflowHandle, update: str, payload: Any) -> EmergencyAck:
+    return await h.execute_update(update, payload, result_type=EmergencyAck)
+
+
+async def close_paid(h: WorkflowHandle, by: str = "shipo_jingban") -> None:
+    """Documents supplied and the event closed."""
+    from schemas.emergency import CloseEvent, DocumentsRecorded
+
+    await act(h, EmergencyNames.DOCUMENTS, DocumentsRecorded(actor=actor(by), items=["救助申请书"]))  # every payment
+    await act(h, EmergencyNames.CLOSE, CloseEvent(actor=actor(by), summary="救助到位"))

@@ -41,12 +41,14 @@ def bureau_staff(bureau: Bureau) -> Actor:
     )
 
 
-async def submit(env: WorkflowEnvironment, no: str, kind: RequestKind, needs: list[str], **extra) -> WorkflowHandle:
+async def submit(
+    env: WorkflowEnvironment, no: str, kind: RequestKind, needs: list[str], id_number: str | None = None, **extra
+) -> WorkflowHandle:
     request = FrontDoorRequest(
         kind=kind,
         needs=needs,
         name="周九",
-        id_number=resident_id(date(1958, 1, 9)),
+        id_number=id_number or resident_id(date(1958, 1, 9)),
         phone="13905641111",
         township_code="341503106",
         village_code="341503106202",

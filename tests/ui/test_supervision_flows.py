@@ -248,7 +248,7 @@ async def test_an_ongoing_review_is_stopped_with_written_reasons(
     assert 'data-case="ONG-9"' in due_card and "复核流程于到期日 8:30 提醒乡镇（街道）" in due_card
     assert 'data-testid="review-form"' not in due_card
     form = {"outcome": "stop", "findings": "入户核查家庭收入情况", "reasons": "家庭人均收入已超过保障标准"}
-    r = await web.post("/supervision/reviews/ONG-9", data=form | {"csrftoken": csrf_token(page)})
+    r = await web.post("/supervision/reviews/ONG-9/propose", data=form | {"csrftoken": csrf_token(page)})
     assert r.status_code == 422 and "本次复核 2026-11-24 到期，尚未到期" in r.text
 
     await review_env.skip_to(remind_at - timedelta(minutes=1))
@@ -262,24 +262,39 @@ async def test_an_ongoing_review_is_stopped_with_written_reasons(
     page = (await web.get("/supervision/reviews")).text
     due_card = page.split('data-testid="due"')[1].split('data-testid="register"')[0]
     assert 'data-case="ONG-9"' in due_card and 'data-testid="review-form"' in due_card and "第 1 次复核" in due_card
+    assert 'action="/supervision/reviews/ONG-9/propose"' in due_card and 'data-testid="decide-form"' not in due_card
     form = {"outcome": "stop", "findings": "入户核查家庭收入情况", "reasons": "", "csrftoken": csrf_token(page)}
-    r = await web.post("/supervision/reviews/ONG-9", data=form)
+    r = await web.post("/supervision/reviews/ONG-9/propose", data=form)
     assert r.status_code == 422 and "调整或停发须书面写明理由" in r.text and "入户核查家庭收入情况" in r.text
 
     await log_in(web, "shipo_diaocha")  # barred on this household by the relatives match
-    r = await web.post("/supervision/reviews/ONG-9", data=form | {"reasons": "家庭人均收入已超过保障标准"})
+    r = await web.post("/supervision/reviews/ONG-9/propose", data=form | {"reasons": "家庭人均收入已超过保障标准"})
     assert r.status_code == 422 and "依规应当回避" in r.text
     rows = await pool.fetch("select username, action, code from refused_actions where case_id = 'ONG-9'")
-    assert [tuple(row) for row in rows] == [("shipo_diaocha", "ongoing_review", "recused")]
+    assert [tuple(row) for row in rows] == [("shipo_diaocha", "ongoing_propose", "recused")]
 
     await log_in(web, "shipo_jingban")
-    r = await web.post("/supervision/reviews/ONG-9", data=form | {"reasons": "家庭人均收入已超过保障标准"})
+    r = await web.post("/supervision/reviews/ONG-9/propose", data=form | {"reasons": "家庭人均收入已超过保障标准"})
     assert r.status_code == 303, r.text
     page = (await web.get(r.headers["location"])).text
-    assert "ONG-9 的复核已录入" in page
+    assert "ONG-9 的复核意见已提交，等待审批人决定。" in page
+    due_card = page.split('data-testid="due"')[1].split('data-testid="register"')[0]
+    assert "石婆店镇经办人 李娟 提出复核意见：停发" in due_card and 'data-testid="decide-form"' not in due_card
+    assert "须由提出人以外的人员审批" in due_card  # the proposer is offered no decision
+    assert await pool.fetchval("select status from recipients where case_id = 'ONG-9'") == "active"
+
+    await log_in(web, "shipo_shenpi")  # the township's approver decides
+    page = (await web.get("/supervision/reviews")).text
+    due_card = page.split('data-testid="due"')[1].split('data-testid="register"')[0]
+    assert 'action="/supervision/reviews/ONG-9/decide"' in due_card and "乡镇（街道）审批" in due_card
+    r = await web.post("/supervision/reviews/ONG-9/decide", data={"agree": "yes", "csrftoken": csrf_token(page)})
+    assert r.status_code == 303, r.text
+    page = (await web.get(r.headers["location"])).text
+    assert "ONG-9 的复核意见已审批。" in page
     stopped = page.split('data-testid="stopped"')[1].split("</table>")[0]
     assert "家庭人均收入已超过保障标准" in stopped and "石婆店镇经办人 李娟" in stopped
-    assert "停发" in page.split('data-testid="recent"')[1]
+    recent = page.split('data-testid="recent"')[1]
+    assert "停发" in recent and "审批：石婆店镇审批人 张华" in recent
     rec = await pool.fetchrow("select status, stop_reasons from recipients where case_id = 'ONG-9'")
     assert rec["status"] == "stopped" and rec["stop_reasons"] == "家庭人均收入已超过保障标准"
 

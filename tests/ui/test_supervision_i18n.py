@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from rules.ongoing_actions import ACTIONS as ONGOING_ACTIONS
 from tests.support.i18n import msgids, repeated, templates, untranslated
 from webapp.supervision import conflicts, declarations, history, reviews, sampling
 
@@ -23,6 +24,8 @@ def test_every_chinese_label_the_supervision_pages_show_has_english() -> None:
         *sampling.RECHECK_STATUS.values(),
         *reviews.OUTCOME_LABELS.values(),
         *reviews.RECIPIENT_STATUS.values(),
+        *reviews.LEVEL_LABELS.values(),
+        *(spec.label for spec in ONGOING_ACTIONS.values()),
         *declarations.STATUS_LABELS.values(),
         *declarations.KIND_LABELS.values(),
         *conflicts.ACTION_NAMES.values(),

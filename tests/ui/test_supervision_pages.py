@@ -172,11 +172,11 @@ async def test_reviews_page_register_and_stopped_households_within_the_township(
     assert ("没有到期的复核" in page) is not due
     active = (await web.get("/supervision/reviews")).text.split('data-testid="register"')[1].split("</table>")[0]
     assert "R-1" in active and "R-2" not in active
-    r = await web.post("/supervision/reviews/R-3", data={"outcome": "continue", "csrftoken": csrf_token(page)})
+    r = await web.post("/supervision/reviews/R-3/propose", data={"outcome": "continue", "csrftoken": csrf_token(page)})
     assert r.status_code == 404  # not in the user's township
 
     await log_in(web, "qu_jiandu")
-    r = await web.post("/supervision/reviews/R-1", data={"outcome": "continue", "csrftoken": csrf_token(page)})
+    r = await web.post("/supervision/reviews/R-1/propose", data={"outcome": "continue", "csrftoken": csrf_token(page)})
     assert r.status_code == 403 and "复核由本乡镇（街道）或区民政局工作人员办理" in r.text
 
 

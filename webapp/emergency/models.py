@@ -7,10 +7,21 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
-from schemas.emergency import EVENT_ID, EmergencyHousehold, EmergencyKind, EmergencyRecord, EmergencyState, FundSource
+from schemas.emergency import (
+    EVENT_ID,
+    EmergencyHousehold,
+    EmergencyKind,
+    EmergencyPath,
+    EmergencyRecord,
+    EmergencyState,
+    ExpenseEvidence,
+    FundSource,
+    check_expense_path,
+)
 from schemas.money import Money
+from schemas.relatives import DeclaredRelative
 
 
 class EmergencyIn(BaseModel):
@@ -18,6 +29,18 @@ class EmergencyIn(BaseModel):
     kind: EmergencyKind
     description: str = Field(min_length=4, max_length=2000)
     household: EmergencyHousehold
+    path: EmergencyPath = Field(
+        default=EmergencyPath.URGENT, description="urgent 急难型（村级先行救助）；expense 支出型（向乡镇申请）"
+    )
+    expense: ExpenseEvidence | None = Field(default=None, description="支出型：家庭刚性支出和收入")
+    declared_relatives: list[DeclaredRelative] = Field(
+        default_factory=list, max_length=20, description="求助人申报的在村（社区）、乡镇、区工作的近亲属"
+    )
+
+    @model_validator(mode="after")
+    def _expense_with_its_path(self) -> EmergencyIn:
+        check_expense_path(self.path, self.expense)
+        return self
 
 
 class EmergencySummary(EmergencyRecord):

@@ -18,9 +18,18 @@ from temporalio.client import Client
 from db import places_repo
 from infra.clock import BEIJING
 from rules.actions import ActorView
-from rules.caps import Tier, room
+from rules.caps import Tier, per_capita_after_expense, room
 from rules.emergency_actions import ACTIONS, EmergencyAction, available_actions
-from schemas.emergency import EMERGENCY_PAYLOADS, EmergencyHousehold, EmergencyKind, FundSource
+from schemas.emergency import (
+    EMERGENCY_PAYLOADS,
+    EmergencyHousehold,
+    EmergencyKind,
+    EmergencyPath,
+    ExpenseEvidence,
+    ExpenseKind,
+    FundSource,
+)
+from schemas.relatives import DeclaredRelative
 from schemas.staff import Actor
 from webapp import authz
 from webapp.deps import Db, MaybeTemporal, PageActor
@@ -33,8 +42,15 @@ from webapp.render import HIDDEN_FIELDS, refused, render, render_error
 router = APIRouter(include_in_schema=False)
 KINDS = [(k.value, k.label) for k in EmergencyKind]
 SOURCES = [(s.value, s.label) for s in FundSource]
+PATHS = [(p.value, p.label) for p in EmergencyPath]
+EXPENSE_KINDS = [(k.value, k.label) for k in ExpenseKind]
+RELATIVE_ROWS = 2  # declared relatives the registration form has room for
 LABELS = {
     "kind_labels": dict(KINDS),
+    "path_labels": dict(PATHS),
+    "expense_kind_labels": dict(EXPENSE_KINDS),
+    "paths": PATHS,
+    "expense_kinds": EXPENSE_KINDS,
     "tier_labels": {t.value: t.label for t in Tier},
     "source_labels": dict(SOURCES),
     "beijing": BEIJING,
@@ -108,6 +124,7 @@ async def register(
     village_code: Annotated[str, Form()] = "",
     address: Annotated[str, Form()] = "",
     members: Annotated[str, Form()] = "1",
+    path: Annotated[str, Form()] = "urgent",
     *,
     actor: PageActor,
     db: Db,
@@ -122,7 +139,10 @@ async def register(
         "village_code": village_code,
         "address": address,
         "members": members,
+        "path": path,
     }
+    form = await request.form()
+    values |= {k: str(v) for k, v in form.items() if k.startswith(("expense", "covered", "income", "relative_"))}
     errors: list[str] = []
     status = 422
     try:
@@ -138,15 +158,44 @@ async def register(
                 address=address,
                 members=members or 1,
             ),
+            path=path or "urgent",
+            expense=_expense(values) if path == EmergencyPath.EXPENSE else None,
+            declared_relatives=_declared(values),
         )
-        created, _ = await service.register(db, temporal, body, actor)
-        return RedirectResponse(f"/emergencies/{created.event.event_id}", status_code=303)
+        event, created = await service.register(db, temporal, body, actor)
+        opened = "" if created else "?existing=1"  # the person's open event answers the registration
+        return RedirectResponse(f"/emergencies/{event.event.event_id}{opened}", status_code=303)
     except ValidationError as exc:
         errors = _errors(exc)
     except ApiError as exc:
         errors, status = [exc.message], exc.status
     context = LABELS | {"values": values, "errors": errors, "kinds": KINDS, "villages": await _villages(db, actor)}
     return render(request, "emergency/new.html", context, status=status, actor=actor)
+
+
+def _expense(values: dict[str, str]) -> ExpenseEvidence:
+    return ExpenseEvidence(
+        kind=values.get("expense_kind") or "medical",
+        expense=values.get("expense") or "0",
+        covered=values.get("covered") or "0",
+        income_12m=values.get("income_12m") or "0",
+        note=values.get("expense_note", ""),
+    )
+
+
+def _declared(values: dict[str, str]) -> list[DeclaredRelative]:
+    """The declared relatives of the form's rows that name someone."""
+    rows = [
+        {f: values.get(f"relative_{f}_{i}", "").strip() for f in ("name", "relation", "workplace", "id")}
+        for i in range(RELATIVE_ROWS)
+    ]
+    return [
+        DeclaredRelative(
+            staff_name=r["name"], relation=r["relation"], workplace=r["workplace"], id_number=r["id"] or None
+        )
+        for r in rows
+        if r["name"]
+    ]
 
 
 async def _detail_page(
@@ -169,6 +218,10 @@ async def _detail_page(
     policy = await service.caps_policy(db, event_id) if detail.state is not None else None
     event = service.event_view(detail, policy)
     limits = None if event.caps is None else {"caps": event.caps, "room": room(event.caps, event.totals, event.tier)}
+    owed = [p for p in detail.payments if p["documentation"] in ("due", "overdue")]
+    state = detail.state
+    x = state.expense if state else None
+    after = per_capita_after_expense(x.income_12m, x.self_paid, state.members) if x and state else None
     return render(
         request,
         "emergency/detail.html",
@@ -182,6 +235,10 @@ async def _detail_page(
             "values": values or {},
             "done": done,
             "actions": available_actions(event, ActorView.of(actor)),  # the forms shown
+            "owed": owed,  # the payments whose documents are still owed (the documents and exemption forms)
+            "promise": detail.state.payment_promise if detail.state else None,
+            "per_capita_after": after,
+            "per_person": bool(event.caps and event.caps.per_person),
         },
         status=status,
         actor=actor,
@@ -190,10 +247,19 @@ async def _detail_page(
 
 @router.get("/emergencies/{event_id}")
 async def detail(
-    request: Request, event_id: str, actor: PageActor, db: Db, temporal: MaybeTemporal, done: str | None = None
+    request: Request,
+    event_id: str,
+    actor: PageActor,
+    db: Db,
+    temporal: MaybeTemporal,
+    done: str | None = None,
+    existing: str | None = None,
 ) -> Response:
     label = ACTIONS[EmergencyAction(done)].label if done in ACTIONS else None
-    return await _detail_page(request, event_id, actor, db, temporal, done=f"{label}：已办理" if label else None)
+    said = f"{label}：已办理" if label else None
+    if existing:
+        said = "该居民已有未办结的急难事件，本次登记即该事件（每人同一时间只有一个未办结事件）"
+    return await _detail_page(request, event_id, actor, db, temporal, done=said)
 
 
 @router.post("/emergencies/{event_id}/{action}")
@@ -208,6 +274,8 @@ async def act(
     form_values = {action: dict(fields)}
     if action == "documents":
         fields["items"] = [i.strip() for i in str(fields.get("items", "")).replace("，", "、").split("、") if i.strip()]
+    if not fields.get("payment_key"):
+        fields.pop("payment_key", None)  # every payment whose documents are owed
     model = body_model(EMERGENCY_PAYLOADS[which])
     again = {"values": form_values}
     try:

@@ -16,21 +16,24 @@ from pydantic import BaseModel
 from structlog.contextvars import bound_contextvars
 from temporalio.client import Client
 
-from db import emergency_repo, funds_repo, places_repo, policy_repo
+from db import emergency_repo, funds_repo, places_repo, policy_repo, relatives_repo
 from infra import clock
 from rules.access import within
-from rules.caps import Caps, Tier, Totals
-from rules.emergency_actions import ACTIONS, EmergencyAction, EventView
+from rules.actions import ActorView
+from rules.caps import Caps, Tier, Totals, counted
+from rules.emergency_actions import ACTIONS, EmergencyAction, EventView, register_refusal
 from schemas.emergency import (
     EMERGENCY_PAYLOADS,
     EmergencyAck,
     EmergencyNames,
+    EmergencyPath,
     EmergencyStart,
     EmergencyState,
     emergency_workflow_id,
 )
 from schemas.money import from_fen
 from schemas.policy import EmergencyPolicy
+from schemas.relatives import DeclaredRelativesIn
 from schemas.staff import Actor, Role
 from webapp import authz
 from webapp.emergency.models import (
@@ -76,7 +79,9 @@ async def _state(temporal: Client, event_id: str) -> EmergencyState | None:
 async def register(
     db: asyncpg.Pool, temporal: Client | None, body: EmergencyIn, actor: Actor
 ) -> tuple[EmergencyDetail, bool]:
-    """Village cadres register for their village, township staff for their township; help can follow at once.
+    """Village cadres register for their village, township staff for their township (支出型 only they); help can
+    follow at once. Staff related to the household may not register (the review's relatives check). A person has
+    at most one open event: a registration for a person with one answers that event.
     Returns the event and whether this call registered it (a repeated event id answers the existing one)."""
     authz.require(actor, "emergency.register")
     hh = body.household
@@ -86,6 +91,20 @@ async def register(
     if village is None or village.level != "village" or village.parent_code != hh.township_code:
         raise ApiError(422, "invalid", f"村（社区）{hh.village_code} 不属于乡镇（街道）{hh.township_code}")
     event_id = body.event_id or f"JJN-{hh.village_code}-{clock.now():%Y%m%d%H%M%S%f}"
+    found = await relatives_repo.check_declared(
+        db,
+        DeclaredRelativesIn(
+            case_id=event_id,
+            township_code=hh.township_code,
+            id_numbers=[hh.id_number, *hh.member_id_numbers],
+            declared=body.declared_relatives,
+        ),
+    )
+    why = register_refusal(body.path.value, ActorView.of(actor), frozenset(m.username for m in found.barred))
+    if why is not None:
+        raise forbidden(why.worded(lambda role: Role(role).label, actor.role), why.code)
+    if open_event := await emergency_repo.open_event_of(db, hh.id_number, besides=body.event_id):
+        return await _open_event(db, temporal, open_event, body, actor), False
     start = EmergencyStart(
         event_id=event_id,
         kind=body.kind,
@@ -93,21 +112,47 @@ async def register(
         household=hh,
         registered_by=actor,
         channel="village" if actor.role is Role.VILLAGE_CADRE else "township",
+        path=body.path,
+        expense=body.expense,
+        declared_relatives=body.declared_relatives,
     )
     client = connected(temporal)
     _, created = await start_or_attach(client, EmergencyNames.WORKFLOW, start, id=emergency_workflow_id(event_id))
-    with bound_contextvars(event_id=event_id):
-        log.info("emergency registered" if created else "emergency already registered", by=actor.username)
     state = None
     for _ in range(50):  # the first activity writes the row; answer with it
         state = await _state(client, event_id)
-        if state and state.log:
+        if state and (state.log or state.duplicate_of):
             break
         await asyncio.sleep(0.1)
+    if state is not None and state.duplicate_of:  # another registration of the person came first
+        return await _open_event(db, client, state.duplicate_of, body, actor), False
+    with bound_contextvars(event_id=event_id):
+        log.info("emergency registered" if created else "emergency already registered", by=actor.username)
     row = await emergency_repo.event(db, event_id)
     if row is None:
         raise ApiError(503, "temporal_unavailable", "工作流服务暂不可用，事件已提交，请稍后查看")
     return EmergencyDetail(event=_summary(row), state=state, payments=[]), created
+
+
+async def _open_event(
+    db: asyncpg.Pool, temporal: Client | None, event_id: str, body: EmergencyIn, actor: Actor
+) -> EmergencyDetail:
+    """The person's open event, answering a registration for them; refused (409) where the caller may not see it
+    or it is of the other path (支出型 and 急难型 share the person's caps: one open event at a time)."""
+    row = await emergency_repo.event(db, event_id)
+    assert row is not None
+    with bound_contextvars(event_id=event_id):
+        log.info("emergency registration answered with the open event", by=actor.username)
+    path = EmergencyPath(row.path)
+    if row.path != body.path.value or not authz.in_scope(actor, "emergency.read", row.village_code):
+        raise ApiError(
+            409,
+            "open_event_exists",
+            f"{row.applicant_name}在{row.village_name}有未办结的{path.label}事件"
+            f"（{row.registered_at.astimezone(clock.BEIJING):%Y-%m-%d} 登记），"
+            "请在该事件中继续救助，办结后方可再次登记",
+        )
+    return await event_detail(db, temporal, event_id, actor)
 
 
 async def list_events(
@@ -147,7 +192,9 @@ async def event_detail(db: asyncpg.Pool, temporal: Client | None, event_id: str,
     return EmergencyDetail(
         event=_summary(row),
         state=await _state(connected(temporal), event_id),
-        payments=[{**asdict(p), "amount": str(from_fen(p.amount_fen))} for p in payments],
+        payments=[
+            {**asdict(p), "amount": str(from_fen(p.amount_fen)), "documentation": p.documentation} for p in payments
+        ],
     )
 
 
@@ -160,17 +207,27 @@ async def caps_policy(db: asyncpg.Pool, event_id: str) -> EmergencyPolicy | None
 def event_view(detail: EmergencyDetail, policy: EmergencyPolicy | None) -> EventView:
     """The event as the action rules see it (`rules.emergency_actions`, which the workflow's validators apply),
     read from its row and payments; `policy` is the event's, if known (else no payment can be offered)."""
-    ev = detail.event
+    ev, state = detail.event, detail.state
+    caps = Caps.of(policy) if policy is not None else None
+    totals = Totals(village=ev.village_total, township=ev.township_total, district=ev.district_total)
+    prior = state.prior if state else None
+    if caps is not None and prior is not None:
+        totals = counted(caps, totals, Totals(village=prior.village, township=prior.township, district=prior.district))
     return EventView(
         status=ev.status,
         tier=Tier(ev.tier),
         place=ev.village_code,
-        caps=Caps.of(policy) if policy is not None else None,
-        totals=Totals(village=ev.village_total, township=ev.township_total, district=ev.district_total),
+        caps=caps,
+        totals=totals,
         paid=bool(detail.payments),
         documents_done=ev.documents_done,
         paying=any(p["transfer_ref"] is None for p in detail.payments),
-        fund_short=frozenset(Tier(t) for t in detail.state.fund_short) if detail.state else frozenset(),
+        fund_short=frozenset(Tier(t) for t in state.fund_short) if state else frozenset(),
+        path=ev.path,
+        barred=frozenset(state.barred_staff) if state else frozenset(),
+        repeat_pending=state.repeat_pending if state else False,
+        prior_total=prior.total if prior else Decimal("0"),
+        namesakes_pending=any(n.resolution == "pending" for n in state.namesakes) if state else False,
     )
 
 

@@ -125,8 +125,9 @@ async def run_for_month(
 
 
 async def refuse_if_barred(db: asyncpg.Pool, case_id: str, actor: Actor, action: str) -> None:
-    """The ongoing-review and re-check workflows do not know the relatives register; the case's event
-    log does, so the same recusal rule as on the case itself is applied (and logged) here."""
+    """Re-checks drawn before their sample carried who may not re-check them (`SampledCase.excluded`) do not
+    know the relatives check; the case's event log does, so the same recusal rule as on the case itself is
+    applied (and logged) here. The ongoing review's workflow knows its barred staff itself."""
     if await events_repo.is_barred(db, case_id, actor.username):
         refusal = ApiError(403, "recused", "您与该户存在近亲属关系，依规应当回避，不能办理")
         log.info("action refused", by=actor.username, code=refusal.code, case_id=case_id, action=action)

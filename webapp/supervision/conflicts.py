@@ -23,7 +23,9 @@ router = APIRouter(include_in_schema=False)
 
 # Actions refused outside the case workflow (supervision pages), next to the case actions' own labels.
 ACTION_NAMES = {a.value: label for a, label in ACTION_LABELS.items()} | {
-    "ongoing_review": "动态管理复核",
+    "ongoing_review": "动态管理复核",  # refused before propose/decide
+    "ongoing_propose": "动态管理：提出复核意见",
+    "ongoing_decide": "动态管理：审批复核意见",
     "recheck": "抽查复核",
 }
 REFUSED_LIMIT = 500

@@ -19,9 +19,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 
-from db import calendar_repo, case_lists_repo, cases_repo
+from db import calendar_repo, case_lists_repo, cases_repo, emergency_repo
 from db.cases_repo import CaseRow
 from infra.clock import BEIJING, today
+from rules.caps import Tier
 from rules.stages import STAGE_LABELS, Action
 from schemas.review import APPLICATION_ID, TakeOver
 from schemas.staff import Actor
@@ -74,6 +75,10 @@ async def overdue_page(
         "can_take_over": authz.may(actor, "case.act"),  # the district officer: the supervisor only reads
         "flash": flash,
         "today": today(),
+        # emergency events unpaid past their 24 hours, or with a payment's documents past their deadline
+        "emergencies": await emergency_repo.overdue_events(db, actor.place_code, filters.township),
+        "tier_labels": {t.value: t.label for t in Tier},
+        "beijing": BEIJING,
     }
     return render(request, "supervisor/overdue.html", context, status=status, actor=actor)
 

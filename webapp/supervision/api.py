@@ -1,0 +1,54 @@
+"""The ongoing review (动态管理) over HTTP: a caseworker's proposal and an approver's decision on a household's
+current review, one route per action of rules/ongoing_actions.py with its payload of
+`schemas.supervision.ONGOING_PAYLOADS` (less the actor, the caller); `webapp.supervision.ongoing.perform` is
+what the reviews page calls too.
+
+This module has no `from __future__ import annotations`: the action routes use derived body classes, which
+FastAPI must see as objects, not names.
+"""
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel
+
+from rules.ongoing_actions import ACTIONS, OngoingAction
+from schemas.review import APPLICATION_ID
+from schemas.supervision import ONGOING_PAYLOADS, OngoingState
+from webapp import authz
+from webapp.deps import CurrentActor, Db, MaybeTemporal
+from webapp.errors import ErrorBody
+from webapp.payloads import body_model, with_actor
+from webapp.supervision import ongoing
+
+CaseId = Path(pattern=APPLICATION_ID, description="保障对象的案件编号")
+_ERRORS = {
+    401: {"model": ErrorBody, "description": "未登录"},
+    403: {"model": ErrorBody, "description": "角色或辖区不允许、应当回避、不能审批本人的意见"},
+    404: {"model": ErrorBody, "description": "不在辖区内的保障对象"},
+    409: {"model": ErrorBody, "description": "尚未到期、已有待审批意见、已办理…"},
+    422: {"model": ErrorBody, "description": "数据不合法（中文提示）"},
+}
+
+router = APIRouter(prefix="/api", tags=["动态管理"])
+
+
+def _route(action: OngoingAction, model: type[BaseModel]) -> None:
+    """`POST /ongoing-reviews/{case_id}/actions/<action>`, with the action's payload (less its actor) as its body."""
+    body_type = body_model(model)
+
+    async def act(body: body_type, actor: CurrentActor, db: Db, temporal: MaybeTemporal, case_id: str = CaseId):
+        authz.require(actor, "reviews.record")
+        return await ongoing.perform(db, temporal, case_id, actor, action, with_actor(model, body, actor))
+
+    router.add_api_route(
+        f"/ongoing-reviews/{{case_id}}/actions/{action}",
+        act,
+        methods=["POST"],
+        response_model=OngoingState | None,
+        summary=ACTIONS[action].label,
+        responses=_ERRORS,
+        name=f"ongoing_{action}",
+    )
+
+
+for _action in ACTIONS:
+    _route(_action, ONGOING_PAYLOADS[_action])
