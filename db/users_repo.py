@@ -35,12 +35,12 @@ DEMO_PASSWORD = "jiuzhu2026"
 def check_new_password(username: str, password: str) -> None:
     """The rules for a password chosen now (a new user, a reset, a change): at least PASSWORD_MIN characters,
     not the user name, not the demo password that every demo account is created with."""
-    if len(password) < PASSWORD_MIN:
-        raise WeakPassword("too_short", f"密码至少 {PASSWORD_MIN} 位")
-    if password.strip().casefold() == username.strip().casefold():
-        raise WeakPassword("username", "密码不能与用户名相同")
     if password == DEMO_PASSWORD:
         raise WeakPassword("demo", "不能使用演示密码")
+    if password.strip().casefold() == username.strip().casefold():
+        raise WeakPassword("username", "密码不能与用户名相同")
+    if len(password) < PASSWORD_MIN:
+        raise WeakPassword("too_short", f"密码至少 {PASSWORD_MIN} 位")
 
 
 USERNAME_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
