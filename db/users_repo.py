@@ -5,21 +5,42 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import asyncpg
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerifyMismatchError
 
+from db import lockout_repo, sessions_repo
+from db.passwords import hash_password, verify_password, waste_time
 from db.pool import Db
 from schemas.identity import validate_resident_id
 from schemas.staff import ROLE_LEVEL, Actor, Bureau, Role, StaffRef
 
-_hasher = PasswordHasher()
-
 
 class UserError(ValueError):
     pass
+
+
+class WeakPassword(UserError):
+    """A new password the policy refuses; `code` names the rule (too_short, username, demo) for the pages."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+PASSWORD_MIN = 12
+DEMO_PASSWORD = "jiuzhu2026"
+
+
+def check_new_password(username: str, password: str) -> None:
+    """The rules for a password chosen now (a new user, a reset, a change): at least PASSWORD_MIN characters,
+    not the user name, not the demo password that every demo account is created with."""
+    if password == DEMO_PASSWORD:
+        raise WeakPassword("demo", "不能使用演示密码")
+    if password.strip().casefold() == username.strip().casefold():
+        raise WeakPassword("username", "密码不能与用户名相同")
+    if len(password) < PASSWORD_MIN:
+        raise WeakPassword("too_short", f"密码至少 {PASSWORD_MIN} 位")
 
 
 USERNAME_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
@@ -77,14 +98,17 @@ async def add_user(
     password: str,
     bureau: Bureau | None = None,
     id_number: str | None = None,
+    demo: bool = False,
 ) -> int:
+    """A new user. `demo`: a demo account (`jiuzhu up` on an empty database, tests), whose password is the
+    demo password and is not held to the policy; everyone else's is (`check_new_password`)."""
     if not USERNAME.fullmatch(username):
         raise UserError("用户名只能由字母、数字、下划线、点和连字符组成，最长 64 位")
     full_name = _check_full_name(full_name)
     id_number = _check_id_number(id_number)
     await _check_assignment(conn, role, place_code, bureau)
-    if len(password) < 8:
-        raise UserError("密码至少 8 位")
+    if not demo:
+        check_new_password(username, password)
     try:
         return await conn.fetchval(
             "insert into users (username, full_name, role, place_code, bureau, password_hash, id_number) "
@@ -94,7 +118,7 @@ async def add_user(
             role.value,
             place_code,
             bureau.value if bureau else None,
-            _hasher.hash(password),
+            await hash_password(password),
             id_number,
         )
     except asyncpg.UniqueViolationError as e:
@@ -115,7 +139,8 @@ async def update_user(
     """Change everything but the user name (sessions and case histories refer to it); `id_number` None or
     empty clears the user's ID number.
 
-    Refuses to leave the system without an active administrator, who alone could undo that.
+    Refuses to leave the system without an active administrator, who alone could undo that. Deactivating a
+    user ends their sessions at once.
     """
     full_name = _check_full_name(full_name)
     id_number = _check_id_number(id_number)
@@ -141,6 +166,8 @@ async def update_user(
             )
         except asyncpg.UniqueViolationError as e:
             raise _unique_violation(e, username) from None
+        if not active:
+            await sessions_repo.end_all(conn, username)
     if done.endswith(" 0"):
         raise UserError(f"用户不存在：{username}")
 
@@ -213,17 +240,17 @@ async def user_counts(db: Db) -> UserCounts:
     return UserCounts(**row)
 
 
-async def authenticate(conn: asyncpg.Connection, username: str, password: str) -> Actor | None:
-    row = await conn.fetchrow(
+async def authenticate(db: Db, username: str, password: str) -> Actor | None:
+    """The active user if `password` is theirs. The hash runs off the event loop (db.passwords); give a pool,
+    not a connection, where one can: a connection held across the hash is idle for its ~120 ms."""
+    row = await db.fetchrow(
         "select username, full_name, role, place_code, bureau, password_hash from users where username = $1 and active",
         username,
     )
     if row is None:
-        _hasher.hash(password)  # same cost whether or not the user exists
+        await waste_time(password)  # same cost whether or not the user exists
         return None
-    try:
-        _hasher.verify(row["password_hash"], password)
-    except (VerifyMismatchError, InvalidHashError):
+    if not await verify_password(row["password_hash"], password):
         return None
     return actor_from_row(row)
 
@@ -340,63 +367,17 @@ def actor_from_row(row: asyncpg.Record) -> Actor:
 
 
 async def set_password(conn: asyncpg.Connection, username: str, password: str) -> None:
-    if len(password) < 8:
-        raise UserError("密码至少 8 位")
-    done = await conn.execute(
-        "update users set password_hash = $2 where username = $1", username, _hasher.hash(password)
-    )
-    if done.endswith(" 0"):
-        raise UserError(f"用户不存在：{username}")
-    await clear_failed_logins(conn, username)  # a new password (e.g. reset by the admin) also lifts a lock-out
-
-
-# ---- log-in lock-out (the numbers are set by webapp.ratelimit) ----------------------------------------
-
-
-async def login_locked_until(conn: asyncpg.Connection, username: str) -> datetime | None:
-    """The end of a lock-out still in force for this user name (existing or not), else None."""
-    return await conn.fetchval(
-        "select locked_until from login_failures where username = $1 and locked_until > now()", username
-    )
-
-
-async def record_failed_login(
-    conn: asyncpg.Connection, username: str, *, max_failures: int, window: timedelta, lock_for: timedelta
-) -> datetime | None:
-    """Count one failed log-in for `username`; returns the lock's end when this failure locks it.
-
-    Failures older than `window`, or from before a lock that has ended, start the count afresh.
-    Stale rows are pruned on the way, so names tried once and never again do not accumulate.
-    """
-    stale = "(f.first_failed_at < now() - $3::interval or f.locked_until <= now())"
-    count = f"(case when {stale} then 1 else f.failures + 1 end)"
+    """A new password (the user's own change, the administrator's reset, `jiuzhu users passwd`), held to the
+    policy; every session of the user (pages and bearer tokens) ends, and a lock-out is lifted."""
+    check_new_password(username, password)
+    password_hash = await hash_password(password)
     async with conn.transaction():
-        await conn.execute(
-            "delete from login_failures where last_failed_at < now() - $1::interval "
-            "and (locked_until is null or locked_until < now())",
-            max(window, lock_for),
-        )
-        return await conn.fetchval(
-            "insert into login_failures as f (username, failures, first_failed_at, last_failed_at, locked_until) "
-            "values ($1, 1, now(), now(), case when 1 >= $2 then now() + $4::interval end) "
-            "on conflict (username) do update set "
-            f"failures = {count}, "
-            f"first_failed_at = case when {stale} then now() else f.first_failed_at end, "
-            "last_failed_at = now(), "
-            f"locked_until = case when {count} >= $2 then now() + $4::interval end "
-            "returning locked_until",
-            username,
-            max_failures,
-            window,
-            lock_for,
-        )
+        done = await conn.execute("update users set password_hash = $2 where username = $1", username, password_hash)
+        if done.endswith(" 0"):
+            raise UserError(f"用户不存在：{username}")
+        await sessions_repo.end_all(conn, username)
+        await lockout_repo.clear(conn, username)
 
-
-async def clear_failed_logins(conn: asyncpg.Connection, username: str) -> None:
-    await conn.execute("delete from login_failures where username = $1", username)
-
-
-DEMO_PASSWORD = "jiuzhu2026"
 
 # (username, full name, role, place, bureau)
 DEMO_USERS = [
@@ -432,6 +413,7 @@ async def ensure_demo_users(conn: asyncpg.Connection) -> list[tuple[str, str, st
                 place_code=place,
                 password=DEMO_PASSWORD,
                 bureau=bureau,
+                demo=True,
             )
             created.append((username, role.label, place))
     return created

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = Field(None, validation_alias=_env("JIUZHU_METRICS_TOKEN"))
     # Temporal payload encryption keys, `id:base64,...`, the first seals (infra/codec.py)
     payload_keys: SecretStr | None = Field(None, validation_alias=_env("JIUZHU_PAYLOAD_KEYS"))
+    # staff sessions (pages and bearer tokens): end after this long without a request, and this long after log-in
+    session_idle_minutes: int = Field(30, ge=1, validation_alias=_env("JIUZHU_SESSION_IDLE_MINUTES"))
+    session_max_hours: int = Field(12, ge=1, validation_alias=_env("JIUZHU_SESSION_MAX_HOURS"))
     # the household economic-check centre (HTTP adapter; unset: the district's database queue)
     verification_url: str | None = Field(None, validation_alias=_env("JIUZHU_VERIFICATION_URL"))
     verification_token: SecretStr | None = Field(None, validation_alias=_env("JIUZHU_VERIFICATION_TOKEN"))

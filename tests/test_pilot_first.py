@@ -98,7 +98,13 @@ async def test_the_district_approves_outside_the_pilot_units_until_the_roll_out_
     async with pool.acquire() as conn:
         for username, (full_name, role) in STAFF.items():
             await users_repo.add_user(
-                conn, username=username, full_name=full_name, role=role, place_code=CHENGNAN, password=DEMO_PASSWORD
+                conn,
+                username=username,
+                full_name=full_name,
+                role=role,
+                place_code=CHENGNAN,
+                password=DEMO_PASSWORD,
+                demo=True,
             )
     headers = {u: await login(web, u, session=False) for u in [*STAFF, "qu_minzheng"]}
     before = Case(web, headers, "CN-BEFORE")

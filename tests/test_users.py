@@ -49,7 +49,13 @@ async def test_role_and_jurisdiction_must_match(db_url: str, role, place, bureau
     try:
         with pytest.raises(users_repo.UserError, match=message):
             await users_repo.add_user(
-                conn, username="x", full_name="某人", role=role, place_code=place, password="longenough", bureau=bureau
+                conn,
+                username="x",
+                full_name="某人",
+                role=role,
+                place_code=place,
+                password="long-enough-1",
+                bureau=bureau,
             )
     finally:
         await conn.close()
@@ -60,13 +66,13 @@ async def test_duplicate_username_and_short_password(db_url: str) -> None:
     try:
         kw = dict(full_name="某人", role=Role.TOWNSHIP_CASEWORKER, place_code="341503104")
         with pytest.raises(users_repo.UserError, match="已存在"):
-            await users_repo.add_user(conn, username="admin", password="longenough", **kw)
-        with pytest.raises(users_repo.UserError, match="8 位"):
+            await users_repo.add_user(conn, username="admin", password="long-enough-1", **kw)
+        with pytest.raises(users_repo.UserError, match="12 位"):
             await users_repo.add_user(conn, username="new", password="short", **kw)
-        await users_repo.add_user(conn, username="new", password="longenough", **kw)
+        await users_repo.add_user(conn, username="new", password="long-enough-1", **kw)
         await users_repo.set_password(conn, "new", "another-pass")
         assert (await users_repo.authenticate(conn, "new", "another-pass")).username == "new"
-        assert await users_repo.authenticate(conn, "new", "longenough") is None  # the old password no longer works
+        assert await users_repo.authenticate(conn, "new", "long-enough-1") is None  # the old password no longer works
     finally:
         await conn.close()
 
@@ -81,7 +87,7 @@ async def test_own_id_number_is_valid_unique_and_masked_in_the_cli(
             await users_repo.set_id_number(conn, "shipo_diaocha", own[:17] + ("0" if own[17] != "0" else "1"))
         await users_repo.set_id_number(conn, "shipo_diaocha", own.lower())
         assert await conn.fetchval("select id_number from users where username = 'shipo_diaocha'") == own
-        kw = dict(full_name="某人", role=Role.TOWNSHIP_CASEWORKER, place_code="341503104", password="longenough")
+        kw = dict(full_name="某人", role=Role.TOWNSHIP_CASEWORKER, place_code="341503104", password="long-enough-1")
         with pytest.raises(users_repo.UserError, match=r"^该身份证号码已登记在另一用户名下$"):
             await users_repo.add_user(conn, username="new", id_number=own, **kw)
         await users_repo.add_user(conn, username="new", id_number="", **kw)  # optional

@@ -90,8 +90,10 @@ PAGES = [
 DESCRIPTION = """
 裕安区社会救助（低保、特困）审核确认系统的 HTTP 接口。
 
-登录：`POST /api/auth/login` 建立会话（浏览器 Cookie），并返回 12 小时有效的 Bearer 令牌供脚本使用
-（`Authorization: Bearer <token>`）。所有错误的响应体为 `{"code": ..., "message": "中文说明"}`。
+登录：`POST /api/auth/login` 建立会话（浏览器 Cookie），并返回同一会话的 Bearer 令牌供脚本使用
+（`Authorization: Bearer <token>`）。会话在服务器端保存：闲置 30 分钟或登录满 12 小时后失效（可配置），
+退出登录、修改密码、停用账户或管理员“结束全部会话”后立即失效。所有错误的响应体为
+`{"code": ..., "message": "中文说明"}`。
 """
 
 
@@ -124,7 +126,7 @@ def create_app(
     app.state.client = client
     app.state.keys = Keys(settings, secret_key)
     app.add_middleware(idempotency.Idempotency)  # inside the sessions: it needs the caller
-    app.add_middleware(Sessions, keys=app.state.keys)
+    app.add_middleware(Sessions, keys=app.state.keys, settings=settings)
     errors.install(app)
 
     @app.get("/healthz", include_in_schema=False)

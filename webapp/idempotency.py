@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from db import idempotency_repo, users_repo
+from db import idempotency_repo
 from webapp.errors import ApiError
 from webapp.render import render_error
 from webapp.sessions import caller_name
@@ -178,12 +178,9 @@ def _kept(path: str, status: int, headers: dict[str, str], body: bytes) -> bool:
 async def _caller(request: Request) -> str | None:
     """The logged-in caller's name, if the request has one and the user is active."""
     try:
-        username = caller_name(request)
+        return await caller_name(request)
     except ApiError:
         return None
-    async with request.app.state.pool.acquire() as conn:
-        actor = await users_repo.get_actor(conn, username)
-    return None if actor is None else actor.username
 
 
 async def _read(receive: Receive) -> bytes:

@@ -4,9 +4,11 @@ Two independent limits:
 
 - **per user name** (in PostgreSQL, so every web replica and a restart see the same count): after
   `MAX_FAILURES` failed attempts within `FAILURE_WINDOW` the name is locked for `LOCK_FOR`; while it is
-  locked even the right password is refused without being checked. A successful log-in, or a new
-  password set by the administrator, clears the count. Names that do not exist are counted and locked
-  the same way, so the lock-out does not reveal which names exist.
+  locked even the right password is refused without being checked. Each attempt is counted before its
+  password is checked, in one statement (db/lockout_repo.py `claim`), so a burst of parallel attempts gets
+  exactly `MAX_FAILURES` checks, not one per request. A successful log-in, or a new password, clears the
+  count. Names that do not exist are counted and locked the same way, so the lock-out does not reveal
+  which names exist.
 - **per client IP** (also in PostgreSQL, db/throttle_repo.py): at most `IP_FAILURES` failed attempts,
   and at most `IP_ATTEMPTS` attempts of any outcome (each costs an Argon2 hash), so one address cannot
   try many names (credential stuffing) or tie up the CPU, however many web replicas it spreads over.
@@ -18,14 +20,14 @@ The client IP is `request.client.host`: behind a reverse proxy uvicorn must be s
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import asyncpg
 import structlog
 from fastapi import Request
 from limits import parse
 
-from db import throttle_repo, users_repo
+from db import lockout_repo, throttle_repo, users_repo
 from schemas.staff import Actor
 from webapp.errors import ApiError
 
@@ -57,12 +59,9 @@ def bad_credentials() -> LoginRefused:
     return LoginRefused(401, "bad_credentials", "用户名或密码错误")
 
 
-def _minutes_until(until: datetime) -> int:
-    return max(1, math.ceil((until - datetime.now(UTC)).total_seconds() / 60))
-
-
-def account_locked(until: datetime) -> LoginRefused:
-    minutes = _minutes_until(until)
+def account_locked(seconds: float) -> LoginRefused:
+    """The lock's refusal, with the minutes it still runs (by the database's clock, which set it)."""
+    minutes = max(1, math.ceil(seconds / 60))
     return LoginRefused(429, "account_locked", f"账户已临时锁定，请 {minutes} 分钟后再试", minutes)
 
 
@@ -71,31 +70,32 @@ def too_many_attempts() -> LoginRefused:
     return LoginRefused(429, "too_many_attempts", f"登录尝试过于频繁，请 {minutes} 分钟后再试", minutes)
 
 
-async def check_log_in(conn: asyncpg.Connection, username: str, password: str, ip: str) -> Actor:
-    """The actor if the password is right and no limit applies; raises LoginRefused otherwise."""
-    if not await throttle_repo.test(conn, IP_FAILURES, "login-failed", ip) or not await throttle_repo.hit(
-        conn, IP_ATTEMPTS, "login-any", ip
+async def check_log_in(db: asyncpg.Pool | asyncpg.Connection, username: str, password: str, ip: str) -> Actor:
+    """The actor if the password is right and no limit applies; raises LoginRefused otherwise. Given the pool,
+    no connection is held while the password is hashed (off the event loop, db.passwords)."""
+    if not await throttle_repo.test(db, IP_FAILURES, "login-failed", ip) or not await throttle_repo.hit(
+        db, IP_ATTEMPTS, "login-any", ip
     ):
         log.warning("login throttled", ip=ip)
         raise too_many_attempts()
     # A name that cannot exist (empty, too long) is not worth a row; the IP limit still counts it.
-    counted = 1 <= len(username) <= USERNAME_MAX
-    if counted and (until := await users_repo.login_locked_until(conn, username)):
-        log.info("login refused: locked", username=username, ip=ip)
-        raise account_locked(until)
-    actor = await users_repo.authenticate(conn, username, password)
+    claim = None
+    if 1 <= len(username) <= USERNAME_MAX:
+        claim = await lockout_repo.claim(
+            db, username, max_failures=MAX_FAILURES, window=FAILURE_WINDOW, lock_for=LOCK_FOR
+        )
+        if not claim.counted:
+            log.info("login refused: locked", username=username, ip=ip)
+            raise account_locked(claim.lock_seconds or LOCK_FOR.total_seconds())
+    actor = await users_repo.authenticate(db, username, password)
     if actor is None:
-        await throttle_repo.hit(conn, IP_FAILURES, "login-failed", ip)
-        if counted:
-            until = await users_repo.record_failed_login(
-                conn, username, max_failures=MAX_FAILURES, window=FAILURE_WINDOW, lock_for=LOCK_FOR
-            )
-            if until:
-                log.warning("login locked", username=username, ip=ip, minutes=_minutes_until(until))
-                raise account_locked(until)
+        await throttle_repo.hit(db, IP_FAILURES, "login-failed", ip)
+        if claim is not None and claim.lock_seconds is not None:  # this failure was the one that locks
+            log.warning("login locked", username=username, ip=ip, failures=claim.failures)
+            raise account_locked(claim.lock_seconds)
         log.info("login failed", username=username, ip=ip)
         raise bad_credentials()
-    await users_repo.clear_failed_logins(conn, actor.username)
+    await lockout_repo.clear(db, actor.username)
     return actor
 
 
@@ -105,5 +105,4 @@ def client_ip(request: Request) -> str:
 
 async def log_in(db: asyncpg.Pool, request: Request, username: str, password: str) -> Actor:
     """Check a log-in from `request`'s address through both limits; raises LoginRefused."""
-    async with db.acquire() as conn:
-        return await check_log_in(conn, username, password, client_ip(request))
+    return await check_log_in(db, username, password, client_ip(request))

@@ -1,8 +1,14 @@
-"""Who is calling: a signed session cookie for the browser, a signed bearer token for scripts, and the
-signing secret behind both (and behind CSRF tokens and portal receipts).
+"""Who is calling: a session, kept in PostgreSQL (db/sessions_repo.py), behind the browser's session cookie and
+the bearer token the API log-in hands out; and the signing secret of the cookie (and of CSRF tokens and portal
+receipts).
 
-Both carry only the user name; the Actor (role, jurisdiction, active flag) is read from the database
-on every request, so deactivating a user or moving them to another township takes effect at once.
+A log-in starts one session: a random secret, of which the database keeps only a digest. The browser's cookie
+(signed by Starlette) carries it, and the API log-in returns the same secret as the bearer token, so log-out
+through either ends both. A session ends when it is idle longer than `Settings.session_idle_minutes` or older
+than `session_max_hours`, and at once on log-out, a password change, the user's deactivation or the
+administrator's "end all sessions" (its row is deleted): a copied cookie or token is then refused like a forged
+one. The Actor (role, jurisdiction, active flag) is read with the session on every request, so a transfer to
+another township takes effect at once too.
 """
 
 from __future__ import annotations
@@ -13,19 +19,18 @@ from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 
+import asyncpg
 from fastapi import Request
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp
 
-from db import users_repo
+from db import sessions_repo
 from infra.config import Settings
 from schemas.staff import Actor
-from webapp.errors import unauthenticated
+from webapp.errors import ApiError, unauthenticated
 
-TOKEN_TTL = timedelta(hours=12)
-_TOKEN_SALT = "jiuzhu.api-token"
-SESSION_USER = "username"
+SESSION_ID = "sid"  # the session cookie's field holding the session's secret
+_FOUND = "jiuzhu_session"  # where a request keeps the session it was found to carry (request.state)
 
 
 PRODUCTION_KEY_MIN = 32
@@ -56,7 +61,7 @@ def configured_secret() -> str | None:
 
 
 class Keys:
-    """The signing secret of sessions, tokens, CSRF and portal receipts.
+    """The signing secret of the session cookie, CSRF tokens and portal receipts.
 
     Development: given, else from the environment or a file, else a random key kept in `var/secret_key`
     (resolved on first use, so importing the app writes nothing to disk). Production
@@ -90,10 +95,6 @@ class Keys:
             )
         return key
 
-    @cached_property
-    def tokens(self) -> URLSafeTimedSerializer:
-        return URLSafeTimedSerializer(self.secret, salt=_TOKEN_SALT)
-
 
 def _persisted_secret(var_dir: Path) -> str:
     """A random key kept in `var/secret_key` so sessions survive restarts; created atomically, mode 0600."""
@@ -109,45 +110,101 @@ def _persisted_secret(var_dir: Path) -> str:
     return key
 
 
-class Sessions(SessionMiddleware):
-    """Starlette's signed-cookie sessions, keyed when the middleware stack is built (first request)."""
+def limits(settings: Settings) -> sessions_repo.Limits:
+    """When sessions end, as the settings say."""
+    return sessions_repo.Limits(
+        idle=timedelta(minutes=settings.session_idle_minutes), absolute=timedelta(hours=settings.session_max_hours)
+    )
 
-    def __init__(self, app: ASGIApp, keys: Keys) -> None:
+
+class Sessions(SessionMiddleware):
+    """Starlette's signed cookie, keyed when the middleware stack is built (first request): it carries the
+    session's secret (and the admin pages' one-shot messages); the session itself is the database's."""
+
+    def __init__(self, app: ASGIApp, keys: Keys, settings: Settings) -> None:
         super().__init__(
             app,
             secret_key=keys.secret,
             session_cookie="jiuzhu_session",
-            max_age=int(TOKEN_TTL.total_seconds()),
+            max_age=settings.session_max_hours * 3600,
             same_site="lax",
             https_only=production_mode(),  # production sits behind TLS (deploy/): the cookie never goes in clear
         )
 
 
-def caller_name(request: Request) -> str:
-    """The user name the request carries: the bearer token if one is sent (then the cookie is ignored), else
-    the session cookie; 401 if neither holds a valid one."""
+def _presented(request: Request) -> tuple[str, bool]:
+    """The session secret the request carries and whether it came as a bearer token: the bearer token if one is
+    sent (then the cookie is ignored), else the session cookie's; 401 if neither carries one."""
     header = request.headers.get("authorization", "")
     if header:
         scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token:
+        if scheme.lower() != "bearer" or not token.strip():
             raise unauthenticated()
-        try:
-            username = request.app.state.keys.tokens.loads(token.strip(), max_age=TOKEN_TTL.total_seconds())["u"]
-        except (BadSignature, KeyError, TypeError):
-            raise unauthenticated() from None
-    else:
-        username = request.session.get(SESSION_USER)
-        if not username:
-            raise unauthenticated()
-    return username
+        return token.strip(), True
+    secret = request.session.get(SESSION_ID)
+    if not isinstance(secret, str) or not secret:
+        raise unauthenticated()
+    return secret, False
+
+
+async def current_session(request: Request) -> sessions_repo.Found:
+    """The caller's live session and user, found once per request (the idempotency middleware and the route
+    both ask); 401 if there is none: no credentials, a forged or ended session, a deactivated user."""
+    found = getattr(request.state, _FOUND, None)
+    if found is not None:
+        return found
+    secret, bearer = _presented(request)
+    pool: asyncpg.Pool = request.app.state.pool
+    found = await sessions_repo.find(pool, secret, limits(request.app.state.settings))
+    if found is None:
+        if not bearer:
+            request.session.clear()  # the browser drops an ended session
+        raise unauthenticated()
+    setattr(request.state, _FOUND, found)
+    return found
+
+
+async def caller_name(request: Request) -> str:
+    """The user name of the caller's live session; 401 if there is none."""
+    return (await current_session(request)).actor.username
 
 
 async def current_actor(request: Request) -> Actor:
-    """The caller (`caller_name`), read from the database: an unknown or deactivated user is 401."""
-    username = caller_name(request)
-    async with request.app.state.pool.acquire() as conn:
-        actor = await users_repo.get_actor(conn, username)
-    if actor is None:
-        request.session.clear()
-        raise unauthenticated()
-    return actor
+    """The caller, read from the database with their session: no live session or an inactive user is 401."""
+    return (await current_session(request)).actor
+
+
+async def start_session(request: Request, actor: Actor, *, kind: str) -> str:
+    """A new session for `actor`, who has just proved who they are (log-in, or a password change, which ended
+    the old ones): the browser's cookie now carries it, replacing whatever it carried (no fixation). Returns
+    its secret, which the API log-in also hands out as the bearer token."""
+    secret = secrets.token_urlsafe(32)
+    await sessions_repo.start(
+        request.app.state.pool,
+        actor.username,
+        secret,
+        kind=kind,
+        limits=limits(request.app.state.settings),
+        client_ip=request.client.host if request.client else None,
+        user_agent=request.headers.get("user-agent"),
+    )
+    request.session.clear()
+    request.session[SESSION_ID] = secret
+    if hasattr(request.state, _FOUND):
+        delattr(request.state, _FOUND)
+    return secret
+
+
+async def end_session(request: Request, *, everywhere: bool = False) -> None:
+    """Log-out: end the caller's session (its cookie and its bearer token alike), or with `everywhere` every
+    session of the user; the browser's cookie is emptied either way. Without a live session, nothing to end."""
+    try:
+        found = await current_session(request)
+    except ApiError:  # 401: nothing to end
+        found = None
+    pool: asyncpg.Pool = request.app.state.pool
+    if found is not None and everywhere:
+        await sessions_repo.end_all(pool, found.actor.username)
+    elif found is not None:
+        await sessions_repo.end(pool, found.session_id)
+    request.session.clear()

@@ -106,6 +106,7 @@ async def add_extra_users(pool: asyncpg.Pool) -> None:
                 place_code=place,
                 password=DEMO_PASSWORD,
                 bureau=bureau,
+                demo=True,
             )
 
 

@@ -500,7 +500,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/admin/users/{username}/edit"): staff(ADMIN),
     ("POST", "/admin/users/{username}/edit"): staff(ADMIN, form={}, ok=(422, "请选择角色")),
     ("POST", "/admin/users/{username}/password"): staff(
-        ADMIN, form={"password": "short", "confirm": "short"}, ok=(422, "密码至少 8 位")
+        ADMIN, form={"password": "short", "confirm": "short"}, ok=(422, "密码至少 12 位")
+    ),
+    ("POST", "/admin/users/{username}/sessions/end"): staff(
+        ADMIN, ok=(303, "/admin/users/matrix_target/edit"), note="ends matrix_target's sessions, no one else's"
     ),
     ("GET", "/admin/relatives"): staff(ADMIN),
     ("GET", "/admin/relatives/{username}"): staff(ADMIN),

@@ -3,14 +3,17 @@ and the JSON API alike; one address is limited in failed attempts; a success or 
 
 from __future__ import annotations
 
+import asyncio
 import re
+import threading
+from collections import Counter
 from collections.abc import AsyncIterator
 
 import asyncpg
 import httpx
 import pytest
 
-from db import throttle_repo, users_repo
+from db import passwords, throttle_repo, users_repo
 from db.users_repo import DEMO_PASSWORD
 from tests.security.conftest import SECRET, asgi_client
 from webapp import ratelimit
@@ -167,3 +170,108 @@ async def test_replicas_share_the_address_limit(pool: asyncpg.Pool) -> None:
             r = await api_login(replica, "shipo_jingban", DEMO_PASSWORD)
             assert r.status_code == 429 and r.json()["code"] == "too_many_attempts"
     assert await pool.fetchval("select count(*) from rate_limit_hits where key = '203.0.113.30'") > limit
+
+
+# ---- a burst of parallel attempts, Argon2 off the event loop (issue 16, point 6) --------------------------------
+
+
+async def test_20_parallel_wrong_passwords_are_counted_5_times_then_locked(
+    app, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each attempt is counted before its password is checked, in one statement: of 20 wrong passwords sent at
+    once exactly 5 are checked and counted, the fifth locks, the other 15 are refused without a check."""
+    checked: list[str] = []
+    real = passwords._verify
+    monkeypatch.setattr(
+        passwords, "_verify", lambda stored, password: checked.append(password) or real(stored, password)
+    )
+    async with asgi_client(app, "198.51.100.40") as c:
+        burst = await asyncio.gather(*(api_login(c, "shipo_cun1", f"wrong-password-{i}") for i in range(20)))
+    answers = Counter(answer(r) for r in burst)
+    assert answers == {(401, "bad_credentials"): 4, (429, "account_locked"): 16}
+    assert {r.json()["message"] for r in burst if r.status_code == 429} == {LOCKED}
+    assert await pool.fetchval("select failures from login_failures where username = 'shipo_cun1'") == 5
+    assert len(checked) == 5
+    # Locked: the right password is refused, without being checked.
+    async with asgi_client(app, "198.51.100.41") as c:
+        r = await api_login(c, "shipo_cun1", DEMO_PASSWORD)
+        assert (r.status_code, r.json()) == (429, {"code": "account_locked", "message": LOCKED})
+        r = await form_login(c, "shipo_cun1", DEMO_PASSWORD)
+        assert r.status_code == 429 and LOCKED in r.text
+    assert len(checked) == 5
+    assert await pool.fetchval("select failures from login_failures where username = 'shipo_cun1'") == 5
+
+
+async def test_a_right_password_in_a_burst_of_wrong_ones_logs_in_and_clears_the_count(app, pool: asyncpg.Pool) -> None:
+    async with asgi_client(app, "198.51.100.42") as c:
+        burst = await asyncio.gather(
+            *(api_login(c, "qu_jiandu", "wrong-password") for _ in range(3)), api_login(c, "qu_jiandu", DEMO_PASSWORD)
+        )
+    assert burst[-1].status_code == 200
+    assert all(answer(r) == (401, "bad_credentials") for r in burst[:-1])
+    assert (
+        await pool.fetchval("select coalesce(max(failures), 0) from login_failures where username = 'qu_jiandu'")
+    ) < 4
+
+
+async def test_argon2_runs_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hashes run on their own threads (db/passwords.py): while eight of them run, the event loop keeps serving."""
+    threads: list[str] = []
+    real = passwords._verify
+    monkeypatch.setattr(
+        passwords, "_verify", lambda s, p: threads.append(threading.current_thread().name) or real(s, p)
+    )
+    stored = await passwords.hash_password("correct-horse-battery")
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.005)
+            ticks += 1
+
+    ticker = asyncio.create_task(tick())
+    results = await asyncio.gather(*(passwords.verify_password(stored, f"wrong-{i}") for i in range(8)))
+    ticker.cancel()
+    assert results == [False] * 8
+    assert len(threads) == 8 and all(name.startswith("argon2") for name in threads), threads
+    assert threading.current_thread().name not in threads
+    assert ticks >= 5  # a hash on the loop would have blocked it for ~120 ms each: no tick in between
+    assert await passwords.verify_password(stored, "correct-horse-battery")
+
+
+# ---- the password policy (new passwords and changes) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "password, message",
+    [
+        ("short-pass1", "密码至少 12 位"),  # 11 characters
+        ("Shipo_Jingban", "密码不能与用户名相同"),
+        (DEMO_PASSWORD, "不能使用演示密码"),
+    ],
+)
+def test_the_password_policy(password: str, message: str) -> None:
+    with pytest.raises(users_repo.WeakPassword, match=f"^{message}$"):
+        users_repo.check_new_password("shipo_jingban", password)
+    users_repo.check_new_password("shipo_jingban", "twelve-chars")
+
+
+async def test_the_account_page_and_the_administrator_refuse_weak_passwords(app, pool: asyncpg.Pool) -> None:
+    async with asgi_client(app, "198.51.100.43") as c:
+        assert (await form_login(c, "shunhe_diaocha", DEMO_PASSWORD)).status_code == 303
+        for new, shown in [
+            ("short-pass1", "新密码至少 12 位。"),
+            ("shunhe_diaocha", "新密码不能与用户名相同。"),
+            (DEMO_PASSWORD, "新密码不能使用演示密码。"),
+        ]:
+            page = await c.get("/account")
+            token = re.search(r'name="csrftoken" value="([^"]+)"', page.text).group(1)
+            form = {"current": DEMO_PASSWORD, "new": new, "confirm": new, "csrftoken": token}
+            r = await c.post("/account/password", data=form)
+            assert r.status_code == 422 and shown in r.text, new
+    async with pool.acquire() as conn:
+        with pytest.raises(users_repo.WeakPassword, match=r"^密码至少 12 位$"):
+            await users_repo.set_password(conn, "shunhe_diaocha", "eleven-char")
+    async with asgi_client(app, "198.51.100.44") as c:
+        assert (await api_login(c, "shunhe_diaocha", DEMO_PASSWORD)).status_code == 200  # nothing changed

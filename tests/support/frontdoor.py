@@ -79,6 +79,7 @@ async def add_bureau_user(pool: asyncpg.Pool, username: str, bureau: Bureau) -> 
             place_code="341503",
             password=DEMO_PASSWORD,
             bureau=bureau,
+            demo=True,
         )
 
 

@@ -59,7 +59,9 @@ async def test_open_redirect_is_ignored(web: httpx.AsyncClient) -> None:
 
 async def test_a_post_without_csrf_token_is_refused(web: httpx.AsyncClient) -> None:
     await log_in(web, "shipo_jingban")
-    r = await web.post("/account/password", data={"current": DEMO_PASSWORD, "new": "abcdefgh1", "confirm": "abcdefgh1"})
+    r = await web.post(
+        "/account/password", data={"current": DEMO_PASSWORD, "new": "abcdefgh1234", "confirm": "abcdefgh1234"}
+    )
     assert r.status_code == 403
     r = await web.post("/login", data={"username": "shipo_jingban", "password": DEMO_PASSWORD})
     assert r.status_code == 403
@@ -72,8 +74,8 @@ async def test_password_change(web: httpx.AsyncClient) -> None:
         "/account/password",
         data={
             "current": DEMO_PASSWORD,
-            "new": "new-pass-1",
-            "confirm": "new-pass-2",
+            "new": "new-password-1",
+            "confirm": "new-password-2",
             "csrftoken": csrf_token(page.text),
         },
     )
@@ -82,14 +84,14 @@ async def test_password_change(web: httpx.AsyncClient) -> None:
         "/account/password",
         data={
             "current": DEMO_PASSWORD,
-            "new": "new-pass-1",
-            "confirm": "new-pass-1",
+            "new": "new-password-1",
+            "confirm": "new-password-1",
             "csrftoken": csrf_token(page.text),
         },
     )
     assert ok.status_code == 200 and "密码已修改" in ok.text
     await web.post("/logout", data={"csrftoken": csrf_token(page.text)})
-    assert (await log_in(web, "shipo_diaocha", "new-pass-1")).status_code == 303
+    assert (await log_in(web, "shipo_diaocha", "new-password-1")).status_code == 303
 
 
 async def test_language_switch(web: httpx.AsyncClient) -> None:
@@ -123,7 +125,7 @@ async def test_multipart_form_with_csrf_token_is_accepted(web: httpx.AsyncClient
     """File uploads (multipart) pass the CSRF check when the token comes first, and fail without it."""
     await log_in(web, "shipo_jingban")
     page = await web.get("/account")
-    form = {"csrftoken": csrf_token(page.text), "current": "x", "new": "abcdefgh1", "confirm": "abcdefgh2"}
+    form = {"csrftoken": csrf_token(page.text), "current": "x", "new": "abcdefgh1234", "confirm": "abcdefgh2"}
     r = await web.post("/account/password", data=form, files={"attachment": ("a.txt", b"hello", "text/plain")})
     assert r.status_code == 422 and "当前密码不正确" in r.text  # reached the handler, which refused on its merits
     no_token = {k: v for k, v in form.items() if k != "csrftoken"}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from db import places_repo
@@ -10,7 +12,7 @@ from schemas.staff import Actor, Bureau, Role
 from webapp import ratelimit
 from webapp.deps import CurrentActor, Db
 from webapp.errors import ErrorBody
-from webapp.sessions import SESSION_USER
+from webapp.sessions import end_session, start_session
 
 
 class LoginIn(BaseModel):
@@ -29,7 +31,10 @@ class UserOut(BaseModel):
 
 
 class LoginOut(BaseModel):
-    token: str = Field(description="Bearer 令牌（12小时有效），脚本调用时放在 Authorization 头")
+    token: str = Field(
+        description="Bearer 令牌，脚本调用时放在 Authorization 头；与浏览器会话同属一个会话：闲置 30 分钟、"
+        "登录满 12 小时（可配置）、退出登录、修改密码或停用账户后失效"
+    )
     user: UserOut
 
 
@@ -56,7 +61,8 @@ _LOGIN = {
 
 @router.post("/auth/login", response_model=LoginOut, summary="登录", responses=_LOGIN)
 async def login(body: LoginIn, request: Request, db: Db) -> LoginOut:
-    """Check the password (Argon2), start a session and hand out a bearer token for scripts.
+    """Check the password (Argon2), start a session (the browser's cookie) and hand out its bearer token for
+    scripts.
 
     5 failed attempts lock the user name for 15 minutes (429 account_locked); one address is limited
     in attempts too (429 too_many_attempts): see webapp.ratelimit."""
@@ -64,16 +70,19 @@ async def login(body: LoginIn, request: Request, db: Db) -> LoginOut:
         actor = await ratelimit.log_in(db, request, body.username, body.password)
     except ratelimit.LoginRefused as refused:
         raise refused.as_api_error() from None
-    request.session.clear()
-    request.session[SESSION_USER] = actor.username
-    token = request.app.state.keys.tokens.dumps({"u": actor.username})
+    token = await start_session(request, actor, kind="api")
     return LoginOut(token=token, user=await _user_out(db, actor))
 
 
 @router.post("/auth/logout", status_code=204, summary="退出登录")
-async def logout(request: Request) -> None:
-    """Ends the browser session; a bearer token simply expires after 12 hours."""
-    request.session.clear()
+async def logout(
+    request: Request,
+    everywhere: Annotated[bool, Query(description="true：结束本人的全部会话（所有浏览器和令牌）")] = False,
+) -> None:
+    """Ends the caller's session at once, whether it is sent as the bearer token or the cookie (both are one
+    session); `everywhere=true` ends every session of the user. Without a live session there is nothing to end
+    (still 204)."""
+    await end_session(request, everywhere=everywhere)
 
 
 @router.get("/me", response_model=UserOut, summary="当前用户", responses=_401)

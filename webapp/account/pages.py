@@ -10,10 +10,10 @@ from fastapi.responses import RedirectResponse, Response
 from db import places_repo, users_repo
 from schemas.staff import Role
 from webapp import ratelimit
-from webapp.deps import Db, PageActor
+from webapp.deps import AppSettings, Db, PageActor
 from webapp.i18n import COOKIE, LOCALES
 from webapp.render import render
-from webapp.sessions import SESSION_USER
+from webapp.sessions import end_session, start_session
 
 router = APIRouter(include_in_schema=False)
 
@@ -58,21 +58,26 @@ async def login(
     except ratelimit.LoginRefused as refused:  # wrong password, user name locked, or too many from this address
         context = {"next": _safe_next(next) or "", "username": username, "error": refused.code}
         return render(request, "account/login.html", context | {"minutes": refused.minutes}, status=refused.status)
-    request.session.clear()
-    request.session[SESSION_USER] = actor.username
+    await start_session(request, actor, kind="page")
     return RedirectResponse(_safe_next(next) or HOME[actor.role], status_code=303)
 
 
 @router.post("/logout")
-async def logout(request: Request) -> RedirectResponse:
-    request.session.clear()
+async def logout(request: Request, everywhere: Annotated[str, Form()] = "") -> RedirectResponse:
+    """End this browser's session at once (a copy of its cookie is refused from now on); `everywhere` (the
+    account page's button) ends every session of the user, other browsers and bearer tokens included."""
+    await end_session(request, everywhere=bool(everywhere))
     return RedirectResponse("/login", status_code=303)
 
 
+def _session_limits(settings: AppSettings) -> dict[str, int]:
+    return {"session_idle": settings.session_idle_minutes, "session_hours": settings.session_max_hours}
+
+
 @router.get("/account")
-async def account(request: Request, actor: PageActor, db: Db) -> Response:
+async def account(request: Request, actor: PageActor, db: Db, settings: AppSettings) -> Response:
     place = await places_repo.place_name(db, actor.place_code)
-    return render(request, "account/account.html", {"place_name": place}, actor=actor)
+    return render(request, "account/account.html", {"place_name": place} | _session_limits(settings), actor=actor)
 
 
 @router.post("/account/password")
@@ -84,20 +89,25 @@ async def change_password(
     *,
     actor: PageActor,
     db: Db,
+    settings: AppSettings,
 ) -> Response:
+    """A new password ends every session of the user (other browsers, bearer tokens, and this one); this browser
+    goes on in a new session."""
     place = await places_repo.place_name(db, actor.place_code)
     error = None
-    async with db.acquire() as conn:
-        if await users_repo.authenticate(conn, actor.username, current) is None:
-            error = "wrong_current"
-        elif new != confirm:
-            error = "mismatch"
-        else:
-            try:
+    if await users_repo.authenticate(db, actor.username, current) is None:
+        error = "wrong_current"
+    elif new != confirm:
+        error = "mismatch"
+    else:
+        try:
+            async with db.acquire() as conn:
                 await users_repo.set_password(conn, actor.username, new)
-            except users_repo.UserError:
-                error = "too_short"
-    context = {"place_name": place, "error": error, "changed": error is None}
+        except users_repo.WeakPassword as weak:
+            error = weak.code
+        else:
+            await start_session(request, actor, kind="page")
+    context = {"place_name": place, "error": error, "changed": error is None} | _session_limits(settings)
     return render(request, "account/account.html", context, status=200 if error is None else 422, actor=actor)
 
 

@@ -1,4 +1,4 @@
-"""Users and roles: list, create, edit role / jurisdiction / active flag, reset a password.
+"""Users and roles: list, create, edit role / jurisdiction / active flag, reset a password, end a user's sessions.
 
 The checks are `users_repo`'s (the CLI uses the same), so the page and `jiuzhu users add` refuse the
 same things with the same Chinese messages. The jurisdiction list follows the chosen role's level
@@ -15,11 +15,12 @@ import asyncpg
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from db import places_repo, users_repo
+from db import places_repo, sessions_repo, users_repo
 from schemas.staff import ROLE_LEVEL, Bureau, Role
-from webapp.admin.common import AdminActor, SearchedUsers, done, render_admin, user_or_404
-from webapp.deps import Db
+from webapp.admin.common import AdminActor, SearchedUsers, done, local, render_admin, user_or_404
+from webapp.deps import AppSettings, Db
 from webapp.render import render
+from webapp.sessions import limits
 
 router = APIRouter(include_in_schema=False)
 
@@ -62,6 +63,13 @@ async def _form_context(conn: asyncpg.Connection, form: dict[str, Any]) -> dict[
         "place_groups": groups,
         "single_place": len(codes) == 1,
     }
+
+
+async def _edit_context(conn: asyncpg.Connection, user: users_repo.UserRow, settings: AppSettings) -> dict[str, Any]:
+    """The user page's form (as stored) and the user's live sessions."""
+    form = asdict(user) | {"bureau": user.bureau or "", "id_number": user.id_number or ""}
+    live = await sessions_repo.live_sessions(conn, user.username, limits(settings))
+    return await _form_context(conn, form) | {"user": user, "live_sessions": live, "local": local}
 
 
 @router.get("/admin/users")
@@ -136,11 +144,10 @@ async def create_user(
 
 
 @router.get("/admin/users/{username}/edit")
-async def edit_user(request: Request, username: str, *, actor: AdminActor, db: Db) -> Response:
+async def edit_user(request: Request, username: str, *, actor: AdminActor, db: Db, settings: AppSettings) -> Response:
     async with db.acquire() as conn:
         user = await user_or_404(conn, username)
-        form = asdict(user) | {"bureau": user.bureau or "", "id_number": user.id_number or ""}
-        context = await _form_context(conn, form) | {"user": user}
+        context = await _edit_context(conn, user, settings)
     return render_admin(request, "admin/user_form.html", context, actor)
 
 
@@ -157,7 +164,9 @@ async def update_user(
     *,
     actor: AdminActor,
     db: Db,
+    settings: AppSettings,
 ) -> Response:
+    """Save a user; deactivating them ends their sessions at once (users_repo.update_user)."""
     form = {
         "full_name": full_name,
         "role": role,
@@ -182,7 +191,7 @@ async def update_user(
                 id_number=id_number,
             )
         except users_repo.UserError as e:
-            context = await _form_context(conn, form) | {"user": user, "error": str(e)}
+            context = await _edit_context(conn, user, settings) | await _form_context(conn, form) | {"error": str(e)}
             return render_admin(request, "admin/user_form.html", context, actor, status=422)
     return done(request, f"/admin/users/{username}/edit", "updated", username=username)
 
@@ -196,7 +205,9 @@ async def reset_password(
     *,
     actor: AdminActor,
     db: Db,
+    settings: AppSettings,
 ) -> Response:
+    """A new password for the user, held to the policy; it ends every session of theirs (users_repo.set_password)."""
     async with db.acquire() as conn:
         user = await user_or_404(conn, username)
         try:
@@ -204,7 +215,15 @@ async def reset_password(
                 raise users_repo.UserError("两次输入的密码不一致")
             await users_repo.set_password(conn, username, password)
         except users_repo.UserError as e:
-            form = asdict(user) | {"bureau": user.bureau or "", "id_number": user.id_number or ""}
-            context = await _form_context(conn, form) | {"user": user, "password_error": str(e)}
+            context = await _edit_context(conn, user, settings) | {"password_error": str(e)}
             return render_admin(request, "admin/user_form.html", context, actor, status=422)
     return done(request, f"/admin/users/{username}/edit", "password_reset", username=username)
+
+
+@router.post("/admin/users/{username}/sessions/end")
+async def end_sessions(request: Request, username: str, *, actor: AdminActor, db: Db) -> Response:
+    """End every session of the user at once: each browser is sent to log in, each bearer token refused (401)."""
+    async with db.acquire() as conn:
+        await user_or_404(conn, username)
+        ended = await sessions_repo.end_all(conn, username)
+    return done(request, f"/admin/users/{username}/edit", "sessions_ended", username=username, count=ended)
