@@ -3,8 +3,7 @@ policy in force, and delivering a referral to its bureau (inbox or signed webhoo
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import time
 from datetime import date
 
 import asyncpg
@@ -12,23 +11,13 @@ import httpx
 import structlog
 from temporalio import activity
 
-from db import emergency_repo, frontdoor_repo, policy_repo
+from db import emergency_repo, frontdoor_repo, policy_repo, webhook_repo
 from schemas.contracts import FrontDoorContract
 from schemas.frontdoor import ComplaintStart, DeliveryIn, FrontDoorLogIn, IntakeStart, ReferralResult
 from schemas.policy import FrontDoorPolicy
+from schemas.webhook import signed_headers
 
 log = structlog.get_logger(__name__)
-
-SIGNATURE_HEADER = "X-Jiuzhu-Signature"
-
-
-def sign(secret: str, body: bytes) -> str:
-    """`sha256=<hex>`: HMAC-SHA256 of the raw body, the scheme both directions of the webhook use."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
-    return bool(header) and hmac.compare_digest(sign(secret, body), header or "")
 
 
 class FrontDoorActivities(FrontDoorContract):
@@ -55,18 +44,20 @@ class FrontDoorActivities(FrontDoorContract):
         """The bureau's webhook if it has one (signed JSON; the bureau dedupes on the referral id), else
         its inbox in Jiuzhu, which is the referrals row itself."""
         r = d.referral
-        endpoint = await frontdoor_repo.bureau_endpoint(self.pool, r.bureau.value)
+        endpoint = await webhook_repo.bureau_endpoint(self.pool, r.bureau.value)
         adapter = "inbox"
         if endpoint:
             body = r.model_dump_json().encode()
+            path = httpx.URL(endpoint.url).raw_path.decode()  # the path and query the bureau receives
             async with httpx.AsyncClient(timeout=self.timeout) as client:
                 response = await client.post(
                     endpoint.url,
                     content=body,
                     headers={
                         "Content-Type": "application/json",
-                        SIGNATURE_HEADER: sign(endpoint.secret, body),
                         "X-Jiuzhu-Referral": r.referral_id,
+                        # signed at each attempt: a fresh timestamp and nonce (schemas.webhook)
+                        **signed_headers(endpoint.secret, "POST", path, body, time.time()),
                     },
                 )
                 response.raise_for_status()  # retried by Temporal until the bureau takes it

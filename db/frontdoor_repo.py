@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 
+from db.frontdoor_filters import ComplaintFilter, Reader, ReferralFilter, RequestFilter, case_handlers
 from db.pool import Db
 from db.typed import every, one
 from db.where import Where
@@ -27,18 +28,13 @@ from schemas.identity import mask_id
 from schemas.money import to_fen
 
 
-@dataclass(frozen=True)
-class BureauEndpoint:
-    url: str
-    secret: str
-
-
 async def insert_request(db: Db, start: IntakeStart, workflow_id: str, created_at: datetime) -> None:
     r = start.request
     await db.execute(
         "insert into frontdoor_requests (request_no, workflow_id, kind, channel, name, id_number, id_masked, "
-        "phone, township_code, village_code, address, description, needs, received_by, created_at) "
-        "values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15) on conflict (request_no) do nothing",
+        "phone, township_code, village_code, address, description, needs, received_by, created_at, "
+        "about_person, about_case_id) "
+        "values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17) on conflict (request_no) do nothing",
         start.request_no,
         workflow_id,
         r.kind.value,
@@ -54,6 +50,8 @@ async def insert_request(db: Db, start: IntakeStart, workflow_id: str, created_a
         r.needs,
         start.received_by.username if start.received_by else None,
         created_at,
+        r.about_person if r.kind.value == "complaint" else None,
+        r.about_case_id if r.kind.value == "complaint" else None,
     )
 
 
@@ -74,12 +72,6 @@ async def insert_referral(db: Db, d: DeliveryIn, delivered_at: datetime) -> None
         r.id_masked,
         delivered_at,
     )
-
-
-async def bureau_endpoint(db: Db, bureau: str) -> BureauEndpoint | None:
-    """The bureau's active webhook, if it has one (else its inbox in Jiuzhu takes referrals)."""
-    row = await db.fetchrow("select url, secret from bureau_endpoints where bureau = $1 and active", bureau)
-    return BureauEndpoint(row["url"], row["secret"]) if row else None
 
 
 async def set_referral_adapter(db: Db, referral_id: str, adapter: str) -> None:
@@ -180,7 +172,8 @@ async def write_log(conn: asyncpg.Connection, e: FrontDoorLogIn) -> None:
 
 
 class RequestRow(RequestRecord):
-    """A request's row: its record and what its own page shows."""
+    """A request's row: its record and what its own page shows (a complaint's: whom and which case it is about,
+    and that case's handlers: rules.recusal.complaint_about)."""
 
     id_number: str
     phone: str
@@ -189,6 +182,10 @@ class RequestRow(RequestRecord):
     received_by: str | None
     answer: str | None
     workflow_id: str
+    about_person: str | None
+    about_case_id: str | None
+    complaint_unit: str | None  # a complaint's handling unit, once the intake has filed it
+    case_handlers: list[str]  # of the case a complaint is about (rules.recusal.complaint_about)
 
 
 class ReferralRow(ReferralRecord):
@@ -202,6 +199,7 @@ class ComplaintRow(ComplaintRecord):
     content: str
     reply: str | None
     workflow_id: str
+    case_handlers: list[str]  # the user names recorded on the case it is about (rules.recusal.complaint_about)
 
 
 @dataclass(frozen=True)
@@ -221,12 +219,18 @@ class TownshipWaiting:
     overdue: int  # of which past their answer date
 
 
-REQUEST_SQL = """
+REQUEST_SQL = (
+    """
 select r.request_no, r.kind, r.channel, r.name, r.id_masked, r.township_code, t.name as township_name,
        r.village_code, v.name as village_name, r.needs, r.status, r.answer_due, r.created_at, r.closed_at,
-       r.id_number, r.phone, r.address, r.description, r.received_by, r.answer, r.workflow_id
+       r.id_number, r.phone, r.address, r.description, r.received_by, r.answer, r.workflow_id,
+       r.about_person, r.about_case_id,
+       (select k.unit_code from complaints k where k.request_no = r.request_no) as complaint_unit, """
+    + case_handlers("r.about_case_id")
+    + """ as case_handlers
 from frontdoor_requests r join places t on t.code = r.township_code left join places v on v.code = r.village_code
 """
+)
 
 REFERRAL_SQL = """
 select f.referral_id, f.request_no, f.need, f.help_kind, f.bureau, f.township_code, t.name as township_name,
@@ -237,86 +241,17 @@ select f.referral_id, f.request_no, f.need, f.help_kind, f.bureau, f.township_co
 from referrals f join places t on t.code = f.township_code
 """
 
-COMPLAINT_SQL = """
+COMPLAINT_SQL = (
+    """
 select c.complaint_no, c.request_no, c.complainant, c.phone, c.township_code, c.unit_code, u.name as unit_name,
        c.about_case_id, c.about_person, c.status, c.accept_due, c.conclude_due, c.escalated, c.finding,
-       c.created_at, c.concluded_at, c.content, c.reply, c.workflow_id
+       c.created_at, c.concluded_at, c.content, c.reply, c.workflow_id,
+       """
+    + case_handlers("c.about_case_id")
+    + """ as case_handlers
 from complaints c join places u on u.code = c.unit_code
 """
-
-# what the desk waits on (RequestFilter.waiting)
-_WAITING = {
-    "triage": "r.kind = 'help' and r.status = 'received'",
-    "answer": "r.kind = 'enquiry' and r.status <> 'closed'",
-    "cases": "r.kind = 'help' and r.status = 'triaged'",
-}
-
-
-@dataclass(frozen=True)
-class RequestFilter:
-    """Requests whose most precise place lies within `within`; the other fields narrow it where given."""
-
-    within: str
-    waiting: str | None = None  # triage, answer, cases
-    status: str | None = None  # one status, or "open": not closed
-    kind: str | None = None
-    township: str | None = None
-    name_prefix: str | None = None
-
-    def where(self) -> Where:
-        where = Where().add("starts_with(coalesce(r.village_code, r.township_code), {})", self.within)
-        if self.waiting in _WAITING:
-            where.add(_WAITING[self.waiting])
-        if self.status == "open":
-            where.add("r.status <> 'closed'")
-        elif self.status:
-            where.add("r.status = {}", self.status)
-        for condition, value in (("r.kind = {}", self.kind), ("r.township_code = {}", self.township)):
-            if value:
-                where.add(condition, value)
-        if self.name_prefix:
-            where.add("starts_with(r.name, {})", self.name_prefix)
-        return where
-
-
-@dataclass(frozen=True)
-class ReferralFilter:
-    """Referrals of one bureau, or within a place (of one bureau, if given); by status, or "open"."""
-
-    within: str | None = None
-    bureau: str | None = None
-    status: str | None = None
-
-    def where(self) -> Where:
-        where = Where()
-        if self.within is not None:
-            where.add("starts_with(f.township_code, {})", self.within)
-        if self.bureau is not None:
-            where.add("f.bureau = {}", self.bureau)
-        if self.status == "open":
-            where.add("f.status <> 'answered'")
-        elif self.status:
-            where.add("f.status = {}", self.status)
-        return where
-
-
-@dataclass(frozen=True)
-class ComplaintFilter:
-    """Complaints handled within a place; by status, or "open", and by handling unit where given."""
-
-    within: str = ""
-    status: str | None = None
-    unit: str | None = None
-
-    def where(self) -> Where:
-        where = Where().add("starts_with(c.unit_code, {})", self.within)
-        if self.status == "open":
-            where.add("c.status <> 'concluded'")
-        elif self.status:
-            where.add("c.status = {}", self.status)
-        if self.unit:
-            where.add("c.unit_code = {}", self.unit)
-        return where
+)
 
 
 async def request(db: Db, request_no: str) -> RequestRow | None:
@@ -347,15 +282,18 @@ async def requests_of_person(db: Db, id_number: str) -> list[RequestRow]:
     return await every(db, RequestRow, REQUEST_SQL + "where r.id_number = $1 order by r.created_at desc", id_number)
 
 
-async def waiting_by_township(db: Db, today: date) -> list[TownshipWaiting]:
-    """Requests not closed, and how many of them are past their answer date, by township."""
+async def waiting_by_township(db: Db, today: date, reader: Reader) -> list[TownshipWaiting]:
+    """Requests not closed, and how many of them are past their answer date, by township (complaints about the
+    `reader` not counted)."""
+    where = reader.exclude(Where().add("r.status <> 'closed'"), "r")
+    today_mark = f"${len(where.params) + 1}"
     sql = (
         "select r.township_code, t.name as township_name, count(*) as waiting, "
-        "count(*) filter (where r.answer_due < $1) as overdue from frontdoor_requests r "
-        "join places t on t.code = r.township_code where r.status <> 'closed' "
+        f"count(*) filter (where r.answer_due < {today_mark}) as overdue from frontdoor_requests r "
+        f"join places t on t.code = r.township_code{where.sql()} "
         "group by r.township_code, t.name order by r.township_code"
     )
-    return await every(db, TownshipWaiting, sql, today)
+    return await every(db, TownshipWaiting, sql, *where.params, today)
 
 
 async def referral(db: Db, referral_id: str) -> ReferralRow | None:
@@ -394,6 +332,15 @@ async def complaints(db: Db, f: ComplaintFilter) -> list[ComplaintRow]:
     """The complaints `f` selects, the nearest deadline first."""
     where = f.where()
     return await every(db, ComplaintRow, COMPLAINT_SQL + where.sql() + _BY_COMPLAINT_DEADLINE, *where.params)
+
+
+async def complaints_about_reader(db: Db, complaint_nos: list[str], reader: Reader) -> set[str]:
+    """Those of `complaint_nos` that are about the reader (rules.recusal.complaint_about)."""
+    where = reader.only(Where().add("c.complaint_no = any({}::text[])", complaint_nos), "c")
+    return {
+        r["complaint_no"]
+        for r in await db.fetch(f"select c.complaint_no from complaints c{where.sql()}", *where.params)
+    }
 
 
 async def complaints_about(

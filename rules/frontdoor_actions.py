@@ -19,7 +19,7 @@ from typing import Protocol
 from rules.access import within
 from rules.actions import BUREAU_STAFF, DESK, DISTRICT_OFFICER, ActionSpec, ActorView, Refusal, available, table
 from rules.needs import Route
-from rules.recusal import names_person
+from rules.recusal import complaint_about
 
 # ---- requests -----------------------------------------------------------------------------------------------
 
@@ -258,6 +258,21 @@ class ComplaintView:
     status: str  # registered, accepted, concluded
     unit: str  # the unit that handles it: a township, or the district
     about_person: str | None = None  # the staff member it is about, as the complainant named them
+    case_handlers: frozenset[str] = frozenset()  # the user names recorded on the case it concerns, if known
+
+    def about(self, actor: ActorView) -> bool:
+        """Whether the complaint is about `actor` (rules.recusal.complaint_about)."""
+        return complaint_about(self.about_person, self.case_handlers, actor.username, actor.full_name)
+
+
+def handles_complaint(complaint: ComplaintView, actor: ActorView) -> bool:
+    """Whether `actor` is one of the complaint's handlers, whatever its status: the desk of the handling unit
+    (the district's officers anywhere), not someone it is about. Only they see who complained."""
+    return (
+        actor.role in COMPLAINT_ACTIONS[ComplaintAction.ACCEPT].roles
+        and (actor.role == DISTRICT_OFFICER or within(actor.place_code, complaint.unit))
+        and not complaint.about(actor)
+    )
 
 
 def complaint_refusal(action: ComplaintAction, complaint: ComplaintView, actor: ActorView) -> Refusal | None:
@@ -270,7 +285,7 @@ def complaint_refusal(action: ComplaintAction, complaint: ComplaintView, actor: 
         return spec.wrong_role()
     if actor.role != DISTRICT_OFFICER and not within(actor.place_code, complaint.unit):
         return Refusal("out_of_jurisdiction", "该投诉不由您所在单位承办")
-    if names_person(complaint.about_person, actor.username, actor.full_name):
+    if complaint.about(actor):
         return Refusal("recused", "被投诉人不能办理针对本人的投诉")
     return spec.refused_in(complaint.status)
 

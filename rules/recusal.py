@@ -1,9 +1,27 @@
-"""Who is related to what: the person a complaint names may not handle it, nor even see it in a list; the
-staff an applicant declares as close relatives (the review's relatives check) may not act on the case."""
+"""Who is related to what: the person a complaint is about (named in it, or a handler of its case) may not
+handle it, nor even know of it; the staff an applicant declares as close relatives (the review's relatives
+check) may not act on the case."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 from rules.access import within
+
+
+@dataclass(frozen=True)
+class Naming:
+    """How a complaint names a user: exactly as one of `exact` (user name, full name), or by a text that
+    contains `part` (the personal name: the last word of the full name, if it has two characters or more)."""
+
+    exact: tuple[str, str]
+    part: str | None
+
+
+def naming(username: str, full_name: str) -> Naming:
+    name = full_name.split(" ")[-1]
+    return Naming((username, full_name), name if len(name) >= 2 else None)
 
 
 def names_person(named: str | None, username: str, full_name: str) -> bool:
@@ -12,8 +30,16 @@ def names_person(named: str | None, username: str, full_name: str) -> bool:
     person = (named or "").strip()
     if not person:
         return False
-    name = full_name.split(" ")[-1]
-    return person in (username, full_name) or (len(name) >= 2 and name in person)
+    keys = naming(username, full_name)
+    return person in keys.exact or (keys.part is not None and keys.part in person)
+
+
+def complaint_about(about_person: str | None, case_handlers: Iterable[str], username: str, full_name: str) -> bool:
+    """Whether a complaint is about the user: they are the person it names (`names_person`), or they handled
+    the case it concerns (`case_handlers`: the user names recorded on the case: whoever acted on it, the
+    investigators and assistants of its home visits). Such a user may not handle it, see it, nor count it; the
+    database's lists apply the same rule (db.frontdoor_repo `_NOT_ABOUT`)."""
+    return names_person(about_person, username, full_name) or username in set(case_handlers)
 
 
 # ---- the relatives check of a review case (近亲属备案) ----------------------------------------------------

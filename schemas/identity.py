@@ -162,6 +162,12 @@ def mask_phone(value: str) -> str:
     return v[:3] + "****" + v[-4:]
 
 
+def mask_name(value: str) -> str:
+    """A person's name with only its first character shown: "张三" -> "张*", "欧阳娜娜" -> "欧***"."""
+    s = (value or "").strip()
+    return s[:1] + "*" * max(len(s) - 1, 1) if s else ""
+
+
 # --- log scrubbing ---------------------------------------------------------------------------
 
 # Lookarounds instead of \b: in Unicode mode Chinese characters count as word characters, so

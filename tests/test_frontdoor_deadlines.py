@@ -148,14 +148,13 @@ async def test_a_complaint_escalates_skips_the_person_concerned_and_reaches_the_
     # the district must now visit the household itself
     await eventually(lambda: _visit_required(web, caseworker), "case flagged for a district visit")
 
-    # the person complained about neither sees nor handles it
-    accused = await login(web, "shipo_jingban")
-    assert (await web.get("/api/complaints", headers=accused)).json()["items"] == []
-    r = await web.post(f"/api/complaints/{number}/accept", headers=accused, json={})
-    assert r.status_code == 403
-    assert [i["complaint_no"] for i in (await web.get("/api/complaints", headers=caseworker)).json()["items"]] == [
-        number
-    ]
+    # the person complained about, and the caseworker of the case it concerns, neither see nor handle it
+    for accused in (await login(web, "shipo_jingban"), caseworker):
+        assert (await web.get("/api/complaints", headers=accused)).json()["items"] == []
+        r = await web.post(f"/api/complaints/{number}/accept", headers=accused, json={})
+        assert (r.status_code, r.json()["code"]) == (404, "not_found")  # it does not exist for them
+    handler = await login(web, "shipo_shenpi")
+    assert [i["complaint_no"] for i in (await web.get("/api/complaints", headers=handler)).json()["items"]] == [number]
     assert (await web.get("/api/complaints", headers=await login(web, "shunhe_jingban"))).json()["items"] == []
 
     await review_env.skip_to(beijing(2026, 12, 9, 23, 59))  # the last day to accept: not escalated yet
@@ -169,7 +168,7 @@ async def test_a_complaint_escalates_skips_the_person_concerned_and_reaches_the_
         "the district told",
     )
     assert await pool.fetchval("select escalated from complaints where complaint_no = $1", number)
-    caseworker = await login(web, "shipo_diaocha")  # fifteen days on: sessions have expired
+    handler = await login(web, "shipo_shenpi")  # fifteen days on: sessions have expired
     district = await login(web, "qu_minzheng")
     [unit] = (await web.get("/api/frontdoor/overview", headers=district)).json()["complaints"]
     assert (unit["unit_name"], unit["open"], unit["overdue"], unit["escalated"]) == ("石婆店镇", 1, 1, 1)
@@ -177,13 +176,13 @@ async def test_a_complaint_escalates_skips_the_person_concerned_and_reaches_the_
     assert listed[0]["overdue"] and listed[0]["escalated"]
 
     r = await web.post(
-        f"/api/complaints/{number}/conclude", headers=caseworker, json={"finding": "partly", "reply": "x" * 5}
+        f"/api/complaints/{number}/conclude", headers=handler, json={"finding": "partly", "reply": "x" * 5}
     )
     assert r.status_code == 409 and r.json()["code"] == "wrong_stage"
-    assert (await web.post(f"/api/complaints/{number}/accept", headers=caseworker, json={})).status_code == 200
+    assert (await web.post(f"/api/complaints/{number}/accept", headers=handler, json={})).status_code == 200
     r = await web.post(
         f"/api/complaints/{number}/conclude",
-        headers=caseworker,
+        headers=handler,
         json={"finding": "partly", "reply": "经核查，态度问题属实，已批评教育；未发现索要财物"},
     )
     assert r.status_code == 200 and r.json()["status"] == "concluded"

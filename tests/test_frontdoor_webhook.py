@@ -1,6 +1,7 @@
 """The webhook adapter against a small HTTP receiver in the test: the referral arrives signed (and is
 delivered again after the bureau's system fails once), and the bureau answers on the callback, where a
-missing or wrong signature is refused."""
+missing or wrong signature is refused, and so is a signed request replayed, posted to another referral's path,
+or signed more than 5 minutes before or after now (schemas.webhook, README "Bureau webhook")."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
@@ -18,7 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from schemas.frontdoor import ReferralStart
 from tests.support.clients import login
-from tests.support.frontdoor import PERSON, apply_online, referrals_of
+from tests.support.frontdoor import PERSON, apply_online, bureau_signed, referrals_of
 from tests.support.workflows import eventually
 
 SECRET = "housing-shared-secret-2026"
@@ -55,8 +59,16 @@ def receiver() -> Iterator[Receiver]:
     r.server.server_close()
 
 
-def sign(body: bytes, secret: str = SECRET) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def signed(path: str, body: bytes, secret: str = SECRET, **kw: Any) -> dict[str, str]:
+    return {"content-type": "application/json"} | bureau_signed(secret, path, body, **kw)
+
+
+def delivery_signed_ok(url: str, headers: dict[str, str], body: bytes) -> bool:
+    """The bureau's check of a delivery, as README "Bureau webhook" tells it to do."""
+    ts, nonce = headers["x-jiuzhu-timestamp"], headers["x-jiuzhu-nonce"]
+    text = "\n".join(["POST", urlsplit(url).path, ts, nonce, hashlib.sha256(body).hexdigest()])
+    mac = "sha256=" + hmac.new(SECRET.encode(), text.encode(), hashlib.sha256).hexdigest()
+    return hmac.compare_digest(mac, headers["x-jiuzhu-signature"])
 
 
 @pytest.mark.web(temporal="review_env")
@@ -74,9 +86,10 @@ async def test_webhook_delivery_and_signed_callback(
     assert await pool.fetchval("select adapter from referrals where referral_id = $1", referral_id) == "webhook"
 
     assert len(receiver.received) == 2  # the bureau's 503 was retried
-    (_, first_body), (headers, body) = receiver.received
+    (first_headers, first_body), (headers, body) = receiver.received
     assert first_body == body
-    assert headers["x-jiuzhu-signature"] == sign(body)
+    assert delivery_signed_ok(receiver.url, headers, body) and delivery_signed_ok(receiver.url, first_headers, body)
+    assert first_headers["x-jiuzhu-nonce"] != headers["x-jiuzhu-nonce"]  # each attempt signed afresh
     assert headers["x-jiuzhu-referral"] == referral_id and headers["content-type"] == "application/json"
     sent = ReferralStart.model_validate_json(body)
     assert (sent.referral_id, sent.bureau.value, sent.request_no) == (referral_id, "housing", number)
@@ -84,33 +97,54 @@ async def test_webhook_delivery_and_signed_callback(
 
     url = f"/api/referrals/{referral_id}/callback"
     accept = json.dumps({"action": "accept", "note": "已派员查看房屋"}).encode()
-    json_type = {"content-type": "application/json"}
-    for bad in ({}, {"x-jiuzhu-signature": sign(accept, "wrong-secret")}, {"x-jiuzhu-signature": "sha256=00"}):
-        r = await web.post(url, content=accept, headers=json_type | bad)
-        assert r.status_code == 401 and r.json()["code"] == "bad_signature"
-    tampered = json.dumps({"action": "accept", "note": "改过的内容"}).encode()
-    r = await web.post(url, content=tampered, headers=json_type | {"x-jiuzhu-signature": sign(accept)})
-    assert (r.status_code, r.json()["code"]) == (401, "bad_signature")
-    r = await web.post(
-        "/api/referrals/ZJ-20260101-NOSUCH-housing/callback",
-        content=accept,
-        headers=json_type | {"x-jiuzhu-signature": sign(accept)},
+    good = signed(url, accept)
+    forged = (
+        {"content-type": "application/json"},  # unsigned
+        signed(url, accept, "wrong-secret"),
+        good | {"x-jiuzhu-signature": "sha256=00"},
+        {k: v for k, v in good.items() if k != "x-jiuzhu-nonce"},  # the nonce left out
+        good | {"x-jiuzhu-timestamp": str(int(good["x-jiuzhu-timestamp"]) + 1)},  # the time changed
+        good | {"x-jiuzhu-nonce": "0" * 32},  # another nonce under the same signature
     )
+    for bad in forged:
+        r = await web.post(url, content=accept, headers=bad)
+        assert (r.status_code, r.json()["code"]) == (401, "bad_signature")
+    tampered = json.dumps({"action": "accept", "note": "改过的内容"}).encode()
+    r = await web.post(url, content=tampered, headers=good)
+    assert (r.status_code, r.json()["code"]) == (401, "bad_signature")
+    r = await web.post("/api/referrals/ZJ-20260101-NOSUCH-housing/callback", content=accept, headers=good)
     assert (r.status_code, r.json()["code"]) == (401, "bad_signature")  # an unknown referral looks the same
+    now = int(time.time())
+    for skew in (-301, 301):  # signed well, but 5 minutes and a second before or after now
+        r = await web.post(url, content=accept, headers=signed(url, accept, timestamp=now + skew))
+        assert (r.status_code, r.json()["code"]) == (401, "stale"), skew
+        assert r.json()["message"].startswith("签名时间")
 
-    r = await web.post(url, content=accept, headers=json_type | {"x-jiuzhu-signature": sign(accept)})
+    # Another open referral of the same bureau: the first one's signed request does not work on it.
+    second, _ = await apply_online(web, ["housing"], description="房屋在暴雨中倒塌一间，需要危房改造")
+    r = await web.post(f"/api/frontdoor/requests/{second}/triage", headers=caseworker, json={"needs": ["housing"]})
+    assert r.status_code == 200, r.text
+    other = (await eventually(lambda: referrals_of(pool, second), "delivered", tries=200))["housing"]
+    r = await web.post(f"/api/referrals/{other}/callback", content=accept, headers=good)
+    assert (r.status_code, r.json()["code"]) == (401, "bad_signature")
+
+    r = await web.post(url, content=accept, headers=good)
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "accepted"
+    r = await web.post(url, content=accept, headers=good)  # the same request again, word for word
+    assert (r.status_code, r.json()["code"]) == (401, "replayed")
     incomplete = json.dumps({"action": "result", "outcome": "helped"}).encode()
-    r = await web.post(url, content=incomplete, headers=json_type | {"x-jiuzhu-signature": sign(incomplete)})
+    r = await web.post(url, content=incomplete, headers=signed(url, incomplete))
     assert (r.status_code, r.json()["code"]) == (422, "invalid")
     result = json.dumps(
         {"action": "result", "outcome": "helped", "help_given": "列入2027年农村危房改造计划", "amount": "20000.00"}
     ).encode()
-    r = await web.post(url, content=result, headers=json_type | {"x-jiuzhu-signature": sign(result)})
+    r = await web.post(url, content=result, headers=signed(url, result))
     assert r.status_code == 200 and r.json()["status"] == "answered"
-    r = await web.post(url, content=result, headers=json_type | {"x-jiuzhu-signature": sign(result)})
+    r = await web.post(url, content=result, headers=signed(url, result))
     assert r.status_code == 409 and r.json()["code"] == "closed"
+    seen = await pool.fetchval("select count(*) from webhook_nonces where bureau = 'housing'")
+    assert seen == 4  # the accept, the incomplete result (a good signature, refused after), both results
 
     actors = await pool.fetch(
         "select actor from frontdoor_log where subject_type = 'referral' and subject_id = $1 and actor is not null",

@@ -21,7 +21,6 @@ from typing import Literal
 
 from rules.access import within
 from rules.actions import CASE_STAFF, DESK
-from rules.recusal import names_person
 from schemas.staff import Actor, Role
 from webapp.errors import forbidden
 
@@ -48,7 +47,7 @@ class Scope(StrEnum):
     OWN = "own"  # the actor's own account and records
     JURISDICTION = "jurisdiction"  # rows whose most precise place lies within the actor's place
     BUREAU = "bureau"  # bureau staff: their own bureau's rows; everyone else: the jurisdiction
-    UNIT = "unit"  # complaints: the handling unit within the jurisdiction, never one about the actor
+    UNIT = "unit"  # complaints: the handling unit within the jurisdiction (never one about the actor: rows.about)
 
 
 @dataclass(frozen=True)
@@ -144,19 +143,15 @@ def require(actor: Actor, action: str) -> None:
         raise forbidden(denied(actor, action))
 
 
-def in_scope(
-    actor: Actor, action: str, place: str, *, bureau: str | None = None, about_person: str | None = None
-) -> bool:
+def in_scope(actor: Actor, action: str, place: str, *, bureau: str | None = None) -> bool:
     """Whether a row at `place` (its most precise place: village, else township; a complaint's handling unit)
     lies in `actor`'s scope for `action`: within the jurisdiction; for bureau staff where it is, the row's
-    `bureau` theirs; for complaints, never one about the actor (`about_person`, the complaint workflow's own
-    recusal rule)."""
+    `bureau` theirs. (A complaint about the actor is invisible to them whatever the scope: webapp.frontdoor.rows
+    `about`, the complaint workflow's own recusal rule.)"""
     match PERMISSIONS[action].scope:
         case Scope.ANY:
             return True
         case Scope.BUREAU if actor.role is BU:
             return actor.bureau is not None and bureau == actor.bureau.value
-        case Scope.UNIT:
-            return within(actor.place_code, place) and not names_person(about_person, actor.username, actor.full_name)
         case _:
             return within(actor.place_code, place)

@@ -27,15 +27,13 @@ A real worker on Temporal's time-skipping server answers whatever the routes sta
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json as jsonlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 import pytest
@@ -60,6 +58,7 @@ from tests.security.conftest import (
 )
 from tests.support.clock import beijing, on_day
 from tests.support.factories import application, resident_id
+from tests.support.frontdoor import bureau_signed
 from webapp.app import create_app
 from webapp.authz import ALL_ROLES as ALL
 from webapp.authz import AP, BU, CW, OFF, SUP, VC, A, who
@@ -683,8 +682,7 @@ async def call(w: World, method: str, path: str, rule: Rule, user: str | None) -
         kwargs["data"] = data
     if rule.allowed == SIGNED and user == "signed":
         raw = jsonlib.dumps({"action": "accept", "note": "已受理"}).encode()
-        headers["x-jiuzhu-signature"] = "sha256=" + hmac.new(WEBHOOK_SECRET.encode(), raw, hashlib.sha256).hexdigest()
-        headers["content-type"] = "application/json"
+        headers |= bureau_signed(WEBHOOK_SECRET, urlsplit(url).path, raw) | {"content-type": "application/json"}
         kwargs = {"content": raw}
     r = await http.request(method, url, headers=headers, **kwargs)
     http.cookies.clear()

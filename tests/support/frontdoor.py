@@ -3,7 +3,11 @@ HTTP, the portal's forms, the resident who fills them in, bureau users and the r
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
+import secrets
+import time
 from datetime import date, timedelta
 from typing import Any
 
@@ -121,3 +125,15 @@ async def referrals_of(pool: asyncpg.Pool, request_no: str) -> dict[str, str]:
         request_no,
     )
     return {r["need"]: r["referral_id"] for r in rows}
+
+
+def bureau_signed(
+    secret: str, path: str, body: bytes, *, timestamp: int | None = None, nonce: str | None = None
+) -> dict[str, str]:
+    """A bureau's system signing a POST to `path` as README "Bureau webhook" tells it to (written out here, not
+    taken from schemas.webhook, so the tests hold the documented scheme): the headers to send."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    nonce = nonce or secrets.token_hex(16)
+    text = "\n".join(["POST", path, ts, nonce, hashlib.sha256(body).hexdigest()])
+    mac = hmac.new(secret.encode(), text.encode(), hashlib.sha256).hexdigest()
+    return {"x-jiuzhu-timestamp": ts, "x-jiuzhu-nonce": nonce, "x-jiuzhu-signature": f"sha256={mac}"}

@@ -14,6 +14,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
+from schemas import webhook
 from schemas.frontdoor import REQUEST_NO, ReferralState, RequestKind
 from schemas.staff import Bureau
 from webapp.deps import CurrentActor, Db, MaybeTemporal
@@ -177,20 +178,41 @@ _action_routes(referrals.REFERRALS, "/referrals/{referral_id}", _referral_id)
         "requestBody": {"required": True, "content": {"application/json": {"schema": CallbackIn.model_json_schema()}}},
         "parameters": [
             {
-                "name": "X-Jiuzhu-Signature",
+                "name": webhook.SIGNATURE_HEADER,
                 "in": "header",
                 "required": True,
                 "schema": {"type": "string"},
-                "description": "sha256=<请求体原文以对接密钥计算的 HMAC-SHA256 十六进制值>",
-            }
+                "description": "sha256=<以对接密钥对“方法\\n路径\\n时间戳\\n随机数\\n请求体SHA-256”计算的 HMAC-SHA256>",
+            },
+            {
+                "name": webhook.TIMESTAMP_HEADER,
+                "in": "header",
+                "required": True,
+                "schema": {"type": "string", "pattern": "^[0-9]{1,12}$"},
+                "description": "签名时间（Unix 秒），与服务器时间相差不得超过 5 分钟",
+            },
+            {
+                "name": webhook.NONCE_HEADER,
+                "in": "header",
+                "required": True,
+                "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{16,64}$"},
+                "description": "每次请求新生成的随机数，重复使用即视为重放",
+            },
         ],
     },
 )
 async def callback(request: Request, db: Db, temporal: MaybeTemporal, referral_id: str = ReferralId):
-    """For bureaus on the webhook adapter; no log-in, the signature with the endpoint's secret is the proof.
-    Unknown referrals, bureaus without an active endpoint and bad signatures all get the same 401."""
+    """For bureaus on the webhook adapter; no log-in, the signature with the endpoint's secret is the proof
+    (README "Bureau webhook"). Unknown referrals, bureaus without an active endpoint and bad signatures all get
+    the same 401 `bad_signature`; a timestamp more than 5 minutes off 401 `stale`; a nonce used before 401
+    `replayed`."""
     raw = await request.body()
-    given = request.headers.get("x-jiuzhu-signature", "")
+    headers = request.headers
+    given = webhook.Signed(
+        headers.get(webhook.SIGNATURE_HEADER, ""),
+        headers.get(webhook.TIMESTAMP_HEADER, ""),
+        headers.get(webhook.NONCE_HEADER, ""),
+    )
     return await referrals.callback(db, temporal, referral_id, raw, given)
 
 

@@ -15,6 +15,7 @@ from rules.access import within
 from rules.actions import ActorView
 from rules.frontdoor_actions import COMPLAINT_ACTIONS, ComplaintAction, ComplaintView, available_complaint_actions
 from schemas.frontdoor import COMPLAINT_PAYLOADS, ComplaintNames, ComplaintStart, ComplaintState, complaint_workflow_id
+from schemas.identity import mask_phone
 from schemas.staff import Actor
 from webapp import authz
 from webapp.errors import ApiError, forbidden
@@ -24,8 +25,9 @@ from webapp.frontdoor.rows import (
     check_places,
     complaint_row,
     complaint_summary,
-    is_subject,
     new_complaint_no,
+    reader,
+    sees_complainant,
 )
 from webapp.frontdoor.subjects import Subject, history
 from webapp.workflow_calls import connected, start_fresh
@@ -80,20 +82,22 @@ async def register_complaint(
 async def list_complaints(
     db: asyncpg.Pool, actor: Actor, status: str | None = "open", unit: str | None = None, limit: int = 200
 ) -> ComplaintList:
-    """Complaints the caller's unit handles, never those about the caller; the nearest deadline first."""
+    """Complaints the caller's unit handles, never those about the caller (left out in SQL, so neither listed nor
+    counted); the nearest deadline first."""
     authz.require(actor, "complaint.read")
-    rows = await frontdoor_repo.complaints(db, frontdoor_repo.ComplaintFilter(actor.place_code, status, unit))
-    items = [complaint_summary(r) for r in rows if not is_subject(actor, r.about_person)]
+    selected = frontdoor_repo.ComplaintFilter(actor.place_code, status, unit, reader(actor))
+    items = [complaint_summary(r, actor) for r in await frontdoor_repo.complaints(db, selected)]
     return ComplaintList(items=items[:limit], total=len(items))
 
 
 async def complaint_detail(
     db: asyncpg.Pool, temporal: Client | None, complaint_no: str, actor: Actor
 ) -> ComplaintDetail:
+    """The complaint (404 for those it is about); its complainant's phone whole for its handlers only."""
     row = await complaint_row(db, complaint_no, actor)
     return ComplaintDetail(
-        complaint=complaint_summary(row),
-        phone=row.phone,
+        complaint=complaint_summary(row, actor),
+        phone=row.phone if sees_complainant(actor, row) else mask_phone(row.phone),
         content=row.content,
         reply=row.reply,
         **await history(db, temporal, COMPLAINTS, row),

@@ -12,7 +12,7 @@ from infra.clock import today
 from schemas.staff import Actor, Bureau
 from webapp import authz
 from webapp.frontdoor.models import BureauLoad, Overview, TownshipLoad, UnitLoad
-from webapp.frontdoor.rows import complaint_summary, referral_summary
+from webapp.frontdoor.rows import complaint_summary, reader, referral_summary
 
 
 async def overview(db: asyncpg.Pool, actor: Actor) -> Overview:
@@ -39,8 +39,9 @@ async def overview(db: asyncpg.Pool, actor: Actor) -> Overview:
         load.result_overdue += r.result_overdue
         load.escalated += r.escalated
         load.oldest_delivered_at = min(filter(None, (load.oldest_delivered_at, r.delivered_at)))
-    open_complaints = await frontdoor_repo.complaints(db, frontdoor_repo.ComplaintFilter(status="open"))
-    complaints = [complaint_summary(c) for c in open_complaints]
+    # complaints about the reader are not counted (rows.reader)
+    selected = frontdoor_repo.ComplaintFilter(status="open", reader=reader(actor))
+    complaints = [complaint_summary(c, actor) for c in await frontdoor_repo.complaints(db, selected)]
     by_unit: dict[str, UnitLoad] = {}
     for c in complaints:
         unit = by_unit.setdefault(
@@ -51,7 +52,7 @@ async def overview(db: asyncpg.Pool, actor: Actor) -> Overview:
         unit.not_accepted += c.status == "registered"
         unit.overdue += c.overdue
         unit.escalated += c.escalated
-    waiting = await frontdoor_repo.waiting_by_township(db, today())
+    waiting = await frontdoor_repo.waiting_by_township(db, today(), reader(actor))
     return Overview(
         referrals=sorted(by_bureau.values(), key=lambda b: (-(b.accept_overdue + b.result_overdue), -b.open)),
         complaints=sorted(by_unit.values(), key=lambda u: (-u.overdue, -u.open)),

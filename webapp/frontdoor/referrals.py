@@ -3,9 +3,6 @@ the answers of a bureau on the webhook adapter, which posts back signed instead 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-
 import asyncpg
 import structlog
 from fastapi.exceptions import RequestValidationError
@@ -13,11 +10,14 @@ from pydantic import ValidationError
 from structlog.contextvars import bound_contextvars
 from temporalio.client import Client
 
-from db import frontdoor_repo
+from db import frontdoor_repo, webhook_repo
+from infra import clock
 from rules.actions import ActorView
 from rules.frontdoor_actions import REFERRAL_ACTIONS, ReferralAction, ReferralView, available_referral_actions
+from schemas import webhook
 from schemas.frontdoor import REFERRAL_PAYLOADS, ReferralState
 from schemas.staff import Actor, Bureau, Role
+from schemas.webhook import Signed
 from webapp import authz
 from webapp.errors import ApiError
 from webapp.frontdoor.models import CallbackIn, ReferralDetail, ReferralList, ReferralSummary
@@ -72,11 +72,6 @@ def actions_for(referral: ReferralSummary, actor: Actor) -> list[ReferralAction]
 # ---- the webhook adapter -------------------------------------------------------------------------------
 
 
-def signature(secret: str, body: bytes) -> str:
-    """`sha256=<hex>`: HMAC-SHA256 of the raw body, the scheme of X-Jiuzhu-Signature both ways."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
 def bureau_api_actor(bureau: Bureau) -> Actor:
     """Who acts when a bureau answers through its own system: the bureau itself, not a person."""
     return Actor(
@@ -89,21 +84,27 @@ def bureau_api_actor(bureau: Bureau) -> Actor:
 
 
 async def callback(
-    db: asyncpg.Pool, temporal: Client | None, referral_id: str, raw: bytes, given: str
+    db: asyncpg.Pool, temporal: Client | None, referral_id: str, raw: bytes, given: Signed
 ) -> ReferralState:
-    """A bureau's acceptance or result, proven by the signature `given` over the `raw` body with the secret of
-    the bureau's active endpoint. Unknown referrals, bureaus without an active endpoint and bad signatures
-    all get the same 401."""
+    """A bureau's acceptance or result, proven by the signature `given` (schemas.webhook: method, path, timestamp,
+    nonce and body, with the secret of the bureau's active endpoint). Unknown referrals, bureaus without an active
+    endpoint and bad signatures all get the same 401 `bad_signature`; a good signature more than 5 minutes off
+    401 `stale`; a nonce the bureau used before 401 `replayed`."""
     row = await frontdoor_repo.referral(db, referral_id)
-    endpoint = await frontdoor_repo.bureau_endpoint(db, row.bureau.value) if row else None
-    if (
-        row is None
-        or endpoint is None
-        or not hmac.compare_digest(given.encode(), signature(endpoint.secret, raw).encode())
-    ):
+    endpoint = await webhook_repo.bureau_endpoint(db, row.bureau.value) if row else None
+    now = clock.now()
+    why: tuple[str, str] | None = ("bad_signature", "签名缺失或错误")
+    if row is not None and endpoint is not None:
+        path = webhook.callback_path(referral_id)
+        why = webhook.refusal(endpoint.secret, "POST", path, raw, given, now.timestamp())
+        keep = webhook.NONCE_KEEP_SECONDS
+        if why is None and not await webhook_repo.first_use_of_nonce(db, row.bureau.value, given.nonce, now, keep):
+            why = ("replayed", "该请求已处理过，请勿重放；每次请求须使用新的时间戳和随机数")
+    if why is not None or row is None:
+        code, message = why or ("bad_signature", "签名缺失或错误")
         with bound_contextvars(referral_id=referral_id):
-            log.warning("referral callback refused: bad signature")
-        raise ApiError(401, "bad_signature", "签名缺失或错误")
+            log.warning("referral callback refused", code=code)
+        raise ApiError(401, code, message)
     try:
         body = CallbackIn.model_validate_json(raw)
     except ValidationError as exc:

@@ -39,19 +39,23 @@ from schemas.frontdoor import (
     Triage,
     intake_workflow_id,
 )
+from schemas.identity import mask_name, mask_phone
 from schemas.policy import FrontDoorPolicy
 from schemas.staff import Actor, Role
 from webapp import authz
 from webapp.errors import ApiError, forbidden
 from webapp.frontdoor.models import RequestCreated, RequestDetail, RequestList, StaffRequestIn
 from webapp.frontdoor.rows import (
+    about,
     check_needs,
     check_places,
     complaint_summary,
     new_request_no,
+    reader,
     referral_summary,
     request_row,
     request_summary,
+    sees_complainant,
 )
 from webapp.frontdoor.subjects import Subject, history
 from webapp.workflow_calls import connected, query, start_fresh
@@ -126,27 +130,33 @@ async def list_requests(
     """Oldest first: the front door answers in the order people asked."""
     authz.require(actor, "request.read")
     selected = frontdoor_repo.RequestFilter(
-        actor.place_code, waiting, status, kind.value if kind else None, township, q or None
+        actor.place_code, waiting, status, kind.value if kind else None, township, q or None, reader(actor)
     )
     rows, total = await frontdoor_repo.requests(db, selected, limit=page_size, offset=(page - 1) * page_size)
-    return RequestList(items=[request_summary(r) for r in rows], total=total, page=page, page_size=page_size)
+    items = [request_summary(r, actor) for r in rows]
+    return RequestList(items=items, total=total, page=page, page_size=page_size)
 
 
 async def request_detail(db: asyncpg.Pool, temporal: Client | None, request_no: str, actor: Actor) -> RequestDetail:
+    """The request (a complaint about the caller: 404); a complaint's requester known to its handlers only."""
     row = await request_row(db, request_no, actor)
     referrals = await frontdoor_repo.referrals_of_requests(db, [request_no])
-    complaints = await frontdoor_repo.complaints_about(db, [request_no])
+    complaints = [c for c in await frontdoor_repo.complaints_about(db, [request_no]) if not about(actor, c)]
+    seen = await history(db, temporal, REQUESTS, row)
+    identity = sees_complainant(actor, row)
+    if not identity and seen["state"] is not None:
+        seen["state"] = seen["state"].model_copy(update={"name": mask_name(row.name)})
     return RequestDetail(
-        request=request_summary(row),
-        id_number=row.id_number if authz.may(actor, "ids.full") else None,
-        phone=row.phone,
-        address=row.address,
+        request=request_summary(row, actor),
+        id_number=row.id_number if identity and authz.may(actor, "ids.full") else None,
+        phone=row.phone if identity else mask_phone(row.phone),
+        address=row.address if identity else "",
         description=row.description,
         received_by=row.received_by,
         answer=row.answer,
         referrals=[referral_summary(r) for r in referrals],
-        complaints=[complaint_summary(c) for c in complaints],
-        **await history(db, temporal, REQUESTS, row),
+        complaints=[complaint_summary(c, actor) for c in complaints],
+        **seen,
     )
 
 

@@ -11,11 +11,13 @@ from typing import Any
 import asyncpg
 
 from db import frontdoor_repo, places_repo
+from db.frontdoor_filters import Reader
 from db.frontdoor_repo import COMPLAINT_SQL, REFERRAL_SQL, REQUEST_SQL  # noqa: F401 (the household view's, for now)
 from infra.clock import today
+from rules.actions import ActorView
+from rules.frontdoor_actions import ComplaintView, handles_complaint
 from rules.needs import BY_CODE
-from rules.recusal import names_person
-from schemas.identity import mask_phone
+from schemas.identity import mask_name, mask_phone
 from schemas.money import from_fen
 from schemas.staff import Actor, Role
 from webapp import authz
@@ -49,11 +51,44 @@ def _fields(row: Row) -> dict[str, Any]:
     return dict(row) if isinstance(row, asyncpg.Record) else row.model_dump()
 
 
-def request_summary(request: Row) -> RequestSummary:
+# ---- complaints are confidential: invisible to those they are about, the complainant known to the handlers only
+
+
+def complaint_view(complaint: Row) -> ComplaintView | None:
+    """A complaint (or a 12349 request that is one) as the rules see it; None for other requests. A request's
+    complaint not filed yet has no unit: the district's (its officers handle complaints anywhere)."""
+    row = _fields(complaint)
+    if "complainant" not in row and row["kind"] != "complaint":
+        return None
+    unit = row["unit_code"] if "complainant" in row else row["complaint_unit"] or DISTRICT_CODE
+    status = row["status"] if "complainant" in row else "registered"
+    return ComplaintView(status, unit, row["about_person"], frozenset(row["case_handlers"] or ()))
+
+
+def about(actor: Actor, complaint: Row) -> bool:
+    """Whether the row is a complaint about `actor` (named, or a handler of its case: rules.recusal), which they
+    may neither see nor count."""
+    view = complaint_view(complaint)
+    return view is not None and view.about(ActorView.of(actor))
+
+
+def sees_complainant(actor: Actor, complaint: Row) -> bool:
+    """Whether `actor` sees who complained (name, phone, ID number, address): the complaint's handlers only."""
+    view = complaint_view(complaint)
+    return view is None or handles_complaint(view, ActorView.of(actor))
+
+
+def reader(actor: Actor) -> Reader:
+    """The caller as the lists' SQL leaves out complaints about them."""
+    return Reader(actor.username, actor.full_name)
+
+
+def request_summary(request: Row, actor: Actor) -> RequestSummary:
     row = _fields(request)
     due = row["answer_due"]
+    masked = {} if sees_complainant(actor, request) else {"name": mask_name(row["name"])}
     return RequestSummary(
-        **{k: row[k] for k in RequestSummary.model_fields if k != "overdue"},
+        **{k: row[k] for k in RequestSummary.model_fields if k != "overdue"} | masked,
         overdue=row["status"] != "closed" and due is not None and due < today(),
     )
 
@@ -76,13 +111,15 @@ def referral_summary(referral: Row) -> ReferralSummary:
     )
 
 
-def complaint_summary(complaint: Row) -> ComplaintSummary:
+def complaint_summary(complaint: Row, actor: Actor) -> ComplaintSummary:
+    """The complaint as a list shows it; the complainant's name masked for all but its handlers."""
     now = today()
     row = _fields(complaint)
     due = row["accept_due"] if row["status"] == "registered" else row["conclude_due"]
     open_ = row["status"] != "concluded"
+    masked = {} if sees_complainant(actor, complaint) else {"complainant": mask_name(row["complainant"])}
     return ComplaintSummary(
-        **{k: row[k] for k in ComplaintSummary.model_fields if k in row},
+        **{k: row[k] for k in ComplaintSummary.model_fields if k in row} | masked,
         phone_masked=mask_phone(row["phone"]),
         overdue=open_ and (row["escalated"] or (due is not None and due < now)),
     )
@@ -93,9 +130,10 @@ async def log_of(db: asyncpg.Pool, subject_type: str, subject_id: str) -> list[L
 
 
 async def request_row(db: asyncpg.Pool, request_no: str, actor: Actor) -> frontdoor_repo.RequestRow:
+    """The request, if the caller may see it: a complaint about them does not exist for them (404)."""
     authz.require(actor, "request.read")
     row = await frontdoor_repo.request(db, request_no)
-    if row is None:
+    if row is None or about(actor, row):
         raise not_found("受理编号不存在")
     if not authz.in_scope(actor, "request.read", row.village_code or row.township_code):
         raise forbidden("该求助不在您的辖区内", "out_of_jurisdiction")
@@ -114,17 +152,14 @@ async def referral_row(db: asyncpg.Pool, referral_id: str, actor: Actor) -> fron
     return row
 
 
-def is_subject(actor: Actor, about_person: str | None) -> bool:
-    """The staff member a complaint is about, by the same rule the complaint workflow recuses them with."""
-    return names_person(about_person, actor.username, actor.full_name)
-
-
 async def complaint_row(db: asyncpg.Pool, complaint_no: str, actor: Actor) -> frontdoor_repo.ComplaintRow:
+    """The complaint, if the caller may see it: one about them does not exist for them (404), before the check
+    of the unit (a 403 would tell them it exists)."""
     authz.require(actor, "complaint.read")
     row = await frontdoor_repo.complaint(db, complaint_no)
-    if row is None:
+    if row is None or about(actor, row):
         raise not_found("投诉不存在")
-    if not authz.in_scope(actor, "complaint.read", row.unit_code, about_person=row.about_person):
+    if not authz.in_scope(actor, "complaint.read", row.unit_code):
         raise forbidden("该投诉不由您承办", "out_of_jurisdiction")
     return row
 

@@ -20,7 +20,7 @@ from schemas.staff import Actor
 from webapp import authz
 from webapp.errors import ApiError
 from webapp.frontdoor.models import ComplaintSummary, ReferralSummary, RequestSummary
-from webapp.frontdoor.rows import complaint_summary, is_subject, referral_summary, request_summary
+from webapp.frontdoor.rows import about, complaint_summary, referral_summary, request_summary, sees_complainant
 
 
 class HouseholdMember(BaseModel):
@@ -136,7 +136,8 @@ async def household_view(db: asyncpg.Pool, id_number: str, actor: Actor) -> Hous
         )
         for r in await recipients_repo.recipients_of_cases(db, [c.case_id for c in cases])
     ]
-    requests = [r for r in all_requests if mine(r.village_code or r.township_code)]
+    # A complaint about the caller is not there for them: neither shown nor counted among the records elsewhere.
+    requests = [r for r in all_requests if not about(actor, r) and mine(r.village_code or r.township_code)]
     referrals = [
         r
         for r in await frontdoor_repo.referrals_of_requests(db, request_nos, newest_first=True)
@@ -145,7 +146,7 @@ async def household_view(db: asyncpg.Pool, id_number: str, actor: Actor) -> Hous
     complaints = [
         c
         for c in await frontdoor_repo.complaints_about(db, request_nos, all_case_ids, newest_first=True)
-        if mine(c.unit_code) and not is_subject(actor, c.about_person)
+        if not about(actor, c) and mine(c.unit_code)
     ]
     emergencies = [
         e
@@ -156,7 +157,9 @@ async def household_view(db: asyncpg.Pool, id_number: str, actor: Actor) -> Hous
         id_number=person if authz.may(actor, "ids.full") else None,
         id_masked=mask_id(person),
         names=sorted(
-            {c.member_name for c in case_rows} | {r.name for r in requests} | {e.applicant_name for e in emergencies}
+            {c.member_name for c in case_rows}
+            | {r.name for r in requests if sees_complainant(actor, r)}
+            | {e.applicant_name for e in emergencies}
         ),
         cases=cases,
         recipients=recipients,
@@ -167,8 +170,8 @@ async def household_view(db: asyncpg.Pool, id_number: str, actor: Actor) -> Hous
             )
             for e in emergencies
         ],
-        requests=[request_summary(r) for r in requests],
+        requests=[request_summary(r, actor) for r in requests],
         referrals=[referral_summary(r) for r in referrals],
-        complaints=[complaint_summary(c) for c in complaints],
+        complaints=[complaint_summary(c, actor) for c in complaints],
         elsewhere=hidden,
     )

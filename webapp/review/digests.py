@@ -6,11 +6,13 @@ The digest is what was sent that morning, not a live query: it is the record of 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import asyncpg
 
-from db import supervision_repo
+from db import frontdoor_repo, supervision_repo
+from db.frontdoor_filters import Reader
 from db.supervision_repo import Digest
 from schemas.staff import Actor
 from webapp import authz
@@ -28,9 +30,16 @@ def digest_place(actor: Actor) -> str | None:
 
 
 async def latest_digest(db: asyncpg.Pool, actor: Actor, day: date | None = None) -> Digest | None:
-    """The newest digest for the actor's place (on or before `day`), or None."""
+    """The newest digest for the actor's place (on or before `day`), or None; without the complaints about the
+    actor (rules.recusal.complaint_about): the digest is kept for the place, each reader sees their part."""
     place = digest_place(actor)
-    return None if place is None else await supervision_repo.latest_digest(db, place, day)
+    digest = None if place is None else await supervision_repo.latest_digest(db, place, day)
+    listed = [c["complaint_no"] for c in digest.body.get("complaints", [])] if digest else []
+    hidden = await frontdoor_repo.complaints_about_reader(db, listed, Reader(actor.username, actor.full_name))
+    if digest is None or not hidden:
+        return digest
+    kept = [c for c in digest.body["complaints"] if c["complaint_no"] not in hidden]
+    return replace(digest, body=digest.body | {"complaints": kept})
 
 
 def counts(digest: Digest | None) -> dict[str, int]:
