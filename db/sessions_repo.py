@@ -38,6 +38,7 @@ class Found:
 
     session_id: int
     actor: Actor
+    must_change_password: bool = False  # logged in with a one-time code: may do nothing but choose a password
 
 
 async def start(
@@ -68,7 +69,8 @@ async def find(db: Db, secret: str, limits: Limits) -> Found | None:
         "  and last_seen_at > now() - $2::interval and created_at > now() - $3::interval), "
         "touched as (update sessions s set last_seen_at = now() from found "
         "  where s.id = found.id and found.last_seen_at < now() - $4::interval) "
-        "select found.id as session_id, u.username, u.full_name, u.role, u.place_code, u.bureau "
+        "select found.id as session_id, u.must_change_password, "
+        "u.username, u.full_name, u.role, u.place_code, u.bureau "
         "from found join users u on u.id = found.user_id where u.active",
         digest(secret),
         limits.idle,
@@ -78,7 +80,8 @@ async def find(db: Db, secret: str, limits: Limits) -> Found | None:
     if row is None:
         return None
     values = dict(row)
-    return Found(values.pop("session_id"), Actor(**values))
+    session_id, must_change = values.pop("session_id"), values.pop("must_change_password")
+    return Found(session_id, Actor(**values), must_change)
 
 
 async def end(db: Db, session_id: int) -> None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 
@@ -41,6 +42,19 @@ def check_new_password(username: str, password: str) -> None:
         raise WeakPassword("username", "密码不能与用户名相同")
     if len(password) < PASSWORD_MIN:
         raise WeakPassword("too_short", f"密码至少 {PASSWORD_MIN} 位")
+
+
+# A one-time code (an administrator's reset, a new account): stored as the password's hash, good for one
+# log-in within CODE_VALID, after which the user must choose a password. No 0/O, 1/I/L: read out by phone.
+CODE_VALID = timedelta(hours=24)
+_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+_CONSUMED = "!one-time-code-used"  # no Argon2 hash: nothing verifies against it
+
+
+def new_code() -> str:
+    """A random one-time code, 4 groups of 4 ("K7QM-2XHP-9RTA-W4ZN", about 79 bits)."""
+    chars = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(16))
+    return "-".join(chars[i : i + 4] for i in range(0, 16, 4))
 
 
 USERNAME_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
@@ -99,9 +113,12 @@ async def add_user(
     bureau: Bureau | None = None,
     id_number: str | None = None,
     demo: bool = False,
+    one_time: bool = False,
 ) -> int:
     """A new user. `demo`: a demo account (`jiuzhu up` on an empty database, tests), whose password is the
-    demo password and is not held to the policy; everyone else's is (`check_new_password`)."""
+    demo password and is not held to the policy; everyone else's is (`check_new_password`). `one_time`: the
+    password is a one-time code (`new_code`, the administrator's page), valid CODE_VALID, to be replaced at the
+    first log-in."""
     if not USERNAME.fullmatch(username):
         raise UserError("用户名只能由字母、数字、下划线、点和连字符组成，最长 64 位")
     full_name = _check_full_name(full_name)
@@ -111,8 +128,9 @@ async def add_user(
         check_new_password(username, password)
     try:
         return await conn.fetchval(
-            "insert into users (username, full_name, role, place_code, bureau, password_hash, id_number) "
-            "values ($1,$2,$3,$4,$5,$6,$7) returning id",
+            "insert into users (username, full_name, role, place_code, bureau, password_hash, id_number, "
+            "must_change_password, password_expires_at) "
+            "values ($1,$2,$3,$4,$5,$6,$7,$8,case when $8 then now() + $9::interval end) returning id",
             username,
             full_name,
             role.value,
@@ -120,6 +138,8 @@ async def add_user(
             bureau.value if bureau else None,
             await hash_password(password),
             id_number,
+            one_time,
+            CODE_VALID,
         )
     except asyncpg.UniqueViolationError as e:
         raise _unique_violation(e, username) from None
@@ -242,16 +262,29 @@ async def user_counts(db: Db) -> UserCounts:
 
 async def authenticate(db: Db, username: str, password: str) -> Actor | None:
     """The active user if `password` is theirs. The hash runs off the event loop (db.passwords); give a pool,
-    not a connection, where one can: a connection held across the hash is idle for its ~120 ms."""
+    not a connection, where one can: a connection held across the hash is idle for its ~120 ms.
+
+    A one-time code (`must_change_password`) works once, before it expires: the log-in that uses it replaces
+    it with a value nothing matches, so the user must choose a password in that session (webapp.sessions)."""
     row = await db.fetchrow(
-        "select username, full_name, role, place_code, bureau, password_hash from users where username = $1 and active",
+        "select username, full_name, role, place_code, bureau, password_hash, must_change_password, "
+        "coalesce(password_expires_at > now(), true) as valid from users where username = $1 and active",
         username,
     )
-    if row is None:
+    if row is None or not row["valid"]:
         await waste_time(password)  # same cost whether or not the user exists
         return None
     if not await verify_password(row["password_hash"], password):
         return None
+    if row["must_change_password"]:
+        used = await db.fetchval(
+            "update users set password_hash = $3 where username = $1 and password_hash = $2 returning id",
+            username,
+            row["password_hash"],
+            _CONSUMED,
+        )
+        if used is None:  # a parallel log-in used the code first
+            return None
     return actor_from_row(row)
 
 
@@ -372,11 +405,37 @@ async def set_password(conn: asyncpg.Connection, username: str, password: str) -
     check_new_password(username, password)
     password_hash = await hash_password(password)
     async with conn.transaction():
-        done = await conn.execute("update users set password_hash = $2 where username = $1", username, password_hash)
+        done = await conn.execute(
+            "update users set password_hash = $2, must_change_password = false, password_expires_at = null "
+            "where username = $1",
+            username,
+            password_hash,
+        )
         if done.endswith(" 0"):
             raise UserError(f"用户不存在：{username}")
         await sessions_repo.end_all(conn, username)
         await lockout_repo.clear(conn, username)
+
+
+async def issue_code(conn: asyncpg.Connection, username: str) -> tuple[str, int]:
+    """The administrator's reset: a new one-time code replaces the user's password (the old one stops working),
+    valid CODE_VALID for one log-in, after which the user must choose a password; every session of the user
+    ends and a lock-out is lifted. Returns the code (shown once, never stored in clear) and the sessions ended."""
+    code = new_code()
+    code_hash = await hash_password(code)
+    async with conn.transaction():
+        done = await conn.execute(
+            "update users set password_hash = $2, must_change_password = true, "
+            "password_expires_at = now() + $3::interval where username = $1",
+            username,
+            code_hash,
+            CODE_VALID,
+        )
+        if done.endswith(" 0"):
+            raise UserError(f"用户不存在：{username}")
+        ended = await sessions_repo.end_all(conn, username)
+        await lockout_repo.clear(conn, username)
+    return code, ended
 
 
 # (username, full name, role, place, bureau)

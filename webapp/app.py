@@ -34,8 +34,8 @@ from webapp.portal import pages as portal_pages
 from webapp.review import api as review_api
 from webapp.review import approval, case_page, inbox, intake
 from webapp.sessions import Keys, Sessions
-from webapp.supervision import api as supervision_api
 from webapp.supervision import (
+    access_search,
     cases,
     conflicts,
     dashboard,
@@ -47,6 +47,7 @@ from webapp.supervision import (
     rollout,
     sampling,
 )
+from webapp.supervision import api as supervision_api
 
 API = [
     account_api.router,
@@ -68,6 +69,7 @@ PAGES = [
     intake.router,  # before the case page: /cases/new is not a case number
     inbox.router,
     case_page.router,
+    access_search.router,
     overview.router,
     users.router,
     relatives.router,

@@ -29,6 +29,10 @@ OFF, SUP, BU, A = Role.DISTRICT_OFFICER, Role.DISTRICT_SUPERVISOR, Role.BUREAU_S
 
 ALL_ROLES = frozenset(Role)
 CIVIL_AFFAIRS = ALL_ROLES - {BU}  # everyone but the partner bureaus, who get referrals, not civil affairs' files
+# Who reads case files (cases, events, requests, complaints, referrals, households, exports): civil affairs'
+# staff, never the administrator, who manages users, places, calendar and policy (least privilege, issue 16.9).
+FILE_READERS = CIVIL_AFFAIRS - {A}
+NO_FILES = "系统管理员管理用户、区划、日历和政策，不查看案件材料"
 TOWNSHIP_STAFF = frozenset({CW, AP})
 DISTRICT_ROLES = frozenset({OFF, SUP})
 # The township window and the 12349 hotline (they see whole ID numbers), and those who act on cases and events
@@ -68,7 +72,7 @@ PERMISSIONS: dict[str, Permission] = {
     "account": P(ALL_ROLES, Scope.OWN),
     "ids.full": P(DESK_ROLES, J),  # whole ID numbers (requests, households, case pages, forms): those who open cases
     # ---- review (dibao / tekun cases) ----
-    "case.read": P(CIVIL_AFFAIRS, J, "部门工作人员无权查看低保、特困审核案件"),
+    "case.read": P(FILE_READERS, J, "部门工作人员无权查看低保、特困审核案件", {A: NO_FILES}),
     "case.accept": P(
         TOWNSHIP_STAFF,
         J,
@@ -82,21 +86,24 @@ PERMISSIONS: dict[str, Permission] = {
     "workflow.decode": P(HOUSEHOLD_READERS, J, "工作流数据仅限区民政局工作人员、监督员和本乡镇（街道）工作人员查看"),
     "calendar.announce": P(ADMINS, Scope.ANY, "只有系统管理员可以发布日历变更"),
     # ---- emergency aid ----
-    "emergency.read": P(CIVIL_AFFAIRS, J, "部门工作人员无权查看救急难事件"),
+    "emergency.read": P(FILE_READERS, J, "部门工作人员无权查看救急难事件", {A: NO_FILES}),
     "emergency.register": P(REGISTRARS, J, "急难事件由村（社区）干部或乡镇（街道）工作人员登记"),
     "emergency.act": P(CASEWORK, J, NO_ACTION, {SUP: "监督员只能查看，不能办理"}),
-    # who keeps the books of each level's fund
+    # a fund's ledger (its income and payments by event number), and who keeps the books of each level's fund
+    "fund.read": P(CIVIL_AFFAIRS, J, "部门工作人员无权查看救助资金台账"),
     "fund.income.village": P(frozenset({VC, A}), J, "您无权为该资金账户入账"),
     "fund.income.township": P(frozenset({AP, A}), J, "您无权为该资金账户入账"),
     "fund.income.district": P(frozenset({OFF, A}), J, "您无权为该资金账户入账"),
     # ---- 12349 front door ----
-    "request.read": P(CIVIL_AFFAIRS, J, "部门工作人员只能查看转介给本部门的事项"),
+    "request.read": P(FILE_READERS, J, "部门工作人员只能查看转介给本部门的事项", {A: NO_FILES}),
     "request.register": P(DESK_ROLES, J, "只有乡镇（街道）经办人、审批人或区民政局工作人员可以代为登记"),
     "request.handle": P(DESK_ROLES, J, by="workflow"),  # triage, link a case, answer an enquiry
-    "referral.read": P(ALL_ROLES - {VC}, Scope.BUREAU, "村（社区）干部不查看转介"),
+    "referral.read": P(ALL_ROLES - {VC, A}, Scope.BUREAU, "村（社区）干部不查看转介", {A: NO_FILES}),
     "referral.answer": P(frozenset({BU}), Scope.BUREAU, by="workflow"),  # accept, ask for information, result
     "referral.supply": P(DESK_ROLES, J, by="workflow"),  # the information a bureau asked for
-    "complaint.read": P(CIVIL_AFFAIRS - {VC}, Scope.UNIT, "只有乡镇（街道）和区民政局工作人员可以查看投诉"),
+    "complaint.read": P(
+        FILE_READERS - {VC}, Scope.UNIT, "只有乡镇（街道）和区民政局工作人员可以查看投诉", {A: NO_FILES}
+    ),
     "complaint.register": P(DESK_ROLES, J, "只有乡镇（街道）经办人、审批人或区民政局工作人员可以登记投诉"),
     "complaint.handle": P(DESK_ROLES, Scope.UNIT, by="workflow"),  # accept, conclude
     "frontdoor.overview": P(DISTRICT_ROLES, Scope.ANY, "只有区民政局工作人员和监督员可以查看督办汇总"),
@@ -112,6 +119,8 @@ PERMISSIONS: dict[str, Permission] = {
     "reviews.view": P(HOUSEHOLD_READERS, J, "动态管理由乡镇（街道）和区民政局工作人员办理"),
     "reviews.record": P(DESK_ROLES, J, "复核由本乡镇（街道）或区民政局工作人员办理"),
     "digest.view": P(HOUSEHOLD_READERS, J, "每日提醒发送给乡镇（街道）和区民政局工作人员"),
+    # the access log (webapp/access_log.py): the district supervisor searches who read what
+    "access_log.view": P(frozenset({SUP}), Scope.ANY, "访问日志仅供区民政局监督员查询"),
     "conflicts.view": P(DISTRICT_ROLES, J, "回避与利益冲突监督仅限区民政局工作人员和监督员查看"),
     "declarations.view": P(DISTRICT_ROLES, Scope.ANY, "资金申报仅限区民政局工作人员和监督员查看"),
     "declarations.draft": P(OFFICERS, Scope.ANY, "只有区民政局工作人员可以生成资金申报"),

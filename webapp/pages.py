@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from webapp import errors
 from webapp.render import LoginRequired, login_url, render_error
+from webapp.sessions import PASSWORD_CHANGE
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -35,6 +36,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(errors.ApiError)
     async def _api_error(request: Request, exc: errors.ApiError) -> Response:
+        if is_page(request) and exc.code == "password_change_required":
+            return RedirectResponse(PASSWORD_CHANGE, status_code=303)
         if is_page(request):
             return render_error(request, exc.status, exc.message)
         return await api_error(request, exc)

@@ -29,6 +29,8 @@ from limits import parse
 
 from db import lockout_repo, throttle_repo, users_repo
 from schemas.staff import Actor
+from webapp import access_log
+from webapp.access_log import Kind
 from webapp.errors import ApiError
 
 log = structlog.get_logger("webapp")
@@ -104,5 +106,14 @@ def client_ip(request: Request) -> str:
 
 
 async def log_in(db: asyncpg.Pool, request: Request, username: str, password: str) -> Actor:
-    """Check a log-in from `request`'s address through both limits; raises LoginRefused."""
-    return await check_log_in(db, username, password, client_ip(request))
+    """Check a log-in from `request`'s address through both limits; raises LoginRefused. Both outcomes go to
+    the access log, a failure with the user name tried and why (bad_credentials, account_locked,
+    too_many_attempts)."""
+    try:
+        actor = await check_log_in(db, username, password, client_ip(request))
+    except LoginRefused as refused:
+        tried = username[:USERNAME_MAX]
+        await access_log.record(request, None, Kind.LOGIN_FAILED, tried, detail=refused.code, username=tried)
+        raise
+    await access_log.record(request, actor, Kind.LOGIN_OK, actor.username)
+    return actor

@@ -169,9 +169,22 @@ async def caller_name(request: Request) -> str:
     return (await current_session(request)).actor.username
 
 
+# Where a user who logged in with a one-time code may go before choosing a password (and log-out).
+PASSWORD_CHANGE = "/account/new-password"
+
+
+def password_change_required() -> ApiError:
+    return ApiError(403, "password_change_required", "请先设置新密码")
+
+
 async def current_actor(request: Request) -> Actor:
-    """The caller, read from the database with their session: no live session or an inactive user is 401."""
-    return (await current_session(request)).actor
+    """The caller, read from the database with their session: no live session or an inactive user is 401; a
+    user who logged in with a one-time code is refused everything (403 `password_change_required`, pages are
+    sent to PASSWORD_CHANGE) until they choose a password."""
+    found = await current_session(request)
+    if found.must_change_password and request.url.path != PASSWORD_CHANGE:
+        raise password_change_required()
+    return found.actor
 
 
 async def start_session(request: Request, actor: Actor, *, kind: str) -> str:

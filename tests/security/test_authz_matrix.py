@@ -390,7 +390,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/emergencies/{event_id}"): staff(who("emergency.read"), scoped=True),
     **{("POST", f"/api/emergencies/{{event_id}}/actions/{a}"): emergency_action(a) for a in EMERGENCY_ROLES},
     ("GET", "/api/funds/{place_code}"): staff(
-        who("emergency.read"), scoped=True, note="the village fund of 石婆店镇示范村一"
+        who("fund.read"), scoped=True, note="the village fund of 石婆店镇示范村一"
     ),
     ("POST", "/api/funds/{place_code}/income"): staff(
         who("fund.income.village"), scoped=True, json=FUND_INCOME, ok=201
@@ -443,6 +443,12 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/account"): staff(who("account")),
     ("POST", "/account/password"): staff(
         who("account"), form={"current": "wrong", "new": "x", "confirm": "y"}, ok=(422, "当前密码不正确。")
+    ),
+    ("GET", "/account/new-password"): staff(
+        who("account"), ok=(303, "/account"), note="only after a log-in with a one-time code"
+    ),
+    ("POST", "/account/new-password"): staff(
+        who("account"), form={"new": "x", "confirm": "x"}, ok=(303, "/account"), note="as the form"
     ),
     ("POST", "/lang"): Rule(PUBLIC, form={"locale": "zh_CN"}, ok=(303, "/")),
     ("GET", "/account/relatives"): staff(who("account")),
@@ -499,7 +505,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/admin/users/{username}/edit"): staff(ADMIN),
     ("POST", "/admin/users/{username}/edit"): staff(ADMIN, form={}, ok=(422, "请选择角色")),
     ("POST", "/admin/users/{username}/password"): staff(
-        ADMIN, form={"password": "short", "confirm": "short"}, ok=(422, "密码至少 12 位")
+        ADMIN, ok=(200, "matrix_target 的一次性登录码"), note="a one-time code replaces the password"
     ),
     ("POST", "/admin/users/{username}/sessions/end"): staff(
         ADMIN, ok=(303, "/admin/users/matrix_target/edit"), note="ends matrix_target's sessions, no one else's"
@@ -533,7 +539,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     ("GET", "/emergencies/{event_id}"): staff(who("emergency.read"), scoped=True),
     ("POST", "/emergencies/{event_id}/{action}"): emergency_action("close", page=True),
-    ("GET", "/funds/{place_code}"): staff(who("emergency.read"), scoped=True),
+    ("GET", "/funds/{place_code}"): staff(who("fund.read"), scoped=True),
     ("POST", "/funds/{place_code}"): staff(
         who("fund.income.village"),
         scoped=True,
@@ -596,6 +602,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     ("GET", "/supervision/digest"): staff(who("digest.view")),
     ("GET", "/supervision/conflicts"): staff(who("conflicts.view")),
+    ("GET", "/supervision/access-log"): staff(who("access_log.view")),
     ("GET", "/supervision/declarations"): staff(who("declarations.view")),
     ("POST", "/supervision/declarations/draft"): staff(
         who("declarations.draft"), form={"month": ""}, ok=(422, "请选择申报月份")

@@ -9,11 +9,12 @@ from fastapi.responses import RedirectResponse, Response
 
 from db import places_repo, users_repo
 from schemas.staff import Role
-from webapp import ratelimit
+from webapp import access_log, ratelimit
+from webapp.access_log import Kind
 from webapp.deps import AppSettings, Db, PageActor
 from webapp.i18n import COOKIE, LOCALES
 from webapp.render import render
-from webapp.sessions import end_session, start_session
+from webapp.sessions import PASSWORD_CHANGE, current_session, end_session, start_session
 
 router = APIRouter(include_in_schema=False)
 
@@ -59,6 +60,8 @@ async def login(
         context = {"next": _safe_next(next) or "", "username": username, "error": refused.code}
         return render(request, "account/login.html", context | {"minutes": refused.minutes}, status=refused.status)
     await start_session(request, actor, kind="page")
+    if (await current_session(request)).must_change_password:  # a one-time code: a password first
+        return RedirectResponse(PASSWORD_CHANGE, status_code=303)
     return RedirectResponse(_safe_next(next) or HOME[actor.role], status_code=303)
 
 
@@ -107,8 +110,45 @@ async def change_password(
             error = weak.code
         else:
             await start_session(request, actor, kind="page")
+            await access_log.record(request, actor, Kind.PASSWORD_CHANGED, actor.username)
     context = {"place_name": place, "error": error, "changed": error is None} | _session_limits(settings)
     return render(request, "account/account.html", context, status=200 if error is None else 422, actor=actor)
+
+
+@router.get(PASSWORD_CHANGE)
+async def new_password_form(request: Request, actor: PageActor) -> Response:
+    """After a log-in with a one-time code: the only page such a session may open (webapp.sessions)."""
+    if not (await current_session(request)).must_change_password:
+        return RedirectResponse("/account", status_code=303)
+    return render(request, "account/new_password.html", {}, actor=actor)
+
+
+@router.post(PASSWORD_CHANGE)
+async def set_new_password(
+    request: Request,
+    new: Annotated[str, Form()] = "",
+    confirm: Annotated[str, Form()] = "",
+    *,
+    actor: PageActor,
+    db: Db,
+) -> Response:
+    """The password of a user who logged in with a one-time code, without the current one (the code is used up):
+    it ends every session of theirs, and this browser goes on in a new one. Anyone else changes theirs on
+    /account with the current password."""
+    if not (await current_session(request)).must_change_password:
+        return RedirectResponse("/account", status_code=303)
+    error = "mismatch" if new != confirm else None
+    if error is None:
+        try:
+            async with db.acquire() as conn:
+                await users_repo.set_password(conn, actor.username, new)
+        except users_repo.WeakPassword as weak:
+            error = weak.code
+    if error is not None:
+        return render(request, "account/new_password.html", {"error": error}, status=422, actor=actor)
+    await start_session(request, actor, kind="page")
+    await access_log.record(request, actor, Kind.PASSWORD_CHANGED, actor.username, detail="one-time code")
+    return RedirectResponse(HOME[actor.role], status_code=303)
 
 
 @router.post("/lang")

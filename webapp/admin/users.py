@@ -1,5 +1,10 @@
 """Users and roles: list, create, edit role / jurisdiction / active flag, reset a password, end a user's sessions.
 
+The administrator never chooses anyone's password: a new account and a reset get a one-time code, shown once
+on the answering page (never stored in clear, never in the cookie), good for one log-in within 24 hours, after
+which the user must choose a password (users_repo.issue_code, webapp.sessions). Every change is written to the
+access log (webapp.access_log).
+
 The checks are `users_repo`'s (the CLI uses the same), so the page and `jiuzhu users add` refuse the
 same things with the same Chinese messages. The jurisdiction list follows the chosen role's level
 (ROLE_LEVEL): htmx swaps it when the role changes; without script the server still refuses a mismatch.
@@ -17,6 +22,8 @@ from fastapi.responses import Response
 
 from db import places_repo, sessions_repo, users_repo
 from schemas.staff import ROLE_LEVEL, Bureau, Role
+from webapp import access_log
+from webapp.access_log import Kind
 from webapp.admin.common import AdminActor, SearchedUsers, done, local, render_admin, user_or_404
 from webapp.deps import AppSettings, Db
 from webapp.render import render
@@ -106,12 +113,11 @@ async def create_user(
     place_code: Annotated[str, Form()] = "",
     bureau: Annotated[str, Form()] = "",
     id_number: Annotated[str, Form()] = "",
-    password: Annotated[str, Form()] = "",
-    confirm: Annotated[str, Form()] = "",
     *,
     actor: AdminActor,
     db: Db,
 ) -> Response:
+    """A new user with a one-time code for their first log-in (shown once here)."""
     username = username.strip()
     form = {
         "username": username,
@@ -125,22 +131,42 @@ async def create_user(
         try:
             if _role(role) is None:
                 raise users_repo.UserError("请选择角色")
-            if password != confirm:
-                raise users_repo.UserError("两次输入的密码不一致")
+            code = users_repo.new_code()
             await users_repo.add_user(
                 conn,
                 username=username,
                 full_name=full_name,
                 role=Role(role),
                 place_code=place_code,
-                password=password,
+                password=code,
                 bureau=_bureau(bureau),
                 id_number=id_number,
+                one_time=True,
             )
         except users_repo.UserError as e:
             context = await _form_context(conn, form) | {"error": str(e)}
             return render_admin(request, "admin/user_form.html", context, actor, status=422)
-    return done(request, f"/admin/users?q={username}", "created", username=username)
+    await access_log.record(request, actor, Kind.USER_CREATED, username, detail=f"{role} {place_code}")
+    return _show_code(request, actor, username, code, created=True)
+
+
+def _show_code(request: Request, actor: AdminActor, username: str, code: str, *, created: bool) -> Response:
+    """The one-time code, shown once: not cached, not in the cookie."""
+    hours = int(users_repo.CODE_VALID.total_seconds() // 3600)
+    context = {"username": username, "code": code, "created": created, "hours": hours}
+    response = render_admin(request, "admin/one_time_code.html", context, actor)
+    response.headers["cache-control"] = "no-store"
+    return response
+
+
+def _changes(user: users_repo.UserRow, role: str, place_code: str, active: bool) -> list[tuple[Kind, str]]:
+    """What the access log records of an edit: role or jurisdiction changed, (de)activated, else an edit."""
+    found = []
+    if (user.role, user.place_code) != (role, place_code):
+        found.append((Kind.USER_ROLE, f"{user.role} {user.place_code} → {role} {place_code}"))
+    if user.active != active:
+        found.append((Kind.USER_DEACTIVATED, "") if user.active else (Kind.USER_REACTIVATED, ""))
+    return found or [(Kind.USER_EDITED, "")]
 
 
 @router.get("/admin/users/{username}/edit")
@@ -193,31 +219,20 @@ async def update_user(
         except users_repo.UserError as e:
             context = await _edit_context(conn, user, settings) | await _form_context(conn, form) | {"error": str(e)}
             return render_admin(request, "admin/user_form.html", context, actor, status=422)
+    for kind, detail in _changes(user, role, place_code, active):
+        await access_log.record(request, actor, kind, username, detail=detail or None)
     return done(request, f"/admin/users/{username}/edit", "updated", username=username)
 
 
 @router.post("/admin/users/{username}/password")
-async def reset_password(
-    request: Request,
-    username: str,
-    password: Annotated[str, Form()] = "",
-    confirm: Annotated[str, Form()] = "",
-    *,
-    actor: AdminActor,
-    db: Db,
-    settings: AppSettings,
-) -> Response:
-    """A new password for the user, held to the policy; it ends every session of theirs (users_repo.set_password)."""
+async def reset_password(request: Request, username: str, *, actor: AdminActor, db: Db) -> Response:
+    """A one-time code replaces the user's password (the old one stops working) and ends every session of theirs;
+    the administrator gives it to the user, who must choose a password when logging in with it."""
     async with db.acquire() as conn:
-        user = await user_or_404(conn, username)
-        try:
-            if password != confirm:
-                raise users_repo.UserError("两次输入的密码不一致")
-            await users_repo.set_password(conn, username, password)
-        except users_repo.UserError as e:
-            context = await _edit_context(conn, user, settings) | {"password_error": str(e)}
-            return render_admin(request, "admin/user_form.html", context, actor, status=422)
-    return done(request, f"/admin/users/{username}/edit", "password_reset", username=username)
+        await user_or_404(conn, username)
+        code, ended = await users_repo.issue_code(conn, username)
+    await access_log.record(request, actor, Kind.USER_RESET, username, detail=f"sessions ended: {ended}")
+    return _show_code(request, actor, username, code, created=False)
 
 
 @router.post("/admin/users/{username}/sessions/end")
@@ -226,4 +241,5 @@ async def end_sessions(request: Request, username: str, *, actor: AdminActor, db
     async with db.acquire() as conn:
         await user_or_404(conn, username)
         ended = await sessions_repo.end_all(conn, username)
+    await access_log.record(request, actor, Kind.USER_SESSIONS_ENDED, username, detail=f"sessions ended: {ended}")
     return done(request, f"/admin/users/{username}/edit", "sessions_ended", username=username, count=ended)

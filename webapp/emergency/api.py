@@ -7,11 +7,13 @@ FastAPI must see as objects, not names.
 
 from typing import Literal
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel
 
 from rules.emergency_actions import ACTIONS, EmergencyAction
 from schemas.emergency import EMERGENCY_PAYLOADS, EVENT_ID, EmergencyAck
+from webapp import access_log
+from webapp.access_log import Kind
 from webapp.deps import CurrentActor, Db, MaybeTemporal
 from webapp.emergency import service
 from webapp.emergency.models import EmergencyDetail, EmergencyIn, EmergencyList, FundLedger, IncomeIn
@@ -54,8 +56,12 @@ async def list_emergencies(
 
 
 @router.get("/emergencies/{event_id}", response_model=EmergencyDetail, summary="急难事件详情", responses=_ERRORS)
-async def get_emergency(actor: CurrentActor, db: Db, temporal: MaybeTemporal, event_id: str = EventId):
-    return await service.event_detail(db, temporal, event_id, actor)
+async def get_emergency(
+    request: Request, actor: CurrentActor, db: Db, temporal: MaybeTemporal, event_id: str = EventId
+):
+    detail = await service.event_detail(db, temporal, event_id, actor)
+    await access_log.record(request, actor, Kind.EMERGENCY, event_id)
+    return detail
 
 
 def _route(action: EmergencyAction, model: type[BaseModel]) -> None:

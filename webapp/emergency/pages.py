@@ -31,7 +31,8 @@ from schemas.emergency import (
 )
 from schemas.relatives import DeclaredRelative
 from schemas.staff import Actor
-from webapp import authz
+from webapp import access_log, authz
+from webapp.access_log import Kind
 from webapp.deps import Db, MaybeTemporal, PageActor
 from webapp.emergency import service
 from webapp.emergency.models import EmergencyIn, IncomeIn
@@ -259,7 +260,10 @@ async def detail(
     said = f"{label}：已办理" if label else None
     if existing:
         said = "该居民已有未办结的急难事件，本次登记即该事件（每人同一时间只有一个未办结事件）"
-    return await _detail_page(request, event_id, actor, db, temporal, done=said)
+    page = await _detail_page(request, event_id, actor, db, temporal, done=said)
+    if page.status_code == 200:
+        await access_log.record(request, actor, Kind.EMERGENCY, event_id)
+    return page
 
 
 @router.post("/emergencies/{event_id}/{action}")

@@ -270,13 +270,13 @@ async def _fund_place(db: asyncpg.Pool, place_code: str, actor: Actor) -> places
     place = await places_repo.get_place(db, place_code)
     if place is None:
         raise not_found("区划不存在")
-    if not authz.in_scope(actor, "emergency.read", place_code):
+    if not authz.in_scope(actor, "fund.read", place_code):
         raise forbidden("该资金账户不在您的辖区内", "out_of_jurisdiction")
     return place
 
 
 async def fund_ledger(db: asyncpg.Pool, place_code: str, actor: Actor, page: int = 1) -> FundLedger:
-    authz.require(actor, "emergency.read")
+    authz.require(actor, "fund.read")
     place = await _fund_place(db, place_code, actor)
     async with db.acquire() as conn:
         fund = await funds_repo.fund(conn, place_code)

@@ -17,6 +17,8 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from schemas import webhook
 from schemas.frontdoor import REQUEST_NO, ReferralState, RequestKind
 from schemas.staff import Bureau
+from webapp import access_log
+from webapp.access_log import Kind
 from webapp.deps import CurrentActor, Db, MaybeTemporal
 from webapp.frontdoor import complaints, referrals, requests
 from webapp.frontdoor.models import (
@@ -136,8 +138,12 @@ async def list_requests(
     summary="求助详情（状态与记录）",
     responses=ERRORS,
 )
-async def get_request(actor: CurrentActor, db: Db, temporal: MaybeTemporal, request_no: str = RequestNo):
-    return await requests.request_detail(db, temporal, request_no, actor)
+async def get_request(
+    request: Request, actor: CurrentActor, db: Db, temporal: MaybeTemporal, request_no: str = RequestNo
+):
+    detail = await requests.request_detail(db, temporal, request_no, actor)
+    await access_log.record(request, actor, Kind.REQUEST, request_no)
+    return detail
 
 
 _action_routes(requests.REQUESTS, "/frontdoor/requests/{request_no}", _request_no)
@@ -162,8 +168,12 @@ async def list_referrals(
 
 
 @router.get("/referrals/{referral_id}", response_model=ReferralDetail, summary="转介详情", responses=ERRORS)
-async def get_referral(actor: CurrentActor, db: Db, temporal: MaybeTemporal, referral_id: str = ReferralId):
-    return await referrals.referral_detail(db, temporal, referral_id, actor)
+async def get_referral(
+    request: Request, actor: CurrentActor, db: Db, temporal: MaybeTemporal, referral_id: str = ReferralId
+):
+    detail = await referrals.referral_detail(db, temporal, referral_id, actor)
+    await access_log.record(request, actor, Kind.REFERRAL, referral_id)
+    return detail
 
 
 _action_routes(referrals.REFERRALS, "/referrals/{referral_id}", _referral_id)
@@ -239,8 +249,12 @@ async def list_complaints(
 
 
 @router.get("/complaints/{complaint_no}", response_model=ComplaintDetail, summary="投诉详情", responses=ERRORS)
-async def get_complaint(actor: CurrentActor, db: Db, temporal: MaybeTemporal, complaint_no: str = ComplaintNo):
-    return await complaints.complaint_detail(db, temporal, complaint_no, actor)
+async def get_complaint(
+    request: Request, actor: CurrentActor, db: Db, temporal: MaybeTemporal, complaint_no: str = ComplaintNo
+):
+    detail = await complaints.complaint_detail(db, temporal, complaint_no, actor)
+    await access_log.record(request, actor, Kind.COMPLAINT, complaint_no)
+    return detail
 
 
 _action_routes(complaints.COMPLAINTS, "/complaints/{complaint_no}", _complaint_no)

@@ -20,6 +20,8 @@ from starlette.datastructures import FormData
 from temporalio.client import Client
 
 from schemas.staff import Actor
+from webapp import access_log
+from webapp.access_log import Kind
 from webapp.deps import Db, MaybeTemporal, PageActor
 from webapp.errors import ApiError, chinese_message
 from webapp.frontdoor.subjects import Run, Subject, perform
@@ -77,6 +79,13 @@ class RowPage:
     forms: Mapping[str, Form]
     done: Mapping[str, str] = field(default_factory=dict)  # labels of other steps that lead here with ?done=
 
+    @property
+    def logged_as(self) -> Kind:
+        """What a view of the page is in the access log."""
+        return {"/bureau/referrals": Kind.REFERRAL, "/frontdoor/complaints": Kind.COMPLAINT}.get(
+            self.path, Kind.REQUEST
+        )
+
     def install(self, router: APIRouter) -> None:
         """Add the page's two routes to `router`."""
 
@@ -84,7 +93,10 @@ class RowPage:
             request: Request, actor: PageActor, db: Db, temporal: MaybeTemporal, done: str | None = None
         ) -> Response:
             row_id = request.path_params[self.key]
-            return await self.show(request, (db, temporal), row_id, actor, done=self.done_label(done))
+            shown = await self.show(request, (db, temporal), row_id, actor, done=self.done_label(done))
+            if shown.status_code == 200:
+                await access_log.record(request, actor, self.logged_as, row_id)
+            return shown
 
         async def act(request: Request, action: str, actor: PageActor, db: Db, temporal: MaybeTemporal) -> Response:
             return await self.post(request, (db, temporal), request.path_params[self.key], actor, action)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request, Response
 from rules.stages import STAGE_LABELS
 from schemas.emergency import EmergencyKind
 from schemas.review import AssistanceType
+from webapp import access_log
 from webapp.deps import Db, PageActor
 from webapp.errors import ApiError
 from webapp.frontdoor.labels import DESK_LABELS as LABELS
@@ -37,6 +38,7 @@ async def household(request: Request, actor: PageActor, db: Db) -> Response:
     else:
         try:
             context["view"] = await household_view(db, id_number, actor)
+            await access_log.household(request, actor, id_number)
         except ApiError as exc:
             context["error"], status = exc.message, exc.status
     return render(request, "household/view.html", context, status=status, actor=actor)

@@ -12,7 +12,7 @@ from datetime import date
 from typing import Annotated, Literal
 
 import structlog
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel
 
 from db import case_lists_repo, events_repo
@@ -22,6 +22,8 @@ from infra.calendar_news import announce_calendar_change
 from rules.stages import Action, Stage
 from schemas.review import ActionAck, Application, AssistanceType
 from schemas.staff import Actor
+from webapp import access_log
+from webapp.access_log import Kind
 from webapp.deps import AppSettings, CurrentActor, Db, MaybeTemporal, permitted
 from webapp.errors import ErrorBody
 from webapp.payloads import body_model
@@ -113,12 +115,13 @@ async def list_cases(
 
 @router.get("/cases/{case_id}", response_model=CaseDetail, summary="案件详情", responses=_ERRORS)
 async def get_case(
-    case_id: CaseId, actor: CaseReader, db: Db, client: MaybeTemporal, settings: AppSettings
+    request: Request, case_id: CaseId, actor: CaseReader, db: Db, client: MaybeTemporal, settings: AppSettings
 ) -> CaseDetail:
     """The database row and event log, and the workflow's live state (deadline, pauses, who is barred)."""
     row = await case_row(db, case_id, actor)
     events = await events_repo.event_log(db, case_id)
     temporal = connected(client)
+    await access_log.record(request, actor, Kind.CASE_API, case_id)
     return CaseDetail(
         case=summary(row),
         state=await case_state(temporal, row.workflow_id),

@@ -9,6 +9,8 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from infra import clock
+from webapp import access_log
+from webapp.access_log import Kind
 from webapp.deps import Db, MaybeTemporal, PageActor
 from webapp.render import refused
 from webapp.review.approval_data import form_data
@@ -27,6 +29,7 @@ async def approval_pdf(
     if denied := refused(request, actor, "case.read"):
         return denied
     case = await case_row(db, case_id, actor)
+    await access_log.record(request, actor, Kind.CASE_PDF, case_id)
     data = await form_data(db, temporal, case)
     body = await run_in_threadpool(build_pdf, data, actor, clock.now())
     log.info("approval form printed", case_id=case_id, by=actor.username, full_ids=sees_full_ids(actor.role))

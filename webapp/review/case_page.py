@@ -34,7 +34,8 @@ from rules.stages import ACTION_LABELS, STAGE_LABELS, Action
 from schemas.people import RELATION_LABELS, DisabilityKind, SelfCare
 from schemas.review import CaseState, DeliveryMethod
 from schemas.staff import Actor, Role
-from webapp import authz
+from webapp import access_log, authz
+from webapp.access_log import Kind
 from webapp.deps import AppSettings, Db, MaybeTemporal, PageActor
 from webapp.errors import ApiError
 from webapp.render import refusal_page, render
@@ -242,7 +243,10 @@ def _done(request: Request) -> Action | None:
 async def show_case(
     request: Request, case_id: CaseId, actor: PageActor, db: Db, temporal: MaybeTemporal, settings: AppSettings
 ) -> Response:
-    return await case_page(request, actor, db, temporal, settings, case_id)
+    page = await case_page(request, actor, db, temporal, settings, case_id)
+    if page.status_code == 200:
+        await access_log.record(request, actor, Kind.CASE_PAGE, case_id)
+    return page
 
 
 @router.post("/cases/{case_id}/act/{action}")

@@ -27,6 +27,8 @@ from db.cases_repo import CaseRow
 from infra.clock import now
 from rules.stages import Stage
 from schemas.review import AssistanceType
+from webapp import access_log
+from webapp.access_log import Kind
 from webapp.deps import Db, PageActor
 from webapp.render import refused, render, render_error
 from webapp.supervision.case_filter import PAGE_SIZE, Filters, page_links, row_view, township_options
@@ -168,4 +170,5 @@ async def export(request: Request, suffix: str, actor: PageActor, db: Db, filter
         return render_error(request, 404, "页面不存在", actor)
     build, media_type = EXPORTS[suffix]
     body = await run_in_threadpool(build, await case_lists_repo.all_cases(db, filters.cases(actor.place_code)))
+    await access_log.record(request, actor, Kind.EXPORT_CASES, f"cases.{suffix}", detail=request.url.query[:500])
     return Response(body, media_type=media_type, headers=_attachment(suffix))

@@ -49,6 +49,7 @@ SECTIONS = (
     ("digest", "/supervision/digest", "digest.view"),
     ("conflicts", "/supervision/conflicts", "conflicts.view"),
     ("declarations", "/supervision/declarations", "declarations.view"),
+    ("access_log", "/supervision/access-log", "access_log.view"),
 )
 SECTION_ACTIONS = {key: action for key, _, action in SECTIONS}
 

@@ -35,7 +35,8 @@ from schemas.money import from_fen
 from schemas.review import AssistanceType
 from schemas.staff import Actor
 from schemas.supervision import DeclarationResult, SupervisionNames
-from webapp import authz
+from webapp import access_log, authz
+from webapp.access_log import Kind
 from webapp.deps import Db, MaybeTemporal, PageActor
 from webapp.errors import ApiError
 from webapp.render import refused as refused_page
@@ -299,6 +300,7 @@ async def export(request: Request, month: str, version: int, suffix: str, actor:
     body = await run_in_threadpool(build, decl, actor)
     disposition = "inline" if suffix == "pdf" else "attachment"
     name = f"declaration-{month}-v{version}.{suffix}"
+    await access_log.record(request, actor, Kind.EXPORT_DECLARATION, name)
     return Response(
         body,
         media_type=media_type,

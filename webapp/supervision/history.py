@@ -38,7 +38,8 @@ from schemas.identity import mask_id
 from schemas.people import RELATION_LABELS
 from schemas.staff import Actor, Role
 from schemas.supervision import ongoing_workflow_id
-from webapp import authz
+from webapp import access_log, authz
+from webapp.access_log import Kind
 from webapp.deps import AppSettings, Db, MaybeTemporal, PageActor
 from webapp.errors import ApiError
 from webapp.render import render_error
@@ -253,6 +254,7 @@ async def history(
     row = await _case(request, actor, db, case_id)
     if isinstance(row, Response):
         return row
+    await access_log.record(request, actor, Kind.CASE_HISTORY, case_id)
     start, end = _day(start_text), _day(end_text)
     workflows = await _workflows(db, row)
     chosen = workflow if workflow in {w[0] for w in workflows} else row.workflow_id
@@ -375,6 +377,7 @@ async def case_file(request: Request, case_id: CaseId, actor: PageActor, db: Db,
     row = await _case(request, actor, db, case_id)
     if isinstance(row, Response):
         return row
+    await access_log.record(request, actor, Kind.CASE_FILE_PDF, case_id)
     printed = await case_file_data(db, client, row, actor)
     body = await run_in_threadpool(case_file_pdf, printed, actor.full_name, clock.now())
     log.info("case file printed", case_id=case_id, by=actor.username, masked=printed.masked)
