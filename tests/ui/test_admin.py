@@ -102,17 +102,15 @@ async def test_create_user_then_log_in_as_them(admin: httpx.AsyncClient) -> None
             "full_name": "顺河镇经办人 新人",
             "role": "township_caseworker",
             "place_code": "341503104",
-            "password": "first-pass-1",
-            "confirm": "first-pass-1",
         },
     )
-    assert r.status_code == 303 and r.headers["location"] == "/admin/users?q=shunhe_new"
-    listed = await admin.get(r.headers["location"])
-    assert "已创建用户 shunhe_new" in listed.text and "顺河镇经办人 新人" in listed.text and "顺河镇" in listed.text
-    assert "已创建用户" not in (await admin.get("/admin/users")).text  # the message is shown once
+    assert r.status_code == 200 and "已创建用户 shunhe_new" in r.text
+    code = re.search(r'data-testid="one-time-code"><code>([A-Z0-9-]{19})</code>', r.text).group(1)
+    listed = await admin.get("/admin/users?q=shunhe_new")
+    assert "顺河镇经办人 新人" in listed.text and "顺河镇" in listed.text
 
     await post(admin, "/logout")
-    assert (await log_in(admin, "shunhe_new", "first-pass-1")).headers["location"] == "/inbox"
+    assert (await log_in(admin, "shunhe_new", code)).headers["location"] == "/account/new-password"
 
 
 async def test_role_and_place_must_match(admin: httpx.AsyncClient) -> None:
@@ -155,14 +153,11 @@ async def test_edit_deactivate_and_reset_password(admin: httpx.AsyncClient) -> N
     assert "已保存对 shipo_diaocha 的修改" in page.text and 'value="township_approver" selected' in page.text
     assert 'name="active" value="true" checked' not in page.text
 
-    r = await post(admin, "/admin/users/shipo_diaocha/password", {"password": "reset-pass-1", "confirm": "other"})
-    assert r.status_code == 422 and "两次输入的密码不一致" in r.text
-    r = await post(
-        admin, "/admin/users/shipo_diaocha/password", {"password": "reset-pass-1", "confirm": "reset-pass-1"}
-    )
-    assert r.status_code == 303
+    r = await post(admin, "/admin/users/shipo_diaocha/password", {})
+    assert r.status_code == 200
+    code = re.search(r'data-testid="one-time-code"><code>([A-Z0-9-]{19})</code>', r.text).group(1)
     await post(admin, "/logout")
-    assert (await log_in(admin, "shipo_diaocha", "reset-pass-1")).status_code == 401  # deactivated
+    assert (await log_in(admin, "shipo_diaocha", code)).status_code == 401  # deactivated
 
 
 async def test_own_id_number_is_set_in_the_form_and_masked_in_the_list(admin: httpx.AsyncClient) -> None:

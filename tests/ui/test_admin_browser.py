@@ -27,12 +27,13 @@ async def test_admin_creates_a_user(live: Live, page: Page) -> None:
     village = "select[name=place_code] option[value='341503106202']"
     await page.wait_for_selector(village, state="attached")  # htmx swapped in the villages
     await page.select_option("select[name=place_code]", "341503106202")
-    await page.fill("input[name=password]", "first-pass-1")
-    await page.fill("input[name=confirm]", "first-pass-1")
     await live.screenshot(page, "admin-user-new")
     await page.click("button:has-text('创建用户')")
     await page.wait_for_load_state("networkidle")
-    assert "已创建用户 shipo_cun2" in await page.locator(".flash").inner_text()
+    assert "已创建用户 shipo_cun2" in await page.locator("[role=status]").inner_text()
+    assert len(await page.locator("[data-testid=one-time-code]").inner_text()) == 19  # the one-time code, once
+    await live.screenshot(page, "admin-user-code")
+    await page.goto(live.url + "/admin/users?q=shipo_cun2")
     row = page.locator("tr", has_text="shipo_cun2")
     assert "石婆店镇示范村二" in await row.inner_text() and "村（社区）干部" in await row.inner_text()
     await live.screenshot(page, "admin-user-created")
