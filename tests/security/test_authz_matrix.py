@@ -505,7 +505,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/admin/users/{username}/edit"): staff(ADMIN),
     ("POST", "/admin/users/{username}/edit"): staff(ADMIN, form={}, ok=(422, "请选择角色")),
     ("POST", "/admin/users/{username}/password"): staff(
-        ADMIN, ok=(200, "matrix_target 的一次性登录码"), note="a one-time code replaces the password"
+        ADMIN,
+        params={"username": "gulou_diaocha"},
+        ok=(200, "gulou_diaocha 的一次性登录码"),
+        note="a one-time code replaces the password: of a user the matrix does not log in as",
     ),
     ("POST", "/admin/users/{username}/sessions/end"): staff(
         ADMIN, ok=(303, "/admin/users/matrix_target/edit"), note="ends matrix_target's sessions, no one else's"
