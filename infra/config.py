@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     # staff sessions (pages and bearer tokens): end after this long without a request, and this long after log-in
     session_idle_minutes: int = Field(30, ge=1, validation_alias=_env("JIUZHU_SESSION_IDLE_MINUTES"))
     session_max_hours: int = Field(12, ge=1, validation_alias=_env("JIUZHU_SESSION_MAX_HOURS"))
+    # abuse limits (issue 16, point 8): request bodies, and the portal's submissions ("N/hour", "N/day": `limits`)
+    max_body_bytes: int = Field(1024 * 1024, ge=1024, validation_alias=_env("JIUZHU_MAX_BODY_BYTES"))
+    portal_per_address: str = Field("10/hour", validation_alias=_env("JIUZHU_PORTAL_PER_ADDRESS"))
+    portal_per_id_number: str = Field("3/day", validation_alias=_env("JIUZHU_PORTAL_PER_ID_NUMBER"))
     # the household economic-check centre (HTTP adapter; unset: the district's database queue)
     verification_url: str | None = Field(None, validation_alias=_env("JIUZHU_VERIFICATION_URL"))
     verification_token: SecretStr | None = Field(None, validation_alias=_env("JIUZHU_VERIFICATION_TOKEN"))
@@ -71,6 +75,15 @@ class Settings(BaseSettings):
             default = cls.model_fields[info.field_name].default
             return default
         return value.strip() if isinstance(value, str) else value
+
+    @field_validator("portal_per_address", "portal_per_id_number")
+    @classmethod
+    def _a_rate(cls, value: str) -> str:
+        """A rate as `limits` reads it ("10/hour", "3/day", "5/2 days"): refused at start-up, not at the first form."""
+        from limits import parse
+
+        parse(value)
+        return value
 
     @property
     def production(self) -> bool:

@@ -19,7 +19,7 @@ from db.pool import create_pool
 from infra.config import Settings
 from infra.logging import setup_logging
 from infra.temporal import connect
-from webapp import csrf, errors, idempotency, ops, pages
+from webapp import bodylimit, csrf, errors, idempotency, ops, pages
 from webapp.account import api as account_api
 from webapp.account import pages as account_pages
 from webapp.admin import calendar, overview, places, policy, relatives, users
@@ -142,6 +142,7 @@ def create_app(
         app.include_router(router)
     app.add_middleware(csrf.Csrf, keys=app.state.keys)
     app.add_middleware(codec_api.CodecCors, settings=settings)  # the Temporal Web UI's pre-flights, before log-in
+    app.add_middleware(bodylimit.BodyLimit, max_bytes=settings.max_body_bytes)  # before anything reads a body
     ops.install(app)  # /readyz and /metrics beside /healthz; request metrics as the outermost middleware
     return app
 

@@ -166,6 +166,22 @@ async def start_or_attach(
     return handle, handle._start_workflow_response.started
 
 
+async def started_input(client: Client | None, workflow_id: str, input_type: type) -> Any:
+    """The workflow's input (its first history event), decoded as `input_type`; None if the history cannot be
+    read now (no client, no such workflow, past retention, server down) or no longer fits today's model."""
+    if client is None:
+        return None
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        async for event in handle.fetch_history_events(page_size=1, rpc_timeout=QUERY_TIMEOUT):
+            payloads = event.workflow_execution_started_event_attributes.input.payloads
+            [start] = await client.data_converter.decode(payloads, [input_type])
+            return start
+    except (RPCError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
+        log.warning("history read failed", workflow_id=workflow_id, error=str(exc))
+    return None
+
+
 async def start_fresh(
     client: Client,
     workflow: str,

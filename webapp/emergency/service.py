@@ -48,11 +48,17 @@ from webapp.emergency.models import (
 )
 from webapp.errors import ApiError, forbidden, not_found
 from webapp.payloads import with_actor
-from webapp.workflow_calls import connected, query, start_or_attach, update
+from webapp.workflow_calls import connected, fresh, query, start_or_attach, started_input, update
 
 log = structlog.get_logger("webapp")
 
 CLOSED = ApiError(409, "closed", "该急难事件已办结")
+# Issue 16.3: what a registration learns of an event outside the caller's jurisdiction: that the number is in use,
+# or that the person has an open event, and nothing else (not its name, place, dates, description or payments).
+ID_TAKEN = ApiError(409, "event_id_taken", "该事件编号已被使用，请换一个编号或留空由系统生成")
+OPEN_ELSEWHERE = ApiError(
+    409, "open_event_exists", "该居民已有未办结的急难事件，办结后方可再次登记；如需继续救助，请联系区民政局"
+)
 
 
 def _summary(row: emergency_repo.EventRow) -> EmergencySummary:
@@ -90,6 +96,8 @@ async def register(
     village = await places_repo.get_place(db, hh.village_code)
     if village is None or village.level != "village" or village.parent_code != hh.township_code:
         raise ApiError(422, "invalid", f"村（社区）{hh.village_code} 不属于乡镇（街道）{hh.township_code}")
+    if body.event_id and (row := await emergency_repo.event(db, body.event_id)) is not None:
+        _check_attach(row.village_code, actor)
     event_id = body.event_id or f"JJN-{hh.village_code}-{clock.now():%Y%m%d%H%M%S%f}"
     found = await relatives_repo.check_declared(
         db,
@@ -118,6 +126,8 @@ async def register(
     )
     client = connected(temporal)
     _, created = await start_or_attach(client, EmergencyNames.WORKFLOW, start, id=emergency_workflow_id(event_id))
+    if not created:  # a repeated event id: someone else's, maybe started a moment ago without its row yet
+        await _check_existing(db, client, event_id, actor)
     state = None
     for _ in range(50):  # the first activity writes the row; answer with it
         state = await _state(client, event_id)
@@ -128,23 +138,48 @@ async def register(
         return await _open_event(db, client, state.duplicate_of, body, actor), False
     with bound_contextvars(event_id=event_id):
         log.info("emergency registered" if created else "emergency already registered", by=actor.username)
+    if not created and await emergency_repo.event(db, event_id) is not None:  # attached: the event, its payments
+        return await event_detail(db, client, event_id, actor), False
     row = await emergency_repo.event(db, event_id)
     if row is None:
         raise ApiError(503, "temporal_unavailable", "工作流服务暂不可用，事件已提交，请稍后查看")
     return EmergencyDetail(event=_summary(row), state=state, payments=[]), created
 
 
+def _check_attach(village_code: str, actor: Actor) -> None:
+    """A registration may attach to an existing event only within the caller's jurisdiction."""
+    if not authz.in_scope(actor, "emergency.read", village_code):
+        log.info("emergency id in use elsewhere", by=actor.username)
+        raise fresh(ID_TAKEN)
+
+
+async def _check_existing(db: asyncpg.Pool, temporal: Client, event_id: str, actor: Actor) -> None:
+    """Where the event already registered under `event_id` lies: its row, or before its first activity has written
+    it, the household it was started with; refused (`ID_TAKEN`) outside the caller's jurisdiction."""
+    row = await emergency_repo.event(db, event_id)
+    if row is None:
+        start = await started_input(temporal, emergency_workflow_id(event_id), EmergencyStart)
+        if start is None:  # cannot tell where it lies: tell nothing
+            raise fresh(ID_TAKEN)
+        _check_attach(start.household.village_code, actor)
+    else:
+        _check_attach(row.village_code, actor)
+
+
 async def _open_event(
     db: asyncpg.Pool, temporal: Client | None, event_id: str, body: EmergencyIn, actor: Actor
 ) -> EmergencyDetail:
     """The person's open event, answering a registration for them; refused (409) where the caller may not see it
-    or it is of the other path (支出型 and 急难型 share the person's caps: one open event at a time)."""
+    (`OPEN_ELSEWHERE`, naming nothing of it) or it is of the other path (支出型 and 急难型 share the person's caps:
+    one open event at a time)."""
     row = await emergency_repo.event(db, event_id)
     assert row is not None
     with bound_contextvars(event_id=event_id):
         log.info("emergency registration answered with the open event", by=actor.username)
+    if not authz.in_scope(actor, "emergency.read", row.village_code):
+        raise fresh(OPEN_ELSEWHERE)
     path = EmergencyPath(row.path)
-    if row.path != body.path.value or not authz.in_scope(actor, "emergency.read", row.village_code):
+    if row.path != body.path.value:
         raise ApiError(
             409,
             "open_event_exists",

@@ -31,6 +31,7 @@ from webapp.deps import Db, MaybeTemporal
 from webapp.errors import ApiError, chinese_message
 from webapp.frontdoor.requests import front_door_policy, submit_request
 from webapp.frontdoor.rows import DISTRICT_CODE
+from webapp.portal import limits
 from webapp.render import render
 from webapp.workflow_calls import connected, query
 
@@ -132,6 +133,9 @@ async def _submit(
 ) -> Response:
     values = {k: str(form.get(k, "")).strip() for k in (*FIELDS, "about_case_id", "about_person")}
     values["needs"] = needs
+    ip = _ip(request)
+    if await limits.address_blocked(db, request, ip):
+        return _too_many(request, ip, "address")
     try:
         body = FrontDoorRequest(
             kind=kind,
@@ -146,13 +150,22 @@ async def _submit(
             about_case_id=values["about_case_id"] or None,
             about_person=values["about_person"] or None,
         )
-        created = await submit_request(db, temporal, body, Channel.PORTAL, None)
     except ValidationError as exc:
         return await _form(request, db, kind, values, _field_errors(exc), status=422)
+    if not await limits.count(db, request, ip, body.id_number):
+        return _too_many(request, ip, "id_number")
+    try:
+        created = await submit_request(db, temporal, body, Channel.PORTAL, None)
     except ApiError as exc:
         return await _form(request, db, kind, values, {"form": exc.message}, status=exc.status)
     token = _receipts(request).dumps(created.request_no)
     return RedirectResponse(f"/portal/done?t={token}", status_code=303)
+
+
+def _too_many(request: Request, ip: str, which: str) -> HTMLResponse:
+    with bound_contextvars(ip=ip):
+        log.warning("portal submissions limited", by=which)
+    return _page(request, "portal/too_many.html", limits.words(request), status=429)
 
 
 @router.get("/apply")

@@ -27,9 +27,13 @@ from webapp import authz
 from webapp.errors import ApiError, forbidden, not_found
 from webapp.review.models import CaseCreated, CaseSummary
 from webapp.review.workflow import case_state, start_review, started_with
-from webapp.workflow_calls import connected
+from webapp.workflow_calls import connected, fresh
 
 log = structlog.get_logger("webapp")
+
+# A repeated application id outside the caller's jurisdiction: the same words whether that case has its row yet or
+# not, naming nothing of it (not its township, applicant or dates); only that the number is in use.
+ID_TAKEN = ApiError(409, "application_id_taken", "该申请编号已被使用，请换一个编号或留空由系统生成")
 
 CaseId = Annotated[str, Path(pattern=APPLICATION_ID, description="案件编号（即申请编号）")]
 
@@ -90,13 +94,17 @@ async def accept(
     await _check_places(db, household.township_code, household.village_code)
     temporal = connected(temporal)
     case_id = application.application_id
+    # A case of the number outside the jurisdiction: refused before the start, which would attach to it (or, its
+    # workflow past retention, start another under its number).
+    if (place := await cases_repo.case_place(db, case_id)) and not within(actor.place_code, place):
+        raise fresh(ID_TAKEN)
     with bound_contextvars(case_id=case_id):
         handle, created = await start_review(temporal, ReviewStart(application=application, accepted_by=actor))
         with bound_contextvars(workflow_id=handle.id):
             if not created:
                 place = await _existing_place(db, temporal, case_id)
                 if place and not within(actor.place_code, place):
-                    raise ApiError(409, "application_id_taken", "该申请编号已被其他乡镇（街道）使用")
+                    raise fresh(ID_TAKEN)
             state = await case_state(temporal, handle.id, wait=wait) if wait else None
             log.info("case accepted" if created else "case already accepted", by=actor.username)
     status = 200 if not created else (201 if state else 202)

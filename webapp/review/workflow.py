@@ -6,11 +6,10 @@ from __future__ import annotations
 import structlog
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair
-from temporalio.service import RPCError
 
 from schemas import search
 from schemas.review import CaseState, ReviewNames, ReviewStart, workflow_id_for
-from webapp.workflow_calls import QUERY_TIMEOUT, query, start_or_attach
+from webapp.workflow_calls import query, start_or_attach, started_input
 
 log = structlog.get_logger("webapp")
 
@@ -42,14 +41,4 @@ async def started_with(client: Client | None, workflow_id: str) -> ReviewStart |
     """The application exactly as accepted (the workflow's input, first history event), which holds what
     the database does not keep: incomes, assets, disability, declared relatives. None if the history
     cannot be read now (no client, past retention, server down) or no longer fits today's model."""
-    if client is None:
-        return None
-    handle = client.get_workflow_handle(workflow_id)
-    try:
-        async for event in handle.fetch_history_events(page_size=1, rpc_timeout=QUERY_TIMEOUT):
-            payloads = event.workflow_execution_started_event_attributes.input.payloads
-            [start] = await client.data_converter.decode(payloads, [ReviewStart])
-            return start
-    except (RPCError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
-        log.warning("history read failed", workflow_id=workflow_id, error=str(exc))
-    return None
+    return await started_input(client, workflow_id, ReviewStart)
