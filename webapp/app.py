@@ -15,6 +15,7 @@ import asyncpg
 from fastapi import FastAPI
 from temporalio.client import Client
 
+from db import users_repo
 from db.pool import create_pool
 from infra.config import Settings
 from infra.logging import setup_logging
@@ -112,6 +113,8 @@ def create_app(
             if not settings.database_url:
                 raise RuntimeError("DATABASE_URL is not set (jiuzhu up sets it for the web app it starts)")
             app.state.pool = await create_pool(settings.database_url)
+        if settings.production:  # never with the published demo password (`jiuzhu up --demo`)
+            await users_repo.refuse_demo_passwords(app.state.pool)
         if app.state.client is None:
             app.state.client = await connect(settings)
         try:
