@@ -109,6 +109,7 @@ def up(
             "--port",
             str(settings.web_port),
             "--no-access-log",
+            "--no-proxy-headers",  # X-Forwarded-For only from JIUZHU_TRUSTED_PROXIES, in the app (webapp/app.py)
         ]
     for name, args in commands.items():
         children[name] = _spawn(name, args, env, log_dir)
