@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml scripts/system-deps.sh
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/jiuzhu up
+	$(VENV)/bin/jiuzhu up --demo
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .

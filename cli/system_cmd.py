@@ -60,10 +60,15 @@ def _spawn(name: str, args: list[str], env: dict[str, str], log_dir: Path) -> su
 def up(
     json_logs: bool = typer.Option(False, "--json", help="JSON 日志（生产环境）"),
     web: bool = typer.Option(True, help="同时启动 Web 应用"),
+    demo: bool = typer.Option(False, "--demo", help="在空数据库上创建演示用户（公开的演示密码；仅限本机演示）"),
 ) -> None:
-    """Start PostgreSQL, Temporal, migrations, worker and web app; Ctrl-C stops them all."""
+    """Start PostgreSQL, Temporal, migrations, worker and web app; Ctrl-C stops them all. Demo users (with the
+    published demo password) only with `--demo`, never in production."""
     setup_logging(json_logs)
     settings = Settings()
+    if demo and settings.production:
+        typer.echo("生产环境（JIUZHU_ENV=production）不能创建演示用户：去掉 --demo", err=True)
+        raise typer.Exit(2)
     log_dir = settings.var_dir / "log"
     for d in (settings.var_dir, settings.run_dir, log_dir):
         d.mkdir(parents=True, exist_ok=True)
@@ -73,7 +78,7 @@ def up(
     log.info(
         "database ready", embedded=settings.embedded_db, pgdata=str(settings.pg_dir) if settings.embedded_db else None
     )
-    created = _bootstrap(url, demo_users=True)
+    created = _bootstrap(url, demo_users=demo)
     log.info("database migrated")
 
     children: dict[str, subprocess.Popen] = {}
@@ -104,6 +109,7 @@ def up(
             "--port",
             str(settings.web_port),
             "--no-access-log",
+            "--no-proxy-headers",  # X-Forwarded-For only from JIUZHU_TRUSTED_PROXIES, in the app (webapp/app.py)
         ]
     for name, args in commands.items():
         children[name] = _spawn(name, args, env, log_dir)

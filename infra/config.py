@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     web_port: int = Field(8000, validation_alias=_env("JIUZHU_WEB_PORT"))
     temporal_ui_url_setting: str | None = Field(None, validation_alias=_env("TEMPORAL_UI_URL"))
     # production and secrets
+    # addresses (IPs or CIDRs, comma-separated) of the reverse proxies whose X-Forwarded-For/-Proto the web app
+    # believes: the client address of rate limits and sessions; from anyone else the headers are ignored
+    trusted_proxies: str = Field("", validation_alias=_env("JIUZHU_TRUSTED_PROXIES"))
     env: str = Field("", validation_alias=_env("JIUZHU_ENV"))
     secret_key: SecretStr | None = Field(None, validation_alias=_env("JIUZHU_SECRET_KEY"))
     secret_key_file: Path | None = Field(None, validation_alias=_env("JIUZHU_SECRET_KEY_FILE"))
@@ -88,6 +91,10 @@ class Settings(BaseSettings):
     @property
     def production(self) -> bool:
         return self.env.lower() == "production"
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
 
     @property
     def temporal_ui_url(self) -> str:

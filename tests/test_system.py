@@ -77,7 +77,7 @@ def test_jiuzhu_up_status_and_restart_keeps_data(tmp_path: Path) -> None:
 
     def start() -> subprocess.Popen:
         log.write_text("")
-        proc = subprocess.Popen(_jiuzhu("up"), env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(_jiuzhu("up", "--demo"), env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
         running.append(proc)
         assert _wait_for(lambda: ours_ready(proc), 90), "jiuzhu up did not come up:\n" + log.read_text()
         return proc

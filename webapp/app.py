@@ -14,12 +14,14 @@ from contextlib import asynccontextmanager
 import asyncpg
 from fastapi import FastAPI
 from temporalio.client import Client
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from db import users_repo
 from db.pool import create_pool
 from infra.config import Settings
 from infra.logging import setup_logging
 from infra.temporal import connect
-from webapp import bodylimit, csrf, errors, idempotency, ops, pages
+from webapp import bodylimit, csrf, errors, headers, idempotency, ops, pages
 from webapp.account import api as account_api
 from webapp.account import pages as account_pages
 from webapp.admin import calendar, overview, places, policy, relatives, users
@@ -114,6 +116,8 @@ def create_app(
             if not settings.database_url:
                 raise RuntimeError("DATABASE_URL is not set (jiuzhu up sets it for the web app it starts)")
             app.state.pool = await create_pool(settings.database_url)
+        if settings.production:  # never with the published demo password (`jiuzhu up --demo`)
+            await users_repo.refuse_demo_passwords(app.state.pool)
         if app.state.client is None:
             app.state.client = await connect(settings)
         try:
@@ -128,6 +132,7 @@ def create_app(
     app.state.client = client
     app.state.keys = Keys(settings, secret_key)
     app.add_middleware(idempotency.Idempotency)  # inside the sessions: it needs the caller
+    app.add_middleware(csrf.Csrf, keys=app.state.keys)  # inside the sessions: the token is bound to the session
     app.add_middleware(Sessions, keys=app.state.keys, settings=settings)
     errors.install(app)
 
@@ -140,10 +145,12 @@ def create_app(
     pages.install(app)  # static files, and errors on pages answered as pages
     for router in PAGES:
         app.include_router(router)
-    app.add_middleware(csrf.Csrf, keys=app.state.keys)
+    app.add_middleware(headers.SecurityHeaders, production=settings.production)
     app.add_middleware(codec_api.CodecCors, settings=settings)  # the Temporal Web UI's pre-flights, before log-in
     app.add_middleware(bodylimit.BodyLimit, max_bytes=settings.max_body_bytes)  # before anything reads a body
     ops.install(app)  # /readyz and /metrics beside /healthz; request metrics as the outermost middleware
+    # outermost: the client's address and scheme from X-Forwarded-* only when sent by a configured proxy
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
     return app
 
 

@@ -13,8 +13,9 @@ Two independent limits:
   and at most `IP_ATTEMPTS` attempts of any outcome (each costs an Argon2 hash), so one address cannot
   try many names (credential stuffing) or tie up the CPU, however many web replicas it spreads over.
 
-The client IP is `request.client.host`: behind a reverse proxy uvicorn must be started with
-`--proxy-headers --forwarded-allow-ips=<proxy>` or every user shares the proxy's address (deploy/).
+The client IP is `request.client.host`, which the app takes from X-Forwarded-For only when the request comes
+from one of `JIUZHU_TRUSTED_PROXIES` (webapp/app.py); set it to the reverse proxy's address, or every user
+shares the proxy's address (deploy/).
 """
 
 from __future__ import annotations

@@ -117,15 +117,21 @@ def limits(settings: Settings) -> sessions_repo.Limits:
     )
 
 
+def session_cookie_name(production: bool) -> str:
+    """`__Host-` in production: Secure, Path=/ and no Domain, so no sibling host can set or overwrite it."""
+    return "__Host-jiuzhu_session" if production else "jiuzhu_session"
+
+
 class Sessions(SessionMiddleware):
     """Starlette's signed cookie, keyed when the middleware stack is built (first request): it carries the
-    session's secret (and the admin pages' one-shot messages); the session itself is the database's."""
+    session's secret (and the admin pages' one-shot messages); the session itself is the database's.
+    Path=/ and no Domain (Starlette's defaults), HttpOnly, SameSite=Lax; Secure and `__Host-` in production."""
 
     def __init__(self, app: ASGIApp, keys: Keys, settings: Settings) -> None:
         super().__init__(
             app,
             secret_key=keys.secret,
-            session_cookie="jiuzhu_session",
+            session_cookie=session_cookie_name(production_mode()),
             max_age=settings.session_max_hours * 3600,
             same_site="lax",
             https_only=production_mode(),  # production sits behind TLS (deploy/): the cookie never goes in clear

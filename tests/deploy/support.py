@@ -72,7 +72,8 @@ def check_jiuzhu_command(argv: list[str]) -> str:
     assert argv[:2] == ["uvicorn", "webapp.app:app"], argv
     assert {"/healthz", "/readyz", "/metrics"} <= app_routes()
     assert argv[argv.index("--host") + 1] == "0.0.0.0"
-    assert "--proxy-headers" in argv, "behind a proxy: client addresses (log-in rate limits) come from its headers"
+    # the app takes client addresses from X-Forwarded-For itself, only from JIUZHU_TRUSTED_PROXIES (webapp/app.py)
+    assert "--no-proxy-headers" in argv and not any(a.startswith("--forwarded-allow-ips") for a in argv), argv
     return "web"
 
 

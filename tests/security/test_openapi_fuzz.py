@@ -25,19 +25,23 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 
-from db.users_repo import DEMO_PASSWORD
+from db import users_repo
 from tests.security.conftest import SECRET, WEBHOOK_SECRET, add_extra_users, seed
 from tests.support.clock import SkippingEnvironment
 from tests.support.web_server import serving_web
 
 EXAMPLES = int(os.environ.get("JIUZHU_FUZZ_EXAMPLES", "8"))  # per operation, mode and user
 USERS = ("qu_minzheng", "shipo_jingban")
+PASSWORD = "fuzz-tests-password-0123456789"  # production refuses to start while anyone has the demo password
 
 
 @pytest.fixture
 async def served(review_env: SkippingEnvironment, pool: asyncpg.Pool, db_url: str, tmp_path: Path) -> AsyncIterator:
     await add_extra_users(pool)
     await seed(pool)
+    async with pool.acquire() as conn:
+        for name in await users_repo.demo_password_users(conn):
+            await users_repo.set_password(conn, name, PASSWORD)
     environ = (
         {k: v for k, v in os.environ.items() if not k.startswith("JIUZHU_SECRET")}
         | review_env.process_env()
@@ -54,7 +58,7 @@ async def served(review_env: SkippingEnvironment, pool: asyncpg.Pool, db_url: st
     async with serving_web(environ, log_path) as url, httpx.AsyncClient(base_url=url) as http:
         tokens = {}
         for user in USERS:
-            r = await http.post("/api/auth/login", json={"username": user, "password": DEMO_PASSWORD})
+            r = await http.post("/api/auth/login", json={"username": user, "password": PASSWORD})
             assert r.status_code == 200, r.text
             tokens[user] = r.json()["token"]
         yield url, tokens, log_path

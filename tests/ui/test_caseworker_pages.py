@@ -251,7 +251,8 @@ async def test_refused_form_keeps_what_was_typed(web: httpx.AsyncClient, pool: a
     r = await web.post("/cases/SP-1/act/home_visit", data=visit | {"visited_on": "2026-09-20"})
     assert r.status_code == 422 and "顺河镇经办人 孙燕（shunhe_diaocha）不负责该案件所在地" in r.text
     await log_in(web, "qu_jiandu")
-    r = await web.post("/cases/SP-1/act/home_visit", data=visit | {"visited_on": "2026-09-20"})
+    token = csrf_token((await web.get("/account")).text)  # the CSRF token is bound to the session
+    r = await web.post("/cases/SP-1/act/home_visit", data=visit | {"visited_on": "2026-09-20", "csrftoken": token})
     assert r.status_code == 403 and "监督员只能查看案件，不能办理" in r.text
     assert await pool.fetchval("select count(*) from case_events") == 0
 

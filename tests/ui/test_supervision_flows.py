@@ -268,12 +268,14 @@ async def test_an_ongoing_review_is_stopped_with_written_reasons(
     assert r.status_code == 422 and "调整或停发须书面写明理由" in r.text and "入户核查家庭收入情况" in r.text
 
     await log_in(web, "shipo_diaocha")  # barred on this household by the relatives match
+    form["csrftoken"] = csrf_token((await web.get("/account")).text)  # the CSRF token is bound to the session
     r = await web.post("/supervision/reviews/ONG-9/propose", data=form | {"reasons": "家庭人均收入已超过保障标准"})
     assert r.status_code == 422 and "依规应当回避" in r.text
     rows = await pool.fetch("select username, action, code from refused_actions where case_id = 'ONG-9'")
     assert [tuple(row) for row in rows] == [("shipo_diaocha", "ongoing_propose", "recused")]
 
     await log_in(web, "shipo_jingban")
+    form["csrftoken"] = csrf_token((await web.get("/account")).text)
     r = await web.post("/supervision/reviews/ONG-9/propose", data=form | {"reasons": "家庭人均收入已超过保障标准"})
     assert r.status_code == 303, r.text
     page = (await web.get(r.headers["location"])).text

@@ -176,6 +176,7 @@ async def test_reviews_page_register_and_stopped_households_within_the_township(
     assert r.status_code == 404  # not in the user's township
 
     await log_in(web, "qu_jiandu")
+    page = (await web.get("/account")).text  # the CSRF token is bound to the session
     r = await web.post("/supervision/reviews/R-1/propose", data={"outcome": "continue", "csrftoken": csrf_token(page)})
     assert r.status_code == 403 and "复核由本乡镇（街道）或区民政局工作人员办理" in r.text
 

@@ -168,7 +168,7 @@ async def test_xlsx_export(web: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
     assert headers[0] == "案件编号" and "月救助金额（元）" in headers
     assert [row[0] for row in rows[1:]] == ["X-2", "X-1"]  # nearest deadline first
     x1 = dict(zip(headers, rows[2], strict=True))
-    assert x1["申请人"] == "=1+1" and sheet.cell(3, 2).data_type == "s"  # text, not a formula
+    assert x1["申请人"] == "'=1+1" and sheet.cell(3, 2).data_type == "s"  # text, not a formula (webapp/exports.py)
     assert x1["身份证号（脱敏）"] == mask_id(full)
     assert x1["办结时限"] == datetime(2026, 12, 1) and x1["受理时间"] == datetime(2026, 11, 2, 10, 0)
     assert x1["月救助金额（元）"] == 366.5 and x1["类别"] == "A"

@@ -30,6 +30,7 @@ from schemas.review import AssistanceType
 from webapp import access_log
 from webapp.access_log import Kind
 from webapp.deps import Db, PageActor
+from webapp.exports import safe_cell
 from webapp.render import refused, render, render_error
 from webapp.supervision.case_filter import PAGE_SIZE, Filters, page_links, row_view, township_options
 
@@ -93,15 +94,11 @@ COLUMNS: list[tuple[str, Callable[[dict[str, Any]], Any], str | None, int]] = [
     ("月救助金额（元）", lambda v: v["monthly_amount"], "0.00", 12),
 ]
 HEADERS = [c[0] for c in COLUMNS]
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _csv_text(value: Any) -> str:
-    """Spreadsheets run cells that start like a formula; a name typed as "=..." must stay text."""
-    if value is None:
-        return ""
-    text = str(value)
-    return "'" + text if isinstance(value, str) and text.startswith(_FORMULA_START) else text
+    """Spreadsheets run cells that start like a formula; a name typed as "=..." must stay text (safe_cell)."""
+    return "" if value is None else str(safe_cell(value))
 
 
 def _values(rows: list[CaseRow]) -> Iterator[list[Any]]:
@@ -140,10 +137,7 @@ def xlsx_bytes(rows: list[CaseRow]) -> bytes:
 
     def cell(value: Any, number_format: str | None) -> Any:
         """Plain values are written fastest; a cell object only where a format or the text type is needed."""
-        if isinstance(value, str) and value.startswith("="):
-            text = WriteOnlyCell(ws, value=value)
-            text.data_type = "s"  # openpyxl would store "=..." as a formula
-            return text
+        value = safe_cell(value)  # never "=...", which openpyxl would store as a formula
         if number_format and value is not None:
             typed = WriteOnlyCell(ws, value=value)
             typed.number_format = number_format

@@ -39,6 +39,7 @@ from webapp import access_log, authz
 from webapp.access_log import Kind
 from webapp.deps import Db, MaybeTemporal, PageActor
 from webapp.errors import ApiError
+from webapp.exports import safe_row
 from webapp.render import refused as refused_page
 from webapp.render import render_error
 from webapp.supervision.common import UNAVAILABLE, beijing, page, refused, run_for_month, valid_month
@@ -96,7 +97,8 @@ def _table(decl: Declaration, money: Callable[[int], Any]) -> list[list[Any]]:
         for r in decl.data
     ]
     t = decl.totals
-    return [HEADERS, *lines, ["合计", None, None, t["households"], t["people"], money(t["amount_fen"])]]
+    table = [HEADERS, *lines, ["合计", None, None, t["households"], t["people"], money(t["amount_fen"])]]
+    return [safe_row(line) for line in table]
 
 
 def _signed(name: str | None, at: datetime | None) -> str | None:
@@ -132,7 +134,7 @@ def xlsx_bytes(decl: Declaration, actor: Actor) -> bytes:
         ("确认", _signed(decl.confirmed_by, decl.confirmed_at) or ""),
         ("说明", decl.note or ""),
     ):
-        about.append(line)
+        about.append(safe_row(line))
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
