@@ -115,15 +115,20 @@ async def test_webhook_secrets_stay_in_the_database(world: World, pool: asyncpg.
     district = {"qu_minzheng", "qu_jiandu"}
     refused = (403, "wrong_role")
     reads: dict[str, dict[str, tuple[int, str | None]]] = {
-        "/api/referrals": {u: (200, seeds.referral) for u in users},
-        f"/api/referrals/{seeds.referral}": {u: (200, '"adapter":"webhook"') for u in users},
+        # the administrator reads no case file (issue 16, point 9): refused like any other role without the right
+        "/api/referrals": {u: refused if u == "admin" else (200, seeds.referral) for u in users},
+        f"/api/referrals/{seeds.referral}": {
+            u: refused if u == "admin" else (200, '"adapter":"webhook"') for u in users
+        },
         f"/api/frontdoor/requests/{seeds.request_no}": {
-            u: refused if u == "yiliao_bu" else (200, seeds.referral) for u in users
+            u: refused if u in ("yiliao_bu", "admin") else (200, seeds.referral) for u in users
         },
         "/api/frontdoor/overview": {u: (200, None) if u in district else refused for u in users},
         "/openapi.json": {u: (200, "/api/referrals/{referral_id}/callback") for u in users},
-        "/bureau": {u: (200, seeds.referral) for u in users},
-        f"/bureau/referrals/{seeds.referral}": {u: (200, seeds.referral) for u in users},
+        "/bureau": {u: (403, None) if u == "admin" else (200, seeds.referral) for u in users},
+        f"/bureau/referrals/{seeds.referral}": {
+            u: (403, None) if u == "admin" else (200, seeds.referral) for u in users
+        },
         "/frontdoor/district": {u: (200, None) if u in district else (403, None) for u in users},
         "/admin": {u: (200, None) if u == "admin" else (403, None) for u in users},
     }
