@@ -29,12 +29,17 @@ from schemas.money import to_fen
 
 
 async def insert_request(db: Db, start: IntakeStart, workflow_id: str, created_at: datetime) -> None:
+    """A portal request is in someone's name unverified (migration 0025); staff who take one down for the
+    resident verify the identity at entry."""
     r = start.request
+    staff = start.received_by.username if start.received_by else None
     await db.execute(
         "insert into frontdoor_requests (request_no, workflow_id, kind, channel, name, id_number, id_masked, "
         "phone, township_code, village_code, address, description, needs, received_by, created_at, "
-        "about_person, about_case_id) "
-        "values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17) on conflict (request_no) do nothing",
+        "about_person, about_case_id, identity_verified, identity_verified_by, identity_verified_at) "
+        "values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,"
+        "$14::text is not null, $14, case when $14::text is not null then $15::timestamptz end) "
+        "on conflict (request_no) do nothing",
         start.request_no,
         workflow_id,
         r.kind.value,
@@ -48,7 +53,7 @@ async def insert_request(db: Db, start: IntakeStart, workflow_id: str, created_a
         r.address,
         r.description,
         r.needs,
-        start.received_by.username if start.received_by else None,
+        staff,
         created_at,
         r.about_person if r.kind.value == "complaint" else None,
         r.about_case_id if r.kind.value == "complaint" else None,
@@ -186,6 +191,9 @@ class RequestRow(RequestRecord):
     about_case_id: str | None
     complaint_unit: str | None  # a complaint's handling unit, once the intake has filed it
     case_handlers: list[str]  # of the case a complaint is about (rules.recusal.complaint_about)
+    identity_verified_by: str | None
+    identity_verified_at: datetime | None
+    identity_note: str | None
 
 
 class ReferralRow(ReferralRecord):
@@ -225,6 +233,7 @@ select r.request_no, r.kind, r.channel, r.name, r.id_masked, r.township_code, t.
        r.village_code, v.name as village_name, r.needs, r.status, r.answer_due, r.created_at, r.closed_at,
        r.id_number, r.phone, r.address, r.description, r.received_by, r.answer, r.workflow_id,
        r.about_person, r.about_case_id,
+       r.identity_verified, r.identity_verified_by, r.identity_verified_at, r.identity_note,
        (select k.unit_code from complaints k where k.request_no = r.request_no) as complaint_unit, """
     + case_handlers("r.about_case_id")
     + """ as case_handlers

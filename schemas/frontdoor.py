@@ -250,6 +250,9 @@ class RequestRecord(BaseModel):
     answer_due: date | None
     created_at: datetime
     closed_at: datetime | None
+    identity_verified: bool = Field(
+        default=True, description="是否已确认为本人提交（网上以他人身份证号提交的，核实前为否）"
+    )
 
 
 class ReferralRecord(BaseModel):

@@ -156,6 +156,11 @@ async def test_one_request_becomes_a_dibao_case_and_two_referrals_and_closes(
     )
     assert r.status_code == 200 and "住院费用医疗救助" in r.text and "区教体局" in r.text
 
+    # filed online in PERSON's name: the desk confirms it is theirs before the household view lists it
+    r = await web.post(
+        f"/api/frontdoor/requests/{number}/verify-identity", json={"note": "已电话回访本人确认"}, headers=caseworker
+    )
+    assert r.status_code == 200 and r.json()["identity_verified_by"] == "shipo_jingban"
     # one household view: the case with its members, the request, both referrals
     view = (await web.post("/api/households/lookup", json={"id_number": PERSON}, headers=caseworker)).json()
     assert [x["case_id"] for x in view["cases"]] == ["FD-DIBAO-1"]

@@ -98,6 +98,8 @@ PERMISSIONS: dict[str, Permission] = {
     "request.read": P(FILE_READERS, J, "部门工作人员只能查看转介给本部门的事项", {A: NO_FILES}),
     "request.register": P(DESK_ROLES, J, "只有乡镇（街道）经办人、审批人或区民政局工作人员可以代为登记"),
     "request.handle": P(DESK_ROLES, J, by="workflow"),  # triage, link a case, answer an enquiry
+    # confirm that a portal request in someone's name was filed by them (a fact of the row, no workflow)
+    "request.verify_identity": P(DESK_ROLES, J, "只有乡镇（街道）经办人、审批人或区民政局工作人员可以核实身份"),
     "referral.read": P(ALL_ROLES - {VC, A}, Scope.BUREAU, "村（社区）干部不查看转介", {A: NO_FILES}),
     "referral.answer": P(frozenset({BU}), Scope.BUREAU, by="workflow"),  # accept, ask for information, result
     "referral.supply": P(DESK_ROLES, J, by="workflow"),  # the information a bureau asked for

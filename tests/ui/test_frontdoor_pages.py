@@ -96,6 +96,10 @@ async def test_desk_triage_inbox_district_and_household_pages(
     assert (await page_as(web, "shipo_jingban", "/frontdoor/district")).status_code == 403
 
     assert "/households?" not in (await page_as(web, "shipo_jingban", f"/frontdoor/requests/{number}")).text
+    # filed online in PERSON's name: the desk confirms it is theirs before the household view lists it
+    request_page = f"/frontdoor/requests/{number}"
+    r = await post_form(web, request_page, f"{request_page}/verify-identity", {"note": "已电话回访本人确认"})
+    assert (r.status_code, r.headers["location"]) == (303, f"{request_page}?done=verify-identity")
     township_view = await household_as(web, "shipo_jingban", PERSON)
     head = township_view.text.split('data-testid="household-head"')[1].split("</h1>")[0]
     assert PERSON in head and number in township_view.text and referral in township_view.text

@@ -28,6 +28,7 @@ from webapp.frontdoor.models import (
     ComplaintDetail,
     ComplaintIn,
     ComplaintList,
+    IdentityVerified,
     Overview,
     ReferralDetail,
     ReferralList,
@@ -35,6 +36,7 @@ from webapp.frontdoor.models import (
     RequestDetail,
     RequestList,
     StaffRequestIn,
+    VerifyIdentityIn,
 )
 from webapp.frontdoor.overview import overview as district_overview
 from webapp.frontdoor.subjects import Subject, perform
@@ -147,6 +149,21 @@ async def get_request(
 
 
 _action_routes(requests.REQUESTS, "/frontdoor/requests/{request_no}", _request_no)
+
+
+@router.post(
+    "/frontdoor/requests/{request_no}/verify-identity",
+    response_model=IdentityVerified,
+    summary="核实身份（确认为本人提交）",
+    responses=ERRORS,
+)
+async def verify_identity(
+    body: VerifyIdentityIn, actor: CurrentActor, db: Db, temporal: MaybeTemporal, request_no: str = RequestNo
+):
+    """A portal request filed under someone's ID number is unverified, and not listed as theirs in the
+    household view, until staff who may handle it confirm it (e.g. by calling the person back); 409
+    `already_verified` the second time."""
+    return await requests.verify_identity(db, temporal, request_no, actor, body)
 
 
 # ---- referrals --------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from webapp.frontdoor import requests
 from webapp.frontdoor.complaints import COMPLAINTS, complaint_detail, list_complaints
 from webapp.frontdoor.complaints import actions_for as complaint_actions
 from webapp.frontdoor.labels import DESK_LABELS as LABELS
-from webapp.frontdoor.models import StaffRequestIn
+from webapp.frontdoor.models import StaffRequestIn, VerifyIdentityIn
 from webapp.frontdoor.overview import overview
 from webapp.frontdoor.referrals import list_referrals
 from webapp.frontdoor.row_pages import RowPage, action_forms, submit
@@ -63,11 +63,18 @@ async def _request(db: asyncpg.Pool, temporal: Client | None, request_no: str, a
         "actions": actions,
         "to_link": to_link,
         "may_see_household": authz.may(actor, "household.view"),
+        "may_verify": authz.may(actor, "request.verify_identity"),
     }
 
 
+VERIFY = {"verify-identity": (VerifyIdentityIn, requests.verify_identity, "核实身份")}  # no workflow: a row's fact
 REQUEST_PAGE = RowPage(
-    "/frontdoor/requests", "request_no", "frontdoor/request.html", _request, action_forms(requests.REQUESTS), NEW
+    "/frontdoor/requests",
+    "request_no",
+    "frontdoor/request.html",
+    _request,
+    action_forms(requests.REQUESTS) | VERIFY,
+    NEW,
 )
 REQUEST_PAGE.install(router)
 

@@ -70,10 +70,27 @@ class RequestDetail(BaseModel):
     description: str
     received_by: str | None
     answer: str | None
+    identity_verified_by: str | None = Field(default=None, description="确认为本人提交的工作人员（登记时即确认）")
+    identity_verified_at: datetime | None = None
+    identity_note: str | None = Field(default=None, description="如何核实（如电话回访本人）")
     state: IntakeState | None = Field(description="工作流查询结果；暂不可查询时为空")
     log: list[LogEntry]
     referrals: list[ReferralSummary]
     complaints: list[ComplaintSummary]
+
+
+class VerifyIdentityIn(BaseModel):
+    """How staff confirmed that the person named filed the request themselves."""
+
+    note: str = Field(min_length=2, max_length=500, description="核实方式，如“已电话回访本人确认”")
+
+
+class IdentityVerified(BaseModel):
+    request_no: str
+    identity_verified: bool
+    identity_verified_by: str
+    identity_verified_at: datetime
+    identity_note: str
 
 
 class RequestCreated(BaseModel):

@@ -74,6 +74,14 @@ class HouseholdEmergency(BaseModel):
     registered_at: datetime
 
 
+class UnverifiedRequest(BaseModel):
+    """A request filed online under the ID number that staff have not yet confirmed the person filed: not
+    theirs until then, so only its number and date."""
+
+    request_no: str
+    created_at: datetime
+
+
 class HouseholdView(BaseModel):
     """Everything known for one ID number, so help is neither missed nor paid twice."""
 
@@ -86,6 +94,9 @@ class HouseholdView(BaseModel):
         description="12349 转来的急难事件，以及姓名和脱敏证件号都相符的急难事件（该表不存完整证件号）"
     )
     requests: list[RequestSummary]
+    unverified_requests: list[UnverifiedRequest] = Field(
+        description="以本人身份提交、尚未核实的诉求（核实前不算作本人的诉求，仅列编号）"
+    )
     referrals: list[ReferralSummary]
     complaints: list[ComplaintSummary]
     elsewhere: int = Field(description="辖区外另有的记录数（不显示内容，需要时请联系区民政局）")
@@ -108,7 +119,17 @@ async def household_view(db: asyncpg.Pool, id_number: str, actor: Actor) -> Hous
         return False
 
     case_rows = await households_repo.cases_of_member(db, person)
-    all_requests = await frontdoor_repo.requests_of_person(db, person)
+    filed = await frontdoor_repo.requests_of_person(db, person)
+    # Filed online in the person's name and not yet confirmed: not theirs (nor what hangs on them) until staff
+    # verify it; those of the caller's jurisdiction are named apart, by number only.
+    all_requests = [r for r in filed if r.identity_verified]
+    unverified = [
+        UnverifiedRequest(request_no=r.request_no, created_at=r.created_at)
+        for r in filed
+        if not r.identity_verified
+        and not about(actor, r)
+        and within(actor.place_code, r.village_code or r.township_code)
+    ]
     # Related records are looked up from everything known, then shown only within the caller's jurisdiction.
     request_nos = [r.request_no for r in all_requests]
     all_case_ids = [c.case_id for c in case_rows]
@@ -171,6 +192,7 @@ async def household_view(db: asyncpg.Pool, id_number: str, actor: Actor) -> Hous
             for e in emergencies
         ],
         requests=[request_summary(r, actor) for r in requests],
+        unverified_requests=unverified,
         referrals=[referral_summary(r) for r in referrals],
         complaints=[complaint_summary(c, actor) for c in complaints],
         elsewhere=hidden,
