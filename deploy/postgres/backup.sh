@@ -8,7 +8,7 @@
 #
 # Every file holding data is encrypted with gpg to the public key(s) BACKUP_GPG_RECIPIENT (key ids,
 # fingerprints or e-mail addresses, space-separated), on its way from pg_dump to the disk: no
-# plaintext dump is ever written. BACKUP_GPG_PUBLIC_KEY: a file with those public keys, imported into a
+# plaintext dump is ever written. BACKUP_GPG_PUBLIC_KEY_FILE: a file with those public keys, imported into a
 # throwaway keyring (otherwise they must be in $GNUPGHOME). Only the private key opens a set, and it
 # stays off the database host (restore.sh). Without a recipient the script refuses to run (exit 2),
 # unless BACKUP_ALLOW_PLAINTEXT=1 (development only: then the files are plain .sql and .dump).
@@ -26,12 +26,12 @@ dir="${BACKUP_DIR:-/backups}"
 keep="${BACKUP_KEEP_DAYS:-14}"
 databases="${BACKUP_DATABASES:-temporal temporal_visibility jiuzhu}"
 recipients="${BACKUP_GPG_RECIPIENT:-}"
-public_key="${BACKUP_GPG_PUBLIC_KEY:-}"
+public_key="${BACKUP_GPG_PUBLIC_KEY_FILE:-}"
 
 if [ -n "$recipients" ]; then
     command -v gpg >/dev/null || { echo "backup: gpg is not installed (package gnupg)" >&2; exit 2; }
     if [ -n "$public_key" ]; then
-        [ -r "$public_key" ] || { echo "backup: BACKUP_GPG_PUBLIC_KEY $public_key is not readable" >&2; exit 2; }
+        [ -r "$public_key" ] || { echo "backup: BACKUP_GPG_PUBLIC_KEY_FILE $public_key is not readable" >&2; exit 2; }
         GNUPGHOME="$(mktemp -d "${TMPDIR:-/tmp}/backup-gnupg.XXXXXX")"
         export GNUPGHOME
         trap 'gpgconf --kill all 2>/dev/null; rm -rf -- "$GNUPGHOME"' EXIT
@@ -50,7 +50,7 @@ elif [ "${BACKUP_ALLOW_PLAINTEXT:-}" = 1 ]; then
     echo "backup: WARNING: BACKUP_ALLOW_PLAINTEXT=1, writing unencrypted dumps (development only)" >&2
     suffix=
 else
-    echo "backup: refusing to write unencrypted dumps: set BACKUP_GPG_RECIPIENT (and BACKUP_GPG_PUBLIC_KEY)," \
+    echo "backup: refusing to write unencrypted dumps: set BACKUP_GPG_RECIPIENT (and BACKUP_GPG_PUBLIC_KEY_FILE)," \
         "or BACKUP_ALLOW_PLAINTEXT=1 for development (deploy/README.md, \"Backups and restore\")" >&2
     exit 2
 fi

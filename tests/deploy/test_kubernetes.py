@@ -181,13 +181,19 @@ def test_no_secret_is_in_the_manifests() -> None:
     objects = render()
     assert not [o for o in objects if o["kind"] == "Secret"], "Secrets are created out of band"
     secret_name = re.compile(r"PASSWORD|PWD|SECRET|TOKEN|KEY")
+    path = ("_FILE", "_PATH")  # where a secret is, a file of a mounted Secret: not the secret
     for obj in workloads(objects):
+        secret_volumes = {v["name"] for v in pod_spec(obj).get("volumes", []) if "secret" in v}
         for c in containers(obj):
+            mounts = [m["mountPath"] for m in c.get("volumeMounts", []) if m["name"] in secret_volumes]
             for var in c.get("env", []):
-                if secret_name.search(var["name"]):
+                if var["name"].endswith(path) and "value" in var:
+                    assert any(var["value"].startswith(m + "/") for m in mounts), f"{var['name']}: not in a Secret"
+                elif secret_name.search(var["name"]) and not var["name"].endswith(path):
                     assert "valueFrom" in var and "secretKeyRef" in var["valueFrom"], f"{var['name']} in plain text"
     for cm in (o for o in objects if o["kind"] == "ConfigMap"):
-        assert not [k for k in cm["data"] if secret_name.search(k)], cm["metadata"]["name"]
+        secrets = [k for k, v in cm["data"].items() if secret_name.search(k) and not (k.endswith(path) and v[:1] == "/")]
+        assert not secrets, cm["metadata"]["name"]
     for name, data in example_secrets().items():
         for key, value in data.items():
             if secret_name.search(key) or key in {"DATABASE_URL", "users"}:

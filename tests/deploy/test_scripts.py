@@ -94,7 +94,7 @@ def test_backup_and_restore_round_trip(pg_server: str, tmp_path: Path) -> None:
         "BACKUP_DATABASES": " ".join(dbs),
     }
     # the backup job has the public key only; the restore has the private key in its GNUPGHOME
-    backup_env = {**env, "BACKUP_GPG_RECIPIENT": "backup@jiuzhu.invalid", "BACKUP_GPG_PUBLIC_KEY": str(public_key)}
+    backup_env = {**env, "BACKUP_GPG_RECIPIENT": "backup@jiuzhu.invalid", "BACKUP_GPG_PUBLIC_KEY_FILE": str(public_key)}
     restore_env = {**env, "GNUPGHOME": gnupg_home}
 
     def sql(db: str, statement: str) -> str:
