@@ -192,7 +192,9 @@ def test_no_secret_is_in_the_manifests() -> None:
                 elif secret_name.search(var["name"]) and not var["name"].endswith(path):
                     assert "valueFrom" in var and "secretKeyRef" in var["valueFrom"], f"{var['name']} in plain text"
     for cm in (o for o in objects if o["kind"] == "ConfigMap"):
-        secrets = [k for k, v in cm["data"].items() if secret_name.search(k) and not (k.endswith(path) and v[:1] == "/")]
+        secrets = [
+            k for k, v in cm["data"].items() if secret_name.search(k) and not (k.endswith(path) and v[:1] == "/")
+        ]
         assert not secrets, cm["metadata"]["name"]
     for name, data in example_secrets().items():
         for key, value in data.items():

@@ -68,9 +68,13 @@ def _throwaway_gpg_key() -> tuple[str, Path]:
     env = {**os.environ, "GNUPGHOME": str(home)}
     uid = "Jiuzhu backup test <backup@jiuzhu.invalid>"
     gpg = ["gpg", "--batch", "--quiet"]
-    subprocess.run([*gpg, "--passphrase", "", "--quick-gen-key", uid, "default", "default", "never"], env=env, check=True)
+    subprocess.run(
+        [*gpg, "--passphrase", "", "--quick-gen-key", uid, "default", "default", "never"], env=env, check=True
+    )
     public = home / "backup-public.asc"
-    public.write_bytes(subprocess.run([*gpg, "--armor", "--export", uid], env=env, capture_output=True, check=True).stdout)
+    public.write_bytes(
+        subprocess.run([*gpg, "--armor", "--export", uid], env=env, capture_output=True, check=True).stdout
+    )
     return str(home), public
 
 
@@ -136,7 +140,14 @@ def test_backup_and_restore_round_trip(pg_server: str, tmp_path: Path) -> None:
         for file in backup_set.glob("*.gpg"):  # ciphertext: no dump header, no names, no values
             data = file.read_bytes()
             assert not data.startswith(b"PGDMP"), file.name
-            for plain in (b"PGDMP", b"cases_secret", "Zhang San".encode(), "案1".encode(), owner.encode(), b"btree_gin"):
+            for plain in (
+                b"PGDMP",
+                b"cases_secret",
+                "Zhang San".encode(),
+                "案1".encode(),
+                owner.encode(),
+                b"btree_gin",
+            ):
                 assert plain not in data, f"{plain!r} readable in {file.name}"
         listed = subprocess.run(
             ["gpg", "--batch", "--list-packets", str(backup_set / f"{dbs[2]}.dump.gpg")],
