@@ -143,7 +143,7 @@ def test_backup_and_restore_round_trip(pg_server: str, tmp_path: Path) -> None:
             for plain in (
                 b"PGDMP",
                 b"cases_secret",
-                "Zhang San".encode(),
+                b"Zhang San",
                 "案1".encode(),
                 owner.encode(),
                 b"btree_gin",
