@@ -42,6 +42,19 @@ class Settings(BaseSettings):
     temporal_ui_port: int = Field(8233, validation_alias=_env("JIUZHU_TEMPORAL_UI_PORT"))
     web_port: int = Field(8000, validation_alias=_env("JIUZHU_WEB_PORT"))
     temporal_ui_url_setting: str | None = Field(None, validation_alias=_env("TEMPORAL_UI_URL"))
+    # TLS to an external Temporal frontend, under the `temporal` CLI's names (one set of variables serves both):
+    # on with TEMPORAL_TLS or any of the files; CA of the server's certificate (else the system's), client
+    # certificate and key for mutual TLS, the name the server's certificate must carry (else the address's host)
+    temporal_tls_setting: bool = Field(False, validation_alias=_env("TEMPORAL_TLS"))
+    temporal_tls_ca_file: Path | None = Field(None, validation_alias=_env("TEMPORAL_TLS_SERVER_CA_CERT_PATH"))
+    temporal_tls_cert_file: Path | None = Field(None, validation_alias=_env("TEMPORAL_TLS_CLIENT_CERT_PATH"))
+    temporal_tls_key_file: Path | None = Field(None, validation_alias=_env("TEMPORAL_TLS_CLIENT_KEY_PATH"))
+    temporal_tls_server_name: str | None = Field(None, validation_alias=_env("TEMPORAL_TLS_SERVER_NAME"))
+    # production refuses an external frontend without TLS, unless this says it is reachable on a private
+    # network only (compose's backend network: deploy/README.md)
+    temporal_plaintext_private_network: bool = Field(
+        False, validation_alias=_env("JIUZHU_TEMPORAL_PLAINTEXT_PRIVATE_NETWORK")
+    )
     # production and secrets
     # addresses (IPs or CIDRs, comma-separated) of the reverse proxies whose X-Forwarded-For/-Proto the web app
     # believes: the client address of rate limits and sessions; from anyone else the headers are ignored
@@ -91,6 +104,11 @@ class Settings(BaseSettings):
     @property
     def production(self) -> bool:
         return self.env.lower() == "production"
+
+    @property
+    def temporal_tls(self) -> bool:
+        files = (self.temporal_tls_ca_file, self.temporal_tls_cert_file, self.temporal_tls_key_file)
+        return self.temporal_tls_setting or self.temporal_tls_server_name is not None or any(files)
 
     @property
     def trusted_proxy_list(self) -> list[str]:

@@ -4,11 +4,14 @@ data converter every client, worker, replayer and test environment uses (`data_c
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
+from pathlib import Path
 
 from temporalio.client import Client
 from temporalio.common import SearchAttributeIndexedValueType
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
+from temporalio.service import TLSConfig
 
 from infra.codec import EncryptionCodec, key_ring
 from infra.config import Settings, temporal_cli
@@ -66,10 +69,58 @@ def dev_server_command(settings: Settings) -> list[str]:
     ]
 
 
+class TemporalTLSError(ValueError):
+    """The TLS settings of the Temporal connection are wrong or missing: a configuration error, not retried."""
+
+
+def _read(setting: str, path: Path | None) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise TemporalTLSError(f"{setting}: cannot read {path}: {e.strerror}") from None
+
+
+def _loopback(target: str) -> bool:
+    host = target.rsplit(":", 1)[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def tls_config(settings: Settings) -> TLSConfig | None:
+    """TLS to the frontend as configured (TEMPORAL_TLS*), or None for plaintext. Production refuses a frontend
+    across the network in plaintext, unless JIUZHU_TEMPORAL_PLAINTEXT_PRIVATE_NETWORK says it is on a private
+    network only; one on this machine (the embedded dev server, 127.0.0.1) needs none."""
+    if not settings.temporal_tls:
+        exempt = _loopback(settings.temporal_target) or settings.temporal_plaintext_private_network
+        if settings.production and not exempt:
+            raise TemporalTLSError(
+                "production connects to Temporal with TLS: set TEMPORAL_TLS=1 (and TEMPORAL_TLS_SERVER_CA_CERT_PATH, "
+                "TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH), or, if the frontend is reachable on a "
+                "private network only, JIUZHU_TEMPORAL_PLAINTEXT_PRIVATE_NETWORK=1 (deploy/README.md)"
+            )
+        return None
+    if (settings.temporal_tls_cert_file is None) != (settings.temporal_tls_key_file is None):
+        raise TemporalTLSError("TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH go together")
+    return TLSConfig(
+        server_root_ca_cert=_read("TEMPORAL_TLS_SERVER_CA_CERT_PATH", settings.temporal_tls_ca_file),
+        client_cert=_read("TEMPORAL_TLS_CLIENT_CERT_PATH", settings.temporal_tls_cert_file),
+        client_private_key=_read("TEMPORAL_TLS_CLIENT_KEY_PATH", settings.temporal_tls_key_file),
+        domain=settings.temporal_tls_server_name,
+    )
+
+
 async def connect(settings: Settings | None = None) -> Client:
     settings = settings or Settings()
+    tls = tls_config(settings)
     return await Client.connect(
         settings.temporal_target,
         namespace=settings.temporal_namespace,
         data_converter=data_converter(settings),
+        tls=tls if tls is not None else False,
     )

@@ -2,9 +2,16 @@
 # One backup of Jiuzhu's PostgreSQL server: the compose `backup` service runs it every night, the
 # Kubernetes CronJob `postgres-backup` once per run (deploy/README.md, "Backups and restore").
 #
-#   $BACKUP_DIR/<UTC time>/globals.sql           roles (without passwords) and tablespaces
-#   $BACKUP_DIR/<UTC time>/<database>.dump       pg_dump --format=custom, one per database
+#   $BACKUP_DIR/<UTC time>/globals.sql.gpg         roles (without passwords) and tablespaces
+#   $BACKUP_DIR/<UTC time>/<database>.dump.gpg     pg_dump --format=custom, one per database
 #   $BACKUP_DIR/<UTC time>/SHA256SUMS
+#
+# Every file holding data is encrypted with gpg to the public key(s) BACKUP_GPG_RECIPIENT (key ids,
+# fingerprints or e-mail addresses, space-separated), on its way from pg_dump to the disk: no
+# plaintext dump is ever written. BACKUP_GPG_PUBLIC_KEY_FILE: a file with those public keys, imported into a
+# throwaway keyring (otherwise they must be in $GNUPGHOME). Only the private key opens a set, and it
+# stays off the database host (restore.sh). Without a recipient the script refuses to run (exit 2),
+# unless BACKUP_ALLOW_PLAINTEXT=1 (development only: then the files are plain .sql and .dump).
 #
 # Temporal's databases are dumped before Jiuzhu's, so the case database is never older than the
 # workflows (as `jiuzhu backup` does); what happened in between is redone after a restore by the
@@ -18,15 +25,62 @@ umask 077
 dir="${BACKUP_DIR:-/backups}"
 keep="${BACKUP_KEEP_DAYS:-14}"
 databases="${BACKUP_DATABASES:-temporal temporal_visibility jiuzhu}"
+recipients="${BACKUP_GPG_RECIPIENT:-}"
+public_key="${BACKUP_GPG_PUBLIC_KEY_FILE:-}"
+
+if [ -n "$recipients" ]; then
+    command -v gpg >/dev/null || { echo "backup: gpg is not installed (package gnupg)" >&2; exit 2; }
+    if [ -n "$public_key" ]; then
+        [ -r "$public_key" ] || { echo "backup: BACKUP_GPG_PUBLIC_KEY_FILE $public_key is not readable" >&2; exit 2; }
+        GNUPGHOME="$(mktemp -d "${TMPDIR:-/tmp}/backup-gnupg.XXXXXX")"
+        export GNUPGHOME
+        trap 'gpgconf --kill all 2>/dev/null; rm -rf -- "$GNUPGHOME"' EXIT
+        gpg --batch --quiet --import "$public_key"
+    fi
+    set --
+    for r in $recipients; do
+        set -- "$@" --recipient "$r"
+    done
+    gpg --batch --quiet --trust-model always "$@" --encrypt </dev/null >/dev/null 2>&1 || {
+        echo "backup: cannot encrypt to BACKUP_GPG_RECIPIENT ($recipients): public key missing or unusable" >&2
+        exit 2
+    }
+    suffix=.gpg
+elif [ "${BACKUP_ALLOW_PLAINTEXT:-}" = 1 ]; then
+    echo "backup: WARNING: BACKUP_ALLOW_PLAINTEXT=1, writing unencrypted dumps (development only)" >&2
+    suffix=
+else
+    echo "backup: refusing to write unencrypted dumps: set BACKUP_GPG_RECIPIENT (and BACKUP_GPG_PUBLIC_KEY_FILE)," \
+        "or BACKUP_ALLOW_PLAINTEXT=1 for development (deploy/README.md, \"Backups and restore\")" >&2
+    exit 2
+fi
 
 stamp="$(date -u +%Y%m%dT%H%M%SZ)"
 work="$dir/.partial-$stamp"
 mkdir -p "$work"
 
-pg_dumpall --globals-only --no-role-passwords --file="$work/globals.sql"
+# write stdin to $1, encrypted when a recipient is set
+store() {
+    if [ -n "$suffix" ]; then
+        gpg --batch --quiet --yes --trust-model always --compress-algo none "$@" --encrypt \
+            --output "$work/$target$suffix"
+    else
+        cat > "$work/$target"
+    fi
+}
+
+# a pipeline's status is its last command's: the dump's failure is kept in a file
+failed="$work/.failed"
+target=globals.sql
+{ pg_dumpall --globals-only --no-role-passwords || echo "$target" > "$failed"; } | store "$@"
 for db in $databases; do
-    pg_dump --format=custom --dbname="$db" --file="$work/$db.dump"
+    target="$db.dump"
+    { pg_dump --format=custom --dbname="$db" || echo "$target" > "$failed"; } | store "$@"
 done
+if [ -e "$failed" ]; then
+    echo "backup: dumping $(cat "$failed") failed; the set is left in $work" >&2
+    exit 1
+fi
 (cd "$work" && sha256sum -- * > SHA256SUMS)
 mv "$work" "$dir/$stamp"
 echo "backup: $dir/$stamp: $(du -sh "$dir/$stamp" | cut -f1)"

@@ -118,12 +118,19 @@ def test_compose_wires_jiuzhu_to_its_servers() -> None:
         assert env["TEMPORAL_ADDRESS"] == f"{server}:7233"
         assert re.fullmatch(r"postgresql://jiuzhu:\$\{\w+:\?[^}]+\}@postgresql:5432/jiuzhu", env["DATABASE_URL"])
         assert env["JIUZHU_LOG_JSON"] == "1" and env["JIUZHU_ENV"] == "production"
+        # plaintext to Temporal only by the explicit private-network opt-out (production refuses otherwise)
+        assert env["JIUZHU_TEMPORAL_PLAINTEXT_PRIVATE_NETWORK"] == "1"
     assert "JIUZHU_SECRET_KEY" in svcs["web"]["environment"]
     assert "JIUZHU_SECRET_KEY" not in svcs["worker"]["environment"]
     backup = svcs["backup"]
     assert compose_script(backup) and "/scripts/backup.sh" in compose_script(backup)
     assert "./postgres/backup.sh:/scripts/backup.sh:ro" in backup["volumes"]
     assert backup["environment"]["PGHOST"] == "postgresql"
+    # every dump encrypted to a public key: the recipient required, the key file mounted where it is read
+    assert "BACKUP_ALLOW_PLAINTEXT" not in backup["environment"]
+    assert ENV_REF.fullmatch(backup["environment"]["BACKUP_GPG_RECIPIENT"])[2] == "?"
+    key_file = backup["environment"]["BACKUP_GPG_PUBLIC_KEY_FILE"]
+    assert any(v.split(":")[1] == key_file for v in backup["volumes"])
 
 
 def test_compose_secrets_come_from_the_env_file_only() -> None:
@@ -157,4 +164,5 @@ def test_compose_images_are_pinned_and_mounts_exist() -> None:
         for volume in svc.get("volumes", []):
             source = default_of(volume.split(":")[0])
             if source.startswith("."):
-                assert (DEPLOY / source).exists() or Path(source).name in runtime, f"{name} mounts missing {source}"
+                made = Path(source).name in runtime or Path(source).parts[0] in runtime  # e.g. secrets/x
+                assert (DEPLOY / source).exists() or made, f"{name} mounts missing {source}"

@@ -95,6 +95,14 @@ def test_kubernetes_runs_the_real_commands_from_one_image() -> None:
     assert find(objects, "Deployment", "jiuzhu-worker")["spec"]["replicas"] >= 2
     backup = find(objects, "CronJob", "postgres-backup")
     assert config_script(objects, backup) == (DEPLOY / "postgres" / "backup.sh").read_text()
+    # every dump encrypted: the public key from Secret postgres-backup-gpg where backup.sh reads it
+    (dump,) = containers(backup)
+    key_file = next(e["value"] for e in dump["env"] if e["name"] == "BACKUP_GPG_PUBLIC_KEY_FILE")
+    volumes = {v["name"]: v for v in pod_spec(backup)["volumes"]}
+    (mount,) = [m for m in dump["volumeMounts"] if key_file.startswith(m["mountPath"] + "/")]
+    assert volumes[mount["name"]]["secret"]["secretName"] == "postgres-backup-gpg"
+    assert "BACKUP_ALLOW_PLAINTEXT" not in {e["name"] for e in dump["env"]}
+    assert "-alpine" not in dump["image"], "gpg is in the Debian postgres images only"
 
 
 def test_web_probes_readiness_and_liveness_and_its_service_reaches_it() -> None:
@@ -181,13 +189,21 @@ def test_no_secret_is_in_the_manifests() -> None:
     objects = render()
     assert not [o for o in objects if o["kind"] == "Secret"], "Secrets are created out of band"
     secret_name = re.compile(r"PASSWORD|PWD|SECRET|TOKEN|KEY")
+    path = ("_FILE", "_PATH")  # where a secret is, a file of a mounted Secret: not the secret
     for obj in workloads(objects):
+        secret_volumes = {v["name"] for v in pod_spec(obj).get("volumes", []) if "secret" in v}
         for c in containers(obj):
+            mounts = [m["mountPath"] for m in c.get("volumeMounts", []) if m["name"] in secret_volumes]
             for var in c.get("env", []):
-                if secret_name.search(var["name"]):
+                if var["name"].endswith(path) and "value" in var:
+                    assert any(var["value"].startswith(m + "/") for m in mounts), f"{var['name']}: not in a Secret"
+                elif secret_name.search(var["name"]) and not var["name"].endswith(path):
                     assert "valueFrom" in var and "secretKeyRef" in var["valueFrom"], f"{var['name']} in plain text"
     for cm in (o for o in objects if o["kind"] == "ConfigMap"):
-        assert not [k for k in cm["data"] if secret_name.search(k)], cm["metadata"]["name"]
+        secrets = [
+            k for k, v in cm["data"].items() if secret_name.search(k) and not (k.endswith(path) and v[:1] == "/")
+        ]
+        assert not secrets, cm["metadata"]["name"]
     for name, data in example_secrets().items():
         for key, value in data.items():
             if secret_name.search(key) or key in {"DATABASE_URL", "users"}:
@@ -289,3 +305,36 @@ def test_helm_values_keep_history_and_visibility_in_postgresql_as_compose_does()
     assert persistence["numHistoryShards"] == int(env["NUM_HISTORY_SHARDS"])
     compose_dynamic = yaml.safe_load((DEPLOY / "temporal" / "dynamicconfig" / "jiuzhu.yaml").read_text())
     assert helm["server"]["dynamicConfig"] == compose_dynamic
+
+
+def test_jiuzhu_and_setup_reach_temporal_over_mutual_tls() -> None:
+    """Production refuses a plaintext frontend (infra/temporal.py): the manifests turn TLS on, and every pod
+    that talks to Temporal mounts the client certificate where the settings point."""
+    from infra.config import Settings
+
+    objects = render()
+    config = find(objects, "ConfigMap", "jiuzhu-config")["data"]
+    settings = Settings(**{k: v for k, v in config.items() if k.startswith(("TEMPORAL_", "JIUZHU_ENV"))})
+    assert settings.production and settings.temporal_tls and not settings.temporal_plaintext_private_network
+    files = [settings.temporal_tls_ca_file, settings.temporal_tls_cert_file, settings.temporal_tls_key_file]
+    assert all(files)
+    for kind, name in [
+        ("Deployment", "jiuzhu-worker"),
+        ("Deployment", "jiuzhu-web"),
+        ("Job", "jiuzhu-schedules"),
+        ("Job", "temporal-search-attributes"),
+    ]:
+        obj = find(objects, kind, name)
+        volumes = {v["name"]: v for v in pod_spec(obj)["volumes"]}
+        (container,) = containers(obj)
+        env = {e["name"]: e for e in container.get("env", [])}
+        if "envFrom" not in container:  # the `temporal` CLI job takes the same variables one by one
+            for var in ("TEMPORAL_TLS", "TEMPORAL_TLS_SERVER_CA_CERT_PATH", "TEMPORAL_TLS_CLIENT_KEY_PATH"):
+                assert env[var]["valueFrom"]["configMapKeyRef"]["key"] == var, name
+        mounts = {
+            m["mountPath"]
+            for m in container["volumeMounts"]
+            if volumes[m["name"]].get("secret", {}).get("secretName") == "temporal-client-tls"
+        }
+        for file in files:
+            assert str(file.parent) in mounts, f"{name} does not mount {file}"

@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
 import urllib.parse
 import uuid
@@ -58,6 +60,24 @@ def test_the_scripts_are_valid_shell() -> None:
     check_shell((DEPLOY / "postgres" / "init-databases.sh").read_text(), "bash")
 
 
+def _throwaway_gpg_key() -> tuple[str, Path]:
+    """A GNUPGHOME with a fresh key pair (no passphrase) and the file of its public key: the operator's
+    offline restore key and what the backup job is given."""
+    home = Path(tempfile.mkdtemp(prefix="gpg", dir="/tmp"))  # short: gpg-agent's socket path is limited
+    home.chmod(0o700)
+    env = {**os.environ, "GNUPGHOME": str(home)}
+    uid = "Jiuzhu backup test <backup@jiuzhu.invalid>"
+    gpg = ["gpg", "--batch", "--quiet"]
+    subprocess.run(
+        [*gpg, "--passphrase", "", "--quick-gen-key", uid, "default", "default", "never"], env=env, check=True
+    )
+    public = home / "backup-public.asc"
+    public.write_bytes(
+        subprocess.run([*gpg, "--armor", "--export", uid], env=env, capture_output=True, check=True).stdout
+    )
+    return str(home), public
+
+
 def test_backup_and_restore_round_trip(pg_server: str, tmp_path: Path) -> None:
     from cli.ops_cmd import _pg_bin
 
@@ -66,8 +86,10 @@ def test_backup_and_restore_round_trip(pg_server: str, tmp_path: Path) -> None:
     dbs = [f"bk{tag}_temporal", f"bk{tag}_temporal_visibility", f"bk{tag}_jiuzhu"]
     owner = f"bk{tag}_owner"
     backups = tmp_path / "backups"
+    gnupg_home, public_key = _throwaway_gpg_key()
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("BACKUP_", "GNUPGHOME"))}
     env = {
-        **os.environ,
+        **base,
         "PATH": f"{Path(_pg_bin('pg_dump')).parent}:{os.environ['PATH']}",
         "PGHOST": query["host"][0],
         "PGPORT": query.get("port", ["5432"])[0],
@@ -75,6 +97,9 @@ def test_backup_and_restore_round_trip(pg_server: str, tmp_path: Path) -> None:
         "BACKUP_DIR": str(backups),
         "BACKUP_DATABASES": " ".join(dbs),
     }
+    # the backup job has the public key only; the restore has the private key in its GNUPGHOME
+    backup_env = {**env, "BACKUP_GPG_RECIPIENT": "backup@jiuzhu.invalid", "BACKUP_GPG_PUBLIC_KEY_FILE": str(public_key)}
+    restore_env = {**env, "GNUPGHOME": gnupg_home}
 
     def sql(db: str, statement: str) -> str:
         done = subprocess.run(
@@ -86,7 +111,7 @@ def test_backup_and_restore_round_trip(pg_server: str, tmp_path: Path) -> None:
         )
         return done.stdout.strip()
 
-    def run(script: str, *args: str) -> subprocess.CompletedProcess:
+    def run(script: str, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
         return subprocess.run(["sh", str(DEPLOY / "postgres" / script), *args], env=env, capture_output=True, text=True)
 
     sql("postgres", f"create role {owner}")
@@ -94,38 +119,81 @@ def test_backup_and_restore_round_trip(pg_server: str, tmp_path: Path) -> None:
         for db in dbs:
             sql("postgres", f"create database {db} owner {owner}")
         sql(dbs[1], "create extension btree_gin")
-        sql(dbs[2], "create table cases (id int primary key, name text)")
-        sql(dbs[2], "insert into cases select g, '案' || g from generate_series(1, 500) g")
+        sql(dbs[2], "create table cases_secret (id int primary key, name text)")
+        sql(dbs[2], "insert into cases_secret select g, '案' || g || '-Zhang San' from generate_series(1, 500) g")
         (backups / "20000101T000000Z").mkdir(parents=True)  # a set past the retention
         os.utime(backups / "20000101T000000Z", (0, 0))
 
-        done = run("backup.sh")
+        # no recipient, no explicit plaintext: refused, nothing written
+        done = run("backup.sh", env=env)
+        assert done.returncode == 2 and "BACKUP_GPG_RECIPIENT" in done.stderr, done.stderr
+        assert [p.name for p in backups.iterdir()] == ["20000101T000000Z"]
+
+        done = run("backup.sh", env=backup_env)
         assert done.returncode == 0, done.stderr
         (backup_set,) = [p for p in backups.iterdir()]  # the old set pruned, no partial left
         assert re.fullmatch(r"\d{8}T\d{6}Z", backup_set.name)
         assert sorted(p.name for p in backup_set.iterdir()) == sorted(
-            ["SHA256SUMS", "globals.sql", *(f"{db}.dump" for db in dbs)]
+            ["SHA256SUMS", "globals.sql.gpg", *(f"{db}.dump.gpg" for db in dbs)]
         )
         assert oct(backup_set.stat().st_mode & 0o777) == "0o700", "backups hold personal data"
+        for file in backup_set.glob("*.gpg"):  # ciphertext: no dump header, no names, no values
+            data = file.read_bytes()
+            assert not data.startswith(b"PGDMP"), file.name
+            for plain in (
+                b"PGDMP",
+                b"cases_secret",
+                b"Zhang San",
+                "案1".encode(),
+                owner.encode(),
+                b"btree_gin",
+            ):
+                assert plain not in data, f"{plain!r} readable in {file.name}"
+        listed = subprocess.run(
+            ["gpg", "--batch", "--list-packets", str(backup_set / f"{dbs[2]}.dump.gpg")],
+            env=restore_env,
+            capture_output=True,
+            text=True,
+        )
+        assert ":pubkey enc packet:" in listed.stdout, listed.stdout + listed.stderr
 
-        sql(dbs[2], "delete from cases where id > 10")
+        # without the private key nothing is restored and no database is touched
+        sql(dbs[2], "delete from cases_secret where id > 10")
+        done = run("restore.sh", str(backup_set), env={**env, "GNUPGHOME": str(tmp_path / "empty-gnupg")})
+        assert done.returncode != 0 and "decrypt" in done.stderr, done.stderr
+        assert sql(dbs[2], "select count(*) from cases_secret") == "10"
+
         sql(dbs[2], "create table added_after (x int)")
-        done = run("restore.sh", str(backup_set))
+        done = run("restore.sh", str(backup_set), env=restore_env)
         assert done.returncode == 0, done.stderr
-        assert sql(dbs[2], "select count(*) from cases") == "500"
+        assert sql(dbs[2], "select count(*) from cases_secret") == "500"
+        assert sql(dbs[2], "select name from cases_secret where id = 7") == "案7-Zhang San"
         assert sql(dbs[2], "select count(*) from pg_tables where tablename = 'added_after'") == "0"
         assert sql(dbs[1], "select count(*) from pg_extension where extname = 'btree_gin'") == "1"
         owners = "select distinct pg_get_userbyid(datdba) from pg_database where datname like $$bk{}%$$"
         assert sql("postgres", owners.format(tag)) == owner
 
-        (backup_set / f"{dbs[2]}.dump").write_bytes(b"tampered")
-        done = run("restore.sh", str(backup_set))
+        (backup_set / f"{dbs[2]}.dump.gpg").write_bytes(b"tampered")
+        done = run("restore.sh", str(backup_set), env=restore_env)
         assert done.returncode != 0, "a damaged set must not be restored"
-        assert sql(dbs[2], "select count(*) from cases") == "500"
+        assert sql(dbs[2], "select count(*) from cases_secret") == "500"
+
+        # development only: an explicit opt-out writes plain dumps, which restore.sh still reads
+        plain = tmp_path / "plain"
+        done = run("backup.sh", env={**env, "BACKUP_ALLOW_PLAINTEXT": "1", "BACKUP_DIR": str(plain)})
+        assert done.returncode == 0 and "WARNING" in done.stderr, done.stderr
+        (plain_set,) = plain.iterdir()
+        assert (plain_set / f"{dbs[2]}.dump").read_bytes().startswith(b"PGDMP")
+        sql(dbs[2], "delete from cases_secret")
+        done = run("restore.sh", str(plain_set), env=env)
+        assert done.returncode == 0, done.stderr
+        assert sql(dbs[2], "select count(*) from cases_secret") == "500"
     finally:
         for db in dbs:
             sql("postgres", f"drop database if exists {db} with (force)")
         sql("postgres", f"drop role if exists {owner}")
+        subprocess.run(["gpgconf", "--kill", "all"], env={**os.environ, "GNUPGHOME": gnupg_home}, check=False)
+        shutil.rmtree(gnupg_home, ignore_errors=True)
 
 
 def test_the_replay_script_passes_recorded_histories_and_fails_a_changed_one(tmp_path: Path) -> None:
