@@ -136,7 +136,19 @@ async def test_household_view_shows_nothing_of_another_township(world: World) ->
     s = world.seeds
     person = s.person_id
     markers = [m for m in shipo_markers(world) if m not in (person, mask_id(person))]  # the ID is their own input
-    empty = {k: [] for k in ("names", "cases", "recipients", "emergencies", "requests", "referrals", "complaints")}
+    empty = {
+        k: []
+        for k in (
+            "names",
+            "cases",
+            "recipients",
+            "emergencies",
+            "requests",
+            "referrals",
+            "complaints",
+            "unverified_requests",
+        )
+    }
     leaks = []
     for user in ("shunhe_jingban", "shunhe_shenpi"):
         status, text = await _household(world, user, "/api/households/lookup", json={"id_number": person})
