@@ -111,6 +111,7 @@ async def test_a_complaint_is_invisible_to_those_it_is_about_and_the_complainant
         # the household view of the complainant: nothing, and nothing counted elsewhere
         view = await _household(web, user, PERSON)
         assert (view["requests"], view["complaints"], view["elsewhere"]) == ([], [], 0), user
+        assert view["unverified_requests"] == [], user  # not even as an unverified filing
 
     # The township's approver handles it: everything, the complainant's identity whole.
     r = await _get(web, "shipo_shenpi", "/api/complaints")
@@ -121,6 +122,12 @@ async def test_a_complaint_is_invisible_to_those_it_is_about_and_the_complainant
     detail = r.json()
     assert (detail["request"]["name"], detail["id_number"], detail["phone"]) == ("周大勇", PERSON, "13955641234")
     assert detail["address"] == "示范村一 周家圩 5 号" and detail["complaints"][0]["complainant"] == "周大勇"
+    view = await _household(web, "shipo_shenpi", PERSON)  # filed on the portal: not the person's until verified
+    assert (view["complaints"], [u["request_no"] for u in view["unverified_requests"]]) == ([], [request_no])
+    web.cookies.clear()
+    verify = f"/api/frontdoor/requests/{request_no}/verify-identity"
+    r = await web.post(verify, json={"note": "已电话回访本人确认"}, headers=await login(web, "shipo_shenpi"))
+    assert r.status_code == 200, r.text
     view = await _household(web, "shipo_shenpi", PERSON)
     assert [c["complaint_no"] for c in view["complaints"]] == [complaint_no] and view["names"] == ["周大勇"]
 
