@@ -223,6 +223,15 @@ class ChaosSystem:
             if time.monotonic() > deadline:
                 raise RuntimeError("Temporal dev server did not open its port")
             await asyncio.sleep(0.1)
+        # An open port is not a ready frontend: until it is, calls fail with "Frontend is not healthy yet".
+        while True:
+            try:
+                await self.client()
+                return
+            except RuntimeError as exc:
+                if self.temporal.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"Temporal dev server is not healthy: {exc}") from exc
+                await asyncio.sleep(0.2)
 
     async def restart_temporal(self, down: float) -> None:
         """SIGINT (a clean stop, as Ctrl-C in `jiuzhu up`), a pause, then start on the same SQLite file."""
