@@ -13,6 +13,7 @@ from temporalio import activity
 
 from db import emergency_repo, frontdoor_repo, policy_repo, webhook_repo
 from schemas.contracts import FrontDoorContract
+from schemas.emergency import OpenEventFound, OpenEventQuery
 from schemas.frontdoor import ComplaintStart, DeliveryIn, FrontDoorLogIn, IntakeStart, ReferralResult
 from schemas.policy import FrontDoorPolicy
 from schemas.webhook import signed_headers
@@ -85,9 +86,23 @@ class FrontDoorActivities(FrontDoorContract):
     async def open_emergency_of(self, id_number: str) -> str | None:
         return await emergency_repo.open_event_of(self.pool, id_number)
 
+    @activity.defn
+    async def open_emergency_in(self, q: OpenEventQuery) -> OpenEventFound:
+        found = await emergency_repo.open_event_place_of(self.pool, q.id_number)
+        if found is None:
+            return OpenEventFound()
+        event_id, township = found
+        return OpenEventFound(event_id=event_id) if township == q.township_code else OpenEventFound(elsewhere=True)
+
+    @activity.defn
+    async def case_handlers_of(self, case_id: str) -> list[str]:
+        return await frontdoor_repo.handlers_of_case(self.pool, case_id)
+
     def all(self) -> list:
         return [
             self.open_emergency_of,
+            self.open_emergency_in,
+            self.case_handlers_of,
             self.front_door_policy,
             self.record_request,
             self.open_referral,

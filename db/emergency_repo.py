@@ -76,6 +76,16 @@ async def open_event_of(db: Db, id_number: str, *, besides: str | None = None) -
     )
 
 
+async def open_event_place_of(db: Db, id_number: str) -> tuple[str, str] | None:
+    """The person's open event (as `open_event_of`) and its township."""
+    r = await db.fetchrow(
+        "select event_id, township_code from emergencies where applicant_id_number = $1 and status = 'open' "
+        "order by registered_at, event_id limit 1",
+        id_number,
+    )
+    return None if r is None else (r["event_id"], r["township_code"])
+
+
 async def prior_aid(db: Db, id_number: str, since: date, *, besides: str) -> PriorAid:
     """What the person received from `since` (Beijing) on, by tier, and their events with aid or registered in
     that time, `besides` (the event being registered) left out; the latest event first."""

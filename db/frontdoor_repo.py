@@ -333,6 +333,11 @@ async def referrals_of_requests(db: Db, request_nos: list[str], *, newest_first:
     return await every(db, ReferralRow, sql, request_nos)
 
 
+async def handlers_of_case(db: Db, case_id: str) -> list[str]:
+    """The user names recorded on the case (db.frontdoor_filters.case_handlers), sorted."""
+    return sorted(await db.fetchval("select " + case_handlers("$1::text"), case_id) or [])
+
+
 async def complaint(db: Db, complaint_no: str) -> ComplaintRow | None:
     return await one(db, ComplaintRow, COMPLAINT_SQL + "where c.complaint_no = $1", complaint_no)
 

@@ -13,7 +13,15 @@ from datetime import date
 
 from temporalio import activity
 
-from schemas.emergency import EmergencyLogIn, EmergencyOpened, OpenEmergencyIn, PaymentIn, PaymentOut
+from schemas.emergency import (
+    EmergencyLogIn,
+    EmergencyOpened,
+    OpenEmergencyIn,
+    OpenEventFound,
+    OpenEventQuery,
+    PaymentIn,
+    PaymentOut,
+)
 from schemas.frontdoor import ComplaintStart, DeliveryIn, FrontDoorLogIn, IntakeStart, ReferralResult
 from schemas.policy import FrontDoorPolicy
 from schemas.relatives import DeclaredRelativesIn, RelativesCheck, RelativesCheckIn, RelativesMatch
@@ -122,7 +130,18 @@ class FrontDoorContract:
 
     @activity.defn
     async def open_emergency_of(self, id_number: str) -> str | None:
-        """The person's open emergency event, if any (one open event per person)."""
+        """The person's open emergency event, if any (one open event per person). Superseded by
+        `open_emergency_in`, kept for histories that called it."""
+        ...
+
+    @activity.defn
+    async def open_emergency_in(self, q: OpenEventQuery) -> OpenEventFound:
+        """The person's open emergency event, named only if it is in the asking township."""
+        ...
+
+    @activity.defn
+    async def case_handlers_of(self, case_id: str) -> list[str]:
+        """The user names recorded on a review case: a complaint about the case is about each of them."""
         ...
 
 

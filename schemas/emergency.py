@@ -348,6 +348,20 @@ class OpenEmergencyIn(BaseModel):
     registered_on: date
 
 
+class OpenEventQuery(BaseModel):
+    """Has this person an open emergency event? Asked by the 12349 triage of a township."""
+
+    id_number: str
+    township_code: str
+
+
+class OpenEventFound(BaseModel):
+    """The answer: the event's id if it is in the asking township; only that there is one if elsewhere."""
+
+    event_id: str | None = None
+    elsewhere: bool = False
+
+
 class EmergencyOpened(BaseModel):
     policy: EmergencyPolicy
     policy_version: int

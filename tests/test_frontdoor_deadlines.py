@@ -204,7 +204,7 @@ async def test_a_complaint_escalates_skips_the_person_concerned_and_reaches_the_
 async def _visit_required(c, headers) -> dict | None:
     case = (await c.get("/api/cases/FD-COMPLAINT-CASE", headers=headers)).json()
     flagged = case["state"] and case["state"]["district_visit_required"]
-    return case if flagged and any(e["kind"] == "complaint_filed" for e in case["events"]) else None
+    return case if flagged and any(e["kind"] == "district_visit_required" for e in case["events"]) else None
 
 
 @pytest.mark.web(temporal="review_env")

@@ -193,7 +193,9 @@ async def test_complaint_about_a_case_in_review(review_env: SkippingEnvironment,
         "COMPLAINED-1",
     )
     s = await query_until(case, ReviewNames.STATE, CaseState, lambda s: s.district_visit_required)
-    assert "complaint_filed" in [e.kind for e in s.timeline]
+    assert "district_visit_required" in [e.kind for e in s.timeline]
+    [note] = [e for e in s.timeline if e.kind == "district_visit_required"]
+    assert (note.summary, note.payload) == ("本案须由区民政局入户调查", {})  # no complaint named to the handlers
     err = await refused(c.execute_update(ComplaintNames.ACCEPT, ComplaintAccept(actor=actor("shipo_diaocha"))))
     assert err.type == "recused"
 

@@ -28,6 +28,9 @@ with workflow.unsafe.imports_passed_through():
 
 # Since: the complaint's limits in calendar days end on a working day (Civil Code art. 203).
 LIMITS_ART_203 = "complaint-limits-art-203"
+# Since: those who handled the case a complaint concerns are kept from it by user name (not only the name the
+# complainant wrote), and the notice to the unit carries neither the complainant nor the content.
+RECUSAL_BY_USER = "complaint-recusal-by-user"
 ACCEPT, CONCLUDE = COMPLAINT_ACTIONS[ComplaintAction.ACCEPT], COMPLAINT_ACTIONS[ComplaintAction.CONCLUDE]
 
 
@@ -40,6 +43,7 @@ class ComplaintWorkflow(DatedSubject):
         super().__init__("complaint", start.complaint_no, "registered")
         self.start = start
         self.reply: str | None = None
+        self.case_handlers: frozenset[str] = frozenset()  # of the case it concerns (rules.recusal)
 
     @workflow.run
     async def run(self, start: ComplaintStart) -> ComplaintState:
@@ -61,7 +65,18 @@ class ComplaintWorkflow(DatedSubject):
             f"收到投诉{about}：{start.content}；应于 {self.accept_due} 前受理、{self.final_due} 前办结",
         )
         await self.journal.persist()
-        await self.notify("registered", self.unit_audience, "新的投诉", f"{start.complainant}：{start.content}")
+        if workflow.patched(RECUSAL_BY_USER):
+            if start.about_case_id:
+                handlers = await workflow.execute_activity_method(
+                    FrontDoorContract.case_handlers_of, start.about_case_id, **ACTIVITY
+                )
+                self.case_handlers = frozenset(handlers)
+            # whoever of the unit it is about must not learn its content from the notice: the desk shows it
+            # only to those who may handle it
+            body = f"收到投诉 {start.complaint_no}，请登录系统查看并办理"
+        else:
+            body = f"{start.complainant}：{start.content}"
+        await self.notify("registered", self.unit_audience, "新的投诉", body)
         if start.about_case_id:
             await self.flag_case(start.about_case_id)
         await self.until(lambda: self.status == "concluded")
@@ -92,7 +107,7 @@ class ComplaintWorkflow(DatedSubject):
     # ---- actions -----------------------------------------------------------------------------------
 
     def check_action(self, action: ComplaintAction, actor: Actor) -> None:
-        view = ComplaintView(self.status, self.start.unit_code, self.start.about_person)
+        view = ComplaintView(self.status, self.start.unit_code, self.start.about_person, self.case_handlers)
         self.check(complaint_refusal(action, view, ActorView.of(actor)), actor)
 
     @workflow.update(name=ACCEPT.update)

@@ -16,6 +16,9 @@ from workflows.frontdoor import FrontDoorSubject
 
 # A person with an open emergency event is helped in it: no second event is started (the event's own rule).
 EMERGENCY_OPEN_EVENT = "intake-emergency-open-event"
+# Since: the open event is named only to the township that holds it; elsewhere, only that there is one.
+EMERGENCY_OPEN_ELSEWHERE = "intake-emergency-open-elsewhere"
+OPEN_ELSEWHERE_TEXT = "此人已有未办结的急难事件（由其他单位办理），请联系区民政局在该事件中继续救助"
 
 with workflow.unsafe.imports_passed_through():
     from rules.actions import ActorView
@@ -28,6 +31,8 @@ with workflow.unsafe.imports_passed_through():
         EmergencyKind,
         EmergencyNames,
         EmergencyStart,
+        OpenEventFound,
+        OpenEventQuery,
         emergency_workflow_id,
     )
     from schemas.frontdoor import (
@@ -189,16 +194,13 @@ class IntakeWorkflow(FrontDoorSubject):
             elif spec.route is Route.EMERGENCY:
                 event_id = f"JJN-{self.subject_id.removeprefix('12349-')}"
                 assert req.village_code is not None
-                open_event = (
-                    await workflow.execute_activity_method(
-                        FrontDoorContract.open_emergency_of, req.id_number, **ACTIVITY
-                    )
-                    if workflow.patched(EMERGENCY_OPEN_EVENT)
-                    else None
-                )
-                if open_event is not None:  # one open event per person: the help goes on there
-                    text = f"此人已有未办结的急难事件 {open_event}，在该事件中继续救助"
-                    self.answered(n, open_event, text)
+                found = await self.open_event_of(req.id_number, req.township_code)
+                if found.event_id is not None:  # one open event per person: the help goes on there
+                    text = f"此人已有未办结的急难事件 {found.event_id}，在该事件中继续救助"
+                    self.answered(n, found.event_id, text)
+                    continue
+                if found.elsewhere:  # in another township: neither its id nor its place is told here
+                    self.answered(n, None, OPEN_ELSEWHERE_TEXT)
                     continue
                 await workflow.start_child_workflow(
                     EmergencyNames.WORKFLOW,
@@ -256,6 +258,16 @@ class IntakeWorkflow(FrontDoorSubject):
             money = f"（{outcome.amount} 元）" if outcome.amount else ""
             self.answered(n, n.target_id, f"{OUTCOMES[outcome.outcome]}{money}：{outcome.help_given}")
         await self.journal.persist()
+
+    async def open_event_of(self, id_number: str, township: str) -> OpenEventFound:
+        """The person's open emergency event, as the triage of `township` may know it."""
+        if workflow.patched(EMERGENCY_OPEN_ELSEWHERE):
+            q = OpenEventQuery(id_number=id_number, township_code=township)
+            return await workflow.execute_activity_method(FrontDoorContract.open_emergency_in, q, **ACTIVITY)
+        if workflow.patched(EMERGENCY_OPEN_EVENT):  # histories from before: the event named wherever it is
+            event = await workflow.execute_activity_method(FrontDoorContract.open_emergency_of, id_number, **ACTIVITY)
+            return OpenEventFound(event_id=event)
+        return OpenEventFound()
 
     def answered(self, n: NeedState, target: str | None, text: str) -> None:
         n.status, n.target_id, n.answer, n.answered_at = "answered", target, text, workflow.now()

@@ -48,6 +48,9 @@ with workflow.unsafe.imports_passed_through():
 
 # Cases started before a complaint during the public notice sent the case back kept it in the notice.
 COMPLAINT_IN_NOTICE = "complaint-in-notice"
+# Since: the case's timeline, which its handlers read, does not say that a complaint was made (nor its number):
+# only that the district now visits the household itself.
+COMPLAINT_UNNAMED = "complaint-unnamed-in-timeline"
 
 if TYPE_CHECKING:
     from workflows.review_clock import ReviewClock
@@ -422,12 +425,15 @@ class ReviewActions(ReviewDecision):
         if self.stage in (Stage.HEARING, Stage.DECISION):
             self.hearing_done = False
         await self.hand_over(COMPLAINT)
-        self.journal.note(
-            "complaint_filed",
-            None,
-            {"complaint_no": complaint_no},
-            f"收到关于本案的投诉（{complaint_no}），须由区民政局入户调查",
-        )
+        if workflow.patched(COMPLAINT_UNNAMED):
+            self.journal.note("district_visit_required", None, {}, "本案须由区民政局入户调查")
+        else:
+            self.journal.note(
+                "complaint_filed",
+                None,
+                {"complaint_no": complaint_no},
+                f"收到关于本案的投诉（{complaint_no}），须由区民政局入户调查",
+            )
         await self.journal.persist()
 
     @workflow.signal(name=ReviewNames.OBJECTION_FILED)

@@ -164,6 +164,22 @@ async def scenario_objection_12349(env: WorkflowEnvironment, app_id: str) -> Non
     await h.result()
 
 
+async def scenario_complaint_in_review(env: WorkflowEnvironment, app_id: str) -> None:
+    """A complaint about the case during the investigation (from the complaint's workflow): the district visits
+    the household itself, then the hearing, the decision and the notice, and the case is enrolled."""
+    from tests.support.review import hearing, home_visit, interview, verification
+
+    h = await _start(env, app_id)
+    today = (await until_stage(h, "investigation")).clock.accepted_on
+    await h.signal(ReviewNames.COMPLAINT_FILED, "TS-20261204-RPLY02")
+    await act(h, Action.VERIFICATION_RESULT, verification())
+    await act(h, Action.HOME_VISIT, home_visit(today, by="qu_minzheng", with_="shipo_jingban"))
+    await act(h, Action.NEIGHBOUR_INTERVIEW, interview(today))
+    await act(h, Action.HEARING, hearing(today))
+    await act(h, Action.DECISION, Decision(actor=actor("shipo_shenpi"), approve=True, category="B"))
+    await h.result()
+
+
 async def scenario_emergency(env: WorkflowEnvironment, event_id: str) -> None:
     from temporalio.client import WorkflowUpdateFailedError
 
@@ -345,6 +361,7 @@ SCENARIOS = {
     "objection_overdue": scenario_objection_overdue,
     "relatives": scenario_relatives,
     "district": scenario_district,
+    "complaint_in_review": scenario_complaint_in_review,
     "objection_12349": scenario_objection_12349,
     "emergency": scenario_emergency,
     "ongoing": scenario_ongoing,

@@ -49,16 +49,18 @@ async def submit(
     env: WorkflowEnvironment, no: str, kind: RequestKind, needs: list[str], id_number: str | None = None, **extra
 ) -> WorkflowHandle:
     request = FrontDoorRequest(
-        kind=kind,
-        needs=needs,
-        name="周九",
-        id_number=id_number or resident_id(date(1958, 1, 9)),
-        phone="13905641111",
-        township_code="341503106",
-        village_code="341503106202",
-        address="示范村二 周家庄",
-        description="老伴重病，孙子上学困难，家里收入很少",
-        **extra,
+        **{
+            "kind": kind,
+            "needs": needs,
+            "name": "周九",
+            "id_number": id_number or resident_id(date(1958, 1, 9)),
+            "phone": "13905641111",
+            "township_code": "341503106",
+            "village_code": "341503106202",
+            "address": "示范村二 周家庄",
+            "description": "老伴重病，孙子上学困难，家里收入很少",
+        }
+        | extra
     )
     return await env.client.start_workflow(
         IntakeNames.WORKFLOW,
