@@ -338,3 +338,40 @@ def test_jiuzhu_and_setup_reach_temporal_over_mutual_tls() -> None:
         }
         for file in files:
             assert str(file.parent) in mounts, f"{name} does not mount {file}"
+
+
+def test_the_temporal_release_serves_mutual_tls_and_reaches_postgresql_over_verified_tls() -> None:
+    """The client side (above) is only half: the Helm values make the frontend serve TLS with the name Jiuzhu
+    dials and require a client certificate, the services authenticate each other, the Web UI is a TLS client,
+    and both stores verify the database server's certificate (as sslmode=verify-full)."""
+    helm = yaml.safe_load(HELM_VALUES.read_text())
+    server = helm["server"]
+    mounted = {m["mountPath"] for m in server["additionalVolumeMounts"]}
+    secrets = {v["name"]: v["secret"]["secretName"] for v in server["additionalVolumes"]}
+    assert mounted == {"/etc/temporal/tls"} and secrets == {"temporal-server-tls": "temporal-server-tls"}
+    tls = server["config"]["tls"]
+    for side in ("frontend", "internode"):
+        s = tls[side]["server"]
+        assert s["requireClientAuth"] is True and s["clientCaFiles"]
+        files = [s["certFile"], s["keyFile"], *s["clientCaFiles"], *tls[side]["client"]["rootCaFiles"]]
+        assert all(f.startswith("/etc/temporal/tls/") for f in files)
+    assert "/etc/temporal/tls/client-ca.crt" in tls["frontend"]["server"]["clientCaFiles"]
+    address = find(render(), "ConfigMap", "jiuzhu-config")["data"]["TEMPORAL_ADDRESS"]
+    assert tls["frontend"]["client"]["serverName"] == address.rsplit(":", 1)[0]
+    stores = server["config"]["persistence"]["datastores"]
+    for store in stores.values():
+        db_tls = store["sql"]["tls"]
+        assert db_tls["enabled"] is True and db_tls["enableHostVerification"] is True
+        assert db_tls["serverName"] == store["sql"]["connectAddr"].rsplit(":", 1)[0]
+    web = {e["name"]: e["value"] for e in helm["web"]["additionalEnv"]}
+    web_files = {m["mountPath"] for m in helm["web"]["additionalVolumeMounts"]}
+    assert web_files == {"/etc/temporal/tls"}
+    assert [
+        web[k].startswith("/etc/temporal/tls/") for k in ("TEMPORAL_TLS_CA", "TEMPORAL_TLS_CERT", "TEMPORAL_TLS_KEY")
+    ] == [
+        True,
+        True,
+        True,
+    ]
+    assert web["TEMPORAL_TLS_SERVER_NAME"] == tls["frontend"]["client"]["serverName"]
+    assert web["TEMPORAL_TLS_ENABLE_HOST_VERIFICATION"] == "true"
