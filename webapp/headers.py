@@ -2,7 +2,8 @@
 
 - `Content-Security-Policy`: scripts only from this origin (no inline script, no `on*=` handlers, no eval: the
   pages' behaviour is in `webapp/static/js/`, `tests/security/test_headers.py` scans the templates); styles from
-  this origin and inline (`style=` attributes, the portal's `<style>`, htmx's indicator style); no framing
+  this origin only (no `style=` attribute or `<style>` in a template: the scan below; htmx's own indicator
+  style is turned off by `htmx-config`); no framing
   (`frame-ancestors 'none'`, and `X-Frame-Options: DENY` for older browsers). FastAPI's `/docs` and `/redoc`
   load Swagger UI and ReDoc from their CDN with an inline bootstrap script: they get a policy of their own
   that allows just that (they show no personal data).
@@ -18,7 +19,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
     "frame-ancestors 'none'"
 )

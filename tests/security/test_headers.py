@@ -16,7 +16,7 @@ from tests.support.clients import SECRET, asgi_client, csrf_token, log_in
 from webapp.app import create_app
 
 CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
@@ -49,11 +49,14 @@ async def test_pages_and_api_answers_carry_the_headers_and_are_never_cached(pool
 TEMPLATES = sorted((ROOT / "webapp").rglob("templates/**/*.html"))
 SCRIPT = re.compile(r"<script\b([^>]*)>", re.I)
 HANDLER = re.compile(r"""<[^>]*\s(on[a-z]+)\s*=""", re.I | re.S)
+INLINE_STYLE = re.compile(r"""<style\b|<[^>]*\sstyle\s*=""", re.I | re.S)
 
 
 @pytest.mark.parametrize("template", TEMPLATES, ids=lambda p: str(p.relative_to(ROOT / "webapp")))
-def test_no_template_has_inline_script_or_event_handlers(template: Path) -> None:
+def test_no_template_has_inline_script_style_or_event_handlers(template: Path) -> None:
+    """The CSP allows neither inline script nor inline style: styles are in webapp/static/css/."""
     html = template.read_text()
+    assert not INLINE_STYLE.findall(html), f"inline style in {template}: {INLINE_STYLE.findall(html)}"
     for attrs in SCRIPT.findall(html):
         assert "src=" in attrs or 'type="application/json"' in attrs, f"inline <script{attrs}> in {template}"
     assert not HANDLER.findall(html), f"on*= handler in {template}: {HANDLER.findall(html)}"
@@ -64,6 +67,8 @@ def test_the_scan_finds_what_it_looks_for() -> None:
     assert SCRIPT.findall("<script>alert(1)</script>") == [""]
     assert HANDLER.findall('<button class="x"\n  onclick="go()">') == ["onclick"]
     assert not HANDLER.findall('<button data-confirm="on=1" hx-on="x">')
+    assert len(INLINE_STYLE.findall('<style>a{}</style><div class="a"\n style="x">')) == 2
+    assert not INLINE_STYLE.findall('<link rel="stylesheet" href="/static/css/app.css"><p data-style="x">')
     assert len(TEMPLATES) > 40
 
 

@@ -34,3 +34,23 @@ async def test_post_without_csrf_token_is_refused(live: Live, page: Page) -> Non
              body: 'current=jiuzhu2026&new=abcdefgh1&confirm=abcdefgh1'})).status"""
     )
     assert status == 403
+
+
+async def test_styles_apply_under_a_csp_without_inline_style(live: Live, page: Page) -> None:
+    """The CSP allows styles from this origin only: the portal's and the desk's stylesheets apply, and no page
+    here reports a violation (an inline style would be refused and logged)."""
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    await page.add_init_script(
+        "document.addEventListener('securitypolicyviolation', e => console.error("
+        "'Content Security Policy violation: ' + e.violatedDirective))"
+    )
+    await page.goto(live.url + "/portal")
+    header = await page.evaluate("getComputedStyle(document.querySelector('header')).backgroundColor")
+    assert header == "rgb(180, 35, 24)"  # --brand #b42318 from /static/css/portal.css
+    await log_in(page, live, "shipo_jingban")
+    await page.goto(live.url + "/frontdoor/new")
+    await page.wait_for_load_state("networkidle")
+    needs = await page.evaluate("getComputedStyle(document.querySelector('.fd-needs')).display")
+    assert needs == "grid"  # app.css, formerly a <style> in the template
+    assert violations == []

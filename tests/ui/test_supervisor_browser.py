@@ -67,6 +67,10 @@ async def test_dashboard_draws_a_chart_per_canvas(live: Live, page: Page) -> Non
     assert [d["type"] for d in drawn] == ["bar", "bar", "line"]
     assert drawn[0]["datasets"] == 7 and drawn[1]["datasets"] == 3 and drawn[2]["datasets"] == 2
     assert all(d["painted"] > 1000 for d in drawn), drawn
+    heights = await page.evaluate(
+        "[...document.querySelectorAll('.sv-chart')].map(b => [b.dataset.height + 'px', getComputedStyle(b).height])"
+    )
+    assert [h[0] for h in heights][2] == "260px" and all(a == b for a, b in heights), heights  # data-height
     assert await page.locator("[data-kpi=total]").inner_text() == "24"
     await live.screenshot(page, "supervisor-dashboard")
 

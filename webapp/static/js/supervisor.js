@@ -57,6 +57,10 @@
     }
     var figures = JSON.parse(source.textContent);
     Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
+    // a chart box's height comes from the page as data (the CSP allows no style attributes)
+    document.querySelectorAll(".sv-chart[data-height]").forEach(function (box) {
+      box.style.height = box.dataset.height + "px";
+    });
     document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
       new Chart(canvas, BUILD[canvas.dataset.chart](figures[canvas.dataset.chart]));
     });
