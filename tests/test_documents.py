@@ -151,11 +151,14 @@ async def test_the_stored_content_is_sealed(pool) -> None:
 def test_missing_materials_follow_the_policy() -> None:
     policy = DocumentPolicy()
     names = ["居民身份证", "户口簿", "家庭经济状况核对授权书", "收入证明"]
-    assert [t.name for t in missing(policy, "dibao", [])] == names
-    assert [t.code for t in missing(policy, "dibao", ["hukou", "other", "id_card"])] == ["authorization", "income"]
-    assert [t.code for t in missing(policy, "tekun", ["hukou"])] == ["id_card", "authorization"]
-    assert [t.code for t in missing(policy, "emergency", ["id_card"])] == ["incident", "receipt"]
-    assert missing(policy, None, []) == []
+    assert [t.name for t in missing(policy.types, policy.required, "dibao", [])] == names
+    assert [t.code for t in missing(policy.types, policy.required, "dibao", ["hukou", "other", "id_card"])] == [
+        "authorization",
+        "income",
+    ]
+    assert [t.code for t in missing(policy.types, policy.required, "tekun", ["hukou"])] == ["id_card", "authorization"]
+    assert [t.code for t in missing(policy.types, policy.required, "emergency", ["id_card"])] == ["incident", "receipt"]
+    assert missing(policy.types, policy.required, None, []) == []
 
 
 async def test_the_list_says_what_is_missing(web: httpx.AsyncClient, pool) -> None:

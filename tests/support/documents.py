@@ -48,11 +48,18 @@ def gps_of(jpeg: bytes) -> dict:
 
 
 async def file_document(
-    pool: asyncpg.Pool, owner_id: str, place: str, data: bytes, *, owner_kind: str = "case", doc_type: str = "id_card"
+    pool: asyncpg.Pool,
+    owner_id: str,
+    place: str,
+    data: bytes,
+    *,
+    owner_kind: str = "case",
+    doc_type: str = "id_card",
+    document_id: str | None = None,
 ) -> str:
     """A document filed without the web app (no workflow), sealed with the app's document keys; its id."""
     c = clean("seed.jpg", data, 10 * 1024 * 1024)
-    document_id = "D" + c.sha256[:20]
+    document_id = document_id or "D" + c.sha256[:20]
     async with pool.acquire() as conn:
         await documents_repo.file(
             conn,

@@ -59,13 +59,13 @@ async def upload_documents(
     db: Db,
     temporal: MaybeTemporal,
     settings: AppSettings,
-    doc_type: Annotated[str, Form(description="材料类型代码（政策中的材料类型）")],
-    files: Annotated[list[UploadFile], File(description="JPEG、PNG 或 PDF，每个不超过 10 MB")],
+    doc_type: Annotated[str, Form(description="材料类型代码（政策中的材料类型）")] = "",
+    files: Annotated[list[UploadFile] | None, File(description="JPEG、PNG 或 PDF，每个不超过 10 MB")] = None,
     supersede: Annotated[bool, Form(description="替换此前的同类材料（原材料保留，标记为已替换）")] = False,
 ) -> UploadResult:
     """Multipart with `Idempotency-Key`. Accepted by content: JPEG, PNG, PDF, each at most 10 MB; anything else
     refuses the whole upload (422 `unsupported_type`, `file_too_large`, …) and nothing is stored. Images are
     re-encoded without EXIF (no location). The same content filed twice as the same type is kept once."""
     owner = await owner_of(db, owner_kind, owner_id, actor)
-    received = await read_files(files, settings.document_max_bytes)
+    received = await read_files(files or [], settings.document_max_bytes)
     return await upload(request, db, temporal, settings, actor, owner, doc_type, received, supersede=supersede)

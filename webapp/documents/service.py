@@ -110,12 +110,20 @@ async def owner_of(db: asyncpg.Pool, kind: str, owner_id: str, actor: Actor) -> 
     return Owner("request", owner_id, place, req.status != "closed", None, req.workflow_id, None)
 
 
-async def policy_of(db: asyncpg.Pool, owner: Owner) -> DocumentPolicy:
-    """The material types of the owner's policy version (a case keeps its own), else of the policy in force."""
+async def policy_of(db: asyncpg.Pool, version: int | None) -> DocumentPolicy:
+    """The material types of a policy version (a case keeps its own), else of the policy in force."""
     async with db.acquire() as conn:
-        if owner.policy_version is not None:
-            return (await policy_repo.get(conn, owner.policy_version)).documents
+        if version is not None:
+            return (await policy_repo.get(conn, version)).documents
         return (await policy_repo.in_force(conn, today())).documents
+
+
+async def content_of(db: asyncpg.Pool, ring: KeyRing, doc: Document, *, thumbnail: bool = False) -> bytes | None:
+    """A document's clear content (or preview); None when it has none (a PDF's preview)."""
+    found = await documents_repo.sealed(db, doc.sha256, thumbnail=thumbnail)
+    if found is None:
+        return None
+    return ring.open(found[0], found[1], seal_context(doc.sha256, thumbnail))
 
 
 def _view(doc: Document, policy: DocumentPolicy) -> DocumentView:
@@ -141,14 +149,14 @@ def _types(types: list) -> list[MaterialType]:
 
 async def listing(db: asyncpg.Pool, owner: Owner) -> DocumentList:
     """The owner's documents (superseded ones too) and the required types it still lacks."""
-    policy = await policy_of(db, owner)
+    policy = await policy_of(db, owner.policy_version)
     docs = await documents_repo.of_owner(db, owner.kind, owner.owner_id)
     current = [d.doc_type for d in docs if d.superseded_by is None]
     return DocumentList(
         owner_kind=owner.kind,
         owner_id=owner.owner_id,
         documents=[_view(d, policy) for d in docs],
-        missing=_types(missing(policy, owner.requires, current)),
+        missing=_types(missing(policy.types, policy.required, owner.requires, current)),
         types=_types(list(policy.types)),
     )
 
@@ -183,7 +191,7 @@ async def upload(
         raise CLOSED
     if await _recused(db, temporal, owner, actor):
         raise forbidden("您与申请人家庭存在近亲属关系，依规应当回避，不能为其上传材料", "recused")
-    policy = await policy_of(db, owner)
+    policy = await policy_of(db, owner.policy_version)
     if doc_type not in {t.code for t in policy.types}:
         raise ApiError(422, "invalid_type", "请选择材料类型")
     if not files:
@@ -245,25 +253,10 @@ async def read(
     if doc is None:
         raise not_found("材料不存在")
     owner = await owner_of(db, doc.owner_kind, doc.owner_id, actor)
-    found = await documents_repo.sealed(db, doc.sha256, thumbnail=thumbnail)
-    if found is None:
+    data = await content_of(db, keys(settings), doc, thumbnail=thumbnail)
+    if data is None:
         raise not_found("该材料没有缩略图")
-    key_id, sealed = found
-    data = keys(settings).open(key_id, sealed, seal_context(doc.sha256, thumbnail))
     await access_log.record(
         request, actor, Kind.DOCUMENT, document_id, detail=_detail(owner) + (" 缩略图" if thumbnail else "")
     )
     return doc, data
-
-
-async def contents(settings: Settings, db: asyncpg.Pool, docs: list[DocumentView]) -> dict[str, bytes]:
-    """The clear content of these documents, for the case file PDF (the caller has checked the jurisdiction
-    and logged the case file's reading)."""
-    ring = keys(settings)
-    out: dict[str, bytes] = {}
-    for d in docs:
-        doc = await documents_repo.document(db, d.document_id)
-        found = await documents_repo.sealed(db, doc.sha256) if doc else None
-        if doc is not None and found is not None:
-            out[d.document_id] = ring.open(found[0], found[1], seal_context(doc.sha256, False))
-    return out

@@ -1,0 +1,65 @@
+"""Documents in the case file PDF and through the page's upload form (no browser, no workflow)."""
+
+from __future__ import annotations
+
+import io
+
+import httpx
+from pypdf import PdfReader
+
+from tests.support.clients import SHIPO_VILLAGE, csrf_token, insert_case, log_in
+from tests.support.documents import ELF, file_document, pdf, photo_with_gps
+
+
+def _images(page) -> int:
+    resources = page.get("/Resources") or {}
+    objects = resources.get("/XObject") or {}
+    return sum(1 for o in objects.values() if o.get_object().get("/Subtype") == "/Image")
+
+
+async def test_the_case_file_lists_every_document_embeds_images_and_appends_pdf_pages(
+    web: httpx.AsyncClient, pool
+) -> None:
+    await insert_case(pool, "DOC-FILE", village=SHIPO_VILLAGE)
+    photo = await file_document(pool, "DOC-FILE", SHIPO_VILLAGE, photo_with_gps(), doc_type="id_card")
+    statement = await file_document(pool, "DOC-FILE", SHIPO_VILLAGE, pdf("INCOME-STATEMENT-2026"), doc_type="income")
+    await log_in(web, "qu_jiandu")
+    r = await web.get("/cases/DOC-FILE/casefile.pdf")
+    assert r.status_code == 200
+    assert r.headers["cache-control"] == "no-store"
+    reader = PdfReader(io.BytesIO(r.content))
+    texts = [p.extract_text() for p in reader.pages]
+    whole = "".join(texts).replace("\n", "")  # table cells wrap
+    assert "八、证明材料" in whole
+    assert photo in whole and statement in whole
+    assert "居民身份证" in whole and "收入证明" in whole
+    assert "PDF，1 页，附于案卷之后（附件第 1 页起）" in whole
+    assert sum(_images(p) for p in reader.pages) == 1  # the photo
+    assert texts[-1].strip() == "INCOME-STATEMENT-2026"  # the statement's page, appended last
+
+
+async def test_the_page_form_uploads_with_its_key_in_the_query_and_refuses_in_chinese(
+    web: httpx.AsyncClient, pool
+) -> None:
+    await insert_case(pool, "DOC-FORM2", village=SHIPO_VILLAGE)
+    await log_in(web, "shipo_jingban")
+    page = await web.get("/cases/DOC-FORM2")
+    token = csrf_token(page.text)
+    action = page.text.split('class="doc-upload"')[1].split('action="')[1].split('"')[0]
+    assert action.startswith("/documents/case/DOC-FORM2?idempotency_key=")
+    r = await web.post(
+        action.replace("&amp;", "&"),
+        data={"csrftoken": token, "doc_type": "id_card"},
+        files=[("files", ("证件.jpg", ELF, "image/jpeg"))],
+    )
+    assert r.status_code == 422
+    assert "文件「证件.jpg」不是 JPEG、PNG 图片或 PDF 文件（按文件内容识别），未保存" in r.text
+    assert await pool.fetchval("select count(*) from documents") == 0
+    # without Temporal the checked file is not stored either: the workflow must record each upload
+    r = await web.post(
+        action.replace("&amp;", "&"),
+        data={"csrftoken": token, "doc_type": "id_card"},
+        files=[("files", ("证件.jpg", photo_with_gps(), "image/jpeg"))],
+    )
+    assert r.status_code == 503 and "工作流服务暂不可用" in r.text
+    assert await pool.fetchval("select count(*) from document_blobs") == 0
