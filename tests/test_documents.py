@@ -16,6 +16,7 @@ from tests.support.clients import SHIPO, SHIPO_VILLAGE, SHUNHE, insert_case, log
 from tests.support.clock import SkippingEnvironment, beijing
 from tests.support.documents import ELF, file_document, gps_of, pdf, photo_with_gps, png
 from tests.support.emergency import start_emergency
+from tests.support.frontdoor import apply_online
 from tests.support.review import start
 
 MB = 1024 * 1024
@@ -315,3 +316,32 @@ async def test_the_upload_form_is_offered_in_the_jurisdiction_only(web: httpx.As
         assert page.status_code == 200 and 'data-testid="document-upload"' in page.text
     else:
         assert page.status_code == 403 and "document-upload" not in page.text
+
+
+@pytest.mark.start_at(beijing(2026, 11, 24, 9, 30))
+@pytest.mark.web(temporal="review_env")
+async def test_a_front_door_request_takes_documents_and_its_log_shows_them(
+    web: httpx.AsyncClient, review_env: SkippingEnvironment, pool: asyncpg.Pool
+) -> None:
+    number, _ = await apply_online(web, ["medical_costs"])
+    desk = await login(web, "shipo_jingban", session=False)
+    r = await web.post(
+        f"/api/documents/request/{number}",
+        headers=desk | {"Idempotency-Key": "req-1"},
+        data={"doc_type": "medical"},
+        files=files(("诊断证明.pdf", pdf("diagnosis"), "application/pdf")),
+    )
+    assert r.status_code == 201, r.text
+    (document_id,) = r.json()["uploaded"]
+    assert r.json()["missing"] == []  # a request requires nothing
+    rows = await pool.fetch(
+        "select kind, actor, payload from frontdoor_log where subject_id = $1 and kind = 'document_recorded'", number
+    )
+    assert [(x["actor"], x["payload"]["document_id"], x["payload"]["summary"]) for x in rows] == [
+        ("shipo_jingban", document_id, f"上传材料：疾病诊断证明（编号 {document_id}）")
+    ]
+    other = await login(web, "shunhe_jingban", session=False)
+    r = await web.get(f"/api/documents/{document_id}/content", headers=other)
+    assert (r.status_code, r.json()["code"]) == (403, "out_of_jurisdiction")
+    page = await web.get(f"/frontdoor/requests/{number}", headers=desk)
+    assert page.status_code == 200 and f'data-document="{document_id}"' in page.text
