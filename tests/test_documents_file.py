@@ -9,6 +9,8 @@ from pypdf import PdfReader
 
 from tests.support.clients import SHIPO_VILLAGE, csrf_token, insert_case, log_in
 from tests.support.documents import ELF, file_document, pdf, photo_with_gps
+from tests.support.i18n import msgids, repeated, templates, untranslated
+from webapp.access_log import LABELS, Kind
 
 
 def _images(page) -> int:
@@ -63,3 +65,12 @@ async def test_the_page_form_uploads_with_its_key_in_the_query_and_refuses_in_ch
     )
     assert r.status_code == 503 and "工作流服务暂不可用" in r.text
     assert await pool.fetchval("select count(*) from document_blobs") == 0
+
+
+def test_the_documents_panel_is_translated_and_its_catalogs_repeat_nothing() -> None:
+    messages = msgids(templates("documents"))
+    assert {"Documents and evidence", "Required materials still missing:", "Upload"} <= messages
+    assert untranslated(messages, "zh_CN") == []
+    assert untranslated([LABELS[Kind.DOCUMENT], LABELS[Kind.DOCUMENT_UPLOAD]], "en") == []
+    assert repeated("zh_CN", "documents.po") == {}
+    assert repeated("en", "documents-labels.po") == {}
