@@ -74,3 +74,23 @@ def test_the_documents_panel_is_translated_and_its_catalogs_repeat_nothing() -> 
     assert untranslated([LABELS[Kind.DOCUMENT], LABELS[Kind.DOCUMENT_UPLOAD]], "en") == []
     assert repeated("zh_CN", "documents.po") == {}
     assert repeated("en", "documents-labels.po") == {}
+
+
+async def test_the_supervisor_sees_the_documents_in_the_recheck(web: httpx.AsyncClient, pool) -> None:
+    await insert_case(pool, "DOC-RC", village=SHIPO_VILLAGE)
+    document_id = await file_document(pool, "DOC-RC", SHIPO_VILLAGE, photo_with_gps(), doc_type="income")
+    await pool.execute(
+        "insert into sampling_draws (month, seed, share, population, drawn, drawn_at) "
+        "values ('2026-10', 'jiuzhu-sampling-2026-10', 0.05, 1, '[]'::jsonb, now())"
+    )
+    await pool.execute(
+        "insert into rechecks (recheck_id, workflow_id, month, case_id, township_code, reason) "
+        "values ('2026-10-DOC-RC', 'recheck-2026-10-DOC-RC', '2026-10', 'DOC-RC', '341503106', 'random')"
+    )
+    await log_in(web, "qu_jiandu")
+    page = await web.get("/supervision/rechecks/2026-10-DOC-RC")
+    assert page.status_code == 200
+    assert f'<img src="/api/documents/{document_id}/thumbnail" alt="收入证明"' in page.text
+    assert 'data-testid="document-upload"' not in page.text  # supervisors read
+    thumbnail = await web.get(f"/api/documents/{document_id}/thumbnail")
+    assert (thumbnail.status_code, thumbnail.headers["content-type"]) == (200, "image/jpeg")

@@ -12,6 +12,7 @@ from infra.clock import BEIJING
 from schemas.staff import Actor, Role
 from webapp import authz
 from webapp.documents.service import UPLOAD, listing, owner_of
+from webapp.errors import ApiError
 
 
 async def panel(db: asyncpg.Pool, kind: str, owner_id: str, actor: Actor) -> dict[str, Any]:
@@ -30,3 +31,11 @@ async def panel(db: asyncpg.Pool, kind: str, owner_id: str, actor: Actor) -> dic
         "can_upload": owner.open and authz.may(actor, UPLOAD[owner.kind]),
         "camera": actor.role is Role.VILLAGE_CADRE,  # on the phone in the village: the camera opens at once
     }
+
+
+async def panel_if_readable(db: asyncpg.Pool, kind: str, owner_id: str, actor: Actor) -> dict[str, Any] | None:
+    """The panel, or None where the reader may not see the file's documents (a page that shows them aside)."""
+    try:
+        return await panel(db, kind, owner_id, actor)
+    except ApiError:
+        return None
