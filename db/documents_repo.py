@@ -15,7 +15,8 @@ from db.pool import Db
 
 @dataclass(frozen=True)
 class Blob:
-    """A content to keep: its hash, type and size in clear, the sealed bytes and the sealed preview."""
+    """A content to keep: its hash, type and size in clear, the sealed bytes and the sealed preview (in the row, or
+    `store` "s3": in the object store, and `sealed`/`thumbnail` here only say what was written there)."""
 
     sha256: str
     mime: str
@@ -24,6 +25,7 @@ class Blob:
     sealed: bytes
     thumbnail: bytes | None
     pages: int | None
+    store: str = "postgres"
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ class Filed:
 
 _DOC = """
 select d.document_id, d.owner_kind, d.owner_id, d.place_code, d.doc_type, d.sha256, b.mime, b.size_bytes, b.pages,
-       b.thumbnail is not null as has_thumbnail, d.uploaded_by, d.uploader_role, d.uploaded_at, d.superseded_by,
+       b.has_thumbnail, d.uploaded_by, d.uploader_role, d.uploaded_at, d.superseded_by,
        d.superseded_at
 from documents d join document_blobs b on b.sha256 = d.sha256
 """
@@ -79,17 +81,20 @@ async def file(
     """Store `blob` once (an existing hash is kept as it is) and file it on the owner, in one transaction: the
     same content already current for that owner and type answers that document (nothing new); otherwise a new
     document, which supersedes the type's current documents when `supersede`."""
+    in_row = blob.store == "postgres"
     async with conn.transaction():
         await conn.execute("select pg_advisory_xact_lock(hashtext($1))", f"documents:{owner_kind}:{owner_id}")
         await conn.execute(
-            "insert into document_blobs (sha256, mime, size_bytes, key_id, sealed, thumbnail, pages) "
-            "values ($1, $2, $3, $4, $5, $6, $7) on conflict (sha256) do nothing",
+            "insert into document_blobs (sha256, mime, size_bytes, key_id, store, sealed, thumbnail, has_thumbnail, "
+            "pages) values ($1, $2, $3, $4, $5, $6, $7, $8, $9) on conflict (sha256) do nothing",
             blob.sha256,
             blob.mime,
             blob.size_bytes,
             blob.key_id,
-            blob.sealed,
-            blob.thumbnail,
+            blob.store,
+            blob.sealed if in_row else None,
+            blob.thumbnail if in_row else None,
+            blob.thumbnail is not None,
             blob.pages,
         )
         same = await conn.fetchrow(
@@ -145,13 +150,25 @@ async def document(db: Db, document_id: str) -> Document | None:
     return Document(**row) if row else None
 
 
-async def sealed(db: Db, sha256: str, *, thumbnail: bool = False) -> tuple[str, bytes] | None:
-    """The key id and the sealed content (or preview) of a blob."""
+@dataclass(frozen=True)
+class Sealed:
+    """Where a blob's sealed content (or preview) is: `data` in the row, or `store` "s3" (data None)."""
+
+    key_id: str
+    store: str
+    data: bytes | None
+
+
+async def sealed(db: Db, sha256: str, *, thumbnail: bool = False) -> Sealed | None:
+    """The key id and the sealed content (or preview) of a blob; None when it has no such thing."""
     column = "thumbnail" if thumbnail else "sealed"
-    row = await db.fetchrow(f"select key_id, {column} as data from document_blobs where sha256 = $1", sha256)
-    if row is None or row["data"] is None:
+    row = await db.fetchrow(
+        f"select key_id, store, {column} as data, has_thumbnail from document_blobs where sha256 = $1", sha256
+    )
+    if row is None or (thumbnail and not row["has_thumbnail"]):
         return None
-    return row["key_id"], bytes(row["data"])
+    data = row["data"]
+    return Sealed(row["key_id"], row["store"], bytes(data) if data is not None else None)
 
 
 async def blob_count(db: Db) -> int:

@@ -21,7 +21,7 @@ from db import documents_repo
 from infra.clock import BEIJING
 from infra.config import Settings
 from schemas.staff import Role
-from webapp.documents.service import content_of, keys, policy_of
+from webapp.documents.service import content_of, policy_of
 
 IMAGE_WIDTH = 150 * mm
 IMAGE_HEIGHT = 200 * mm
@@ -38,11 +38,10 @@ class DocumentsPrint:
 async def documents_print(db: asyncpg.Pool, settings: Settings, case_id: str, version: int) -> DocumentsPrint:
     """Every document of the case, opened."""
     policy = await policy_of(db, version)
-    ring = keys(settings)
     out = DocumentsPrint(rows=[])
     appended = 0
     for doc in await documents_repo.of_owner(db, "case", case_id):
-        data = await content_of(db, ring, doc)
+        data = await content_of(db, settings, doc)
         if data is None:
             continue
         name = policy.name_of(doc.doc_type)

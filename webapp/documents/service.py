@@ -24,6 +24,7 @@ from db.documents_repo import Blob, Document
 from infra.clock import today
 from infra.codec import KeyRing, key_ring
 from infra.config import Settings
+from infra.objectstore import ObjectStore, object_key
 from rules.documents import missing
 from schemas.documents import (
     RECORD_DOCUMENT,
@@ -81,11 +82,21 @@ def seal_context(sha256: str, thumbnail: bool) -> bytes:
     return b"jiuzhu-document\x00" + (b"thumbnail\x00" if thumbnail else b"content\x00") + sha256.encode()
 
 
-def sealed_blob(ring: KeyRing, c: Cleaned) -> Blob:
+def sealed_blob(ring: KeyRing, c: Cleaned, store: str = "postgres") -> Blob:
     """A cleaned file as it is stored: content and preview sealed, each bound to the content's hash."""
     key_id, sealed = ring.seal(c.content, seal_context(c.sha256, False))
     thumb = ring.seal(c.thumbnail, seal_context(c.sha256, True))[1] if c.thumbnail else None
-    return Blob(c.sha256, c.mime, len(c.content), key_id, sealed, thumb, c.pages)
+    return Blob(c.sha256, c.mime, len(c.content), key_id, sealed, thumb, c.pages, store)
+
+
+async def keep(settings: Settings, blob: Blob) -> None:
+    """Write a blob's sealed bytes to the object store, when that is where documents are kept (the row follows)."""
+    if blob.store != "s3":
+        return
+    store = ObjectStore(settings)
+    await store.put(object_key(blob.sha256), blob.sealed)
+    if blob.thumbnail is not None:
+        await store.put(object_key(blob.sha256, thumbnail=True), blob.thumbnail)
 
 
 async def owner_of(db: asyncpg.Pool, kind: str, owner_id: str, actor: Actor) -> Owner:
@@ -118,12 +129,16 @@ async def policy_of(db: asyncpg.Pool, version: int | None) -> DocumentPolicy:
         return (await policy_repo.in_force(conn, today())).documents
 
 
-async def content_of(db: asyncpg.Pool, ring: KeyRing, doc: Document, *, thumbnail: bool = False) -> bytes | None:
-    """A document's clear content (or preview); None when it has none (a PDF's preview)."""
+async def content_of(db: asyncpg.Pool, settings: Settings, doc: Document, *, thumbnail: bool = False) -> bytes | None:
+    """A document's clear content (or preview), from the row or the object store; None when it has none (a PDF's
+    preview)."""
     found = await documents_repo.sealed(db, doc.sha256, thumbnail=thumbnail)
     if found is None:
         return None
-    return ring.open(found[0], found[1], seal_context(doc.sha256, thumbnail))
+    data = found.data
+    if data is None:  # kept in the object store
+        data = await ObjectStore(settings).get(object_key(doc.sha256, thumbnail=thumbnail))
+    return keys(settings).open(found.key_id, data, seal_context(doc.sha256, thumbnail))
 
 
 def _view(doc: Document, policy: DocumentPolicy) -> DocumentView:
@@ -206,7 +221,8 @@ async def upload(
     ring = keys(settings)
     ids: list[str] = []
     for c in cleaned:
-        blob = sealed_blob(ring, c)
+        blob = sealed_blob(ring, c, settings.document_store)
+        await keep(settings, blob)
         async with db.acquire() as conn:
             filed = await documents_repo.file(
                 conn,
@@ -253,7 +269,7 @@ async def read(
     if doc is None:
         raise not_found("材料不存在")
     owner = await owner_of(db, doc.owner_kind, doc.owner_id, actor)
-    data = await content_of(db, keys(settings), doc, thumbnail=thumbnail)
+    data = await content_of(db, settings, doc, thumbnail=thumbnail)
     if data is None:
         raise not_found("该材料没有缩略图")
     await access_log.record(

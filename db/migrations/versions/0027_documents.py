@@ -2,10 +2,12 @@
 
 `document_blobs` holds each distinct content once, by the SHA-256 of what is kept (an image as re-encoded,
 without its metadata), sealed with AES-256-GCM under the payload key ring's document keys (`key_id`, the hash
-bound in as associated data); `thumbnail` is the sealed preview of an image. `documents` files a blob on an
-owner (a case, an emergency event, a front-door request) as one material type of the policy, with who uploaded
-it and when; rows are never deleted: a newer document of the same type may supersede one (`superseded_by`,
-`superseded_at`), and both stay. A trigger refuses DELETE and TRUNCATE, and any UPDATE but superseding.
+bound in as associated data); `thumbnail` is the sealed preview of an image. `store` says where the sealed
+bytes are: in `sealed`/`thumbnail` (postgres), or in the S3-compatible object store (s3, the columns empty).
+`documents` files a blob on an owner (a case, an emergency event, a front-door request) as one material type of
+the policy, with who uploaded it and when; rows are never deleted: a newer document of the same type may
+supersede one (`superseded_by`, `superseded_at`), and both stay. A trigger refuses DELETE and TRUNCATE, and
+any UPDATE but superseding.
 
 Revision ID: 0027
 Revises: 0025
@@ -28,8 +30,10 @@ def upgrade() -> None:
             mime        text not null check (mime in ('image/jpeg', 'image/png', 'application/pdf')),
             size_bytes  integer not null check (size_bytes > 0),
             key_id      text not null,
-            sealed      bytea not null,
+            store       text not null default 'postgres' check (store in ('postgres', 's3')),
+            sealed      bytea check ((store = 'postgres') = (sealed is not null)),
             thumbnail   bytea,
+            has_thumbnail boolean not null default false,
             pages       integer,
             created_at  timestamptz not null default now()
         );
