@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from schemas.documents import DocumentList, OwnerKind, UploadResult
 from webapp.deps import AppSettings, CurrentActor, Db, MaybeTemporal
-from webapp.documents.service import listing, owner_of, read, upload
+from webapp.documents.service import listing, may_upload, owner_of, read, upload
 from webapp.documents.transfer import DocumentId, OwnerId, file_response, read_files
 from webapp.frontdoor.models import ERRORS
 
@@ -67,5 +67,6 @@ async def upload_documents(
     refuses the whole upload (422 `unsupported_type`, `file_too_large`, …) and nothing is stored. Images are
     re-encoded without EXIF (no location). The same content filed twice as the same type is kept once."""
     owner = await owner_of(db, owner_kind, owner_id, actor)
+    may_upload(actor, owner)
     received = await read_files(files or [], settings.document_max_bytes)
     return await upload(request, db, temporal, settings, actor, owner, doc_type, received, supersede=supersede)

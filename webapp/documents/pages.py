@@ -10,7 +10,7 @@ from starlette.datastructures import UploadFile
 
 from schemas.documents import OwnerKind
 from webapp.deps import AppSettings, Db, MaybeTemporal, PageActor
-from webapp.documents.service import owner_of, upload
+from webapp.documents.service import may_upload, owner_of, upload
 from webapp.documents.transfer import OwnerId, read_files
 from webapp.errors import ApiError
 from webapp.render import refusal_page
@@ -30,6 +30,7 @@ async def upload_form(
 ) -> Response:
     try:
         owner = await owner_of(db, owner_kind, owner_id, actor)
+        may_upload(actor, owner)
         form = await request.form(max_files=50)
         files = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
         received = await read_files(files, settings.document_max_bytes)

@@ -176,6 +176,11 @@ async def listing(db: asyncpg.Pool, owner: Owner) -> DocumentList:
     )
 
 
+def may_upload(actor: Actor, owner: Owner) -> None:
+    """403 `wrong_role` unless the actor's role uploads to this kind of file (before any file is read)."""
+    authz.require(actor, UPLOAD[owner.kind])
+
+
 async def _recused(db: asyncpg.Pool, temporal: Client | None, owner: Owner, actor: Actor) -> bool:
     """Staff the relatives check barred from the file (the workflow's validator refuses them too)."""
     if owner.kind == "case":
@@ -201,7 +206,7 @@ async def upload(
     supersede: bool,
 ) -> UploadResult:
     """Check everything, then store and record each file; nothing is stored when any check fails."""
-    authz.require(actor, UPLOAD[owner.kind])
+    may_upload(actor, owner)
     if not owner.open:
         raise CLOSED
     if await _recused(db, temporal, owner, actor):
