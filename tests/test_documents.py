@@ -11,11 +11,13 @@ import httpx
 import pytest
 
 from rules.documents import missing
+from schemas.documents import DOCUMENT_RECORDED, RECORD_DOCUMENT, DocumentAck, DocumentRecorded
 from schemas.policy import DocumentPolicy
 from tests.support.clients import SHIPO, SHIPO_VILLAGE, SHUNHE, insert_case, login
 from tests.support.clock import SkippingEnvironment, beijing
 from tests.support.documents import ELF, file_document, gps_of, pdf, photo_with_gps, png
 from tests.support.emergency import start_emergency
+from tests.support.factories import actor
 from tests.support.frontdoor import apply_online
 from tests.support.review import start
 
@@ -345,3 +347,20 @@ async def test_a_front_door_request_takes_documents_and_its_log_shows_them(
     assert (r.status_code, r.json()["code"]) == (403, "out_of_jurisdiction")
     page = await web.get(f"/frontdoor/requests/{number}", headers=desk)
     assert page.status_code == 200 and f'data-document="{document_id}"' in page.text
+
+
+async def test_the_workflow_records_each_document_once(review_env: SkippingEnvironment, pool: asyncpg.Pool) -> None:
+    h = await start(review_env, "DOCONCE1")
+    recorded = DocumentRecorded(
+        document_id="D" + "a" * 20, doc_type="income", type_name="收入证明", uploader=actor("shipo_cun1")
+    )
+    first = await h.execute_update(RECORD_DOCUMENT, recorded, result_type=DocumentAck)
+    again = await h.execute_update(RECORD_DOCUMENT, recorded, result_type=DocumentAck)
+    assert first == again
+    assert first.log_key.endswith("-document_recorded")
+    rows = await pool.fetch(
+        "select actor, payload from case_events where case_id = 'DOCONCE1' and kind = $1", DOCUMENT_RECORDED
+    )
+    assert [(x["actor"], x["payload"]["summary"]) for x in rows] == [
+        ("shipo_cun1", f"上传材料：收入证明（编号 {'D' + 'a' * 20}）")
+    ]
