@@ -77,6 +77,7 @@ async def file(
     uploaded_by: str,
     uploader_role: str,
     supersede: bool,
+    at: datetime,
 ) -> Filed:
     """Store `blob` once (an existing hash is kept as it is) and file it on the owner, in one transaction: the
     same content already current for that owner and type answers that document (nothing new); otherwise a new
@@ -109,7 +110,7 @@ async def file(
             return Filed(Document(**same), new=False, superseded=[])
         await conn.execute(
             "insert into documents (document_id, owner_kind, owner_id, place_code, doc_type, sha256, uploaded_by, "
-            "uploader_role) values ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "uploader_role, uploaded_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             document_id,
             owner_kind,
             owner_id,
@@ -118,17 +119,19 @@ async def file(
             blob.sha256,
             uploaded_by,
             uploader_role,
+            at,
         )
         superseded: list[str] = []
         if supersede:
             rows = await conn.fetch(
-                "update documents set superseded_by = $4, superseded_at = now() where owner_kind = $1 "
+                "update documents set superseded_by = $4, superseded_at = $5 where owner_kind = $1 "
                 "and owner_id = $2 and doc_type = $3 and superseded_by is null and document_id <> $4 "
                 "returning document_id",
                 owner_kind,
                 owner_id,
                 doc_type,
                 document_id,
+                at,
             )
             superseded = sorted(r["document_id"] for r in rows)
         row = await conn.fetchrow(f"{_DOC} where d.document_id = $1", document_id)
@@ -138,7 +141,7 @@ async def file(
 async def of_owner(db: Db, owner_kind: str, owner_id: str) -> list[Document]:
     """Every document of the owner, superseded ones too, in the order they were uploaded."""
     rows = await db.fetch(
-        f"{_DOC} where d.owner_kind = $1 and d.owner_id = $2 order by d.uploaded_at, d.document_id",
+        f"{_DOC} where d.owner_kind = $1 and d.owner_id = $2 order by d.seq",
         owner_kind,
         owner_id,
     )

@@ -10,6 +10,7 @@ from PIL import Image
 from reportlab.pdfgen import canvas
 
 from db import documents_repo
+from infra.clock import now
 from infra.config import Settings
 from webapp.documents.content import clean
 from webapp.documents.service import keys, sealed_blob
@@ -72,5 +73,6 @@ async def file_document(
             uploaded_by="shipo_jingban",
             uploader_role="township_caseworker",
             supersede=False,
+            at=now(),
         )
     return document_id

@@ -5,6 +5,7 @@ the timeline; the 补正 form offers the missing ones ticked."""
 from __future__ import annotations
 
 import asyncio
+import base64
 
 import pytest
 from playwright.async_api import Page, expect
@@ -13,6 +14,15 @@ from tests.support.browser import Live, log_in
 from tests.support.clock import beijing
 from tests.support.documents import photo_with_gps
 from tests.support.review import start
+
+# What a file dropped from the desktop does: a `drop` event whose DataTransfer holds the file.
+DROP = """(b64) => {
+  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  const dt = new DataTransfer();
+  dt.items.add(new File([bytes], "收入证明.jpg", { type: "image/jpeg" }));
+  const box = document.querySelector("[data-testid=documents] [data-drop]");
+  box.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+}"""
 
 
 @pytest.mark.start_at(beijing(2026, 11, 24, 9, 30))
@@ -52,3 +62,14 @@ async def test_a_photo_uploaded_from_the_case_page_shows_as_a_thumbnail(live: Li
     await expect(ticked).to_have_count(3)
     await live.screenshot(page, "documents-case-page")
     assert await live.pool.fetchval("select count(*) from documents where owner_id = 'DOCBROWSER1'") == 2
+
+    # an income statement dropped on the box
+    await panel.locator("[data-testid=doc-type]").select_option("income")
+    await page.evaluate(DROP, base64.b64encode(photo_with_gps((250, 250, 250))).decode())
+    await expect(panel.locator("[data-chosen] li")).to_have_text(["收入证明.jpg"])
+    async with page.expect_navigation():
+        await panel.locator("[data-testid=doc-submit]").click()
+    await expect(page.locator("[data-testid=document-list] li[data-type=income] img")).to_have_count(1)
+    await expect(panel.locator("[data-testid=missing-materials] .badge")).to_have_text(
+        ["居民身份证", "家庭经济状况核对授权书"]
+    )

@@ -21,7 +21,7 @@ from temporalio.client import Client
 
 from db import documents_repo, emergency_repo, events_repo, policy_repo
 from db.documents_repo import Blob, Document
-from infra.clock import today
+from infra.clock import now, today
 from infra.codec import KeyRing, key_ring
 from infra.config import Settings
 from infra.objectstore import ObjectStore, object_key
@@ -240,6 +240,7 @@ async def upload(
                 uploaded_by=actor.username,
                 uploader_role=actor.role.value,
                 supersede=supersede,
+                at=now(),
             )
         doc = filed.document
         ids.append(doc.document_id)

@@ -39,6 +39,7 @@ def upgrade() -> None:
         );
         create table documents (
             document_id   text primary key,
+            seq           bigint generated always as identity,  -- the order of upload
             owner_kind    text not null check (owner_kind in ('case', 'emergency', 'request')),
             owner_id      text not null,
             place_code    text not null,
@@ -50,7 +51,7 @@ def upgrade() -> None:
             superseded_by text references documents(document_id),
             superseded_at timestamptz
         );
-        create index documents_owner on documents (owner_kind, owner_id, uploaded_at);
+        create index documents_owner on documents (owner_kind, owner_id, seq);
         create unique index documents_one_current_copy on documents (owner_kind, owner_id, doc_type, sha256)
             where superseded_by is null;
 
