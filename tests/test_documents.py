@@ -364,3 +364,35 @@ async def test_the_workflow_records_each_document_once(review_env: SkippingEnvir
     assert [(x["actor"], x["payload"]["summary"]) for x in rows] == [
         ("shipo_cun1", f"上传材料：收入证明（编号 {'D' + 'a' * 20}）")
     ]
+
+
+@pytest.mark.parametrize(
+    "status, barred, user, want",
+    [
+        ("enrolled", [], "shipo_jingban", (409, "closed", "已办结，不能再上传材料")),
+        (
+            "open",
+            [{"username": "shipo_cun1", "full_name": "刘芳", "reason": "近亲属备案：子女"}],
+            "shipo_cun1",
+            (403, "recused", "您与申请人家庭存在近亲属关系，依规应当回避，不能为其上传材料"),
+        ),
+    ],
+)
+async def test_a_closed_case_and_recused_staff_take_no_documents(
+    web: httpx.AsyncClient, pool, status: str, barred: list, user: str, want: tuple
+) -> None:
+    await insert_case(pool, "DOC-NO", village=SHIPO_VILLAGE, status=status)
+    await pool.execute(
+        "insert into case_events (case_id, event_key, kind, payload, occurred_at) "
+        "values ('DOC-NO', '0002-relatives_matched', 'relatives_matched', $1, now())",
+        {"barred": barred},
+    )
+    headers = await login(web, user, session=False)
+    r = await web.post(
+        UPLOAD.format("DOC-NO"),
+        headers=headers | {"Idempotency-Key": "no-1"},
+        data={"doc_type": "id_card"},
+        files=files(("a.jpg", photo_with_gps(), "image/jpeg")),
+    )
+    assert (r.status_code, r.json()["code"], r.json()["message"]) == want
+    assert await stored(pool) == (0, 0)
