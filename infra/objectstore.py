@@ -54,3 +54,16 @@ class ObjectStore:
             return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
 
         return await asyncio.to_thread(read)
+
+
+_stores: dict[tuple, ObjectStore] = {}
+
+
+def object_store(settings: Settings) -> ObjectStore:
+    """One store (and one boto3 client, which is thread-safe) per configuration, for the process."""
+    secret = settings.s3_secret_access_key.get_secret_value() if settings.s3_secret_access_key else None
+    access = settings.s3_access_key_id.get_secret_value() if settings.s3_access_key_id else None
+    config = (settings.s3_endpoint, settings.s3_bucket, settings.s3_region, access, secret)
+    if config not in _stores:
+        _stores[config] = ObjectStore(settings)
+    return _stores[config]

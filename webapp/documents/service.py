@@ -24,7 +24,7 @@ from db.documents_repo import Blob, Document
 from infra.clock import now, today
 from infra.codec import KeyRing, key_ring
 from infra.config import Settings
-from infra.objectstore import ObjectStore, object_key
+from infra.objectstore import object_key, object_store
 from rules.documents import missing
 from schemas.documents import (
     RECORD_DOCUMENT,
@@ -93,7 +93,7 @@ async def keep(settings: Settings, blob: Blob) -> None:
     """Write a blob's sealed bytes to the object store, when that is where documents are kept (the row follows)."""
     if blob.store != "s3":
         return
-    store = ObjectStore(settings)
+    store = object_store(settings)
     await store.put(object_key(blob.sha256), blob.sealed)
     if blob.thumbnail is not None:
         await store.put(object_key(blob.sha256, thumbnail=True), blob.thumbnail)
@@ -137,7 +137,7 @@ async def content_of(db: asyncpg.Pool, settings: Settings, doc: Document, *, thu
         return None
     data = found.data
     if data is None:  # kept in the object store
-        data = await ObjectStore(settings).get(object_key(doc.sha256, thumbnail=thumbnail))
+        data = await object_store(settings).get(object_key(doc.sha256, thumbnail=thumbnail))
     return keys(settings).open(found.key_id, data, seal_context(doc.sha256, thumbnail))
 
 
