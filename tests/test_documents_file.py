@@ -7,10 +7,12 @@ import io
 import httpx
 from pypdf import PdfReader
 
-from tests.support.clients import SHIPO_VILLAGE, csrf_token, insert_case, log_in
+from tests.support.clients import SHIPO_VILLAGE, app_client, csrf_token, insert_case, log_in, login
 from tests.support.documents import ELF, file_document, pdf, photo_with_gps
 from tests.support.i18n import msgids, repeated, templates, untranslated
 from webapp.access_log import LABELS, Kind
+
+MB = 1024 * 1024
 
 
 def _images(page) -> int:
@@ -94,3 +96,25 @@ async def test_the_supervisor_sees_the_documents_in_the_recheck(web: httpx.Async
     assert 'data-testid="document-upload"' not in page.text  # supervisors read
     thumbnail = await web.get(f"/api/documents/{document_id}/thumbnail")
     assert (thumbnail.status_code, thumbnail.headers["content-type"]) == (200, "image/jpeg")
+
+
+async def test_only_the_upload_routes_take_bodies_past_the_general_limit(pool, monkeypatch) -> None:
+    monkeypatch.setenv("JIUZHU_UPLOAD_MAX_BODY_BYTES", str(4 * MB))
+    await insert_case(pool, "DOC-BODY", village=SHIPO_VILLAGE)
+    padded = pdf() + b"%" + b"0" * (3 * MB)  # a valid PDF of 3 MB: over the general 1 MB, within the upload limit
+    async with app_client(pool) as c:
+        staff = await login(c, "shipo_jingban", session=False)
+        upload = {"data": {"doc_type": "income"}, "headers": staff}
+        r = await c.post(
+            "/api/documents/case/DOC-BODY", files=[("files", ("a.pdf", padded, "application/pdf"))], **upload
+        )
+        assert (r.status_code, r.json()["code"]) == (503, "temporal_unavailable")  # read and checked, then no Temporal
+        twice = [("files", ("a.pdf", padded, "application/pdf")), ("files", ("b.pdf", padded, "application/pdf"))]
+        r = await c.post("/api/documents/case/DOC-BODY", files=twice, **upload)
+        assert (r.status_code, r.json()) == (
+            413,
+            {"code": "body_too_large", "message": "提交的内容过大（不得超过 4 MB），请删减后重试"},
+        )
+        r = await c.post("/api/auth/login", content=padded, headers={"content-type": "application/json"})
+        assert (r.status_code, r.json()["message"]) == (413, "提交的内容过大（不得超过 1 MB），请删减后重试")
+    assert await pool.fetchval("select count(*) from document_blobs") == 0
