@@ -29,7 +29,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec, SerializationContext, WithSerializationContext
 
@@ -136,6 +138,28 @@ class KeyRing:
         if workflow_id:
             metadata[WORKFLOW_ID] = workflow_id.encode()
         return Payload(metadata=metadata, data=nonce + sealed)
+
+    def derived(self, purpose: str) -> KeyRing:
+        """The same ring (ids, current key, rotation) with each key derived for `purpose` by HKDF-SHA256, so data
+        other than Temporal payloads (uploaded documents) is sealed under keys of its own."""
+        info = b"jiuzhu-key-purpose\x00" + purpose.encode()
+        keys = {i: HKDF(hashes.SHA256(), KEY_BYTES, None, info).derive(k) for i, k in self.keys.items()}
+        return KeyRing(keys, self.current)
+
+    def seal(self, data: bytes, context: bytes) -> tuple[str, bytes]:
+        """`data` sealed under the current key with `context` bound in: (key id, nonce + ciphertext)."""
+        nonce = os.urandom(NONCE_BYTES)
+        return self.current, nonce + self._ciphers[self.current].encrypt(nonce, data, context)
+
+    def open(self, key_id: str, sealed: bytes, context: bytes) -> bytes:
+        """What `seal` sealed under `key_id` with the same `context`."""
+        cipher = self._ciphers.get(key_id)
+        if cipher is None:
+            raise PayloadKeyError(f"data sealed with key {key_id!r}, which is not configured: keep old keys")
+        try:
+            return cipher.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], context)
+        except InvalidTag as e:
+            raise PayloadDecryptError(f"data under key {key_id!r} does not decrypt (altered or relabelled)") from e
 
     def decrypt(self, payload: Payload) -> Payload:
         """The original payload; one without the encryption metadata as it is (recorded before encryption)."""

@@ -70,6 +70,17 @@ class Settings(BaseSettings):
     session_max_hours: int = Field(12, ge=1, validation_alias=_env("JIUZHU_SESSION_MAX_HOURS"))
     # abuse limits (issue 16, point 8): request bodies, and the portal's submissions ("N/hour", "N/day": `limits`)
     max_body_bytes: int = Field(1024 * 1024, ge=1024, validation_alias=_env("JIUZHU_MAX_BODY_BYTES"))
+    # uploaded documents (webapp/documents): the largest file taken, and the largest body of an upload request
+    # (several files at once), which only the upload routes are allowed beyond `max_body_bytes`
+    document_max_bytes: int = Field(10 * 1024 * 1024, ge=1024, validation_alias=_env("JIUZHU_DOCUMENT_MAX_BYTES"))
+    upload_max_body_bytes: int = Field(64 * 1024 * 1024, ge=1024, validation_alias=_env("JIUZHU_UPLOAD_MAX_BODY_BYTES"))
+    # where uploaded documents' sealed contents are kept: PostgreSQL (default), or an S3-compatible object store
+    document_store: Literal["postgres", "s3"] = Field("postgres", validation_alias=_env("JIUZHU_DOCUMENT_STORE"))
+    s3_endpoint: str | None = Field(None, validation_alias=_env("JIUZHU_S3_ENDPOINT"))
+    s3_bucket: str = Field("jiuzhu-documents", validation_alias=_env("JIUZHU_S3_BUCKET"))
+    s3_region: str = Field("us-east-1", validation_alias=_env("JIUZHU_S3_REGION"))
+    s3_access_key_id: SecretStr | None = Field(None, validation_alias=_env("JIUZHU_S3_ACCESS_KEY_ID"))
+    s3_secret_access_key: SecretStr | None = Field(None, validation_alias=_env("JIUZHU_S3_SECRET_ACCESS_KEY"))
     portal_per_address: str = Field("10/hour", validation_alias=_env("JIUZHU_PORTAL_PER_ADDRESS"))
     portal_per_id_number: str = Field("3/day", validation_alias=_env("JIUZHU_PORTAL_PER_ID_NUMBER"))
     # the household economic-check centre (HTTP adapter; unset: the district's database queue)

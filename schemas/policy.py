@@ -199,6 +199,60 @@ class AssetLimits(_Strict):
     )
 
 
+class DocumentType(_Strict):
+    """One kind of material (材料类型) a document is filed as."""
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]{1,31}$")
+    name: str = Field(min_length=1, max_length=32)
+
+
+DocumentOwner = Literal["dibao", "tekun", "emergency"]
+
+
+class DocumentPolicy(_Strict):
+    """The fixed list of material types documents are uploaded as, and which of them each kind of assistance
+    requires before its file is complete (the case page lists the missing ones; 补正 pre-fills from them).
+    Names follow what a township window receives (`webapp.review.common.COMMON_MATERIALS`)."""
+
+    types: tuple[DocumentType, ...] = (
+        DocumentType(code="id_card", name="居民身份证"),
+        DocumentType(code="hukou", name="户口簿"),
+        DocumentType(code="authorization", name="家庭经济状况核对授权书"),
+        DocumentType(code="income", name="收入证明"),
+        DocumentType(code="disability", name="残疾人证"),
+        DocumentType(code="medical", name="疾病诊断证明"),
+        DocumentType(code="housing", name="房屋产权或租赁证明"),
+        DocumentType(code="proxy", name="代办委托书"),
+        DocumentType(code="home_visit", name="入户调查记录"),
+        DocumentType(code="notice_photo", name="公示照片"),
+        DocumentType(code="incident", name="急难情况证明"),
+        DocumentType(code="expense", name="支出票据"),
+        DocumentType(code="receipt", name="救助金领取凭证"),
+        DocumentType(code="other", name="其他材料"),
+    )
+    required: dict[DocumentOwner, tuple[str, ...]] = Field(
+        default_factory=lambda: {
+            "dibao": ("id_card", "hukou", "authorization", "income"),
+            "tekun": ("id_card", "hukou", "authorization"),
+            "emergency": ("id_card", "incident", "receipt"),
+        },
+        description="各救助类型必备的材料类型（代码）",
+    )
+
+    @model_validator(mode="after")
+    def _known_codes(self) -> DocumentPolicy:
+        codes = [t.code for t in self.types]
+        if len(set(codes)) != len(codes):
+            raise ValueError("材料类型代码不得重复")
+        unknown = sorted({c for need in self.required.values() for c in need} - set(codes))
+        if unknown:
+            raise ValueError(f"必备材料中有未定义的材料类型：{'、'.join(unknown)}")
+        return self
+
+    def name_of(self, code: str) -> str:
+        return next((t.name for t in self.types if t.code == code), code)
+
+
 class Policy(_Strict):
     version: int = Field(1, ge=1)
     effective_from: date = date(2021, 1, 1)
@@ -215,6 +269,7 @@ class Policy(_Strict):
     ongoing_review: OngoingReviewPolicy = OngoingReviewPolicy()
     tekun: TekunPolicy = TekunPolicy()
     assets: AssetLimits = AssetLimits()
+    documents: DocumentPolicy = DocumentPolicy()
 
     @model_validator(mode="after")
     def _caps_consistent(self) -> Policy:

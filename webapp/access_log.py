@@ -35,6 +35,8 @@ class Kind(StrEnum):
     REQUEST = "request.view"
     COMPLAINT = "complaint.view"
     REFERRAL = "referral.view"
+    DOCUMENT = "document.view"
+    DOCUMENT_UPLOAD = "document.upload"
     LOGIN_OK = "login.ok"
     LOGIN_FAILED = "login.failed"
     PASSWORD_CHANGED = "password.changed"
@@ -62,6 +64,8 @@ LABELS: dict[Kind, str] = {
     Kind.REQUEST: "查看 12349 诉求",
     Kind.COMPLAINT: "查看投诉",
     Kind.REFERRAL: "查看转介",
+    Kind.DOCUMENT: "查看或下载材料",
+    Kind.DOCUMENT_UPLOAD: "上传材料",
     Kind.LOGIN_OK: "登录成功",
     Kind.LOGIN_FAILED: "登录失败",
     Kind.PASSWORD_CHANGED: "修改本人密码",

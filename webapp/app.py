@@ -26,6 +26,8 @@ from webapp.account import api as account_api
 from webapp.account import pages as account_pages
 from webapp.admin import calendar, overview, places, policy, relatives, users
 from webapp.codec import api as codec_api
+from webapp.documents import api as documents_api
+from webapp.documents import pages as documents_pages
 from webapp.emergency import api as emergency_api
 from webapp.emergency import pages as emergency_pages
 from webapp.frontdoor import api as frontdoor_api
@@ -59,6 +61,7 @@ API = [
     frontdoor_api.router,
     household_api.router,
     codec_api.router,
+    documents_api.router,
     supervision_api.router,
 ]
 PAGES = [
@@ -89,6 +92,7 @@ PAGES = [
     conflicts.router,
     declarations.router,
     history.router,
+    documents_pages.router,
 ]
 
 DESCRIPTION = """
@@ -147,7 +151,9 @@ def create_app(
         app.include_router(router)
     app.add_middleware(headers.SecurityHeaders, production=settings.production)
     app.add_middleware(codec_api.CodecCors, settings=settings)  # the Temporal Web UI's pre-flights, before log-in
-    app.add_middleware(bodylimit.BodyLimit, max_bytes=settings.max_body_bytes)  # before anything reads a body
+    app.add_middleware(
+        bodylimit.BodyLimit, max_bytes=settings.max_body_bytes, upload_bytes=settings.upload_max_body_bytes
+    )  # before anything reads a body
     ops.install(app)  # /readyz and /metrics beside /healthz; request metrics as the outermost middleware
     # outermost: the client's address and scheme from X-Forwarded-* only when sent by a configured proxy
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)

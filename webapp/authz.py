@@ -110,6 +110,9 @@ PERMISSIONS: dict[str, Permission] = {
     "complaint.handle": P(DESK_ROLES, Scope.UNIT, by="workflow"),  # accept, conclude
     "frontdoor.overview": P(DISTRICT_ROLES, Scope.ANY, "只有区民政局工作人员和监督员可以查看督办汇总"),
     "household.view": P(HOUSEHOLD_READERS, J, "只有乡镇（街道）经办人、审批人和区民政局工作人员可以查看家庭信息"),
+    # ---- documents (webapp/documents): read as their case, event or request is; uploaded by those who act ----
+    "document.upload": P(CASEWORK, J, "您的角色不能上传材料", {SUP: "监督员只能查看材料，不能上传"}),
+    "document.upload.request": P(DESK_ROLES, J, "只有乡镇（街道）经办人、审批人或区民政局工作人员可以上传诉求材料"),
     # ---- district supervision ----
     "dashboard.view": P(DASHBOARD_ROLES, J, "总览仅供区民政局工作人员、监督员和系统管理员查看"),
     "rollout.view": P(DASHBOARD_ROLES, Scope.ANY, "试点推进情况仅区级人员可见"),

@@ -10,10 +10,13 @@ connection is just cut (the app has then already answered from a body within the
 from __future__ import annotations
 
 import json
+import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CODE = "body_too_large"
+# The document uploads (webapp/documents), which take several files of up to 10 MB each: their own, larger limit.
+UPLOADS = re.compile(r"^(/api)?/documents/(case|emergency|request)/[^/]+$")
 
 
 def message(limit: int) -> str:
@@ -36,17 +39,19 @@ class TooLarge(Exception):
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, upload_bytes: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.upload_bytes = upload_bytes or max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.upload_bytes if scope["method"] == "POST" and UPLOADS.match(scope["path"]) else self.max_bytes
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_bytes:
-            await self._refuse(scope, send)
+        if declared is not None and declared > limit:
+            await self._refuse(scope, send, limit)
             return
         seen = 0
         over = started = refused = False
@@ -56,7 +61,7 @@ class BodyLimit:
             msg = await receive()
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     over = True
                     raise TooLarge
             return msg
@@ -68,7 +73,7 @@ class BodyLimit:
             if over and not started:
                 if not refused:
                     refused = True
-                    await self._refuse(scope, send)
+                    await self._refuse(scope, send, limit)
                 return
             if msg["type"] == "http.response.start":
                 started = True
@@ -80,10 +85,10 @@ class BodyLimit:
             if started:
                 raise
             if not refused:
-                await self._refuse(scope, send)
+                await self._refuse(scope, send, limit)
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
-        text = message(self.max_bytes)
+    async def _refuse(self, scope: Scope, send: Send, limit: int) -> None:
+        text = message(limit)
         if scope["path"].startswith("/api/"):
             body, kind = json.dumps({"code": CODE, "message": text}, ensure_ascii=False), "application/json"
         else:

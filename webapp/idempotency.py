@@ -37,6 +37,8 @@ HEADER = "idempotency-key"
 FORM_FIELD = "idempotency_key"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 FORM = "application/x-www-form-urlencoded"
+# An upload form (multipart) cannot be read for its key before the work: its key travels in the query string.
+MULTIPART = "multipart/form-data"
 # Form fields that are not the request's content: the CSRF token may change between two sends of one form.
 NOT_CONTENT = {"csrftoken", FORM_FIELD}
 MAX_KEY = 200
@@ -67,14 +69,20 @@ def update_id(name: str) -> str | None:
 def fingerprint(method: str, query: str, content_type: str, body: bytes) -> str:
     """The request's content: a JSON body read as data (key order and spacing do not count), a form's fields
     less the CSRF token and the key, any other body as it is; with the query string."""
-    content: object = body.decode("latin-1")
-    if content_type == FORM:
+    content: object
+    if content_type.startswith(MULTIPART) and "boundary=" in content_type:
+        # the same files sent again come with another boundary: it is not the request's content
+        boundary = content_type.split("boundary=", 1)[1].split(";")[0].strip().strip('"')
+        content = hashlib.sha256(body.replace(boundary.encode("latin-1"), b"")).hexdigest()
+    elif content_type == FORM:
         content = sorted((k, v) for k, v in parse_qsl(body.decode("utf-8", "replace"), True) if k not in NOT_CONTENT)
-    elif body:
-        try:
-            content = json.loads(body)
-        except ValueError:
-            pass
+    else:
+        content = body.decode("latin-1")
+        if body:
+            try:
+                content = json.loads(body)
+            except ValueError:
+                pass
     text = json.dumps([method, query, content], sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -94,6 +102,8 @@ class Idempotency:
         if key is None and content_type == FORM:
             body = await _read(receive)
             key = dict(parse_qsl(body.decode("utf-8", "replace"))).get(FORM_FIELD)
+        elif key is None and content_type == MULTIPART:
+            key = request.query_params.get(FORM_FIELD)
         if body is not None:
             receive = _replay(body, receive)
         username = await _caller(request) if key else None
@@ -109,7 +119,8 @@ class Idempotency:
             body = await _read(receive)
             receive = _replay(body, receive)
         route = f"{scope['method']} {scope['path']}"
-        content = fingerprint(scope["method"], request.url.query, content_type, body)
+        full_type = request.headers.get("content-type", "") if content_type == MULTIPART else content_type
+        content = fingerprint(scope["method"], request.url.query, full_type, body)
         pool = request.app.state.pool
         loop = asyncio.get_running_loop()
         give_up, pause = loop.time() + WAIT_SECONDS, 0.05

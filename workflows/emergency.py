@@ -17,6 +17,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.common import ACTIVITY, refuse, refused, today
+from workflows.documents import RecordsDocuments
 from workflows.emergency_clock import EmergencyClocks
 from workflows.emergency_person import (
     ONE_OPEN_EVENT_PER_PERSON,
@@ -58,7 +59,7 @@ REFUSAL_LEAVES_NO_TRACE = "emergency-refusal-leaves-no-trace"
 
 
 @workflow.defn(name=EmergencyNames.WORKFLOW)
-class EmergencyWorkflow(EmergencyClocks, EmergencyPerson, EmergencyRelatives):
+class EmergencyWorkflow(EmergencyClocks, EmergencyPerson, EmergencyRelatives, RecordsDocuments):
     @workflow.init
     def __init__(self, start: EmergencyStart) -> None:
         self.journal = Journal(self.write)
@@ -261,6 +262,9 @@ class EmergencyWorkflow(EmergencyClocks, EmergencyPerson, EmergencyRelatives):
         self.check(EmergencyAction.CLOSE, a.actor)
 
     # ---- state ---------------------------------------------------------------------------------
+
+    def accepts_documents(self) -> bool:
+        return self.status == "open" and self.duplicate_of is None
 
     @property
     def total(self) -> Decimal:

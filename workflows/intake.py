@@ -12,6 +12,7 @@ from temporalio.exceptions import ChildWorkflowError
 from temporalio.workflow import ParentClosePolicy
 
 from workflows.common import ACTIVITY, refuse, today, working_days
+from workflows.documents import RecordsDocuments
 from workflows.frontdoor import FrontDoorSubject
 
 # A person with an open emergency event is helped in it: no second event is started (the event's own rule).
@@ -65,7 +66,7 @@ OUTCOMES = {"helped": "已给予帮助", "not_eligible": "经审核不符合条�
 
 
 @workflow.defn(name=IntakeNames.WORKFLOW)
-class IntakeWorkflow(FrontDoorSubject):
+class IntakeWorkflow(FrontDoorSubject, RecordsDocuments):
     @workflow.init
     def __init__(self, start: IntakeStart) -> None:
         super().__init__("request", start.request_no, "received")
@@ -124,6 +125,9 @@ class IntakeWorkflow(FrontDoorSubject):
 
     def log_due(self) -> date | None:
         return self.answer_due
+
+    def accepts_documents(self) -> bool:
+        return self.status != "closed"
 
     @property
     def finished(self) -> bool:

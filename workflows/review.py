@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from temporalio import workflow
 
 from workflows.common import ACTIVITY, calendar_period_end, notify, today, working_days
+from workflows.documents import RecordsDocuments
 from workflows.journal import Entry, Journal
 from workflows.review_actions import ReviewActions
 from workflows.review_clock import ReviewClock
@@ -54,7 +55,7 @@ REFUSAL_DELIVERY = "refusal-delivery"
 
 
 @workflow.defn(name=ReviewNames.WORKFLOW)
-class ReviewWorkflow(ReviewActions, ReviewRelatives):
+class ReviewWorkflow(ReviewActions, ReviewRelatives, RecordsDocuments):
     @workflow.init
     def __init__(self, start: ReviewStart) -> None:
         app = start.application
@@ -438,6 +439,9 @@ class ReviewWorkflow(ReviewActions, ReviewRelatives):
     @property
     def status(self) -> str:
         return {Stage.ENROLLED: "enrolled", Stage.REFUSED: "refused"}.get(self.stage, "open")
+
+    def accepts_documents(self) -> bool:
+        return not self.closed
 
     @property
     def district_visit_required(self) -> bool:

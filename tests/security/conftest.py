@@ -24,6 +24,7 @@ from infra.clock import now
 from schemas.identity import mask_id
 from schemas.staff import Bureau, Role
 from tests.support.clock import on_day
+from tests.support.documents import file_document, png
 from tests.support.factories import resident_id
 from webapp.app import create_app
 
@@ -80,6 +81,7 @@ class Seeds:
     person_phone: str = "13956401234"
     shunhe_phone: str = "15856409876"
     recheck: str = "RC-SEC-SHIPO-0001"
+    document: str = "D" + "5" * 20  # a photo filed on the 石婆店镇 case
     declaration_month: str = "2026-11"
     relative_id: int = 0
     admin_relative_id: int = 0
@@ -243,6 +245,7 @@ async def seed(pool: asyncpg.Pool) -> Seeds:
             "matrix_target",
             resident_id(date(1971, 2, 2), seq=8),
         )
+    await file_document(pool, s.case, SHIPO_VILLAGE, png(), document_id=s.document)
     return Seeds(relative_id=relative, admin_relative_id=admin_relative, seeded_at=at)
 
 

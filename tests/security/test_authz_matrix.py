@@ -356,6 +356,8 @@ def complaint_action(action: str, *, page: bool = False) -> Rule:
 
 
 LOGIN = {"username": "matrix_target", "password": DEMO_PASSWORD}
+DOCUMENTS = {"owner_kind": "case", "owner_id": Seeds.case}  # the 石婆店镇 case's documents
+DOCUMENT = {"document_id": Seeds.document}
 FUND_INCOME = {"amount": "1000.00", "source": "government"}
 ADMIN = who("admin")
 
@@ -416,6 +418,13 @@ RULES: dict[tuple[str, str], Rule] = {
     **{("POST", f"/api/complaints/{{complaint_no}}/{a}"): complaint_action(a) for a in COMPLAINT_BODIES},
     ("GET", "/api/frontdoor/overview"): staff(who("frontdoor.overview")),
     ("POST", "/api/households/lookup"): staff(who("household.view"), json=_person, ok=200),
+    # ---- documents (webapp/documents/): read as their case is; uploaded by those who act on it ----
+    ("GET", "/api/documents/{owner_kind}/{owner_id}"): staff(who("case.read"), scoped=True, params=DOCUMENTS),
+    ("GET", "/api/documents/{document_id}/content"): staff(who("case.read"), scoped=True, params=DOCUMENT),
+    ("GET", "/api/documents/{document_id}/thumbnail"): staff(who("case.read"), scoped=True, params=DOCUMENT),
+    ("POST", "/api/documents/{owner_kind}/{owner_id}"): staff(
+        who("document.upload"), scoped=True, params=DOCUMENTS, ok=(422, "invalid_type"), note="sent without files"
+    ),
     # ---- the Temporal Web UI's codec server (webapp/codec/api.py): the seeded case's workflow payload ----
     ("POST", "/api/codec/decode"): staff(who("workflow.decode"), scoped=True, json=_sealed_payload, ok=200),
     ("POST", "/api/codec/encode"): staff(who("workflow.decode"), json={"payloads": []}, ok=200),
@@ -584,6 +593,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/frontdoor/complaints/{complaint_no}"): staff(who("complaint.read"), scoped=True),
     ("POST", "/frontdoor/complaints/{complaint_no}/{action}"): complaint_action("accept", page=True),
     ("GET", "/frontdoor/district"): staff(who("frontdoor.overview")),
+    ("POST", "/documents/{owner_kind}/{owner_id}"): staff(
+        who("document.upload"), scoped=True, params=DOCUMENTS, ok=(422, "请选择材料类型"), note="sent without files"
+    ),
     ("GET", "/households"): staff(who("household.view")),
     ("POST", "/households"): staff(who("household.view"), form=_person, ok=(200, "石婆店求助人")),
     # ---- supervision pages (webapp/supervision/) ----

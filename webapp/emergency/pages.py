@@ -34,6 +34,7 @@ from schemas.staff import Actor
 from webapp import access_log, authz
 from webapp.access_log import Kind
 from webapp.deps import Db, MaybeTemporal, PageActor
+from webapp.documents.panel import panel
 from webapp.emergency import service
 from webapp.emergency.models import EmergencyIn, IncomeIn
 from webapp.errors import ApiError, chinese_message
@@ -240,6 +241,7 @@ async def _detail_page(
             "promise": detail.state.payment_promise if detail.state else None,
             "per_capita_after": after,
             "per_person": bool(event.caps and event.caps.per_person),
+            "documents_panel": await panel(db, "emergency", event_id, actor),
         },
         status=status,
         actor=actor,

@@ -20,6 +20,7 @@ from infra import clock
 from schemas.staff import Actor
 from webapp import authz
 from webapp.deps import Db, MaybeTemporal, PageActor
+from webapp.documents.panel import panel
 from webapp.errors import ApiError
 from webapp.frontdoor import requests
 from webapp.frontdoor.complaints import COMPLAINTS, complaint_detail, list_complaints
@@ -64,6 +65,7 @@ async def _request(db: asyncpg.Pool, temporal: Client | None, request_no: str, a
         "to_link": to_link,
         "may_see_household": authz.may(actor, "household.view"),
         "may_verify": authz.may(actor, "request.verify_identity"),
+        "documents_panel": await panel(db, "request", request_no, actor),
     }
 
 

@@ -37,6 +37,7 @@ from schemas.staff import Actor, Role
 from webapp import access_log, authz
 from webapp.access_log import Kind
 from webapp.deps import AppSettings, Db, MaybeTemporal, PageActor
+from webapp.documents.panel import panel
 from webapp.errors import ApiError
 from webapp.render import refusal_page, render
 from webapp.review.actions import NamesakeAnswer, perform, resolve_namesake
@@ -160,6 +161,8 @@ async def case_page(
     now = today()
     actions = available_actions(actor, state, policy) if state is not None else []
     forms = {a: defaults(a, actor, now.isoformat()) for a in actions}
+    documents = await panel(db, "case", case_id, actor)
+    materials = _prefill_missing(forms, documents)
     form_errors: dict[str, str] = {}
     form_message = None
     if failed is not None:
@@ -208,7 +211,8 @@ async def case_page(
         "form_errors": form_errors,
         "form_message": form_message,
         "team": await _team(db, row, barred_names) if Action.HOME_VISIT in forms else {},
-        "materials": COMMON_MATERIALS,
+        "materials": materials,
+        "documents_panel": documents,
         "done": _done(request),
         "action_labels": ACTION_LABELS,
         "stage_labels": STAGE_LABELS,
@@ -219,6 +223,15 @@ async def case_page(
         "temporal_url": f"{settings.temporal_ui_url}/namespaces/{namespace}/workflows/{row.workflow_id}",
     }
     return render(request, "caseworker/case.html", context, status=status, actor=actor)
+
+
+def _prefill_missing(forms: dict[Action, dict[str, Any]], documents: dict[str, Any]) -> list[str]:
+    """The 补正 form's choices (the usual materials and any required one besides) with the required materials
+    still missing ticked."""
+    missing = [t.name for t in documents["missing"]]
+    if Action.MISSING_MATERIALS in forms:
+        forms[Action.MISSING_MATERIALS]["items"] = missing
+    return [*COMMON_MATERIALS, *(m for m in missing if m not in COMMON_MATERIALS)]
 
 
 def _settling(row: CaseRow, state: CaseState | None) -> bool:

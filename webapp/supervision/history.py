@@ -41,6 +41,7 @@ from schemas.supervision import ongoing_workflow_id
 from webapp import access_log, authz
 from webapp.access_log import Kind
 from webapp.deps import AppSettings, Db, MaybeTemporal, PageActor
+from webapp.documents.pdf import documents_print, with_pdf_pages
 from webapp.errors import ApiError
 from webapp.render import render_error
 from webapp.review.cases import CaseId, case_row, shows_full_ids
@@ -372,14 +373,18 @@ def _flow_line(e: TemporalEvent, names: dict[str, str]) -> list[str]:
 
 
 @router.get("/cases/{case_id}/casefile.pdf")
-async def case_file(request: Request, case_id: CaseId, actor: PageActor, db: Db, client: MaybeTemporal) -> Response:
+async def case_file(
+    request: Request, case_id: CaseId, actor: PageActor, db: Db, client: MaybeTemporal, settings: AppSettings
+) -> Response:
     """The whole file of a case for an inspection, as the viewer may see it."""
     row = await _case(request, actor, db, case_id)
     if isinstance(row, Response):
         return row
     await access_log.record(request, actor, Kind.CASE_FILE_PDF, case_id)
     printed = await case_file_data(db, client, row, actor)
+    printed.documents = await documents_print(db, settings, case_id, row.policy_version)
     body = await run_in_threadpool(case_file_pdf, printed, actor.full_name, clock.now())
+    body = await run_in_threadpool(with_pdf_pages, body, printed.documents)
     log.info("case file printed", case_id=case_id, by=actor.username, masked=printed.masked)
     return Response(
         body,

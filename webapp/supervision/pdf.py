@@ -20,6 +20,8 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, Paragraph, Spacer, Table, TableStyle
 
+from webapp.documents.pdf import DocumentsPrint
+from webapp.documents.pdf import story as documents_story
 from webapp.pdfkit import a4, cjk_font, paragraph
 
 WIDTH = A4[0] - 30 * mm
@@ -147,6 +149,7 @@ class CaseFilePrint:
     recusal: list[str]
     temporal: list[list[str]] | None  # id, when, event, name/details; None when the history cannot be read
     workflow_id: str
+    documents: DocumentsPrint | None = None  # the case's documents (webapp/documents/pdf.py)
 
 
 def case_file_pdf(d: CaseFilePrint, printed_by: str, printed_at: datetime) -> bytes:
@@ -177,5 +180,7 @@ def case_file_pdf(d: CaseFilePrint, printed_by: str, printed_at: datetime) -> by
         story.append(s.p("工作流事件历史暂不可读取（已超过保留期限或服务不可用），以上数据库记录为准。"))
     else:
         story.append(s.listing(["编号", "时间", "事件", "说明"], d.temporal, [0.6, 1.4, 1.6, 4.4]))
+    if d.documents is not None:
+        story += documents_story(s, d.documents)
     footer = f"裕安区社会救助系统生成　打印人：{printed_by}　打印时间：{printed_at:%Y-%m-%d %H:%M}"
     return _build(story, title=f"案卷 {d.case_id}", footer=footer)

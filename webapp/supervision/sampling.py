@@ -25,6 +25,7 @@ from schemas.staff import Actor
 from schemas.supervision import RecheckFinding, SampleDrawn, SupervisionNames
 from webapp import authz
 from webapp.deps import Db, MaybeTemporal, PageActor
+from webapp.documents.panel import panel_if_readable
 from webapp.errors import ApiError
 from webapp.render import refused as refused_page
 from webapp.render import render_error
@@ -164,6 +165,9 @@ async def _recheck_page(
         "done": done,
         "error": error,
         "values": values or {"result": "", "findings": "", "home_visit": False},
+        "documents_panel": await panel_if_readable(
+            db, "case", row.case_id, actor
+        ),  # the evidence the re-check looks at
     }
     return page(request, "supervision/recheck.html", context, actor, status=status)
 

@@ -1,0 +1,92 @@
+"""Documents kept in an S3-compatible object store (`JIUZHU_DOCUMENT_STORE=s3`): moto's S3 server, installed from
+the project's test dependencies and started here, holds the sealed bytes; the database keeps the rest."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import asyncpg
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from tests.support.clients import app_client, login
+from tests.support.clock import SkippingEnvironment, beijing
+from tests.support.documents import gps_of, pdf, photo_with_gps
+from tests.support.ports import free_port
+from tests.support.review import start
+
+BUCKET = "jiuzhu-documents-test"
+
+
+@pytest.fixture
+def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """An S3 server on this machine with an empty bucket, and the settings that point the app at it."""
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    settings = {
+        "JIUZHU_DOCUMENT_STORE": "s3",
+        "JIUZHU_S3_ENDPOINT": endpoint,
+        "JIUZHU_S3_BUCKET": BUCKET,
+        "JIUZHU_S3_ACCESS_KEY_ID": "test-key",
+        "JIUZHU_S3_SECRET_ACCESS_KEY": "test-secret",
+    }
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test-key",
+        aws_secret_access_key="test-secret",
+    )
+    client.create_bucket(Bucket=BUCKET)
+    yield client
+    server.stop()
+
+
+@pytest.mark.start_at(beijing(2026, 11, 24, 9, 30))
+async def test_documents_go_to_the_object_store_sealed_and_come_back(
+    s3, review_env: SkippingEnvironment, pool: asyncpg.Pool
+) -> None:
+    await start(review_env, "DOCS3A")
+    for _ in range(200):
+        if await pool.fetchval("select count(*) from cases where case_id = 'DOCS3A'"):
+            break
+        await asyncio.sleep(0.05)
+    statement_pdf = pdf()
+    async with app_client(pool, review_env.client) as web:
+        staff = await login(web, "shipo_jingban", session=False)
+        r = await web.post(
+            "/api/documents/case/DOCS3A",
+            headers=staff | {"Idempotency-Key": "s3-1"},
+            data={"doc_type": "id_card"},
+            files=[
+                ("files", ("id.jpg", photo_with_gps(), "image/jpeg")),
+                ("files", ("id.pdf", statement_pdf, "application/pdf")),
+            ],
+        )
+        assert r.status_code == 201, r.text
+        photo, statement = r.json()["uploaded"]
+        rows = await pool.fetch("select sha256, store, sealed, thumbnail, mime from document_blobs order by mime")
+        assert [(x["store"], x["sealed"], x["thumbnail"]) for x in rows] == [("s3", None, None)] * 2
+        keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"])
+        by_mime = {x["mime"]: x["sha256"] for x in rows}
+        assert keys == sorted(
+            [
+                f"documents/{by_mime['application/pdf']}",
+                f"documents/{by_mime['image/jpeg']}",
+                f"documents/{by_mime['image/jpeg']}.thumbnail",
+            ]
+        )
+        stored = s3.get_object(Bucket=BUCKET, Key=f"documents/{by_mime['application/pdf']}")["Body"].read()
+        assert b"%PDF" not in stored  # sealed before it leaves the app
+        r = await web.get(f"/api/documents/{photo}/content", headers=staff)
+        assert r.status_code == 200 and r.content[:3] == b"\xff\xd8\xff" and gps_of(r.content) == {}
+        r = await web.get(f"/api/documents/{statement}/content", headers=staff)
+        assert (r.status_code, r.content) == (200, statement_pdf)
+        r = await web.get(f"/api/documents/{photo}/thumbnail", headers=staff)
+        assert (r.status_code, r.headers["content-type"]) == (200, "image/jpeg")
