@@ -159,6 +159,24 @@ class RefusalDelivered(BaseModel):
     note: str = Field(default="", max_length=500)
 
 
+class Withdrawal(BaseModel):
+    """撤回: the applicant asked in writing to withdraw the application; the caseworker records the signed
+    statement (its date and reference: the file number of the signed paper)."""
+
+    actor: Actor
+    statement_signed_on: date = Field(description="申请人签署撤回申请书的日期")
+    statement_ref: str = Field(min_length=1, max_length=100, description="撤回申请书编号（存档号）")
+    reason: str = Field(default="", max_length=1000, description="申请人说明的撤回原因")
+
+
+class Termination(BaseModel):
+    """终止: the approver ends the review before enrolment, with written reasons (e.g. the household moved away,
+    the applicant died, the application was entered by mistake)."""
+
+    actor: Actor
+    reasons: str = Field(min_length=4, max_length=2000, description="终止审核的书面理由")
+
+
 class ObjectionFiled(BaseModel):
     """An objection or complaint about a case that reached the 12349 front door (not the counter)."""
 
@@ -383,7 +401,7 @@ class CaseEventIn(BaseModel):
     deadline_provisional: bool = False
     paused_days: int = 0
     overdue: bool = False
-    status: Literal["open", "enrolled", "refused"] = "open"
+    status: Literal["open", "enrolled", "refused", "withdrawn", "terminated"] = "open"
     handled_by: Literal["township", "district"] = "township"
 
 
@@ -451,6 +469,8 @@ ACTION_PAYLOADS: dict[str, type[BaseModel]] = {
     "take_over": TakeOver,
     "extend_deadline": DeadlineExtension,
     "refusal_delivered": RefusalDelivered,
+    "withdraw": Withdrawal,
+    "terminate": Termination,
 }
 
 
