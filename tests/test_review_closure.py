@@ -86,7 +86,9 @@ async def test_terminated_during_the_public_notice(review_env: SkippingEnvironme
     case = await pool.fetchrow("select stage, status from cases where case_id = 'TM-1'")
     assert (case["stage"], case["status"]) == ("terminated", "terminated")
     assert await pool.fetchval("select count(*) from recipients where case_id = 'TM-1'") == 0
-    note = await pool.fetchrow("select audience, body from notifications where case_id = 'TM-1' and kind = 'terminated'")
+    note = await pool.fetchrow(
+        "select audience, body from notifications where case_id = 'TM-1' and kind = 'terminated'"
+    )
     assert (note["audience"], note["body"]) == (
         "applicant",
         "您的最低生活保障申请已终止审核。理由：申请人已迁出本区。如有异议，可依法申请行政复议或提起行政诉讼。",

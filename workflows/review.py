@@ -199,10 +199,12 @@ class ReviewWorkflow(ReviewActions, ReviewRelatives, ReviewClosure):
     async def decided(self) -> Decision | None:
         """审核确认: the decision, or None if a complaint sent the case back first."""
         await workflow.wait_condition(
-            lambda: self.decision is not None
-            or len(self.steps) > self.steps_taken
-            or self.stage is not Stage.DECISION
-            or self.closure is not None
+            lambda: (
+                self.decision is not None
+                or len(self.steps) > self.steps_taken
+                or self.stage is not Stage.DECISION
+                or self.closure is not None
+            )
         )
         self.take_steps()
         return self.decision if self.stage is Stage.DECISION else None

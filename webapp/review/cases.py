@@ -52,7 +52,9 @@ async def open_case_refusal(
     place = other.place or await _existing_place(db, temporal, other.case_id)
     if place is None or not authz.in_scope(actor, "case.read", place):
         return fresh(OPEN_ELSEWHERE)
-    message = f"该申请家庭中有成员已有未办结的{kind_label}申请（案件 {other.case_id}），不能重复受理；请在该案件中继续办理"
+    message = (
+        f"该申请家庭中有成员已有未办结的{kind_label}申请（案件 {other.case_id}），不能重复受理；请在该案件中继续办理"
+    )
     return ApiError(409, "open_case_exists", message, case_id=other.case_id)
 
 
