@@ -15,6 +15,7 @@ from schemas.money import Money
 from schemas.people import Household
 from schemas.policy import Policy
 from schemas.relatives import DeclaredRelative, FiledRelative, Namesake
+from schemas.review_closure import Termination, Withdrawal
 from schemas.staff import Actor, StaffRef
 
 APPLICATION_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$"
@@ -157,24 +158,6 @@ class RefusalDelivered(BaseModel):
     delivered_on: date
     recipient: str = Field(min_length=1, max_length=60, description="签收人")
     note: str = Field(default="", max_length=500)
-
-
-class Withdrawal(BaseModel):
-    """撤回: the applicant asked in writing to withdraw the application; the caseworker records the signed
-    statement (its date and reference: the file number of the signed paper)."""
-
-    actor: Actor
-    statement_signed_on: date = Field(description="申请人签署撤回申请书的日期")
-    statement_ref: str = Field(min_length=1, max_length=100, description="撤回申请书编号（存档号）")
-    reason: str = Field(default="", max_length=1000, description="申请人说明的撤回原因")
-
-
-class Termination(BaseModel):
-    """终止: the approver ends the review before enrolment, with written reasons (e.g. the household moved away,
-    the applicant died, the application was entered by mistake)."""
-
-    actor: Actor
-    reasons: str = Field(min_length=4, max_length=2000, description="终止审核的书面理由")
 
 
 class ObjectionFiled(BaseModel):
