@@ -80,6 +80,17 @@ async def test_second_open_application_is_refused_until_the_first_is_withdrawn(
         headers={"x-csrftoken": csrf_token(page.text)},
     )
     assert check.json()["message"] == "注意：该居民已有未办结的最低生活保障申请（案件 ONE-1），同类申请不能重复受理"
+    # the household view warns at intake
+    form = await web.get("/households")
+    view = await web.post(
+        "/households",
+        data={"id_number": first["household"]["members"][1]["id_number"], "csrftoken": csrf_token(form.text)},
+    )
+    assert view.status_code == 200
+    assert (
+        '<p class="error" role="status" data-testid="open-application">有未办结的申请：办结前，该户任何成员的同类申请'
+        '均不予重复受理。\n<a href="/cases/ONE-1">ONE-1</a> 最低生活保障</p>'
+    ) in view.text
 
     withdrawal = {"statement_signed_on": "2026-11-24", "statement_ref": "CH-2026-001"}
     r = await web.post("/api/cases/ONE-1/actions/withdraw", json=withdrawal, headers=caseworker)

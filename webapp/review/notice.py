@@ -30,6 +30,8 @@ router = APIRouter(include_in_schema=False)
 
 HOTLINE = "12349"
 OBJECTION_FORM = "/portal/complain"
+# The rules each kind of notice cites.
+RULES = {AssistanceType.DIBAO: "《最低生活保障审核确认办法》", AssistanceType.TEKUN: "《特困人员认定办法》"}
 NOT_IN_NOTICE = ApiError(409, "not_in_notice", "该案件不在公示期，没有可打印的公示")
 
 
@@ -48,6 +50,7 @@ def published(n: PublicNotice) -> dict[str, Any]:
         "village": n.village_name or n.township_name,
         "township": n.township_name,
         "kind": AssistanceType(n.assistance_type).label,
+        "rules": RULES[AssistanceType(n.assistance_type)],
         "category": n.category,
         "monthly_amount": f"{n.monthly_amount:.2f}" if n.monthly_amount is not None else None,
         "people": n.people,
