@@ -80,6 +80,28 @@ async def test_second_open_application_is_refused_until_the_first_is_withdrawn(
         headers={"x-csrftoken": csrf_token(page.text)},
     )
     assert check.json()["message"] == "注意：该居民已有未办结的最低生活保障申请（案件 ONE-1），同类申请不能重复受理"
+    # the intake form: the same refusal, with a link to the open case
+    data = {
+        "csrftoken": csrf_token(page.text),
+        "draft_id": "341503106-20261124-a1b2c3",
+        "assistance_type": "dibao",
+        "channel": "counter",
+        "village_code": "341503106201",
+        "address": "示范村一 王家庄 12 号",
+        "hukou_type": "rural",
+        "members-0-name": "王大山",
+        "members-0-id_number": first["household"]["members"][0]["id_number"],
+        "members-0-relation": "self",
+        "members-0-able_to_work": "yes",
+        "attachments": ["户口簿", "居民身份证"],
+    }
+    r = await web.post("/cases/new", data=data)
+    assert r.status_code == 409
+    assert (
+        '<p class="error cw-banner" role="alert" data-testid="form-message">该申请家庭中有成员已有未办结的最低生活保障'
+        '申请（案件 ONE-1），不能重复受理；请在该案件中继续办理 <a href="/cases/ONE-1" data-testid="open-case-link">'
+        "查看该案件</a></p>"
+    ) in r.text
     # the household view warns at intake
     form = await web.get("/households")
     view = await web.post(
