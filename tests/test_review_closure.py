@@ -3,6 +3,7 @@ worker and PostgreSQL. The clock stops, nothing is published or enrolled, the ca
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 
 import asyncpg
@@ -108,3 +109,32 @@ async def test_terminated_in_the_hearing_by_the_approver(review_env: SkippingEnv
     assert ack.stage == "terminated"
     assert (await h.result()).stage == "terminated"
     assert await events(pool, "TM-2") == [*TO_HEARING, "terminate"]
+
+
+@pytest.mark.start_at(START)
+async def test_withdraw_and_terminate_at_once_close_the_case_once(
+    review_env: SkippingEnvironment, pool: asyncpg.Pool
+) -> None:
+    h = await start(review_env, "TM-3")
+    today = (await until_stage(h, "investigation")).clock.accepted_on
+    withdrawal = Withdrawal(actor=actor("shipo_jingban"), statement_signed_on=today, statement_ref="CH-2026-003")
+    termination = Termination(actor=actor("shipo_shenpi"), reasons="申请人已迁出本区")
+    answers = await asyncio.gather(
+        act(h, Action.WITHDRAW, withdrawal), act(h, Action.TERMINATE, termination), return_exceptions=True
+    )
+    acks = [a for a in answers if not isinstance(a, BaseException)]
+    failures = [a for a in answers if isinstance(a, BaseException)]
+    assert len(acks) == 1 and len(failures) == 1
+    outcome = await h.result()
+    # refused while the first is being recorded, or once it is
+    other = {"withdrawn": "终止审核", "terminated": "撤回申请"}[outcome.stage]
+    closed = {"withdrawn": "已撤回", "terminated": "已终止"}[outcome.stage]
+    assert failures[0].cause.type == "wrong_stage"
+    assert failures[0].cause.message in (
+        "案件正在撤回或终止，不能重复办理",
+        f"当前阶段为「{closed}」，不能办理「{other}」",
+    )
+    assert outcome.stage == acks[0].stage
+    kinds = await events(pool, "TM-3")
+    assert kinds[:2] == ["accepted", "verification_requested"] and len(kinds) == 3
+    assert kinds[2] == {"withdrawn": "withdraw", "terminated": "terminate"}[outcome.stage]
