@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from temporalio import workflow
@@ -18,7 +18,7 @@ from workflows.journal import Journal
 
 with workflow.unsafe.imports_passed_through():
     from rules.stages import Action, Stage
-    from schemas.review import ActionAck, CaseError, CaseOutcome, Termination, Withdrawal
+    from schemas.review import ActionAck, CaseError, CaseOutcome, Decision, Termination, Withdrawal
     from schemas.staff import Actor
 
 if TYPE_CHECKING:
@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 # Since: a case may be withdrawn or terminated before enrolment (run() ends it where it waits).
 CLOSED_EARLY = "review-withdraw-terminate"
 ALREADY_CLOSING = "案件正在撤回或终止，不能重复办理"
+NOTICE_OVER = "公示期已结束，案件正在纳入保障，不能撤回或终止"
+REFUSAL_DECIDED = "已决定不予批准，案件按不予批准办结，不能撤回或终止"
+CLOSED_OTHERWISE = "案件已按其他结果办结，未能撤回或终止"
 
 
 @dataclass
@@ -49,6 +52,9 @@ class ReviewClosure:
     journal: Journal
     clock: ReviewClock
     closure: Closure | None
+    closed: bool
+    notice_ends_at: datetime | None
+    decision: Decision | None
     steps: list[str]
     steps_taken: int
     check: Callable[[Action, Actor], None]
@@ -57,6 +63,17 @@ class ReviewClosure:
     send: Callable[..., Awaitable[None]]
     applicant_name: str
     kind_label: str
+
+    def check_closing(self, action: Action, actor: Actor) -> None:
+        """The action rules, and not once another closing is under way, a refusal is decided (its notice follows)
+        or the notice has run out (the enrolment follows)."""
+        self.check(action, actor)
+        if self.closure is not None:
+            raise refuse(CaseError.WRONG_STAGE, ALREADY_CLOSING)
+        if self.decision is not None and not self.decision.approve:
+            raise refuse(CaseError.WRONG_STAGE, REFUSAL_DECIDED)
+        if self.notice_ends_at is not None and workflow.now() >= self.notice_ends_at:
+            raise refuse(CaseError.WRONG_STAGE, NOTICE_OVER)
 
     @workflow.update(name=Action.WITHDRAW.value)
     async def withdraw(self, a: Withdrawal) -> ActionAck:
@@ -69,9 +86,7 @@ class ReviewClosure:
 
     @withdraw.validator
     def _v_withdraw(self, a: Withdrawal) -> None:
-        self.check(Action.WITHDRAW, a.actor)
-        if self.closure is not None:
-            raise refuse(CaseError.WRONG_STAGE, ALREADY_CLOSING)
+        self.check_closing(Action.WITHDRAW, a.actor)
         if not a.statement_ref.strip():
             raise refuse(CaseError.INCOMPLETE, "请填写申请人签署的撤回申请书编号")
         if a.statement_signed_on > today() or (self.accepted_on and a.statement_signed_on < self.accepted_on):
@@ -85,20 +100,20 @@ class ReviewClosure:
 
     @terminate.validator
     def _v_terminate(self, a: Termination) -> None:
-        self.check(Action.TERMINATE, a.actor)
-        if self.closure is not None:
-            raise refuse(CaseError.WRONG_STAGE, ALREADY_CLOSING)
+        self.check_closing(Action.TERMINATE, a.actor)
         if len(a.reasons.strip()) < 4:
             raise refuse(CaseError.INCOMPLETE, "终止审核须书面写明理由")
 
     async def close_early(self, closure: Closure) -> ActionAck:
         """Hand the closure to run() and answer once it is recorded (a second one that passed its validator
-        before the first was applied is refused here)."""
+        before the first was applied is refused here, and one that came as run() was closing the case another
+        way, e.g. refused while the refusal was being written, once run() is done)."""
         if self.closure is not None:
             raise refuse(CaseError.WRONG_STAGE, ALREADY_CLOSING)
         self.closure = closure
-        await workflow.wait_condition(lambda: closure.key is not None)
-        assert closure.key is not None
+        await workflow.wait_condition(lambda: closure.key is not None or self.closed)
+        if closure.key is None:
+            raise refuse(CaseError.WRONG_STAGE, CLOSED_OTHERWISE)
         return self.ack(closure.key)
 
     async def closed_early(self) -> CaseOutcome:
