@@ -80,6 +80,11 @@ async def test_second_open_application_is_refused_until_the_first_is_withdrawn(
         headers={"x-csrftoken": csrf_token(page.text)},
     )
     assert check.json()["message"] == "注意：该居民已有未办结的最低生活保障申请（案件 ONE-1），同类申请不能重复受理"
+    logged = await pool.fetch(
+        "select kind, detail from access_log where username = 'shipo_jingban' and kind = 'household.lookup'"
+    )
+    masked = first["household"]["members"][0]["id_number"]
+    assert [tuple(x) for x in logged] == [("household.lookup", f"{masked[:6]}********{masked[-4:]}")]
     # the intake form: the same refusal, with a link to the open case
     data = {
         "csrftoken": csrf_token(page.text),

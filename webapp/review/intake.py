@@ -26,7 +26,7 @@ from schemas.identity import validate_resident_id
 from schemas.people import RELATION_LABELS, AssetKind, DisabilityKind, HukouType, IncomeSource, Relation, SelfCare
 from schemas.review import Application, AssistanceType, Channel
 from schemas.staff import Actor
-from webapp import authz
+from webapp import access_log, authz
 from webapp.deps import Db, MaybeTemporal, PageActor
 from webapp.errors import ApiError
 from webapp.render import refused, render
@@ -285,14 +285,17 @@ async def _wait_for_row(db: asyncpg.Pool, case_id: str) -> None:
 
 
 @router.post("/cases/new/check-id")
-async def check_id(actor: PageActor, db: Db, id_number: Annotated[str, Form()] = "") -> JSONResponse:
+async def check_id(request: Request, actor: PageActor, db: Db, id_number: Annotated[str, Form()] = "") -> JSONResponse:
     """The server's own ID check while typing: POST so the number stays out of URLs and access logs. A valid
-    number of a person in an open case is answered with a warning (for those who accept applications)."""
+    number of a person in an open case is answered with a warning (for those who accept applications), a
+    look-up the access log keeps as a household look-up."""
     try:
         value = validate_resident_id(id_number)
     except ValueError as exc:
         return JSONResponse({"ok": False, "value": id_number, "message": str(exc)})
     warning = await open_case_warning(db, actor, value) if authz.may(actor, "case.accept") else ""
+    if warning:
+        await access_log.household(request, actor, value)
     return JSONResponse({"ok": True, "value": value, "message": warning})
 
 
