@@ -16,6 +16,7 @@ from datetime import date, datetime
 import asyncpg
 from pydantic import ConfigDict
 
+from db import applications_repo
 from db.pool import Db
 from rules import progress
 from schemas.identity import mask_id
@@ -80,6 +81,8 @@ async def insert_case(conn: asyncpg.Connection, req: OpenCaseIn, policy_version:
         policy_version,
         req.accepted_at,
     )
+    ids = [m.id_number for m in hh.members]
+    await applications_repo.claim_quietly(conn, app.application_id, ids, app.assistance_type.value, req.accepted_at)
 
 
 # ---- the event log ------------------------------------------------------------------------------------
@@ -210,6 +213,15 @@ async def record_event(conn: asyncpg.Connection, ev: CaseEventIn) -> None:
             ev.handled_by,
             ev.occurred_at,
         )
+        if ev.kind == "notice_started":  # the current notice, for the public list and the printed notice
+            await conn.execute(
+                "update cases set notice_started_at = $2, notice_ends_at = $3::text::timestamptz where case_id = $1",
+                ev.case_id,
+                ev.occurred_at,
+                ev.payload["ends_at"],
+            )
+        if ev.status != "open":
+            await applications_repo.release(conn, ev.case_id, ev.occurred_at)
 
 
 # ---- escalations, verification, outbox ----------------------------------------------------------------

@@ -23,6 +23,8 @@ class Stage(StrEnum):
     PUBLIC_NOTICE = "public_notice"
     ENROLLED = "enrolled"
     REFUSED = "refused"
+    WITHDRAWN = "withdrawn"  # 撤回: at the applicant's request, before enrolment
+    TERMINATED = "terminated"  # 终止: by the approver, with reasons, before enrolment
 
     @property
     def label(self) -> str:
@@ -30,7 +32,7 @@ class Stage(StrEnum):
 
     @property
     def closed(self) -> bool:
-        return self in (Stage.ENROLLED, Stage.REFUSED)
+        return self in (Stage.ENROLLED, Stage.REFUSED, Stage.WITHDRAWN, Stage.TERMINATED)
 
 
 STAGE_LABELS = {
@@ -41,19 +43,25 @@ STAGE_LABELS = {
     Stage.PUBLIC_NOTICE: "公示",
     Stage.ENROLLED: "已纳入保障",
     Stage.REFUSED: "不予批准",
+    Stage.WITHDRAWN: "已撤回",
+    Stage.TERMINATED: "已终止",
 }
 
 # Where each stage may go next; the workflow's one `move()` refuses anything else. A complaint about the
 # case sends it back from the hearing or the decision to the investigation, an objection during the
-# public notice back to the investigation or the hearing.
+# public notice back to the investigation or the hearing. Until enrolment the case may be withdrawn or
+# terminated, which closes it.
+_ENDED_EARLY = frozenset({Stage.WITHDRAWN, Stage.TERMINATED})
 TRANSITIONS: dict[Stage, frozenset[Stage]] = {
     Stage.ACCEPTED: frozenset({Stage.INVESTIGATION}),
-    Stage.INVESTIGATION: frozenset({Stage.HEARING, Stage.DECISION}),
-    Stage.HEARING: frozenset({Stage.DECISION, Stage.INVESTIGATION}),
-    Stage.DECISION: frozenset({Stage.PUBLIC_NOTICE, Stage.REFUSED, Stage.INVESTIGATION}),
-    Stage.PUBLIC_NOTICE: frozenset({Stage.ENROLLED, Stage.INVESTIGATION, Stage.HEARING}),
+    Stage.INVESTIGATION: frozenset({Stage.HEARING, Stage.DECISION}) | _ENDED_EARLY,
+    Stage.HEARING: frozenset({Stage.DECISION, Stage.INVESTIGATION}) | _ENDED_EARLY,
+    Stage.DECISION: frozenset({Stage.PUBLIC_NOTICE, Stage.REFUSED, Stage.INVESTIGATION}) | _ENDED_EARLY,
+    Stage.PUBLIC_NOTICE: frozenset({Stage.ENROLLED, Stage.INVESTIGATION, Stage.HEARING}) | _ENDED_EARLY,
     Stage.ENROLLED: frozenset(),
     Stage.REFUSED: frozenset(),
+    Stage.WITHDRAWN: frozenset(),
+    Stage.TERMINATED: frozenset(),
 }
 
 
@@ -119,6 +127,8 @@ class Action(StrEnum):
     TAKE_OVER = "take_over"
     EXTEND_DEADLINE = "extend_deadline"
     REFUSAL_DELIVERED = "refusal_delivered"
+    WITHDRAW = "withdraw"
+    TERMINATE = "terminate"
 
     @property
     def spec(self) -> ActionSpec:
@@ -247,6 +257,23 @@ ACTIONS: dict[Action, ActionSpec] = {
             TOWNSHIP_STAFF | {VILLAGE_CADRE},
             while_paused=True,
             waits_on=frozenset({CASEWORKER}),
+        ),
+        # Closing a case before enrolment: the caseworker at the applicant's signed request, the approver (the
+        # district where it approves) with reasons; never anyone's task.
+        ActionSpec(
+            Action.WITHDRAW,
+            "撤回申请",
+            _OPEN | {Stage.PUBLIC_NOTICE},
+            frozenset({CASEWORKER}),
+            while_paused=True,
+        ),
+        ActionSpec(
+            Action.TERMINATE,
+            "终止审核",
+            _OPEN | {Stage.PUBLIC_NOTICE},
+            frozenset({APPROVER}),
+            while_paused=True,
+            approval=True,
         ),
     )
 }

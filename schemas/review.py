@@ -15,6 +15,7 @@ from schemas.money import Money
 from schemas.people import Household
 from schemas.policy import Policy
 from schemas.relatives import DeclaredRelative, FiledRelative, Namesake
+from schemas.review_closure import Termination, Withdrawal
 from schemas.staff import Actor, StaffRef
 
 APPLICATION_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$"
@@ -383,7 +384,7 @@ class CaseEventIn(BaseModel):
     deadline_provisional: bool = False
     paused_days: int = 0
     overdue: bool = False
-    status: Literal["open", "enrolled", "refused"] = "open"
+    status: Literal["open", "enrolled", "refused", "withdrawn", "terminated"] = "open"
     handled_by: Literal["township", "district"] = "township"
 
 
@@ -451,6 +452,8 @@ ACTION_PAYLOADS: dict[str, type[BaseModel]] = {
     "take_over": TakeOver,
     "extend_deadline": DeadlineExtension,
     "refusal_delivered": RefusalDelivered,
+    "withdraw": Withdrawal,
+    "terminate": Termination,
 }
 
 

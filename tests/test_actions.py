@@ -35,17 +35,17 @@ def case(stage: Stage, **kw) -> CaseView:
 @pytest.mark.parametrize(
     "who, view, expected",
     [
-        (actor("township_approver"), case(Stage.DECISION), [A.MISSING_MATERIALS, A.DECISION]),
+        (actor("township_approver"), case(Stage.DECISION), [A.MISSING_MATERIALS, A.DECISION, A.TERMINATE]),
         (actor("township_approver"), case(Stage.DECISION, district_approves=True), [A.MISSING_MATERIALS]),
         (
             actor("district_officer", place="341503"),
             case(Stage.DECISION, district_approves=True),
-            [A.DECISION, A.EXTEND_DEADLINE],
+            [A.DECISION, A.EXTEND_DEADLINE, A.TERMINATE],  # where the district approves, it terminates
         ),
         (
             actor("district_officer", place="341503"),
             case(Stage.DECISION, district_approves=True, decided=True, extended=True),
-            [],
+            [A.TERMINATE],
         ),
         (actor("township_caseworker"), case(Stage.REFUSED), [A.REFUSAL_DELIVERED]),
         (actor("township_caseworker"), case(Stage.REFUSED, delivered=True), []),
@@ -56,6 +56,8 @@ def case(stage: Stage, **kw) -> CaseView:
                 A.MISSING_MATERIALS,
                 A.DECISION,
                 A.EXTEND_DEADLINE,
+                A.WITHDRAW,
+                A.TERMINATE,
             ],
         ),
         (
@@ -65,6 +67,7 @@ def case(stage: Stage, **kw) -> CaseView:
                 A.MISSING_MATERIALS,
                 A.HOME_VISIT,
                 A.NEIGHBOUR_INTERVIEW,
+                A.WITHDRAW,
             ],
         ),
         (
@@ -81,7 +84,7 @@ def case(stage: Stage, **kw) -> CaseView:
                 A.EXTEND_DEADLINE,
             ],
         ),
-        (actor("township_caseworker"), case(Stage.INVESTIGATION, paused=True), [A.MATERIALS_SUPPLIED]),
+        (actor("township_caseworker"), case(Stage.INVESTIGATION, paused=True), [A.MATERIALS_SUPPLIED, A.WITHDRAW]),
         (actor("village_cadre", place=VILLAGE), case(Stage.PUBLIC_NOTICE), [A.OBJECTION]),
         (actor("village_cadre", place="341503106202"), case(Stage.PUBLIC_NOTICE), []),  # another village
         (actor("township_caseworker", "wang"), case(Stage.INVESTIGATION, barred=frozenset({"wang"})), []),

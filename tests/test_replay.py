@@ -60,6 +60,8 @@ def test_histories_are_recorded() -> None:
         "ongoing",
         "referral",
         "complaint",
+        "withdrawn",
+        "terminated",
     }
 
 

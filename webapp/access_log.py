@@ -28,6 +28,7 @@ class Kind(StrEnum):
     CASE_PDF = "case.pdf"
     CASE_HISTORY = "case.history"
     CASE_FILE_PDF = "case.casefile_pdf"
+    CASE_NOTICE = "case.notice"
     HOUSEHOLD = "household.lookup"
     EXPORT_CASES = "export.cases"
     EXPORT_DECLARATION = "export.declaration"
@@ -57,6 +58,7 @@ LABELS: dict[Kind, str] = {
     Kind.CASE_PDF: "下载审批表 PDF",
     Kind.CASE_HISTORY: "查看案件历史",
     Kind.CASE_FILE_PDF: "下载案卷 PDF",
+    Kind.CASE_NOTICE: "打印公示",
     Kind.HOUSEHOLD: "查询家庭信息",
     Kind.EXPORT_CASES: "导出案件列表",
     Kind.EXPORT_DECLARATION: "导出资金申报",

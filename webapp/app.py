@@ -34,9 +34,10 @@ from webapp.frontdoor import api as frontdoor_api
 from webapp.frontdoor import bureau_pages, desk_pages
 from webapp.household import api as household_api
 from webapp.household import pages as household_pages
+from webapp.portal import notices as portal_notices
 from webapp.portal import pages as portal_pages
 from webapp.review import api as review_api
-from webapp.review import approval, case_page, inbox, intake
+from webapp.review import approval, case_page, inbox, intake, notice
 from webapp.sessions import Keys, Sessions
 from webapp.supervision import (
     access_search,
@@ -74,6 +75,7 @@ PAGES = [
     intake.router,  # before the case page: /cases/new is not a case number
     inbox.router,
     case_page.router,
+    notice.router,
     access_search.router,
     overview.router,
     users.router,
@@ -83,6 +85,7 @@ PAGES = [
     policy.router,
     emergency_pages.router,
     portal_pages.router,
+    portal_notices.router,
     bureau_pages.router,
     desk_pages.router,
     household_pages.router,

@@ -19,14 +19,22 @@ class ErrorBody(BaseModel):
     code: str
     message: str
     errors: list[dict[str, Any]] | None = None
+    case_id: str | None = None  # the case a refusal is about, where the caller may see it (e.g. the open one)
+    link: str | None = None  # its page
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, case_id: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.case_id = case_id
+
+    @property
+    def body(self) -> ErrorBody:
+        link = f"/cases/{self.case_id}" if self.case_id else None
+        return ErrorBody(code=self.code, message=self.message, case_id=self.case_id, link=link)
 
 
 def unauthenticated() -> ApiError:
@@ -97,7 +105,7 @@ def validation_error(errors: list[dict[str, Any]]) -> JSONResponse:
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(ErrorBody(code=exc.code, message=exc.message).model_dump(exclude_none=True), exc.status)
+        return JSONResponse(exc.body.model_dump(exclude_none=True), exc.status)
 
     @app.exception_handler(RequestValidationError)
     async def _request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -19,6 +19,7 @@ from workflows.documents import RecordsDocuments
 from workflows.journal import Entry, Journal
 from workflows.review_actions import ReviewActions
 from workflows.review_clock import ReviewClock
+from workflows.review_closure import Closure, ReviewClosure
 from workflows.review_relatives import ReviewRelatives
 
 with workflow.unsafe.imports_passed_through():
@@ -55,7 +56,7 @@ REFUSAL_DELIVERY = "refusal-delivery"
 
 
 @workflow.defn(name=ReviewNames.WORKFLOW)
-class ReviewWorkflow(ReviewActions, ReviewRelatives, RecordsDocuments):
+class ReviewWorkflow(ReviewActions, ReviewRelatives, ReviewClosure, RecordsDocuments):
     @workflow.init
     def __init__(self, start: ReviewStart) -> None:
         app = start.application
@@ -90,6 +91,7 @@ class ReviewWorkflow(ReviewActions, ReviewRelatives, RecordsDocuments):
         self.refusal_delivery: RefusalDelivered | None = None
         self.district_approval = False  # the township referred an approval the means test does not support
         self.closed = False
+        self.closure: Closure | None = None  # a withdrawal or termination for run() to record
         # the steps staff recorded that move the case on, and how many of them run() has taken
         self.handlers_move = False
         self.steps: list[str] = []
@@ -169,15 +171,18 @@ class ReviewWorkflow(ReviewActions, ReviewRelatives, RecordsDocuments):
 
     async def review(self) -> CaseOutcome:
         """调查核实 → 民主评议 (where the policy makes it mandatory) → 审核确认 → 公示 → 纳入保障, or 不予批准.
-        A complaint sends the case back from the hearing or the decision, an objection from the notice."""
+        A complaint sends the case back from the hearing or the decision, an objection from the notice; until
+        enrolment the case may be withdrawn or terminated (`workflows.review_closure`)."""
         while True:
+            if self.closure is not None:
+                return await self.closed_early()
             if self.stage in (Stage.INVESTIGATION, Stage.HEARING):
                 await self.moved_on()
                 continue
             assert self.stage is Stage.DECISION
             decision = await self.decided()
-            if decision is None:
-                continue  # a complaint sent the case back
+            if decision is None or self.closure is not None:
+                continue  # a complaint sent the case back, or it is being closed
             if not decision.approve:
                 return await self.close_refused(decision)
             ends = await self.open_notice()
@@ -187,13 +192,20 @@ class ReviewWorkflow(ReviewActions, ReviewRelatives, RecordsDocuments):
     async def moved_on(self) -> None:
         """Until a step recorded moves the case to another stage (cases whose handlers move it: until they do)."""
         stage = self.stage
-        await workflow.wait_condition(lambda: len(self.steps) > self.steps_taken or self.stage is not stage)
+        await workflow.wait_condition(
+            lambda: len(self.steps) > self.steps_taken or self.stage is not stage or self.closure is not None
+        )
         self.take_steps()
 
     async def decided(self) -> Decision | None:
         """审核确认: the decision, or None if a complaint sent the case back first."""
         await workflow.wait_condition(
-            lambda: self.decision is not None or len(self.steps) > self.steps_taken or self.stage is not Stage.DECISION
+            lambda: (
+                self.decision is not None
+                or len(self.steps) > self.steps_taken
+                or self.stage is not Stage.DECISION
+                or self.closure is not None
+            )
         )
         self.take_steps()
         return self.decision if self.stage is Stage.DECISION else None
@@ -230,11 +242,13 @@ class ReviewWorkflow(ReviewActions, ReviewRelatives, RecordsDocuments):
         assert self.policy is not None
         try:
             await workflow.wait_condition(
-                lambda: self.objection is not None or len(self.steps) > self.steps_taken,
+                lambda: self.objection is not None or len(self.steps) > self.steps_taken or self.closure is not None,
                 timeout=max(ends - workflow.now(), timedelta(0)),
             )
         except TimeoutError:
             return False
+        if self.closure is not None:
+            return True  # withdrawn or terminated during the notice: run() closes it
         self.take_steps()
         self.objection = None
         if not self.policy.review.notice_counts_in_limit:
@@ -438,7 +452,7 @@ class ReviewWorkflow(ReviewActions, ReviewRelatives, RecordsDocuments):
 
     @property
     def status(self) -> str:
-        return {Stage.ENROLLED: "enrolled", Stage.REFUSED: "refused"}.get(self.stage, "open")
+        return self.stage.value if self.stage.closed else "open"
 
     def accepts_documents(self) -> bool:
         return not self.closed

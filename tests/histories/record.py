@@ -180,6 +180,32 @@ async def scenario_complaint_in_review(env: WorkflowEnvironment, app_id: str) ->
     await h.result()
 
 
+async def scenario_withdrawn(env: WorkflowEnvironment, app_id: str) -> None:
+    """(Since v7) withdrawn at the applicant's signed request while the clock waits for missing materials."""
+    from schemas.review import MissingMaterials, Withdrawal
+
+    h = await _start(env, app_id)
+    today = (await until_stage(h, "investigation")).clock.accepted_on
+    await act(h, Action.MISSING_MATERIALS, MissingMaterials(actor=actor("shipo_jingban"), items=["户口簿"]))
+    await env.sleep(timedelta(days=2))
+    statement = Withdrawal(actor=actor("shipo_jingban"), statement_signed_on=today, statement_ref="CH-REPLAY-1")
+    await act(h, Action.WITHDRAW, statement)
+    await h.result()
+
+
+async def scenario_terminated(env: WorkflowEnvironment, app_id: str) -> None:
+    """(Since v7) approved, then terminated by the approver during the public notice: nothing is enrolled."""
+    from schemas.review import Termination
+
+    h = await _start(env, app_id)
+    await investigate(h)
+    await act(h, Action.DECISION, Decision(actor=actor("shipo_shenpi"), approve=True, category="B"))
+    await until_stage(h, "public_notice")
+    await env.sleep(timedelta(days=2))
+    await act(h, Action.TERMINATE, Termination(actor=actor("shipo_shenpi"), reasons="申请人已迁出本区"))
+    await h.result()
+
+
 async def scenario_emergency(env: WorkflowEnvironment, event_id: str) -> None:
     from temporalio.client import WorkflowUpdateFailedError
 
@@ -368,6 +394,8 @@ SCENARIOS = {
     "referral": scenario_referral,
     "emergency_12349": scenario_emergency_12349,
     "complaint": scenario_complaint,
+    "withdrawn": scenario_withdrawn,
+    "terminated": scenario_terminated,
 }
 FRONT_DOOR = {
     "referral",

@@ -218,6 +218,8 @@ REVIEW_BODIES: dict[str, Body] = {
         "delivered_on": _on_acceptance(s),
         "recipient": "申请人本人",
     },
+    "withdraw": lambda u, s: {"statement_signed_on": _on_acceptance(s), "statement_ref": "CH-2026-001"},
+    "terminate": {"reasons": "申请人已迁出本区"},
 }
 # Who may take each action: the workflow's rule (rules.stages.ACTION_ROLES), past the HTTP layer's `case.act`;
 # a district officer acts for a township once the district has taken the case over, and decides where the
@@ -234,6 +236,8 @@ REVIEW_ROLES: dict[str, frozenset[Role]] = {
     "take_over": frozenset({OFF}),
     "extend_deadline": frozenset({OFF}),
     "refusal_delivered": frozenset({CW, AP, VC, OFF}),
+    "withdraw": frozenset({CW, OFF}),
+    "terminate": frozenset({AP, OFF}),
 }
 
 
@@ -509,6 +513,10 @@ RULES: dict[tuple[str, str], Rule] = {
         ok=(409, "未能接管： 案件已办结，不能再操作"),
     ),
     ("GET", "/cases/{case_id}/approval.pdf"): staff(who("case.read"), scoped=True),
+    # the seeded case is not in public notice
+    ("GET", "/cases/{case_id}/notice"): staff(
+        who("case.read"), scoped=True, ok=(409, "该案件不在公示期，没有可打印的公示")
+    ),
     # ---- admin pages: the administrator only ----
     ("GET", "/admin"): staff(ADMIN),
     ("GET", "/admin/users"): staff(ADMIN),
@@ -573,6 +581,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/portal/complain"): Rule(PUBLIC, form={}, csrf=True, ok=FORM_ERRORS),
     ("GET", "/portal/done"): Rule(PUBLIC, ok=(303, "/portal"), note="nothing done: back to the portal"),
     ("GET", "/portal/status"): Rule(PUBLIC),
+    ("GET", "/portal/notices"): Rule(PUBLIC),
     ("POST", "/portal/status"): Rule(PUBLIC, form={}, csrf=True, ok=(422, "编号格式如 12349-20261201-AB12CD")),
     # ---- bureau pages ----
     ("GET", "/bureau"): staff(who("referral.read")),

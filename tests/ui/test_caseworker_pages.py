@@ -312,7 +312,12 @@ DISTRICT_APPROVES = Policy.model_validate({"review": {"approval_level_by_townshi
 @pytest.mark.parametrize(
     "user, case, policy, expected",
     [
-        ("shipo_jingban", state("investigation"), Policy(), ["home_visit", "neighbour_interview", "missing_materials"]),
+        (
+            "shipo_jingban",
+            state("investigation"),
+            Policy(),
+            ["home_visit", "neighbour_interview", "missing_materials", "withdraw"],
+        ),
         ("shipo_cun1", state("investigation", home_visit_done=True), Policy(), ["neighbour_interview"]),
         ("qu_minzheng", state("investigation"), Policy(), ["verification_result", "extend_deadline"]),
         (
@@ -321,19 +326,19 @@ DISTRICT_APPROVES = Policy.model_validate({"review": {"approval_level_by_townshi
             Policy(),
             ["verification_result", "home_visit", "extend_deadline"],
         ),
-        ("shipo_jingban", state("investigation", paused=True), Policy(), ["materials_supplied"]),
+        ("shipo_jingban", state("investigation", paused=True), Policy(), ["materials_supplied", "withdraw"]),
         ("qu_minzheng", state("investigation", paused=True), Policy(), ["verification_result", "extend_deadline"]),
         ("shipo_jingban", state("investigation", barred_staff=["shipo_jingban"]), Policy(), []),
         ("qu_jiandu", state("decision"), Policy(), []),
-        ("shipo_shenpi", state("decision"), Policy(), ["decision", "missing_materials"]),
+        ("shipo_shenpi", state("decision"), Policy(), ["decision", "missing_materials", "terminate"]),
         ("shipo_shenpi", state("decision"), DISTRICT_APPROVES, ["missing_materials"]),
-        ("qu_minzheng", state("decision"), DISTRICT_APPROVES, ["decision", "extend_deadline"]),
+        ("qu_minzheng", state("decision"), DISTRICT_APPROVES, ["decision", "extend_deadline", "terminate"]),
         ("qu_minzheng", state("hearing", escalations=OVERDUE), Policy(), ["take_over", "extend_deadline"]),
         (
             "qu_minzheng",
             state("hearing", escalations=OVERDUE, handled_by="district"),
             Policy(),
-            ["hearing", "extend_deadline", "missing_materials"],
+            ["hearing", "extend_deadline", "missing_materials", "withdraw", "terminate"],
         ),
         ("shipo_cun1", state("public_notice"), Policy(), ["objection"]),
         ("shipo_jingban", state("enrolled"), Policy(), []),

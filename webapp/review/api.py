@@ -61,6 +61,11 @@ _ERRORS = {
         **_ERRORS,
         200: {"model": CaseCreated, "description": "该申请编号已受理过，返回已有案件"},
         202: {"model": CaseCreated, "description": "已受理，流程已启动；案件状态稍后可查（未等待或等待超时）"},
+        409: {
+            "model": ErrorBody,
+            "description": "申请编号已被使用（application_id_taken），或家庭成员已有未办结的同类申请"
+            "（open_case_exists；有权查看时附 case_id 和 link）",
+        },
     },
 )
 async def accept(

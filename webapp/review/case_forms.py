@@ -33,6 +33,8 @@ FIELDS: dict[Action, tuple[str, ...]] = {
     Action.TAKE_OVER: ("reason",),
     Action.EXTEND_DEADLINE: ("reasons",),
     Action.REFUSAL_DELIVERED: ("method", "delivered_on", "recipient", "note"),
+    Action.WITHDRAW: ("statement_signed_on", "statement_ref", "reason"),
+    Action.TERMINATE: ("reasons",),
 }
 MULTI = frozenset({"items", "investigators", "assistants"})  # checkboxes
 LINES = frozenset({"items_other", "family_signatures", "interviewees", "evidence_requests", "participants"})
@@ -50,9 +52,11 @@ ORDER = (
     Action.TAKE_OVER,
     Action.EXTEND_DEADLINE,
     Action.MISSING_MATERIALS,
+    Action.WITHDRAW,
+    Action.TERMINATE,
 )
-# Shown folded: rarely needed, and long.
-FOLDED = frozenset({Action.MISSING_MATERIALS, Action.EXTEND_DEADLINE})
+# Shown folded: rarely needed, and long (closing a case early, too: never by a slip of the hand).
+FOLDED = frozenset({Action.MISSING_MATERIALS, Action.EXTEND_DEADLINE, Action.WITHDRAW, Action.TERMINATE})
 
 
 def case_view(state: CaseState, policy: Policy) -> CaseView:
@@ -95,6 +99,7 @@ def defaults(action: Action, actor: Actor, today: str) -> dict[str, Any]:
         Action.DECISION: {"approve": "yes"},
         Action.OBJECTION: {"route": "reinvestigate"},
         Action.REFUSAL_DELIVERED: {"delivered_on": today, "method": "in_person"},
+        Action.WITHDRAW: {"statement_signed_on": today},
     }
     return base | extra.get(action, {})
 

@@ -16,7 +16,8 @@ from fastapi import Path
 from structlog.contextvars import bound_contextvars
 from temporalio.client import Client
 
-from db import cases_repo, places_repo
+from db import applications_repo, cases_repo, places_repo
+from db.applications_repo import OpenApplication
 from db.cases_repo import CaseRow
 from rules.access import within
 from rules.stages import STAGE_LABELS
@@ -34,6 +35,28 @@ log = structlog.get_logger("webapp")
 # A repeated application id outside the caller's jurisdiction: the same words whether that case has its row yet or
 # not, naming nothing of it (not its township, applicant or dates); only that the number is in use.
 ID_TAKEN = ApiError(409, "application_id_taken", "该申请编号已被使用，请换一个编号或留空由系统生成")
+
+# Issue 17.3: a second open case of the same type for a member of an open case's household. Inside the caller's
+# jurisdiction the answer names the open case; outside it, only that an application is open elsewhere (issue 16.3).
+OPEN_ELSEWHERE = ApiError(
+    409,
+    "open_case_exists",
+    "该申请家庭中有成员已在其他乡镇（街道）有未办结的同类申请，办结后方可再次申请；如有疑问，请联系区民政局",
+)
+
+
+async def open_case_refusal(
+    db: asyncpg.Pool, temporal: Client, actor: Actor, other: OpenApplication, kind_label: str
+) -> ApiError:
+    """409 `open_case_exists`: naming the open case where the actor may read it, else nothing of it."""
+    place = other.place or await _existing_place(db, temporal, other.case_id)
+    if place is None or not authz.in_scope(actor, "case.read", place):
+        return fresh(OPEN_ELSEWHERE)
+    message = (
+        f"该申请家庭中有成员已有未办结的{kind_label}申请（案件 {other.case_id}），不能重复受理；请在该案件中继续办理"
+    )
+    return ApiError(409, "open_case_exists", message, case_id=other.case_id)
+
 
 CaseId = Annotated[str, Path(pattern=APPLICATION_ID, description="案件编号（即申请编号）")]
 
@@ -98,8 +121,16 @@ async def accept(
     # workflow past retention, start another under its number).
     if (place := await cases_repo.case_place(db, case_id)) and not within(actor.place_code, place):
         raise fresh(ID_TAKEN)
+    ids = [m.id_number for m in household.members]
     with bound_contextvars(case_id=case_id):
-        handle, created = await start_review(temporal, ReviewStart(application=application, accepted_by=actor))
+        # The claim's transaction is held over the start: a second intake for any of these people waits for it,
+        # then finds this case; a start that fails leaves nothing claimed.
+        try:
+            async with db.acquire() as conn, conn.transaction():
+                await applications_repo.claim(conn, case_id, ids, application.assistance_type.value)
+                handle, created = await start_review(temporal, ReviewStart(application=application, accepted_by=actor))
+        except applications_repo.Taken as taken:
+            raise await open_case_refusal(db, temporal, actor, taken.by, application.assistance_type.label) from None
         with bound_contextvars(workflow_id=handle.id):
             if not created:
                 place = await _existing_place(db, temporal, case_id)

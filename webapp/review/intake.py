@@ -19,14 +19,14 @@ from pydantic import ValidationError
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from db import cases_repo, places_repo
+from db import applications_repo, cases_repo, places_repo
 from infra.clock import today
 from rules.access import township_of
 from schemas.identity import validate_resident_id
 from schemas.people import RELATION_LABELS, AssetKind, DisabilityKind, HukouType, IncomeSource, Relation, SelfCare
 from schemas.review import Application, AssistanceType, Channel
 from schemas.staff import Actor
-from webapp import authz
+from webapp import access_log, authz
 from webapp.deps import Db, MaybeTemporal, PageActor
 from webapp.errors import ApiError
 from webapp.render import refused, render
@@ -203,6 +203,7 @@ async def _form(
     *,
     errors: dict[str, str] | None = None,
     message: str | None = None,
+    open_case: str | None = None,
     status: int = 200,
 ) -> HTMLResponse:
     township = township_of(actor.place_code)
@@ -210,6 +211,7 @@ async def _form(
         "values": values,
         "errors": errors or {},
         "message": message,
+        "open_case": open_case,
         "township_name": await places_repo.place_name(db, township),
         "villages": await places_repo.places_at_level(db, "village", township),
         "assistance_types": list(AssistanceType),
@@ -247,9 +249,10 @@ async def submit_case(request: Request, actor: PageActor, db: Db, temporal: Mayb
         errors = field_errors(exc.errors(), error_field(values))
         return await _form(request, actor, db, values, errors=errors, message="申请信息有误，请按提示修改", status=422)
     created = await _accept(db, temporal, actor, application)
-    if isinstance(created, tuple):
-        message, status = created
-        return await _form(request, actor, db, values, message=message, status=status)
+    if isinstance(created, ApiError):  # e.g. 409 open_case_exists: the open case, where the user may see it
+        return await _form(
+            request, actor, db, values, message=created.message, open_case=created.case_id, status=created.status
+        )
     if not created.created and values["application_id"]:
         # A typed number that is already taken; a repeated draft number is a double submit and just opens it.
         errors = {"application_id": "该申请编号已受理过，请换一个编号或留空由系统生成"}
@@ -261,14 +264,14 @@ async def submit_case(request: Request, actor: PageActor, db: Db, temporal: Mayb
 
 async def _accept(
     db: asyncpg.Pool, temporal: Client | None, actor: Actor, application: Application
-) -> CaseCreated | tuple[str, int]:
-    """The API's acceptance, or why it refused (message, status)."""
+) -> CaseCreated | ApiError:
+    """The API's acceptance, or why it refused."""
     try:
         created, _ = await cases.accept(db, temporal, actor, application)
     except ApiError as exc:
-        return exc.message, exc.status
+        return exc
     except RPCError:
-        return "工作流服务暂不可用，请稍后再试", 503
+        return ApiError(503, "temporal_unavailable", "工作流服务暂不可用，请稍后再试")
     return created
 
 
@@ -282,9 +285,27 @@ async def _wait_for_row(db: asyncpg.Pool, case_id: str) -> None:
 
 
 @router.post("/cases/new/check-id")
-async def check_id(actor: PageActor, id_number: Annotated[str, Form()] = "") -> JSONResponse:
-    """The server's own ID check while typing: POST so the number stays out of URLs and access logs."""
+async def check_id(request: Request, actor: PageActor, db: Db, id_number: Annotated[str, Form()] = "") -> JSONResponse:
+    """The server's own ID check while typing: POST so the number stays out of URLs and access logs. A valid
+    number of a person in an open case is answered with a warning (for those who accept applications), a
+    look-up the access log keeps as a household look-up."""
     try:
-        return JSONResponse({"ok": True, "value": validate_resident_id(id_number), "message": ""})
+        value = validate_resident_id(id_number)
     except ValueError as exc:
         return JSONResponse({"ok": False, "value": id_number, "message": str(exc)})
+    warning = await open_case_warning(db, actor, value) if authz.may(actor, "case.accept") else ""
+    if warning:
+        await access_log.household(request, actor, value)
+    return JSONResponse({"ok": True, "value": value, "message": warning})
+
+
+async def open_case_warning(db: asyncpg.Pool, actor: Actor, id_number: str) -> str:
+    """受理提示: the person's open cases, named where the actor may read them (else only that one is open)."""
+    parts = []
+    for o in await applications_repo.open_of(db, [id_number]):
+        label = AssistanceType(o.assistance_type).label
+        seen = o.place is not None and authz.in_scope(actor, "case.read", o.place)
+        parts.append(f"{label}申请（案件 {o.case_id}）" if seen else f"{label}申请（在其他乡镇（街道））")
+    if not parts:
+        return ""
+    return "注意：该居民已有未办结的" + "、".join(parts) + "，同类申请不能重复受理"

@@ -102,6 +102,8 @@ DECISION_KINDS = {
     "notice_started": "公示",
     "objection": "公示异议",
     "enrolled": "纳入保障",
+    "withdraw": "撤回申请",
+    "terminate": "终止审核",
     "recheck_upheld": "抽查复核：维持",
     "correction_opened": "抽查复核：开启纠错",
     "ongoing_review_continue": "动态管理：继续保障",

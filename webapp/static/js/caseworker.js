@@ -116,4 +116,7 @@
 
   document.querySelectorAll("form.intake").forEach(setUpIntake);
   document.querySelectorAll("form[data-action=decision]").forEach(setUpDecision);
+  document.querySelectorAll("button[data-print]").forEach(function (button) {
+    button.addEventListener("click", function () { window.print(); });
+  });
 })();
