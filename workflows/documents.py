@@ -22,6 +22,11 @@ class RecordsDocuments:
     def accepts_documents(self) -> bool:
         raise NotImplementedError
 
+    def documents_ready(self) -> bool:
+        """Whether the file's row exists, so that its journal can be written (an entry of a file not yet
+        recorded would be dropped): a workflow whose row is written by its first activity says when."""
+        return True
+
     def documents_recorded(self) -> dict[str, str]:
         """Document id -> its journal entry's key."""
         if not hasattr(self, "_documents_recorded"):
@@ -30,6 +35,7 @@ class RecordsDocuments:
 
     @workflow.update(name=RECORD_DOCUMENT)
     async def record_document(self, d: DocumentRecorded) -> DocumentAck:
+        await workflow.wait_condition(self.documents_ready)
         recorded = self.documents_recorded()
         if d.document_id not in recorded:
             replaced = f"（替换此前的同类材料 {len(d.supersedes)} 份）" if d.supersedes else ""

@@ -457,6 +457,9 @@ class ReviewWorkflow(ReviewActions, ReviewRelatives, ReviewClosure, RecordsDocum
     def accepts_documents(self) -> bool:
         return not self.closed
 
+    def documents_ready(self) -> bool:
+        return self.policy is not None  # accepted: the case row exists
+
     @property
     def district_visit_required(self) -> bool:
         return bool(self.barred or self.complaints) or self.relatives_declared
