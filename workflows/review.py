@@ -440,8 +440,6 @@ class ReviewWorkflow(ReviewActions, ReviewRelatives, ReviewClosure, RecordsDocum
             relatives_filed=self.relatives_filed,
         )
 
-    # ---- helpers ---------------------------------------------------------------------------------
-
     @property
     def applicant_name(self) -> str:
         return self.start.application.household.applicant.name
