@@ -18,7 +18,6 @@ import pytest
 from schemas.review import ReviewNames, ReviewStart, workflow_id_for
 from tests.security.conftest import World
 from tests.support.authz import (
-    CALLERS,
     D2_TOWN,
     D2_VILLAGE,
     DISTRICT,
@@ -29,6 +28,8 @@ from tests.support.authz import (
     VILLAGE,
     Matrix,
     Route,
+    holders,
+    shown_to,
 )
 from tests.support.clock import beijing, on_day
 from tests.support.factories import actor, application
@@ -66,22 +67,11 @@ def _rehomed(case_id: str):
     return body
 
 
-def _visible(sees: tuple[str, ...], marker: str):
-    async def effect(user: str, r: httpx.Response) -> None:
-        assert (marker in r.text) == (user in sees), f"{marker} shown: {marker in r.text}"
-
-    return effect
-
-
 def _ack(stage: str, paused: bool):
     async def effect(user: str, r: httpx.Response) -> None:
         assert (r.json()["stage"], r.json()["paused"]) == (stage, paused), r.json()
 
     return effect
-
-
-def _all_with(action: str) -> tuple[str, ...]:
-    return tuple(c.user for c in CALLERS if c.role in who(action))
 
 
 async def _stage(w: World, case_id: str) -> str | None:
@@ -143,7 +133,7 @@ async def test_review_by_place(world: World, matrix: Matrix, review_env) -> None
     # Reading the case, its pages, PDFs, the lists and the export, the household view.
     read = who("case.read")
     problems += await matrix.check(
-        Route("GET", f"/api/cases/{LIVE}", read, ok=READERS, effect=_visible(READERS, APPLICANT_ID[:6]))
+        Route("GET", f"/api/cases/{LIVE}", read, ok=READERS, effect=shown_to(READERS, APPLICANT_ID[:6]))
     )
     for url in (f"/cases/{LIVE}", f"/cases/{LIVE}/approval.pdf"):
         problems += await matrix.check(Route("GET", url, read, ok=READERS))
@@ -152,16 +142,16 @@ async def test_review_by_place(world: World, matrix: Matrix, review_env) -> None
         problems += await matrix.check(Route("GET", url, who("case.history"), ok=history))
     for url in ("/api/cases", "/api/verification-requests", "/cases", "/cases/export.csv"):
         problems += await matrix.check(
-            Route("GET", url, read, ok=_all_with("case.read"), effect=_visible(READERS, LIVE))
+            Route("GET", url, read, ok=holders(who("case.read")), effect=shown_to(READERS, LIVE))
         )
     problems += await matrix.check(
         Route(
             "POST",
             "/api/households/lookup",
             who("household.view"),
-            ok=_all_with("household.view"),
+            ok=holders(who("household.view")),
             json={"id_number": APPLICANT_ID},
-            effect=_visible(history, LIVE),
+            effect=shown_to(history, LIVE),
         )
     )
 

@@ -121,6 +121,7 @@ class Route:
     form: Body = None
     hidden: Iterable[str] = ()
     answers: dict[str, Want] = field(default_factory=dict)
+    skip: Iterable[str] = ()  # callers not tried here (the route's note says why)
     effect: Effect | None = None  # checked after each allowed call, with its caller and answer
     unchanged: Callable[[], Awaitable[None]] | None = None  # checked after the refusals
 
@@ -170,7 +171,7 @@ class Matrix:
         problems: list[str] = []
         name = f"{route.method} {route.url_for('admin')}"
         ok = list(route.ok)
-        refused = [c for c in CALLERS if c.user not in ok]
+        refused = [c for c in CALLERS if c.user not in ok and c.user not in route.skip]
         for caller in refused:
             r = await self.call(caller.user, route)
             want = route.want(caller)
@@ -227,3 +228,19 @@ async def bearer_headers(http: httpx.AsyncClient, users: Iterable[str]) -> dict[
         http.cookies.clear()
         headers[user] = {"Authorization": f"Bearer {r.json()['token']}"}
     return headers
+
+
+def holders(roles: Iterable[Role]) -> tuple[str, ...]:
+    """Every caller of these roles, wherever they are: who may open a list (it shows each only their rows)."""
+    wanted = set(roles)
+    return tuple(c.user for c in CALLERS if c.role in wanted)
+
+
+def shown_to(sees: Iterable[str], marker: str) -> Effect:
+    """An effect: the answer shows `marker` (a row's number) to `sees` and to nobody else."""
+    seeing = set(sees)
+
+    async def effect(user: str, r: httpx.Response) -> None:
+        assert (marker in r.text) == (user in seeing), f"{marker} shown: {marker in r.text}"
+
+    return effect
