@@ -213,6 +213,7 @@ async def test_emergency_aid_by_place(world: World, matrix: Matrix, review_env) 
         )
     )
     assert not problems, f"{len(problems)} mismatches:\n" + "\n".join(problems)
+    assert matrix.tried == 205  # every caller on every route above: none left out
     village = [(EVENTS[u], "village", 100000) for u in ("shipo_cun1", "shipo_jingban", "shipo_shenpi")]
     assert await paid() == [*village, (LIVE, "township", 80000)]
     tiers = await w.pool.fetch("select event_id, tier from emergencies where event_id like 'JJN-AZ-%' order by 1")

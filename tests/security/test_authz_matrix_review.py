@@ -205,6 +205,7 @@ async def test_review_by_place(world: World, matrix: Matrix, review_env) -> None
         )
     )
     assert not problems, f"{len(problems)} mismatches:\n" + "\n".join(problems)
+    assert matrix.tried == 272  # every caller on every route above: none left out
 
     # What the allowed actions did, read back from the case's log: each by the caller allowed, none by another.
     for case_id, by in (

@@ -148,6 +148,7 @@ class Route:
 class Matrix:
     http: httpx.AsyncClient
     headers: dict[str, dict[str, str]]
+    tried: int = 0  # calls made and checked against a stated answer
 
     async def call(self, user: str, route: Route) -> httpx.Response:
         kw: dict[str, Any] = {}
@@ -174,6 +175,7 @@ class Matrix:
         refused = [c for c in CALLERS if c.user not in ok and c.user not in route.skip]
         for caller in refused:
             r = await self.call(caller.user, route)
+            self.tried += 1
             want = route.want(caller)
             if not _answers(r, want):
                 problems.append(f"{name} as {caller.user} ({caller.where}): want {want}, got {_verdict(r)}")
@@ -186,6 +188,7 @@ class Matrix:
                 problems.append(f"{name}: a refused call changed the row: {e}")
         for user in ok:
             r = await self.call(user, route)
+            self.tried += 1
             want = route.want(BY_USER[user])
             if not _answers(r, want):
                 problems.append(f"{name} as {user} ({BY_USER[user].where}, allowed): want {want}, got {_verdict(r)}")
