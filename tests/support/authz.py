@@ -16,6 +16,7 @@ and have its effect (`effect`, which reads it back).
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -223,14 +224,16 @@ def _verdict(r: httpx.Response) -> str:
 
 
 async def bearer_headers(http: httpx.AsyncClient, users: Iterable[str]) -> dict[str, dict[str, str]]:
-    """Each user logged in once through the API: their bearer headers."""
-    headers = {}
-    for user in users:
+    """Each user logged in once through the API, all at once (Argon2 runs on its own threads): bearer headers."""
+
+    async def log_in(user: str) -> tuple[str, dict[str, str]]:
         r = await http.post("/api/auth/login", json={"username": user, "password": DEMO_PASSWORD})
         assert r.status_code == 200, (user, r.text)
-        http.cookies.clear()
-        headers[user] = {"Authorization": f"Bearer {r.json()['token']}"}
-    return headers
+        return user, {"Authorization": f"Bearer {r.json()['token']}"}
+
+    found = dict(await asyncio.gather(*(log_in(u) for u in users)))
+    http.cookies.clear()
+    return found
 
 
 def holders(roles: Iterable[Role]) -> tuple[str, ...]:
