@@ -89,6 +89,8 @@ PERMISSIONS: dict[str, Permission] = {
     "case.history": P(HOUSEHOLD_READERS, J, "案件历史仅限区民政局工作人员、监督员和本乡镇（街道）工作人员查看"),
     # the Temporal Web UI's codec calls (webapp/codec/api.py): a workflow's decrypted data, as its history
     "workflow.decode": P(HOUSEHOLD_READERS, J, "工作流数据仅限区民政局工作人员、监督员和本乡镇（街道）工作人员查看"),
+    # … and the payloads bound to no workflow (the codec's `encode`, and anything of no one place): the district's
+    "workflow.decode_unbound": P(DISTRICT_ROLES, D, "该工作流的数据仅限区级人员查看"),
     "calendar.announce": P(ADMINS, Scope.ANY, "只有系统管理员可以发布日历变更"),
     # ---- emergency aid ----
     "emergency.read": P(FILE_READERS, J, "部门工作人员无权查看救急难事件", {A: NO_FILES}),

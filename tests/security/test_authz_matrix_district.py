@@ -21,6 +21,8 @@ from webapp.authz import who
 pytestmark = pytest.mark.start_at(beijing(2026, 12, 4, 9, 0))
 
 HOME = ("qu_minzheng", "qu_jiandu")
+# A payload as the Temporal Web UI sends it (protobuf JSON): the JSON string "王", base64.
+PLAIN = {"payloads": [{"metadata": {"encoding": "anNvbi9wbGFpbg=="}, "data": "IueOiyI="}]}
 OFFICER = ("qu_minzheng",)
 
 
@@ -34,6 +36,10 @@ def _no_case_data(w: World):
         assert not told, f"case data shown: {told}"
 
     return effect
+
+
+async def _decoded(user: str, r: httpx.Response) -> None:
+    assert r.json() == PLAIN, r.text
 
 
 def _also(*effects):
@@ -111,6 +117,12 @@ async def test_district_supervision_by_place(world: World, matrix: Matrix) -> No
     )
     problems += await matrix.check(Route("GET", "/supervision/access-log", who("access_log.view"), ok=("qu_jiandu",)))
 
+    # The Temporal Web UI's codec: payloads bound to no workflow (sealed by `encode`) are the district's to read.
+    decode = who("workflow.decode")
+    sealed = (await matrix.call("qu_minzheng", Route("POST", "/api/codec/encode", decode, json=PLAIN))).json()
+    assert sealed["payloads"][0]["data"] != PLAIN["payloads"][0]["data"]
+    problems += await matrix.check(Route("POST", "/api/codec/decode", decode, ok=HOME, json=sealed, effect=_decoded))
+
     # Filtered by place: a second district is shown nothing of this one.
     problems += await matrix.check(
         Route(
@@ -141,7 +153,7 @@ async def test_district_supervision_by_place(world: World, matrix: Matrix) -> No
     for url, action in (("/supervision/conflicts", "conflicts.view"), ("/supervision/digest", "digest.view")):
         problems += await matrix.check(Route("GET", url, who(action), ok=holders(who(action))))
     assert not problems, f"{len(problems)} mismatches:\n" + "\n".join(problems)
-    assert matrix.tried == 256  # every caller on every route above: none left out
+    assert matrix.tried == 272  # every caller on every route above: none left out
 
     # What the allowed calls did: two new policy versions (the district's switch, the administrator's back), a
     # the October declaration drafted by the district's officer, the October sample drawn.
