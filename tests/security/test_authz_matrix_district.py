@@ -150,10 +150,14 @@ async def test_district_supervision_by_place(world: World, matrix: Matrix) -> No
     problems += await matrix.check(
         Route("GET", f"/supervision/rechecks/{s.recheck}", sampling, ok=HOME, hidden=("jinan_minzheng", "jinan_jiandu"))
     )
-    for url, action in (("/supervision/conflicts", "conflicts.view"), ("/supervision/digest", "digest.view")):
+    for url, action in (
+        ("/supervision/conflicts", "conflicts.view"),
+        ("/supervision/digest", "digest.view"),
+        ("/supervision/reviews", "reviews.view"),
+    ):
         problems += await matrix.check(Route("GET", url, who(action), ok=holders(who(action))))
     assert not problems, f"{len(problems)} mismatches:\n" + "\n".join(problems)
-    assert matrix.tried == 272  # every caller on every route above: none left out
+    assert matrix.tried == 288  # every caller on every route above: none left out
 
     # What the allowed calls did: two new policy versions (the district's switch, the administrator's back), a
     # the October declaration drafted by the district's officer, the October sample drawn.

@@ -21,6 +21,7 @@ from tests.support.authz import (
     D2_TOWN,
     D2_VILLAGE,
     DISTRICT,
+    FOREIGN,
     OFF,
     T2,
     T2_VILLAGE,
@@ -29,6 +30,7 @@ from tests.support.authz import (
     Matrix,
     Route,
     holders,
+    not_shown_to,
     shown_to,
 )
 from tests.support.clock import beijing, on_day
@@ -144,6 +146,10 @@ async def test_review_by_place(world: World, matrix: Matrix, review_env) -> None
         problems += await matrix.check(
             Route("GET", url, read, ok=holders(who("case.read")), effect=shown_to(READERS, LIVE))
         )
+    # The inbox: each its own tasks; never a task of the village's case elsewhere.
+    problems += await matrix.check(
+        Route("GET", "/inbox", who("case.inbox"), ok=holders(who("case.inbox")), effect=not_shown_to(FOREIGN, LIVE))
+    )
     problems += await matrix.check(
         Route(
             "POST",
@@ -205,7 +211,7 @@ async def test_review_by_place(world: World, matrix: Matrix, review_env) -> None
         )
     )
     assert not problems, f"{len(problems)} mismatches:\n" + "\n".join(problems)
-    assert matrix.tried == 272  # every caller on every route above: none left out
+    assert matrix.tried == 288  # every caller on every route above: none left out
 
     # What the allowed actions did, read back from the case's log: each by the caller allowed, none by another.
     for case_id, by in (

@@ -81,7 +81,16 @@ BY_USER = {c.user: c for c in CALLERS}
 VILLAGE = ("shipo_cun1",)
 TOWNSHIP = ("shipo_jingban", "shipo_shenpi")
 DISTRICT = ("qu_minzheng", "qu_jiandu")
-FOREIGN = ("shipo_cun2", "shunhe_cun1", "shunhe_jingban", "shunhe_shenpi", "jinan_minzheng", "jinan_jiandu")
+FOREIGN = (
+    "shipo_cun2",
+    "shunhe_cun1",
+    "shunhe_jingban",
+    "shunhe_shenpi",
+    "jinan_minzheng",
+    "jinan_jiandu",
+    "jinan_jingban",
+    "jinan_cun1",
+)
 
 
 async def add_second_district(pool: asyncpg.Pool) -> None:
@@ -248,5 +257,15 @@ def shown_to(sees: Iterable[str], marker: str) -> Effect:
 
     async def effect(user: str, r: httpx.Response) -> None:
         assert (marker in r.text) == (user in seeing), f"{marker} shown: {marker in r.text}"
+
+    return effect
+
+
+def not_shown_to(users: Iterable[str], marker: str) -> Effect:
+    """An effect: the answer never shows `marker` to these callers (what others are shown is the route's own)."""
+    blind = set(users)
+
+    async def effect(user: str, r: httpx.Response) -> None:
+        assert not (user in blind and marker in r.text), f"{marker} shown"
 
     return effect
