@@ -160,6 +160,27 @@ async def test_emergency_aid_by_place(world: World, matrix: Matrix, review_env) 
         await pending.terminate()
     assert await w.pool.fetchval("select count(*) from emergencies where event_id like 'JJN-AZ-%'") == 3
 
+    # The registration form does the same (a page: 403 for every refusal, the new event's page when done).
+    problems += await matrix.check(
+        Route(
+            "POST",
+            "/emergencies/new",
+            who("emergency.register"),
+            ok=REGISTRARS,
+            status=303,
+            form=lambda user: (
+                {"kind": "fire", "description": "夜间房屋失火"}
+                | {k: str(v) for k, v in _household("shipo_cun1").items() if k != "township_code"}
+            ),
+        )
+    )
+    assert (
+        await w.pool.fetchval(
+            "select count(*) from emergencies where registered_by = any($1::text[])", list(REGISTRARS)
+        )
+        == 6
+    )
+
     # Reading: the event, its page, the lists, the funds' ledgers.
     read = who("emergency.read")
     for url in (f"/api/emergencies/{LIVE}", f"/emergencies/{LIVE}"):
@@ -213,7 +234,7 @@ async def test_emergency_aid_by_place(world: World, matrix: Matrix, review_env) 
         )
     )
     assert not problems, f"{len(problems)} mismatches:\n" + "\n".join(problems)
-    assert matrix.tried == 205  # every caller on every route above: none left out
+    assert matrix.tried == 221  # every caller on every route above: none left out
     village = [(EVENTS[u], "village", 100000) for u in ("shipo_cun1", "shipo_jingban", "shipo_shenpi")]
     assert await paid() == [*village, (LIVE, "township", 80000)]
     tiers = await w.pool.fetch("select event_id, tier from emergencies where event_id like 'JJN-AZ-%' order by 1")
