@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
 
-from rules.access import within
+from rules.access import DISTRICT_CODE, within
 from rules.actions import CASE_STAFF, DESK
 from schemas.staff import Actor, Role
 from webapp.errors import forbidden
@@ -52,6 +52,9 @@ class Scope(StrEnum):
     JURISDICTION = "jurisdiction"  # rows whose most precise place lies within the actor's place
     BUREAU = "bureau"  # bureau staff: their own bureau's rows; everyone else: the jurisdiction
     UNIT = "unit"  # complaints: the handling unit within the jurisdiction (never one about the actor: rows.about)
+    # district-wide pages of the district this deployment serves (rules.access.DISTRICT_CODE): the staff of
+    # another district may not see or change them, whatever their role (403 `out_of_jurisdiction`)
+    DISTRICT = "district"
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,8 @@ class Permission:
 P = Permission
 J = Scope.JURISDICTION
 NO_ACTION = "您的角色不办理此类事项"  # refused before the workflow, which would name the stage
+D = Scope.DISTRICT
+OTHER_DISTRICT = "此页面为本区（县）的全区汇总与管理，不在您的辖区内"
 
 PERMISSIONS: dict[str, Permission] = {
     # ---- account ----
@@ -84,6 +89,8 @@ PERMISSIONS: dict[str, Permission] = {
     "case.history": P(HOUSEHOLD_READERS, J, "案件历史仅限区民政局工作人员、监督员和本乡镇（街道）工作人员查看"),
     # the Temporal Web UI's codec calls (webapp/codec/api.py): a workflow's decrypted data, as its history
     "workflow.decode": P(HOUSEHOLD_READERS, J, "工作流数据仅限区民政局工作人员、监督员和本乡镇（街道）工作人员查看"),
+    # … and the payloads bound to no workflow (the codec's `encode`, and anything of no one place): the district's
+    "workflow.decode_unbound": P(DISTRICT_ROLES, D, "该工作流的数据仅限区级人员查看"),
     "calendar.announce": P(ADMINS, Scope.ANY, "只有系统管理员可以发布日历变更"),
     # ---- emergency aid ----
     "emergency.read": P(FILE_READERS, J, "部门工作人员无权查看救急难事件", {A: NO_FILES}),
@@ -108,28 +115,28 @@ PERMISSIONS: dict[str, Permission] = {
     ),
     "complaint.register": P(DESK_ROLES, J, "只有乡镇（街道）经办人、审批人或区民政局工作人员可以登记投诉"),
     "complaint.handle": P(DESK_ROLES, Scope.UNIT, by="workflow"),  # accept, conclude
-    "frontdoor.overview": P(DISTRICT_ROLES, Scope.ANY, "只有区民政局工作人员和监督员可以查看督办汇总"),
+    "frontdoor.overview": P(DISTRICT_ROLES, D, "只有区民政局工作人员和监督员可以查看督办汇总"),
     "household.view": P(HOUSEHOLD_READERS, J, "只有乡镇（街道）经办人、审批人和区民政局工作人员可以查看家庭信息"),
     # ---- documents (webapp/documents): read as their case, event or request is; uploaded by those who act ----
     "document.upload": P(CASEWORK, J, "您的角色不能上传材料", {SUP: "监督员只能查看材料，不能上传"}),
     "document.upload.request": P(DESK_ROLES, J, "只有乡镇（街道）经办人、审批人或区民政局工作人员可以上传诉求材料"),
     # ---- district supervision ----
     "dashboard.view": P(DASHBOARD_ROLES, J, "总览仅供区民政局工作人员、监督员和系统管理员查看"),
-    "rollout.view": P(DASHBOARD_ROLES, Scope.ANY, "试点推进情况仅区级人员可见"),
-    "rollout.switch": P(frozenset({OFF, A}), Scope.ANY, "只有区民政局工作人员或管理员可以调整审批权限"),
+    "rollout.view": P(DASHBOARD_ROLES, D, "试点推进情况仅区级人员可见"),
+    "rollout.switch": P(frozenset({OFF, A}), D, "只有区民政局工作人员或管理员可以调整审批权限"),
     "overdue.view": P(DISTRICT_ROLES, J, "超期与上报案件仅供区民政局工作人员和监督员查看"),
     "sampling.view": P(DISTRICT_ROLES, J, "抽查复核仅限区民政局工作人员和监督员查看"),
-    "sampling.draw": P(OFFICERS, Scope.ANY, "只有区民政局工作人员可以抽取复核样本"),
+    "sampling.draw": P(OFFICERS, D, "只有区民政局工作人员可以抽取复核样本"),
     "recheck.record": P(OFFICERS, J, "抽查复核结论由区民政局工作人员录入"),
     "reviews.view": P(HOUSEHOLD_READERS, J, "动态管理由乡镇（街道）和区民政局工作人员办理"),
     "reviews.record": P(DESK_ROLES, J, "复核由本乡镇（街道）或区民政局工作人员办理"),
     "digest.view": P(HOUSEHOLD_READERS, J, "每日提醒发送给乡镇（街道）和区民政局工作人员"),
     # the access log (webapp/access_log.py): the district supervisor searches who read what
-    "access_log.view": P(frozenset({SUP}), Scope.ANY, "访问日志仅供区民政局监督员查询"),
+    "access_log.view": P(frozenset({SUP}), D, "访问日志仅供区民政局监督员查询"),
     "conflicts.view": P(DISTRICT_ROLES, J, "回避与利益冲突监督仅限区民政局工作人员和监督员查看"),
-    "declarations.view": P(DISTRICT_ROLES, Scope.ANY, "资金申报仅限区民政局工作人员和监督员查看"),
-    "declarations.draft": P(OFFICERS, Scope.ANY, "只有区民政局工作人员可以生成资金申报"),
-    "declarations.confirm": P(OFFICERS, Scope.ANY, "只有区民政局工作人员可以确认资金申报"),
+    "declarations.view": P(DISTRICT_ROLES, D, "资金申报仅限区民政局工作人员和监督员查看"),
+    "declarations.draft": P(OFFICERS, D, "只有区民政局工作人员可以生成资金申报"),
+    "declarations.confirm": P(OFFICERS, D, "只有区民政局工作人员可以确认资金申报"),
     # ---- administration ----
     "admin": P(ADMINS, Scope.ANY, "只有系统管理员可以使用系统管理功能"),
 }
@@ -141,20 +148,30 @@ def who(action: str) -> frozenset[Role]:
 
 
 def may(actor: Actor | Role, action: str) -> bool:
+    """Whether the role may do `action`; for an actor, where the action is the district's as a whole (Scope.DISTRICT),
+    also whether they belong to that district."""
     role = actor.role if isinstance(actor, Actor) else actor
-    return role in PERMISSIONS[action].roles
+    return role in PERMISSIONS[action].roles and (isinstance(actor, Role) or _in_district(actor, action))
+
+
+def _in_district(actor: Actor, action: str) -> bool:
+    return PERMISSIONS[action].scope is not Scope.DISTRICT or within(actor.place_code, DISTRICT_CODE)
 
 
 def denied(actor: Actor, action: str) -> str:
     """What `actor` is told when refused `action`."""
     rule = PERMISSIONS[action]
+    if actor.role in rule.roles and not _in_district(actor, action):
+        return OTHER_DISTRICT
     return rule.denied_for.get(actor.role, rule.denied)
 
 
 def require(actor: Actor, action: str) -> None:
-    """403 `wrong_role` with the table's Chinese refusal unless `actor` may do `action`."""
+    """403 unless `actor` may do `action`: `wrong_role` with the table's Chinese refusal, `out_of_jurisdiction` for
+    the right role of another district on a district-wide action."""
     if not may(actor, action):
-        raise forbidden(denied(actor, action))
+        code = "wrong_role" if actor.role not in PERMISSIONS[action].roles else "out_of_jurisdiction"
+        raise forbidden(denied(actor, action), code)
 
 
 def in_scope(actor: Actor, action: str, place: str, *, bureau: str | None = None) -> bool:
@@ -165,6 +182,8 @@ def in_scope(actor: Actor, action: str, place: str, *, bureau: str | None = None
     match PERMISSIONS[action].scope:
         case Scope.ANY:
             return True
+        case Scope.DISTRICT:
+            return _in_district(actor, action)
         case Scope.BUREAU if actor.role is BU:
             return actor.bureau is not None and bureau == actor.bureau.value
         case _:

@@ -21,6 +21,7 @@ shares the proxy's address (deploy/).
 from __future__ import annotations
 
 import math
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import asyncpg
@@ -81,6 +82,25 @@ async def check_log_in(db: asyncpg.Pool | asyncpg.Connection, username: str, pas
     ):
         log.warning("login throttled", ip=ip)
         raise too_many_attempts()
+
+    async def counted_failure() -> None:
+        await throttle_repo.hit(db, IP_FAILURES, "login-failed", ip)
+
+    return await check_password(db, username, password, ip=ip, on_wrong=counted_failure)
+
+
+async def check_password(
+    db: asyncpg.Pool | asyncpg.Connection,
+    username: str,
+    password: str,
+    *,
+    ip: str,
+    on_wrong: Callable[[], Awaitable[None]] | None = None,
+) -> Actor:
+    """`username`'s password checked against the per-name lock-out counter: the log-in's, and the account page's
+    current password (a wrong one there counts as a failed log-in, so a stolen session cannot guess the password
+    unhindered). Raises LoginRefused (bad_credentials, account_locked); a right password clears the count.
+    `on_wrong` runs for each wrong password that was checked (the log-in's per-address count)."""
     # A name that cannot exist (empty, too long) is not worth a row; the IP limit still counts it.
     claim = None
     if 1 <= len(username) <= USERNAME_MAX:
@@ -92,7 +112,8 @@ async def check_log_in(db: asyncpg.Pool | asyncpg.Connection, username: str, pas
             raise account_locked(claim.lock_seconds or LOCK_FOR.total_seconds())
     actor = await users_repo.authenticate(db, username, password)
     if actor is None:
-        await throttle_repo.hit(db, IP_FAILURES, "login-failed", ip)
+        if on_wrong is not None:
+            await on_wrong()
         if claim is not None and claim.lock_seconds is not None:  # this failure was the one that locks
             log.warning("login locked", username=username, ip=ip, failures=claim.failures)
             raise account_locked(claim.lock_seconds)

@@ -23,6 +23,7 @@ from db.users_repo import DEMO_PASSWORD
 from infra.clock import now
 from schemas.identity import mask_id
 from schemas.staff import Bureau, Role
+from tests.support.authz import CALLERS, Matrix, add_second_district, bearer_headers
 from tests.support.clock import on_day
 from tests.support.documents import file_document, png
 from tests.support.factories import resident_id
@@ -312,3 +313,13 @@ async def world(pool: asyncpg.Pool, review_env) -> AsyncIterator[World]:
         users = sorted(set(HOME_USERS.values()) | set(FOREIGN_USERS.values()) | {"shipo_diaocha", "matrix_target"})
         headers = {u: await bearer(http, u) for u in users}
         yield World(app=app, http=http, pool=pool, seeds=seeds, headers=headers, recorder=recorder)
+
+
+@pytest.fixture
+async def matrix(world: World) -> Matrix:
+    """The places × roles matrix (tests/support/authz.py) over `world`: a second district with its staff, a village
+    cadre of a second village of 石婆店镇, every caller logged in."""
+    await add_second_district(world.pool)
+    others = [c.user for c in CALLERS if c.user not in world.headers]
+    world.headers.update(await bearer_headers(world.http, others))
+    return Matrix(http=world.http, headers=world.headers)

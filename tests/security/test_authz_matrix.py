@@ -22,6 +22,9 @@ For each route the rule names
   `foreign` (403 `out_of_jurisdiction`, `wrong_bureau` for another bureau, unless stated).
 
 A real worker on Temporal's time-skipping server answers whatever the routes start or update.
+
+By place (a second village of the township, another township, a second district), on rows made through the API
+with running workflows, every allowed call done and its effect read back: tests/security/test_authz_matrix_*.py.
 """
 
 from __future__ import annotations

@@ -275,3 +275,44 @@ async def test_the_account_page_and_the_administrator_refuse_weak_passwords(app,
             await users_repo.set_password(conn, "shunhe_diaocha", "eleven-char")
     async with asgi_client(app, "198.51.100.44") as c:
         assert (await api_login(c, "shunhe_diaocha", DEMO_PASSWORD)).status_code == 200  # nothing changed
+
+
+async def _change_password(c: httpx.AsyncClient, current: str, new: str = "a-new-password-2026") -> httpx.Response:
+    page = await c.get("/account")
+    token = re.search(r'name="csrftoken" value="([^"]+)"', page.text).group(1)
+    form = {"current": current, "new": new, "confirm": new, "csrftoken": token}
+    return await c.post("/account/password", data=form)
+
+
+async def test_a_wrong_current_password_on_the_account_page_counts_as_a_failed_log_in(app, pool: asyncpg.Pool) -> None:
+    """Issue 16, point 6: a stolen session may not guess the password on the account page unhindered; the account
+    page's current password and the log-in share one counter per user name."""
+    async with asgi_client(app, "198.51.100.45") as c:
+        assert (await form_login(c, "gulou_jingban", DEMO_PASSWORD)).status_code == 303
+        for _ in range(2):
+            assert answer(await api_login(c, "gulou_jingban", "wrong-password")) == (401, "bad_credentials")
+        for failures in (3, 4):
+            r = await _change_password(c, "wrong-password")
+            assert (r.status_code, "当前密码不正确。" in r.text) == (422, True)
+            count = await pool.fetchval("select failures from login_failures where username = 'gulou_jingban'")
+            assert count == failures
+        r = await _change_password(c, "wrong-password")  # the fifth failure locks the name
+        assert r.status_code == 429 and LOCKED in r.text
+        # Locked: the right current password changes nothing, and the log-in is refused too.
+        r = await _change_password(c, DEMO_PASSWORD)
+        assert r.status_code == 429 and LOCKED in r.text
+    async with asgi_client(app, "198.51.100.46") as c:
+        r = await api_login(c, "gulou_jingban", DEMO_PASSWORD)
+        assert (r.status_code, r.json()) == (429, {"code": "account_locked", "message": LOCKED})
+    await pool.execute("update login_failures set locked_until = now() - interval '1 second'")
+    async with asgi_client(app, "198.51.100.47") as c:
+        assert (await api_login(c, "gulou_jingban", DEMO_PASSWORD)).status_code == 200  # the password is unchanged
+
+
+async def test_a_right_current_password_clears_the_count(app, pool: asyncpg.Pool) -> None:
+    async with asgi_client(app, "198.51.100.48") as c:
+        assert (await form_login(c, "gulou_shenpi", DEMO_PASSWORD)).status_code == 303
+        for _ in range(ratelimit.MAX_FAILURES - 1):
+            assert (await _change_password(c, "wrong-password")).status_code == 422
+        assert (await _change_password(c, DEMO_PASSWORD)).status_code == 200
+        assert await pool.fetchval("select count(*) from login_failures where username = 'gulou_shenpi'") == 0

@@ -97,12 +97,14 @@ async def change_password(
     """A new password ends every session of the user (other browsers, bearer tokens, and this one); this browser
     goes on in a new session."""
     place = await places_repo.place_name(db, actor.place_code)
-    error = None
-    if await users_repo.authenticate(db, actor.username, current) is None:
-        error = "wrong_current"
-    elif new != confirm:
+    error, minutes = None, 0
+    try:  # the same lock-out counter as the log-in: a wrong current password is a failed log-in
+        await ratelimit.check_password(db, actor.username, current, ip=ratelimit.client_ip(request))
+    except ratelimit.LoginRefused as refused:
+        error, minutes = ("wrong_current" if refused.code == "bad_credentials" else refused.code), refused.minutes
+    if error is None and new != confirm:
         error = "mismatch"
-    else:
+    elif error is None:
         try:
             async with db.acquire() as conn:
                 await users_repo.set_password(conn, actor.username, new)
@@ -111,8 +113,9 @@ async def change_password(
         else:
             await start_session(request, actor, kind="page")
             await access_log.record(request, actor, Kind.PASSWORD_CHANGED, actor.username)
-    context = {"place_name": place, "error": error, "changed": error is None} | _session_limits(settings)
-    return render(request, "account/account.html", context, status=200 if error is None else 422, actor=actor)
+    context = {"place_name": place, "error": error, "minutes": minutes, "changed": error is None}
+    status = 200 if error is None else 429 if error == "account_locked" else 422
+    return render(request, "account/account.html", context | _session_limits(settings), status=status, actor=actor)
 
 
 @router.get(PASSWORD_CHANGE)

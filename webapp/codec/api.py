@@ -34,9 +34,10 @@ from db import workflows_repo
 from infra.codec import PayloadDecryptError, PayloadKeyError, is_encrypted, key_ring, workflow_of
 from infra.config import Settings
 from infra.temporal import CODEC_PATH
-from rules.access import place_level, within
+from rules.access import within
 from rules.recusal import names_person
 from schemas.staff import Actor
+from webapp import authz
 from webapp.deps import AppSettings, Db, permitted
 from webapp.errors import ApiError, forbidden
 
@@ -67,15 +68,11 @@ def _answer(payloads: list[Payload]) -> Response:
     return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
 
 
-def _district(actor: Actor) -> bool:
-    return place_level(actor.place_code) == "district"
-
-
 async def check_readable(db: asyncpg.Pool, actor: Actor, workflow_id: str | None) -> None:
     """403 unless `actor` may read the payloads of `workflow_id` (None: sealed without a workflow)."""
     where = await workflows_repo.workflow_place(db, workflow_id) if workflow_id else None
     if where is None:
-        if not _district(actor):
+        if not authz.may(actor, "workflow.decode_unbound"):  # the district's staff, of this deployment's district
             raise forbidden(DISTRICT_ONLY, "out_of_jurisdiction")
         return
     if not within(actor.place_code, where.place) or names_person(where.about_person, actor.username, actor.full_name):

@@ -11,7 +11,7 @@ from structlog.contextvars import bound_contextvars
 from temporalio.client import Client
 
 from db import frontdoor_repo
-from rules.access import within
+from rules.access import DISTRICT_CODE, within
 from rules.actions import ActorView
 from rules.frontdoor_actions import COMPLAINT_ACTIONS, ComplaintAction, ComplaintView, available_complaint_actions
 from schemas.frontdoor import COMPLAINT_PAYLOADS, ComplaintNames, ComplaintStart, ComplaintState, complaint_workflow_id
@@ -21,7 +21,6 @@ from webapp import authz
 from webapp.errors import ApiError, forbidden
 from webapp.frontdoor.models import ComplaintCreated, ComplaintDetail, ComplaintIn, ComplaintList, ComplaintSummary
 from webapp.frontdoor.rows import (
-    DISTRICT_CODE,
     check_places,
     complaint_row,
     complaint_summary,

@@ -12,6 +12,7 @@ from temporalio.client import Client
 
 from db import frontdoor_repo, webhook_repo
 from infra import clock
+from rules.access import DISTRICT_CODE
 from rules.actions import ActorView
 from rules.frontdoor_actions import REFERRAL_ACTIONS, ReferralAction, ReferralView, available_referral_actions
 from schemas import webhook
@@ -21,7 +22,7 @@ from schemas.webhook import Signed
 from webapp import authz
 from webapp.errors import ApiError
 from webapp.frontdoor.models import CallbackIn, ReferralDetail, ReferralList, ReferralSummary
-from webapp.frontdoor.rows import DISTRICT_CODE, referral_row, referral_summary
+from webapp.frontdoor.rows import referral_row, referral_summary
 from webapp.frontdoor.subjects import Subject, history, perform
 
 log = structlog.get_logger("webapp")

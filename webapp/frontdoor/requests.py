@@ -211,10 +211,9 @@ async def check_link(db: asyncpg.Pool, request_no: str, actor: Actor, payload: L
         raise ApiError(422, "invalid", "只有低保、特困事项需要关联审核案件")
     row = await request_row(db, request_no, actor)
     case = await cases_repo.case_for_person(db, payload.case_id, row.id_number)
-    if case is None:
+    # A case outside the caller's jurisdiction is answered as one that does not exist: nothing about it is told.
+    if case is None or not within(actor.place_code, case.village_code or case.township_code):
         raise ApiError(422, "invalid", f"审核案件不存在：{payload.case_id}")
-    if not within(actor.place_code, case.village_code or case.township_code):
-        raise forbidden("该审核案件不在您的辖区内", "out_of_jurisdiction")
     if case.assistance_type != need.assistance_type:
         raise ApiError(422, "invalid", f"该案件不是{need.help_kind}案件")
     if not case.member:

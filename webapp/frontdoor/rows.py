@@ -14,6 +14,7 @@ from db import frontdoor_repo, places_repo
 from db.frontdoor_filters import Reader
 from db.frontdoor_repo import COMPLAINT_SQL, REFERRAL_SQL, REQUEST_SQL  # noqa: F401 (the household view's, for now)
 from infra.clock import today
+from rules.access import DISTRICT_CODE
 from rules.actions import ActorView
 from rules.frontdoor_actions import ComplaintView, handles_complaint
 from rules.needs import BY_CODE
@@ -24,7 +25,6 @@ from webapp import authz
 from webapp.errors import ApiError, forbidden, not_found
 from webapp.frontdoor.models import ComplaintSummary, LogEntry, ReferralSummary, RequestSummary
 
-DISTRICT_CODE = "341503"  # the district civil affairs bureau, the front door's top level
 _ALPHABET = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I or O: read out over the phone, they look like 1 and 0
 
 

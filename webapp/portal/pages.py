@@ -23,6 +23,7 @@ from temporalio.client import Client
 
 from db import frontdoor_repo, places_repo, throttle_repo
 from infra import clock
+from rules.access import DISTRICT_CODE
 from rules.needs import BY_CODE, NEEDS, Route
 from schemas.frontdoor import REQUEST_NO, Channel, FrontDoorRequest, IntakeState, RequestKind, intake_workflow_id
 from schemas.identity import validate_phone, validate_resident_id
@@ -30,7 +31,6 @@ from schemas.staff import Bureau
 from webapp.deps import Db, MaybeTemporal
 from webapp.errors import ApiError, chinese_message
 from webapp.frontdoor.requests import front_door_policy, submit_request
-from webapp.frontdoor.rows import DISTRICT_CODE
 from webapp.portal import limits
 from webapp.render import render
 from webapp.workflow_calls import connected, query
