@@ -542,7 +542,7 @@ async def test_a_tekun_intake_records_self_care_illness_and_supporters(
 
     data["supporters-4-reason"] = "本人重度残疾，长期无收入"
     r = await web.post("/cases/new", data=data)
-    assert r.status_code == 303 and r.headers["location"] == "/cases/341503106-20261204-a1b2c3"
+    assert r.status_code == 303 and r.headers["location"] == "/cases/341503106-20261204-a1b2c3?done=accepted"
 
     async def shown() -> str | None:
         page = (await web.get(r.headers["location"])).text

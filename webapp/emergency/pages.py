@@ -36,6 +36,7 @@ from webapp.access_log import Kind
 from webapp.deps import Db, MaybeTemporal, PageActor
 from webapp.emergency import service
 from webapp.emergency.models import EmergencyIn, IncomeIn
+from webapp.emergency.waiting import event_lines, settled
 from webapp.errors import ApiError, chinese_message
 from webapp.payloads import body_model
 from webapp.render import HIDDEN_FIELDS, refused, render, render_error
@@ -164,7 +165,9 @@ async def register(
             declared_relatives=_declared(values),
         )
         event, created = await service.register(db, temporal, body, actor)
-        opened = "" if created else "?existing=1"  # the person's open event answers the registration
+        opened = "?done=registered" if created else "?existing=1"  # the person's open event answers it
+        if created:
+            await settled(db, temporal, event.event.event_id, actor)
         return RedirectResponse(f"/emergencies/{event.event.event_id}{opened}", status_code=303)
     except ValidationError as exc:
         errors = _errors(exc)
@@ -240,6 +243,7 @@ async def _detail_page(
             "promise": detail.state.payment_promise if detail.state else None,
             "per_capita_after": after,
             "per_person": bool(event.caps and event.caps.per_person),
+            "waiting": await event_lines(db, detail, event),
         },
         status=status,
         actor=actor,
@@ -258,6 +262,8 @@ async def detail(
 ) -> Response:
     label = ACTIONS[EmergencyAction(done)].label if done in ACTIONS else None
     said = f"{label}：已办理" if label else None
+    if done == "registered":
+        said = f"登记成功：急难事件 {event_id} 已登记"
     if existing:
         said = "该居民已有未办结的急难事件，本次登记即该事件（每人同一时间只有一个未办结事件）"
     page = await _detail_page(request, event_id, actor, db, temporal, done=said)
@@ -285,6 +291,7 @@ async def act(
     try:
         body: BaseModel = model.model_validate(fields)
         await service.perform(db, temporal, event_id, actor, which, body)
+        await settled(db, temporal, event_id, actor)
     except ValidationError as exc:
         return await _detail_page(
             request, event_id, actor, db, temporal, error="；".join(_errors(exc)), **again, status=422

@@ -32,7 +32,7 @@ from rules.investigators import ASSISTING_ROLES, INVESTIGATING_ROLES, may_assist
 from rules.recusal import namesake_refusal
 from rules.stages import ACTION_LABELS, STAGE_LABELS, Action
 from schemas.people import RELATION_LABELS, DisabilityKind, SelfCare
-from schemas.review import CaseState, DeliveryMethod
+from schemas.review import CaseState, DeliveryMethod, workflow_id_for
 from schemas.staff import Actor, Role
 from webapp import access_log, authz
 from webapp.access_log import Kind
@@ -44,13 +44,16 @@ from webapp.review.case_forms import (
     FOLDED,
     action_body,
     available_actions,
+    case_view,
     defaults,
     error_field,
     read_action_form,
 )
 from webapp.review.cases import CaseId, case_row, shows_full_ids, summary
 from webapp.review.common import COMMON_MATERIALS, beijing, field_errors, load_calendar, working_days_left
-from webapp.review.workflow import case_state, started_with
+from webapp.review.findings import findings, staff_names, with_names
+from webapp.review.waiting import case_lines
+from webapp.review.workflow import case_state, settled, started_with
 
 router = APIRouter(include_in_schema=False)
 
@@ -102,7 +105,9 @@ async def _team(db: asyncpg.Pool, row: CaseRow, barred: set[str]) -> dict[str, l
     }
 
 
-def _timeline(events: list[LoggedEvent], accepted_on: date, cal: WorkCalendar) -> list[dict[str, Any]]:
+def _timeline(
+    events: list[LoggedEvent], accepted_on: date, cal: WorkCalendar, names: dict[str, str]
+) -> list[dict[str, Any]]:
     out = []
     for e in events:
         at = beijing(e.occurred_at)
@@ -114,7 +119,7 @@ def _timeline(events: list[LoggedEvent], accepted_on: date, cal: WorkCalendar) -
                 "role": Role(e.actor_role).label if e.actor_role else None,
                 "stage": e.stage,
                 "kind": e.kind,
-                "summary": e.payload.get("summary", e.kind),
+                "summary": with_names(e.payload.get("summary", e.kind), e, names),
             }
         )
     return out
@@ -158,7 +163,12 @@ async def case_page(
     async with db.acquire() as conn:
         policy = await policy_repo.get(conn, row.policy_version)
     now = today()
+    names = await staff_names(db, events)
     actions = available_actions(actor, state, policy) if state is not None else []
+    waiting = []
+    if state is not None:
+        view = [(case_id, case_view(state, policy), row.accepted_at, row.deadline, policy)]
+        waiting = (await case_lines(db, cal, view, now, state=state))[case_id]
     forms = {a: defaults(a, actor, now.isoformat()) for a in actions}
     form_errors: dict[str, str] = {}
     form_message = None
@@ -194,7 +204,8 @@ async def case_page(
         "accepted_at": accepted_at,
         "days_left": working_days_left(cal, now, row.deadline) if row.deadline else None,
         "paused_since": _pause(events),
-        "timeline": _timeline(events, accepted_at.date(), cal),
+        "timeline": _timeline(events, accepted_at.date(), cal, names),
+        "findings": findings(events, state, names),
         "escalations": await cases_repo.escalations_of(db, [case_id]),
         "barred": barred,
         "namesakes": namesakes,
@@ -210,13 +221,18 @@ async def case_page(
         "team": await _team(db, row, barred_names) if Action.HOME_VISIT in forms else {},
         "materials": COMMON_MATERIALS,
         "done": _done(request),
+        "waiting": waiting,
+        "history_url": f"/cases/{case_id}/history" if authz.may(actor, "case.history") else None,
         "action_labels": ACTION_LABELS,
         "stage_labels": STAGE_LABELS,
         "bj": beijing,
         "relation_labels": {r.value: label for r, label in RELATION_LABELS.items()},
         "disability_labels": {k.value: k.label for k in DisabilityKind},
         "self_care_labels": {c.value: c.label for c in SelfCare},
-        "temporal_url": f"{settings.temporal_ui_url}/namespaces/{namespace}/workflows/{row.workflow_id}",
+        # The Temporal Web UI shows what the case page keeps from most readers: administrators only.
+        "temporal_url": f"{settings.temporal_ui_url}/namespaces/{namespace}/workflows/{row.workflow_id}"
+        if actor.role is Role.ADMIN
+        else None,
     }
     return render(request, "caseworker/case.html", context, status=status, actor=actor)
 
@@ -231,10 +247,16 @@ def _settling(row: CaseRow, state: CaseState | None) -> bool:
     return state.stage != row.stage or (state.stage == "decision" and state.decision is not None)
 
 
-def _done(request: Request) -> Action | None:
-    """The action just recorded (the redirect after a successful form says which)."""
+ACCEPTED = "accepted"  # `?done=` after the intake form
+
+
+def _done(request: Request) -> Action | str | None:
+    """The action just recorded (the redirect after a successful form says which), or `ACCEPTED`."""
+    done = request.query_params.get("done", "")
+    if done == ACCEPTED:
+        return ACCEPTED
     try:
-        return Action(request.query_params.get("done", ""))
+        return Action(done)
     except ValueError:
         return None
 
@@ -266,7 +288,7 @@ async def act(
         return await case_page(request, actor, db, temporal, settings, case_id, failed=failed, status=status)
 
     try:
-        await perform(db, temporal, case_id, actor, action, action_body(action, typed))
+        ack = await perform(db, temporal, case_id, actor, action, action_body(action, typed))
     except RequestValidationError as exc:
         errors = field_errors(list(exc.errors()), error_field)
         return await again((action, typed, errors, "请按提示修改后再提交"), 422)
@@ -276,6 +298,7 @@ async def act(
         return await again((action, typed, {}, exc.message), exc.status)
     except RPCError:
         return await again((action, typed, {}, "工作流服务暂不可用，请稍后再试"), 503)
+    await settled(db, temporal, case_id, workflow_id_for(case_id), ack.event_key)  # the next page shows it done
     return RedirectResponse(f"/cases/{case_id}?done={action.value}", status_code=303)
 
 

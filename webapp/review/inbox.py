@@ -22,7 +22,6 @@ Cases a user must stay out of (relatives match) are left out of that user's inbo
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date
 from typing import Any
@@ -38,6 +37,7 @@ from webapp.deps import Db, PageActor
 from webapp.render import refused, render
 from webapp.review.common import NEAR_DUE_WORKING_DAYS, load_calendar, working_days_left
 from webapp.review.digests import counts, latest_digest
+from webapp.review.waiting import case_lines, open_case_view
 
 router = APIRouter(include_in_schema=False)
 
@@ -78,17 +78,6 @@ def tasks_for(role: Role, case: dict[str, Any]) -> list[str]:
     return out
 
 
-async def _approval_levels(db: Any, versions: set[int]) -> Callable[[int, str], str]:
-    """Where a township's decision is taken under a policy version: its own setting or the default. The few
-    versions involved are read once, not per case."""
-    policies = await policy_repo.of_versions(db, versions)
-
-    def level(version: int, township: str) -> str:
-        return policies[version].review.approval_level(township)
-
-    return level
-
-
 def row_class(item: dict[str, Any]) -> str:
     """Paused cases are the applicant's turn, so their (frozen) deadline gets no colour."""
     if item["paused"]:
@@ -106,22 +95,34 @@ def _deadline_key(item: dict[str, Any]) -> tuple[date, Any, str]:
 
 
 @router.get("/inbox")
-async def inbox(request: Request, actor: PageActor, db: Db, page: int = Query(1, ge=1)) -> Response:
-    """All open cases of the jurisdiction are read and filtered here: a county has a few thousand at most."""
+async def inbox(
+    request: Request, actor: PageActor, db: Db, page: int = Query(1, ge=1), view: str = Query("todo")
+) -> Response:
+    """All open cases of the jurisdiction are read and filtered here: a county has a few thousand at most. 待办
+    (`view=todo`) are those that wait on the user's role; 等待他人 (`view=waiting`) the others, with whom they
+    wait on (rules/waiting.py)."""
     if denied := refused(request, actor, "case.inbox"):
         return denied
     rows = await case_lists_repo.open_cases_for(db, actor.place_code, actor.username)
-    levels = await _approval_levels(db, {r.policy_version for r in rows})
+    policies = await policy_repo.of_versions(db, {r.policy_version for r in rows})
     cal = await load_calendar(db)
     now = today()
-    items = []
+    todo, others = [], []
     for row in rows:
         case = asdict(row)
         # only a decision needs to know where it is taken
-        case["approval_level"] = levels(row.policy_version, row.township_code) if row.stage == "decision" else None
+        level = (
+            policies[row.policy_version].review.approval_level(row.township_code) if row.stage == "decision" else None
+        )
+        case["approval_level"] = level
+        case["view"] = open_case_view(row, level)
         if tasks := tasks_for(actor.role, case):
             case["tasks"] = tasks
-            items.append(case)
+            todo.append(case)
+        else:
+            others.append(case)
+    waiting_view = view == "waiting"
+    items = others if waiting_view else todo
     items.sort(key=_deadline_key)
     pages = max(1, -(-len(items) // PAGE_SIZE))
     page = min(page, pages)
@@ -131,12 +132,22 @@ async def inbox(request: Request, actor: PageActor, db: Db, page: int = Query(1,
         item.update(asdict(details[item["case_id"]]))
         item["days_left"] = working_days_left(cal, now, item["deadline"]) if item["deadline"] else None
         item["row_class"] = row_class(item)
+    if waiting_view:
+        views = [
+            (i["case_id"], i["view"], i["accepted_at"], i["deadline"], policies[i["policy_version"]]) for i in shown
+        ]
+        lines = await case_lines(db, cal, views, now)
+        for item in shown:
+            item["waiting"] = lines[item["case_id"]]
     digest = await latest_digest(db, actor)
     context = {
         "digest": digest,
         "digest_counts": counts(digest),
         "items": shown,
         "total": len(items),
+        "todo_total": len(todo),
+        "waiting_total": len(others),
+        "view": "waiting" if waiting_view else "todo",
         "page": page,
         "pages": pages,
         "today": now,
