@@ -350,6 +350,7 @@ def test_forms_offered(user: str, case: CaseState, policy: Policy, expected: lis
 def open_case(stage: str, **changes: Any) -> dict[str, Any]:
     return {
         "stage": stage,
+        "place": SHIPO_VILLAGE,
         "handled_by": "township",
         "approval_level": "township",
         "verification_open": False,

@@ -8,10 +8,11 @@ check is requested then), and is due on the case's time limit, the data check's 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from db import events_repo
-from db.case_lists_repo import OpenCase
 from db.pool import Db
 from infra.clock import BEIJING
 from rules.calendar import WorkCalendar
@@ -22,19 +23,20 @@ from schemas.review import CaseState
 from webapp.waiting import WaitLine, wait_lines
 
 
-def open_case_view(case: OpenCase, approval_level: str | None) -> CaseView:
-    """What the rules need to know of an inbox row (the progress columns of `cases`)."""
+def open_case_view(case: Mapping[str, Any]) -> CaseView:
+    """What the rules need to know of an inbox row: the progress columns of `cases` (`OpenCase`), and where the
+    decision is taken (`approval_level`, for a case in the decision stage)."""
     return CaseView(
-        stage=Stage(case.stage),
-        place=case.place,
-        paused=case.paused,
-        handled_by=case.handled_by,
-        district_approves=approval_level == "district",
-        verified=not case.verification_open,
-        escalated=case.overdue,
-        home_visit_done=case.home_visit_done,
-        neighbour_done=case.neighbour_done,
-        district_visit_due=case.relatives_match and not case.district_visit_done,
+        stage=Stage(case["stage"]),
+        place=case["place"],
+        paused=case["paused"],
+        handled_by=case["handled_by"],
+        district_approves=case.get("approval_level") == "district",
+        verified=not case["verification_open"],
+        escalated=case["overdue"],
+        home_visit_done=case["home_visit_done"],
+        neighbour_done=case["neighbour_done"],
+        district_visit_due=case["relatives_match"] and not case["district_visit_done"],
     )
 
 
