@@ -85,6 +85,8 @@ PERMISSIONS: dict[str, Permission] = {
     # the Temporal Web UI's codec calls (webapp/codec/api.py): a workflow's decrypted data, as its history
     "workflow.decode": P(HOUSEHOLD_READERS, J, "工作流数据仅限区民政局工作人员、监督员和本乡镇（街道）工作人员查看"),
     "calendar.announce": P(ADMINS, Scope.ANY, "只有系统管理员可以发布日历变更"),
+    # links to the Temporal Web UI: a developer's tool that shows whole ID numbers and can cancel a workflow
+    "temporal.ui": P(ADMINS, Scope.ANY, "Temporal Web UI 仅供系统管理员使用"),
     # ---- emergency aid ----
     "emergency.read": P(FILE_READERS, J, "部门工作人员无权查看救急难事件", {A: NO_FILES}),
     "emergency.register": P(REGISTRARS, J, "急难事件由村（社区）干部或乡镇（街道）工作人员登记"),

@@ -95,6 +95,18 @@ async def test_after_the_visit_and_the_interview_the_case_waits_for_the_district
     await expect(page.locator("[data-testid=history-link]")).to_have_count(0)
     await expect(page.locator("[data-testid=temporal-link]")).to_have_count(0)
 
+    # The read-only supervisor follows the link to the in-app history; no Temporal Web UI there either.
+    await go(page, live, "qu_jiandu", "/cases/SP-WAIT-001")
+    await expect(page.locator("[data-testid=temporal-link]")).to_have_count(0)
+    async with page.expect_navigation():
+        await page.click("[data-testid=history-link]")
+    await expect(page.locator("h1")).to_contain_text("SP-WAIT-001")
+    await expect(page.locator("[data-testid=temporal-link]")).to_have_count(0)
+    # Only the administrator's pages link the Temporal Web UI.
+    await go(page, live, "admin", "/admin")
+    await expect(page.locator("[data-testid=temporal-link]")).to_have_attribute("href", re.compile(r"^http://"))
+    await expect(page.locator("[data-testid=temporal-link]")).to_contain_text("Temporal 事件历史")
+
     # Point 2: the district's check answers with what was done and what comes next, on the new state.
     await go(page, live, "qu_minzheng", "/cases/SP-WAIT-001")
     form = page.locator("[data-testid=act-verification_result] form")

@@ -231,7 +231,7 @@ async def case_page(
         "self_care_labels": {c.value: c.label for c in SelfCare},
         # The Temporal Web UI shows what the case page keeps from most readers: administrators only.
         "temporal_url": f"{settings.temporal_ui_url}/namespaces/{namespace}/workflows/{row.workflow_id}"
-        if actor.role is Role.ADMIN
+        if authz.may(actor, "temporal.ui")
         else None,
     }
     return render(request, "caseworker/case.html", context, status=status, actor=actor)
