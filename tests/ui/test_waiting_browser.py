@@ -184,6 +184,9 @@ async def test_a_registered_emergency_says_so_and_waits_on_the_village(live: Liv
         "办理人员：石婆店镇示范村一 村干部 刘芳"
     )
     await expect(page.locator("[data-testid=amount]")).to_be_visible()  # the payment form at once
+    # Point 4: the event's log names the registrar by name, not login.
+    await expect(page.locator("ul.timeline")).to_contain_text("石婆店镇示范村一 村干部 刘芳")
+    assert "shipo_cun1" not in await page.locator("main").inner_text()
     await live.screenshot(page, "waiting-emergency-registered")
 
 
@@ -215,6 +218,8 @@ async def test_a_request_waits_on_the_township_desk_and_its_referral_on_the_bure
     async with page.expect_navigation():
         await page.locator("[data-testid=triage-form] button[type=submit]").click()
     await live.screenshot(page, "waiting-request-triaged")
+    await expect(page.locator("ul.timeline")).to_contain_text("石婆店镇经办人 李娟")
+    assert "shipo_jingban" not in await page.locator("main").inner_text()
     referral = await live.pool.fetchval("select referral_id from referrals where request_no = $1", no)
     await until_row(live.pool, "select accept_due is not null from referrals where referral_id = $1", referral)
     await go(page, live, "yiliao_bu", f"/bureau/referrals/{referral}")

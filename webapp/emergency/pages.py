@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ValidationError
 from temporalio.client import Client
 
-from db import places_repo
+from db import places_repo, users_repo
 from infra.clock import BEIJING
 from rules.actions import ActorView
 from rules.caps import Tier, per_capita_after_expense, room
@@ -35,7 +35,7 @@ from webapp import access_log, authz
 from webapp.access_log import Kind
 from webapp.deps import Db, MaybeTemporal, PageActor
 from webapp.emergency import service
-from webapp.emergency.models import EmergencyIn, IncomeIn
+from webapp.emergency.models import EmergencyDetail, EmergencyIn, IncomeIn
 from webapp.emergency.waiting import event_lines, settled
 from webapp.errors import ApiError, chinese_message
 from webapp.payloads import body_model
@@ -202,6 +202,14 @@ def _declared(values: dict[str, str]) -> list[DeclaredRelative]:
     ]
 
 
+def _logins(detail: EmergencyDetail) -> set[str]:
+    """The staff the event's page names by login: the payments' approvers and the log's actors."""
+    log = detail.state.log if detail.state else []
+    return {p["approved_by"] for p in detail.payments if p.get("approved_by")} | {
+        e["actor"] for e in log if e.get("actor")
+    }
+
+
 async def _detail_page(
     request: Request,
     event_id: str,
@@ -244,6 +252,7 @@ async def _detail_page(
             "per_capita_after": after,
             "per_person": bool(event.caps and event.caps.per_person),
             "waiting": await event_lines(db, detail, event),
+            "names": await users_repo.full_names(db, _logins(detail)),
         },
         status=status,
         actor=actor,
@@ -324,7 +333,9 @@ async def _ledger_page(
     return render(
         request,
         "emergency/ledger.html",
-        LABELS | {"book": book, "can_add": can_add, "sources": SOURCES, "error": error, "values": values or {}},
+        LABELS
+        | {"book": book, "can_add": can_add, "sources": SOURCES, "error": error, "values": values or {}}
+        | {"names": await users_repo.full_names(db, {e.recorded_by for e in book.entries})},
         status=status,
         actor=actor,
     )
