@@ -21,6 +21,7 @@ from tests.support.browser import Live, log_in
 from tests.support.clock import beijing
 from tests.support.factories import resident_id
 from tests.support.frontdoor import submit as submit_request
+from tests.support.i18n import msgids, templates, untranslated
 from tests.support.review import act, home_visit, interview, start, until_stage
 
 # Friday 2026-12-04, 09:00 Beijing: the case is accepted and its data check requested; the check's own limit is
@@ -228,3 +229,11 @@ async def test_a_request_waits_on_the_township_desk_and_its_referral_on_the_bure
         "等待区医保局接收转介（已等待 0 个工作日，应于 12-09 前办理，还剩 3 个工作日）"
     )
     await live.screenshot(page, "waiting-referral-for-the-bureau")
+
+
+def test_every_waiting_and_findings_string_has_chinese() -> None:
+    """The shared waiting lines (ui/_waiting.html) and the case page's new partials."""
+    names = ("_waiting.html", "_case_progress.html", "_case_links.html", "_findings.html")
+    paths = [p for p in templates("ui", "caseworker") if p.name in names]
+    assert len(paths) == len(names)
+    assert untranslated(msgids(paths), "zh_CN") == []
