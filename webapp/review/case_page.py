@@ -44,7 +44,6 @@ from webapp.review.case_forms import (
     FOLDED,
     action_body,
     available_actions,
-    case_view,
     defaults,
     error_field,
     read_action_form,
@@ -52,7 +51,7 @@ from webapp.review.case_forms import (
 from webapp.review.cases import CaseId, case_row, shows_full_ids, summary
 from webapp.review.common import COMMON_MATERIALS, beijing, field_errors, load_calendar, working_days_left
 from webapp.review.findings import findings, staff_names, with_names
-from webapp.review.waiting import case_lines
+from webapp.review.waiting import state_lines
 from webapp.review.workflow import case_state, settled, started_with
 
 router = APIRouter(include_in_schema=False)
@@ -165,10 +164,7 @@ async def case_page(
     now = today()
     names = await staff_names(db, events)
     actions = available_actions(actor, state, policy) if state is not None else []
-    waiting = []
-    if state is not None:
-        view = [(case_id, case_view(state, policy), row.accepted_at, row.deadline, policy)]
-        waiting = (await case_lines(db, cal, view, now, state=state))[case_id]
+    waiting = await state_lines(db, cal, row, state, policy, now)
     forms = {a: defaults(a, actor, now.isoformat()) for a in actions}
     form_errors: dict[str, str] = {}
     form_message = None

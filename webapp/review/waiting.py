@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from db import events_repo
+from db.cases_repo import CaseRow
 from db.pool import Db
 from infra.clock import BEIJING
 from rules.calendar import WorkCalendar
@@ -20,6 +21,7 @@ from rules.stages import Action, CaseView, Stage
 from rules.waiting import APPLICANT, NOTICE, Wait, case_waits
 from schemas.policy import Policy
 from schemas.review import CaseState
+from webapp.review.case_forms import case_view
 from webapp.waiting import WaitLine, wait_lines
 
 
@@ -79,3 +81,13 @@ async def case_lines(
 
         out[case_id] = await wait_lines(db, cal, case_waits(view), today, since=since_of, due=due_of, names=names)
     return out
+
+
+async def state_lines(
+    db: Db, cal: WorkCalendar, row: CaseRow, state: CaseState | None, policy: Policy, today: date
+) -> list[WaitLine]:
+    """Whom the case waits on by the workflow's state (none while it cannot be asked)."""
+    if state is None:
+        return []
+    rows = [(row.case_id, case_view(state, policy), row.accepted_at, row.deadline, policy)]
+    return (await case_lines(db, cal, rows, today, state=state))[row.case_id]
