@@ -74,10 +74,12 @@ async def wait_lines(
     since: Callable[[Wait], datetime | None],
     due: Callable[[Wait], date | None],
     names: dict[str, str] | None = None,
+    named: dict[Wait, list[str]] | None = None,
 ) -> list[WaitLine]:
-    """Each wait in words, with `since(wait)` and `due(wait)` counted in working days from `today`."""
+    """Each wait in words, with `since(wait)` and `due(wait)` counted in working days from `today`; `names` (the
+    places') and `named` (`people`) where the caller has read them already for many rows."""
     places = names if names is not None else await places_repo.names(db)
-    named = await people(db, waits)
+    named = named if named is not None else await people(db, waits)
     out = []
     for w in waits:
         began, by = since(w), due(w)

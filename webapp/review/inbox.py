@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
@@ -25,7 +26,7 @@ from fastapi.responses import Response
 
 from db import case_lists_repo, policy_repo
 from infra.clock import today
-from rules.stages import STAGE_LABELS, Action, ActorView, home_visit_by, tasks
+from rules.stages import STAGE_LABELS, Action, ActorView, CaseView, home_visit_by, tasks
 from rules.waiting import seat
 from schemas.staff import Role
 from webapp.deps import Db, PageActor
@@ -46,8 +47,14 @@ def tasks_for(role: Role, case: dict[str, Any]) -> list[str]:
     that wait on the role (`rules.stages.tasks`, the rule `rules.waiting` names whom a case waits on by), asked
     for a person of the role where it sits: the inbox's query has already kept the user's jurisdiction and left
     out the cases the user is barred from."""
-    view = open_case_view(case)
-    me = ActorView("", role.value, seat(role.value, view.place))
+    return list(_tasks(open_case_view(case), role.value))
+
+
+@lru_cache(maxsize=8192)
+def _tasks(view: CaseView, role: str) -> tuple[str, ...]:
+    """`tasks_for` of a case as the rules see it: a district's inbox holds thousands of cases, but few different
+    views (stage, place and progress), so each is worked out once."""
+    me = ActorView("", role, seat(role, view.place))
     out = []
     for action in tasks(view, me):
         if action is Action.MATERIALS_SUPPLIED:
@@ -56,7 +63,7 @@ def tasks_for(role: Role, case: dict[str, Any]) -> list[str]:
             out.append("district_home_visit")
         else:
             out.append(action.value)
-    return out
+    return tuple(out)
 
 
 def row_class(item: dict[str, Any]) -> str:
@@ -88,6 +95,7 @@ async def inbox(
     policies = await policy_repo.of_versions(db, {r.policy_version for r in rows})
     cal = await load_calendar(db)
     now = today()
+    waiting_view = view == "waiting"
     todo, others = [], []
     for row in rows:
         case = asdict(row)
@@ -96,13 +104,12 @@ async def inbox(
             policies[row.policy_version].review.approval_level(row.township_code) if row.stage == "decision" else None
         )
         case["approval_level"] = level
-        case["view"] = open_case_view(case)
-        if tasks := tasks_for(actor.role, case):
-            case["tasks"] = tasks
+        case["view"] = seen = open_case_view(case)
+        if todo_here := _tasks(seen, actor.role.value):
+            case["tasks"] = list(todo_here)
             todo.append(case)
         else:
             others.append(case)
-    waiting_view = view == "waiting"
     items = others if waiting_view else todo
     items.sort(key=_deadline_key)
     pages = max(1, -(-len(items) // PAGE_SIZE))

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from db import events_repo
+from db import events_repo, places_repo
 from db.cases_repo import CaseRow
 from db.pool import Db
 from infra.clock import BEIJING
@@ -22,7 +22,7 @@ from rules.waiting import APPLICANT, NOTICE, Wait, case_waits
 from schemas.policy import Policy
 from schemas.review import CaseState
 from webapp.review.case_forms import case_view
-from webapp.waiting import WaitLine, wait_lines
+from webapp.waiting import WaitLine, people, wait_lines
 
 
 def open_case_view(case: Mapping[str, Any]) -> CaseView:
@@ -54,8 +54,11 @@ async def case_lines(
     """Each case's wait lines, by case number: `rows` are (case number, view, accepted at, time limit, policy);
     `state` the workflow's state of a single case (the refusal notice's and the notice's dates)."""
     since = await events_repo.waiting_since(db, [r[0] for r in rows])
+    waits = {r[0]: case_waits(r[1]) for r in rows}
+    places = names if names is not None else await places_repo.names(db)
+    named = await people(db, [w for ws in waits.values() for w in ws])
     out = {}
-    for case_id, view, accepted_at, deadline, policy in rows:
+    for case_id, _view, accepted_at, deadline, policy in rows:
         began = since.get(case_id)
         accepted_on = accepted_at.astimezone(BEIJING).date()
         check_due = cal.add_working_days(accepted_on, policy.review.verification_result_working_days).date
@@ -79,7 +82,9 @@ async def case_lines(
                 return state.refusal_deliver_by
             return deadline
 
-        out[case_id] = await wait_lines(db, cal, case_waits(view), today, since=since_of, due=due_of, names=names)
+        out[case_id] = await wait_lines(
+            db, cal, waits[case_id], today, since=since_of, due=due_of, names=places, named=named
+        )
     return out
 
 
