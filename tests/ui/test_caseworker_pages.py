@@ -381,6 +381,9 @@ def open_case(stage: str, **changes: Any) -> dict[str, Any]:
         (Role.DISTRICT_OFFICER, open_case("hearing", overdue=True, handled_by="district"), ["hearing"]),
         (Role.VILLAGE_CADRE, open_case("public_notice"), ["objection"]),
         (Role.TOWNSHIP_APPROVER, open_case("public_notice"), []),
+        (Role.TOWNSHIP_CASEWORKER, open_case("refused"), ["refusal_delivered"]),  # the notice to deliver
+        (Role.TOWNSHIP_CASEWORKER, open_case("public_notice", overdue=True), ["objection"]),
+        (Role.DISTRICT_OFFICER, open_case("investigation", paused=True, overdue=True), ["take_over"]),
         (Role.TOWNSHIP_CASEWORKER, open_case("decision", paused=True), ["waiting_for_applicant"]),
         (Role.TOWNSHIP_APPROVER, open_case("decision", paused=True), []),
         (
