@@ -244,13 +244,14 @@ def _settling(row: CaseRow, state: CaseState | None) -> bool:
 
 
 ACCEPTED = "accepted"  # `?done=` after the intake form
+NAMESAKE = "namesake"  # `?done=` after a namesake warning is settled
 
 
 def _done(request: Request) -> Action | str | None:
     """The action just recorded (the redirect after a successful form says which), or `ACCEPTED`."""
     done = request.query_params.get("done", "")
-    if done == ACCEPTED:
-        return ACCEPTED
+    if done in (ACCEPTED, NAMESAKE):
+        return done
     try:
         return Action(done)
     except ValueError:
@@ -316,7 +317,7 @@ async def settle_namesake(
         return await case_page(request, actor, db, temporal, settings, case_id, relatives_error=message, status=status)
 
     try:
-        await resolve_namesake(db, temporal, case_id, actor, username, answer)
+        ack = await resolve_namesake(db, temporal, case_id, actor, username, answer)
     except RequestValidationError:
         return await again("核实情况最长 500 字", 422)
     except ApiError as exc:
@@ -325,4 +326,5 @@ async def settle_namesake(
         return await again(exc.message, exc.status)
     except RPCError:
         return await again("工作流服务暂不可用，请稍后再试", 503)
-    return RedirectResponse(f"/cases/{case_id}#relatives", status_code=303)
+    await settled(db, temporal, case_id, workflow_id_for(case_id), ack.event_key)
+    return RedirectResponse(f"/cases/{case_id}?done={NAMESAKE}#relatives", status_code=303)
