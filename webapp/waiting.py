@@ -11,10 +11,9 @@ from datetime import date, datetime
 from db import places_repo, seats_repo
 from db.pool import Db
 from infra.clock import BEIJING
-from rules.calendar import WorkCalendar
+from rules.calendar import WorkCalendar, working_days_left
 from rules.waiting import APPLICANT, NOTICE, SYSTEM, Wait
 from schemas.staff import Bureau, Role
-from webapp.review.common import working_days_left
 
 # What the pages call a person of each role where they sit (the place's name goes in front where there is one).
 _AT_PLACE = {

@@ -14,7 +14,7 @@ import pytest
 from babel.messages.extract import extract_from_file
 
 from db import cases_repo
-from rules.calendar import WorkCalendar
+from rules.calendar import WorkCalendar, working_days_left
 from rules.stages import ACTION_LABELS, STAGE_LABELS, Action
 from schemas.people import RELATION_LABELS
 from schemas.policy import Policy
@@ -25,7 +25,7 @@ from tests.support.clock import beijing
 from tests.support.factories import actor, resident_id
 from webapp.i18n import translations
 from webapp.review.case_forms import available_actions
-from webapp.review.common import COMMON_MATERIALS, working_days_left
+from webapp.review.common import COMMON_MATERIALS
 from webapp.review.inbox import PAGE_SIZE, tasks_for
 
 APPLICANT_ID = resident_id(date(1968, 3, 2), seq=201)

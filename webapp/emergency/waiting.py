@@ -10,13 +10,13 @@ from datetime import date, datetime
 import asyncpg
 from temporalio.client import Client
 
+from db import calendar_repo
 from infra.clock import BEIJING, today
 from rules.emergency_actions import EmergencyAction, EventView
 from rules.waiting import Wait, event_waits
 from schemas.staff import Actor
 from webapp.emergency import service
 from webapp.emergency.models import EmergencyDetail
-from webapp.review.common import load_calendar
 from webapp.waiting import WaitLine, wait_lines
 
 READY_SECONDS = 10.0
@@ -34,7 +34,7 @@ async def event_lines(db: asyncpg.Pool, detail: EmergencyDetail, event: EventVie
             return ev.documentation_due
         return None
 
-    cal = await load_calendar(db)
+    cal = await calendar_repo.load_calendar(db)
     return await wait_lines(db, cal, event_waits(event), today(), since=lambda w: last, due=due)
 
 

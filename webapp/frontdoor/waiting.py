@@ -8,12 +8,12 @@ from datetime import date, datetime
 
 import asyncpg
 
+from db import calendar_repo
 from infra.clock import today
 from rules.frontdoor_actions import ReferralAction, ReferralView
 from rules.waiting import Wait, referral_waits, request_waits
 from webapp.frontdoor.models import LogEntry, ReferralDetail, RequestDetail
 from webapp.frontdoor.requests import request_view
-from webapp.review.common import load_calendar
 from webapp.waiting import WaitLine, wait_lines
 
 
@@ -24,7 +24,7 @@ def _latest(log: list[LogEntry], first: datetime) -> datetime:
 async def request_lines(db: asyncpg.Pool, detail: RequestDetail) -> list[WaitLine]:
     req = detail.request
     since = _latest(detail.log, req.created_at)
-    cal = await load_calendar(db)
+    cal = await calendar_repo.load_calendar(db)
     waits = request_waits(request_view(detail))
     return await wait_lines(db, cal, waits, today(), since=lambda w: since, due=lambda w: req.answer_due)
 
@@ -37,5 +37,5 @@ async def referral_lines(db: asyncpg.Pool, detail: ReferralDetail) -> list[WaitL
     def due(w: Wait) -> date | None:
         return ref.accept_due if ReferralAction.ACCEPT.value in w.steps else ref.result_due
 
-    cal = await load_calendar(db)
+    cal = await calendar_repo.load_calendar(db)
     return await wait_lines(db, cal, referral_waits(view), today(), since=lambda w: since, due=due)

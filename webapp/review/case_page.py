@@ -27,7 +27,7 @@ from db.events_repo import LoggedEvent, barred_staff, filed_relatives, namesake_
 from db.users_repo import USERNAME_PATTERN, StaffName
 from infra.clock import today
 from infra.config import Settings
-from rules.calendar import WorkCalendar
+from rules.calendar import WorkCalendar, working_days_left
 from rules.investigators import ASSISTING_ROLES, INVESTIGATING_ROLES, may_assist, may_investigate
 from rules.recusal import namesake_refusal
 from rules.stages import ACTION_LABELS, STAGE_LABELS, Action
@@ -49,7 +49,7 @@ from webapp.review.case_forms import (
     read_action_form,
 )
 from webapp.review.cases import CaseId, case_row, shows_full_ids, summary
-from webapp.review.common import COMMON_MATERIALS, beijing, field_errors, load_calendar, working_days_left
+from webapp.review.common import COMMON_MATERIALS, beijing, field_errors, load_calendar
 from webapp.review.findings import findings, staff_names, with_names
 from webapp.review.waiting import state_lines
 from webapp.review.workflow import case_state, settled, started_with

@@ -26,12 +26,13 @@ from fastapi.responses import Response
 
 from db import case_lists_repo, policy_repo
 from infra.clock import today
+from rules.calendar import working_days_left
 from rules.stages import STAGE_LABELS, Action, ActorView, CaseView, home_visit_by, tasks
 from rules.waiting import seat
 from schemas.staff import Role
 from webapp.deps import Db, PageActor
 from webapp.render import refused, render
-from webapp.review.common import NEAR_DUE_WORKING_DAYS, load_calendar, working_days_left
+from webapp.review.common import NEAR_DUE_WORKING_DAYS, load_calendar
 from webapp.review.digests import counts, latest_digest
 from webapp.review.waiting import case_lines, open_case_view
 
