@@ -4,6 +4,7 @@ stated Beijing instants."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 import httpx
@@ -81,3 +82,12 @@ async def test_a_paused_case_waits_on_the_applicant_with_its_clock_stopped(
         2,
         8,
     )
+    # The case page says the same, and lists the notice of missing materials among the recorded findings.
+    page = (await web.get("/cases/SP-WAIT-PAUSE")).text
+    waiting = re.findall(r'<span data-testid="wait-text">(.*?)</span>', page)
+    assert waiting == [
+        "等待申请人补正材料（已等待 1 个工作日，办理时限暂停计时）",
+        "等待区民政局录入家庭经济状况核对结果（已等待 2 个工作日，应于 12-18 前办理，还剩 8 个工作日）",
+    ]
+    notice = re.search(r'<article class="cw-finding" data-kind="missing_materials">(.*?)</article>', page, re.S)[1]
+    assert re.sub(r"<[^>]+>|\s", "", notice).endswith("需补正的材料户口簿")

@@ -20,7 +20,7 @@ from webapp.review.common import beijing
 # The steps whose findings the page shows, in the order of the log.
 KINDS = frozenset(
     {Action.VERIFICATION_RESULT, Action.HOME_VISIT, Action.NEIGHBOUR_INTERVIEW, Action.HEARING, Action.OBJECTION}
-    | {Action.DECISION, Action.REFUSAL_DELIVERED}
+    | {Action.DECISION, Action.REFUSAL_DELIVERED, Action.MISSING_MATERIALS, Action.TAKE_OVER, Action.EXTEND_DEADLINE}
 )
 _STAFF_FIELDS = ("investigators", "assistants")
 
