@@ -224,7 +224,7 @@ def year_statuses(calendar: WorkCalendar, imported: list[ImportedYear], today: d
     ]
 
 
-async def load_calendar(conn: asyncpg.Connection) -> WorkCalendar:
+async def load_calendar(conn: asyncpg.Connection | asyncpg.Pool) -> WorkCalendar:
     """The builtin calendar with every stored day and imported year applied."""
     row = await conn.fetchrow(  # one statement, so one snapshot even during a concurrent import
         "select array(select year from calendar_years) as years, "

@@ -192,3 +192,40 @@ async def matched_cases(db: Db, place: str) -> list[MatchedCase]:
         place,
     )
     return [MatchedCase(**r) for r in rows]
+
+
+@dataclass(frozen=True)
+class WaitingSince:
+    """Since when a case has been where it is: in its current stage (the first event of its latest run of events
+    in that stage) and, while its clock is paused, since the pause."""
+
+    stage_at: datetime | None
+    paused_at: datetime | None
+
+
+async def waiting_since(db: Db, case_ids: list[str]) -> dict[str, WaitingSince]:
+    rows = await db.fetch(
+        """
+        select c.case_id,
+               (select min(e.occurred_at) from case_events e
+                 where e.case_id = c.case_id and e.stage = c.stage
+                   and e.occurred_at > coalesce((select max(x.occurred_at) from case_events x
+                        where x.case_id = c.case_id and x.stage is not null and x.stage <> c.stage), '-infinity'))
+                   as stage_at,
+               case when c.paused then c.paused_changed_at end as paused_at
+        from cases c where c.case_id = any($1::text[])
+        """,
+        case_ids,
+    )
+    return {r["case_id"]: WaitingSince(r["stage_at"], r["paused_at"]) for r in rows}
+
+
+async def shows(db: Db, case_id: str, stage: str, event_key: str | None = None) -> bool:
+    """Whether the case row is in `stage` and, if given, the event `event_key` is in its log."""
+    return await db.fetchval(
+        "select exists(select from cases c where c.case_id = $1 and c.stage = $2 and ($3::text is null "
+        "or exists(select from case_events e where e.case_id = c.case_id and e.event_key = $3)))",
+        case_id,
+        stage,
+        event_key,
+    )

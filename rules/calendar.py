@@ -136,5 +136,13 @@ class WorkCalendar:
             d -= _ONE_DAY
 
 
+def working_days_left(cal: WorkCalendar, on: date, deadline: date) -> int:
+    """Working days from `on` to the close of `deadline`; negative once it has passed, and at least
+    one behind then, since a deadline that ran out before a weekend or holiday is overdue all through it."""
+    if deadline >= on:
+        return cal.working_days_between(on, deadline)
+    return -max(cal.working_days_between(deadline, on), 1)
+
+
 def _is_paused(d: date, paused: Sequence[tuple[date, date]]) -> bool:
     return any(first <= d <= last for first, last in paused)

@@ -190,7 +190,7 @@ async def test_the_pages_register_an_expense_event_and_answer_a_second_with_the_
     }
     r = await web.post("/emergencies/new", data=data)
     assert r.status_code == 303, r.text
-    event_id = r.headers["location"].removeprefix("/emergencies/")
+    event_id = r.headers["location"].removeprefix("/emergencies/").removesuffix("?done=registered")
     page = await web.get(r.headers["location"])
     assert page.status_code == 200
     assert "支出型临时救助" in page.text and 'data-testid="per-capita">500.00<' in page.text

@@ -124,7 +124,7 @@ async def test_a_portal_request_is_not_the_persons_until_staff_verify_it(
     detail = (await web.get(f"/frontdoor/requests/{number}")).text
     assert "身份未核实" not in detail and 'data-testid="verify-identity-form"' not in detail
     identity = re.search(r'<dd data-testid="identity">(.*?)</dd>', detail, re.S)[1]
-    assert identity.startswith("已核实 · shipo_jingban · 2026-") and identity.endswith(NOTE)
+    assert identity.startswith("已核实 · 石婆店镇经办人 李娟 · 2026-") and identity.endswith(NOTE)
 
 
 @pytest.mark.start_at(beijing(2026, 11, 24, 9, 30))

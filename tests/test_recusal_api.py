@@ -115,7 +115,7 @@ async def test_the_case_page_shows_the_warning_and_the_caseworker_confirms_it(
         "/cases/PAGE-REL-1/namesakes/shipo_diaocha",
         data={"csrftoken": csrf_token(page.text), "same_person": "yes", "note": ""},
     )
-    assert (r.status_code, r.headers["location"]) == (303, "/cases/PAGE-REL-1#relatives")
+    assert (r.status_code, r.headers["location"]) == (303, "/cases/PAGE-REL-1?done=namesake#relatives")
     page = await web.get("/cases/PAGE-REL-1")
     assert "经核实是本人，已回避" in page.text and "申请人申报的近亲属（兄弟姐妹），经核实为本人" in page.text
     assert 'name="investigators" value="shipo_diaocha"' not in page.text  # barred: no longer offered

@@ -92,6 +92,8 @@ PERMISSIONS: dict[str, Permission] = {
     # … and the payloads bound to no workflow (the codec's `encode`, and anything of no one place): the district's
     "workflow.decode_unbound": P(DISTRICT_ROLES, D, "该工作流的数据仅限区级人员查看"),
     "calendar.announce": P(ADMINS, Scope.ANY, "只有系统管理员可以发布日历变更"),
+    # links to the Temporal Web UI: a developer's tool that shows whole ID numbers and can cancel a workflow
+    "temporal.ui": P(ADMINS, Scope.ANY, "Temporal Web UI 仅供系统管理员使用"),
     # ---- emergency aid ----
     "emergency.read": P(FILE_READERS, J, "部门工作人员无权查看救急难事件", {A: NO_FILES}),
     "emergency.register": P(REGISTRARS, J, "急难事件由村（社区）干部或乡镇（街道）工作人员登记"),

@@ -562,7 +562,7 @@ RULES: dict[tuple[str, str], Rule] = {
         who("emergency.register"),
         scoped=True,
         form=_emergency_form,
-        ok=(303, re.compile(rf"/emergencies/JJN-{SHIPO_VILLAGE}-\d{{20}}")),
+        ok=(303, re.compile(rf"/emergencies/JJN-{SHIPO_VILLAGE}-\d{{20}}\?done=registered")),
     ),
     ("GET", "/emergencies/{event_id}"): staff(who("emergency.read"), scoped=True),
     ("POST", "/emergencies/{event_id}/{action}"): emergency_action("close", page=True),

@@ -14,7 +14,7 @@ import pytest
 from babel.messages.extract import extract_from_file
 
 from db import cases_repo
-from rules.calendar import WorkCalendar
+from rules.calendar import WorkCalendar, working_days_left
 from rules.stages import ACTION_LABELS, STAGE_LABELS, Action
 from schemas.people import RELATION_LABELS
 from schemas.policy import Policy
@@ -25,7 +25,7 @@ from tests.support.clock import beijing
 from tests.support.factories import actor, resident_id
 from webapp.i18n import translations
 from webapp.review.case_forms import available_actions
-from webapp.review.common import COMMON_MATERIALS, working_days_left
+from webapp.review.common import COMMON_MATERIALS
 from webapp.review.inbox import PAGE_SIZE, tasks_for
 
 APPLICANT_ID = resident_id(date(1968, 3, 2), seq=201)
@@ -355,6 +355,7 @@ def test_forms_offered(user: str, case: CaseState, policy: Policy, expected: lis
 def open_case(stage: str, **changes: Any) -> dict[str, Any]:
     return {
         "stage": stage,
+        "place": SHIPO_VILLAGE,
         "handled_by": "township",
         "approval_level": "township",
         "verification_open": False,
@@ -385,6 +386,9 @@ def open_case(stage: str, **changes: Any) -> dict[str, Any]:
         (Role.DISTRICT_OFFICER, open_case("hearing", overdue=True, handled_by="district"), ["hearing"]),
         (Role.VILLAGE_CADRE, open_case("public_notice"), ["objection"]),
         (Role.TOWNSHIP_APPROVER, open_case("public_notice"), []),
+        (Role.TOWNSHIP_CASEWORKER, open_case("refused"), ["refusal_delivered"]),  # the notice to deliver
+        (Role.TOWNSHIP_CASEWORKER, open_case("public_notice", overdue=True), ["objection"]),
+        (Role.DISTRICT_OFFICER, open_case("investigation", paused=True, overdue=True), ["take_over"]),
         (Role.TOWNSHIP_CASEWORKER, open_case("decision", paused=True), ["waiting_for_applicant"]),
         (Role.TOWNSHIP_APPROVER, open_case("decision", paused=True), []),
         (
@@ -547,7 +551,7 @@ async def test_a_tekun_intake_records_self_care_illness_and_supporters(
 
     data["supporters-4-reason"] = "本人重度残疾，长期无收入"
     r = await web.post("/cases/new", data=data)
-    assert r.status_code == 303 and r.headers["location"] == "/cases/341503106-20261204-a1b2c3"
+    assert r.status_code == 303 and r.headers["location"] == "/cases/341503106-20261204-a1b2c3?done=accepted"
 
     async def shown() -> str | None:
         page = (await web.get(r.headers["location"])).text

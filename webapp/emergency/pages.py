@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ValidationError
 from temporalio.client import Client
 
-from db import places_repo
+from db import places_repo, users_repo
 from infra.clock import BEIJING
 from rules.actions import ActorView
 from rules.caps import Tier, per_capita_after_expense, room
@@ -36,7 +36,8 @@ from webapp.access_log import Kind
 from webapp.deps import Db, MaybeTemporal, PageActor
 from webapp.documents.panel import panel
 from webapp.emergency import service
-from webapp.emergency.models import EmergencyIn, IncomeIn
+from webapp.emergency.models import EmergencyDetail, EmergencyIn, IncomeIn
+from webapp.emergency.waiting import event_lines, settled
 from webapp.errors import ApiError, chinese_message
 from webapp.payloads import body_model
 from webapp.render import HIDDEN_FIELDS, refused, render, render_error
@@ -165,7 +166,9 @@ async def register(
             declared_relatives=_declared(values),
         )
         event, created = await service.register(db, temporal, body, actor)
-        opened = "" if created else "?existing=1"  # the person's open event answers the registration
+        opened = "?done=registered" if created else "?existing=1"  # the person's open event answers it
+        if created:
+            await settled(db, temporal, event.event.event_id, actor)
         return RedirectResponse(f"/emergencies/{event.event.event_id}{opened}", status_code=303)
     except ValidationError as exc:
         errors = _errors(exc)
@@ -198,6 +201,14 @@ def _declared(values: dict[str, str]) -> list[DeclaredRelative]:
         for r in rows
         if r["name"]
     ]
+
+
+def _logins(detail: EmergencyDetail) -> set[str]:
+    """The staff the event's page names by login: the payments' approvers and the log's actors."""
+    log = detail.state.log if detail.state else []
+    return {p["approved_by"] for p in detail.payments if p.get("approved_by")} | {
+        e["actor"] for e in log if e.get("actor")
+    }
 
 
 async def _detail_page(
@@ -242,6 +253,8 @@ async def _detail_page(
             "per_capita_after": after,
             "per_person": bool(event.caps and event.caps.per_person),
             "documents_panel": await panel(db, "emergency", event_id, actor),
+            "waiting": await event_lines(db, detail, event),
+            "names": await users_repo.full_names(db, _logins(detail)),
         },
         status=status,
         actor=actor,
@@ -260,6 +273,8 @@ async def detail(
 ) -> Response:
     label = ACTIONS[EmergencyAction(done)].label if done in ACTIONS else None
     said = f"{label}：已办理" if label else None
+    if done == "registered":
+        said = f"登记成功：急难事件 {event_id} 已登记"
     if existing:
         said = "该居民已有未办结的急难事件，本次登记即该事件（每人同一时间只有一个未办结事件）"
     page = await _detail_page(request, event_id, actor, db, temporal, done=said)
@@ -287,6 +302,7 @@ async def act(
     try:
         body: BaseModel = model.model_validate(fields)
         await service.perform(db, temporal, event_id, actor, which, body)
+        await settled(db, temporal, event_id, actor)
     except ValidationError as exc:
         return await _detail_page(
             request, event_id, actor, db, temporal, error="；".join(_errors(exc)), **again, status=422
@@ -319,7 +335,9 @@ async def _ledger_page(
     return render(
         request,
         "emergency/ledger.html",
-        LABELS | {"book": book, "can_add": can_add, "sources": SOURCES, "error": error, "values": values or {}},
+        LABELS
+        | {"book": book, "can_add": can_add, "sources": SOURCES, "error": error, "values": values or {}}
+        | {"names": await users_repo.full_names(db, {e.recorded_by for e in book.entries})},
         status=status,
         actor=actor,
     )

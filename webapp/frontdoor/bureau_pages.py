@@ -22,6 +22,7 @@ from webapp.frontdoor.labels import REFERRAL_LABELS as LABELS
 from webapp.frontdoor.models import ReferralSummary
 from webapp.frontdoor.referrals import REFERRALS, actions_for, list_referrals, referral_detail
 from webapp.frontdoor.row_pages import RowPage, action_forms
+from webapp.frontdoor.waiting import referral_lines
 from webapp.render import render, render_error
 
 router = APIRouter(include_in_schema=False)
@@ -64,7 +65,14 @@ async def inbox(request: Request, actor: PageActor, db: Db, status: str = "open"
 async def _referral(db: asyncpg.Pool, temporal: Client | None, referral_id: str, actor: Actor) -> dict[str, Any]:
     detail = await referral_detail(db, temporal, referral_id, actor)
     ref = detail.referral
-    return LABELS | {"detail": detail, "ref": ref, "row_class": row_class(ref), "actions": actions_for(ref, actor)}
+    waiting = await referral_lines(db, detail)
+    return LABELS | {
+        "detail": detail,
+        "ref": ref,
+        "row_class": row_class(ref),
+        "actions": actions_for(ref, actor),
+        "waiting": waiting,
+    }
 
 
 REFERRAL_PAGE = RowPage("/bureau/referrals", "referral_id", "bureau/referral.html", _referral, action_forms(REFERRALS))

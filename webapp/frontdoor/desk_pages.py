@@ -30,6 +30,7 @@ from webapp.frontdoor.models import StaffRequestIn, VerifyIdentityIn
 from webapp.frontdoor.overview import overview
 from webapp.frontdoor.referrals import list_referrals
 from webapp.frontdoor.row_pages import RowPage, action_forms, submit
+from webapp.frontdoor.waiting import request_lines
 from webapp.render import HIDDEN_FIELDS, refused, render, render_error
 
 router = APIRouter(include_in_schema=False)
@@ -66,6 +67,7 @@ async def _request(db: asyncpg.Pool, temporal: Client | None, request_no: str, a
         "may_see_household": authz.may(actor, "household.view"),
         "may_verify": authz.may(actor, "request.verify_identity"),
         "documents_panel": await panel(db, "request", request_no, actor),
+        "waiting": await request_lines(db, detail),
     }
 
 

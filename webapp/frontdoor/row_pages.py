@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 from temporalio.client import Client
 
+from db import users_repo
 from schemas.staff import Actor
 from webapp import access_log
 from webapp.access_log import Kind
@@ -125,7 +126,7 @@ class RowPage:
             variables = await self.load(*deps, row_id, actor)
         except ApiError as exc:
             return render_error(request, exc.status, exc.message, actor)
-        variables |= {"error": error, "done": done, "values": values or {}}
+        variables |= {"error": error, "done": done, "values": values or {}, "names": await _names(deps[0], variables)}
         return render(request, self.template, variables, status=status, actor=actor)
 
     async def post(
@@ -144,3 +145,11 @@ class RowPage:
             return await self.show(request, deps, row_id, actor, error=message, values={action: fields}, status=status)
 
         return await submit(attempt, again)
+
+
+async def _names(db: asyncpg.Pool, variables: dict[str, Any]) -> dict[str, str]:
+    """The full names of the staff a row's page names by login: its log's actors, who received and verified it."""
+    detail = variables.get("detail")
+    logins = {e.actor for e in getattr(detail, "log", None) or [] if e.actor}
+    logins |= {getattr(detail, f, None) for f in ("received_by", "identity_verified_by")} - {None}
+    return await users_repo.full_names(db, logins) if logins else {}

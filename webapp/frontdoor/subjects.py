@@ -6,6 +6,7 @@ with the workflow's state afterwards.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,7 @@ Run = Callable[[asyncpg.Pool, Client | None, str, Actor, BaseModel], Awaitable[A
 # the payload); it raises the ApiError of what it refuses.
 Check = Callable[[asyncpg.Pool, str, Actor, Any], Awaitable[None]]
 SLOW = ApiError(504, "timeout", "处理超时，请稍后查看状态")
+ROW_TRIES = 50  # 5 s: what a row written by an activity may lag behind its workflow
 
 
 @dataclass(frozen=True)
@@ -78,4 +80,14 @@ async def perform(
     state = await query(client, row.workflow_id, subject.state)
     if state is None:
         raise ApiError(503, "temporal_unavailable", "已办理，但暂时无法读取最新状态")
+    await _row_caught_up(subject, db, subject_id, actor, state.status)
     return state
+
+
+async def _row_caught_up(subject: Subject, db: asyncpg.Pool, subject_id: str, actor: Actor, status: str) -> None:
+    """Wait (a few seconds at most) until the row, which the workflow's activity writes, shows the status the
+    workflow answered with: the page after a form then shows the new state, not the one before (issue 17.2)."""
+    for _ in range(ROW_TRIES):
+        if (await subject.load(db, subject_id, actor)).status == status:
+            return
+        await asyncio.sleep(0.1)

@@ -15,10 +15,11 @@ import structlog
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel
 
-from db import case_lists_repo, events_repo
+from db import case_lists_repo, events_repo, policy_repo
 from db.case_lists_repo import CaseQuery
 from db.users_repo import USERNAME_PATTERN
 from infra.calendar_news import announce_calendar_change
+from infra.clock import today
 from rules.stages import Action, Stage
 from schemas.review import ActionAck, Application, AssistanceType
 from schemas.staff import Actor
@@ -29,6 +30,7 @@ from webapp.errors import ErrorBody
 from webapp.payloads import body_model
 from webapp.review import actions, cases
 from webapp.review.cases import CaseId, case_row, summary
+from webapp.review.common import load_calendar
 from webapp.review.models import (
     CalendarChanged,
     CaseCreated,
@@ -36,7 +38,9 @@ from webapp.review.models import (
     CaseEvent,
     CaseList,
     VerificationRequestList,
+    WaitingOn,
 )
+from webapp.review.waiting import state_lines
 from webapp.review.workflow import case_state
 from webapp.workflow_calls import connected
 
@@ -127,9 +131,26 @@ async def get_case(
     events = await events_repo.event_log(db, case_id)
     temporal = connected(client)
     await access_log.record(request, actor, Kind.CASE_API, case_id)
+    state = await case_state(temporal, row.workflow_id)
+    async with db.acquire() as conn:
+        policy = await policy_repo.get(conn, row.policy_version)
+    lines = await state_lines(db, await load_calendar(db), row, state, policy, today())
     return CaseDetail(
         case=summary(row),
-        state=await case_state(temporal, row.workflow_id),
+        state=state,
+        waiting=[
+            WaitingOn(
+                kind=w.kind,
+                who=w.who,
+                what=w.what,
+                people=w.people,
+                since=w.since,
+                waited_working_days=w.waited,
+                due=w.due,
+                working_days_left=w.left,
+            )
+            for w in lines
+        ],
         events=[CaseEvent(**asdict(e)) for e in events],
         temporal_ui_url=f"{settings.temporal_ui_url}/namespaces/{temporal.namespace}/workflows/{row.workflow_id}",
     )

@@ -27,12 +27,12 @@ from db.events_repo import LoggedEvent, barred_staff, filed_relatives, namesake_
 from db.users_repo import USERNAME_PATTERN, StaffName
 from infra.clock import today
 from infra.config import Settings
-from rules.calendar import WorkCalendar
+from rules.calendar import WorkCalendar, working_days_left
 from rules.investigators import ASSISTING_ROLES, INVESTIGATING_ROLES, may_assist, may_investigate
 from rules.recusal import namesake_refusal
 from rules.stages import ACTION_LABELS, STAGE_LABELS, Action
 from schemas.people import RELATION_LABELS, DisabilityKind, SelfCare
-from schemas.review import CaseState, DeliveryMethod
+from schemas.review import CaseState, DeliveryMethod, workflow_id_for
 from schemas.staff import Actor, Role
 from webapp import access_log, authz
 from webapp.access_log import Kind
@@ -50,8 +50,10 @@ from webapp.review.case_forms import (
     read_action_form,
 )
 from webapp.review.cases import CaseId, case_row, shows_full_ids, summary
-from webapp.review.common import COMMON_MATERIALS, beijing, field_errors, load_calendar, working_days_left
-from webapp.review.workflow import case_state, started_with
+from webapp.review.common import COMMON_MATERIALS, beijing, field_errors, load_calendar
+from webapp.review.findings import findings, staff_names, with_names
+from webapp.review.waiting import state_lines
+from webapp.review.workflow import case_state, settled, started_with
 
 router = APIRouter(include_in_schema=False)
 
@@ -103,7 +105,9 @@ async def _team(db: asyncpg.Pool, row: CaseRow, barred: set[str]) -> dict[str, l
     }
 
 
-def _timeline(events: list[LoggedEvent], accepted_on: date, cal: WorkCalendar) -> list[dict[str, Any]]:
+def _timeline(
+    events: list[LoggedEvent], accepted_on: date, cal: WorkCalendar, names: dict[str, str]
+) -> list[dict[str, Any]]:
     out = []
     for e in events:
         at = beijing(e.occurred_at)
@@ -115,7 +119,7 @@ def _timeline(events: list[LoggedEvent], accepted_on: date, cal: WorkCalendar) -
                 "role": Role(e.actor_role).label if e.actor_role else None,
                 "stage": e.stage,
                 "kind": e.kind,
-                "summary": e.payload.get("summary", e.kind),
+                "summary": with_names(e.payload.get("summary", e.kind), e, names),
             }
         )
     return out
@@ -159,7 +163,9 @@ async def case_page(
     async with db.acquire() as conn:
         policy = await policy_repo.get(conn, row.policy_version)
     now = today()
+    names = await staff_names(db, events)
     actions = available_actions(actor, state, policy) if state is not None else []
+    waiting = await state_lines(db, cal, row, state, policy, now)
     forms = {a: defaults(a, actor, now.isoformat()) for a in actions}
     documents = await panel(db, "case", case_id, actor)
     materials = _prefill_missing(forms, documents)
@@ -197,7 +203,8 @@ async def case_page(
         "accepted_at": accepted_at,
         "days_left": working_days_left(cal, now, row.deadline) if row.deadline else None,
         "paused_since": _pause(events),
-        "timeline": _timeline(events, accepted_at.date(), cal),
+        "timeline": _timeline(events, accepted_at.date(), cal, names),
+        "findings": findings(events, state, names),
         "escalations": await cases_repo.escalations_of(db, [case_id]),
         "barred": barred,
         "namesakes": namesakes,
@@ -214,13 +221,18 @@ async def case_page(
         "materials": materials,
         "documents_panel": documents,
         "done": _done(request),
+        "waiting": waiting,
+        "history_url": f"/cases/{case_id}/history" if authz.may(actor, "case.history") else None,
         "action_labels": ACTION_LABELS,
         "stage_labels": STAGE_LABELS,
         "bj": beijing,
         "relation_labels": {r.value: label for r, label in RELATION_LABELS.items()},
         "disability_labels": {k.value: k.label for k in DisabilityKind},
         "self_care_labels": {c.value: c.label for c in SelfCare},
-        "temporal_url": f"{settings.temporal_ui_url}/namespaces/{namespace}/workflows/{row.workflow_id}",
+        # The Temporal Web UI shows what the case page keeps from most readers: administrators only.
+        "temporal_url": f"{settings.temporal_ui_url}/namespaces/{namespace}/workflows/{row.workflow_id}"
+        if authz.may(actor, "temporal.ui")
+        else None,
     }
     return render(request, "caseworker/case.html", context, status=status, actor=actor)
 
@@ -244,10 +256,17 @@ def _settling(row: CaseRow, state: CaseState | None) -> bool:
     return state.stage != row.stage or (state.stage == "decision" and state.decision is not None)
 
 
-def _done(request: Request) -> Action | None:
-    """The action just recorded (the redirect after a successful form says which)."""
+ACCEPTED = "accepted"  # `?done=` after the intake form
+NAMESAKE = "namesake"  # `?done=` after a namesake warning is settled
+
+
+def _done(request: Request) -> Action | str | None:
+    """The action just recorded (the redirect after a successful form says which), or `ACCEPTED`."""
+    done = request.query_params.get("done", "")
+    if done in (ACCEPTED, NAMESAKE):
+        return done
     try:
-        return Action(request.query_params.get("done", ""))
+        return Action(done)
     except ValueError:
         return None
 
@@ -279,7 +298,7 @@ async def act(
         return await case_page(request, actor, db, temporal, settings, case_id, failed=failed, status=status)
 
     try:
-        await perform(db, temporal, case_id, actor, action, action_body(action, typed))
+        ack = await perform(db, temporal, case_id, actor, action, action_body(action, typed))
     except RequestValidationError as exc:
         errors = field_errors(list(exc.errors()), error_field)
         return await again((action, typed, errors, "请按提示修改后再提交"), 422)
@@ -289,6 +308,7 @@ async def act(
         return await again((action, typed, {}, exc.message), exc.status)
     except RPCError:
         return await again((action, typed, {}, "工作流服务暂不可用，请稍后再试"), 503)
+    await settled(db, temporal, case_id, workflow_id_for(case_id), ack.event_key)  # the next page shows it done
     return RedirectResponse(f"/cases/{case_id}?done={action.value}", status_code=303)
 
 
@@ -310,7 +330,7 @@ async def settle_namesake(
         return await case_page(request, actor, db, temporal, settings, case_id, relatives_error=message, status=status)
 
     try:
-        await resolve_namesake(db, temporal, case_id, actor, username, answer)
+        ack = await resolve_namesake(db, temporal, case_id, actor, username, answer)
     except RequestValidationError:
         return await again("核实情况最长 500 字", 422)
     except ApiError as exc:
@@ -319,4 +339,5 @@ async def settle_namesake(
         return await again(exc.message, exc.status)
     except RPCError:
         return await again("工作流服务暂不可用，请稍后再试", 503)
-    return RedirectResponse(f"/cases/{case_id}#relatives", status_code=303)
+    await settled(db, temporal, case_id, workflow_id_for(case_id), ack.event_key)
+    return RedirectResponse(f"/cases/{case_id}?done={NAMESAKE}#relatives", status_code=303)

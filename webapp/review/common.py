@@ -1,11 +1,11 @@
-"""Shared by the caseworker pages: the usual materials, Beijing dates, working days, lists typed in one box,
-form errors."""
+"""Shared by the caseworker pages: the usual materials, Beijing dates, the working-day calendar, lists typed in one
+box, form errors."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -13,6 +13,7 @@ import asyncpg
 from db import calendar_repo
 from infra.clock import BEIJING
 from rules.calendar import WorkCalendar
+from rules.calendar import working_days_left as working_days_left  # where it was; it lives in rules/ now
 from webapp.errors import chinese_message
 
 NEAR_DUE_WORKING_DAYS = 5
@@ -38,14 +39,6 @@ def beijing(at: datetime) -> datetime:
 async def load_calendar(db: asyncpg.Pool) -> WorkCalendar:
     async with db.acquire() as conn:
         return await calendar_repo.load_calendar(conn)
-
-
-def working_days_left(cal: WorkCalendar, on: date, deadline: date) -> int:
-    """Working days from `on` to the close of `deadline`; negative once it has passed, and at least
-    one behind then, since a deadline that ran out before a weekend or holiday is overdue all through it."""
-    if deadline >= on:
-        return cal.working_days_between(on, deadline)
-    return -max(cal.working_days_between(deadline, on), 1)
 
 
 def split_list(text: str) -> list[str]:

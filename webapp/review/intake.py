@@ -24,7 +24,7 @@ from infra.clock import today
 from rules.access import township_of
 from schemas.identity import validate_resident_id
 from schemas.people import RELATION_LABELS, AssetKind, DisabilityKind, HukouType, IncomeSource, Relation, SelfCare
-from schemas.review import Application, AssistanceType, Channel
+from schemas.review import Application, AssistanceType, Channel, workflow_id_for
 from schemas.staff import Actor
 from webapp import access_log, authz
 from webapp.deps import Db, MaybeTemporal, PageActor
@@ -33,6 +33,7 @@ from webapp.render import refused, render
 from webapp.review import cases
 from webapp.review.common import COMMON_MATERIALS, field_errors, split_list
 from webapp.review.models import CaseCreated
+from webapp.review.workflow import settled
 
 router = APIRouter(include_in_schema=False)
 
@@ -259,7 +260,9 @@ async def submit_case(request: Request, actor: PageActor, db: Db, temporal: Mayb
         values["existing"] = application.application_id
         return await _form(request, actor, db, values, errors=errors, status=409)
     await _wait_for_row(db, application.application_id)
-    return RedirectResponse(f"/cases/{application.application_id}", status_code=303)
+    # The page after the form shows the case as the workflow moved it on (the data check requested), and says so.
+    await settled(db, temporal, application.application_id, workflow_id_for(application.application_id))
+    return RedirectResponse(f"/cases/{application.application_id}?done=accepted", status_code=303)
 
 
 async def _accept(

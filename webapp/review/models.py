@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -37,11 +37,27 @@ class CaseEvent(BaseModel):
     recorded_at: datetime
 
 
+class WaitingOn(BaseModel):
+    """Whom the case waits on now (rules/waiting.py), since when and by when, in working days."""
+
+    kind: Literal["staff", "applicant", "notice", "system"] = Field(
+        description="staff：工作人员；applicant：申请人补正材料；notice：公示期；system：系统自动处理"
+    )
+    who: str = Field(description="等待谁：某地某角色（如“区民政局”“石婆店镇经办人”）、申请人、公示期或系统")
+    what: str = Field(description="待办理的事项")
+    people: list[str] = Field(description="该岗位的在岗人员姓名")
+    since: datetime | None = Field(description="开始等待的时间")
+    waited_working_days: int | None = Field(description="已等待的工作日数")
+    due: date | None = Field(description="应办理完毕的日期")
+    working_days_left: int | None = Field(description="剩余工作日数；负数为已超期")
+
+
 class CaseDetail(BaseModel):
     case: CaseSummary
     state: CaseState | None = Field(description="工作流查询结果；工作流暂不可查询时为空")
     events: list[CaseEvent]
     temporal_ui_url: str = Field(description="Temporal Web UI 中的完整事件历史")
+    waiting: list[WaitingOn] = Field(default_factory=list, description="当前等待谁办理；工作流暂不可查询时为空")
 
 
 class CaseCreated(BaseModel):

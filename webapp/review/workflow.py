@@ -3,10 +3,14 @@ attaches), ask its state, read the application it was started with."""
 
 from __future__ import annotations
 
+import asyncio
+
+import asyncpg
 import structlog
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair
 
+from db import events_repo
 from schemas import search
 from schemas.review import CaseState, ReviewNames, ReviewStart, workflow_id_for
 from webapp.workflow_calls import query, start_or_attach, started_input
@@ -42,3 +46,32 @@ async def started_with(client: Client | None, workflow_id: str) -> ReviewStart |
     the database does not keep: incomes, assets, disability, declared relatives. None if the history
     cannot be read now (no client, past retention, server down) or no longer fits today's model."""
     return await started_input(client, workflow_id, ReviewStart)
+
+
+# How long a form's answer waits for the case to settle before the page shows what there is.
+SETTLE_SECONDS = 10.0
+
+
+def moving_on(state: CaseState) -> bool:
+    """Whether the workflow is still moving the case on by itself: requesting the data check right after
+    acceptance, opening the notice after an approval."""
+    return state.stage == "accepted" or (state.stage == "decision" and state.decision is not None)
+
+
+async def settled(
+    db: asyncpg.Pool, client: Client | None, case_id: str, workflow_id: str, event_key: str | None = None
+) -> CaseState | None:
+    """The case's state once the workflow has moved it on and the database shows it (the stage, and the event
+    `event_key` an update answered with), so that the page after a form shows the new state at once; what there
+    is after `SETTLE_SECONDS`."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + SETTLE_SECONDS
+    state = None
+    while client is not None:
+        state = await case_state(client, workflow_id, wait=1.0)
+        if state is not None and not moving_on(state) and await events_repo.shows(db, case_id, state.stage, event_key):
+            return state
+        if loop.time() >= give_up:
+            return state
+        await asyncio.sleep(0.1)
+    return state

@@ -288,7 +288,10 @@ async def history(
         "people": dict(sorted(people.items())),
         "filters": {"actor": who, "from": start, "to": end, "tasks": tasks},
         "role_labels": ROLE_NAMES,
-        "temporal_url": f"{settings.temporal_ui_url}/namespaces/{namespace}/workflows/{chosen}",
+        # a developer's tool showing whole ID numbers: administrators only (issue 17.4)
+        "temporal_url": f"{settings.temporal_ui_url}/namespaces/{namespace}/workflows/{chosen}"
+        if authz.may(actor, "temporal.ui")
+        else None,
     }
     return page(request, "supervision/history.html", context, actor)
 
