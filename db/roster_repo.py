@@ -242,3 +242,32 @@ async def reviews_by_month(db: Db, import_id: int) -> dict[str, int]:
         import_id,
     )
     return {r["month"]: r["n"] for r in rows}
+
+
+# ---- the error sheets of the administrator's dry runs ------------------------------------------------------------
+
+SHEET_DAYS = 1
+
+
+async def keep_error_sheet(db: Db, check_id: str, by: str, filename: str, errors: int, sheet: bytes) -> None:
+    """Keep a dry run's error sheet for its administrator; sheets older than a day go."""
+    await db.execute(f"delete from roster_checks where created_at < now() - interval '{SHEET_DAYS} day'")
+    await db.execute(
+        "insert into roster_checks (id, created_by, filename, errors, sheet) values ($1, $2, $3, $4, $5)",
+        check_id,
+        by,
+        filename,
+        errors,
+        sheet,
+    )
+
+
+async def error_sheet(db: Db, check_id: str, by: str) -> tuple[str, bytes] | None:
+    """The sheet (and its file's name) if `by` made it within the day."""
+    row = await db.fetchrow(
+        f"select filename, sheet from roster_checks where id = $1 and created_by = $2 "
+        f"and created_at >= now() - interval '{SHEET_DAYS} day'",
+        check_id,
+        by,
+    )
+    return None if row is None else (row["filename"], bytes(row["sheet"]))

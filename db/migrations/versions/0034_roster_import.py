@@ -4,6 +4,8 @@
   recognised and changes nothing), with who imported it and how many households and members it added.
 - `roster_households`: which case each imported household became, keyed by the applicant's ID number and the
   kind of assistance, so a household that comes again in another file is not imported twice.
+- `roster_checks`: the error sheet of a dry run on the administrator's page, for that administrator to download
+  (it holds the rows as they were, ID numbers included); kept a day.
 - `roster_case_seq`: the numbers of imported cases (`IMP-0000001`).
 - `recipients.last_review_on`: the last ongoing review (动态管理) the national system recorded, if any;
   `recipients.review_pending`: the next review is scheduled (`next_review_on`) but its ongoing-review workflow is
@@ -42,6 +44,14 @@ def upgrade() -> None:
             import_id           bigint not null references roster_imports(id),
             primary key (applicant_id_number, assistance_type)
         );
+        create table roster_checks (
+            id          text primary key,
+            created_by  text not null,
+            filename    text not null,
+            errors      integer not null,
+            sheet       bytea not null,
+            created_at  timestamptz not null default now()
+        );
         create sequence roster_case_seq;
         alter table recipients
             add column last_review_on date,
@@ -57,6 +67,6 @@ def downgrade() -> None:
         drop index recipients_review_pending;
         alter table recipients drop column review_pending, drop column last_review_on;
         drop sequence roster_case_seq;
-        drop table roster_households, roster_imports;
+        drop table roster_checks, roster_households, roster_imports;
         """
     )
