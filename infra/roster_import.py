@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from db import policy_repo, roster_repo
 from db.roster_repo import ImportResult, PlaceRow
-from infra.roster_file import Table, error_sheet, read_table
+from infra.roster_file import RosterFileError, Table, error_sheet, read_table
 from rules.clock import BEIJING
 from rules.roster import ReviewDue, amount_problem, next_reviews
 from schemas.bank import PaymentAccount, check_holder
@@ -34,6 +34,8 @@ from schemas.money import to_fen
 from schemas.policy import Policy
 from schemas.review import AssistanceType
 from schemas.roster import BY_FIELD, COLUMNS, HEADER_FIELDS, RosterRow, header_key, parse_row, row_is_blank
+
+NO_POLICY = "尚无生效的政策版本，无法核对保障金标准：请先安装政策（jiuzhu up，或 jiuzhu policy add）"
 
 
 class RosterHeaderError(ValueError):
@@ -197,7 +199,10 @@ async def check(db: asyncpg.Connection | asyncpg.Pool, data: bytes, filename: st
     file cannot be read as a roster at all."""
     table = read_table(data, filename)
     columns = map_headers(table.headers)
-    policy = await policy_repo.in_force(db, today)
+    try:
+        policy = await policy_repo.in_force(db, today)
+    except LookupError:
+        raise RosterFileError(NO_POLICY) from None
     places = _Places(await roster_repo.places(db))
     errors: dict[int, RowError] = {}
 
