@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import hashlib
 import json
 import resource
@@ -93,6 +94,9 @@ async def measure(households: int, kind: str) -> dict:
         phase = Phase("baseline", sampler)
         baseline = await bare_copy(url, rows, len(headers))
         base_phase = phase.end()
+        n_rows = len(rows)
+        del rows  # the import reads the file, not these
+        gc.collect()
 
         conn = await connect(url)
         try:
@@ -100,10 +104,10 @@ async def measure(households: int, kind: str) -> dict:
             t0 = time.perf_counter()
             table = read_table(data, f"roster.{kind}")
             t_read = time.perf_counter() - t0
-            del table  # read again inside run(): measured apart here only to split the figure
             t1 = time.perf_counter()
-            checked = await roster_import.check(conn, data, f"roster.{kind}", today)
-            t_check = time.perf_counter() - t1 - t_read
+            sha = hashlib.sha256(data).hexdigest()
+            checked = await roster_import.check_table(conn, table, sha, f"roster.{kind}", today)
+            t_check = time.perf_counter() - t1
             assert not checked.errors, checked.errors[:3]
             t2 = time.perf_counter()
             hh, members = roster_import.records(checked, today)
@@ -111,7 +115,7 @@ async def measure(households: int, kind: str) -> dict:
 
             result = await roster_repo.import_roster(
                 conn,
-                file_sha256=hashlib.sha256(data).hexdigest(),
+                file_sha256=sha,
                 filename=f"roster.{kind}",
                 imported_by="bench",
                 policy_version=checked.policy.version,
@@ -135,7 +139,7 @@ async def measure(households: int, kind: str) -> dict:
             "machine": machine(),
             "households": households,
             "members": result.log.members,
-            "rows": len(rows),
+            "rows": n_rows,
             "kind": kind,
             "file_mb": round(len(data) / 2**20, 1),
             "seconds": {
@@ -180,7 +184,7 @@ def markdown(r: dict) -> str:
             f"{r['ratio_write']}x",
             "",
         ),
-        ("the same file again (checked, recognised by its SHA-256: nothing written), s", s["again"], "", "", ""),
+        ("the same file again (recognised by its SHA-256: nothing checked or written), s", s["again"], "", "", ""),
         (
             "peak RSS of the importing process, MB",
             r["rss_peak_mb"],

@@ -24,6 +24,11 @@ SHOWN = 20  # errors printed; the sheet has them all
 
 
 def _report(out: Outcome, file: Path, dry_run: bool) -> int:
+    if out.checked is None:  # the same file, imported before
+        assert out.result is not None
+        at = out.result.log.imported_at.astimezone(clock.BEIJING)
+        typer.echo(f"该文件已于 {at:%Y-%m-%d %H:%M} 导入，未作任何更改 / already imported on {at:%Y-%m-%d}, no change")
+        return 0
     c = out.checked
     if c.errors:
         sheet = file.with_name(file.name + ".errors.xlsx")
@@ -43,10 +48,6 @@ def _report(out: Outcome, file: Path, dry_run: bool) -> int:
         return 0
     assert out.result is not None
     log = out.result.log
-    if out.result.already:
-        at = log.imported_at.astimezone(clock.BEIJING)
-        typer.echo(f"该文件已于 {at:%Y-%m-%d %H:%M} 导入，未作任何更改 / already imported on {at:%Y-%m-%d}, no change")
-        return 0
     typer.echo(
         f"已导入 {log.households} 户、{log.members} 人，跳过已导入的 {log.skipped} 户 / "
         f"imported {log.households} households, {log.members} members, skipped {log.skipped}"

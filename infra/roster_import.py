@@ -197,7 +197,13 @@ def _account_problems(a: RosterRow, rows: list[RosterRow], out: dict[str, Any]) 
 async def check(db: asyncpg.Connection | asyncpg.Pool, data: bytes, filename: str, today: date) -> Checked:
     """Read and check the whole file; nothing is written. Raises RosterFileError / RosterHeaderError when the
     file cannot be read as a roster at all."""
-    table = read_table(data, filename)
+    return await check_table(db, read_table(data, filename), hashlib.sha256(data).hexdigest(), filename, today)
+
+
+async def check_table(
+    db: asyncpg.Connection | asyncpg.Pool, table: Table, file_sha256: str, filename: str, today: date
+) -> Checked:
+    """`check`, of a file already read."""
     columns = map_headers(table.headers)
     try:
         policy = await policy_repo.in_force(db, today)
@@ -258,7 +264,7 @@ async def check(db: asyncpg.Connection | asyncpg.Pool, data: bytes, filename: st
             fault(n, raw, f"成员身份证号：此人已是另一户正在享受救助的家庭成员（案件 {case_id}）")
     return Checked(
         filename=filename,
-        file_sha256=hashlib.sha256(data).hexdigest(),
+        file_sha256=file_sha256,
         table=table,
         households=fresh,
         errors=sorted(errors.values(), key=lambda e: e.row),
@@ -321,18 +327,18 @@ def records(checked: Checked, today: date) -> tuple[list[tuple], list[tuple]]:
 
 @dataclass(frozen=True)
 class Outcome:
-    checked: Checked
+    checked: Checked | None  # None: the same file was imported before, and this is no dry run (not checked again)
     result: ImportResult | None  # None: a dry run, or refused for errors
 
 
 async def run(conn: asyncpg.Connection, data: bytes, filename: str, *, by: str, today: date, dry_run: bool) -> Outcome:
     """Check the file and, unless a dry run or anything is wrong, import it all (or nothing)."""
     before = await roster_repo.imported_file(conn, hashlib.sha256(data).hexdigest())
+    if before is not None and not dry_run:
+        return Outcome(None, ImportResult(before, already=True))
     checked = await check(conn, data, filename, today)
     if dry_run or checked.errors:
         return Outcome(checked, None)
-    if before is not None:
-        return Outcome(checked, ImportResult(before, already=True))
     hh, members = records(checked, today)
     result = await roster_repo.import_roster(
         conn,

@@ -287,8 +287,8 @@ def _id(value: Any) -> str:
     return v
 
 
-Required = Annotated[str, BeforeValidator(_required)]
-Optional = Annotated[str | None, BeforeValidator(_optional)]
+RequiredText = Annotated[str, BeforeValidator(_required)]
+OptionalText = Annotated[str | None, BeforeValidator(_optional)]
 
 
 class RosterRow(BaseModel):
@@ -296,34 +296,26 @@ class RosterRow(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    household_no: Optional = None
-    township: Required
-    village: Required
-    address: Optional = None
+    household_no: OptionalText = None
+    township: RequiredText
+    village: RequiredText
+    address: OptionalText = None
     phone: Annotated[str | None, BeforeValidator(_phone)] = None
     hukou_type: Annotated[Literal["urban", "rural"], _choice(HUKOU_TYPES, "城乡类别")]
     assistance_type: Annotated[Literal["dibao", "tekun"], _choice(ASSISTANCE_TYPES, "救助类型")]
-    category: Optional = None
+    category: OptionalText = None
     monthly_amount: Annotated[Decimal, BeforeValidator(_amount)]
     start_month: Annotated[date, BeforeValidator(_month)]
-    applicant_name: Required
+    applicant_name: RequiredText
     applicant_id: Annotated[str, BeforeValidator(_id)]  # checked on the applicant's own row (member_id)
-    member_name: Required
+    member_name: RequiredText
     member_id: Annotated[ResidentId, BeforeValidator(_id)]
     relation: Annotated[str, _choice(RELATIONS, "与户主关系")]
     account_kind: Annotated[str, _choice(ACCOUNT_KINDS, "账户类型")] | None = None
-    bank_name: Optional = None
-    account_number: Optional = None
-    account_holder: Optional = None
+    bank_name: OptionalText = None
+    account_number: OptionalText = None
+    account_holder: OptionalText = None
     last_review: Annotated[date | None, BeforeValidator(_day)] = None
-
-    @property
-    def is_applicant(self) -> bool:
-        return self.member_id == self.applicant_id.strip().upper()
-
-    @property
-    def household_key(self) -> str:
-        return self.household_no or self.applicant_id.strip().upper()
 
 
 MEMBER_FIELDS = frozenset(c.field for c in COLUMNS if not c.household)

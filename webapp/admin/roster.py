@@ -92,14 +92,11 @@ async def check_or_import(
     except (RosterFileError, RosterHeaderError) as e:
         return await _page(request, actor, db, problem=str(e), status=422)
     c = out.checked
-    await access_log.record(
-        request,
-        actor,
-        Kind.ROSTER_CHECK if out.result is None else Kind.ROSTER_IMPORT,
-        f"roster:{c.file_sha256[:16]}",
-        detail=f"{name}: {len(c.households)} 户，{len(c.errors)} 行有错误",
-    )
-    log.info("roster checked", by=actor.username, dry_run=dry_run, errors=len(c.errors), households=len(c.households))
+    sha = c.file_sha256 if c is not None else out.result.log.file_sha256 if out.result else ""
+    detail = f"{name}: 此前已导入" if c is None else f"{name}: {len(c.households)} 户，{len(c.errors)} 行有错误"
+    kind = Kind.ROSTER_CHECK if out.result is None else Kind.ROSTER_IMPORT
+    await access_log.record(request, actor, kind, f"roster:{sha[:16]}", detail=detail)
+    log.info("roster checked", by=actor.username, dry_run=dry_run, already=c is None)
     if out.result is not None:
         r = out.result
         return done(
@@ -111,6 +108,7 @@ async def check_or_import(
             members=r.log.members,
             skipped=r.log.skipped,
         )
+    assert c is not None
     check_id = None
     if c.errors:
         check_id = secrets.token_urlsafe(16)
@@ -121,6 +119,7 @@ async def check_or_import(
 
 def _result(out: Outcome, name: str) -> dict[str, Any]:
     c = out.checked
+    assert c is not None
     return {
         "filename": name,
         "households": len(c.households),
