@@ -131,3 +131,31 @@ async def test_an_imported_household_shows_in_the_household_view_and_its_case_pa
     assert "本案从全国社会救助信息系统的救助对象名册导入" in case_page.text
     assert "从社会救助信息系统名册导入（导入）：最低生活保障B类，3人，每月1920.00元，自2016-02起发放" in case_page.text
     assert "动态管理复核（导入）：上次复核 2026-01-07" in case_page.text
+
+
+@pytest.mark.web(temporal="ts_env", user="qu_jiandu")
+async def test_every_page_that_opens_a_case_opens_an_imported_one(web: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
+    """No workflow behind an imported case: the pages show what the database holds (Temporal answers "not found")."""
+    from infra import roster_import
+
+    headers, rows, _ = sample(3)
+    async with pool.acquire() as conn:
+        await roster_import.run(
+            conn, write_rows(headers, rows, "csv"), "r.csv", by="admin", today=date(2026, 11, 24), dry_run=False
+        )
+    for url in ("/cases/IMP-0000001", "/cases/IMP-0000001/history", "/cases/IMP-0000001/casefile.pdf"):
+        r = await web.get(url)
+        assert r.status_code == 200, (url, r.status_code, r.text[:300])
+    page = await web.get("/cases/IMP-0000001")
+    assert 'data-testid="imported"' in page.text and "temporal-link" not in page.text
+    history = await web.get("/cases/IMP-0000001/history")
+    assert "从社会救助信息系统名册导入（导入）" in history.text
+    api = await web.get("/api/cases/IMP-0000001", headers=await login(web, "qu_minzheng"))
+    assert api.status_code == 200, api.text
+    assert (api.json()["case"]["stage"], api.json()["case"]["status"], api.json()["state"]) == (
+        "enrolled",
+        "closed",
+        None,
+    )
+    pdf = await web.get("/cases/IMP-0000001/approval.pdf")
+    assert pdf.status_code == 200, pdf.text[:300]

@@ -21,6 +21,7 @@ from db.users_repo import USERNAME_PATTERN
 from infra.calendar_news import announce_calendar_change
 from rules.stages import Action, Stage
 from schemas.review import ActionAck, Application, AssistanceType
+from schemas.roster import IMPORTED
 from schemas.staff import Actor
 from webapp import access_log
 from webapp.access_log import Kind
@@ -124,7 +125,7 @@ async def get_case(
     await access_log.record(request, actor, Kind.CASE_API, case_id)
     return CaseDetail(
         case=summary(row),
-        state=await case_state(temporal, row.workflow_id),
+        state=None if row.channel == IMPORTED else await case_state(temporal, row.workflow_id),
         events=[CaseEvent(**asdict(e)) for e in events],
         temporal_ui_url=f"{settings.temporal_ui_url}/namespaces/{temporal.namespace}/workflows/{row.workflow_id}",
     )
