@@ -3,7 +3,8 @@ and when an imported household's next ongoing review (动态管理) falls.
 
 Amount: the roster has no incomes, so the amount cannot be recomputed; it must lie within what the policy could
 have decided for the household's size: dibao at most the standard × people (`rules.amounts` at zero income)
-× the approver's override ratio; tekun at most (the support standard + the highest care standard) × people.
+× the approver's override ratio; tekun at least one person's support standard and at most (the support standard
++ the highest care standard) × people.
 
 Reviews: a household whose last review is known is next reviewed one cadence later. One whose review is unknown,
 or overdue by then, is spread evenly over the next `cadence` months (from the month after the import): ordered
@@ -47,7 +48,10 @@ def amount_problem(
     care_max: Decimal,
     override_ratio: Decimal,
 ) -> str | None:
-    """Why the amount does not match the policy's standard (Chinese), or None."""
+    """Why the amount does not match the policy's standard (Chinese), or None. Tekun pays at least one person's
+    support standard (only members who qualify are paid, the applicant among them)."""
+    if assistance_type == "tekun" and amount < standard:
+        return f"月保障金{money(amount)}元低于特困人员基本生活标准{money(standard)}元（至少一人）"
     cap = amount_cap(assistance_type, standard, people, care_max=care_max, override_ratio=override_ratio)
     if amount > cap:
         label = "特困人员基本生活标准" if assistance_type == "tekun" else "低保标准"

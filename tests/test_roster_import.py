@@ -4,17 +4,21 @@ the imported households' ongoing reviews are spread over the months and picked u
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from datetime import date
+from decimal import Decimal
 
 import asyncpg
 import pytest
 
 from db import recipients_repo, roster_repo
 from infra import roster_import
+from infra.config import TASK_QUEUE
 from infra.roster_file import read_table, write_rows
 from infra.roster_sample import person_id, sample
-from rules.roster import ReviewDue, next_reviews
+from rules.roster import ReviewDue, amount_problem, next_reviews
+from schemas.supervision import OngoingState, SupervisionNames, ongoing_workflow_id
 from tests.support.clients import insert_case
 from tests.support.clock import beijing
 
@@ -161,6 +165,29 @@ async def test_a_person_already_receiving_help_in_another_household_is_refused(p
     ]
 
 
+@pytest.mark.parametrize(
+    ("kind", "amount", "people", "problem"),
+    [
+        ("dibao", "2166.00", 3, None),  # 722 × 3: the most a rural household of three gets
+        ("dibao", "2166.01", 3, "月保障金2166.01元超过政策标准上限2166.00元（低保标准722.00元×3人）"),
+        ("tekun", "1538.00", 1, None),  # 938 + the full-care standard 600
+        (
+            "tekun",
+            "1538.01",
+            1,
+            "月保障金1538.01元超过政策标准上限1538.00元（特困人员基本生活标准938.00元+照料护理标准600.00元×1人）",
+        ),
+        ("tekun", "937.99", 2, "月保障金937.99元低于特困人员基本生活标准938.00元（至少一人）"),
+    ],
+)
+def test_the_amount_must_lie_within_the_policys_standard(kind: str, amount: str, people: int, problem) -> None:
+    standard = Decimal("722.00") if kind == "dibao" else Decimal("938.00")
+    found = amount_problem(
+        kind, Decimal(amount), standard, people, care_max=Decimal("600.00"), override_ratio=Decimal("1")
+    )
+    assert found == problem
+
+
 def test_unknown_reviews_are_spread_evenly_over_the_cadence_months() -> None:
     due = next_reviews([ReviewDue(f"34150319{n:010d}|dibao", 12, None) for n in range(1200)], TODAY)
     by_month = Counter(d.strftime("%Y-%m") for d in due.values())
@@ -193,3 +220,25 @@ async def test_the_mornings_start_the_imported_reviews_as_their_dates_come_near(
     assert len(first) == near > 0 and second == []
     assert all(r.due_on <= date(2027, 1, 18) for r in first)
     assert await pool.fetchval("select count(*) from recipients where review_pending") == 300 - near
+
+
+async def test_the_daily_workflow_starts_the_reviews_of_imported_households_as_they_come_due(
+    review_env, pool: asyncpg.Pool
+) -> None:
+    """The district's morning (DEFAULT_START, 2026-11-24) starts the ongoing-review workflow of each imported
+    household whose review falls within 45 days (by 2027-01-08), each due on its imported date."""
+    async with pool.acquire() as conn:
+        await roster_import.run(conn, roster(60), "r.xlsx", by="admin", today=date(2026, 11, 24), dry_run=False)
+    near = await pool.fetch(
+        "select case_id, next_review_on from recipients where next_review_on <= '2027-01-08' order by case_id"
+    )
+    result = await review_env.client.execute_workflow(
+        SupervisionNames.DAILY, id=f"daily-{uuid.uuid4()}", task_queue=TASK_QUEUE
+    )
+    assert result["reviews_started"] == len(near) > 0
+    for r in near:
+        state = await review_env.client.get_workflow_handle(ongoing_workflow_id(r["case_id"])).query(
+            SupervisionNames.STATE, result_type=OngoingState
+        )
+        assert (state.case_id, state.due_on, state.status) == (r["case_id"], r["next_review_on"], "waiting")
+    assert await pool.fetchval("select count(*) from recipients where review_pending") == 60 - len(near)
