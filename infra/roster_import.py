@@ -60,6 +60,7 @@ class Household:
     members: list[RosterRow]
     township_code: str
     village_code: str
+    address: str
     category: str | None
     account: PaymentAccount
     cadence: int
@@ -140,7 +141,11 @@ def _household_problems(
         if village is None:
             name = places.townships[township].name
             problems.append(f"{BY_FIELD['village'].header}：未知的村（社区）“{a.village}”（{name}下没有此村/社区）")
-        out.update(township_code=township, village_code=village)
+        else:
+            place = f"{places.townships[township].name}{places.villages[village].name}"
+            out.update(township_code=township, village_code=village, address=a.address or place)
+    if a.relation != "self":
+        problems.append(f"{BY_FIELD['relation'].header}：户主本人一行应填“本人”或“户主”")
     category = a.category.removesuffix("类") if a.category else None
     codes = [c.code for c in policy.categories]
     if a.assistance_type == "dibao" and category not in codes:
@@ -299,7 +304,7 @@ def records(checked: Checked, today: date) -> tuple[list[tuple], list[tuple]]:
                 a.assistance_type,
                 h.township_code,
                 h.village_code,
-                a.address or "",
+                h.address,
                 a.hukou_type,
                 a.phone,
                 a.applicant_name,
