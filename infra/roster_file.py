@@ -1,6 +1,7 @@
 """Roster files: reading an .xlsx or .csv roster into its header and rows (openpyxl, read-only; CSV in UTF-8 or,
 as the national system and Excel save it, GB18030), and writing rosters and the error sheet (openpyxl,
-write-only: the original row, its row number and the errors in Chinese)."""
+write-only: the original row, its row number and the errors in Chinese). Every cell written passes
+`webapp.exports.safe_cell`: a cell of an uploaded roster typed as a formula comes back as text."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from typing import Any
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font, PatternFill
+
+from webapp.exports import safe_cell, safe_row  # formula-safe cells, as every export (issue 16, point 10)
 
 
 class RosterFileError(ValueError):
@@ -82,14 +85,14 @@ def write_rows(headers: Sequence[str], rows: Iterable[Sequence[Any]], kind: str)
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(headers)
-        w.writerows([[("" if v is None else v) for v in r] for r in rows])
+        w.writerows(safe_row("" if v is None else v for v in r) for r in rows)
         return buf.getvalue().encode("utf-8-sig")
     book = Workbook(write_only=True)
     sheet = book.create_sheet("救助对象花名册")
     bold = Font(bold=True)
     sheet.append([_styled(sheet, h, font=bold) for h in headers])
     for r in rows:
-        sheet.append(["" if v is None else str(v) for v in r])
+        sheet.append(safe_row("" if v is None else str(v) for v in r))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -115,8 +118,8 @@ def error_sheet(headers: Sequence[str], errors: Iterable[tuple[int, Sequence[Any
     bold, red = Font(bold=True), PatternFill("solid", fgColor="FFF2CC")
     sheet.append([_styled(sheet, h, font=bold) for h in (ROW_HEADER, *headers, ERROR_HEADER)])
     for row_no, values, message in errors:
-        cells = [row_no, *("" if v is None else str(v) for v in values)]
-        sheet.append([*cells, _styled(sheet, message, fill=red)])
+        cells = [row_no, *safe_row("" if v is None else str(v) for v in values)]
+        sheet.append([*cells, _styled(sheet, safe_cell(message), fill=red)])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -264,9 +264,9 @@ async def check_table(
     elsewhere = await roster_repo.active_elsewhere(db, [m.member_id for h in fresh for m in h.members])
     if elsewhere:
         by_id = {_norm_id(v.get("member_id")): (n, raw) for rows in groups.values() for n, raw, v in rows}
-        for person, case_id in elsewhere.items():
+        for person in elsewhere:
             n, raw = by_id[person]
-            fault(n, raw, f"成员身份证号：此人已是另一户正在享受救助的家庭成员（案件 {case_id}）")
+            fault(n, raw, "成员身份证号：此人已是本区另一户正在享受救助的家庭成员（请与区民政局核实）")
     return Checked(
         filename=filename,
         file_sha256=file_sha256,

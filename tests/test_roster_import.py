@@ -15,7 +15,7 @@ import pytest
 from db import recipients_repo, roster_repo
 from infra import roster_import
 from infra.config import TASK_QUEUE
-from infra.roster_file import read_table, write_rows
+from infra.roster_file import Table, read_table, write_rows
 from infra.roster_sample import person_id, sample
 from rules.roster import ReviewDue, amount_problem, next_reviews
 from schemas.supervision import OngoingState, SupervisionNames, ongoing_workflow_id
@@ -162,7 +162,7 @@ async def test_a_person_already_receiving_help_in_another_household_is_refused(p
     )
     out = await run(pool, roster(20), dry_run=True)
     assert [(e.row, e.message) for e in out.checked.errors] == [
-        (6, "成员身份证号：此人已是另一户正在享受救助的家庭成员（案件 SP-2026-0001）")
+        (6, "成员身份证号：此人已是本区另一户正在享受救助的家庭成员（请与区民政局核实）")  # no case named
     ]
 
 
@@ -256,3 +256,12 @@ async def test_the_applicants_own_row_says_self_and_a_missing_address_is_the_vil
     assert out.checked.errors == []
     assert await pool.fetchval("select address from households h join cases c on c.household_id = h.id "
                                "where c.case_id = 'IMP-0000002'") == "石婆店镇石婆店镇示范村二"  # fmt: skip
+
+
+def test_a_cell_typed_as_a_formula_comes_back_as_text_in_the_error_sheet() -> None:
+    headers, rows, _ = sample(1)
+    rows[0][headers.index("家庭住址")] = '=HYPERLINK("http://x", "点击")'
+    table = Table(headers, rows)
+    checked = roster_import.Checked("r.csv", "", table, [], [roster_import.RowError(2, rows[0], ["x"])], 0, None)
+    sheet = read_table(checked.error_sheet(), "e.xlsx")
+    assert sheet.rows[0][1 + headers.index("家庭住址")] == '\'=HYPERLINK("http://x", "点击")'
