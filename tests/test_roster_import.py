@@ -265,3 +265,11 @@ def test_a_cell_typed_as_a_formula_comes_back_as_text_in_the_error_sheet() -> No
     checked = roster_import.Checked("r.csv", "", table, [], [roster_import.RowError(2, rows[0], ["x"])], 0, None)
     sheet = read_table(checked.error_sheet(), "e.xlsx")
     assert sheet.rows[0][1 + headers.index("家庭住址")] == '\'=HYPERLINK("http://x", "点击")'
+
+
+async def test_an_error_sheet_is_for_the_administrator_who_ran_the_check_only(pool) -> None:
+    await roster_repo.keep_error_sheet(pool, "check-0123456789abcdef", "admin", "r.xlsx", 3, b"sheet")
+    assert await roster_repo.error_sheet(pool, "check-0123456789abcdef", "admin") == ("r.xlsx", b"sheet")
+    assert await roster_repo.error_sheet(pool, "check-0123456789abcdef", "admin2") is None
+    await pool.execute("update roster_checks set created_at = now() - interval '25 hours'")
+    assert await roster_repo.error_sheet(pool, "check-0123456789abcdef", "admin") is None  # kept a day
