@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from cli import calendar_cmd, ops_cmd, policy_cmd, system_cmd, users_cmd
+from cli import calendar_cmd, ops_cmd, policy_cmd, roster_cmd, system_cmd, users_cmd
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Jiuzhu (救助) social-assistance case system")
 app.command("up")(system_cmd.up)
@@ -22,6 +22,7 @@ app.command("payload-key")(ops_cmd.payload_key)
 app.add_typer(calendar_cmd.app, name="calendar", help="Statutory working-day calendar")
 app.add_typer(policy_cmd.app, name="policy", help="Versioned policy parameters")
 app.add_typer(users_cmd.app, name="users", help="Staff users and roles")
+app.add_typer(roster_cmd.app, name="roster", help="Import the roster of existing recipients")
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ register, its reviews and stopped households as the web app reads them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import asyncpg
 
@@ -29,8 +29,7 @@ async def assign_review_cycles(conn: asyncpg.Connection, today: date) -> list[Re
         )
         out = []
         for r in rows:
-            stable = r["assistance_type"] == "tekun" or r["category"] in policy.stable_categories
-            months = policy.stable_months if stable else policy.irregular_months
+            months = policy.cadence_months(r["assistance_type"], r["category"])
             due = add_months(r["first_payment_month"], months)
             await conn.execute(
                 "update recipients set review_cadence_months = $2, next_review_on = $3 where case_id = $1",
@@ -38,17 +37,41 @@ async def assign_review_cycles(conn: asyncpg.Connection, today: date) -> list[Re
                 months,
                 due,
             )
-            out.append(
-                RecipientToReview(
-                    case_id=r["case_id"],
-                    township_code=r["township_code"],
-                    applicant_name=r["applicant_name"],
-                    cadence_months=months,
-                    due_on=due,
-                    monthly_amount=from_fen(r["monthly_amount_fen"]),
-                )
-            )
+            out.append(_to_review(r, months, due))
+        out.extend(await _scheduled_reviews(conn, today))
     return out
+
+
+def _to_review(r: asyncpg.Record, months: int, due: date) -> RecipientToReview:
+    return RecipientToReview(
+        case_id=r["case_id"],
+        township_code=r["township_code"],
+        applicant_name=r["applicant_name"],
+        cadence_months=months,
+        due_on=due,
+        monthly_amount=from_fen(r["monthly_amount_fen"]),
+    )
+
+
+# Imported recipients (db/roster_repo.py) come with their next review already scheduled, spread over the months;
+# their ongoing-review workflows are started when the date comes within this many days, at most this many a
+# morning (the daily workflow's history stays small however large the roster).
+SCHEDULED_LEAD_DAYS = 45
+SCHEDULED_PER_DAY = 2000
+
+
+async def _scheduled_reviews(conn: asyncpg.Connection, today: date) -> list[RecipientToReview]:
+    rows = await conn.fetch(
+        "update recipients r set review_pending = false from cases c "
+        "where c.case_id = r.case_id and r.case_id in (select case_id from recipients where review_pending "
+        "and status = 'active' and next_review_on <= $1 order by next_review_on, case_id limit $2 for update) "
+        "returning r.case_id, r.township_code, r.monthly_amount_fen, r.review_cadence_months, r.next_review_on, "
+        "c.applicant_name",
+        today + timedelta(days=SCHEDULED_LEAD_DAYS),
+        SCHEDULED_PER_DAY,
+    )
+    rows = sorted(rows, key=lambda r: (r["next_review_on"], r["case_id"]))
+    return [_to_review(r, r["review_cadence_months"], r["next_review_on"]) for r in rows]
 
 
 async def apply_review(conn: asyncpg.Connection, a: OngoingApplied) -> None:
@@ -170,13 +193,16 @@ class RecipientOfCase:
     first_payment_month: date
     status: str
     decided_at: datetime
+    last_review_on: date | None  # as the imported roster had it
+    next_review_on: date | None
 
 
 async def recipients_of_cases(db: Db, case_ids: list[str]) -> list[RecipientOfCase]:
     """The register's entries of these cases, the latest decided first."""
     rows = await db.fetch(
         "select case_id, assistance_type, township_code, category, monthly_amount_fen, people, "
-        "first_payment_month, status, decided_at from recipients where case_id = any($1::text[]) "
+        "first_payment_month, status, decided_at, last_review_on, next_review_on from recipients "
+        "where case_id = any($1::text[]) "
         "order by decided_at desc",
         case_ids,
     )

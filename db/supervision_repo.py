@@ -53,6 +53,7 @@ async def sampling_candidates(db: Db, first: date, after: date) -> list[Sampling
         from cases c
         where c.decided_at >= ($1::date::timestamp at time zone 'Asia/Shanghai')
           and c.decided_at < ($2::date::timestamp at time zone 'Asia/Shanghai')
+          and c.channel <> 'imported'  -- decided in the national system: no decision here to re-check
         order by c.case_id
         """,
         first,

@@ -27,6 +27,11 @@ def _check_char(first17: str) -> str:
     return _ID_CHECK_CHARS[sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS, strict=True)) % 11]
 
 
+def complete_resident_id(first17: str) -> str:
+    """The 18-character ID number whose first 17 characters are `first17` (its check character appended)."""
+    return first17 + _check_char(first17)
+
+
 def validate_resident_id(value: str) -> str:
     """Return the ID upper-cased and stripped, or raise ValueError saying in Chinese what is wrong.
 

@@ -138,6 +138,12 @@ class OngoingReviewPolicy(_Strict):
         Decimal("0.30"), ge=0, description="乡镇（街道）可直接决定的调整幅度（占原月保障金的比例）；超出报区民政局决定"
     )
 
+    def cadence_months(self, assistance_type: str, category: str | None) -> int:
+        """How often a recipient household is reviewed: yearly for tekun and the stable dibao categories, else
+        every `irregular_months`."""
+        stable = assistance_type == "tekun" or category in self.stable_categories
+        return self.stable_months if stable else self.irregular_months
+
 
 class TekunPolicy(_Strict):
     """特困人员认定 (民发〔2021〕43号): who has no working capacity, and the care standard on top of the basic

@@ -48,6 +48,9 @@ class Kind(StrEnum):
     USER_REACTIVATED = "user.reactivate"
     USER_RESET = "user.reset"
     USER_SESSIONS_ENDED = "user.sessions_end"
+    ROSTER_CHECK = "roster.check"
+    ROSTER_IMPORT = "roster.import"
+    ROSTER_ERRORS = "roster.errors"
 
 
 # The Chinese names of the kinds, for the supervisor's page (webapp/locale: "access.<kind>" is not needed, the
@@ -78,6 +81,9 @@ LABELS: dict[Kind, str] = {
     Kind.USER_REACTIVATED: "重新启用用户",
     Kind.USER_RESET: "重置密码（发放一次性登录码）",
     Kind.USER_SESSIONS_ENDED: "结束用户会话",
+    Kind.ROSTER_CHECK: "试导入救助对象名册",
+    Kind.ROSTER_IMPORT: "导入救助对象名册",
+    Kind.ROSTER_ERRORS: "下载名册错误清单",
 }
 
 HOUSEHOLD_PREFIX = "hh:"

@@ -24,7 +24,7 @@ from infra.temporal import connect
 from webapp import bodylimit, csrf, errors, headers, idempotency, ops, pages
 from webapp.account import api as account_api
 from webapp.account import pages as account_pages
-from webapp.admin import calendar, overview, places, policy, relatives, users
+from webapp.admin import calendar, overview, places, policy, relatives, roster, users
 from webapp.codec import api as codec_api
 from webapp.documents import api as documents_api
 from webapp.documents import pages as documents_pages
@@ -79,6 +79,7 @@ PAGES = [
     access_search.router,
     overview.router,
     users.router,
+    roster.router,
     relatives.router,
     places.router,
     calendar.router,

@@ -555,6 +555,15 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/admin/policy/new"): staff(ADMIN),
     ("POST", "/admin/policy"): staff(ADMIN, form={"body": "{}"}, ok=(422, "第 1 版已存在")),
     ("GET", "/admin/policy/{version}"): staff(ADMIN),
+    ("GET", "/admin/roster"): staff(ADMIN),
+    ("POST", "/admin/roster"): staff(ADMIN, form={}, ok=(422, "请选择名册文件（.xlsx 或 .csv）")),
+    ("GET", "/admin/roster/errors/{check_id}.xlsx"): staff(
+        ADMIN,
+        params={"check_id": "matrix-check-00000000"},
+        ok=(404, "错误清单不存在或已过期，请重新试导入"),
+        note="404: no dry run kept an error sheet under that id",
+    ),
+    ("GET", "/admin/roster/template.xlsx"): staff(ADMIN),
     # ---- emergency pages ----
     ("GET", "/emergencies"): staff(who("emergency.read")),
     ("GET", "/emergencies/new"): staff(who("emergency.register")),

@@ -16,6 +16,7 @@ from rules.access import within
 from rules.stages import STAGE_LABELS
 from schemas.identity import mask_id, validate_resident_id
 from schemas.money import Money, from_fen
+from schemas.roster import IMPORTED
 from schemas.staff import Actor
 from webapp import authz
 from webapp.errors import ApiError
@@ -47,6 +48,7 @@ class HouseholdCase(BaseModel):
     category: str | None
     monthly_amount: Money | None
     members: list[HouseholdMember]
+    imported: bool = Field(False, description="从社会救助信息系统名册导入（无审核流程记录）")
 
 
 class HouseholdRecipient(BaseModel):
@@ -59,6 +61,9 @@ class HouseholdRecipient(BaseModel):
     first_payment_month: date
     status: str
     decided_at: datetime
+    last_review_on: date | None = Field(None, description="上次动态管理复核（导入的名册所载）")
+    next_review_on: date | None = Field(None, description="下次动态管理复核")
+    imported: bool = Field(False, description="从社会救助信息系统名册导入")
 
 
 class HouseholdEmergency(BaseModel):
@@ -141,6 +146,7 @@ async def household_view(db: asyncpg.Pool, id_number: str, actor: Actor) -> Hous
             **{k: v for k, v in asdict(c).items() if k in HouseholdCase.model_fields},
             stage_label=STAGE_LABELS.get(c.stage, c.stage),
             monthly_amount=None if c.monthly_amount_fen is None else from_fen(c.monthly_amount_fen),
+            imported=c.channel == IMPORTED,
             members=[
                 HouseholdMember(
                     name=m.name, relation=m.relation, id_masked=mask_id(m.id_number), is_applicant=m.is_applicant
@@ -150,10 +156,12 @@ async def household_view(db: asyncpg.Pool, id_number: str, actor: Actor) -> Hous
         )
         for c in case_rows
     ]
+    imported = {c.case_id for c in cases if c.imported}
     recipients = [
         HouseholdRecipient(
             **{k: v for k, v in asdict(r).items() if k in HouseholdRecipient.model_fields},
             monthly_amount=from_fen(r.monthly_amount_fen),
+            imported=r.case_id in imported,
         )
         for r in await recipients_repo.recipients_of_cases(db, [c.case_id for c in cases])
     ]

@@ -22,6 +22,7 @@ from infra.calendar_news import announce_calendar_change
 from infra.clock import today
 from rules.stages import Action, Stage
 from schemas.review import ActionAck, Application, AssistanceType
+from schemas.roster import IMPORTED
 from schemas.staff import Actor
 from webapp import access_log
 from webapp.access_log import Kind
@@ -131,7 +132,7 @@ async def get_case(
     events = await events_repo.event_log(db, case_id)
     temporal = connected(client)
     await access_log.record(request, actor, Kind.CASE_API, case_id)
-    state = await case_state(temporal, row.workflow_id)
+    state = None if row.channel == IMPORTED else await case_state(temporal, row.workflow_id)
     async with db.acquire() as conn:
         policy = await policy_repo.get(conn, row.policy_version)
     lines = await state_lines(db, await load_calendar(db), row, state, policy, today())

@@ -33,6 +33,7 @@ from rules.recusal import namesake_refusal
 from rules.stages import ACTION_LABELS, STAGE_LABELS, Action
 from schemas.people import RELATION_LABELS, DisabilityKind, SelfCare
 from schemas.review import CaseState, DeliveryMethod, workflow_id_for
+from schemas.roster import IMPORTED
 from schemas.staff import Actor, Role
 from webapp import access_log, authz
 from webapp.access_log import Kind
@@ -159,6 +160,9 @@ async def case_page(
     accepted_at = beijing(row.accepted_at)
     barred = barred_staff(events)
     barred_names = {b["username"] for b in barred}
+    imported = row.channel == IMPORTED  # taken in from the roster: no workflow to ask
+    if imported:
+        client = None
     state = await case_state(client, row.workflow_id)
     async with db.acquire() as conn:
         policy = await policy_repo.get(conn, row.policy_version)
@@ -195,6 +199,7 @@ async def case_page(
     ]
     context = {
         "case": summary(row),
+        "imported": imported,
         "state": state,
         "settling": _settling(row, state),
         "policy": policy,
