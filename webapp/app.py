@@ -32,6 +32,8 @@ from webapp.frontdoor import api as frontdoor_api
 from webapp.frontdoor import bureau_pages, desk_pages
 from webapp.household import api as household_api
 from webapp.household import pages as household_pages
+from webapp.payroll import api as payroll_api
+from webapp.payroll import pages as payroll_pages
 from webapp.portal import pages as portal_pages
 from webapp.review import api as review_api
 from webapp.review import approval, case_page, inbox, intake
@@ -60,6 +62,7 @@ API = [
     household_api.router,
     codec_api.router,
     supervision_api.router,
+    payroll_api.router,
 ]
 PAGES = [
     account_pages.router,
@@ -89,6 +92,7 @@ PAGES = [
     conflicts.router,
     declarations.router,
     history.router,
+    payroll_pages.router,
 ]
 
 DESCRIPTION = """
