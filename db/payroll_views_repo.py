@@ -157,9 +157,7 @@ async def recipient(db: Db, case_id: str) -> Recipient | None:
         "select name, id_number, is_applicant from household_members where household_id = $1 order by id",
         row["household_id"],
     )
-    return Recipient(
-        row["case_id"], row["township_code"], row["applicant_name"], [(m[0], m[1], m[2]) for m in members]
-    )
+    return Recipient(row["case_id"], row["township_code"], row["applicant_name"], [(m[0], m[1], m[2]) for m in members])
 
 
 async def next_seq(db: Db, township: str, month: date) -> int:

@@ -44,8 +44,8 @@ REFUSAL_STATUS = {
     "wrong_bureau": 403,
     "out_of_jurisdiction": 403,
     "recused": 403,
-    "own_proposal": 403,
-    "same_person": 403,  # the payroll: who checked the roster does not confirm it  # separation of duties: the ongoing review's proposer does not decide
+    "own_proposal": 403,  # separation of duties: the ongoing review's proposer does not decide
+    "same_person": 403,  # the payroll: who checked the roster does not confirm it
     "invalid": 422,
     "criteria_not_met": 422,
 }
