@@ -78,7 +78,7 @@ class PayrollActivities(PayrollContract):
                 await cases_repo.add_escalation(conn, escalation)
                 await cases_repo.queue_notification(conn, notice)
                 await cases_repo.append_events(conn, [event])
-            township = await conn.fetchval("select township_code from payrolls where id = $1", payroll_id)
+            township = await payroll_repo.township_of(conn, payroll_id)
             if applied.tasks:
                 await cases_repo.queue_notification(
                     conn,

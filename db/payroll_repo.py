@@ -400,6 +400,10 @@ async def escalate_unpaid(
     return out
 
 
+async def township_of(conn: asyncpg.Connection, payroll_id: int) -> str:
+    return await conn.fetchval("select township_code from payrolls where id = $1", payroll_id)
+
+
 async def resolve_tasks(conn: asyncpg.Connection, case_id: str, by: str) -> int:
     """The account of the case was set or changed: its open payment tasks are resolved (paid in the next
     supplementary run); how many."""

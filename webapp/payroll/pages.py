@@ -133,6 +133,7 @@ async def bank_return(
     """The page reads the chosen file in the browser and posts it in Base64 (a multipart upload does not get
     past the CSRF middleware; see webapp/admin/calendar.py)."""
     try:
+        await service.payroll_row(db, actor, payroll_id, "payroll.bank")  # role and jurisdiction before the form
         if not content_base64:
             raise ApiError(422, "invalid", "请选择银行回盘文件（.csv 或 .xlsx）")
         await service.bank_return(db, temporal, actor, payroll_id, file_name, decoded(content_base64))
@@ -150,6 +151,8 @@ async def supplementary(
     township_code: Annotated[str, Form()] = "",
     month: Annotated[str, Form()] = "",
 ) -> Response:
+    if not authz.may(actor, "payroll.supplementary"):
+        return render_error(request, 403, authz.denied(actor, "payroll.supplementary"), actor)
     if not valid_month(month) or len(township_code) != 9:
         return await _list(request, actor, db, None, "请填写乡镇（街道）代码和发放月份", 422)
     try:
@@ -209,6 +212,10 @@ async def account_set(
         "holder_relation": holder_relation,
         "reason": reason,
     }  # the account number is not echoed back
+    try:
+        await service.recipient_in_scope(db, actor, case_id, "account.set")  # role, row and jurisdiction first
+    except ApiError as exc:
+        return render_error(request, exc.status, exc.message, actor)
     try:
         if len(reason.strip()) < 2:
             raise ApiError(422, "invalid", "请填写变更原因（至少2个字）")
