@@ -318,3 +318,22 @@ async def test_failed_lines_become_tasks_two_unpaid_months_escalate_and_a_supple
     # 0603's November task is still open (its account was never changed): not paid again yet.
     empty = await start_payroll(review_env.client, "2026-12", seq=2)
     assert (await drafted(empty)).status == "empty"
+
+
+async def test_the_payroll_schedule_runs_on_the_policys_day_in_beijing_time(dev_env, db_url: str) -> None:
+    from temporalio.client import ScheduleRange
+
+    from cli.system_cmd import _payroll_day
+    from infra.schedules import PAYROLL_SCHEDULE, ensure_schedules
+
+    assert await _payroll_day(db_url) == 10  # the default policy's payroll.payroll_day
+    await ensure_schedules(dev_env.client, payroll_day=15)
+    desc = await dev_env.client.get_schedule_handle(PAYROLL_SCHEDULE).describe()
+    calendar = desc.schedule.spec.calendars[0]
+    assert (desc.schedule.spec.time_zone_name, calendar.day_of_month, calendar.hour, calendar.comment) == (
+        "Asia/Shanghai",
+        (ScheduleRange(15),),
+        (ScheduleRange(6),),
+        "每月15日：各乡镇（街道）生成发放花名册",
+    )
+    assert desc.schedule.action.workflow == PayrollNames.MONTH  # type: ignore[union-attr]
