@@ -28,7 +28,7 @@ from webapp.payroll import bankfile, service
 from webapp.payroll.service import AccountIn, StepIn, SupplementaryIn
 
 router = APIRouter(prefix="/api", tags=["发放"])
-PayrollId = Path(ge=1, description="花名册编号")
+PayrollId = Path(ge=1, le=2**62, description="花名册编号")
 CaseId = Path(pattern=APPLICATION_ID, description="保障对象的案件编号")
 _ERRORS = {
     401: {"model": ErrorBody, "description": "未登录"},

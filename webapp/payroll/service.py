@@ -14,7 +14,7 @@ import structlog
 from pydantic import BaseModel, Field, ValidationError
 from temporalio.client import Client
 
-from db import accounts_repo, cases_repo, payroll_repo, payroll_views_repo
+from db import accounts_repo, cases_repo, payroll_repo, payroll_views_repo, places_repo
 from db.payroll_views_repo import PayrollRow, Recipient
 from infra.clock import today
 from rules.payroll import payroll_workflow_id
@@ -120,6 +120,9 @@ async def supplementary(db: asyncpg.Pool, temporal: Client | None, actor: Actor,
     authz.require(actor, "payroll.supplementary")
     if not authz.in_scope(actor, "payroll.supplementary", body.township_code):
         raise forbidden(NOT_HERE, "out_of_jurisdiction")
+    place = await places_repo.get_place(db, body.township_code)
+    if place is None or place.level != "township":
+        raise not_found("该乡镇（街道）不存在")
     client = connected(temporal)
     first = date.fromisoformat(body.month + "-01")
     seq = await payroll_views_repo.next_seq(db, body.township_code, first)

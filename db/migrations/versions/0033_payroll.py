@@ -25,6 +25,9 @@ def upgrade() -> None:
     op.execute(
         """
         alter table recipients add column arrears_months integer not null default 0 check (arrears_months >= 0);
+        -- the amount in force in a month looks for the first adjustment decided in it or later, per recipient
+        create index ongoing_reviews_adjusted on ongoing_reviews (case_id, reviewed_at) where outcome = 'adjust';
+        create index recipients_township on recipients (township_code);
 
         create table payrolls (
             id             bigserial primary key,
@@ -140,6 +143,7 @@ def downgrade() -> None:
         """
         drop table payroll_tasks, payroll_results, payroll_returns, payroll_lines, payrolls;
         drop function payroll_frozen, payroll_lines_frozen, payroll_results_append_only;
+        drop index ongoing_reviews_adjusted, recipients_township;
         alter table recipients drop column arrears_months;
         """
     )
