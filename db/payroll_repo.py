@@ -115,8 +115,8 @@ async def draft(conn: asyncpg.Connection, start: PayrollStart, workflow_id: str)
             "returning p.id, p.status, p.lines, p.amount_fen, p.held_lines, p.held_fen",
             payroll_id,
         )
-        if start.seq > 0 and totals["lines"] == 0:
-            # Nothing to pay again: the empty draft is kept (the trigger keeps payrolls), marked by its zero lines.
+        if totals["lines"] == 0:
+            # Nothing to pay: the empty draft is kept (the trigger keeps payrolls), marked by its zero lines.
             return PayrollDrafted(payroll_id=None)
         return _drafted(totals)
 

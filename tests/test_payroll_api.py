@@ -167,3 +167,38 @@ async def test_a_payment_account_is_set_with_a_reason_masked_and_resolves_the_ta
     other = await login(web, "shunhe_jingban", session=False)
     r = await web.post(url, headers=other | {"Idempotency-Key": "a-4"}, json=account | {"account_number": CARDS[4]})
     assert (r.status_code, r.json()["code"]) == (403, "out_of_jurisdiction")
+
+
+async def test_a_district_officer_drafts_the_months_roster_at_once_and_never_a_second(
+    web: httpx.AsyncClient, review_env: SkippingEnvironment, pool: asyncpg.Pool
+) -> None:
+    await seed_recipient(
+        pool,
+        "SP-2026-1001",
+        name="秦一",
+        accepted=beijing(2026, 10, 8),
+        deadline=date(2026, 11, 5),
+        decided=beijing(2026, 10, 28),
+        first_month=date(2026, 11, 1),
+    )
+    officer = await login(web, "qu_minzheng", session=False)
+    body = {"township_code": SHIPO, "month": "2026-12"}
+    first = await web.post("/api/payrolls", headers=officer | {"Idempotency-Key": "run-1"}, json=body)
+    again = await web.post("/api/payrolls", headers=officer | {"Idempotency-Key": "run-2"}, json=body)
+    assert first.status_code == again.status_code == 200
+    assert (first.json()["status"], first.json()["totals"]["lines"], first.json()["totals"]["amount_fen"]) == (
+        "draft",
+        1,
+        65000,
+    )
+    assert again.json()["payroll_id"] == first.json()["payroll_id"]
+    assert await pool.fetchval("select count(*) from payrolls") == 1
+    r = await web.post(
+        "/api/payrolls",
+        headers=officer | {"Idempotency-Key": "run-3"},
+        json={"township_code": "341503999", "month": "2026-12"},
+    )
+    assert r.json() == {"code": "not_found", "message": "该乡镇（街道）不存在"}
+    approver = await login(web, "shipo_shenpi", session=False)
+    r = await web.post("/api/payrolls", headers=approver | {"Idempotency-Key": "run-4"}, json=body)
+    assert (r.status_code, r.json()["code"]) == (403, "wrong_role")

@@ -129,6 +129,7 @@ PERMISSIONS: dict[str, Permission] = {
     "payroll.check": P(frozenset({AP, OFF}), J, "只有乡镇（街道）审批人或区民政局工作人员可以审核花名册"),
     "payroll.confirm": P(OFFICERS, J, "只有区民政局工作人员可以确认发放"),
     "payroll.bank": P(OFFICERS, J, "只有区民政局工作人员可以下载银行发放文件、导入银行回盘"),
+    "payroll.draft": P(OFFICERS, J, "只有区民政局工作人员可以生成发放花名册（每月发放日自动生成）"),
     "payroll.supplementary": P(frozenset({AP, OFF}), J, "只有乡镇（街道）审批人或区民政局工作人员可以发起补充发放"),
     "account.view": P(HOUSEHOLD_READERS, J, "发放账户由乡镇（街道）和区民政局工作人员查看"),
     "account.set": P(frozenset({CW, AP, OFF}), J, "只有乡镇（街道）经办人、审批人或区民政局工作人员可以登记发放账户"),

@@ -632,6 +632,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/payrolls/{payroll_id}/bank-return"): staff(
         who("payroll.bank"), json={"file_name": "r.csv", "content_base64": "AAAA"}, ok=(409, "not_confirmed")
     ),
+    ("POST", "/api/payrolls"): staff(
+        who("payroll.draft"), scoped=True, json={"township_code": SHIPO, "month": "2026-12"}, ok=200
+    ),
+    ("POST", "/payroll/run"): staff(who("payroll.draft"), ok=(422, "请填写乡镇（街道）代码和发放月份")),
     ("POST", "/api/payrolls/supplementary"): staff(
         who("payroll.supplementary"), scoped=True, json={"township_code": SHIPO, "month": "2026-11"}, ok=200
     ),

@@ -25,7 +25,7 @@ from webapp.access_log import Kind
 from webapp.deps import CurrentActor, Db, MaybeTemporal
 from webapp.errors import ApiError, ErrorBody
 from webapp.payroll import bankfile, service
-from webapp.payroll.service import AccountIn, StepIn, SupplementaryIn
+from webapp.payroll.service import AccountIn, RunIn, StepIn
 
 router = APIRouter(prefix="/api", tags=["发放"])
 PayrollId = Path(ge=1, le=2**62, description="花名册编号")
@@ -172,9 +172,19 @@ async def bank_return(
     return await service.bank_return(db, temporal, actor, payroll_id, body.file_name, decoded(body.content_base64))
 
 
+@router.post(
+    "/payrolls",
+    response_model=PayrollState,
+    summary="生成乡镇（街道）当月发放花名册（每月发放日自动生成）",
+    responses=_ERRORS,
+)
+async def run(body: RunIn, actor: CurrentActor, db: Db, temporal: MaybeTemporal):
+    return await service.start_run(db, temporal, actor, body, supplementary=False)
+
+
 @router.post("/payrolls/supplementary", response_model=PayrollState, summary="发起补充发放", responses=_ERRORS)
-async def supplementary(body: SupplementaryIn, actor: CurrentActor, db: Db, temporal: MaybeTemporal):
-    return await service.supplementary(db, temporal, actor, body)
+async def supplementary(body: RunIn, actor: CurrentActor, db: Db, temporal: MaybeTemporal):
+    return await service.start_run(db, temporal, actor, body, supplementary=True)
 
 
 class AccountOut(BaseModel):

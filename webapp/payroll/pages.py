@@ -22,7 +22,7 @@ from webapp.deps import Db, MaybeTemporal, PageActor
 from webapp.errors import ApiError
 from webapp.payroll import service
 from webapp.payroll.api import decoded
-from webapp.payroll.service import AccountIn, SupplementaryIn
+from webapp.payroll.service import AccountIn, RunIn
 from webapp.render import render, render_error
 from webapp.supervision.common import beijing, valid_month, yuan
 
@@ -31,6 +31,7 @@ router = APIRouter(include_in_schema=False)
 STATUS_LABELS = {"draft": "待乡镇审核", "checked": "待区民政局确认", "confirmed": "已确认"}
 RESULT_LABELS = {"paid": "成功", "failed": "失败"}
 TASK_LABELS = {"failed": "银行发放失败", "no_account": "无发放账户"}
+NOTHING = {True: "没有需要补充发放的记录（失败或暂缓的发放须先更正账户）", False: "该月没有需要发放的保障对象"}
 DONE = {
     "check": "花名册已审核，待区民政局确认",
     "confirm": "发放已确认，可下载银行发放文件",
@@ -142,6 +143,18 @@ async def bank_return(
     return RedirectResponse(f"/payroll/{payroll_id}?done=return", status_code=303)
 
 
+@router.post("/payroll/run")
+async def run(
+    request: Request,
+    actor: PageActor,
+    db: Db,
+    temporal: MaybeTemporal,
+    township_code: Annotated[str, Form()] = "",
+    month: Annotated[str, Form()] = "",
+) -> Response:
+    return await _start(request, actor, db, temporal, township_code, month, supplementary=False)
+
+
 @router.post("/payroll/supplementary")
 async def supplementary(
     request: Request,
@@ -151,18 +164,22 @@ async def supplementary(
     township_code: Annotated[str, Form()] = "",
     month: Annotated[str, Form()] = "",
 ) -> Response:
-    if not authz.may(actor, "payroll.supplementary"):
-        return render_error(request, 403, authz.denied(actor, "payroll.supplementary"), actor)
+    return await _start(request, actor, db, temporal, township_code, month, supplementary=True)
+
+
+async def _start(request, actor, db, temporal, township_code: str, month: str, *, supplementary: bool) -> Response:
+    action = "payroll.supplementary" if supplementary else "payroll.draft"
+    if not authz.may(actor, action):
+        return render_error(request, 403, authz.denied(actor, action), actor)
     if not valid_month(month) or len(township_code) != 9:
         return await _list(request, actor, db, None, "请填写乡镇（街道）代码和发放月份", 422)
     try:
-        state = await service.supplementary(
-            db, temporal, actor, SupplementaryIn(township_code=township_code, month=month)
-        )
+        body = RunIn(township_code=township_code, month=month)
+        state = await service.start_run(db, temporal, actor, body, supplementary=supplementary)
     except ApiError as exc:
         return await _list(request, actor, db, None, exc.message, exc.status)
     if state.payroll_id is None:
-        return await _list(request, actor, db, month, "没有需要补充发放的记录（失败或暂缓的发放须先更正账户）", 200)
+        return await _list(request, actor, db, month, NOTHING[supplementary], 200)
     return RedirectResponse(f"/payroll/{state.payroll_id}", status_code=303)
 
 

@@ -6,6 +6,7 @@ tasks of that recipient."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from typing import Annotated, Literal
 
@@ -110,29 +111,43 @@ async def bank_return(
     return state
 
 
-class SupplementaryIn(BaseModel):
+class RunIn(BaseModel):
     township_code: Annotated[str, Field(pattern=r"^\d{9}$")]
     month: Month
 
 
-async def supplementary(db: asyncpg.Pool, temporal: Client | None, actor: Actor, body: SupplementaryIn) -> PayrollState:
-    """Start the township's next supplementary run of the month (what failed or was held, its account fixed)."""
-    authz.require(actor, "payroll.supplementary")
-    if not authz.in_scope(actor, "payroll.supplementary", body.township_code):
+DRAFT_WAIT_SECONDS = 10.0
+
+
+async def start_run(
+    db: asyncpg.Pool, temporal: Client | None, actor: Actor, body: RunIn, *, supplementary: bool
+) -> PayrollState:
+    """Start the township's payroll of the month (the Schedule's run does this on the payroll day; a district
+    officer may do it at once: the same id, so never a second), or its next supplementary run (what failed or
+    was held, its account fixed); its state once drafted."""
+    action = "payroll.supplementary" if supplementary else "payroll.draft"
+    authz.require(actor, action)
+    if not authz.in_scope(actor, action, body.township_code):
         raise forbidden(NOT_HERE, "out_of_jurisdiction")
     place = await places_repo.get_place(db, body.township_code)
     if place is None or place.level != "township":
         raise not_found("该乡镇（街道）不存在")
     client = connected(temporal)
     first = date.fromisoformat(body.month + "-01")
-    seq = await payroll_views_repo.next_seq(db, body.township_code, first)
+    seq = await payroll_views_repo.next_seq(db, body.township_code, first) if supplementary else 0
     wid = payroll_workflow_id(body.township_code, body.month, seq)
     start = PayrollStart(township_code=body.township_code, month=body.month, seq=seq)
     await start_or_attach(client, PayrollNames.WORKFLOW, start, id=wid)
-    state = await query(client, wid, PayrollState, name=PayrollNames.STATE, wait=10.0)
-    if state is None:
-        raise ApiError(504, "timeout", "补充发放正在生成，请稍后刷新查看")
-    log.info("supplementary payroll started", workflow_id=wid, by=actor.username)
+    loop = asyncio.get_running_loop()
+    until = loop.time() + DRAFT_WAIT_SECONDS
+    while True:
+        state = await query(client, wid, PayrollState, name=PayrollNames.STATE, wait=DRAFT_WAIT_SECONDS)
+        if state is not None and state.status != "drafting":
+            break
+        if loop.time() >= until:
+            raise ApiError(504, "timeout", "花名册正在生成，请稍后刷新查看")
+        await asyncio.sleep(0.2)
+    log.info("payroll started", workflow_id=wid, status=state.status, by=actor.username)
     return state
 
 
