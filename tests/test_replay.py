@@ -20,7 +20,7 @@ from workflows.complaint import ComplaintWorkflow
 from workflows.emergency import EmergencyWorkflow
 from workflows.intake import IntakeWorkflow
 from workflows.ongoing import OngoingReviewWorkflow
-from workflows.payroll import PayrollWorkflow
+from workflows.payroll import PayrollMonthWorkflow, PayrollWorkflow
 from workflows.referral import ReferralWorkflow
 from workflows.review import ReviewWorkflow
 
@@ -39,6 +39,7 @@ RECORDED = [
     ComplaintWorkflow,
     OngoingReviewWorkflow,
     PayrollWorkflow,
+    PayrollMonthWorkflow,
 ]
 
 RING = key_ring(Settings())  # what histories recorded by tests/histories/record.py are sealed with

@@ -294,6 +294,10 @@ async def scenario_payroll(env: WorkflowEnvironment, app_id: str) -> None:
         return_id = await payroll_repo.store_return(conn, payroll_id, "return.csv", rows, "qu_minzheng")
     await h.execute_update(PayrollNames.BANK_RETURN, BankReturn(actor=actor("qu_minzheng"), return_id=return_id))
     await h.result()
+    # The Schedule's run of the same month: the township's payroll exists, so it starts none.
+    await env.client.execute_workflow(
+        PayrollNames.MONTH, PAYROLL_MONTH, id=f"payroll-month-{PAYROLL_MONTH}", task_queue=TASK_QUEUE
+    )
 
 
 def request_no(tag: str, n: int) -> str:
@@ -415,7 +419,7 @@ FRONT_DOOR = {
 WORKFLOW_IDS = {
     "emergency": lambda tag, app_id: [f"emergency-{app_id}", f"emergency-{app_id}-AGAIN"],
     "ongoing": lambda tag, app_id: [_ongoing_id(app_id)],
-    "payroll": lambda tag, app_id: [f"payroll-341503106-{PAYROLL_MONTH}-0"],
+    "payroll": lambda tag, app_id: [f"payroll-341503106-{PAYROLL_MONTH}-0", f"payroll-month-{PAYROLL_MONTH}"],
     "referral": lambda tag, app_id: [f"intake-{request_no(tag, 1)}", _referral_id(request_no(tag, 1))],
     "emergency_12349": lambda tag, app_id: [f"intake-{request_no(tag, 3)}"],
     "complaint": lambda tag, app_id: [
