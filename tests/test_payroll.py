@@ -337,3 +337,78 @@ async def test_the_payroll_schedule_runs_on_the_policys_day_in_beijing_time(dev_
         "每月15日：各乡镇（街道）生成发放花名册",
     )
     assert desc.schedule.action.workflow == PayrollNames.MONTH  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("rule", "accepted", "decided", "deadline", "months"),
+    [
+        ("when_late", date(2026, 10, 15), date(2026, 12, 10), date(2026, 11, 12), 2),  # late: Nov and Dec
+        ("when_late", date(2026, 11, 20), date(2026, 12, 10), date(2026, 12, 18), 0),  # in time
+        ("always", date(2026, 11, 20), date(2026, 12, 10), date(2026, 12, 18), 1),  # December
+        ("always", date(2026, 12, 1), date(2026, 12, 10), date(2026, 12, 29), 0),  # accepted in the decision's month
+        ("none", date(2026, 10, 15), date(2026, 12, 10), date(2026, 11, 12), 0),
+    ],
+)
+def test_the_arrears_rule(rule: str, accepted: date, decided: date, deadline: date, months: int) -> None:
+    from rules.payroll import arrears_months, first_payment_month
+
+    assert first_payment_month(decided) == JAN
+    assert arrears_months(rule, accepted, decided, deadline, JAN) == months  # type: ignore[arg-type]
+
+
+async def test_an_adjustment_decided_in_march_pays_the_old_amount_in_march_and_the_new_from_april(
+    review_env: SkippingEnvironment, pool: asyncpg.Pool
+) -> None:
+    await seed_recipient(
+        pool,
+        "SP-2026-1201",
+        name="许一",
+        accepted=beijing(2026, 11, 2),
+        decided=beijing(2026, 11, 25),
+        first_month=date(2026, 12, 1),
+        amount="700.00",
+    )
+    await pool.execute(
+        "insert into ongoing_reviews (review_key, case_id, due_on, outcome, old_amount_fen, new_amount_fen, reasons, "
+        "findings, reviewed_by, reviewed_at) values ('SP-2026-1201-1', 'SP-2026-1201', '2027-03-10', 'adjust', "
+        "65000, 70000, '子女外出务工收入减少', '入户核查', 'shipo_jingban', $1)",
+        beijing(2027, 3, 15, 10),
+    )  # the register holds the new amount (700) since 15 March
+    for month, fen in (("2027-02", 65000), ("2027-03", 65000), ("2027-04", 70000)):
+        h = await start_payroll(review_env.client, month)
+        assert [(c, amount) for c, _, amount, *_ in await lines(pool, h.id)] == [("SP-2026-1201", fen)], month
+
+
+async def test_a_recipient_without_an_account_is_held_then_paid_in_a_supplementary_run(
+    review_env: SkippingEnvironment, pool: asyncpg.Pool
+) -> None:
+    await seed_recipient(
+        pool,
+        "SP-2026-1301",
+        name="何一",
+        accepted=beijing(2026, 11, 2),
+        decided=beijing(2026, 11, 25),
+        first_month=date(2026, 12, 1),
+        card=None,
+    )
+    h = await start_payroll(review_env.client, "2026-12")
+    s = await confirmed(h)
+    assert s.totals is not None and (s.status, s.totals.lines, s.totals.held_lines, s.totals.held_fen) == (
+        "reconciled",
+        1,
+        1,
+        65000,  # nothing went to the bank
+    )
+    task = await pool.fetchrow("select case_id, kind, reason, resolved_at from payroll_tasks")
+    assert tuple(task) == ("SP-2026-1301", "no_account", "无发放账户，暂未发放", None)
+    async with pool.acquire() as conn:
+        account = PaymentAccount(
+            kind="bank_card", bank_name="中国农业银行", account_number=CARDS[0], holder_name="何一"
+        )
+        change = AccountChange(case_id="SP-2026-1301", account=account, changed_by="shipo_jingban", reason="补登账户")
+        await accounts_repo.set_account(conn, change)
+        await payroll_repo.resolve_tasks(conn, "SP-2026-1301", "shipo_jingban")
+    sup = await start_payroll(review_env.client, "2026-12", seq=1)
+    assert await lines(pool, sup.id) == [
+        ("SP-2026-1301", date(2026, 12, 1), 65000, "补发2026年12月最低生活保障", "4111 **** 1111")
+    ]
