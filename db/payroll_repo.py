@@ -85,7 +85,8 @@ left join lateral (
 async def draft(conn: asyncpg.Connection, start: PayrollStart, workflow_id: str) -> PayrollDrafted:
     """Draft the township's payroll for the month (or redraft a draft); a payroll already checked or confirmed
     is returned as it is. A supplementary run (`seq` > 0) pays again what failed or was held, once the township
-    has fixed the account; with nothing to pay it writes nothing (`payroll_id` None)."""
+    has fixed the account. With nothing to pay, `payroll_id` is None (the empty row stays: payrolls are never
+    deleted; the lists leave out payrolls without lines)."""
     first = first_of(start.month)
     async with conn.transaction():
         row = await _payroll_row(conn, workflow_id)
