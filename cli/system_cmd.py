@@ -43,11 +43,25 @@ def _bootstrap(url: str, *, demo_users: bool) -> list[tuple[str, str, str]]:
     return asyncio.run(go())
 
 
-async def _ensure_schedules(settings: Settings) -> None:
+async def _payroll_day(url: str | None) -> int | None:
+    """The payroll day of the policy in force today (None without a database to ask)."""
+    if not url:
+        return None
+    from infra.clock import today
+
+    conn = await db_connect(url)
+    try:
+        return (await policy_repo.in_force(conn, today())).payroll.payroll_day
+    finally:
+        await conn.close()
+
+
+async def _ensure_schedules(settings: Settings, url: str | None = None) -> None:
     from infra.schedules import ensure_schedules
     from infra.temporal import connect
 
-    await ensure_schedules(await connect(settings))
+    day = await _payroll_day(url or settings.database_url)
+    await ensure_schedules(await connect(settings), payroll_day=day)
 
 
 def _spawn(name: str, args: list[str], env: dict[str, str], log_dir: Path) -> subprocess.Popen:
@@ -90,7 +104,7 @@ def up(
             web_ui=f"http://localhost:{settings.temporal_ui_port}",
         )
 
-    asyncio.run(_ensure_schedules(settings))
+    asyncio.run(_ensure_schedules(settings, url))
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -241,7 +255,8 @@ def migrate() -> None:
 
 
 def schedules() -> None:
-    """Create or update the Temporal Schedules (daily digest, monthly sampling and fund declaration)."""
+    """Create or update the Temporal Schedules (daily digest, monthly sampling, fund declaration and payroll, on
+    the payroll day of the policy in force when DATABASE_URL is set; `jiuzhu up` always reads it)."""
     setup_logging()
     asyncio.run(_ensure_schedules(Settings()))
     typer.echo("定时任务已就绪")

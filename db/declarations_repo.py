@@ -14,19 +14,18 @@ from typing import Any
 
 import asyncpg
 
+from db.payroll_repo import PAYABLE
 from db.pool import Db
 from db.supervision_repo import json_row
 
 
 async def declaration_rows(db: Db, first: date, after: date) -> list[dict[str, Any]]:
     """Per township and kind: the register's households, people and amounts paid for the month starting
-    `first`, then the emergency payments approved in it."""
+    `first` (what the month's payrolls pay: `payroll_repo.PAYABLE`), then the emergency payments approved in it."""
     register = await db.fetch(
-        "select r.township_code, p.name as township_name, r.assistance_type as kind, count(*) as households, "
-        "sum(r.people) as people, sum(r.monthly_amount_fen) as amount_fen from recipients r "
-        "join places p on p.code = r.township_code where r.first_payment_month <= $1 "
-        "and (r.status = 'active' or (r.status = 'stopped' and r.stopped_at >= $1::date)) "
-        "group by 1, 2, 3 order by 1, 3",
+        f"select p.township_code, t.name as township_name, p.assistance_type as kind, count(*) as households, "
+        f"sum(p.people) as people, sum(p.amount_fen) as amount_fen from ({PAYABLE}) p "
+        "join places t on t.code = p.township_code group by 1, 2, 3 order by 1, 3",
         first,
     )
     emergency = await db.fetch(

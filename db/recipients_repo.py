@@ -11,7 +11,9 @@ import asyncpg
 from db import cases_repo, policy_repo
 from db.pool import Db
 from db.where import Where
+from rules.clock import beijing_date
 from rules.months import add_months
+from rules.payroll import arrears_months
 from schemas.money import from_fen, to_fen
 from schemas.review import CaseEvent, Enrolment
 from schemas.supervision import OngoingApplied, RecipientToReview
@@ -153,12 +155,20 @@ async def reviewed_household(db: Db, case_id: str) -> ReviewedHousehold:
 
 
 async def enrol(conn: asyncpg.Connection, e: Enrolment) -> None:
-    """Enter a decided case's household in the register, once, with the case's category and amount."""
+    """Enter a decided case's household in the register, once, with the case's category and amount, and the
+    months of arrears its first payment brings under the case's policy version (rules/payroll.py)."""
     async with conn.transaction():
+        case = await conn.fetchrow(
+            "select accepted_at, deadline, policy_version from cases where case_id = $1", e.case_id
+        )
+        rule = (await policy_repo.get(conn, case["policy_version"])).payroll.arrears
+        arrears = arrears_months(
+            rule, beijing_date(case["accepted_at"]), beijing_date(e.decided_at), case["deadline"], e.first_payment_month
+        )
         await conn.execute(
             "insert into recipients (case_id, household_id, assistance_type, township_code, category, "
-            "monthly_amount_fen, people, first_payment_month, decided_at) "
-            "select case_id, household_id, $2, $3, $4, $5, $6, $7, $8 from cases where case_id = $1 "
+            "monthly_amount_fen, people, first_payment_month, decided_at, arrears_months) "
+            "select case_id, household_id, $2, $3, $4, $5, $6, $7, $8, $9 from cases where case_id = $1 "
             "on conflict (case_id) do nothing",
             e.case_id,
             e.assistance_type.value,
@@ -168,6 +178,7 @@ async def enrol(conn: asyncpg.Connection, e: Enrolment) -> None:
             e.people,
             e.first_payment_month,
             e.decided_at,
+            arrears,
         )
         await conn.execute(
             "update cases set category = $2, monthly_amount_fen = $3 where case_id = $1",

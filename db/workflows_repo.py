@@ -2,7 +2,8 @@
 codec endpoint checks before it decrypts a workflow's payloads for the Temporal Web UI (webapp/codec/api.py).
 
 Every workflow that carries personal data keeps its id on its row (`workflow_id`, unique): the review case,
-the emergency event, the front-door request, referral and complaint, the re-check; a household's ongoing review
+the emergency event, the front-door request, referral and complaint, the re-check, a township's payroll (which
+carries no personal data, only its township's totals); a household's ongoing review
 (`ongoing-<case id>`) lies where its case does. Workflows of no one place (the daily digest, the monthly sample
 and fund declaration, a workflow whose row is not written yet) have none: only the district reads them.
 """
@@ -29,6 +30,7 @@ union all select coalesce(village_code, township_code), null from frontdoor_requ
 union all select township_code, null from referrals where workflow_id = $1
 union all select unit_code, about_person from complaints where workflow_id = $1
 union all select township_code, null from rechecks where workflow_id = $1
+union all select township_code, null from payrolls where workflow_id = $1
 union all select coalesce(village_code, township_code), null from cases where case_id = $2
 limit 1
 """

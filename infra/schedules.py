@@ -3,6 +3,7 @@ brought up to date if present, so `jiuzhu up` and a production deploy can both c
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -22,6 +23,7 @@ from temporalio.client import (
 )
 
 from infra.config import TASK_QUEUE, TIMEZONE
+from schemas.payroll import PayrollNames
 from schemas.supervision import SupervisionNames
 
 log = structlog.get_logger(__name__)
@@ -48,7 +50,12 @@ PERIODIC = (
         hour=6,
         day_of_month=2,
     ),
+    # The day is the policy's `payroll.payroll_day` (ensure_schedules' `payroll_day`), 10 by default.
+    Periodic(
+        "jiuzhu-monthly-payroll", PayrollNames.MONTH, "每月10日：各乡镇（街道）生成发放花名册", hour=6, day_of_month=10
+    ),
 )
+PAYROLL_SCHEDULE = "jiuzhu-monthly-payroll"
 
 
 def schedule_for(p: Periodic) -> Schedule:
@@ -71,9 +78,14 @@ def schedule_for(p: Periodic) -> Schedule:
     )
 
 
-async def ensure_schedules(client: Client) -> list[str]:
+async def ensure_schedules(client: Client, payroll_day: int | None = None) -> list[str]:
+    """Create or update every Schedule; the payroll's runs on `payroll_day` (the policy's `payroll.payroll_day`
+    in force, which `jiuzhu up` and `jiuzhu schedules` read) when given."""
     done = []
     for p in PERIODIC:
+        if p.schedule_id == PAYROLL_SCHEDULE and payroll_day:
+            note = f"每月{payroll_day}日：各乡镇（街道）生成发放花名册"
+            p = dataclasses.replace(p, day_of_month=payroll_day, note=note)
         schedule = schedule_for(p)
         try:
             await client.create_schedule(p.schedule_id, schedule)

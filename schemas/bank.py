@@ -9,11 +9,14 @@ digits) and carry a Luhn check digit (checked with python-stdnum's `luhn`); a pa
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 from stdnum import luhn
+
+from schemas.identity import id_age_on
 
 AccountKind = Literal["social_security_card", "bank_card", "yikatong_passbook"]
 HolderRelation = Literal["self", "guardian"]
@@ -87,6 +90,25 @@ class PaymentAccount(BaseModel):
     @property
     def masked(self) -> str:
         return mask_account(self.account_number)
+
+
+GUARDIAN_MIN_AGE = 18
+
+
+def guardian_names(members: list[tuple[str, str, bool]], on: date) -> set[str]:
+    """Who may hold a recipient's account as guardian (监护人): Jiuzhu's household data marks no guardianship,
+    so an adult member (18 or older on `on`, by the ID number) of the recipient's own household other than the
+    recipient stands for it; the reason given with the account records the guardianship. `members` are
+    (name, ID number, is the applicant)."""
+    out = set()
+    for name, id_number, is_applicant in members:
+        try:
+            adult = id_age_on(id_number, on) >= GUARDIAN_MIN_AGE
+        except ValueError:
+            adult = False
+        if adult and not is_applicant:
+            out.add(name)
+    return out
 
 
 def check_holder(account: PaymentAccount, recipient_name: str, guardian_names: set[str]) -> None:

@@ -23,6 +23,7 @@ from schemas.emergency import (
     PaymentOut,
 )
 from schemas.frontdoor import ComplaintStart, DeliveryIn, FrontDoorLogIn, IntakeStart, ReferralResult
+from schemas.payroll import PayrollDrafted, PayrollStart, PayrollStep, ReturnApplied
 from schemas.policy import FrontDoorPolicy
 from schemas.relatives import DeclaredRelativesIn, RelativesCheck, RelativesCheckIn, RelativesMatch
 from schemas.review import (
@@ -179,9 +180,37 @@ class SupervisionContract:
     async def declare_funds(self, month: str, by: str) -> DeclarationResult: ...
 
 
+class PayrollContract:
+    """The monthly payroll: which townships pay, each township's payroll drafted in one statement over the
+    register, its check and confirmation, the bank's answer (db/payroll_repo.py)."""
+
+    @activity.defn
+    async def payroll_townships(self, month: str) -> list[str]: ...
+
+    @activity.defn
+    async def start_payrolls(self, month: str, townships: list[str]) -> int: ...
+
+    @activity.defn
+    async def draft_payroll(self, start: PayrollStart) -> PayrollDrafted: ...
+
+    @activity.defn
+    async def record_payroll_step(self, step: PayrollStep) -> None: ...
+
+    @activity.defn
+    async def apply_bank_return(self, payroll_id: int, return_id: int) -> ReturnApplied: ...
+
+
 class SystemContract:
     @activity.defn
     async def check_database(self, requested_by: str) -> SystemCheck: ...
 
 
-CONTRACTS = (CommonContract, ReviewContract, EmergencyContract, FrontDoorContract, SupervisionContract, SystemContract)
+CONTRACTS = (
+    CommonContract,
+    ReviewContract,
+    EmergencyContract,
+    FrontDoorContract,
+    SupervisionContract,
+    PayrollContract,
+    SystemContract,
+)

@@ -259,6 +259,19 @@ class DocumentPolicy(_Strict):
         return next((t.name for t in self.types if t.code == code), code)
 
 
+class PayrollPolicy(_Strict):
+    """The monthly payroll of dibao and tekun (发放): the day each month's payroll is drafted (a Temporal
+    Schedule, Beijing time) and the arrears a new recipient gets with the first payment (rules/payroll.py)."""
+
+    payroll_day: int = Field(10, ge=1, le=28, description="每月生成发放花名册的日期（北京时间，1-28日）")
+    arrears: Literal["none", "when_late", "always"] = Field(
+        "when_late",
+        description="新纳入对象首次发放时的补发：none 不补发（自决定次月起）；when_late 审批超过承诺时限的，"
+        "补发自受理次月起至决定当月；always 一律补发自受理次月起",
+    )
+    unpaid_escalation_months: int = Field(2, ge=1, le=12, description="连续几个月未发放成功即上报区民政局")
+
+
 class Policy(_Strict):
     version: int = Field(1, ge=1)
     effective_from: date = date(2021, 1, 1)
@@ -276,6 +289,7 @@ class Policy(_Strict):
     tekun: TekunPolicy = TekunPolicy()
     assets: AssetLimits = AssetLimits()
     documents: DocumentPolicy = DocumentPolicy()
+    payroll: PayrollPolicy = PayrollPolicy()
 
     @model_validator(mode="after")
     def _caps_consistent(self) -> Policy:

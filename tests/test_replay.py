@@ -20,6 +20,7 @@ from workflows.complaint import ComplaintWorkflow
 from workflows.emergency import EmergencyWorkflow
 from workflows.intake import IntakeWorkflow
 from workflows.ongoing import OngoingReviewWorkflow
+from workflows.payroll import PayrollMonthWorkflow, PayrollWorkflow
 from workflows.referral import ReferralWorkflow
 from workflows.review import ReviewWorkflow
 
@@ -37,6 +38,8 @@ RECORDED = [
     ReferralWorkflow,
     ComplaintWorkflow,
     OngoingReviewWorkflow,
+    PayrollWorkflow,
+    PayrollMonthWorkflow,
 ]
 
 RING = key_ring(Settings())  # what histories recorded by tests/histories/record.py are sealed with
@@ -62,6 +65,7 @@ def test_histories_are_recorded() -> None:
         "complaint",
         "withdrawn",
         "terminated",
+        "payroll",
     }
 
 

@@ -32,6 +32,9 @@ class Kind(StrEnum):
     HOUSEHOLD = "household.lookup"
     EXPORT_CASES = "export.cases"
     EXPORT_DECLARATION = "export.declaration"
+    PAYROLL = "payroll.view"
+    EXPORT_BANK_FILE = "export.bank_file"
+    PAYMENT_ACCOUNT = "account.view"
     EMERGENCY = "emergency.view"
     REQUEST = "request.view"
     COMPLAINT = "complaint.view"
@@ -65,6 +68,9 @@ LABELS: dict[Kind, str] = {
     Kind.HOUSEHOLD: "查询家庭信息",
     Kind.EXPORT_CASES: "导出案件列表",
     Kind.EXPORT_DECLARATION: "导出资金申报",
+    Kind.PAYROLL: "查看发放花名册",
+    Kind.EXPORT_BANK_FILE: "下载银行发放文件",
+    Kind.PAYMENT_ACCOUNT: "查看发放账户",
     Kind.EMERGENCY: "查看急难事件",
     Kind.REQUEST: "查看 12349 诉求",
     Kind.COMPLAINT: "查看投诉",

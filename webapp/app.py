@@ -35,6 +35,8 @@ from webapp.frontdoor import bureau_pages, desk_pages
 from webapp.household import api as household_api
 from webapp.household import pages as household_pages
 from webapp.portal import notices as portal_notices
+from webapp.payroll import api as payroll_api
+from webapp.payroll import pages as payroll_pages
 from webapp.portal import pages as portal_pages
 from webapp.review import api as review_api
 from webapp.review import approval, case_page, inbox, intake, notice
@@ -64,6 +66,7 @@ API = [
     codec_api.router,
     documents_api.router,
     supervision_api.router,
+    payroll_api.router,
 ]
 PAGES = [
     account_pages.router,
@@ -97,6 +100,7 @@ PAGES = [
     declarations.router,
     history.router,
     documents_pages.router,
+    payroll_pages.router,
 ]
 
 DESCRIPTION = """

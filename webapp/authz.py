@@ -136,6 +136,15 @@ PERMISSIONS: dict[str, Permission] = {
     # the access log (webapp/access_log.py): the district supervisor searches who read what
     "access_log.view": P(frozenset({SUP}), D, "访问日志仅供区民政局监督员查询"),
     "conflicts.view": P(DISTRICT_ROLES, J, "回避与利益冲突监督仅限区民政局工作人员和监督员查看"),
+    # the monthly payroll (rules/payroll.py has the workflow's own rules: who checks, who confirms, two people)
+    "payroll.view": P(HOUSEHOLD_READERS, J, "发放花名册由乡镇（街道）和区民政局工作人员查看"),
+    "payroll.check": P(frozenset({AP, OFF}), J, "只有乡镇（街道）审批人或区民政局工作人员可以审核花名册"),
+    "payroll.confirm": P(OFFICERS, J, "只有区民政局工作人员可以确认发放"),
+    "payroll.bank": P(OFFICERS, J, "只有区民政局工作人员可以下载银行发放文件、导入银行回盘"),
+    "payroll.draft": P(OFFICERS, J, "只有区民政局工作人员可以生成发放花名册（每月发放日自动生成）"),
+    "payroll.supplementary": P(frozenset({AP, OFF}), J, "只有乡镇（街道）审批人或区民政局工作人员可以发起补充发放"),
+    "account.view": P(HOUSEHOLD_READERS, J, "发放账户由乡镇（街道）和区民政局工作人员查看"),
+    "account.set": P(frozenset({CW, AP, OFF}), J, "只有乡镇（街道）经办人、审批人或区民政局工作人员可以登记发放账户"),
     "declarations.view": P(DISTRICT_ROLES, D, "资金申报仅限区民政局工作人员和监督员查看"),
     "declarations.draft": P(OFFICERS, D, "只有区民政局工作人员可以生成资金申报"),
     "declarations.confirm": P(OFFICERS, D, "只有区民政局工作人员可以确认资金申报"),

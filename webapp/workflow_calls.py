@@ -45,6 +45,7 @@ REFUSAL_STATUS = {
     "out_of_jurisdiction": 403,
     "recused": 403,
     "own_proposal": 403,  # separation of duties: the ongoing review's proposer does not decide
+    "same_person": 403,  # the payroll: who checked the roster does not confirm it
     "invalid": 422,
     "criteria_not_met": 422,
 }

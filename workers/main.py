@@ -15,6 +15,7 @@ from activities.common import CommonActivities
 from activities.emergency import EmergencyActivities
 from activities.frontdoor import FrontDoorActivities
 from activities.payments import LedgerRail
+from activities.payroll import PayrollActivities
 from activities.review import ReviewActivities
 from activities.supervision import SupervisionActivities
 from activities.system import SystemActivities
@@ -33,6 +34,7 @@ from workflows.declaration import MonthlyDeclarationWorkflow
 from workflows.emergency import EmergencyWorkflow
 from workflows.intake import IntakeWorkflow
 from workflows.ongoing import OngoingReviewWorkflow
+from workflows.payroll import PayrollMonthWorkflow, PayrollWorkflow
 from workflows.referral import ReferralWorkflow
 from workflows.review import ReviewWorkflow
 from workflows.sampling import MonthlySamplingWorkflow, RecheckWorkflow
@@ -51,6 +53,8 @@ WORKFLOWS = [
     OngoingReviewWorkflow,
     DailySupervisionWorkflow,
     MonthlyDeclarationWorkflow,
+    PayrollMonthWorkflow,
+    PayrollWorkflow,
     SystemCheckWorkflow,
 ]
 
@@ -70,6 +74,7 @@ def activities_for(pool: asyncpg.Pool, client: Client, settings: Settings | None
         *emergency.all(),
         *frontdoor.all(),
         *supervision.all(),
+        *PayrollActivities(pool, client).all(),
     ]
 
 

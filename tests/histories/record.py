@@ -285,6 +285,63 @@ async def scenario_ongoing(env: WorkflowEnvironment, app_id: str) -> None:
     await env.sleep(timedelta(seconds=5))
 
 
+PAYROLL_MONTH = "2026-11"
+
+
+async def scenario_payroll(env: WorkflowEnvironment, app_id: str) -> None:
+    """A township's monthly payroll: drafted from two recipients, checked by the township's approver, confirmed
+    by a district officer, and the bank's return file (one paid, one failed) applied."""
+    from datetime import datetime
+
+    from db import payroll_repo
+    from infra.clock import BEIJING
+    from rules.payroll import payroll_workflow_id
+    from schemas.payroll import BankReturn, PayrollCheck, PayrollConfirm, PayrollNames, PayrollStart
+    from tests.support.payroll import CARDS, drafted, seed_recipient
+
+    pool = env.jiuzhu_pool  # type: ignore[attr-defined]
+    at = datetime(2026, 10, 20, 10, tzinfo=BEIJING)
+    for n, card in enumerate(CARDS[:2], start=1):
+        await seed_recipient(
+            pool, f"{app_id}-{n}", name=f"回放{n}", accepted=at, decided=at, first_month=date(2026, 11, 1), card=card
+        )
+    wid = payroll_workflow_id("341503106", PAYROLL_MONTH)
+    h = await env.client.start_workflow(
+        PayrollNames.WORKFLOW,
+        PayrollStart(township_code="341503106", month=PAYROLL_MONTH),
+        id=wid,
+        task_queue=TASK_QUEUE,
+    )
+    await drafted(h)
+    await h.execute_update(PayrollNames.CHECK, PayrollCheck(actor=actor("shipo_shenpi"), note="已核对"))
+    await h.execute_update(PayrollNames.CONFIRM, PayrollConfirm(actor=actor("qu_minzheng")))
+    lines = await pool.fetch(
+        "select l.account_number, l.id_number, l.amount_fen from payroll_lines l join payrolls p "
+        "on p.id = l.payroll_id where p.workflow_id = $1 order by l.id",
+        wid,
+    )
+    rows = [
+        {
+            "n": i + 2,
+            "account": r["account_number"],
+            "id_number": r["id_number"],
+            "amount_fen": r["amount_fen"],
+            "result": "paid" if i == 0 else "failed",
+            "reason": "" if i == 0 else "账户已销户",
+        }
+        for i, r in enumerate(lines)
+    ]
+    async with pool.acquire() as conn:
+        payroll_id = await conn.fetchval("select id from payrolls where workflow_id = $1", wid)
+        return_id = await payroll_repo.store_return(conn, payroll_id, "return.csv", rows, "qu_minzheng")
+    await h.execute_update(PayrollNames.BANK_RETURN, BankReturn(actor=actor("qu_minzheng"), return_id=return_id))
+    await h.result()
+    # The Schedule's run of the same month: the township's payroll exists, so it starts none.
+    await env.client.execute_workflow(
+        PayrollNames.MONTH, PAYROLL_MONTH, id=f"payroll-month-{PAYROLL_MONTH}", task_queue=TASK_QUEUE
+    )
+
+
 def request_no(tag: str, n: int) -> str:
     return f"12349-20261201-{(tag.upper() + 'XXXX')[:4]}{n:02d}"
 
@@ -396,6 +453,7 @@ SCENARIOS = {
     "complaint": scenario_complaint,
     "withdrawn": scenario_withdrawn,
     "terminated": scenario_terminated,
+    "payroll": scenario_payroll,
 }
 FRONT_DOOR = {
     "referral",
@@ -406,6 +464,7 @@ FRONT_DOOR = {
 WORKFLOW_IDS = {
     "emergency": lambda tag, app_id: [f"emergency-{app_id}", f"emergency-{app_id}-AGAIN"],
     "ongoing": lambda tag, app_id: [_ongoing_id(app_id)],
+    "payroll": lambda tag, app_id: [f"payroll-341503106-{PAYROLL_MONTH}-0", f"payroll-month-{PAYROLL_MONTH}"],
     "referral": lambda tag, app_id: [f"intake-{request_no(tag, 1)}", _referral_id(request_no(tag, 1))],
     "emergency_12349": lambda tag, app_id: [f"intake-{request_no(tag, 3)}"],
     "complaint": lambda tag, app_id: [

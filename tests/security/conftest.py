@@ -86,6 +86,7 @@ class Seeds:
     declaration_month: str = "2026-11"
     relative_id: int = 0
     admin_relative_id: int = 0
+    payroll_id: int = 0  # a draft payroll of 石婆店镇 (no workflow behind it)
     # When the rows were seeded (the test's clock); the cases were accepted 40 days before and are overdue.
     seeded_at: datetime = field(kw_only=True)
 
@@ -246,8 +247,14 @@ async def seed(pool: asyncpg.Pool) -> Seeds:
             "matrix_target",
             resident_id(date(1971, 2, 2), seq=8),
         )
+        payroll = await conn.fetchval(
+            "insert into payrolls (township_code, month, workflow_id, lines, amount_fen) "
+            "values ($1, $2, 'payroll-sec-seed', 1, 65000) returning id",
+            SHIPO,
+            date.fromisoformat(s.declaration_month + "-01"),
+        )
     await file_document(pool, s.case, SHIPO_VILLAGE, png(), document_id=s.document)
-    return Seeds(relative_id=relative, admin_relative_id=admin_relative, seeded_at=at)
+    return Seeds(relative_id=relative, admin_relative_id=admin_relative, payroll_id=payroll, seeded_at=at)
 
 
 class Recorder:

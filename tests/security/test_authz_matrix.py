@@ -654,6 +654,51 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/supervision/declarations/{month}/{version}/confirm"): staff(
         who("declarations.confirm"), ok=(303, "/supervision/declarations/2026-11/1?done=confirmed")
     ),
+    # ---- the payroll (webapp/payroll/): a draft payroll of 石婆店镇 seeded without its workflow ----
+    ("GET", "/api/payrolls"): staff(who("payroll.view")),
+    ("GET", "/api/payrolls/{payroll_id}"): staff(who("payroll.view"), scoped=True),
+    ("POST", "/api/payrolls/{payroll_id}/check"): staff(who("payroll.check"), scoped=True, json={}, ok=CLOSED),
+    ("POST", "/api/payrolls/{payroll_id}/confirm"): staff(who("payroll.confirm"), json={}, ok=CLOSED),
+    ("GET", "/api/payrolls/{payroll_id}/bank-file.{suffix}"): staff(
+        who("payroll.bank"), params={"suffix": "csv"}, ok=(409, "not_confirmed")
+    ),
+    ("POST", "/api/payrolls/{payroll_id}/bank-return"): staff(
+        who("payroll.bank"), json={"file_name": "r.csv", "content_base64": "AAAA"}, ok=(409, "not_confirmed")
+    ),
+    ("POST", "/api/payrolls"): staff(
+        who("payroll.draft"), scoped=True, json={"township_code": SHIPO, "month": "2026-12"}, ok=200
+    ),
+    ("POST", "/payroll/run"): staff(who("payroll.draft"), ok=(422, "请填写乡镇（街道）代码和发放月份")),
+    ("POST", "/api/payrolls/supplementary"): staff(
+        who("payroll.supplementary"), scoped=True, json={"township_code": SHIPO, "month": "2026-11"}, ok=200
+    ),
+    ("GET", "/api/cases/{case_id}/payment-account"): staff(
+        who("account.view"), ok=(404, "not_found"), note="404: the seeded case is no recipient"
+    ),
+    ("POST", "/api/cases/{case_id}/payment-account"): staff(
+        who("account.set"),
+        json={
+            "kind": "bank_card",
+            "bank_name": "中国农业银行",
+            "account_number": "4111111111111111",
+            "holder_name": "石婆店申请人",
+            "reason": "登记",
+        },
+        ok=(404, "not_found"),
+        note="404: the seeded case is no recipient",
+    ),
+    ("GET", "/payroll"): staff(who("payroll.view")),
+    ("GET", "/payroll/{payroll_id}"): staff(who("payroll.view"), scoped=True),
+    ("POST", "/payroll/{payroll_id}/check"): staff(
+        who("payroll.check"), scoped=True, ok=(409, "该发放流程已结束，不能再办理")
+    ),
+    ("POST", "/payroll/{payroll_id}/confirm"): staff(who("payroll.confirm"), ok=(409, "该发放流程已结束，不能再办理")),
+    ("POST", "/payroll/{payroll_id}/bank-return"): staff(who("payroll.bank"), ok=(422, "请选择银行回盘文件")),
+    ("POST", "/payroll/supplementary"): staff(
+        who("payroll.supplementary"), ok=(422, "请填写乡镇（街道）代码和发放月份")
+    ),
+    ("GET", "/cases/{case_id}/payment-account"): staff(who("account.view"), ok=(404, "该案件不在保障对象名册中")),
+    ("POST", "/cases/{case_id}/payment-account"): staff(who("account.set"), ok=(404, "该案件不在保障对象名册中")),
 }
 
 NOT_PAGES = ("/api/", "/openapi.json", "/docs", "/redoc", "/healthz", "/static")
@@ -703,6 +748,7 @@ def _fill(path: str, rule: Rule, s: Seeds) -> str:
         "version": "1",
         "recheck_id": s.recheck,
         "month": s.declaration_month,
+        "payroll_id": str(s.payroll_id),
     } | rule.params
     filled = re.sub(r"\{(\w+)(?::path)?\}", lambda m: values[m.group(1)], path)
     if path == "/static":

@@ -41,6 +41,7 @@ ESCALATION_LABELS = {
     "overdue": "超过承诺办结时限",
     "statutory_overdue": "超过法定办理时限",
     "verification_overdue": "核对结果逾期",
+    "payroll_unpaid": "保障金连续未发放成功",
 }
 TakeOverBody = body_model(TakeOver)
 

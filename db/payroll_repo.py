@@ -1,0 +1,420 @@
+"""The monthly payroll (tables `payrolls`, `payroll_lines`, `payroll_results`, `payroll_tasks`, migration 0033):
+who is paid in a month and how much (`PAYABLE`, which the fund declaration sums too, so the two agree), the
+draft of a township's payroll in one INSERT … SELECT over the register, its check and confirmation, the bank's
+answer applied in one statement, and the tasks and escalations that follow.
+
+The amounts are set-based SQL over the whole register: a township of thousands of recipients is one
+statement, never one query per recipient.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import asyncpg
+
+from rules.months import add_months
+from rules.payroll import line_note
+from schemas.payroll import PayrollDrafted, PayrollStart, PayrollStep, ReturnApplied
+from schemas.review import AssistanceType, CaseEvent, EscalationIn, NotificationIn
+
+BEIJING_FIRST = "($1::date::timestamp at time zone 'Asia/Shanghai')"  # 00:00 Beijing of the month's first day
+
+# Who is paid for the month starting $1, and how much: active recipients whose first payment month has come,
+# and those stopped within the month or later (a stop takes effect from the month after it); the amount in
+# force that month is the old amount of the first adjustment decided in the month or later, else the current
+# one; the first month adds its months of arrears (recipients.arrears_months).
+PAYABLE = f"""
+select r.case_id, r.township_code, r.assistance_type, r.people, r.household_id,
+       case when r.first_payment_month = $1 then r.arrears_months else 0 end as arrears,
+       coalesce((select o.old_amount_fen from ongoing_reviews o where o.case_id = r.case_id and o.outcome = 'adjust'
+                 and o.reviewed_at >= {BEIJING_FIRST} order by o.reviewed_at limit 1), r.monthly_amount_fen)
+       * (1 + case when r.first_payment_month = $1 then r.arrears_months else 0 end) as amount_fen
+from recipients r
+where r.first_payment_month <= $1
+  and (r.status = 'active' or (r.status = 'stopped' and r.stopped_at >= {BEIJING_FIRST}))
+"""
+
+KIND_LABELS = {t.value: t.label for t in AssistanceType}
+
+
+def first_of(month: str) -> date:
+    return date.fromisoformat(month + "-01")
+
+
+async def townships_to_pay(conn: asyncpg.Connection, month: str) -> list[str]:
+    rows = await conn.fetch(
+        f"select distinct township_code from ({PAYABLE}) p where amount_fen > 0 order by 1", first_of(month)
+    )
+    return [r["township_code"] for r in rows]
+
+
+async def _payroll_row(conn: asyncpg.Connection, workflow_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "select id, status, lines, amount_fen, held_lines, held_fen from payrolls where workflow_id = $1 for update",
+        workflow_id,
+    )
+
+
+def _drafted(row: asyncpg.Record) -> PayrollDrafted:
+    return PayrollDrafted(
+        payroll_id=row["id"],
+        lines=row["lines"],
+        amount_fen=row["amount_fen"],
+        held_lines=row["held_lines"],
+        held_fen=row["held_fen"],
+    )
+
+
+# The recipient (the applicant) and the account: the name and ID number in the bank file are the account
+# holder's, the recipient's own or (a guardian's account) the household member of that name.
+_LINE_SOURCE = """
+join cases c on c.case_id = p.case_id
+left join payment_accounts a on a.case_id = p.case_id and a.superseded_at is null
+left join lateral (
+    select m.id_number from household_members m
+    where m.household_id = c.household_id and m.name = coalesce(a.holder_name, c.applicant_name)
+    order by m.is_applicant desc, m.id limit 1
+) h on true
+left join lateral (
+    select m.id_number from household_members m where m.household_id = c.household_id and m.is_applicant limit 1
+) me on true
+"""
+
+
+async def draft(conn: asyncpg.Connection, start: PayrollStart, workflow_id: str) -> PayrollDrafted:
+    """Draft the township's payroll for the month (or redraft a draft); a payroll already checked or confirmed
+    is returned as it is. A supplementary run (`seq` > 0) pays again what failed or was held, once the township
+    has fixed the account. With nothing to pay, `payroll_id` is None (the empty row stays: payrolls are never
+    deleted; the lists leave out payrolls without lines)."""
+    first = first_of(start.month)
+    async with conn.transaction():
+        row = await _payroll_row(conn, workflow_id)
+        if row is not None and row["status"] != "draft":
+            return _drafted(row)
+        if row is None:
+            payroll_id = await conn.fetchval(
+                "insert into payrolls (township_code, month, seq, workflow_id) values ($1, $2, $3, $4) returning id",
+                start.township_code,
+                first,
+                start.seq,
+                workflow_id,
+            )
+        else:
+            payroll_id = row["id"]
+            await conn.execute("delete from payroll_lines where payroll_id = $1", payroll_id)
+        if start.seq == 0:
+            await _regular_lines(conn, payroll_id, start.township_code, first)
+        else:
+            await _retry_lines(conn, payroll_id, start.township_code, first)
+        totals = await conn.fetchrow(
+            "update payrolls p set lines = t.n, amount_fen = t.fen, held_lines = t.held, held_fen = t.held_fen "
+            "from (select count(*) as n, coalesce(sum(amount_fen), 0) as fen, "
+            "count(*) filter (where account_number is null) as held, "
+            "coalesce(sum(amount_fen) filter (where account_number is null), 0) as held_fen "
+            "from payroll_lines where payroll_id = $1) t where p.id = $1 "
+            "returning p.id, p.status, p.lines, p.amount_fen, p.held_lines, p.held_fen",
+            payroll_id,
+        )
+        if totals["lines"] == 0:
+            # Nothing to pay: the empty draft is kept (the trigger keeps payrolls), marked by its zero lines.
+            return PayrollDrafted(payroll_id=None)
+        return _drafted(totals)
+
+
+async def _regular_lines(conn: asyncpg.Connection, payroll_id: int, township: str, first: date) -> None:
+    rows = await conn.fetch(
+        f"""
+        with p as ({PAYABLE})
+        select p.case_id, p.assistance_type, p.people, p.arrears, p.amount_fen,
+               coalesce(a.holder_name, c.applicant_name) as holder_name,
+               coalesce(h.id_number, me.id_number, '') as id_number,
+               a.bank_name, a.account_number, a.account_masked
+        from p {_LINE_SOURCE}
+        where p.township_code = $2 and p.amount_fen > 0
+        order by c.village_code nulls last, p.case_id
+        """,
+        first,
+        township,
+    )
+    await conn.executemany(
+        "insert into payroll_lines (payroll_id, case_id, assistance_type, people, for_month, holder_name, id_number, "
+        "bank_name, account_number, account_masked, amount_fen, arrears_months, note) "
+        "values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        [
+            (
+                payroll_id,
+                r["case_id"],
+                r["assistance_type"],
+                r["people"],
+                first,
+                r["holder_name"],
+                r["id_number"],
+                r["bank_name"],
+                r["account_number"],
+                r["account_masked"],
+                r["amount_fen"],
+                r["arrears"],
+                line_note(KIND_LABELS.get(r["assistance_type"], ""), first, r["arrears"], retry=False),
+            )
+            for r in rows
+        ],
+    )
+
+
+async def _retry_lines(conn: asyncpg.Connection, payroll_id: int, township: str, first: date) -> None:
+    """Lines of the township's confirmed payrolls up to this month that failed at the bank or were held for want
+    of an account, whose task the township has resolved (the account fixed), not paid again yet."""
+    rows = await conn.fetch(
+        f"""
+        with p as (
+            select l.id as retry_of, l.case_id, l.assistance_type, l.people, l.for_month, l.amount_fen
+            from payroll_lines l join payrolls y on y.id = l.payroll_id
+            join payroll_tasks t on t.line_id = l.id and t.resolved_at is not null
+            where y.township_code = $2 and y.month <= $1 and y.status = 'confirmed'
+              and not exists (select 1 from payroll_lines again where again.retry_of = l.id)
+        )
+        select p.*, a.holder_name, coalesce(h.id_number, me.id_number, '') as id_number,
+               a.bank_name, a.account_number, a.account_masked
+        from p {_LINE_SOURCE}
+        where a.account_number is not null
+        order by p.case_id, p.for_month
+        """,
+        first,
+        township,
+    )
+    await conn.executemany(
+        "insert into payroll_lines (payroll_id, case_id, assistance_type, people, for_month, holder_name, id_number, "
+        "bank_name, account_number, account_masked, amount_fen, note, retry_of) "
+        "values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) on conflict do nothing",
+        [
+            (
+                payroll_id,
+                r["case_id"],
+                r["assistance_type"],
+                r["people"],
+                r["for_month"],
+                r["holder_name"],
+                r["id_number"],
+                r["bank_name"],
+                r["account_number"],
+                r["account_masked"],
+                r["amount_fen"],
+                line_note(KIND_LABELS.get(r["assistance_type"], ""), r["for_month"], 0, retry=True),
+                r["retry_of"],
+            )
+            for r in rows
+        ],
+    )
+
+
+class WrongStatus(ValueError):
+    """The payroll is not where the step needs it (`status` says where it is)."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+async def record_step(conn: asyncpg.Connection, step: PayrollStep) -> None:
+    """The township's check (draft -> checked) or the district's confirmation (checked -> confirmed, its held
+    lines becoming the township's tasks); a step already recorded by the same person does nothing."""
+    async with conn.transaction():
+        row = await conn.fetchrow(
+            "select status, checked_by, confirmed_by, township_code from payrolls where id = $1 for update",
+            step.payroll_id,
+        )
+        by = step.actor.username
+        if step.action == "check":
+            if row["status"] != "draft":
+                if row["checked_by"] == by:
+                    return
+                raise WrongStatus(row["status"])
+            await conn.execute(
+                "update payrolls set status = 'checked', checked_by = $2, checked_at = $3, check_note = $4 "
+                "where id = $1",
+                step.payroll_id,
+                by,
+                step.at,
+                step.note,
+            )
+            return
+        if row["status"] != "checked":
+            if row["confirmed_by"] == by:
+                return
+            raise WrongStatus(row["status"])
+        await conn.execute(
+            "update payrolls set status = 'confirmed', confirmed_by = $2, confirmed_at = $3, confirm_note = $4 "
+            "where id = $1",
+            step.payroll_id,
+            by,
+            step.at,
+            step.note,
+        )
+        await conn.execute(
+            "insert into payroll_tasks (township_code, case_id, line_id, kind, reason) "
+            "select $2, case_id, id, 'no_account', '无发放账户，暂未发放' from payroll_lines "
+            "where payroll_id = $1 and account_number is null on conflict (line_id) do nothing",
+            step.payroll_id,
+            row["township_code"],
+        )
+
+
+async def store_return(conn: asyncpg.Connection, payroll_id: int, file_name: str, rows: list[dict], by: str) -> int:
+    """Keep a bank return file's rows ({account, id_number, amount_fen, result: paid|failed, reason}) for the
+    workflow to apply; returns its id."""
+    return await conn.fetchval(
+        "insert into payroll_returns (payroll_id, file_name, rows, uploaded_by) values ($1, $2, $3, $4) returning id",
+        payroll_id,
+        file_name,
+        rows,
+        by,
+    )
+
+
+async def apply_return(conn: asyncpg.Connection, payroll_id: int, return_id: int) -> ReturnApplied:
+    """Mark each line the return names paid or failed (matched by account number, else ID number, and amount;
+    a line's first result stands); each failure becomes a task of the township. Idempotent."""
+    async with conn.transaction():
+        township, rows = await conn.fetchrow(
+            "select y.township_code, r.rows from payroll_returns r join payrolls y on y.id = r.payroll_id "
+            "where r.id = $1 and r.payroll_id = $2",
+            return_id,
+            payroll_id,
+        )
+        await conn.execute(
+            """
+            with r as (
+                select * from jsonb_to_recordset($2::jsonb)
+                    as x(n int, account text, id_number text, amount_fen bigint, result text, reason text)
+            ), m as (
+                select distinct on (l.id) l.id as line_id, r.result, r.reason from r
+                join payroll_lines l on l.payroll_id = $1 and l.account_number is not null
+                     and (l.account_number = r.account or l.id_number = r.id_number) and l.amount_fen = r.amount_fen
+                order by l.id, (l.account_number = r.account) desc, r.n
+            )
+            insert into payroll_results (line_id, result, reason, return_id)
+            select line_id, result, nullif(reason, ''), $3 from m on conflict (line_id) do nothing
+            """,
+            payroll_id,
+            rows,
+            return_id,
+        )
+        tasks = await conn.fetchval(
+            "with t as (insert into payroll_tasks (township_code, case_id, line_id, kind, reason) "
+            "select $1, l.case_id, l.id, 'failed', coalesce(x.reason, '银行发放失败') from payroll_results x "
+            "join payroll_lines l on l.id = x.line_id where x.return_id = $2 and x.result = 'failed' "
+            "on conflict (line_id) do nothing returning 1) select count(*) from t",
+            township,
+            return_id,
+        )
+        counts = await conn.fetchrow(
+            "select count(*) filter (where x.result = 'paid') as paid, count(*) filter (where x.result = 'failed') "
+            "as failed from payroll_results x where x.return_id = $1",
+            return_id,
+        )
+        outstanding = await conn.fetchval(
+            "select count(*) from payroll_lines l where l.payroll_id = $1 and l.account_number is not null "
+            "and not exists (select 1 from payroll_results x where x.line_id = l.id)",
+            payroll_id,
+        )
+        matched_n = await conn.fetchval("select count(*) from payroll_results where return_id = $1", return_id)
+        applied = ReturnApplied(
+            return_id=return_id,
+            paid=counts["paid"],
+            failed=counts["failed"],
+            unmatched=max(0, len(rows) - matched_n),
+            tasks=tasks,
+            outstanding=outstanding,
+        )
+        return applied
+
+
+async def unpaid_in_a_row(conn: asyncpg.Connection, payroll_id: int, months: int) -> list[tuple[str, date]]:
+    """The cases of this payroll unpaid (failed or held) for its month and the `months - 1` before it, each
+    month due in a confirmed payroll and paid by none: (case id, the payroll's month)."""
+    rows = await conn.fetch(
+        """
+        select distinct l.case_id, l.for_month from payroll_lines l
+        left join payroll_results x on x.line_id = l.id
+        where l.payroll_id = $1 and (l.account_number is null or x.result = 'failed')
+        """,
+        payroll_id,
+    )
+    out = []
+    for r in rows:
+        months_unpaid = [add_months(r["for_month"], -k) for k in range(months)]
+        unpaid = await conn.fetchval(
+            """
+            select count(*) from unnest($2::date[]) as m(month)
+            where exists (select 1 from payroll_lines l join payrolls y on y.id = l.payroll_id
+                          where l.case_id = $1 and l.for_month = m.month and y.status = 'confirmed')
+              and not exists (select 1 from payroll_lines l join payroll_results x on x.line_id = l.id
+                              where l.case_id = $1 and l.for_month = m.month and x.result = 'paid')
+            """,
+            r["case_id"],
+            months_unpaid,
+        )
+        if unpaid == months:
+            out.append((r["case_id"], r["for_month"]))
+    return out
+
+
+async def escalate_unpaid(
+    conn: asyncpg.Connection, payroll_id: int, months: int, at: datetime
+) -> list[tuple[EscalationIn, NotificationIn, CaseEvent]]:
+    """An escalation to the district (an `escalations` row, kind `payroll_unpaid`) for each case unpaid `months`
+    months in a row, with the district's notice and the case's log entry; each once."""
+    out = []
+    for case_id, month in await unpaid_in_a_row(conn, payroll_id, months):
+        key = f"payroll-unpaid-{case_id}-{month:%Y-%m}"
+        since = add_months(month, 1 - months)
+        body = f"案件 {case_id} 的保障金自{since:%Y年%m月}起连续 {months} 个月未发放成功，请督促乡镇（街道）核实处理"
+        out.append(
+            (
+                EscalationIn(
+                    case_id=case_id,
+                    escalation_key=key,
+                    kind="payroll_unpaid",
+                    deadline=add_months(month, 1),
+                    at=at,
+                ),
+                NotificationIn(
+                    idempotency_key=key,
+                    case_id=case_id,
+                    audience="role:district_officer@341503",
+                    kind="payroll-unpaid",
+                    subject="保障金连续未发放",
+                    body=body,
+                ),
+                CaseEvent(
+                    case_id=case_id,
+                    event_key=key,
+                    kind="payroll_unpaid",
+                    actor=None,
+                    actor_role=None,
+                    payload={"summary": body},
+                    occurred_at=at,
+                ),
+            )
+        )
+    return out
+
+
+async def township_of(conn: asyncpg.Connection, payroll_id: int) -> str:
+    return await conn.fetchval("select township_code from payrolls where id = $1", payroll_id)
+
+
+async def resolve_tasks(conn: asyncpg.Connection, case_id: str, by: str) -> int:
+    """The account of the case was set or changed: its open payment tasks are resolved (paid in the next
+    supplementary run); how many."""
+    return int(
+        (
+            await conn.execute(
+                "update payroll_tasks set resolved_at = now(), resolved_by = $2 where case_id = $1 "
+                "and resolved_at is null",
+                case_id,
+                by,
+            )
+        ).split()[-1]
+    )
