@@ -76,7 +76,8 @@ update discovery_signals d
 set household_id = c.household_id,
     township_code = c.township,
     recipient_case = c.case_id,
-    outcome = case when c.case_id is not null then case when d.kind = any($4::text[]) then 'prompted' else 'assisted' end
+    outcome = case when c.case_id is not null
+                   then case when d.kind = any($4::text[]) then 'prompted' else 'assisted' end
                    when c.township is null then 'unplaced'
                    else 'tasked' end
 from classified c

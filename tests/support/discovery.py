@@ -55,7 +55,8 @@ async def seed_households(
             insert into recipients (case_id, household_id, assistance_type, township_code, monthly_amount_fen, people,
                                     first_payment_month, decided_at)
             select c.case_id, c.household_id, 'dibao', c.township_code, 50000, 1, date_trunc('month', $1::date), $2
-            from cases c where c.case_id like 'DC-%' and not exists (select 1 from recipients r where r.case_id = c.case_id)
+            from cases c
+            where c.case_id like 'DC-%' and not exists (select 1 from recipients r where r.case_id = c.case_id)
             """,
             decided.date(),
             decided,
