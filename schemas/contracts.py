@@ -13,6 +13,7 @@ from datetime import date
 
 from temporalio import activity
 
+from schemas.discovery import OutcomeRecorded, TaskEscalated
 from schemas.emergency import EmergencyLogIn, EmergencyOpened, OpenEmergencyIn, PaymentIn, PaymentOut
 from schemas.frontdoor import ComplaintStart, DeliveryIn, FrontDoorLogIn, IntakeStart, ReferralResult
 from schemas.policy import FrontDoorPolicy
@@ -160,9 +161,33 @@ class SupervisionContract:
     async def declare_funds(self, month: str, by: str) -> DeclarationResult: ...
 
 
+class DiscoveryContract:
+    """Discovery tasks (主动发现): their deadline, escalation and outcome; the daily purge of bureau lists."""
+
+    @activity.defn
+    async def open_discovery_task(self, task_id: str, visit_due: date) -> None: ...
+
+    @activity.defn
+    async def escalate_discovery_task(self, e: TaskEscalated) -> None: ...
+
+    @activity.defn
+    async def record_discovery_outcome(self, r: OutcomeRecorded) -> None: ...
+
+    @activity.defn
+    async def purge_discovery_lists(self, on: date) -> int: ...
+
+
 class SystemContract:
     @activity.defn
     async def check_database(self, requested_by: str) -> SystemCheck: ...
 
 
-CONTRACTS = (CommonContract, ReviewContract, EmergencyContract, FrontDoorContract, SupervisionContract, SystemContract)
+CONTRACTS = (
+    CommonContract,
+    ReviewContract,
+    EmergencyContract,
+    FrontDoorContract,
+    SupervisionContract,
+    DiscoveryContract,
+    SystemContract,
+)

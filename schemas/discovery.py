@@ -103,6 +103,14 @@ class OutcomeIn(BaseModel):
     case_id: str | None = Field(None, max_length=64, description="已受理的申请（如有）")
 
 
+class TaskEscalated(BaseModel):
+    task_id: str
+    township_code: str
+    kind: SignalKind
+    visit_due: date
+    at: datetime
+
+
 class OutcomeRecorded(BaseModel):
     task_id: str
     outcome: Outcome

@@ -1,5 +1,6 @@
 """The district's morning (a daily schedule): start an ongoing-review cycle for every new recipient,
-then send each township and the district its digest of what is overdue or about to be."""
+then send each township and the district its digest of what is overdue or about to be; since patch
+`daily-discovery-purge`, also delete the partner bureaus' discovery lists kept past the policy's retention."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ from temporalio.workflow import ParentClosePolicy
 from workflows.common import ACTIVITY, today
 
 with workflow.unsafe.imports_passed_through():
-    from schemas.contracts import SupervisionContract
+    from schemas.contracts import DiscoveryContract, SupervisionContract
     from schemas.supervision import OngoingStart, SupervisionNames, ongoing_workflow_id
+
+
+DISCOVERY_PURGE = "daily-discovery-purge"
 
 
 @workflow.defn(name=SupervisionNames.DAILY)
@@ -40,4 +44,8 @@ class DailySupervisionWorkflow:
             except WorkflowAlreadyStartedError:
                 pass
         digests = await workflow.execute_activity_method(SupervisionContract.build_digests, on, **ACTIVITY)
-        return {"day": str(on), "reviews_started": started, "digests": digests}
+        done = {"day": str(on), "reviews_started": started, "digests": digests}
+        if workflow.patched(DISCOVERY_PURGE):
+            purged = await workflow.execute_activity_method(DiscoveryContract.purge_discovery_lists, on, **ACTIVITY)
+            done["discovery_lists_purged"] = purged
+        return done
