@@ -35,6 +35,7 @@ class Kind(StrEnum):
     REQUEST = "request.view"
     COMPLAINT = "complaint.view"
     REFERRAL = "referral.view"
+    DISCOVERY = "discovery.view"
     LOGIN_OK = "login.ok"
     LOGIN_FAILED = "login.failed"
     PASSWORD_CHANGED = "password.changed"
@@ -62,6 +63,7 @@ LABELS: dict[Kind, str] = {
     Kind.REQUEST: "查看 12349 诉求",
     Kind.COMPLAINT: "查看投诉",
     Kind.REFERRAL: "查看转介",
+    Kind.DISCOVERY: "查看主动发现任务",
     Kind.LOGIN_OK: "登录成功",
     Kind.LOGIN_FAILED: "登录失败",
     Kind.PASSWORD_CHANGED: "修改本人密码",

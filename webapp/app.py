@@ -26,6 +26,8 @@ from webapp.account import api as account_api
 from webapp.account import pages as account_pages
 from webapp.admin import calendar, overview, places, policy, relatives, users
 from webapp.codec import api as codec_api
+from webapp.discovery import api as discovery_api
+from webapp.discovery import pages as discovery_pages
 from webapp.emergency import api as emergency_api
 from webapp.emergency import pages as emergency_pages
 from webapp.frontdoor import api as frontdoor_api
@@ -60,6 +62,7 @@ API = [
     household_api.router,
     codec_api.router,
     supervision_api.router,
+    discovery_api.router,
 ]
 PAGES = [
     account_pages.router,
@@ -89,6 +92,7 @@ PAGES = [
     conflicts.router,
     declarations.router,
     history.router,
+    discovery_pages.router,
 ]
 
 DESCRIPTION = """

@@ -110,6 +110,11 @@ PERMISSIONS: dict[str, Permission] = {
     "complaint.handle": P(DESK_ROLES, Scope.UNIT, by="workflow"),  # accept, conclude
     "frontdoor.overview": P(DISTRICT_ROLES, Scope.ANY, "只有区民政局工作人员和监督员可以查看督办汇总"),
     "household.view": P(HOUSEHOLD_READERS, J, "只有乡镇（街道）经办人、审批人和区民政局工作人员可以查看家庭信息"),
+    # ---- discovery (主动发现): bureaus send lists, townships visit, the district sees the coverage ----
+    "discovery.upload": P(frozenset({BU}), Scope.ANY, "只有合作部门工作人员可以推送主动发现名单"),
+    "discovery.read": P(HOUSEHOLD_READERS, J, "主动发现任务由乡镇（街道）和区民政局工作人员查看"),
+    "discovery.act": P(DESK_ROLES, J, by="workflow"),  # record the visit's outcome
+    "discovery.coverage": P(DISTRICT_ROLES, J, "主动发现覆盖情况仅供区民政局工作人员和监督员查看"),
     # ---- district supervision ----
     "dashboard.view": P(DASHBOARD_ROLES, J, "总览仅供区民政局工作人员、监督员和系统管理员查看"),
     "rollout.view": P(DASHBOARD_ROLES, Scope.ANY, "试点推进情况仅区级人员可见"),
