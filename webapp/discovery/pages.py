@@ -115,6 +115,8 @@ async def outcome(
     case_id: Annotated[str, Form()] = "",
 ) -> Response:
     try:
+        authz.require(actor, "discovery.act")
+        await service.task(db, actor, task_id)  # 404 / 403 before the form is read
         try:
             body = OutcomeIn(
                 actor=actor, outcome=outcome, visited_on=visited_on, note=note.strip(), case_id=case_id.strip() or None
