@@ -9,7 +9,6 @@ import asyncpg
 from temporalio import activity
 
 from db import cases_repo, discovery_repo, discovery_tasks_repo
-from infra import clock
 from rules.access import district_of
 from schemas.contracts import DiscoveryContract
 from schemas.discovery import OutcomeRecorded, TaskEscalated
@@ -42,11 +41,11 @@ class DiscoveryActivities(DiscoveryContract):
 
     @activity.defn
     async def record_discovery_outcome(self, r: OutcomeRecorded) -> None:
-        await discovery_tasks_repo.record_outcome(self.pool, r, clock.now())
+        await discovery_tasks_repo.record_outcome(self.pool, r)
 
     @activity.defn
     async def purge_discovery_lists(self, on: date) -> int:
-        return await discovery_repo.purge(self.pool, on, clock.now())
+        return await discovery_repo.purge(self.pool, on)
 
     def all(self) -> list:
         return [

@@ -198,11 +198,11 @@ async def lists(db: Db, bureau: str | None, limit: int = 100) -> list[ListRow]:
     return [ListRow(**dict(r)) for r in rows]
 
 
-async def purge(pool: asyncpg.Pool, on: date, at: datetime) -> int:
+async def purge(pool: asyncpg.Pool, on: date) -> int:
     """Delete the rows (ID numbers, names) of every list kept past its `keep_until`; how many lists."""
     async with pool.acquire() as conn, conn.transaction():
         ids = await conn.fetch(
-            "update discovery_lists set purged_at = $2 where keep_until < $1 and purged_at is null returning id", on, at
+            "update discovery_lists set purged_at = now() where keep_until < $1 and purged_at is null returning id", on
         )
         await conn.execute("delete from discovery_signals where list_id = any($1::bigint[])", [r["id"] for r in ids])
     return len(ids)

@@ -74,16 +74,15 @@ async def escalate(db: Db, task_id: str, at: datetime) -> bool:
     return bool(done)
 
 
-async def record_outcome(db: Db, r: OutcomeRecorded, at: datetime) -> None:
+async def record_outcome(db: Db, r: OutcomeRecorded) -> None:
     await db.execute(
-        "update discovery_tasks set status = $2, visited_on = $3, on_time = $4, outcome_by = $5, outcome_at = $6, "
-        "note = $7, case_id = $8 where task_id = $1",
+        "update discovery_tasks set status = $2, visited_on = $3, on_time = $4, outcome_by = $5, outcome_at = now(), "
+        "note = $6, case_id = $7 where task_id = $1",
         r.task_id,
         r.outcome.value,
         r.visited_on,
         r.on_time,
         r.actor.username,
-        at,
         r.note,
         r.case_id,
     )

@@ -3,15 +3,15 @@ counts of a 10,000-row list, one task per person and kind within 90 days, and th
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import asyncpg
 
 from db import discovery_repo, discovery_tasks_repo
 from schemas.discovery import ListResult, SignalIn, SignalKind
-from schemas.policy import DiscoveryPolicy
 from tests.support.clock import beijing
 from tests.support.discovery import person, seed_households, signals
+from tests.support.discovery import receive as received
 
 SHIPO, SHUNHE = "341503106", "341503104"
 DECIDED = beijing(2026, 6, 1, 10)
@@ -20,20 +20,7 @@ AT = beijing(2026, 11, 24, 9, 30)
 
 
 async def receive(pool: asyncpg.Pool, rows: list[SignalIn], on: date = DAY) -> ListResult:
-    policy = DiscoveryPolicy()
-    async with pool.acquire() as conn, conn.transaction():
-        list_id = await discovery_repo.create_list(
-            conn,
-            bureau="medical",
-            source="upload",
-            filename="list.csv",
-            by="yiliao_bu",
-            at=AT,
-            on=on,
-            keep_until=on + timedelta(days=policy.retention_days),
-            signals=rows,
-        )
-        return await discovery_repo.match_list(conn, list_id, on, policy)
+    return await received(pool, rows, on, AT)
 
 
 async def population(pool: asyncpg.Pool) -> None:
@@ -116,9 +103,9 @@ async def test_lists_are_purged_when_their_retention_runs_out(pool: asyncpg.Pool
     await seed_households(pool, 1, 2, SHIPO, recipients=False, decided=DECIDED)
     result = await receive(pool, signals(1, 2, SignalKind.UNEMPLOYED, DAY))
     keep_until = DAY + timedelta(days=180)
-    assert await discovery_repo.purge(pool, keep_until, datetime.fromisoformat("2027-05-23T09:00:00+08:00")) == 0
+    assert await discovery_repo.purge(pool, keep_until) == 0
     assert await discovery_repo.signals_left(pool, result.list_id) == 2
-    assert await discovery_repo.purge(pool, keep_until + timedelta(days=1), AT + timedelta(days=181)) == 1
+    assert await discovery_repo.purge(pool, keep_until + timedelta(days=1)) == 1
     assert await discovery_repo.signals_left(pool, result.list_id) == 0
     # the counts stay, and the tasks (the township's work) too
     cover = {c.township_code: c for c in await discovery_tasks_repo.coverage(pool, SHIPO)}

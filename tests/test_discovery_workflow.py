@@ -4,14 +4,13 @@ minute before, and the township's outcome is taken by an update whose validator 
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import asyncpg
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
-from db import discovery_repo
 from infra.config import TASK_QUEUE
 from schemas.discovery import (
     DiscoveryNames,
@@ -22,9 +21,8 @@ from schemas.discovery import (
     SignalKind,
     discovery_workflow_id,
 )
-from schemas.policy import DiscoveryPolicy
 from tests.support.clock import SkippingEnvironment, beijing, minute, on_time
-from tests.support.discovery import seed_households, signals
+from tests.support.discovery import receive, seed_households, signals
 from tests.support.factories import actor
 from tests.support.workflows import query_until, refused
 
@@ -34,19 +32,7 @@ START = beijing(2026, 9, 18, 10, 0)  # a Friday; National Day 10-01..07, make-up
 
 async def one_task(pool: asyncpg.Pool, on: date) -> str:
     await seed_households(pool, 1, 1, SHIPO, recipients=False, decided=START)
-    async with pool.acquire() as conn, conn.transaction():
-        list_id = await discovery_repo.create_list(
-            conn,
-            bureau="medical",
-            source="upload",
-            filename=None,
-            by="yiliao_bu",
-            at=START,
-            on=on,
-            keep_until=on + timedelta(days=180),
-            signals=signals(1, 1, SignalKind.LARGE_MEDICAL, on),
-        )
-        result = await discovery_repo.match_list(conn, list_id, on, DiscoveryPolicy())
+    result = await receive(pool, signals(1, 1, SignalKind.LARGE_MEDICAL, on), on, START)
     [task_id] = result.task_ids
     return task_id
 

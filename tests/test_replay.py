@@ -17,6 +17,8 @@ from temporalio.workflow import NondeterminismError
 
 from schemas.review import ReviewNames, ReviewStart
 from workflows.complaint import ComplaintWorkflow
+from workflows.daily import DailySupervisionWorkflow
+from workflows.discovery import DiscoveryWorkflow
 from workflows.emergency import EmergencyWorkflow
 from workflows.intake import IntakeWorkflow
 from workflows.ongoing import OngoingReviewWorkflow
@@ -37,6 +39,8 @@ RECORDED = [
     ReferralWorkflow,
     ComplaintWorkflow,
     OngoingReviewWorkflow,
+    DiscoveryWorkflow,
+    DailySupervisionWorkflow,
 ]
 
 RING = key_ring(Settings())  # what histories recorded by tests/histories/record.py are sealed with
@@ -60,6 +64,8 @@ def test_histories_are_recorded() -> None:
         "ongoing",
         "referral",
         "complaint",
+        "discovery",
+        "daily",
     }
 
 

@@ -3,11 +3,13 @@ bureau lists that name them."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import asyncpg
 
-from schemas.discovery import SignalIn, SignalKind
+from db import discovery_repo
+from schemas.discovery import ListResult, SignalIn, SignalKind
+from schemas.policy import DiscoveryPolicy
 
 
 def person(i: int) -> str:
@@ -69,3 +71,21 @@ def signals(first: int, count: int, kind: SignalKind, on: date, township: str | 
         SignalIn(id_number=person(i), name=f"测试{i}", kind=kind, signal_on=on, township_code=township)
         for i in range(first, first + count)
     ]
+
+
+async def receive(pool: asyncpg.Pool, rows: list[SignalIn], on: date, at: datetime) -> ListResult:
+    """A list received on `on` (at `at`) from the medical-insurance bureau and matched under the default policy."""
+    policy = DiscoveryPolicy()
+    async with pool.acquire() as conn, conn.transaction():
+        list_id = await discovery_repo.create_list(
+            conn,
+            bureau="medical",
+            source="upload",
+            filename="list.csv",
+            by="yiliao_bu",
+            at=at,
+            on=on,
+            keep_until=on + timedelta(days=policy.retention_days),
+            signals=rows,
+        )
+        return await discovery_repo.match_list(conn, list_id, on, policy)
