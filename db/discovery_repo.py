@@ -101,7 +101,7 @@ with cand as (
     returning signal_id
 )
 update discovery_signals d set outcome = 'duplicate'
-where d.list_id = $1 and d.outcome = 'tasked' and not exists (select 1 from ins where ins.signal_id = d.id)
+where d.list_id = $1 and d.outcome = 'tasked' and d.id not in (select signal_id from ins)  -- a hashed subplan
 """
 
 # A recipient's signal of a kind that may change the help: one prompt per case and kind within the window, and
@@ -116,7 +116,7 @@ with cand as (
     insert into discovery_prompts (list_id, case_id, township_code, kind, signal_on, created_on, quiet_until)
     select $1, recipient_case, township_code, kind, signal_on, $2::date, $2::date + $3::int from cand
     on conflict do nothing
-    returning id, case_id, township_code, kind, signal_on
+    returning id, case_id, township_code, kind, signal_on, case_id || ' ' || kind as prompted
 ), told as (
     insert into notifications (idempotency_key, case_id, audience, kind, subject, body)
     select 'discovery-prompt-' || ins.id, ins.case_id, 'role:township_caseworker@' || ins.township_code,
@@ -128,7 +128,7 @@ with cand as (
 )
 update discovery_signals d set outcome = 'assisted'
 where d.list_id = $1 and d.outcome = 'prompted'
-  and not exists (select 1 from ins where ins.case_id = d.recipient_case and ins.kind = d.kind)
+  and d.recipient_case || ' ' || d.kind not in (select prompted from ins)
 """
 
 _COVERAGE = """
