@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-import zipfile
 from datetime import date, datetime
 
 from pydantic import ValidationError
@@ -50,7 +49,10 @@ def _text(data: bytes) -> str:
 
 
 def _rows_csv(data: bytes) -> list[list[str]]:
-    return [row for row in csv.reader(io.StringIO(_text(data))) if any(cell.strip() for cell in row)]
+    try:
+        return [row for row in csv.reader(io.StringIO(_text(data))) if any(cell.strip() for cell in row)]
+    except csv.Error:
+        raise invalid("无法读取该 CSV 文件，请确认是逗号分隔的文本文件") from None
 
 
 def _cell(value: object) -> str:
@@ -68,7 +70,7 @@ def _rows_xlsx(data: bytes) -> list[list[str]]:
 
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError):
+    except Exception:  # a third-party parser of an untrusted file: whatever it raises, the file is unreadable
         raise invalid("无法读取该 Excel 文件，请确认是 .xlsx 格式") from None
     sheet = book.worksheets[0]
     rows = [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
