@@ -8,10 +8,10 @@ from datetime import date
 import asyncpg
 from temporalio import activity
 
-from db import cases_repo, discovery_repo, discovery_tasks_repo
+from db import cases_repo, discovery_repo, discovery_tasks_repo, policy_repo
 from rules.access import district_of
 from schemas.contracts import DiscoveryContract
-from schemas.discovery import OutcomeRecorded, TaskEscalated
+from schemas.discovery import DiscoveryStart, OutcomeRecorded, SignalKind, TaskEscalated
 from schemas.review import NotificationIn
 
 
@@ -47,10 +47,25 @@ class DiscoveryActivities(DiscoveryContract):
     async def purge_discovery_lists(self, on: date) -> int:
         return await discovery_repo.purge(self.pool, on)
 
+    @activity.defn
+    async def discovery_tasks_unstarted(self, on: date) -> list[DiscoveryStart]:
+        days = (await policy_repo.in_force(self.pool, on)).discovery.visit_working_days
+        return [
+            DiscoveryStart(
+                task_id=task_id,
+                township_code=township,
+                kind=SignalKind(kind),
+                created_on=created,
+                visit_working_days=days,
+            )
+            for task_id, township, kind, created in await discovery_tasks_repo.unstarted(self.pool)
+        ]
+
     def all(self) -> list:
         return [
             self.open_discovery_task,
             self.escalate_discovery_task,
             self.record_discovery_outcome,
             self.purge_discovery_lists,
+            self.discovery_tasks_unstarted,
         ]

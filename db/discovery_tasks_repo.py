@@ -88,11 +88,12 @@ async def record_outcome(db: Db, r: OutcomeRecorded) -> None:
     )
 
 
-async def unstarted(db: Db, before: datetime) -> list[tuple[str, str, str, date]]:
-    """Tasks whose workflow never opened them (the web app could not start it): (task id, township, kind, day)."""
+async def unstarted(db: Db) -> list[tuple[str, str, str, date]]:
+    """Tasks whose workflow never opened them, an hour or more after they were created (the web app could not start
+    it): (task id, township, kind, day created)."""
     rows = await db.fetch(
-        "select task_id, township_code, kind, created_on from discovery_tasks where status = 'new' and created_at < $1",
-        before,
+        "select task_id, township_code, kind, created_on from discovery_tasks "
+        "where status = 'new' and created_at < now() - interval '1 hour' order by task_id"
     )
     return [(r["task_id"], r["township_code"], r["kind"], r["created_on"]) for r in rows]
 

@@ -13,7 +13,7 @@ from datetime import date
 
 from temporalio import activity
 
-from schemas.discovery import OutcomeRecorded, TaskEscalated
+from schemas.discovery import DiscoveryStart, OutcomeRecorded, TaskEscalated
 from schemas.emergency import EmergencyLogIn, EmergencyOpened, OpenEmergencyIn, PaymentIn, PaymentOut
 from schemas.frontdoor import ComplaintStart, DeliveryIn, FrontDoorLogIn, IntakeStart, ReferralResult
 from schemas.policy import FrontDoorPolicy
@@ -175,6 +175,11 @@ class DiscoveryContract:
 
     @activity.defn
     async def purge_discovery_lists(self, on: date) -> int: ...
+
+    @activity.defn
+    async def discovery_tasks_unstarted(self, on: date) -> list[DiscoveryStart]:
+        """Tasks the web app could not start a workflow for (Temporal down at the upload), an hour or more old."""
+        ...
 
 
 class SystemContract:

@@ -57,8 +57,8 @@ async def test_late_visit_is_escalated_at_the_close_of_the_tenth_working_day(
         DiscoveryNames.WORKFLOW, start, id=discovery_workflow_id(task_id), task_queue=TASK_QUEUE
     )
     s = await query_until(h, DiscoveryNames.STATE, DiscoveryState, lambda s: s.status == "open")
-    # 10 working days from Friday 09-18: 21, 22, 23, 24, 25, 28, 29, 30 September, then 10-08 and 10-09 (the
-    # 09-20 make-up Sunday counts; 10-01..07 are off)
+    # 10 working days from Friday 09-18: 20 (a make-up Sunday), 21, 22, 23, 24, 28, 29, 30 September (25th:
+    # Mid-Autumn, off), then 10-08 and 10-09 (10-01..07 off)
     assert s.visit_due == date(2026, 10, 9)
     row = await pool.fetchrow("select status, visit_due from discovery_tasks where task_id = $1", task_id)
     assert (row["status"], row["visit_due"]) == ("open", date(2026, 10, 9))
@@ -119,3 +119,19 @@ async def test_a_visit_in_time_is_not_escalated(review_env: SkippingEnvironment,
     done = await h.execute_update(DiscoveryNames.RECORD_OUTCOME, visit, result_type=DiscoveryState)
     assert (done.status, done.on_time, done.escalated_at) == ("done", True, None)
     assert await pool.fetchval("select count(*) from notifications where kind = 'discovery-overdue'") == 0
+
+
+@pytest.mark.start_at(START)
+async def test_the_daily_run_starts_a_task_the_web_app_could_not(review_env: SkippingEnvironment, pool) -> None:
+    """Temporal was down at the upload: the task stays `new`; the next morning's run starts its workflow, whose
+    deadline still counts from the day of the list."""
+    task_id = await one_task(pool, date(2026, 9, 17))
+    await pool.execute("update discovery_tasks set created_at = created_at - interval '2 hours'")
+    from schemas.supervision import SupervisionNames
+
+    daily = await review_env.client.start_workflow(SupervisionNames.DAILY, id="daily-test", task_queue=TASK_QUEUE)
+    done = await daily.result()
+    assert (done["discovery_lists_purged"], done["discovery_tasks_started"]) == (0, 1)
+    h = review_env.client.get_workflow_handle(discovery_workflow_id(task_id))
+    s = await query_until(h, DiscoveryNames.STATE, DiscoveryState, lambda s: s.status == "open")
+    assert s.visit_due == date(2026, 10, 8)  # from Thursday 09-17: the same days as above, 09-18 first
