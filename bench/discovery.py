@@ -2,10 +2,10 @@
 (90% of them active recipients), beside a bare SQL join of the same list to the same households as the baseline.
 
 Each run receives the list in a transaction that is rolled back afterwards (so the next run is not a repeat within
-90 days, and the tables stay as seeded): `match` is `discovery_repo.match_list` (classification, tasks with
-their exclusion constraint, review prompts, counts); the baseline joins the stored list's ID numbers to
-household_members and the active recipients and counts, the least any matching must read. The list is stored
-once per run with COPY (`store`, not in the ratio)."""
+90 days, and the tables stay as seeded): `match` is `discovery_repo.match_list` (the list's rows written once,
+classified; tasks under their exclusion constraint, review prompts, counts); the baseline joins the staged list's
+ID numbers to household_members and the active recipients and counts, the least any matching must read. The list
+is staged once per run with COPY into a temporary table (`store`, not in the ratio)."""
 
 from __future__ import annotations
 
@@ -25,10 +25,9 @@ TOWNSHIPS = ("341503106", "341503104", "341503001")
 
 BARE = """
 select count(*), count(r.case_id)
-from discovery_signals s
+from discovery_incoming s
 join household_members m on m.id_number = s.id_number
 left join recipients r on r.household_id = m.household_id and r.status = 'active'
-where s.list_id = $1
 """
 
 
@@ -76,9 +75,9 @@ async def matching(pool: asyncpg.Pool, n: int, runs: int) -> dict:
                 signals=rows,
             )
             t1 = time.monotonic()
-            await conn.fetchrow(BARE, list_id)  # warm both alike
+            await conn.fetchrow(BARE)  # warm both alike
             t2 = time.monotonic()
-            joined = await conn.fetchrow(BARE, list_id)
+            joined = await conn.fetchrow(BARE)
             t3 = time.monotonic()
             result = await discovery_repo.match_list(conn, list_id, on, policy)
             t4 = time.monotonic()

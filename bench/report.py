@@ -352,13 +352,14 @@ def markdown(res: dict) -> str:
             f"A list of {d['signals']} signals (bench/discovery.py) against {d['households']} one-person households, "
             f"90% active recipients; {d['runs']} runs, each rolled back. Phase: " + _phase_load(d) + ".",
             "",
-            f"- `discovery_repo.match_list` (classification, tasks under the 90-day exclusion constraint, prompts, "
+            f"- `discovery_repo.match_list` (rows written classified, tasks under the 90-day exclusion constraint, "
+            f"prompts, "
             f"counts): p50 **{d['match']['p50_ms']} ms** (min {d['match']['min_ms']}); {c['assisted']} assisted, "
             f"{c['tasked']} tasks",
-            f"- baseline, a bare join of the same stored list to household_members and the active recipients: p50 "
+            f"- baseline, a bare join of the same staged list to household_members and the active recipients: p50 "
             f"{d['bare']['p50_ms']} ms (min {d['bare']['min_ms']}), {c['bare_matched']} matched. "
             f"Ratio **{d['ratio']}x**",
-            f"- storing the list (COPY, then ANALYZE): p50 {d['store']['p50_ms']} ms; "
+            f"- staging the list (COPY into a temporary table, then ANALYZE): p50 {d['store']['p50_ms']} ms; "
             f"seeding took {d['seed_seconds']} s",
             "",
         ]

@@ -15,7 +15,7 @@ from db.pool import Db
 from schemas.discovery import ListResult, SignalIn, SignalKind
 from schemas.policy import DiscoveryPolicy
 
-SIGNAL_COLUMNS = ("list_id", "id_number", "name", "kind", "signal_on", "given_township")
+STAGED_COLUMNS = ("n", "id_number", "name", "kind", "signal_on", "given_township")
 
 
 async def create_list(
@@ -30,7 +30,8 @@ async def create_list(
     keep_until: date,
     signals: Sequence[SignalIn],
 ) -> int:
-    """Store a list and its rows (COPY, not one insert per row); its id."""
+    """Store a list and stage its rows (COPY, not one insert per row) for `match_list`, in the same transaction;
+    its id."""
     list_id = await conn.fetchval(
         "insert into discovery_lists (bureau, source, filename, received_by, received_at, received_on, keep_until) "
         "values ($1, $2, $3, $4, $5, $6, $7) returning id",
@@ -42,10 +43,23 @@ async def create_list(
         on,
         keep_until,
     )
-    records = [(list_id, s.id_number.upper(), s.name, s.kind.value, s.signal_on, s.township_code) for s in signals]
-    await conn.copy_records_to_table("discovery_signals", records=records, columns=SIGNAL_COLUMNS)
-    await conn.execute("analyze discovery_signals")  # the matching's plan must know the list is large
+    await conn.execute(_STAGING)
+    records = [
+        (n, s.id_number.upper(), s.name, s.kind.value, s.signal_on, s.township_code) for n, s in enumerate(signals)
+    ]
+    await conn.copy_records_to_table("discovery_incoming", records=records, columns=STAGED_COLUMNS)
+    await conn.execute("analyze discovery_incoming")  # the matching's plan must know the list is large
     return list_id
+
+
+# The list's rows wait in a temporary table of the session until they are matched (rows gone at commit): they
+# are written to discovery_signals once, already classified, rather than written and then updated.
+_STAGING = """
+create temporary table if not exists discovery_incoming (
+    n integer not null, id_number text not null, name text not null, kind text not null, signal_on date not null,
+    given_township text
+) on commit delete rows
+"""
 
 
 # Each signal once: the household its ID number belongs to (the newest, if several), the township of that
@@ -53,35 +67,32 @@ async def create_list(
 # signal's kind (policy `discovery.assisted_by`); then: assisted (counted), prompted (a recipient's signal of a
 # kind that may change the help: a review prompt), tasked (a visit owed), or unplaced (no township known).
 _CLASSIFY = """
-with s as (
-    select id, id_number, kind from discovery_signals where list_id = $1
-), hh as (
-    select distinct on (s.id) s.id, m.household_id, h.township_code
-    from s join household_members m on m.id_number = s.id_number join households h on h.id = m.household_id
-    order by s.id, m.household_id desc
+with hh as (
+    select distinct on (i.n) i.n, m.household_id, h.township_code
+    from discovery_incoming i join household_members m on m.id_number = i.id_number
+         join households h on h.id = m.household_id
+    order by i.n, m.household_id desc
 ), rc as (
-    select distinct on (s.id) s.id, r.case_id
-    from s join household_members m on m.id_number = s.id_number
+    select distinct on (i.n) i.n, r.case_id
+    from discovery_incoming i join household_members m on m.id_number = i.id_number
            join recipients r on r.household_id = m.household_id and r.status = 'active'
            join unnest($2::text[], $3::text[]) as a(kind, assistance_type)
-             on a.kind = s.kind and a.assistance_type = r.assistance_type
-    order by s.id, r.decided_at desc
-), classified as (
-    select s.id, hh.household_id, rc.case_id,
-           coalesce(hh.township_code,
-                    (select p.code from places p where p.code = d.given_township and p.level = 'township')) as township
-    from s join discovery_signals d on d.id = s.id left join hh on hh.id = s.id left join rc on rc.id = s.id
+             on a.kind = i.kind and a.assistance_type = r.assistance_type
+    order by i.n, r.decided_at desc
 )
-update discovery_signals d
-set household_id = c.household_id,
-    township_code = c.township,
-    recipient_case = c.case_id,
-    outcome = case when c.case_id is not null
-                   then case when d.kind = any($4::text[]) then 'prompted' else 'assisted' end
-                   when c.township is null then 'unplaced'
-                   else 'tasked' end
-from classified c
-where d.id = c.id
+insert into discovery_signals (list_id, id_number, name, kind, signal_on, given_township, township_code, household_id,
+                               recipient_case, outcome)
+select $1, i.id_number, i.name, i.kind, i.signal_on, i.given_township, c.township, hh.household_id, rc.case_id,
+       case when rc.case_id is not null
+            then case when i.kind = any($4::text[]) then 'prompted' else 'assisted' end
+            when c.township is null then 'unplaced'
+            else 'tasked' end
+from discovery_incoming i
+left join hh on hh.n = i.n
+left join rc on rc.n = i.n
+left join places p on p.code = i.given_township and p.level = 'township'
+cross join lateral (select coalesce(hh.township_code, p.code) as township) c
+order by i.n
 """
 
 # One task per person and kind (the first row of the list), unless one exists within the window: the exclusion
@@ -150,6 +161,7 @@ async def match_list(conn: asyncpg.Connection, list_id: int, on: date, policy: D
     pairs = [(kind, t) for kind, types in policy.assisted_by.items() for t in types]
     kinds, types = [k for k, _ in pairs], [t for _, t in pairs]
     await conn.execute(_CLASSIFY, list_id, kinds, types, list(policy.review_prompt_kinds))
+    await conn.execute("truncate discovery_incoming")
     await conn.execute(_TASKS, list_id, on, policy.dedup_days)
     labels = {k.value: k.label for k in SignalKind}
     await conn.execute(_PROMPTS, list_id, on, policy.dedup_days, labels)
