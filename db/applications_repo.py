@@ -1,4 +1,4 @@
-"""One open application per person and assistance type (`open_applications`, migration 0030).
+"""One open application per person and assistance type (`open_applications`, migration 0028).
 
 Acceptance claims every household member's ID number under the case's type before the workflow starts,
 inside a transaction held until the start is done: the partial unique index makes a second intake for any of

@@ -1,4 +1,4 @@
-"""The monthly payroll (tables `payrolls`, `payroll_lines`, `payroll_results`, `payroll_tasks`, migration 0033):
+"""The monthly payroll (tables `payrolls`, `payroll_lines`, `payroll_results`, `payroll_tasks`, migration 0030):
 who is paid in a month and how much (`PAYABLE`, which the fund declaration sums too, so the two agree), the
 draft of a township's payroll in one INSERT … SELECT over the register, its check and confirmation, the bank's
 answer applied in one statement, and the tasks and escalations that follow.

@@ -13,6 +13,7 @@ from datetime import date
 
 from temporalio import activity
 
+from schemas.discovery import DiscoveryStart, OutcomeRecorded, TaskEscalated
 from schemas.emergency import (
     EmergencyLogIn,
     EmergencyOpened,
@@ -200,6 +201,27 @@ class PayrollContract:
     async def apply_bank_return(self, payroll_id: int, return_id: int) -> ReturnApplied: ...
 
 
+class DiscoveryContract:
+    """Discovery tasks (主动发现): their deadline, escalation and outcome; the daily purge of bureau lists."""
+
+    @activity.defn
+    async def open_discovery_task(self, task_id: str, visit_due: date) -> None: ...
+
+    @activity.defn
+    async def escalate_discovery_task(self, e: TaskEscalated) -> None: ...
+
+    @activity.defn
+    async def record_discovery_outcome(self, r: OutcomeRecorded) -> None: ...
+
+    @activity.defn
+    async def purge_discovery_lists(self, on: date) -> int: ...
+
+    @activity.defn
+    async def discovery_tasks_unstarted(self, on: date) -> list[DiscoveryStart]:
+        """Tasks the web app could not start a workflow for (Temporal down at the upload), an hour or more old."""
+        ...
+
+
 class SystemContract:
     @activity.defn
     async def check_database(self, requested_by: str) -> SystemCheck: ...
@@ -212,5 +234,6 @@ CONTRACTS = (
     FrontDoorContract,
     SupervisionContract,
     PayrollContract,
+    DiscoveryContract,
     SystemContract,
 )

@@ -272,6 +272,27 @@ class PayrollPolicy(_Strict):
     unpaid_escalation_months: int = Field(2, ge=1, le=12, description="连续几个月未发放成功即上报区民政局")
 
 
+def _assisted_by() -> dict[str, tuple[str, ...]]:
+    return dict.fromkeys(
+        ("large_medical", "severe_disability", "unemployed", "poor_student", "disaster"), ("dibao", "tekun")
+    )
+
+
+class DiscoveryPolicy(_Strict):
+    """主动发现: the partner bureaus' lists of people with a signal (schemas.discovery.SignalKind)."""
+
+    visit_working_days: int = Field(10, ge=1, description="发现任务：乡镇（街道）应在该工作日数内入户核实")
+    dedup_days: int = Field(90, ge=1, description="同一人同一类信号在该天数内只生成一个任务")
+    retention_days: int = Field(180, ge=1, description="部门推送名单（身份证号、姓名）的保存天数，届满删除")
+    assisted_by: dict[str, tuple[str, ...]] = Field(
+        default_factory=_assisted_by, description="按信号类别：已享受哪些救助即视为已救助（只计数，不生成任务）"
+    )
+    review_prompt_kinds: tuple[str, ...] = Field(
+        ("large_medical", "severe_disability"),
+        description="已救助对象出现这些信号时，提示乡镇（街道）考虑启动动态管理复核",
+    )
+
+
 class Policy(_Strict):
     version: int = Field(1, ge=1)
     effective_from: date = date(2021, 1, 1)
@@ -290,6 +311,8 @@ class Policy(_Strict):
     assets: AssetLimits = AssetLimits()
     documents: DocumentPolicy = DocumentPolicy()
     payroll: PayrollPolicy = PayrollPolicy()
+
+    discovery: DiscoveryPolicy = DiscoveryPolicy()
 
     @model_validator(mode="after")
     def _caps_consistent(self) -> Policy:

@@ -30,6 +30,11 @@ def callback_path(referral_id: str) -> str:
     return f"/api/referrals/{referral_id}/callback"
 
 
+def discovery_path(bureau: str) -> str:
+    """The path a bureau signs when its system sends a discovery list (主动发现名单)."""
+    return f"/api/discovery/bureaus/{bureau}/lists"
+
+
 def string_to_sign(method: str, path: str, timestamp: str, nonce: str, body: bytes) -> str:
     """What the HMAC covers: method, path, timestamp, nonce and the body's SHA-256, one per line."""
     return "\n".join((method.upper(), path, timestamp, nonce, hashlib.sha256(body).hexdigest()))

@@ -17,6 +17,8 @@ from temporalio.workflow import NondeterminismError
 
 from schemas.review import ReviewNames, ReviewStart
 from workflows.complaint import ComplaintWorkflow
+from workflows.daily import DailySupervisionWorkflow
+from workflows.discovery import DiscoveryWorkflow
 from workflows.emergency import EmergencyWorkflow
 from workflows.intake import IntakeWorkflow
 from workflows.ongoing import OngoingReviewWorkflow
@@ -40,6 +42,8 @@ RECORDED = [
     OngoingReviewWorkflow,
     PayrollWorkflow,
     PayrollMonthWorkflow,
+    DiscoveryWorkflow,
+    DailySupervisionWorkflow,
 ]
 
 RING = key_ring(Settings())  # what histories recorded by tests/histories/record.py are sealed with
@@ -66,6 +70,8 @@ def test_histories_are_recorded() -> None:
         "withdrawn",
         "terminated",
         "payroll",
+        "discovery",
+        "daily",
     }
 
 

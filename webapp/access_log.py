@@ -41,6 +41,7 @@ class Kind(StrEnum):
     REFERRAL = "referral.view"
     DOCUMENT = "document.view"
     DOCUMENT_UPLOAD = "document.upload"
+    DISCOVERY = "discovery.view"
     LOGIN_OK = "login.ok"
     LOGIN_FAILED = "login.failed"
     PASSWORD_CHANGED = "password.changed"
@@ -77,6 +78,7 @@ LABELS: dict[Kind, str] = {
     Kind.REFERRAL: "查看转介",
     Kind.DOCUMENT: "查看或下载材料",
     Kind.DOCUMENT_UPLOAD: "上传材料",
+    Kind.DISCOVERY: "查看主动发现任务",
     Kind.LOGIN_OK: "登录成功",
     Kind.LOGIN_FAILED: "登录失败",
     Kind.PASSWORD_CHANGED: "修改本人密码",

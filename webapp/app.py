@@ -26,6 +26,8 @@ from webapp.account import api as account_api
 from webapp.account import pages as account_pages
 from webapp.admin import calendar, overview, places, policy, relatives, roster, users
 from webapp.codec import api as codec_api
+from webapp.discovery import api as discovery_api
+from webapp.discovery import pages as discovery_pages
 from webapp.documents import api as documents_api
 from webapp.documents import pages as documents_pages
 from webapp.emergency import api as emergency_api
@@ -34,9 +36,9 @@ from webapp.frontdoor import api as frontdoor_api
 from webapp.frontdoor import bureau_pages, desk_pages
 from webapp.household import api as household_api
 from webapp.household import pages as household_pages
-from webapp.portal import notices as portal_notices
 from webapp.payroll import api as payroll_api
 from webapp.payroll import pages as payroll_pages
+from webapp.portal import notices as portal_notices
 from webapp.portal import pages as portal_pages
 from webapp.review import api as review_api
 from webapp.review import approval, case_page, inbox, intake, notice
@@ -67,6 +69,7 @@ API = [
     documents_api.router,
     supervision_api.router,
     payroll_api.router,
+    discovery_api.router,
 ]
 PAGES = [
     account_pages.router,
@@ -101,6 +104,7 @@ PAGES = [
     history.router,
     documents_pages.router,
     payroll_pages.router,
+    discovery_pages.router,
 ]
 
 DESCRIPTION = """

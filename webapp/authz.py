@@ -122,6 +122,11 @@ PERMISSIONS: dict[str, Permission] = {
     # ---- documents (webapp/documents): read as their case, event or request is; uploaded by those who act ----
     "document.upload": P(CASEWORK, J, "您的角色不能上传材料", {SUP: "监督员只能查看材料，不能上传"}),
     "document.upload.request": P(DESK_ROLES, J, "只有乡镇（街道）经办人、审批人或区民政局工作人员可以上传诉求材料"),
+    # ---- discovery (主动发现): bureaus send lists, townships visit, the district sees the coverage ----
+    "discovery.upload": P(frozenset({BU}), Scope.ANY, "只有合作部门工作人员可以推送主动发现名单"),
+    "discovery.read": P(HOUSEHOLD_READERS, J, "主动发现任务由乡镇（街道）和区民政局工作人员查看"),
+    "discovery.act": P(DESK_ROLES, J, by="workflow"),  # record the visit's outcome
+    "discovery.coverage": P(DISTRICT_ROLES, J, "主动发现覆盖情况仅供区民政局工作人员和监督员查看"),
     # ---- district supervision ----
     "dashboard.view": P(DASHBOARD_ROLES, J, "总览仅供区民政局工作人员、监督员和系统管理员查看"),
     "rollout.view": P(DASHBOARD_ROLES, D, "试点推进情况仅区级人员可见"),

@@ -12,6 +12,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.common import CommonActivities
+from activities.discovery import DiscoveryActivities
 from activities.emergency import EmergencyActivities
 from activities.frontdoor import FrontDoorActivities
 from activities.payments import LedgerRail
@@ -31,6 +32,7 @@ from infra.tracing import shutdown_tracing, traced_if_enabled
 from workflows.complaint import ComplaintWorkflow
 from workflows.daily import DailySupervisionWorkflow
 from workflows.declaration import MonthlyDeclarationWorkflow
+from workflows.discovery import DiscoveryWorkflow
 from workflows.emergency import EmergencyWorkflow
 from workflows.intake import IntakeWorkflow
 from workflows.ongoing import OngoingReviewWorkflow
@@ -56,6 +58,7 @@ WORKFLOWS = [
     PayrollMonthWorkflow,
     PayrollWorkflow,
     SystemCheckWorkflow,
+    DiscoveryWorkflow,
 ]
 
 
@@ -75,6 +78,7 @@ def activities_for(pool: asyncpg.Pool, client: Client, settings: Settings | None
         *frontdoor.all(),
         *supervision.all(),
         *PayrollActivities(pool, client).all(),
+        *DiscoveryActivities(pool).all(),
     ]
 
 

@@ -1,8 +1,13 @@
 """The district's morning (a daily schedule): start an ongoing-review cycle for every new recipient,
-then send each township and the district its digest of what is overdue or about to be."""
+then send each township and the district its digest of what is overdue or about to be; since patch
+`daily-discovery-purge`, also delete the partner bureaus' discovery lists kept past the policy's retention and
+start the discovery tasks whose workflow the web app could not start."""
 
 from __future__ import annotations
 
+from datetime import date
+
+from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
@@ -10,8 +15,12 @@ from temporalio.workflow import ParentClosePolicy
 from workflows.common import ACTIVITY, today
 
 with workflow.unsafe.imports_passed_through():
-    from schemas.contracts import SupervisionContract
+    from schemas.contracts import DiscoveryContract, SupervisionContract
+    from schemas.discovery import DiscoveryNames, discovery_workflow_id
     from schemas.supervision import OngoingStart, SupervisionNames, ongoing_workflow_id
+
+
+DISCOVERY_PURGE = "daily-discovery-purge"
 
 
 @workflow.defn(name=SupervisionNames.DAILY)
@@ -20,24 +29,44 @@ class DailySupervisionWorkflow:
     async def run(self) -> dict:
         on = today()
         new = await workflow.execute_activity_method(SupervisionContract.recipients_to_review, on, **ACTIVITY)
-        started = 0
-        for r in new:
-            try:
-                await workflow.start_child_workflow(
-                    SupervisionNames.ONGOING,
-                    OngoingStart(
-                        case_id=r.case_id,
-                        township_code=r.township_code,
-                        applicant_name=r.applicant_name,
-                        cadence_months=r.cadence_months,
-                        due_on=r.due_on,
-                        monthly_amount=r.monthly_amount,
-                    ),
-                    id=ongoing_workflow_id(r.case_id),
-                    parent_close_policy=ParentClosePolicy.ABANDON,
-                )
-                started += 1
-            except WorkflowAlreadyStartedError:
-                pass
+        reviews = [
+            (
+                OngoingStart(
+                    case_id=r.case_id,
+                    township_code=r.township_code,
+                    applicant_name=r.applicant_name,
+                    cadence_months=r.cadence_months,
+                    due_on=r.due_on,
+                    monthly_amount=r.monthly_amount,
+                ),
+                ongoing_workflow_id(r.case_id),
+            )
+            for r in new
+        ]
+        started = await start_children(SupervisionNames.ONGOING, reviews)
         digests = await workflow.execute_activity_method(SupervisionContract.build_digests, on, **ACTIVITY)
-        return {"day": str(on), "reviews_started": started, "digests": digests}
+        done = {"day": str(on), "reviews_started": started, "digests": digests}
+        if workflow.patched(DISCOVERY_PURGE):
+            purged = await workflow.execute_activity_method(DiscoveryContract.purge_discovery_lists, on, **ACTIVITY)
+            done["discovery_lists_purged"] = purged
+            done["discovery_tasks_started"] = await self.start_discovery_tasks(on)
+        return done
+
+    async def start_discovery_tasks(self, on: date) -> int:
+        """The workflows of discovery tasks the web app could not start (Temporal was down at the upload)."""
+        starts = await workflow.execute_activity_method(DiscoveryContract.discovery_tasks_unstarted, on, **ACTIVITY)
+        return await start_children(DiscoveryNames.WORKFLOW, [(s, discovery_workflow_id(s.task_id)) for s in starts])
+
+
+async def start_children(name: str, starts: list[tuple[BaseModel, str]]) -> int:
+    """Start each (input, workflow id) as a child that outlives this run; one already running is left alone."""
+    started = 0
+    for arg, workflow_id in starts:
+        try:
+            await workflow.start_child_workflow(
+                name, arg, id=workflow_id, parent_close_policy=ParentClosePolicy.ABANDON
+            )
+            started += 1
+        except WorkflowAlreadyStartedError:
+            pass
+    return started

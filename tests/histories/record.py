@@ -342,6 +342,46 @@ async def scenario_payroll(env: WorkflowEnvironment, app_id: str) -> None:
     )
 
 
+# The discovery task's workflow id, known once the list is matched (the task id comes from the database).
+DISCOVERY_IDS: dict[str, str] = {}
+
+
+async def scenario_discovery(env: WorkflowEnvironment, app_id: str) -> None:
+    """A medical-insurance list names a person of a Shipo household who receives nothing: a discovery task whose
+    visit is late (escalated to the district), then recorded as "applied" by the township."""
+    from infra.clock import BEIJING, today
+    from schemas.discovery import DiscoveryNames, DiscoveryStart, Outcome, OutcomeIn, SignalKind, discovery_workflow_id
+    from tests.support.discovery import receive, seed_households, signals
+
+    pool = env.jiuzhu_pool  # type: ignore[attr-defined]
+    on = today()
+    from datetime import datetime
+
+    await seed_households(pool, 900001, 1, "341503106", recipients=False, decided=datetime.now(BEIJING))
+    listed = await receive(pool, signals(900001, 1, SignalKind.LARGE_MEDICAL, on), on, datetime.now(BEIJING))
+    [task_id] = listed.task_ids
+    start = DiscoveryStart(
+        task_id=task_id, township_code="341503106", kind=SignalKind.LARGE_MEDICAL, created_on=on, visit_working_days=10
+    )
+    wid = discovery_workflow_id(task_id)
+    DISCOVERY_IDS[app_id] = wid
+    h = await env.client.start_workflow(DiscoveryNames.WORKFLOW, start, id=wid, task_queue=TASK_QUEUE)
+    await env.sleep(timedelta(days=25))  # past the 10 working days: escalated
+    visited = (await env.get_current_time()).astimezone(BEIJING).date()
+    visit = OutcomeIn(actor=actor("shipo_jingban"), outcome=Outcome.APPLIED, visited_on=visited, note="已指导申请低保")
+    await h.execute_update(DiscoveryNames.RECORD_OUTCOME, visit)
+    await h.result()
+
+
+async def scenario_daily(env: WorkflowEnvironment, app_id: str) -> None:
+    """The district's morning on an empty register: no reviews to start, the digests, (since v7) the purge of
+    expired discovery lists."""
+    from schemas.supervision import SupervisionNames
+
+    h = await env.client.start_workflow(SupervisionNames.DAILY, id=f"daily-{app_id}", task_queue=TASK_QUEUE)
+    await h.result()
+
+
 def request_no(tag: str, n: int) -> str:
     return f"12349-20261201-{(tag.upper() + 'XXXX')[:4]}{n:02d}"
 
@@ -454,6 +494,8 @@ SCENARIOS = {
     "withdrawn": scenario_withdrawn,
     "terminated": scenario_terminated,
     "payroll": scenario_payroll,
+    "discovery": scenario_discovery,
+    "daily": scenario_daily,
 }
 FRONT_DOOR = {
     "referral",
@@ -467,6 +509,8 @@ WORKFLOW_IDS = {
     "payroll": lambda tag, app_id: [f"payroll-341503106-{PAYROLL_MONTH}-0", f"payroll-month-{PAYROLL_MONTH}"],
     "referral": lambda tag, app_id: [f"intake-{request_no(tag, 1)}", _referral_id(request_no(tag, 1))],
     "emergency_12349": lambda tag, app_id: [f"intake-{request_no(tag, 3)}"],
+    "discovery": lambda tag, app_id: [DISCOVERY_IDS[app_id]],
+    "daily": lambda tag, app_id: [f"daily-{app_id}"],
     "complaint": lambda tag, app_id: [
         f"intake-{request_no(tag, 2)}",
         f"complaint-TS-{request_no(tag, 2).removeprefix('12349-')}",

@@ -83,6 +83,7 @@ class Seeds:
     shunhe_phone: str = "15856409876"
     recheck: str = "RC-SEC-SHIPO-0001"
     document: str = "D" + "5" * 20  # a photo filed on the 石婆店镇 case
+    discovery_task: str = "FX-900001"
     declaration_month: str = "2026-11"
     relative_id: int = 0
     admin_relative_id: int = 0
@@ -228,6 +229,14 @@ async def seed(pool: asyncpg.Pool) -> Seeds:
             "values ($1, 1, '[]', '{\"households\": 0, \"people\": 0, \"amount_fen\": 0}', 'qu_minzheng', $2)",
             s.declaration_month,
             at,
+        )
+        await conn.execute(
+            "insert into discovery_tasks (task_id, id_number, name, kind, signal_on, township_code, created_on, "
+            "quiet_until, status) values ($1, $2, '发现甲', 'large_medical', $3, $4, $3, $3::date + 90, 'open')",
+            s.discovery_task,
+            s.person_id,
+            at.date(),
+            SHIPO,
         )
         for bureau in ("medical", "education"):
             await conn.execute(

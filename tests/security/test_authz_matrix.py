@@ -119,6 +119,17 @@ def reaching_workflow(later: frozenset[Role], answer: Want) -> dict[Role, Want]:
 
 # ---- request bodies ------------------------------------------------------------------------------------
 
+DISCOVERY_OUTCOME = {"outcome": "declined", "visited_on": "2026-11-20", "note": "本人拒绝"}
+
+
+def _discovery_list(user: str, s: Seeds) -> dict[str, Any]:
+    """One person Jiuzhu does not know, without a township: counted, no task."""
+    import base64
+
+    csv = "身份证号,姓名,信号类别,信号日期\n341503199001010019,某某,失业,2026-11-20\n"
+    return {"filename": "matrix.csv", "content_base64": base64.b64encode(csv.encode()).decode()}
+
+
 _new_ids = iter(range(1, 10_000))
 
 
@@ -595,6 +606,27 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/portal/status"): Rule(PUBLIC),
     ("GET", "/portal/notices"): Rule(PUBLIC),
     ("POST", "/portal/status"): Rule(PUBLIC, form={}, csrf=True, ok=(422, "编号格式如 12349-20261201-AB12CD")),
+    # ---- discovery (webapp/discovery/) ----
+    ("POST", "/api/discovery/lists"): staff(who("discovery.upload"), json=_discovery_list, ok=201),
+    ("POST", "/api/discovery/bureaus/{bureau}/lists"): Rule(
+        SIGNED, params={"bureau": "medical"}, ok=(422, "invalid"), note="signed; the matrix's body is not a list"
+    ),
+    ("GET", "/api/discovery/tasks"): staff(who("discovery.read")),
+    ("GET", "/api/discovery/tasks/{task_id}"): staff(who("discovery.read"), scoped=True),
+    ("POST", "/api/discovery/tasks/{task_id}/outcome"): staff(
+        who("discovery.act"), scoped=True, json=DISCOVERY_OUTCOME, ok=CLOSED
+    ),
+    ("GET", "/api/discovery/coverage"): staff(who("discovery.coverage")),
+    ("GET", "/bureau/discovery"): staff(who("discovery.upload")),
+    ("POST", "/bureau/discovery"): staff(
+        who("discovery.upload"), form={}, ok=(422, "名单文件：请选择 .csv 或 .xlsx 文件")
+    ),
+    ("GET", "/discovery"): staff(who("discovery.read")),
+    ("GET", "/discovery/{task_id}"): staff(who("discovery.read"), scoped=True),
+    ("POST", "/discovery/{task_id}/outcome"): staff(
+        who("discovery.act"), scoped=True, form={}, ok=(422, "请选择核实结果并填写入户核实日期")
+    ),
+    ("GET", "/dashboard/discovery"): staff(who("discovery.coverage")),
     # ---- bureau pages ----
     ("GET", "/bureau"): staff(who("referral.read")),
     ("GET", "/bureau/referrals/{referral_id}"): staff(who("referral.read"), scoped=True, by_bureau=True),
@@ -749,6 +781,7 @@ def _fill(path: str, rule: Rule, s: Seeds) -> str:
         "recheck_id": s.recheck,
         "month": s.declaration_month,
         "payroll_id": str(s.payroll_id),
+        "task_id": s.discovery_task,
     } | rule.params
     filled = re.sub(r"\{(\w+)(?::path)?\}", lambda m: values[m.group(1)], path)
     if path == "/static":

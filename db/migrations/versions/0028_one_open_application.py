@@ -11,14 +11,14 @@ duplicates already exist).
 an objection leaves the stage), for the portal's public list and the printable notice. Backfilled from the
 event log for cases in public notice.
 
-Revision ID: 0030
+Revision ID: 0028
 Revises: 0027
 Create Date: 2026-12-04
 """
 
 from alembic import op
 
-revision = "0030"
+revision = "0028"
 down_revision = "0027"
 branch_labels = None
 depends_on = None

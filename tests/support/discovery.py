@@ -1,0 +1,91 @@
+"""Discovery fixtures in bulk (set-based inserts, fast): households, their members and recipients, and the
+bureau lists that name them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import asyncpg
+
+from db import discovery_repo
+from schemas.discovery import ListResult, SignalIn, SignalKind
+from schemas.policy import DiscoveryPolicy
+
+
+def person(i: int) -> str:
+    """The i-th person's ID number (18 characters, as lists carry them)."""
+    return f"3415031{i:010d}X"
+
+
+async def seed_households(
+    pool: asyncpg.Pool, first: int, count: int, township: str, *, recipients: bool, decided: datetime
+) -> None:
+    """`count` one-person households of persons first..first+count-1 in `township`; each an active dibao
+    recipient (case `DC-<i>`) if `recipients`."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(
+            """
+            with h as (
+                insert into households (township_code, address, hukou_type)
+                select $1, 'DISC-' || i, 'rural' from generate_series($2::int, $2::int + $3::int - 1) i
+                returning id, substr(address, 6)::int as i
+            )
+            insert into household_members (household_id, name, id_number, relation, is_applicant)
+            select id, '测试' || i, '3415031' || lpad(i::text, 10, '0') || 'X', '本人', true from h
+            """,
+            township,
+            first,
+            count,
+        )
+        if not recipients:
+            await conn.execute("analyze households, household_members")
+            return
+        await conn.execute(
+            """
+            insert into cases (case_id, workflow_id, assistance_type, household_id, township_code, applicant_name,
+                               applicant_id_masked, channel, policy_version, stage, status, accepted_at, decided_at)
+            select 'DC-' || substr(h.address, 6), 'review-DC-' || substr(h.address, 6), 'dibao', h.id, h.township_code,
+                   '测试', '341503********000X', 'window', 1, 'enrolled', 'enrolled', $3, $3
+            from households h where h.address like 'DISC-%' and substr(h.address, 6)::int between $1 and $1 + $2 - 1;
+            """,
+            first,
+            count,
+            decided,
+        )
+        await conn.execute(
+            """
+            insert into recipients (case_id, household_id, assistance_type, township_code, monthly_amount_fen, people,
+                                    first_payment_month, decided_at)
+            select c.case_id, c.household_id, 'dibao', c.township_code, 50000, 1, date_trunc('month', $1::date), $2
+            from cases c
+            where c.case_id like 'DC-%' and not exists (select 1 from recipients r where r.case_id = c.case_id)
+            """,
+            decided.date(),
+            decided,
+        )
+        await conn.execute("analyze households, household_members, cases, recipients")
+
+
+def signals(first: int, count: int, kind: SignalKind, on: date, township: str | None = None) -> list[SignalIn]:
+    return [
+        SignalIn(id_number=person(i), name=f"测试{i}", kind=kind, signal_on=on, township_code=township)
+        for i in range(first, first + count)
+    ]
+
+
+async def receive(pool: asyncpg.Pool, rows: list[SignalIn], on: date, at: datetime) -> ListResult:
+    """A list received on `on` (at `at`) from the medical-insurance bureau and matched under the default policy."""
+    policy = DiscoveryPolicy()
+    async with pool.acquire() as conn, conn.transaction():
+        list_id = await discovery_repo.create_list(
+            conn,
+            bureau="medical",
+            source="upload",
+            filename="list.csv",
+            by="yiliao_bu",
+            at=at,
+            on=on,
+            keep_until=on + timedelta(days=policy.retention_days),
+            signals=rows,
+        )
+        return await discovery_repo.match_list(conn, list_id, on, policy)
