@@ -28,3 +28,9 @@ def at_time(day: date, at: time = time(0)) -> datetime:
 def end_of(day: date) -> datetime:
     """The close of `day`: 00:00 Beijing of the next day, when a deadline on `day` has passed."""
     return at_time(day + timedelta(days=1))
+
+
+def last_day(ends_at: datetime) -> date:
+    """The last day, inclusive, of a period that ends at `ends_at` (a 公示 ending at 00:00 on 12-12 runs
+    to 12-11 inclusive): every page and PDF states a period's end this way."""
+    return beijing_date(ends_at - timedelta(microseconds=1))

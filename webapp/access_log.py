@@ -31,6 +31,7 @@ class Kind(StrEnum):
     HOUSEHOLD = "household.lookup"
     EXPORT_CASES = "export.cases"
     EXPORT_DECLARATION = "export.declaration"
+    EXPORT_LEDGER = "export.ledger"
     EMERGENCY = "emergency.view"
     REQUEST = "request.view"
     COMPLAINT = "complaint.view"
@@ -58,6 +59,7 @@ LABELS: dict[Kind, str] = {
     Kind.HOUSEHOLD: "查询家庭信息",
     Kind.EXPORT_CASES: "导出案件列表",
     Kind.EXPORT_DECLARATION: "导出资金申报",
+    Kind.EXPORT_LEDGER: "导出救助资金台账",
     Kind.EMERGENCY: "查看急难事件",
     Kind.REQUEST: "查看 12349 诉求",
     Kind.COMPLAINT: "查看投诉",

@@ -24,9 +24,10 @@ from infra.temporal import connect
 from webapp import bodylimit, csrf, errors, headers, idempotency, ops, pages
 from webapp.account import api as account_api
 from webapp.account import pages as account_pages
-from webapp.admin import calendar, overview, places, policy, relatives, users
+from webapp.admin import calendar, calendar_sample, overview, places, policy, relatives, users
 from webapp.codec import api as codec_api
 from webapp.emergency import api as emergency_api
+from webapp.emergency import ledger as emergency_ledger
 from webapp.emergency import pages as emergency_pages
 from webapp.frontdoor import api as frontdoor_api
 from webapp.frontdoor import bureau_pages, desk_pages
@@ -76,9 +77,11 @@ PAGES = [
     users.router,
     relatives.router,
     places.router,
+    calendar_sample.router,  # before nothing that would read sample.csv as a parameter
     calendar.router,
     policy.router,
     emergency_pages.router,
+    emergency_ledger.router,
     portal_pages.router,
     bureau_pages.router,
     desk_pages.router,

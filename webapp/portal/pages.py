@@ -28,7 +28,7 @@ from schemas.frontdoor import REQUEST_NO, Channel, FrontDoorRequest, IntakeState
 from schemas.identity import validate_phone, validate_resident_id
 from schemas.staff import Bureau
 from webapp.deps import Db, MaybeTemporal
-from webapp.errors import ApiError, chinese_message
+from webapp.errors import ApiError, chinese_message, field_message, missing_message
 from webapp.frontdoor.requests import front_door_policy, submit_request
 from webapp.frontdoor.rows import DISTRICT_CODE
 from webapp.portal import limits
@@ -115,11 +115,18 @@ async def villages(request: Request, db: Db, township_code: str = Query("", max_
     return _page(request, "portal/_villages.html", {"villages": await _villages(db, township_code), "values": {}})
 
 
-def _field_errors(exc: ValidationError) -> dict[str, str]:
+def _field_errors(exc: ValidationError | None, kind: RequestKind, values: dict[str, Any]) -> dict[str, str]:
+    """Per field, what to fix: an empty required field asks for itself, the rest say what is wrong."""
     found: dict[str, str] = {}
-    for e in exc.errors(include_url=False, include_input=False):
+    if kind is RequestKind.HELP and not values["needs"]:
+        found["needs"] = missing_message("needs")
+    for e in exc.errors(include_url=False, include_input=False) if exc else []:
         field = str(e["loc"][0]) if e.get("loc") else "form"
-        found.setdefault(field, chinese_message({**e, "loc": ()}))
+        if field == "form" and str(e.get("msg", "")).endswith("请至少选择一项求助事项"):
+            field = "needs"  # the model's own check, shown at the checkboxes
+        if field in FIELDS and not values.get(field):
+            found.setdefault(field, missing_message(field))
+        found.setdefault(field, field_message(e) if field != "form" else chinese_message(e))
     return found
 
 
@@ -151,7 +158,7 @@ async def _submit(
             about_person=values["about_person"] or None,
         )
     except ValidationError as exc:
-        return await _form(request, db, kind, values, _field_errors(exc), status=422)
+        return await _form(request, db, kind, values, _field_errors(exc, kind, values), status=422)
     if not await limits.count(db, request, ip, body.id_number):
         return _too_many(request, ip, "id_number")
     try:
