@@ -126,6 +126,7 @@ def render(
         "csrf_token": csrf_token(request),
         "form_key": form_key,
         "locale": locale,
+        "colon": "：" if locale == "zh_CN" else ": ",  # Chinese text takes the full-width colon
         "locales": LOCALES,
         "gettext": gettext,
         "_": gettext,

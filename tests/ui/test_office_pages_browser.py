@@ -1,7 +1,7 @@
 """Issue 17, points 6-8 in Chromium, with screenshots in test-artifacts/screenshots: the policy as a form in
 Chinese with its changes against the version in force; the calendar's sample file and preview; the
 village cadre's fund ledger (menu, names, event links, dates, CSV); Beijing time on the emergency record;
-the portal's per-field errors, the ask page without script errors, and the favicon."""
+the portal's per-field errors, the ask page without script errors, and the favicon; the English timeline."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from playwright.async_api import Page
 from tests.support.browser import Live, log_in
 from tests.support.emergency import VILLAGE, fund, pay, start_emergency
 from tests.support.factories import NOTICE_2030
+from tests.support.review import start
 
 
 async def submit(page: Page, selector: str) -> None:
@@ -156,3 +157,21 @@ async def test_portal_errors_per_field_ask_page_and_favicon(live: Live, page: Pa
     assert icon.status == 200 and icon.headers["content-type"] == "image/svg+xml"
     assert await page.get_attribute("link[rel=icon]", "href") == "/static/favicon.svg"
     await live.screenshot(page, "portal-ask")
+
+
+async def test_the_english_timeline_is_written_from_the_events_data(live: Live, page: Page) -> None:
+    h = await start(live.env)
+    case_id = None
+    for _ in range(200):
+        case_id = await live.pool.fetchval("select case_id from cases where workflow_id = $1", h.id)
+        if case_id:
+            break
+        await asyncio.sleep(0.05)
+    await log_in(page, live, "shipo_jingban")
+    await page.goto(f"{live.url}/cases/{case_id}")
+    accepted = page.locator("[data-testid=timeline] tr[data-kind=accepted] td").last
+    chinese = await accepted.inner_text()
+    await page.click("[data-testid=lang-en]")
+    await page.wait_for_load_state("networkidle")
+    assert await accepted.inner_text() == "Application accepted" != chinese
+    await live.screenshot(page, "case-timeline-en")

@@ -50,6 +50,7 @@ from webapp.review.case_forms import (
 )
 from webapp.review.cases import CaseId, case_row, shows_full_ids, summary
 from webapp.review.common import COMMON_MATERIALS, beijing, field_errors, load_calendar, working_days_left
+from webapp.review.timeline_text import describe
 from webapp.review.workflow import case_state, started_with
 
 router = APIRouter(include_in_schema=False)
@@ -115,6 +116,7 @@ def _timeline(events: list[LoggedEvent], accepted_on: date, cal: WorkCalendar) -
                 "stage": e.stage,
                 "kind": e.kind,
                 "summary": e.payload.get("summary", e.kind),
+                "payload": e.payload,  # the English page describes known kinds from it (timeline_text.py)
             }
         )
     return out
@@ -195,6 +197,7 @@ async def case_page(
         "days_left": working_days_left(cal, now, row.deadline) if row.deadline else None,
         "paused_since": _pause(events),
         "timeline": _timeline(events, accepted_at.date(), cal),
+        "timeline_text": describe,
         "escalations": await cases_repo.escalations_of(db, [case_id]),
         "barred": barred,
         "namesakes": namesakes,
