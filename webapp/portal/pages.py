@@ -124,7 +124,7 @@ def _field_errors(exc: ValidationError | None, kind: RequestKind, values: dict[s
         field = str(e["loc"][0]) if e.get("loc") else "form"
         if field == "form" and str(e.get("msg", "")).endswith("请至少选择一项求助事项"):
             field = "needs"  # the model's own check, shown at the checkboxes
-        if field in FIELDS and not values.get(field):
+        if field in FIELDS and not values.get(field) and not (field == "id_number" and kind is RequestKind.ENQUIRY):
             found.setdefault(field, missing_message(field))
         found.setdefault(field, field_message(e) if field != "form" else chinese_message(e))
     return found
@@ -148,7 +148,7 @@ async def _submit(
             kind=kind,
             needs=needs if kind is RequestKind.HELP else [],
             name=values["name"],
-            id_number=values["id_number"],
+            id_number=values["id_number"] or (None if kind is RequestKind.ENQUIRY else ""),  # a question needs none
             phone=values["phone"],
             township_code=values["township_code"],
             village_code=values["village_code"] or None,
@@ -159,7 +159,7 @@ async def _submit(
         )
     except ValidationError as exc:
         return await _form(request, db, kind, values, _field_errors(exc, kind, values), status=422)
-    if not await limits.count(db, request, ip, body.id_number):
+    if not await limits.count(db, request, ip, body.id_number or f"phone:{body.phone}"):
         return _too_many(request, ip, "id_number")
     try:
         created = await submit_request(db, temporal, body, Channel.PORTAL, None)
@@ -255,7 +255,7 @@ async def status(
     if number is None:
         return _status_form(request, values, "bad_number", status=422)
     try:
-        person = validate_resident_id(values["id_number"])
+        person = validate_resident_id(values["id_number"]) if values["id_number"] else None  # a question's
         phone_no = validate_phone(values["phone"])
     except ValueError as exc:
         return _status_form(request, values, str(exc), status=422)
