@@ -3,29 +3,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 
 from tests.support.clients import login
-from tests.support.emergency import TOWNSHIP, VILLAGE
-from tests.support.factories import resident_id
+from tests.support.emergency import VILLAGE
+from tests.test_emergency_api import household
 
 
 @pytest.mark.start_at(datetime(2026, 12, 3, 16, 30, tzinfo=UTC))  # 00:30 Beijing on 12-04
 @pytest.mark.web(temporal="review_env")
 async def test_a_new_event_id_carries_the_beijing_date(web: httpx.AsyncClient) -> None:
     cadre = await login(web, "shipo_cun1")
-    household = {
-        "name": "孙七",
-        "id_number": resident_id(date(1980, 2, 2)),
-        "township_code": TOWNSHIP,
-        "village_code": VILLAGE,
-        "address": "示范村一 孙家岗 7 号",
-        "members": 3,
-    }
-    body = {"kind": "fire", "description": "夜间房屋失火", "household": household}
+    body = {"kind": "fire", "description": "夜间房屋失火", "household": household()}
     r = await web.post("/api/emergencies", headers=cadre, json=body)
     assert r.status_code == 201, r.text
     event_id = r.json()["event"]["event_id"]
