@@ -487,3 +487,6 @@ async def test_admin_pages_in_english(admin: httpx.AsyncClient) -> None:
     assert "Users and roles" in page.text and "Bureau staff · District Medical Insurance Bureau" in page.text
     relatives = await admin.get("/admin/relatives/shipo_jingban")
     assert "Grandparent" in relatives.text and "Near relatives of" in relatives.text
+    policy = await admin.get("/admin/policy/new")
+    assert "<legend>Review and approval</legend>" in policy.text and ">Promised time limit</label>" in policy.text
+    assert '<option value="calendar_days" selected>calendar days</option>' in policy.text
