@@ -337,15 +337,24 @@ class CaseRow(CaseFacts):
         return self.village_code or self.township_code
 
 
+# Category and amount are the enrolment's; before it (in 公示) they are the latest decision's, if it approved.
 CASE_SQL = """
 select c.case_id, c.workflow_id, c.assistance_type, c.township_code, t.name as township_name,
        c.village_code, v.name as village_name, c.applicant_name, c.applicant_id_masked, c.channel,
        c.policy_version, c.stage, c.status, c.handled_by, c.accepted_at, c.deadline, c.deadline_provisional,
-       c.paused_days, c.overdue, c.relatives_match, c.category, c.monthly_amount_fen, c.decided_at,
-       c.closed_at, c.updated_at
+       c.paused_days, c.overdue, c.relatives_match,
+       coalesce(c.category, d.payload->>'category') as category,
+       coalesce(c.monthly_amount_fen, round(coalesce(d.payload->>'monthly_amount',
+                d.payload->>'proposed_amount')::numeric * 100)::bigint) as monthly_amount_fen,
+       c.decided_at, c.closed_at, c.updated_at
 from cases c
 join places t on t.code = c.township_code
 left join places v on v.code = c.village_code
+left join lateral (
+    select e.payload from case_events e
+    where e.case_id = c.case_id and e.kind = 'decision' and c.monthly_amount_fen is null and c.status = 'open'
+    order by e.occurred_at desc, e.id desc limit 1
+) d on (d.payload->>'approve')::boolean
 """
 
 

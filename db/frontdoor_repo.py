@@ -180,7 +180,7 @@ class RequestRow(RequestRecord):
     """A request's row: its record and what its own page shows (a complaint's: whom and which case it is about,
     and that case's handlers: rules.recusal.complaint_about)."""
 
-    id_number: str
+    id_number: str | None  # none for a policy question asked without it (migration 0032)
     phone: str
     address: str
     description: str
@@ -267,9 +267,10 @@ async def request(db: Db, request_no: str) -> RequestRow | None:
     return await one(db, RequestRow, REQUEST_SQL + "where r.request_no = $1", request_no)
 
 
-async def request_of_resident(db: Db, request_no: str, id_number: str, phone: str) -> RequestRow | None:
-    """The request, only if the ID number and phone given are the ones it was filed with (the portal's check)."""
-    mine = "where r.request_no = $1 and r.id_number = $2 and r.phone = $3"
+async def request_of_resident(db: Db, request_no: str, id_number: str | None, phone: str) -> RequestRow | None:
+    """The request, only if the ID number and phone given are the ones it was filed with (the portal's check);
+    a policy question asked without an ID number is found with none (`id_number` None) and its phone."""
+    mine = "where r.request_no = $1 and r.id_number is not distinct from $2 and r.phone = $3"
     return await one(db, RequestRow, REQUEST_SQL + mine, request_no, id_number, phone)
 
 

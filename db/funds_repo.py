@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 import asyncpg
@@ -35,6 +35,9 @@ class LedgerEntry:
     recorded_by: str
     recorded_at: datetime
     balance_fen: Decimal  # the balance after this entry (a sum of bigints is numeric)
+    recorded_by_name: str | None = None  # the user's name, for people to read
+    event_id: str | None = None  # a payment's emergency event
+    beneficiary: str | None = None  # and its applicant
 
 
 async def fund(conn: asyncpg.Connection, place_code: str) -> Fund:
@@ -91,16 +94,33 @@ async def balance(conn: asyncpg.Connection, place_code: str) -> Decimal:
     return from_fen(fen)
 
 
-async def ledger(conn: asyncpg.Connection, place_code: str, limit: int = 200, offset: int = 0) -> list[LedgerEntry]:
-    """Entries newest first, each with the running balance after it."""
+async def ledger(
+    conn: asyncpg.Connection,
+    place_code: str,
+    limit: int = 200,
+    offset: int = 0,
+    since: date | None = None,
+    until: date | None = None,
+) -> list[LedgerEntry]:
+    """Entries newest first, each with the running balance after it (over the whole ledger, whatever the
+    dates asked for: `since`/`until` are Beijing days, inclusive), the recorder's name, and for a payment
+    its event and beneficiary."""
     rows = await conn.fetch(
-        "select * from (select e.id, e.kind, e.amount_fen, e.source, e.donor, e.note, e.payment_key, e.recorded_by, "
+        "select t.*, u.full_name as recorded_by_name, p.event_id, em.applicant_name as beneficiary from ("
+        "select e.id, e.kind, e.amount_fen, e.source, e.donor, e.note, e.payment_key, e.recorded_by, "
         "e.recorded_at, sum(case e.kind when 'income' then e.amount_fen else -e.amount_fen end) "
         "over (order by e.recorded_at, e.id) as balance_fen "
         "from fund_entries e join aid_funds f on f.id = e.fund_id where f.place_code = $1) t "
-        "order by recorded_at desc, id desc limit $2 offset $3",
+        "left join users u on u.username = t.recorded_by "
+        "left join aid_payments p on p.payment_key = t.payment_key "
+        "left join emergencies em on em.event_id = p.event_id "
+        "where ($4::date is null or (t.recorded_at at time zone 'UTC' + interval '8 hours')::date >= $4) "
+        "and ($5::date is null or (t.recorded_at at time zone 'UTC' + interval '8 hours')::date <= $5) "
+        "order by t.recorded_at desc, t.id desc limit $2 offset $3",
         place_code,
         limit,
         offset,
+        since,
+        until,
     )
     return [LedgerEntry(**r) for r in rows]

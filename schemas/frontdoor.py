@@ -51,7 +51,7 @@ class FrontDoorRequest(BaseModel):
     kind: RequestKind
     needs: list[str] = Field(default_factory=list, description="求助事项代码（rules.needs）")
     name: str = Field(min_length=1, max_length=30)
-    id_number: ResidentId
+    id_number: ResidentId | None = Field(default=None, description="身份证号码（政策咨询可不填）")
     phone: Phone
     township_code: str = Field(pattern=r"^\d{9}$")
     village_code: str | None = Field(default=None, pattern=r"^\d{12}$")
@@ -65,6 +65,8 @@ class FrontDoorRequest(BaseModel):
     def _complete(self) -> FrontDoorRequest:
         if self.kind is RequestKind.HELP and not self.needs:
             raise ValueError("请至少选择一项求助事项")
+        if self.id_number is None and self.kind is not RequestKind.ENQUIRY:
+            raise ValueError("请填写身份证号码")
         if self.village_code and not self.village_code.startswith(self.township_code):
             raise ValueError("村（社区）不属于所选乡镇（街道）")
         return self

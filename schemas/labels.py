@@ -16,3 +16,10 @@ class LabelledEnum(StrEnum):
         member._value_ = value
         member.label = label
         return member
+
+
+def category_label(code: str | None) -> str:
+    """A dibao category code as people read it: "A" → "A类" (the policy's categories are named so)."""
+    if not code:
+        return ""
+    return code if code.endswith("类") else f"{code}类"

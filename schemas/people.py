@@ -87,13 +87,13 @@ class Supporter(BaseModel):
         return self
 
 
-class IncomeSource(StrEnum):
-    WAGE = "wage"
-    BUSINESS = "business"
-    AGRICULTURE = "agriculture"
-    PENSION = "pension"
-    TRANSFER = "transfer"
-    OTHER = "other"
+class IncomeSource(LabelledEnum):
+    WAGE = "wage", "工资性收入"
+    BUSINESS = "business", "经营性收入"
+    AGRICULTURE = "agriculture", "农业生产收入"
+    PENSION = "pension", "养老金"
+    TRANSFER = "transfer", "转移性收入"
+    OTHER = "other", "其他收入"
 
 
 class Income(BaseModel):
@@ -103,13 +103,13 @@ class Income(BaseModel):
     note: str = Field(default="", max_length=200)
 
 
-class AssetKind(StrEnum):
-    DEPOSIT = "deposit"
-    HOUSE = "house"
-    VEHICLE = "vehicle"
-    SECURITIES = "securities"
-    BUSINESS = "business"
-    OTHER = "other"
+class AssetKind(LabelledEnum):
+    DEPOSIT = "deposit", "存款"
+    HOUSE = "house", "房产"
+    VEHICLE = "vehicle", "车辆"
+    SECURITIES = "securities", "有价证券"
+    BUSINESS = "business", "经营实体（工商登记）"
+    OTHER = "other", "其他财产"
 
 
 class Asset(BaseModel):

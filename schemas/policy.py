@@ -86,7 +86,8 @@ class Standards(_Strict):
         for kind in ("urban", "rural"):
             dibao, tekun = getattr(self, f"dibao_{kind}"), getattr(self, f"tekun_{kind}")
             if tekun < dibao * self.tekun_min_ratio - Decimal("1"):
-                raise ValueError(f"特困供养标准（{kind}）低于低保标准的 {self.tekun_min_ratio} 倍")
+                where = {"urban": "城市", "rural": "农村"}[kind]
+                raise ValueError(f"{where}特困供养标准低于{where}低保标准的 {self.tekun_min_ratio} 倍")
         return self
 
 

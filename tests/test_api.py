@@ -273,7 +273,7 @@ async def test_accept_rejects_bad_id_number_in_chinese(web: httpx.AsyncClient, p
     assert r.status_code == 422
     err = r.json()
     assert err["code"] == "invalid"
-    assert err["message"] == "household.members.0.id_number：身份证号码校验位错误：应为X，实际为1"
+    assert err["message"] == "身份证号码：身份证号码校验位错误：应为X，实际为1"  # the field named in Chinese
     assert err["errors"][0]["loc"] == ["body", "household", "members", 0, "id_number"]
     assert "110105194912310021" not in r.text  # the input is not echoed back
     assert await pool.fetchval("select count(*) from cases") == 0
@@ -286,7 +286,7 @@ async def test_accept_rejects_bad_id_number_in_chinese(web: httpx.AsyncClient, p
         ("qu_minzheng", SHIPO, SHIPO_VILLAGE, 403, "wrong_role", "只有乡镇（街道）经办人或审批人"),
         ("shunhe_jingban", SHIPO, SHIPO_VILLAGE, 403, "out_of_jurisdiction", "本乡镇"),
         ("shipo_jingban", SHIPO, "341503106299", 422, "invalid", "村（社区）代码不存在：341503106299"),
-        ("shipo_jingban", "341503106", "341503106", 422, "invalid", "household.village_code：格式不正确"),
+        ("shipo_jingban", "341503106", "341503106", 422, "invalid", "请选择村（社区）"),  # webapp/field_labels.py
     ],
 )
 async def test_accept_refused_before_anything_starts(

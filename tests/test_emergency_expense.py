@@ -194,7 +194,7 @@ async def test_the_pages_register_an_expense_event_and_answer_a_second_with_the_
     page = await web.get(r.headers["location"])
     assert page.status_code == 200
     assert "支出型临时救助" in page.text and 'data-testid="per-capita">500.00<' in page.text
-    assert "已备案: 钱八（配偶）" in page.text
+    assert "已备案：钱八（配偶）" in page.text  # a full-width colon in Chinese text
 
     form = await web.get("/emergencies/new")
     r = await web.post("/emergencies/new", data=data | {"csrftoken": csrf_token(form.text)})

@@ -35,6 +35,7 @@ class Kind(StrEnum):
     PAYROLL = "payroll.view"
     EXPORT_BANK_FILE = "export.bank_file"
     PAYMENT_ACCOUNT = "account.view"
+    EXPORT_LEDGER = "export.ledger"
     EMERGENCY = "emergency.view"
     REQUEST = "request.view"
     COMPLAINT = "complaint.view"
@@ -72,6 +73,7 @@ LABELS: dict[Kind, str] = {
     Kind.PAYROLL: "查看发放花名册",
     Kind.EXPORT_BANK_FILE: "下载银行发放文件",
     Kind.PAYMENT_ACCOUNT: "查看发放账户",
+    Kind.EXPORT_LEDGER: "导出救助资金台账",
     Kind.EMERGENCY: "查看急难事件",
     Kind.REQUEST: "查看 12349 诉求",
     Kind.COMPLAINT: "查看投诉",

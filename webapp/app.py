@@ -24,13 +24,14 @@ from infra.temporal import connect
 from webapp import bodylimit, csrf, errors, headers, idempotency, ops, pages
 from webapp.account import api as account_api
 from webapp.account import pages as account_pages
-from webapp.admin import calendar, overview, places, policy, relatives, roster, users
+from webapp.admin import calendar, calendar_sample, overview, places, policy, relatives, roster, users
 from webapp.codec import api as codec_api
 from webapp.discovery import api as discovery_api
 from webapp.discovery import pages as discovery_pages
 from webapp.documents import api as documents_api
 from webapp.documents import pages as documents_pages
 from webapp.emergency import api as emergency_api
+from webapp.emergency import ledger as emergency_ledger
 from webapp.emergency import pages as emergency_pages
 from webapp.frontdoor import api as frontdoor_api
 from webapp.frontdoor import bureau_pages, desk_pages
@@ -88,9 +89,11 @@ PAGES = [
     roster.router,
     relatives.router,
     places.router,
+    calendar_sample.router,  # before nothing that would read sample.csv as a parameter
     calendar.router,
     policy.router,
     emergency_pages.router,
+    emergency_ledger.router,
     portal_pages.router,
     portal_notices.router,
     bureau_pages.router,

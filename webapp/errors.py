@@ -12,6 +12,8 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError
 
+from webapp.field_labels import field_label, hint
+
 log = structlog.get_logger("webapp")
 
 
@@ -80,18 +82,49 @@ _MESSAGES = {
 }
 
 
-def chinese_message(error: dict[str, Any]) -> str:
-    """Models raise Chinese text themselves (ID checksum, household rules); translate pydantic's built-ins."""
+# Messages that state the model's limit (from the error's context).
+_WITH_LIMIT = {
+    "string_too_short": ("min_length", "过短，至少 {} 个字"),
+    "string_too_long": ("max_length", "过长，最多 {} 个字"),
+    "too_short": ("min_length", "至少 {} 项"),
+    "greater_than_equal": ("ge", "不能小于 {}"),
+    "greater_than": ("gt", "应大于 {}"),
+    "less_than_equal": ("le", "不能大于 {}"),
+}
+
+
+def field_message(error: dict[str, Any]) -> str:
+    """The message shown beside its field (which already names it): what is wrong, or what to do."""
     kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    advice = hint(error.get("loc", ()), kind, ctx)
+    if advice:
+        return advice
+    if kind in _WITH_LIMIT and _WITH_LIMIT[kind][0] in ctx:
+        limit, text = _WITH_LIMIT[kind]
+        return text.format(ctx[limit])
     if kind in _MESSAGES:
-        text = _MESSAGES[kind]
-    elif kind == "value_error":
-        text = str(error.get("msg", "")).removeprefix("Value error, ")
-    elif isinstance(error.get("msg"), str) and not str(error["msg"]).isascii():
-        text = error["msg"]
-    else:
-        text = "数据格式不正确"
-    where = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path"))
+        return _MESSAGES[kind]
+    if kind == "value_error":
+        return str(error.get("msg", "")).removeprefix("Value error, ")
+    if isinstance(error.get("msg"), str) and not str(error["msg"]).isascii():
+        return error["msg"]
+    return "数据格式不正确"
+
+
+def missing_message(field: str) -> str:
+    """What an empty required field asks for ("请填写联系电话", "请选择乡镇（街道）")."""
+    return hint((field,), "missing") or f"请填写{field_label((field,))}"
+
+
+def chinese_message(error: dict[str, Any]) -> str:
+    """Models raise Chinese text themselves (ID checksum, household rules); pydantic's built-ins are
+    translated, and the field is named by its Chinese label (webapp/field_labels.py), never its key.
+    Advice that names its field ("请选择村（社区）") stands alone."""
+    if advice := hint(error.get("loc", ()), error.get("type", ""), error.get("ctx")):
+        return advice
+    text = field_message(error)
+    where = field_label(error.get("loc", ()))
     return f"{where}：{text}" if where else text
 
 

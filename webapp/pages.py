@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -19,12 +19,17 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 
 def is_page(request: Request) -> bool:
-    return not request.url.path.startswith(("/api/", "/static/", "/healthz", "/docs", "/openapi"))
+    return not request.url.path.startswith(("/api/", "/static/", "/healthz", "/docs", "/openapi", "/favicon"))
 
 
 def install(app: FastAPI) -> None:
     """Mount the static files and answer errors on pages with pages. Call it after `errors.install`."""
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def _favicon() -> Response:
+        """Browsers ask for it on pages without a <link rel="icon"> (a PDF, a JSON answer): no 404."""
+        return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:

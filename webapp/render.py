@@ -8,6 +8,7 @@ is named by its area folder and name (`caseworker/case.html`), and no name may s
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -16,7 +17,9 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from rules.clock import BEIJING, last_day
 from schemas.identity import mask_id, mask_phone
+from schemas.labels import category_label
 from schemas.staff import Actor, Role
 from webapp import authz
 from webapp.errors import ApiError
@@ -51,6 +54,22 @@ env = Environment(
 env.install_null_translations(newstyle=True)  # replaced per request by the caller's language
 env.filters["mask_id"] = mask_id
 env.filters["mask_phone"] = mask_phone
+
+
+def bjtime(at: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """An instant (aware datetime or ISO text, as workflow state carries it) in Beijing time; every page
+    shows times this way, never UTC."""
+    if at is None or at == "":
+        return ""
+    when = datetime.fromisoformat(at) if isinstance(at, str) else at
+    if when.tzinfo is None:  # naive values in workflow state are UTC
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(BEIJING).strftime(fmt)
+
+
+env.filters["bjtime"] = bjtime
+env.filters["category_label"] = category_label
+env.filters["last_day"] = lambda at: last_day(datetime.fromisoformat(at) if isinstance(at, str) else at).isoformat()
 
 
 class LoginRequired(Exception):
@@ -107,6 +126,7 @@ def render(
         "csrf_token": csrf_token(request),
         "form_key": form_key,
         "locale": locale,
+        "colon": "：" if locale == "zh_CN" else ": ",  # Chinese text takes the full-width colon
         "locales": LOCALES,
         "gettext": gettext,
         "_": gettext,

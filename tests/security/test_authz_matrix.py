@@ -388,6 +388,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/docs/oauth2-redirect"): Rule(PUBLIC),
     ("GET", "/redoc"): Rule(PUBLIC),
     ("GET", "/healthz"): Rule(PUBLIC),
+    ("GET", "/favicon.ico"): Rule(PUBLIC, note="the app's icon; no data"),
     ("GET", "/readyz"): Rule(PUBLIC, note="database and Temporal up or not; no data"),
     ("GET", "/metrics"): Rule(
         PUBLIC, note="labels are route templates; JIUZHU_METRICS_TOKEN closes it (webapp/ops.py)"
@@ -560,6 +561,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/admin/places/{code}/villages/new"): staff(ADMIN),
     ("POST", "/admin/places/{code}/villages"): staff(ADMIN, form={}, ok=(422, "名称不能为空")),
     ("GET", "/admin/calendar"): staff(ADMIN),
+    ("GET", "/admin/calendar/sample.{fmt}"): staff(ADMIN, params={"fmt": "csv"}),
     ("POST", "/admin/calendar/import"): staff(ADMIN, form={}, ok=(422, "请选择通知文件，或粘贴通知内容")),
     ("POST", "/admin/calendar/announce"): staff(ADMIN, ok=(303, "/admin/calendar")),
     ("GET", "/admin/policy"): staff(ADMIN),
@@ -587,6 +589,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/emergencies/{event_id}"): staff(who("emergency.read"), scoped=True),
     ("POST", "/emergencies/{event_id}/{action}"): emergency_action("close", page=True),
     ("GET", "/funds/{place_code}"): staff(who("fund.read"), scoped=True),
+    ("GET", "/funds/{place_code}/export.csv"): staff(who("fund.read"), scoped=True),
     ("POST", "/funds/{place_code}"): staff(
         who("fund.income.village"),
         scoped=True,

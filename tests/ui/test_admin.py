@@ -361,7 +361,7 @@ async def test_a_bad_notice_is_listed_and_nothing_written(admin: httpx.AsyncClie
     bad = {"year": 2030, "holidays": ["2031-01-01"], "workdays": ["2030-01-07"]}
     r = await post(admin, "/admin/calendar/import", notice_form("bad.json", json.dumps(bad)))
     assert r.status_code == 422 and "通知未导入" in r.text
-    assert "source：为必填项" in r.text
+    assert "来源（通知名称或文号）：为必填项" in r.text  # the field named in Chinese (webapp/field_labels.py)
     r = await post(admin, "/admin/calendar/import", notice_form("bad.json", json.dumps(bad | {"source": "s"})))
     assert "2031-01-01 不在 2030 年" in r.text and "2030-01-07 是工作日而非周末" in r.text
     r = await post(admin, "/admin/calendar/import", notice_form("bad.csv", "day,kind\n"))
@@ -408,6 +408,20 @@ async def test_import_tells_open_cases(review_env: WorkflowEnvironment, pool: as
 # --- policy versions -------------------------------------------------------------------------
 
 
+def policy_form(page: str) -> dict[str, str]:
+    """The new-version form's fields as the browser would post them."""
+    fields = dict(re.findall(r'<input id="p-[^"]+" name="([^"]+)" value="([^"]*)"', page))
+    fields |= dict(re.findall(r'<textarea id="p-[^"]+" name="([^"]+)"[^>]*>(.*?)</textarea>', page, re.S))
+    for name, options in re.findall(r'<select id="p-[^"]+" name="([^"]+)"[^>]*>(.*?)</select>', page, re.S):
+        fields[name] = re.search(r'<option value="([^"]*)" selected>', options).group(1)
+    return {k: html.unescape(v) for k, v in fields.items()}
+
+
+def shown_value(page: str, path: str) -> str:
+    cell = re.search(rf'<dd data-field="{re.escape(path)}">(.*?)</dd>', page, re.S).group(1)
+    return " ".join(re.sub(r"<[^>]+>", " ", cell).split())
+
+
 def delegation(page: str) -> tuple[str, int]:
     """A version's page: the townships it delegates the approval to, and how many the district approves for."""
     township = re.search(r'data-testid="approval-township">([^<]*)<', page).group(1)
@@ -420,17 +434,17 @@ async def test_policy_list_view_and_add(admin: httpx.AsyncClient, pool) -> None:
     page = await admin.get("/admin/policy")
     assert re.search(r'<tr class="current">\s*<td>1</td>', page.text) and "施行中" in page.text
     view = await admin.get("/admin/policy/1")
-    assert '"promised_working_days": 20' in html.unescape(view.text)
+    assert shown_value(view.text, "review.promised_working_days") == "20 个工作日"
     assert delegation(view.text) == ("鼓楼街道、顺河镇、石婆店镇", 20)  # the pilot units first
 
-    draft = re.search(r'<textarea name="body"[^>]*>(.*?)</textarea>', (await admin.get("/admin/policy/new")).text, re.S)
-    body = json.loads(html.unescape(draft.group(1)))
-    assert body["version"] == 2 and body["review"]["promised_working_days"] == 20
-    assert body["effective_from"] == "2027-01-02"  # from tomorrow at the earliest
-    body |= {"effective_from": "2030-01-01", "note": "2030 起承诺时限 15 个工作日"}
-    body["review"]["promised_working_days"] = 15
-    body["review"]["approval_level_by_township"]["341503107"] = "township"
-    r = await post(admin, "/admin/policy", {"body": json.dumps(body, ensure_ascii=False)})
+    form = policy_form((await admin.get("/admin/policy/new")).text)
+    assert form["version"] == "2" and form["review.promised_working_days"] == "20"
+    assert form["effective_from"] == "2027-01-02"  # from tomorrow at the earliest
+    form |= {"effective_from": "2030-01-01", "note": "2030 起承诺时限 15 个工作日"}
+    form["review.promised_working_days"] = "15"
+    levels = json.loads(form["review.approval_level_by_township"]) | {"341503107": "township"}
+    form["review.approval_level_by_township"] = json.dumps(levels)
+    r = await post(admin, "/admin/policy", form)
     assert r.status_code == 303 and r.headers["location"] == "/admin/policy/2"
     view = await admin.get("/admin/policy/2")
     assert "已保存第 2 版，2030-01-01 起施行" in view.text and "待施行" in view.text
@@ -442,8 +456,8 @@ async def test_policy_list_view_and_add(admin: httpx.AsyncClient, pool) -> None:
 @pytest.mark.parametrize(
     "change, message",
     [
-        ({"review": {"notice_unit": "weeks"}}, "review.notice_unit：取值无效"),
-        ({"standards": {"tekun_rural": "700.00"}}, "特困供养标准（rural）低于低保标准的 1.3 倍"),
+        ({"review": {"notice_unit": "weeks"}}, "公示期计算方式：取值无效"),
+        ({"standards": {"tekun_rural": "700.00"}}, "农村特困供养标准低于农村低保标准的 1.3 倍"),
         ({"surprise": 1}, "surprise：不允许的字段"),
         ({"version": 1, "effective_from": "2031-01-01"}, "第 1 版已存在"),
         ({"version": 5, "effective_from": "2021-01-01"}, "2021-01-01 起施行的版本已存在"),
@@ -473,3 +487,6 @@ async def test_admin_pages_in_english(admin: httpx.AsyncClient) -> None:
     assert "Users and roles" in page.text and "Bureau staff · District Medical Insurance Bureau" in page.text
     relatives = await admin.get("/admin/relatives/shipo_jingban")
     assert "Grandparent" in relatives.text and "Near relatives of" in relatives.text
+    policy = await admin.get("/admin/policy/new")
+    assert "<legend>Review and approval</legend>" in policy.text and ">Promised time limit</label>" in policy.text
+    assert '<option value="calendar_days" selected>calendar days</option>' in policy.text

@@ -52,7 +52,7 @@ async def test_admin_imports_a_notice_and_counts_with_it(live: Live, page: Page,
     await page.set_input_files("#notice-file", str(notice))
     await page.wait_for_function("document.querySelector('textarea[name=content]').value.includes('2030-01-05')")
     await live.screenshot(page, "admin-calendar-chosen")
-    await page.click("form.import-form button[type=submit]")
+    await page.click("form.import-form button[value=import]")
     await page.wait_for_load_state("networkidle")
     flash = await page.locator(".flash").inner_text()
     assert "已导入 2030 年：节假日 2 天，调休上班 1 天" in flash and "已通知 0 个在办案件" in flash

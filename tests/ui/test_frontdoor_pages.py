@@ -64,7 +64,7 @@ async def test_desk_triage_inbox_district_and_household_pages(
     await login(web, "shipo_jingban")
     page = f"/frontdoor/requests/{number}"
     r = await post_form(web, page, f"{page}/triage", {"needs": [], "emergency_kind": "other"})
-    assert r.status_code == 422 and "条目过少" in r.text  # nothing chosen
+    assert r.status_code == 422 and "请至少选择一项求助事项" in r.text  # nothing chosen
     r = await post_form(web, page, f"{page}/triage", {"needs": ["medical_costs", "low_income"], "note": "分办"})
     assert r.status_code == 303 and r.headers["location"].endswith("?done=triage")
     shown = await web.get(r.headers["location"])

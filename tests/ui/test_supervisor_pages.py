@@ -355,7 +355,7 @@ async def test_take_over_refusals_are_shown(web: httpx.AsyncClient, pool: asyncp
     await log_in(web, "qu_minzheng")
     page = await web.get("/overdue")
     short = await web.post("/overdue/LATE-1/take-over", data={"reason": "x", "csrftoken": csrf_token(page.text)})
-    assert short.status_code == 422 and "接管理由内容过短" in short.text and 'data-case="LATE-1"' in short.text
+    assert short.status_code == 422 and "接管理由过短，至少 2 个字" in short.text and 'data-case="LATE-1"' in short.text
     # no Temporal client in this app: the API's own refusal reaches the page
     r = await web.post("/overdue/LATE-1/take-over", data={"reason": "超期未办结", "csrftoken": csrf_token(page.text)})
     assert r.status_code == 503 and "工作流服务暂不可用" in r.text and "LATE-1 未能接管" in r.text

@@ -1,5 +1,6 @@
 """The working-day calendar: where each year's holidays come from, importing the State Council's
-yearly notice (docs/calendar-import.md), and counting working days as `jiuzhu calendar add` does.
+yearly notice (previewed first; a sample to fill in: webapp/admin/calendar_sample.py), and counting
+working days as `jiuzhu calendar add` does.
 
 After an import every open case is told to recompute its deadline. If Temporal cannot be reached the
 import still stands (the calendar is data, the cases pick it up when told); the page says so and
@@ -35,6 +36,7 @@ from infra.calendar_news import announce_calendar_change
 from infra.clock import today
 from rules.calendar import WorkCalendar
 from schemas.staff import Actor
+from webapp.admin.calendar_sample import preview
 from webapp.admin.common import AdminActor, done, render_admin
 from webapp.deps import Db, MaybeTemporal
 from webapp.errors import chinese_message
@@ -70,6 +72,7 @@ async def _page(
     n: str = "",
     import_errors: list[str] | None = None,
     import_form: dict[str, str] | None = None,
+    notice: Notice | None = None,
 ) -> Response:
     async with db.acquire() as conn:
         calendar = await load_calendar(conn)
@@ -82,6 +85,9 @@ async def _page(
         "compute": _compute(calendar, start, n) if start or n else {"start": today().isoformat(), "n": "20"},
         "import_errors": import_errors,
         "import_form": import_form or {"content": "", "filename": "", "source": ""},
+        "preview": preview(notice, calendar) if notice else None,
+        "notice": notice,
+        "sample_year": today().year + 1,
     }
     return render_admin(request, "admin/calendar.html", context, actor, status=422 if import_errors else 200)
 
@@ -135,17 +141,21 @@ async def import_file(
     content: Annotated[str, Form()] = "",
     filename: Annotated[str, Form()] = "",
     source: Annotated[str, Form()] = "",
+    step: Annotated[str, Form()] = "import",
     *,
     actor: AdminActor,
     db: Db,
     temporal: MaybeTemporal,
 ) -> Response:
     """The page reads the chosen file in the browser and posts its text: a multipart upload would not
-    get past the CSRF middleware (asgi-csrf 0.11 calls python-multipart with a removed argument)."""
+    get past the CSRF middleware (asgi-csrf 0.11 calls python-multipart with a removed argument).
+    `step=preview` lists the notice's days (those it changes marked) and imports nothing."""
     notice, problems = _read_notice(content, filename, source)
+    form = {"content": content, "filename": filename, "source": source}
     if notice is None:
-        form = {"content": content, "filename": filename, "source": source}
         return await _page(request, actor, db, import_errors=problems, import_form=form)
+    if step == "preview":
+        return await _page(request, actor, db, import_form=form, notice=notice)
     async with db.acquire() as conn:
         summary = await import_notice(conn, notice)
     notified = await _announce(db, temporal)

@@ -1,4 +1,5 @@
-"""Policy versions: the list (the one in force today marked), one version as JSON, and a new version.
+"""Policy versions: the list (the one in force today marked), one version in sections with what it changes
+against the version in force, and a new version as a form in Chinese (webapp/admin/policy_form.py).
 
 Versions are immutable because a case keeps the version it was accepted under; a change is a new
 version with its own effective date. The new-version form starts from the version in force, numbered
@@ -9,10 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Annotated, Any
+from typing import Any
 
 import asyncpg
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
@@ -20,16 +21,13 @@ from db import places_repo, policy_repo
 from infra.clock import today
 from schemas.policy import ApprovalLevel, Policy
 from webapp.admin.common import AdminActor, done, render_admin
+from webapp.admin.policy_form import SECTIONS, diff, form_values, parse
 from webapp.deps import Db
 from webapp.errors import chinese_message, not_found
 
 router = APIRouter(include_in_schema=False)
 
 MAX_BODY = 200_000  # characters; the default policy is about 2,000
-
-
-def _pretty(body: dict[str, Any]) -> str:
-    return json.dumps(body, ensure_ascii=False, indent=2)
 
 
 async def _in_force(conn: asyncpg.Connection, day: dt.date) -> Policy | None:
@@ -49,6 +47,10 @@ async def versions(request: Request, *, actor: AdminActor, db: Db) -> Response:
     return render_admin(request, "admin/policy.html", context, actor)
 
 
+def _form_context(values: dict[str, str], based_on: Policy | None, **more: Any) -> dict[str, Any]:
+    return {"sections": SECTIONS, "values": values, "based_on": based_on and based_on.version} | more
+
+
 @router.get("/admin/policy/new")
 async def new_version(request: Request, *, actor: AdminActor, db: Db) -> Response:
     day = today()
@@ -58,12 +60,13 @@ async def new_version(request: Request, *, actor: AdminActor, db: Db) -> Respons
     number = max((r.version for r in rows), default=0) + 1
     starts = max([day, *(r.effective_from for r in rows)]) + dt.timedelta(days=1)
     draft = (current or Policy()).model_dump(mode="json") | {"version": number, "effective_from": starts.isoformat()}
-    context = {"body": _pretty(draft), "based_on": current.version if current else None}
+    context = _form_context(form_values(draft), current, errors={}, problems=[])
     return render_admin(request, "admin/policy_new.html", context, actor)
 
 
 def _parse(text: str) -> tuple[Policy | None, list[str]]:
-    """The pasted JSON as a Policy, or the problems in Chinese (JSON syntax first, then each field)."""
+    """A version pasted as JSON (scripts, and the form's former shape): the Policy, or the problems in
+    Chinese (JSON syntax first, then each field by its Chinese name)."""
     if len(text) > MAX_BODY:
         return None, [f"内容过长（最多 {MAX_BODY} 个字符）"]
     try:
@@ -77,9 +80,19 @@ def _parse(text: str) -> tuple[Policy | None, list[str]]:
 
 
 @router.post("/admin/policy")
-async def add_version(request: Request, body: Annotated[str, Form()] = "", *, actor: AdminActor, db: Db) -> Response:
-    policy, problems = _parse(body)
-    if policy is not None:
+async def add_version(request: Request, *, actor: AdminActor, db: Db) -> Response:
+    """The form's fields (or a whole version as JSON in `body`); `step=preview` shows what the version
+    changes against the one in force and stores nothing."""
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    async with db.acquire() as conn:
+        current = await _in_force(conn, today())
+    if "body" in form:
+        policy, problems = _parse(form["body"])
+        values, errors = (form_values(policy) if policy else {}), {}
+    else:
+        parsed = parse(form)
+        policy, problems, errors, values = parsed.policy, parsed.problems, parsed.errors, form
+    if policy is not None and form.get("step") != "preview":
         async with db.acquire() as conn:
             try:
                 await policy_repo.add(conn, policy, actor.username)
@@ -90,7 +103,10 @@ async def add_version(request: Request, body: Annotated[str, Form()] = "", *, ac
                 return done(
                     request, f"/admin/policy/{policy.version}", "policy_added", version=policy.version, date=date
                 )
-    return render_admin(request, "admin/policy_new.html", {"body": body, "problems": problems}, actor, status=422)
+    changes = diff(current, policy) if policy is not None else None
+    context = _form_context(values or form_values(current or Policy()), current, errors=errors, problems=problems)
+    context |= {"changes": changes, "pasted": form.get("body")}
+    return render_admin(request, "admin/policy_new.html", context, actor, status=200 if not problems else 422)
 
 
 async def _approval_by_level(conn: asyncpg.Connection, policy: Policy) -> dict[ApprovalLevel, list[str]]:
@@ -111,8 +127,7 @@ async def show_version(request: Request, version: int, *, actor: AdminActor, db:
         policy = await policy_repo.get(conn, version)
         current = await _in_force(conn, day)
         approval = await _approval_by_level(conn, policy)
-    # As cases read it (fields in the model's order, defaults for fields added since), not jsonb's key order.
-    body = _pretty(policy.model_dump(mode="json"))
-    context = {"v": row, "body": body, "in_force": current and current.version, "today": day, "approval": approval}
-    context["levels"] = ApprovalLevel
+    context = {"v": row, "in_force": current and current.version, "today": day, "approval": approval}
+    context |= {"levels": ApprovalLevel, "sections": SECTIONS, "values": form_values(policy)}
+    context["changes"] = diff(current, policy) if current and current.version != version else None
     return render_admin(request, "admin/policy_view.html", context, actor)

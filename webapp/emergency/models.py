@@ -83,6 +83,9 @@ class FundEntry(BaseModel):
     recorded_by: str
     recorded_at: datetime
     balance_after: Decimal
+    recorded_by_name: str | None = None
+    event_id: str | None = None
+    beneficiary: str | None = None
 
 
 class FundLedger(BaseModel):

@@ -36,7 +36,7 @@ from webapp.access_log import Kind
 from webapp.deps import Db, MaybeTemporal, PageActor
 from webapp.documents.panel import panel
 from webapp.emergency import service
-from webapp.emergency.models import EmergencyDetail, EmergencyIn, IncomeIn
+from webapp.emergency.models import EmergencyDetail, EmergencyIn
 from webapp.emergency.waiting import event_lines, settled
 from webapp.errors import ApiError, chinese_message
 from webapp.payloads import body_model
@@ -310,49 +310,3 @@ async def act(
     except ApiError as exc:
         return await _detail_page(request, event_id, actor, db, temporal, error=exc.message, **again, status=exc.status)
     return RedirectResponse(f"/emergencies/{event_id}?done={action}", status_code=303)
-
-
-@router.get("/funds/{place_code}")
-async def ledger(request: Request, place_code: str, actor: PageActor, db: Db) -> Response:
-    return await _ledger_page(request, place_code, actor, db)
-
-
-async def _ledger_page(
-    request: Request,
-    place_code: str,
-    actor: Actor,
-    db: asyncpg.Pool,
-    *,
-    error: str | None = None,
-    values: dict | None = None,
-    status: int = 200,
-) -> Response:
-    try:
-        book = await service.fund_ledger(db, place_code, actor)
-    except ApiError as exc:
-        return render_error(request, exc.status, exc.message, actor)
-    can_add = service.may_book(actor, book.level)
-    return render(
-        request,
-        "emergency/ledger.html",
-        LABELS
-        | {"book": book, "can_add": can_add, "sources": SOURCES, "error": error, "values": values or {}}
-        | {"names": await users_repo.full_names(db, {e.recorded_by for e in book.entries})},
-        status=status,
-        actor=actor,
-    )
-
-
-@router.post("/funds/{place_code}")
-async def add_income(request: Request, place_code: str, actor: PageActor, db: Db) -> Response:
-    form = await request.form()
-    values = {k: str(v) for k, v in form.items() if k not in HIDDEN_FIELDS}
-    try:
-        body = IncomeIn.model_validate({k: v or None for k, v in values.items()})
-        await service.add_income(db, place_code, body, actor)
-    except ValidationError as exc:
-        message = "；".join(_errors(exc))
-        return await _ledger_page(request, place_code, actor, db, error=message, values=values, status=422)
-    except ApiError as exc:
-        return await _ledger_page(request, place_code, actor, db, error=exc.message, values=values, status=exc.status)
-    return RedirectResponse(f"/funds/{place_code}", status_code=303)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import asdict
+from datetime import date
 from decimal import Decimal
 
 import asyncpg
@@ -310,13 +311,21 @@ async def _fund_place(db: asyncpg.Pool, place_code: str, actor: Actor) -> places
     return place
 
 
-async def fund_ledger(db: asyncpg.Pool, place_code: str, actor: Actor, page: int = 1) -> FundLedger:
+async def fund_ledger(
+    db: asyncpg.Pool,
+    place_code: str,
+    actor: Actor,
+    page: int = 1,
+    since: date | None = None,
+    until: date | None = None,
+    limit: int = 200,
+) -> FundLedger:
     authz.require(actor, "fund.read")
     place = await _fund_place(db, place_code, actor)
     async with db.acquire() as conn:
         fund = await funds_repo.fund(conn, place_code)
         balance = await funds_repo.balance(conn, place_code)
-        rows = await funds_repo.ledger(conn, place_code, limit=200, offset=(page - 1) * 200)
+        rows = await funds_repo.ledger(conn, place_code, limit, (page - 1) * limit, since, until)
     return FundLedger(
         place_code=place_code,
         name=fund.name,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response
 
 from rules.stages import STAGE_LABELS
 from schemas.emergency import EmergencyKind
+from schemas.people import Relation
 from schemas.review import AssistanceType
 from webapp import access_log
 from webapp.deps import Db, PageActor
@@ -52,4 +53,5 @@ def _context(query: str) -> dict:
         "stage_labels": STAGE_LABELS,
         "assistance_labels": {t.value: t.label for t in AssistanceType},
         "emergency_labels": {k.value: k.label for k in EmergencyKind},
+        "relation_labels": {r.value: r.label for r in Relation},
     }

@@ -29,7 +29,7 @@ from schemas.frontdoor import REQUEST_NO, Channel, FrontDoorRequest, IntakeState
 from schemas.identity import validate_phone, validate_resident_id
 from schemas.staff import Bureau
 from webapp.deps import Db, MaybeTemporal
-from webapp.errors import ApiError, chinese_message
+from webapp.errors import ApiError, chinese_message, field_message, missing_message
 from webapp.frontdoor.requests import front_door_policy, submit_request
 from webapp.portal import limits
 from webapp.render import render
@@ -115,11 +115,18 @@ async def villages(request: Request, db: Db, township_code: str = Query("", max_
     return _page(request, "portal/_villages.html", {"villages": await _villages(db, township_code), "values": {}})
 
 
-def _field_errors(exc: ValidationError) -> dict[str, str]:
+def _field_errors(exc: ValidationError | None, kind: RequestKind, values: dict[str, Any]) -> dict[str, str]:
+    """Per field, what to fix: an empty required field asks for itself, the rest say what is wrong."""
     found: dict[str, str] = {}
-    for e in exc.errors(include_url=False, include_input=False):
+    if kind is RequestKind.HELP and not values["needs"]:
+        found["needs"] = missing_message("needs")
+    for e in exc.errors(include_url=False, include_input=False) if exc else []:
         field = str(e["loc"][0]) if e.get("loc") else "form"
-        found.setdefault(field, chinese_message({**e, "loc": ()}))
+        if field == "form" and str(e.get("msg", "")).endswith("请至少选择一项求助事项"):
+            field = "needs"  # the model's own check, shown at the checkboxes
+        if field in FIELDS and not values.get(field) and not (field == "id_number" and kind is RequestKind.ENQUIRY):
+            found.setdefault(field, missing_message(field))
+        found.setdefault(field, field_message(e) if field != "form" else chinese_message(e))
     return found
 
 
@@ -141,7 +148,7 @@ async def _submit(
             kind=kind,
             needs=needs if kind is RequestKind.HELP else [],
             name=values["name"],
-            id_number=values["id_number"],
+            id_number=values["id_number"] or (None if kind is RequestKind.ENQUIRY else ""),  # a question needs none
             phone=values["phone"],
             township_code=values["township_code"],
             village_code=values["village_code"] or None,
@@ -151,8 +158,8 @@ async def _submit(
             about_person=values["about_person"] or None,
         )
     except ValidationError as exc:
-        return await _form(request, db, kind, values, _field_errors(exc), status=422)
-    if not await limits.count(db, request, ip, body.id_number):
+        return await _form(request, db, kind, values, _field_errors(exc, kind, values), status=422)
+    if not await limits.count(db, request, ip, body.id_number or f"phone:{body.phone}"):
         return _too_many(request, ip, "id_number")
     try:
         created = await submit_request(db, temporal, body, Channel.PORTAL, None)
@@ -248,7 +255,7 @@ async def status(
     if number is None:
         return _status_form(request, values, "bad_number", status=422)
     try:
-        person = validate_resident_id(values["id_number"])
+        person = validate_resident_id(values["id_number"]) if values["id_number"] else None  # a question's
         phone_no = validate_phone(values["phone"])
     except ValueError as exc:
         return _status_form(request, values, str(exc), status=422)

@@ -8,7 +8,7 @@ approver, district officer: authz `ids.full`); masked for everyone else who may 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -20,23 +20,17 @@ from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, Paragraph, Spacer, Table, TableStyle
 
 from infra.clock import BEIJING
+from rules.clock import last_day
 from rules.stages import STAGE_LABELS
 from schemas.identity import mask_id, mask_phone
-from schemas.people import RELATION_LABELS
+from schemas.people import RELATION_LABELS, AssetKind, IncomeSource
 from schemas.review import AssistanceType
 from schemas.staff import Actor, Role
 from webapp import authz
 from webapp.pdfkit import a4, cjk_font, paragraph
 from webapp.review.approval_data import FormData
 
-INCOME_SOURCES = {
-    "wage": "工资性收入",
-    "business": "经营性收入",
-    "agriculture": "农业生产收入",
-    "pension": "养老金",
-    "transfer": "转移性收入",
-    "other": "其他收入",
-}
+INCOME_SOURCES = {s.value: s.label for s in IncomeSource}
 HUKOU = {"urban": "城镇", "rural": "农村"}
 CHANNELS = {"counter": "窗口申请", "online": "12349 平台", "proxy": "村（居）委会代办"}
 NOT_YET = "（尚未办理）"
@@ -178,7 +172,10 @@ class Form:
         rows.append([("家庭月收入合计", 2), yuan(hh.monthly_income()), f"人均 {yuan(hh.per_capita_income())}"])
         body: list[Any] = [self.grid(rows, [1.6, 1.4, 1.3, 2.7], header=True)]
         if hh.assets:
-            assets = "；".join(f"{a.description or a.kind.value} {yuan(a.value)}" for a in hh.assets)
+            assets = "；".join(
+                f"{AssetKind(a.kind).label}{('（' + a.description + '）') if a.description else ''} {yuan(a.value)}"
+                for a in hh.assets
+            )
             body += [Spacer(1, 2 * mm), self.p(f"申报财产：{assets}")]
         return body
 
@@ -297,7 +294,7 @@ class Form:
         if started is None:
             return [self.p(NOT_YET)]
         first = local(started["occurred_at"]).date()
-        last = local(started["payload"]["ends_at"]).date() - timedelta(days=1)
+        last = last_day(local(started["payload"]["ends_at"]))
         objections = (
             "；".join(f"{o['payload']['objector']}：{o['payload']['content']}" for o in self.d.objections) or "无"
         )

@@ -53,6 +53,7 @@ from webapp.review.case_forms import (
 from webapp.review.cases import CaseId, case_row, shows_full_ids, summary
 from webapp.review.common import COMMON_MATERIALS, beijing, field_errors, load_calendar
 from webapp.review.findings import findings, staff_names, with_names
+from webapp.review.timeline_text import describe
 from webapp.review.waiting import state_lines
 from webapp.review.workflow import case_state, settled, started_with
 
@@ -121,6 +122,7 @@ def _timeline(
                 "stage": e.stage,
                 "kind": e.kind,
                 "summary": with_names(e.payload.get("summary", e.kind), e, names),
+                "payload": e.payload,  # the English page describes known kinds from it (timeline_text.py)
             }
         )
     return out
@@ -210,6 +212,7 @@ async def case_page(
         "paused_since": _pause(events),
         "timeline": _timeline(events, accepted_at.date(), cal, names),
         "findings": findings(events, state, names),
+        "timeline_text": describe,
         "escalations": await cases_repo.escalations_of(db, [case_id]),
         "barred": barred,
         "namesakes": namesakes,

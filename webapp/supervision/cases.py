@@ -86,7 +86,7 @@ COLUMNS: list[tuple[str, Callable[[dict[str, Any]], Any], str | None, int]] = [
     ("办理层级", lambda v: v["handled_by_label"], None, 12),
     ("受理时间", lambda v: _naive(v["accepted_local"]), "yyyy-mm-dd hh:mm", 17),
     ("办结时限", lambda v: v["deadline"], "yyyy-mm-dd", 12),
-    ("时限待定", lambda v: _yes_no(v["deadline_provisional"]), None, 9),
+    ("时限暂定", lambda v: _yes_no(v["deadline_provisional"]), None, 9),
     ("是否超期", lambda v: _yes_no(v["overdue"]), None, 9),
     ("补正暂停（工作日）", lambda v: v["paused_days"], None, 10),
     ("审核确认时间", lambda v: _naive(v["decided_local"]), "yyyy-mm-dd hh:mm", 17),

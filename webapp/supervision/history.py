@@ -35,6 +35,7 @@ from infra import clock
 from infra.clock import BEIJING
 from rules.stages import STAGE_LABELS
 from schemas.identity import mask_id
+from schemas.labels import category_label
 from schemas.people import RELATION_LABELS
 from schemas.staff import Actor, Role
 from schemas.supervision import ongoing_workflow_id
@@ -335,7 +336,7 @@ async def case_file_data(db: asyncpg.Pool, client: Client | None, row: CaseRow, 
         ("办结时限", f"{row.deadline or '—'}{'（暂定）' if row.deadline_provisional else ''}"),
         ("当前环节", STAGE_LABELS.get(row.stage, row.stage)),
         ("审核确认时间", _when(row.decided_at) if row.decided_at else "—"),
-        ("保障类别与金额", f"{row.category or ''} 每月 {yuan(amount)} 元" if amount is not None else "—"),
+        ("保障类别与金额", "—" if amount is None else f"{category_label(row.category)} 每月 {yuan(amount)} 元".strip()),
         ("办理层级", "区民政局" if row.handled_by == "district" else "乡镇（街道）"),
         ("政策版本", str(row.policy_version)),
     ]
