@@ -387,7 +387,13 @@ async def test_schedules_on_the_dev_server_and_the_daily_run(dev_env: WorkflowEn
         run = await _daily_run(daily)
         result = await dev_env.client.get_workflow_handle(run).result()
         day = date.fromisoformat(result["day"])
-        assert result == {"day": str(day), "reviews_started": 1, "digests": 2}
+        assert result == {
+            "day": str(day),
+            "reviews_started": 1,
+            "digests": 2,
+            "discovery_lists_purged": 0,
+            "discovery_tasks_started": 0,
+        }
         ongoing: WorkflowHandle = dev_env.client.get_workflow_handle(ongoing_workflow_id("DAY-1"))
         s = await ongoing.query(SupervisionNames.STATE, result_type=OngoingState)
         assert (s.cycle, s.due_on, s.status, s.monthly_amount) == (1, next_review, "waiting", Decimal("500"))

@@ -106,6 +106,19 @@ FIELD_LABELS: dict[str, str] = {
     "assets.max_houses": "住房套数上限",
     "assets.business_allowed": "允许登记有经营实体",
     "assets.override_max_ratio": "审批调整月保障金的上限倍数",
+    "documents": "申请材料",
+    "documents.types": "材料类型",
+    "documents.required": "各救助类型必备材料",
+    "payroll": "资金发放",
+    "payroll.payroll_day": "每月生成发放花名册的日期",
+    "payroll.arrears": "新纳入对象首次发放的补发方式",
+    "payroll.unpaid_escalation_months": "连续未发放成功上报区民政局的月数",
+    "discovery": "主动发现",
+    "discovery.visit_working_days": "发现任务入户核实时限",
+    "discovery.dedup_days": "同类信号去重天数",
+    "discovery.retention_days": "部门名单保存天数",
+    "discovery.assisted_by": "视为已获救助的救助类型（按信号类别）",
+    "discovery.review_prompt_kinds": "对在保对象提示复核的信号类别",
 }
 
 _WRAPPERS = ("body", "query", "path", "form")  # FastAPI's first element of a request's location

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import asyncpg
@@ -20,13 +21,16 @@ import pytest
 from playwright.async_api import Browser, Page
 
 from db.declarations_repo import save_declaration
+from db.roster_repo import keep_error_sheet
 from db.users_repo import DEMO_USERS
 from schemas.frontdoor import IntakeNames, IntakeState, RequestKind, Triage
 from schemas.staff import Role
 from tests.support.browser import Live, log_in
+from tests.support.clock import beijing
 from tests.support.emergency import start_emergency
-from tests.support.factories import actor
+from tests.support.factories import actor, resident_id
 from tests.support.frontdoor import submit
+from tests.support.payroll import seed_recipient
 from tests.support.review import start
 from tests.support.workflows import query_until
 from webapp.app import PAGES
@@ -35,6 +39,10 @@ from webapp.app import PAGES
 USERS = {role: next(u for u, _, r, _, _ in DEMO_USERS if r is role) for role in Role}
 FILES = re.compile(r"\.(pdf|csv|xlsx|json|\{suffix\}|\{fmt\})$")  # downloads, fetched rather than opened
 ROUTES_WITHOUT_DATA: set[str] = set()  # a route left out here would need a reason
+RECIPIENT = "CRAWL-RECIPIENT-1"
+# Deliberate refusals the browser logs as a failed load: 403 (not yours), 409 (not now: e.g. the public notice
+# of a case that is not in its notice period)
+REFUSED = (403, 409)
 
 
 def page_routes() -> list[str]:
@@ -57,10 +65,16 @@ async def _values(pool: asyncpg.Pool) -> dict[str, Callable[[str], list[str]]]:
         "version": ["1"],
         "suffix": ["csv", "xlsx"],
         "fmt": ["csv", "json"],
+        "payroll_id": [str(await one("select id from payrolls limit 1"))],
+        "task_id": ["FX-CRAWL1"],
+        "check_id": ["crawl-check-1"],
     }
     missing = [name for name, v in fixed.items() if None in v]
     assert not missing, f"no rows for {missing}: the seeding failed"
-    return {name: (lambda _path, v=v: v) for name, v in fixed.items()}
+    values = {name: (lambda _path, v=v: v) for name, v in fixed.items()}
+    # a payment account is a recipient's: that page is opened on an enrolled case
+    values["case_id"] = lambda path, v=fixed["case_id"]: [RECIPIENT] if path.endswith("/payment-account") else v
+    return values
 
 
 def expand(path: str, values: dict[str, Callable[[str], list[str]]]) -> list[str]:
@@ -87,7 +101,7 @@ class Problems:
 
     def _console(self, msg: Any) -> None:
         # The browser logs a refused page (403) as a failed load: that is the answer asked for.
-        if msg.type == "error" and not (self.status == 403 and "status of 403" in msg.text):
+        if msg.type == "error" and not (self.status in REFUSED and f"status of {self.status}" in msg.text):
             self.found.append(f"{self.current}: console error {msg.text}")
 
     def _response(self, response: Any) -> None:
@@ -108,7 +122,7 @@ async def visit_all(page: Page, live: Live, who: str, urls: list[str]) -> list[s
             continue
         response = await page.goto(live.url + url, wait_until="load")
         problems.visited += 1
-        if response and response.status not in (200, 403, 422):
+        if response and response.status not in (200, *REFUSED, 422):
             problems.found.append(f"{who} {url}: answered {response.status}")
     assert problems.visited >= 50, f"{who}: only {problems.visited} pages opened"
     return problems.found
@@ -145,6 +159,20 @@ async def seed(live: Live) -> None:
     )
     async with live.pool.acquire() as conn:
         await save_declaration(conn, "2026-10", [], {"households": 0, "people": 0, "amount_fen": 0}, "qu_minzheng")
+    # a draft payroll, a discovery task and a dry run's error sheet (the administrator's)
+    await live.pool.execute(
+        "insert into payrolls (township_code, month, workflow_id, lines, amount_fen) "
+        "values ('341503106', '2026-10-01', 'payroll-crawl', 1, 65000)"
+    )
+    await live.pool.execute(
+        "insert into discovery_tasks (task_id, id_number, name, kind, signal_on, township_code, created_on, "
+        "quiet_until, status) values ('FX-CRAWL1', $1, '发现甲', 'large_medical', '2026-11-20', '341503106', "
+        "'2026-11-20', '2027-02-18', 'open')",
+        resident_id(date(1960, 3, 3), seq=41),
+    )
+    await keep_error_sheet(live.pool, "crawl-check-1", "admin", "名册.xlsx", 1, b"PK")
+    at = beijing(2026, 9, 1, 10, 0)
+    await seed_recipient(live.pool, RECIPIENT, name="发放甲", accepted=at, decided=at, first_month=date(2026, 10, 1))
 
 
 def test_the_page_list_comes_from_the_routes() -> None:

@@ -65,7 +65,9 @@ async def test_dashboard_draws_a_chart_per_canvas(live: Live, page: Page) -> Non
     )
     assert [d["name"] for d in drawn] == ["stages", "times", "weekly"]
     assert [d["type"] for d in drawn] == ["bar", "bar", "line"]
-    assert drawn[0]["datasets"] == 7 and drawn[1]["datasets"] == 3 and drawn[2]["datasets"] == 2
+    assert (
+        drawn[0]["datasets"] == 9 and drawn[1]["datasets"] == 3 and drawn[2]["datasets"] == 2
+    )  # a bar per stage, withdrawn and terminated included
     assert all(d["painted"] > 1000 for d in drawn), drawn
     heights = await page.evaluate(
         "[...document.querySelectorAll('.sv-chart')].map(b => [b.dataset.height + 'px', getComputedStyle(b).height])"

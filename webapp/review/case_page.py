@@ -121,8 +121,9 @@ def _timeline(
                 "role": Role(e.actor_role).label if e.actor_role else None,
                 "stage": e.stage,
                 "kind": e.kind,
-                "summary": with_names(e.payload.get("summary", e.kind), e, names),
-                "payload": e.payload,  # the English page describes known kinds from it (timeline_text.py)
+                "summary": (summary := with_names(e.payload.get("summary", e.kind), e, names)),
+                # the English page describes known kinds from the data (timeline_text.py), Chinese shows `summary`
+                "payload": e.payload | {"summary": summary},
             }
         )
     return out
