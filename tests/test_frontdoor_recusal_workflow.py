@@ -82,7 +82,7 @@ async def test_a_complaint_is_kept_from_those_who_handled_the_case(
 
     row = await eventually(notice, "the unit told of the complaint")
     assert tuple(row) == (
-        "role:township_approver@341503106",
+        "role:district_officer@341503",  # about a case: the district, not the unit's approvers
         "新的投诉",
         "收到投诉 TS-20261204-A00004，请登录系统查看并办理",
     )

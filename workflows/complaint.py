@@ -71,12 +71,15 @@ class ComplaintWorkflow(DatedSubject):
                     FrontDoorContract.case_handlers_of, start.about_case_id, **ACTIVITY
                 )
                 self.case_handlers = frozenset(handlers)
-            # whoever of the unit it is about must not learn its content from the notice: the desk shows it
-            # only to those who may handle it
+            # the notice carries neither complainant nor content (the desk shows it to those who may handle
+            # it); one about a person or a case goes to the district, not to the unit's role, which may
+            # include the one it is about
             body = f"收到投诉 {start.complaint_no}，请登录系统查看并办理"
+            concerns = bool((start.about_person or "").strip() or start.about_case_id)
+            audience = f"role:district_officer@{start.unit_code[:6]}" if concerns else self.unit_audience
         else:
-            body = f"{start.complainant}：{start.content}"
-        await self.notify("registered", self.unit_audience, "新的投诉", body)
+            body, audience = f"{start.complainant}：{start.content}", self.unit_audience
+        await self.notify("registered", audience, "新的投诉", body)
         if start.about_case_id:
             await self.flag_case(start.about_case_id)
         await self.until(lambda: self.status == "concluded")
