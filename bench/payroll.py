@@ -57,10 +57,13 @@ async def import_roster(pool: asyncpg.Pool, households: int, today: date) -> dic
     }
 
 
-async def _all_drafted(client: Client, month: str, townships: list[str]) -> list[PayrollState]:
+async def _all_drafted(client: Client, month: str, townships: list[str], within: float = 1800) -> list[PayrollState]:
     pending = {t: client.get_workflow_handle(payroll_workflow_id(t, month)) for t in townships}
     states: dict[str, PayrollState] = {}
+    deadline = time.monotonic() + within
     while pending:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"payrolls not drafted after {within:.0f} s: {sorted(pending)}")
         for t, h in list(pending.items()):
             s = await h.query(PayrollNames.STATE, result_type=PayrollState)
             if s.status != "drafting":

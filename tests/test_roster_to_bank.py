@@ -142,3 +142,8 @@ async def test_a_sample_roster_from_refusal_to_import_payroll_bank_file_and_a_re
         ("IMP-0000001", SHIPO, "failed", "账户已销户"),
         ("IMP-0000031", SHIPO, "failed", "户名不符"),
     ]
+    # The township's caseworker finds the two on the payroll page, to put right.
+    assert (await log_in(web, "shipo_jingban")).status_code == 303
+    page = await web.get("/payroll")
+    assert page.status_code == 200
+    assert re.findall(r'<tr data-case="([^"]+)">', page.text) == ["IMP-0000001", "IMP-0000031"]
