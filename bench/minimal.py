@@ -19,7 +19,8 @@ payloads. Its worker runs on its own task queue (`bench-minimal`):
     .venv/bin/python -m bench.minimal          # TEMPORAL_ADDRESS=127.0.0.1:PORT
 
 The same worker hosts the annual burst's baseline, `ParkWorkflow`: the ongoing review's input and its
-first step (sleep until the review falls due), nothing else.
+first step (sleep until the review falls due), nothing else; and the payroll benchmark's, `OnceWorkflow`:
+one activity, then done.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from temporalio.common import RetryPolicy
 TASK_QUEUE = "bench-minimal"
 WORKFLOW = "BenchMinimalWorkflow"
 PARK = "BenchParkWorkflow"
+ONCE = "BenchOnceWorkflow"
 STATE = "state"
 UPDATES = ["step1", "step2", "step3", "step4", "decide"]
 START_ACTIVITIES = 7
@@ -179,13 +181,22 @@ class ParkWorkflow:
         await workflow.sleep(due - workflow.now())
 
 
+@workflow.defn(name=ONCE)
+class OnceWorkflow:
+    """The payroll benchmark's baseline: a workflow started and completed after one activity, nothing else."""
+
+    @workflow.run
+    async def run(self, n: int) -> int:
+        return await workflow.execute_activity(step, n, **ACTIVITY)
+
+
 def build_worker(client, task_queue: str = TASK_QUEUE):
     from temporalio.worker import Worker
 
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[MinimalWorkflow, ParkWorkflow],
+        workflows=[MinimalWorkflow, ParkWorkflow, OnceWorkflow],
         activities=[step],
         graceful_shutdown_timeout=timedelta(seconds=10),
     )

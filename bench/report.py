@@ -136,6 +136,26 @@ def table_rows(res: dict) -> list[tuple[str, str, str, str, str]]:
                 _ok(d["counts"]["tasked"] + d["counts"]["assisted"] == d["signals"]),
             )
         )
+    if py := f.get("payroll"):
+        rows.append(
+            (
+                f"month's payroll: {py['imported']['households'] // 1000}k imported households, "
+                f"{py['townships']} townships drafted",
+                f"{py['payroll_seconds']} s",
+                f"{py['baseline_seconds']} s for {py['townships'] + 1} bare workflows",
+                f"{py['ratio']}x; < {py['target_seconds']:.0f} s",
+                _ok(py["payroll_seconds"] < py["target_seconds"] and py["drafted"] == py["townships"]),
+            )
+        )
+        rows.append(
+            (
+                "  payroll lines, total; worker RSS peak",
+                f"{py['lines']} lines, {py['total_yuan']} yuan; {py['worker_rss_mb']['peak']} MB",
+                f"RSS before {py['worker_rss_mb']['before']} MB",
+                f"RSS < {TARGETS['worker_rss_mb']} MB",
+                _ok(py["worker_rss_mb"]["peak"] < TARGETS["worker_rss_mb"]),
+            )
+        )
     return rows
 
 
@@ -363,6 +383,10 @@ def markdown(res: dict) -> str:
             f"seeding took {d['seed_seconds']} s",
             "",
         ]
+    if py := f.get("payroll"):
+        from bench.payroll import section
+
+        out += section(py, _phase_load(py))
     findings = HERE / "findings.md"
     if findings.exists():
         out += [findings.read_text().strip(), ""]

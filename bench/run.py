@@ -39,12 +39,14 @@ HERE = Path(__file__).resolve().parent
 FULL = dict(
     lifecycle_cases=50, lifecycle_rounds=4, enrol_cases=30, api_cases=100_000, open_share=0.025, runs=60,
     intake=1000, annual=40_000, annual_baseline=4000, annual_budget=3600.0, discovery=100_000, discovery_runs=5,
+    payroll=40_000,
 )  # fmt: skip
 QUICK = dict(
     lifecycle_cases=10, lifecycle_rounds=1, enrol_cases=5, api_cases=100_000, open_share=0.025, runs=15,
     intake=100, annual=300, annual_baseline=300, annual_budget=30.0, discovery=10_000, discovery_runs=3,
+    payroll=1000,
 )  # fmt: skip
-FIGURES = ("lifecycle", "enrolment", "api", "intake", "annual", "discovery")
+FIGURES = ("lifecycle", "enrolment", "api", "intake", "annual", "discovery", "payroll")
 
 
 def quiet_logs() -> None:
@@ -55,7 +57,7 @@ def quiet_logs() -> None:
 
 
 async def run(args: argparse.Namespace, p: dict, only: set[str]) -> dict:
-    from bench import api, bursts, discovery, lifecycle, minimal
+    from bench import api, bursts, discovery, lifecycle, minimal, payroll
     from db.pool import create_pool
     from webapp.app import create_app
 
@@ -156,6 +158,11 @@ async def run(args: argparse.Namespace, p: dict, only: set[str]) -> dict:
             r = await discovery.matching(pool, p["discovery"], p["discovery_runs"])
             figures["discovery"] = r | phase.end()
             print(f"discovery: match p50 {r['match']['p50_ms']} ms, bare {r['bare']['p50_ms']} ms", flush=True)
+        if "payroll" in only:
+            phase = Phase("payroll", sampler)
+            r = await payroll.month_payroll(system, client, pool, p["payroll"], today)
+            figures["payroll"] = r | phase.end()
+            print(f"payroll: {r['lines']} lines in {r['payroll_seconds']} s, ratio {r['ratio']}", flush=True)
     finally:
         if pool is not None:
             await pool.close()
