@@ -30,7 +30,7 @@ from webapp.frontdoor.models import StaffRequestIn, VerifyIdentityIn
 from webapp.frontdoor.overview import overview
 from webapp.frontdoor.referrals import list_referrals
 from webapp.frontdoor.row_pages import RowPage, action_forms, submit
-from webapp.frontdoor.waiting import request_lines
+from webapp.frontdoor.waiting import request_lines, request_list_lines
 from webapp.render import HIDDEN_FIELDS, refused, render, render_error
 
 router = APIRouter(include_in_schema=False)
@@ -50,7 +50,13 @@ async def desk(request: Request, actor: PageActor, db: Db) -> Response:
     return render(
         request,
         "frontdoor/desk.html",
-        LABELS | {"lists": lists, "may_register": authz.may(actor, "request.register"), "today": clock.today()},
+        LABELS
+        | {
+            "lists": lists,
+            "waiting": await request_list_lines(db, [r for listed in lists.values() for r in listed.items]),
+            "may_register": authz.may(actor, "request.register"),
+            "today": clock.today(),
+        },
         actor=actor,
     )
 
