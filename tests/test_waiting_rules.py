@@ -11,7 +11,7 @@ import pytest
 
 from rules.caps import Caps, Tier, Totals
 from rules.emergency_actions import EventView
-from rules.frontdoor_actions import ReferralView, RequestView
+from rules.frontdoor_actions import ComplaintView, ReferralView, RequestView
 from rules.stages import ActorView, CaseView, Stage, tasks
 from rules.waiting import (
     APPLICANT,
@@ -20,6 +20,7 @@ from rules.waiting import (
     SYSTEM,
     Wait,
     case_waits,
+    complaint_waits,
     event_waits,
     referral_waits,
     request_waits,
@@ -238,3 +239,23 @@ REFERRAL = ReferralView(status="delivered", bureau="medical", township=SHIPO)
 )
 def test_whom_a_referral_waits_on(referral: ReferralView, expected: list) -> None:
     assert [(w.who, w.place, w.steps, w.bureau) for w in referral_waits(referral)] == expected
+
+
+COMPLAINT = ComplaintView(status="registered", unit=SHIPO, about_person="李娟")
+
+
+@pytest.mark.parametrize(
+    "complaint, expected",
+    [
+        pytest.param(COMPLAINT, [(CW, SHIPO, ("accept",)), (APPROVER, SHIPO, ("accept",))], id="to-accept"),
+        pytest.param(
+            replace(COMPLAINT, status="accepted"),
+            [(CW, SHIPO, ("conclude",)), (APPROVER, SHIPO, ("conclude",))],
+            id="to-conclude",
+        ),
+        pytest.param(replace(COMPLAINT, unit=DISTRICT), [(OFFICER, DISTRICT, ("accept",))], id="the-district's"),
+        pytest.param(replace(COMPLAINT, status="concluded"), [], id="concluded"),
+    ],
+)
+def test_whom_a_complaint_waits_on(complaint: ComplaintView, expected: list) -> None:
+    assert who(complaint_waits(complaint)) == expected

@@ -15,7 +15,7 @@ from tests.support.clients import csrf_token, login
 from tests.support.clock import SkippingEnvironment, beijing
 from tests.support.emergency import VILLAGE, fund
 from tests.support.factories import resident_id
-from tests.support.frontdoor import apply_online, referrals_of
+from tests.support.frontdoor import apply_online, referrals_of, resident
 from tests.support.workflows import eventually
 from tests.test_emergency_api import household
 from tests.test_emergency_clocks_web import page_as, text
@@ -109,3 +109,21 @@ async def test_the_desk_and_the_bureau_inbox_say_whom_each_request_and_referral_
     assert waiting_cell(html, "referral", referral) == [
         "等待区医保局接收转介（已等待 0 个工作日，应于 10-10 前办理，还剩 3 个工作日） 区医保局 工作人员"
     ]
+
+
+# 00:30 on 2027-01-01 in Beijing: a complaint is accepted within 15 calendar days (01-16, a Saturday: the limit
+# ends on Monday 01-18) and concluded within 60 (03-02).
+@pytest.mark.start_at(datetime(2026, 12, 31, 16, 30, tzinfo=UTC))
+async def test_the_complaints_list_says_whom_each_open_complaint_waits_on(
+    web: httpx.AsyncClient, review_env: SkippingEnvironment, pool: asyncpg.Pool
+) -> None:
+    hotline = await login(web, "qu_minzheng", session=False)
+    body = resident(description="来电投诉：经办人李娟不给办理低保") | {"kind": "complaint", "about_person": "李娟"}
+    assert (await web.post("/api/frontdoor/requests", json=body, headers=hotline)).status_code == 201
+    complaint_no = await eventually(lambda: pool.fetchval("select complaint_no from complaints"), "complaint")
+
+    html = await page_as(web, "shipo_shenpi", "/frontdoor/complaints")
+    assert waiting_cell(html, "complaint", complaint_no) == [
+        "等待石婆店镇经办人受理投诉（已等待 0 个工作日，应于 01-18 前办理，还剩 11 个工作日） 石婆店镇经办人 王强",
+        "等待石婆店镇审批人受理投诉（已等待 0 个工作日，应于 01-18 前办理，还剩 11 个工作日） 石婆店镇审批人 张华",
+    ]  # 李娟, whom it is about, is not named to handle it

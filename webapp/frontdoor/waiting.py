@@ -1,22 +1,38 @@
 """Whom a 12349 request or a referral waits on (`rules.waiting`), since when and by when: since its latest entry in
 its log (its registration or delivery at first); a request is due on its answer date, a referral's acceptance and
-result on theirs. The desk's lists and the bureau's inbox say the same for every row from the rows and their logs
-(`frontdoor_repo.log_facts`), in a few queries and without asking any workflow."""
+result on theirs, a complaint's acceptance and conclusion on theirs. The desk's lists, its complaints and the
+bureau's inbox say so for every row from the rows and their logs (`frontdoor_repo.log_facts`), in a few queries
+and without asking any workflow."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 import asyncpg
 
 from db import calendar_repo, frontdoor_repo, places_repo
 from infra.clock import today
-from rules.frontdoor_actions import ReferralAction, ReferralView, RequestView, review_needs
+from rules.frontdoor_actions import (
+    ComplaintAction,
+    ComplaintView,
+    ReferralAction,
+    ReferralView,
+    RequestView,
+    review_needs,
+)
 from rules.needs import BY_CODE
-from rules.waiting import Wait, referral_waits, request_waits
-from webapp.frontdoor.models import LogEntry, ReferralDetail, ReferralSummary, RequestDetail, RequestSummary
+from rules.recusal import names_person
+from rules.waiting import Wait, complaint_waits, referral_waits, request_waits
+from webapp.frontdoor.models import (
+    ComplaintSummary,
+    LogEntry,
+    ReferralDetail,
+    ReferralSummary,
+    RequestDetail,
+    RequestSummary,
+)
 from webapp.frontdoor.requests import request_view
 from webapp.waiting import WaitLine, people, wait_lines
 
@@ -125,3 +141,28 @@ async def referral_list_lines(db: asyncpg.Pool, items: Sequence[ReferralSummary]
         for ref in items
     ]
     return await _lines(db, rows)
+
+
+def _complaint_due(c: ComplaintSummary) -> Callable[[Wait], date | None]:
+    return lambda w: c.accept_due if ComplaintAction.ACCEPT.value in w.steps else c.conclude_due
+
+
+async def complaint_list_lines(db: asyncpg.Pool, items: Sequence[ComplaintSummary]) -> dict[str, list[WaitLine]]:
+    """Whom each listed complaint waits on, by complaint number: the handling unit's desk, to accept it by its
+    acceptance date and conclude it by its conclusion date."""
+    facts = await frontdoor_repo.log_facts(db, "complaint", [c.complaint_no for c in items])
+    rows = [
+        _Row(
+            c.complaint_no,
+            complaint_waits(ComplaintView(c.status, c.unit_code, c.about_person)),
+            f.last_at if (f := facts.get(c.complaint_no)) else c.created_at,
+            _complaint_due(c),
+        )
+        for c in items
+    ]
+    lines = await _lines(db, rows)
+    about = {c.complaint_no: c.about_person for c in items}
+    return {  # whom a complaint names is not named as one to handle it
+        no: [replace(w, people=[p for p in w.people if not names_person(about[no], "", p)]) for w in waits]
+        for no, waits in lines.items()
+    }
