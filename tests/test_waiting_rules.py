@@ -259,3 +259,20 @@ COMPLAINT = ComplaintView(status="registered", unit=SHIPO, about_person="李娟"
 )
 def test_whom_a_complaint_waits_on(complaint: ComplaintView, expected: list) -> None:
     assert who(complaint_waits(complaint)) == expected
+
+
+def test_whom_and_what_a_wait_names_have_english() -> None:
+    """The pages say whom and what in the reader's language (ui/_waiting.html): every role-at-place label, the
+    bureaus and every step a wait can name have an English entry."""
+    from rules import emergency_actions as em
+    from rules import frontdoor_actions as fd
+    from rules import stages
+    from schemas.staff import Bureau
+    from tests.support.i18n import repeated, untranslated
+    from webapp.waiting import _AT_PLACE, _OTHERS, DISTRICT_OFFICE
+
+    steps = [*stages.ACTIONS.values(), *em.ACTIONS.values()]
+    steps += [*fd.REQUEST_ACTIONS.values(), *fd.REFERRAL_ACTIONS.values(), *fd.COMPLAINT_ACTIONS.values()]
+    whom = [*_AT_PLACE.values(), DISTRICT_OFFICE, _OTHERS[APPLICANT], *(b.label for b in Bureau)]
+    assert untranslated([*whom, *(s.label for s in steps), "补正材料"], "en") == []
+    assert repeated("en", "waiting-labels.po") == {}
