@@ -71,6 +71,35 @@ async def test_the_emergency_list_says_whom_each_open_event_waits_on(
     ]  # as the event's own page says
 
 
+@pytest.mark.start_at(beijing(2026, 11, 24, 9, 30))
+async def test_the_emergency_list_reads_an_open_namesake_warning_from_the_log_as_the_page_does(
+    web: httpx.AsyncClient, review_env: SkippingEnvironment, pool: asyncpg.Pool
+) -> None:
+    cadre = await login(web, "shipo_cun1", session=False)
+    body = {"event_id": "WAIT-NAME", "kind": "fire", "description": "房屋失火", "household": household()}
+    body["declared_relatives"] = [{"staff_name": "王强", "relation": "子女"}]  # a namesake of shipo_diaocha
+    assert (await web.post("/api/emergencies", headers=cadre, json=body)).status_code == 201
+
+    html = await page_as(web, "qu_jiandu", "/emergencies")
+    page = wait_texts(await page_as(web, "qu_jiandu", "/emergencies/WAIT-NAME"))
+    assert page == [
+        "等待石婆店镇经办人核实同名提示（已等待 0 个工作日）",
+        "等待区民政局核实同名提示（已等待 0 个工作日）",
+    ]
+    assert [line[: line.rindex("）") + 1] for line in waiting_cell(html, "event", "WAIT-NAME")] == page
+
+    officer = await login(web, "shipo_jingban", session=False)
+    resolve = {"username": "shipo_diaocha", "same_person": False, "note": "同名不同人"}
+    r = await web.post("/api/emergencies/WAIT-NAME/actions/resolve_namesake", headers=officer, json=resolve)
+    assert r.status_code == 200, r.text
+    html = await page_as(web, "qu_jiandu", "/emergencies")
+    page = wait_texts(await page_as(web, "qu_jiandu", "/emergencies/WAIT-NAME"))
+    assert page == [
+        "等待石婆店镇示范村一村（社区）干部审批发放（已等待 0 个工作日，应于 11-25 前办理，还剩 1 个工作日）"
+    ]  # the list without the people in charge says the same
+    assert [line[: line.rindex("）") + 1] for line in waiting_cell(html, "event", "WAIT-NAME")] == page
+
+
 # 00:30 on Wednesday 09-30 in Beijing, the eve of the National Day holiday (10-01..07, Saturday 10-10 worked):
 # 5 working days to answer (10-13), 3 for a bureau to accept (10-10), 15 for its result (10-27).
 @pytest.mark.start_at(datetime(2026, 9, 29, 16, 30, tzinfo=UTC))
