@@ -364,3 +364,43 @@ async def overdue_events(db: Db, within: str, township: str | None = None, *, li
     order = "order by least(case when e.payment_overdue then e.payment_due end, "
     order += "case when e.documentation_overdue then e.documentation_due::timestamptz end), e.event_id"
     return await every(db, EventRow, f"{_EVENTS}{where.sql()} {order} limit {limit}", *where.params)
+
+
+@dataclass(frozen=True)
+class WaitingFacts:
+    """What an open event's list row needs besides its columns to say whom it waits on (rules.waiting), read for
+    many events at once: its policy version, whether a payment was made and one is still in flight, its latest
+    log entry, and what its log leaves open (a repeat to approve, a namesake warning to settle)."""
+
+    policy_version: int | None
+    paid: bool
+    paying: bool
+    last_at: datetime | None
+    repeat_pending: bool
+    namesakes_pending: bool
+
+
+async def waiting_facts(db: Db, event_ids: list[str]) -> dict[str, WaitingFacts]:
+    """`WaitingFacts` of the events, by id, in one query."""
+    rows = await db.fetch(
+        """
+        select e.event_id, e.policy_version,
+               exists (select 1 from aid_payments p where p.event_id = e.event_id) as paid,
+               exists (select 1 from aid_payments p where p.event_id = e.event_id and p.transfer_ref is null)
+                 as paying,
+               (select max(l.occurred_at) from emergency_log l where l.event_id = e.event_id) as last_at,
+               exists (select 1 from emergency_log l where l.event_id = e.event_id and l.kind = 'prior_aid'
+                       and (l.payload->>'repeat_pending')::boolean)
+                 and not exists (select 1 from emergency_log l where l.event_id = e.event_id
+                                 and l.kind = 'repeat_approved') as repeat_pending,
+               exists (select 1 from emergency_log w cross join lateral jsonb_array_elements(w.payload->'namesakes') n
+                       where w.event_id = e.event_id and w.kind = 'relatives_namesake'
+                       and not exists (select 1 from emergency_log s where s.event_id = e.event_id
+                                       and ((s.kind = 'relatives_matched' and s.payload->>'namesake' = n->>'username')
+                                            or (s.kind = 'namesake_dismissed'
+                                                and s.payload->>'username' = n->>'username')))) as namesakes_pending
+        from emergencies e where e.event_id = any($1::text[])
+        """,
+        event_ids,
+    )
+    return {r["event_id"]: WaitingFacts(**{k: v for k, v in r.items() if k != "event_id"}) for r in rows}

@@ -11,7 +11,9 @@
   event's tier, the documents of a payment, and at last closing it; the tier's payer for the last three.
 - A 12349 request waits on the desk of its township for the triage, an enquiry's answer or linking a review
   case (`rules.frontdoor_actions.request_refusal`); a referral on the bureau to accept it and report its result,
-  or on the township's desk to supply what the bureau asked (`referral_refusal`).
+  or on the township's desk to supply what the bureau asked (`referral_refusal`); a complaint on the desk of the
+  unit handling it (the district's officers where the district does) to accept and conclude it
+  (`complaint_refusal`).
 
 A `Wait` names roles at the place they sit (a village cadre at the village, township staff at the township,
 the district's officers and the bureaus at the district); the pages name the place and the people.
@@ -194,3 +196,19 @@ def referral_waits(referral: fd.ReferralView) -> list[Wait]:
     desk = [_someone(r, referral.township) for r in _desk(spec.roles)]
     roles = [p.role for p in desk if fd.referral_refusal(action, referral, p) is None]
     return _waits(referral.township, [(r, [action]) for r in roles], lambda a: fd.REFERRAL_ACTIONS[a].label)
+
+
+# The step a complaint waits for in each status.
+_COMPLAINT_AWAITS = {"registered": fd.ComplaintAction.ACCEPT, "accepted": fd.ComplaintAction.CONCLUDE}
+
+
+def complaint_waits(complaint: fd.ComplaintView) -> list[Wait]:
+    """Whom the open complaint waits on: the desk of the unit handling it, anyone it is about left out."""
+    action = _COMPLAINT_AWAITS.get(complaint.status)
+    if action is None:
+        return []
+    spec = fd.COMPLAINT_ACTIONS[action]
+    at_district = place_level(complaint.unit) == "district"
+    desk = [roles_of.DISTRICT_OFFICER] if at_district else _desk(spec.roles)
+    roles = [r for r in desk if fd.complaint_refusal(action, complaint, _someone(r, complaint.unit)) is None]
+    return _waits(complaint.unit, [(r, [action]) for r in roles], lambda a: fd.COMPLAINT_ACTIONS[a].label)

@@ -16,6 +16,7 @@ from tests.support.clients import login
 from tests.support.clock import SkippingEnvironment, beijing
 from tests.support.factories import actor
 from tests.support.review import act, home_visit, interview, start, until_stage
+from webapp.i18n import COOKIE
 
 pytestmark = pytest.mark.web(temporal="review_env")
 
@@ -50,6 +51,16 @@ async def test_the_case_waits_for_the_districts_check_after_the_field_work(
         "due": "2026-12-18",
         "working_days_left": 7,
     }
+    # The case page says so in Chinese, and in English when the reader chose it: whom and what through the catalogs.
+    waiting = r'<span data-testid="wait-text">(.*?)</span>'
+    assert re.findall(waiting, (await web.get("/cases/SP-WAIT-API")).text) == [
+        "等待区民政局录入家庭经济状况核对结果（已等待 3 个工作日，应于 12-18 前办理，还剩 7 个工作日）"
+    ]
+    web.cookies.set(COOKIE, "en")
+    assert re.findall(waiting, (await web.get("/cases/SP-WAIT-API")).text) == [
+        "Waiting for the district civil affairs bureau: Household economic check result"
+        " (waiting 3 working days, due by 12-18, 7 working days left)"
+    ]
 
 
 @pytest.mark.start_at(ACCEPTED_AT)

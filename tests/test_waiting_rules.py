@@ -11,7 +11,7 @@ import pytest
 
 from rules.caps import Caps, Tier, Totals
 from rules.emergency_actions import EventView
-from rules.frontdoor_actions import ReferralView, RequestView
+from rules.frontdoor_actions import ComplaintView, ReferralView, RequestView
 from rules.stages import ActorView, CaseView, Stage, tasks
 from rules.waiting import (
     APPLICANT,
@@ -20,6 +20,7 @@ from rules.waiting import (
     SYSTEM,
     Wait,
     case_waits,
+    complaint_waits,
     event_waits,
     referral_waits,
     request_waits,
@@ -238,3 +239,40 @@ REFERRAL = ReferralView(status="delivered", bureau="medical", township=SHIPO)
 )
 def test_whom_a_referral_waits_on(referral: ReferralView, expected: list) -> None:
     assert [(w.who, w.place, w.steps, w.bureau) for w in referral_waits(referral)] == expected
+
+
+COMPLAINT = ComplaintView(status="registered", unit=SHIPO, about_person="李娟")
+
+
+@pytest.mark.parametrize(
+    "complaint, expected",
+    [
+        pytest.param(COMPLAINT, [(CW, SHIPO, ("accept",)), (APPROVER, SHIPO, ("accept",))], id="to-accept"),
+        pytest.param(
+            replace(COMPLAINT, status="accepted"),
+            [(CW, SHIPO, ("conclude",)), (APPROVER, SHIPO, ("conclude",))],
+            id="to-conclude",
+        ),
+        pytest.param(replace(COMPLAINT, unit=DISTRICT), [(OFFICER, DISTRICT, ("accept",))], id="the-district's"),
+        pytest.param(replace(COMPLAINT, status="concluded"), [], id="concluded"),
+    ],
+)
+def test_whom_a_complaint_waits_on(complaint: ComplaintView, expected: list) -> None:
+    assert who(complaint_waits(complaint)) == expected
+
+
+def test_whom_and_what_a_wait_names_have_english() -> None:
+    """The pages say whom and what in the reader's language (ui/_waiting.html): every role-at-place label, the
+    bureaus and every step a wait can name have an English entry."""
+    from rules import emergency_actions as em
+    from rules import frontdoor_actions as fd
+    from rules import stages
+    from schemas.staff import Bureau
+    from tests.support.i18n import repeated, untranslated
+    from webapp.waiting import _AT_PLACE, _OTHERS, DISTRICT_OFFICE
+
+    steps = [*stages.ACTIONS.values(), *em.ACTIONS.values()]
+    steps += [*fd.REQUEST_ACTIONS.values(), *fd.REFERRAL_ACTIONS.values(), *fd.COMPLAINT_ACTIONS.values()]
+    whom = [*_AT_PLACE.values(), DISTRICT_OFFICE, _OTHERS[APPLICANT], *(b.label for b in Bureau)]
+    assert untranslated([*whom, *(s.label for s in steps), "补正材料"], "en") == []
+    assert repeated("en", "waiting-labels.po") == {}

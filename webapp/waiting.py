@@ -15,11 +15,12 @@ from rules.calendar import WorkCalendar, working_days_left
 from rules.waiting import APPLICANT, NOTICE, SYSTEM, Wait
 from schemas.staff import Bureau, Role
 
-# What the pages call a person of each role where they sit (the place's name goes in front where there is one).
+# What the pages call a person of each role where they sit, the place's name in front: the Chinese is also the
+# msgid the English catalog translates (`webapp/locale/en/LC_MESSAGES/labels.po`), as for every label.
 _AT_PLACE = {
-    Role.VILLAGE_CADRE.value: "村（社区）干部",
-    Role.TOWNSHIP_CASEWORKER.value: "经办人",
-    Role.TOWNSHIP_APPROVER.value: "审批人",
+    Role.VILLAGE_CADRE.value: "%(place)s村（社区）干部",
+    Role.TOWNSHIP_CASEWORKER.value: "%(place)s经办人",
+    Role.TOWNSHIP_APPROVER.value: "%(place)s审批人",
 }
 _OTHERS = {APPLICANT: "申请人", NOTICE: "公示期", SYSTEM: "系统"}
 DISTRICT_OFFICE = "区民政局"
@@ -29,11 +30,16 @@ DISTRICT_OFFICE = "区民政局"
 class WaitLine:
     """One line of "等待…": `kind` is staff, applicant, notice or system; `who` the role at its place (or the
     applicant…), `people` the full names of the staff sitting there; `since` when the wait began, `waited` the
-    working days since then, `due` when the step is due and `left` the working days until then."""
+    working days since then, `due` when the step is due and `left` the working days until then. `who` and `what`
+    are Chinese (the API's); the pages say them in the reader's language from `who_label` (a label with the
+    place's name as `%(place)s`), `place` and `labels` (the steps' labels), through the catalogs."""
 
     kind: str
     who: str
     what: str
+    who_label: str = ""
+    place: str = ""
+    labels: tuple[str, ...] = ()
     people: list[str] = field(default_factory=list)
     since: datetime | None = None
     waited: int | None = None
@@ -41,15 +47,18 @@ class WaitLine:
     left: int | None = None
 
 
-def who_label(wait: Wait, places: dict[str, str]) -> str:
-    """The role at its place, by name: 石婆店镇经办人, 示范村一村（社区）干部, 区民政局, 区医保局."""
+def _label(wait: Wait) -> str:
+    """Whom `wait` names, with `%(place)s` for the place's name where it has one."""
     if not wait.person:
         return _OTHERS[wait.who]
     if wait.who == Role.BUREAU_STAFF.value:
         return Bureau(wait.bureau).label if wait.bureau else Role.BUREAU_STAFF.label
-    if wait.who in _AT_PLACE:
-        return places.get(wait.place, wait.place) + _AT_PLACE[wait.who]
-    return DISTRICT_OFFICE
+    return _AT_PLACE.get(wait.who, DISTRICT_OFFICE)
+
+
+def who_label(wait: Wait, places: dict[str, str]) -> str:
+    """The role at its place, by name: 石婆店镇经办人, 示范村一村（社区）干部, 区民政局, 区医保局."""
+    return _label(wait) % {"place": places.get(wait.place, wait.place)}
 
 
 async def people(db: Db, waits: Sequence[Wait]) -> dict[Wait, list[str]]:
@@ -87,6 +96,9 @@ async def wait_lines(
                 kind="staff" if w.person else w.who,
                 who=who_label(w, places),
                 what="、".join(w.labels),
+                who_label=_label(w),
+                place=places.get(w.place, w.place),
+                labels=w.labels,
                 people=named.get(w, []),
                 since=began,
                 waited=cal.working_days_between(began.astimezone(BEIJING).date(), today) if began else None,

@@ -37,7 +37,7 @@ from webapp.deps import Db, MaybeTemporal, PageActor
 from webapp.documents.panel import panel
 from webapp.emergency import service
 from webapp.emergency.models import EmergencyDetail, EmergencyIn
-from webapp.emergency.waiting import event_lines, settled
+from webapp.emergency.waiting import event_lines, list_lines, settled
 from webapp.errors import ApiError, chinese_message
 from webapp.payloads import body_model
 from webapp.render import HIDDEN_FIELDS, refused, render, render_error
@@ -89,6 +89,7 @@ async def overview(
         LABELS
         | {
             "listing": listing,
+            "waiting": await list_lines(db, listing.items),
             "sums": sums,
             "towns": towns,
             "township": township or "",

@@ -22,7 +22,7 @@ from webapp.frontdoor.labels import REFERRAL_LABELS as LABELS
 from webapp.frontdoor.models import ReferralSummary
 from webapp.frontdoor.referrals import REFERRALS, actions_for, list_referrals, referral_detail
 from webapp.frontdoor.row_pages import RowPage, action_forms
-from webapp.frontdoor.waiting import referral_lines
+from webapp.frontdoor.waiting import referral_lines, referral_list_lines
 from webapp.render import render, render_error
 
 router = APIRouter(include_in_schema=False)
@@ -53,6 +53,7 @@ async def inbox(request: Request, actor: PageActor, db: Db, status: str = "open"
         | {
             "listing": listing,
             "rows": [(i, row_class(i)) for i in listing.items],
+            "waiting": await referral_list_lines(db, listing.items),
             "status": chosen,
             "bureau": bureau,
             "today": clock.today(),

@@ -30,7 +30,7 @@ from webapp.frontdoor.models import StaffRequestIn, VerifyIdentityIn
 from webapp.frontdoor.overview import overview
 from webapp.frontdoor.referrals import list_referrals
 from webapp.frontdoor.row_pages import RowPage, action_forms, submit
-from webapp.frontdoor.waiting import request_lines
+from webapp.frontdoor.waiting import complaint_list_lines, request_lines, request_list_lines
 from webapp.render import HIDDEN_FIELDS, refused, render, render_error
 
 router = APIRouter(include_in_schema=False)
@@ -50,7 +50,13 @@ async def desk(request: Request, actor: PageActor, db: Db) -> Response:
     return render(
         request,
         "frontdoor/desk.html",
-        LABELS | {"lists": lists, "may_register": authz.may(actor, "request.register"), "today": clock.today()},
+        LABELS
+        | {
+            "lists": lists,
+            "waiting": await request_list_lines(db, [r for listed in lists.values() for r in listed.items]),
+            "may_register": authz.may(actor, "request.register"),
+            "today": clock.today(),
+        },
         actor=actor,
     )
 
@@ -148,7 +154,13 @@ async def complaints(request: Request, actor: PageActor, db: Db, status: str = "
         listing = await list_complaints(db, actor, chosen, None, 500)
     except ApiError as exc:
         return render_error(request, exc.status, exc.message, actor)
-    return render(request, "frontdoor/complaints.html", LABELS | {"listing": listing, "status": chosen}, actor=actor)
+    waiting = await complaint_list_lines(db, listing.items)
+    return render(
+        request,
+        "frontdoor/complaints.html",
+        LABELS | {"listing": listing, "status": chosen, "waiting": waiting},
+        actor=actor,
+    )
 
 
 async def _complaint(db: asyncpg.Pool, temporal: Client | None, complaint_no: str, actor: Actor) -> dict[str, Any]:

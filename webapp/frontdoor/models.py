@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 
 from schemas.frontdoor import (
     ComplaintRecord,
@@ -15,6 +15,7 @@ from schemas.frontdoor import (
     IntakeState,
     ReferralRecord,
     ReferralState,
+    RequestKind,
     RequestRecord,
 )
 from schemas.identity import Phone
@@ -134,6 +135,13 @@ class StaffRequestIn(FrontDoorRequest):
     channel: Literal["hotline", "window"] | None = Field(
         default=None, description="留空：区民政局工作人员为 hotline，乡镇工作人员为 window"
     )
+
+    @field_validator("id_number", mode="before")
+    @classmethod
+    def _question_without_id(cls, value: object, info: ValidationInfo) -> object:
+        """A policy question (政策咨询) may leave the ID number empty, as on the portal; every other kind asks
+        for it ("身份证号码：身份证号码不能为空")."""
+        return None if value == "" and info.data.get("kind") is RequestKind.ENQUIRY else value
 
 
 class ComplaintIn(BaseModel):
