@@ -216,6 +216,10 @@ class WrongStatus(ValueError):
         self.status = status
 
 
+# action -> (status before, status after); the after status also names the step's who/when columns.
+_STEPS = {"check": ("draft", "checked"), "confirm": ("checked", "confirmed")}
+
+
 async def record_step(conn: asyncpg.Connection, step: PayrollStep) -> None:
     """The township's check (draft -> checked) or the district's confirmation (checked -> confirmed, its held
     lines becoming the township's tasks); a step already recorded by the same person does nothing."""
@@ -225,32 +229,21 @@ async def record_step(conn: asyncpg.Connection, step: PayrollStep) -> None:
             step.payroll_id,
         )
         by = step.actor.username
-        if step.action == "check":
-            if row["status"] != "draft":
-                if row["checked_by"] == by:
-                    return
-                raise WrongStatus(row["status"])
-            await conn.execute(
-                "update payrolls set status = 'checked', checked_by = $2, checked_at = $3, check_note = $4 "
-                "where id = $1",
-                step.payroll_id,
-                by,
-                step.at,
-                step.note,
-            )
-            return
-        if row["status"] != "checked":
-            if row["confirmed_by"] == by:
+        before, after = _STEPS[step.action]
+        if row["status"] != before:
+            if row[f"{after}_by"] == by:
                 return
             raise WrongStatus(row["status"])
         await conn.execute(
-            "update payrolls set status = 'confirmed', confirmed_by = $2, confirmed_at = $3, confirm_note = $4 "
+            f"update payrolls set status = '{after}', {after}_by = $2, {after}_at = $3, {step.action}_note = $4 "
             "where id = $1",
             step.payroll_id,
             by,
             step.at,
             step.note,
         )
+        if step.action == "check":
+            return
         await conn.execute(
             "insert into payroll_tasks (township_code, case_id, line_id, kind, reason) "
             "select $2, case_id, id, 'no_account', '无发放账户，暂未发放' from payroll_lines "
