@@ -138,22 +138,11 @@ async def _regular_lines(conn: asyncpg.Connection, payroll_id: int, township: st
         township,
     )
     await conn.executemany(
-        "insert into payroll_lines (payroll_id, case_id, assistance_type, people, for_month, holder_name, id_number, "
-        "bank_name, account_number, account_masked, amount_fen, arrears_months, note) "
+        f"insert into payroll_lines ({_LINE_COLUMNS}, arrears_months, note) "
         "values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         [
             (
-                payroll_id,
-                r["case_id"],
-                r["assistance_type"],
-                r["people"],
-                first,
-                r["holder_name"],
-                r["id_number"],
-                r["bank_name"],
-                r["account_number"],
-                r["account_masked"],
-                r["amount_fen"],
+                *_line(payroll_id, r, first),
                 r["arrears"],
                 line_note(KIND_LABELS.get(r["assistance_type"], ""), first, r["arrears"], retry=False),
             )
@@ -184,27 +173,40 @@ async def _retry_lines(conn: asyncpg.Connection, payroll_id: int, township: str,
         township,
     )
     await conn.executemany(
-        "insert into payroll_lines (payroll_id, case_id, assistance_type, people, for_month, holder_name, id_number, "
-        "bank_name, account_number, account_masked, amount_fen, note, retry_of) "
+        f"insert into payroll_lines ({_LINE_COLUMNS}, note, retry_of) "
         "values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) on conflict do nothing",
         [
             (
-                payroll_id,
-                r["case_id"],
-                r["assistance_type"],
-                r["people"],
-                r["for_month"],
-                r["holder_name"],
-                r["id_number"],
-                r["bank_name"],
-                r["account_number"],
-                r["account_masked"],
-                r["amount_fen"],
+                *_line(payroll_id, r, r["for_month"]),
                 line_note(KIND_LABELS.get(r["assistance_type"], ""), r["for_month"], 0, retry=True),
                 r["retry_of"],
             )
             for r in rows
         ],
+    )
+
+
+# The columns every payroll line fills, in the order `_line` gives their values.
+_LINE_COLUMNS = (
+    "payroll_id, case_id, assistance_type, people, for_month, holder_name, id_number, "
+    "bank_name, account_number, account_masked, amount_fen"
+)
+
+
+def _line(payroll_id: int, r: asyncpg.Record, for_month: date) -> tuple:
+    """The values of `_LINE_COLUMNS` for a payable row `r` (a regular line or a retried one)."""
+    return (
+        payroll_id,
+        r["case_id"],
+        r["assistance_type"],
+        r["people"],
+        for_month,
+        r["holder_name"],
+        r["id_number"],
+        r["bank_name"],
+        r["account_number"],
+        r["account_masked"],
+        r["amount_fen"],
     )
 
 
