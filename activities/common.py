@@ -1,18 +1,42 @@
 """Side effects every workflow uses: working-day deadlines from the statutory calendar, and the
-notification outbox."""
+notification outbox; and the one way an activity starts workflows of their own, once each."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import asyncpg
+from pydantic import BaseModel
 from temporalio import activity
+from temporalio.client import Client
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from db import calendar_repo, cases_repo
 from schemas.contracts import CommonContract
 from schemas.review import DeadlineInfo, DeadlineRequest, NotificationIn
 
 _ONE_DAY = timedelta(days=1)
+
+
+async def start_each(client: Client, workflow: str, starts: list[tuple[BaseModel, str]]) -> int:
+    """Start each (input, workflow id) as a workflow of its own on this activity's task queue (not a child: it
+    outlives its starter), once whatever the retries: an id already used is passed over. Returns how many this
+    call started."""
+    started = 0
+    for arg, workflow_id in starts:
+        try:
+            await client.start_workflow(
+                workflow,
+                arg,
+                id=workflow_id,
+                task_queue=activity.info().task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
+            started += 1
+        except WorkflowAlreadyStartedError:
+            pass
+    return started
 
 
 class CommonActivities(CommonContract):

@@ -8,9 +8,9 @@ import asyncpg
 import structlog
 from temporalio import activity
 from temporalio.client import Client
-from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError
 
+from activities.common import start_each
 from db import cases_repo, payroll_repo, policy_repo
 from rules.clock import beijing_date
 from rules.payroll import payroll_workflow_id
@@ -34,20 +34,8 @@ class PayrollActivities(PayrollContract):
     @activity.defn
     async def start_payrolls(self, month: str, townships: list[str]) -> int:
         """Each township's payroll of the month as a workflow of its own (`payroll-<township>-<month>-0`)."""
-        started = 0
-        for township in townships:
-            try:
-                await self.client.start_workflow(
-                    PayrollNames.WORKFLOW,
-                    PayrollStart(township_code=township, month=month),
-                    id=payroll_workflow_id(township, month),
-                    task_queue=activity.info().task_queue,
-                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                )
-                started += 1
-            except WorkflowAlreadyStartedError:
-                pass
-        return started
+        starts = [(PayrollStart(township_code=t, month=month), payroll_workflow_id(t, month)) for t in townships]
+        return await start_each(self.client, PayrollNames.WORKFLOW, starts)
 
     @activity.defn
     async def draft_payroll(self, start: PayrollStart) -> PayrollDrafted:

@@ -10,9 +10,8 @@ import asyncpg
 import structlog
 from temporalio import activity
 from temporalio.client import Client
-from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from activities.common import start_each
 from db import (
     cases_repo,
     declarations_repo,
@@ -56,20 +55,8 @@ class SupervisionActivities(SupervisionContract):
     async def start_rechecks(self, drawn: SampleDrawn) -> int:
         """Each sampled case's re-check as a workflow of its own (not a child: it outlives the monthly draw
         on every server), started once whatever the retries."""
-        started = 0
-        for case in drawn.cases:
-            try:
-                await self.client.start_workflow(
-                    SupervisionNames.RECHECK,
-                    case,
-                    id=recheck_workflow_id(case.month, case.case_id),
-                    task_queue=activity.info().task_queue,
-                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                )
-                started += 1
-            except WorkflowAlreadyStartedError:
-                pass
-        return started
+        starts = [(case, recheck_workflow_id(case.month, case.case_id)) for case in drawn.cases]
+        return await start_each(self.client, SupervisionNames.RECHECK, starts)
 
     @activity.defn
     async def sampling_candidates(self, month: str) -> dict:

@@ -138,22 +138,11 @@ async def _regular_lines(conn: asyncpg.Connection, payroll_id: int, township: st
         township,
     )
     await conn.executemany(
-        "insert into payroll_lines (payroll_id, case_id, assistance_type, people, for_month, holder_name, id_number, "
-        "bank_name, account_number, account_masked, amount_fen, arrears_months, note) "
+        f"insert into payroll_lines ({_LINE_COLUMNS}, arrears_months, note) "
         "values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         [
             (
-                payroll_id,
-                r["case_id"],
-                r["assistance_type"],
-                r["people"],
-                first,
-                r["holder_name"],
-                r["id_number"],
-                r["bank_name"],
-                r["account_number"],
-                r["account_masked"],
-                r["amount_fen"],
+                *_line(payroll_id, r, first),
                 r["arrears"],
                 line_note(KIND_LABELS.get(r["assistance_type"], ""), first, r["arrears"], retry=False),
             )
@@ -184,27 +173,40 @@ async def _retry_lines(conn: asyncpg.Connection, payroll_id: int, township: str,
         township,
     )
     await conn.executemany(
-        "insert into payroll_lines (payroll_id, case_id, assistance_type, people, for_month, holder_name, id_number, "
-        "bank_name, account_number, account_masked, amount_fen, note, retry_of) "
+        f"insert into payroll_lines ({_LINE_COLUMNS}, note, retry_of) "
         "values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) on conflict do nothing",
         [
             (
-                payroll_id,
-                r["case_id"],
-                r["assistance_type"],
-                r["people"],
-                r["for_month"],
-                r["holder_name"],
-                r["id_number"],
-                r["bank_name"],
-                r["account_number"],
-                r["account_masked"],
-                r["amount_fen"],
+                *_line(payroll_id, r, r["for_month"]),
                 line_note(KIND_LABELS.get(r["assistance_type"], ""), r["for_month"], 0, retry=True),
                 r["retry_of"],
             )
             for r in rows
         ],
+    )
+
+
+# The columns every payroll line fills, in the order `_line` gives their values.
+_LINE_COLUMNS = (
+    "payroll_id, case_id, assistance_type, people, for_month, holder_name, id_number, "
+    "bank_name, account_number, account_masked, amount_fen"
+)
+
+
+def _line(payroll_id: int, r: asyncpg.Record, for_month: date) -> tuple:
+    """The values of `_LINE_COLUMNS` for a payable row `r` (a regular line or a retried one)."""
+    return (
+        payroll_id,
+        r["case_id"],
+        r["assistance_type"],
+        r["people"],
+        for_month,
+        r["holder_name"],
+        r["id_number"],
+        r["bank_name"],
+        r["account_number"],
+        r["account_masked"],
+        r["amount_fen"],
     )
 
 
@@ -216,6 +218,10 @@ class WrongStatus(ValueError):
         self.status = status
 
 
+# action -> (status before, status after); the after status also names the step's who/when columns.
+_STEPS = {"check": ("draft", "checked"), "confirm": ("checked", "confirmed")}
+
+
 async def record_step(conn: asyncpg.Connection, step: PayrollStep) -> None:
     """The township's check (draft -> checked) or the district's confirmation (checked -> confirmed, its held
     lines becoming the township's tasks); a step already recorded by the same person does nothing."""
@@ -225,32 +231,21 @@ async def record_step(conn: asyncpg.Connection, step: PayrollStep) -> None:
             step.payroll_id,
         )
         by = step.actor.username
-        if step.action == "check":
-            if row["status"] != "draft":
-                if row["checked_by"] == by:
-                    return
-                raise WrongStatus(row["status"])
-            await conn.execute(
-                "update payrolls set status = 'checked', checked_by = $2, checked_at = $3, check_note = $4 "
-                "where id = $1",
-                step.payroll_id,
-                by,
-                step.at,
-                step.note,
-            )
-            return
-        if row["status"] != "checked":
-            if row["confirmed_by"] == by:
+        before, after = _STEPS[step.action]
+        if row["status"] != before:
+            if row[f"{after}_by"] == by:
                 return
             raise WrongStatus(row["status"])
         await conn.execute(
-            "update payrolls set status = 'confirmed', confirmed_by = $2, confirmed_at = $3, confirm_note = $4 "
+            f"update payrolls set status = '{after}', {after}_by = $2, {after}_at = $3, {step.action}_note = $4 "
             "where id = $1",
             step.payroll_id,
             by,
             step.at,
             step.note,
         )
+        if step.action == "check":
+            return
         await conn.execute(
             "insert into payroll_tasks (township_code, case_id, line_id, kind, reason) "
             "select $2, case_id, id, 'no_account', '无发放账户，暂未发放' from payroll_lines "

@@ -25,6 +25,11 @@ class ErrorBody(BaseModel):
     link: str | None = None  # its page
 
 
+def error_responses(descriptions: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """A route's `responses=` for its refusals: each status answers an `ErrorBody`, described in Chinese."""
+    return {status: {"model": ErrorBody, "description": text} for status, text in descriptions.items()}
+
+
 class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str, case_id: str | None = None) -> None:
         super().__init__(message)

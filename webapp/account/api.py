@@ -11,7 +11,7 @@ from db import places_repo
 from schemas.staff import Actor, Bureau, Role
 from webapp import ratelimit
 from webapp.deps import CurrentActor, Db
-from webapp.errors import ErrorBody
+from webapp.errors import error_responses
 from webapp.sessions import end_session, start_session
 
 
@@ -52,11 +52,13 @@ async def _user_out(db: Db, actor: Actor) -> UserOut:
 
 
 router = APIRouter(prefix="/api", tags=["登录"])
-_401 = {401: {"model": ErrorBody, "description": "未登录"}}
-_LOGIN = {
-    401: {"model": ErrorBody, "description": "用户名或密码错误"},
-    429: {"model": ErrorBody, "description": "账户已临时锁定（account_locked）或登录尝试过于频繁（too_many_attempts）"},
-}
+_401 = error_responses({401: "未登录"})
+_LOGIN = error_responses(
+    {
+        401: "用户名或密码错误",
+        429: "账户已临时锁定（account_locked）或登录尝试过于频繁（too_many_attempts）",
+    }
+)
 
 
 @router.post("/auth/login", response_model=LoginOut, summary="登录", responses=_LOGIN)

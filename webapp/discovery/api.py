@@ -3,8 +3,6 @@ webhook's signature), townships read their tasks and record outcomes, the distri
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import asdict
 from typing import Annotated, Literal
 
@@ -17,10 +15,11 @@ from webapp import access_log
 from webapp.access_log import Kind
 from webapp.deps import CurrentActor, Db, MaybeTemporal, permitted
 from webapp.discovery import service
-from webapp.discovery.lists import invalid, parse
+from webapp.discovery.lists import parse
 from webapp.discovery.models import CoverageRow, OutcomeBody, TaskList, TaskOut, UploadIn
 from webapp.errors import forbidden
 from webapp.frontdoor.models import ERRORS
+from webapp.uploads import decoded
 
 router = APIRouter(prefix="/api/discovery", tags=["主动发现"])
 TaskId = Path(pattern=r"^FX-\d{1,18}$", description="主动发现任务编号")
@@ -37,10 +36,7 @@ async def upload(body: UploadIn, actor: Uploader, db: Db, temporal: MaybeTempora
     already assisted, the review prompts and the tasks created."""
     if actor.bureau is None:
         raise forbidden("您的账户未关联部门")
-    try:
-        data = base64.b64decode(body.content_base64, validate=True)
-    except (binascii.Error, ValueError):
-        raise invalid("文件内容须为 base64 编码") from None
+    data = decoded(body.content_base64, "文件内容须为 base64 编码")
     signals = parse(data, body.filename)
     return await service.receive(
         db, temporal, bureau=actor.bureau, source="upload", filename=body.filename, by=actor.username, signals=signals

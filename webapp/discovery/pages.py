@@ -4,8 +4,6 @@ API calls (webapp.discovery.service), so both refuse alike."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
@@ -22,6 +20,7 @@ from webapp.discovery import service
 from webapp.discovery.lists import parse
 from webapp.errors import ApiError
 from webapp.render import render, render_error
+from webapp.uploads import decoded
 
 router = APIRouter(include_in_schema=False)
 LABELS = {
@@ -60,10 +59,7 @@ async def upload(
         authz.require(actor, "discovery.upload")
         if actor.bureau is None or not filename.lower().endswith((".csv", ".xlsx")) or not content_base64:
             raise ApiError(422, "invalid", "名单文件：请选择 .csv 或 .xlsx 文件")
-        try:
-            data = base64.b64decode(content_base64, validate=True)
-        except (binascii.Error, ValueError):
-            raise ApiError(422, "invalid", "名单文件：内容无法读取，请重新选择文件") from None
+        data = decoded(content_base64, "名单文件：内容无法读取，请重新选择文件")
         signals = parse(data, filename)
         result = await service.receive(
             db, temporal, bureau=actor.bureau, source="upload", filename=filename, by=actor.username, signals=signals

@@ -17,18 +17,20 @@ from webapp.access_log import Kind
 from webapp.deps import CurrentActor, Db, MaybeTemporal
 from webapp.emergency import service
 from webapp.emergency.models import EmergencyDetail, EmergencyIn, EmergencyList, FundLedger, IncomeIn
-from webapp.errors import ErrorBody
+from webapp.errors import error_responses
 from webapp.payloads import body_model
 
 EventId = Path(pattern=EVENT_ID, description="急难事件编号")
 PlaceCode = Path(pattern=r"^\d{6}(\d{3}){0,2}$")
-_ERRORS = {
-    401: {"model": ErrorBody, "description": "未登录"},
-    403: {"model": ErrorBody, "description": "角色或辖区不允许"},
-    404: {"model": ErrorBody, "description": "不存在"},
-    409: {"model": ErrorBody, "description": "超出封顶、层级不对、资金不足、事件已办结…"},
-    422: {"model": ErrorBody, "description": "数据不合法（中文提示）"},
-}
+_ERRORS = error_responses(
+    {
+        401: "未登录",
+        403: "角色或辖区不允许",
+        404: "不存在",
+        409: "超出封顶、层级不对、资金不足、事件已办结…",
+        422: "数据不合法（中文提示）",
+    }
+)
 
 router = APIRouter(prefix="/api", tags=["救急难"])
 

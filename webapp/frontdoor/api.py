@@ -91,6 +91,31 @@ def _action_route(subject: Subject, action: str, path: str, path_id: PathId) -> 
     )
 
 
+def _detail_route(
+    path: str,
+    path_id: PathId,
+    read: Callable[..., Awaitable[object]],
+    kind: Kind,
+    *,
+    name: str,
+    response_model: type,
+    summary: str,
+) -> None:
+    """`GET {path}`: one row's detail, `read(db, temporal, number, actor)` (which checks role and jurisdiction),
+    its reading recorded in the access log."""
+
+    async def detail(
+        request: Request, actor: CurrentActor, db: Db, temporal: MaybeTemporal, subject_id: str = Depends(path_id)
+    ):
+        found = await read(db, temporal, subject_id, actor)
+        await access_log.record(request, actor, kind, subject_id)
+        return found
+
+    router.add_api_route(
+        path, detail, methods=["GET"], response_model=response_model, summary=summary, responses=ERRORS, name=name
+    )
+
+
 def _action_routes(subject: Subject, path: str, path_id: PathId) -> None:
     for action in subject.actions:
         _action_route(subject, action, path, path_id)
@@ -134,18 +159,15 @@ async def list_requests(
     )
 
 
-@router.get(
+_detail_route(
     "/frontdoor/requests/{request_no}",
+    _request_no,
+    requests.request_detail,
+    Kind.REQUEST,
+    name="get_request",
     response_model=RequestDetail,
     summary="求助详情（状态与记录）",
-    responses=ERRORS,
 )
-async def get_request(
-    request: Request, actor: CurrentActor, db: Db, temporal: MaybeTemporal, request_no: str = RequestNo
-):
-    detail = await requests.request_detail(db, temporal, request_no, actor)
-    await access_log.record(request, actor, Kind.REQUEST, request_no)
-    return detail
 
 
 _action_routes(requests.REQUESTS, "/frontdoor/requests/{request_no}", _request_no)
@@ -184,13 +206,15 @@ async def list_referrals(
     return await referrals.list_referrals(db, actor, bureau, status, overdue, limit)
 
 
-@router.get("/referrals/{referral_id}", response_model=ReferralDetail, summary="转介详情", responses=ERRORS)
-async def get_referral(
-    request: Request, actor: CurrentActor, db: Db, temporal: MaybeTemporal, referral_id: str = ReferralId
-):
-    detail = await referrals.referral_detail(db, temporal, referral_id, actor)
-    await access_log.record(request, actor, Kind.REFERRAL, referral_id)
-    return detail
+_detail_route(
+    "/referrals/{referral_id}",
+    _referral_id,
+    referrals.referral_detail,
+    Kind.REFERRAL,
+    name="get_referral",
+    response_model=ReferralDetail,
+    summary="转介详情",
+)
 
 
 _action_routes(referrals.REFERRALS, "/referrals/{referral_id}", _referral_id)
@@ -265,13 +289,15 @@ async def list_complaints(
     return await complaints.list_complaints(db, actor, status, unit, limit)
 
 
-@router.get("/complaints/{complaint_no}", response_model=ComplaintDetail, summary="投诉详情", responses=ERRORS)
-async def get_complaint(
-    request: Request, actor: CurrentActor, db: Db, temporal: MaybeTemporal, complaint_no: str = ComplaintNo
-):
-    detail = await complaints.complaint_detail(db, temporal, complaint_no, actor)
-    await access_log.record(request, actor, Kind.COMPLAINT, complaint_no)
-    return detail
+_detail_route(
+    "/complaints/{complaint_no}",
+    _complaint_no,
+    complaints.complaint_detail,
+    Kind.COMPLAINT,
+    name="get_complaint",
+    response_model=ComplaintDetail,
+    summary="投诉详情",
+)
 
 
 _action_routes(complaints.COMPLAINTS, "/complaints/{complaint_no}", _complaint_no)

@@ -21,16 +21,18 @@ from schemas.frontdoor import (
 from schemas.identity import Phone
 from schemas.money import Money
 from schemas.staff import Bureau
-from webapp.errors import ErrorBody
+from webapp.errors import error_responses
 
 # How the front door's routes (and the household view's) answer what they refuse.
-ERRORS = {
-    401: {"model": ErrorBody, "description": "未登录（回调：签名缺失或错误）"},
-    403: {"model": ErrorBody, "description": "角色、辖区、部门不允许或须回避（wrong_role / wrong_bureau / recused …）"},
-    404: {"model": ErrorBody, "description": "不存在"},
-    409: {"model": ErrorBody, "description": "环节不对或已办结（wrong_stage / closed）"},
-    422: {"model": ErrorBody, "description": "数据不合法（中文提示）"},
-}
+ERRORS = error_responses(
+    {
+        401: "未登录（回调：签名缺失或错误）",
+        403: "角色、辖区、部门不允许或须回避（wrong_role / wrong_bureau / recused …）",
+        404: "不存在",
+        409: "环节不对或已办结（wrong_stage / closed）",
+        422: "数据不合法（中文提示）",
+    }
+)
 
 
 class LogEntry(BaseModel):

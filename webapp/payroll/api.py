@@ -5,8 +5,6 @@ payrolls only), the bank's return file, a supplementary run, and a recipient's p
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import date, datetime
 from typing import Annotated
 
@@ -20,23 +18,25 @@ from schemas.bank import HOLDER_LABELS, KIND_LABELS
 from schemas.identity import mask_id
 from schemas.payroll import Month, PayrollState
 from schemas.review import APPLICATION_ID
-from webapp import access_log, authz
+from webapp import access_log, authz, uploads
 from webapp.access_log import Kind
 from webapp.deps import CurrentActor, Db, MaybeTemporal
-from webapp.errors import ApiError, ErrorBody
+from webapp.errors import ApiError, error_responses
 from webapp.payroll import bankfile, service
 from webapp.payroll.service import AccountIn, RunIn, StepIn
 
 router = APIRouter(prefix="/api", tags=["发放"])
 PayrollId = Path(ge=1, le=2**62, description="花名册编号")
 CaseId = Path(pattern=APPLICATION_ID, description="保障对象的案件编号")
-_ERRORS = {
-    401: {"model": ErrorBody, "description": "未登录"},
-    403: {"model": ErrorBody, "description": "角色或辖区不允许；审核人不能再确认（same_person）"},
-    404: {"model": ErrorBody, "description": "不存在"},
-    409: {"model": ErrorBody, "description": "状态不允许：尚未审核、已确认…"},
-    422: {"model": ErrorBody, "description": "数据不合法（中文提示）"},
-}
+_ERRORS = error_responses(
+    {
+        401: "未登录",
+        403: "角色或辖区不允许；审核人不能再确认（same_person）",
+        404: "不存在",
+        409: "状态不允许：尚未审核、已确认…",
+        422: "数据不合法（中文提示）",
+    }
+)
 
 
 class PayrollSummary(BaseModel):
@@ -157,10 +157,8 @@ class ReturnIn(BaseModel):
 
 
 def decoded(content_base64: str) -> bytes:
-    try:
-        return base64.b64decode(content_base64, validate=True)
-    except (binascii.Error, ValueError):
-        raise ApiError(422, "invalid", "回盘文件内容不是有效的 Base64 编码") from None
+    """A bank return file's bytes (the API's body and the page's form)."""
+    return uploads.decoded(content_base64, "回盘文件内容不是有效的 Base64 编码")
 
 
 @router.post(

@@ -97,28 +97,24 @@ async def _step(request, actor, db, temporal, payroll_id: int, action: str, note
     return RedirectResponse(f"/payroll/{payroll_id}?done={action}", status_code=303)
 
 
-@router.post("/payroll/{payroll_id}/check")
-async def check(
-    request: Request,
-    payroll_id: int,
-    actor: PageActor,
-    db: Db,
-    temporal: MaybeTemporal,
-    note: Annotated[str, Form(max_length=500)] = "",
-) -> Response:
-    return await _step(request, actor, db, temporal, payroll_id, "check", note)
+def _step_route(action: str) -> None:
+    """`POST /payroll/{id}/check` and `/confirm`: one form each, the same handling."""
+
+    async def step(
+        request: Request,
+        payroll_id: int,
+        actor: PageActor,
+        db: Db,
+        temporal: MaybeTemporal,
+        note: Annotated[str, Form(max_length=500)] = "",
+    ) -> Response:
+        return await _step(request, actor, db, temporal, payroll_id, action, note)
+
+    router.add_api_route(f"/payroll/{{payroll_id}}/{action}", step, methods=["POST"], name=action)
 
 
-@router.post("/payroll/{payroll_id}/confirm")
-async def confirm(
-    request: Request,
-    payroll_id: int,
-    actor: PageActor,
-    db: Db,
-    temporal: MaybeTemporal,
-    note: Annotated[str, Form(max_length=500)] = "",
-) -> Response:
-    return await _step(request, actor, db, temporal, payroll_id, "confirm", note)
+_step_route("check")
+_step_route("confirm")
 
 
 @router.post("/payroll/{payroll_id}/bank-return")
@@ -143,28 +139,24 @@ async def bank_return(
     return RedirectResponse(f"/payroll/{payroll_id}?done=return", status_code=303)
 
 
-@router.post("/payroll/run")
-async def run(
-    request: Request,
-    actor: PageActor,
-    db: Db,
-    temporal: MaybeTemporal,
-    township_code: Annotated[str, Form()] = "",
-    month: Annotated[str, Form()] = "",
-) -> Response:
-    return await _start(request, actor, db, temporal, township_code, month, supplementary=False)
+def _start_route(path: str, *, supplementary: bool) -> None:
+    """`POST /payroll/run` and `/payroll/supplementary`: the same form, a regular or a supplementary run."""
+
+    async def start(
+        request: Request,
+        actor: PageActor,
+        db: Db,
+        temporal: MaybeTemporal,
+        township_code: Annotated[str, Form()] = "",
+        month: Annotated[str, Form()] = "",
+    ) -> Response:
+        return await _start(request, actor, db, temporal, township_code, month, supplementary=supplementary)
+
+    router.add_api_route(path, start, methods=["POST"], name=path.rsplit("/", 1)[1])
 
 
-@router.post("/payroll/supplementary")
-async def supplementary(
-    request: Request,
-    actor: PageActor,
-    db: Db,
-    temporal: MaybeTemporal,
-    township_code: Annotated[str, Form()] = "",
-    month: Annotated[str, Form()] = "",
-) -> Response:
-    return await _start(request, actor, db, temporal, township_code, month, supplementary=True)
+_start_route("/payroll/run", supplementary=False)
+_start_route("/payroll/supplementary", supplementary=True)
 
 
 async def _start(request, actor, db, temporal, township_code: str, month: str, *, supplementary: bool) -> Response:

@@ -27,7 +27,7 @@ from schemas.staff import Actor
 from webapp import access_log
 from webapp.access_log import Kind
 from webapp.deps import AppSettings, CurrentActor, Db, MaybeTemporal, permitted
-from webapp.errors import ErrorBody
+from webapp.errors import ErrorBody, error_responses
 from webapp.payloads import body_model
 from webapp.review import actions, cases
 from webapp.review.cases import CaseId, case_row, summary
@@ -49,12 +49,14 @@ log = structlog.get_logger("webapp")
 
 router = APIRouter(prefix="/api", tags=["案件"])
 CaseReader = Annotated[Actor, permitted("case.read")]  # partner bureaus get referrals, not these files
-_ERRORS = {
-    401: {"model": ErrorBody, "description": "未登录"},
-    403: {"model": ErrorBody, "description": "无权操作（角色或辖区）"},
-    404: {"model": ErrorBody, "description": "案件不存在"},
-    422: {"model": ErrorBody, "description": "数据不合法（中文提示）"},
-}
+_ERRORS = error_responses(
+    {
+        401: "未登录",
+        403: "无权操作（角色或辖区）",
+        404: "案件不存在",
+        422: "数据不合法（中文提示）",
+    }
+)
 
 
 @router.post(
@@ -187,13 +189,15 @@ async def calendar_changed(
 # ---- staff actions ---------------------------------------------------------------------------------
 
 actions_router = APIRouter(prefix="/api", tags=["办理"])
-_ACTION_ERRORS = {
-    401: {"model": ErrorBody, "description": "未登录"},
-    403: {"model": ErrorBody, "description": "角色、辖区或回避不允许（wrong_role / out_of_jurisdiction / recused）"},
-    404: {"model": ErrorBody, "description": "案件不存在"},
-    409: {"model": ErrorBody, "description": "环节不对、案件暂停或已办结（wrong_stage / paused / case_closed …）"},
-    422: {"model": ErrorBody, "description": "数据不合法（中文提示）"},
-}
+_ACTION_ERRORS = error_responses(
+    {
+        401: "未登录",
+        403: "角色、辖区或回避不允许（wrong_role / out_of_jurisdiction / recused）",
+        404: "案件不存在",
+        409: "环节不对、案件暂停或已办结（wrong_stage / paused / case_closed …）",
+        422: "数据不合法（中文提示）",
+    }
+)
 
 
 def _action_route(action: Action, model: type[BaseModel]) -> None:

@@ -15,18 +15,20 @@ from schemas.review import APPLICATION_ID
 from schemas.supervision import ONGOING_PAYLOADS, OngoingState
 from webapp import authz
 from webapp.deps import CurrentActor, Db, MaybeTemporal
-from webapp.errors import ErrorBody
+from webapp.errors import error_responses
 from webapp.payloads import body_model, with_actor
 from webapp.supervision import ongoing
 
 CaseId = Path(pattern=APPLICATION_ID, description="保障对象的案件编号")
-_ERRORS = {
-    401: {"model": ErrorBody, "description": "未登录"},
-    403: {"model": ErrorBody, "description": "角色或辖区不允许、应当回避、不能审批本人的意见"},
-    404: {"model": ErrorBody, "description": "不在辖区内的保障对象"},
-    409: {"model": ErrorBody, "description": "尚未到期、已有待审批意见、已办理…"},
-    422: {"model": ErrorBody, "description": "数据不合法（中文提示）"},
-}
+_ERRORS = error_responses(
+    {
+        401: "未登录",
+        403: "角色或辖区不允许、应当回避、不能审批本人的意见",
+        404: "不在辖区内的保障对象",
+        409: "尚未到期、已有待审批意见、已办理…",
+        422: "数据不合法（中文提示）",
+    }
+)
 
 router = APIRouter(prefix="/api", tags=["动态管理"])
 
