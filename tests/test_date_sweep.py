@@ -264,6 +264,7 @@ async def test_front_door_answer_referral_and_complaint_deadlines(
     notes = [r["kind"] for r in await pool.fetch("select kind from notifications where audience like 'role:district%'")]
     assert sorted(notes) == [
         "complaint-escalated_accept",
+        "complaint-registered",  # it names a member of staff: announced to the district, not the unit's approvers
         "referral-escalated_accept",
         "referral-escalated_result",
         "request-escalated_answer",
