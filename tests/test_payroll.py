@@ -27,7 +27,7 @@ from schemas.supervision import DeclarationResult, SupervisionNames
 from tests.support.clients import SHIPO, SHUNHE
 from tests.support.clock import SkippingEnvironment, beijing
 from tests.support.factories import actor
-from tests.support.payroll import CARDS, drafted, lines, seed_recipient, start_payroll
+from tests.support.payroll import CARDS, drafted, lines, seed_late_decisions, seed_recipient, start_payroll
 
 APPROVER, OFFICER = actor("shipo_shenpi"), actor("qu_minzheng")
 JAN, FEB = date(2027, 1, 1), date(2027, 2, 1)
@@ -248,17 +248,7 @@ async def test_failed_lines_become_tasks_two_unpaid_months_escalate_and_a_supple
     review_env: SkippingEnvironment, pool: asyncpg.Pool
 ) -> None:
     names = {"SP-2026-0601": "冯一", "SP-2026-0602": "冯二", "SP-2026-0603": "冯三"}
-    for (case_id, name), card in zip(names.items(), CARDS, strict=False):
-        await seed_recipient(
-            pool,
-            case_id,
-            name=name,
-            accepted=beijing(2026, 10, 8),
-            deadline=date(2026, 11, 5),
-            decided=beijing(2026, 10, 28),
-            first_month=date(2026, 11, 1),
-            card=card,
-        )
+    await seed_late_decisions(pool, names)
     nov = await start_payroll(review_env.client, "2026-11")
     await confirmed(nov)
     rid = await _return(pool, nov, {"SP-2026-0601": "", "SP-2026-0602": "账户已销户", "SP-2026-0603": "户名不符"})

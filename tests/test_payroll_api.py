@@ -16,24 +16,14 @@ from openpyxl import load_workbook
 
 from tests.support.clients import SHIPO, login
 from tests.support.clock import SkippingEnvironment, beijing
-from tests.support.payroll import CARDS, seed_recipient, start_payroll
+from tests.support.payroll import CARDS, seed_late_decisions, seed_recipient, start_payroll
 
 pytestmark = pytest.mark.web(temporal="review_env")
 NAMES = {"SP-2026-0701": "蒋一", "SP-2026-0702": "蒋二", "SP-2026-0703": "蒋三", "SP-2026-0704": "=蒋四"}
 
 
 async def _payroll(review_env: SkippingEnvironment, pool: asyncpg.Pool) -> int:
-    for (case_id, name), card in zip(NAMES.items(), CARDS, strict=False):
-        await seed_recipient(
-            pool,
-            case_id,
-            name=name,
-            accepted=beijing(2026, 10, 8),
-            deadline=date(2026, 11, 5),
-            decided=beijing(2026, 10, 28),
-            first_month=date(2026, 11, 1),
-            card=card,
-        )
+    await seed_late_decisions(pool, NAMES)
     h = await start_payroll(review_env.client, "2026-11")
     return await pool.fetchval("select id from payrolls where workflow_id = $1", h.id)
 

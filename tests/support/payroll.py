@@ -18,6 +18,7 @@ from schemas.bank import AccountChange, PaymentAccount
 from schemas.payroll import PayrollNames, PayrollStart, PayrollState
 from schemas.review import AssistanceType, Enrolment
 from tests.support.clients import SHIPO, insert_case
+from tests.support.clock import beijing
 from tests.support.factories import resident_id
 
 # Luhn-valid 16-digit card numbers (the last digit is the check digit), one per test recipient.
@@ -85,6 +86,22 @@ async def seed_recipient(
             change = AccountChange(case_id=case_id, account=account, changed_by="shipo_jingban", reason="纳入时登记")
             await accounts_repo.set_account(conn, change)
     return id_number
+
+
+async def seed_late_decisions(pool: asyncpg.Pool, names: dict[str, str]) -> None:
+    """Recipients (case id -> name, a card each) accepted on 2026-10-08, promised by 11-05 and decided late on
+    10-28 (Beijing), first paid for November."""
+    for (case_id, name), card in zip(names.items(), CARDS, strict=False):
+        await seed_recipient(
+            pool,
+            case_id,
+            name=name,
+            accepted=beijing(2026, 10, 8),
+            deadline=date(2026, 11, 5),
+            decided=beijing(2026, 10, 28),
+            first_month=date(2026, 11, 1),
+            card=card,
+        )
 
 
 async def start_payroll(client: Client, month: str, township: str = SHIPO, seq: int = 0) -> WorkflowHandle:
