@@ -35,7 +35,7 @@ from infra.temporal import data_converter
 from schemas.review import ActionAck, CaseOutcome, CaseState, Decision, ReviewNames, ReviewStart, workflow_id_for
 from tests.support.factories import actor, application
 from tests.support.review import steps_to_decision
-from tests.support.system import Retrier, run_review_case
+from tests.support.system import Retrier, run_review_case, start_attributes
 
 NOTICE_SKIP = timedelta(days=2, hours=12)  # past the end of a 1-calendar-day notice (bench policy, version 2)
 Meter = Callable[[str], dict[str, float]]  # CPU seconds so far per process, for the review or minimal side
@@ -171,12 +171,14 @@ async def lifecycle_dev(client: Client, n: int, rounds: int, budget: float = 900
 
 
 async def _review_to_decision(client: Client, ident: str) -> WorkflowHandle:
+    start = ReviewStart(application=application(ident), accepted_by=actor("shipo_jingban"))
     h = await client.start_workflow(
         ReviewNames.WORKFLOW,
-        ReviewStart(application=application(ident), accepted_by=actor("shipo_jingban")),
+        start,
         id=workflow_id_for(ident),
         task_queue=TASK_QUEUE,
         execution_timeout=timedelta(days=400),
+        search_attributes=start_attributes(start),
         result_type=CaseOutcome,
     )
     poll = 0.05

@@ -76,12 +76,13 @@ def test_histories_are_recorded() -> None:
 
 
 def patch_ids_in_code() -> set[str]:
-    """Every id passed to `workflow.patched` in workflows/, as a literal or through a module constant."""
+    """Every id passed to `workflow.patched` (or the review's `since`) in workflows/, as a literal or through a
+    module constant."""
     root = Path(__file__).resolve().parents[1] / "workflows"
     source = "\n".join(p.read_text() for p in root.glob("*.py"))
     constants = dict(re.findall(r'^([A-Z][A-Z0-9_]*) = "([a-z0-9-]+)"$', source, re.M))
     ids = set()
-    for arg in re.findall(r"workflow\.patched\(([A-Z][A-Z0-9_]*|\"[a-z0-9-]+\")\)", source):
+    for arg in re.findall(r"(?:workflow\.patched|since)\(([A-Z][A-Z0-9_]*|\"[a-z0-9-]+\")\)", source):
         ids.add(arg.strip('"') if arg.startswith('"') else constants[arg])
     return ids
 

@@ -26,6 +26,7 @@ from tests.support.review import (
     verification,
     visit_by,
 )
+from tests.support.workflows import eventually
 
 WANG_QIANG_ID = resident_id(date(1979, 4, 5), seq=131)  # shipo_diaocha's own ID number
 LI_JUAN_ID = resident_id(date(1985, 6, 7), seq=242)  # shipo_jingban's
@@ -151,7 +152,8 @@ async def test_a_declared_id_number_bars_its_owner_only(review_env: WorkflowEnvi
         FiledRelative(staff_name="李娟", relation="子女", workplace="外地", id_number_masked=masked)
     ]
     assert s.district_visit_required
-    kinds = await events(pool, "ID-1")
+    # the stage moves before the data-check request is written to the event log: wait for that write
+    kinds = await eventually(lambda: _written(pool, "ID-1", "verification_requested"), "the data check logged")
     assert kinds == ["accepted", "relatives_matched", "relatives_declared", "verification_requested"]
     assert await summaries(pool, "ID-1", "relatives_matched") == [
         "近亲属备案比对命中：石婆店镇经办人 王强（申请人申报的近亲属（兄弟姐妹），身份证号码一致）；"
@@ -264,3 +266,9 @@ async def test_investigators_are_caseworkers_or_district_officers_of_the_place(
     )
     assert (await state(h)).investigators == ["shipo_diaocha", "shipo_jingban"]
     await h.terminate("test over")
+
+
+async def _written(pool: asyncpg.Pool, case_id: str, last: str) -> list[str] | None:
+    """The case's event kinds once the one named `last` is written, else None."""
+    kinds = await events(pool, case_id)
+    return kinds if last in kinds else None

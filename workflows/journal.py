@@ -53,6 +53,12 @@ class Journal:
         )
         return key
 
+    async def record(self, kind: str, actor: Actor | None, payload: dict, summary: str) -> str:
+        """Add an entry and write what is pending, this entry included; returns its key."""
+        key = self.note(kind, actor, payload, summary)
+        await self.persist()
+        return key
+
     async def persist(self) -> None:
         """Write pending entries in order; whichever caller holds the lock writes the newest summary."""
         async with self.lock:

@@ -20,6 +20,15 @@ from workflows.journal import Entry, Journal
 from workflows.review_actions import ReviewActions
 from workflows.review_clock import ReviewClock
 from workflows.review_closure import Closure, ReviewClosure
+from workflows.review_patches import (
+    CASE_SEARCH_ATTRIBUTES,
+    NOTICE_ART_203,
+    NOTICE_EXCLUDED,
+    REFUSAL_DELIVERY,
+    STAGES_MOVED_BY_RUN,
+    SearchIndex,
+    since,
+)
 from workflows.review_relatives import ReviewRelatives
 
 with workflow.unsafe.imports_passed_through():
@@ -46,14 +55,6 @@ with workflow.unsafe.imports_passed_through():
         VerificationResult,
     )
 
-# Cases started before this patch moved their stages inside the update handlers; since, `run()` does.
-STAGES_MOVED_BY_RUN = "stages-moved-by-run"
-# Since: notice periods that do not count stay out of the limits; a notice ending on a day off runs to the
-# next working day (Civil Code art. 203); a refusal waits for its notice's delivery record.
-NOTICE_EXCLUDED = "notice-days-excluded"
-NOTICE_ART_203 = "notice-end-art-203"
-REFUSAL_DELIVERY = "refusal-delivery"
-
 
 @workflow.defn(name=ReviewNames.WORKFLOW)
 class ReviewWorkflow(ReviewActions, ReviewRelatives, ReviewClosure, RecordsDocuments):
@@ -69,6 +70,7 @@ class ReviewWorkflow(ReviewActions, ReviewRelatives, ReviewClosure, RecordsDocum
         self.accepted_on: date | None = None
         self.journal = Journal(self.write, stage=lambda: self.stage.value)
         self.clock = ReviewClock(self)
+        self.index = SearchIndex()
         self.barred: dict[str, RelativesMatch] = {}
         self.namesakes = []  # warnings about users named like a declared relative
         self.relatives_filed = []  # declared relatives no account matches
@@ -101,18 +103,14 @@ class ReviewWorkflow(ReviewActions, ReviewRelatives, ReviewClosure, RecordsDocum
 
     @workflow.run
     async def run(self, start: ReviewStart) -> CaseOutcome:
-        self.handlers_move = not workflow.patched(STAGES_MOVED_BY_RUN)
+        self.handlers_move = not since(STAGES_MOVED_BY_RUN)
         self.accepted_at = workflow.now()
         self.accepted_on = today()
-        if workflow.patched("case-search-attributes"):
-            # Whoever starts the case, supervisor lists can filter it by type, township and overdue.
-            workflow.upsert_search_attributes(
-                [
-                    search.ASSISTANCE_TYPE.value_set(start.application.assistance_type.value),
-                    search.TOWNSHIP.value_set(start.application.household.township_code),
-                    search.OVERDUE.value_set(False),
-                ]
+        if since(CASE_SEARCH_ATTRIBUTES):  # whoever starts the case, supervisors filter by type, township, overdue
+            given = search.at_start(
+                start.application.assistance_type.value, self.start.application.household.township_code
             )
+            self.index.set_missing(*(p.key.value_set(p.value) for p in given if p.key != search.CASE_STAGE))
         await self.accept()
         await self.check_relatives()
         await self.start_investigation()
@@ -216,7 +214,7 @@ class ReviewWorkflow(ReviewActions, ReviewRelatives, ReviewClosure, RecordsDocum
         ends = await self.notice_end(beijing_date(self.decided_at))
         self.notice_ends_at = ends
         if not self.policy.review.notice_counts_in_limit:
-            if workflow.patched(NOTICE_EXCLUDED):
+            if since(NOTICE_EXCLUDED):
                 self.clock.exclude_from(beijing_date(self.decided_at))
             else:
                 self.clock.stop()
@@ -261,7 +259,7 @@ class ReviewWorkflow(ReviewActions, ReviewRelatives, ReviewClosure, RecordsDocum
     async def notice_end(self, decided_on: date) -> datetime:
         assert self.policy is not None
         review = self.policy.review
-        if review.notice_unit == "calendar_days" and workflow.patched(NOTICE_ART_203):
+        if review.notice_unit == "calendar_days" and since(NOTICE_ART_203):
             last = (await calendar_period_end(decided_on, review.notice_length)).deadline
         elif review.notice_unit == "calendar_days":
             last = decided_on + timedelta(days=review.notice_length)
@@ -290,7 +288,7 @@ class ReviewWorkflow(ReviewActions, ReviewRelatives, ReviewClosure, RecordsDocum
             "如有异议，可依法申请行政复议或提起行政诉讼。",
             deliver_by=deliver.deadline,
         )
-        if workflow.patched(REFUSAL_DELIVERY):
+        if since(REFUSAL_DELIVERY):
             await self.refusal_notice_delivered(deliver.deadline)
         return CaseOutcome(case_id=self.case_id, stage=self.stage.value)
 
@@ -342,7 +340,8 @@ class ReviewWorkflow(ReviewActions, ReviewRelatives, ReviewClosure, RecordsDocum
         if not can_move(self.stage, stage):
             raise RuntimeError(f"the stage graph has no move from {self.stage} to {stage}")
         self.stage = stage
-        workflow.upsert_search_attributes([search.CASE_STAGE.value_set(stage.value)])
+        self.index.set(search.CASE_STAGE.value_set(stage.value))
+        self.index.flush()
 
     def where_next(self, step: str) -> Stage | None:
         assert self.policy is not None
@@ -464,6 +463,7 @@ class ReviewWorkflow(ReviewActions, ReviewRelatives, ReviewClosure, RecordsDocum
 
     async def write(self, entry: Entry) -> None:
         """Write one journal entry to the case event log, with the case row's summary as it is now."""
+        self.index.flush()
         deadline = self.clock.deadline
         await workflow.execute_activity_method(
             ReviewContract.record_event,

@@ -18,6 +18,7 @@ from temporalio import workflow
 from workflows.common import ACTIVITY, refuse, today
 from workflows.journal import Journal
 from workflows.review_decision import ALREADY_DECIDED, ReviewDecision
+from workflows.review_patches import COMPLAINT_IN_NOTICE, COMPLAINT_UNNAMED, since
 
 with workflow.unsafe.imports_passed_through():
     from rules.investigators import names, team_refusal
@@ -46,11 +47,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from schemas.staff import Actor, Role
 
-# Cases started before a complaint during the public notice sent the case back kept it in the notice.
-COMPLAINT_IN_NOTICE = "complaint-in-notice"
-# Since: the case's timeline, which its handlers read, does not say that a complaint was made (nor its number):
-# only that the district now visits the household itself.
-COMPLAINT_UNNAMED = "complaint-unnamed-in-timeline"
 
 if TYPE_CHECKING:
     from workflows.review_clock import ReviewClock
@@ -85,6 +81,14 @@ class ReviewActions(ReviewDecision):
     send: Callable[..., Awaitable[None]]
 
     # ---- what every action is checked against ------------------------------------------------------
+
+    def check_met(self, action: Action, actor: Actor, people: list[str], who: str, found: str, what: str) -> None:
+        """`check`, then: a record of a meeting names the people met (`who`) and says what was found (`what`)."""
+        self.check(action, actor)
+        if not [p for p in people if p.strip()]:
+            raise refuse(CaseError.INCOMPLETE, f"请填写{who}")
+        if len(found.strip()) < 4:
+            raise refuse(CaseError.INCOMPLETE, f"请填写{what}")
 
     def check(self, action: Action, actor: Actor) -> None:
         """Refuse at once what the rules of `rules.stages` refuse, with its code and a Chinese reason."""
@@ -175,14 +179,14 @@ class ReviewActions(ReviewDecision):
     async def materials_supplied(self, a: MaterialsSupplied) -> ActionAck:
         await self.clock.resume(today())
         deadline = self.clock.deadline
-        key = self.journal.note(
-            Action.MATERIALS_SUPPLIED,
-            a.actor,
-            {"note": a.note},
-            f"材料已补齐，恢复计时；办结时限顺延至 {deadline.deadline if deadline else ''}",
+        return self.ack(
+            await self.journal.record(
+                Action.MATERIALS_SUPPLIED,
+                a.actor,
+                {"note": a.note},
+                f"材料已补齐，恢复计时；办结时限顺延至 {deadline.deadline if deadline else ''}",
+            )
         )
-        await self.journal.persist()
-        return self.ack(key)
 
     @materials_supplied.validator
     def _v_materials_supplied(self, a: MaterialsSupplied) -> None:
@@ -291,11 +295,7 @@ class ReviewActions(ReviewDecision):
 
     @neighbour_interview.validator
     def _v_neighbour_interview(self, a: NeighbourInterview) -> None:
-        self.check(Action.NEIGHBOUR_INTERVIEW, a.actor)
-        if not [i for i in a.interviewees if i.strip()]:
-            raise refuse(CaseError.INCOMPLETE, "请填写走访对象")
-        if len(a.findings.strip()) < 4:
-            raise refuse(CaseError.INCOMPLETE, "请填写走访情况")
+        self.check_met(Action.NEIGHBOUR_INTERVIEW, a.actor, a.interviewees, "走访对象", a.findings, "走访情况")
 
     # ---- hearing, decision, public notice -----------------------------------------------------------
 
@@ -304,29 +304,25 @@ class ReviewActions(ReviewDecision):
         self.hearing_done = True
         await self.hand_over(Action.HEARING)
         opinion = "同意" if a.opinion == "agree" else "不同意"
-        key = self.journal.note(
-            Action.HEARING,
-            a.actor,
-            {
-                "held_on": str(a.held_on),
-                "kind": a.kind,
-                "participants": a.participants,
-                "opinion": a.opinion,
-                "notes": a.summary,  # not "summary": the event log keeps the timeline text under that key
-            },
-            f"{'听证评议' if a.kind == 'hearing' else '民主评议'}（{a.held_on}），"
-            f"{len(a.participants)} 人参加，评议意见：{opinion}",
+        return self.ack(
+            await self.journal.record(
+                Action.HEARING,
+                a.actor,
+                {
+                    "held_on": str(a.held_on),
+                    "kind": a.kind,
+                    "participants": a.participants,
+                    "opinion": a.opinion,
+                    "notes": a.summary,  # not "summary": the event log keeps the timeline text under that key
+                },
+                f"{'听证评议' if a.kind == 'hearing' else '民主评议'}（{a.held_on}），"
+                f"{len(a.participants)} 人参加，评议意见：{opinion}",
+            )
         )
-        await self.journal.persist()
-        return self.ack(key)
 
     @hearing.validator
     def _v_hearing(self, a: Hearing) -> None:
-        self.check(Action.HEARING, a.actor)
-        if not [p for p in a.participants if p.strip()]:
-            raise refuse(CaseError.INCOMPLETE, "请填写参加评议人员")
-        if len(a.summary.strip()) < 4:
-            raise refuse(CaseError.INCOMPLETE, "请填写评议情况")
+        self.check_met(Action.HEARING, a.actor, a.participants, "参加评议人员", a.summary, "评议情况")
 
     @workflow.update(name=Action.OBJECTION.value)
     async def objection_raised(self, a: Objection) -> ActionAck:
@@ -342,14 +338,14 @@ class ReviewActions(ReviewDecision):
             self.hearing_done = False
             route = "重新民主评议"
         await self.hand_over(Action.OBJECTION)
-        key = self.journal.note(
-            Action.OBJECTION,
-            a.actor,
-            {"objector": a.objector, "content": a.content, "route": a.route},
-            f"公示期间收到异议（{a.objector}）：{a.content}；{route}后重新审核确认并公示",
+        return self.ack(
+            await self.journal.record(
+                Action.OBJECTION,
+                a.actor,
+                {"objector": a.objector, "content": a.content, "route": a.route},
+                f"公示期间收到异议（{a.objector}）：{a.content}；{route}后重新审核确认并公示",
+            )
         )
-        await self.journal.persist()
-        return self.ack(key)
 
     @objection_raised.validator
     def _v_objection(self, a: Objection) -> None:
@@ -379,9 +375,9 @@ class ReviewActions(ReviewDecision):
             TakeOverIn(case_id=self.case_id, username=a.actor.username, at=workflow.now()),
             **ACTIVITY,
         )
-        key = self.journal.note(Action.TAKE_OVER, a.actor, {"reason": a.reason}, f"区民政局接管本案：{a.reason}")
-        await self.journal.persist()
-        return self.ack(key)
+        return self.ack(
+            await self.journal.record(Action.TAKE_OVER, a.actor, {"reason": a.reason}, f"区民政局接管本案：{a.reason}")
+        )
 
     @take_over.validator
     def _v_take_over(self, a: TakeOver) -> None:
@@ -391,14 +387,14 @@ class ReviewActions(ReviewDecision):
     async def extend_deadline(self, a: DeadlineExtension) -> ActionAck:
         await self.clock.extend()
         n, due = self.clock.statutory_working_days, self.clock.statutory_deadline
-        key = self.journal.note(
-            Action.EXTEND_DEADLINE,
-            a.actor,
-            {"reasons": a.reasons, "statutory_working_days": n, "statutory_deadline": str(due)},
-            f"区民政局延长法定办理时限至 {n} 个工作日（{due}）。理由：{a.reasons}",
+        return self.ack(
+            await self.journal.record(
+                Action.EXTEND_DEADLINE,
+                a.actor,
+                {"reasons": a.reasons, "statutory_working_days": n, "statutory_deadline": str(due)},
+                f"区民政局延长法定办理时限至 {n} 个工作日（{due}）。理由：{a.reasons}",
+            )
         )
-        await self.journal.persist()
-        return self.ack(key)
 
     @extend_deadline.validator
     def _v_extend_deadline(self, a: DeadlineExtension) -> None:
@@ -418,14 +414,14 @@ class ReviewActions(ReviewDecision):
         """A complaint about this case: the district must now visit the household itself; a case already
         past the investigation goes back to it, and one in public notice too, as after an objection."""
         await workflow.wait_condition(lambda: self.policy is not None)
-        if self.stage is Stage.PUBLIC_NOTICE and workflow.patched(COMPLAINT_IN_NOTICE):
+        if self.stage is Stage.PUBLIC_NOTICE and since(COMPLAINT_IN_NOTICE):
             await self.objected_via_front_door(ObjectionFiled(ref=complaint_no, kind="complaint", objector="投诉人"))
             return
         self.complaints.append(complaint_no)
         if self.stage in (Stage.HEARING, Stage.DECISION):
             self.hearing_done = False
         await self.hand_over(COMPLAINT)
-        if workflow.patched(COMPLAINT_UNNAMED):
+        if since(COMPLAINT_UNNAMED):
             self.journal.note("district_visit_required", None, {}, "本案须由区民政局入户调查")
         else:
             self.journal.note(

@@ -134,7 +134,7 @@ class ReviewClock:
         )
         # cases whose clock was computed before the statutory limit was kept have none until the next recompute
         self.statutory_deadline = self.deadline.also.get(self.statutory_working_days)
-        workflow.upsert_search_attributes([search.DEADLINE_DATE.value_set(at_time(self.deadline.deadline))])
+        self.case.index.set(search.DEADLINE_DATE.value_set(at_time(self.deadline.deadline)))
         self.timer.replan()
 
     # ---- what falls due ----------------------------------------------------------------------------
@@ -198,12 +198,12 @@ class ReviewClock:
             assert self.deadline is not None
             self.overdue = True
             deadline = self.deadline.deadline
-            workflow.upsert_search_attributes([search.OVERDUE.value_set(True)])
+            case.index.set(search.OVERDUE.value_set(True))
         elif kind == "statutory_overdue":
             assert self.statutory_deadline is not None
             self.statutory_overdue = True
             deadline = self.statutory_deadline
-            workflow.upsert_search_attributes([search.OVERDUE.value_set(True)])
+            case.index.set(search.OVERDUE.value_set(True))
         else:
             assert self.verification_due is not None
             deadline = self.verification_due

@@ -15,6 +15,7 @@ from temporalio import workflow
 
 from workflows.common import refuse, today
 from workflows.journal import Journal
+from workflows.review_patches import CLOSED_EARLY, since
 
 with workflow.unsafe.imports_passed_through():
     from rules.stages import Action, Stage
@@ -24,8 +25,6 @@ with workflow.unsafe.imports_passed_through():
 if TYPE_CHECKING:
     from workflows.review_clock import ReviewClock
 
-# Since: a case may be withdrawn or terminated before enrolment (run() ends it where it waits).
-CLOSED_EARLY = "review-withdraw-terminate"
 ALREADY_CLOSING = "案件正在撤回或终止，不能重复办理"
 NOTICE_OVER = "公示期已结束，案件正在纳入保障，不能撤回或终止"
 REFUSAL_DECIDED = "已决定不予批准，案件按不予批准办结，不能撤回或终止"
@@ -121,7 +120,7 @@ class ReviewClosure:
         final stage and the event is recorded; a terminated case's applicant is told in writing."""
         closure = self.closure
         assert closure is not None
-        workflow.patched(CLOSED_EARLY)
+        since(CLOSED_EARLY)
         self.steps_taken = len(self.steps)
         self.clock.stop()
         self.move(Stage.WITHDRAWN if closure.action is Action.WITHDRAW else Stage.TERMINATED)

@@ -18,6 +18,7 @@ from temporalio import workflow
 
 from workflows.common import refuse, today
 from workflows.journal import Journal
+from workflows.review_patches import MEANS_TEST_TO_DISTRICT, since
 
 with workflow.unsafe.imports_passed_through():
     from rules.clock import beijing_date, end_of
@@ -42,8 +43,6 @@ if TYPE_CHECKING:
 
 ALREADY_DECIDED = "本轮审核确认已作出决定，不能重复决定；如有异议，应在公示期间提出"
 ZERO_AMOUNT = "核定金额为 0：家庭人均收入不低于保障标准，应不予批准或填写核定金额并说明理由"
-# Since: a dibao approval the means test does not support goes to the district instead of being recorded.
-MEANS_TEST_TO_DISTRICT = "means-test-to-district"
 
 
 class ReviewDecision:
@@ -105,7 +104,7 @@ class ReviewDecision:
         # the first one applied wins, the other is refused here, before anything is recorded.
         if self.decision is not None:
             raise refuse(CaseError.ALREADY_DECIDED, ALREADY_DECIDED)
-        if self.refers_to_district(a) and workflow.patched(MEANS_TEST_TO_DISTRICT):
+        if self.refers_to_district(a) and since(MEANS_TEST_TO_DISTRICT):
             return await self.refer_to_district(a)
         self.decision = a
         self.decided_at = workflow.now()
@@ -121,26 +120,26 @@ class ReviewDecision:
                 text += f"（{self.unmet(eligibility)}；理由：{a.override_reason}）"
         else:
             text = f"审核确认：不予批准。理由：{a.reasons}"
-        key = self.journal.note(
-            Action.DECISION,
-            a.actor,
-            a.model_dump(mode="json", exclude={"actor"})
-            | {"proposed_amount": str(proposed), "means_test_override": bool(override)},
-            text,
+        return self.ack(
+            await self.journal.record(
+                Action.DECISION,
+                a.actor,
+                a.model_dump(mode="json", exclude={"actor"})
+                | {"proposed_amount": str(proposed), "means_test_override": bool(override)},
+                text,
+            )
         )
-        await self.journal.persist()
-        return self.ack(key)
 
     async def refer_to_district(self, a: Decision) -> ActionAck:
         self.district_approval = True
-        key = self.journal.note(
-            "referred_to_district",
-            a.actor,
-            {"reason": a.override_reason, "unmet": [c.code for c in self.eligibility().criteria if not c.holds]},
-            f"{self.unmet(self.eligibility())}，乡镇不能直接批准，报区民政局审核确认。理由：{a.override_reason}",
+        return self.ack(
+            await self.journal.record(
+                "referred_to_district",
+                a.actor,
+                {"reason": a.override_reason, "unmet": [c.code for c in self.eligibility().criteria if not c.holds]},
+                f"{self.unmet(self.eligibility())}，乡镇不能直接批准，报区民政局审核确认。理由：{a.override_reason}",
+            )
         )
-        await self.journal.persist()
-        return self.ack(key)
 
     @decide.validator
     def _v_decide(self, a: Decision) -> None:
@@ -191,14 +190,19 @@ class ReviewDecision:
     @workflow.update(name=Action.REFUSAL_DELIVERED.value)
     async def refusal_delivered(self, a: RefusalDelivered) -> ActionAck:
         self.refusal_delivery = a
-        key = self.journal.note(
-            Action.REFUSAL_DELIVERED,
-            a.actor,
-            {"method": a.method.value, "delivered_on": str(a.delivered_on), "recipient": a.recipient, "note": a.note},
-            f"不予批准通知书已{a.method.label}（{a.delivered_on}），签收人：{a.recipient}",
+        return self.ack(
+            await self.journal.record(
+                Action.REFUSAL_DELIVERED,
+                a.actor,
+                {
+                    "method": a.method.value,
+                    "delivered_on": str(a.delivered_on),
+                    "recipient": a.recipient,
+                    "note": a.note,
+                },
+                f"不予批准通知书已{a.method.label}（{a.delivered_on}），签收人：{a.recipient}",
+            )
         )
-        await self.journal.persist()
-        return self.ack(key)
 
     @refusal_delivered.validator
     def _v_refusal_delivered(self, a: RefusalDelivered) -> None:

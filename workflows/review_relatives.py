@@ -20,6 +20,7 @@ from temporalio import workflow
 from workflows.common import ACTIVITY, refuse
 from workflows.journal import Journal
 from workflows.relatives_journal import RelativesJournal
+from workflows.review_patches import RELATIVES_BY_ID_NUMBER, since
 
 with workflow.unsafe.imports_passed_through():
     from rules.stages import Stage
@@ -35,11 +36,6 @@ with workflow.unsafe.imports_passed_through():
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-
-# Cases started before this patch barred every namesake of a declared relative and ignored one without an
-# account; since, a declared ID number bars its owner, a name alone only warns, and every declaration is filed
-# and calls for the district's own home visit.
-RELATIVES_BY_ID_NUMBER = "relatives-by-id-number"
 
 
 class ReviewRelatives(RelativesJournal):
@@ -67,7 +63,7 @@ class ReviewRelatives(RelativesJournal):
         settles (`resolve_namesake`); one no account matches is filed with the case. Any declaration calls for
         the district's own home visit."""
         app = self.start.application
-        if not workflow.patched(RELATIVES_BY_ID_NUMBER):
+        if not since(RELATIVES_BY_ID_NUMBER):
             matches = await workflow.execute_activity_method(
                 ReviewContract.check_relatives,
                 RelativesCheckIn(

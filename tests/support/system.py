@@ -36,7 +36,7 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -46,6 +46,7 @@ from db.pool import connect
 from infra.config import ROOT, TASK_QUEUE, Settings
 from infra.temporal import data_converter, dev_server_command
 from rules.stages import Action
+from schemas import search
 from schemas.emergency import (
     CloseEvent,
     DocumentsRecorded,
@@ -437,6 +438,7 @@ async def run_review_case(
             task_queue=TASK_QUEUE,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             execution_timeout=timedelta(days=400),
+            search_attributes=start_attributes(start),
             result_type=CaseOutcome,
         ),
     )
@@ -514,3 +516,9 @@ async def run_emergency(
             h, name, arg, update_id=f"{wid}-{i}-{name}", result_type=EmergencyAck, last=i == len(steps) - 1
         )
     return await retry("emergency result", lambda: h.result())
+
+
+def start_attributes(start: ReviewStart) -> TypedSearchAttributes:
+    """The search attributes the product's front desk starts a review with (`webapp.review.workflow`)."""
+    app = start.application
+    return TypedSearchAttributes(search.at_start(app.assistance_type.value, app.household.township_code))

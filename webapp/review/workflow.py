@@ -8,7 +8,6 @@ import asyncio
 import asyncpg
 import structlog
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import SearchAttributePair
 
 from db import events_repo
 from schemas import search
@@ -26,11 +25,7 @@ async def start_review(client: Client, start: ReviewStart) -> tuple[WorkflowHand
         ReviewNames.WORKFLOW,
         start,
         id=workflow_id_for(app.application_id),
-        search=[
-            SearchAttributePair(search.CASE_STAGE, "accepted"),
-            SearchAttributePair(search.ASSISTANCE_TYPE, app.assistance_type.value),
-            SearchAttributePair(search.TOWNSHIP, app.household.township_code),
-        ],
+        search=search.at_start(app.assistance_type.value, app.household.township_code),
     )
 
 
