@@ -18,6 +18,7 @@ from rules.stages import (
     next_stage,
     refusal,
 )
+from schemas.policy import ReviewPolicy
 
 SHIPO = "341503106"
 VILLAGE = "341503106201"
@@ -119,16 +120,15 @@ def test_refusals_come_in_the_workflow_order() -> None:
 
 def test_every_move_the_steps_make_is_in_the_stage_graph() -> None:
     steps = [*Action, COMPLAINT]
-    for stage, step, investigated, mandatory, back in itertools.product(Stage, steps, *[(True, False)] * 3):
-        target = next_stage(stage, step, investigated=investigated, hearing_mandatory=mandatory, reinvestigate=back)
+    routes = [ReviewPolicy(hearing_mandatory=mandatory) for mandatory in (True, False)]
+    for stage, step, investigated, route, back in itertools.product(Stage, steps, (True, False), routes, (True, False)):
+        target = next_stage(stage, step, investigated=investigated, route=route, reinvestigate=back)
         assert target is None or can_move(stage, target), (stage, step, target)
-    assert next_stage(
-        Stage.INVESTIGATION, A.HOME_VISIT, investigated=True, hearing_mandatory=True, reinvestigate=False
-    ) is (Stage.HEARING)
-    assert (
-        next_stage(Stage.INVESTIGATION, COMPLAINT, investigated=True, hearing_mandatory=True, reinvestigate=False)
-        is None
+    pilot = ReviewPolicy(hearing_mandatory=True)
+    assert next_stage(Stage.INVESTIGATION, A.HOME_VISIT, investigated=True, route=pilot, reinvestigate=False) is (
+        Stage.HEARING
     )
+    assert next_stage(Stage.INVESTIGATION, COMPLAINT, investigated=True, route=pilot, reinvestigate=False) is None
     assert not can_move(Stage.INVESTIGATION, Stage.PUBLIC_NOTICE)
 
 
