@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 from rules.access import within
 
@@ -65,13 +66,25 @@ TRANSITIONS: dict[Stage, frozenset[Stage]] = {
 }
 
 
+# The stages a recorded step moves the case out of (`next_stage`), where the workflow waits for steps; the
+# decision and the public notice have waits of their own in the workflow (the decision, the notice's end).
+MOVED_BY_STEPS = frozenset({Stage.INVESTIGATION, Stage.HEARING})
+
+
 def can_move(src: Stage, dst: Stage) -> bool:
     return dst in TRANSITIONS[src]
 
 
-def after_investigation(hearing_mandatory: bool) -> Stage:
+class Route(Protocol):
+    """What of the policy shapes a case's way through the stages (its `review` section)."""
+
+    @property
+    def hearing_mandatory(self) -> bool: ...
+
+
+def after_investigation(route: Route) -> Stage:
     """Nationally the hearing is optional; the Yu'an pilot makes it mandatory (a policy flag)."""
-    return Stage.HEARING if hearing_mandatory else Stage.DECISION
+    return Stage.HEARING if route.hearing_mandatory else Stage.DECISION
 
 
 def investigation_complete(
@@ -93,14 +106,13 @@ def investigation_complete(
     )
 
 
-def next_stage(
-    stage: Stage, step: str, *, investigated: bool, hearing_mandatory: bool, reinvestigate: bool
-) -> Stage | None:
+def next_stage(stage: Stage, step: str, *, investigated: bool, route: Route, reinvestigate: bool) -> Stage | None:
     """Where a step recorded while the case is in `stage` takes it; None: it stays. A step is an action's
-    name or `COMPLAINT`; `investigated` is `investigation_complete(...)` once the step is recorded,
-    `reinvestigate` an objection's route back (else it goes back to the hearing)."""
+    name or `COMPLAINT`; `investigated` is `investigation_complete(...)` once the step is recorded, `route`
+    the policy's review settings, `reinvestigate` an objection's route back (else it goes back to the hearing).
+    The workflow waits for such steps in the stages of `MOVED_BY_STEPS`."""
     if stage is Stage.INVESTIGATION and step in INVESTIGATION_STEPS and investigated:
-        return after_investigation(hearing_mandatory)
+        return after_investigation(route)
     if stage is Stage.HEARING and step == Action.HEARING:
         return Stage.DECISION
     if stage in (Stage.HEARING, Stage.DECISION) and step == COMPLAINT:
@@ -176,105 +188,46 @@ class ActionSpec:
         return frozenset({DISTRICT_OFFICER}) if self.approval else roles | {DISTRICT_OFFICER}
 
 
-_OPEN = frozenset({Stage.INVESTIGATION, Stage.HEARING, Stage.DECISION})
 CASEWORKER, VILLAGE_CADRE, APPROVER = "township_caseworker", "village_cadre", "township_approver"
+# The table's role sets: caseworker, village cadre, district officer, approver; the township's staff (caseworker
+# and approver), and with the village cadres.
+_CW, _VC, _DO = frozenset({CASEWORKER}), frozenset({VILLAGE_CADRE}), frozenset({DISTRICT_OFFICER})
+_AP, _TS, _TSV = frozenset({APPROVER}), TOWNSHIP_STAFF, TOWNSHIP_STAFF | {VILLAGE_CADRE}
+_NOBODY: frozenset[str] = frozenset()
 
+_OPEN = frozenset({Stage.INVESTIGATION, Stage.HEARING, Stage.DECISION})
+_UNTIL_ENROLLED = _OPEN | {Stage.PUBLIC_NOTICE}
+_INVESTIGATION, _HEARING = frozenset({Stage.INVESTIGATION}), frozenset({Stage.HEARING})
+_DECISION, _NOTICE, _REFUSED = frozenset({Stage.DECISION}), frozenset({Stage.PUBLIC_NOTICE}), frozenset({Stage.REFUSED})
+PAUSED, APPROVAL = "while_paused", "approval"  # the flags of a row
+
+
+def _row(
+    name: Action, label: str, stages: frozenset[Stage], roles: frozenset[str], waits_on: frozenset[str], *flags: str
+) -> ActionSpec:
+    return ActionSpec(name, label, stages, roles, PAUSED in flags, APPROVAL in flags, waits_on)
+
+
+# One row per action, in the order of `Action`: its name, label, the stages it may be taken in, the roles that
+# may take it while the township handles the case, whose task it waits as (`_NOBODY`: never a task, only something
+# they may do) and its flags (PAUSED: may be taken while the clock waits; APPROVAL: the approval itself). Closing
+# a case before enrolment is the caseworker's at the applicant's signed request, the approver's with reasons.
 ACTIONS: dict[Action, ActionSpec] = {
     s.name: s
     for s in (
-        ActionSpec(Action.MISSING_MATERIALS, "一次性告知补正材料", _OPEN, TOWNSHIP_STAFF),
-        ActionSpec(
-            Action.MATERIALS_SUPPLIED,
-            "材料补齐，恢复计时",
-            _OPEN,
-            TOWNSHIP_STAFF,
-            while_paused=True,
-            waits_on=frozenset({CASEWORKER}),
-        ),
-        ActionSpec(
-            Action.VERIFICATION_RESULT,
-            "录入家庭经济状况核对结果",
-            frozenset({Stage.INVESTIGATION}),
-            frozenset({DISTRICT_OFFICER}),
-            while_paused=True,
-            waits_on=frozenset({DISTRICT_OFFICER}),
-        ),
-        ActionSpec(
-            Action.HOME_VISIT,
-            "入户调查",
-            frozenset({Stage.INVESTIGATION}),
-            frozenset({CASEWORKER, VILLAGE_CADRE, DISTRICT_OFFICER}),
-            waits_on=frozenset({CASEWORKER, VILLAGE_CADRE, DISTRICT_OFFICER}),  # the district's own: `home_visit_by`
-        ),
-        ActionSpec(
-            Action.NEIGHBOUR_INTERVIEW,
-            "邻里走访",
-            frozenset({Stage.INVESTIGATION}),
-            frozenset({CASEWORKER, VILLAGE_CADRE}),
-            waits_on=frozenset({CASEWORKER, VILLAGE_CADRE}),
-        ),
-        ActionSpec(
-            Action.HEARING,
-            "民主评议",
-            frozenset({Stage.HEARING}),
-            TOWNSHIP_STAFF | {VILLAGE_CADRE},
-            waits_on=frozenset({CASEWORKER}),
-        ),
-        ActionSpec(
-            Action.DECISION,
-            "审核确认",
-            frozenset({Stage.DECISION}),
-            frozenset({APPROVER}),
-            approval=True,
-            waits_on=frozenset({APPROVER}),
-        ),
-        ActionSpec(
-            Action.OBJECTION,
-            "公示异议",
-            frozenset({Stage.PUBLIC_NOTICE}),
-            TOWNSHIP_STAFF | {VILLAGE_CADRE, DISTRICT_OFFICER},
-            waits_on=frozenset({CASEWORKER, VILLAGE_CADRE}),
-        ),
-        ActionSpec(
-            Action.TAKE_OVER,
-            "区级接管",
-            _OPEN | {Stage.PUBLIC_NOTICE},
-            frozenset({DISTRICT_OFFICER}),
-            while_paused=True,
-            waits_on=frozenset({DISTRICT_OFFICER}),
-        ),
-        ActionSpec(
-            Action.EXTEND_DEADLINE,
-            "延长法定办理时限",
-            _OPEN | {Stage.PUBLIC_NOTICE},
-            frozenset({DISTRICT_OFFICER}),
-            while_paused=True,
-        ),
-        ActionSpec(
-            Action.REFUSAL_DELIVERED,
-            "登记不予批准通知书送达",
-            frozenset({Stage.REFUSED}),
-            TOWNSHIP_STAFF | {VILLAGE_CADRE},
-            while_paused=True,
-            waits_on=frozenset({CASEWORKER}),
-        ),
-        # Closing a case before enrolment: the caseworker at the applicant's signed request, the approver (the
-        # district where it approves) with reasons; never anyone's task.
-        ActionSpec(
-            Action.WITHDRAW,
-            "撤回申请",
-            _OPEN | {Stage.PUBLIC_NOTICE},
-            frozenset({CASEWORKER}),
-            while_paused=True,
-        ),
-        ActionSpec(
-            Action.TERMINATE,
-            "终止审核",
-            _OPEN | {Stage.PUBLIC_NOTICE},
-            frozenset({APPROVER}),
-            while_paused=True,
-            approval=True,
-        ),
+        _row(Action.MISSING_MATERIALS, "一次性告知补正材料", _OPEN, _TS, _NOBODY),
+        _row(Action.MATERIALS_SUPPLIED, "材料补齐，恢复计时", _OPEN, _TS, _CW, PAUSED),
+        _row(Action.VERIFICATION_RESULT, "录入家庭经济状况核对结果", _INVESTIGATION, _DO, _DO, PAUSED),
+        _row(Action.HOME_VISIT, "入户调查", _INVESTIGATION, _CW | _VC | _DO, _CW | _VC | _DO),  # `home_visit_by`
+        _row(Action.NEIGHBOUR_INTERVIEW, "邻里走访", _INVESTIGATION, _CW | _VC, _CW | _VC),
+        _row(Action.HEARING, "民主评议", _HEARING, _TSV, _CW),
+        _row(Action.DECISION, "审核确认", _DECISION, _AP, _AP, APPROVAL),
+        _row(Action.OBJECTION, "公示异议", _NOTICE, _TSV | _DO, _CW | _VC),
+        _row(Action.TAKE_OVER, "区级接管", _UNTIL_ENROLLED, _DO, _DO, PAUSED),
+        _row(Action.EXTEND_DEADLINE, "延长法定办理时限", _UNTIL_ENROLLED, _DO, _NOBODY, PAUSED),
+        _row(Action.REFUSAL_DELIVERED, "登记不予批准通知书送达", _REFUSED, _TSV, _CW, PAUSED),
+        _row(Action.WITHDRAW, "撤回申请", _UNTIL_ENROLLED, _CW, _NOBODY, PAUSED),
+        _row(Action.TERMINATE, "终止审核", _UNTIL_ENROLLED, _AP, _NOBODY, PAUSED, APPROVAL),
     )
 }
 

@@ -18,6 +18,10 @@ from rules.stages import (
     next_stage,
     refusal,
 )
+from schemas.policy import ReviewPolicy
+from schemas.review import ACTION_PAYLOADS
+from schemas.staff import Actor, Role
+from webapp.review.case_forms import LAST, ORDER, defaults, fields
 
 SHIPO = "341503106"
 VILLAGE = "341503106201"
@@ -119,19 +123,48 @@ def test_refusals_come_in_the_workflow_order() -> None:
 
 def test_every_move_the_steps_make_is_in_the_stage_graph() -> None:
     steps = [*Action, COMPLAINT]
-    for stage, step, investigated, mandatory, back in itertools.product(Stage, steps, *[(True, False)] * 3):
-        target = next_stage(stage, step, investigated=investigated, hearing_mandatory=mandatory, reinvestigate=back)
+    routes = [ReviewPolicy(hearing_mandatory=mandatory) for mandatory in (True, False)]
+    for stage, step, investigated, route, back in itertools.product(Stage, steps, (True, False), routes, (True, False)):
+        target = next_stage(stage, step, investigated=investigated, route=route, reinvestigate=back)
         assert target is None or can_move(stage, target), (stage, step, target)
-    assert next_stage(
-        Stage.INVESTIGATION, A.HOME_VISIT, investigated=True, hearing_mandatory=True, reinvestigate=False
-    ) is (Stage.HEARING)
-    assert (
-        next_stage(Stage.INVESTIGATION, COMPLAINT, investigated=True, hearing_mandatory=True, reinvestigate=False)
-        is None
+    pilot = ReviewPolicy(hearing_mandatory=True)
+    assert next_stage(Stage.INVESTIGATION, A.HOME_VISIT, investigated=True, route=pilot, reinvestigate=False) is (
+        Stage.HEARING
     )
+    assert next_stage(Stage.INVESTIGATION, COMPLAINT, investigated=True, route=pilot, reinvestigate=False) is None
     assert not can_move(Stage.INVESTIGATION, Stage.PUBLIC_NOTICE)
 
 
 def test_each_action_is_written_once() -> None:
     assert list(ACTIONS) == list(Action) and all(ACTIONS[a].name is a for a in Action)
     assert all(ACTIONS[a].stages and ACTIONS[a].roles and ACTIONS[a].label for a in Action)
+
+
+def test_the_case_page_forms_follow_the_table_and_the_payloads() -> None:
+    """A new action needs no line in webapp/review/case_forms.py: its form's fields are its payload's (the actor
+    filled in by the server), every date defaults to today, and it takes its place in the table's order."""
+    assert sorted(ORDER) == sorted(Action) and ORDER[-len(LAST) :] == LAST
+    assert ORDER[:6] == (
+        A.MATERIALS_SUPPLIED,
+        A.VERIFICATION_RESULT,
+        A.HOME_VISIT,
+        A.NEIGHBOUR_INTERVIEW,
+        A.HEARING,
+        A.DECISION,
+    )
+    for a in Action:
+        payload = set(ACTION_PAYLOADS[a.value].model_fields) - {"actor", "investigator_staff"}
+        assert set(fields(a)) == payload | ({"items_other"} if a is A.MISSING_MATERIALS else set()), a
+    me = Actor(username="shipo_cun1", full_name="村干部", role=Role.VILLAGE_CADRE, place_code="341503106201")
+    assert defaults(A.HOME_VISIT, me, "2026-12-04") == {
+        "visited_on": "2026-12-04",
+        "investigators": [],
+        "assistants": ["shipo_cun1"],
+        "family_signatures": "",
+        "findings": "",
+    }
+    assert defaults(A.WITHDRAW, me, "2026-12-04") == {
+        "statement_signed_on": "2026-12-04",
+        "statement_ref": "",
+        "reason": "",
+    }

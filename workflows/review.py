@@ -33,7 +33,7 @@ from workflows.review_relatives import ReviewRelatives
 
 with workflow.unsafe.imports_passed_through():
     from rules.clock import BEIJING, beijing_date, end_of
-    from rules.stages import Stage, can_move, investigation_complete, next_stage
+    from rules.stages import MOVED_BY_STEPS, Stage, can_move, investigation_complete, next_stage
     from schemas import search
     from schemas.contracts import ReviewContract
     from schemas.policy import Policy
@@ -174,7 +174,7 @@ class ReviewWorkflow(ReviewActions, ReviewRelatives, ReviewClosure, RecordsDocum
         while True:
             if self.closure is not None:
                 return await self.closed_early()
-            if self.stage in (Stage.INVESTIGATION, Stage.HEARING):
+            if self.stage in MOVED_BY_STEPS:
                 await self.moved_on()
                 continue
             assert self.stage is Stage.DECISION
@@ -349,7 +349,7 @@ class ReviewWorkflow(ReviewActions, ReviewRelatives, ReviewClosure, RecordsDocum
             self.stage,
             step,
             investigated=self.investigated,
-            hearing_mandatory=self.policy.review.hearing_mandatory,
+            route=self.policy.review,
             reinvestigate=self.objection is not None and self.objection.route == "reinvestigate",
         )
 

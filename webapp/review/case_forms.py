@@ -6,6 +6,7 @@ stay the authority, and their Chinese refusal is what the form shows when they s
 
 from __future__ import annotations
 
+from datetime import date
 from functools import cache
 from typing import Any
 
@@ -20,41 +21,15 @@ from webapp.payloads import body_model
 from webapp.review.actions import ACTIONS
 from webapp.review.common import split_list
 
-# The form fields of each action, in the order of the body model.
-FIELDS: dict[Action, tuple[str, ...]] = {
-    Action.MISSING_MATERIALS: ("items", "items_other", "note"),
-    Action.MATERIALS_SUPPLIED: ("note",),
-    Action.VERIFICATION_RESULT: ("verified_monthly_income", "assets_within_limits", "findings", "report_ref"),
-    Action.HOME_VISIT: ("visited_on", "investigators", "assistants", "family_signatures", "findings"),
-    Action.NEIGHBOUR_INTERVIEW: ("interviewed_on", "interviewees", "findings", "evidence_requests"),
-    Action.HEARING: ("held_on", "kind", "participants", "opinion", "summary"),
-    Action.DECISION: ("approve", "category", "monthly_amount", "override_reason", "reasons"),
-    Action.OBJECTION: ("objector", "content", "route"),
-    Action.TAKE_OVER: ("reason",),
-    Action.EXTEND_DEADLINE: ("reasons",),
-    Action.REFUSAL_DELIVERED: ("method", "delivered_on", "recipient", "note"),
-    Action.WITHDRAW: ("statement_signed_on", "statement_ref", "reason"),
-    Action.TERMINATE: ("reasons",),
-}
+# A form's fields are its action's body model's (`fields`), and these beside them: typed lines added to a list.
+FORM_ONLY: dict[Action, tuple[str, ...]] = {Action.MISSING_MATERIALS: ("items_other",)}
 MULTI = frozenset({"items", "investigators", "assistants"})  # checkboxes
 LINES = frozenset({"items_other", "family_signatures", "interviewees", "evidence_requests", "participants"})
 OPTIONAL = frozenset({"category", "monthly_amount"})
-# The order forms appear in: the stage's own step first, the exceptional ones last.
-ORDER = (
-    Action.MATERIALS_SUPPLIED,
-    Action.VERIFICATION_RESULT,
-    Action.HOME_VISIT,
-    Action.NEIGHBOUR_INTERVIEW,
-    Action.HEARING,
-    Action.DECISION,
-    Action.OBJECTION,
-    Action.REFUSAL_DELIVERED,
-    Action.TAKE_OVER,
-    Action.EXTEND_DEADLINE,
-    Action.MISSING_MATERIALS,
-    Action.WITHDRAW,
-    Action.TERMINATE,
-)
+# The order forms appear in: the stage's own step first, in the order of the action table (which follows the
+# process), the exceptional ones last.
+LAST = (Action.TAKE_OVER, Action.EXTEND_DEADLINE, Action.MISSING_MATERIALS, Action.WITHDRAW, Action.TERMINATE)
+ORDER = tuple(a for a in Action if a not in LAST) + LAST
 # Shown folded: rarely needed, and long (closing a case early, too: never by a slip of the hand).
 FOLDED = frozenset({Action.MISSING_MATERIALS, Action.EXTEND_DEADLINE, Action.WITHDRAW, Action.TERMINATE})
 
@@ -87,34 +62,39 @@ def available_actions(actor: Actor, state: CaseState, policy: Policy) -> list[Ac
 
 
 def defaults(action: Action, actor: Actor, today: str) -> dict[str, Any]:
-    """What a fresh form shows: today's date, the user as first investigator (a village cadre: as assistant),
-    the usual choices."""
-    base: dict[str, Any] = {name: [] if name in MULTI else "" for name in FIELDS[action]}
+    """What a fresh form shows: today for every date, the user as first investigator (a village cadre: as
+    assistant), the usual choices."""
+    base: dict[str, Any] = {name: [] if name in MULTI else "" for name in fields(action)}
+    dates = {name: today for name, f in _body_type(action).model_fields.items() if f.annotation is date}
     team = "assistants" if actor.role.value in ASSISTING_ROLES else "investigators"
     extra = {
         Action.VERIFICATION_RESULT: {"assets_within_limits": "true"},
-        Action.HOME_VISIT: {"visited_on": today, team: [actor.username]},
-        Action.NEIGHBOUR_INTERVIEW: {"interviewed_on": today},
-        Action.HEARING: {"held_on": today, "kind": "democratic_review", "opinion": "agree"},
+        Action.HOME_VISIT: {team: [actor.username]},
+        Action.HEARING: {"kind": "democratic_review", "opinion": "agree"},
         Action.DECISION: {"approve": "yes"},
         Action.OBJECTION: {"route": "reinvestigate"},
-        Action.REFUSAL_DELIVERED: {"delivered_on": today, "method": "in_person"},
-        Action.WITHDRAW: {"statement_signed_on": today},
+        Action.REFUSAL_DELIVERED: {"method": "in_person"},
     }
-    return base | extra.get(action, {})
+    return base | dates | extra.get(action, {})
 
 
 def read_action_form(action: Action, form: Any) -> dict[str, Any]:
     """The form as typed, to show again if the action is refused."""
     return {
         name: [str(v) for v in form.getlist(name)] if name in MULTI else str(form.get(name) or "").strip()
-        for name in FIELDS[action]
+        for name in fields(action)
     }
 
 
 @cache
 def _body_type(action: Action) -> type[BaseModel]:
     return body_model(ACTIONS[action][0])
+
+
+@cache
+def fields(action: Action) -> tuple[str, ...]:
+    """The form's fields: its body model's, in their order, and the form's own (`FORM_ONLY`)."""
+    return tuple(_body_type(action).model_fields) + FORM_ONLY.get(action, ())
 
 
 def action_body(action: Action, typed: dict[str, Any]) -> BaseModel:

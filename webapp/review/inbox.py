@@ -27,7 +27,7 @@ from fastapi.responses import Response
 from db import case_lists_repo, policy_repo
 from infra.clock import today
 from rules.calendar import working_days_left
-from rules.stages import STAGE_LABELS, Action, ActorView, CaseView, home_visit_by, tasks
+from rules.stages import ACTION_LABELS, STAGE_LABELS, Action, ActorView, CaseView, home_visit_by, tasks
 from rules.waiting import seat
 from schemas.staff import Role
 from webapp.deps import Db, PageActor
@@ -142,6 +142,7 @@ async def inbox(
         "today": now,
         "near_days": NEAR_DUE_WORKING_DAYS,
         "stage_labels": STAGE_LABELS,
+        "action_labels": ACTION_LABELS,
         "task_anchor": TASK_ANCHORS,
     }
     return render(request, "caseworker/inbox.html", context, actor=actor)
