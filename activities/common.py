@@ -66,6 +66,3 @@ class CommonActivities(CommonContract):
     async def notify(self, n: NotificationIn) -> None:
         """Queue a message in the outbox; the idempotency key makes a retry a no-op."""
         await cases_repo.queue_notification(self.pool, n)
-
-    def all(self) -> list:
-        return [self.compute_deadline, self.notify]

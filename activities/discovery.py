@@ -60,12 +60,3 @@ class DiscoveryActivities(DiscoveryContract):
             )
             for task_id, township, kind, created in await discovery_tasks_repo.unstarted(self.pool)
         ]
-
-    def all(self) -> list:
-        return [
-            self.open_discovery_task,
-            self.escalate_discovery_task,
-            self.record_discovery_outcome,
-            self.purge_discovery_lists,
-            self.discovery_tasks_unstarted,
-        ]

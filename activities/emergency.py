@@ -77,6 +77,3 @@ class EmergencyActivities(EmergencyContract):
     async def log_emergency(self, e: EmergencyLogIn) -> None:
         async with self.pool.acquire() as conn:
             await emergency_repo.write_log(conn, e)
-
-    def all(self) -> list:
-        return [self.open_emergency, self.pay, self.log_emergency]

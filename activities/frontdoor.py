@@ -97,17 +97,3 @@ class FrontDoorActivities(FrontDoorContract):
     @activity.defn
     async def case_handlers_of(self, case_id: str) -> list[str]:
         return await frontdoor_repo.handlers_of_case(self.pool, case_id)
-
-    def all(self) -> list:
-        return [
-            self.open_emergency_of,
-            self.open_emergency_in,
-            self.case_handlers_of,
-            self.front_door_policy,
-            self.record_request,
-            self.open_referral,
-            self.deliver_referral,
-            self.record_referral_result,
-            self.open_complaint,
-            self.log_frontdoor,
-        ]

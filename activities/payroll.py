@@ -88,12 +88,3 @@ class PayrollActivities(PayrollContract):
             escalated=len(escalations),
         )
         return applied.model_copy(update={"escalated": len(escalations)})
-
-    def all(self) -> list:
-        return [
-            self.payroll_townships,
-            self.start_payrolls,
-            self.draft_payroll,
-            self.record_payroll_step,
-            self.apply_bank_return,
-        ]

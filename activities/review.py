@@ -89,16 +89,3 @@ class ReviewActivities(ReviewContract):
         """Enter the household in the recipients register, once."""
         async with self.pool.acquire() as conn:
             await recipients_repo.enrol(conn, e)
-
-    def all(self) -> list:
-        return [
-            self.open_case,
-            self.check_relatives,
-            self.check_declared_relatives,
-            self.request_verification,
-            self.verification_answered,
-            self.record_event,
-            self.escalate,
-            self.record_take_over,
-            self.enrol,
-        ]

@@ -180,17 +180,3 @@ class SupervisionActivities(SupervisionContract):
             }
             version = await declarations_repo.save_declaration(conn, month, rows, totals, by)
         return DeclarationResult(month=month, version=version, status="draft", rows=len(rows))
-
-    def all(self) -> list:
-        return [
-            self.sampling_candidates,
-            self.record_sample,
-            self.start_rechecks,
-            self.record_recheck,
-            self.recipients_to_review,
-            self.apply_review,
-            self.ongoing_facts,
-            self.record_ongoing_step,
-            self.build_digests,
-            self.declare_funds,
-        ]

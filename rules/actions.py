@@ -97,6 +97,18 @@ def table(*specs: S) -> dict[Any, S]:
     return {s.name: s for s in specs}
 
 
+def taken_by(
+    actions: Callable[[str], str], roles: frozenset[str], denied: str
+) -> Callable[[str, str, str, str, Iterable[str], str], ActionSpec]:
+    """The maker of the specs of `actions` (their enum) that `roles` take, a role not among them told `denied`:
+    a spec a row, `(name, update, kind, label, states, not_now)` as in `ActionSpec`, the name its enum's value."""
+
+    def spec(name: str, update: str, kind: str, label: str, states: Iterable[str], not_now: str) -> ActionSpec:
+        return ActionSpec(actions(name), update, kind, label, frozenset(states), roles, denied, not_now)
+
+    return spec
+
+
 def available(
     actions: Iterable[K], refusal: Callable[[K, V, ActorView], Refusal | None], row: V, actor: ActorView
 ) -> list[K]:

@@ -17,7 +17,17 @@ from functools import partial
 from typing import Protocol
 
 from rules.access import within
-from rules.actions import BUREAU_STAFF, DESK, DISTRICT_OFFICER, ActionSpec, ActorView, Refusal, available, table
+from rules.actions import (
+    BUREAU_STAFF,
+    DESK,
+    DISTRICT_OFFICER,
+    ActionSpec,
+    ActorView,
+    Refusal,
+    available,
+    table,
+    taken_by,
+)
 from rules.needs import Route
 from rules.recusal import complaint_about
 
@@ -30,38 +40,14 @@ class RequestAction(StrEnum):
     ANSWER = "answer"
 
 
-_OPEN_REQUEST = frozenset({"received", "triaged"})
-_DESK_ONLY = "12349 诉求由乡镇（街道）或区民政局工作人员分办"
+_OPEN_REQUEST = {"received", "triaged"}
+_by_desk = taken_by(RequestAction, DESK, "12349 诉求由乡镇（街道）或区民政局工作人员分办")
 
+# An action a row: (name, update, kind, label, states, not_now), as in `ActionSpec`.
 REQUEST_ACTIONS: dict[RequestAction, ActionSpec] = table(
-    ActionSpec(
-        name=RequestAction.TRIAGE,
-        update="triage",
-        kind="triaged",
-        label="分办",
-        states=frozenset({"received"}),
-        roles=DESK,
-        denied=_DESK_ONLY,
-        not_now="该诉求已分办",
-    ),
-    ActionSpec(
-        name=RequestAction.LINK_CASE,
-        update="link_case",
-        kind="need_answered",
-        label="关联案件",
-        states=_OPEN_REQUEST,
-        roles=DESK,
-        denied=_DESK_ONLY,
-    ),
-    ActionSpec(
-        name=RequestAction.ANSWER,
-        update="answer_enquiry",
-        kind="answered",
-        label="答复",
-        states=_OPEN_REQUEST,
-        roles=DESK,
-        denied=_DESK_ONLY,
-    ),
+    _by_desk("triage", "triage", "triaged", "分办", {"received"}, "该诉求已分办"),
+    _by_desk("link-case", "link_case", "need_answered", "关联案件", _OPEN_REQUEST, ""),
+    _by_desk("answer", "answer_enquiry", "answered", "答复", _OPEN_REQUEST, ""),
 )
 
 
@@ -140,50 +126,21 @@ class ReferralAction(StrEnum):
 
 
 _BUREAU = frozenset({BUREAU_STAFF})
-_BUREAU_ONLY = "只有承办部门的工作人员可以办理转介"
+_SIGNED_FOR = {"accepted", "info_requested"}
+_by_bureau = taken_by(ReferralAction, _BUREAU, "只有承办部门的工作人员可以办理转介")
+# The township's desk (or the district's) answers what the bureau asked.
+_by_desk_asked = taken_by(ReferralAction, DESK, "补充信息须由该乡镇（街道）或区民政局工作人员办理")
 
+# An action a row: (name, update, kind, label, states, not_now), as in `ActionSpec`.
 REFERRAL_ACTIONS: dict[ReferralAction, ActionSpec] = table(
-    ActionSpec(
-        name=ReferralAction.ACCEPT,
-        update="accept",
-        kind="accepted",
-        label="接收转介",
-        states=frozenset({"delivered"}),
-        roles=_BUREAU,
-        denied=_BUREAU_ONLY,
-        not_now="该转介已签收",
+    _by_bureau("accept", "accept", "accepted", "接收转介", {"delivered"}, "该转介已签收"),
+    _by_bureau(
+        "request-info", "request_info", "info_requested", "要求补充信息", {"accepted"}, "请先签收，再请求补充信息"
     ),
-    ActionSpec(
-        name=ReferralAction.REQUEST_INFO,
-        update="request_info",
-        kind="info_requested",
-        label="要求补充信息",
-        states=frozenset({"accepted"}),
-        roles=_BUREAU,
-        denied=_BUREAU_ONLY,
-        not_now="请先签收，再请求补充信息",
+    _by_desk_asked(
+        "supply-info", "supply_info", "info_supplied", "补充信息", {"info_requested"}, "承办部门没有请求补充信息"
     ),
-    # The township's desk (or the district's) answers what the bureau asked.
-    ActionSpec(
-        name=ReferralAction.SUPPLY_INFO,
-        update="supply_info",
-        kind="info_supplied",
-        label="补充信息",
-        states=frozenset({"info_requested"}),
-        roles=DESK,
-        denied="补充信息须由该乡镇（街道）或区民政局工作人员办理",
-        not_now="承办部门没有请求补充信息",
-    ),
-    ActionSpec(
-        name=ReferralAction.RESULT,
-        update="report_result",
-        kind="answered",
-        label="报告办理结果",
-        states=frozenset({"accepted", "info_requested"}),
-        roles=_BUREAU,
-        denied=_BUREAU_ONLY,
-        not_now="请先签收转介，再反馈结果",
-    ),
+    _by_bureau("result", "report_result", "answered", "报告办理结果", _SIGNED_FOR, "请先签收转介，再反馈结果"),
 )
 
 
@@ -225,29 +182,12 @@ class ComplaintAction(StrEnum):
     CONCLUDE = "conclude"
 
 
-_HANDLERS_ONLY = "投诉由承办单位的工作人员办理"
+_by_handlers = taken_by(ComplaintAction, DESK, "投诉由承办单位的工作人员办理")
 
+# An action a row: (name, update, kind, label, states, not_now), as in `ActionSpec`.
 COMPLAINT_ACTIONS: dict[ComplaintAction, ActionSpec] = table(
-    ActionSpec(
-        name=ComplaintAction.ACCEPT,
-        update="accept",
-        kind="accepted",
-        label="受理投诉",
-        states=frozenset({"registered"}),
-        roles=DESK,
-        denied=_HANDLERS_ONLY,
-        not_now="该投诉已受理",
-    ),
-    ActionSpec(
-        name=ComplaintAction.CONCLUDE,
-        update="conclude",
-        kind="concluded",
-        label="办结并答复",
-        states=frozenset({"accepted"}),
-        roles=DESK,
-        denied=_HANDLERS_ONLY,
-        not_now="请先受理投诉，再办结",
-    ),
+    _by_handlers("accept", "accept", "accepted", "受理投诉", {"registered"}, "该投诉已受理"),
+    _by_handlers("conclude", "conclude", "concluded", "办结并答复", {"accepted"}, "请先受理投诉，再办结"),
 )
 
 

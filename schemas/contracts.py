@@ -1,15 +1,19 @@
 """Every activity of Jiuzhu, declared: the contracts between the workflows, which call them by these method
 references (`workflow.execute_activity_method`), and the classes of `activities/` that implement them.
 
-A workflow imports this module, never `activities/` (whose I/O has no place in workflow code). The
-names are the activity type names in every recorded history: rename one only with `workflow.patched`.
+A workflow imports this module, never `activities/` (whose I/O has no place in workflow code). Each
+coroutine a contract declares is an activity (`Contract`), named as the method: the names are the activity type
+names in every recorded history: rename one only with `workflow.patched`.
 `tests/test_contracts.py` checks that the worker registers an implementation of each, with the same name
 and signature.
 """
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 from temporalio import activity
 
@@ -52,178 +56,153 @@ from schemas.supervision import (
 from schemas.system import SystemCheck
 
 
-class CommonContract:
+class Contract:
+    """A contract: each coroutine its class declares is an activity of the method's name (`activity.defn`). The
+    classes of `activities/` implement a contract each (as its subclass, again with `activity.defn`)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if Contract in cls.__bases__:  # a contract, not its implementation
+            for fn in _declared(cls):
+                activity.defn(fn)
+
+    def all(self) -> list[Callable[..., Any]]:
+        """The activities an implementation registers: each its contract declares, as implemented here."""
+        contract = next(c for c in type(self).__mro__ if Contract in c.__bases__)
+        return [getattr(self, fn.__name__) for fn in _declared(contract)]
+
+
+def _declared(contract: type) -> list[Callable[..., Any]]:
+    return [fn for fn in vars(contract).values() if inspect.iscoroutinefunction(fn)]
+
+
+class CommonContract(Contract):
     """What every workflow uses: the statutory calendar and the notification outbox."""
 
-    @activity.defn
     async def compute_deadline(self, req: DeadlineRequest) -> DeadlineInfo: ...
 
-    @activity.defn
     async def notify(self, n: NotificationIn) -> None: ...
 
 
-class ReviewContract:
+class ReviewContract(Contract):
     """The review case's records: case row, event log, relatives check, verification, escalations, register."""
 
-    @activity.defn
     async def open_case(self, req: OpenCaseIn) -> CaseOpened: ...
 
-    @activity.defn
     async def check_relatives(self, req: RelativesCheckIn) -> list[RelativesMatch]: ...
 
-    @activity.defn
     async def check_declared_relatives(self, req: DeclaredRelativesIn) -> RelativesCheck: ...
 
-    @activity.defn
     async def request_verification(self, req: VerificationRequestIn) -> str: ...
 
-    @activity.defn
     async def verification_answered(self, req: VerificationAnsweredIn) -> None: ...
 
-    @activity.defn
     async def record_event(self, ev: CaseEventIn) -> None: ...
 
-    @activity.defn
     async def escalate(self, req: EscalationIn) -> None: ...
 
-    @activity.defn
     async def record_take_over(self, req: TakeOverIn) -> None: ...
 
-    @activity.defn
     async def enrol(self, e: Enrolment) -> None: ...
 
 
-class EmergencyContract:
+class EmergencyContract(Contract):
     """An emergency event's row, its payments against the funds' ledgers, its log."""
 
-    @activity.defn
     async def open_emergency(self, req: OpenEmergencyIn) -> EmergencyOpened: ...
 
-    @activity.defn
     async def pay(self, p: PaymentIn) -> PaymentOut: ...
 
-    @activity.defn
     async def log_emergency(self, e: EmergencyLogIn) -> None: ...
 
 
-class FrontDoorContract:
+class FrontDoorContract(Contract):
     """The 12349 front door: request, referral and complaint rows, their log, delivery to a bureau."""
 
-    @activity.defn
     async def front_door_policy(self, on: date) -> FrontDoorPolicy: ...
 
-    @activity.defn
     async def record_request(self, start: IntakeStart) -> None: ...
 
-    @activity.defn
     async def open_referral(self, d: DeliveryIn) -> None: ...
 
-    @activity.defn
     async def deliver_referral(self, d: DeliveryIn) -> str: ...
 
-    @activity.defn
     async def record_referral_result(self, referral_id: str, result: ReferralResult) -> None: ...
 
-    @activity.defn
     async def open_complaint(self, c: ComplaintStart) -> None: ...
 
-    @activity.defn
     async def log_frontdoor(self, e: FrontDoorLogIn) -> None: ...
 
-    @activity.defn
     async def open_emergency_of(self, id_number: str) -> str | None:
         """The person's open emergency event, if any (one open event per person). Superseded by
         `open_emergency_in`, kept for histories that called it."""
         ...
 
-    @activity.defn
     async def open_emergency_in(self, q: OpenEventQuery) -> OpenEventFound:
         """The person's open emergency event, named only if it is in the asking township."""
         ...
 
-    @activity.defn
     async def case_handlers_of(self, case_id: str) -> list[str]:
         """The user names recorded on a review case: a complaint about the case is about each of them."""
         ...
 
 
-class SupervisionContract:
+class SupervisionContract(Contract):
     """District supervision: samples and re-checks, ongoing reviews, digests, fund declarations."""
 
-    @activity.defn
     async def sampling_candidates(self, month: str) -> dict: ...
 
-    @activity.defn
     async def record_sample(self, drawn: SampleDrawn) -> SampleDrawn: ...
 
-    @activity.defn
     async def start_rechecks(self, drawn: SampleDrawn) -> int: ...
 
-    @activity.defn
     async def record_recheck(self, recheck_id: str, finding: RecheckFinding) -> None: ...
 
-    @activity.defn
     async def recipients_to_review(self, today: date) -> list[RecipientToReview]: ...
 
-    @activity.defn
     async def apply_review(self, a: OngoingApplied) -> None: ...
 
-    @activity.defn
     async def ongoing_facts(self, case_id: str, on: date) -> OngoingFacts: ...
 
-    @activity.defn
     async def record_ongoing_step(self, step: OngoingStep) -> None: ...
 
-    @activity.defn
     async def build_digests(self, day: date) -> int: ...
 
-    @activity.defn
     async def declare_funds(self, month: str, by: str) -> DeclarationResult: ...
 
 
-class PayrollContract:
+class PayrollContract(Contract):
     """The monthly payroll: which townships pay, each township's payroll drafted in one statement over the
     register, its check and confirmation, the bank's answer (db/payroll_repo.py)."""
 
-    @activity.defn
     async def payroll_townships(self, month: str) -> list[str]: ...
 
-    @activity.defn
     async def start_payrolls(self, month: str, townships: list[str]) -> int: ...
 
-    @activity.defn
     async def draft_payroll(self, start: PayrollStart) -> PayrollDrafted: ...
 
-    @activity.defn
     async def record_payroll_step(self, step: PayrollStep) -> None: ...
 
-    @activity.defn
     async def apply_bank_return(self, payroll_id: int, return_id: int) -> ReturnApplied: ...
 
 
-class DiscoveryContract:
+class DiscoveryContract(Contract):
     """Discovery tasks (主动发现): their deadline, escalation and outcome; the daily purge of bureau lists."""
 
-    @activity.defn
     async def open_discovery_task(self, task_id: str, visit_due: date) -> None: ...
 
-    @activity.defn
     async def escalate_discovery_task(self, e: TaskEscalated) -> None: ...
 
-    @activity.defn
     async def record_discovery_outcome(self, r: OutcomeRecorded) -> None: ...
 
-    @activity.defn
     async def purge_discovery_lists(self, on: date) -> int: ...
 
-    @activity.defn
     async def discovery_tasks_unstarted(self, on: date) -> list[DiscoveryStart]:
         """Tasks the web app could not start a workflow for (Temporal down at the upload), an hour or more old."""
         ...
 
 
-class SystemContract:
-    @activity.defn
+class SystemContract(Contract):
     async def check_database(self, requested_by: str) -> SystemCheck: ...
 
 

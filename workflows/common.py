@@ -1,5 +1,6 @@
 """What the workflows share: activity options, the refusal of a staff action, today in Beijing, the
-shared activities (working-day deadlines, the outbox) and the rescheduled timer."""
+shared activities (working-day deadlines, the outbox), an entry written to the journal and the rescheduled
+timer."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from typing import TypeVar
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
+
+from workflows.journal import Journal
 
 with workflow.unsafe.imports_passed_through():
     from rules.actions import Refusal
@@ -79,6 +82,13 @@ async def calendar_period_end(start: date, days: int) -> DeadlineInfo:
 
 async def notify(n: NotificationIn) -> None:
     await workflow.execute_activity_method(CommonContract.notify, n, **ACTIVITY)
+
+
+async def log_entry(journal: Journal, kind: str, actor: Actor | None, payload: dict, summary: str) -> str:
+    """Note an entry in `journal` and write it (with any still pending) to the log; returns the entry's key."""
+    key = journal.note(kind, actor, payload, summary)
+    await journal.persist()
+    return key
 
 
 class RescheduledTimer:

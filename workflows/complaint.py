@@ -40,8 +40,7 @@ class ComplaintWorkflow(DatedSubject):
 
     @workflow.init
     def __init__(self, start: ComplaintStart) -> None:
-        super().__init__("complaint", start.complaint_no, "registered")
-        self.start = start
+        super().__init__("complaint", start.complaint_no, start)
         self.reply: str | None = None
         self.case_handlers: frozenset[str] = frozenset()  # of the case it concerns (rules.recusal)
 

@@ -16,7 +16,7 @@ from decimal import Decimal
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.common import ACTIVITY, refuse, refused, today
+from workflows.common import ACTIVITY, log_entry, refuse, refused, today
 from workflows.documents import RecordsDocuments
 from workflows.emergency_clock import EmergencyClocks
 from workflows.emergency_person import (
@@ -209,13 +209,13 @@ class EmergencyWorkflow(EmergencyClocks, EmergencyPerson, EmergencyRelatives, Re
         self.payments.append(record)
         owed = await self.open_documentation(record)  # its own documentation deadline (workflows/emergency_clock.py)
         due = owed.due or self.documentation_due
-        log_key = self.journal.note(
+        log_key = await log_entry(
+            self.journal,
             APPROVE.kind,
             a.actor,
             {"payment_key": key, "tier": tier.value, "amount": str(a.amount), "fund": out.fund_code, "note": a.note},
             f"{tier.label}发放 {a.amount} 元（累计 {self.total} 元）；材料应于 {due} 前补齐",
         )
-        await self.journal.persist()
         return self.ack(log_key, key)
 
     @approve_payment.validator
@@ -234,13 +234,13 @@ class EmergencyWorkflow(EmergencyClocks, EmergencyPerson, EmergencyRelatives, Re
         )
         short = "（本级资金不足）" if grounds is Grounds.FUND_INSUFFICIENT else ""
         self.tier = nxt
-        key = self.journal.note(
+        key = await log_entry(
+            self.journal,
             ESCALATE.kind,
             a.actor,
             {"to": nxt.value, "reason": a.reason, "grounds": grounds.value},
             f"申报{nxt.label}{short}：{a.reason}",
         )
-        await self.journal.persist()
         return self.ack(key)
 
     @escalate.validator
@@ -251,10 +251,8 @@ class EmergencyWorkflow(EmergencyClocks, EmergencyPerson, EmergencyRelatives, Re
     async def close(self, a: CloseEvent) -> EmergencyAck:
         self.status = "closed"
         self.clock.replan()
-        key = self.journal.note(
-            CLOSE.kind, a.actor, {"summary": a.summary}, f"办结：{a.summary}（累计救助 {self.total} 元）"
-        )
-        await self.journal.persist()
+        summary = f"办结：{a.summary}（累计救助 {self.total} 元）"
+        key = await log_entry(self.journal, CLOSE.kind, a.actor, {"summary": a.summary}, summary)
         return self.ack(key)
 
     @close.validator

@@ -10,7 +10,7 @@ from typing import Literal
 
 from temporalio import workflow
 
-from workflows.common import ACTIVITY, RescheduledTimer, notify, refused
+from workflows.common import ACTIVITY, RescheduledTimer, log_entry, notify, refused
 from workflows.journal import Entry, Journal
 
 with workflow.unsafe.imports_passed_through():
@@ -69,9 +69,7 @@ class FrontDoorSubject:
 
     async def record(self, action: ActionSpec, actor: Actor, payload: dict, summary: str) -> str:
         """Write what `actor` did to the log, as an entry of the action's kind; returns the entry's key."""
-        key = self.journal.note(action.kind, actor, payload, summary)
-        await self.journal.persist()
-        return key
+        return await log_entry(self.journal, action.kind, actor, payload, summary)
 
     # ---- deadlines and notifications -------------------------------------------------------------
 
@@ -109,8 +107,11 @@ class DatedSubject(FrontDoorSubject):
     final: str
     done: str
 
-    def __init__(self, subject_type: Literal["referral", "complaint"], subject_id: str, status: str) -> None:
-        super().__init__(subject_type, subject_id, status)
+    def __init__(
+        self, subject_type: Literal["referral", "complaint"], subject_id: str, start: ReferralStart | ComplaintStart
+    ) -> None:
+        super().__init__(subject_type, subject_id, self.waiting)
+        self.start = start
         self.accept_due: date | None = None
         self.final_due: date | None = None
         self.escalations: list[str] = []  # the deadlines missed

@@ -40,8 +40,7 @@ class ReferralWorkflow(DatedSubject):
 
     @workflow.init
     def __init__(self, start: ReferralStart) -> None:
-        super().__init__("referral", start.referral_id, "delivered")
-        self.start = start
+        super().__init__("referral", start.referral_id, start)
         self.result: ReferralResult | None = None
         self.ready = False
 
