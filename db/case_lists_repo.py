@@ -15,6 +15,7 @@ import asyncpg
 
 from db.cases_repo import CASE_SQL, CaseRow
 from db.pool import Db
+from db.typed import every
 from db.where import Where
 from rules.clock import at_time, end_of
 from rules.stages import Stage
@@ -174,7 +175,9 @@ async def open_cases_for(db: Db, within: str, username: str) -> list[OpenCase]:
     """Every open case within `within` that `username` is not barred from. The verification request is probed
     per case (an index lookup each, not a scan of every request ever made), and only the columns that decide
     the tasks and the order are read (a district officer's inbox holds every open case of the county)."""
-    rows = await db.fetch(
+    return await every(
+        db,
+        OpenCase,
         """
         select c.case_id, c.stage, coalesce(c.village_code, c.township_code) as place, c.township_code,
                c.policy_version, c.handled_by, c.deadline, c.overdue, c.accepted_at, c.paused, c.relatives_match,
@@ -190,7 +193,6 @@ async def open_cases_for(db: Db, within: str, username: str) -> list[OpenCase]:
         within,
         username,
     )
-    return [OpenCase(**r) for r in rows]
 
 
 @dataclass(frozen=True)

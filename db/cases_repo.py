@@ -18,6 +18,7 @@ from pydantic import ConfigDict
 
 from db import applications_repo
 from db.pool import Db
+from db.typed import every, insert_once, one
 from rules import progress
 from schemas.identity import mask_id
 from schemas.review import (
@@ -181,21 +182,7 @@ async def _keep_progress(conn: asyncpg.Connection, events: list[CaseEvent]) -> N
 async def record_event(conn: asyncpg.Connection, ev: CaseEventIn) -> None:
     """The review workflow's write: one event, and the case row's summary as the workflow has it now."""
     async with conn.transaction():
-        await append_events(
-            conn,
-            [
-                CaseEvent(
-                    case_id=ev.case_id,
-                    event_key=ev.event_key,
-                    kind=ev.kind,
-                    stage=ev.stage,
-                    actor=ev.actor,
-                    actor_role=ev.actor_role,
-                    payload=ev.payload,
-                    occurred_at=ev.occurred_at,
-                )
-            ],
-        )
+        await append_events(conn, [CaseEvent.model_validate(ev, from_attributes=True)])
         await conn.execute(
             "update cases set stage = $2, deadline = $3, deadline_provisional = $4, paused_days = $5, "
             "overdue = overdue or $6, status = $7, handled_by = $8, "
@@ -230,15 +217,7 @@ async def record_event(conn: asyncpg.Connection, ev: CaseEventIn) -> None:
 async def add_escalation(conn: asyncpg.Connection, req: EscalationIn) -> None:
     """Record an escalation once (by its key); an overdue case is flagged as such."""
     async with conn.transaction():
-        await conn.execute(
-            "insert into escalations (case_id, escalation_key, kind, deadline, created_at) values ($1,$2,$3,$4,$5) "
-            "on conflict (escalation_key) do nothing",
-            req.case_id,
-            req.escalation_key,
-            req.kind,
-            req.deadline,
-            req.at,
-        )
+        await insert_once(conn, "escalations", "escalation_key", req, "case_id, kind, deadline", created_at=req.at)
         if req.kind == "overdue":
             await conn.execute("update cases set overdue = true where case_id = $1", req.case_id)
 
@@ -311,14 +290,15 @@ class CaseOfPerson:
 async def case_for_person(db: Db, case_id: str, id_number: str) -> CaseOfPerson | None:
     """A case's type and place, and whether the person with this ID number is in its household (linking a
     front-door request to it)."""
-    row = await db.fetchrow(
+    return await one(
+        db,
+        CaseOfPerson,
         "select c.assistance_type, c.township_code, c.village_code, "
         "exists(select 1 from household_members m where m.household_id = c.household_id and m.id_number = $2) "
         "as member from cases c where c.case_id = $1",
         case_id,
         id_number,
     )
-    return CaseOfPerson(**row) if row else None
 
 
 # ---- a case as the web app reads it ----------------------------------------------------------------------
@@ -359,8 +339,7 @@ left join lateral (
 
 
 async def case_row(db: Db, case_id: str) -> CaseRow | None:
-    row = await db.fetchrow(CASE_SQL + "where c.case_id = $1", case_id)
-    return CaseRow(**row) if row else None
+    return await one(db, CaseRow, CASE_SQL + "where c.case_id = $1", case_id)
 
 
 async def case_place(db: Db, case_id: str) -> str | None:
@@ -390,13 +369,14 @@ class EscalationRow:
 
 async def escalations_of(db: Db, case_ids: list[str]) -> list[EscalationRow]:
     """The escalations of these cases, oldest first."""
-    rows = await db.fetch(
+    return await every(
+        db,
+        EscalationRow,
         "select e.case_id, e.kind, e.deadline, e.created_at, e.taken_over_by, e.taken_over_at, "
         "u.full_name as taken_over_name from escalations e left join users u on u.username = e.taken_over_by "
         "where e.case_id = any($1::text[]) order by e.created_at, e.id",
         case_ids,
     )
-    return [EscalationRow(**r) for r in rows]
 
 
 @dataclass(frozen=True)
@@ -409,8 +389,9 @@ class Notice:
 
 async def notices_of(db: Db, case_id: str) -> list[Notice]:
     """The messages queued about a case, in the order they were queued."""
-    rows = await db.fetch(
+    return await every(
+        db,
+        Notice,
         "select created_at, audience, subject, body from notifications where case_id = $1 order by created_at, id",
         case_id,
     )
-    return [Notice(**r) for r in rows]

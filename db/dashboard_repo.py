@@ -11,6 +11,7 @@ from typing import Literal
 
 from db.case_lists_repo import IS_OPEN, in_jurisdiction
 from db.pool import Db
+from db.typed import every
 from db.where import Where
 
 _ZONE = "Asia/Shanghai"  # Beijing days, as rules.clock keeps them
@@ -60,14 +61,15 @@ class StageCount:
 async def by_township_and_stage(db: Db, within: str) -> list[StageCount]:
     """Cases per township (in code order) and stage."""
     w = await _scope(db, within)
-    rows = await db.fetch(
+    return await every(
+        db,
+        StageCount,
         "select c.township_code as code, t.name, c.stage, count(*) as n, "
         f"count(*) filter (where {IS_OPEN} and c.overdue) as overdue "
         f"from cases c join places t on t.code = c.township_code{w.sql()} "
         "group by 1, 2, 3 order by 1",
         *w.params,
     )
-    return [StageCount(**r) for r in rows]
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,9 @@ class DecisionDays:
 async def decisions(db: Db, within: str) -> list[DecisionDays]:
     """The decided cases, grouped by township, days of acceptance and decision, and promised limit."""
     w = (await _scope(db, within)).add("c.decided_at is not null")
-    rows = await db.fetch(
+    return await every(
+        db,
+        DecisionDays,
         f"select c.township_code as code, t.name, (c.accepted_at at time zone '{_ZONE}')::date as accepted_on, "
         f"(c.decided_at at time zone '{_ZONE}')::date as decided_on, "
         "(p.body -> 'review' ->> 'promised_working_days')::int as limit_days, count(*) as n "
@@ -93,7 +97,6 @@ async def decisions(db: Db, within: str) -> list[DecisionDays]:
         f"join policy_versions p on p.version = c.policy_version{w.sql()} group by 1, 2, 3, 4, 5 order by 1",
         *w.params,
     )
-    return [DecisionDays(**r) for r in rows]
 
 
 async def weekly(db: Db, within: str, column: Literal["accepted_at", "decided_at"], since: datetime) -> dict[date, int]:
@@ -119,14 +122,15 @@ class CaseTiming:
 
 async def accepted_between(db: Db, township: str, start: datetime, end: datetime) -> list[CaseTiming]:
     """The township's cases accepted from `start` to before `end`."""
-    rows = await db.fetch(
+    return await every(
+        db,
+        CaseTiming,
         "select accepted_at, decided_at, overdue from cases where township_code = $1 "
         "and accepted_at >= $2 and accepted_at < $3",
         township,
         start,
         end,
     )
-    return [CaseTiming(**r) for r in rows]
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import asyncpg
 from db.payroll_repo import PAYABLE
 from db.pool import Db
 from db.supervision_repo import json_row
+from db.typed import every, one
 
 
 async def declaration_rows(db: Db, first: date, after: date) -> list[dict[str, Any]]:
@@ -90,12 +91,13 @@ class VersionLine:
 
 async def all_versions(db: Db) -> list[VersionLine]:
     """Every version of every month, the latest month and version first."""
-    rows = await db.fetch(
+    return await every(
+        db,
+        VersionLine,
         "select d.month, d.version, d.status, d.totals, d.created_at, d.confirmed_at, "
         "coalesce(u.full_name, d.confirmed_by) as confirmed_by from fund_declarations d "
-        "left join users u on u.username = d.confirmed_by order by d.month desc, d.version desc"
+        "left join users u on u.username = d.confirmed_by order by d.month desc, d.version desc",
     )
-    return [VersionLine(**r) for r in rows]
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,9 @@ class Declaration:
 
 
 async def declaration(db: Db, month: str, version: int) -> Declaration | None:
-    row = await db.fetchrow(
+    return await one(
+        db,
+        Declaration,
         "select d.month, d.version, d.status, d.data, d.totals, d.created_at, d.confirmed_at, d.note, "
         "coalesce(cu.full_name, d.created_by) as created_by, coalesce(fu.full_name, d.confirmed_by) as confirmed_by "
         "from fund_declarations d left join users cu on cu.username = d.created_by "
@@ -123,7 +127,6 @@ async def declaration(db: Db, month: str, version: int) -> Declaration | None:
         month,
         version,
     )
-    return Declaration(**row) if row else None
 
 
 async def latest_version(db: Db, month: str) -> int | None:

@@ -7,12 +7,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from pydantic import BaseModel
+
 from db.pool import Db
 from schemas.discovery import OutcomeRecorded
 
 
-@dataclass(frozen=True)
-class TaskRow:
+class Task(BaseModel):
+    """A task as its pages and the API show it (the API's answer adds the kind's label)."""
+
     task_id: str
     id_number: str
     name: str
@@ -26,9 +29,12 @@ class TaskRow:
     escalated_at: datetime | None
     visited_on: date | None
     on_time: bool | None
+    note: str | None = None
+    case_id: str | None = None
+
+
+class TaskRow(Task, frozen=True):
     outcome_by: str | None
-    note: str | None
-    case_id: str | None
 
 
 _TASK = """

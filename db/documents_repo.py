@@ -11,6 +11,7 @@ from datetime import datetime
 import asyncpg
 
 from db.pool import Db
+from db.typed import every, one
 
 
 @dataclass(frozen=True)
@@ -140,17 +141,17 @@ async def file(
 
 async def of_owner(db: Db, owner_kind: str, owner_id: str) -> list[Document]:
     """Every document of the owner, superseded ones too, in the order they were uploaded."""
-    rows = await db.fetch(
+    return await every(
+        db,
+        Document,
         f"{_DOC} where d.owner_kind = $1 and d.owner_id = $2 order by d.seq",
         owner_kind,
         owner_id,
     )
-    return [Document(**r) for r in rows]
 
 
 async def document(db: Db, document_id: str) -> Document | None:
-    row = await db.fetchrow(f"{_DOC} where d.document_id = $1", document_id)
-    return Document(**row) if row else None
+    return await one(db, Document, f"{_DOC} where d.document_id = $1", document_id)
 
 
 @dataclass(frozen=True)

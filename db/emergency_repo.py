@@ -10,7 +10,7 @@ from decimal import Decimal
 import asyncpg
 
 from db.pool import Db
-from db.typed import every, one
+from db.typed import every, insert_once, one
 from db.where import Where
 from schemas.emergency import EmergencyLogIn, EmergencyRecord, OpenEmergencyIn, PaymentIn, PriorAid, PriorEvent
 from schemas.identity import mask_id
@@ -195,16 +195,7 @@ async def add_disbursement(db: Db, key: str, amount_fen: int, payee_name: str, p
 async def write_log(conn: asyncpg.Connection, e: EmergencyLogIn) -> None:
     """Append to the event's log (once per key) and bring the event row up to date, in one transaction."""
     async with conn.transaction():
-        await conn.execute(
-            "insert into emergency_log (event_id, log_key, kind, actor, payload, occurred_at) "
-            "values ($1,$2,$3,$4,$5,$6) on conflict (event_id, log_key) do nothing",
-            e.event_id,
-            e.log_key,
-            e.kind,
-            e.actor,
-            e.payload,
-            e.occurred_at,
-        )
+        await insert_once(conn, "emergency_log", "event_id, log_key", e, "kind, actor, payload, occurred_at")
         await conn.execute(
             "update emergencies set tier = $2, status = $3, village_fen = $4, township_fen = $5, "
             "district_fen = $6, documentation_due = $7, documents_done = $8, "
@@ -334,7 +325,9 @@ async def events(db: Db, f: EventFilter, *, limit: int, offset: int) -> tuple[li
 async def totals_by_township_and_tier(db: Db, f: EventFilter) -> list[TierTotal]:
     """How many events `f` selects, and what they paid, by township and tier."""
     where = f.where()
-    rows = await db.fetch(
+    return await every(
+        db,
+        TierTotal,
         "select e.township_code, t.name as township_name, e.tier, count(*) as events, "
         "sum(e.village_fen + e.township_fen + e.district_fen) as total_fen "
         "from emergencies e join places t on t.code = e.township_code"
@@ -342,19 +335,19 @@ async def totals_by_township_and_tier(db: Db, f: EventFilter) -> list[TierTotal]
         + " group by e.township_code, t.name, e.tier order by e.township_code, e.tier",
         *where.params,
     )
-    return [TierTotal(**r) for r in rows]
 
 
 async def payments_of(db: Db, event_id: str) -> list[PaymentRow]:
     """The event's payments in the order they were approved, with the name of the fund each came from."""
-    rows = await db.fetch(
+    return await every(
+        db,
+        PaymentRow,
         "select p.payment_key, p.tier, p.amount_fen, f.name as fund, p.approved_by, p.approved_at, p.transfer_ref, "
         "p.paid_at, p.documentation_due, p.documentation_overdue, p.documented_at, p.documented_by, p.exempted_at, "
         "p.exempted_by, p.exemption_no "
         "from aid_payments p join aid_funds f on f.id = p.fund_id where p.event_id = $1 order by p.id",
         event_id,
     )
-    return [PaymentRow(**r) for r in rows]
 
 
 async def overdue_events(db: Db, within: str, township: str | None = None, *, limit: int = 200) -> list[EventRow]:

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from db.pool import Db
+from db.typed import every
 
 RELATIVES_MATCHED = "relatives_matched"
 RELATIVES_NAMESAKE = "relatives_namesake"
@@ -42,13 +43,14 @@ class LoggedEvent:
 
 async def event_log(db: Db, case_id: str) -> list[LoggedEvent]:
     """The case's events in the order they happened."""
-    rows = await db.fetch(
+    return await every(
+        db,
+        LoggedEvent,
         "select e.id, e.event_key, e.kind, e.stage, e.actor, e.actor_role, u.full_name as actor_name, e.payload, "
         "e.occurred_at, e.recorded_at from case_events e left join users u on u.username = e.actor "
         "where e.case_id = $1 order by e.occurred_at, e.id",
         case_id,
     )
-    return [LoggedEvent(**r) for r in rows]
 
 
 def barred_staff(events: list[LoggedEvent]) -> list[dict[str, str]]:
@@ -140,8 +142,9 @@ async def refused_on(db: Db, case_id: str) -> list[RefusedAttempt]:
 
 async def refused_within(db: Db, place: str, limit: int) -> list[RefusedAttempt]:
     """The latest `limit` refused attempts on cases of the townships within `place`, newest first."""
-    rows = await db.fetch(_REFUSED + f"where starts_with(c.township_code, $1) order by a.at desc limit {limit}", place)
-    return [RefusedAttempt(**r) for r in rows]
+    return await every(
+        db, RefusedAttempt, _REFUSED + f"where starts_with(c.township_code, $1) order by a.at desc limit {limit}", place
+    )
 
 
 # ---- conflicts of interest -----------------------------------------------------------------------------
@@ -167,7 +170,9 @@ class MatchedCase:
 async def matched_cases(db: Db, place: str) -> list[MatchedCase]:
     """Cases of the townships within `place` with a relatives match: closed ones without the district's visit
     first, then the latest accepted."""
-    rows = await db.fetch(
+    return await every(
+        db,
+        MatchedCase,
         """
         select c.case_id, c.applicant_name, t.name as township_name, c.stage, c.status, c.accepted_at,
                m.barred, m.occurred_at as matched_at,
@@ -191,7 +196,6 @@ async def matched_cases(db: Db, place: str) -> list[MatchedCase]:
         """,
         place,
     )
-    return [MatchedCase(**r) for r in rows]
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import asyncpg
 
 from db.frontdoor_filters import ComplaintFilter, Reader, ReferralFilter, RequestFilter, case_handlers
 from db.pool import Db
-from db.typed import every, one
+from db.typed import every, insert_once, one
 from db.where import Where
 from schemas.frontdoor import (
     ComplaintRecord,
@@ -120,16 +120,8 @@ async def write_log(conn: asyncpg.Connection, e: FrontDoorLogIn) -> None:
     """Append to the front door's log (once per key) and bring the subject's row up to date, in one
     transaction."""
     async with conn.transaction():
-        await conn.execute(
-            "insert into frontdoor_log (subject_type, subject_id, log_key, kind, actor, payload, occurred_at) "
-            "values ($1,$2,$3,$4,$5,$6,$7) on conflict (subject_type, subject_id, log_key) do nothing",
-            e.subject_type,
-            e.subject_id,
-            e.log_key,
-            e.kind,
-            e.actor,
-            e.payload,
-            e.occurred_at,
+        await insert_once(
+            conn, "frontdoor_log", "subject_type, subject_id, log_key", e, "kind, actor, payload, occurred_at"
         )
         if e.subject_type == "request":
             await conn.execute(
@@ -142,35 +134,36 @@ async def write_log(conn: asyncpg.Connection, e: FrontDoorLogIn) -> None:
                 e.payload.get("answer"),
                 e.occurred_at,
             )
-        elif e.subject_type == "referral":
-            await conn.execute(
-                "update referrals set status = $2, escalated = escalated or $3, "
-                "accept_due = coalesce($4::date, accept_due), result_due = coalesce($5::date, result_due), "
-                "answered_at = case when $2 = 'answered' then $6::timestamptz else answered_at end, "
-                "updated_at = now() where referral_id = $1",
-                e.subject_id,
-                e.status,
-                e.kind.startswith("escalated"),
-                _day(e.payload.get("accept_due")),
-                _day(e.payload.get("result_due")),
-                e.occurred_at,
-            )
         else:
-            await conn.execute(
-                "update complaints set status = $2, escalated = escalated or $3, "
-                "accept_due = coalesce($4::date, accept_due), conclude_due = coalesce($5::date, conclude_due), "
-                "finding = coalesce($6, finding), reply = coalesce($7, reply), "
-                "concluded_at = case when $2 = 'concluded' then $8::timestamptz else concluded_at end, "
-                "updated_at = now() where complaint_no = $1",
-                e.subject_id,
-                e.status,
-                e.kind.startswith("escalated"),
-                _day(e.payload.get("accept_due")),
-                _day(e.payload.get("conclude_due")),
-                e.payload.get("finding"),
-                e.payload.get("reply"),
-                e.occurred_at,
-            )
+            await _follow_up(conn, e)
+
+
+# a referral's or complaint's row: its table, key, second deadline, final status with the column stamped when it
+# is reached, and the texts the log entry may bring
+_FOLLOW_UPS = {
+    "referral": ("referrals", "referral_id", "result_due", "answered", "answered_at", ()),
+    "complaint": ("complaints", "complaint_no", "conclude_due", "concluded", "concluded_at", ("finding", "reply")),
+}
+
+
+async def _follow_up(conn: asyncpg.Connection, e: FrontDoorLogIn) -> None:
+    """Bring a referral's or complaint's row up to date with its log entry `e`."""
+    table, key, due, final, stamp, texts = _FOLLOW_UPS[e.subject_type]
+    at = 6 + len(texts)
+    await conn.execute(
+        f"update {table} set status = $2, escalated = escalated or $3, "
+        f"accept_due = coalesce($4::date, accept_due), {due} = coalesce($5::date, {due}), "
+        + "".join(f"{text} = coalesce(${6 + i}, {text}), " for i, text in enumerate(texts))
+        + f"{stamp} = case when $2 = '{final}' then ${at}::timestamptz else {stamp} end, "
+        f"updated_at = now() where {key} = $1",
+        e.subject_id,
+        e.status,
+        e.kind.startswith("escalated"),
+        _day(e.payload.get("accept_due")),
+        _day(e.payload.get(due)),
+        *(e.payload.get(text) for text in texts),
+        e.occurred_at,
+    )
 
 
 # ---- what the web app reads -----------------------------------------------------------------------------

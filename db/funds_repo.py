@@ -9,6 +9,7 @@ from decimal import Decimal
 import asyncpg
 
 from db import places_repo
+from db.typed import every
 from schemas.emergency import FundSource
 from schemas.money import from_fen, to_fen
 
@@ -105,7 +106,9 @@ async def ledger(
     """Entries newest first, each with the running balance after it (over the whole ledger, whatever the
     dates asked for: `since`/`until` are Beijing days, inclusive), the recorder's name, and for a payment
     its event and beneficiary."""
-    rows = await conn.fetch(
+    return await every(
+        conn,
+        LedgerEntry,
         "select t.*, u.full_name as recorded_by_name, p.event_id, em.applicant_name as beneficiary from ("
         "select e.id, e.kind, e.amount_fen, e.source, e.donor, e.note, e.payment_key, e.recorded_by, "
         "e.recorded_at, sum(case e.kind when 'income' then e.amount_fen else -e.amount_fen end) "
@@ -123,4 +126,3 @@ async def ledger(
         since,
         until,
     )
-    return [LedgerEntry(**r) for r in rows]

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from db.pool import Db
+from db.typed import every
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,9 @@ class CaseOfMember:
 
 async def cases_of_member(db: Db, id_number: str) -> list[CaseOfMember]:
     """Every case whose household holds this ID number, the latest accepted first."""
-    rows = await db.fetch(
+    return await every(
+        db,
+        CaseOfMember,
         "select c.case_id, c.assistance_type, c.township_code, t.name as township_name, c.village_code, "
         "v.name as village_name, c.applicant_name, m.relation, m.name as member_name, c.stage, c.status, "
         "c.accepted_at, c.deadline, c.overdue, c.category, c.monthly_amount_fen, c.household_id, c.channel "
@@ -92,7 +95,6 @@ async def cases_of_member(db: Db, id_number: str) -> list[CaseOfMember]:
         "where m.id_number = $1 order by c.accepted_at desc",
         id_number,
     )
-    return [CaseOfMember(**r) for r in rows]
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,9 @@ async def emergencies_of_person(
     """Emergencies registered with this ID number; those registered before whole numbers were kept whose
     masked number and name (one of `names`) match; and those the front door opened for these requests.
     The latest first."""
-    rows = await db.fetch(
+    return await every(
+        db,
+        EmergencyOfPerson,
         "select e.event_id, e.kind, e.applicant_name, e.township_code, t.name as township_name, "
         "e.village_code, v.name as village_name, e.tier, e.status, "
         "e.village_fen + e.township_fen + e.district_fen as total_fen, e.registered_at from emergencies e "
@@ -131,4 +135,3 @@ async def emergencies_of_person(
         request_nos,
         id_number,
     )
-    return [EmergencyOfPerson(**r) for r in rows]

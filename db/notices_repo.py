@@ -13,6 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from db.pool import Db
+from db.typed import every, one
 
 
 @dataclass(frozen=True)
@@ -49,16 +50,16 @@ where c.stage = 'public_notice' and c.notice_ends_at is not null
 
 async def notice_of_case(db: Db, case_id: str) -> PublicNotice | None:
     """The case's current notice; None if it is not in public notice."""
-    row = await db.fetchrow(_NOTICES + "and c.case_id = $1", case_id)
-    return PublicNotice(**row) if row else None
+    return await one(db, PublicNotice, _NOTICES + "and c.case_id = $1", case_id)
 
 
 async def notices_in_force(db: Db, township_code: str, at: datetime) -> list[PublicNotice]:
     """The township's notices running at `at` (started, not yet ended), by village and start."""
-    rows = await db.fetch(
+    return await every(
+        db,
+        PublicNotice,
         _NOTICES + "and c.township_code = $1 and c.notice_started_at <= $2 and c.notice_ends_at > $2 "
         "order by v.name nulls first, c.notice_started_at, c.case_id",
         township_code,
         at,
     )
-    return [PublicNotice(**r) for r in rows]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from db.pool import Db
+from db.typed import every, one
 
 
 @dataclass(frozen=True)
@@ -49,19 +50,19 @@ left join users cu on cu.username = p.checked_by left join users fu on fu.userna
 
 async def payrolls_within(db: Db, place: str, month: date | None = None, limit: int = 200) -> list[PayrollRow]:
     """Payrolls (with lines) of townships within `place`, of `month` if given; the latest month first."""
-    rows = await db.fetch(
+    return await every(
+        db,
+        PayrollRow,
         _PAYROLL + "where starts_with(p.township_code, $1) and ($2::date is null or p.month = $2) and p.lines > 0 "
         "order by p.month desc, p.township_code, p.seq limit $3",
         place,
         month,
         limit,
     )
-    return [PayrollRow(**r) for r in rows]
 
 
 async def payroll(db: Db, payroll_id: int) -> PayrollRow | None:
-    row = await db.fetchrow(_PAYROLL + "where p.id = $1", payroll_id)
-    return PayrollRow(**row) if row else None
+    return await one(db, PayrollRow, _PAYROLL + "where p.id = $1", payroll_id)
 
 
 @dataclass(frozen=True)
@@ -82,13 +83,14 @@ class LineRow:
 
 
 async def lines(db: Db, payroll_id: int) -> list[LineRow]:
-    rows = await db.fetch(
+    return await every(
+        db,
+        LineRow,
         "select l.id, l.case_id, l.holder_name, l.id_number, l.bank_name, l.account_masked, l.for_month, "
         "l.amount_fen, l.note, x.result, x.reason from payroll_lines l "
         "left join payroll_results x on x.line_id = l.id where l.payroll_id = $1 order by l.id",
         payroll_id,
     )
-    return [LineRow(**r) for r in rows]
 
 
 @dataclass(frozen=True)
@@ -102,12 +104,13 @@ class BankLine:
 
 async def bank_lines(db: Db, payroll_id: int) -> list[BankLine]:
     """The lines that go to the bank (those with an account), full numbers: the bank file only."""
-    rows = await db.fetch(
+    return await every(
+        db,
+        BankLine,
         "select holder_name, id_number, account_number, amount_fen, note from payroll_lines "
         "where payroll_id = $1 and account_number is not null order by id",
         payroll_id,
     )
-    return [BankLine(**r) for r in rows]
 
 
 @dataclass(frozen=True)
@@ -125,14 +128,15 @@ class TaskRow:
 
 async def open_tasks(db: Db, place: str) -> list[TaskRow]:
     """The townships' open payment tasks within `place`, the oldest first."""
-    rows = await db.fetch(
+    return await every(
+        db,
+        TaskRow,
         "select k.id, k.case_id, c.applicant_name, t.name as township_name, k.kind, k.reason, l.for_month, "
         "l.amount_fen, k.created_at from payroll_tasks k join payroll_lines l on l.id = k.line_id "
         "join cases c on c.case_id = k.case_id join places t on t.code = k.township_code "
         "where k.resolved_at is null and starts_with(k.township_code, $1) order by k.created_at, k.id",
         place,
     )
-    return [TaskRow(**r) for r in rows]
 
 
 @dataclass(frozen=True)

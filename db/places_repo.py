@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from db.pool import Db
+from db.typed import every, one
 
 VILLAGE_KINDS = ("村", "社区")
 NAME_MAX = 64
@@ -56,8 +57,7 @@ async def place_tree(conn: asyncpg.Connection) -> list[PlaceNode]:
 
 
 async def get_place(db: Db, code: str) -> Place | None:
-    row = await db.fetchrow(f"select {_COLUMNS} from places where code = $1", code)
-    return Place(**row) if row else None
+    return await one(db, Place, f"select {_COLUMNS} from places where code = $1", code)
 
 
 async def place_name(db: Db, code: str) -> str | None:
@@ -81,12 +81,13 @@ async def places_at_level(db: Db, level: str, within: str = "") -> list[asyncpg.
 async def townships_of(db: Db, place: str = "") -> list[Place]:
     """The townships within `place` (every one for the district, or by default), or the one `place` lies in
     (a village's), in code order."""
-    rows = await db.fetch(
+    return await every(
+        db,
+        Place,
         f"select {_COLUMNS} from places where level = 'township' and (starts_with(code, $1) or starts_with($1, code)) "
         "order by code",
         place,
     )
-    return [Place(**r) for r in rows]
 
 
 async def names(db: Db) -> dict[str, str]:

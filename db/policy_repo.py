@@ -9,6 +9,7 @@ from datetime import date, datetime
 import asyncpg
 
 from db.pool import Db
+from db.typed import one
 from schemas.policy import Policy
 
 
@@ -95,8 +96,7 @@ async def add(conn: asyncpg.Connection, policy: Policy, created_by: str) -> None
 
 async def get_version(conn: asyncpg.Connection, version: int) -> VersionInfo | None:
     """Who stored a version and when (`get` gives its content)."""
-    row = await conn.fetchrow(f"{_INFO} where version = $1", version)
-    return VersionInfo(**row) if row else None
+    return await one(conn, VersionInfo, f"{_INFO} where version = $1", version)
 
 
 async def ensure_default(conn: asyncpg.Connection) -> bool:

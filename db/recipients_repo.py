@@ -10,6 +10,7 @@ import asyncpg
 
 from db import cases_repo, policy_repo
 from db.pool import Db
+from db.typed import every
 from db.where import Where
 from rules.clock import beijing_date
 from rules.months import add_months
@@ -210,14 +211,15 @@ class RecipientOfCase:
 
 async def recipients_of_cases(db: Db, case_ids: list[str]) -> list[RecipientOfCase]:
     """The register's entries of these cases, the latest decided first."""
-    rows = await db.fetch(
+    return await every(
+        db,
+        RecipientOfCase,
         "select case_id, assistance_type, township_code, category, monthly_amount_fen, people, "
         "first_payment_month, status, decided_at, last_review_on, next_review_on from recipients "
         "where case_id = any($1::text[]) "
         "order by decided_at desc",
         case_ids,
     )
-    return [RecipientOfCase(**r) for r in rows]
 
 
 async def is_under_review(db: Db, case_id: str) -> bool:
@@ -266,13 +268,14 @@ from recipients r join cases c on c.case_id = r.case_id join places t on t.code 
 
 async def due_for_review(db: Db, within: str, on: date) -> list[Recipient]:
     """Active entries within `within` whose review date has come by `on`, the earliest due first."""
-    rows = await db.fetch(
+    return await every(
+        db,
+        Recipient,
         _RECIPIENT + "where r.status = 'active' and r.next_review_on <= $2 and starts_with(r.township_code, $1) "
         "order by r.next_review_on, r.case_id",
         within,
         on,
     )
-    return [Recipient(**r) for r in rows]
 
 
 async def page_of_register(
@@ -308,7 +311,9 @@ class StoppedRecipient:
 
 async def stopped_within(db: Db, within: str) -> list[StoppedRecipient]:
     """Entries stopped within `within`, the latest stopped first, with the review that stopped them."""
-    rows = await db.fetch(
+    return await every(
+        db,
+        StoppedRecipient,
         "select r.case_id, t.name as township_name, c.applicant_name, r.stopped_at, r.stop_reasons, o.findings, "
         "coalesce(u.full_name, o.reviewed_by) as reviewed_by "
         "from recipients r join cases c on c.case_id = r.case_id join places t on t.code = r.township_code "
@@ -317,7 +322,6 @@ async def stopped_within(db: Db, within: str) -> list[StoppedRecipient]:
         "where r.status = 'stopped' and starts_with(r.township_code, $1) order by r.stopped_at desc nulls last",
         within,
     )
-    return [StoppedRecipient(**r) for r in rows]
 
 
 @dataclass(frozen=True)
@@ -338,7 +342,9 @@ class ReviewDone:
 
 async def recent_reviews(db: Db, within: str, limit: int = 50) -> list[ReviewDone]:
     """The latest `limit` reviews recorded for cases within `within`, newest first."""
-    rows = await db.fetch(
+    return await every(
+        db,
+        ReviewDone,
         "select o.case_id, c.applicant_name, o.due_on, o.outcome, o.old_amount_fen, o.new_amount_fen, o.reasons, "
         "o.findings, coalesce(u.full_name, o.reviewed_by) as reviewed_by, o.reviewed_at, "
         "coalesce(d.full_name, o.decided_by) as decided_by, o.decided_level "
@@ -348,7 +354,6 @@ async def recent_reviews(db: Db, within: str, limit: int = 50) -> list[ReviewDon
         within,
         limit,
     )
-    return [ReviewDone(**r) for r in rows]
 
 
 async def review_decided(db: Db, case_id: str, by: str) -> bool:

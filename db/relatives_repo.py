@@ -14,6 +14,7 @@ import asyncpg
 
 from db import users_repo
 from db.pool import Db
+from db.typed import every
 from rules.access import district_of
 from rules.recusal import RELATED_STAFF_ROLES
 from schemas.identity import validate_resident_id
@@ -159,7 +160,9 @@ class WithdrawnEntry:
 async def withdrawn_within(db: Db, place: str, limit: int) -> list[WithdrawnEntry]:
     """The latest `limit` entries withdrawn by staff within `place`, with the cases of townships within `place`
     that the relative's household applied for after the withdrawal (the relatives check no longer saw them)."""
-    rows = await db.fetch(
+    return await every(
+        db,
+        WithdrawnEntry,
         """
         select u.full_name, u.username, p.name as place_name, r.relative_name, r.relative_id_number, r.relation,
                r.created_at, r.removed_at, coalesce(rb.full_name, r.removed_by) as removed_by,
@@ -177,7 +180,6 @@ async def withdrawn_within(db: Db, place: str, limit: int) -> list[WithdrawnEntr
         place,
         limit,
     )
-    return [WithdrawnEntry(**r) for r in rows]
 
 
 # ---- the relatives check (近亲属备案比对) of a review case or an emergency event ---------------------------------

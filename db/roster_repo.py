@@ -17,6 +17,7 @@ from datetime import datetime
 import asyncpg
 
 from db.pool import Db
+from db.typed import every
 
 LOCK = 0x726F73746572  # 'roster': one import at a time
 
@@ -73,8 +74,7 @@ class PlaceRow:
 
 
 async def places(db: Db) -> list[PlaceRow]:
-    rows = await db.fetch("select code, name, level, parent_code from places order by code")
-    return [PlaceRow(**r) for r in rows]
+    return await every(db, PlaceRow, "select code, name, level, parent_code from places order by code")
 
 
 @dataclass(frozen=True)

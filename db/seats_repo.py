@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from db.pool import Db
+from db.typed import every
 
 
 @dataclass(frozen=True)
@@ -19,10 +20,11 @@ class SeatedStaff:
 
 async def staff_at(db: Db, places: list[str], roles: list[str]) -> list[SeatedStaff]:
     """Active users whose jurisdiction is exactly one of `places` and whose role is one of `roles`, by user name."""
-    rows = await db.fetch(
+    return await every(
+        db,
+        SeatedStaff,
         "select username, full_name, role, place_code, bureau from users "
         "where active and place_code = any($1::text[]) and role = any($2::text[]) order by username",
         places,
         roles,
     )
-    return [SeatedStaff(**r) for r in rows]

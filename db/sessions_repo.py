@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from db.pool import Db
+from db.typed import every
 from schemas.staff import Actor
 
 # How often a session's `last_seen_at` is written: not on every request, at most once a minute (the idle
@@ -107,7 +108,9 @@ class SessionRow:
 
 async def live_sessions(db: Db, username: str, limits: Limits) -> list[SessionRow]:
     """The sessions of `username` that have not ended, the most recently used first (the admin's user page)."""
-    rows = await db.fetch(
+    return await every(
+        db,
+        SessionRow,
         "select s.kind, s.created_at, s.last_seen_at, s.client_ip, s.user_agent from sessions s "
         "join users u on u.id = s.user_id where u.username = $1 "
         "and s.last_seen_at > now() - $2::interval and s.created_at > now() - $3::interval "
@@ -116,4 +119,3 @@ async def live_sessions(db: Db, username: str, limits: Limits) -> list[SessionRo
         limits.idle,
         limits.absolute,
     )
-    return [SessionRow(**r) for r in rows]

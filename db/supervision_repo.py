@@ -12,6 +12,7 @@ import asyncpg
 
 from db import cases_repo
 from db.pool import Db
+from db.typed import every, insert_once, one
 from rules.sampling import CONFLICT_KINDS, involved
 from rules.stages import Action
 from schemas.review import CaseEvent
@@ -87,15 +88,9 @@ async def involved_staff(db: Db, case_ids: list[str]) -> dict[str, set[str]]:
 async def keep_sample(conn: asyncpg.Connection, drawn: SampleDrawn) -> SampleDrawn:
     """Keep the first draw of a month, with a re-check row per sampled case; returns the draw kept."""
     async with conn.transaction():
-        await conn.execute(
-            "insert into sampling_draws (month, seed, share, population, drawn, drawn_at) "
-            "values ($1, $2, $3, $4, $5, $6) on conflict (month) do nothing",
-            drawn.month,
-            drawn.seed,
-            drawn.share,
-            drawn.population,
-            [c.model_dump() for c in drawn.cases],
-            datetime.now(UTC),
+        cases = [c.model_dump() for c in drawn.cases]
+        await insert_once(
+            conn, "sampling_draws", "month", drawn, "seed, share, population", drawn=cases, drawn_at=datetime.now(UTC)
         )
         row = await conn.fetchrow(
             "select seed, share, population, drawn from sampling_draws where month = $1", drawn.month
@@ -179,11 +174,12 @@ class Draw:
 
 async def draws(db: Db) -> list[Draw]:
     """Every month drawn, the latest first."""
-    rows = await db.fetch(
+    return await every(
+        db,
+        Draw,
         "select month, seed, share, population, jsonb_array_length(drawn) as drawn, drawn_at "
-        "from sampling_draws order by month desc"
+        "from sampling_draws order by month desc",
     )
-    return [Draw(**r) for r in rows]
 
 
 async def is_drawn(db: Db, month: str) -> bool:
@@ -230,20 +226,20 @@ left join users a on a.username = r.assigned_to
 
 async def rechecks_of_month(db: Db, month: str, within: str) -> list[Recheck]:
     """The month's re-checks of cases of the townships within `within`, by township and case."""
-    rows = await db.fetch(
+    return await every(
+        db,
+        Recheck,
         _RECHECKS + "where r.month = $1 and starts_with(r.township_code, $2) order by r.township_code, r.case_id",
         month,
         within,
     )
-    return [Recheck(**r) for r in rows]
 
 
 async def recheck(db: Db, recheck_id: str, within: str) -> Recheck | None:
     """The re-check, if its township lies within `within`."""
-    row = await db.fetchrow(
-        _RECHECKS + "where r.recheck_id = $1 and starts_with(r.township_code, $2)", recheck_id, within
+    return await one(
+        db, Recheck, _RECHECKS + "where r.recheck_id = $1 and starts_with(r.township_code, $2)", recheck_id, within
     )
-    return Recheck(**row) if row else None
 
 
 async def finding_recorded(db: Db, recheck_id: str, result: str, by: str, findings: str) -> bool:
@@ -266,8 +262,9 @@ class RecheckRun:
 
 async def rechecks_of_case(db: Db, case_id: str) -> list[RecheckRun]:
     """The case's re-checks (each a workflow), by month."""
-    rows = await db.fetch("select workflow_id, month from rechecks where case_id = $1 order by month", case_id)
-    return [RecheckRun(**r) for r in rows]
+    return await every(
+        db, RecheckRun, "select workflow_id, month from rechecks where case_id = $1 order by month", case_id
+    )
 
 
 @dataclass(frozen=True)
@@ -283,7 +280,9 @@ class TownshipFindings:
 
 async def findings_by_township(db: Db, within: str, month: str | None) -> list[TownshipFindings]:
     """Per township within `within`: the month's draw and findings, and irregular findings so far."""
-    rows = await db.fetch(
+    return await every(
+        db,
+        TownshipFindings,
         """
         select r.township_code, t.name as township_name,
                count(*) filter (where r.month = $2) as drawn,
@@ -298,7 +297,6 @@ async def findings_by_township(db: Db, within: str, month: str | None) -> list[T
         within,
         month,
     )
-    return [TownshipFindings(**r) for r in rows]
 
 
 @dataclass(frozen=True)
@@ -315,13 +313,14 @@ class Correction:
 
 async def open_corrections(db: Db, within: str) -> list[Correction]:
     """Corrections still open in cases of the townships within `within`, the oldest first."""
-    rows = await db.fetch(
+    return await every(
+        db,
+        Correction,
         "select k.case_id, k.findings, k.opened_at, k.recheck_id, c.applicant_name, t.name as township_name "
         "from case_corrections k join cases c on c.case_id = k.case_id join places t on t.code = c.township_code "
         "where k.status = 'open' and starts_with(c.township_code, $1) order by k.opened_at",
         within,
     )
-    return [Correction(**r) for r in rows]
 
 
 # ---- daily digest -----------------------------------------------------------------------------------
@@ -387,14 +386,15 @@ class Digest:
 
 async def latest_digest(db: Db, place: str, day: date | None = None) -> Digest | None:
     """The newest digest kept for `place` (on or before `day`, if given)."""
-    row = await db.fetchrow(
+    return await one(
+        db,
+        Digest,
         "select d.day, d.body, d.created_at, p.name as place_name "
         "from digests d join places p on p.code = d.place_code "
         "where d.place_code = $1 and ($2::date is null or d.day <= $2) order by d.day desc limit 1",
         place,
         day,
     )
-    return Digest(**row) if row else None
 
 
 async def digest_days(db: Db, place: str, since: date) -> list[date]:

@@ -14,6 +14,7 @@ import asyncpg
 from db import lockout_repo, sessions_repo
 from db.passwords import hash_password, verify_password, waste_time
 from db.pool import Db
+from db.typed import every, one
 from schemas.identity import validate_resident_id
 from schemas.staff import ROLE_LEVEL, Actor, Bureau, Role, StaffRef
 
@@ -236,8 +237,7 @@ _ORDER = "order by u.place_code, u.role, u.username"
 
 async def get_user(db: Db, username: str) -> UserRow | None:
     """One user as the admin pages show it, inactive ones included."""
-    row = await db.fetchrow(f"{_USERS} where u.username = $1", username)
-    return UserRow(**row) if row else None
+    return await one(db, UserRow, f"{_USERS} where u.username = $1", username)
 
 
 async def page_users(db: Db, *, search: str = "", limit: int, offset: int) -> tuple[list[UserRow], int]:
@@ -318,18 +318,21 @@ class NamedUser:
 
 async def users_with_id_numbers(db: Db, id_numbers: list[str]) -> list[NamedUser]:
     """Users (active or not: a bar does no harm) whose own ID number is one of `id_numbers`."""
-    rows = await db.fetch(
+    return await every(
+        db,
+        NamedUser,
         "select id_number as key, username, full_name, role, place_code, true as has_id_number from users "
         "where id_number = any($1::text[]) order by username",
         id_numbers,
     )
-    return [NamedUser(**r) for r in rows]
 
 
 async def staff_named(db: Db, names: list[str], *, within: str, roles: tuple[str, ...]) -> list[NamedUser]:
     """Active users of `roles` responsible for a place inside `within` whose full name is one of `names`, or
     ends in one after a space ("石婆店镇经办人 李娟" for 李娟): namesakes of the relatives an applicant declares."""
-    rows = await db.fetch(
+    return await every(
+        db,
+        NamedUser,
         "select n as key, u.username, u.full_name, u.role, u.place_code, u.id_number is not null as has_id_number "
         "from users u join unnest($1::text[]) n on u.full_name = n or u.full_name like '% ' || n "
         "where u.active and starts_with(u.place_code, $2) and u.role = any($3::text[]) order by u.username",
@@ -337,7 +340,6 @@ async def staff_named(db: Db, names: list[str], *, within: str, roles: tuple[str
         within,
         list(roles),
     )
-    return [NamedUser(**r) for r in rows]
 
 
 async def staff_refs(db: Db, usernames: list[str]) -> dict[str, StaffRef]:
@@ -369,13 +371,14 @@ class StaffName:
 async def staff_for_place(db: Db, place: str, roles: list[str]) -> list[StaffName]:
     """Active staff of these roles responsible for `place` (their jurisdiction holds it), the closest first:
     who may be named in a case's home visit (investigators, assisting village cadres)."""
-    rows = await db.fetch(
+    return await every(
+        db,
+        StaffName,
         "select username, full_name, role, place_code from users where active and starts_with($1, place_code) "
         "and role = any($2::text[]) order by length(place_code) desc, role, username",
         place,
         roles,
     )
-    return [StaffName(**r) for r in rows]
 
 
 async def count(db: Db) -> int:

@@ -27,7 +27,7 @@ Uploader = Annotated[Actor, permitted("discovery.upload")]
 
 
 def task_out(row) -> TaskOut:
-    return TaskOut(**asdict(row), kind_label=SignalKind(row.kind).label)
+    return TaskOut(**row.model_dump(), kind_label=SignalKind(row.kind).label)
 
 
 @router.post("/lists", status_code=201, response_model=ListResult, summary="上传主动发现名单", responses=ERRORS)

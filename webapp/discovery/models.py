@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from pydantic import BaseModel, Field
 
+from db.discovery_tasks_repo import Task
 from schemas.discovery import Outcome
 
 
@@ -16,23 +17,9 @@ class UploadIn(BaseModel):
     content_base64: str = Field(min_length=1)
 
 
-class TaskOut(BaseModel):
-    task_id: str
+class TaskOut(Task):
     id_number: str = Field(description="公民身份号码（列表中脱敏；任务详情仅对辖区内可见全号的人员显示全号）")
-    name: str
-    kind: str
     kind_label: str
-    signal_on: date
-    township_code: str
-    township_name: str
-    created_on: date
-    status: str
-    visit_due: date | None
-    escalated_at: datetime | None
-    visited_on: date | None
-    on_time: bool | None
-    note: str | None = None
-    case_id: str | None = None
 
 
 class TaskList(BaseModel):

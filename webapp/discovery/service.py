@@ -6,7 +6,6 @@ outcome through the task's workflow; the district's coverage."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from datetime import timedelta
 
 import asyncpg
@@ -147,7 +146,7 @@ def shown(row: discovery_tasks_repo.TaskRow, actor: Actor, whole: bool = False) 
     """The row as `actor` sees it: the ID number whole only on the task's own page, for those who see whole
     numbers (authz `ids.full`) within its jurisdiction; masked everywhere else."""
     full = whole and authz.may(actor, "ids.full") and authz.in_scope(actor, "ids.full", row.township_code)
-    return row if full else replace(row, id_number=mask_id(row.id_number))
+    return row if full else row.model_copy(update={"id_number": mask_id(row.id_number)})
 
 
 async def tasks(db: asyncpg.Pool, actor: Actor, status: str | None) -> tuple[list[discovery_tasks_repo.TaskRow], int]:

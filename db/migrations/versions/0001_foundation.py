@@ -1,8 +1,6 @@
 """Foundation: places, staff and their relatives, households, cases, event log, recipients,
 notifications outbox, calendar overrides, policy versions.
 
-Revision ID: 0001
-Revises:
 Create Date: 2026-11-29
 """
 
@@ -11,8 +9,6 @@ from alembic import op
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 SCHEMA = """
 create table places (

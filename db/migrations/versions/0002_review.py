@@ -1,7 +1,5 @@
 """Review workflow: who handles a case, the decision's amount, escalations, verification requests.
 
-Revision ID: 0002
-Revises: 0001
 Create Date: 2026-11-29
 """
 
@@ -9,8 +7,6 @@ from alembic import op
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

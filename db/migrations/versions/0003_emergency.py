@@ -1,8 +1,6 @@
 """Emergency aid: events, the funds of village societies / township / district with their ledgers,
 payments (unique idempotency keys) and the disbursement outbox the finance office pays from.
 
-Revision ID: 0003
-Revises: 0002
 Create Date: 2026-11-29
 """
 
@@ -10,8 +8,6 @@ from alembic import op
 
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,8 +1,6 @@
 """The 12349 front door: requests, referrals to partner bureaus, complaints, their event log, and the
 webhook endpoints of bureaus that take referrals by API.
 
-Revision ID: 0004
-Revises: 0003
 Create Date: 2026-11-29
 """
 
@@ -10,8 +8,6 @@ from alembic import op
 
 revision = "0004"
 down_revision = "0003"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,8 +1,6 @@
 """District supervision: sampling draws and re-checks, corrections, ongoing reviews of recipients,
 daily digests, monthly fund declarations (immutable once confirmed; corrections are new versions).
 
-Revision ID: 0005
-Revises: 0004
 Create Date: 2026-11-29
 """
 
@@ -10,8 +8,6 @@ from alembic import op
 
 revision = "0005"
 down_revision = "0004"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -4,8 +4,6 @@ sees the same count and a restart does not unlock anyone.
 Rows are keyed by the user name as typed, whether or not such a user exists: an unknown name is
 locked exactly like a real one, so the lock-out does not tell which names exist.
 
-Revision ID: 0007
-Revises: 0005
 Create Date: 2026-12-06
 """
 
@@ -13,8 +11,6 @@ from alembic import op
 
 revision = "0007"
 down_revision = "0005"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

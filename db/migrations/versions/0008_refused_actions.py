@@ -1,8 +1,6 @@
 """Refused attempts to act on a case by a related person (recusal), kept for the district's
 conflict-of-interest supervision: the workflow refuses them, so they leave no trace in its history.
 
-Revision ID: 0008
-Revises: 0007
 Create Date: 2026-12-06
 """
 
@@ -10,8 +8,6 @@ from alembic import op
 
 revision = "0008"
 down_revision = "0007"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -8,8 +8,6 @@
 - the acceptance day in Beijing time (the list's date range filter) and the applicant's name (the
   name prefix filter), for their counts.
 
-Revision ID: 0009
-Revises: 0008
 Create Date: 2026-12-07
 """
 
@@ -17,8 +15,6 @@ from alembic import op
 
 revision = "0009"
 down_revision = "0008"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,8 +1,6 @@
 """Emergency events keep the person's full ID number (like cases and front-door requests), so the one
 household view finds every event of a person, not only those matching a name and a masked number.
 
-Revision ID: 0010
-Revises: 0009
 Create Date: 2026-11-29
 """
 
@@ -10,8 +8,6 @@ from alembic import op
 
 revision = "0010"
 down_revision = "0009"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -14,8 +14,6 @@ reads (its WHEN clause), so the other events of a case cost no function call.
 - `district_visit_done`: a home visit by the district (after a relatives match);
 - `barred_users`: staff the relatives check keeps away from the case.
 
-Revision ID: 0011
-Revises: 0010
 Create Date: 2026-11-29
 """
 
@@ -23,8 +21,6 @@ from alembic import op
 
 revision = "0011"
 down_revision = "0010"
-branch_labels = None
-depends_on = None
 
 # The trigger's function and definition, kept apart so that migration 0014, which drops them, can put them
 # back on its downgrade.

@@ -8,8 +8,6 @@ Only entries not withdrawn count: the review's relatives check, the register pag
 
 The downgrade deletes the withdrawn entries (the old schema cannot hold them) to restore the constraint.
 
-Revision ID: 0012
-Revises: 0011
 Create Date: 2026-11-29
 """
 
@@ -17,8 +15,6 @@ from alembic import op
 
 revision = "0012"
 down_revision = "0011"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

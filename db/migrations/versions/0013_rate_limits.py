@@ -3,8 +3,6 @@ look-ups per address (before, each process counted on its own: N replicas gave a
 attempts). A moving window, as the in-process limiter had: one row per hit, counted over the last
 window's length.
 
-Revision ID: 0013
-Revises: 0012
 Create Date: 2026-11-29
 """
 
@@ -12,8 +10,6 @@ from alembic import op
 
 revision = "0013"
 down_revision = "0012"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

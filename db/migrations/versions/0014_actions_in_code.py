@@ -7,8 +7,6 @@ a second time, in a second language).
 - The trigger `case_events_progress` and its function `case_progress()` are dropped: every writer of
   `case_events` calls `db.cases_repo.append_events`, which updates the columns in its transaction.
 
-Revision ID: 0014
-Revises: 0013
 Create Date: 2026-12-10
 """
 
@@ -19,8 +17,6 @@ from alembic import op
 
 revision = "0014"
 down_revision = "0013"
-branch_labels = None
-depends_on = None
 
 RENAMED = {"materials_missing": "missing_materials", "taken_over": "take_over"}
 

@@ -13,8 +13,6 @@ opposite (every township approves its own cases from 2021-01-01).
 
 The downgrade leaves version 2 where it is: versions are immutable, and cases may already be under it.
 
-Revision ID: 0015
-Revises: 0014
 Create Date: 2026-12-12
 """
 
@@ -29,8 +27,6 @@ from schemas.policy import ApprovalLevel, Policy, ReviewPolicy
 
 revision = "0015"
 down_revision = "0014"
-branch_labels = None
-depends_on = None
 
 # Written out here, not taken from schemas.policy: this migration must mean the same once the defaults move on.
 PILOTS = ("341503106", "341503104", "341503001")

@@ -4,8 +4,6 @@ ID number is matched to the one user it belongs to (the review's relatives check
 Optional (accounts created before have none); stored normalised (upper-case X) like the near-relatives
 register, and unique among the users that have one.
 
-Revision ID: 0016
-Revises: 0015
 Create Date: 2026-12-12
 """
 
@@ -13,8 +11,6 @@ from alembic import op
 
 revision = "0016"
 down_revision = "0015"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -5,8 +5,6 @@ A row is inserted before the work starts (`in_progress`), under the primary key,
 finds it and waits for the answer instead of doing the work again; the answer (status, the headers that matter,
 body) is kept with it. Rows are kept at least 24 hours (`db/idempotency_repo.py` purges those older than 48).
 
-Revision ID: 0017
-Revises: 0016
 Create Date: 2026-12-13
 """
 
@@ -14,8 +12,6 @@ from alembic import op
 
 revision = "0017"
 down_revision = "0016"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -2,8 +2,6 @@
 declared expense and income), and an index on the open events of a person, which registration looks up (a
 person has at most one open event; the registration activity takes a per-person lock before it inserts).
 
-Revision ID: 0018
-Revises: 0017
 Create Date: 2026-12-15
 """
 
@@ -11,8 +9,6 @@ from alembic import op
 
 revision = "0018"
 down_revision = "0017"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -3,8 +3,6 @@ the first payment, and a documentation deadline for every payment, supplied or w
 written decision. The workflow keeps both and writes them with every log entry; the district's overdue list
 reads the two flags.
 
-Revision ID: 0019
-Revises: 0018
 Create Date: 2026-12-14
 """
 
@@ -12,8 +10,6 @@ from alembic import op
 
 revision = "0019"
 down_revision = "0018"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

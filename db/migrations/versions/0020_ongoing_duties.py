@@ -2,8 +2,6 @@
 point 8): an ongoing review records who decided the caseworker's proposal, at which level (township or
 district) and with what opinion; a re-check records the district officer it is assigned to.
 
-Revision ID: 0020
-Revises: 0019
 Create Date: 2026-12-14
 """
 
@@ -11,8 +9,6 @@ from alembic import op
 
 revision = "0020"
 down_revision = "0019"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

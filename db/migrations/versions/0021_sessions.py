@@ -6,8 +6,6 @@ Only a SHA-256 digest of the session's secret is kept: a copy of the table (a ba
 session ends when it has been idle longer than the idle timeout or is older than the absolute limit
 (`Settings.session_idle_minutes`, `session_max_hours`), measured by the database's clock.
 
-Revision ID: 0021
-Revises: 0020
 Create Date: 2026-12-14
 """
 
@@ -15,8 +13,6 @@ from alembic import op
 
 revision = "0021"
 down_revision = "0020"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -6,8 +6,6 @@
 - `webhook_nonces`: the nonces of the bureaus' signed callbacks, one row per bureau and nonce; a nonce seen
   again is a replay. Rows are kept at least 15 minutes (the signature is valid 5 minutes either side of now).
 
-Revision ID: 0022
-Revises: 0021
 Create Date: 2026-12-14
 """
 
@@ -15,8 +13,6 @@ from alembic import op
 
 revision = "0022"
 down_revision = "0021"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -8,8 +8,6 @@
   a keyed hash of the ID number, never the number. A trigger raises on UPDATE, DELETE and TRUNCATE, so the
   application role cannot rewrite the record.
 
-Revision ID: 0024
-Revises: 0022
 Create Date: 2026-12-15
 """
 
@@ -17,8 +15,6 @@ from alembic import op
 
 revision = "0024"
 down_revision = "0022"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -6,8 +6,6 @@ view does not list it as the person's until a member of staff who may handle it 
 `identity_verified_at`, `identity_note`: how, e.g. a call back to the person). A request staff take down at the
 hotline or a window is verified at entry by them. Existing rows: true (the default).
 
-Revision ID: 0025
-Revises: 0024
 Create Date: 2026-12-20
 """
 
@@ -15,8 +13,6 @@ from alembic import op
 
 revision = "0025"
 down_revision = "0024"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -5,8 +5,6 @@ with who and why, so the history of a recipient's accounts is the table itself.
 `account_number` is the full number (the payroll's bank file needs it); pages, lists and logs show
 `account_masked` only.
 
-Revision ID: 0026
-Revises: 0025
 Create Date: 2026-12-04
 """
 
@@ -14,8 +12,6 @@ from alembic import op
 
 revision = "0026"
 down_revision = "0025"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -9,8 +9,6 @@ the policy, with who uploaded it and when; rows are never deleted: a newer docum
 supersede one (`superseded_by`, `superseded_at`), and both stay. A trigger refuses DELETE and TRUNCATE, and
 any UPDATE but superseding.
 
-Revision ID: 0027
-Revises: 0026
 Create Date: 2026-12-04
 """
 
@@ -18,8 +16,6 @@ from alembic import op
 
 revision = "0027"
 down_revision = "0026"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

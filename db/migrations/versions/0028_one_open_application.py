@@ -11,8 +11,6 @@ duplicates already exist).
 an objection leaves the stage), for the portal's public list and the printable notice. Backfilled from the
 event log for cases in public notice.
 
-Revision ID: 0028
-Revises: 0027
 Create Date: 2026-12-04
 """
 
@@ -20,8 +18,6 @@ from alembic import op
 
 revision = "0028"
 down_revision = "0027"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -11,8 +11,6 @@
   `recipients.review_pending`: the next review is scheduled (`next_review_on`) but its ongoing-review workflow is
   not started yet; the district's morning starts those whose date comes near (db/recipients_repo.py).
 
-Revision ID: 0029
-Revises: 0028
 Create Date: 2026-12-04
 """
 
@@ -20,8 +18,6 @@ from alembic import op
 
 revision = "0029"
 down_revision = "0028"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -8,8 +8,6 @@ and the district's confirmation are by two different people (a check constraint)
 is the number of months of arrears paid with the first month (rules/payroll.py, computed at enrolment under
 the case's policy version).
 
-Revision ID: 0030
-Revises: 0029
 Create Date: 2026-12-04
 """
 
@@ -17,8 +15,6 @@ from alembic import op
 
 revision = "0030"
 down_revision = "0029"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

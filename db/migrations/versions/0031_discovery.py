@@ -10,8 +10,6 @@ tasks of the townships and the review prompts for recipients.
 - `discovery_prompts`: a recipient's signal, a prompt to consider an ongoing review; one per case and kind
   within the same window.
 
-Revision ID: 0031
-Revises: 0030
 Create Date: 2026-12-04
 """
 
@@ -19,8 +17,6 @@ from alembic import op
 
 revision = "0031"
 down_revision = "0030"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -4,8 +4,6 @@
 complaint still name the person. The resident finds such an enquiry on the status page by its number and
 phone alone.
 
-Revision ID: 0032
-Revises: 0031
 Create Date: 2026-12-04
 """
 
@@ -13,8 +11,6 @@ from alembic import op
 
 revision = "0032"
 down_revision = "0031"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
