@@ -8,6 +8,7 @@ is named by its area folder and name (`caseworker/case.html`), and no name may s
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import BaseModel, create_model
 
 from rules.clock import BEIJING, last_day
 from schemas.identity import mask_id, mask_phone
@@ -109,6 +111,15 @@ def form_key() -> str:
 HIDDEN_FIELDS = frozenset({"csrftoken", "idempotency_key"})
 
 
+def form_model(name: str, fields: str, **defaults: Any) -> type[BaseModel]:
+    """A page form's fields as one model, for a route's `Annotated[Model, Form()]` parameter: each of `fields`
+    (names separated by spaces) text defaulting to "", each of `defaults` defaulting to (and typed as) its
+    value. FastAPI reads a form model as it reads single `Form()` parameters (a blank or missing field takes
+    its default); its `model_dump()` is the form as typed, to show again."""
+    spec: dict[str, Any] = {f: (str, "") for f in fields.split()} | {f: (type(d), d) for f, d in defaults.items()}
+    return create_model(name, **spec)
+
+
 def render(
     request: Request,
     template: str,
@@ -143,6 +154,14 @@ def render_error(request: Request, status: int, message: str, actor: Actor | Non
 def refusal_page(request: Request, exc: ApiError, actor: Actor) -> HTMLResponse:
     """A refusal as a page that keeps the user's menu (the app-wide handler renders pages without the user)."""
     return render_error(request, exc.status, exc.message, actor)
+
+
+async def page_or_refusal(request: Request, actor: Actor, page: Awaitable[HTMLResponse]) -> HTMLResponse:
+    """`page`, or the refusal building it raised (role, jurisdiction, not found) as a page with the menu."""
+    try:
+        return await page
+    except ApiError as exc:
+        return refusal_page(request, exc, actor)
 
 
 def refused(request: Request, actor: Actor, action: str, message: str | None = None) -> HTMLResponse | None:

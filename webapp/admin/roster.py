@@ -34,6 +34,7 @@ from webapp.access_log import Kind
 from webapp.admin.common import AdminActor, done, render_admin
 from webapp.deps import Db
 from webapp.errors import not_found
+from webapp.render import form_model
 
 log = structlog.get_logger("webapp")
 router = APIRouter(include_in_schema=False)
@@ -73,20 +74,17 @@ def _file(content: str, filename: str) -> tuple[bytes, str]:
         raise RosterFileError("文件内容无法读取，请重新选择文件") from None
 
 
+RosterForm = form_model("RosterForm", "content filename", mode="dry_run")
+
+
 @router.post("/admin/roster")
 async def check_or_import(
-    request: Request,
-    content: Annotated[str, Form()] = "",
-    filename: Annotated[str, Form()] = "",
-    mode: Annotated[str, Form()] = "dry_run",
-    *,
-    actor: AdminActor,
-    db: Db,
+    request: Request, fields: Annotated[RosterForm, Form()], *, actor: AdminActor, db: Db
 ) -> Response:
     """`mode` dry_run: check and list the errors; import: check and, if nothing is wrong, import."""
-    dry_run = mode != "import"
+    dry_run = fields.mode != "import"
     try:
-        data, name = _file(content, filename)
+        data, name = _file(fields.content, fields.filename)
         async with db.acquire() as conn:
             out = await run(conn, data, name, by=actor.username, today=clock.today(), dry_run=dry_run)
     except (RosterFileError, RosterHeaderError) as e:

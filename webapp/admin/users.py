@@ -26,7 +26,7 @@ from webapp import access_log
 from webapp.access_log import Kind
 from webapp.admin.common import AdminActor, SearchedUsers, done, local, render_admin, user_or_404
 from webapp.deps import AppSettings, Db
-from webapp.render import render
+from webapp.render import form_model, render
 from webapp.sessions import limits
 
 router = APIRouter(include_in_schema=False)
@@ -104,29 +104,18 @@ async def place_field(
     return render(request, "admin/_place_field.html", context, actor=actor)
 
 
+USER_FIELDS = "full_name role place_code bureau id_number"  # what the user form posts, both new and edit
+NewUserForm = form_model("NewUserForm", f"username {USER_FIELDS}")
+EditUserForm = form_model("EditUserForm", USER_FIELDS, active=False)
+
+
 @router.post("/admin/users")
 async def create_user(
-    request: Request,
-    username: Annotated[str, Form()] = "",
-    full_name: Annotated[str, Form()] = "",
-    role: Annotated[str, Form()] = "",
-    place_code: Annotated[str, Form()] = "",
-    bureau: Annotated[str, Form()] = "",
-    id_number: Annotated[str, Form()] = "",
-    *,
-    actor: AdminActor,
-    db: Db,
+    request: Request, fields: Annotated[NewUserForm, Form()], *, actor: AdminActor, db: Db
 ) -> Response:
     """A new user with a one-time code for their first log-in (shown once here)."""
-    username = username.strip()
-    form = {
-        "username": username,
-        "full_name": full_name,
-        "role": role,
-        "place_code": place_code,
-        "bureau": bureau,
-        "id_number": id_number,
-    }
+    form = fields.model_dump() | {"username": fields.username.strip()}
+    username, role, place_code = form["username"], fields.role, fields.place_code
     async with db.acquire() as conn:
         try:
             if _role(role) is None:
@@ -135,12 +124,12 @@ async def create_user(
             await users_repo.add_user(
                 conn,
                 username=username,
-                full_name=full_name,
+                full_name=fields.full_name,
                 role=Role(role),
                 place_code=place_code,
                 password=code,
-                bureau=_bureau(bureau),
-                id_number=id_number,
+                bureau=_bureau(fields.bureau),
+                id_number=fields.id_number,
                 one_time=True,
             )
         except users_repo.UserError as e:
@@ -181,26 +170,15 @@ async def edit_user(request: Request, username: str, *, actor: AdminActor, db: D
 async def update_user(
     request: Request,
     username: str,
-    full_name: Annotated[str, Form()] = "",
-    role: Annotated[str, Form()] = "",
-    place_code: Annotated[str, Form()] = "",
-    bureau: Annotated[str, Form()] = "",
-    active: Annotated[bool, Form()] = False,
-    id_number: Annotated[str, Form()] = "",
+    fields: Annotated[EditUserForm, Form()],
     *,
     actor: AdminActor,
     db: Db,
     settings: AppSettings,
 ) -> Response:
     """Save a user; deactivating them ends their sessions at once (users_repo.update_user)."""
-    form = {
-        "full_name": full_name,
-        "role": role,
-        "place_code": place_code,
-        "bureau": bureau,
-        "active": active,
-        "id_number": id_number,
-    }
+    form = fields.model_dump()
+    role, place_code, active = fields.role, fields.place_code, fields.active
     async with db.acquire() as conn:
         user = await user_or_404(conn, username)
         try:
@@ -209,12 +187,12 @@ async def update_user(
             await users_repo.update_user(
                 conn,
                 username,
-                full_name=full_name,
+                full_name=fields.full_name,
                 role=Role(role),
                 place_code=place_code,
-                bureau=_bureau(bureau),
+                bureau=_bureau(fields.bureau),
                 active=active,
-                id_number=id_number,
+                id_number=fields.id_number,
             )
         except users_repo.UserError as e:
             context = await _edit_context(conn, user, settings) | await _form_context(conn, form) | {"error": str(e)}

@@ -19,7 +19,7 @@ from webapp.deps import Db, MaybeTemporal, PageActor
 from webapp.discovery import service
 from webapp.discovery.lists import parse
 from webapp.errors import ApiError
-from webapp.render import render, render_error
+from webapp.render import form_model, page_or_refusal, render, render_error
 from webapp.uploads import decoded
 
 router = APIRouter(include_in_schema=False)
@@ -38,10 +38,7 @@ async def _bureau_page(request: Request, actor, db, result=None, error: str | No
 
 @router.get("/bureau/discovery")
 async def upload_page(request: Request, actor: PageActor, db: Db) -> Response:
-    try:
-        return await _bureau_page(request, actor, db)
-    except ApiError as exc:
-        return render_error(request, exc.status, exc.message, actor)
+    return await page_or_refusal(request, actor, _bureau_page(request, actor, db))
 
 
 @router.post("/bureau/discovery")
@@ -92,10 +89,10 @@ async def _task_page(request: Request, actor, db, task_id: str, error: str | Non
 
 @router.get("/discovery/{task_id}")
 async def task_page(request: Request, actor: PageActor, db: Db, task_id: str) -> Response:
-    try:
-        return await _task_page(request, actor, db, task_id)
-    except ApiError as exc:
-        return render_error(request, exc.status, exc.message, actor)
+    return await page_or_refusal(request, actor, _task_page(request, actor, db, task_id))
+
+
+OutcomeForm = form_model("OutcomeForm", "outcome visited_on note case_id")
 
 
 @router.post("/discovery/{task_id}/outcome")
@@ -105,17 +102,18 @@ async def outcome(
     db: Db,
     temporal: MaybeTemporal,
     task_id: str,
-    outcome: Annotated[str, Form()] = "",
-    visited_on: Annotated[str, Form()] = "",
-    note: Annotated[str, Form()] = "",
-    case_id: Annotated[str, Form()] = "",
+    fields: Annotated[OutcomeForm, Form()],
 ) -> Response:
     try:
         authz.require(actor, "discovery.act")
         await service.task(db, actor, task_id)  # 404 / 403 before the form is read
         try:
             body = OutcomeIn(
-                actor=actor, outcome=outcome, visited_on=visited_on, note=note.strip(), case_id=case_id.strip() or None
+                actor=actor,
+                outcome=fields.outcome,
+                visited_on=fields.visited_on,
+                note=fields.note.strip(),
+                case_id=fields.case_id.strip() or None,
             )
         except ValidationError:
             raise ApiError(422, "invalid", "请选择核实结果并填写入户核实日期") from None

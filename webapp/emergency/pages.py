@@ -40,7 +40,7 @@ from webapp.emergency.models import EmergencyDetail, EmergencyIn
 from webapp.emergency.waiting import event_lines, list_lines, settled
 from webapp.errors import ApiError, chinese_message
 from webapp.payloads import body_model
-from webapp.render import HIDDEN_FIELDS, refused, render, render_error
+from webapp.render import HIDDEN_FIELDS, form_model, refused, render, render_error
 
 router = APIRouter(include_in_schema=False)
 KINDS = [(k.value, k.label) for k in EmergencyKind]
@@ -117,53 +117,35 @@ async def new_form(request: Request, actor: PageActor, db: Db) -> Response:
     )
 
 
+RegisterForm = form_model(
+    "RegisterForm", "kind description name id_number phone village_code address", members="1", path="urgent"
+)
+
+
 @router.post("/emergencies/new")
 async def register(
-    request: Request,
-    kind: Annotated[str, Form()] = "",
-    description: Annotated[str, Form()] = "",
-    name: Annotated[str, Form()] = "",
-    id_number: Annotated[str, Form()] = "",
-    phone: Annotated[str, Form()] = "",
-    village_code: Annotated[str, Form()] = "",
-    address: Annotated[str, Form()] = "",
-    members: Annotated[str, Form()] = "1",
-    path: Annotated[str, Form()] = "urgent",
-    *,
-    actor: PageActor,
-    db: Db,
-    temporal: MaybeTemporal,
+    request: Request, fields: Annotated[RegisterForm, Form()], *, actor: PageActor, db: Db, temporal: MaybeTemporal
 ) -> Response:
-    values = {
-        "kind": kind,
-        "description": description,
-        "name": name,
-        "id_number": id_number,
-        "phone": phone,
-        "village_code": village_code,
-        "address": address,
-        "members": members,
-        "path": path,
-    }
+    values = fields.model_dump()
     form = await request.form()
     values |= {k: str(v) for k, v in form.items() if k.startswith(("expense", "covered", "income", "relative_"))}
     errors: list[str] = []
     status = 422
     try:
         body = EmergencyIn(
-            kind=kind,
-            description=description,
+            kind=fields.kind,
+            description=fields.description,
             household=EmergencyHousehold(
-                name=name,
-                id_number=id_number,
-                phone=phone or None,
-                township_code=village_code[:9],
-                village_code=village_code,
-                address=address,
-                members=members or 1,
+                name=fields.name,
+                id_number=fields.id_number,
+                phone=fields.phone or None,
+                township_code=fields.village_code[:9],
+                village_code=fields.village_code,
+                address=fields.address,
+                members=fields.members or 1,
             ),
-            path=path or "urgent",
-            expense=_expense(values) if path == EmergencyPath.EXPENSE else None,
+            path=fields.path or "urgent",
+            expense=_expense(values) if fields.path == EmergencyPath.EXPENSE else None,
             declared_relatives=_declared(values),
         )
         event, created = await service.register(db, temporal, body, actor)

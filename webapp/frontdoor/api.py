@@ -116,7 +116,18 @@ def _detail_route(
     )
 
 
-def _action_routes(subject: Subject, path: str, path_id: PathId) -> None:
+# Each kind of row's detail: how it is read, its access-log kind, its response model and its summary in the docs.
+_DETAILS: dict[str, tuple[Callable[..., Awaitable[object]], Kind, type, str]] = {
+    "request": (requests.request_detail, Kind.REQUEST, RequestDetail, "求助详情（状态与记录）"),
+    "referral": (referrals.referral_detail, Kind.REFERRAL, ReferralDetail, "转介详情"),
+    "complaint": (complaints.complaint_detail, Kind.COMPLAINT, ComplaintDetail, "投诉详情"),
+}
+
+
+def _subject_routes(subject: Subject, path: str, path_id: PathId) -> None:
+    """`GET {path}`, the row's detail (`get_{subject.name}`), and `POST {path}/{action}` for each of its actions."""
+    read, kind, model, summary = _DETAILS[subject.name]
+    _detail_route(path, path_id, read, kind, name=f"get_{subject.name}", response_model=model, summary=summary)
     for action in subject.actions:
         _action_route(subject, action, path, path_id)
 
@@ -159,18 +170,7 @@ async def list_requests(
     )
 
 
-_detail_route(
-    "/frontdoor/requests/{request_no}",
-    _request_no,
-    requests.request_detail,
-    Kind.REQUEST,
-    name="get_request",
-    response_model=RequestDetail,
-    summary="求助详情（状态与记录）",
-)
-
-
-_action_routes(requests.REQUESTS, "/frontdoor/requests/{request_no}", _request_no)
+_subject_routes(requests.REQUESTS, "/frontdoor/requests/{request_no}", _request_no)
 
 
 @router.post(
@@ -206,18 +206,7 @@ async def list_referrals(
     return await referrals.list_referrals(db, actor, bureau, status, overdue, limit)
 
 
-_detail_route(
-    "/referrals/{referral_id}",
-    _referral_id,
-    referrals.referral_detail,
-    Kind.REFERRAL,
-    name="get_referral",
-    response_model=ReferralDetail,
-    summary="转介详情",
-)
-
-
-_action_routes(referrals.REFERRALS, "/referrals/{referral_id}", _referral_id)
+_subject_routes(referrals.REFERRALS, "/referrals/{referral_id}", _referral_id)
 
 
 @router.post(
@@ -289,18 +278,7 @@ async def list_complaints(
     return await complaints.list_complaints(db, actor, status, unit, limit)
 
 
-_detail_route(
-    "/complaints/{complaint_no}",
-    _complaint_no,
-    complaints.complaint_detail,
-    Kind.COMPLAINT,
-    name="get_complaint",
-    response_model=ComplaintDetail,
-    summary="投诉详情",
-)
-
-
-_action_routes(complaints.COMPLAINTS, "/complaints/{complaint_no}", _complaint_no)
+_subject_routes(complaints.COMPLAINTS, "/complaints/{complaint_no}", _complaint_no)
 
 
 # ---- the district's view ----------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from webapp.errors import ApiError
 from webapp.payroll import service
 from webapp.payroll.api import decoded
 from webapp.payroll.service import AccountIn, RunIn
-from webapp.render import render, render_error
+from webapp.render import form_model, render, render_error
 from webapp.supervision.common import beijing, valid_month, yuan
 
 router = APIRouter(include_in_schema=False)
@@ -201,26 +201,17 @@ async def _account(request, actor, db, case_id, *, done=None, error=None, form=N
     return _page(request, "payroll/account.html", context, actor, status)
 
 
+AccountForm = form_model(
+    "AccountForm", "bank_name account_number holder_name reason", kind="bank_card", holder_relation="self"
+)
+
+
 @router.post("/cases/{case_id}/payment-account")
 async def account_set(
-    request: Request,
-    case_id: str,
-    actor: PageActor,
-    db: Db,
-    kind: Annotated[str, Form()] = "bank_card",
-    bank_name: Annotated[str, Form()] = "",
-    account_number: Annotated[str, Form()] = "",
-    holder_name: Annotated[str, Form()] = "",
-    holder_relation: Annotated[str, Form()] = "self",
-    reason: Annotated[str, Form()] = "",
+    request: Request, case_id: str, actor: PageActor, db: Db, fields: Annotated[AccountForm, Form()]
 ) -> Response:
-    form = {
-        "kind": kind,
-        "bank_name": bank_name,
-        "holder_name": holder_name,
-        "holder_relation": holder_relation,
-        "reason": reason,
-    }  # the account number is not echoed back
+    form = fields.model_dump(exclude={"account_number"})  # the account number is not echoed back
+    reason, bank_name = fields.reason, fields.bank_name
     try:
         await service.recipient_in_scope(db, actor, case_id, "account.set")  # role, row and jurisdiction first
     except ApiError as exc:
@@ -230,7 +221,7 @@ async def account_set(
             raise ApiError(422, "invalid", "请填写变更原因（至少2个字）")
         if len(bank_name.strip()) < 2:
             raise ApiError(422, "invalid", "请填写开户银行")
-        body = AccountIn.model_validate(form | {"account_number": account_number})
+        body = AccountIn.model_validate(fields.model_dump())
         await service.set_account(db, actor, case_id, body)
     except ApiError as exc:
         return await _account(request, actor, db, case_id, error=exc.message, form=form, status=exc.status)

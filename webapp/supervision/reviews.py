@@ -29,8 +29,8 @@ from schemas.supervision import OngoingState, ReviewDecision, ReviewFinding
 from webapp import authz
 from webapp.deps import Db, MaybeTemporal, PageActor
 from webapp.errors import ApiError
+from webapp.render import form_model, render_error
 from webapp.render import refused as refused_page
-from webapp.render import render_error
 from webapp.supervision import ongoing
 from webapp.supervision.common import form_error, page, refused
 
@@ -136,17 +136,15 @@ async def _reviews_page(
     return page(request, "supervision/reviews.html", context, actor, status=422 if failed else 200)
 
 
+ReviewForm = form_model("ReviewForm", "outcome findings new_amount reasons agree opinion")
+
+
 @router.post("/supervision/reviews/{case_id}/{action}")
 async def review_action(
     request: Request,
     case_id: str,
     action: str,
-    outcome: Annotated[str, Form()] = "",
-    findings: Annotated[str, Form()] = "",
-    new_amount: Annotated[str, Form()] = "",
-    reasons: Annotated[str, Form()] = "",
-    agree: Annotated[str, Form()] = "",
-    opinion: Annotated[str, Form()] = "",
+    fields: Annotated[ReviewForm, Form()],
     *,
     actor: PageActor,
     db: Db,
@@ -161,27 +159,20 @@ async def review_action(
         return render_error(request, 404, "没有这项操作", actor)
     if not await recipients_repo.is_within(db, case_id, actor.place_code):
         return render_error(request, 404, ongoing.NOT_HERE, actor)
-    typed = {
-        "action": action,
-        "outcome": outcome,
-        "findings": findings,
-        "new_amount": new_amount,
-        "reasons": reasons,
-        "agree": agree,
-        "opinion": opinion,
-    }
+    typed = {"action": action} | fields.model_dump()
+    outcome, agree = fields.outcome, fields.agree
     try:
         if action == OngoingAction.PROPOSE:
             payload: ReviewFinding | ReviewDecision = ReviewFinding(
                 actor=actor,
                 outcome=outcome,
-                findings=findings.strip(),
-                new_amount=(new_amount.strip().replace(",", "") or None) if outcome == "adjust" else None,
-                reasons=reasons.strip(),
+                findings=fields.findings.strip(),
+                new_amount=(fields.new_amount.strip().replace(",", "") or None) if outcome == "adjust" else None,
+                reasons=fields.reasons.strip(),
             )
         else:
             payload = ReviewDecision(
-                actor=actor, agree={"yes": True, "no": False}.get(agree, agree), opinion=opinion.strip()
+                actor=actor, agree={"yes": True, "no": False}.get(agree, agree), opinion=fields.opinion.strip()
             )
         await ongoing.perform(db, temporal, case_id, actor, OngoingAction(action), payload)
     except ValidationError as exc:
