@@ -12,8 +12,6 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
-from workflows.journal import Journal
-
 with workflow.unsafe.imports_passed_through():
     from rules.actions import Refusal
     from rules.clock import REMIND_AT, at_time, beijing_date
@@ -82,13 +80,6 @@ async def calendar_period_end(start: date, days: int) -> DeadlineInfo:
 
 async def notify(n: NotificationIn) -> None:
     await workflow.execute_activity_method(CommonContract.notify, n, **ACTIVITY)
-
-
-async def log_entry(journal: Journal, kind: str, actor: Actor | None, payload: dict, summary: str) -> str:
-    """Note an entry in `journal` and write it (with any still pending) to the log; returns the entry's key."""
-    key = journal.note(kind, actor, payload, summary)
-    await journal.persist()
-    return key
 
 
 class RescheduledTimer:

@@ -16,7 +16,7 @@ from decimal import Decimal
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.common import ACTIVITY, log_entry, refuse, refused, today
+from workflows.common import ACTIVITY, refuse, refused, today
 from workflows.documents import RecordsDocuments
 from workflows.emergency_clock import EmergencyClocks
 from workflows.emergency_person import (
@@ -209,8 +209,7 @@ class EmergencyWorkflow(EmergencyClocks, EmergencyPerson, EmergencyRelatives, Re
         self.payments.append(record)
         owed = await self.open_documentation(record)  # its own documentation deadline (workflows/emergency_clock.py)
         due = owed.due or self.documentation_due
-        log_key = await log_entry(
-            self.journal,
+        log_key = await self.journal.record(
             APPROVE.kind,
             a.actor,
             {"payment_key": key, "tier": tier.value, "amount": str(a.amount), "fund": out.fund_code, "note": a.note},
@@ -234,8 +233,7 @@ class EmergencyWorkflow(EmergencyClocks, EmergencyPerson, EmergencyRelatives, Re
         )
         short = "（本级资金不足）" if grounds is Grounds.FUND_INSUFFICIENT else ""
         self.tier = nxt
-        key = await log_entry(
-            self.journal,
+        key = await self.journal.record(
             ESCALATE.kind,
             a.actor,
             {"to": nxt.value, "reason": a.reason, "grounds": grounds.value},
@@ -252,7 +250,7 @@ class EmergencyWorkflow(EmergencyClocks, EmergencyPerson, EmergencyRelatives, Re
         self.status = "closed"
         self.clock.replan()
         summary = f"办结：{a.summary}（累计救助 {self.total} 元）"
-        key = await log_entry(self.journal, CLOSE.kind, a.actor, {"summary": a.summary}, summary)
+        key = await self.journal.record(CLOSE.kind, a.actor, {"summary": a.summary}, summary)
         return self.ack(key)
 
     @close.validator

@@ -10,7 +10,7 @@ from typing import Literal
 
 from temporalio import workflow
 
-from workflows.common import ACTIVITY, RescheduledTimer, log_entry, notify, refused
+from workflows.common import ACTIVITY, RescheduledTimer, notify, refused
 from workflows.journal import Entry, Journal
 
 with workflow.unsafe.imports_passed_through():
@@ -69,7 +69,7 @@ class FrontDoorSubject:
 
     async def record(self, action: ActionSpec, actor: Actor, payload: dict, summary: str) -> str:
         """Write what `actor` did to the log, as an entry of the action's kind; returns the entry's key."""
-        return await log_entry(self.journal, action.kind, actor, payload, summary)
+        return await self.journal.record(action.kind, actor, payload, summary)
 
     # ---- deadlines and notifications -------------------------------------------------------------
 
