@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import httpx
 
-from db import cases_repo, policy_repo, users_repo
+from db import cases_repo, demo_users_repo, policy_repo, users_repo
 from db.migrate import upgrade
 from db.pool import connect, create_pool
 from rules.stages import Stage
@@ -111,7 +111,7 @@ async def seed(url: str, n: int) -> None:
     conn = await connect(url)
     try:
         await policy_repo.ensure_default(conn)
-        await users_repo.ensure_demo_users(conn)
+        await demo_users_repo.ensure_demo_users(conn)
         townships = [r["code"] for r in await conn.fetch("select code from places where level = 'township'")]
         cases, events, escalations = build_rows(n, townships, datetime.now(BEIJING).date())
         await conn.copy_records_to_table(

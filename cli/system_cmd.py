@@ -16,7 +16,7 @@ from pathlib import Path
 import structlog
 import typer
 
-from db import cases_repo, ops_repo, policy_repo, users_repo
+from db import cases_repo, demo_users_repo, ops_repo, policy_repo, users_repo
 from db.migrate import upgrade
 from db.pool import connect as db_connect
 from infra.config import TASK_QUEUE, Settings
@@ -36,7 +36,7 @@ def _bootstrap(url: str, *, demo_users: bool) -> list[tuple[str, str, str]]:
         try:
             if await policy_repo.ensure_default(conn):
                 log.info("installed default policy", version=1)
-            return await users_repo.ensure_demo_users(conn) if demo_users else []
+            return await demo_users_repo.ensure_demo_users(conn) if demo_users else []
         finally:
             await conn.close()
 

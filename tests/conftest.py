@@ -24,7 +24,7 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from db import policy_repo, users_repo
+from db import demo_users_repo, policy_repo
 from db.migrate import upgrade
 from db.pool import connect, create_pool
 from infra.codec import DEV_KEY
@@ -65,7 +65,7 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     async def seed() -> None:
         conn = await connect(template_url)
         await policy_repo.ensure_default(conn)
-        await users_repo.ensure_demo_users(conn)
+        await demo_users_repo.ensure_demo_users(conn)
         await conn.close()
 
     asyncio.run(seed())

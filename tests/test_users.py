@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import users_cmd
-from db import users_repo
+from db import demo_users_repo, users_repo
 from db.pool import connect
 from schemas.staff import Bureau, Role
 from tests.support.factories import resident_id
@@ -29,7 +29,7 @@ async def test_demo_users_log_in_and_wrong_password_fails(db_url: str) -> None:
         assert await users_repo.authenticate(conn, "nobody", "whatever1") is None
         stored = await conn.fetchval("select password_hash from users where username='admin'")
         assert stored.startswith("$argon2") and users_repo.DEMO_PASSWORD not in stored
-        assert await users_repo.ensure_demo_users(conn) == []  # only on an empty table
+        assert await demo_users_repo.ensure_demo_users(conn) == []  # only on an empty table
     finally:
         await conn.close()
 

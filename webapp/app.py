@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from temporalio.client import Client
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from db import users_repo
+from db import demo_users_repo
 from db.pool import create_pool
 from infra.config import Settings
 from infra.logging import setup_logging
@@ -136,7 +136,7 @@ def create_app(
                 raise RuntimeError("DATABASE_URL is not set (jiuzhu up sets it for the web app it starts)")
             app.state.pool = await create_pool(settings.database_url)
         if settings.production:  # never with the published demo password (`jiuzhu up --demo`)
-            await users_repo.refuse_demo_passwords(app.state.pool)
+            await demo_users_repo.refuse_demo_passwords(app.state.pool)
         if app.state.client is None:
             app.state.client = await connect(settings)
         try:

@@ -21,7 +21,7 @@ from activities.review import ReviewActivities
 from activities.supervision import SupervisionActivities
 from activities.system import SystemActivities
 from activities.verification import choose_centre
-from db import users_repo
+from db import demo_users_repo
 from db.pool import create_pool
 from infra.config import TASK_QUEUE, Settings
 from infra.logging import setup_logging
@@ -112,7 +112,7 @@ async def run_worker(settings: Settings) -> None:
     metrics = install_worker_metrics()  # JIUZHU_WORKER_METRICS; before the client, whose runtime carries it
     pool = await with_backoff("database", lambda: create_pool(settings.database_url))
     if settings.production:  # never with the published demo password (`jiuzhu up --demo`)
-        await users_repo.refuse_demo_passwords(pool)
+        await demo_users_repo.refuse_demo_passwords(pool)
     client = traced_if_enabled(await with_backoff("temporal", lambda: connect(settings)), "jiuzhu-worker")
     worker = build_worker(client, pool, settings=settings)
     stop = asyncio.Event()

@@ -17,7 +17,7 @@ from pathlib import Path
 import asyncpg
 from temporalio.testing import WorkflowEnvironment
 
-from db import policy_repo, users_repo
+from db import demo_users_repo, policy_repo
 from db.migrate import upgrade
 from db.pool import connect, create_pool
 from infra.config import TASK_QUEUE, temporal_test_server
@@ -540,7 +540,7 @@ async def main(tag: str, only: set[str]) -> None:
         upgrade(url)
         conn = await connect(url)
         await policy_repo.ensure_default(conn)
-        await users_repo.ensure_demo_users(conn)
+        await demo_users_repo.ensure_demo_users(conn)
         await conn.close()
         pool: asyncpg.Pool = await create_pool(url)
         for name, scenario in SCENARIOS.items():

@@ -25,7 +25,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 
-from db import users_repo
+from db import demo_users_repo, users_repo
 from tests.security.conftest import SECRET, WEBHOOK_SECRET, add_extra_users, seed
 from tests.support.clock import SkippingEnvironment
 from tests.support.web_server import serving_web
@@ -40,7 +40,7 @@ async def served(review_env: SkippingEnvironment, pool: asyncpg.Pool, db_url: st
     await add_extra_users(pool)
     await seed(pool)
     async with pool.acquire() as conn:
-        for name in await users_repo.demo_password_users(conn):
+        for name in await demo_users_repo.demo_password_users(conn):
             await users_repo.set_password(conn, name, PASSWORD)
     environ = (
         {k: v for k, v in os.environ.items() if not k.startswith("JIUZHU_SECRET")}

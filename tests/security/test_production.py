@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app as cli
-from db import users_repo
-from db.users_repo import DemoPasswordInProduction
+from db import demo_users_repo, users_repo
+from db.demo_users_repo import DemoPasswordInProduction
 from infra.config import ROOT, Settings
 from webapp.app import create_app
 from workers.main import run_worker
@@ -51,19 +51,19 @@ async def test_the_web_app_refuses_to_start_while_a_user_has_the_demo_password(
             pass
     assert "admin" in str(refused.value) and "shipo_jingban" in str(refused.value)
 
-    for name in await users_repo.demo_password_users(pool):  # every demo user changes their password...
+    for name in await demo_users_repo.demo_password_users(pool):  # every demo user changes their password...
         async with pool.acquire() as conn:
             await users_repo.set_password(conn, name, "a-new-and-long-password-" + name)
-    assert await users_repo.demo_password_users(pool) == []
+    assert await demo_users_repo.demo_password_users(pool) == []
     async with app.router.lifespan_context(app):  # ...and production starts
         pass
 
 
 async def test_deactivated_demo_users_do_not_stop_production(pool: asyncpg.Pool) -> None:
     await pool.execute("update users set active = false where username <> 'admin'")
-    assert await users_repo.demo_password_users(pool) == ["admin"]
+    assert await demo_users_repo.demo_password_users(pool) == ["admin"]
     await pool.execute("update users set active = false")
-    await users_repo.refuse_demo_passwords(pool)
+    await demo_users_repo.refuse_demo_passwords(pool)
 
 
 async def test_the_worker_refuses_to_start_while_a_user_has_the_demo_password(

@@ -40,7 +40,7 @@ from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from db import funds_repo, policy_repo, users_repo
+from db import demo_users_repo, funds_repo, policy_repo
 from db.migrate import upgrade
 from db.pool import connect
 from infra.config import ROOT, TASK_QUEUE, Settings
@@ -189,7 +189,7 @@ class ChaosSystem:
         conn = await connect(self.url)
         try:
             await policy_repo.ensure_default(conn)
-            await users_repo.ensure_demo_users(conn)
+            await demo_users_repo.ensure_demo_users(conn)
             await funds_repo.add_income(conn, VILLAGE, village_fund, FundSource.GOVERNMENT, "admin")
         finally:
             await conn.close()
