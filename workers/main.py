@@ -10,6 +10,7 @@ import asyncpg
 import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.common import CommonActivities
 from activities.discovery import DiscoveryActivities
@@ -62,6 +63,30 @@ WORKFLOWS = [
 ]
 
 
+# The workflows' helper modules (no workflow class of their own): imported once by the worker, not again by the
+# sandbox for each new workflow run, which is most of a short case's sandbox cost. They keep no module state, and
+# tests/test_workflow_determinism.py keeps calls to the clock, randomness and the system out of workflows/ (a
+# passed-through module's calls are not intercepted by the sandbox).
+WORKFLOW_HELPERS = (
+    "workflows.common",
+    "workflows.documents",
+    "workflows.eligibility",
+    "workflows.emergency_clock",
+    "workflows.emergency_person",
+    "workflows.emergency_relatives",
+    "workflows.frontdoor",
+    "workflows.journal",
+    "workflows.relatives_journal",
+    "workflows.review_actions",
+    "workflows.review_clock",
+    "workflows.review_closure",
+    "workflows.review_decision",
+    "workflows.review_patches",
+    "workflows.review_relatives",
+)
+RUNNER = SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_modules(*WORKFLOW_HELPERS))
+
+
 def activities_for(pool: asyncpg.Pool, client: Client, settings: Settings | None = None) -> list:
     """Every activity, configured from `settings` (default: the environment's)."""
     settings = settings or Settings()
@@ -89,6 +114,7 @@ def build_worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
+        workflow_runner=RUNNER,
         activities=activities_for(pool, client, settings),
         graceful_shutdown_timeout=timedelta(seconds=10),  # let running activities finish on SIGTERM
     )

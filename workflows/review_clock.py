@@ -15,6 +15,7 @@ from temporalio import workflow
 
 from workflows.common import ACTIVITY, RescheduledTimer, remind_at, working_days
 from workflows.journal import Journal
+from workflows.review_patches import current
 
 with workflow.unsafe.imports_passed_through():
     from rules.clock import at_time, end_of
@@ -122,16 +123,23 @@ class ReviewClock:
         case = self.case
         assert case.policy is not None and case.accepted_on is not None
         review = case.policy.review
-        if case.verification is None and not self.escalated("verification_overdue"):
+        paused = self.paused_periods + self.excluded_periods
+        verifying = case.verification is None and not self.escalated("verification_overdue")
+        # nothing paused, the verification result's limit counts alike: one look-up (cases since review-2026-12)
+        together = verifying and not paused and current()
+        if verifying and not together:
             due = await working_days(case.accepted_on, review.verification_result_working_days)
             self.verification_due = due.deadline
+        verification = [review.verification_result_working_days] if together else []
         self.deadline = await working_days(
             case.accepted_on,
             review.promised_working_days,
-            self.paused_periods + self.excluded_periods,
+            paused,
             reminders=[r.days_left for r in review.reminders],
-            also=[self.statutory_working_days],
+            also=[self.statutory_working_days, *verification],
         )
+        if together:
+            self.verification_due = self.deadline.also[review.verification_result_working_days]
         # cases whose clock was computed before the statutory limit was kept have none until the next recompute
         self.statutory_deadline = self.deadline.also.get(self.statutory_working_days)
         self.case.index.set(search.DEADLINE_DATE.value_set(at_time(self.deadline.deadline)))

@@ -6,8 +6,10 @@ since `CURRENT` records `CURRENT` once and takes every earlier branch (`since`);
 exactly as it did (`CURRENT` is false while its history is replayed, and stays so). A change made after
 `CURRENT` is patched on its own with `workflow.patched`, never through `since`.
 
-Search attributes follow the same cut: a case started since `CURRENT` sends its updates in one upsert when the
-case moves or writes its event log (`SearchIndex`), and those its starter set are not upserted again.
+The clock takes the same cut: a case started since `CURRENT` looks up its deadline and the verification
+result's in one activity while nothing is paused (`workflows.review_clock`). So do search attributes: it sends
+its updates in one upsert when the case moves or writes its event log (`SearchIndex`), and does not upsert again
+those its starter set.
 """
 
 from __future__ import annotations
