@@ -4,6 +4,8 @@ test-artifacts/."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,3 +51,13 @@ async def log_in(page: Page, live: Live, username: str, password: str = DEMO_PAS
     await page.fill("input[name=password]", password)
     await page.click("button[type=submit]")
     await page.wait_for_load_state("networkidle")
+
+
+async def until_true(page: Page, expression: str, within: float = 15.0) -> None:
+    """Wait until the JavaScript `expression` is true in the page, polling from the test: `wait_for_function`
+    polls with an eval inside the page, which the page's CSP (no 'unsafe-eval') refuses."""
+    deadline = time.monotonic() + within
+    while not await page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never true in the page: {expression}")
+        await asyncio.sleep(0.1)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from playwright.async_api import Page
 
-from tests.support.browser import Live, log_in
+from tests.support.browser import Live, log_in, until_true
 from tests.support.factories import NOTICE_2030
 
 
@@ -50,7 +50,7 @@ async def test_admin_imports_a_notice_and_counts_with_it(live: Live, page: Page,
     await page.click(".admin-nav >> text=工作日历")
     await page.wait_for_load_state("networkidle")
     await page.set_input_files("#notice-file", str(notice))
-    await page.wait_for_function("document.querySelector('textarea[name=content]').value.includes('2030-01-05')")
+    await until_true(page, "document.querySelector('textarea[name=content]').value.includes('2030-01-05')")
     await live.screenshot(page, "admin-calendar-chosen")
     await page.click("form.import-form button[value=import]")
     await page.wait_for_load_state("networkidle")

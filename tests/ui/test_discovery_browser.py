@@ -10,7 +10,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from playwright.async_api import Page
 
-from tests.support.browser import Live, log_in
+from tests.support.browser import Live, log_in, until_true
 from tests.support.clock import DEFAULT_START
 from tests.support.discovery import person, seed_households
 
@@ -33,7 +33,7 @@ async def test_a_list_of_twenty_tasks_the_unassisted_and_the_district_counts(
     await log_in(page, live, "yiliao_bu")
     await page.goto(live.url + "/bureau/discovery")
     await page.set_input_files("#discovery-file", str(path))
-    await page.wait_for_function("document.querySelector('input[name=content_base64]').value.length > 100")
+    await until_true(page, "document.querySelector('input[name=content_base64]').value.length > 100")
     await page.click("form.import-form button[type=submit]")
     await page.wait_for_load_state("networkidle")
     result = await page.locator("[data-testid=upload-result]").inner_text()

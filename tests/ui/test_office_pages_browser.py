@@ -12,7 +12,7 @@ from pathlib import Path
 
 from playwright.async_api import Page
 
-from tests.support.browser import Live, log_in
+from tests.support.browser import Live, log_in, until_true
 from tests.support.emergency import VILLAGE, fund, pay, start_emergency
 from tests.support.factories import NOTICE_2030
 from tests.support.review import start
@@ -75,7 +75,7 @@ async def test_calendar_sample_download_and_preview(live: Live, page: Page, tmp_
         encoding="utf-8",
     )
     await page.set_input_files("#notice-file", str(notice))
-    await page.wait_for_function("document.querySelector('textarea[name=content]').value.includes('2030-01-05')")
+    await until_true(page, "document.querySelector('textarea[name=content]').value.includes('2030-01-05')")
     await page.fill("input[name=source]", NOTICE_2030["source"])
     await submit(page, "[data-testid=calendar-preview]")
     preview = page.locator("[data-testid=preview]")

@@ -10,12 +10,12 @@ from playwright.async_api import Page
 
 from infra.roster_file import read_table, write_rows
 from infra.roster_sample import sample
-from tests.support.browser import Live, log_in
+from tests.support.browser import Live, log_in, until_true
 
 
 async def choose(page: Page, path: Path) -> None:
     await page.set_input_files("#roster-file", str(path))
-    await page.wait_for_function("document.querySelector('#roster-form input[name=content]').value.length > 1000")
+    await until_true(page, "document.querySelector('#roster-form input[name=content]').value.length > 1000")
 
 
 async def test_admin_tries_a_broken_roster_downloads_the_errors_then_imports_the_fixed_one(

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 import pytest
 from playwright.async_api import Page
 
-from tests.support.browser import Live, log_in
+from tests.support.browser import Live, log_in, until_true
 from tests.support.clients import SHUNHE
 from tests.support.clock import beijing
 from tests.support.review import start, state, until_stage
@@ -51,7 +51,7 @@ async def test_dashboard_draws_a_chart_per_canvas(live: Live, page: Page) -> Non
     await seed_district(live)
     await log_in(page, live, "qu_jiandu")
     assert page.url.endswith("/dashboard")
-    await page.wait_for_function("() => window.Chart && document.querySelectorAll('canvas[data-chart]').length === 3")
+    await until_true(page, "() => window.Chart && document.querySelectorAll('canvas[data-chart]').length === 3")
     drawn = await page.evaluate(
         """() => [...document.querySelectorAll('canvas[data-chart]')].map(canvas => {
              const chart = Chart.getChart(canvas);
