@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,14 +18,14 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from pydantic import BaseModel, create_model
+from pydantic import BaseModel, ValidationError, create_model
 
 from rules.clock import BEIJING, last_day
 from schemas.identity import mask_id, mask_phone
 from schemas.labels import category_label
 from schemas.staff import Actor, Role
 from webapp import authz
-from webapp.errors import ApiError
+from webapp.errors import ApiError, chinese_message
 from webapp.i18n import LOCALES, gettext_callables, locale_of
 from webapp.sessions import current_actor
 
@@ -118,6 +119,34 @@ def form_model(name: str, fields: str, **defaults: Any) -> type[BaseModel]:
     its default); its `model_dump()` is the form as typed, to show again."""
     spec: dict[str, Any] = {f: (str, "") for f in fields.split()} | {f: (type(d), d) for f, d in defaults.items()}
     return create_model(name, **spec)
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """What a page shows after a form: the `done` message of a step that went through (read from the redirect's
+    `?done=`), or the `error` of a refused one with the `values` typed, to show again, and the HTTP `status`."""
+
+    done: str | bool | None = None
+    error: str | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+    status: int = 200
+
+    @classmethod
+    def refused(
+        cls, why: ApiError | ValidationError | str, values: dict[str, Any] | None = None, *, status: int = 422
+    ) -> Feedback:
+        """A refused form, shown again with `values`: an API refusal's message and status; a form its model
+        refused, each field's Chinese message and 422; or the message `why` with `status`."""
+        if isinstance(why, ApiError):
+            why, status = why.message, why.status
+        elif isinstance(why, ValidationError):
+            why = "；".join(chinese_message(e) for e in why.errors(include_url=False, include_input=False))
+        return cls(error=why, values=values or {}, status=status)
+
+    def context(self, *keys: str) -> dict[str, Any]:
+        """The template's variables `done`, `error` and `values`, or only those of `keys` a template reads."""
+        shown = {"done": self.done, "error": self.error, "values": self.values}
+        return {k: shown[k] for k in keys or shown}
 
 
 def render(

@@ -19,7 +19,7 @@ from webapp.deps import Db, MaybeTemporal, PageActor
 from webapp.discovery import service
 from webapp.discovery.lists import parse
 from webapp.errors import ApiError
-from webapp.render import form_model, page_or_refusal, render, render_error
+from webapp.render import Feedback, form_model, page_or_refusal, render, render_error
 from webapp.uploads import decoded
 
 router = APIRouter(include_in_schema=False)
@@ -29,11 +29,11 @@ LABELS = {
 }
 
 
-async def _bureau_page(request: Request, actor, db, result=None, error: str | None = None, status: int = 200):
+async def _bureau_page(request: Request, actor, db, result=None, feedback: Feedback = Feedback()):
     authz.require(actor, "discovery.upload")
     lists = await discovery_repo.lists(db, actor.bureau.value if actor.bureau else "")
-    context = LABELS | {"lists": lists, "result": result, "error": error}
-    return render(request, "discovery/upload.html", context, actor=actor, status=status)
+    context = LABELS | {"lists": lists, "result": result, **feedback.context("error")}
+    return render(request, "discovery/upload.html", context, actor=actor, status=feedback.status)
 
 
 @router.get("/bureau/discovery")
@@ -64,7 +64,7 @@ async def upload(
     except ApiError as exc:
         if exc.status == 403:
             return render_error(request, exc.status, exc.message, actor)
-        return await _bureau_page(request, actor, db, error=exc.message, status=exc.status)
+        return await _bureau_page(request, actor, db, feedback=Feedback.refused(exc))
     return await _bureau_page(request, actor, db, result=result)
 
 
@@ -79,12 +79,12 @@ async def tasks_page(request: Request, actor: PageActor, db: Db, status: str = "
     return render(request, "discovery/tasks.html", context, actor=actor)
 
 
-async def _task_page(request: Request, actor, db, task_id: str, error: str | None = None, status: int = 200):
+async def _task_page(request: Request, actor, db, task_id: str, feedback: Feedback = Feedback()):
     row = await service.task(db, actor, task_id)
     await access_log.record(request, actor, Kind.DISCOVERY, task_id)
     may_act = authz.may(actor, "discovery.act") and row.status in ("open", "escalated")
-    context = LABELS | {"t": row, "may_act": may_act, "error": error, "today": clock.today()}
-    return render(request, "discovery/task.html", context, actor=actor, status=status)
+    context = LABELS | {"t": row, "may_act": may_act, **feedback.context("error"), "today": clock.today()}
+    return render(request, "discovery/task.html", context, actor=actor, status=feedback.status)
 
 
 @router.get("/discovery/{task_id}")
@@ -121,7 +121,7 @@ async def outcome(
     except ApiError as exc:
         if exc.status in (403, 404):
             return render_error(request, exc.status, exc.message, actor)
-        return await _task_page(request, actor, db, task_id, error=exc.message, status=exc.status)
+        return await _task_page(request, actor, db, task_id, Feedback.refused(exc))
     return RedirectResponse(f"/discovery/{task_id}", status_code=303)
 
 

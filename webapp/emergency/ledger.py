@@ -23,9 +23,9 @@ from webapp.deps import Db, PageActor
 from webapp.emergency import service
 from webapp.emergency.models import FundLedger, IncomeIn
 from webapp.emergency.pages import LABELS, SOURCES
-from webapp.errors import ApiError, chinese_message
+from webapp.errors import ApiError
 from webapp.exports import safe_row
-from webapp.render import HIDDEN_FIELDS, render, render_error
+from webapp.render import HIDDEN_FIELDS, Feedback, render, render_error
 
 router = APIRouter(include_in_schema=False)
 EXPORT_LIMIT = 100_000
@@ -54,10 +54,7 @@ async def _ledger_page(
     place_code: str,
     actor: Actor,
     db: asyncpg.Pool,
-    *,
-    error: str | None = None,
-    values: dict | None = None,
-    status: int = 200,
+    feedback: Feedback = Feedback(),
 ) -> Response:
     since, until, chosen = _dates(request)
     try:
@@ -66,9 +63,9 @@ async def _ledger_page(
         return render_error(request, exc.status, exc.message, actor)
     can_add = service.may_book(actor, book.level)
     query = "&".join(f"{k}={quote(v)}" for k, v in chosen.items() if v)
-    context = {"book": book, "can_add": can_add, "sources": SOURCES, "error": error, "values": values or {}}
+    context = {"book": book, "can_add": can_add, "sources": SOURCES, **feedback.context("error", "values")}
     context |= {"filter": chosen, "export_url": f"/funds/{place_code}/export.csv" + (f"?{query}" if query else "")}
-    return render(request, "emergency/ledger.html", LABELS | context, status=status, actor=actor)
+    return render(request, "emergency/ledger.html", LABELS | context, status=feedback.status, actor=actor)
 
 
 def _rows(book: FundLedger) -> list[list[Any]]:
@@ -121,9 +118,6 @@ async def add_income(request: Request, place_code: str, actor: PageActor, db: Db
     try:
         body = IncomeIn.model_validate({k: v or None for k, v in values.items()})
         await service.add_income(db, place_code, body, actor)
-    except ValidationError as exc:
-        message = "；".join(chinese_message(e) for e in exc.errors(include_url=False, include_input=False))
-        return await _ledger_page(request, place_code, actor, db, error=message, values=values, status=422)
-    except ApiError as exc:
-        return await _ledger_page(request, place_code, actor, db, error=exc.message, values=values, status=exc.status)
+    except (ValidationError, ApiError) as exc:
+        return await _ledger_page(request, place_code, actor, db, Feedback.refused(exc, values))
     return RedirectResponse(f"/funds/{place_code}", status_code=303)

@@ -40,7 +40,7 @@ from webapp.emergency.models import EmergencyDetail, EmergencyIn
 from webapp.emergency.waiting import event_lines, list_lines, settled
 from webapp.errors import ApiError, chinese_message
 from webapp.payloads import body_model
-from webapp.render import HIDDEN_FIELDS, form_model, refused, render, render_error
+from webapp.render import HIDDEN_FIELDS, Feedback, form_model, refused, render, render_error
 
 router = APIRouter(include_in_schema=False)
 KINDS = [(k.value, k.label) for k in EmergencyKind]
@@ -200,11 +200,7 @@ async def _detail_page(
     actor: Actor,
     db: asyncpg.Pool,
     temporal: Client | None,
-    *,
-    error: str | None = None,
-    done: str | None = None,
-    values: dict | None = None,
-    status: int = 200,
+    feedback: Feedback = Feedback(),
 ) -> Response:
     try:
         detail = await service.event_detail(db, temporal, event_id, actor)
@@ -227,9 +223,7 @@ async def _detail_page(
             "ev": ev,
             "tier": Tier(ev.tier),
             "limits": limits,
-            "error": error,
-            "values": values or {},
-            "done": done,
+            **feedback.context(),
             "actions": available_actions(event, ActorView.of(actor)),  # the forms shown
             "owed": owed,  # the payments whose documents are still owed (the documents and exemption forms)
             "promise": detail.state.payment_promise if detail.state else None,
@@ -239,7 +233,7 @@ async def _detail_page(
             "waiting": await event_lines(db, detail, event),
             "names": await users_repo.full_names(db, _logins(detail)),
         },
-        status=status,
+        status=feedback.status,
         actor=actor,
     )
 
@@ -260,7 +254,7 @@ async def detail(
         said = f"登记成功：急难事件 {event_id} 已登记"
     if existing:
         said = "该居民已有未办结的急难事件，本次登记即该事件（每人同一时间只有一个未办结事件）"
-    page = await _detail_page(request, event_id, actor, db, temporal, done=said)
+    page = await _detail_page(request, event_id, actor, db, temporal, Feedback(done=said))
     if page.status_code == 200:
         await access_log.record(request, actor, Kind.EMERGENCY, event_id)
     return page
@@ -281,15 +275,10 @@ async def act(
     if not fields.get("payment_key"):
         fields.pop("payment_key", None)  # every payment whose documents are owed
     model = body_model(EMERGENCY_PAYLOADS[which])
-    again = {"values": form_values}
     try:
         body: BaseModel = model.model_validate(fields)
         await service.perform(db, temporal, event_id, actor, which, body)
         await settled(db, temporal, event_id, actor)
-    except ValidationError as exc:
-        return await _detail_page(
-            request, event_id, actor, db, temporal, error="；".join(_errors(exc)), **again, status=422
-        )
-    except ApiError as exc:
-        return await _detail_page(request, event_id, actor, db, temporal, error=exc.message, **again, status=exc.status)
+    except (ValidationError, ApiError) as exc:
+        return await _detail_page(request, event_id, actor, db, temporal, Feedback.refused(exc, form_values))
     return RedirectResponse(f"/emergencies/{event_id}?done={action}", status_code=303)

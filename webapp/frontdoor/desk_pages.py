@@ -8,7 +8,6 @@ Every page calls the functions the HTTP API calls (the feature's service modules
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 import asyncpg
@@ -31,7 +30,7 @@ from webapp.frontdoor.overview import overview
 from webapp.frontdoor.referrals import list_referrals
 from webapp.frontdoor.row_pages import RowPage, action_forms, submit
 from webapp.frontdoor.waiting import complaint_list_lines, request_lines, request_list_lines
-from webapp.render import HIDDEN_FIELDS, refused, render, render_error
+from webapp.render import HIDDEN_FIELDS, Feedback, refused, render, render_error
 
 router = APIRouter(include_in_schema=False)
 
@@ -96,17 +95,15 @@ async def _new_page(
     request: Request,
     actor: Actor,
     db: asyncpg.Pool,
-    values: dict[str, Any],
-    error: str | None = None,
-    status: int = 200,
+    feedback: Feedback,
 ) -> Response:
     towns = await places_repo.places_at_level(db, "township", actor.place_code)
     villages = await places_repo.places_at_level(db, "village", actor.place_code)
     return render(
         request,
         "frontdoor/new.html",
-        LABELS | {"values": values, "error": error, "towns": towns, "villages": villages},
-        status=status,
+        LABELS | {**feedback.context("values", "error"), "towns": towns, "villages": villages},
+        status=feedback.status,
         actor=actor,
     )
 
@@ -115,7 +112,7 @@ async def _new_page(
 async def new_form(request: Request, actor: PageActor, db: Db) -> Response:
     if denied := refused(request, actor, "request.register"):
         return denied
-    return await _new_page(request, actor, db, {"kind": "help", "needs": []})
+    return await _new_page(request, actor, db, Feedback(values={"kind": "help", "needs": []}))
 
 
 @router.post("/frontdoor/new")
@@ -141,7 +138,7 @@ async def register(request: Request, actor: PageActor, db: Db, temporal: MaybeTe
         created = await requests.register_request(db, temporal, body, actor)
         return f"/frontdoor/requests/{created.request_no}?done=new"
 
-    return await submit(attempt, partial(_new_page, request, actor, db, values))
+    return await submit(attempt, lambda exc: _new_page(request, actor, db, Feedback.refused(exc, values)))
 
 
 # ---- complaints -------------------------------------------------------------------------------------------

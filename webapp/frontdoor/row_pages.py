@@ -24,10 +24,10 @@ from schemas.staff import Actor
 from webapp import access_log
 from webapp.access_log import Kind
 from webapp.deps import Db, MaybeTemporal, PageActor
-from webapp.errors import ApiError, chinese_message
+from webapp.errors import ApiError
 from webapp.frontdoor.subjects import Run, Subject, perform
 from webapp.payloads import body_model
-from webapp.render import HIDDEN_FIELDS, render, render_error
+from webapp.render import HIDDEN_FIELDS, Feedback, render, render_error
 
 Form = tuple[type[BaseModel], Run, str]  # an action's body model, the function running it, its label once done
 # The template's variables for one row, read by the same functions as the API: (database, client, number, user).
@@ -46,17 +46,15 @@ def form_fields(form: FormData, model: type[BaseModel]) -> dict[str, Any]:
     return fields
 
 
-async def submit(attempt: Callable[[], Awaitable[str]], again: Callable[[str, int], Awaitable[Response]]) -> Response:
+async def submit(
+    attempt: Callable[[], Awaitable[str]], again: Callable[[ValidationError | ApiError], Awaitable[Response]]
+) -> Response:
     """Redirect to where `attempt` (validate the form, call the API) says; if the model or the API refuses,
-    `again` shows the form once more with the Chinese message and the status (422 for the model)."""
+    `again` shows the form once more with the refusal (see `Feedback.refused`)."""
     try:
         target = await attempt()
-    except ValidationError as exc:
-        return await again(
-            "；".join(chinese_message(e) for e in exc.errors(include_url=False, include_input=False)), 422
-        )
-    except ApiError as exc:
-        return await again(exc.message, exc.status)
+    except (ValidationError, ApiError) as exc:
+        return await again(exc)
     return RedirectResponse(target, status_code=303)
 
 
@@ -94,7 +92,7 @@ class RowPage:
             request: Request, actor: PageActor, db: Db, temporal: MaybeTemporal, done: str | None = None
         ) -> Response:
             row_id = request.path_params[self.key]
-            shown = await self.show(request, (db, temporal), row_id, actor, done=self.done_label(done))
+            shown = await self.show(request, (db, temporal), row_id, actor, Feedback(done=self.done_label(done)))
             if shown.status_code == 200:
                 await access_log.record(request, actor, self.logged_as, row_id)
             return shown
@@ -116,18 +114,14 @@ class RowPage:
         deps: tuple[asyncpg.Pool, Client | None],
         row_id: str,
         actor: Actor,
-        *,
-        error: str | None = None,
-        done: str | None = None,
-        values: dict[str, Any] | None = None,
-        status: int = 200,
+        feedback: Feedback = Feedback(),
     ) -> Response:
         try:
             variables = await self.load(*deps, row_id, actor)
         except ApiError as exc:
             return render_error(request, exc.status, exc.message, actor)
-        variables |= {"error": error, "done": done, "values": values or {}, "names": await _names(deps[0], variables)}
-        return render(request, self.template, variables, status=status, actor=actor)
+        variables |= feedback.context() | {"names": await _names(deps[0], variables)}
+        return render(request, self.template, variables, status=feedback.status, actor=actor)
 
     async def post(
         self, request: Request, deps: tuple[asyncpg.Pool, Client | None], row_id: str, actor: Actor, action: str
@@ -141,8 +135,8 @@ class RowPage:
             await run(*deps, row_id, actor, model.model_validate(fields))
             return f"{self.path}/{row_id}?done={action}"
 
-        async def again(message: str, status: int) -> Response:
-            return await self.show(request, deps, row_id, actor, error=message, values={action: fields}, status=status)
+        async def again(exc: ValidationError | ApiError) -> Response:
+            return await self.show(request, deps, row_id, actor, Feedback.refused(exc, {action: fields}))
 
         return await submit(attempt, again)
 

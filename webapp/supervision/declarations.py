@@ -40,8 +40,8 @@ from webapp.access_log import Kind
 from webapp.deps import Db, MaybeTemporal, PageActor
 from webapp.errors import ApiError
 from webapp.exports import safe_row
+from webapp.render import Feedback, render_error
 from webapp.render import refused as refused_page
-from webapp.render import render_error
 from webapp.supervision.common import UNAVAILABLE, beijing, page, refused, run_for_month, valid_month
 from webapp.supervision.pdf import DeclarationPrint, declaration_pdf
 
@@ -183,9 +183,7 @@ async def declarations(request: Request, actor: PageActor, db: Db) -> Response:
     return await _list_page(request, actor, db)
 
 
-async def _list_page(
-    request: Request, actor: Actor, db: asyncpg.Pool, *, error: str | None = None, status: int = 200
-) -> Response:
+async def _list_page(request: Request, actor: Actor, db: asyncpg.Pool, feedback: Feedback = Feedback()) -> Response:
     months: dict[str, list[declarations_repo.VersionLine]] = {}
     for r in await declarations_repo.all_versions(db):
         months.setdefault(r.month, []).append(r)
@@ -195,9 +193,9 @@ async def _list_page(
         "status_labels": STATUS_LABELS,
         "can_draft": authz.may(actor, "declarations.draft"),
         "this_month": f"{today():%Y-%m}",
-        "error": error,
+        **feedback.context("error"),
     }
-    return page(request, "supervision/declarations.html", context, actor, status=status)
+    return page(request, "supervision/declarations.html", context, actor, status=feedback.status)
 
 
 async def _one(db: asyncpg.Pool, month: str, version: int) -> Declaration | None:
@@ -210,7 +208,7 @@ async def declaration(
 ) -> Response:
     if denied := refused(request, actor, "declarations"):
         return denied
-    return await _view_page(request, actor, db, month, version, done=done)
+    return await _view_page(request, actor, db, month, version, Feedback(done=done))
 
 
 async def _view_page(
@@ -219,10 +217,7 @@ async def _view_page(
     db: asyncpg.Pool,
     month: str,
     version: int,
-    *,
-    done: str | None = None,
-    error: str | None = None,
-    status: int = 200,
+    feedback: Feedback = Feedback(),
 ) -> Response:
     decl = await _one(db, month, version)
     if decl is None:
@@ -234,10 +229,9 @@ async def _view_page(
         "latest": latest,
         "status_labels": STATUS_LABELS,
         "officer": authz.may(actor, "declarations.confirm"),
-        "done": done,
-        "error": error,
+        **feedback.context("done", "error"),
     }
-    return page(request, "supervision/declaration.html", context, actor, status=status)
+    return page(request, "supervision/declaration.html", context, actor, status=feedback.status)
 
 
 @router.post("/supervision/declarations/draft")
@@ -250,7 +244,7 @@ async def draft(
         return denied
     wanted = valid_month(month)
     if wanted is None:
-        return await _list_page(request, actor, db, error="请选择申报月份", status=422)
+        return await _list_page(request, actor, db, Feedback.refused("请选择申报月份"))
     try:
         result = await run_for_month(
             temporal,
@@ -262,11 +256,11 @@ async def draft(
             seconds=DRAFT_WAIT_SECONDS,
         )
     except ApiError as exc:
-        return await _list_page(request, actor, db, error=exc.message, status=exc.status)
+        return await _list_page(request, actor, db, Feedback.refused(exc))
     except RPCError:
-        return await _list_page(request, actor, db, error=UNAVAILABLE, status=503)
+        return await _list_page(request, actor, db, Feedback.refused(UNAVAILABLE, status=503))
     except TimeoutError:
-        return await _list_page(request, actor, db, error="申报正在生成，请稍后刷新查看", status=202)
+        return await _list_page(request, actor, db, Feedback(error="申报正在生成，请稍后刷新查看", status=202))
     # The workflow records the schedule as author; a draft made here is the officer's.
     await declarations_repo.sign_draft(db, result.month, result.version, actor.username)
     log.info("fund declaration drafted", month=result.month, version=result.version, by=actor.username)
@@ -286,7 +280,7 @@ async def confirm(
             await declarations_repo.confirm(conn, month, version, actor.username, note.strip())
     except declarations_repo.NotADraft as exc:
         error = f"第 {version} 版{STATUS_LABELS[exc.status]}。{IMMUTABLE}"
-        return await _view_page(request, actor, db, month, version, error=error, status=409)
+        return await _view_page(request, actor, db, month, version, Feedback.refused(error, status=409))
     log.info("fund declaration confirmed", month=month, version=version, by=actor.username)
     return RedirectResponse(f"/supervision/declarations/{month}/{version}?done=confirmed", status_code=303)
 

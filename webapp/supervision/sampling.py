@@ -27,8 +27,8 @@ from webapp import authz
 from webapp.deps import Db, MaybeTemporal, PageActor
 from webapp.documents.panel import panel_if_readable
 from webapp.errors import ApiError
+from webapp.render import Feedback, render_error
 from webapp.render import refused as refused_page
-from webapp.render import render_error
 from webapp.supervision.common import (
     UNAVAILABLE,
     form_error,
@@ -67,7 +67,7 @@ async def sampling(
 ) -> Response:
     if denied := refused(request, actor, "sampling"):
         return denied
-    return await _sampling_page(request, actor, db, valid_month(month), done=done)
+    return await _sampling_page(request, actor, db, valid_month(month), Feedback(done=done))
 
 
 async def _sampling_page(
@@ -75,12 +75,10 @@ async def _sampling_page(
     actor: Actor,
     db: asyncpg.Pool,
     month: str | None,
-    *,
-    done: str | None = None,
-    error: str | None = None,
+    feedback: Feedback = Feedback(),
     draw_month: str | None = None,
-    status: int = 200,
 ) -> Response:
+    """`draw_month` is the month typed in a refused draw form, shown again."""
     draws = await supervision_repo.draws(db)
     month = month or (draws[0].month if draws else None)
     draw = next((d for d in draws if d.month == month), None)
@@ -94,10 +92,9 @@ async def _sampling_page(
         "corrections": await supervision_repo.open_corrections(db, actor.place_code),
         "can_draw": authz.may(actor, "sampling.draw"),
         "draw_month": draw_month or previous_month(today()),
-        "done": done,
-        "error": error,
+        **feedback.context("done", "error"),
     }
-    return page(request, "supervision/sampling.html", context, actor, status=status)
+    return page(request, "supervision/sampling.html", context, actor, status=feedback.status)
 
 
 @router.post("/supervision/sampling/draw")
@@ -111,8 +108,8 @@ async def draw_month(
         return denied
     wanted = valid_month(month)
     if wanted is None or wanted >= f"{today():%Y-%m}":
-        error = "请选择已经结束的月份（本月的决定尚未全部作出）"
-        return await _sampling_page(request, actor, db, None, error=error, draw_month=month, status=422)
+        refusal = Feedback.refused("请选择已经结束的月份（本月的决定尚未全部作出）")
+        return await _sampling_page(request, actor, db, None, refusal, draw_month=month)
     if await supervision_repo.is_drawn(db, wanted):
         return RedirectResponse(f"/supervision/sampling?month={wanted}&done=already", status_code=303)
     try:
@@ -128,10 +125,10 @@ async def draw_month(
     except TimeoutError:
         return RedirectResponse(f"/supervision/sampling?month={wanted}&done=running", status_code=303)
     except ApiError as exc:
-        failed = {"error": exc.message, "draw_month": month, "status": exc.status}
-        return await _sampling_page(request, actor, db, None, **failed)
+        return await _sampling_page(request, actor, db, None, Feedback.refused(exc), draw_month=month)
     except RPCError:
-        return await _sampling_page(request, actor, db, None, error=UNAVAILABLE, draw_month=month, status=503)
+        unavailable = Feedback.refused(UNAVAILABLE, status=503)
+        return await _sampling_page(request, actor, db, None, unavailable, draw_month=month)
     return RedirectResponse(f"/supervision/sampling?month={wanted}&done=drawn", status_code=303)
 
 
@@ -139,7 +136,7 @@ async def draw_month(
 async def recheck(request: Request, recheck_id: str, actor: PageActor, db: Db, done: str | None = None) -> Response:
     if denied := refused(request, actor, "sampling"):
         return denied
-    return await _recheck_page(request, actor, db, recheck_id, done=bool(done))
+    return await _recheck_page(request, actor, db, recheck_id, Feedback(done=done))
 
 
 async def _recheck_page(
@@ -147,11 +144,7 @@ async def _recheck_page(
     actor: Actor,
     db: asyncpg.Pool,
     recheck_id: str,
-    *,
-    done: bool = False,
-    error: str | None = None,
-    values: dict | None = None,
-    status: int = 200,
+    feedback: Feedback = Feedback(),
 ) -> Response:
     row = await supervision_repo.recheck(db, recheck_id, actor.place_code)
     if row is None:
@@ -162,14 +155,14 @@ async def _recheck_page(
         "r": row,
         "events": events,
         "can_record": authz.may(actor, "recheck.record") and row.status == "open",
-        "done": done,
-        "error": error,
-        "values": values or {"result": "", "findings": "", "home_visit": False},
+        "done": bool(feedback.done),  # the template says only that the finding is recorded
+        **feedback.context("error"),
+        "values": feedback.values or {"result": "", "findings": "", "home_visit": False},
         "documents_panel": await panel_if_readable(
             db, "case", row.case_id, actor
         ),  # the evidence the re-check looks at
     }
-    return page(request, "supervision/recheck.html", context, actor, status=status)
+    return page(request, "supervision/recheck.html", context, actor, status=feedback.status)
 
 
 @router.post("/supervision/rechecks/{recheck_id}")
@@ -203,9 +196,8 @@ async def record_finding(
             lambda: supervision_repo.finding_recorded(db, recheck_id, finding.result, actor.username, finding.findings),
         )
     except ValidationError as exc:
-        message = form_error(exc, {"result": "复核结论", "findings": "复核情况"})
-        return await _recheck_page(request, actor, db, recheck_id, error=message, values=values, status=422)
+        refusal = Feedback.refused(form_error(exc, {"result": "复核结论", "findings": "复核情况"}), values)
+        return await _recheck_page(request, actor, db, recheck_id, refusal)
     except ApiError as exc:
-        failed = {"error": exc.message, "values": values, "status": exc.status}
-        return await _recheck_page(request, actor, db, recheck_id, **failed)
+        return await _recheck_page(request, actor, db, recheck_id, Feedback.refused(exc, values))
     return RedirectResponse(f"/supervision/rechecks/{recheck_id}?done=1", status_code=303)
