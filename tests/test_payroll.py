@@ -27,7 +27,15 @@ from schemas.supervision import DeclarationResult, SupervisionNames
 from tests.support.clients import SHIPO, SHUNHE
 from tests.support.clock import SkippingEnvironment, beijing
 from tests.support.factories import actor
-from tests.support.payroll import CARDS, drafted, lines, seed_late_decisions, seed_recipient, start_payroll
+from tests.support.payroll import (
+    CARDS,
+    ENROLLED_IN_NOVEMBER,
+    drafted,
+    lines,
+    seed_late_decisions,
+    seed_recipient,
+    start_payroll,
+)
 
 APPROVER, OFFICER = actor("shipo_shenpi"), actor("qu_minzheng")
 JAN, FEB = date(2027, 1, 1), date(2027, 2, 1)
@@ -189,9 +197,7 @@ async def test_the_township_check_and_the_district_confirmation_are_two_people(
         pool,
         "SP-2026-0501",
         name="孙一",
-        accepted=beijing(2026, 11, 2),
-        decided=beijing(2026, 11, 25),
-        first_month=date(2026, 12, 1),
+        **ENROLLED_IN_NOVEMBER,
     )
     h = await start_payroll(review_env.client, "2026-12")
     refusals = []
@@ -353,9 +359,7 @@ async def test_an_adjustment_decided_in_march_pays_the_old_amount_in_march_and_t
         pool,
         "SP-2026-1201",
         name="许一",
-        accepted=beijing(2026, 11, 2),
-        decided=beijing(2026, 11, 25),
-        first_month=date(2026, 12, 1),
+        **ENROLLED_IN_NOVEMBER,
         amount="700.00",
     )
     await pool.execute(
@@ -376,9 +380,7 @@ async def test_a_recipient_without_an_account_is_held_then_paid_in_a_supplementa
         pool,
         "SP-2026-1301",
         name="何一",
-        accepted=beijing(2026, 11, 2),
-        decided=beijing(2026, 11, 25),
-        first_month=date(2026, 12, 1),
+        **ENROLLED_IN_NOVEMBER,
         card=None,
     )
     h = await start_payroll(review_env.client, "2026-12")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import io
-from datetime import date
 
 import asyncpg
 import httpx
@@ -15,8 +14,8 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.support.clients import SHIPO, login
-from tests.support.clock import SkippingEnvironment, beijing
-from tests.support.payroll import CARDS, seed_late_decisions, seed_recipient, start_payroll
+from tests.support.clock import SkippingEnvironment
+from tests.support.payroll import CARDS, ENROLLED_IN_OCTOBER, seed_late_decisions, seed_recipient, start_payroll
 
 pytestmark = pytest.mark.web(temporal="review_env")
 NAMES = {"SP-2026-0701": "蒋一", "SP-2026-0702": "蒋二", "SP-2026-0703": "蒋三", "SP-2026-0704": "=蒋四"}
@@ -117,10 +116,7 @@ async def test_a_payment_account_is_set_with_a_reason_masked_and_resolves_the_ta
         pool,
         "SP-2026-0801",
         name="韩梅",
-        accepted=beijing(2026, 10, 8),
-        deadline=date(2026, 11, 5),
-        decided=beijing(2026, 10, 28),
-        first_month=date(2026, 11, 1),
+        **ENROLLED_IN_OCTOBER,
         card=None,
     )
     caseworker = await login(web, "shipo_jingban", session=False)
@@ -166,10 +162,7 @@ async def test_a_district_officer_drafts_the_months_roster_at_once_and_never_a_s
         pool,
         "SP-2026-1001",
         name="秦一",
-        accepted=beijing(2026, 10, 8),
-        deadline=date(2026, 11, 5),
-        decided=beijing(2026, 10, 28),
-        first_month=date(2026, 11, 1),
+        **ENROLLED_IN_OCTOBER,
     )
     officer = await login(web, "qu_minzheng", session=False)
     body = {"township_code": SHIPO, "month": "2026-12"}

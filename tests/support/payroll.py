@@ -25,6 +25,18 @@ from tests.support.factories import resident_id
 CARDS = ["4111111111111111", "5500000000000004", "6011000000000004", "3530111333300000", "6222021234567890128"]
 
 
+# The two enrolment timelines most payroll tests start from (pass as `**ENROLLED_IN_OCTOBER`): accepted on 10-08,
+# decided on 10-28 within the promised deadline (11-05), paid from November; accepted on 11-02, decided on 11-25,
+# paid from December.
+ENROLLED_IN_OCTOBER = dict(
+    accepted=beijing(2026, 10, 8),
+    deadline=date(2026, 11, 5),
+    decided=beijing(2026, 10, 28),
+    first_month=date(2026, 11, 1),
+)
+ENROLLED_IN_NOVEMBER = dict(accepted=beijing(2026, 11, 2), decided=beijing(2026, 11, 25), first_month=date(2026, 12, 1))
+
+
 async def seed_recipient(
     pool: asyncpg.Pool,
     case_id: str,

@@ -5,14 +5,12 @@ the failure is listed as a task of the township. Screenshots go to test-artifact
 from __future__ import annotations
 
 import asyncio
-from datetime import date
 from pathlib import Path
 
 from playwright.async_api import Page
 
 from tests.support.browser import Live, log_in
-from tests.support.clock import beijing
-from tests.support.payroll import CARDS, seed_recipient, start_payroll
+from tests.support.payroll import CARDS, ENROLLED_IN_OCTOBER, seed_recipient, start_payroll
 
 
 async def test_the_roster_is_checked_confirmed_paid_and_a_failure_becomes_a_task(
@@ -23,10 +21,7 @@ async def test_the_roster_is_checked_confirmed_paid_and_a_failure_becomes_a_task
             live.pool,
             f"SP-2026-110{n}",
             name=f"浏览{n}",
-            accepted=beijing(2026, 10, 8),
-            deadline=date(2026, 11, 5),
-            decided=beijing(2026, 10, 28),
-            first_month=date(2026, 11, 1),
+            **ENROLLED_IN_OCTOBER,
             card=card,
         )
     await start_payroll(live.env.client, "2026-11")

@@ -5,16 +5,15 @@ the payment account page sets an account with a reason; the pages' Chinese is co
 from __future__ import annotations
 
 import base64
-from datetime import date
 
 import asyncpg
 import httpx
 import pytest
 
 from tests.support.clients import csrf_token, log_in
-from tests.support.clock import SkippingEnvironment, beijing
+from tests.support.clock import SkippingEnvironment
 from tests.support.i18n import msgids, templates, untranslated
-from tests.support.payroll import CARDS, seed_recipient, start_payroll
+from tests.support.payroll import CARDS, ENROLLED_IN_OCTOBER, seed_recipient, start_payroll
 
 
 def test_every_message_of_the_payroll_pages_is_translated_into_chinese() -> None:
@@ -31,10 +30,7 @@ async def test_the_township_checks_and_the_district_confirms_on_the_roster_page(
         pool,
         "SP-2026-0901",
         name="杨柳",
-        accepted=beijing(2026, 10, 8),
-        deadline=date(2026, 11, 5),
-        decided=beijing(2026, 10, 28),
-        first_month=date(2026, 11, 1),
+        **ENROLLED_IN_OCTOBER,
         card=CARDS[2],
     )
     await start_payroll(review_env.client, "2026-11")
@@ -83,10 +79,7 @@ async def test_the_payment_account_page_sets_an_account_with_a_reason(
         pool,
         "SP-2026-0902",
         name="杨树",
-        accepted=beijing(2026, 10, 8),
-        deadline=date(2026, 11, 5),
-        decided=beijing(2026, 10, 28),
-        first_month=date(2026, 11, 1),
+        **ENROLLED_IN_OCTOBER,
         card=None,
     )
     page = await web.get("/cases/SP-2026-0902/payment-account")
