@@ -107,9 +107,8 @@ class ReviewWorkflow(ReviewActions, ReviewRelatives, ReviewClosure, RecordsDocum
         self.accepted_at = workflow.now()
         self.accepted_on = today()
         if since(CASE_SEARCH_ATTRIBUTES):  # whoever starts the case, supervisors filter by type, township, overdue
-            given = search.at_start(
-                start.application.assistance_type.value, self.start.application.household.township_code
-            )
+            app = start.application
+            given = search.at_start(app.assistance_type.value, app.household.township_code)
             self.index.set_missing(*(p.key.value_set(p.value) for p in given if p.key != search.CASE_STAGE))
         await self.accept()
         await self.check_relatives()
