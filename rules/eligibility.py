@@ -16,11 +16,6 @@ from decimal import ROUND_HALF_UP, Decimal
 CENT = Decimal("0.01")
 ZERO = Decimal("0")
 
-# 民发〔2021〕43号 第六条: intellectual or mental grades 1-3, physical 1-2, visual 1 (grade 1 is the most severe).
-QUALIFYING_DISABILITIES: Mapping[str, int] = {"intellectual": 3, "mental": 3, "physical": 2, "visual": 1}
-DISABILITY_LABELS = dict(
-    visual="视力", hearing="听力", speech="言语", physical="肢体", intellectual="智力", mental="精神", multiple="多重"
-)
 # Relations (to the applicant) that owe support by law (Civil Code arts. 1059, 1067, 1074, 1075).
 OBLIGATED_RELATIONS = frozenset({"spouse", "child", "parent", "grandparent", "grandchild", "sibling"})
 SERIOUS_ILLNESS_MIN_CHARS = 4
@@ -51,6 +46,7 @@ class PersonFacts:
     birth_date: date
     relation: str
     disability_kind: str | None = None
+    disability_label: str = ""  # the kind's Chinese name (`schemas.people.DisabilityKind`), as reasons quote it
     disability_grade: int | None = None
     serious_illness: str = ""
     self_care: str | None = None  # "full" | "partial" | "none"; None = not assessed, counted as "full"
@@ -76,14 +72,25 @@ class AssetFacts:
 
 @dataclass(frozen=True)
 class AssetRules:
-    """The dibao asset limits of a policy version (`schemas.policy.AssetLimits`)."""
+    """The dibao asset limits of a policy version (`schemas.policy.AssetLimits`, where their values are set)."""
 
-    deposit_months: int = 24
-    max_vehicles: int = 1
-    vehicle_max_value: Decimal = Decimal("30000.00")
-    max_houses: int = 1
-    business_allowed: bool = False
-    override_max_ratio: Decimal = Decimal("1")
+    deposit_months: int
+    max_vehicles: int
+    vehicle_max_value: Decimal
+    max_houses: int
+    business_allowed: bool
+    override_max_ratio: Decimal
+
+
+@dataclass(frozen=True)
+class TekunRules:
+    """Who counts as without working capacity, by a policy version (`schemas.policy.TekunPolicy`, where their
+    values are set): under `adult_age`, from `old_age`, or a disability of a kind in `disabilities` whose grade
+    is at most the kind's number (grade 1 is the most severe)."""
+
+    adult_age: int
+    old_age: int
+    disabilities: Mapping[str, int]
 
 
 @dataclass(frozen=True)
@@ -117,12 +124,10 @@ class DibaoAssessment:
 def incapacity(
     person: PersonFacts,
     on: date,
-    *,
-    adult_age: int = 16,
-    old_age: int = 60,
-    disabilities: Mapping[str, int] = QUALIFYING_DISABILITIES,
+    rules: TekunRules,
 ) -> str | None:
     """Why `person` has no working capacity on `on` (the fact, in Chinese), or None if they have it."""
+    adult_age, old_age, disabilities = rules.adult_age, rules.old_age, rules.disabilities
     age = age_on(person.birth_date, on)
     if age >= old_age:
         return f"{age} 岁（≥{old_age} 岁）"
@@ -138,13 +143,13 @@ def incapacity(
 
 
 def _disability(person: PersonFacts) -> str:
-    kind = DISABILITY_LABELS.get(person.disability_kind or "", person.disability_kind or "类别未登记的")
+    kind = person.disability_label or person.disability_kind or "类别未登记的"
     return f"{kind}残疾 {person.disability_grade} 级" if person.disability_grade else ""
 
 
-def _capable(person: PersonFacts, on: date, adult_age: int, old_age: int) -> str:
+def _capable(person: PersonFacts, on: date, rules: TekunRules) -> str:
     """Why a person has working capacity: their age, and why their disability or illness does not count."""
-    facts = [f"{age_on(person.birth_date, on)} 岁（已满 {adult_age} 岁、未满 {old_age} 岁）"]
+    facts = [f"{age_on(person.birth_date, on)} 岁（已满 {rules.adult_age} 岁、未满 {rules.old_age} 岁）"]
     if person.disability_grade:
         facts.append(f"{_disability(person)}不在认定范围")
     illness = person.serious_illness.strip()
@@ -195,9 +200,7 @@ def tekun_assessment(
     care: Mapping[str, Decimal],
     assets_ok: bool,
     assets_reason: str = "",
-    adult_age: int = 16,
-    old_age: int = 60,
-    disabilities: Mapping[str, int] = QUALIFYING_DISABILITIES,
+    rules: TekunRules,
 ) -> TekunAssessment:
     """The three tekun criteria for the applicant, and the support of the members who qualify.
 
@@ -205,14 +208,14 @@ def tekun_assessment(
     Only members without working capacity qualify, and only when all three criteria hold for the applicant.
     `assets_reason` (the asset test's own reason, `dibao_assessment`) details the assets in `no_means`.
     """
-    why = [incapacity(p, on, adult_age=adult_age, old_age=old_age, disabilities=disabilities) for p in people]
+    why = [incapacity(p, on, rules) for p in people]
     me = next(i for i, p in enumerate(people) if p.relation == "self")
     applicant, lacking = people[me], why[me]
     capacity = Criterion(
         "no_working_capacity",
         "无劳动能力",
         lacking is not None,
-        f"申请人 {applicant.name} {lacking or _capable(applicant, on, adult_age, old_age)}",
+        f"申请人 {applicant.name} {lacking or _capable(applicant, on, rules)}",
     )
     below, income = _income(per_capita_income, dibao_standard)
     assets = assets_reason or ("财产状况符合规定" if assets_ok else "财产超出规定")
@@ -269,7 +272,7 @@ def dibao_assessment(
     standard: Decimal,
     people: int,
     assets: Iterable[AssetFacts],
-    limits: AssetRules = AssetRules(),
+    limits: AssetRules,
     *,
     verified_assets_ok: bool | None = None,
 ) -> DibaoAssessment:

@@ -4,6 +4,7 @@ schemas' household (`workflows.eligibility.assess`). Fixed dates, exact amounts;
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -13,11 +14,11 @@ from pydantic import ValidationError
 from rules.amounts import proposed_monthly_amount
 from rules.eligibility import (
     AssetFacts,
-    AssetRules,
     Criterion,
     PersonFacts,
     SupporterFacts,
     TekunAssessment,
+    TekunRules,
     dibao_assessment,
     tekun_assessment,
 )
@@ -34,12 +35,14 @@ from schemas.people import (
 from schemas.policy import AssetLimits, Policy, TekunPolicy
 from schemas.review import Application, AssistanceType
 from tests.support.factories import application, resident_id
-from workflows.eligibility import assess
+from workflows.eligibility import assess, asset_rules, tekun_rules
 
 ON = date(2026, 3, 1)
 DIBAO_RURAL = Decimal("722.00")
 TEKUN_RURAL = Decimal("938.00")
 CARE = {"full": Decimal("0.00"), "partial": Decimal("300.00"), "none": Decimal("600.00")}
+RULES = tekun_rules(Policy())  # the policy's defaults: 16, 60 and 民发〔2021〕43号's disability table
+LIMITS = asset_rules(Policy())
 
 
 def born(age: int, month: int = 1, day: int = 10) -> date:
@@ -48,6 +51,9 @@ def born(age: int, month: int = 1, day: int = 10) -> date:
 
 
 def person(name: str, age: int, relation: str = "self", **facts) -> PersonFacts:
+    """A member `age` on ON; a disability kind is given by its code, and carries its label as the workflow's."""
+    if facts.get("disability_kind"):
+        facts["disability_label"] = DisabilityKind(facts["disability_kind"]).label
     return PersonFacts(name=name, birth_date=born(age), relation=relation, **facts)
 
 
@@ -67,6 +73,7 @@ def tekun(
         basic_standard=TEKUN_RURAL,
         care=CARE,
         assets_ok=assets_ok,
+        rules=RULES,
     )
 
 
@@ -177,10 +184,10 @@ def test_age_boundaries_fall_on_the_birthday(birthday: date, lacks: bool, reason
 
 def test_a_leap_day_birthday_counts_from_the_first_of_march() -> None:
     leap = PersonFacts(name="赵六", birth_date=date(1964, 2, 29), relation="self")
-    on_28 = tekun_assessment([leap], [], on=date(2024, 2, 28), **_money())
-    on_29 = tekun_assessment([leap], [], on=date(2024, 2, 29), **_money())
+    on_28 = tekun_assessment([leap], [], on=date(2024, 2, 28), rules=RULES, **_money())
+    on_29 = tekun_assessment([leap], [], on=date(2024, 2, 29), rules=RULES, **_money())
     assert (on_28.criteria[0].holds, on_29.criteria[0].holds) == (False, True)
-    late = tekun_assessment([leap], [], on=date(2025, 2, 28), **_money())
+    late = tekun_assessment([leap], [], on=date(2025, 2, 28), rules=RULES, **_money())
     assert late.criteria[0].holds  # 61 already; and in a common year 60 would be reached on 1 March
 
 
@@ -209,7 +216,8 @@ def test_serious_illness_needs_a_reason_of_four_characters(illness: str, counts:
 
 def test_the_policy_can_move_the_ages_and_the_table() -> None:
     people = [person("孙八", 58, disability_kind="hearing", disability_grade=1)]
-    stricter = tekun_assessment(people, [], on=ON, old_age=58, disabilities={"hearing": 1}, **_money())
+    rules = TekunRules(adult_age=16, old_age=58, disabilities={"hearing": 1})
+    stricter = tekun_assessment(people, [], on=ON, rules=rules, **_money())
     assert stricter.criteria[0].reason == "申请人 孙八 58 岁（≥58 岁）"
 
 
@@ -280,8 +288,8 @@ def test_a_member_who_owes_no_support_is_not_a_supporter() -> None:
 # ---- dibao -------------------------------------------------------------------------------------------------
 
 
-def dibao(assets: Sequence[AssetFacts] = (), per_capita: str = "200.00", people: int = 3, **kw):
-    return dibao_assessment(Decimal(per_capita), DIBAO_RURAL, people, list(assets), **kw)
+def dibao(assets: Sequence[AssetFacts] = (), per_capita: str = "200.00", people: int = 3, limits=LIMITS, **kw):
+    return dibao_assessment(Decimal(per_capita), DIBAO_RURAL, people, list(assets), limits, **kw)
 
 
 def test_dibao_tops_up_to_the_standard() -> None:
@@ -331,7 +339,7 @@ def test_vehicles_beyond_one_low_value_working_vehicle_fail() -> None:
 def test_a_registered_business_fails_unless_allowed() -> None:
     shop = [AssetFacts("business", Decimal("50000.00"))]
     assert dibao(shop).criteria[1].reason == "登记有经营实体"
-    assert dibao(shop, limits=AssetRules(business_allowed=True)).assets_ok
+    assert dibao(shop, limits=replace(LIMITS, business_allowed=True)).assets_ok
 
 
 def test_the_verification_centre_has_the_last_word_on_assets() -> None:
@@ -348,7 +356,7 @@ def test_the_verification_centre_has_the_last_word_on_assets() -> None:
 
 def test_max_override_is_the_standard_times_the_household_times_the_ratio() -> None:
     assert dibao(people=2).max_override == Decimal("1444.00")
-    assert dibao(people=3, limits=AssetRules(override_max_ratio=Decimal("1.5"))).max_override == Decimal("3249.00")
+    assert dibao(people=3, limits=replace(LIMITS, override_max_ratio=Decimal("1.5"))).max_override == Decimal("3249.00")
 
 
 # ---- schemas: additive, old payloads still valid ----------------------------------------------------------

@@ -16,6 +16,7 @@ from rules.eligibility import (
     Criterion,
     PersonFacts,
     SupporterFacts,
+    TekunRules,
     dibao_assessment,
     money,
     tekun_assessment,
@@ -34,6 +35,7 @@ def person_facts(household: Household) -> list[PersonFacts]:
             birth_date=id_birth_date(m.id_number),
             relation=m.relation.value,
             disability_kind=m.disability_kind.value if m.disability_kind else None,
+            disability_label=m.disability_kind.label if m.disability_kind else "",
             disability_grade=m.disability_grade,
             serious_illness=m.serious_illness,
             self_care=m.self_care.value if m.self_care else None,
@@ -49,6 +51,16 @@ def person_facts(household: Household) -> list[PersonFacts]:
 def asset_rules(policy: Policy) -> AssetRules:
     """The policy version's asset limits as the rules take them (the same fields by the same names)."""
     return AssetRules(**dict(policy.assets))
+
+
+def tekun_rules(policy: Policy) -> TekunRules:
+    """The policy version's tekun incapacity rules as the rules take them (disability kinds by their codes)."""
+    tekun = policy.tekun
+    return TekunRules(
+        adult_age=tekun.adult_age,
+        old_age=tekun.old_age,
+        disabilities={kind.value: grade for kind, grade in tekun.qualifying_disabilities.items()},
+    )
 
 
 def _states(criteria: list[Criterion]) -> list[CriterionState]:
@@ -95,7 +107,6 @@ def assess(
             needs_district=dibao.needs_district,
             max_override=dibao.max_override,
         )
-    tekun = policy.tekun
     assessment = tekun_assessment(
         person_facts(household),
         [
@@ -106,12 +117,10 @@ def assess(
         per_capita_income=per_capita,
         dibao_standard=dibao_standard,
         basic_standard=getattr(policy.standards, f"tekun_{hukou}"),
-        care=tekun.care(),
+        care=policy.tekun.care(),
         assets_ok=dibao.assets_ok,
         assets_reason=next(c.reason for c in dibao.criteria if c.code == "assets_within_limits"),
-        adult_age=tekun.adult_age,
-        old_age=tekun.old_age,
-        disabilities={kind.value: grade for kind, grade in tekun.qualifying_disabilities.items()},
+        rules=tekun_rules(policy),
     )
     return Eligibility(
         criteria=_states(assessment.criteria),
