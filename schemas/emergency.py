@@ -412,18 +412,11 @@ class EmergencyLogIn(BaseModel):
 
 
 class EmergencyNames:
-    """The workflow, its query and its updates (the updates of `rules.emergency_actions`, written out: schemas
-    import nothing of ours; a test keeps the two equal)."""
+    """The workflow and its query. Its staff updates are named by their actions' specs, in
+    `rules.emergency_actions` (the one place; the web app and the workflow read them there)."""
 
     WORKFLOW = "EmergencyWorkflow"
     STATE = "state"
-    APPROVE = "approve_payment"
-    ESCALATE = "escalate"
-    DOCUMENTS = "record_documents"
-    EXEMPT = "exempt_documents"
-    CLOSE = "close"
-    APPROVE_REPEAT = "approve_repeat"
-    RESOLVE_NAMESAKE = "resolve_namesake"
 
 
 # The payload of each staff action, by the action's name in `rules.emergency_actions` (its API path segment).

@@ -310,32 +310,21 @@ class FrontDoorLogIn(BaseModel):
     due: date | None = None
 
 
-# The workflows, their queries and their updates (the updates of `rules.frontdoor_actions`, written out: schemas
-# import nothing of ours; a test keeps the two equal).
-
-
+# The workflows and their queries. Their staff updates are named by their actions' specs, in
+# `rules.frontdoor_actions` (the one place; the web app and the workflows read them there).
 class IntakeNames:
     WORKFLOW = "IntakeWorkflow"
     STATE = "state"
-    TRIAGE = "triage"
-    LINK_CASE = "link_case"
-    ANSWER = "answer_enquiry"
 
 
 class ReferralNames:
     WORKFLOW = "ReferralWorkflow"
     STATE = "state"
-    ACCEPT = "accept"
-    REQUEST_INFO = "request_info"
-    SUPPLY_INFO = "supply_info"
-    RESULT = "report_result"
 
 
 class ComplaintNames:
     WORKFLOW = "ComplaintWorkflow"
     STATE = "state"
-    ACCEPT = "accept"
-    CONCLUDE = "conclude"
 
 
 # The payload of each staff action, by the action's name in `rules.frontdoor_actions` (its API path segment).

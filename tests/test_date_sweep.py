@@ -17,6 +17,7 @@ import pytest
 
 from db.calendar_repo import load_calendar
 from rules.calendar import WorkCalendar
+from rules.frontdoor_actions import RequestAction
 from rules.stages import Action
 from schemas.frontdoor import (
     ComplaintNames,
@@ -31,6 +32,7 @@ from schemas.frontdoor import (
     referral_workflow_id,
 )
 from schemas.review import Decision, RefusalDelivered
+from tests.support.actions import update_of
 from tests.support.clock import (
     BEIJING,
     SWEEP,
@@ -216,7 +218,7 @@ async def test_front_door_answer_referral_and_complaint_deadlines(
     request = await submit(review_env, "12349-20261129-SWEEP1", RequestKind.HELP, ["jobless"])
     s = await query_until(request, IntakeNames.STATE, IntakeState, lambda s: s.answer_due is not None)
     assert s.answer_due == answer_due
-    await request.execute_update(IntakeNames.TRIAGE, Triage(actor=actor("qu_minzheng"), needs=["jobless"]))
+    await request.execute_update(update_of(RequestAction.TRIAGE), Triage(actor=actor("qu_minzheng"), needs=["jobless"]))
     referral = review_env.client.get_workflow_handle(referral_workflow_id("ZJ-20261129-SWEEP1-jobless"))
     r = await query_until(
         referral, ReferralNames.STATE, ReferralState, lambda s: None not in (s.accept_due, s.result_due)

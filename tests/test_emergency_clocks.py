@@ -10,7 +10,9 @@ from decimal import Decimal
 import asyncpg
 import pytest
 
-from schemas.emergency import CloseEvent, EmergencyNames, Escalation
+from rules.emergency_actions import EmergencyAction
+from schemas.emergency import CloseEvent, Escalation
+from tests.support.actions import update_of
 from tests.support.clock import SkippingEnvironment, beijing, minute, on_time
 from tests.support.emergency import (
     DISTRICT,
@@ -58,7 +60,9 @@ async def test_each_payment_opens_its_own_documentation_deadline(
     assert [(d.payment_key, d.due, d.remind_on) for d in s.documentation] == [
         ("EACH-1-pay-001", date(2026, 10, 9), date(2026, 9, 30))
     ]
-    await h.execute_update(EmergencyNames.ESCALATE, Escalation(actor=actor("shipo_cun1"), reason="病情加重"))
+    await h.execute_update(
+        update_of(EmergencyAction.ESCALATE), Escalation(actor=actor("shipo_cun1"), reason="病情加重")
+    )
     await review_env.skip_to(beijing(2026, 9, 28, 10, 0))
     await pay(h, "shipo_shenpi", "township", "1500")
     # Monday 09-28: 09-29, 09-30, 10-08, 10-09 and Saturday 10-10 (made up); reminder with 2 left: 10-08
@@ -81,7 +85,7 @@ async def test_each_payment_opens_its_own_documentation_deadline(
     assert [d.status for d in s.documentation] == ["documented", "due"]
     assert s.documentation[0].documented_by == "shipo_jingban"
     assert (s.documentation_due, s.documents_done) == (date(2026, 10, 10), False)
-    err = await refused(h.execute_update(EmergencyNames.CLOSE, close("shipo_jingban")))
+    err = await refused(h.execute_update(update_of(EmergencyAction.CLOSE), close("shipo_jingban")))
     assert err.type == "documents_missing"
 
     # No reminder for the documented payment (its would have gone at 08:30 on 09-30); the second's at 10-08 08:30.
@@ -140,7 +144,7 @@ async def test_each_payment_opens_its_own_documentation_deadline(
         {"decision_no": "裕民救〔2026〕12号", "reason": "原始票据毁于火灾，无法补齐", "payments": ["EACH-1-pay-002"]},
     )
     assert (await refused(documents(h, "shipo_jingban"))).type == "documents_complete"
-    await h.execute_update(EmergencyNames.CLOSE, close("shipo_jingban"))
+    await h.execute_update(update_of(EmergencyAction.CLOSE), close("shipo_jingban"))
     final = await h.result()
     assert (final.status, final.total, final.documents_done) == ("closed", Decimal("2500.00"), True)
     row = await pool.fetchrow("select documentation_overdue, documents_done from emergencies where event_id = 'EACH-1'")
@@ -174,10 +178,10 @@ async def test_documents_supplied_once_do_not_cover_a_later_payment(
         (date(2026, 12, 3), "due"),
     ]
     assert (s.documentation_due, s.documents_done) == (date(2026, 12, 3), False)
-    err = await refused(h.execute_update(EmergencyNames.CLOSE, close("shipo_cun1")))
+    err = await refused(h.execute_update(update_of(EmergencyAction.CLOSE), close("shipo_cun1")))
     assert err.type == "documents_missing"
     await documents(h, "shipo_cun1")
-    await h.execute_update(EmergencyNames.CLOSE, close("shipo_cun1"))
+    await h.execute_update(update_of(EmergencyAction.CLOSE), close("shipo_cun1"))
     assert (await h.result()).status == "closed"
 
 

@@ -12,8 +12,10 @@ import asyncpg
 import pytest
 
 from db import policy_repo
-from schemas.emergency import CloseEvent, EmergencyNames, Escalation, RepeatApproval
+from rules.emergency_actions import EmergencyAction
+from schemas.emergency import CloseEvent, Escalation, RepeatApproval
 from schemas.policy import Policy
+from tests.support.actions import update_of
 from tests.support.clock import SkippingEnvironment, beijing
 from tests.support.emergency import TOWNSHIP, VILLAGE, act, close_paid, fund, pay, start_emergency, state
 from tests.support.factories import actor, resident_id
@@ -74,11 +76,11 @@ async def test_one_open_event_and_a_repeat_waits_for_the_township(
         "该户在统计周期内已获救助 1000.00 元，本次为再次救助，须经乡镇（街道）审批同意后方可由村级发放",
     )
     repeat = RepeatApproval(actor=actor("shipo_jingban"), note="同意")
-    assert (await refused(act(later, EmergencyNames.APPROVE_REPEAT, repeat))).type == "wrong_role"
+    assert (await refused(act(later, update_of(EmergencyAction.APPROVE_REPEAT), repeat))).type == "wrong_role"
     repeat = RepeatApproval(actor=actor("shipo_shenpi"), note="再次受灾，同意救助")
-    ack = await act(later, EmergencyNames.APPROVE_REPEAT, repeat)
+    ack = await act(later, update_of(EmergencyAction.APPROVE_REPEAT), repeat)
     assert ack.log_key.endswith("-repeat_approved")
-    assert (await refused(act(later, EmergencyNames.APPROVE_REPEAT, repeat))).type == "not_needed"
+    assert (await refused(act(later, update_of(EmergencyAction.APPROVE_REPEAT), repeat))).type == "not_needed"
     # per event (the default): the village's full 1000 again, for this event
     ack = await pay(later, "shipo_cun1", "village", "1000")
     assert (ack.total, ack.payment_key) == (Decimal("1000.00"), "P-3-pay-001")
@@ -92,7 +94,7 @@ async def test_caps_per_person_count_what_the_period_paid(review_env: SkippingEn
     await fund(pool, TOWNSHIP, "5000")
     first = await start_emergency(review_env, "PP-1", id_number=PERSON)
     await pay(first, "shipo_cun1", "village", "1000")
-    await act(first, EmergencyNames.ESCALATE, escalation("shipo_cun1"))
+    await act(first, update_of(EmergencyAction.ESCALATE), escalation("shipo_cun1"))
     await pay(first, "shipo_shenpi", "township", "1500")
     await close_paid(first)
 
@@ -106,13 +108,17 @@ async def test_caps_per_person_count_what_the_period_paid(review_env: SkippingEn
         "村（社区）救急难互助社本人周期内累计封顶，已发放 1000.00 元，还可发放 0.00 元，申请 0.01 元超出；"
         "超出部分请申报乡镇（街道）临时救助",
     )
-    ack = await act(second, EmergencyNames.ESCALATE, escalation("shipo_cun1"))  # the person's village cap is used
+    ack = await act(
+        second, update_of(EmergencyAction.ESCALATE), escalation("shipo_cun1")
+    )  # the person's village cap is used
     assert (ack.tier, ack.total) == ("township", Decimal("0"))
     err = await refused(pay(second, "shipo_shenpi", "township", "500.01"))
     assert err.type == "cap_exceeded" and "还可发放 500.00 元" in err.message
     ack = await pay(second, "shipo_shenpi", "township", "500")
     assert ack.total == Decimal("500.00")
-    ack = await act(second, EmergencyNames.ESCALATE, escalation("shipo_shenpi"))  # 1000 + 2000 in the period
+    ack = await act(
+        second, update_of(EmergencyAction.ESCALATE), escalation("shipo_shenpi")
+    )  # 1000 + 2000 in the period
     assert ack.tier == "district"
     escalated = [e["payload"]["grounds"] for e in (await state(second)).log if e["kind"] == "escalated"]
     assert escalated == ["cap_reached", "cap_reached"]
@@ -130,7 +136,7 @@ async def test_aid_older_than_the_period_no_longer_counts(review_env: SkippingEn
     s = await state(second)
     assert s.prior is not None and (s.prior.since, s.prior.total) == (date(2026, 11, 24), Decimal("800.00"))
     assert s.repeat_pending is True
-    await act(second, EmergencyNames.CLOSE, CloseEvent(actor=actor("shipo_jingban"), summary="亲属已接济"))
+    await act(second, update_of(EmergencyAction.CLOSE), CloseEvent(actor=actor("shipo_jingban"), summary="亲属已接济"))
 
     await review_env.sleep(timedelta(days=1))  # 2027-11-25: 2026-11-24 is outside the period
     third = await start_emergency(review_env, "OLD-3", id_number=PERSON)

@@ -12,7 +12,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from db import funds_repo
 from db.calendar_repo import load_calendar
-from schemas.emergency import CloseEvent, DocumentsRecorded, EmergencyNames, Escalation
+from rules.emergency_actions import EmergencyAction
+from schemas.emergency import CloseEvent, DocumentsRecorded, Escalation
+from tests.support.actions import update_of
 from tests.support.clock import SkippingEnvironment, beijing, midnight_after, minute, on_day, on_time, reminder_instant
 from tests.support.emergency import DISTRICT, TOWNSHIP, VILLAGE, fund, pay, start_emergency, state
 from tests.support.factories import actor
@@ -48,13 +50,15 @@ async def test_tiers_from_village_to_district(review_env: WorkflowEnvironment, p
     err = await refused(pay(h, "shipo_cun1", "village", "200.01"))
     assert err.type == "cap_exceeded" and "还可发放 200" in err.message and "乡镇" in err.message
     err = await refused(
-        h.execute_update(EmergencyNames.ESCALATE, Escalation(actor=actor("shipo_cun1"), reason="病情加重"))
+        h.execute_update(update_of(EmergencyAction.ESCALATE), Escalation(actor=actor("shipo_cun1"), reason="病情加重"))
     )
     assert err.type == "cannot_escalate"
     await pay(h, "shipo_cun1", "village", "200")
     err = await refused(pay(h, "shipo_shenpi", "township", "500"))
     assert err.type == "wrong_tier"
-    await h.execute_update(EmergencyNames.ESCALATE, Escalation(actor=actor("shipo_cun1"), reason="需乡镇救助"))
+    await h.execute_update(
+        update_of(EmergencyAction.ESCALATE), Escalation(actor=actor("shipo_cun1"), reason="需乡镇救助")
+    )
 
     err = await refused(pay(h, "shipo_cun1", "township", "100"))
     assert err.type == "wrong_role"
@@ -64,7 +68,9 @@ async def test_tiers_from_village_to_district(review_env: WorkflowEnvironment, p
     await pay(h, "shipo_shenpi", "township", "500")
     err = await refused(pay(h, "shipo_shenpi", "township", "0.01"))
     assert err.type == "cap_exceeded"
-    await h.execute_update(EmergencyNames.ESCALATE, Escalation(actor=actor("shipo_shenpi"), reason="重度烧伤"))
+    await h.execute_update(
+        update_of(EmergencyAction.ESCALATE), Escalation(actor=actor("shipo_shenpi"), reason="重度烧伤")
+    )
     ack = await pay(h, "qu_minzheng", "district", "8000")
     assert ack.tier == "district" and ack.total == Decimal("11000.00")
 
@@ -123,7 +129,9 @@ async def test_documentation_is_chased_then_the_event_closes(
     await fund(pool, VILLAGE, "2000")
     h = await start_emergency(review_env, "DOCS-1")
     err = await refused(
-        h.execute_update(EmergencyNames.DOCUMENTS, DocumentsRecorded(actor=actor("shipo_cun1"), items=["病历"]))
+        h.execute_update(
+            update_of(EmergencyAction.DOCUMENTS), DocumentsRecorded(actor=actor("shipo_cun1"), items=["病历"])
+        )
     )
     assert err.type == "nothing_paid"
     await pay(h, "shipo_cun1", "village", "900")
@@ -136,7 +144,9 @@ async def test_documentation_is_chased_then_the_event_closes(
     assert due == date(2026, 2, 26)
     assert s.documentation_due == due
     assert await pool.fetchval("select documentation_due from emergencies where event_id = 'DOCS-1'") == due
-    err = await refused(h.execute_update(EmergencyNames.CLOSE, CloseEvent(actor=actor("shipo_cun1"), summary="结束")))
+    err = await refused(
+        h.execute_update(update_of(EmergencyAction.CLOSE), CloseEvent(actor=actor("shipo_cun1"), summary="结束"))
+    )
     assert err.type == "documents_missing"
 
     def logged(kind: str):
@@ -177,9 +187,12 @@ async def test_documentation_is_chased_then_the_event_closes(
         f"{first}逾期未补齐（应于 2026-02-26 前），已上报区民政局",
     ]
     await h.execute_update(
-        EmergencyNames.DOCUMENTS, DocumentsRecorded(actor=actor("shipo_jingban"), items=["病历", "火灾证明"])
+        update_of(EmergencyAction.DOCUMENTS),
+        DocumentsRecorded(actor=actor("shipo_jingban"), items=["病历", "火灾证明"]),
     )
-    await h.execute_update(EmergencyNames.CLOSE, CloseEvent(actor=actor("shipo_jingban"), summary="救助到位"))
+    await h.execute_update(
+        update_of(EmergencyAction.CLOSE), CloseEvent(actor=actor("shipo_jingban"), summary="救助到位")
+    )
     final = await h.result()
     assert (final.status, final.total, final.documents_done) == ("closed", Decimal("900.00"), True)
     closed = next(e for e in final.log if e["kind"] == "closed")

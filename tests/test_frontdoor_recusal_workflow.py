@@ -10,6 +10,7 @@ from datetime import date
 import asyncpg
 import pytest
 
+from rules.frontdoor_actions import ComplaintAction, RequestAction
 from schemas.frontdoor import (
     ComplaintAccept,
     ComplaintNames,
@@ -20,6 +21,7 @@ from schemas.frontdoor import (
     Triage,
     complaint_workflow_id,
 )
+from tests.support.actions import update_of
 from tests.support.clock import SkippingEnvironment, beijing
 from tests.support.emergency import start_emergency
 from tests.support.factories import actor, resident_id
@@ -46,7 +48,7 @@ async def test_the_triage_of_another_township_is_not_told_the_open_event(
     )
     await query_until(h, IntakeNames.STATE, IntakeState, lambda s: s.answer_due is not None)
     triage = Triage(actor=actor("shunhe_jingban"), needs=["sudden_hardship"], emergency_kind="illness")
-    state = await h.execute_update(IntakeNames.TRIAGE, triage, result_type=IntakeState)
+    state = await h.execute_update(update_of(RequestAction.TRIAGE), triage, result_type=IntakeState)
     [need] = state.needs
     assert (need.status, need.target_id, need.answer) == ("answered", None, OPEN_ELSEWHERE_TEXT)
     assert "OPEN-732" not in OPEN_ELSEWHERE_TEXT and "石婆店" not in OPEN_ELSEWHERE_TEXT
@@ -73,9 +75,11 @@ async def test_a_complaint_is_kept_from_those_who_handled_the_case(
     )
     c = review_env.client.get_workflow_handle(complaint_workflow_id("TS-20261204-A00004"))
     await query_until(c, ComplaintNames.STATE, ComplaintState, lambda s: s.accept_due is not None)
-    err = await refused(c.execute_update(ComplaintNames.ACCEPT, ComplaintAccept(actor=actor("shipo_jingban"))))
+    err = await refused(
+        c.execute_update(update_of(ComplaintAction.ACCEPT), ComplaintAccept(actor=actor("shipo_jingban")))
+    )
     assert err.type == "recused"
-    await c.execute_update(ComplaintNames.ACCEPT, ComplaintAccept(actor=actor("shipo_shenpi")))
+    await c.execute_update(update_of(ComplaintAction.ACCEPT), ComplaintAccept(actor=actor("shipo_shenpi")))
 
     async def notice() -> asyncpg.Record | None:
         return await pool.fetchrow("select audience, subject, body from notifications where subject = '新的投诉'")

@@ -14,6 +14,7 @@ import pytest
 
 from db.calendar_repo import load_calendar
 from rules.calendar import WorkCalendar
+from rules.frontdoor_actions import ComplaintAction, ReferralAction, RequestAction
 from schemas.frontdoor import (
     ComplaintAccept,
     ComplaintConclude,
@@ -33,6 +34,7 @@ from schemas.frontdoor import (
 )
 from schemas.review import CaseState, ReviewNames
 from schemas.staff import Bureau
+from tests.support.actions import update_of
 from tests.support.clock import SkippingEnvironment, beijing, midnight_after, on_time
 from tests.support.factories import actor
 from tests.support.frontdoor import bureau_staff, submit
@@ -54,11 +56,11 @@ async def test_one_request_split_answered_and_closed(review_env: SkippingEnviron
     # answered within 5 working days: 11-30, 12-01, 12-02, 12-03, 12-04
     assert s.answer_due == cal.add_working_days(received, 5).date == date(2026, 12, 4)
     err = await refused(
-        h.execute_update(IntakeNames.TRIAGE, Triage(actor=actor("shunhe_jingban"), needs=["low_income"]))
+        h.execute_update(update_of(RequestAction.TRIAGE), Triage(actor=actor("shunhe_jingban"), needs=["low_income"]))
     )
     assert err.type == "out_of_jurisdiction"
     state = await h.execute_update(
-        IntakeNames.TRIAGE,
+        update_of(RequestAction.TRIAGE),
         Triage(actor=actor("shipo_jingban"), needs=["low_income", "medical_costs", "school_costs"]),
         result_type=IntakeState,
     )
@@ -74,12 +76,12 @@ async def test_one_request_split_answered_and_closed(review_env: SkippingEnviron
         )
         assert (r.accept_due, r.result_due, r.status, r.escalations) == (accept_due, result_due, "delivered", [])
     err = await refused(
-        medical.execute_update(ReferralNames.ACCEPT, ReferralAccept(actor=bureau_staff(Bureau.EDUCATION)))
+        medical.execute_update(update_of(ReferralAction.ACCEPT), ReferralAccept(actor=bureau_staff(Bureau.EDUCATION)))
     )
     assert err.type == "wrong_bureau"
     err = await refused(
         medical.execute_update(
-            ReferralNames.RESULT,
+            update_of(ReferralAction.RESULT),
             ReferralResult(actor=bureau_staff(Bureau.MEDICAL_INSURANCE), outcome="helped", help_given="医疗救助"),
         )
     )
@@ -88,9 +90,9 @@ async def test_one_request_split_answered_and_closed(review_env: SkippingEnviron
         (medical, Bureau.MEDICAL_INSURANCE, "住院费用按政策二次报销"),
         (school, Bureau.EDUCATION, "纳入义务教育寄宿生生活补助"),
     ):
-        await handle.execute_update(ReferralNames.ACCEPT, ReferralAccept(actor=bureau_staff(bureau)))
+        await handle.execute_update(update_of(ReferralAction.ACCEPT), ReferralAccept(actor=bureau_staff(bureau)))
         await handle.execute_update(
-            ReferralNames.RESULT,
+            update_of(ReferralAction.RESULT),
             ReferralResult(actor=bureau_staff(bureau), outcome="helped", help_given=text, amount="1200.00"),
         )
     s = await query_until(
@@ -98,7 +100,7 @@ async def test_one_request_split_answered_and_closed(review_env: SkippingEnviron
     )
     assert s.status == "triaged"  # the dibao need is still waiting for the township
     await h.execute_update(
-        IntakeNames.LINK_CASE,
+        update_of(RequestAction.LINK_CASE),
         LinkCase(actor=actor("shipo_jingban"), need="low_income", case_id="341503106-20261129-abc123"),
     )
     final = await h.result()
@@ -124,7 +126,7 @@ async def test_bureau_missing_its_deadlines_is_escalated(review_env: SkippingEnv
     h = await submit(review_env, "12349-20261129-A00002", RequestKind.HELP, ["jobless"])
     s = await query_until(h, IntakeNames.STATE, IntakeState, lambda s: s.answer_due is not None)
     assert s.answer_due == answer_due
-    await h.execute_update(IntakeNames.TRIAGE, Triage(actor=actor("qu_minzheng"), needs=["jobless"]))
+    await h.execute_update(update_of(RequestAction.TRIAGE), Triage(actor=actor("qu_minzheng"), needs=["jobless"]))
     ref = review_env.client.get_workflow_handle(referral_workflow_id("ZJ-20261129-A00002-jobless"))
     r = await query_until(ref, ReferralNames.STATE, ReferralState, lambda s: None not in (s.accept_due, s.result_due))
     assert (r.accept_due, r.result_due) == (accept_due, result_due)
@@ -196,7 +198,9 @@ async def test_complaint_about_a_case_in_review(review_env: SkippingEnvironment,
     assert "district_visit_required" in [e.kind for e in s.timeline]
     [note] = [e for e in s.timeline if e.kind == "district_visit_required"]
     assert (note.summary, note.payload) == ("本案须由区民政局入户调查", {})  # no complaint named to the handlers
-    err = await refused(c.execute_update(ComplaintNames.ACCEPT, ComplaintAccept(actor=actor("shipo_diaocha"))))
+    err = await refused(
+        c.execute_update(update_of(ComplaintAction.ACCEPT), ComplaintAccept(actor=actor("shipo_diaocha")))
+    )
     assert err.type == "recused"
 
     async def not_accepted() -> bool:
@@ -205,9 +209,9 @@ async def test_complaint_about_a_case_in_review(review_env: SkippingEnvironment,
     # not accepted within 15 days: escalated when 01-15 has closed, 00:00 Beijing on 01-16
     assert await on_time(review_env, beijing(2027, 1, 16), not_accepted, "complaint not accepted")
     assert midnight_after(registered.accept_due) == beijing(2027, 1, 16)
-    await c.execute_update(ComplaintNames.ACCEPT, ComplaintAccept(actor=actor("shipo_shenpi")))
+    await c.execute_update(update_of(ComplaintAction.ACCEPT), ComplaintAccept(actor=actor("shipo_shenpi")))
     await c.execute_update(
-        ComplaintNames.CONCLUDE,
+        update_of(ComplaintAction.CONCLUDE),
         ComplaintConclude(actor=actor("shipo_shenpi"), finding="partly", reply="已责成区民政局入户核实"),
     )
     final = await h.result()
@@ -231,7 +235,7 @@ async def test_an_emergency_triaged_for_a_person_with_an_open_event_goes_on_in_i
     h = await submit(review_env, "12349-20261204-B00001", RequestKind.HELP, ["sudden_hardship"], id_number=person)
     await query_until(h, IntakeNames.STATE, IntakeState, lambda s: s.answer_due is not None)
     triage = Triage(actor=actor("shipo_jingban"), needs=["sudden_hardship"], emergency_kind="illness")
-    state = await h.execute_update(IntakeNames.TRIAGE, triage, result_type=IntakeState)
+    state = await h.execute_update(update_of(RequestAction.TRIAGE), triage, result_type=IntakeState)
     [need] = state.needs
     assert (need.status, need.target_id, need.answer) == (
         "answered",

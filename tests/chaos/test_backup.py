@@ -20,6 +20,7 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 
 from db.pool import create_pool
 from infra.config import ROOT
+from rules.emergency_actions import EmergencyAction
 from rules.stages import Action
 from schemas.emergency import (
     CloseEvent,
@@ -31,6 +32,7 @@ from schemas.emergency import (
     emergency_workflow_id,
 )
 from schemas.review import ActionAck, CaseOutcome, CaseState, Decision, ReviewNames, ReviewStart, workflow_id_for
+from tests.support.actions import update_of
 from tests.support.factories import actor, application
 from tests.support.review import hearing, home_visit, interview, verification
 from tests.support.system import PAYMENT, ChaosSystem, Retrier, deliver_refusal, run_review_case
@@ -107,7 +109,7 @@ async def test_backup_restore_finds_every_case(tmp_path: Path) -> None:
             )
             await retry.update(
                 h,
-                EmergencyNames.APPROVE,
+                update_of(EmergencyAction.APPROVE),
                 PaymentApproval(actor=actor("shipo_cun1"), tier="village", amount=PAYMENT),
                 update_id="pay-1",
                 result_type=EmergencyAck,
@@ -177,9 +179,9 @@ async def test_backup_restore_finds_every_case(tmp_path: Path) -> None:
             cadre = actor("shipo_cun1")
             for i, (name, arg) in enumerate(
                 [
-                    (EmergencyNames.APPROVE, PaymentApproval(actor=cadre, tier="village", amount=PAYMENT)),
-                    (EmergencyNames.DOCUMENTS, DocumentsRecorded(actor=cadre, items=["火灾证明"])),
-                    (EmergencyNames.CLOSE, CloseEvent(actor=cadre, summary="救助已发放")),
+                    (update_of(EmergencyAction.APPROVE), PaymentApproval(actor=cadre, tier="village", amount=PAYMENT)),
+                    (update_of(EmergencyAction.DOCUMENTS), DocumentsRecorded(actor=cadre, items=["火灾证明"])),
+                    (update_of(EmergencyAction.CLOSE), CloseEvent(actor=cadre, summary="救助已发放")),
                 ]
             ):
                 await retry.update(e, name, arg, update_id=f"after-{i}", result_type=EmergencyAck)

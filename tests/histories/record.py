@@ -22,9 +22,12 @@ from db.migrate import upgrade
 from db.pool import connect, create_pool
 from infra.config import TASK_QUEUE, temporal_test_server
 from infra.temporal import data_converter
+from rules.emergency_actions import EmergencyAction
+from rules.frontdoor_actions import ComplaintAction, ReferralAction, RequestAction
 from rules.stages import Action
 from schemas import search
 from schemas.review import Application, CaseOutcome, Decision, Objection, ReviewNames, ReviewStart, workflow_id_for
+from tests.support.actions import update_of
 from tests.support.factories import actor, application
 from tests.support.review import act, investigate, until_stage
 from workers.main import build_worker
@@ -210,7 +213,7 @@ async def scenario_emergency(env: WorkflowEnvironment, event_id: str) -> None:
     from temporalio.client import WorkflowUpdateFailedError
 
     from db import funds_repo
-    from schemas.emergency import CloseEvent, EmergencyNames, Escalation, FundSource
+    from schemas.emergency import CloseEvent, Escalation, FundSource
     from tests.support.emergency import TOWNSHIP, VILLAGE, documents, exempt, pay, start_emergency
     from tests.support.factories import resident_id
 
@@ -229,12 +232,14 @@ async def scenario_emergency(env: WorkflowEnvironment, event_id: str) -> None:
     except WorkflowUpdateFailedError:
         pass
     short = Escalation(actor=actor("shipo_cun1"), reason="互助社资金不足", grounds="fund_insufficient")
-    await h.execute_update(EmergencyNames.ESCALATE, short)
+    await h.execute_update(update_of(EmergencyAction.ESCALATE), short)
     await pay(h, "shipo_shenpi", "township", "1200")
     await env.sleep(timedelta(days=10))  # each payment's documentation reminder and overdue
     await documents(h, "shipo_jingban", f"{event_id}-pay-001")  # (since v4) the first payment's only
     await exempt(h, "qu_minzheng")  # (since v4) the second's waived by the district
-    await h.execute_update(EmergencyNames.CLOSE, CloseEvent(actor=actor("shipo_jingban"), summary="救助到位"))
+    await h.execute_update(
+        update_of(EmergencyAction.CLOSE), CloseEvent(actor=actor("shipo_jingban"), summary="救助到位")
+    )
     await h.result()
 
 
@@ -400,7 +405,8 @@ async def scenario_emergency_12349(env: WorkflowEnvironment, tag: str) -> None:
     h = await submit(env, request_no(tag, 3), RequestKind.HELP, ["sudden_hardship"], id_number=person)
     await query_until(h, IntakeNames.STATE, IntakeState, lambda s: s.answer_due is not None)
     await h.execute_update(
-        IntakeNames.TRIAGE, Triage(actor=actor("shipo_jingban"), needs=["sudden_hardship"], emergency_kind="illness")
+        update_of(RequestAction.TRIAGE),
+        Triage(actor=actor("shipo_jingban"), needs=["sudden_hardship"], emergency_kind="illness"),
     )
     await h.result()
 
@@ -427,20 +433,23 @@ async def scenario_referral(env: WorkflowEnvironment, tag: str) -> None:
     no = request_no(tag, 1)
     h = await submit(env, no, RequestKind.HELP, ["medical_costs"])
     await query_until(h, IntakeNames.STATE, IntakeState, lambda s: s.answer_due is not None)
-    await h.execute_update(IntakeNames.TRIAGE, Triage(actor=actor("shipo_jingban"), needs=["medical_costs"]))
+    await h.execute_update(
+        update_of(RequestAction.TRIAGE), Triage(actor=actor("shipo_jingban"), needs=["medical_costs"])
+    )
     referral = env.client.get_workflow_handle(_referral_id(no))
     await query_until(referral, ReferralNames.STATE, ReferralState, lambda s: s.accept_due is not None)
     await env.sleep(timedelta(days=8))  # the acceptance deadline passes: escalated
     staff = bureau_staff(Bureau.MEDICAL_INSURANCE)
-    await referral.execute_update(ReferralNames.ACCEPT, ReferralAccept(actor=staff))
+    await referral.execute_update(update_of(ReferralAction.ACCEPT), ReferralAccept(actor=staff))
     await referral.execute_update(
-        ReferralNames.REQUEST_INFO, ReferralInfoRequest(actor=staff, question="请提供住院费用清单")
+        update_of(ReferralAction.REQUEST_INFO), ReferralInfoRequest(actor=staff, question="请提供住院费用清单")
     )
     await referral.execute_update(
-        ReferralNames.SUPPLY_INFO, ReferralInfoSupplied(actor=actor("shipo_jingban"), info="已上传住院费用清单")
+        update_of(ReferralAction.SUPPLY_INFO),
+        ReferralInfoSupplied(actor=actor("shipo_jingban"), info="已上传住院费用清单"),
     )
     await referral.execute_update(
-        ReferralNames.RESULT,
+        update_of(ReferralAction.RESULT),
         ReferralResult(actor=staff, outcome="helped", help_given="住院费用按政策二次报销", amount=Decimal("800.00")),
     )
     await h.result()
@@ -458,9 +467,9 @@ async def scenario_complaint(env: WorkflowEnvironment, tag: str) -> None:
     complaint = env.client.get_workflow_handle(complaint_id(f"TS-{no.removeprefix('12349-')}"))
     await query_until(complaint, ComplaintNames.STATE, ComplaintState, lambda s: s.accept_due is not None)
     await env.sleep(timedelta(days=20))  # the acceptance deadline passes: escalated
-    await complaint.execute_update(ComplaintNames.ACCEPT, ComplaintAccept(actor=actor("shipo_shenpi")))
+    await complaint.execute_update(update_of(ComplaintAction.ACCEPT), ComplaintAccept(actor=actor("shipo_shenpi")))
     await complaint.execute_update(
-        ComplaintNames.CONCLUDE,
+        update_of(ComplaintAction.CONCLUDE),
         ComplaintConclude(actor=actor("shipo_shenpi"), finding="partly", reply="已约谈村干部，责令整改"),
     )
     await h.result()

@@ -14,6 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from db import funds_repo
 from infra.config import TASK_QUEUE
+from rules.emergency_actions import EmergencyAction
 from schemas.emergency import (
     DocumentationExemption,
     DocumentsRecorded,
@@ -27,6 +28,7 @@ from schemas.emergency import (
     PaymentApproval,
     emergency_workflow_id,
 )
+from tests.support.actions import update_of
 from tests.support.factories import actor, resident_id
 
 VILLAGE, TOWNSHIP, DISTRICT = "341503106201", "341503106", "341503"
@@ -83,7 +85,7 @@ async def start_emergency(
 
 async def pay(h: WorkflowHandle, who: str, tier: str, amount: str) -> EmergencyAck:
     return await h.execute_update(
-        EmergencyNames.APPROVE,
+        update_of(EmergencyAction.APPROVE),
         PaymentApproval(actor=actor(who), tier=tier, amount=Decimal(amount)),
         result_type=EmergencyAck,
     )
@@ -96,7 +98,7 @@ async def state(h: WorkflowHandle) -> EmergencyState:
 async def documents(h: WorkflowHandle, who: str, payment_key: str | None = None) -> EmergencyAck:
     """Documents supplied for the payment (every payment still owing them if none is named)."""
     body = DocumentsRecorded(actor=actor(who), items=["救助申请书", "病历"], payment_key=payment_key)
-    return await h.execute_update(EmergencyNames.DOCUMENTS, body, result_type=EmergencyAck)
+    return await h.execute_update(update_of(EmergencyAction.DOCUMENTS), body, result_type=EmergencyAck)
 
 
 async def exempt(h: WorkflowHandle, who: str, payment_key: str | None = None) -> EmergencyAck:
@@ -104,7 +106,7 @@ async def exempt(h: WorkflowHandle, who: str, payment_key: str | None = None) ->
     body = DocumentationExemption(
         actor=actor(who), decision_no="裕民救〔2026〕12号", reason="原始票据毁于火灾，无法补齐", payment_key=payment_key
     )
-    return await h.execute_update(EmergencyNames.EXEMPT, body, result_type=EmergencyAck)
+    return await h.execute_update(update_of(EmergencyAction.EXEMPT), body, result_type=EmergencyAck)
 
 
 def logged(h: WorkflowHandle, kind: str, payment_key: str | None = None):
@@ -125,5 +127,7 @@ async def close_paid(h: WorkflowHandle, by: str = "shipo_jingban") -> None:
     """Documents supplied and the event closed."""
     from schemas.emergency import CloseEvent, DocumentsRecorded
 
-    await act(h, EmergencyNames.DOCUMENTS, DocumentsRecorded(actor=actor(by), items=["救助申请书"]))  # every payment
-    await act(h, EmergencyNames.CLOSE, CloseEvent(actor=actor(by), summary="救助到位"))
+    await act(
+        h, update_of(EmergencyAction.DOCUMENTS), DocumentsRecorded(actor=actor(by), items=["救助申请书"])
+    )  # every payment
+    await act(h, update_of(EmergencyAction.CLOSE), CloseEvent(actor=actor(by), summary="救助到位"))

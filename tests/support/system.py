@@ -45,6 +45,7 @@ from db.migrate import upgrade
 from db.pool import connect
 from infra.config import ROOT, TASK_QUEUE, Settings
 from infra.temporal import data_converter, dev_server_command
+from rules.emergency_actions import EmergencyAction
 from rules.stages import Action
 from schemas import search
 from schemas.emergency import (
@@ -70,6 +71,7 @@ from schemas.review import (
     ReviewStart,
     workflow_id_for,
 )
+from tests.support.actions import update_of
 from tests.support.factories import actor, application, resident_id
 from tests.support.ports import free_port
 from tests.support.review import steps_to_decision
@@ -503,12 +505,12 @@ async def run_emergency(
     )
     cadre = actor("shipo_cun1")
     steps: list[tuple[str, Any]] = [
-        (EmergencyNames.APPROVE, PaymentApproval(actor=cadre, tier="village", amount=PAYMENT))
+        (update_of(EmergencyAction.APPROVE), PaymentApproval(actor=cadre, tier="village", amount=PAYMENT))
         for _ in range(PAYMENTS_PER_EVENT)
     ]
     steps += [
-        (EmergencyNames.DOCUMENTS, DocumentsRecorded(actor=cadre, items=["火灾证明", "救助申请书"])),
-        (EmergencyNames.CLOSE, CloseEvent(actor=cadre, summary="救助已发放，材料齐全")),
+        (update_of(EmergencyAction.DOCUMENTS), DocumentsRecorded(actor=cadre, items=["火灾证明", "救助申请书"])),
+        (update_of(EmergencyAction.CLOSE), CloseEvent(actor=cadre, summary="救助已发放，材料齐全")),
     ]
     for i, (name, arg) in enumerate(steps):
         await think(rng, pace)

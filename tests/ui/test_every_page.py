@@ -23,8 +23,10 @@ from playwright.async_api import Browser, Page
 from db.declarations_repo import save_declaration
 from db.roster_repo import keep_error_sheet
 from db.users_repo import DEMO_USERS
+from rules.frontdoor_actions import RequestAction
 from schemas.frontdoor import IntakeNames, IntakeState, RequestKind, Triage
 from schemas.staff import Role
+from tests.support.actions import update_of
 from tests.support.browser import Live, log_in
 from tests.support.clock import beijing
 from tests.support.emergency import start_emergency
@@ -143,7 +145,7 @@ async def seed(live: Live) -> None:
     await start_emergency(live.env)
     request = await submit(live.env, "12349-20261124-CRAWL1", RequestKind.HELP, ["jobless"])
     await query_until(request, IntakeNames.STATE, IntakeState, lambda s: s.answer_due is not None)
-    await request.execute_update(IntakeNames.TRIAGE, Triage(actor=actor("qu_minzheng"), needs=["jobless"]))
+    await request.execute_update(update_of(RequestAction.TRIAGE), Triage(actor=actor("qu_minzheng"), needs=["jobless"]))
     await submit(live.env, "12349-20261124-CRAWL2", RequestKind.COMPLAINT, [])
     for table in ("cases", "emergencies", "referrals", "complaints"):
         await _rows(live.pool, table)
