@@ -198,11 +198,13 @@ class ComplaintView:
     status: str  # registered, accepted, concluded
     unit: str  # the unit that handles it: a township, or the district
     about_person: str | None = None  # the staff member it is about, as the complainant named them
-    case_handlers: frozenset[str] = frozenset()  # the user names recorded on the case it concerns, if known
+    # The user names recorded on the case it concerns; None while the workflow has not yet read them, when no
+    # one may act on it (whoever handled the case must not slip in before they are known).
+    case_handlers: frozenset[str] | None = frozenset()
 
     def about(self, actor: ActorView) -> bool:
         """Whether the complaint is about `actor` (rules.recusal.complaint_about)."""
-        return complaint_about(self.about_person, self.case_handlers, actor.username, actor.full_name)
+        return complaint_about(self.about_person, self.case_handlers or (), actor.username, actor.full_name)
 
 
 def handles_complaint(complaint: ComplaintView, actor: ActorView) -> bool:
@@ -219,6 +221,8 @@ def complaint_refusal(action: ComplaintAction, complaint: ComplaintView, actor: 
     """The first rule that refuses `actor` taking `action` on `complaint` now, in the order the workflow checks
     them: the handling unit's staff (the district's officers anywhere), never the person it is about."""
     spec = COMPLAINT_ACTIONS[action]
+    if complaint.case_handlers is None:
+        return Refusal("not_ready", "投诉正在登记，请稍后再试")
     if complaint.status == "concluded":
         return Refusal("closed", "该投诉已办结")
     if actor.role not in spec.roles:

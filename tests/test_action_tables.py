@@ -231,6 +231,9 @@ def test_complaint_refusals() -> None:
     li = actor("township_caseworker", username="shipo_jingban", full_name="石婆店镇经办人 李娟")
     wang = actor("township_caseworker", username="shipo_diaocha", full_name="石婆店镇经办人 王强")
     assert complaint_refusal(C.ACCEPT, ComplaintView("concluded", SHIPO), wang).code == "closed"
+    unread = ComplaintView("registered", SHIPO, case_handlers=None)  # the workflow has not read the case's yet
+    assert complaint_refusal(C.ACCEPT, unread, wang) == Refusal("not_ready", "投诉正在登记，请稍后再试")
+    assert available_complaint_actions(unread, actor("district_officer", DISTRICT)) == []
     assert complaint_refusal(C.ACCEPT, registered, actor("village_cadre", VILLAGE)).code == "wrong_role"
     assert complaint_refusal(C.ACCEPT, registered, actor("township_caseworker", SHUNHE)).code == "out_of_jurisdiction"
     assert complaint_refusal(C.ACCEPT, registered, li).code == "recused"

@@ -74,6 +74,7 @@ async def test_a_complaint_is_kept_from_those_who_handled_the_case(
         description="入户调查时态度恶劣，材料被退回三次",
     )
     c = review_env.client.get_workflow_handle(complaint_workflow_id("TS-20261204-A00004"))
+    # limits that show mean the case's handlers are known (workflows.complaint.HANDLERS_FIRST): at once refused
     await query_until(c, ComplaintNames.STATE, ComplaintState, lambda s: s.accept_due is not None)
     err = await refused(
         c.execute_update(update_of(ComplaintAction.ACCEPT), ComplaintAccept(actor=actor("shipo_jingban")))

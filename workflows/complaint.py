@@ -31,6 +31,9 @@ LIMITS_ART_203 = "complaint-limits-art-203"
 # Since: those who handled the case a complaint concerns are kept from it by user name (not only the name the
 # complainant wrote), and the notice to the unit carries neither the complainant nor the content.
 RECUSAL_BY_USER = "complaint-recusal-by-user"
+# Since: the case's handlers are read before the limits are set and written, so that a complaint whose limits
+# show is one they are already kept from (read after, an update could come before them: see `not_ready`).
+HANDLERS_FIRST = "complaint-handlers-first"
 ACCEPT, CONCLUDE = COMPLAINT_ACTIONS[ComplaintAction.ACCEPT], COMPLAINT_ACTIONS[ComplaintAction.CONCLUDE]
 
 
@@ -42,13 +45,16 @@ class ComplaintWorkflow(DatedSubject):
     def __init__(self, start: ComplaintStart) -> None:
         super().__init__("complaint", start.complaint_no, start)
         self.reply: str | None = None
-        self.case_handlers: frozenset[str] = frozenset()  # of the case it concerns (rules.recusal)
+        # of the case it concerns (rules.recusal); None until read, and no one may act before
+        self.case_handlers: frozenset[str] | None = None
 
     @workflow.run
     async def run(self, start: ComplaintStart) -> ComplaintState:
         on = today()
         policy = await workflow.execute_activity_method(FrontDoorContract.front_door_policy, on, **ACTIVITY)
         await workflow.execute_activity_method(FrontDoorContract.open_complaint, start, **ACTIVITY)
+        if workflow.patched(HANDLERS_FIRST):
+            await self.read_case_handlers()
         if workflow.patched(LIMITS_ART_203):
             # a limit in calendar days whose last day is a day off runs to the next working day (art. 203)
             self.accept_due = (await calendar_period_end(on, policy.complaint_accept_days)).deadline
@@ -65,11 +71,8 @@ class ComplaintWorkflow(DatedSubject):
         )
         await self.journal.persist()
         if workflow.patched(RECUSAL_BY_USER):
-            if start.about_case_id:
-                handlers = await workflow.execute_activity_method(
-                    FrontDoorContract.case_handlers_of, start.about_case_id, **ACTIVITY
-                )
-                self.case_handlers = frozenset(handlers)
+            if self.case_handlers is None:
+                await self.read_case_handlers()
             # the notice carries neither complainant nor content (the desk shows it to those who may handle
             # it); one about a person or a case goes to the district, not to the unit's role, which may
             # include the one it is about
@@ -77,6 +80,7 @@ class ComplaintWorkflow(DatedSubject):
             concerns = bool((start.about_person or "").strip() or start.about_case_id)
             audience = f"role:district_officer@{start.unit_code[:6]}" if concerns else self.unit_audience
         else:
+            self.case_handlers = frozenset()
             body, audience = f"{start.complainant}：{start.content}", self.unit_audience
         await self.notify("registered", audience, "新的投诉", body)
         if start.about_case_id:
@@ -84,6 +88,16 @@ class ComplaintWorkflow(DatedSubject):
         await self.until(lambda: self.status == "concluded")
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state()
+
+    async def read_case_handlers(self) -> None:
+        """Who handled the case the complaint concerns (nobody, if it concerns none): they may not act on it."""
+        case_id = self.start.about_case_id
+        handlers = (
+            await workflow.execute_activity_method(FrontDoorContract.case_handlers_of, case_id, **ACTIVITY)
+            if case_id
+            else []
+        )
+        self.case_handlers = frozenset(handlers)
 
     @property
     def unit_audience(self) -> str:
