@@ -4,11 +4,12 @@ of them still has the published demo password."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 
 import asyncpg
 
 from db.passwords import verify_password
-from db.users_repo import DEMO_PASSWORD, DEMO_USERS, add_user
+from db.users_repo import DEMO_PASSWORD, DEMO_USERS, DemoUser, add_user
 
 
 class DemoPasswordInProduction(RuntimeError):
@@ -31,22 +32,25 @@ async def refuse_demo_passwords(conn: asyncpg.Connection | asyncpg.Pool) -> None
         )
 
 
+async def add_demo_users(conn: asyncpg.Connection, users: Iterable[DemoUser]) -> None:
+    """Add `users` (username, full name, role, place, bureau), each with the demo password and marked demo."""
+    for username, name, role, place, bureau in users:
+        await add_user(
+            conn,
+            username=username,
+            full_name=name,
+            role=role,
+            place_code=place,
+            password=DEMO_PASSWORD,
+            bureau=bureau,
+            demo=True,
+        )
+
+
 async def ensure_demo_users(conn: asyncpg.Connection) -> list[tuple[str, str, str]]:
     """On an empty users table, create the demo set; returns (username, role label, place) created."""
     if await conn.fetchval("select exists(select 1 from users)"):
         return []
-    created = []
     async with conn.transaction():
-        for username, name, role, place, bureau in DEMO_USERS:
-            await add_user(
-                conn,
-                username=username,
-                full_name=name,
-                role=role,
-                place_code=place,
-                password=DEMO_PASSWORD,
-                bureau=bureau,
-                demo=True,
-            )
-            created.append((username, role.label, place))
-    return created
+        await add_demo_users(conn, DEMO_USERS)
+    return [(username, role.label, place) for username, _, role, place, _ in DEMO_USERS]

@@ -441,8 +441,8 @@ async def issue_code(conn: asyncpg.Connection, username: str) -> tuple[str, int]
     return code, ended
 
 
-# (username, full name, role, place, bureau)
-DEMO_USERS = [
+DemoUser = tuple[str, str, Role, str, Bureau | None]  # (username, full name, role, place, bureau)
+DEMO_USERS: list[DemoUser] = [
     ("admin", "系统管理员", Role.ADMIN, "341503", None),
     ("qu_jiandu", "区监督员 周敏", Role.DISTRICT_SUPERVISOR, "341503", None),
     ("qu_minzheng", "区民政局 陈立", Role.DISTRICT_OFFICER, "341503", None),

@@ -18,7 +18,7 @@ import pytest
 from hypothesis.configuration import set_hypothesis_home_dir
 from temporalio.client import Client
 
-from db import users_repo
+from db import demo_users_repo
 from db.users_repo import DEMO_PASSWORD
 from infra.clock import now
 from schemas.identity import mask_id
@@ -102,17 +102,7 @@ class Seeds:
 
 async def add_extra_users(pool: asyncpg.Pool) -> None:
     async with pool.acquire() as conn:
-        for username, name, role, place, bureau in EXTRA_USERS:
-            await users_repo.add_user(
-                conn,
-                username=username,
-                full_name=name,
-                role=role,
-                place_code=place,
-                password=DEMO_PASSWORD,
-                bureau=bureau,
-                demo=True,
-            )
+        await demo_users_repo.add_demo_users(conn, EXTRA_USERS)
 
 
 async def seed(pool: asyncpg.Pool) -> Seeds:

@@ -25,7 +25,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from db import users_repo
+from db import demo_users_repo
 from db.users_repo import DEMO_PASSWORD
 from schemas.staff import Role
 
@@ -101,17 +101,7 @@ async def add_second_district(pool: asyncpg.Pool) -> None:
             "values ($1, $2, $3, $4, $5, true, 'seed')",
             SECOND_DISTRICT,
         )
-        for username, name, role, place, bureau in MATRIX_USERS:
-            await users_repo.add_user(
-                conn,
-                username=username,
-                full_name=name,
-                role=role,
-                place_code=place,
-                password=DEMO_PASSWORD,
-                bureau=bureau,
-                demo=True,
-            )
+        await demo_users_repo.add_demo_users(conn, MATRIX_USERS)
 
 
 # A status and the API error's code (None: a success, or a page), or its whole JSON body where the words matter.
