@@ -165,6 +165,8 @@ class OpenCase:
     accepted_at: datetime
     paused: bool
     relatives_match: bool
+    district_visit_required: bool
+    district_approval: bool  # the township referred the approval to the district
     district_visit_done: bool
     home_visit_done: bool
     neighbour_done: bool
@@ -181,7 +183,7 @@ async def open_cases_for(db: Db, within: str, username: str) -> list[OpenCase]:
         """
         select c.case_id, c.stage, coalesce(c.village_code, c.township_code) as place, c.township_code,
                c.policy_version, c.handled_by, c.deadline, c.overdue, c.accepted_at, c.paused, c.relatives_match,
-               c.district_visit_done,
+               c.district_visit_required, c.district_approval, c.district_visit_done,
                coalesce(c.home_visit_at > coalesce(c.reinvestigate_at, '-infinity'), false) as home_visit_done,
                coalesce(c.neighbour_at > coalesce(c.reinvestigate_at, '-infinity'), false) as neighbour_done,
                exists(select from verification_requests r where r.case_id = c.case_id and r.status = 'requested')

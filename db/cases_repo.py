@@ -102,11 +102,12 @@ returning id, case_id, event_key, occurred_at
 """
 _PROGRESS_COLUMNS = (
     "paused, paused_changed_at, home_visit_at, neighbour_at, reinvestigate_at, district_visit_done, "
-    "barred_users, relatives_match"
+    "barred_users, relatives_match, district_visit_required, district_approval"
 )
 _SET_PROGRESS = (
     "update cases set paused = $2, paused_changed_at = $3, home_visit_at = $4, neighbour_at = $5, "
-    "reinvestigate_at = $6, district_visit_done = $7, barred_users = $8, relatives_match = $9 where case_id = $1"
+    "reinvestigate_at = $6, district_visit_done = $7, barred_users = $8, relatives_match = $9, "
+    "district_visit_required = $10, district_approval = $11 where case_id = $1"
 )
 
 
@@ -173,6 +174,8 @@ async def _keep_progress(conn: asyncpg.Connection, events: list[CaseEvent]) -> N
                 p.district_visit_done,
                 list(p.barred_users),
                 p.relatives_match,
+                p.district_visit_required,
+                p.district_approval,
             )
             for case_id, p in now.items()
         ],

@@ -58,6 +58,11 @@ class Namesake(BaseModel):
     resolved_by: str | None = None
 
 
+def unsettled(namesakes: list[Namesake]) -> frozenset[str]:
+    """The users a namesake warning still names: kept from the case, as if related, until someone settles it."""
+    return frozenset(n.username for n in namesakes if n.resolution == "pending")
+
+
 class RelativesCheck(BaseModel):
     """The relatives check of a case: staff barred (the staff register, or a declared ID number), namesake
     warnings for relatives declared by name only, and the declared relatives no account matches."""

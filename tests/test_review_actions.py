@@ -149,7 +149,7 @@ async def test_order_role_jurisdiction_and_completeness(review_env: WorkflowEnvi
     # An investigator may not approve; the caseworker is no approver at all.
     approver_who_investigated = actor("shipo_shenpi")
     s = await state(h)
-    assert s.investigators == ["shipo_diaocha", "shipo_jingban"]
+    assert s.investigators == ["shipo_cun1", "shipo_diaocha", "shipo_jingban"]  # the interviewer too
     err = await refused(h, Action.DECISION, Decision(actor=actor("shipo_jingban"), approve=True, category="A"))
     assert err.type == "wrong_role"
     err = await refused(h, Action.DECISION, Decision(actor=approver_who_investigated, approve=True, category="Z"))

@@ -17,7 +17,7 @@ from rules.stages import Action
 from schemas.review import CaseState, MaterialsSupplied, MissingMaterials, ReviewNames, TakeOver
 from tests.support.clock import SkippingEnvironment, at_0830, beijing, midnight_after, minute, on_time
 from tests.support.factories import actor
-from tests.support.review import act, eventually_state, home_visit, refused, start, state, until_stage
+from tests.support.review import act, eventually_state, home_visit, refused, start, state, until_stage, verification
 
 
 async def fires_on_time(env: SkippingEnvironment, h, at: datetime, fired, what: str) -> CaseState:
@@ -109,9 +109,18 @@ async def test_a_deadline_in_a_year_without_notice_is_provisional_until_the_noti
     await h.signal(ReviewNames.CALENDAR_CHANGED)
     s = await eventually_state(h, lambda s: s.clock.deadline == after.date, "deadline recomputed")
     assert s.clock.provisional is False
-    # the case row keeps the old deadline until the case's next event is written
+    # the timeline says so, and the case row the lists read has the new deadline, no longer provisional
+    [entry] = [e for e in s.timeline if e.kind == "deadline_recomputed"]
+    assert entry.summary == (
+        f"工作日历已更新，办结时限重算为 {after.date}，法定办理时限为 {s.clock.statutory_deadline}"
+        f"（原为 {before.date}，暂定）"
+    )
     row = await pool.fetchrow("select deadline, deadline_provisional from cases where case_id = 'NEXT-YEAR'")
-    assert (row["deadline"], row["deadline_provisional"]) == (before.date, True)
+    assert (row["deadline"], row["deadline_provisional"]) == (after.date, False)
+    # a calendar change that moves nothing says nothing
+    await h.signal(ReviewNames.CALENDAR_CHANGED)
+    await act(h, Action.VERIFICATION_RESULT, verification())
+    assert [e.kind for e in (await state(h)).timeline].count("deadline_recomputed") == 1
     await h.terminate("test over")
 
 

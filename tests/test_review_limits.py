@@ -5,6 +5,7 @@ server, each test at a stated Beijing instant, every expected date written out a
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import date, timedelta
 
 import asyncpg
@@ -194,3 +195,121 @@ async def test_a_complaint_during_the_notice_stops_enrolment(review_env: Skippin
     # the notice's end passes: nothing is enrolled
     await review_env.skip_to(beijing(2026, 11, 12, 10, 0))
     assert (await state(h)).stage == "investigation"
+
+
+@pytest.mark.start_at(beijing(2026, 12, 4, 10, 0))
+async def test_two_racing_extensions_extend_once(review_env: SkippingEnvironment) -> None:
+    h = await start(review_env, "EXTEND-RACE")
+    await until_stage(h, "investigation")
+    ask = DeadlineExtension(actor=actor("qu_minzheng"), reasons="申请人家庭成员在外地务工，需异地协查收入")
+    results = await asyncio.gather(
+        *(h.execute_update(Action.EXTEND_DEADLINE.value, ask, result_type=ActionAck) for _ in range(2)),
+        return_exceptions=True,
+    )
+    failures = [r for r in results if isinstance(r, WorkflowUpdateFailedError)]
+    assert (len([r for r in results if isinstance(r, ActionAck)]), len(failures)) == (1, 1), results
+    cause = failures[0].cause
+    assert isinstance(cause, ApplicationError) and cause.type == "wrong_stage"
+    assert cause.message == "法定办理时限已延长至 45 个工作日，不能再次延长"
+    assert [e.kind for e in (await state(h)).timeline].count("extend_deadline") == 1
+
+
+@pytest.mark.start_at(beijing(2026, 11, 2, 9, 30))
+async def test_a_complaint_after_the_districts_visit_asks_for_a_new_one(
+    review_env: SkippingEnvironment, pool: asyncpg.Pool
+) -> None:
+    """The district visited (as it may at any time); a complaint during the hearing sends the case back, and the
+    district must visit again before the hearing: the case waits on the district, it does not stall."""
+    from db.case_lists_repo import open_cases_for
+    from schemas.staff import Role
+    from webapp.review.inbox import tasks_for
+
+    async def inbox(role: Role, username: str) -> list[str]:
+        [case] = [c for c in await open_cases_for(pool, "341503", username) if c.case_id == "COMPLAINT-AGAIN"]
+        return tasks_for(role, dataclasses.asdict(case))
+
+    h = await start(review_env, "COMPLAINT-AGAIN")
+    today = (await until_stage(h, "investigation")).clock.accepted_on
+    await act(h, Action.VERIFICATION_RESULT, verification())
+    await act(h, Action.HOME_VISIT, home_visit(today, by="qu_minzheng", with_="shipo_jingban"))
+    ack = await act(h, Action.NEIGHBOUR_INTERVIEW, interview(today))
+    assert ack.stage == "hearing"
+    await h.signal(ReviewNames.COMPLAINT_FILED, "T20261102-0008")
+    s = await until_stage(h, "investigation")
+    assert (s.district_visit_required, s.district_visit_done, s.home_visit_done) == (True, False, True)
+    row = await pool.fetchrow(
+        "select district_visit_required, district_visit_done from cases where case_id = 'COMPLAINT-AGAIN'"
+    )
+    assert (row["district_visit_required"], row["district_visit_done"]) == (True, False)
+    assert await inbox(Role.DISTRICT_OFFICER, "qu_minzheng") == ["district_home_visit"]
+    err = await refused(h, Action.HEARING, hearing(today))
+    assert err.type == "wrong_stage"
+    ack = await act(h, Action.HOME_VISIT, home_visit(today, by="qu_minzheng", with_="shipo_jingban"))
+    assert ack.stage == "hearing"
+    assert await inbox(Role.DISTRICT_OFFICER, "qu_minzheng") == []
+
+
+@pytest.mark.start_at(beijing(2026, 11, 2, 9, 30))
+async def test_dates_of_the_interview_and_the_hearing_lie_between_acceptance_and_today(
+    review_env: SkippingEnvironment,
+) -> None:
+    h = await start(review_env, "STEP-DATES")
+    today = (await until_stage(h, "investigation")).clock.accepted_on
+    await act(h, Action.VERIFICATION_RESULT, verification())
+    await act(h, Action.HOME_VISIT, home_visit(today))
+    for on in (today - timedelta(days=1), today + timedelta(days=1)):
+        err = await refused(h, Action.NEIGHBOUR_INTERVIEW, interview(on))
+        assert (err.type, err.message) == ("invalid", "走访日期应在受理之后、今天之前")
+    assert (await act(h, Action.NEIGHBOUR_INTERVIEW, interview(today))).stage == "hearing"
+    for on in (today - timedelta(days=1), today + timedelta(days=1)):
+        err = await refused(h, Action.HEARING, hearing(on))
+        assert (err.type, err.message) == ("invalid", "评议日期应在受理之后、今天之前")
+    assert (await act(h, Action.HEARING, hearing(today))).stage == "decision"
+
+
+async def _inbox(pool: asyncpg.Pool, case_id: str, role: str, username: str) -> list[str]:
+    from db.case_lists_repo import open_cases_for
+    from schemas.staff import Role
+    from webapp.review.inbox import tasks_for
+
+    [case] = [c for c in await open_cases_for(pool, "341503", username) if c.case_id == case_id]
+    return tasks_for(Role(role), dataclasses.asdict(case))
+
+
+@pytest.mark.start_at(beijing(2026, 11, 2, 9, 30))
+async def test_after_a_referral_the_decision_is_the_districts_task(
+    review_env: SkippingEnvironment, pool: asyncpg.Pool
+) -> None:
+    h = await start(review_env, "REFERRED-1")
+    today = (await until_stage(h, "investigation")).clock.accepted_on
+    await act(h, Action.VERIFICATION_RESULT, verification(assets_ok=False))
+    await act(h, Action.HOME_VISIT, home_visit(today))
+    await act(h, Action.NEIGHBOUR_INTERVIEW, interview(today))
+    await act(h, Action.HEARING, hearing(today))
+    assert await _inbox(pool, "REFERRED-1", "township_approver", "shipo_shenpi") == ["decision"]
+    assert await _inbox(pool, "REFERRED-1", "district_officer", "qu_minzheng") == []
+    reasons = "存款略超标准，系子女学费专款"
+    ack = await act(h, Action.DECISION, APPROVE.model_copy(update={"override_reason": reasons}))
+    assert (ack.stage, ack.event_key.split("-", 1)[1]) == ("decision", "referred_to_district")
+    assert await pool.fetchval("select district_approval from cases where case_id = 'REFERRED-1'") is True
+    assert await _inbox(pool, "REFERRED-1", "township_approver", "shipo_shenpi") == []
+    assert await _inbox(pool, "REFERRED-1", "district_officer", "qu_minzheng") == ["decision"]
+
+
+@pytest.mark.start_at(beijing(2026, 11, 2, 9, 30))  # Monday: the data check is due 2026-11-16
+async def test_whoever_interviewed_the_neighbours_does_not_approve(review_env: SkippingEnvironment) -> None:
+    from schemas.review import NeighbourInterview, TakeOver
+
+    h = await start(review_env, "INTERVIEWER-1")
+    today = (await until_stage(h, "investigation")).clock.accepted_on
+    await review_env.skip_to(beijing(2026, 11, 17, 9, 0))  # the verification centre is late: escalated
+    await eventually_state(h, lambda s: bool(s.escalations), "escalated")
+    await act(h, Action.TAKE_OVER, TakeOver(actor=actor("qu_minzheng"), reason="核对超期，区级接管"))
+    await act(h, Action.VERIFICATION_RESULT, verification())
+    await act(h, Action.HOME_VISIT, home_visit(today))
+    by_officer = interview(today).model_copy(update={"actor": actor("qu_minzheng")})
+    assert isinstance(by_officer, NeighbourInterview)
+    assert (await act(h, Action.NEIGHBOUR_INTERVIEW, by_officer)).stage == "hearing"
+    await act(h, Action.HEARING, hearing(today).model_copy(update={"actor": actor("qu_minzheng")}))
+    err = await refused(h, Action.DECISION, Decision(actor=actor("qu_minzheng"), approve=True, category="B"))
+    assert (err.type, err.message) == ("investigator_approver", "审批人不得是本案的调查人员")

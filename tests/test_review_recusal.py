@@ -78,8 +78,9 @@ async def test_a_namesake_in_another_township_is_warned_not_barred(
         "同名提示：申请人申报的近亲属 赵磊（兄弟姐妹）与 顺河镇经办人 赵磊（shunhe_jingban）同名。"
         "未自动回避，请经办人核实是否本人"
     ]
+    # the namesake is kept from the case (and its inbox) until someone settles the warning
     row = await pool.fetchrow("select relatives_match, barred_users from cases where case_id = 'NAME-1'")
-    assert (row["relatives_match"], row["barred_users"]) == (True, [])
+    assert (row["relatives_match"], row["barred_users"]) == (True, ["shunhe_jingban"])
 
     # Who may settle it: a caseworker or district officer of the case's place, not the namesake, not a cadre.
     for by, username, code in [
@@ -102,6 +103,7 @@ async def test_a_namesake_in_another_township_is_warned_not_barred(
     err = await refused(h, ReviewNames.RESOLVE_NAMESAKE, resolution("qu_minzheng", "shunhe_jingban", True))
     assert (err.type, err.message) == ("invalid", "关于 shunhe_jingban 的同名提示已核实")
     assert (await events(pool, "NAME-1"))[3:] == ["namesake_dismissed", "relatives_declared"]
+    assert await pool.fetchval("select barred_users from cases where case_id = 'NAME-1'") == []
     assert await summaries(pool, "NAME-1", "namesake_dismissed") == [
         "同名提示核实：顺河镇经办人 赵磊（shunhe_jingban）不是申请人申报的近亲属 赵磊（兄弟姐妹）"
     ]
@@ -116,6 +118,15 @@ async def test_a_confirmed_namesake_is_barred(review_env: WorkflowEnvironment, p
     assert s.barred_staff == [] and [n.username for n in s.namesakes] == ["shipo_diaocha"]
     err = await refused(h, ReviewNames.RESOLVE_NAMESAKE, resolution("shipo_diaocha", "shipo_diaocha", False))
     assert err.type == "recused"  # nobody clears a warning about themselves
+    # nor acts on the case before it is settled: not as the one who records a visit, nor as one of its team
+    err = await refused(h, Action.HOME_VISIT, home_visit(today, by="shipo_diaocha", with_="shipo_jingban"))
+    assert (err.type, err.message) == ("recused", "您与申请人申报的近亲属同名，同名提示核实之前不能办理本案")
+    err = await refused(h, Action.HOME_VISIT, home_visit(today, by="shipo_jingban", with_="shipo_diaocha"))
+    assert (err.type, err.message) == (
+        "recused",
+        "调查人员 shipo_diaocha 与申请人申报的近亲属同名，同名提示核实之前不能参与调查",
+    )
+    assert await pool.fetchval("select barred_users from cases where case_id = 'NAME-2'") == ["shipo_diaocha"]
     await act(h, Action.VERIFICATION_RESULT, verification())
     ack = await act(h, ReviewNames.RESOLVE_NAMESAKE, resolution("qu_minzheng", "shipo_diaocha", True))
     assert ack.event_key == "0005-relatives_matched"

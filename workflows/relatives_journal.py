@@ -13,6 +13,7 @@ from workflows.common import refuse
 from workflows.journal import Journal
 
 with workflow.unsafe.imports_passed_through():
+    from rules.progress import NAMESAKE_DISMISSED, RELATIVES_NAMESAKE
     from rules.recusal import namesake_refusal
     from schemas.identity import mask_id
     from schemas.relatives import DeclaredRelative, FiledRelative, Namesake, NamesakeResolution, RelativesMatch
@@ -50,7 +51,7 @@ class RelativesJournal:
     def warn(self, namesakes: list[Namesake]) -> None:
         self.namesakes = namesakes
         self.journal.note(
-            "relatives_namesake",
+            RELATIVES_NAMESAKE,
             None,
             {"namesakes": [n.model_dump(include=NAMESAKE_FIELDS) for n in namesakes]},
             "同名提示："
@@ -105,7 +106,7 @@ class RelativesJournal:
                 + (f"；{self.AFTER_MATCH}" if self.AFTER_MATCH else ""),
             )
         key = self.journal.note(
-            "namesake_dismissed",
+            NAMESAKE_DISMISSED,
             a.actor,
             {"username": n.username, "staff_name": n.staff_name, "relation": n.relation, "note": a.note},
             f"同名提示核实：{n.full_name}（{n.username}）不是申请人申报的近亲属 {declared}",

@@ -18,14 +18,15 @@ from temporalio import workflow
 from workflows.common import ACTIVITY, refuse, today
 from workflows.journal import Journal
 from workflows.review_decision import ALREADY_DECIDED, ReviewDecision
-from workflows.review_patches import COMPLAINT_IN_NOTICE, COMPLAINT_UNNAMED, since
+from workflows.review_patches import COMPLAINT_IN_NOTICE, COMPLAINT_NEW_VISIT, COMPLAINT_UNNAMED, EXTEND_ONCE, since
 
 with workflow.unsafe.imports_passed_through():
     from rules.investigators import names, team_refusal
+    from rules.progress import DISTRICT_VISIT_REQUIRED
     from rules.stages import COMPLAINT, Action, ActorView, CaseView, Refusal, Stage, refusal
     from schemas.contracts import ReviewContract
     from schemas.policy import ApprovalLevel, Policy
-    from schemas.relatives import RelativesMatch
+    from schemas.relatives import Namesake, RelativesMatch, unsettled
     from schemas.review import (
         ActionAck,
         CaseError,
@@ -64,6 +65,7 @@ class ReviewActions(ReviewDecision):
     journal: Journal
     clock: ReviewClock
     barred: dict[str, RelativesMatch]
+    namesakes: list[Namesake]
     handled_by: str
     verification: VerificationResult | None
     home_visit_done: bool
@@ -90,6 +92,11 @@ class ReviewActions(ReviewDecision):
         if len(found.strip()) < 4:
             raise refuse(CaseError.INCOMPLETE, f"请填写{what}")
 
+    def check_date(self, on: date, what: str) -> None:
+        """A step's date lies between the acceptance and today (Beijing)."""
+        if on > today() or (self.accepted_on and on < self.accepted_on):
+            raise refuse(CaseError.INVALID, f"{what}应在受理之后、今天之前")
+
     def check(self, action: Action, actor: Actor) -> None:
         """Refuse at once what the rules of `rules.stages` refuse, with its code and a Chinese reason."""
         if self.policy is None:
@@ -102,7 +109,7 @@ class ReviewActions(ReviewDecision):
             handled_by=self.handled_by,
             district_approves=self.district_approval
             or self.policy.review.approval_level(township) == ApprovalLevel.DISTRICT,
-            barred=frozenset(self.barred),
+            barred=frozenset(self.barred) | unsettled(self.namesakes),
             verified=self.verification is not None,
             escalated=bool(self.clock.escalations),
             decided=self.decision is not None,
@@ -120,6 +127,8 @@ class ReviewActions(ReviewDecision):
                 return f"「{action.label}」须由{names}办理，您是{actor.role.label}"
             case "out_of_jurisdiction", _:
                 return "该案件不在您的辖区内"
+            case "recused", _ if actor.username not in self.barred:
+                return "您与申请人申报的近亲属同名，同名提示核实之前不能办理本案"
             case "recused", _:
                 return "您与申请人家庭存在近亲属关系，依规应当回避，不能办理本案"
             case "paused", _:
@@ -268,16 +277,19 @@ class ReviewActions(ReviewDecision):
         related = sorted(people & self.barred.keys())
         if related:
             raise refuse(CaseError.RECUSED, f"调查人员 {'、'.join(related)} 与申请人家庭存在近亲属关系，应当回避")
+        if namesakes := sorted(people & unsettled(self.namesakes)):
+            who = "、".join(namesakes)
+            raise refuse(CaseError.RECUSED, f"调查人员 {who} 与申请人申报的近亲属同名，同名提示核实之前不能参与调查")
         if not [s for s in a.family_signatures if s.strip()]:
             raise refuse(CaseError.INCOMPLETE, "入户调查表缺少在场家庭成员签字")
         if len(a.findings.strip()) < 4:
             raise refuse(CaseError.INCOMPLETE, "请填写入户调查情况")
-        if a.visited_on > today() or (self.accepted_on and a.visited_on < self.accepted_on):
-            raise refuse(CaseError.INVALID, "调查日期应在受理之后、今天之前")
+        self.check_date(a.visited_on, "调查日期")
 
     @workflow.update(name=Action.NEIGHBOUR_INTERVIEW.value)
     async def neighbour_interview(self, a: NeighbourInterview) -> ActionAck:
         self.neighbour_done = True
+        self.investigators.add(a.actor.username)  # field work: the interviewer may not approve the case
         key = self.journal.note(
             Action.NEIGHBOUR_INTERVIEW,
             a.actor,
@@ -296,6 +308,7 @@ class ReviewActions(ReviewDecision):
     @neighbour_interview.validator
     def _v_neighbour_interview(self, a: NeighbourInterview) -> None:
         self.check_met(Action.NEIGHBOUR_INTERVIEW, a.actor, a.interviewees, "走访对象", a.findings, "走访情况")
+        self.check_date(a.interviewed_on, "走访日期")
 
     # ---- hearing, decision, public notice -----------------------------------------------------------
 
@@ -323,6 +336,7 @@ class ReviewActions(ReviewDecision):
     @hearing.validator
     def _v_hearing(self, a: Hearing) -> None:
         self.check_met(Action.HEARING, a.actor, a.participants, "参加评议人员", a.summary, "评议情况")
+        self.check_date(a.held_on, "评议日期")
 
     @workflow.update(name=Action.OBJECTION.value)
     async def objection_raised(self, a: Objection) -> ActionAck:
@@ -385,6 +399,9 @@ class ReviewActions(ReviewDecision):
 
     @workflow.update(name=Action.EXTEND_DEADLINE.value)
     async def extend_deadline(self, a: DeadlineExtension) -> ActionAck:
+        # Two requests may pass their validators before either is applied (a double click): one extension only.
+        if workflow.patched(EXTEND_ONCE):
+            self.check(Action.EXTEND_DEADLINE, a.actor)
         await self.clock.extend()
         n, due = self.clock.statutory_working_days, self.clock.statutory_deadline
         return self.ack(
@@ -418,11 +435,13 @@ class ReviewActions(ReviewDecision):
             await self.objected_via_front_door(ObjectionFiled(ref=complaint_no, kind="complaint", objector="投诉人"))
             return
         self.complaints.append(complaint_no)
+        if workflow.patched(COMPLAINT_NEW_VISIT):
+            self.district_visit_done = False  # the complaint asks for a visit of its own, even after an earlier one
         if self.stage in (Stage.HEARING, Stage.DECISION):
             self.hearing_done = False
         await self.hand_over(COMPLAINT)
         if since(COMPLAINT_UNNAMED):
-            self.journal.note("district_visit_required", None, {}, "本案须由区民政局入户调查")
+            self.journal.note(DISTRICT_VISIT_REQUIRED, None, {}, "本案须由区民政局入户调查")
         else:
             self.journal.note(
                 "complaint_filed",

@@ -15,7 +15,7 @@ from temporalio import workflow
 
 from workflows.common import ACTIVITY, RescheduledTimer, remind_at, working_days
 from workflows.journal import Journal
-from workflows.review_patches import current
+from workflows.review_patches import DEADLINE_RECORDED, current
 
 with workflow.unsafe.imports_passed_through():
     from rules.clock import at_time, end_of
@@ -169,11 +169,39 @@ class ReviewClock:
         kind, days_left = due
         if kind == "recompute":
             self.recompute_requested = False
+            before = (self.deadline, self.statutory_deadline)
             await self.recompute()
+            if workflow.patched(DEADLINE_RECORDED):
+                await self.record_recomputed(*before)
         elif kind == "reminder":
             await self.remind(days_left)
         else:
             await self.escalate(kind)
+
+    async def record_recomputed(self, deadline: DeadlineInfo | None, statutory: date | None) -> None:
+        """A calendar import moved the limits (or settled a provisional one): say so in the timeline, which
+        writes the new limit to the case row the lists read."""
+        new = self.deadline
+        if new is None or deadline is None:
+            return
+        was = (deadline.deadline, deadline.provisional, statutory)
+        if (new.deadline, new.provisional, self.statutory_deadline) == was:
+            return
+        settled = "（暂定：该年度放假安排尚未发布）" if new.provisional else ""
+        self.case.journal.note(
+            "deadline_recomputed",
+            None,
+            {
+                "deadline": str(new.deadline),
+                "provisional": new.provisional,
+                "previous_deadline": str(deadline.deadline),
+                "statutory_deadline": str(self.statutory_deadline) if self.statutory_deadline else None,
+            },
+            f"工作日历已更新，办结时限重算为 {new.deadline}{settled}"
+            + (f"，法定办理时限为 {self.statutory_deadline}" if self.statutory_deadline else "")
+            + f"（原为 {deadline.deadline}{'，暂定' if deadline.provisional else ''}）",
+        )
+        await self.case.journal.persist()
 
     async def remind(self, days_left: int) -> None:
         case = self.case

@@ -22,6 +22,7 @@ from workflows.review_patches import MEANS_TEST_TO_DISTRICT, since
 
 with workflow.unsafe.imports_passed_through():
     from rules.clock import beijing_date, end_of
+    from rules.progress import REFERRED_TO_DISTRICT
     from rules.stages import Action
     from schemas.money import Money
     from schemas.policy import Policy
@@ -134,7 +135,7 @@ class ReviewDecision:
         self.district_approval = True
         return self.ack(
             await self.journal.record(
-                "referred_to_district",
+                REFERRED_TO_DISTRICT,
                 a.actor,
                 {"reason": a.override_reason, "unmet": [c.code for c in self.eligibility().criteria if not c.holds]},
                 f"{self.unmet(self.eligibility())}，乡镇不能直接批准，报区民政局审核确认。理由：{a.override_reason}",

@@ -58,6 +58,15 @@ EARLIER = frozenset(
 CURRENT = "review-2026-12"
 
 
+# Patched on their own, since CURRENT (each called where its branch starts, so every case started since records it):
+# a deadline a calendar import moved is written to the case row with an entry in the timeline;
+DEADLINE_RECORDED = "deadline-recomputed-recorded"
+# a complaint asks for a new visit by the district even if it visited before (the case does not stall);
+COMPLAINT_NEW_VISIT = "complaint-new-district-visit"
+# a second extension that passed its validator beside the first is refused in the handler.
+EXTEND_ONCE = "extend-deadline-once"
+
+
 def current() -> bool:
     """Whether this case was started since `CURRENT` (memoized by the SDK: the first call decides)."""
     return workflow.patched(CURRENT)

@@ -183,6 +183,28 @@ async def scenario_complaint_in_review(env: WorkflowEnvironment, app_id: str) ->
     await h.result()
 
 
+async def scenario_complaint_after_visit(env: WorkflowEnvironment, app_id: str) -> None:
+    """(Since v10) the district visits, the calendar changes, the district extends the statutory limit; a
+    complaint during the hearing asks for a new district visit, then the case goes on and is enrolled."""
+    from schemas.review import DeadlineExtension
+    from tests.support.review import hearing, home_visit, interview, verification
+
+    h = await _start(env, app_id)
+    today = (await until_stage(h, "investigation")).clock.accepted_on
+    await h.signal(ReviewNames.CALENDAR_CHANGED)
+    await act(h, Action.VERIFICATION_RESULT, verification())
+    await act(h, Action.HOME_VISIT, home_visit(today, by="qu_minzheng", with_="shipo_jingban"))
+    await act(h, Action.NEIGHBOUR_INTERVIEW, interview(today))
+    await until_stage(h, "hearing")
+    await act(h, Action.EXTEND_DEADLINE, DeadlineExtension(actor=actor("qu_minzheng"), reasons="需补充核查收入"))
+    await h.signal(ReviewNames.COMPLAINT_FILED, "TS-20261204-RPLY03")
+    await until_stage(h, "investigation")
+    await act(h, Action.HOME_VISIT, home_visit(today, by="qu_minzheng", with_="shipo_jingban"))
+    await act(h, Action.HEARING, hearing(today))
+    await act(h, Action.DECISION, Decision(actor=actor("shipo_shenpi"), approve=True, category="B"))
+    await h.result()
+
+
 async def scenario_withdrawn(env: WorkflowEnvironment, app_id: str) -> None:
     """(Since v7) withdrawn at the applicant's signed request while the clock waits for missing materials."""
     from schemas.review import MissingMaterials, Withdrawal
@@ -494,6 +516,7 @@ SCENARIOS = {
     "relatives": scenario_relatives,
     "district": scenario_district,
     "complaint_in_review": scenario_complaint_in_review,
+    "complaint_after_visit": scenario_complaint_after_visit,
     "objection_12349": scenario_objection_12349,
     "emergency": scenario_emergency,
     "ongoing": scenario_ongoing,

@@ -364,6 +364,8 @@ def open_case(stage: str, **changes: Any) -> dict[str, Any]:
         "neighbour_done": False,
         "district_visit_done": False,
         "relatives_match": False,
+        "district_visit_required": False,
+        "district_approval": False,
         "overdue": False,
     } | changes
 
@@ -375,12 +377,19 @@ def open_case(stage: str, **changes: Any) -> dict[str, Any]:
         (Role.VILLAGE_CADRE, open_case("investigation", home_visit_done=True), ["neighbour_interview"]),
         (Role.TOWNSHIP_APPROVER, open_case("investigation"), []),
         (Role.DISTRICT_OFFICER, open_case("investigation", verification_open=True), ["verification_result"]),
-        (Role.DISTRICT_OFFICER, open_case("investigation", relatives_match=True), ["district_home_visit"]),
+        (Role.DISTRICT_OFFICER, open_case("investigation", district_visit_required=True), ["district_home_visit"]),
+        (
+            Role.DISTRICT_OFFICER,
+            open_case("investigation", district_visit_required=True, district_visit_done=True),
+            [],
+        ),
         (Role.TOWNSHIP_CASEWORKER, open_case("hearing"), ["hearing"]),
         (Role.VILLAGE_CADRE, open_case("hearing"), []),
         (Role.TOWNSHIP_APPROVER, open_case("decision"), ["decision"]),
         (Role.TOWNSHIP_APPROVER, open_case("decision", approval_level="district"), []),
         (Role.DISTRICT_OFFICER, open_case("decision", approval_level="district"), ["decision"]),
+        (Role.TOWNSHIP_APPROVER, open_case("decision", district_approval=True), []),  # referred to the district
+        (Role.DISTRICT_OFFICER, open_case("decision", district_approval=True), ["decision"]),
         (Role.DISTRICT_OFFICER, open_case("decision", handled_by="district"), ["decision"]),
         (Role.DISTRICT_OFFICER, open_case("hearing", overdue=True), ["take_over"]),
         (Role.DISTRICT_OFFICER, open_case("hearing", overdue=True, handled_by="district"), ["hearing"]),

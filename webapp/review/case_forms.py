@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from rules.investigators import ASSISTING_ROLES
 from rules.stages import Action, ActorView, CaseView, Stage, open_steps
 from schemas.policy import ApprovalLevel, Policy
+from schemas.relatives import unsettled
 from schemas.review import CaseState
 from schemas.staff import Actor
 from webapp.payloads import body_model
@@ -41,8 +42,9 @@ def case_view(state: CaseState, policy: Policy) -> CaseView:
         place=state.village_code or state.township_code,
         paused=bool(state.clock and state.clock.paused),
         handled_by=state.handled_by,
-        district_approves=policy.review.approval_level(state.township_code) is ApprovalLevel.DISTRICT,
-        barred=frozenset(state.barred_staff),
+        district_approves=state.district_approval
+        or policy.review.approval_level(state.township_code) is ApprovalLevel.DISTRICT,
+        barred=frozenset(state.barred_staff) | unsettled(state.namesakes),
         verified=state.verification_done,
         escalated=bool(state.escalations),
         home_visit_done=state.home_visit_done,

@@ -25,6 +25,8 @@ EVENT_WORDS = {
     "reminder": "Deadline reminder",
     "complaint_filed": "Complaint filed about the case",
     "refusal_delivery_overdue": "Refusal notice not yet delivered",
+    "deadline_recomputed": "Deadline recomputed after a calendar change",
+    "district_visit_required": "The district must visit the household itself",
 }
 
 

@@ -33,12 +33,12 @@ def open_case_view(case: Mapping[str, Any]) -> CaseView:
         place=case["place"],
         paused=case["paused"],
         handled_by=case["handled_by"],
-        district_approves=case.get("approval_level") == "district",
+        district_approves=case.get("approval_level") == "district" or case["district_approval"],
         verified=not case["verification_open"],
         escalated=case["overdue"],
         home_visit_done=case["home_visit_done"],
         neighbour_done=case["neighbour_done"],
-        district_visit_due=case["relatives_match"] and not case["district_visit_done"],
+        district_visit_due=case["district_visit_required"] and not case["district_visit_done"],
     )
 
 
