@@ -354,6 +354,20 @@ async def case_exists(db: Db, case_id: str) -> bool:
     return await db.fetchval("select exists(select 1 from cases where case_id = $1)", case_id)
 
 
+async def case_in_township(db: Db, case_id: str, township_code: str) -> str | None:
+    """The recorded case of the township `township_code` numbered `case_id`, as it is recorded: that very
+    number, else the one number differing from it in letter case only (a number read off paper); None if the
+    township has no such case (or two that differ in letter case only)."""
+    found = await db.fetch(
+        "select case_id from cases where township_code = $2 and lower(case_id) = lower($1) "
+        "order by case_id = $1 desc limit 2",
+        case_id,
+        township_code,
+    )
+    ids = [r["case_id"] for r in found]
+    return ids[0] if ids and (ids[0] == case_id or len(ids) == 1) else None
+
+
 @dataclass(frozen=True)
 class EscalationRow:
     case_id: str

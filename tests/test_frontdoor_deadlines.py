@@ -13,7 +13,7 @@ import pytest
 
 from schemas.frontdoor import ReferralNames, ReferralState, referral_workflow_id
 from schemas.staff import Bureau
-from tests.support.clients import login
+from tests.support.clients import insert_case, login
 from tests.support.clock import SkippingEnvironment, beijing
 from tests.support.factories import application
 from tests.support.frontdoor import PERSON, add_bureau_user, portal_post, referrals_of, resident
@@ -211,6 +211,7 @@ async def _visit_required(c, headers) -> dict | None:
 async def test_staff_register_a_complaint_for_the_district(
     web: httpx.AsyncClient, review_env: SkippingEnvironment, pool: asyncpg.Pool
 ) -> None:
+    await insert_case(pool, "FD-CLOSED-CASE", status="closed", stage="enrolled")  # recorded, not in review
     township = await login(web, "shipo_jingban")
     r = await web.post(
         "/api/complaints",
@@ -220,7 +221,7 @@ async def test_staff_register_a_complaint_for_the_district(
             "phone": "0564-3331234",
             "township_code": "341503106",
             "about_person": "张华",
-            "about_case_id": "NO-SUCH-CASE",
+            "about_case_id": "FD-CLOSED-CASE",
             "content": "来电反映审批人张华优亲厚友",
             "to_district": True,
         },

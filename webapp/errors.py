@@ -31,17 +31,22 @@ def error_responses(descriptions: dict[int, str]) -> dict[int | str, dict[str, A
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, case_id: str | None = None) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, case_id: str | None = None, *, field: str | None = None
+    ) -> None:
+        """`field`: the one input refused (a form shows `message` beside it; the API names it in `errors`)."""
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.case_id = case_id
+        self.field = field
 
     @property
     def body(self) -> ErrorBody:
         link = f"/cases/{self.case_id}" if self.case_id else None
-        return ErrorBody(code=self.code, message=self.message, case_id=self.case_id, link=link)
+        errors = [{"loc": [self.field], "type": self.code, "msg": self.message}] if self.field else None
+        return ErrorBody(code=self.code, message=self.message, errors=errors, case_id=self.case_id, link=link)
 
 
 def unauthenticated() -> ApiError:

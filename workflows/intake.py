@@ -153,6 +153,8 @@ class IntakeWorkflow(FrontDoorSubject, RecordsDocuments):
             complainant=req.name,
             phone=req.phone,
             township_code=req.township_code,
+            # checked before this intake started: a case of the complaint's own township, as recorded, or none
+            # (webapp.frontdoor.rows.case_complained_of, for the portal's, the desk's and the API's requests)
             about_case_id=req.about_case_id,
             about_person=req.about_person,
             content=req.description,

@@ -21,6 +21,7 @@ from webapp import authz
 from webapp.errors import ApiError, forbidden
 from webapp.frontdoor.models import ComplaintCreated, ComplaintDetail, ComplaintIn, ComplaintList, ComplaintSummary
 from webapp.frontdoor.rows import (
+    case_complained_of,
     check_places,
     complaint_row,
     complaint_summary,
@@ -45,6 +46,7 @@ async def register_complaint(
     if not within(actor.place_code, body.township_code):
         raise forbidden("只能登记本乡镇（街道）的投诉", "out_of_jurisdiction")
     await check_places(db, body.township_code, None)
+    case_id = await case_complained_of(db, body.about_case_id, body.township_code)
     complaint_no = await start_fresh(
         connected(temporal),
         ComplaintNames.WORKFLOW,
@@ -55,7 +57,7 @@ async def register_complaint(
             complainant=body.complainant,
             phone=body.phone,
             township_code=body.township_code,
-            about_case_id=body.about_case_id or None,
+            about_case_id=case_id,
             about_person=body.about_person or None,
             content=body.content,
             unit_code=DISTRICT_CODE if body.to_district else body.township_code,

@@ -8,10 +8,12 @@ Every page calls the functions the HTTP API calls (the feature's service modules
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
 import asyncpg
 from fastapi import APIRouter, Request, Response
+from pydantic import ValidationError
 from temporalio.client import Client
 
 from db import places_repo
@@ -96,13 +98,15 @@ async def _new_page(
     actor: Actor,
     db: asyncpg.Pool,
     feedback: Feedback,
+    errors: dict[str, str] | None = None,
 ) -> Response:
+    """The form; `errors`: a refusal of one field (ApiError.field), shown beside it as well."""
     towns = await places_repo.places_at_level(db, "township", actor.place_code)
     villages = await places_repo.places_at_level(db, "village", actor.place_code)
     return render(
         request,
         "frontdoor/new.html",
-        LABELS | {**feedback.context("values", "error"), "towns": towns, "villages": villages},
+        LABELS | {**feedback.context("values", "error"), "errors": errors or {}, "towns": towns, "villages": villages},
         status=feedback.status,
         actor=actor,
     )
@@ -138,7 +142,11 @@ async def register(request: Request, actor: PageActor, db: Db, temporal: MaybeTe
         created = await requests.register_request(db, temporal, body, actor)
         return f"/frontdoor/requests/{created.request_no}?done=new"
 
-    return await submit(attempt, lambda exc: _new_page(request, actor, db, Feedback.refused(exc, values)))
+    def again(exc: ValidationError | ApiError) -> Awaitable[Response]:
+        field = {exc.field: exc.message} if isinstance(exc, ApiError) and exc.field else {}
+        return _new_page(request, actor, db, Feedback.refused(exc, values), field)
+
+    return await submit(attempt, again)
 
 
 # ---- complaints -------------------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ ERRORS = error_responses(
         403: "角色、辖区、部门不允许或须回避（wrong_role / wrong_bureau / recused …）",
         404: "不存在",
         409: "环节不对或已办结（wrong_stage / closed）",
-        422: "数据不合法（中文提示）",
+        422: "数据不合法（中文提示；投诉涉及的案件不是所选乡镇（街道）的案件：case_not_found）",
     }
 )
 
@@ -152,7 +152,7 @@ class ComplaintIn(BaseModel):
     complainant: str = Field(min_length=1, max_length=30)
     phone: Phone
     township_code: str = Field(pattern=r"^\d{9}$")
-    about_case_id: str | None = Field(default=None, max_length=64)
+    about_case_id: str | None = Field(default=None, max_length=64, description="涉及的案件编号（所选乡镇的案件）")
     about_person: str | None = Field(default=None, max_length=60)
     content: str = Field(min_length=4, max_length=4000)
     to_district: bool = Field(default=False, description="由区民政局直接承办（如投诉乡镇负责人）")

@@ -54,6 +54,7 @@ from webapp.frontdoor.models import (
 )
 from webapp.frontdoor.rows import (
     about,
+    case_complained_of,
     check_needs,
     check_places,
     complaint_summary,
@@ -82,6 +83,11 @@ async def submit_request(
     """Start the intake under a fresh number and wait briefly for the workflow to record it (answer date)."""
     await check_places(db, body.township_code, body.village_code)
     check_needs(body.needs)
+    # a case number means something on a complaint only, and there only a case of the complaint's township
+    complained_of = None
+    if body.kind is RequestKind.COMPLAINT:
+        complained_of = await case_complained_of(db, body.about_case_id, body.township_code)
+    body = body.model_copy(update={"about_case_id": complained_of})
     if not body.village_code and any(BY_CODE[n].route is Route.EMERGENCY for n in body.needs):
         raise ApiError(422, "invalid", "突发急难由村（社区）先行救助，请选择所在村（社区）")
     client = connected(temporal)

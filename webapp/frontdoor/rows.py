@@ -4,13 +4,15 @@ if it does not exist or is not theirs to see. The household view reads the same 
 
 from __future__ import annotations
 
+import re
 import secrets
+import unicodedata
 from dataclasses import asdict
 from typing import Any
 
 import asyncpg
 
-from db import frontdoor_repo, places_repo
+from db import cases_repo, frontdoor_repo, places_repo
 from db.frontdoor_filters import Reader
 from db.frontdoor_repo import COMPLAINT_SQL, REFERRAL_SQL, REQUEST_SQL  # noqa: F401 (the household view's, for now)
 from infra.clock import today
@@ -20,9 +22,11 @@ from rules.frontdoor_actions import ComplaintView, handles_complaint
 from rules.needs import BY_CODE
 from schemas.identity import mask_name, mask_phone
 from schemas.money import from_fen
+from schemas.review import APPLICATION_ID
 from schemas.staff import Actor, Role
 from webapp import authz
 from webapp.errors import ApiError, forbidden, not_found
+from webapp.field_labels import field_label
 from webapp.frontdoor.models import ComplaintSummary, LogEntry, ReferralSummary, RequestSummary
 
 _ALPHABET = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I or O: read out over the phone, they look like 1 and 0
@@ -171,6 +175,28 @@ async def check_places(db: asyncpg.Pool, township_code: str, village_code: str |
     village = await places_repo.get_place(db, village_code) if village_code else None
     if village_code and (village is None or village.parent_code != township_code):
         raise ApiError(422, "invalid", "村（社区）不属于所选乡镇（街道）")
+
+
+CASE_NOT_FOUND = "未在所选乡镇（街道）找到该案件编号"
+
+
+async def case_complained_of(db: asyncpg.Pool, case_number: str | None, township_code: str) -> str | None:
+    """The review case a complaint names, as recorded (full-width characters typed in made half-width, spaces
+    removed, letter case as recorded); None if it names none. The complaint workflow tells that case (which
+    sends it back to investigation and requires the district's visit), so every way of filing a complaint (the
+    desk's and the API's registration, and a 12349 request, from the portal or the desk, before its intake
+    starts) refuses a number that is not a case of the complaint's own township: 422 `case_not_found`, one
+    answer whether the case does not exist or lies elsewhere, so that nobody learns of other townships' cases."""
+    number = re.sub(r"\s+", "", unicodedata.normalize("NFKC", case_number or ""))
+    if not number:
+        return None
+    found = None
+    if re.fullmatch(APPLICATION_ID, number):
+        found = await cases_repo.case_in_township(db, number, township_code)
+    if found is None:
+        message = f"{field_label(('about_case_id',))}：{CASE_NOT_FOUND}"
+        raise ApiError(422, "case_not_found", message, field="about_case_id")
+    return found
 
 
 def check_needs(codes: list[str]) -> None:

@@ -164,7 +164,7 @@ async def _submit(
     try:
         created = await submit_request(db, temporal, body, Channel.PORTAL, None)
     except ApiError as exc:
-        return await _form(request, db, kind, values, {"form": exc.message}, status=exc.status)
+        return await _form(request, db, kind, values, {exc.field or "form": exc.message}, status=exc.status)
     token = _receipts(request).dumps(created.request_no)
     return RedirectResponse(f"/portal/done?t={token}", status_code=303)
 
