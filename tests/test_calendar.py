@@ -305,3 +305,17 @@ def test_cli_import_bad_file_fails_before_touching_a_database(runner, tmp_path):
     assert result.exit_code == 1
     assert "not in 2027" in result.stderr
     assert not (tmp_path / "var" / "pg").exists()
+
+
+def test_the_case_pages_statutory_limit_is_tentative_through_a_year_without_a_notice() -> None:
+    from webapp.review.case_page import provisional
+
+    cal = WorkCalendar()
+    assert cal.is_provisional(2027) and not cal.is_provisional(2026)
+    accepted = date(2026, 12, 1)
+    assert cal.add_working_days(accepted, 20).date == date(2026, 12, 29)
+    statutory = cal.add_working_days(accepted, 30)
+    assert (statutory.date, statutory.provisional) == (date(2027, 1, 13), True)
+    assert provisional(cal, accepted, statutory.date) is True
+    assert provisional(cal, accepted, date(2026, 12, 29)) is False
+    assert provisional(cal, accepted, None) is False

@@ -129,6 +129,12 @@ def _timeline(
     return out
 
 
+def provisional(cal: WorkCalendar, accepted_on: date, due: date | None) -> bool:
+    """Whether a limit counted from `accepted_on` to `due` runs through a year whose holiday notice is not in the
+    calendar yet (the statutory limit's, which the case row does not keep)."""
+    return bool(due and cal.provisional_years(accepted_on.year, due.year))
+
+
 def _pause(events: list[LoggedEvent]) -> date | None:
     """The day the clock was paused, if the latest pause/resume event is a pause."""
     for e in reversed(events):
@@ -210,6 +216,9 @@ async def case_page(
         "full_ids": shows_full_ids(actor, barred_names),
         "accepted_at": accepted_at,
         "days_left": working_days_left(cal, now, row.deadline) if row.deadline else None,
+        "statutory_provisional": provisional(
+            cal, accepted_at.date(), state.clock.statutory_deadline if state and state.clock else None
+        ),
         "paused_since": _pause(events),
         "timeline": _timeline(events, accepted_at.date(), cal, names),
         "findings": findings(events, state, names),
