@@ -1,7 +1,7 @@
 """The monthly payroll (tables `payrolls`, `payroll_lines`, `payroll_results`, `payroll_tasks`, migration 0030):
-who is paid in a month and how much (`PAYABLE`, which the fund declaration sums too, so the two agree), the
-draft of a township's payroll in one INSERT … SELECT over the register, its check and confirmation, the bank's
-answer applied in one statement, and the tasks and escalations that follow.
+who is paid in a month and how much (`payroll_due_repo.due`, which the fund declaration sums too, so the two
+agree), the draft of a township's payroll in one INSERT … SELECT over the register, its check and confirmation,
+the bank's answer matched line by line, and the tasks and escalations that follow.
 
 The amounts are set-based SQL over the whole register: a township of thousands of recipients is one
 statement, never one query per recipient.
@@ -13,27 +13,11 @@ from datetime import date, datetime
 
 import asyncpg
 
+from db.payroll_due_repo import due
 from rules.months import add_months
-from rules.payroll import line_note
+from rules.payroll import SentLine, line_note, match_return
 from schemas.payroll import PayrollDrafted, PayrollStart, PayrollStep, ReturnApplied
 from schemas.review import AssistanceType, CaseEvent, EscalationIn, NotificationIn
-
-BEIJING_FIRST = "($1::date::timestamp at time zone 'Asia/Shanghai')"  # 00:00 Beijing of the month's first day
-
-# Who is paid for the month starting $1, and how much: active recipients whose first payment month has come,
-# and those stopped within the month or later (a stop takes effect from the month after it); the amount in
-# force that month is the old amount of the first adjustment decided in the month or later, else the current
-# one; the first month adds its months of arrears (recipients.arrears_months).
-PAYABLE = f"""
-select r.case_id, r.township_code, r.assistance_type, r.people, r.household_id,
-       case when r.first_payment_month = $1 then r.arrears_months else 0 end as arrears,
-       coalesce((select o.old_amount_fen from ongoing_reviews o where o.case_id = r.case_id and o.outcome = 'adjust'
-                 and o.reviewed_at >= {BEIJING_FIRST} order by o.reviewed_at limit 1), r.monthly_amount_fen)
-       * (1 + case when r.first_payment_month = $1 then r.arrears_months else 0 end) as amount_fen
-from recipients r
-where r.first_payment_month <= $1
-  and (r.status = 'active' or (r.status = 'stopped' and r.stopped_at >= {BEIJING_FIRST}))
-"""
 
 KIND_LABELS = {t.value: t.label for t in AssistanceType}
 
@@ -44,7 +28,8 @@ def first_of(month: str) -> date:
 
 async def townships_to_pay(conn: asyncpg.Connection, month: str) -> list[str]:
     rows = await conn.fetch(
-        f"select distinct township_code from ({PAYABLE}) p where amount_fen > 0 order by 1", first_of(month)
+        f"select distinct township_code from ({due('true', this_month=True)}) p where amount_fen > 0 order by 1",
+        first_of(month),
     )
     return [r["township_code"] for r in rows]
 
@@ -84,11 +69,14 @@ left join lateral (
 
 async def draft(conn: asyncpg.Connection, start: PayrollStart, workflow_id: str) -> PayrollDrafted:
     """Draft the township's payroll for the month (or redraft a draft); a payroll already checked or confirmed
-    is returned as it is. A supplementary run (`seq` > 0) pays again what failed or was held, once the township
-    has fixed the account. With nothing to pay, `payroll_id` is None (the empty row stays: payrolls are never
-    deleted; the lists leave out payrolls without lines)."""
+    is returned as it is. The regular run (`seq` 0) pays the month and any earlier month still due (never put on
+    a payroll: `payroll_due_repo.due`); a supplementary run (`seq` > 0) pays such months too, and again what
+    failed or was held, once the township has fixed the account. With nothing to pay, `payroll_id` is None (the
+    empty row stays: payrolls are never deleted; the lists leave out payrolls without lines). The township's
+    drafts take turns (a lock), so two drafts never both put the same month on a payroll."""
     first = first_of(start.month)
     async with conn.transaction():
+        await conn.execute("select pg_advisory_xact_lock(hashtext('payroll-draft-' || $1::text))", start.township_code)
         row = await _payroll_row(conn, workflow_id)
         if row is not None and row["status"] != "draft":
             return _drafted(row)
@@ -103,9 +91,8 @@ async def draft(conn: asyncpg.Connection, start: PayrollStart, workflow_id: str)
         else:
             payroll_id = row["id"]
             await conn.execute("delete from payroll_lines where payroll_id = $1", payroll_id)
-        if start.seq == 0:
-            await _regular_lines(conn, payroll_id, start.township_code, first)
-        else:
+        await _due_lines(conn, payroll_id, start.township_code, first, late=start.seq > 0)
+        if start.seq > 0:
             await _retry_lines(conn, payroll_id, start.township_code, first)
         totals = await conn.fetchrow(
             "update payrolls p set lines = t.n, amount_fen = t.fen, held_lines = t.held, held_fen = t.held_fen "
@@ -122,29 +109,38 @@ async def draft(conn: asyncpg.Connection, start: PayrollStart, workflow_id: str)
         return _drafted(totals)
 
 
-async def _regular_lines(conn: asyncpg.Connection, payroll_id: int, township: str, first: date) -> None:
+async def _due_lines(conn: asyncpg.Connection, payroll_id: int, township: str, first: date, late: bool) -> None:
+    """A line for each month due to the township's recipients up to `first` and on no other payroll: the month
+    itself ("2027年03月…"), or one paid late with its arrears ("补发2027年02月…": an earlier month, or any month
+    in a supplementary run, `late`)."""
     rows = await conn.fetch(
         f"""
-        with p as ({PAYABLE})
-        select p.case_id, p.assistance_type, p.people, p.arrears, p.amount_fen,
+        with p as ({due("y.id <> $3", this_month=False)})
+        select p.case_id, p.assistance_type, p.people, p.for_month, p.arrears, p.amount_fen,
                coalesce(a.holder_name, c.applicant_name) as holder_name,
                coalesce(h.id_number, me.id_number, '') as id_number,
                a.bank_name, a.account_number, a.account_masked
         from p {_LINE_SOURCE}
         where p.township_code = $2 and p.amount_fen > 0
-        order by c.village_code nulls last, p.case_id
+        order by c.village_code nulls last, p.case_id, p.for_month
         """,
         first,
         township,
+        payroll_id,
     )
     await conn.executemany(
         f"insert into payroll_lines ({_LINE_COLUMNS}, arrears_months, note) "
         "values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         [
             (
-                *_line(payroll_id, r, first),
+                *_line(payroll_id, r, r["for_month"]),
                 r["arrears"],
-                line_note(KIND_LABELS.get(r["assistance_type"], ""), first, r["arrears"], retry=False),
+                line_note(
+                    KIND_LABELS.get(r["assistance_type"], ""),
+                    r["for_month"],
+                    r["arrears"],
+                    late or r["for_month"] < first,
+                ),
             )
             for r in rows
         ],
@@ -224,7 +220,8 @@ _STEPS = {"check": ("draft", "checked"), "confirm": ("checked", "confirmed")}
 
 async def record_step(conn: asyncpg.Connection, step: PayrollStep) -> None:
     """The township's check (draft -> checked) or the district's confirmation (checked -> confirmed, its held
-    lines becoming the township's tasks); a step already recorded by the same person does nothing."""
+    lines becoming the township's tasks, resolved at once for a recipient whose account is on file by now); a
+    step already recorded by the same person does nothing."""
     async with conn.transaction():
         row = await conn.fetchrow(
             "select status, checked_by, confirmed_by, township_code from payrolls where id = $1 for update",
@@ -247,11 +244,10 @@ async def record_step(conn: asyncpg.Connection, step: PayrollStep) -> None:
         if step.action == "check":
             return
         await conn.execute(
-            "insert into payroll_tasks (township_code, case_id, line_id, kind, reason) "
-            "select $2, case_id, id, 'no_account', '无发放账户，暂未发放' from payroll_lines "
-            "where payroll_id = $1 and account_number is null on conflict (line_id) do nothing",
-            step.payroll_id,
+            _OPEN_TASK.format(kind="'no_account'", reason="'无发放账户，暂未发放'")
+            + "where l.payroll_id = $2 and l.account_number is null on conflict (line_id) do nothing",
             row["township_code"],
+            step.payroll_id,
         )
 
 
@@ -267,9 +263,25 @@ async def store_return(conn: asyncpg.Connection, payroll_id: int, file_name: str
     )
 
 
+# A task opened for a line whose recipient's account on file is already another (a failed line) or exists at all
+# (a held line) is resolved at once by whoever set that account: it was fixed before the task existed, and the
+# next supplementary run pays the line again.
+_TASK_FIXED = "a.account_number is not null and a.account_number is distinct from l.account_number"
+_OPEN_TASK = f"""
+insert into payroll_tasks (township_code, case_id, line_id, kind, reason, resolved_at, resolved_by)
+select $1, l.case_id, l.id, {{kind}}, {{reason}},
+       case when {_TASK_FIXED} then now() end, case when {_TASK_FIXED} then a.changed_by end
+from payroll_lines l
+left join payment_accounts a on a.case_id = l.case_id and a.superseded_at is null
+"""
+
+
 async def apply_return(conn: asyncpg.Connection, payroll_id: int, return_id: int) -> ReturnApplied:
-    """Mark each line the return names paid or failed (matched by account number, else ID number, and amount;
-    a line's first result stands); each failure becomes a task of the township. Idempotent."""
+    """Mark each line the return names paid or failed, each row settling one line at most and each line taking
+    one row at most (`rules.payroll.match_return`: by account number, else ID number, and amount, the 备注
+    naming the month when the bank gives it back; a line's first result stands); each failure becomes a task of
+    the township. Rows that match no line are counted as unmatched; lines left without a row stay outstanding.
+    Idempotent."""
     async with conn.transaction():
         township, rows = await conn.fetchrow(
             "select y.township_code, r.rows from payroll_returns r join payrolls y on y.id = r.payroll_id "
@@ -277,28 +289,29 @@ async def apply_return(conn: asyncpg.Connection, payroll_id: int, return_id: int
             return_id,
             payroll_id,
         )
-        await conn.execute(
-            """
-            with r as (
-                select * from jsonb_to_recordset($2::jsonb)
-                    as x(n int, account text, id_number text, amount_fen bigint, result text, reason text)
-            ), m as (
-                select distinct on (l.id) l.id as line_id, r.result, r.reason from r
-                join payroll_lines l on l.payroll_id = $1 and l.account_number is not null
-                     and (l.account_number = r.account or l.id_number = r.id_number) and l.amount_fen = r.amount_fen
-                order by l.id, (l.account_number = r.account) desc, r.n
+        sent = [
+            SentLine(*r)
+            for r in await conn.fetch(
+                "select id, account_number, id_number, amount_fen, note from payroll_lines "
+                "where payroll_id = $1 and account_number is not null order by id",
+                payroll_id,
             )
-            insert into payroll_results (line_id, result, reason, return_id)
-            select line_id, result, nullif(reason, ''), $3 from m on conflict (line_id) do nothing
-            """,
-            payroll_id,
-            rows,
+        ]
+        pairs = match_return(sent, rows)
+        await conn.execute(
+            "insert into payroll_results (line_id, result, reason, return_id) "
+            "select x.line_id, x.result, nullif(x.reason, ''), $4 "
+            "from unnest($1::bigint[], $2::text[], $3::text[]) as x(line_id, result, reason) "
+            "on conflict (line_id) do nothing",
+            [line_id for line_id, _ in pairs],
+            [r["result"] for _, r in pairs],
+            [r.get("reason") or "" for _, r in pairs],
             return_id,
         )
         tasks = await conn.fetchval(
-            "with t as (insert into payroll_tasks (township_code, case_id, line_id, kind, reason) "
-            "select $1, l.case_id, l.id, 'failed', coalesce(x.reason, '银行发放失败') from payroll_results x "
-            "join payroll_lines l on l.id = x.line_id where x.return_id = $2 and x.result = 'failed' "
+            "with t as ("
+            + _OPEN_TASK.format(kind="'failed'", reason="coalesce(x.reason, '银行发放失败')")
+            + "join payroll_results x on x.line_id = l.id where x.return_id = $2 and x.result = 'failed' "
             "on conflict (line_id) do nothing returning 1) select count(*) from t",
             township,
             return_id,
@@ -313,16 +326,14 @@ async def apply_return(conn: asyncpg.Connection, payroll_id: int, return_id: int
             "and not exists (select 1 from payroll_results x where x.line_id = l.id)",
             payroll_id,
         )
-        matched_n = await conn.fetchval("select count(*) from payroll_results where return_id = $1", return_id)
-        applied = ReturnApplied(
+        return ReturnApplied(
             return_id=return_id,
             paid=counts["paid"],
             failed=counts["failed"],
-            unmatched=max(0, len(rows) - matched_n),
+            unmatched=len(rows) - len(pairs),
             tasks=tasks,
             outstanding=outstanding,
         )
-        return applied
 
 
 async def unpaid_in_a_row(conn: asyncpg.Connection, payroll_id: int, months: int) -> list[tuple[str, date]]:

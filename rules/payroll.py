@@ -1,7 +1,7 @@
 """The monthly payroll's rules (pure): from which month a new recipient is paid and how many months of
 arrears come with the first payment, the two-person rule of a payroll, and its workflow ids.
 
-Who is paid in a month (the register's SQL, `db.payroll_repo.PAYABLE`): active recipients whose first payment
+Who is paid in a month (the register's SQL, `db.payroll_due_repo.due`): active recipients whose first payment
 month has come, and stopped ones in the month of the stop (a stop in March pays March, not April); the amount
 in force that month is the one decided before it (an adjustment decided in March takes effect in April, as an
 enrolment does: 从作出决定次月起).
@@ -9,6 +9,8 @@ enrolment does: 从作出决定次月起).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
@@ -47,13 +49,67 @@ def month_label(first: date) -> str:
 
 
 def line_note(kind_label: str, for_month: date, arrears: int, retry: bool) -> str:
-    """备注 of a bank-file line: the month and kind, the arrears it includes, or that it is paid again."""
-    if retry:
-        return f"补发{for_month:%Y年%m月}{kind_label}"
+    """备注 of a bank-file line: the month and kind, the arrears it includes, or that it is paid late ("补发…": a
+    line paid again, or a month first paid on a later payroll). Within a payroll the notes of one recipient's
+    lines differ (one line per month), so the bank's return can name its line by it."""
+    text = f"{'补发' if retry else ''}{for_month:%Y年%m月}{kind_label}"
     if arrears:
         since = add_months(for_month, -arrears)
-        return f"{for_month:%Y年%m月}{kind_label}（含补发{since:%Y年%m月}至{add_months(for_month, -1):%Y年%m月}）"
-    return f"{for_month:%Y年%m月}{kind_label}"
+        text += f"（含补发{since:%Y年%m月}至{add_months(for_month, -1):%Y年%m月}）"
+    return text
+
+
+@dataclass(frozen=True)
+class SentLine:
+    """What the return is matched on, of a payroll line that went to the bank (in the bank file's order)."""
+
+    id: int
+    account: str
+    id_number: str
+    amount_fen: int
+    note: str
+
+
+def _tiers() -> list[tuple[Callable[[SentLine], tuple], Callable[[dict], tuple]]]:
+    """The keys a return row is matched on, most exact first: the account, amount and 备注; the ID number,
+    amount and 备注; the account and amount; the ID number and amount."""
+
+    def note(r: dict) -> str:
+        return str(r.get("note") or "").strip()
+
+    return [
+        (lambda x: (x.account, x.amount_fen, x.note), lambda r: (r["account"], r["amount_fen"], note(r))),
+        (lambda x: (x.id_number, x.amount_fen, x.note), lambda r: (r["id_number"], r["amount_fen"], note(r))),
+        (lambda x: (x.account, x.amount_fen), lambda r: (r["account"], r["amount_fen"])),
+        (lambda x: (x.id_number, x.amount_fen), lambda r: (r["id_number"], r["amount_fen"])),
+    ]
+
+
+def match_return(lines: list[SentLine], rows: list[dict]) -> list[tuple[int, dict]]:
+    """Pair the bank's return rows with the payroll's lines one to one: each row settles at most one line and
+    each line takes at most one row. Key by key (`_tiers`), the k-th unpaired line of a key (by id, the bank
+    file's order) takes the k-th unpaired row of that key (by row number); a key with an empty part matches
+    nothing. Rows left over match no line; lines left over keep waiting. (line id, row) pairs."""
+    free_lines = sorted(lines, key=lambda x: x.id)
+    free_rows = sorted(rows, key=lambda r: r["n"])
+    pairs: list[tuple[int, dict]] = []
+    for line_key, row_key in _tiers():
+        by_key: dict[tuple, list[SentLine]] = {}
+        for x in free_lines:
+            by_key.setdefault(line_key(x), []).append(x)
+        taken_lines: set[int] = set()
+        taken_rows: set[int] = set()
+        for r in free_rows:
+            key = row_key(r)
+            queue = by_key.get(key) if all(part not in ("", None) for part in key) else None
+            if queue:
+                x = queue.pop(0)
+                pairs.append((x.id, r))
+                taken_lines.add(x.id)
+                taken_rows.add(r["n"])
+        free_lines = [x for x in free_lines if x.id not in taken_lines]
+        free_rows = [r for r in free_rows if r["n"] not in taken_rows]
+    return sorted(pairs, key=lambda p: p[0])
 
 
 def payroll_workflow_id(township_code: str, month: str, seq: int = 0) -> str:

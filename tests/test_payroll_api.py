@@ -14,7 +14,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.support.clients import SHIPO, login
-from tests.support.clock import SkippingEnvironment
+from tests.support.clock import SkippingEnvironment, beijing
 from tests.support.payroll import CARDS, ENROLLED_IN_OCTOBER, seed_late_decisions, seed_recipient, start_payroll
 
 pytestmark = pytest.mark.web(temporal="review_env")
@@ -155,6 +155,7 @@ async def test_a_payment_account_is_set_with_a_reason_masked_and_resolves_the_ta
     assert (r.status_code, r.json()["code"]) == (403, "out_of_jurisdiction")
 
 
+@pytest.mark.start_at(beijing(2026, 12, 3, 9, 0))  # before the payroll day (the 10th)
 async def test_a_district_officer_drafts_the_months_roster_at_once_and_never_a_second(
     web: httpx.AsyncClient, review_env: SkippingEnvironment, pool: asyncpg.Pool
 ) -> None:
@@ -175,6 +176,25 @@ async def test_a_district_officer_drafts_the_months_roster_at_once_and_never_a_s
         65000,
     )
     assert again.json()["payroll_id"] == first.json()["payroll_id"]
+    assert await pool.fetchval("select count(*) from payrolls") == 1
+    # A later month cannot be drafted yet: its roster would be frozen from today's register.
+    for key, month in (("run-5", "2027-01"), ("run-6", "2027-12")):
+        r = await web.post(
+            "/api/payrolls", headers=officer | {"Idempotency-Key": key}, json={"township_code": SHIPO, "month": month}
+        )
+        assert (r.status_code, r.json()) == (
+            422,
+            {
+                "code": "future_month",
+                "message": f"不能生成{month[:4]}年{month[5:]}月的发放花名册：该月尚未到来（当前为2026年12月）",
+            },
+        )
+    r = await web.post(
+        "/api/payrolls/supplementary",
+        headers=officer | {"Idempotency-Key": "run-7"},
+        json={"township_code": SHIPO, "month": "2027-01"},
+    )
+    assert (r.status_code, r.json()["code"]) == (422, "future_month")
     assert await pool.fetchval("select count(*) from payrolls") == 1
     r = await web.post(
         "/api/payrolls",

@@ -137,11 +137,15 @@ async def drafted(h: WorkflowHandle) -> PayrollState:
     raise AssertionError("payroll not drafted")
 
 
-async def lines(pool: asyncpg.Pool, workflow_id: str) -> list[tuple]:
-    """(case id, for month, amount in fen, note, masked account) of the payroll's lines, by case."""
+LINE = "l.case_id, l.for_month, l.amount_fen, l.note, l.account_masked"
+
+
+async def lines(pool: asyncpg.Pool, workflow_id: str, columns: str = LINE) -> list[tuple]:
+    """(case id, for month, amount in fen, note, masked account) of the payroll's lines, by case and month; or
+    other `columns` of the line `l` and its bank result `x`."""
     rows = await pool.fetch(
-        "select l.case_id, l.for_month, l.amount_fen, l.note, l.account_masked from payroll_lines l "
-        "join payrolls p on p.id = l.payroll_id where p.workflow_id = $1 order by l.case_id, l.for_month",
+        f"select {columns} from payroll_lines l join payrolls p on p.id = l.payroll_id "
+        "left join payroll_results x on x.line_id = l.id where p.workflow_id = $1 order by l.case_id, l.for_month",
         workflow_id,
     )
     return [tuple(r) for r in rows]

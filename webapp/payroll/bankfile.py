@@ -7,9 +7,12 @@ number, the amount in yuan with two decimals, the month and kind or "补发…")
 is formula-safe (webapp.exports); in the sheet the ID number and account are text, the amounts numbers.
 
 Return file, CSV (UTF-8, with or without BOM, or GB18030) or .xlsx: a header row naming at least 金额 and 结果
-and one of 账号 / 身份证号, optionally 失败原因 (also read: 姓名, 备注); 结果 is 成功 or 失败. A row whose first
-cell is 合计 or that is empty is skipped. Each row is matched to a line of the payroll by account number (else
-ID number) and amount; a row that matches none is counted as unmatched and changes nothing.
+and one of 账号 / 身份证号, optionally 失败原因 and 备注 (as the bank file wrote it); 结果 is 成功 or 失败. A row
+whose first cell is 合计 or that is empty is skipped. Each row settles one line of the payroll at most, and each
+line takes one row at most, matched by account number (else ID number) and amount, and by 备注 when the bank
+gives it back (it names the month: one recipient's lines of a payroll differ in it); without it, the k-th such
+row goes to the k-th such line in the bank file's order. A row that matches none is counted as unmatched and
+changes nothing.
 """
 
 from __future__ import annotations
@@ -94,7 +97,7 @@ def _rows_of(name: str, content: bytes) -> list[list[str]]:
 
 def parse_return(name: str, content: bytes) -> list[dict[str, Any]]:
     """The return file's rows as {n (row number), account, id_number, amount_fen, result (paid|failed),
-    reason}; ReturnFileError for a missing column or a bad value (naming the row and column)."""
+    reason, note}; ReturnFileError for a missing column or a bad value (naming the row and column)."""
     rows = _rows_of(name, content)
     if not rows:
         raise ReturnFileError("回盘文件为空")
@@ -128,6 +131,7 @@ def parse_return(name: str, content: bytes) -> list[dict[str, Any]]:
                 "amount_fen": amount,
                 "result": result,
                 "reason": cell(row, "失败原因") if result == "failed" else "",
+                "note": cell(row, "备注"),
             }
         )
     if not out:

@@ -124,7 +124,8 @@ async def start_run(
 ) -> PayrollState:
     """Start the township's payroll of the month (the Schedule's run does this on the payroll day; a district
     officer may do it at once: the same id, so never a second), or its next supplementary run (what failed or
-    was held, its account fixed); its state once drafted."""
+    was held, its account fixed); its state once drafted. A month later than the current one (Beijing) is refused
+    (`future_month`): its roster would be frozen from today's register."""
     action = "payroll.supplementary" if supplementary else "payroll.draft"
     authz.require(actor, action)
     if not authz.in_scope(actor, action, body.township_code):
@@ -132,8 +133,15 @@ async def start_run(
     place = await places_repo.get_place(db, body.township_code)
     if place is None or place.level != "township":
         raise not_found("该乡镇（街道）不存在")
-    client = connected(temporal)
     first = date.fromisoformat(body.month + "-01")
+    current = today().replace(day=1)
+    if first > current:
+        raise ApiError(
+            422,
+            "future_month",
+            f"不能生成{first:%Y年%m月}的发放花名册：该月尚未到来（当前为{current:%Y年%m月}）",
+        )
+    client = connected(temporal)
     seq = await payroll_views_repo.next_seq(db, body.township_code, first) if supplementary else 0
     wid = payroll_workflow_id(body.township_code, body.month, seq)
     start = PayrollStart(township_code=body.township_code, month=body.month, seq=seq)
