@@ -357,6 +357,17 @@ async def test_import_a_notice_then_count_with_it(admin: httpx.AsyncClient) -> N
     assert "<strong>2030-01-05</strong>（星期六）" in result and "暂定" not in result  # the make-up Saturday
 
 
+async def test_a_notice_with_a_december_day_of_the_year_before(admin: httpx.AsyncClient, pool) -> None:
+    """The 2012 notice's make-up Saturday 2011-12-31 is imported through the page and counted."""
+    csv = "date,kind,name\n2011-12-31,workday,元旦调休\n2012-01-01,holiday,元旦\n2012-01-02,holiday,\n"
+    form = notice_form("notice-2012.csv", csv) | {"source": "国办发明电〔2011〕39号"}
+    r = await post(admin, "/admin/calendar/import", form)
+    assert r.status_code == 303
+    assert await pool.fetchval("select kind from calendar_days where day = '2011-12-31'") == "workday"
+    result = compute_result((await admin.get("/admin/calendar", params={"start": "2011-12-29", "n": "2"})).text)
+    assert "<strong>2011-12-31</strong>（星期六）" in result
+
+
 async def test_a_bad_notice_is_listed_and_nothing_written(admin: httpx.AsyncClient, pool) -> None:
     bad = {"year": 2030, "holidays": ["2031-01-01"], "workdays": ["2030-01-07"]}
     r = await post(admin, "/admin/calendar/import", notice_form("bad.json", json.dumps(bad)))
