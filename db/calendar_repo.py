@@ -1,8 +1,9 @@
 """The administrator-maintained calendar: State Council holiday notices, parsed, validated, stored.
 
-Each notice is imported whole: its year's rows in `calendar_days` are replaced and the year is
-recorded in `calendar_years`, after which `rules.calendar.WorkCalendar` stops treating it as
-provisional. See docs/calendar-import.md for the file formats.
+Each notice is imported whole: the rows of the days it arranges in `calendar_days` are replaced (its
+year's, and the last days of December before it that a notice for year Y also arranges: `rules.calendar.
+notice_span`) and the year is recorded in `calendar_years`, after which `rules.calendar.WorkCalendar` stops
+treating it as provisional. See docs/calendar-import.md for the file formats.
 """
 
 from __future__ import annotations
@@ -19,7 +20,16 @@ from typing import Any
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from rules.calendar import BUILTIN_YEARS, HOLIDAY, WORKDAY, DayKind, WorkCalendar
+from rules.calendar import (
+    BUILTIN_YEARS,
+    HOLIDAY,
+    NEXT_NOTICE_FROM,
+    WORKDAY,
+    DayKind,
+    WorkCalendar,
+    notice_span,
+    notice_year,
+)
 
 CSV_HEADER = ["date", "kind", "name"]
 
@@ -44,7 +54,8 @@ class NoticeDay(BaseModel):
 
 
 class Notice(BaseModel):
-    """One year's holiday arrangement: weekday or weekend holidays, and make-up weekend workdays."""
+    """One year's holiday arrangement: weekday or weekend holidays, and make-up weekend workdays, of the year
+    and of the last days of December before it (from 25 December: 元旦's bridges and make-up days)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -65,7 +76,7 @@ class Notice(BaseModel):
     def _consistent(self) -> Notice:
         problems = []
         dates = [d.date for d in (*self.holidays, *self.workdays)]
-        problems += [f"{d} 不在 {self.year} 年 / not in {self.year}" for d in dates if d.year != self.year]
+        problems += [_outside(d, self.year) for d in dates if notice_year(d) != self.year]
         both = {d.date for d in self.holidays} & {d.date for d in self.workdays}
         problems += [f"{d} 既是节假日又是调休上班日 / both holiday and workday" for d in sorted(both)]
         problems += [f"{d} 重复 / listed twice" for d, n in Counter(dates).items() if n > 1 and d not in both]
@@ -84,13 +95,24 @@ class Notice(BaseModel):
         return sorted(rows)
 
 
+def _outside(d: dt.date, year: int) -> str:
+    """Why day `d` cannot be in `year`'s notice, in Chinese and English."""
+    first, last = notice_span(year)
+    if d.year == year:  # from 25 December on: the next year's notice arranges it
+        return (
+            f"{d} 由 {year + 1} 年的通知安排（12 月 {NEXT_NOTICE_FROM} 日起的日期属于下一年的通知）"
+            f" / belongs to the {year + 1} notice (from 25 December)"
+        )
+    return f"{d} 不在 {year} 年通知的范围（{first} 至 {last}）内 / not in {year}'s notice ({first} to {last})"
+
+
 @dataclass(frozen=True)
 class ImportSummary:
     year: int
     source: str
     holidays: int
     workdays: int
-    replaced: int  # rows of that year that were in calendar_days before the import
+    replaced: int  # rows of the days the notice arranges that were in calendar_days before the import
 
 
 @dataclass(frozen=True)
@@ -150,7 +172,8 @@ def _json_notice(name: str, text: str) -> dict[str, Any]:
 
 
 def _csv_notice(name: str, text: str) -> dict[str, Any]:
-    """CSV rows `date,kind,name`; the year is taken from the first date (the model checks the rest)."""
+    """CSV rows `date,kind,name`; the year is the latest notice year of the dates (a day from 25 December on
+    is the next year's), the model checks the rest."""
     reader = csv.DictReader(text.splitlines())
     if reader.fieldnames != CSV_HEADER:
         raise NoticeError(f"{name}: 表头应为 / header must be {','.join(CSV_HEADER)}, got {reader.fieldnames}")
@@ -164,7 +187,7 @@ def _csv_notice(name: str, text: str) -> dict[str, Any]:
             day = dt.date.fromisoformat((row["date"] or "").strip())
         except ValueError as e:
             raise NoticeError(f"{name}:{line}: 日期无效 / invalid date {row['date']!r}") from e
-        data.setdefault("year", day.year)
+        data["year"] = max(data.get("year", 0), notice_year(day))
         data[f"{kind}s"].append({"date": day, "name": (row["name"] or "").strip() or None})
     if "year" not in data:
         raise NoticeError(f"{name}: 文件没有数据行 / no rows")
@@ -172,8 +195,9 @@ def _csv_notice(name: str, text: str) -> dict[str, Any]:
 
 
 async def import_notice(conn: asyncpg.Connection, notice: Notice) -> ImportSummary:
-    """Replace the notice's year in `calendar_days` and record it in `calendar_years`, atomically."""
-    first, last = dt.date(notice.year, 1, 1), dt.date(notice.year, 12, 31)
+    """Replace the days the notice arranges in `calendar_days` (its year's, and the last days of December
+    before it: another year's are left alone) and record it in `calendar_years`, atomically."""
+    first, last = notice_span(notice.year)
     async with conn.transaction():
         replaced = await conn.fetchval(
             "with gone as (delete from calendar_days where day between $1 and $2 returning 1) "

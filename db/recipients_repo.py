@@ -80,7 +80,9 @@ async def _scheduled_reviews(conn: asyncpg.Connection, today: date) -> list[Reci
 async def apply_review(conn: asyncpg.Connection, a: OngoingApplied) -> None:
     """Record the finding and change the register accordingly; a second call with the same key does nothing."""
     f = a.finding
-    new_fen = to_fen(f.new_amount) if f.new_amount is not None else to_fen(a.old_amount)
+    # Only an `adjust` changes the amount (rules.ongoing_actions.content_refusal refuses any other with one).
+    changed = f.outcome == "adjust" and f.new_amount is not None
+    new_fen = to_fen(f.new_amount) if changed else to_fen(a.old_amount)
     async with conn.transaction():
         d = a.decision
         inserted = await conn.fetchval(

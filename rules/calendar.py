@@ -31,6 +31,21 @@ BUILTIN_YEARS: frozenset[int] = frozenset(d.year for d in (*chinese_calendar.hol
 
 _ONE_DAY = timedelta(days=1)
 
+# The notice for a year also arranges the last days of December before it (元旦's bridges and make-up days: the
+# 2007 notice 2006-12-30/31, the 2008 notice 2007-12-29..31, the 2012 notice 2011-12-31, the 2019 notice
+# 2018-12-29..31). From this day of December on, a day belongs to the next year's notice.
+NEXT_NOTICE_FROM = 25
+
+
+def notice_year(d: date) -> int:
+    """The year of the State Council notice that arranges day `d`: its own, or the next from 25 December."""
+    return d.year + 1 if d.month == 12 and d.day >= NEXT_NOTICE_FROM else d.year
+
+
+def notice_span(year: int) -> tuple[date, date]:
+    """The first and last day `year`'s notice arranges (inclusive): from 25 December of the year before."""
+    return date(year - 1, 12, NEXT_NOTICE_FROM), date(year, 12, NEXT_NOTICE_FROM - 1)
+
 
 @dataclass(frozen=True)
 class Deadline:
@@ -45,7 +60,8 @@ class WorkCalendar:
 
     `WorkCalendar()` uses the builtin data only and needs no database. `overrides` are `(date, kind)`
     pairs that take precedence over the builtin data. A year in `imported_years` had a full notice
-    imported: its builtin data is ignored, so a corrected notice can also *remove* a holiday.
+    imported: the builtin data of the days that notice arranges (`notice_span`, so with the last days of
+    December before it) is ignored, so a corrected notice can also *remove* a holiday.
     """
 
     def __init__(self, overrides: Iterable[tuple[date, DayKind]] = (), imported_years: Iterable[int] = ()):
@@ -53,7 +69,7 @@ class WorkCalendar:
         self._known_years = BUILTIN_YEARS | imported
         self._days: dict[date, DayKind] = {}
         for days, kind in ((chinese_calendar.holidays, HOLIDAY), (chinese_calendar.workdays, WORKDAY)):
-            self._days.update((d, kind) for d in days if d.year not in imported)
+            self._days.update((d, kind) for d in days if notice_year(d) not in imported)
         for d, kind in overrides:
             if kind not in (HOLIDAY, WORKDAY):
                 raise ValueError(f"unknown calendar day kind {kind!r} for {d}")

@@ -118,8 +118,16 @@ def refusal(action: OngoingAction, review: ReviewView, actor: ActorView) -> Refu
 available_actions = partial(available, OngoingAction, refusal)
 
 
+# Only an `adjust` changes the amount: with written reasons, within the township's bounds, from the next month.
+AMOUNT_ONLY_ADJUST = "只有「调整金额」可以填写调整后的金额，「继续保障」或「停发」不能填写金额"
+
+
 def content_refusal(outcome: str, old_amount: Decimal, new_amount: Decimal | None, reasons: str) -> Refusal | None:
-    """What a proposal lacks: written reasons to change or stop, a new amount above 0 that differs from the old."""
+    """What a proposal lacks or carries wrongly: written reasons to change or stop, a new amount above 0 that
+    differs from the old, and no new amount on any outcome but `adjust` (a "continue" with an amount would
+    change the benefit with no written decision and no township bounds)."""
+    if new_amount is not None and outcome != "adjust":
+        return Refusal("invalid", AMOUNT_ONLY_ADJUST)
     if outcome in ("adjust", "stop") and len(reasons.strip()) < 4:
         return Refusal("incomplete", "调整或停发须书面写明理由")
     if outcome == "adjust" and not new_amount:

@@ -68,6 +68,21 @@ class ReviewPolicy(_Strict):
         default_factory=_pilots_first, description="按乡镇（街道）代码单列的审核确认层级（默认：试点单位下放）"
     )
 
+    @model_validator(mode="after")
+    def _limits_in_order(self) -> ReviewPolicy:
+        """The promise is within the statutory limit, and the extension lengthens it: promised ≤ statutory ≤
+        statutory extended (working days)."""
+        promised, statutory = self.promised_working_days, self.statutory_working_days
+        extended = self.statutory_extended_working_days
+        problems = []
+        if promised > statutory:
+            problems.append(f"承诺办结时限（{promised} 个工作日）不得长于法定办结时限（{statutory} 个工作日）")
+        if extended < statutory:
+            problems.append(f"法定延长办结时限（{extended} 个工作日）不得短于法定办结时限（{statutory} 个工作日）")
+        if problems:
+            raise ValueError("；".join(problems))
+        return self
+
     def approval_level(self, township_code: str) -> ApprovalLevel:
         return self.approval_level_by_township.get(township_code, self.default_approval_level)
 

@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.calendar_cmd import app
-from db.calendar_repo import NoticeError, parse_notice_file
-from rules.calendar import BUILTIN_YEARS, HOLIDAY, WORKDAY, Deadline, WorkCalendar
+from db.calendar_repo import NoticeError, parse_notice, parse_notice_file
+from rules.calendar import BUILTIN_YEARS, HOLIDAY, WORKDAY, Deadline, WorkCalendar, notice_span, notice_year
 from rules.holidays import statutory_holidays
 
 PAUSES = [(date(2026, 2, 24), date(2026, 3, 10)), (date(2026, 12, 24), date(2027, 1, 5))]
@@ -216,6 +216,23 @@ def test_docs_example_is_valid():
     assert notice.year == 2027
 
 
+def test_the_last_days_of_december_belong_to_the_next_years_notice():
+    assert [notice_year(date(2011, 12, d)) for d in (24, 25, 31)] == [2011, 2012, 2012]
+    assert notice_span(2012) == (date(2011, 12, 25), date(2012, 12, 24))
+    # Importing 2011 leaves the builtin 2011-12-31 of the 2012 notice; importing 2012 drops it (not re-listed).
+    assert WorkCalendar(imported_years={2011}).is_workday(date(2011, 12, 31))
+    assert not WorkCalendar(imported_years={2012}).is_workday(date(2011, 12, 31))
+    assert WorkCalendar([(date(2011, 12, 31), WORKDAY)], imported_years={2012}).is_workday(date(2011, 12, 31))
+    # The 2008 notice: 2007-12-29 (Saturday) worked, Monday 2007-12-31 off, whichever of 2007 is imported.
+    cal_2007 = WorkCalendar(imported_years={2007})
+    assert (cal_2007.is_workday(date(2007, 12, 29)), cal_2007.is_workday(date(2007, 12, 31))) == (True, False)
+    notice = parse_notice(b"date,kind,name\n2011-12-31,workday,\n2012-01-01,holiday,\n", "2012.csv")
+    assert (notice.year, notice.days()) == (
+        2012,
+        [(date(2011, 12, 31), WORKDAY, None), (date(2012, 1, 1), HOLIDAY, None)],
+    )
+
+
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
@@ -231,7 +248,9 @@ def test_docs_example_is_valid():
         ("a.csv", "day,kind,name\n2027-01-01,holiday,\n", "header"),
         ("a.csv", "date,kind,name\n2027-01-01,off,\n", "a.csv:2: kind"),
         ("a.csv", "date,kind,name\n2027-01-01,holiday,\n01/02/2027,holiday,\n", "a.csv:3: 日期无效"),
-        ("a.csv", "date,kind,name\n2027-12-31,holiday,\n2028-01-01,holiday,\n", "not in 2027"),
+        ("a.json", '{"year": 2027, "source": "s", "holidays": ["2026-12-24"]}', "not in 2027's notice"),
+        ("a.json", '{"year": 2027, "source": "s", "holidays": ["2027-12-31"]}', "belongs to the 2028 notice"),
+        ("a.csv", "date,kind,name\n2027-12-24,holiday,\n2028-01-01,holiday,\n", "2027-12-24 不在 2028 年通知"),
         ("a.csv", "date,kind,name\n", "no rows"),
         ("a.txt", "", ".json and .csv"),
     ],
@@ -300,7 +319,7 @@ def test_cli_years_without_database(runner):
 
 def test_cli_import_bad_file_fails_before_touching_a_database(runner, tmp_path):
     path = tmp_path / "bad.json"
-    path.write_text('{"year": 2027, "source": "s", "holidays": ["2026-12-31"]}', encoding="utf-8")
+    path.write_text('{"year": 2027, "source": "s", "holidays": ["2026-12-01"]}', encoding="utf-8")
     result = runner.invoke(app, ["import", str(path)])
     assert result.exit_code == 1
     assert "not in 2027" in result.stderr

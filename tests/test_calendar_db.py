@@ -97,6 +97,53 @@ async def test_reimport_replaces_only_that_year(conn):
     assert not calendar.is_workday(date(2027, 2, 20))  # the old make-up day is gone
 
 
+# The 2012 notice (国办发明电〔2011〕39号): 元旦 2012-01-01..03 off, Saturday 2011-12-31 worked; 春节 01-22..28
+# off, 01-21 and 01-29 worked. Its first draft here forgets the make-up Saturday of 2011.
+NOTICE_2012 = Notice(
+    year=2012,
+    source="国务院办公厅关于2012年部分节假日安排的通知",
+    holidays=[
+        {"date": "2012-01-01", "name": "元旦"},
+        "2012-01-02",
+        "2012-01-03",
+        *(f"2012-01-{d}" for d in range(22, 29)),
+    ],
+    workdays=[{"date": "2011-12-31", "name": "元旦调休"}, "2012-01-21", "2012-01-29"],
+)
+NOTICE_2011 = Notice(year=2011, source="2011", holidays=[f"2011-10-0{d}" for d in range(1, 8)], workdays=["2011-10-08"])
+
+
+async def test_a_notice_carries_the_last_days_of_december_before_its_year(conn):
+    """Import the 2011 notice, the 2012 one without, then with, its make-up Saturday 2011-12-31: the 2nd working
+    day after Thursday 2011-12-29 is that Saturday once stored, 2012-01-04 without it. Re-importing 2011 keeps
+    2012's December day, re-importing 2012 replaces it and leaves 2011's own days."""
+    await import_notice(conn, NOTICE_2011)
+    draft = NOTICE_2012.model_copy(update={"workdays": NOTICE_2012.workdays[1:]})
+    await import_notice(conn, draft)
+    calendar = await load_calendar(conn)
+    assert calendar.add_working_days(date(2011, 12, 29), 2) == Deadline(date(2012, 1, 4), provisional=False)
+    assert not calendar.is_workday(date(2011, 12, 31))  # the builtin make-up day belongs to the imported 2012
+
+    summary = await import_notice(conn, NOTICE_2012)
+    assert (summary.year, summary.holidays, summary.workdays, summary.replaced) == (2012, 10, 3, 12)
+    assert (await _stored(conn))[8] == (date(2011, 12, 31), "workday", "元旦调休", NOTICE_2012.source)
+    calendar = await load_calendar(conn)
+    assert calendar.add_working_days(date(2011, 12, 29), 2) == Deadline(date(2011, 12, 31), provisional=False)
+    assert calendar.add_working_days(date(2011, 12, 29), 3) == Deadline(date(2012, 1, 4), provisional=False)
+    assert calendar.working_days_between(date(2011, 12, 29), date(2012, 1, 4)) == 3
+
+    assert (await import_notice(conn, NOTICE_2011)).replaced == 8  # its own days, not 2011-12-31
+    assert (await load_calendar(conn)).add_working_days(date(2011, 12, 29), 2).date == date(2011, 12, 31)
+    await import_notice(conn, draft)
+    stored = await _stored(conn)
+    assert [(d, kind) for d, kind, _, _ in stored if d.year == 2011] == [
+        *((date(2011, 10, d), "holiday") for d in range(1, 8)),
+        (date(2011, 10, 8), "workday"),
+    ]
+    assert len(stored) == 8 + 12
+    assert [(y.year, y.source) for y in await imported_years(conn)] == [(2011, "2011"), (2012, NOTICE_2012.source)]
+
+
 async def test_failed_import_rolls_back(conn):
     await import_notice(conn, NOTICE_2027)
     before = await _stored(conn)

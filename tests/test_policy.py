@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from db import policy_repo
 from db.pool import connect
-from schemas.policy import ApprovalLevel, Policy
+from schemas.policy import ApprovalLevel, Policy, ReviewPolicy
 
 
 def test_defaults_follow_the_domain_rules() -> None:
@@ -71,6 +71,33 @@ def test_invalid_policies_are_refused(body: dict, fragment: str) -> None:
     with pytest.raises(ValidationError) as e:
         Policy.model_validate(body)
     assert fragment in str(e.value)
+
+
+PROMISED_TOO_LONG = "承诺办结时限（31 个工作日）不得长于法定办结时限（30 个工作日）"
+EXTENSION_SHORTER = "法定延长办结时限（25 个工作日）不得短于法定办结时限（30 个工作日）"
+
+
+@pytest.mark.parametrize(
+    "limits, message",
+    [
+        ({"promised_working_days": 31}, PROMISED_TOO_LONG),
+        ({"statutory_extended_working_days": 25}, EXTENSION_SHORTER),
+        (
+            {"promised_working_days": 31, "statutory_extended_working_days": 25},
+            f"{PROMISED_TOO_LONG}；{EXTENSION_SHORTER}",
+        ),
+    ],
+)
+def test_the_review_limits_are_promised_statutory_extended_in_order(limits: dict, message: str) -> None:
+    """promised ≤ statutory ≤ statutory extended: an "extension" that shortens the limit, or a promise beyond
+    the law's limit, is refused with the fields named in Chinese."""
+    with pytest.raises(ValidationError) as e:
+        Policy.model_validate({"review": limits})
+    assert [(err["loc"], err["type"], err["msg"]) for err in e.value.errors()] == [
+        (("review",), "value_error", f"Value error, {message}")
+    ]
+    equal = ReviewPolicy(promised_working_days=30, statutory_working_days=30, statutory_extended_working_days=30)
+    assert (equal.promised_working_days, equal.statutory_extended_working_days) == (30, 30)
 
 
 async def test_version_in_force_follows_effective_dates(db_url: str) -> None:

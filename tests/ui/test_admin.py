@@ -357,6 +357,17 @@ async def test_import_a_notice_then_count_with_it(admin: httpx.AsyncClient) -> N
     assert "<strong>2030-01-05</strong>（星期六）" in result and "暂定" not in result  # the make-up Saturday
 
 
+async def test_a_notice_with_a_december_day_of_the_year_before(admin: httpx.AsyncClient, pool) -> None:
+    """The 2012 notice's make-up Saturday 2011-12-31 is imported through the page and counted."""
+    csv = "date,kind,name\n2011-12-31,workday,元旦调休\n2012-01-01,holiday,元旦\n2012-01-02,holiday,\n"
+    form = notice_form("notice-2012.csv", csv) | {"source": "国办发明电〔2011〕39号"}
+    r = await post(admin, "/admin/calendar/import", form)
+    assert r.status_code == 303
+    assert await pool.fetchval("select kind from calendar_days where day = '2011-12-31'") == "workday"
+    result = compute_result((await admin.get("/admin/calendar", params={"start": "2011-12-29", "n": "2"})).text)
+    assert "<strong>2011-12-31</strong>（星期六）" in result
+
+
 async def test_a_bad_notice_is_listed_and_nothing_written(admin: httpx.AsyncClient, pool) -> None:
     bad = {"year": 2030, "holidays": ["2031-01-01"], "workdays": ["2030-01-07"]}
     r = await post(admin, "/admin/calendar/import", notice_form("bad.json", json.dumps(bad)))
@@ -458,6 +469,10 @@ async def test_policy_list_view_and_add(admin: httpx.AsyncClient, pool) -> None:
     [
         ({"review": {"notice_unit": "weeks"}}, "公示期计算方式：取值无效"),
         ({"standards": {"tekun_rural": "700.00"}}, "农村特困供养标准低于农村低保标准的 1.3 倍"),
+        (
+            {"review": {"statutory_extended_working_days": 10}},
+            "<li>审核审批：法定延长办结时限（10 个工作日）不得短于法定办结时限（30 个工作日）</li>",
+        ),
         ({"surprise": 1}, "surprise：不允许的字段"),
         ({"version": 1, "effective_from": "2031-01-01"}, "第 1 版已存在"),
         ({"version": 5, "effective_from": "2021-01-01"}, "2021-01-01 起施行的版本已存在"),
@@ -470,6 +485,21 @@ async def test_invalid_policy_is_refused_with_chinese_messages(
     r = await post(admin, "/admin/policy", {"body": json.dumps(body, ensure_ascii=False)})
     assert r.status_code == 422 and "未保存" in r.text and message in r.text
     assert '"note": "测试"' in html.unescape(r.text)  # the pasted text is kept
+    assert await pool.fetchval("select count(*) from policy_versions") == 1
+
+
+async def test_a_policy_whose_extension_shortens_the_limit_is_refused_on_the_form(
+    admin: httpx.AsyncClient, pool
+) -> None:
+    form = policy_form((await admin.get("/admin/policy/new")).text) | {"effective_from": "2030-01-01"}
+    form |= {"review.promised_working_days": "31", "review.statutory_extended_working_days": "25"}
+    r = await post(admin, "/admin/policy", form)
+    message = (
+        "承诺办结时限（31 个工作日）不得长于法定办结时限（30 个工作日）；"
+        "法定延长办结时限（25 个工作日）不得短于法定办结时限（30 个工作日）"
+    )
+    assert r.status_code == 422 and f'<p class="error" role="alert" data-error-for="review">{message}</p>' in r.text
+    assert f"<li>审核审批：{message}</li>" in r.text
     assert await pool.fetchval("select count(*) from policy_versions") == 1
 
 
