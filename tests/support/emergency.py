@@ -47,10 +47,12 @@ async def start_emergency(
     *,
     id_number: str | None = None,
     by: str = "shipo_cun1",
+    member_id_numbers: tuple[str, ...] = (),
     **start_fields: Any,
 ) -> WorkflowHandle:
-    """Start an event of 赵六 (a fresh ID number unless `id_number`) and wait until it is registered;
-    `start_fields` (path, expense, declared_relatives, …) go into its `EmergencyStart`."""
+    """Start an event of 赵六 (a fresh ID number unless `id_number`; the household's other members `member_id_numbers`)
+    and wait until it is registered; `start_fields` (path, expense, declared_relatives, …) go into its
+    `EmergencyStart`."""
     event_id = event_id or f"E{uuid.uuid4().hex[:10]}"
     start = EmergencyStart(
         event_id=event_id,
@@ -63,6 +65,7 @@ async def start_emergency(
             village_code=VILLAGE,
             address="示范村一 赵家湾 3 号",
             members=4,
+            member_id_numbers=list(member_id_numbers),
         ),
         registered_by=actor(by),
         **start_fields,
