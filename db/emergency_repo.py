@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import asyncpg
 
+from db import funds_repo
 from db.pool import Db
 from db.typed import every, insert_once, one
 from db.where import Where
@@ -155,14 +156,14 @@ async def prior_aid(db: Db, id_numbers: list[str], since: date, *, besides: str)
 
 async def book_payment(conn: asyncpg.Connection, p: PaymentIn) -> BookedPayment:
     """Record the payment against its fund's ledger once (by its key), refused if it would overdraw the
-    fund: the fund row is locked, so concurrent payments from one fund are booked one after the other."""
+    fund: the fund row is locked (`funds_repo.lock_fund`), so the entries of one fund are booked one after the
+    other, each stamped when it is booked."""
     fen = to_fen(p.amount)
     async with conn.transaction():
-        fund = await conn.fetchrow(
-            "select id, place_code from aid_funds where place_code = $1 for update", p.fund_place
-        )
+        fund = await conn.fetchrow("select id, place_code from aid_funds where place_code = $1", p.fund_place)
         if fund is None:
             raise NoFund(f"{p.fund_place} 没有救助资金账户")
+        await funds_repo.lock_fund(conn, fund["id"])
         done = await conn.fetchval("select true from aid_payments where payment_key = $1", p.payment_key)
         if not done:
             balance = await conn.fetchval(
@@ -185,8 +186,8 @@ async def book_payment(conn: asyncpg.Connection, p: PaymentIn) -> BookedPayment:
                 p.note,
             )
             await conn.execute(
-                "insert into fund_entries (fund_id, kind, amount_fen, payment_key, recorded_by, note) "
-                "values ($1, 'payment', $2, $3, $4, $5)",
+                "insert into fund_entries (fund_id, kind, amount_fen, payment_key, recorded_by, note, recorded_at) "
+                "values ($1, 'payment', $2, $3, $4, $5, clock_timestamp())",
                 fund["id"],
                 fen,
                 p.payment_key,
