@@ -36,24 +36,25 @@ class EmergencyActivities(EmergencyContract):
 
     @activity.defn
     async def open_emergency(self, req: OpenEmergencyIn) -> EmergencyOpened:
-        """Write the event's row once, under a per-person lock: a person with another open event gets no second
-        one (`duplicate_of` names it). What the person received in the policy's period before is read with it."""
+        """Write the event's row once, under a lock on every person of the household: a household one of whose
+        people (applicant or member) belongs to another open event gets no second one (`duplicate_of` names it).
+        What the household received in the policy's period before is read with it."""
         hh = req.start.household
         async with self.pool.acquire() as conn, conn.transaction():
             version = await emergency_repo.policy_version(conn, req.start.event_id)
             if version is None:
                 policy = await policy_repo.in_force(conn, req.registered_on)
-                await emergency_repo.lock_person(conn, hh.id_number)
-                other = await emergency_repo.open_event_of(conn, hh.id_number, besides=req.start.event_id)
+                await emergency_repo.lock_people(conn, hh.id_numbers)
+                other = await emergency_repo.open_event_of(conn, *hh.id_numbers, besides=req.start.event_id)
                 if other is not None:
-                    log.info("emergency not registered: the person has an open event", event_id=req.start.event_id)
+                    log.info("emergency not registered: the household has an open event", event_id=req.start.event_id)
                     return EmergencyOpened(policy=policy.emergency, policy_version=policy.version, duplicate_of=other)
                 version = policy.version
                 await emergency_repo.insert_event(conn, req, activity.info().workflow_id, version)
             else:
                 policy = await policy_repo.get(conn, version)
             since = period_start(req.registered_on, policy.emergency.period_months)
-            prior = await emergency_repo.prior_aid(conn, hh.id_number, since, besides=req.start.event_id)
+            prior = await emergency_repo.prior_aid(conn, hh.id_numbers, since, besides=req.start.event_id)
         return EmergencyOpened(policy=policy.emergency, policy_version=version, prior=prior)
 
     @activity.defn

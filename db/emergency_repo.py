@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import asyncpg
 
+from db import funds_repo
 from db.pool import Db
 from db.typed import every, insert_once, one
 from db.where import Where
@@ -36,6 +37,7 @@ async def policy_version(db: Db, event_id: str) -> int | None:
 
 
 async def insert_event(db: Db, req: OpenEmergencyIn, workflow_id: str, policy_version: int) -> None:
+    """The event's row and its household's other members (`emergency_members`); in the caller's transaction."""
     start = req.start
     hh = start.household
     await db.execute(
@@ -59,19 +61,34 @@ async def insert_event(db: Db, req: OpenEmergencyIn, workflow_id: str, policy_ve
         start.path.value,
         start.expense.model_dump(mode="json") if start.expense else None,
     )
+    await db.execute(
+        "insert into emergency_members (event_id, id_number) select $1, unnest($2::text[])",
+        start.event_id,
+        hh.other_members,
+    )
 
 
-async def lock_person(conn: asyncpg.Connection, id_number: str) -> None:
-    """Registrations of one person, one after the other, until the transaction ends (at most one open event)."""
-    await conn.execute("select pg_advisory_xact_lock(hashtextextended('emergency-person:' || $1, 0))", id_number)
+# The events any of the people `$1` (text[]) belongs to, as applicant or as another member of the household.
+HOUSEHOLD_EVENTS = (
+    "(select event_id from emergencies where applicant_id_number = any($1::text[]) "
+    "union select event_id from emergency_members where id_number = any($1::text[]))"
+)
 
 
-async def open_event_of(db: Db, id_number: str, *, besides: str | None = None) -> str | None:
-    """The person's open event (the earliest, should there be more from before the rule), `besides` left out."""
+async def lock_people(conn: asyncpg.Connection, id_numbers: list[str]) -> None:
+    """Registrations touching any of these people, one after the other, until the transaction ends (at most one
+    open event per household): one lock per person, taken in the order of their ID numbers (no deadlock)."""
+    for id_number in sorted(set(id_numbers)):
+        await conn.execute("select pg_advisory_xact_lock(hashtextextended('emergency-person:' || $1, 0))", id_number)
+
+
+async def open_event_of(db: Db, *id_numbers: str, besides: str | None = None) -> str | None:
+    """The open event (the earliest, should there be more from before the rule) any of the people belongs to, as
+    applicant or household member, `besides` left out."""
     return await db.fetchval(
-        "select event_id from emergencies where applicant_id_number = $1 and status = 'open' "
+        f"select event_id from emergencies where event_id in {HOUSEHOLD_EVENTS} and status = 'open' "
         "and event_id is distinct from $2 order by registered_at, event_id limit 1",
-        id_number,
+        list(id_numbers),
         besides,
     )
 
@@ -79,16 +96,26 @@ async def open_event_of(db: Db, id_number: str, *, besides: str | None = None) -
 async def open_event_place_of(db: Db, id_number: str) -> tuple[str, str] | None:
     """The person's open event (as `open_event_of`) and its township."""
     r = await db.fetchrow(
-        "select event_id, township_code from emergencies where applicant_id_number = $1 and status = 'open' "
+        f"select event_id, township_code from emergencies where event_id in {HOUSEHOLD_EVENTS} and status = 'open' "
         "order by registered_at, event_id limit 1",
-        id_number,
+        [id_number],
     )
     return None if r is None else (r["event_id"], r["township_code"])
 
 
-async def prior_aid(db: Db, id_number: str, since: date, *, besides: str) -> PriorAid:
-    """What the person received from `since` (Beijing) on, by tier, and their events with aid or registered in
-    that time, `besides` (the event being registered) left out; the latest event first."""
+async def is_applicant(db: Db, event_id: str, id_number: str) -> bool:
+    """Whether the person is the event's applicant (not only a member of its household)."""
+    return bool(
+        await db.fetchval(
+            "select true from emergencies where event_id = $1 and applicant_id_number = $2", event_id, id_number
+        )
+    )
+
+
+async def prior_aid(db: Db, id_numbers: list[str], since: date, *, besides: str) -> PriorAid:
+    """What the household of these people received from `since` (Beijing) on, by tier, and the events any of them
+    belongs to (as applicant or member) with aid or registered in that time, `besides` (the event being registered)
+    left out; the latest event first."""
     rows = await db.fetch(
         "with paid as (select p.event_id, p.tier, p.amount_fen from aid_payments p "
         "  where p.approved_at >= ($2::date)::timestamp at time zone 'Asia/Shanghai') "
@@ -98,11 +125,11 @@ async def prior_aid(db: Db, id_number: str, since: date, *, besides: str) -> Pri
         "::bigint as village_fen, "
         "  coalesce((select sum(amount_fen) from paid where paid.event_id = e.event_id and tier = 'township'), 0)"
         "::bigint as township_fen "
-        "from emergencies e where e.applicant_id_number = $1 and e.event_id <> $3 "
+        f"from emergencies e where e.event_id in {HOUSEHOLD_EVENTS} and e.event_id <> $3 "
         "and (e.registered_at >= ($2::date)::timestamp at time zone 'Asia/Shanghai' "
         "     or exists (select 1 from paid where paid.event_id = e.event_id)) "
         "order by e.registered_at desc, e.event_id",
-        id_number,
+        id_numbers,
         since,
         besides,
     )
@@ -129,14 +156,14 @@ async def prior_aid(db: Db, id_number: str, since: date, *, besides: str) -> Pri
 
 async def book_payment(conn: asyncpg.Connection, p: PaymentIn) -> BookedPayment:
     """Record the payment against its fund's ledger once (by its key), refused if it would overdraw the
-    fund: the fund row is locked, so concurrent payments from one fund are booked one after the other."""
+    fund: the fund row is locked (`funds_repo.lock_fund`), so the entries of one fund are booked one after the
+    other, each stamped when it is booked."""
     fen = to_fen(p.amount)
     async with conn.transaction():
-        fund = await conn.fetchrow(
-            "select id, place_code from aid_funds where place_code = $1 for update", p.fund_place
-        )
+        fund = await conn.fetchrow("select id, place_code from aid_funds where place_code = $1", p.fund_place)
         if fund is None:
             raise NoFund(f"{p.fund_place} 没有救助资金账户")
+        await funds_repo.lock_fund(conn, fund["id"])
         done = await conn.fetchval("select true from aid_payments where payment_key = $1", p.payment_key)
         if not done:
             balance = await conn.fetchval(
@@ -159,8 +186,8 @@ async def book_payment(conn: asyncpg.Connection, p: PaymentIn) -> BookedPayment:
                 p.note,
             )
             await conn.execute(
-                "insert into fund_entries (fund_id, kind, amount_fen, payment_key, recorded_by, note) "
-                "values ($1, 'payment', $2, $3, $4, $5)",
+                "insert into fund_entries (fund_id, kind, amount_fen, payment_key, recorded_by, note, recorded_at) "
+                "values ($1, 'payment', $2, $3, $4, $5, clock_timestamp())",
                 fund["id"],
                 fen,
                 p.payment_key,

@@ -73,17 +73,26 @@ async def add_income(
         raise FundError("入账金额必须大于 0")
     if source is FundSource.DONATION and not (donor or "").strip():
         raise FundError("社会捐赠须登记捐赠人")
-    fid = (await fund(conn, place_code)).id
-    return await conn.fetchval(
-        "insert into fund_entries (fund_id, kind, amount_fen, source, donor, note, recorded_by) "
-        "values ($1, 'income', $2, $3, $4, $5, $6) returning id",
-        fid,
-        to_fen(amount),
-        source.value,
-        donor,
-        note,
-        recorded_by,
-    )
+    async with conn.transaction():
+        fid = (await fund(conn, place_code)).id
+        await lock_fund(conn, fid)
+        return await conn.fetchval(
+            "insert into fund_entries (fund_id, kind, amount_fen, source, donor, note, recorded_by, recorded_at) "
+            "values ($1, 'income', $2, $3, $4, $5, $6, clock_timestamp()) returning id",
+            fid,
+            to_fen(amount),
+            source.value,
+            donor,
+            note,
+            recorded_by,
+        )
+
+
+async def lock_fund(conn: asyncpg.Connection, fund_id: int) -> None:
+    """Entries of one fund booked one after the other, until the transaction ends: every entry (income or payment)
+    takes its id and its time (`clock_timestamp()`) under this lock, so the ledger's order by id is the order in
+    which they took effect, and each payment's balance check saw exactly the entries before it."""
+    await conn.execute("select 1 from aid_funds where id = $1 for update", fund_id)
 
 
 async def balance(conn: asyncpg.Connection, place_code: str) -> Decimal:
@@ -103,23 +112,23 @@ async def ledger(
     since: date | None = None,
     until: date | None = None,
 ) -> list[LedgerEntry]:
-    """Entries newest first, each with the running balance after it (over the whole ledger, whatever the
-    dates asked for: `since`/`until` are Beijing days, inclusive), the recorder's name, and for a payment
-    its event and beneficiary."""
+    """Entries newest first (in the order they took effect: by id, see `lock_fund`), each with the running balance
+    after it (over the whole ledger, whatever the dates asked for: `since`/`until` are Beijing days, inclusive), the
+    recorder's name, and for a payment its event and beneficiary."""
     return await every(
         conn,
         LedgerEntry,
         "select t.*, u.full_name as recorded_by_name, p.event_id, em.applicant_name as beneficiary from ("
         "select e.id, e.kind, e.amount_fen, e.source, e.donor, e.note, e.payment_key, e.recorded_by, "
         "e.recorded_at, sum(case e.kind when 'income' then e.amount_fen else -e.amount_fen end) "
-        "over (order by e.recorded_at, e.id) as balance_fen "
+        "over (order by e.id) as balance_fen "
         "from fund_entries e join aid_funds f on f.id = e.fund_id where f.place_code = $1) t "
         "left join users u on u.username = t.recorded_by "
         "left join aid_payments p on p.payment_key = t.payment_key "
         "left join emergencies em on em.event_id = p.event_id "
         "where ($4::date is null or (t.recorded_at at time zone 'UTC' + interval '8 hours')::date >= $4) "
         "and ($5::date is null or (t.recorded_at at time zone 'UTC' + interval '8 hours')::date <= $5) "
-        "order by t.recorded_at desc, t.id desc limit $2 offset $3",
+        "order by t.id desc limit $2 offset $3",
         place_code,
         limit,
         offset,

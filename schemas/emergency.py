@@ -107,6 +107,17 @@ class EmergencyHousehold(BaseModel):
         default_factory=list, max_length=29, description="其他家庭成员身份证号码（比对工作人员近亲属备案）"
     )
 
+    @property
+    def id_numbers(self) -> list[str]:
+        """Everyone of the household, the applicant and the other members, each once and in order (the order in
+        which registration takes their locks)."""
+        return sorted({self.id_number, *self.member_id_numbers})
+
+    @property
+    def other_members(self) -> list[str]:
+        """The members besides the applicant, each once."""
+        return [n for n in self.id_numbers if n != self.id_number]
+
 
 class EmergencyStart(BaseModel):
     event_id: str = Field(pattern=EVENT_ID)

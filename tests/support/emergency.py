@@ -41,18 +41,17 @@ async def fund(pool: asyncpg.Pool, place: str, amount: str, source: FundSource =
         )
 
 
-async def start_emergency(
-    env: WorkflowEnvironment,
-    event_id: str | None = None,
+def emergency_start(
+    event_id: str,
     *,
     id_number: str | None = None,
     by: str = "shipo_cun1",
+    member_id_numbers: tuple[str, ...] = (),
     **start_fields: Any,
-) -> WorkflowHandle:
-    """Start an event of 赵六 (a fresh ID number unless `id_number`) and wait until it is registered;
+) -> EmergencyStart:
+    """An event of 赵六 (a fresh ID number unless `id_number`; the household's other members `member_id_numbers`);
     `start_fields` (path, expense, declared_relatives, …) go into its `EmergencyStart`."""
-    event_id = event_id or f"E{uuid.uuid4().hex[:10]}"
-    start = EmergencyStart(
+    return EmergencyStart(
         event_id=event_id,
         kind=EmergencyKind.FIRE,
         description="夜间房屋失火，家中财物烧毁",
@@ -63,10 +62,17 @@ async def start_emergency(
             village_code=VILLAGE,
             address="示范村一 赵家湾 3 号",
             members=4,
+            member_id_numbers=list(member_id_numbers),
         ),
         registered_by=actor(by),
         **start_fields,
     )
+
+
+async def start_emergency(env: WorkflowEnvironment, event_id: str | None = None, **start_fields: Any) -> WorkflowHandle:
+    """Start an event (`emergency_start`, with `start_fields`) and wait until it is registered."""
+    event_id = event_id or f"E{uuid.uuid4().hex[:10]}"
+    start = emergency_start(event_id, **start_fields)
     h = await env.client.start_workflow(
         EmergencyNames.WORKFLOW,
         start,

@@ -6,6 +6,7 @@ Every page calls the same functions as the HTTP API (webapp.emergency.service), 
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -128,7 +129,9 @@ async def register(
 ) -> Response:
     values = fields.model_dump()
     form = await request.form()
-    values |= {k: str(v) for k, v in form.items() if k.startswith(("expense", "covered", "income", "relative_"))}
+    values |= {
+        k: str(v) for k, v in form.items() if k.startswith(("expense", "covered", "income", "relative_", "member_"))
+    }
     errors: list[str] = []
     status = 422
     try:
@@ -143,6 +146,7 @@ async def register(
                 village_code=fields.village_code,
                 address=fields.address,
                 members=fields.members or 1,
+                member_id_numbers=_id_numbers(values.get("member_id_numbers", "")),
             ),
             path=fields.path or "urgent",
             expense=_expense(values) if fields.path == EmergencyPath.EXPENSE else None,
@@ -169,6 +173,11 @@ def _expense(values: dict[str, str]) -> ExpenseEvidence:
         income_12m=values.get("income_12m") or "0",
         note=values.get("expense_note", ""),
     )
+
+
+def _id_numbers(text: str) -> list[str]:
+    """The ID numbers of a text field, one per line (or separated by spaces, commas or 、)."""
+    return [n for n in re.split(r"[\s,，、;；]+", text) if n]
 
 
 def _declared(values: dict[str, str]) -> list[DeclaredRelative]:

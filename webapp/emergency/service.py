@@ -87,8 +87,9 @@ async def register(
     db: asyncpg.Pool, temporal: Client | None, body: EmergencyIn, actor: Actor
 ) -> tuple[EmergencyDetail, bool]:
     """Village cadres register for their village, township staff for their township (支出型 only they); help can
-    follow at once. Staff related to the household may not register (the review's relatives check). A person has
-    at most one open event: a registration for a person with one answers that event.
+    follow at once. Staff related to the household may not register (the review's relatives check). A household
+    has at most one open event: a registration for its applicant answers that event; one whose applicant or
+    members belong to another applicant's open event is refused (`open_event_exists`).
     Returns the event and whether this call registered it (a repeated event id answers the existing one)."""
     authz.require(actor, "emergency.register")
     hh = body.household
@@ -112,7 +113,7 @@ async def register(
     why = register_refusal(body.path.value, ActorView.of(actor), frozenset(m.username for m in found.barred))
     if why is not None:
         raise forbidden(why.worded(lambda role: Role(role).label, actor.role), why.code)
-    if open_event := await emergency_repo.open_event_of(db, hh.id_number, besides=body.event_id):
+    if open_event := await emergency_repo.open_event_of(db, *hh.id_numbers, besides=body.event_id):
         return await _open_event(db, temporal, open_event, body, actor), False
     start = EmergencyStart(
         event_id=event_id,
@@ -170,9 +171,10 @@ async def _check_existing(db: asyncpg.Pool, temporal: Client, event_id: str, act
 async def _open_event(
     db: asyncpg.Pool, temporal: Client | None, event_id: str, body: EmergencyIn, actor: Actor
 ) -> EmergencyDetail:
-    """The person's open event, answering a registration for them; refused (409) where the caller may not see it
-    (`OPEN_ELSEWHERE`, naming nothing of it) or it is of the other path (支出型 and 急难型 share the person's caps:
-    one open event at a time)."""
+    """The household's open event, answering a registration for its applicant; refused (409) where the caller may
+    not see it (`OPEN_ELSEWHERE`, naming nothing of it), where the registration's applicant is not its applicant
+    (a member of its household, or of a household with a member in it: one household, one open event), or where it
+    is of the other path (支出型 and 急难型 share the household's caps: one open event at a time)."""
     row = await emergency_repo.event(db, event_id)
     assert row is not None
     with bound_contextvars(event_id=event_id):
@@ -180,11 +182,14 @@ async def _open_event(
     if not authz.in_scope(actor, "emergency.read", row.village_code):
         raise fresh(OPEN_ELSEWHERE)
     path = EmergencyPath(row.path)
-    if row.path != body.path.value:
+    hh = body.household
+    applicant = await emergency_repo.is_applicant(db, event_id, hh.id_number)
+    if not applicant or row.path != body.path.value:
+        whose = "" if applicant else f"{hh.name}或其家庭成员属于{row.applicant_name}户，"
         raise ApiError(
             409,
             "open_event_exists",
-            f"{row.applicant_name}在{row.village_name}有未办结的{path.label}事件"
+            f"{whose}{row.applicant_name}在{row.village_name}有未办结的{path.label}事件"
             f"（{row.registered_at.astimezone(clock.BEIJING):%Y-%m-%d} 登记），"
             "请在该事件中继续救助，办结后方可再次登记",
         )
