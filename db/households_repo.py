@@ -115,9 +115,9 @@ class EmergencyOfPerson:
 async def emergencies_of_person(
     db: Db, id_number: str, id_masked: str, names: list[str], request_nos: list[str]
 ) -> list[EmergencyOfPerson]:
-    """Emergencies registered with this ID number; those registered before whole numbers were kept whose
-    masked number and name (one of `names`) match; and those the front door opened for these requests.
-    The latest first."""
+    """Emergencies registered with this ID number, as the applicant or as a member of the household; those
+    registered before whole numbers were kept whose masked number and name (one of `names`) match; and those
+    the front door opened for these requests. The latest first."""
     return await every(
         db,
         EmergencyOfPerson,
@@ -126,6 +126,7 @@ async def emergencies_of_person(
         "e.village_fen + e.township_fen + e.district_fen as total_fen, e.registered_at from emergencies e "
         "join places t on t.code = e.township_code join places v on v.code = e.village_code "
         "where e.applicant_id_number = $4 "
+        "or e.event_id in (select m.event_id from emergency_members m where m.id_number = $4) "
         "or (e.applicant_id_number is null and e.applicant_id_masked = $1 and e.applicant_name = any($2::text[])) "
         "or e.event_id in "
         "(select l.payload->>'target' from frontdoor_log l where l.subject_type = 'request' "

@@ -67,6 +67,11 @@ async def test_a_spouse_cannot_open_a_second_event_for_the_household(
         assert (r.status_code, r.json()["code"], r.json()["message"]) == (409, "open_event_exists", refusal(name))
     assert await pool.fetchval("select count(*) from emergencies") == 1
     assert await pool.fetchval("select sum(amount_fen) from aid_payments") == 100000
+    # Looking the wife up finds the event she is a member of; the stranger, none yet.
+    officer = await login(web, "qu_minzheng")
+    for person, events in ((WIFE, ["HH-ONE"]), (STRANGER, [])):
+        view = (await web.post("/api/households/lookup", json={"id_number": person}, headers=officer)).json()
+        assert [e["event_id"] for e in view["emergencies"]] == events
 
     # Someone of another household registers as before, with no prior aid.
     r = await web.post("/api/emergencies", headers=cadre, json=registration("HH-OTHER", "孙三", STRANGER))

@@ -66,7 +66,8 @@ async def test_one_open_event_and_a_repeat_waits_for_the_township(
     assert s.repeat_pending is True
     prior_note = next(e for e in s.log if e["kind"] == "prior_aid")
     assert prior_note["summary"] == (
-        "本人 2025-11-24 以来已获救助 1000.00 元（村级 1000.00 元、乡镇 0.00 元、区级 0.00 元；事件 P-1（1000.00 元））"
+        "本户（申请人及登记的家庭成员） 2025-11-24 以来已获救助 1000.00 元"
+        "（村级 1000.00 元、乡镇 0.00 元、区级 0.00 元；事件 P-1（1000.00 元））"
         "；本次为再次救助，须经乡镇（街道）审批同意后方可由村级发放"
     )
 

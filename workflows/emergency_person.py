@@ -70,11 +70,12 @@ class EmergencyPerson:
         )
         events = "、".join(f"{e.event_id}（{e.total} 元）" for e in prior.events)
         text = (
-            f"本人 {prior.since} 以来已获救助 {prior.total} 元（村级 {prior.village} 元、乡镇 {prior.township} 元、"
+            f"本户（申请人及登记的家庭成员） {prior.since} 以来已获救助 {prior.total} 元"
+            f"（村级 {prior.village} 元、乡镇 {prior.township} 元、"
             f"区级 {prior.district} 元；事件 {events}）"
         )
         if policy.caps_per == "person_period":
-            text += "；按本人周期内累计封顶"
+            text += "；按本户周期内累计封顶"
         if self.repeat_pending:
             text += "；本次为再次救助，须经乡镇（街道）审批同意后方可由村级发放"
         payload = prior.model_dump(mode="json") | {"repeat_pending": self.repeat_pending, "caps_per": policy.caps_per}
