@@ -112,10 +112,12 @@ async def draft(conn: asyncpg.Connection, start: PayrollStart, workflow_id: str)
 async def _due_lines(conn: asyncpg.Connection, payroll_id: int, township: str, first: date, late: bool) -> None:
     """A line for each month due to the township's recipients up to `first` and on no other payroll: the month
     itself ("2027年03月…"), or one paid late with its arrears ("补发2027年02月…": an earlier month, or any month
-    in a supplementary run, `late`)."""
+    in a supplementary run, `late`). The months due are worked out first (`materialized`): the planner cannot
+    tell how many the series of months leaves, and joined in place, took a plan that scans the cases once per
+    line (34 s instead of 0.3 s for a township of 13000 households)."""
     rows = await conn.fetch(
         f"""
-        with p as ({due("y.id <> $3", this_month=False)})
+        with p as materialized ({due("y.id <> $3", this_month=False)})
         select p.case_id, p.assistance_type, p.people, p.for_month, p.arrears, p.amount_fen,
                coalesce(a.holder_name, c.applicant_name) as holder_name,
                coalesce(h.id_number, me.id_number, '') as id_number,
