@@ -82,6 +82,12 @@ async def lock_people(conn: asyncpg.Connection, id_numbers: list[str]) -> None:
         await conn.execute("select pg_advisory_xact_lock(hashtextextended('emergency-person:' || $1, 0))", id_number)
 
 
+async def open_workflows(db: Db) -> list[tuple[str, str]]:
+    """Every open event: its id and its workflow's."""
+    rows = await db.fetch("select event_id, workflow_id from emergencies where status = 'open' order by event_id")
+    return [(r["event_id"], r["workflow_id"]) for r in rows]
+
+
 async def open_event_of(db: Db, *id_numbers: str, besides: str | None = None) -> str | None:
     """The open event (the earliest, should there be more from before the rule) any of the people belongs to, as
     applicant or household member, `besides` left out."""

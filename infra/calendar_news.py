@@ -1,4 +1,5 @@
-"""Tell every open case that the working-day calendar changed, so each recomputes its deadline."""
+"""Tell every open review case and emergency event that the working-day calendar changed, so each counts its
+deadlines again."""
 
 from __future__ import annotations
 
@@ -8,28 +9,28 @@ import structlog
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from db import cases_repo
+from db import cases_repo, emergency_repo
 from db.pool import Db
-from schemas.review import ReviewNames
+from schemas.policy import CALENDAR_CHANGED
 
 log = structlog.get_logger(__name__)
 
 
 async def announce_calendar_change(client: Client, db: Db) -> tuple[int, list[str]]:
-    """Signal each open case (from the database); returns how many were told and which could not be."""
-    cases = await cases_repo.open_cases(db)
+    """Signal each open case and emergency event (from the database); returns how many were told and which (case
+    or event ids) could not be."""
+    cases = [(c.case_id, c.workflow_id) for c in await cases_repo.open_cases(db)]
+    open_ = cases + await emergency_repo.open_workflows(db)
     limit = asyncio.Semaphore(16)
 
-    async def signal(case: cases_repo.CaseRef) -> str | None:
+    async def signal(subject: str, workflow_id: str) -> str | None:
         async with limit:
             try:
-                await client.get_workflow_handle(case.workflow_id).signal(ReviewNames.CALENDAR_CHANGED)
+                await client.get_workflow_handle(workflow_id).signal(CALENDAR_CHANGED)
             except RPCError as exc:
-                log.warning(
-                    "calendar signal failed", case_id=case.case_id, workflow_id=case.workflow_id, error=exc.message
-                )
-                return case.case_id
+                log.warning("calendar signal failed", subject=subject, workflow_id=workflow_id, error=exc.message)
+                return subject
         return None
 
-    failed = [c for c in await asyncio.gather(*(signal(c) for c in cases)) if c]
-    return len(cases) - len(failed), failed
+    failed = [s for s in await asyncio.gather(*(signal(s, w) for s, w in open_)) if s]
+    return len(open_) - len(failed), failed

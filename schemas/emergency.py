@@ -251,6 +251,7 @@ class PaymentDocumentation(BaseModel):
     amount: Money
     paid_at: datetime
     due: date | None = None
+    provisional: bool = False  # `due` falls in a year whose holiday notice is not in the calendar yet
     remind_on: date | None = None
     reminded: bool = False
     overdue: bool = False

@@ -16,6 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from schemas.money import Money
 from schemas.people import DisabilityKind
 
+# The signal a calendar import sends every open review case and emergency event (`infra.calendar_news`): its
+# working-day deadlines are counted again.
+CALENDAR_CHANGED = "calendar_changed"
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)

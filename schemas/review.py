@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from schemas.money import Money
 from schemas.people import Household
-from schemas.policy import Policy
+from schemas.policy import CALENDAR_CHANGED, Policy
 from schemas.relatives import DeclaredRelative, FiledRelative, Namesake
 from schemas.review_closure import Termination, Withdrawal
 from schemas.staff import Actor, StaffRef
@@ -431,7 +431,7 @@ class ReviewNames:
 
     WORKFLOW = "ReviewWorkflow"
     STATE = "state"
-    CALENDAR_CHANGED = "calendar_changed"
+    CALENDAR_CHANGED = CALENDAR_CHANGED
     COMPLAINT_FILED = "complaint_filed"
     RESOLVE_NAMESAKE = "resolve_namesake"  # a staff update outside the action table: a namesake warning settled
     OBJECTION_FILED = "objection_filed"

@@ -289,3 +289,44 @@ async def test_a_payment_within_24_hours_stops_the_clock(review_env: SkippingEnv
     )
     assert tuple(row) == (False, None)
     await h.terminate("test over")
+
+
+# Monday 2026-12-28: 5 working days run into 2027, a year whose holiday notice is not in the calendar yet.
+@pytest.mark.start_at(beijing(2026, 12, 28, 10, 0))
+async def test_a_documentation_deadline_in_a_year_without_notice_is_recounted_when_the_notice_comes(
+    review_env: SkippingEnvironment, pool: asyncpg.Pool
+) -> None:
+    from db.calendar_repo import Notice, import_notice, load_calendar
+    from infra.calendar_news import announce_calendar_change
+
+    await fund(pool, VILLAGE, "5000")
+    h = await start_emergency(review_env, "NOTICE-1")
+    await pay(h, "shipo_cun1", "village", "1000")
+    # 12-29, 12-30, 12-31, then 01-01 (元旦, by the law alone) is off: 01-04, 01-05
+    s = await state(h)
+    assert [(d.due, d.provisional) for d in s.documentation] == [(date(2027, 1, 5), True)]
+    notice = Notice(
+        year=2027,
+        source="测试：假定的 2027 年放假安排（1 月 1 日至 4 日放假）",
+        holidays=["2027-01-01", "2027-01-04"],
+        workdays=[],
+    )
+    async with pool.acquire() as conn:
+        await import_notice(conn, notice)
+        assert (await load_calendar(conn)).add_working_days(date(2026, 12, 28), 5).date == date(2027, 1, 6)
+    told, failed = await announce_calendar_change(review_env.client, pool)
+    assert (told, failed) == (1, [])  # the one open event (no review case is open)
+
+    async def recounted():
+        s = await state(h)
+        return s if s.documentation[0].due == date(2027, 1, 6) else None
+
+    s = await eventually(recounted, "documentation deadline recounted")
+    assert (s.documentation[0].provisional, s.documentation_due) == (False, date(2027, 1, 6))
+    [entry] = [e for e in s.log if e["kind"] == "documentation_recomputed"]
+    assert entry["summary"] == "工作日历已更新，第 1 笔发放的材料补齐期限重算为 2027-01-06（原为 2027-01-05，暂定）"
+    row = await pool.fetchrow("select documentation_due from aid_payments where payment_key = 'NOTICE-1-pay-001'")
+    assert row["documentation_due"] == date(2027, 1, 6)
+    assert await pool.fetchval("select documentation_due from emergencies where event_id = 'NOTICE-1'") == date(
+        2027, 1, 6
+    )

@@ -47,7 +47,7 @@ with workflow.unsafe.imports_passed_through():
         PaymentRecord,
         PriorAid,
     )
-    from schemas.policy import EmergencyPolicy
+    from schemas.policy import CALENDAR_CHANGED, EmergencyPolicy
     from schemas.relatives import FiledRelative, Namesake, RelativesMatch
     from schemas.staff import Actor
 
@@ -111,6 +111,11 @@ class EmergencyWorkflow(EmergencyClocks, EmergencyPerson, EmergencyRelatives, Re
         await self.clock.run(lambda: self.status != "open", self.next_due, self.fire)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state()
+
+    @workflow.signal(name=CALENDAR_CHANGED)
+    def on_calendar_changed(self) -> None:
+        """A calendar import changed the working days: the documentation deadlines are counted again."""
+        self.calendar_changed()
 
     # ---- actions ---------------------------------------------------------------------------------
 

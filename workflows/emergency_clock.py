@@ -75,6 +75,7 @@ class EmergencyClocks:
         self.promised = False  # the payment clock runs (events registered since it exists)
         self.each_payment_documented = False  # every payment has its own deadline (idem)
         self.clock = RescheduledTimer()
+        self.recompute_requested = False  # a calendar import changed the working days
 
     def start_clocks(self) -> None:
         self.each_payment_documented = workflow.patched(DOCUMENTS_PER_PAYMENT)
@@ -110,8 +111,43 @@ class EmergencyClocks:
         days_left = self.policy.documentation_reminder_days_left
         info = await working_days(beijing_date(paid_at), self.policy.documentation_working_days, reminders=[days_left])
         owed.due, owed.remind_on = info.deadline, info.reminder_days[days_left]
+        owed.provisional = info.provisional
         self.clock.replan()
         return owed
+
+    def calendar_changed(self) -> None:
+        self.recompute_requested = True
+        self.clock.replan()
+
+    async def recompute_documentation(self) -> None:
+        """The calendar changed: each open documentation deadline not yet passed is counted again; a moved one
+        (or one no longer provisional) is noted in the event's log."""
+        self.recompute_requested = False
+        assert self.policy is not None
+        days_left = self.policy.documentation_reminder_days_left
+        for d in self.documentation:
+            if d.due is None or not d.outstanding or d.overdue:
+                continue
+            info = await working_days(
+                beijing_date(d.paid_at), self.policy.documentation_working_days, reminders=[days_left]
+            )
+            if (info.deadline, info.provisional) == (d.due, d.provisional):
+                continue
+            was = f"{d.due}{'，暂定' if d.provisional else ''}"
+            d.due, d.provisional = info.deadline, info.provisional
+            if not d.reminded:
+                d.remind_on = info.reminder_days[days_left]
+            n = self.documentation.index(d) + 1
+            self.journal.note(
+                "documentation_recomputed",
+                None,
+                {"payment_key": d.payment_key, "due": str(d.due), "provisional": d.provisional},
+                f"工作日历已更新，第 {n} 笔发放的材料补齐期限重算为 {d.due}"
+                + ("（暂定）" if d.provisional else "")
+                + f"（原为 {was}）",
+            )
+        await self.journal.persist()
+        self.clock.replan()
 
     @property
     def documents_done(self) -> bool:
@@ -132,6 +168,8 @@ class EmergencyClocks:
     # ---- the timer -----------------------------------------------------------------------------------------
 
     def next_due(self) -> tuple[datetime, Due] | None:
+        if self.recompute_requested and self.policy is not None:
+            return workflow.now(), ("recompute", None)
         due: list[tuple[datetime, Due]] = []
         p = self.promise
         if p is not None and p.first_paid_at is None:
@@ -152,6 +190,9 @@ class EmergencyClocks:
 
     async def fire(self, due: Due) -> None:
         kind, payment_key = due
+        if kind == "recompute":
+            await self.recompute_documentation()
+            return
         if payment_key is None and (self.promise is None or self.promise.first_paid_at is not None):
             return  # paid as the time came
         if payment_key is None:
