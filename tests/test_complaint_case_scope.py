@@ -118,3 +118,31 @@ async def test_a_complaint_names_a_case_of_its_own_township_only(
     )
     assert (await _case(pool))[0] == "investigation"
     assert (await events(pool, CASE))[len(case_events) :] == ["objection"]
+
+
+@pytest.mark.start_at(beijing(2026, 12, 4, 9, 0))
+async def test_a_complaint_not_yet_recorded_is_answered_202_and_a_retry_registers_it_once(
+    ts_env: SkippingEnvironment, pool: asyncpg.Pool
+) -> None:
+    """No worker runs: the complaint's workflow starts but records nothing. The number stands (202, no dates),
+    and the same request again, under its Idempotency-Key, gets that number back instead of a second complaint."""
+    from temporalio.client import WorkflowExecutionStatus
+
+    from tests.support.clients import SECRET, asgi_client, login
+    from webapp.app import create_app
+
+    app = create_app(pool, ts_env.client, secret_key=SECRET)
+    body = {"complainant": "周大勇", "phone": "13955641234", "township_code": "341503106", "content": "窗口态度差"}
+    async with asgi_client(app) as c:
+        headers = await login(c, "shipo_jingban") | {"Idempotency-Key": "complaint-202"}
+        first = await c.post("/api/complaints", json=body, headers=headers)
+        again = await c.post("/api/complaints", json=body, headers=headers)
+    assert first.status_code == 202, first.text
+    created = first.json()
+    assert (created["unit_code"], created["accept_due"], created["conclude_due"]) == ("341503106", None, None)
+    assert (again.status_code, again.json()) == (202, created)
+    started = await ts_env.client.get_workflow_handle(f"complaint-{created['complaint_no']}").describe()
+    assert started.status == WorkflowExecutionStatus.RUNNING
+    # the repeat was answered from the key: one claim, kept with its 202
+    rows = await pool.fetch("select response_status from idempotency_keys where key = 'complaint-202'")
+    assert [(r["response_status"]) for r in rows] == [202]

@@ -21,7 +21,7 @@ from db.pool import create_pool
 from infra.config import Settings
 from infra.logging import setup_logging
 from infra.temporal import connect
-from webapp import bodylimit, csrf, errors, headers, idempotency, ops, pages
+from webapp import bodylimit, csrf, errors, headers, idempotency, ops, pages, textguard
 from webapp.account import api as account_api
 from webapp.account import pages as account_pages
 from webapp.admin import calendar, calendar_sample, overview, places, policy, relatives, roster, users
@@ -164,6 +164,7 @@ def create_app(
     pages.install(app)  # static files, and errors on pages answered as pages
     for router in PAGES:
         app.include_router(router)
+    app.add_middleware(textguard.NoNul)  # inside the body limit: a body it reads whole is bounded
     app.add_middleware(headers.SecurityHeaders, production=settings.production)
     app.add_middleware(codec_api.CodecCors, settings=settings)  # the Temporal Web UI's pre-flights, before log-in
     app.add_middleware(

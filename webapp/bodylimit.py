@@ -28,8 +28,8 @@ def _size(limit: int) -> str:
 
 
 PAGE = (
-    '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>提交内容过大</title></head>'
-    '<body><main><h1>提交内容过大</h1><p role="alert">{message}</p><p><a href="javascript:history.back()">返回</a>'
+    '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{title}</title></head>'
+    '<body><main><h1>{title}</h1><p role="alert">{message}</p><p><a href="javascript:history.back()">返回</a>'
     "</p></main></body></html>"
 )
 
@@ -88,19 +88,24 @@ class BodyLimit:
                 await self._refuse(scope, send, limit)
 
     async def _refuse(self, scope: Scope, send: Send, limit: int) -> None:
-        text = message(limit)
-        if scope["path"].startswith("/api/"):
-            body, kind = json.dumps({"code": CODE, "message": text}, ensure_ascii=False), "application/json"
-        else:
-            body, kind = PAGE.format(message=text), "text/html; charset=utf-8"
-        data = body.encode()
-        headers = [
-            (b"content-type", kind.encode()),
-            (b"content-length", str(len(data)).encode()),
-            (b"connection", b"close"),
-        ]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": data})
+        await refuse_early(scope, send, 413, CODE, "提交内容过大", message(limit))
+
+
+async def refuse_early(scope: Scope, send: Send, status: int, code: str, title: str, text: str) -> None:
+    """Answer before the app does (a middleware's refusal): the API `{"code", "message"}`, pages a short Chinese
+    page whose link goes back to the form (the browser keeps what was typed)."""
+    if scope["path"].startswith("/api/"):
+        body, kind = json.dumps({"code": code, "message": text}, ensure_ascii=False), "application/json"
+    else:
+        body, kind = PAGE.format(title=title, message=text), "text/html; charset=utf-8"
+    data = body.encode()
+    headers = [
+        (b"content-type", kind.encode()),
+        (b"content-length", str(len(data)).encode()),
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": data})
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -145,6 +146,10 @@ def validation_error(errors: list[dict[str, Any]]) -> JSONResponse:
     return JSONResponse(body.model_dump(), status_code=422)
 
 
+OUT_OF_RANGE = "输入的数值、编号或日期超出允许的范围，请检查后重试"
+INTERNAL = "服务器内部错误，请稍后再试；如仍出现，请联系系统管理员"
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
@@ -159,6 +164,20 @@ def install(app: FastAPI) -> None:
         log.error("temporal call failed", status=exc.status.name, error=exc.message)
         body = ErrorBody(code="temporal_unavailable", message="工作流服务暂不可用，请稍后再试")
         return JSONResponse(body.model_dump(exclude_none=True), 503)
+
+    @app.exception_handler(asyncpg.DataError)
+    @app.exception_handler(OverflowError)
+    async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
+        """A value the database or the date arithmetic cannot hold (a page number, an id or a date far out of
+        range, text PostgreSQL cannot store): the request's fault, said in Chinese, never a bare 500."""
+        log.warning("value out of range", error_type=type(exc).__name__, path=request.url.path)
+        return JSONResponse(ErrorBody(code="invalid", message=OUT_OF_RANGE).model_dump(exclude_none=True), 422)
+
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception) -> JSONResponse:
+        """Anything else unforeseen: logged with its trace, answered `{"code", "message"}` (no detail given out)."""
+        log.exception("unhandled error", path=request.url.path)
+        return JSONResponse(ErrorBody(code="internal_error", message=INTERNAL).model_dump(exclude_none=True), 500)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

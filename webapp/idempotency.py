@@ -100,12 +100,12 @@ class Idempotency:
         key = request.headers.get(HEADER)
         body: bytes | None = None
         if key is None and content_type == FORM:
-            body = await _read(receive)
+            body = await read_body(receive)
             key = dict(parse_qsl(body.decode("utf-8", "replace"))).get(FORM_FIELD)
         elif key is None and content_type == MULTIPART:
             key = request.query_params.get(FORM_FIELD)
         if body is not None:
-            receive = _replay(body, receive)
+            receive = replay_body(body, receive)
         username = await _caller(request) if key else None
         if username is None and key and body is not None and scope["path"].startswith(PUBLIC_FORMS):
             username = RESIDENT  # the portal's residents do not log in: the form's one-time key names the request
@@ -116,8 +116,8 @@ class Idempotency:
             await _answer(request, BAD_KEY, receive, send)
             return
         if body is None:
-            body = await _read(receive)
-            receive = _replay(body, receive)
+            body = await read_body(receive)
+            receive = replay_body(body, receive)
         route = f"{scope['method']} {scope['path']}"
         full_type = request.headers.get("content-type", "") if content_type == MULTIPART else content_type
         content = fingerprint(scope["method"], request.url.query, full_type, body)
@@ -194,7 +194,7 @@ async def _caller(request: Request) -> str | None:
         return None
 
 
-async def _read(receive: Receive) -> bytes:
+async def read_body(receive: Receive) -> bytes:
     chunks = []
     while True:
         message = await receive()
@@ -206,7 +206,7 @@ async def _read(receive: Receive) -> bytes:
     return b"".join(chunks)
 
 
-def _replay(body: bytes, then: Receive) -> Receive:
+def replay_body(body: bytes, then: Receive) -> Receive:
     """A `receive` that gives the body already read once more, then what the server sends (a disconnect)."""
     sent = False
 

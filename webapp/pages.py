@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, RedirectResponse, Response
@@ -38,6 +39,21 @@ def install(app: FastAPI) -> None:
     api_error = app.exception_handlers[errors.ApiError]
     http_error = app.exception_handlers[StarletteHTTPException]
     invalid = app.exception_handlers[RequestValidationError]
+    out_of_range, internal = app.exception_handlers[OverflowError], app.exception_handlers[Exception]
+
+    @app.exception_handler(asyncpg.DataError)
+    @app.exception_handler(OverflowError)
+    async def _out_of_range(request: Request, exc: Exception) -> Response:
+        if is_page(request):
+            return render_error(request, 422, errors.OUT_OF_RANGE)
+        return await out_of_range(request, exc)
+
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception) -> Response:
+        if is_page(request):
+            errors.log.exception("unhandled error", path=request.url.path)
+            return render_error(request, 500, errors.INTERNAL)
+        return await internal(request, exc)
 
     @app.exception_handler(errors.ApiError)
     async def _api_error(request: Request, exc: errors.ApiError) -> Response:

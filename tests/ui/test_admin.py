@@ -399,6 +399,15 @@ async def test_compute_form_refuses_bad_input(admin: httpx.AsyncClient) -> None:
     assert "工作日数应为 1 到 1000 之间的整数" in r.text
     r = await admin.get("/admin/calendar", params={"start": "2026-09-18", "n": "20"})
     assert "<strong>2026-10-22</strong>（星期四）" in r.text
+    r = await admin.get("/admin/calendar", params={"start": "2026-09-18", "n": "²"})  # a digit int() cannot read
+    assert (r.status_code, "工作日数应为 1 到 1000 之间的整数" in r.text) == (200, True)
+    r = await admin.get("/admin/calendar", params={"start": "9999-12-20", "n": "20"})
+    assert (r.status_code, "开始日期太晚，期限超出了日历的范围" in r.text) == (200, True)
+
+
+async def test_a_number_out_of_the_databases_range_is_the_requests_fault(admin: httpx.AsyncClient) -> None:
+    r = await admin.get("/admin/policy/99999999999")  # past PostgreSQL's integer
+    assert r.status_code == 422 and "输入的数值、编号或日期超出允许的范围，请检查后重试" in r.text
 
 
 async def test_import_tells_open_cases(review_env: WorkflowEnvironment, pool: asyncpg.Pool) -> None:

@@ -56,9 +56,12 @@ def _compute(calendar: WorkCalendar, start: str, n: str) -> dict[str, Any]:
         first = dt.date.fromisoformat(start.strip())
     except ValueError:
         return answer | {"error": "开始日期格式不正确（应为YYYY-MM-DD）"}
-    if not n.strip().isdigit() or not 1 <= int(n) <= MAX_WORKING_DAYS:
+    if not n.strip().isdecimal() or not 1 <= int(n) <= MAX_WORKING_DAYS:  # isdecimal: what int() reads ("²" not)
         return answer | {"error": f"工作日数应为 1 到 {MAX_WORKING_DAYS} 之间的整数"}
-    deadline = calendar.add_working_days(first, int(n))
+    try:
+        deadline = calendar.add_working_days(first, int(n))
+    except OverflowError:
+        return answer | {"error": "开始日期太晚，期限超出了日历的范围"}
     provisional = calendar.provisional_years((first + dt.timedelta(days=1)).year, deadline.date.year)
     return answer | {"deadline": deadline, "provisional_years": provisional}
 

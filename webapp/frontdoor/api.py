@@ -12,7 +12,7 @@ FastAPI must see as objects, not names.
 from collections.abc import Awaitable, Callable
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from schemas import webhook
 from schemas.frontdoor import REQUEST_NO, ReferralState, RequestKind
@@ -260,10 +260,16 @@ async def callback(request: Request, db: Db, temporal: MaybeTemporal, referral_i
 
 
 @router.post("/complaints", status_code=201, response_model=ComplaintCreated, summary="登记投诉", responses=ERRORS)
-async def register_complaint(body: ComplaintIn, actor: CurrentActor, db: Db, temporal: MaybeTemporal):
+async def register_complaint(
+    body: ComplaintIn, actor: CurrentActor, db: Db, temporal: MaybeTemporal, response: Response
+) -> ComplaintCreated:
     """Assigned to the township concerned, or to the district (to_district, or a complaint about the township
-    itself); the workflow makes sure the person complained about never handles it."""
-    return await complaints.register_complaint(db, temporal, body, actor)
+    itself); the workflow makes sure the person complained about never handles it. 202 with no dates: registered,
+    but its workflow has not recorded it yet (the number stands; its dates follow on the complaint's page)."""
+    created = await complaints.register_complaint(db, temporal, body, actor)
+    if created.accept_due is None:
+        response.status_code = 202
+    return created
 
 
 @router.get("/complaints", response_model=ComplaintList, summary="投诉（按承办单位）", responses=ERRORS)

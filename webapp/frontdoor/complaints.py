@@ -18,7 +18,7 @@ from schemas.frontdoor import COMPLAINT_PAYLOADS, ComplaintNames, ComplaintStart
 from schemas.identity import mask_phone
 from schemas.staff import Actor
 from webapp import authz
-from webapp.errors import ApiError, forbidden
+from webapp.errors import forbidden
 from webapp.frontdoor.models import ComplaintCreated, ComplaintDetail, ComplaintIn, ComplaintList, ComplaintSummary
 from webapp.frontdoor.rows import (
     case_complained_of,
@@ -77,7 +77,11 @@ async def register_complaint(
                 conclude_due=row.conclude_due,
             )
         await asyncio.sleep(0.1)
-    raise ApiError(503, "temporal_unavailable", "投诉已提交，工作流暂未记录，请稍后查看")
+    # Registered (its workflow started) but not yet recorded: the number stands. Answered 202, an answer the
+    # Idempotency-Key keeps, so a retry gets this number again instead of registering the complaint twice.
+    log.warning("complaint registered, not yet recorded", complaint_no=complaint_no)
+    unit = DISTRICT_CODE if body.to_district else body.township_code
+    return ComplaintCreated(complaint_no=complaint_no, unit_code=unit, accept_due=None, conclude_due=None)
 
 
 async def list_complaints(

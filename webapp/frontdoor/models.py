@@ -161,8 +161,8 @@ class ComplaintIn(BaseModel):
 class ComplaintCreated(BaseModel):
     complaint_no: str
     unit_code: str = Field(description="承办单位")
-    accept_due: date
-    conclude_due: date
+    accept_due: date | None = Field(description="受理期限；工作流尚未记录时为空（202）")
+    conclude_due: date | None = Field(description="办结期限；同上")
 
 
 class CallbackIn(BaseModel):
