@@ -56,6 +56,7 @@ class Kind(StrEnum):
     ROSTER_CHECK = "roster.check"
     ROSTER_IMPORT = "roster.import"
     ROSTER_ERRORS = "roster.errors"
+    WORKFLOW_DECODE = "workflow.decode"
 
 
 # The Chinese names of the kinds, for the supervisor's page (webapp/locale: "access.<kind>" is not needed, the
@@ -94,6 +95,7 @@ LABELS: dict[Kind, str] = {
     Kind.ROSTER_CHECK: "试导入救助对象名册",
     Kind.ROSTER_IMPORT: "导入救助对象名册",
     Kind.ROSTER_ERRORS: "下载名册错误清单",
+    Kind.WORKFLOW_DECODE: "解密工作流数据（Temporal 界面）",
 }
 
 HOUSEHOLD_PREFIX = "hh:"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from urllib.parse import quote
 
 import asyncpg
 import httpx
@@ -226,6 +227,14 @@ async def test_a_household_look_up_logs_a_keyed_hash_not_the_id_number_and_the_s
         by_record = await sup.get("/supervision/access-log", params={"record": seeds.person_id})
         assert re.findall(r'data-kind="([^"]+)"', by_record.text) == ["household.lookup"]
         assert "共 1 条" in by_record.text
+        # the form posts: the number typed in comes back as the log's reference, never in the address
+        token = re.search(r'name="csrftoken" value="([^"]+)"', by_user.text).group(1)
+        posted = await sup.post("/supervision/access-log", data={"record": seeds.person_id, "csrftoken": token})
+        location = f"/supervision/access-log?record={quote(record)}"
+        assert (posted.status_code, posted.headers["location"]) == (303, location)
+        found = await sup.get(posted.headers["location"])
+        assert re.findall(r'data-kind="([^"]+)"', found.text) == ["household.lookup"]
+        assert seeds.person_id not in found.text
         nobody = await sup.get("/supervision/access-log", params={"user": "shipo_jingban", "kind": "case.page"})
         assert "没有符合条件的记录。" in nobody.text
         dated = await sup.get("/supervision/access-log", params={"from": "2000-01-01", "to": "2000-01-02"})

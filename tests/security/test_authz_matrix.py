@@ -513,6 +513,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     # ---- supervisor pages ----
     ("GET", "/cases"): staff(who("case.read")),
+    ("POST", "/cases"): staff(
+        who("case.read"), form={"q": "张", "type": "dibao"}, ok=(303, "/cases?type=dibao&q=%E5%BC%A0")
+    ),
     ("GET", "/cases/export.{suffix}"): staff(who("case.read"), params={"suffix": "csv"}),
     ("GET", "/dashboard"): staff(who("dashboard.view")),
     ("GET", "/dashboard/rollout"): staff(who("rollout.view")),
@@ -678,6 +681,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/supervision/digest"): staff(who("digest.view")),
     ("GET", "/supervision/conflicts"): staff(who("conflicts.view")),
     ("GET", "/supervision/access-log"): staff(who("access_log.view")),
+    ("POST", "/supervision/access-log"): staff(
+        who("access_log.view"), form={"user": "shipo_jingban"}, ok=(303, "/supervision/access-log?user=shipo_jingban")
+    ),
     ("GET", "/supervision/declarations"): staff(who("declarations.view")),
     ("POST", "/supervision/declarations/draft"): staff(
         who("declarations.draft"), form={"month": ""}, ok=(422, "请选择申报月份")

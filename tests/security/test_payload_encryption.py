@@ -281,15 +281,18 @@ async def decode_as(web: httpx.AsyncClient, user: str | None, body: dict) -> htt
     ],
 )
 async def test_who_may_decode_a_townships_workflow(
-    web: httpx.AsyncClient, shipo_case: str, user: str | None, status: int, code: str | None
+    web: httpx.AsyncClient, pool: asyncpg.Pool, shipo_case: str, user: str | None, status: int, code: str | None
 ) -> None:
     r = await decode_as(web, user, sealed_for(shipo_case))
     assert r.status_code == status, r.text
+    logged = await pool.fetch("select username, record from access_log where kind = 'workflow.decode'")
     if code:
         assert r.json()["code"] == code and "341503196803020014" not in r.text
+        assert logged == []
     else:
         [opened] = from_json(r.json())
         assert opened == payload("王大山 341503196803020014")
+        assert [tuple(row) for row in logged] == [(user, shipo_case)]  # a read of whole records is logged
 
 
 async def test_payloads_of_no_one_place_are_the_districts(web: httpx.AsyncClient, shipo_case: str) -> None:

@@ -124,6 +124,17 @@ async def test_approval_form_renders_chinese_with_full_or_masked_ids(
     text = normalise(await save_and_read((await web.get("/cases/PDF-1/approval.pdf")).content, "approval-PDF-1-masked"))
     assert mask_id(applicant_id) in text and applicant_id not in text and "已按查看权限脱敏" in text
 
+    # staff the relatives check barred from the case see the numbers masked, as on the case page
+    barred = {"barred": [{"username": "shipo_shenpi", "full_name": "石婆店镇审批人 张华", "reason": "测试：近亲属"}]}
+    await pool.execute(
+        "insert into case_events (case_id, event_key, kind, payload, occurred_at) "
+        "values ('PDF-1', '9999-relatives_matched', 'relatives_matched', $1::jsonb, now())",
+        barred,
+    )
+    await log_in(web, "shipo_shenpi")
+    text = normalise(await save_and_read((await web.get("/cases/PDF-1/approval.pdf")).content, "approval-PDF-1-barred"))
+    assert mask_id(applicant_id) in text and applicant_id not in text and "已按查看权限脱敏" in text
+
     await log_in(web, "shunhe_jingban")
     r = await web.get("/cases/PDF-1/approval.pdf")
     assert r.status_code == 403 and "不在您的辖区内" in r.text

@@ -37,7 +37,8 @@ from infra.temporal import CODEC_PATH
 from rules.access import within
 from rules.recusal import names_person
 from schemas.staff import Actor
-from webapp import authz
+from webapp import access_log, authz
+from webapp.access_log import Kind
 from webapp.deps import AppSettings, Db, permitted
 from webapp.errors import ApiError, forbidden
 
@@ -83,13 +84,17 @@ async def check_readable(db: asyncpg.Pool, actor: Actor, workflow_id: str | None
 async def decode(request: Request, actor: Reader, db: Db, settings: AppSettings) -> Response:
     """The payloads decrypted, if every encrypted one belongs to a workflow within the reader's jurisdiction."""
     payloads = await _payloads(request, settings)
-    for workflow_id in {workflow_of(p) for p in payloads if is_encrypted(p)}:
+    workflows = {workflow_of(p) for p in payloads if is_encrypted(p)}
+    for workflow_id in workflows:
         await check_readable(db, actor, workflow_id)
     keys = key_ring(settings)
     try:
-        return _answer([keys.decrypt(p) for p in payloads])
+        answer = _answer([keys.decrypt(p) for p in payloads])
     except (PayloadKeyError, PayloadDecryptError) as e:
         raise ApiError(422, "undecodable", "工作流数据无法解密（密钥未配置或数据被改动）") from e
+    for workflow_id in sorted(workflows, key=str):  # a read of whole records, as a case page's: one row each
+        await access_log.record(request, actor, Kind.WORKFLOW_DECODE, workflow_id or "（未绑定工作流）")
+    return answer
 
 
 @router.post("/encode")

@@ -14,8 +14,8 @@ from webapp.access_log import Kind
 from webapp.deps import Db, MaybeTemporal, PageActor
 from webapp.render import refused
 from webapp.review.approval_data import form_data
-from webapp.review.approval_layout import build_pdf, sees_full_ids
-from webapp.review.cases import CaseId, case_row
+from webapp.review.approval_layout import build_pdf
+from webapp.review.cases import CaseId, case_row, shows_full_ids
 
 log = structlog.get_logger("webapp")
 router = APIRouter(include_in_schema=False)
@@ -32,7 +32,8 @@ async def approval_pdf(
     await access_log.record(request, actor, Kind.CASE_PDF, case_id)
     data = await form_data(db, temporal, case)
     body = await run_in_threadpool(build_pdf, data, actor, clock.now())
-    log.info("approval form printed", case_id=case_id, by=actor.username, full_ids=sees_full_ids(actor.role))
+    full_ids = shows_full_ids(actor, data.barred)
+    log.info("approval form printed", case_id=case_id, by=actor.username, full_ids=full_ids)
     return Response(
         body,
         media_type="application/pdf",

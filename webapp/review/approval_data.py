@@ -29,6 +29,7 @@ class FormData:
     objections: list[dict[str, Any]]
     names: dict[str, str]  # user name -> full name
     categories: dict[str, str]  # category code -> name, from the case's policy version
+    barred: set[str]  # staff the relatives check keeps from the case (they see ID numbers masked)
 
 
 def _as_recorded(rows: list[LoggedEvent], state: CaseState | None) -> list[dict[str, Any]]:
@@ -45,7 +46,8 @@ async def form_data(db: asyncpg.Pool, temporal: Client | None, case: CaseRow) ->
     """The case's rows, its event log as the workflow recorded it, and the application as accepted."""
     household = await households_repo.household_of_case(db, case.case_id)
     state = await case_state(temporal, case.workflow_id)
-    events = _as_recorded(await events_repo.event_log(db, case.case_id), state)
+    logged = await events_repo.event_log(db, case.case_id)
+    events = _as_recorded(logged, state)
     usernames = {e["actor"] for e in events if e["actor"]}
     for e in events:
         usernames |= set(e["payload"].get("investigators", [])) | set(e["payload"].get("assistants", []))
@@ -61,4 +63,5 @@ async def form_data(db: asyncpg.Pool, temporal: Client | None, case: CaseRow) ->
         objections=[e for e in events if e["kind"] == "objection"],
         names=names,
         categories={c.code: c.name for c in policy.categories},
+        barred={b["username"] for b in events_repo.barred_staff(logged)},
     )

@@ -25,19 +25,15 @@ from rules.stages import STAGE_LABELS
 from schemas.identity import mask_id, mask_phone
 from schemas.people import RELATION_LABELS, AssetKind, IncomeSource
 from schemas.review import AssistanceType
-from schemas.staff import Actor, Role
-from webapp import authz
+from schemas.staff import Actor
 from webapp.pdfkit import a4, cjk_font, paragraph
 from webapp.review.approval_data import FormData
+from webapp.review.cases import shows_full_ids
 
 INCOME_SOURCES = {s.value: s.label for s in IncomeSource}
 HUKOU = {"urban": "城镇", "rural": "农村"}
 CHANNELS = {"counter": "窗口申请", "online": "12349 平台", "proxy": "村（居）委会代办"}
 NOT_YET = "（尚未办理）"
-
-
-def sees_full_ids(role: Role) -> bool:
-    return authz.may(role, "ids.full")
 
 
 # ---- layout ------------------------------------------------------------------------------------------
@@ -351,7 +347,7 @@ class Form:
 
 def build_pdf(data: FormData, actor: Actor, printed_at: datetime) -> bytes:
     """Render the form; CPU-bound, so the route runs it in the thread pool."""
-    form = Form(data, full_ids=sees_full_ids(actor.role))
+    form = Form(data, full_ids=shows_full_ids(actor, data.barred))
     note = "" if form.full_ids else "（身份证号码已按查看权限脱敏）"
     footer = f"裕安区社会救助审核确认系统生成　打印人：{actor.full_name}　打印时间：{printed_at:%Y-%m-%d %H:%M}{note}"
 

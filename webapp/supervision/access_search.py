@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from db import access_log_repo
 from infra.clock import BEIJING
@@ -45,6 +46,18 @@ def record_key(request: Request, text: str) -> str:
         return household_ref(request, validate_resident_id(text)) if len(text) == 18 else text
     except ValueError:
         return text
+
+
+@router.post("/supervision/access-log")
+async def access_log_search(request: Request, actor: PageActor) -> Response:
+    """The search form posts here, so an ID number typed in never stands in an address: the list comes back
+    under the log's own reference for it (`record_key`), which finds the same rows."""
+    if denied := refused(request, actor, "access_log"):
+        return denied
+    form = await request.form()
+    fields = {k: str(form.get(k, "")).strip()[:64] for k in ("user", "record", "kind", "from", "to")}
+    fields["record"] = record_key(request, fields["record"]) if fields["record"] else ""
+    return RedirectResponse(f"/supervision/access-log?{urlencode({k: v for k, v in fields.items() if v})}", 303)
 
 
 @router.get("/supervision/access-log")

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 import asyncpg
 from fastapi import Query
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticUseDefault
 
 from db import places_repo
@@ -55,11 +55,19 @@ class CaseFilter(BaseModel):
                 raise PydanticUseDefault()
         return value
 
+    @model_validator(mode="after")
+    def _whole_id_masked(self) -> CaseFilter:
+        """A whole ID number is kept only masked (as the cases store it): the filter goes into the page's
+        links, its export's and the access log, never the number itself."""
+        if self.q is not None and len(self.q) == 18 and _ID_QUERY.fullmatch(self.q) and "*" not in self.q:
+            self.q = mask_id(self.q.upper())
+        return self
+
     def cases(self, within: str) -> CaseQuery:
         """The cases these filters select within the place `within` (the reader's jurisdiction)."""
         q = self.q
         by_id = q is not None and _ID_QUERY.fullmatch(q) is not None
-        whole_id = by_id and len(q) == 18 and "*" not in q  # a full ID, masked as stored
+        whole_id = by_id and len(q) == 18 and q[6:14] == "********"  # a whole ID, masked as stored
         return CaseQuery(
             within=within,
             township=self.township,
@@ -69,7 +77,7 @@ class CaseFilter(BaseModel):
             accepted_from=self.accepted_from,
             accepted_to=self.accepted_to,
             name_prefix=None if by_id else q,
-            id_masked=mask_id(q.upper()) if whole_id else None,
+            id_masked=q.upper() if whole_id else None,
             id_tail=q.upper() if by_id and not whole_id else None,  # the tail, e.g. the last 4
         )
 

@@ -15,11 +15,12 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from db import case_lists_repo
@@ -30,11 +31,26 @@ from schemas.review import AssistanceType
 from webapp import access_log
 from webapp.access_log import Kind
 from webapp.deps import Db, PageActor
+from webapp.errors import chinese_message
 from webapp.exports import safe_cell
 from webapp.render import refused, render, render_error
-from webapp.supervision.case_filter import PAGE_SIZE, Filters, page_links, row_view, township_options
+from webapp.supervision.case_filter import PAGE_SIZE, CaseFilter, Filters, page_links, row_view, township_options
 
 router = APIRouter(include_in_schema=False)
+
+
+@router.post("/cases")
+async def case_search(request: Request, actor: PageActor) -> Response:
+    """The search form posts here, so an ID number typed in never stands in an address (a proxy's log, the
+    browser's history): it comes back as the list's address with the number masked, as the cases store it."""
+    if denied := refused(request, actor, "case.read"):
+        return denied
+    form = await request.form()
+    try:
+        filters = CaseFilter.model_validate({k: v for k, v in form.items() if k in CaseFilter.model_fields})
+    except ValidationError as e:
+        return render_error(request, 422, "；".join(chinese_message(x) for x in e.errors()), actor)
+    return RedirectResponse(f"/cases?{filters.query()}", status_code=303)
 
 
 @router.get("/cases")
