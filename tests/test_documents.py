@@ -396,3 +396,36 @@ async def test_a_closed_case_and_recused_staff_take_no_documents(
     )
     assert (r.status_code, r.json()["code"], r.json()["message"]) == want
     assert await stored(pool) == (0, 0)
+
+
+async def test_staff_recused_from_a_case_do_not_read_its_documents(web: httpx.AsyncClient, pool) -> None:
+    """Its scans (ID cards, household registers) show whole ID numbers, which recused staff see masked elsewhere."""
+    await insert_case(pool, "DOC-RECUSED", village=SHIPO_VILLAGE, status="open")
+    await pool.execute(
+        "insert into document_blobs (sha256, mime, size_bytes, key_id, sealed) values ($1, 'image/jpeg', 3, 'k', 'x')",
+        "0" * 64,
+    )
+    await pool.execute(
+        "insert into documents (document_id, owner_kind, owner_id, place_code, doc_type, sha256, uploaded_by, "
+        "uploader_role) values ('D0123456789abcdef0123', 'case', 'DOC-RECUSED', $1, 'id_card', $2, 'shipo_cun1', "
+        "'village_cadre')",
+        SHIPO_VILLAGE,
+        "0" * 64,
+    )
+    await pool.execute(
+        "insert into case_events (case_id, event_key, kind, payload, occurred_at) "
+        "values ('DOC-RECUSED', '0002-relatives_matched', 'relatives_matched', $1, now())",
+        {"barred": [{"username": "shipo_jingban", "full_name": "石婆店镇经办人 李娟", "reason": "近亲属备案：子女"}]},
+    )
+    recused = await login(web, "shipo_jingban", session=False)
+    for what in ("content", "thumbnail"):
+        r = await web.get(f"/api/documents/D0123456789abcdef0123/{what}", headers=recused)
+        assert (r.status_code, r.json()) == (
+            403,
+            {"code": "recused", "message": "您与申请人家庭存在近亲属关系，依规应当回避，不能查看其材料"},
+        )
+    assert await pool.fetchval("select count(*) from access_log where kind = 'document.view'") == 0
+    # another caseworker of the township gets past the check (the stand-in blob has no thumbnail)
+    other = await login(web, "shipo_diaocha", session=False)
+    r = await web.get("/api/documents/D0123456789abcdef0123/thumbnail", headers=other)
+    assert (r.status_code, r.json()) == (404, {"code": "not_found", "message": "该材料没有缩略图"})

@@ -20,19 +20,30 @@ router = APIRouter(prefix="/api", tags=["材料"])
 
 @router.get("/documents/{document_id}/content", summary="查看或下载材料", responses=ERRORS)
 async def document_content(
-    request: Request, document_id: DocumentId, actor: CurrentActor, db: Db, settings: AppSettings
+    request: Request,
+    document_id: DocumentId,
+    actor: CurrentActor,
+    db: Db,
+    temporal: MaybeTemporal,
+    settings: AppSettings,
 ) -> Response:
     """The document as stored (an image re-encoded without its metadata); only within the jurisdiction of its
-    case, event or request, and logged. `Cache-Control: no-store`."""
-    doc, data = await read(request, db, settings, actor, document_id, thumbnail=False)
+    case, event or request, never for staff recused from it (403 `recused`), and logged. `Cache-Control:
+    no-store`."""
+    doc, data = await read(request, db, temporal, settings, actor, document_id, thumbnail=False)
     return file_response(doc, data, thumbnail=False)
 
 
 @router.get("/documents/{document_id}/thumbnail", summary="材料缩略图", responses=ERRORS)
 async def document_thumbnail(
-    request: Request, document_id: DocumentId, actor: CurrentActor, db: Db, settings: AppSettings
+    request: Request,
+    document_id: DocumentId,
+    actor: CurrentActor,
+    db: Db,
+    temporal: MaybeTemporal,
+    settings: AppSettings,
 ) -> Response:
-    doc, data = await read(request, db, settings, actor, document_id, thumbnail=True)
+    doc, data = await read(request, db, temporal, settings, actor, document_id, thumbnail=True)
     return file_response(doc, data, thumbnail=True)
 
 

@@ -357,6 +357,7 @@ async def case_file_data(db: asyncpg.Pool, client: Client | None, row: CaseRow, 
             for m in members
         ],
         masked=not full,
+        recused=actor.username in {b["username"] for b in barred},
         timeline=[
             [_when(e.occurred_at), STAGE_LABELS.get(e.stage, e.stage or ""), who(e), e.summary or e.kind]
             for e in events
@@ -388,7 +389,8 @@ async def case_file(
         return row
     await access_log.record(request, actor, Kind.CASE_FILE_PDF, case_id)
     printed = await case_file_data(db, client, row, actor)
-    printed.documents = await documents_print(db, settings, case_id, row.policy_version)
+    if not printed.recused:
+        printed.documents = await documents_print(db, settings, case_id, row.policy_version)
     body = await run_in_threadpool(case_file_pdf, printed, actor.full_name, clock.now())
     body = await run_in_threadpool(with_pdf_pages, body, printed.documents)
     log.info("case file printed", case_id=case_id, by=actor.username, masked=printed.masked)

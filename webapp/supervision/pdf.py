@@ -150,6 +150,7 @@ class CaseFilePrint:
     temporal: list[list[str]] | None  # id, when, event, name/details; None when the history cannot be read
     workflow_id: str
     documents: DocumentsPrint | None = None  # the case's documents (webapp/documents/pdf.py)
+    recused: bool = False  # the viewer is recused from the case: no documents (their scans show whole IDs)
 
 
 def case_file_pdf(d: CaseFilePrint, printed_by: str, printed_at: datetime) -> bytes:
