@@ -150,11 +150,12 @@ async def test_a_complaint_is_invisible_to_those_it_is_about_and_the_complainant
     page = await _page(web, "qu_jiandu", f"/frontdoor/requests/{request_no}")
     assert page.status_code == 200 and "周**" in page.text and "周大勇" not in page.text
     assert "13955641234" not in page.text and PERSON not in page.text
+    # Looking the person up tells a supervisor nothing of it: that they complained is the handlers' to know.
     view = await _household(web, "qu_jiandu", PERSON)
-    assert [r["name"] for r in view["requests"]] == ["周**"] and view["names"] == []
-    # The village's cadre sees the village's requests, this one masked.
+    assert (view["requests"], view["complaints"], view["names"]) == ([], [], [])
+    # The village's cadre sees the village's requests, this one masked, and without the ID number's mask.
     listing = (await _get(web, "shipo_cun1", "/api/frontdoor/requests?kind=complaint")).json()
-    assert [(i["request_no"], i["name"]) for i in listing["items"]] == [(request_no, "周**")]
+    assert [(i["request_no"], i["name"], i["id_masked"]) for i in listing["items"]] == [(request_no, "周**", "")]
 
     # The morning's digest is kept for the township; each reader sees their part of it.
     body = {"overdue": [], "due_soon": [], "referrals": [], "complaints": [{"complaint_no": complaint_no}]}

@@ -82,6 +82,12 @@ async def test_a_spouse_cannot_open_a_second_event_for_the_household(
     r = await web.post("/api/emergencies/HH-OTHER/actions/approve", headers=cadre, json=pay_village)
     assert (r.status_code, r.json()["total"]) == (200, "1000.00")
 
+    # The fund's ledger names whom it paid to those who read the events; the administrator, who books income,
+    # sees the names masked.
+    for user, names in (("qu_minzheng", ["孙三", "钱大"]), ("admin", ["孙*", "钱*"])):  # the latest first
+        ledger = (await web.get(f"/api/funds/{VILLAGE}", headers=await login(web, user))).json()
+        assert [e["beneficiary"] for e in ledger["entries"] if e["kind"] == "payment"] == names, user
+
 
 async def test_the_household_guard_holds_in_the_workflow_and_prior_aid_covers_members(
     review_env: SkippingEnvironment, pool: asyncpg.Pool

@@ -32,6 +32,7 @@ from schemas.emergency import (
     EmergencyState,
     emergency_workflow_id,
 )
+from schemas.identity import mask_name
 from schemas.money import from_fen
 from schemas.policy import EmergencyPolicy
 from schemas.relatives import DeclaredRelativesIn
@@ -331,6 +332,8 @@ async def fund_ledger(
         fund = await funds_repo.fund(conn, place_code)
         balance = await funds_repo.balance(conn, place_code)
         rows = await funds_repo.ledger(conn, place_code, limit, (page - 1) * limit, since, until)
+    # who received aid is for those who read the events (not the administrator, who books income)
+    names = authz.may(actor, "emergency.read")
     return FundLedger(
         place_code=place_code,
         name=fund.name,
@@ -341,7 +344,7 @@ async def fund_ledger(
                 **{k: v for k, v in asdict(r).items() if k not in ("amount_fen", "balance_fen")},
                 amount=from_fen(r.amount_fen),
                 balance_after=from_fen(r.balance_fen),
-            )
+            ).model_copy(update={} if names or not r.beneficiary else {"beneficiary": mask_name(r.beneficiary)})
             for r in rows
         ],
     )

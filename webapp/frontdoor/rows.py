@@ -90,7 +90,8 @@ def reader(actor: Actor) -> Reader:
 def request_summary(request: Row, actor: Actor) -> RequestSummary:
     row = _fields(request)
     due = row["answer_due"]
-    masked = {} if sees_complainant(actor, request) else {"name": mask_name(row["name"])}
+    # who complained is for the complaint's handlers: others get the name masked and no ID number at all
+    masked = {} if sees_complainant(actor, request) else {"name": mask_name(row["name"]), "id_masked": ""}
     return RequestSummary(
         **{k: row[k] for k in RequestSummary.model_fields if k != "overdue"} | masked,
         overdue=row["status"] != "closed" and due is not None and due < today(),

@@ -166,7 +166,12 @@ async def household_view(db: asyncpg.Pool, id_number: str, actor: Actor) -> Hous
         for r in await recipients_repo.recipients_of_cases(db, [c.case_id for c in cases])
     ]
     # A complaint about the caller is not there for them: neither shown nor counted among the records elsewhere.
-    requests = [r for r in all_requests if not about(actor, r) and mine(r.village_code or r.township_code)]
+    # Nor that the person complained, but to the complaint's handlers.
+    requests = [
+        r
+        for r in all_requests
+        if not about(actor, r) and mine(r.village_code or r.township_code) and sees_complainant(actor, r)
+    ]
     referrals = [
         r
         for r in await frontdoor_repo.referrals_of_requests(db, request_nos, newest_first=True)
@@ -175,7 +180,7 @@ async def household_view(db: asyncpg.Pool, id_number: str, actor: Actor) -> Hous
     complaints = [
         c
         for c in await frontdoor_repo.complaints_about(db, request_nos, all_case_ids, newest_first=True)
-        if not about(actor, c) and mine(c.unit_code)
+        if not about(actor, c) and mine(c.unit_code) and (c.request_no not in request_nos or sees_complainant(actor, c))
     ]
     emergencies = [
         e
