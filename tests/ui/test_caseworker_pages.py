@@ -250,6 +250,9 @@ async def test_refused_form_keeps_what_was_typed(web: httpx.AsyncClient, pool: a
     )
     r = await web.post("/cases/SP-1/act/home_visit", data=visit | {"visited_on": "2026-09-20"})
     assert r.status_code == 422 and "顺河镇经办人 孙燕（shunhe_diaocha）不负责该案件所在地" in r.text
+    # each form shown again shows the whole case: a read, logged as the page's is
+    logged = "select count(*) from access_log where kind = 'case.page' and record = 'SP-1' and username = $1"
+    assert await pool.fetchval(logged, "shipo_jingban") == 3
     await log_in(web, "qu_jiandu")
     token = csrf_token((await web.get("/account")).text)  # the CSRF token is bound to the session
     r = await web.post("/cases/SP-1/act/home_visit", data=visit | {"visited_on": "2026-09-20", "csrftoken": token})

@@ -293,8 +293,13 @@ def _done(request: Request) -> Action | str | None:
 async def show_case(
     request: Request, case_id: CaseId, actor: PageActor, db: Db, temporal: MaybeTemporal, settings: AppSettings
 ) -> Response:
-    page = await case_page(request, actor, db, temporal, settings, case_id)
-    if page.status_code == 200:
+    return await shown(request, actor, case_id, await case_page(request, actor, db, temporal, settings, case_id), 200)
+
+
+async def shown(request: Request, actor: Actor, case_id: str, page: Response, status: int) -> Response:
+    """`page`, logged as a read of the case when it is the case page (as asked, with `status`), not a refusal:
+    a form shown again with its errors shows the whole case as well."""
+    if page.status_code == status:
         await access_log.record(request, actor, Kind.CASE_PAGE, case_id)
     return page
 
@@ -313,7 +318,8 @@ async def act(
     typed = read_action_form(action, await request.form())
 
     async def again(failed: tuple[Action, dict[str, Any], dict[str, str], str | None], status: int) -> Response:
-        return await case_page(request, actor, db, temporal, settings, case_id, failed=failed, status=status)
+        page = await case_page(request, actor, db, temporal, settings, case_id, failed=failed, status=status)
+        return await shown(request, actor, case_id, page, status)
 
     try:
         ack = await perform(db, temporal, case_id, actor, action, action_body(action, typed))
@@ -345,7 +351,8 @@ async def settle_namesake(
     answer = NamesakeAnswer(same_person=form.get("same_person") == "yes", note=str(form.get("note") or "").strip())
 
     async def again(message: str, status: int) -> Response:
-        return await case_page(request, actor, db, temporal, settings, case_id, relatives_error=message, status=status)
+        page = await case_page(request, actor, db, temporal, settings, case_id, relatives_error=message, status=status)
+        return await shown(request, actor, case_id, page, status)
 
     try:
         ack = await resolve_namesake(db, temporal, case_id, actor, username, answer)
