@@ -289,5 +289,9 @@ async def act(
         await service.perform(db, temporal, event_id, actor, which, body)
         await settled(db, temporal, event_id, actor)
     except (ValidationError, ApiError) as exc:
-        return await _detail_page(request, event_id, actor, db, temporal, Feedback.refused(exc, form_values))
+        feedback = Feedback.refused(exc, form_values)
+        shown = await _detail_page(request, event_id, actor, db, temporal, feedback)
+        if shown.status_code == feedback.status:  # the whole event shown again, with the form's errors: a read
+            await access_log.record(request, actor, Kind.EMERGENCY, event_id)
+        return shown
     return RedirectResponse(f"/emergencies/{event_id}?done={action}", status_code=303)

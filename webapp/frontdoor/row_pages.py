@@ -136,7 +136,11 @@ class RowPage:
             return f"{self.path}/{row_id}?done={action}"
 
         async def again(exc: ValidationError | ApiError) -> Response:
-            return await self.show(request, deps, row_id, actor, Feedback.refused(exc, {action: fields}))
+            feedback = Feedback.refused(exc, {action: fields})
+            shown = await self.show(request, deps, row_id, actor, feedback)
+            if shown.status_code == feedback.status:  # the whole row shown again, with the form's errors: a read
+                await access_log.record(request, actor, self.logged_as, row_id)
+            return shown
 
         return await submit(attempt, again)
 
