@@ -229,6 +229,8 @@ KEYLESS_FORMS = {
     ("portal/status.html", "/portal/status"),  # a look-up, posted to keep ID numbers out of the address
     ("household/view.html", "/households"),  # likewise
     ("frontdoor/request.html", "/households"),
+    ("supervisor/cases.html", "/cases"),  # a search, posted to keep ID numbers out of the address
+    ("supervision/access_log.html", "/supervision/access-log"),  # likewise
 }
 
 
