@@ -127,6 +127,11 @@ async def test_event_page_and_overdue_list_show_both_clocks(
     assert '<option value="LATE-DOCS-pay-001">' in form
     key = re.search(r'name="idempotency_key" value="([0-9a-f]{32})"', form).group(1)
     data = {"csrftoken": csrf_token(html), "idempotency_key": key, "payment_key": "", **exemption}
+    # a form refused is shown again on the whole event's page: logged as a read, as the page is
+    viewed = "select count(*) from access_log where kind = 'emergency.view' and record = 'LATE-DOCS'"
+    before = await pool.fetchval(viewed)
+    r = await web.post("/emergencies/LATE-DOCS/exempt", data=data | {"decision_no": ""})
+    assert r.status_code == 422 and await pool.fetchval(viewed) == before + 1
     r = await web.post("/emergencies/LATE-DOCS/exempt", data=data)
     assert (r.status_code, r.headers["location"]) == (303, "/emergencies/LATE-DOCS?done=exempt")
     await flagged(pool, "LATE-DOCS", "documentation_overdue", False)

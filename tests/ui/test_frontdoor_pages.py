@@ -63,8 +63,13 @@ async def test_desk_triage_inbox_district_and_household_pages(
 
     await login(web, "shipo_jingban")
     page = f"/frontdoor/requests/{number}"
+    viewed = "select count(*) from access_log where kind = 'request.view' and record = $1 "
+    viewed += " and username = 'shipo_jingban'"
+    before = await pool.fetchval(viewed, number)
     r = await post_form(web, page, f"{page}/triage", {"needs": [], "emergency_kind": "other"})
     assert r.status_code == 422 and "请至少选择一项求助事项" in r.text  # nothing chosen
+    # post_form loads the page, then the refused form shows the whole request again: two reads, both logged
+    assert await pool.fetchval(viewed, number) == before + 2
     r = await post_form(web, page, f"{page}/triage", {"needs": ["medical_costs", "low_income"], "note": "分办"})
     assert r.status_code == 303 and r.headers["location"].endswith("?done=triage")
     shown = await web.get(r.headers["location"])
