@@ -12,8 +12,11 @@ import httpx
 import pytest
 
 from db import relatives_repo
+from schemas.emergency import emergency_workflow_id
 from tests.support.clients import login
 from tests.support.clock import SkippingEnvironment, beijing
+from tests.support.codec import from_json, sealed_for
+from tests.support.codec import payload as clear_payload
 from tests.support.emergency import TOWNSHIP, VILLAGE, fund
 from tests.support.factories import resident_id
 
@@ -110,6 +113,12 @@ async def test_declared_relatives_bar_the_approver_and_a_namesake_is_settled(
     assert (await post(web, "shipo_cun1", act + "escalate", {"reason": "治疗费用较大"})).status_code == 200
     r = await post(web, "shipo_shenpi", act + "approve", {"tier": "township", "amount": "800"})
     assert (r.status_code, r.json()["code"]) == (403, "recused")
+    # nor may they read the event's whole payloads through the Temporal Web UI's codec; the caseworker may
+    sealed = sealed_for(emergency_workflow_id("REC-2"))
+    r = await post(web, "shipo_shenpi", "/api/codec/decode", sealed)
+    assert (r.status_code, r.json()["code"]) == (403, "recused")
+    r = await post(web, "shipo_jingban", "/api/codec/decode", sealed)
+    assert r.status_code == 200 and from_json(r.json()) == [clear_payload("王大山 341503196803020014")]
 
     resolve = {"username": "shipo_diaocha", "same_person": True, "note": "本人承认"}
     r = await post(web, "shipo_cun1", act + "resolve_namesake", resolve)

@@ -11,7 +11,6 @@ through the web app's endpoint as the township's caseworker (200) and as another
 from __future__ import annotations
 
 import base64
-import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -19,9 +18,8 @@ from collections.abc import Iterator
 import asyncpg
 import httpx
 import pytest
-from google.protobuf import json_format
 from google.protobuf.message import Message
-from temporalio.api.common.v1 import Payload, Payloads
+from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
@@ -44,6 +42,7 @@ from schemas import search
 from schemas.review import workflow_id_for
 from tests.support.clients import SHIPO, insert_case, log_in
 from tests.support.clock import SkippingEnvironment
+from tests.support.codec import as_json, from_json, payload, sealed_for
 from tests.support.factories import application
 from tests.support.review import investigate, start
 
@@ -56,18 +55,6 @@ def _key(seed: str) -> bytes:
 
 def _setting(**keys: bytes) -> str:
     return ",".join(f"{k}:{base64.b64encode(v).decode()}" for k, v in keys.items())
-
-
-def payload(text: str) -> Payload:
-    return Payload(metadata={"encoding": b"json/plain"}, data=json.dumps(text, ensure_ascii=False).encode())
-
-
-def as_json(payloads: list[Payload]) -> dict:
-    return json.loads(json_format.MessageToJson(Payloads(payloads=payloads)))
-
-
-def from_json(body: dict) -> list[Payload]:
-    return list(json_format.ParseDict(body, Payloads()).payloads)
 
 
 # ---- the codec ---------------------------------------------------------------------------------------------
@@ -254,10 +241,6 @@ async def shipo_case(pool: asyncpg.Pool) -> str:
     return workflow_id_for("ENC-SHIPO-1")
 
 
-def sealed_for(workflow_id: str | None, text: str = "王大山 341503196803020014") -> dict:
-    return as_json([key_ring(Settings()).encrypt(payload(text), workflow_id)])
-
-
 async def decode_as(web: httpx.AsyncClient, user: str | None, body: dict) -> httpx.Response:
     web.cookies.clear()
     if user:
@@ -293,6 +276,29 @@ async def test_who_may_decode_a_townships_workflow(
         [opened] = from_json(r.json())
         assert opened == payload("王大山 341503196803020014")
         assert [tuple(row) for row in logged] == [(user, shipo_case)]  # a read of whole records is logged
+
+
+async def test_staff_kept_away_from_a_case_may_not_decode_it(
+    web: httpx.AsyncClient, pool: asyncpg.Pool, shipo_case: str
+) -> None:
+    """The relatives check keeps shipo_shenpi away (a declared near relative): the case page masks the IDs for
+    them and the documents are refused, so the whole payloads are refused too; the case's other staff read them.
+    Its household's ongoing review lies with the case and is refused the same way."""
+    await pool.execute("update cases set barred_users = '{shipo_shenpi}' where case_id = 'ENC-SHIPO-1'")
+    for workflow_id in (shipo_case, "ongoing-ENC-SHIPO-1"):
+        r = await decode_as(web, "shipo_shenpi", sealed_for(workflow_id))
+        assert (r.status_code, r.json()) == (
+            403,
+            {"code": "recused", "message": "您与申请人家庭存在近亲属关系，依规应当回避，不能查看该案的完整资料"},
+        )
+        assert (await decode_as(web, "shipo_jingban", sealed_for(workflow_id))).status_code == 200
+    # one payload of the case among others refuses the whole call, and nothing is logged as read for them
+    mixed = {"payloads": sealed_for(None)["payloads"] + sealed_for(shipo_case)["payloads"]}
+    assert (await decode_as(web, "qu_minzheng", mixed)).status_code == 200
+    await pool.execute("update cases set barred_users = '{qu_minzheng}' where case_id = 'ENC-SHIPO-1'")
+    assert (await decode_as(web, "qu_minzheng", mixed)).json()["code"] == "recused"
+    logged = await pool.fetch("select username from access_log where kind = 'workflow.decode' order by id")
+    assert [r["username"] for r in logged] == ["shipo_jingban", "shipo_jingban", "qu_minzheng", "qu_minzheng"]
 
 
 async def test_payloads_of_no_one_place_are_the_districts(web: httpx.AsyncClient, shipo_case: str) -> None:

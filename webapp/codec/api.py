@@ -11,8 +11,10 @@ Who: the readers of case histories (`workflow.decode`: township caseworkers and 
 supervisors); anyone else 401 / 403. Where: each encrypted payload names the workflow it was sealed for (bound
 into the seal, so it cannot be relabelled); that workflow's row (case, emergency, request, referral, complaint,
 re-check: `db.workflows_repo`) must lie in the reader's jurisdiction (a complaint never for the person it is
-about), or the whole call is refused (403 `out_of_jurisdiction`). Payloads of no one place, or sealed without a
-workflow, are the district's. Payloads not encrypted come back as they are.
+about), or the whole call is refused (403 `out_of_jurisdiction`); staff kept away from a case or emergency event by
+its relatives check (webapp/recusal.py) are refused its payloads too (403 `recused`), as they are its documents.
+Payloads of no one place, or sealed without a workflow, are the district's. Payloads not encrypted come back as they
+are.
 
 CORS: only the Web UI's origin (`TEMPORAL_UI_URL`) is answered, with credentials; pre-flights are answered by
 `CodecCors` before any log-in or CSRF check. The calls are JSON under `/api/`, which asgi-csrf lets through
@@ -29,6 +31,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload, Payloads
+from temporalio.client import Client
 
 from db import workflows_repo
 from infra.codec import PayloadDecryptError, PayloadKeyError, is_encrypted, key_ring, workflow_of
@@ -39,8 +42,9 @@ from rules.recusal import names_person
 from schemas.staff import Actor
 from webapp import access_log, authz
 from webapp.access_log import Kind
-from webapp.deps import AppSettings, Db, permitted
+from webapp.deps import AppSettings, Db, MaybeTemporal, permitted
 from webapp.errors import ApiError, forbidden
+from webapp.recusal import RECUSED, barred_at
 
 router = APIRouter(prefix=CODEC_PATH, include_in_schema=False)
 
@@ -69,8 +73,9 @@ def _answer(payloads: list[Payload]) -> Response:
     return Response(body, media_type="application/json", headers={"Cache-Control": "no-store"})
 
 
-async def check_readable(db: asyncpg.Pool, actor: Actor, workflow_id: str | None) -> None:
-    """403 unless `actor` may read the payloads of `workflow_id` (None: sealed without a workflow)."""
+async def check_readable(db: asyncpg.Pool, temporal: Client | None, actor: Actor, workflow_id: str | None) -> None:
+    """403 unless `actor` may read the payloads of `workflow_id` (None: sealed without a workflow): within their
+    jurisdiction, not a complaint about them, not a case or event they are kept away from (回避)."""
     where = await workflows_repo.workflow_place(db, workflow_id) if workflow_id else None
     if where is None:
         if not authz.may(actor, "workflow.decode_unbound"):  # the district's staff, of this deployment's district
@@ -78,15 +83,17 @@ async def check_readable(db: asyncpg.Pool, actor: Actor, workflow_id: str | None
         return
     if not within(actor.place_code, where.place) or names_person(where.about_person, actor.username, actor.full_name):
         raise forbidden(ELSEWHERE, "out_of_jurisdiction")
+    if await barred_at(where, temporal, workflow_id, actor.username):
+        raise forbidden(RECUSED, "recused")
 
 
 @router.post("/decode")
-async def decode(request: Request, actor: Reader, db: Db, settings: AppSettings) -> Response:
+async def decode(request: Request, actor: Reader, db: Db, temporal: MaybeTemporal, settings: AppSettings) -> Response:
     """The payloads decrypted, if every encrypted one belongs to a workflow within the reader's jurisdiction."""
     payloads = await _payloads(request, settings)
     workflows = {workflow_of(p) for p in payloads if is_encrypted(p)}
     for workflow_id in workflows:
-        await check_readable(db, actor, workflow_id)
+        await check_readable(db, temporal, actor, workflow_id)
     keys = key_ring(settings)
     try:
         answer = _answer([keys.decrypt(p) for p in payloads])

@@ -19,7 +19,7 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 
-from db import documents_repo, emergency_repo, events_repo, policy_repo
+from db import documents_repo, emergency_repo, policy_repo
 from db.documents_repo import Blob, Document
 from infra.clock import now, today
 from infra.codec import KeyRing, key_ring
@@ -36,7 +36,7 @@ from schemas.documents import (
     OwnerKind,
     UploadResult,
 )
-from schemas.emergency import EmergencyNames, EmergencyState, emergency_workflow_id
+from schemas.emergency import emergency_workflow_id
 from schemas.policy import DocumentPolicy
 from schemas.staff import Actor
 from webapp import access_log, authz
@@ -44,8 +44,9 @@ from webapp.access_log import Kind
 from webapp.documents.content import Cleaned, Refused, clean
 from webapp.errors import ApiError, forbidden, not_found
 from webapp.frontdoor.rows import request_row
+from webapp.recusal import kept_away
 from webapp.review.cases import case_row
-from webapp.workflow_calls import connected, query, update
+from webapp.workflow_calls import connected, update
 
 PURPOSE = "documents"
 OWNER_KINDS: tuple[OwnerKind, ...] = ("case", "emergency", "request")
@@ -182,15 +183,8 @@ def may_upload(actor: Actor, owner: Owner) -> None:
 
 
 async def _recused(db: asyncpg.Pool, temporal: Client | None, owner: Owner, actor: Actor) -> bool:
-    """Staff the relatives check barred from the file (the workflow's validator refuses them too)."""
-    if owner.kind == "case":
-        return actor.username in {
-            b["username"] for b in events_repo.barred_staff(await events_repo.event_log(db, owner.owner_id))
-        }
-    if owner.kind == "emergency" and temporal is not None:
-        state = await query(temporal, owner.workflow_id, EmergencyState, name=EmergencyNames.STATE)
-        return state is not None and actor.username in state.barred_staff
-    return False
+    """Staff kept away from the file (webapp/recusal.py; the workflow's validator refuses their actions too)."""
+    return await kept_away(db, temporal, owner.workflow_id, actor.username)
 
 
 async def upload(
