@@ -29,7 +29,7 @@ from db import cases_repo, demo_users_repo, policy_repo, users_repo
 from db.migrate import upgrade
 from db.pool import connect, create_pool
 from rules.stages import Stage
-from schemas.identity import mask_id
+from schemas.identity import complete_resident_id, mask_id
 from schemas.review import CaseEvent
 from tests.support.review import TO_HEARING
 from webapp.app import create_app
@@ -37,14 +37,12 @@ from webapp.app import create_app
 BEIJING = ZoneInfo("Asia/Shanghai")
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = ["大山", "秀英", "建国", "桂兰", "志强", "丽", "德明", "小红", "玉兰", "国庆", "海燕", "春生"]
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 STEPS = [*TO_HEARING, "hearing"]
 
 
 def resident_id(rng: random.Random) -> str:
     born = date(1940, 1, 1) + timedelta(days=rng.randrange(25000))
-    body = f"341503{born:%Y%m%d}{rng.randrange(1000):03d}"
-    return body + "10X98765432"[sum(int(c) * w for c, w in zip(body, _WEIGHTS, strict=True)) % 11]
+    return complete_resident_id(f"341503{born:%Y%m%d}{rng.randrange(1000):03d}")
 
 
 def build_rows(n: int, townships: list[str], today: date) -> tuple[list[tuple], list[CaseEvent], list[tuple]]:

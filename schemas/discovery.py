@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.identity import ResidentId
 from schemas.labels import LabelledEnum
 from schemas.staff import Actor
 
@@ -42,7 +43,7 @@ class SignalIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id_number: str = Field(pattern=r"^\d{17}[\dXx]$", description="公民身份号码")
+    id_number: ResidentId = Field(description="公民身份号码（GB 11643，末位 x 按 X 接收）")
     name: str = Field(min_length=1, max_length=64)
     kind: SignalKind
     signal_on: date = Field(description="信号日期（如费用结算日、残疾证核发日）")

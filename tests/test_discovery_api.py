@@ -15,6 +15,7 @@ import httpx
 import pytest
 from openpyxl import Workbook
 
+from schemas.identity import complete_resident_id, mask_id
 from tests.support.clients import login
 from tests.support.clock import DEFAULT_START
 from tests.support.discovery import person, seed_households
@@ -66,7 +67,7 @@ async def test_staff_upload_matches_and_tasks_stay_in_their_jurisdiction(web: ht
     caseworker = await login(web, "shipo_jingban", session=False)
     listing = (await web.get("/api/discovery/tasks", headers=caseworker)).json()
     assert listing["total"] == 2
-    assert sorted(t["id_number"] for t in listing["items"]) == ["341503********003X", "341503********004X"]
+    assert sorted(t["id_number"] for t in listing["items"]) == sorted(mask_id(person(i)) for i in (3, 4))
     mine = listing["items"][0]["task_id"]
     detail = (await web.get(f"/api/discovery/tasks/{mine}", headers=caseworker)).json()
     assert detail["id_number"] in (person(3), person(4))
@@ -120,9 +121,82 @@ async def test_a_bad_list_is_refused_whole_with_its_rows_named(web: httpx.AsyncC
     assert r.status_code == 422
     assert r.json() == {
         "code": "invalid",
-        "message": "第 2 行：身份证号格式不正确；第 3 行：信号类别「中彩票」不是可识别的类别",
+        "message": "第 2 行：身份证号码应为18位，实际为5位；第 3 行：信号类别「中彩票」不是可识别的类别",
     }
     assert await pool.fetchval("select count(*) from discovery_lists") == 0
+
+
+def wrong_check(id_number: str) -> str:
+    """`id_number` with another check character: right shape, right birth date, wrong GB 11643 checksum."""
+    return id_number[:17] + ("1" if id_number[17] != "1" else "2")
+
+
+async def post_signed(web: httpx.AsyncClient, signals: list[dict]) -> httpx.Response:
+    """The medical-insurance bureau's system posts `signals`, signed with its endpoint's secret."""
+    body = json.dumps({"signals": signals}).encode()
+    headers = bureau_signed(SECRET, PATH, body) | {"content-type": "application/json"}
+    return await web.post(PATH, content=body, headers=headers)
+
+
+async def stored(pool: asyncpg.Pool) -> tuple[int, int, int]:
+    return tuple(
+        await pool.fetchrow(
+            "select (select count(*) from discovery_lists), (select count(*) from discovery_signals), "
+            "(select count(*) from discovery_tasks)"
+        )
+    )
+
+
+async def test_an_uploaded_list_with_a_wrong_check_character_is_refused_whole(web: httpx.AsyncClient, pool) -> None:
+    await population(pool)
+    bureau = await login(web, "yiliao_bu", session=False)
+    bad = wrong_check(person(4))
+    rows = ["身份证号,姓名,信号类别,信号日期", f"{person(3)},测试3,失业,2026-11-20", f"{bad},测试4,失业,2026-11-20"]
+    r = await upload(web, bureau, "名单.csv", "\n".join(rows).encode(), "disc-check")
+    assert r.status_code == 422
+    assert r.json() == {
+        "code": "invalid",
+        "message": f"第 3 行：身份证号码校验位错误：应为{person(4)[17]}，实际为{bad[17]}",
+    }
+    assert await stored(pool) == (0, 0, 0)  # not the good row either
+
+
+async def test_a_signed_list_with_invalid_id_numbers_is_refused_whole_naming_the_items(
+    web: httpx.AsyncClient, pool
+) -> None:
+    await population(pool)
+    await pool.execute("insert into bureau_endpoints (bureau, url, secret) values ('medical', 'http://x', $1)", SECRET)
+    bad_check = wrong_check(person(4))
+    no_such_day = complete_resident_id("34150319400230001")  # 30 February, with its right check character
+    items = [(person(3), "large_medical"), (bad_check, "unemployed"), (no_such_day, "unemployed")]
+    r = await post_signed(
+        web, [{"id_number": n, "name": "测试", "kind": k, "signal_on": "2026-11-20"} for n, k in items]
+    )
+    assert r.status_code == 422
+    assert r.json() == {
+        "code": "invalid",
+        "message": f"第 2 条：身份证号码校验位错误：应为{person(4)[17]}，实际为{bad_check[17]}；"
+        "第 3 条：身份证号码出生日期无效：19400230",
+    }
+    assert await stored(pool) == (0, 0, 0)
+
+
+async def test_a_lower_case_x_is_accepted_and_matched_as_upper_case(web: httpx.AsyncClient, pool) -> None:
+    """Person 7's check character is X: the list's lower-case x finds the household stored with X."""
+    assert person(7)[17] == "X"
+    await seed_households(pool, 7, 2, SHIPO, recipients=False, decided=DEFAULT_START)
+    bureau = await login(web, "yiliao_bu", session=False)
+    rows = ["身份证号,姓名,信号类别,信号日期", f"{person(7).lower()},测试7,失业,2026-11-20"]
+    r = await upload(web, bureau, "名单.csv", "\n".join(rows).encode(), "disc-x")
+    assert (r.status_code, r.json()["tasked"], r.json()["unplaced"]) == (201, 1, 0), r.text
+    await pool.execute("insert into bureau_endpoints (bureau, url, secret) values ('medical', 'http://x', $1)", SECRET)
+    r = await post_signed(
+        web, [{"id_number": person(7).lower(), "name": "测试7", "kind": "disaster", "signal_on": "2026-11-21"}]
+    )
+    assert (r.status_code, r.json()["tasked"], r.json()["unplaced"]) == (201, 1, 0), r.text
+    rows = await pool.fetch("select id_number, kind, township_code from discovery_tasks order by signal_on")
+    assert [tuple(t) for t in rows] == [(person(7), "unemployed", SHIPO), (person(7), "disaster", SHIPO)]
+    assert await pool.fetchval("select count(*) from discovery_signals where id_number <> upper(id_number)") == 0
 
 
 async def test_signed_api_refuses_bad_signature_and_replayed_nonce(web: httpx.AsyncClient, pool) -> None:

@@ -8,6 +8,7 @@ import base64
 import httpx
 import pytest
 
+from schemas.identity import mask_id
 from tests.support.clients import csrf_token, log_in
 from tests.support.clock import DEFAULT_START
 from tests.support.discovery import person, seed_households
@@ -38,7 +39,7 @@ async def test_bureau_uploads_township_sees_district_counts(web: httpx.AsyncClie
     assert (await log_in(web, "shipo_jingban")).status_code == 303
     listing = await web.get("/discovery")
     assert listing.status_code == 200
-    assert "341503********002X" in listing.text and person(2) not in listing.text
+    assert mask_id(person(2)) in listing.text and person(2) not in listing.text
     task = await web.get("/discovery/FX-2")
     assert task.status_code == 200 and person(2) in task.text
     assert await pool.fetchval("select count(*) from access_log where kind = 'discovery.view'") == 1

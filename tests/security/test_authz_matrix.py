@@ -126,7 +126,7 @@ def _discovery_list(user: str, s: Seeds) -> dict[str, Any]:
     """One person Jiuzhu does not know, without a township: counted, no task."""
     import base64
 
-    csv = "身份证号,姓名,信号类别,信号日期\n341503199001010019,某某,失业,2026-11-20\n"
+    csv = f"身份证号,姓名,信号类别,信号日期\n{resident_id(date(1990, 1, 1), seq=1)},某某,失业,2026-11-20\n"
     return {"filename": "matrix.csv", "content_base64": base64.b64encode(csv.encode()).decode()}
 
 

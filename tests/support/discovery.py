@@ -10,11 +10,15 @@ import asyncpg
 from db import discovery_repo
 from schemas.discovery import ListResult, SignalIn, SignalKind
 from schemas.policy import DiscoveryPolicy
+from tests.support.factories import resident_id
+
+FIRST_BORN = date(1940, 1, 1)
 
 
 def person(i: int) -> str:
-    """The i-th person's ID number (18 characters, as lists carry them)."""
-    return f"3415031{i:010d}X"
+    """The i-th person's ID number, a valid one (GB 11643, as lists must carry them): born `FIRST_BORN` plus
+    i // 1000 days, sequence i % 1000, so each i has its own."""
+    return resident_id(FIRST_BORN + timedelta(days=i // 1000), seq=i % 1000)
 
 
 async def seed_households(
@@ -25,17 +29,19 @@ async def seed_households(
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(
             """
-            with h as (
+            with p as (
+                select $2::int + o::int - 1 as i, id_number from unnest($3::text[]) with ordinality as t(id_number, o)
+            ), h as (
                 insert into households (township_code, address, hukou_type)
-                select $1, 'DISC-' || i, 'rural' from generate_series($2::int, $2::int + $3::int - 1) i
+                select $1, 'DISC-' || i, 'rural' from p
                 returning id, substr(address, 6)::int as i
             )
             insert into household_members (household_id, name, id_number, relation, is_applicant)
-            select id, '测试' || i, '3415031' || lpad(i::text, 10, '0') || 'X', '本人', true from h
+            select h.id, '测试' || h.i, p.id_number, '本人', true from h join p using (i)
             """,
             township,
             first,
-            count,
+            [person(i) for i in range(first, first + count)],
         )
         if not recipients:
             await conn.execute("analyze households, household_members")

@@ -6,18 +6,18 @@ import itertools
 from datetime import date
 from decimal import Decimal
 
+from schemas.identity import complete_resident_id
 from schemas.people import Household, Income, Member, Relation
 from schemas.relatives import DeclaredRelative
 from schemas.review import Application, AssistanceType, Channel
 from schemas.staff import Actor, Role, StaffRef
 
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _seq = itertools.count(11)
 
 
 def resident_id(birth: date, area: str = "341503", seq: int | None = None) -> str:
-    body = f"{area}{birth:%Y%m%d}{(seq if seq is not None else next(_seq)) % 1000:03d}"
-    return body + "10X98765432"[sum(int(c) * w for c, w in zip(body, _WEIGHTS, strict=True)) % 11]
+    """A valid ID number (GB 11643: the check character by `schemas.identity`, the one place that computes it)."""
+    return complete_resident_id(f"{area}{birth:%Y%m%d}{(seq if seq is not None else next(_seq)) % 1000:03d}")
 
 
 # The demo users of the tests: (full name, role, jurisdiction) by user name.

@@ -1,17 +1,21 @@
 """Reading a bureau's list: CSV (UTF-8, with or without BOM; GB18030 as exported by older systems) or Excel
 .xlsx (openpyxl, read-only). The first row names the columns, in Chinese or by their codes:
-身份证号/id_number, 姓名/name, 信号类别/kind, 信号日期/signal_on, 户籍乡镇代码/township_code (optional). A list with
-any bad row is refused as a whole, each problem named by its row and column in Chinese."""
+身份证号/id_number, 姓名/name, 信号类别/kind, 信号日期/signal_on, 户籍乡镇代码/township_code (optional). A bureau
+system's JSON list (`{"signals": [...]}`) is read here too. A list with any bad row is refused as a whole, each
+problem named by its row (第 n 行 of the file, 第 n 条 of the JSON list) and column in Chinese; an ID number is
+checked as everywhere (GB 11643, `schemas.identity.ResidentId`) and its row says why it is wrong."""
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from datetime import date, datetime
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
-from schemas.discovery import SignalIn, signal_kind
+from schemas.discovery import SignalIn, SignalListIn, signal_kind
 from webapp.errors import ApiError
 
 COLUMNS = {
@@ -33,10 +37,26 @@ FIELD_NAMES = {
 REQUIRED = ("id_number", "name", "kind", "signal_on")
 MAX_ROWS = 20000
 MAX_PROBLEMS = 20
+LIST_SHAPE = '名单格式不正确：须为 {"signals": [...]}，每项含身份证号、姓名、信号类别、信号日期'
 
 
 def invalid(message: str) -> ApiError:
     return ApiError(422, "invalid", message)
+
+
+def _row_problem(row: str, errors: Sequence[ErrorDetails]) -> str:
+    """One row's problems: a reason the model gives in Chinese (why an ID number is wrong) as it is, the other
+    columns named as badly formed."""
+    reasons, columns = [], []
+    for e in errors:
+        if not e["msg"].isascii():
+            reasons.append(e["msg"])
+        else:
+            field = str(e["loc"][-1]) if e["loc"] else ""
+            columns.append(FIELD_NAMES.get(field, field))
+    if columns:
+        reasons.append(f"{'、'.join(columns)}格式不正确")
+    return f"{row}：{'；'.join(reasons)}"
 
 
 def _text(data: bytes) -> str:
@@ -99,7 +119,7 @@ def parse(data: bytes, filename: str) -> list[SignalIn]:
         try:
             signals.append(
                 SignalIn(
-                    id_number=values["id_number"].upper(),
+                    id_number=values["id_number"],
                     name=values["name"],
                     kind=kind,
                     signal_on=values["signal_on"],
@@ -107,10 +127,26 @@ def parse(data: bytes, filename: str) -> list[SignalIn]:
                 )
             )
         except ValidationError as exc:
-            fields = "、".join(FIELD_NAMES.get(str(e["loc"][0]), str(e["loc"][0])) for e in exc.errors())
-            problems.append(f"第 {n} 行：{fields}格式不正确")
+            problems.append(_row_problem(f"第 {n} 行", exc.errors()))
         if len(problems) >= MAX_PROBLEMS:
             break
     if problems:
         raise invalid("；".join(problems))
     return signals
+
+
+def parse_json(raw: bytes) -> list[SignalIn]:
+    """A bureau system's list, `{"signals": [...]}`: refused whole as an uploaded one is (422 `invalid`), each bad
+    item named by its place in the list; a body of another shape gets `LIST_SHAPE`."""
+    try:
+        return SignalListIn.model_validate_json(raw).signals
+    except ValidationError as exc:
+        errors = exc.errors()
+    by_item: dict[int, list[ErrorDetails]] = {}
+    for e in errors:
+        loc = e["loc"]
+        if len(loc) < 3 or loc[0] != "signals" or not isinstance(loc[1], int):
+            raise invalid(LIST_SHAPE)
+        by_item.setdefault(loc[1], []).append(e)
+    problems = [_row_problem(f"第 {i + 1} 条", found) for i, found in sorted(by_item.items())]
+    raise invalid("；".join(problems[:MAX_PROBLEMS]))

@@ -31,6 +31,7 @@ from schemas.identity import mask_id
 from schemas.staff import Actor, Bureau
 from schemas.webhook import Signed
 from webapp import authz
+from webapp.discovery.lists import parse_json
 from webapp.errors import ApiError, forbidden, not_found
 from webapp.workflow_calls import connected, start_or_attach, update
 
@@ -111,8 +112,6 @@ async def receive_signed(
     timestamp, nonce and body (schemas.webhook, as the referral callbacks). Unknown bureaus, bureaus without an
     active endpoint and bad signatures: 401 `bad_signature`; more than 5 minutes off: 401 `stale`; a nonce used
     before: 401 `replayed`."""
-    from schemas.discovery import SignalListIn
-
     known = bureau in Bureau._value2member_map_
     endpoint = await webhook_repo.bureau_endpoint(db, bureau) if known else None
     now = clock.now()
@@ -125,12 +124,7 @@ async def receive_signed(
     if why is not None:
         log.warning("discovery list refused", bureau=bureau if known else "?", code=why[0])
         raise ApiError(401, *why)
-    try:
-        body = SignalListIn.model_validate_json(raw)
-    except ValueError:
-        raise ApiError(
-            422, "invalid", '名单格式不正确：须为 {"signals": [...]}，每项含身份证号、姓名、信号类别、信号日期'
-        ) from None
+    signals = parse_json(raw)
     return await receive(
         db,
         temporal,
@@ -138,7 +132,7 @@ async def receive_signed(
         source="api",
         filename=None,
         by=f"bureau-api:{bureau}",
-        signals=body.signals,
+        signals=signals,
     )
 
 
