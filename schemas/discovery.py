@@ -5,9 +5,9 @@ of household registration (`workflows/discovery.py`), a recipient's signal a pro
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from schemas.identity import ResidentId
 from schemas.labels import LabelledEnum
@@ -31,6 +31,15 @@ def signal_kind(text: str) -> SignalKind | None:
     return None
 
 
+def _kind_by_name(value: object) -> object:
+    """A kind sent by its Chinese name, as the uploaded lists may: read as its code (anything else as it is)."""
+    return (signal_kind(value) or value) if isinstance(value, str) else value
+
+
+# A kind in a bureau's signed list: by its code or its Chinese name, as in an uploaded list.
+NamedSignalKind = Annotated[SignalKind, BeforeValidator(_kind_by_name)]
+
+
 class Outcome(LabelledEnum):
     APPLIED = "applied", "已申请救助"
     NOT_ELIGIBLE = "not_eligible", "经核查不符合条件"
@@ -45,7 +54,7 @@ class SignalIn(BaseModel):
 
     id_number: ResidentId = Field(description="公民身份号码（GB 11643，末位 x 按 X 接收）")
     name: str = Field(min_length=1, max_length=64)
-    kind: SignalKind
+    kind: NamedSignalKind
     signal_on: date = Field(description="信号日期（如费用结算日、残疾证核发日）")
     township_code: str | None = Field(None, pattern=r"^\d{9}$", description="户籍所在乡镇（街道）代码")
 

@@ -182,7 +182,8 @@ async def test_a_signed_list_with_invalid_id_numbers_is_refused_whole_naming_the
 
 
 async def test_a_lower_case_x_is_accepted_and_matched_as_upper_case(web: httpx.AsyncClient, pool) -> None:
-    """Person 7's check character is X: the list's lower-case x finds the household stored with X."""
+    """Person 7's check character is X: the list's lower-case x finds the household stored with X; a signed list
+    names the kind by its code or its Chinese name."""
     assert person(7)[17] == "X"
     await seed_households(pool, 7, 2, SHIPO, recipients=False, decided=DEFAULT_START)
     bureau = await login(web, "yiliao_bu", session=False)
@@ -190,8 +191,8 @@ async def test_a_lower_case_x_is_accepted_and_matched_as_upper_case(web: httpx.A
     r = await upload(web, bureau, "名单.csv", "\n".join(rows).encode(), "disc-x")
     assert (r.status_code, r.json()["tasked"], r.json()["unplaced"]) == (201, 1, 0), r.text
     await pool.execute("insert into bureau_endpoints (bureau, url, secret) values ('medical', 'http://x', $1)", SECRET)
-    r = await post_signed(
-        web, [{"id_number": person(7).lower(), "name": "测试7", "kind": "disaster", "signal_on": "2026-11-21"}]
+    r = await post_signed(  # the kind by its Chinese name, as an uploaded list may give it (README)
+        web, [{"id_number": person(7).lower(), "name": "测试7", "kind": "受灾", "signal_on": "2026-11-21"}]
     )
     assert (r.status_code, r.json()["tasked"], r.json()["unplaced"]) == (201, 1, 0), r.text
     rows = await pool.fetch("select id_number, kind, township_code from discovery_tasks order by signal_on")
