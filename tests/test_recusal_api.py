@@ -13,6 +13,7 @@ import asyncpg
 import httpx
 import pytest
 
+from schemas.identity import mask_id
 from tests.support.clients import SHIPO_VILLAGE, csrf_token, log_in, login
 from tests.support.clock import SkippingEnvironment, beijing
 from tests.support.factories import application, resident_id
@@ -106,8 +107,18 @@ async def test_the_case_page_shows_the_warning_and_the_caseworker_confirms_it(
     filed = re.search(r'data-testid="filed-relatives">(.*?)</ul>', page, re.S)[1]
     assert re.sub(r"<[^>]+>", "", filed) == f"王村官（子女，示范村一村委会） {masked}"
 
+    # the user the warning names is kept away until it is settled: whole ID numbers masked for them
+    applicant_id = await pool.fetchval(
+        "select m.id_number from household_members m join cases c on c.household_id = m.household_id "
+        "where c.case_id = 'PAGE-REL-1' and m.name = c.applicant_name"
+    )
+    await log_in(web, "shipo_diaocha")
+    page = (await web.get("/cases/PAGE-REL-1")).text
+    assert mask_id(applicant_id) in page and applicant_id not in page
+
     await log_in(web, "shipo_jingban")
     page = await web.get("/cases/PAGE-REL-1")
+    assert applicant_id in page.text
     warning = re.search(r'<li data-namesake="shipo_diaocha">(.*?)</li>', page.text, re.S)[1]
     assert "与申请人申报的近亲属 王强（兄弟姐妹）同名" in warning and "不是本人" in warning
     assert 'name="investigators" value="shipo_diaocha"' in page.text  # not barred yet: offered

@@ -131,6 +131,7 @@ async def test_approval_form_renders_chinese_with_full_or_masked_ids(
         "values ('PDF-1', '9999-relatives_matched', 'relatives_matched', $1::jsonb, now())",
         barred,
     )
+    await pool.execute("update cases set barred_users = '{shipo_shenpi}' where case_id = 'PDF-1'")  # rules.progress
     await log_in(web, "shipo_shenpi")
     text = normalise(await save_and_read((await web.get("/cases/PDF-1/approval.pdf")).content, "approval-PDF-1-barred"))
     assert mask_id(applicant_id) in text and applicant_id not in text and "已按查看权限脱敏" in text

@@ -32,7 +32,7 @@ async def approval_pdf(
     await access_log.record(request, actor, Kind.CASE_PDF, case_id)
     data = await form_data(db, temporal, case)
     body = await run_in_threadpool(build_pdf, data, actor, clock.now())
-    full_ids = shows_full_ids(actor, data.barred)
+    full_ids = shows_full_ids(actor, data.case)
     log.info("approval form printed", case_id=case_id, by=actor.username, full_ids=full_ids)
     return Response(
         body,

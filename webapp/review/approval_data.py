@@ -29,7 +29,6 @@ class FormData:
     objections: list[dict[str, Any]]
     names: dict[str, str]  # user name -> full name
     categories: dict[str, str]  # category code -> name, from the case's policy version
-    barred: set[str]  # staff the relatives check keeps from the case (they see ID numbers masked)
 
 
 def _as_recorded(rows: list[LoggedEvent], state: CaseState | None) -> list[dict[str, Any]]:
@@ -63,5 +62,4 @@ async def form_data(db: asyncpg.Pool, temporal: Client | None, case: CaseRow) ->
         objections=[e for e in events if e["kind"] == "objection"],
         names=names,
         categories={c.code: c.name for c in policy.categories},
-        barred={b["username"] for b in events_repo.barred_staff(logged)},
     )

@@ -347,7 +347,7 @@ class Form:
 
 def build_pdf(data: FormData, actor: Actor, printed_at: datetime) -> bytes:
     """Render the form; CPU-bound, so the route runs it in the thread pool."""
-    form = Form(data, full_ids=shows_full_ids(actor, data.barred))
+    form = Form(data, full_ids=shows_full_ids(actor, data.case))
     note = "" if form.full_ids else "（身份证号码已按查看权限脱敏）"
     footer = f"裕安区社会救助审核确认系统生成　打印人：{actor.full_name}　打印时间：{printed_at:%Y-%m-%d %H:%M}{note}"
 

@@ -213,7 +213,7 @@ async def case_page(
         "settling": _settling(row, state),
         "policy": policy,
         "household": await _household(db, client, row),
-        "full_ids": shows_full_ids(actor, barred_names),
+        "full_ids": shows_full_ids(actor, row),
         "accepted_at": accepted_at,
         "days_left": working_days_left(cal, now, row.deadline) if row.deadline else None,
         "statutory_provisional": provisional(

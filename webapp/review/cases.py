@@ -84,12 +84,13 @@ async def case_row(db: asyncpg.Pool, case_id: str, actor: Actor) -> CaseRow:
     return row
 
 
-def shows_full_ids(actor: Actor, barred: set[str]) -> bool:
-    """Whole ID numbers for those who open cases (authz `ids.full`), unless recused from this one.
+def shows_full_ids(actor: Actor, case: CaseRow) -> bool:
+    """Whole ID numbers for those who open cases (authz `ids.full`), unless kept away from this one.
 
     Village cadres (they run the public notice, where only names are published) and district supervisors
-    (they check procedure, not identities) see them masked, and so does staff recused by a relatives match."""
-    return authz.may(actor, "ids.full") and actor.username not in barred
+    (they check procedure, not identities) see them masked, and so does staff the relatives check keeps away
+    (a declared near relative; a namesake warning's user until it is settled: `CaseRow.barred_users`)."""
+    return authz.may(actor, "ids.full") and actor.username not in case.barred_users
 
 
 async def _check_places(db: asyncpg.Pool, township_code: str, village_code: str | None) -> None:

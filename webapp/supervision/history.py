@@ -319,7 +319,7 @@ async def case_file_data(db: asyncpg.Pool, client: Client | None, row: CaseRow, 
     case_id = row.case_id
     events = await events_repo.event_log(db, case_id)
     barred = barred_staff(events)
-    full = shows_full_ids(actor, {b["username"] for b in barred})
+    full = shows_full_ids(actor, row)
     household = await households_repo.household_of_case(db, case_id)
     members = household.members if household else []
     notices = await cases_repo.notices_of(db, case_id)
@@ -357,7 +357,7 @@ async def case_file_data(db: asyncpg.Pool, client: Client | None, row: CaseRow, 
             for m in members
         ],
         masked=not full,
-        recused=actor.username in {b["username"] for b in barred},
+        recused=actor.username in row.barred_users,
         timeline=[
             [_when(e.occurred_at), STAGE_LABELS.get(e.stage, e.stage or ""), who(e), e.summary or e.kind]
             for e in events
