@@ -14,7 +14,7 @@ from typing import Any
 
 import asyncpg
 
-from db.payroll_due_repo import due_per_recipient
+from db.payroll_due_repo import declared_per_recipient
 from db.pool import Db
 from db.supervision_repo import json_row
 from db.typed import every, one
@@ -22,11 +22,11 @@ from db.typed import every, one
 
 async def declaration_rows(db: Db, first: date, after: date) -> list[dict[str, Any]]:
     """Per township and kind: the register's households, people and amounts paid for the month starting
-    `first` (what the month's payrolls pay: `payroll_due_repo.due`, the month and any earlier month due and on no
-    earlier month's payroll), then the emergency payments approved in it."""
+    `first` (what the month's payrolls pay, each recipient-month in one month's declaration only:
+    `payroll_due_repo.declared_per_recipient`), then the emergency payments approved in it."""
     register = await db.fetch(
         f"select p.township_code, t.name as township_name, p.assistance_type as kind, count(*) as households, "
-        f"sum(p.people) as people, sum(p.amount_fen) as amount_fen from ({due_per_recipient('y.month < $1')}) p "
+        f"sum(p.people) as people, sum(p.amount_fen) as amount_fen from ({declared_per_recipient()}) p "
         "join places t on t.code = p.township_code group by 1, 2, 3 order by 1, 3",
         first,
     )

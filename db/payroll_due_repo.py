@@ -45,9 +45,22 @@ where r.first_payment_month <= $1
 """
 
 
-def due_per_recipient(covered_by: str) -> str:
-    """One row per recipient of what `due` gives it for the month starting $1 (its months summed)."""
+def declared_per_recipient() -> str:
+    """One row per recipient of what the fund declaration of the month starting $1 asks for it (its months summed):
+    each recipient-month is declared once, with the payroll that pays it.
+
+    Why that one: the declaration asks for the money the month's payrolls pay out. A month whose payroll was drafted
+    before the recipient's enrolment is not paid in its own month but on the next payroll drafted (`due`), so it is
+    declared there, as a late month, and never in its own month's declaration too (which may be confirmed already
+    and never changes). Hence a month on a payroll line is declared with that payroll's month only (a line paid
+    again, `retry_of`, repeats a month already declared); a month on no line yet is declared now only while no
+    regular payroll of the month exists (the declaration drafted before the payroll day: the month's payrolls will
+    pay it); after that it waits for the next payroll, and that month's declaration."""
+    on_a_line = "select 1 from payroll_lines l join payrolls y on y.id = l.payroll_id where l.retry_of is null"
     return f"""
 select d.case_id, d.township_code, d.assistance_type, max(d.people) as people, sum(d.amount_fen) as amount_fen
-from ({due(covered_by, this_month=True)}) d group by d.case_id, d.township_code, d.assistance_type
+from ({due("y.month <> $1 and l.retry_of is null", this_month=True)}) d
+where exists ({on_a_line} and l.case_id = d.case_id and l.for_month = d.for_month and y.month = $1)
+   or not exists (select 1 from payrolls y where y.month = $1 and y.seq = 0)
+group by d.case_id, d.township_code, d.assistance_type
 """

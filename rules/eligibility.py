@@ -85,12 +85,14 @@ class AssetRules:
 @dataclass(frozen=True)
 class TekunRules:
     """Who counts as without working capacity, by a policy version (`schemas.policy.TekunPolicy`, where their
-    values are set): under `adult_age`, from `old_age`, or a disability of a kind in `disabilities` whose grade
-    is at most the kind's number (grade 1 is the most severe)."""
+    values are set): under `adult_age`, from `old_age`, a disability of a kind in `disabilities` whose grade
+    is at most the kind's number (grade 1 is the most severe), or, where `serious_illness_counts`, a serious
+    illness described in at least `SERIOUS_ILLNESS_MIN_CHARS` characters."""
 
     adult_age: int
     old_age: int
     disabilities: Mapping[str, int]
+    serious_illness_counts: bool
 
 
 @dataclass(frozen=True)
@@ -137,7 +139,7 @@ def incapacity(
     if kind and grade and kind in disabilities and grade <= disabilities[kind]:
         return f"{_disability(person)}（{disabilities[kind]} 级以上属认定范围）"
     illness = person.serious_illness.strip()
-    if len(illness) >= SERIOUS_ILLNESS_MIN_CHARS:
+    if rules.serious_illness_counts and len(illness) >= SERIOUS_ILLNESS_MIN_CHARS:
         return f"患重病：{illness}"
     return None
 
@@ -153,7 +155,9 @@ def _capable(person: PersonFacts, on: date, rules: TekunRules) -> str:
     if person.disability_grade:
         facts.append(f"{_disability(person)}不在认定范围")
     illness = person.serious_illness.strip()
-    if illness:
+    if illness and not rules.serious_illness_counts:
+        facts.append(f"患重病“{illness}”，现行政策未将重病纳入无劳动能力认定范围")
+    elif illness:
         facts.append(f"重病说明“{illness}”不足 {SERIOUS_ILLNESS_MIN_CHARS} 个字，不予认定")
     if not person.disability_grade and not illness:
         facts.append("无认定的残疾或重病")

@@ -192,6 +192,13 @@ class TekunPolicy(_Strict):
         },
         description="视为无劳动能力的残疾类别及其最低等级（1 级最重；等级数不大于此值即符合，民发〔2021〕43号）",
     )
+    # 民发〔2021〕43号 leaves serious illness to the provinces. True keeps what every version stored before this
+    # field existed meant (a documented serious illness counted), so those versions read as they were stored.
+    serious_illness_counts: bool = Field(
+        True,
+        description="患重病（写明病名及证明，不少于 4 个字）是否视为无劳动能力。"
+        "民发〔2021〕43号：省级民政部门可将重病纳入认定范围；选“否”则仅按年龄和残疾认定",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> TekunPolicy:

@@ -20,6 +20,7 @@ from rules.eligibility import (
     TekunAssessment,
     TekunRules,
     dibao_assessment,
+    incapacity,
     tekun_assessment,
 )
 from schemas.people import (
@@ -214,9 +215,34 @@ def test_serious_illness_needs_a_reason_of_four_characters(illness: str, counts:
         assert capacity.reason == "申请人 钱七 45 岁（已满 16 岁、未满 60 岁），重病说明“白血病”不足 4 个字，不予认定"
 
 
+def test_where_the_policy_leaves_serious_illness_out_it_is_no_ground() -> None:
+    """民发〔2021〕43号 leaves serious illness to the provinces: with the switch off, a 45-year-old whose only
+    ground is a documented serious illness has working capacity, and as a member their illness does not make
+    them unable to support either."""
+    rules = replace(RULES, serious_illness_counts=False)
+    ill = person("钱七", 45, serious_illness="尿毒症长期透析")
+    result = tekun_assessment([ill], [], on=ON, rules=rules, **_money())
+    assert result.criteria[0] == Criterion(
+        "no_working_capacity",
+        "无劳动能力",
+        False,
+        "申请人 钱七 45 岁（已满 16 岁、未满 60 岁），患重病“尿毒症长期透析”，现行政策未将重病纳入无劳动能力认定范围",
+    )
+    assert (result.holds, result.qualifying, result.amount) == (False, [], Decimal("0.00"))
+    assert incapacity(ill, ON, rules) is None
+    assert incapacity(ill, ON, RULES) == "患重病：尿毒症长期透析"  # switched on (the default), it counts
+    # Age and disability still count with the switch off.
+    assert incapacity(person("钱八", 61, serious_illness="尿毒症长期透析"), ON, rules) == "61 岁（≥60 岁）"
+    son = person("钱九", 40, "child", serious_illness="肺癌晚期，正在化疗", own_monthly_income=Decimal("800.00"))
+    off = tekun_assessment([person("钱老", 75), son], [], on=ON, rules=rules, **_money())
+    assert off.criteria[2].reason == "家庭成员 钱九 有劳动能力，月收入 800.00 元，不低于低保标准 722.00 元"
+    on = tekun_assessment([person("钱老", 75), son], [], on=ON, rules=RULES, **_money())
+    assert on.criteria[2].reason == "家庭成员 钱九 无劳动能力：患重病：肺癌晚期，正在化疗"
+
+
 def test_the_policy_can_move_the_ages_and_the_table() -> None:
     people = [person("孙八", 58, disability_kind="hearing", disability_grade=1)]
-    rules = TekunRules(adult_age=16, old_age=58, disabilities={"hearing": 1})
+    rules = TekunRules(adult_age=16, old_age=58, disabilities={"hearing": 1}, serious_illness_counts=True)
     stricter = tekun_assessment(people, [], on=ON, rules=rules, **_money())
     assert stricter.criteria[0].reason == "申请人 孙八 58 岁（≥58 岁）"
 
@@ -371,6 +397,11 @@ def test_old_payloads_still_validate() -> None:
     old_policy = Policy().model_dump(mode="json")
     del old_policy["tekun"], old_policy["assets"]
     assert Policy.model_validate(old_policy) == Policy()
+    # A version stored before the serious-illness switch existed counts serious illness, as it did then.
+    stored = Policy().model_dump(mode="json")
+    del stored["tekun"]["serious_illness_counts"]
+    assert Policy.model_validate(stored).tekun.serious_illness_counts is True
+    assert tekun_rules(Policy.model_validate(stored)).serious_illness_counts is True
     assert Policy.model_validate_json(Policy().model_dump_json()) == Policy()
 
 
@@ -383,6 +414,7 @@ def test_policy_defaults() -> None:
     )
     assert (p.tekun.adult_age, p.tekun.old_age) == (16, 60)
     assert p.tekun.qualifying_disabilities == {"intellectual": 3, "mental": 3, "physical": 2, "visual": 1}
+    assert p.tekun.serious_illness_counts is True  # "provinces may add serious illness": counted unless switched off
     assert p.assets == AssetLimits(
         deposit_months=24, max_vehicles=1, vehicle_max_value=Decimal("30000.00"), max_houses=1, business_allowed=False
     )
@@ -396,6 +428,8 @@ def test_policy_defaults() -> None:
         ({"qualifying_disabilities": {"hearing": 5}}, "1-4"),
         ({"qualifying_disabilities": {"deaf": 1}}, "deaf"),
         ({"care_partial": "700.00"}, "递增"),
+        ({"serious_illness_counts": "maybe"}, "serious_illness_counts"),
+        ({"serious_illness_counts": None}, "serious_illness_counts"),
     ],
 )
 def test_invalid_tekun_policies_are_refused(body: dict, fragment: str) -> None:
@@ -497,6 +531,37 @@ def test_assess_tekun_with_a_declared_supporter() -> None:
     assert result.criteria[2].reason == "义务人 张大 有履行义务能力" and not result.holds
     poor = Supporter(name="张大", relation=Relation.CHILD, able_to_support=False, reason="本人重残、无收入")
     assert judge(tekun_application(OLD, supporters=[poor])).holds
+
+
+@pytest.mark.parametrize(
+    "counts, holds, reason, amount",
+    [
+        (True, True, "申请人 钱七 患重病：慢性肾衰竭透析", Decimal("938.00")),
+        (
+            False,
+            False,
+            "申请人 钱七 45 岁（已满 16 岁、未满 60 岁），"
+            "患重病“慢性肾衰竭透析”，现行政策未将重病纳入无劳动能力认定范围",
+            Decimal("0.00"),
+        ),
+    ],
+    ids=["illness-counts", "illness-left-out"],
+)
+def test_assess_tekun_follows_the_policys_serious_illness_switch(
+    counts: bool, holds: bool, reason: str, amount: Decimal
+) -> None:
+    ill = Member(
+        name="钱七", id_number=resident_id(date(1981, 1, 10)), relation=Relation.SELF, serious_illness="慢性肾衰竭透析"
+    )
+    policy = Policy(tekun=TekunPolicy(serious_illness_counts=counts))
+    result = judge(tekun_application(ill), policy=policy)
+    assert result.criteria[0].model_dump() == {
+        "code": "no_working_capacity",
+        "label": "无劳动能力",
+        "holds": holds,
+        "reason": reason,
+    }
+    assert (result.holds, result.qualifying, result.amount) == (holds, ["钱七"] if holds else [], amount)
 
 
 def test_assess_tekun_disability_and_assets() -> None:

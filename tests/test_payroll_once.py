@@ -20,17 +20,21 @@ from schemas.supervision import DeclarationResult, SupervisionNames
 from tests.support.clients import SHIPO, SHUNHE
 from tests.support.clock import SkippingEnvironment, beijing
 from tests.support.factories import actor
-from tests.support.payroll import CARDS, ENROLLED_IN_NOVEMBER, drafted, lines, seed_recipient, start_payroll
+from tests.support.payroll import (
+    CARDS,
+    ENROLLED_IN_NOVEMBER,
+    LATE_FOR_FEBRUARY,
+    drafted,
+    lines,
+    seed_recipient,
+    start_payroll,
+)
 from webapp.payroll.bankfile import parse_return
 
 APPROVER, OFFICER = actor("shipo_shenpi"), actor("qu_minzheng")
 DEC, JAN, FEB, MAR = date(2026, 12, 1), date(2027, 1, 1), date(2027, 2, 1), date(2027, 3, 1)
 DIBAO = "最低生活保障"
-# Decided in January 2027, so first paid for February: late (accepted 2026-11-20, promised by 12-18), so with
-# December and January as arrears; or in time, without.
-LATE_FOR_FEBRUARY = dict(
-    accepted=beijing(2026, 11, 20, 9), deadline=date(2026, 12, 18), decided=beijing(2027, 1, 28, 16), first_month=FEB
-)
+# Decided in January 2027, so first paid for February: in time, without arrears (LATE_FOR_FEBRUARY: with them).
 IN_TIME_FOR_FEBRUARY = dict(
     accepted=beijing(2027, 1, 4, 9), deadline=date(2027, 2, 1), decided=beijing(2027, 1, 20, 16), first_month=FEB
 )

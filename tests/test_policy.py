@@ -65,6 +65,7 @@ def test_a_version_lists_its_townships_levels_in_full() -> None:
         ({"emergency": {"village_township_total_cap": "500"}}, "累计封顶"),
         ({"emergency": {"village_cap": "1000.001"}}, "village_cap"),
         ({"unknown_field": 1}, "unknown_field"),
+        ({"tekun": {"serious_illness_counts": "maybe"}}, "serious_illness_counts"),
     ],
 )
 def test_invalid_policies_are_refused(body: dict, fragment: str) -> None:

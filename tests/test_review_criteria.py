@@ -6,10 +6,13 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import asyncpg
 import pytest
 
+from db import policy_repo
 from rules.stages import Action
 from schemas.people import Household, Member, Relation
+from schemas.policy import Policy, TekunPolicy
 from schemas.review import Application, AssistanceType, Channel, Decision
 from tests.support.clock import SkippingEnvironment, beijing
 from tests.support.factories import actor, resident_id
@@ -104,6 +107,57 @@ async def test_an_able_bodied_35_year_old_is_not_tekun(review_env: SkippingEnvir
         h, Action.DECISION, Decision(actor=actor("shipo_shenpi"), approve=False, reasons="具有劳动能力，不符合特困条件")
     )
     assert ack.stage in ("decision", "refused")
+
+
+@pytest.mark.start_at(beijing(2026, 11, 24, 9, 30))
+@pytest.mark.parametrize("counts", [True, False], ids=["illness-counts", "illness-left-out"])
+async def test_a_serious_illness_counts_as_no_working_capacity_only_where_the_cases_policy_says_so(
+    review_env: SkippingEnvironment, pool: asyncpg.Pool, counts: bool
+) -> None:
+    """A 45-year-old whose only ground is a documented serious illness, under a policy version in force on the day
+    of acceptance (version 2 from 2026-11-01) that counts serious illness, or leaves it out (民发〔2021〕43号 leaves
+    it to the provinces): 938.00 yuan, or no working capacity and the approval refused."""
+    version = Policy(
+        version=2,
+        effective_from=date(2026, 11, 1),
+        note="重病是否视为无劳动能力",
+        tekun=TekunPolicy(serious_illness_counts=counts),
+    )
+    async with pool.acquire() as conn:
+        await policy_repo.add(conn, version, "admin")
+    app = tekun(
+        "TEKUN-ILL",
+        [
+            Member(
+                name="钱七",
+                id_number=resident_id(date(1981, 6, 1)),
+                relation=Relation.SELF,
+                serious_illness="尿毒症长期透析",
+            )
+        ],
+    )
+    h = await start(review_env, app=app)
+    await to_decision(h)
+    s = await state(h)
+    capacity = s.eligibility.criteria[0]
+    approve = Decision(actor=actor("shipo_shenpi"), approve=True)
+    if counts:
+        assert (capacity.code, capacity.holds, capacity.reason) == (
+            "no_working_capacity",
+            True,
+            "申请人 钱七 患重病：尿毒症长期透析",
+        )
+        assert (s.eligibility.holds, s.eligibility.qualifying, s.proposed_amount) == (True, ["钱七"], Decimal("938.00"))
+        await act(h, Action.DECISION, approve)
+        assert (await until_stage(h, "public_notice")).decision.approve
+        return
+    reason = (
+        "申请人 钱七 45 岁（已满 16 岁、未满 60 岁），患重病“尿毒症长期透析”，现行政策未将重病纳入无劳动能力认定范围"
+    )
+    assert (capacity.code, capacity.holds, capacity.reason) == ("no_working_capacity", False, reason)
+    assert (s.eligibility.holds, s.eligibility.qualifying, s.proposed_amount) == (False, [], Decimal("0.00"))
+    err = await refused(h, Action.DECISION, approve)
+    assert (err.type, err.message) == ("criteria_not_met", f"不符合特困人员认定条件：不符合「无劳动能力」（{reason}）")
 
 
 @pytest.mark.start_at(beijing(2026, 11, 24, 9, 30))

@@ -99,6 +99,7 @@ FIELD_LABELS: dict[str, str] = {
     "tekun.adult_age": "未成年年龄",
     "tekun.old_age": "老年年龄",
     "tekun.qualifying_disabilities": "视为无劳动能力的残疾类别及等级",
+    "tekun.serious_illness_counts": "患重病视为无劳动能力",
     "assets": "财产限定",
     "assets.deposit_months": "人均存款限额（月低保标准的月数）",
     "assets.max_vehicles": "车辆数上限",

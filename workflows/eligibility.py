@@ -60,6 +60,7 @@ def tekun_rules(policy: Policy) -> TekunRules:
         adult_age=tekun.adult_age,
         old_age=tekun.old_age,
         disabilities={kind.value: grade for kind, grade in tekun.qualifying_disabilities.items()},
+        serious_illness_counts=tekun.serious_illness_counts,
     )
 
 

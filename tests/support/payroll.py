@@ -35,6 +35,14 @@ ENROLLED_IN_OCTOBER = dict(
     first_month=date(2026, 11, 1),
 )
 ENROLLED_IN_NOVEMBER = dict(accepted=beijing(2026, 11, 2), decided=beijing(2026, 11, 25), first_month=date(2026, 12, 1))
+# Decided in January 2027, so first paid for February, and late (accepted 2026-11-20, promised by 12-18): with
+# December and January as arrears.
+LATE_FOR_FEBRUARY = dict(
+    accepted=beijing(2026, 11, 20, 9),
+    deadline=date(2026, 12, 18),
+    decided=beijing(2027, 1, 28, 16),
+    first_month=date(2027, 2, 1),
+)
 
 
 async def seed_recipient(

@@ -473,6 +473,36 @@ async def test_policy_list_view_and_add(admin: httpx.AsyncClient, pool) -> None:
     assert stored["body"]["review"]["promised_working_days"] == 15 and stored["created_by"] == "admin"
 
 
+@pytest.mark.start_at(NEW_YEAR)
+async def test_the_policy_form_shows_and_saves_whether_serious_illness_counts(admin: httpx.AsyncClient, pool) -> None:
+    """民发〔2021〕43号 leaves serious illness to the provinces: the switch is on the form (特困认定) in Chinese, on by
+    default as every stored version reads, and a new version saves it off."""
+    path = "tekun.serious_illness_counts"
+    new = (await admin.get("/admin/policy/new")).text
+    assert f'<label for="p-{path}">患重病视为无劳动能力</label>' in new
+    select = re.search(rf'<select id="p-{re.escape(path)}" name="{re.escape(path)}">(.*?)</select>', new, re.S)
+    assert (
+        " ".join(select.group(1).split())
+        == '<option value="true" selected>是</option><option value="false">否</option>'
+    )
+    assert shown_value((await admin.get("/admin/policy/1")).text, path) == "是"
+    form = policy_form(new) | {"effective_from": "2030-01-01", "note": "2030 起重病不再视为无劳动能力"}
+    assert form[path] == "true"
+    preview = await post(admin, "/admin/policy", form | {path: "false", "step": "preview"})
+    row = re.search(rf'<tr data-field="{re.escape(path)}">(.*?)</tr>', preview.text, re.S).group(1)
+    cells = [" ".join(c.split()) for c in re.findall(r"<td>(.*?)</td>", row)]
+    assert cells == ["特困认定", "患重病视为无劳动能力", "是", "<strong>否</strong>"]
+    r = await post(admin, "/admin/policy", form | {path: "false"})
+    assert r.status_code == 303 and r.headers["location"] == "/admin/policy/2"
+    assert shown_value((await admin.get("/admin/policy/2")).text, path) == "否"
+    body = await pool.fetchval("select body from policy_versions where version = 2")
+    assert body["tekun"]["serious_illness_counts"] is False
+    refused = {"version": 3, "effective_from": "2031-01-01", "note": "测试", "tekun": {path.split(".")[1]: "也许"}}
+    r = await post(admin, "/admin/policy", {"body": json.dumps(refused, ensure_ascii=False)})
+    assert r.status_code == 422 and "<li>患重病视为无劳动能力：应为是/否</li>" in r.text
+    assert await pool.fetchval("select count(*) from policy_versions") == 2
+
+
 @pytest.mark.parametrize(
     "change, message",
     [
