@@ -16,15 +16,16 @@ from schemas.contracts import FrontDoorContract
 from schemas.emergency import OpenEventFound, OpenEventQuery
 from schemas.frontdoor import ComplaintStart, DeliveryIn, FrontDoorLogIn, IntakeStart, ReferralResult
 from schemas.policy import FrontDoorPolicy
-from schemas.webhook import signed_headers
+from schemas.webhook import endpoint_refusal, signed_headers
 
 log = structlog.get_logger(__name__)
 
 
 class FrontDoorActivities(FrontDoorContract):
-    def __init__(self, pool: asyncpg.Pool, timeout: float = 10.0) -> None:
+    def __init__(self, pool: asyncpg.Pool, timeout: float = 10.0, allow_plain_http: bool = False) -> None:
         self.pool = pool
         self.timeout = timeout
+        self.allow_plain_http = allow_plain_http  # JIUZHU_WEBHOOK_ALLOW_HTTP (schemas.webhook.endpoint_refusal)
 
     @activity.defn
     async def front_door_policy(self, on: date) -> FrontDoorPolicy:
@@ -43,10 +44,19 @@ class FrontDoorActivities(FrontDoorContract):
     @activity.defn
     async def deliver_referral(self, d: DeliveryIn) -> str:
         """The bureau's webhook if it has one (signed JSON; the bureau dedupes on the referral id), else
-        its inbox in Jiuzhu, which is the referrals row itself."""
+        its inbox in Jiuzhu, which is the referrals row itself. An endpoint the referral's personal data may not
+        be sent to (plain HTTP off this machine) is not called: the inbox takes the referral, and its log says
+        why (`delivery_refused`, with the code), as the bureau's staff and the desk see on its page."""
         r = d.referral
         endpoint = await webhook_repo.bureau_endpoint(self.pool, r.bureau.value)
         adapter = "inbox"
+        refused = endpoint_refusal(endpoint.url, self.allow_plain_http) if endpoint else None
+        if refused:
+            code, message = refused
+            summary = f"{r.bureau.label}接口未发送：{message}。已转入系统收件箱，请在系统内签收办理"
+            await webhook_repo.refuse_delivery(self.pool, r.referral_id, code, summary, activity.info().scheduled_time)
+            log.warning("referral not sent to its endpoint", referral_id=r.referral_id, bureau=r.bureau.value, why=code)
+            return adapter
         if endpoint:
             body = r.model_dump_json().encode()
             path = httpx.URL(endpoint.url).raw_path.decode()  # the path and query the bureau receives

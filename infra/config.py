@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     # the household economic-check centre (HTTP adapter; unset: the district's database queue)
     verification_url: str | None = Field(None, validation_alias=_env("JIUZHU_VERIFICATION_URL"))
     verification_token: SecretStr | None = Field(None, validation_alias=_env("JIUZHU_VERIFICATION_TOKEN"))
+    # the bureaus' referral webhooks: plain http:// endpoints off this machine are refused unless this allows them
+    # (schemas.webhook.endpoint_refusal); https always, http to 127.0.0.0/8, ::1 or localhost always
+    webhook_allow_http: bool = Field(False, validation_alias=_env("JIUZHU_WEBHOOK_ALLOW_HTTP"))
     # logs, metrics, traces
     log_json: bool = Field(False, validation_alias=_env("JIUZHU_LOG_JSON"))
     worker_metrics: str | None = Field(None, validation_alias=_env("JIUZHU_WORKER_METRICS"))

@@ -4,7 +4,6 @@ data converter every client, worker, replayer and test environment uses (`data_c
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 from pathlib import Path
 
 from temporalio.client import Client
@@ -16,6 +15,7 @@ from temporalio.service import TLSConfig
 from infra.codec import EncryptionCodec, key_ring
 from infra.config import Settings, temporal_cli
 from schemas import search
+from schemas.network import is_loopback_host
 
 # Where the web app answers the Temporal Web UI's codec calls (`<endpoint>/decode`, `/encode`).
 CODEC_PATH = "/api/codec"
@@ -83,13 +83,7 @@ def _read(setting: str, path: Path | None) -> bytes | None:
 
 
 def _loopback(target: str) -> bool:
-    host = target.rsplit(":", 1)[0].strip("[]")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback_host(target.rsplit(":", 1)[0])
 
 
 def tls_config(settings: Settings) -> TLSConfig | None:

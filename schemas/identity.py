@@ -7,6 +7,7 @@ raises: it runs inside logging and list rendering, where an exception would lose
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
@@ -213,3 +214,21 @@ def mask_pii(logger: Any, method_name: str, event_dict: dict[str, Any]) -> dict[
     for key, value in event_dict.items():
         event_dict[key] = _mask_value(value)
     return event_dict
+
+
+# --- numbers chosen by users ------------------------------------------------------------------
+
+# A case or event number goes into URLs and logs, so it must not be, or hold, a resident ID number or a mobile
+# number. Stricter than the log scrubbing (`mask_pii`): letters around the digits do not hide them here, and any
+# 11 digits from a 1 count as a mobile number (also as +86 and 3-4-4 groups).
+_ID_RUN = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
+_MOBILE_RUN = re.compile(r"(?<![0-9])(?:\+?86[ -]?)?1[0-9]{2}(?:[ -]?[0-9]{4}){2}(?![0-9])")
+PERSONAL_NUMBER_REFUSED = "不能是身份证号码或手机号码，也不能含有它们（编号会出现在网址和日志中）"
+
+
+def holds_personal_number(value: str | None) -> bool:
+    """Whether a number a user chose (a case's, an event's) is, or holds, something shaped like a resident ID
+    number (17 digits and a digit or X; the check digit is not asked) or a mobile number (11 digits from a 1),
+    full-width characters made half-width and spaces dropped first."""
+    plain = re.sub(r"\s+", "", unicodedata.normalize("NFKC", value or ""))
+    return bool(_ID_RUN.search(plain) or _MOBILE_RUN.search(plain))

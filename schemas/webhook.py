@@ -16,6 +16,9 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from schemas.network import is_loopback_host
 
 SIGNATURE_HEADER = "X-Jiuzhu-Signature"
 TIMESTAMP_HEADER = "X-Jiuzhu-Timestamp"
@@ -23,6 +26,26 @@ NONCE_HEADER = "X-Jiuzhu-Nonce"
 MAX_SKEW_SECONDS = 300  # 5 minutes, either way
 NONCE_KEEP_SECONDS = 900  # a nonce is remembered 15 minutes: longer than the 10-minute window it could be valid in
 NONCE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+INSECURE_ENDPOINT = "insecure_endpoint"
+
+
+def endpoint_refusal(url: str, allow_plain_http: bool = False) -> tuple[str, str] | None:
+    """Why a bureau's endpoint may not be sent a referral (which carries personal data): (code, Chinese message),
+    or None. HTTPS always; plain HTTP only to this machine (127.0.0.0/8, ::1, localhost: a test's receiver), or
+    where the operator allows it (JIUZHU_WEBHOOK_ALLOW_HTTP); anything else is refused."""
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname or ""
+    except ValueError:
+        parts, host = None, ""
+    if parts is not None and host:
+        if parts.scheme == "https":
+            return None
+        if parts.scheme == "http" and (allow_plain_http or is_loopback_host(host)):
+            return None
+    return INSECURE_ENDPOINT, "接口地址必须以 https:// 开头：转介含个人信息，不经明文 HTTP 发送（本机地址除外）"
 
 
 def callback_path(referral_id: str) -> str:

@@ -118,3 +118,37 @@ async def test_only_the_upload_routes_take_bodies_past_the_general_limit(pool, m
         r = await c.post("/api/auth/login", content=padded, headers={"content-type": "application/json"})
         assert (r.status_code, r.json()["message"]) == (413, "提交的内容过大（不得超过 1 MB），请删减后重试")
     assert await pool.fetchval("select count(*) from document_blobs") == 0
+
+
+async def test_the_case_file_of_a_recused_user_leaves_the_documents_out(web: httpx.AsyncClient, pool) -> None:
+    """Staff barred from a case by the relatives check (近亲属回避) print its case file without its documents:
+    scans show whole ID numbers, which the recused see masked. A colleague who is not recused gets them."""
+    await insert_case(pool, "DOC-RECUSED", village=SHIPO_VILLAGE)
+    photo = await file_document(pool, "DOC-RECUSED", SHIPO_VILLAGE, photo_with_gps(), doc_type="id_card")
+    statement = await file_document(pool, "DOC-RECUSED", SHIPO_VILLAGE, pdf("INCOME-STATEMENT-2026"), doc_type="income")
+    barred = {"barred": [{"username": "shipo_jingban", "full_name": "石婆店镇经办人 李娟", "reason": "近亲属备案"}]}
+    await pool.execute(
+        "insert into case_events (case_id, event_key, kind, payload, occurred_at) "
+        "values ('DOC-RECUSED', '0002-relatives_matched', 'relatives_matched', $1::jsonb, now())",
+        barred,
+    )
+
+    def read(content: bytes) -> tuple[str, int, str]:
+        reader = PdfReader(io.BytesIO(content))
+        texts = [p.extract_text() for p in reader.pages]
+        return "".join(texts).replace("\n", ""), sum(_images(p) for p in reader.pages), texts[-1].strip()
+
+    await log_in(web, "shipo_shenpi")
+    r = await web.get("/cases/DOC-RECUSED/casefile.pdf")
+    assert (r.status_code, r.headers["content-type"]) == (200, "application/pdf")
+    whole, images, last = read(r.content)
+    assert "八、证明材料" in whole and photo in whole and statement in whole
+    assert (images, last) == (1, "INCOME-STATEMENT-2026")  # the photo embedded, the statement's page appended
+
+    await log_in(web, "shipo_jingban")
+    r = await web.get("/cases/DOC-RECUSED/casefile.pdf")
+    assert (r.status_code, r.headers["content-type"]) == (200, "application/pdf")
+    whole, images, last = read(r.content)
+    assert "回避人员：石婆店镇经办人 李娟（近亲属备案）" in whole  # the same case file, the recusal printed
+    assert "八、证明材料" not in whole and photo not in whole and statement not in whole
+    assert images == 0 and "INCOME-STATEMENT-2026" not in whole and last != "INCOME-STATEMENT-2026"

@@ -160,3 +160,56 @@ async def test_webhook_delivery_and_signed_callback(
         "request closed",
     )
     assert "危房改造" in closed
+
+
+@pytest.mark.web(temporal="review_env")
+async def test_plain_http_endpoint_is_not_called(
+    web: httpx.AsyncClient, review_env: WorkflowEnvironment, pool: asyncpg.Pool, receiver: Receiver
+) -> None:
+    """A referral carries personal data: an endpoint on plain HTTP off this machine is never called. The medical
+    bureau's inbox in Jiuzhu takes the referral at once (no retries), its log says why with the code, and the
+    bureau's staff have it to sign for; a bureau whose endpoint is on this machine (the receiver) still gets its
+    own."""
+    await pool.execute(
+        "insert into bureau_endpoints (bureau, url, secret) values "
+        "('medical', 'http://example.invalid/jiuzhu/referrals', $1), ('housing', $2, $1)",
+        SECRET,
+        receiver.url,
+    )
+    number, _ = await apply_online(web, ["medical_costs"])
+    caseworker = await login(web, "shipo_jingban")
+    triage = {"needs": ["medical_costs"]}
+    r = await web.post(f"/api/frontdoor/requests/{number}/triage", headers=caseworker, json=triage)
+    assert r.status_code == 200, r.text
+    referral_id = (await eventually(lambda: referrals_of(pool, number), "delivered"))["medical_costs"]
+    row = await pool.fetchrow("select adapter, status from referrals where referral_id = $1", referral_id)
+    assert (row["adapter"], row["status"]) == ("inbox", "delivered")
+    refused = await pool.fetch(
+        "select kind, actor, payload from frontdoor_log where subject_type = 'referral' and subject_id = $1 "
+        "and kind like 'delivery%'",
+        referral_id,
+    )
+    assert [(e["kind"], e["actor"], e["payload"]["code"]) for e in refused] == [
+        ("delivery_refused", None, "insecure_endpoint")
+    ]
+    assert refused[0]["payload"]["summary"] == (
+        "区医保局接口未发送：接口地址必须以 https:// 开头：转介含个人信息，不经明文 HTTP 发送（本机地址除外）。"
+        "已转入系统收件箱，请在系统内签收办理"
+    )
+
+    bureau = await login(web, "yiliao_bu")
+    r = await web.get("/api/referrals", headers=bureau)
+    assert r.status_code == 200, r.text
+    assert [(i["referral_id"], i["status"], i["adapter"]) for i in r.json()["items"]] == [
+        (referral_id, "delivered", "inbox")
+    ]
+    r = await web.get(f"/api/referrals/{referral_id}", headers=bureau)
+    assert r.status_code == 200, r.text
+    assert [e["kind"] for e in r.json()["log"]] == ["delivery_refused", "delivered"]
+
+    second, _ = await apply_online(web, ["housing"], description="土坯房漏雨，墙体开裂，想申请危房改造")
+    r = await web.post(f"/api/frontdoor/requests/{second}/triage", headers=caseworker, json={"needs": ["housing"]})
+    assert r.status_code == 200, r.text
+    other = (await eventually(lambda: referrals_of(pool, second), "delivered", tries=200))["housing"]
+    assert await pool.fetchval("select adapter from referrals where referral_id = $1", other) == "webhook"
+    assert [h["x-jiuzhu-referral"] for h, _ in receiver.received] == [other, other]  # 503, then taken

@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from schemas.webhook import Signed, callback_path, refusal, signature, signed_headers, string_to_sign
+from schemas.webhook import (
+    Signed,
+    callback_path,
+    endpoint_refusal,
+    refusal,
+    signature,
+    signed_headers,
+    string_to_sign,
+)
 
 SECRET = "housing-shared-secret-2026"
 REFERRAL = "ZJ-20261124-7K3M9Q-housing"
@@ -59,3 +67,46 @@ def _signed(**kw: str) -> Signed:
 def test_refusals(path: str, body: bytes, secret: str, given: dict[str, str], now: int, code: str | None) -> None:
     why = refusal(secret, "POST", path, body, _signed(**given), now)
     assert (why and why[0]) == code
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://bureau.example/jiuzhu/referrals",
+        "HTTPS://bureau.example:8443/hook?x=1",
+        "http://127.0.0.1:8080/hook",
+        "http://127.8.9.10/hook",
+        "http://[::1]:9000/hook",
+        "http://localhost/hook",
+        "http://LOCALHOST:81/hook",
+    ],
+)
+def test_endpoints_a_referral_may_be_sent_to(url: str) -> None:
+    assert endpoint_refusal(url) is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://example.invalid/jiuzhu/referrals",
+        "http://10.0.0.5/hook",
+        "http://128.0.0.1/hook",
+        "http://127.0.0.1.example.com/hook",
+        "http://localhost.example.com/hook",
+        "http://[::ffff:10.0.0.1]/hook",
+        "ftp://127.0.0.1/hook",
+        "127.0.0.1:8080/hook",
+        "https:///no-host",
+        "",
+    ],
+)
+def test_endpoints_refused_without_https(url: str) -> None:
+    assert endpoint_refusal(url) == (
+        "insecure_endpoint",
+        "接口地址必须以 https:// 开头：转介含个人信息，不经明文 HTTP 发送（本机地址除外）",
+    )
+
+
+def test_the_operator_may_allow_plain_http_but_nothing_else() -> None:
+    assert endpoint_refusal("http://example.invalid/hook", allow_plain_http=True) is None
+    assert endpoint_refusal("ftp://example.invalid/hook", allow_plain_http=True)[0] == "insecure_endpoint"

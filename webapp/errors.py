@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError
 
+from schemas.identity import PERSONAL_NUMBER_REFUSED, holds_personal_number
 from webapp.field_labels import field_label, hint
 
 log = structlog.get_logger("webapp")
@@ -60,6 +61,13 @@ def forbidden(message: str, code: str = "wrong_role") -> ApiError:
 
 def not_found(message: str = "案件不存在") -> ApiError:
     return ApiError(404, "not_found", message)
+
+
+def refuse_personal_number(value: str | None, field: str) -> None:
+    """A case or event number a user typed (`field`) that is, or holds, an ID or mobile number: 422
+    `personal_number` (it would go into URLs and logs). The same check wherever users supply such a number."""
+    if holds_personal_number(value):
+        raise ApiError(422, "personal_number", f"{field_label((field,))}{PERSONAL_NUMBER_REFUSED}", field=field)
 
 
 # Pydantic's own messages are English; these are the ones a caseworker's form can trigger.

@@ -21,6 +21,8 @@ FIELD_LABELS: dict[str, str] = {
     "description": "情况说明",
     "needs": "求助事项",
     "about_case_id": "涉及的案件编号",
+    "application_id": "申请编号",
+    "case_id": "案件编号",
     "about_person": "涉及的工作人员",
     "kind": "类型",
     "household": "家庭",

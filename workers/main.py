@@ -93,7 +93,7 @@ def activities_for(pool: asyncpg.Pool, client: Client, settings: Settings | None
     token = settings.verification_token.get_secret_value() if settings.verification_token else None
     review = ReviewActivities(pool, choose_centre(pool, settings.verification_url, token))
     emergency = EmergencyActivities(pool, LedgerRail(pool), failpoint=settings.failpoint)
-    frontdoor = FrontDoorActivities(pool)
+    frontdoor = FrontDoorActivities(pool, allow_plain_http=settings.webhook_allow_http)
     supervision = SupervisionActivities(pool, client)
     return [
         SystemActivities(pool).check_database,

@@ -75,9 +75,10 @@ def story(styles: Any, d: DocumentsPrint) -> list[Any]:
     return flow
 
 
-def with_pdf_pages(case_file: bytes, d: DocumentsPrint) -> bytes:
-    """The case file with the pages of each PDF document appended, in the order listed."""
-    if not d.pdfs:
+def with_pdf_pages(case_file: bytes, d: DocumentsPrint | None) -> bytes:
+    """The case file with the pages of each PDF document appended, in the order listed (none where the documents
+    are left out: a viewer recused from the case)."""
+    if d is None or not d.pdfs:
         return case_file
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(case_file)))
     for _, data in d.pdfs:

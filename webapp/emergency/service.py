@@ -48,7 +48,7 @@ from webapp.emergency.models import (
     IncomeIn,
     TierTotal,
 )
-from webapp.errors import ApiError, forbidden, not_found
+from webapp.errors import ApiError, forbidden, not_found, refuse_personal_number
 from webapp.payloads import with_actor
 from webapp.workflow_calls import connected, fresh, query, start_or_attach, started_input, update
 
@@ -93,6 +93,7 @@ async def register(
     members belong to another applicant's open event is refused (`open_event_exists`).
     Returns the event and whether this call registered it (a repeated event id answers the existing one)."""
     authz.require(actor, "emergency.register")
+    refuse_personal_number(body.event_id, "event_id")
     hh = body.household
     if not within(actor.place_code, hh.village_code):
         raise forbidden("只能登记本辖区居民的急难事件", "out_of_jurisdiction")

@@ -43,7 +43,7 @@ from schemas.identity import mask_name, mask_phone
 from schemas.policy import FrontDoorPolicy
 from schemas.staff import Actor, Role
 from webapp import authz
-from webapp.errors import ApiError, forbidden
+from webapp.errors import ApiError, forbidden, refuse_personal_number
 from webapp.frontdoor.models import (
     IdentityVerified,
     RequestCreated,
@@ -212,6 +212,7 @@ async def check_triage(db: asyncpg.Pool, request_no: str, actor: Actor, payload:
 
 async def check_link(db: asyncpg.Pool, request_no: str, actor: Actor, payload: LinkCase) -> None:
     """The case must be a review case of the right kind that has the requester among its household members."""
+    refuse_personal_number(payload.case_id, "case_id")
     need = BY_CODE.get(payload.need)
     if need is None or need.route is not Route.REVIEW:
         raise ApiError(422, "invalid", "只有低保、特困事项需要关联审核案件")

@@ -25,7 +25,7 @@ from schemas.money import from_fen
 from schemas.review import APPLICATION_ID
 from schemas.staff import Actor, Role
 from webapp import authz
-from webapp.errors import ApiError, forbidden, not_found
+from webapp.errors import ApiError, forbidden, not_found, refuse_personal_number
 from webapp.field_labels import field_label
 from webapp.frontdoor.models import ComplaintSummary, LogEntry, ReferralSummary, RequestSummary
 
@@ -187,10 +187,12 @@ async def case_complained_of(db: asyncpg.Pool, case_number: str | None, township
     sends it back to investigation and requires the district's visit), so every way of filing a complaint (the
     desk's and the API's registration, and a 12349 request, from the portal or the desk, before its intake
     starts) refuses a number that is not a case of the complaint's own township: 422 `case_not_found`, one
-    answer whether the case does not exist or lies elsewhere, so that nobody learns of other townships' cases."""
+    answer whether the case does not exist or lies elsewhere, so that nobody learns of other townships' cases;
+    a number that is, or holds, an ID or mobile number (typed in the wrong box) 422 `personal_number` first."""
     number = re.sub(r"\s+", "", unicodedata.normalize("NFKC", case_number or ""))
     if not number:
         return None
+    refuse_personal_number(number, "about_case_id")
     found = None
     if re.fullmatch(APPLICATION_ID, number):
         found = await cases_repo.case_in_township(db, number, township_code)

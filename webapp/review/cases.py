@@ -25,7 +25,7 @@ from schemas.money import from_fen
 from schemas.review import APPLICATION_ID, Application, ReviewStart, workflow_id_for
 from schemas.staff import Actor
 from webapp import authz
-from webapp.errors import ApiError, forbidden, not_found
+from webapp.errors import ApiError, forbidden, not_found, refuse_personal_number
 from webapp.review.models import CaseCreated, CaseSummary
 from webapp.review.workflow import case_state, start_review, started_with
 from webapp.workflow_calls import connected, fresh
@@ -112,6 +112,7 @@ async def accept(
     Returns the answer and its status: 201 with the state, 202 without it (not waited for, or not yet), 200
     for a repeat."""
     authz.require(actor, "case.accept")
+    refuse_personal_number(application.application_id, "application_id")
     household = application.household
     if not within(actor.place_code, household.township_code):
         raise forbidden("只能受理本乡镇（街道）户籍居民的申请", "out_of_jurisdiction")
