@@ -132,6 +132,7 @@ async def test_the_case_file_of_a_recused_user_leaves_the_documents_out(web: htt
         "values ('DOC-RECUSED', '0002-relatives_matched', 'relatives_matched', $1::jsonb, now())",
         barred,
     )
+    await pool.execute("update cases set barred_users = '{shipo_jingban}' where case_id = 'DOC-RECUSED'")  # as recorded
 
     def read(content: bytes) -> tuple[str, int, str]:
         reader = PdfReader(io.BytesIO(content))
