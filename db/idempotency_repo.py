@@ -22,7 +22,10 @@ _claims_since_purge = 0
 
 @dataclass(frozen=True)
 class Claimed:
-    """This request does the work, and records its answer with `finish` (or gives the key back with `release`)."""
+    """This request does the work, and records its answer with `finish` (or gives the key back with `release`).
+    `since`: when the key was first claimed (the same when a stale claim is taken over)."""
+
+    since: str = ""
 
 
 @dataclass(frozen=True)
@@ -55,14 +58,14 @@ async def claim(
         await purge(db)
     inserted = await db.fetchval(
         "insert into idempotency_keys (username, route, key, fingerprint) values ($1, $2, $3, $4) "
-        "on conflict (username, route, key) do nothing returning true",
+        "on conflict (username, route, key) do nothing returning created_at::text",
         username,
         route,
         key,
         fingerprint,
     )
     if inserted:
-        return Claimed()
+        return Claimed(inserted)
     row = await db.fetchrow(
         "select fingerprint, state, response_status, response_headers, response_body, "
         "clock_timestamp() - claimed_at > make_interval(secs => $4) as stale "
@@ -82,14 +85,14 @@ async def claim(
         taken = await db.fetchval(
             "update idempotency_keys set claimed_at = clock_timestamp() "
             "where username = $1 and route = $2 and key = $3 and state = 'in_progress' "
-            "and clock_timestamp() - claimed_at > make_interval(secs => $4) returning true",
+            "and clock_timestamp() - claimed_at > make_interval(secs => $4) returning created_at::text",
             username,
             route,
             key,
             stale_after,
         )
         if taken:
-            return Claimed()
+            return Claimed(taken)
     return Busy()
 
 
@@ -105,6 +108,19 @@ async def finish(
         status,
         json.dumps(headers),
         body,
+    )
+
+
+async def expire(db: asyncpg.Pool, username: str, route: str, key: str, *, after: float) -> None:
+    """Forget the answer kept for the key if it was given more than `after` seconds ago (a key that names a
+    request's content, not one request: webapp.idempotency `CONTENT_KEYED`)."""
+    await db.execute(
+        "delete from idempotency_keys where username = $1 and route = $2 and key = $3 and state = 'done' "
+        "and clock_timestamp() - done_at > make_interval(secs => $4)",
+        username,
+        route,
+        key,
+        after,
     )
 
 

@@ -220,6 +220,47 @@ async def test_a_lost_answer_retried_is_the_same_update(
     assert await balance(web, cadre) == "700.00"
 
 
+@pytest.mark.start_at(beijing(2026, 11, 24, 9, 30))
+@pytest.mark.web(temporal="review_env")
+async def test_a_payment_sent_twice_without_a_key_is_made_once_for_ten_minutes(
+    web: httpx.AsyncClient, review_env: SkippingEnvironment, pool: asyncpg.Pool
+) -> None:
+    """A client that sends no key is kept from paying twice too: a money route keys the request by its content for
+    ten minutes. Another amount is another payment; a refusal is not remembered; after ten minutes the same
+    payment is a new one."""
+    cadre, approve = await funded_event(web, pool, "IDEM-NOKEY")
+    first = await web.post(approve, headers=cadre, json={"tier": "village", "amount": "300.00"})
+    second = await web.post(approve, headers=cadre, json={"amount": "300.00", "tier": "village"})
+    assert (first.status_code, second.status_code) == (200, 200), second.text
+    assert first.json() == second.json() and first.json()["total"] == "300.00"
+    assert second.headers["idempotent-replayed"] == "true"
+    assert await money(pool, "IDEM-NOKEY") == ([30000], [30000])
+
+    r = await web.post(approve, headers=cadre, json={"tier": "village", "amount": "200.00"})
+    assert (r.status_code, r.json()["total"]) == (200, "500.00")
+    over = {"tier": "village", "amount": "600.00"}  # 500 + 600 is past the village's 1000
+    for _ in range(2):
+        r = await web.post(approve, headers=cadre, json=over)
+        assert (r.status_code, r.json()["code"]) == (409, "cap_exceeded"), r.text
+        assert "idempotent-replayed" not in r.headers
+    assert await pool.fetchval("select count(*) from idempotency_keys where key like 'content:%'") == 2
+
+    await pool.execute(
+        "update idempotency_keys set done_at = done_at - interval '10 minutes 1 second' where key like 'content:%'"
+    )
+    r = await web.post(approve, headers=cadre, json={"tier": "village", "amount": "300.00"})
+    assert (r.status_code, r.json()["total"]) == (200, "800.00")
+    assert "idempotent-replayed" not in r.headers
+    assert await money(pool, "IDEM-NOKEY") == ([30000, 20000, 30000], [30000, 20000, 30000])
+    assert await balance(web, cadre) == "200.00"
+
+    # a fund's income sent twice without a key: booked once
+    income = {"amount": "500.00", "source": "donation", "donor": "裕安爱心协会"}
+    answers = [await web.post(f"/api/funds/{VILLAGE}/income", headers=cadre, json=income) for _ in range(2)]
+    assert [r.status_code for r in answers] == [201, 201]
+    assert await balance(web, cadre) == "700.00"
+
+
 # Forms that change nothing (or only the visitor's own session) need no key.
 KEYLESS_FORMS = {
     ("account/login.html", "/login"),

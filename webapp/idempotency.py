@@ -10,6 +10,12 @@ the last word (a 5xx, a rate limit, "try again later", a form's error shown to b
 retry does the work again, and where
 the work is a Temporal update the key is the update's id (`update_id`): Temporal answers a retried update with
 the first one's outcome, so even a lost answer plus a retry is one update.
+
+The API routes that move money (`CONTENT_KEYED`: an emergency payment or its approval, a fund's income, a
+supplementary payroll) are kept safe from clients that send no key as well: such a request is keyed by its content
+(the caller, the route and the body) for `CONTENT_WINDOW` seconds, so the same payment sent twice in that time, by a
+retry or a double send, is made once and answered twice. Paying the same amount again on purpose within that time
+takes a key of its own.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 from contextvars import ContextVar
 from typing import Any
 from urllib.parse import parse_qsl
@@ -50,6 +57,11 @@ STALE_SECONDS = 120.0  # a claim this old was left by a process that died: the n
 NOT_KEPT_STATUS = {408, 425, 429}
 NOT_KEPT_CODES = {"not_ready", "busy", "idempotency_in_progress"}
 KEPT_HEADERS = ("content-type", "location")
+CONTENT_KEYED = re.compile(
+    r"^/api/(emergencies/[^/]+/actions/(approve|approve_repeat)|funds/[^/]+/income|payrolls/supplementary)$"
+)
+CONTENT_WINDOW = 600.0  # seconds: 10 minutes
+CONTENT_KEY = "content:"  # the key given to a keyless request to a money route, with its content's fingerprint
 
 REUSED_MESSAGE = "该幂等键（Idempotency-Key）已用于内容不同的请求，请为新的请求使用新的幂等键"
 REUSED_PAGE = "该表单已提交过，内容与第一次不同；请刷新页面后重新填写提交"
@@ -106,13 +118,14 @@ class Idempotency:
             key = request.query_params.get(FORM_FIELD)
         if body is not None:
             receive = replay_body(body, receive)
-        username = await _caller(request) if key else None
+        by_content = key is None and scope["method"] == "POST" and CONTENT_KEYED.match(scope["path"]) is not None
+        username = await _caller(request) if key or by_content else None
         if username is None and key and body is not None and scope["path"].startswith(PUBLIC_FORMS):
             username = RESIDENT  # the portal's residents do not log in: the form's one-time key names the request
-        if not key or username is None:  # no key, or nobody logged in: the route answers as always
+        if not (key or by_content) or username is None:  # no key, or nobody logged in: the route answers as always
             await self.app(scope, receive, send)
             return
-        if len(key) > MAX_KEY or not key.isprintable():
+        if key is not None and (len(key) > MAX_KEY or not key.isprintable()):
             await _answer(request, BAD_KEY, receive, send)
             return
         if body is None:
@@ -122,6 +135,9 @@ class Idempotency:
         full_type = request.headers.get("content-type", "") if content_type == MULTIPART else content_type
         content = fingerprint(scope["method"], request.url.query, full_type, body)
         pool = request.app.state.pool
+        if key is None:  # a money route called without a key: keyed by its content, for a while
+            key = CONTENT_KEY + content
+            await idempotency_repo.expire(pool, username, route, key, after=CONTENT_WINDOW)
         loop = asyncio.get_running_loop()
         give_up, pause = loop.time() + WAIT_SECONDS, 0.05
         while True:
@@ -138,10 +154,20 @@ class Idempotency:
                 await _answer(request, REUSED, receive, send, REUSED_PAGE)
             case idempotency_repo.Busy():
                 await _answer(request, BUSY, receive, send)
-            case idempotency_repo.Claimed():
-                await self._once(scope, receive, send, pool, (username, route, key))
+            case idempotency_repo.Claimed(since):
+                # a content key stands for one request only until it expires: the claim's time tells them apart
+                update_base = (username, route, key, since) if key.startswith(CONTENT_KEY) else (username, route, key)
+                await self._once(scope, receive, send, pool, (username, route, key), update_base)
 
-    async def _once(self, scope: Scope, receive: Receive, send: Send, pool: Any, where: tuple[str, str, str]) -> None:
+    async def _once(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        pool: Any,
+        where: tuple[str, str, str],
+        update_base: tuple[str, ...],
+    ) -> None:
         """Do the work under the claimed key, pass its answer on as it comes, and keep it (or give the key back)."""
         status, headers, chunks = 0, {}, []
 
@@ -155,7 +181,7 @@ class Idempotency:
                 chunks.append(message.get("body", b""))
             await send(message)
 
-        token = _update_id.set("idem-" + hashlib.sha256("\n".join(where).encode()).hexdigest()[:40])
+        token = _update_id.set("idem-" + hashlib.sha256("\n".join(update_base).encode()).hexdigest()[:40])
         try:
             await self.app(scope, receive, keep)
         except BaseException:
@@ -164,7 +190,10 @@ class Idempotency:
         finally:
             _update_id.reset(token)
         body = b"".join(chunks)
-        if _kept(scope["path"], status, headers, body):
+        # a refusal under a content key is not kept: the same payment sent again once put right (funds added, say)
+        # must be tried again, not refused from memory
+        by_content = where[2].startswith(CONTENT_KEY)
+        if _kept(scope["path"], status, headers, body) and not (by_content and status >= 400):
             await idempotency_repo.finish(pool, *where, status, headers, body)
         else:
             await idempotency_repo.release(pool, *where)
