@@ -277,6 +277,16 @@ async def open_cases(db: Db) -> list[CaseRef]:
     return [CaseRef(r["case_id"], r["workflow_id"]) for r in rows]
 
 
+async def refusals_undelivered(db: Db) -> list[CaseRef]:
+    """Every refused case whose refusal notice's delivery is not recorded yet, with its workflow (which waits for it,
+    in cases refused since it does)."""
+    rows = await db.fetch(
+        "select case_id, workflow_id from cases c where stage = 'refused' and not exists "
+        "(select from case_events e where e.case_id = c.case_id and e.kind = 'refusal_delivered') order by case_id"
+    )
+    return [CaseRef(r["case_id"], r["workflow_id"]) for r in rows]
+
+
 async def count(db: Db, *, status: str | None = None) -> int:
     """How many cases (with this status, if given: `open`, `closed`)."""
     return await db.fetchval("select count(*) from cases where status = coalesce($1, status)", status)

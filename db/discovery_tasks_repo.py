@@ -69,6 +69,12 @@ async def open_task(db: Db, task_id: str, visit_due: date) -> None:
     )
 
 
+async def open_ids(db: Db) -> list[str]:
+    """The tasks whose workflow waits for the visit, its deadline not yet passed."""
+    rows = await db.fetch("select task_id from discovery_tasks where status = 'open' order by task_id")
+    return [r["task_id"] for r in rows]
+
+
 async def escalate(db: Db, task_id: str, at: datetime) -> bool:
     """Mark the task reported to the district; False if it was already (a retried activity)."""
     done = await db.fetchval(

@@ -166,6 +166,16 @@ async def _follow_up(conn: asyncpg.Connection, e: FrontDoorLogIn) -> None:
     )
 
 
+async def open_dated_workflows(db: Db) -> list[tuple[str, str]]:
+    """Every referral not answered and complaint not concluded (their limits still run): its number and its
+    workflow's id."""
+    rows = await db.fetch(
+        "select referral_id as subject, workflow_id from referrals where status <> 'answered' union all "
+        "select complaint_no, workflow_id from complaints where status <> 'concluded' order by subject"
+    )
+    return [(r["subject"], r["workflow_id"]) for r in rows]
+
+
 # ---- what the web app reads -----------------------------------------------------------------------------
 
 

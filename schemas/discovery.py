@@ -135,6 +135,7 @@ class DiscoveryState(BaseModel):
     task_id: str
     status: Literal["opening", "open", "escalated", "done"]
     visit_due: date | None = None
+    provisional: bool = False  # the deadline runs through a year whose holiday notice is not in the calendar yet
     escalated_at: datetime | None = None
     outcome: Outcome | None = None
     on_time: bool | None = None

@@ -177,6 +177,9 @@ class ReferralState(BaseModel):
     status: Literal["delivered", "accepted", "info_requested", "answered"]
     accept_due: date | None
     result_due: date | None
+    # a limit running through a year whose holiday notice is not in the calendar yet (暂定)
+    accept_provisional: bool = False
+    result_provisional: bool = False
     escalations: list[str]
     result: ReferralResult | None
     log: list[dict]
@@ -227,6 +230,9 @@ class ComplaintState(BaseModel):
     status: Literal["registered", "accepted", "concluded"]
     accept_due: date | None
     conclude_due: date | None
+    # a limit whose last day is in a year whose holiday notice is not in the calendar yet (暂定)
+    accept_provisional: bool = False
+    conclude_provisional: bool = False
     escalations: list[str]
     about_case_id: str | None
     about_person: str | None

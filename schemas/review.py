@@ -251,6 +251,7 @@ class CaseState(BaseModel):
     eligibility: Eligibility | None = None  # the criteria and the amount the rules give
     district_approval: bool = False  # the township referred the approval to the district
     refusal_deliver_by: date | None = None  # the refusal notice is to be delivered by then
+    refusal_provisional: bool = False  # that day runs through a year whose holiday notice is not in the calendar yet
     refusal_delivery: RefusalDelivered | None = None
 
 

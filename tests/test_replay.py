@@ -72,6 +72,10 @@ def test_histories_are_recorded() -> None:
         "payroll",
         "discovery",
         "daily",
+        "referral_calendar",
+        "complaint_calendar",
+        "discovery_calendar",
+        "refused_calendar",
     }
 
 

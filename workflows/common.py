@@ -1,6 +1,6 @@
 """What the workflows share: activity options, the refusal of a staff action, today in Beijing, the
-shared activities (working-day deadlines, the outbox), an entry written to the journal and the rescheduled
-timer."""
+shared activities (working-day deadlines, the outbox), an entry written to the journal, the rescheduled
+timer and the words of a deadline a calendar import counted again."""
 
 from __future__ import annotations
 
@@ -75,6 +75,22 @@ async def calendar_period_end(start: date, days: int) -> DeadlineInfo:
         CommonContract.compute_deadline,
         DeadlineRequest(accepted_on=start, working_days=days, calendar_days=True),
         **ACTIVITY,
+    )
+
+
+# A journal's words when a calendar import (signal `CALENDAR_CHANGED`) counted a deadline again.
+CALENDAR_UPDATED = "工作日历已更新，"
+
+
+def recounted(what: str, was: tuple[date, bool], now: tuple[date, bool]) -> str:
+    """`what` (a deadline's name) counted again: its new date and its old one, each marked 暂定 (provisional: it
+    runs through a year whose holiday notice is not in the calendar) where it is; e.g. 「签收期限重算为
+    2027-01-06（原为 2027-01-05，暂定）」."""
+    (old, old_provisional), (new, provisional) = was, now
+    return (
+        f"{what}重算为 {new}"
+        + ("（暂定）" if provisional else "")
+        + f"（原为 {old}{'，暂定' if old_provisional else ''}）"
     )
 
 

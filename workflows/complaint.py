@@ -23,7 +23,8 @@ with workflow.unsafe.imports_passed_through():
         ComplaintStart,
         ComplaintState,
     )
-    from schemas.review import ReviewNames, workflow_id_for
+    from schemas.policy import FrontDoorPolicy
+    from schemas.review import DeadlineInfo, ReviewNames, workflow_id_for
     from schemas.staff import Actor
 
 # Since: the complaint's limits in calendar days end on a working day (Civil Code art. 203).
@@ -40,11 +41,13 @@ ACCEPT, CONCLUDE = COMPLAINT_ACTIONS[ComplaintAction.ACCEPT], COMPLAINT_ACTIONS[
 @workflow.defn(name=ComplaintNames.WORKFLOW)
 class ComplaintWorkflow(DatedSubject):
     waiting, final, done = "registered", "conclude", "concluded"
+    final_due_key, owed = "conclude_due", {"accept": "受理", "conclude": "办结"}
 
     @workflow.init
     def __init__(self, start: ComplaintStart) -> None:
         super().__init__("complaint", start.complaint_no, start)
         self.reply: str | None = None
+        self.policy: FrontDoorPolicy | None = None
         # of the case it concerns (rules.recusal); None until read, and no one may act before
         self.case_handlers: frozenset[str] | None = None
 
@@ -55,11 +58,8 @@ class ComplaintWorkflow(DatedSubject):
         await workflow.execute_activity_method(FrontDoorContract.open_complaint, start, **ACTIVITY)
         if workflow.patched(HANDLERS_FIRST):
             await self.read_case_handlers()
-        if workflow.patched(LIMITS_ART_203):
-            # a limit in calendar days whose last day is a day off runs to the next working day (art. 203)
-            self.accept_due = (await calendar_period_end(on, policy.complaint_accept_days)).deadline
-            self.final_due = (await calendar_period_end(on, policy.complaint_conclude_days)).deadline
-        else:
+        self.policy = policy
+        if not await self.set_limits(on):
             self.accept_due = on + timedelta(days=policy.complaint_accept_days)
             self.final_due = on + timedelta(days=policy.complaint_conclude_days)
         about = f"（涉及案件 {start.about_case_id}）" if start.about_case_id else ""
@@ -117,8 +117,18 @@ class ComplaintWorkflow(DatedSubject):
             self.journal.note("case_flagged", None, {"case_id": case_id}, f"已通知案件 {case_id}：须由区民政局入户调查")
         await self.journal.persist()
 
+    async def count_limits(self, on: date) -> tuple[DeadlineInfo, DeadlineInfo] | None:
+        if not workflow.patched(LIMITS_ART_203):
+            return None  # counted in calendar days alone
+        # a limit in calendar days whose last day is a day off runs to the next working day (art. 203)
+        assert self.policy is not None
+        return (
+            await calendar_period_end(on, self.policy.complaint_accept_days),
+            await calendar_period_end(on, self.policy.complaint_conclude_days),
+        )
+
     def late(self, what: str, due: date | None) -> tuple[str, str]:
-        return "投诉超期", f"投诉未在 {due} 前{'受理' if what == 'accept' else '办结'}，已上报区民政局"
+        return "投诉超期", f"投诉未在 {due} 前{self.owed[what]}，已上报区民政局"
 
     # ---- actions -----------------------------------------------------------------------------------
 
@@ -160,6 +170,8 @@ class ComplaintWorkflow(DatedSubject):
             status=self.status,  # type: ignore[arg-type]
             accept_due=self.accept_due,
             conclude_due=self.final_due,
+            accept_provisional=self.accept_provisional,
+            conclude_provisional=self.final_provisional,
             escalations=self.escalations,
             about_case_id=self.start.about_case_id,
             about_person=self.start.about_person,

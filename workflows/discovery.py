@@ -2,7 +2,9 @@
 visited by the township of household registration within the policy's working days (statutory calendar, from
 the day the list was matched). The township records the outcome (applied / not eligible / declined / not found)
 through an update whose validator refuses at once; a task not visited by the close of its last day is reported
-to the district, and waits for its outcome still."""
+to the district, and waits for its outcome still. When the calendar changes (signal `CALENDAR_CHANGED`, from
+`infra.calendar_news`) a visit not yet due is counted again from the same day, and the task's row takes the new
+date."""
 
 from __future__ import annotations
 
@@ -11,6 +13,9 @@ from datetime import timedelta
 from temporalio import workflow
 
 from workflows.common import ACTIVITY, notify, refuse, today, working_days
+
+# Since: a calendar import counts the visit's deadline again (while it has not passed) and writes it to the row.
+VISIT_RECOUNTED = "discovery-visit-recounted"
 
 with workflow.unsafe.imports_passed_through():
     from rules.access import within
@@ -26,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         OutcomeRecorded,
         TaskEscalated,
     )
+    from schemas.policy import CALENDAR_CHANGED
     from schemas.review import NotificationIn
     from schemas.staff import Role
 
@@ -38,13 +44,16 @@ class DiscoveryWorkflow:
     def __init__(self, start: DiscoveryStart) -> None:
         self.start = start
         self.visit_due = None
+        self.provisional = False  # the visit's deadline runs through a year without a holiday notice (暂定)
         self.escalated_at = None
+        self.recount_requested = False
         self.outcome: OutcomeRecorded | None = None
         self.recording = False
 
     @workflow.run
     async def run(self, start: DiscoveryStart) -> DiscoveryState:
-        self.visit_due = (await working_days(start.created_on, start.visit_working_days)).deadline
+        due = await working_days(start.created_on, start.visit_working_days)
+        self.visit_due, self.provisional = due.deadline, due.provisional
         await workflow.execute_activity_method(
             DiscoveryContract.open_discovery_task, args=[start.task_id, self.visit_due], **ACTIVITY
         )
@@ -59,10 +68,7 @@ class DiscoveryWorkflow:
                 deliver_by=self.visit_due,
             )
         )
-        late = end_of(self.visit_due) - workflow.now()
-        try:
-            await workflow.wait_condition(lambda: self.outcome is not None, timeout=max(late, timedelta(0)))
-        except TimeoutError:
+        if not await self.visited():
             self.escalated_at = workflow.now()
             escalation = TaskEscalated(
                 task_id=start.task_id,
@@ -75,6 +81,41 @@ class DiscoveryWorkflow:
             await workflow.wait_condition(lambda: self.outcome is not None)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state()
+
+    async def visited(self) -> bool:
+        """Whether the outcome came by the close of the visit's last day (counted again if the calendar changes
+        before)."""
+        while True:
+            assert self.visit_due is not None
+            late = end_of(self.visit_due) - workflow.now()
+            try:
+                await workflow.wait_condition(
+                    lambda: self.outcome is not None or self.recount_requested, timeout=max(late, timedelta(0))
+                )
+            except TimeoutError:
+                return False
+            if self.outcome is not None:
+                return True
+            await self.recount()
+
+    @workflow.signal(name=CALENDAR_CHANGED)
+    def calendar_changed(self) -> None:
+        """A calendar import changed the working days: the visit's deadline is counted again."""
+        self.recount_requested = True
+
+    async def recount(self) -> None:
+        """The visit's deadline counted again from the day the list was matched; a moved one (or one no longer
+        provisional) written to the task's row."""
+        self.recount_requested = False
+        if not workflow.patched(VISIT_RECOUNTED):
+            return
+        due = await working_days(self.start.created_on, self.start.visit_working_days)
+        if (due.deadline, due.provisional) == (self.visit_due, self.provisional) or self.outcome is not None:
+            return
+        self.visit_due, self.provisional = due.deadline, due.provisional
+        await workflow.execute_activity_method(
+            DiscoveryContract.open_discovery_task, args=[self.start.task_id, self.visit_due], **ACTIVITY
+        )
 
     @workflow.update(name=DiscoveryNames.RECORD_OUTCOME)
     async def record_outcome(self, o: OutcomeIn) -> DiscoveryState:
@@ -121,6 +162,7 @@ class DiscoveryWorkflow:
             task_id=self.start.task_id,
             status=status,
             visit_due=self.visit_due,
+            provisional=self.provisional,
             escalated_at=self.escalated_at,
             outcome=self.outcome.outcome if self.outcome else None,
             on_time=self.outcome.on_time if self.outcome else None,

@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta
 
 from temporalio import workflow
 
-from workflows.common import RescheduledTimer, notify, refuse, remind_at, working_days
+from workflows.common import CALENDAR_UPDATED, RescheduledTimer, notify, recounted, refuse, remind_at, working_days
 from workflows.journal import Journal
 
 with workflow.unsafe.imports_passed_through():
@@ -131,10 +131,10 @@ class EmergencyClocks:
             info = await working_days(
                 beijing_date(d.paid_at), self.policy.documentation_working_days, reminders=[days_left]
             )
-            if (info.deadline, info.provisional) == (d.due, d.provisional):
+            was, now = (d.due, d.provisional), (info.deadline, info.provisional)
+            if now == was:
                 continue
-            was = f"{d.due}{'，暂定' if d.provisional else ''}"
-            d.due, d.provisional = info.deadline, info.provisional
+            d.due, d.provisional = now
             if not d.reminded:
                 d.remind_on = info.reminder_days[days_left]
             n = self.documentation.index(d) + 1
@@ -142,9 +142,7 @@ class EmergencyClocks:
                 "documentation_recomputed",
                 None,
                 {"payment_key": d.payment_key, "due": str(d.due), "provisional": d.provisional},
-                f"工作日历已更新，第 {n} 笔发放的材料补齐期限重算为 {d.due}"
-                + ("（暂定）" if d.provisional else "")
-                + f"（原为 {was}）",
+                CALENDAR_UPDATED + recounted(f"第 {n} 笔发放的材料补齐期限", was, now),
             )
         await self.journal.persist()
         self.clock.replan()

@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         ReferralStart,
         ReferralState,
     )
+    from schemas.review import DeadlineInfo
     from schemas.staff import Actor
 
 DELIVERY_WINDOW = timedelta(hours=2)
@@ -37,6 +38,7 @@ SUPPLY_INFO, RESULT = REFERRAL_ACTIONS[ReferralAction.SUPPLY_INFO], REFERRAL_ACT
 @workflow.defn(name=ReferralNames.WORKFLOW)
 class ReferralWorkflow(DatedSubject):
     waiting, final, done = "delivered", "result", "answered"
+    final_due_key, owed = "result_due", {"accept": "签收", "result": "反馈结果"}
 
     @workflow.init
     def __init__(self, start: ReferralStart) -> None:
@@ -51,8 +53,7 @@ class ReferralWorkflow(DatedSubject):
         await workflow.execute_activity_method(FrontDoorContract.open_referral, delivery, **ACTIVITY)
         # The clock runs from the referral, not from a successful delivery: a bureau's system being down
         # must not hide the deadlines.
-        self.accept_due = (await working_days(on, start.policy.referral_accept_working_days)).deadline
-        self.final_due = (await working_days(on, start.policy.referral_result_working_days)).deadline
+        await self.set_limits(on)
         try:
             adapter = await workflow.execute_activity_method(
                 FrontDoorContract.deliver_referral,
@@ -92,9 +93,15 @@ class ReferralWorkflow(DatedSubject):
             amount=self.result.amount,
         )
 
+    async def count_limits(self, on: date) -> tuple[DeadlineInfo, DeadlineInfo]:
+        policy = self.start.policy
+        return (
+            await working_days(on, policy.referral_accept_working_days),
+            await working_days(on, policy.referral_result_working_days),
+        )
+
     def late(self, what: str, due: date | None) -> tuple[str, str]:
-        missed = "签收" if what == "accept" else "反馈结果"
-        return "转介事项超期", f"{self.start.bureau.label}未在 {due} 前{missed}，已上报区民政局"
+        return "转介事项超期", f"{self.start.bureau.label}未在 {due} 前{self.owed[what]}，已上报区民政局"
 
     # ---- actions: the bureau's, and the information the township supplies -------------------------
 
@@ -172,6 +179,8 @@ class ReferralWorkflow(DatedSubject):
             status=self.status,  # type: ignore[arg-type]
             accept_due=self.accept_due,
             result_due=self.final_due,
+            accept_provisional=self.accept_provisional,
+            result_provisional=self.final_provisional,
             escalations=self.escalations,
             result=self.result,
             log=self.journal.as_log(),

@@ -268,8 +268,7 @@ class ReviewWorkflow(ReviewActions, ReviewRelatives, ReviewClosure, RecordsDocum
 
     async def close_refused(self, decision: Decision) -> CaseOutcome:
         """不予批准: the applicant is told in writing, with the reasons, within the policy's working days."""
-        assert self.policy is not None and self.decided_at is not None
-        deliver = await working_days(beijing_date(self.decided_at), self.policy.review.refusal_notice_working_days)
+        deliver = await self.count_refusal_due()
         self.clock.stop()
         self.move(Stage.REFUSED)
         self.journal.note(
@@ -288,7 +287,7 @@ class ReviewWorkflow(ReviewActions, ReviewRelatives, ReviewClosure, RecordsDocum
             deliver_by=deliver.deadline,
         )
         if since(REFUSAL_DELIVERY):
-            await self.refusal_notice_delivered(deliver.deadline)
+            await self.refusal_notice_delivered(deliver)
         return CaseOutcome(case_id=self.case_id, stage=self.stage.value)
 
     async def close_enrolled(self, decision: Decision) -> CaseOutcome:
@@ -420,6 +419,7 @@ class ReviewWorkflow(ReviewActions, ReviewRelatives, ReviewClosure, RecordsDocum
             objections=self.objections,
             escalations=self.clock.escalations,
             refusal_deliver_by=self.refusal_deliver_by,
+            refusal_provisional=self.refusal_provisional,
             refusal_delivery=self.refusal_delivery,
             timeline=[
                 TimelineEntry(

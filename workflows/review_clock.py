@@ -15,7 +15,7 @@ from temporalio import workflow
 
 from workflows.common import ACTIVITY, RescheduledTimer, remind_at, working_days
 from workflows.journal import Journal
-from workflows.review_patches import DEADLINE_RECORDED, current
+from workflows.review_patches import DEADLINE_RECORDED, REFUSAL_RECOUNTED, current
 
 with workflow.unsafe.imports_passed_through():
     from rules.clock import at_time, end_of
@@ -39,8 +39,10 @@ class Case(Protocol):
     journal: Journal
     applicant_name: str
     kind_label: str
+    refusal_deliver_by: date | None
 
     def send(self, kind: str, audience: str, subject: str, body: str) -> Awaitable[None]: ...
+    def recount_refusal_due(self) -> Awaitable[None]: ...
 
 
 class ReviewClock:
@@ -169,6 +171,9 @@ class ReviewClock:
         kind, days_left = due
         if kind == "recompute":
             self.recompute_requested = False
+            if self.case.refusal_deliver_by is not None and workflow.patched(REFUSAL_RECOUNTED):
+                await self.case.recount_refusal_due()  # refused: what is still due is the notice's delivery
+                return
             before = (self.deadline, self.statutory_deadline)
             await self.recompute()
             if workflow.patched(DEADLINE_RECORDED):

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from temporalio import workflow
 
-from workflows.common import refuse, today
+from workflows.common import CALENDAR_UPDATED, recounted, refuse, today, working_days
 from workflows.journal import Journal
 from workflows.review_patches import MEANS_TEST_TO_DISTRICT, since
 
@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
         ActionAck,
         AssistanceType,
         CaseError,
+        DeadlineInfo,
         Decision,
         Eligibility,
         RefusalDelivered,
@@ -61,6 +62,7 @@ class ReviewDecision:
     district_approval: bool
     refusal_delivery: RefusalDelivered | None
     refusal_deliver_by: date | None
+    refusal_provisional = False  # the refusal notice's delivery date runs through a year without a holiday notice
     applicant_name: str
     kind_label: str
     send: Callable[..., Awaitable[None]]
@@ -214,18 +216,27 @@ class ReviewDecision:
         if not a.recipient.strip():
             raise refuse(CaseError.INCOMPLETE, "请填写签收人")
 
-    async def refusal_notice_delivered(self, deliver_by: date) -> None:
-        """Until the delivery of the refusal notice is recorded: past `deliver_by` the approver is reminded
-        and the district told, once."""
-        self.refusal_deliver_by = deliver_by
-        try:
-            await workflow.wait_condition(
-                lambda: self.refusal_delivery is not None,
-                timeout=max(end_of(deliver_by) - workflow.now(), timedelta(0)),
-            )
-            return
-        except TimeoutError:
-            pass
+    async def count_refusal_due(self) -> DeadlineInfo:
+        """The day the refusal notice is to be delivered by: the policy's working days after the day of the
+        decision, by the calendar as it is now."""
+        assert self.policy is not None and self.decided_at is not None
+        return await working_days(beijing_date(self.decided_at), self.policy.review.refusal_notice_working_days)
+
+    async def refusal_notice_delivered(self, deliver: DeadlineInfo) -> None:
+        """Until the delivery of the refusal notice is recorded: past its day (`deliver`, or the day a calendar
+        change counted since) the approver is reminded and the district told, once."""
+        self.refusal_deliver_by, self.refusal_provisional = deliver.deadline, deliver.provisional
+        while True:
+            deliver_by = self.refusal_deliver_by
+            try:
+                await workflow.wait_condition(
+                    lambda due=deliver_by: self.refusal_delivery is not None or self.refusal_deliver_by != due,
+                    timeout=max(end_of(deliver_by) - workflow.now(), timedelta(0)),
+                )
+            except TimeoutError:
+                break
+            if self.refusal_delivery is not None:
+                return
         text = f"不予批准通知书应于 {deliver_by} 前送达，尚未登记送达情况"
         self.journal.note("refusal_delivery_overdue", None, {"deliver_by": str(deliver_by)}, text)
         await self.journal.persist()
@@ -243,6 +254,29 @@ class ReviewDecision:
             f"{self.applicant_name}家庭{self.kind_label}申请：{text}",
         )
         await workflow.wait_condition(lambda: self.refusal_delivery is not None)
+
+    @property
+    def refusal_overdue(self) -> bool:
+        return any(e.kind == "refusal_delivery_overdue" for e in self.journal.entries)
+
+    async def recount_refusal_due(self) -> None:
+        """The calendar changed: the refusal notice's delivery date, while it has not passed and the delivery is
+        not recorded, counted again from the decision; a moved one (or one no longer provisional) is noted in the
+        timeline, and the wait for the delivery moves with it."""
+        if self.refusal_delivery is not None or self.refusal_overdue or self.refusal_deliver_by is None:
+            return
+        due = await self.count_refusal_due()
+        was, now = (self.refusal_deliver_by, self.refusal_provisional), (due.deadline, due.provisional)
+        if now == was or self.refusal_delivery is not None or self.refusal_overdue:
+            return
+        self.refusal_deliver_by, self.refusal_provisional = now
+        self.journal.note(
+            "refusal_deliver_by_recomputed",
+            None,
+            {"deliver_by": str(due.deadline), "provisional": due.provisional, "previous_deliver_by": str(was[0])},
+            CALENDAR_UPDATED + recounted("不予批准通知书送达期限", was, now),
+        )
+        await self.journal.persist()
 
     # The update name the decision had before each action had one name: cases started earlier carry it in
     # their histories, and clients of the previous release may still call it.

@@ -63,8 +63,10 @@ CURRENT = "review-2026-12"
 DEADLINE_RECORDED = "deadline-recomputed-recorded"
 # a complaint asks for a new visit by the district even if it visited before (the case does not stall);
 COMPLAINT_NEW_VISIT = "complaint-new-district-visit"
-# a second extension that passed its validator beside the first is refused in the handler.
+# a second extension that passed its validator beside the first is refused in the handler;
 EXTEND_ONCE = "extend-deadline-once"
+# a refused case awaiting its notice's delivery counts the delivery date again when the calendar changes.
+REFUSAL_RECOUNTED = "refusal-delivery-recounted"
 
 
 def current() -> bool:

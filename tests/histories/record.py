@@ -373,26 +373,33 @@ async def scenario_payroll(env: WorkflowEnvironment, app_id: str) -> None:
 DISCOVERY_IDS: dict[str, str] = {}
 
 
-async def scenario_discovery(env: WorkflowEnvironment, app_id: str) -> None:
-    """A medical-insurance list names a person of a Shipo household who receives nothing: a discovery task whose
-    visit is late (escalated to the district), then recorded as "applied" by the township."""
+async def _discovery_task(env: WorkflowEnvironment, app_id: str, person: int, kind):
+    """A bureau's list names person `person` of a Shipo household who receives nothing: the discovery task's workflow,
+    started (its id kept for the scenario `app_id`)."""
+    from datetime import datetime
+
     from infra.clock import BEIJING, today
-    from schemas.discovery import DiscoveryNames, DiscoveryStart, Outcome, OutcomeIn, SignalKind, discovery_workflow_id
+    from schemas.discovery import DiscoveryNames, DiscoveryStart, discovery_workflow_id
     from tests.support.discovery import receive, seed_households, signals
 
     pool = env.jiuzhu_pool  # type: ignore[attr-defined]
     on = today()
-    from datetime import datetime
-
-    await seed_households(pool, 900001, 1, "341503106", recipients=False, decided=datetime.now(BEIJING))
-    listed = await receive(pool, signals(900001, 1, SignalKind.LARGE_MEDICAL, on), on, datetime.now(BEIJING))
+    await seed_households(pool, person, 1, "341503106", recipients=False, decided=datetime.now(BEIJING))
+    listed = await receive(pool, signals(person, 1, kind, on), on, datetime.now(BEIJING))
     [task_id] = listed.task_ids
-    start = DiscoveryStart(
-        task_id=task_id, township_code="341503106", kind=SignalKind.LARGE_MEDICAL, created_on=on, visit_working_days=10
-    )
+    start = DiscoveryStart(task_id=task_id, township_code="341503106", kind=kind, created_on=on, visit_working_days=10)
     wid = discovery_workflow_id(task_id)
     DISCOVERY_IDS[app_id] = wid
-    h = await env.client.start_workflow(DiscoveryNames.WORKFLOW, start, id=wid, task_queue=TASK_QUEUE)
+    return await env.client.start_workflow(DiscoveryNames.WORKFLOW, start, id=wid, task_queue=TASK_QUEUE)
+
+
+async def scenario_discovery(env: WorkflowEnvironment, app_id: str) -> None:
+    """A medical-insurance list names a person of a Shipo household who receives nothing: a discovery task whose
+    visit is late (escalated to the district), then recorded as "applied" by the township."""
+    from infra.clock import BEIJING
+    from schemas.discovery import DiscoveryNames, Outcome, OutcomeIn, SignalKind
+
+    h = await _discovery_task(env, app_id, 900001, SignalKind.LARGE_MEDICAL)
     await env.sleep(timedelta(days=25))  # past the 10 working days: escalated
     visited = (await env.get_current_time()).astimezone(BEIJING).date()
     visit = OutcomeIn(actor=actor("shipo_jingban"), outcome=Outcome.APPLIED, visited_on=visited, note="已指导申请低保")
@@ -436,30 +443,11 @@ async def scenario_emergency_12349(env: WorkflowEnvironment, tag: str) -> None:
 async def scenario_referral(env: WorkflowEnvironment, tag: str) -> None:
     """A request triaged into a referral that misses its acceptance deadline, asks for and gets more
     information, and answers; the request closes with the bureau's answer."""
-    from schemas.frontdoor import (
-        IntakeNames,
-        IntakeState,
-        ReferralAccept,
-        ReferralInfoRequest,
-        ReferralInfoSupplied,
-        ReferralNames,
-        ReferralResult,
-        ReferralState,
-        RequestKind,
-        Triage,
-    )
+    from schemas.frontdoor import ReferralAccept, ReferralInfoRequest, ReferralInfoSupplied, ReferralResult
     from schemas.staff import Bureau
-    from tests.support.frontdoor import bureau_staff, submit
-    from tests.support.workflows import query_until
+    from tests.support.frontdoor import bureau_staff, referred
 
-    no = request_no(tag, 1)
-    h = await submit(env, no, RequestKind.HELP, ["medical_costs"])
-    await query_until(h, IntakeNames.STATE, IntakeState, lambda s: s.answer_due is not None)
-    await h.execute_update(
-        update_of(RequestAction.TRIAGE), Triage(actor=actor("shipo_jingban"), needs=["medical_costs"])
-    )
-    referral = env.client.get_workflow_handle(_referral_id(no))
-    await query_until(referral, ReferralNames.STATE, ReferralState, lambda s: s.accept_due is not None)
+    h, referral, _ = await referred(env, request_no(tag, 1))
     await env.sleep(timedelta(days=8))  # the acceptance deadline passes: escalated
     staff = bureau_staff(Bureau.MEDICAL_INSURANCE)
     await referral.execute_update(update_of(ReferralAction.ACCEPT), ReferralAccept(actor=staff))
@@ -497,6 +485,92 @@ async def scenario_complaint(env: WorkflowEnvironment, tag: str) -> None:
     await h.result()
 
 
+async def _holiday_moves(env: WorkflowEnvironment, h, query: str, result_type, field: str) -> None:
+    """(Since v11) the day `field` of the workflow's state names becomes a holiday (a notice for its year, in the
+    recording's own database: that year's other days are then counted as weekdays and weekends), the workflow is
+    told as a calendar import tells it, and the day moves."""
+    from db.calendar_repo import Notice, import_notice
+    from rules.calendar import notice_year
+    from schemas.policy import CALENDAR_CHANGED
+    from tests.support.workflows import query_until
+
+    day = getattr(await query_until(h, query, result_type, lambda s: getattr(s, field) is not None), field)
+    async with env.jiuzhu_pool.acquire() as conn:  # type: ignore[attr-defined]
+        await import_notice(conn, Notice(year=notice_year(day), source="回放：假定的放假安排", holidays=[str(day)]))
+    await h.signal(CALENDAR_CHANGED)
+    await query_until(h, query, result_type, lambda s: getattr(s, field) != day)
+
+
+async def scenario_referral_calendar(env: WorkflowEnvironment, tag: str) -> None:
+    """(Since v11) a referral's last day to accept becomes a holiday: its limits are counted again and move; the
+    bureau accepts and answers in time."""
+    from schemas.frontdoor import ReferralAccept, ReferralNames, ReferralResult, ReferralState
+    from schemas.staff import Bureau
+    from tests.support.frontdoor import bureau_staff, referred
+
+    h, referral, _ = await referred(env, request_no(tag, 4))
+    await _holiday_moves(env, referral, ReferralNames.STATE, ReferralState, "accept_due")
+    staff = bureau_staff(Bureau.MEDICAL_INSURANCE)
+    await referral.execute_update(update_of(ReferralAction.ACCEPT), ReferralAccept(actor=staff))
+    await referral.execute_update(
+        update_of(ReferralAction.RESULT),
+        ReferralResult(actor=staff, outcome="not_eligible", help_given="已按政策报销，不符合医疗救助条件"),
+    )
+    await h.result()
+
+
+def _calendar_complaint_no(tag: str) -> str:
+    return f"TS-{request_no(tag, 5).removeprefix('12349-')}"
+
+
+async def scenario_complaint_calendar(env: WorkflowEnvironment, tag: str) -> None:
+    """(Since v11) a complaint's last day to accept becomes a holiday: its limits are counted again, and the one to
+    accept runs to the next working day; it is accepted and concluded in time."""
+    from schemas.frontdoor import ComplaintAccept, ComplaintConclude, ComplaintNames, ComplaintState
+    from schemas.frontdoor import complaint_workflow_id as complaint_id
+    from tests.support.frontdoor import complaint
+
+    number = _calendar_complaint_no(tag)
+    start = complaint(number, "低保评议未张榜公示")
+    h = await env.client.start_workflow(ComplaintNames.WORKFLOW, start, id=complaint_id(number), task_queue=TASK_QUEUE)
+    await _holiday_moves(env, h, ComplaintNames.STATE, ComplaintState, "accept_due")
+    await h.execute_update(update_of(ComplaintAction.ACCEPT), ComplaintAccept(actor=actor("shipo_shenpi")))
+    await h.execute_update(
+        update_of(ComplaintAction.CONCLUDE),
+        ComplaintConclude(actor=actor("shipo_shenpi"), finding="substantiated", reply="已责令村委会补行公示"),
+    )
+    await h.result()
+
+
+async def scenario_discovery_calendar(env: WorkflowEnvironment, app_id: str) -> None:
+    """(Since v11) a discovery task's last day for the visit becomes a holiday: the deadline is counted again and
+    written to the task's row; the township visits in time."""
+    from infra.clock import today
+    from schemas.discovery import DiscoveryNames, DiscoveryState, Outcome, OutcomeIn, SignalKind
+
+    h = await _discovery_task(env, app_id, 900101, SignalKind.UNEMPLOYED)
+    await _holiday_moves(env, h, DiscoveryNames.STATE, DiscoveryState, "visit_due")
+    visit = OutcomeIn(actor=actor("shipo_jingban"), outcome=Outcome.DECLINED, visited_on=today(), note="本人已就业")
+    await h.execute_update(DiscoveryNames.RECORD_OUTCOME, visit)
+    await h.result()
+
+
+async def scenario_refused_calendar(env: WorkflowEnvironment, app_id: str) -> None:
+    """(Since v11) refused; the last day to deliver the refusal notice becomes a holiday: the day is counted again
+    and noted in the timeline; the notice is delivered in time."""
+    from schemas.review import CaseState, RefusalDelivered
+
+    h = await _start(env, app_id)
+    today = await investigate(h)
+    await act(h, Action.DECISION, Decision(actor=actor("shipo_shenpi"), approve=False, reasons="家庭人均收入高于标准"))
+    await _holiday_moves(env, h, ReviewNames.STATE, CaseState, "refusal_deliver_by")
+    delivery = RefusalDelivered(
+        actor=actor("shipo_jingban"), method="in_person", delivered_on=today, recipient="申请人本人"
+    )
+    await act(h, Action.REFUSAL_DELIVERED, delivery)
+    await h.result()
+
+
 def _ongoing_id(app_id: str) -> str:
     from schemas.supervision import ongoing_workflow_id
 
@@ -528,11 +602,17 @@ SCENARIOS = {
     "payroll": scenario_payroll,
     "discovery": scenario_discovery,
     "daily": scenario_daily,
+    "referral_calendar": scenario_referral_calendar,
+    "complaint_calendar": scenario_complaint_calendar,
+    "discovery_calendar": scenario_discovery_calendar,
+    "refused_calendar": scenario_refused_calendar,
 }
 FRONT_DOOR = {
     "referral",
     "complaint",
     "emergency_12349",
+    "referral_calendar",
+    "complaint_calendar",
 }  # scenarios numbered by the tag, not named by an application id
 # The workflows whose histories a scenario leaves (by default its review case).
 WORKFLOW_IDS = {
@@ -542,6 +622,9 @@ WORKFLOW_IDS = {
     "referral": lambda tag, app_id: [f"intake-{request_no(tag, 1)}", _referral_id(request_no(tag, 1))],
     "emergency_12349": lambda tag, app_id: [f"intake-{request_no(tag, 3)}"],
     "discovery": lambda tag, app_id: [DISCOVERY_IDS[app_id]],
+    "referral_calendar": lambda tag, app_id: [_referral_id(request_no(tag, 4))],
+    "complaint_calendar": lambda tag, app_id: [f"complaint-{_calendar_complaint_no(tag)}"],
+    "discovery_calendar": lambda tag, app_id: [DISCOVERY_IDS[app_id]],
     "daily": lambda tag, app_id: [f"daily-{app_id}"],
     "complaint": lambda tag, app_id: [
         f"intake-{request_no(tag, 2)}",

@@ -19,18 +19,26 @@ from temporalio.testing import WorkflowEnvironment
 from db import users_repo
 from db.users_repo import DEMO_PASSWORD
 from infra.config import TASK_QUEUE
+from rules.frontdoor_actions import RequestAction
 from schemas.frontdoor import (
     Channel,
+    ComplaintStart,
     FrontDoorRequest,
     IntakeNames,
     IntakeStart,
     IntakeState,
+    ReferralNames,
+    ReferralState,
     RequestKind,
+    Triage,
     intake_workflow_id,
+    referral_workflow_id,
 )
 from schemas.staff import Actor, Bureau, Role
+from tests.support.actions import update_of
 from tests.support.clients import SHIPO, SHIPO_VILLAGE, csrf_token
-from tests.support.factories import resident_id
+from tests.support.factories import actor, resident_id
+from tests.support.workflows import query_until
 
 PERSON = resident_id(date(1972, 4, 9), seq=121)  # the resident who applies on the portal
 
@@ -69,6 +77,34 @@ async def submit(
         task_queue=TASK_QUEUE,
         result_type=IntakeState,
         execution_timeout=timedelta(days=200),
+    )
+
+
+async def referred(
+    env: WorkflowEnvironment, no: str, need: str = "medical_costs"
+) -> tuple[WorkflowHandle, WorkflowHandle, ReferralState]:
+    """A resident's request `no` for `need`, triaged by the township into a referral: the request's and the
+    referral's workflows, and the referral's state once its limits are set."""
+    h = await submit(env, no, RequestKind.HELP, [need])
+    await query_until(h, IntakeNames.STATE, IntakeState, lambda s: s.answer_due is not None)
+    await h.execute_update(update_of(RequestAction.TRIAGE), Triage(actor=actor("shipo_jingban"), needs=[need]))
+    referral = env.client.get_workflow_handle(referral_workflow_id(f"ZJ-{no.removeprefix('12349-')}-{need}"))
+    s = await query_until(referral, ReferralNames.STATE, ReferralState, lambda s: s.result_due is not None)
+    return h, referral, s
+
+
+def complaint(number: str, content: str, phone: str = "13905642222") -> ComplaintStart:
+    """A complaint the desk took down for 石婆店镇, about no one in particular."""
+    return ComplaintStart(
+        complaint_no=number,
+        request_no=None,
+        complainant="赵六",
+        phone=phone,
+        township_code=SHIPO,
+        about_case_id=None,
+        about_person=None,
+        content=content,
+        unit_code=SHIPO,
     )
 
 

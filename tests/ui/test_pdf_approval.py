@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -171,3 +171,32 @@ async def test_refused_case_and_fallback_font(
         pdf.cjk_font.cache_clear()
     assert r.status_code == 200 and r.content.startswith(b"%PDF")
     assert b"/STSong-Light" in r.content and b"UniGB-UCS2-H" in r.content and b"WenQuanYiMicroHei" not in r.content
+
+
+# Refused on Wednesday 2026-12-30: 3 working days run into 2027, whose notice is not in the calendar (01-01 off by
+# the law alone: due 01-05); the notice imported makes 01-04 a holiday too, and the form prints the day counted
+# again, 01-06.
+@pytest.mark.start_at(beijing(2026, 12, 30, 10, 0))
+async def test_the_form_prints_the_refusal_notice_day_a_calendar_change_counted_again(
+    review_env: SkippingEnvironment, pool: asyncpg.Pool, web: httpx.AsyncClient
+) -> None:
+    from db.calendar_repo import Notice, import_notice
+    from infra.calendar_news import announce_calendar_change
+    from tests.support.review import eventually_state
+
+    h = await start(review_env, "PDF-3")
+    await investigate(h)
+    await act(h, Action.DECISION, Decision(actor=actor("shipo_shenpi"), approve=False, reasons="收入超过标准"))
+    await until_stage(pool, "PDF-3", "refused")
+    notice = Notice(year=2027, source="测试：假定的 2027 年放假安排", holidays=["2027-01-01", "2027-01-04"])
+    async with pool.acquire() as conn:
+        await import_notice(conn, notice)
+    assert await announce_calendar_change(review_env.client, pool) == (1, [])
+    await eventually_state(h, lambda s: s.refusal_deliver_by == date(2027, 1, 6), "recounted")
+    for _ in range(100):  # the timeline's entry is written after the state changes
+        if await pool.fetchval("select 1 from case_events where kind = 'refusal_deliver_by_recomputed'"):
+            break
+        await asyncio.sleep(0.05)
+    await log_in(web, "qu_minzheng")
+    text = normalise(await save_and_read((await web.get("/cases/PDF-3/approval.pdf")).content, "approval-PDF-3"))
+    assert "书面通知送达期限2027-01-06公示不予批准，不公示" in text

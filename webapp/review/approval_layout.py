@@ -280,7 +280,8 @@ class Form:
         ev = self.d.events
         started = ev.get("notice_started")
         if ev.get("refused"):
-            refused = ev["refused"]["payload"]
+            # the day the refusal set, or the one a calendar change counted since
+            refused = (ev.get("refusal_deliver_by_recomputed") or ev["refused"])["payload"]
             return [
                 self.grid(
                     [["书面通知送达期限", refused.get("deliver_by", ""), "公示", "不予批准，不公示"]],
