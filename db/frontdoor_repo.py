@@ -136,6 +136,14 @@ async def write_log(conn: asyncpg.Connection, e: FrontDoorLogIn) -> None:
             )
         else:
             await _follow_up(conn, e)
+        if e.subject_type == "referral" and e.payload.get("adapter"):
+            # how it reached the bureau, as its `delivered` entry says: the bureau's own inbox too when delivery
+            # to its system gave up (the delivery activity, which sets it otherwise, never answered)
+            await conn.execute(
+                "update referrals set adapter = $2 where referral_id = $1 and adapter is null",
+                e.subject_id,
+                e.payload["adapter"],
+            )
 
 
 # a referral's or complaint's row: its table, key, second deadline, final status with the column stamped when it

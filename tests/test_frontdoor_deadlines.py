@@ -11,12 +11,13 @@ import asyncpg
 import httpx
 import pytest
 
-from schemas.frontdoor import ReferralNames, ReferralState, referral_workflow_id
+from db import frontdoor_repo
+from schemas.frontdoor import FrontDoorLogIn, ReferralNames, ReferralState, referral_workflow_id
 from schemas.staff import Bureau
 from tests.support.clients import insert_case, login
 from tests.support.clock import SkippingEnvironment, beijing
 from tests.support.factories import application
-from tests.support.frontdoor import PERSON, add_bureau_user, portal_post, referrals_of, resident
+from tests.support.frontdoor import PERSON, add_bureau_user, portal_post, referrals_of, referred, resident
 from tests.support.workflows import eventually
 
 
@@ -245,3 +246,32 @@ async def test_staff_register_a_complaint_for_the_district(
         "case not open noted",
     )
     assert logged
+
+
+@pytest.mark.start_at(beijing(2026, 11, 24, 10, 0))
+async def test_a_referral_whose_delivery_gave_up_shows_the_inbox_as_its_adapter(
+    review_env: SkippingEnvironment, pool: asyncpg.Pool
+) -> None:
+    """When delivery to a bureau's system gives up after its window, the delivery activity never answered, so
+    nothing set the referral's adapter; its `delivered` log entry, which names the inbox, does."""
+    _, _, s = await referred(review_env, "12349-20261124-ADP001")
+    await pool.execute("update referrals set adapter = null where referral_id = $1", s.referral_id)
+    entry = FrontDoorLogIn(
+        subject_type="referral",
+        subject_id=s.referral_id,
+        log_key="9999-delivered",
+        kind="delivered",
+        actor=None,
+        payload={"adapter": "inbox", "accept_due": str(s.accept_due), "result_due": str(s.result_due)},
+        occurred_at=beijing(2026, 11, 24, 12, 0),
+        status="delivered",
+    )
+    async with pool.acquire() as conn:
+        await frontdoor_repo.write_log(conn, entry)
+    row = await pool.fetchrow("select adapter, status from referrals where referral_id = $1", s.referral_id)
+    assert (row["adapter"], row["status"]) == ("inbox", "delivered")
+    # a later entry naming no adapter, or another one, leaves it as it is
+    await pool.execute("update referrals set adapter = 'webhook' where referral_id = $1", s.referral_id)
+    async with pool.acquire() as conn:
+        await frontdoor_repo.write_log(conn, entry.model_copy(update={"log_key": "9999-delivered-again"}))
+    assert await pool.fetchval("select adapter from referrals where referral_id = $1", s.referral_id) == "webhook"

@@ -27,6 +27,11 @@ def test_english_is_rendered_from_the_data() -> None:
     )
     assert describe("home_visit", {"summary": "入户调查：…"}, "en", EN) == "Home visit"
     assert describe("accepted", {"summary": "受理申请"}, "en", EN) == "Application accepted"
+    recounted = {"summary": "工作日历已更新，书面通知送达期限重算为 2027-01-06"}
+    assert describe("refusal_deliver_by_recomputed", recounted, "en", EN) == (
+        "Refusal notice delivery date recomputed after a calendar change"
+    )
+    assert describe("refusal_deliver_by_recomputed", recounted, "zh_CN", ZH) == recounted["summary"]
     assert describe("something_new", {"summary": "新事件"}, "en", EN) == "新事件"  # the stored text
 
 

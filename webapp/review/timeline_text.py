@@ -26,6 +26,7 @@ EVENT_WORDS = {
     "complaint_filed": "Complaint filed about the case",
     "refusal_delivery_overdue": "Refusal notice not yet delivered",
     "deadline_recomputed": "Deadline recomputed after a calendar change",
+    "refusal_deliver_by_recomputed": "Refusal notice delivery date recomputed after a calendar change",
     "district_visit_required": "The district must visit the household itself",
 }
 
