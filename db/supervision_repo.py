@@ -121,19 +121,28 @@ async def keep_sample(conn: asyncpg.Connection, drawn: SampleDrawn) -> SampleDra
     return stored
 
 
+class RecheckClosed(ValueError):
+    """The re-check already holds another finding."""
+
+
 async def record_recheck(conn: asyncpg.Connection, recheck_id: str, finding: RecheckFinding) -> None:
-    """The finding on the re-check row and in the case's event log; an irregular finding opens a
-    correction in the original case."""
+    """The finding on the re-check row, while it is open, and in the case's event log; an irregular finding opens a
+    correction in the original case. The same finding again (a retry whose answer was lost) changes nothing;
+    another one raises `RecheckClosed`."""
     async with conn.transaction():
         case_id = await conn.fetchval(
             "update rechecks set status = $2, findings = $3, home_visit = $4, checked_by = $5, "
-            "checked_at = now() where recheck_id = $1 returning case_id",
+            "checked_at = now() where recheck_id = $1 and status = 'open' returning case_id",
             recheck_id,
             finding.result,
             finding.findings,
             finding.home_visit,
             finding.actor.username,
         )
+        if case_id is None:
+            if await finding_recorded(conn, recheck_id, finding.result, finding.actor.username, finding.findings):
+                return
+            raise RecheckClosed(f"re-check {recheck_id} already has a finding")
         upheld = finding.result == "upheld"
         summary = "区级抽查复核：维持乡镇决定" if upheld else f"区级抽查复核发现问题，开启纠错：{finding.findings}"
         await cases_repo.append_events(

@@ -1,0 +1,146 @@
+"""The district's re-check of a sampled case (抽查复核), on Temporal's time-skipping server with a real worker and the
+embedded PostgreSQL: one finding per re-check, however many officers send one at once (audit M2)."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+import asyncpg
+import pytest
+from temporalio.client import WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
+
+from db import supervision_repo
+from infra.config import TASK_QUEUE
+from schemas.staff import Actor, Role
+from schemas.supervision import (
+    RecheckFinding,
+    RecheckState,
+    SampledCase,
+    SampleDrawn,
+    SupervisionNames,
+    recheck_workflow_id,
+)
+from tests.support.clients import SHIPO
+from tests.support.clock import SkippingEnvironment, beijing
+from tests.support.factories import actor
+from tests.support.supervision import OCTOBER, add_event, seed_case
+from tests.support.workflows import refused
+
+OFFICER_B = Actor(username="qu_minzheng2", full_name="区民政局 吴军", role=Role.DISTRICT_OFFICER, place_code="341503")
+IRREGULAR = RecheckFinding(actor=actor("qu_minzheng"), result="irregular", findings="未入户调查即作出决定")
+UPHELD = RecheckFinding(actor=OFFICER_B, result="upheld", findings="材料齐全，程序合规")
+RECORDING = "另一位工作人员正在录入本案的复核结论，请稍后刷新查看"
+
+
+async def sampled(pool: asyncpg.Pool, *case_ids: str) -> SampledCase:
+    """October's draw of `case_ids` (石婆店镇) as the monthly workflow keeps it (the draw row and an open re-check
+    each); the first one's re-check."""
+    cases = [
+        SampledCase(
+            recheck_id=f"2026-10-{case_id}",
+            month="2026-10",
+            case_id=case_id,
+            township_code=SHIPO,
+            reason="random",
+            assigned_to="qu_minzheng",
+        )
+        for case_id in case_ids
+    ]
+    drawn = SampleDrawn(
+        month="2026-10", seed="jiuzhu-sampling-2026-10", share=Decimal("0.05"), population=len(cases), cases=cases
+    )
+    async with pool.acquire() as conn:
+        await supervision_repo.keep_sample(conn, drawn)
+    return cases[0]
+
+
+async def start_recheck(env: SkippingEnvironment, case: SampledCase) -> WorkflowHandle:
+    return await env.client.start_workflow(
+        SupervisionNames.RECHECK,
+        case,
+        id=recheck_workflow_id(case.month, case.case_id),
+        task_queue=TASK_QUEUE,
+        result_type=RecheckState,
+    )
+
+
+async def blocked_on_the_row(pool: asyncpg.Pool) -> None:
+    """Until a write to `rechecks` waits for the row the test holds."""
+    for _ in range(200):
+        if await pool.fetchval(
+            "select count(*) from pg_stat_activity where wait_event_type = 'Lock' and query like 'update rechecks%'"
+        ):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the re-check's activity never reached the row")
+
+
+@pytest.mark.start_at(beijing(2026, 11, 3, 10, 0))
+async def test_two_officers_record_a_finding_at_once_and_only_the_first_is_kept(
+    review_env: SkippingEnvironment, pool: asyncpg.Pool
+) -> None:
+    """Officer A records "irregular"; while its activity waits for the database (the test holds the row), officer
+    B sends "upheld": refused (409 `wrong_stage` through the web app), so the re-check row, the case's event log
+    and the correction all say what A found. Before the fix both were accepted and both written."""
+    await seed_case(pool, "RC-1", SHIPO, OCTOBER)
+    await add_event(pool, "RC-1", "decision", actor="shipo_shenpi", role="township_approver")
+    h = await start_recheck(review_env, await sampled(pool, "RC-1"))
+    async with pool.acquire() as holder:
+        hold = holder.transaction()
+        await hold.start()
+        await holder.execute("select 1 from rechecks where recheck_id = '2026-10-RC-1' for update")
+        first = asyncio.create_task(
+            h.execute_update(SupervisionNames.RECORD_FINDING, IRREGULAR, result_type=RecheckState)
+        )
+        await blocked_on_the_row(pool)
+        second = asyncio.create_task(h.execute_update(SupervisionNames.RECORD_FINDING, UPHELD))
+        await asyncio.wait({second}, timeout=5)  # refused at once; before the fix it waited for the row as well
+        await hold.rollback()
+    err = await refused(second)
+    assert (err.type, err.message) == ("wrong_stage", RECORDING)
+    try:
+        answer = await first
+        assert (answer.status, answer.finding) == ("irregular", IRREGULAR)
+    except RPCError as exc:  # the time-skipping server may lose the answer of an update whose workflow closed at once
+        assert exc.status is RPCStatusCode.NOT_FOUND
+    final = await h.result()
+    assert (final.status, final.finding) == ("irregular", IRREGULAR)
+
+    row = await pool.fetchrow("select status, findings, checked_by from rechecks where recheck_id = '2026-10-RC-1'")
+    assert tuple(row) == ("irregular", "未入户调查即作出决定", "qu_minzheng")
+    events = await pool.fetch(
+        "select event_key, kind, actor, payload->>'summary' as summary from case_events "
+        "where case_id = 'RC-1' and kind <> 'decision'"
+    )
+    assert [tuple(e) for e in events] == [
+        (
+            "recheck-2026-10-RC-1",
+            "correction_opened",
+            "qu_minzheng",
+            "区级抽查复核发现问题，开启纠错：未入户调查即作出决定",
+        )
+    ]
+    corrections = await pool.fetch("select recheck_id, findings, status from case_corrections where case_id = 'RC-1'")
+    assert [tuple(c) for c in corrections] == [("2026-10-RC-1", "未入户调查即作出决定", "open")]
+
+
+async def test_the_database_keeps_the_first_finding_of_a_recheck(pool: asyncpg.Pool) -> None:
+    """The write itself is conditional: the same finding again (a retry whose answer was lost) changes nothing,
+    another one is refused and leaves no trace."""
+    await seed_case(pool, "RC-2", SHIPO, OCTOBER)
+    await add_event(
+        pool, "RC-2", "home_visit", actor="shipo_jingban", payload={"investigators": ["shipo_jingban", "shipo_diaocha"]}
+    )
+    await sampled(pool, "RC-2")
+    async with pool.acquire() as conn:
+        await supervision_repo.record_recheck(conn, "2026-10-RC-2", IRREGULAR)
+        await supervision_repo.record_recheck(conn, "2026-10-RC-2", IRREGULAR)
+        with pytest.raises(supervision_repo.RecheckClosed):
+            await supervision_repo.record_recheck(conn, "2026-10-RC-2", UPHELD)
+    row = await pool.fetchrow("select status, findings, checked_by from rechecks where recheck_id = '2026-10-RC-2'")
+    assert tuple(row) == ("irregular", "未入户调查即作出决定", "qu_minzheng")
+    kinds = await pool.fetch("select kind from case_events where case_id = 'RC-2' order by id")
+    assert [k["kind"] for k in kinds] == ["home_visit", "correction_opened"]
+    assert await pool.fetchval("select count(*) from case_corrections where case_id = 'RC-2'") == 1
