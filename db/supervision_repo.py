@@ -1,5 +1,6 @@
 """District supervision's records: monthly samples and their re-checks (written by the sampling and re-check
-workflows, read by the sampling page), daily digests. Fund declarations are in `declarations_repo`."""
+workflows, read by the sampling page), daily digests. The corrections an irregular re-check opens are in
+`corrections_repo`, fund declarations in `declarations_repo`."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from db import cases_repo
+from db import cases_repo, corrections_repo
 from db.pool import Db
 from db.typed import every, insert_once, one
 from rules.sampling import CONFLICT_KINDS, involved
@@ -127,8 +128,8 @@ class RecheckClosed(ValueError):
 
 async def record_recheck(conn: asyncpg.Connection, recheck_id: str, finding: RecheckFinding) -> None:
     """The finding on the re-check row, while it is open, and in the case's event log; an irregular finding opens a
-    correction in the original case. The same finding again (a retry whose answer was lost) changes nothing;
-    another one raises `RecheckClosed`."""
+    correction in the original case and tells the township's approvers and the case's handlers. The same finding
+    again (a retry whose answer was lost) changes nothing; another one raises `RecheckClosed`."""
     async with conn.transaction():
         case_id = await conn.fetchval(
             "update rechecks set status = $2, findings = $3, home_visit = $4, checked_by = $5, "
@@ -159,13 +160,7 @@ async def record_recheck(conn: asyncpg.Connection, recheck_id: str, finding: Rec
             ],
         )
         if not upheld:
-            await conn.execute(
-                "insert into case_corrections (case_id, recheck_id, findings, opened_at) values ($1,$2,$3,now()) "
-                "on conflict (recheck_id) do nothing",
-                case_id,
-                recheck_id,
-                finding.findings,
-            )
+            await corrections_repo.open_correction(conn, case_id, recheck_id, finding)
 
 
 # ---- the sampling page -------------------------------------------------------------------------------
@@ -305,30 +300,6 @@ async def findings_by_township(db: Db, within: str, month: str | None) -> list[T
         """,
         within,
         month,
-    )
-
-
-@dataclass(frozen=True)
-class Correction:
-    """A correction a re-check opened in the original case, with its case's applicant and township."""
-
-    case_id: str
-    findings: str
-    opened_at: datetime
-    recheck_id: str
-    applicant_name: str
-    township_name: str
-
-
-async def open_corrections(db: Db, within: str) -> list[Correction]:
-    """Corrections still open in cases of the townships within `within`, the oldest first."""
-    return await every(
-        db,
-        Correction,
-        "select k.case_id, k.findings, k.opened_at, k.recheck_id, c.applicant_name, t.name as township_name "
-        "from case_corrections k join cases c on c.case_id = k.case_id join places t on t.code = c.township_code "
-        "where k.status = 'open' and starts_with(c.township_code, $1) order by k.opened_at",
-        within,
     )
 
 

@@ -1,5 +1,7 @@
 """The district's re-check of a sampled case (抽查复核), on Temporal's time-skipping server with a real worker and the
-embedded PostgreSQL: one finding per re-check, however many officers send one at once (audit M2)."""
+embedded PostgreSQL: one finding per re-check, however many officers send one at once (audit M2); an irregular
+finding's correction told to the township (M5). The pages and the closing of a correction:
+tests/ui/test_supervision_corrections.py."""
 
 from __future__ import annotations
 
@@ -124,6 +126,16 @@ async def test_two_officers_record_a_finding_at_once_and_only_the_first_is_kept(
     ]
     corrections = await pool.fetch("select recheck_id, findings, status from case_corrections where case_id = 'RC-1'")
     assert [tuple(c) for c in corrections] == [("2026-10-RC-1", "未入户调查即作出决定", "open")]
+    # the township's approvers and the case's handlers are told (not the officer who found it)
+    told = await pool.fetch(
+        "select audience, subject, body from notifications where case_id = 'RC-1' and kind = 'correction-opened' "
+        "order by audience"
+    )
+    body = "测试户家庭（RC-1）经区级抽查复核发现问题：未入户调查即作出决定。请核查纠正，并在案件页面填写纠错处理结果。"
+    assert [tuple(n) for n in told] == [
+        ("role:township_approver@341503106", "抽查复核发现问题，请纠错", body),
+        ("user:shipo_shenpi", "抽查复核发现问题，请纠错", body),
+    ]
 
 
 async def test_the_database_keeps_the_first_finding_of_a_recheck(pool: asyncpg.Pool) -> None:
@@ -144,3 +156,9 @@ async def test_the_database_keeps_the_first_finding_of_a_recheck(pool: asyncpg.P
     kinds = await pool.fetch("select kind from case_events where case_id = 'RC-2' order by id")
     assert [k["kind"] for k in kinds] == ["home_visit", "correction_opened"]
     assert await pool.fetchval("select count(*) from case_corrections where case_id = 'RC-2'") == 1
+    told = await pool.fetch("select audience from notifications where case_id = 'RC-2' order by audience")
+    assert [t["audience"] for t in told] == [
+        "role:township_approver@341503106",
+        "user:shipo_diaocha",
+        "user:shipo_jingban",
+    ]
