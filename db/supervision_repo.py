@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from db import cases_repo, corrections_repo
+from db import cases_repo, corrections_repo, relatives_repo
 from db.pool import Db
 from db.typed import every, insert_once, one
 from rules.sampling import CONFLICT_KINDS, involved
@@ -72,8 +72,8 @@ async def sampling_candidates(db: Db, first: date, after: date) -> list[Sampling
 
 
 async def involved_staff(db: Db, case_ids: list[str]) -> dict[str, set[str]]:
-    """Per case, the staff who approved, took over or investigated it or are related to the household, from its
-    event log (`rules.sampling.involved`)."""
+    """Per case, the staff who approved, took over or investigated it or are related to the household: from its
+    event log (`rules.sampling.involved`), and those whose own relatives register names a member now."""
     rows = await db.fetch(
         "select case_id, kind, actor, payload from case_events where case_id = any($1::text[]) "
         "and kind = any($2::text[])",
@@ -83,7 +83,17 @@ async def involved_staff(db: Db, case_ids: list[str]) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     for r in rows:
         out.setdefault(r["case_id"], set()).update(involved(r["kind"], r["actor"], r["payload"]))
+    for case_id in case_ids:
+        if registered := await registered_relatives(db, case_id):
+            out.setdefault(case_id, set()).update(registered)
     return out
+
+
+async def registered_relatives(db: Db, case_id: str) -> set[str]:
+    """The staff whose relatives register names a member of the case's household now (the register match of the
+    review's relatives check, `relatives_repo.registered_matches`), by user name."""
+    ids = await relatives_repo.member_id_numbers(db, case_id)
+    return set(await relatives_repo.registered_matches(db, ids)) if ids else set()
 
 
 async def keep_sample(conn: asyncpg.Connection, drawn: SampleDrawn) -> SampleDrawn:

@@ -1,11 +1,12 @@
 """The district's re-check of a sampled case (抽查复核), on Temporal's time-skipping server with a real worker and the
 embedded PostgreSQL: one finding per re-check, however many officers send one at once (audit M2); an irregular
-finding's correction told to the township (M5). The pages and the closing of a correction:
-tests/ui/test_supervision_corrections.py."""
+finding's correction told to the township (M5); who may not re-check a case, the staff relatives register included
+(L3). The pages and the closing of a correction: tests/ui/test_supervision_corrections.py."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import date
 from decimal import Decimal
 
 import asyncpg
@@ -24,10 +25,10 @@ from schemas.supervision import (
     SupervisionNames,
     recheck_workflow_id,
 )
-from tests.support.clients import SHIPO
+from tests.support.clients import SHIPO, SHUNHE
 from tests.support.clock import SkippingEnvironment, beijing
-from tests.support.factories import actor
-from tests.support.supervision import OCTOBER, add_event, seed_case
+from tests.support.factories import actor, resident_id
+from tests.support.supervision import OCTOBER, add_event, household_with, register, seed_case
 from tests.support.workflows import refused
 
 OFFICER_B = Actor(username="qu_minzheng2", full_name="区民政局 吴军", role=Role.DISTRICT_OFFICER, place_code="341503")
@@ -162,3 +163,40 @@ async def test_the_database_keeps_the_first_finding_of_a_recheck(pool: asyncpg.P
         "user:shipo_diaocha",
         "user:shipo_jingban",
     ]
+
+
+@pytest.mark.start_at(beijing(2026, 11, 1, 6, 0))  # when the monthly schedule draws October's sample
+async def test_an_officer_whose_register_names_a_member_is_kept_off_the_recheck(
+    review_env: SkippingEnvironment, pool: asyncpg.Pool
+) -> None:
+    """qu_minzheng, the only district officer, registered the applicant of case RG-1 as a relative after its
+    acceptance (the case's log has no relatives match): the draw leaves RG-1 to no one, and the re-check workflow
+    refuses qu_minzheng's finding (`recused`). RG-2 (顺河镇; each township has its own draw) has no such entry:
+    assigned to qu_minzheng."""
+    member = resident_id(date(1950, 3, 1))
+    await seed_case(pool, "RG-1", SHIPO, OCTOBER)
+    await seed_case(pool, "RG-2", SHUNHE, OCTOBER)
+    await household_with(pool, "RG-1", member)
+    await household_with(pool, "RG-2", resident_id(date(1952, 4, 2)))
+    await register(pool, "qu_minzheng", member)
+
+    found = await supervision_repo.sampling_candidates(pool, date(2026, 10, 1), date(2026, 11, 1))
+    assert [(c.case_id, c.excluded) for c in found] == [("RG-1", ("qu_minzheng",)), ("RG-2", ())]
+    drawn = await review_env.client.execute_workflow(
+        SupervisionNames.SAMPLING, "2026-10", id="sampling-2026-10", task_queue=TASK_QUEUE, result_type=SampleDrawn
+    )
+    assert [(c.case_id, c.assigned_to, c.excluded) for c in drawn.cases] == [
+        ("RG-2", "qu_minzheng", []),  # 顺河镇 341503104 comes first
+        ("RG-1", None, ["qu_minzheng"]),
+    ]
+    rows = await pool.fetch("select case_id, assigned_to from rechecks order by case_id")
+    assert [tuple(r) for r in rows] == [("RG-1", None), ("RG-2", "qu_minzheng")]
+
+    h = await review_env.client.start_workflow(
+        SupervisionNames.RECHECK, drawn.cases[1], id="recheck-test-RG-1", task_queue=TASK_QUEUE
+    )
+    finding = IRREGULAR.model_copy(update={"findings": "复核意见"})
+    err = await refused(h.execute_update(SupervisionNames.RECORD_FINDING, finding))
+    assert (err.type, err.message) == ("recused", "您审批、接管或调查过本案，或与该户存在近亲属关系，依规不能复核")
+    assert await pool.fetchval("select status from rechecks where case_id = 'RG-1'") == "open"
+    await h.terminate("test over")

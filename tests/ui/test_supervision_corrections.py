@@ -1,12 +1,14 @@
 """The correction an irregular re-check opens (纠错, audit M5), on the real web app and the embedded PostgreSQL: shown
 on the case page, closed there (or through the API with an `Idempotency-Key`) by the township's approver or a district
 officer with a written outcome that goes into the case's event log and onto the re-check's record, after which it
-leaves the open list; refused to other roles. The finding is written as the re-check's activity writes it
+leaves the open list; refused to other roles and to staff related to the household, the staff relatives register
+included (audit L3, also for the re-check's finding). The finding is written as the re-check's activity writes it
 (`supervision_repo.record_recheck`); the workflow's part: tests/test_recheck.py."""
 
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import asyncpg
 import httpx
@@ -14,7 +16,8 @@ import pytest
 
 from db import supervision_repo
 from tests.support.clients import SHIPO, csrf_token, log_in, login
-from tests.support.supervision import OCTOBER, add_event, seed_case
+from tests.support.factories import resident_id
+from tests.support.supervision import OCTOBER, add_event, household_with, register, seed_case
 from tests.test_recheck import IRREGULAR, sampled
 
 pytestmark = pytest.mark.web
@@ -173,3 +176,42 @@ async def test_staff_the_relatives_check_barred_may_not_close_it(web: httpx.Asyn
     assert await pool.fetchval("select status from case_corrections where recheck_id = $1", recheck_id) == "open"
     refused = await pool.fetch("select case_id, username, action, code, message from refused_actions")
     assert [tuple(x) for x in refused] == [("CR-6", "shipo_shenpi", "correction_close", "recused", RELATED)]
+
+
+async def test_staff_the_relatives_register_names_may_not_close_or_recheck(
+    web: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    """After the case was accepted and drawn, shipo_shenpi and qu_minzheng registered the applicant as a relative:
+    no form for them, and closing the correction or recording the re-check's finding is refused (`recused`, logged);
+    before, only the relatives check's events at acceptance counted."""
+    recheck_id, open_recheck = await irregular(pool, "CR-3", "CR-5"), "2026-10-CR-5"
+    member = resident_id(date(1950, 3, 1))
+    await household_with(pool, "CR-3", member)
+    await household_with(pool, "CR-5", member)
+    for user in ("shipo_shenpi", "qu_minzheng"):
+        await register(pool, user, member)
+
+    await log_in(web, "shipo_shenpi")
+    assert 'data-testid="correction-form"' not in section((await web.get("/cases/CR-3")).text)
+    r = await close_form(web, "CR-3", recheck_id, OUTCOME)
+    assert r.status_code == 403 and RELATED in section(r.text)
+    api = await login(web, "qu_minzheng", session=False)
+    r = await web.post(f"/api/corrections/{recheck_id}/close", headers=api, json={"outcome": OUTCOME})
+    assert (r.status_code, r.json()["code"], r.json()["message"]) == (403, "recused", RELATED)
+    assert await pool.fetchval("select status from case_corrections where recheck_id = $1", recheck_id) == "open"
+
+    await log_in(web, "qu_minzheng")
+    form = (await web.get(f"/supervision/rechecks/{open_recheck}")).text
+    assert 'data-testid="finding-form"' not in form  # sent all the same below
+    r = await web.post(
+        f"/supervision/rechecks/{open_recheck}",
+        data={"result": "upheld", "findings": "材料齐全，程序合规", "csrftoken": csrf_token(form)},
+    )
+    assert r.status_code == 403 and RELATED in r.text.split('data-testid="error"')[1].split("</p>")[0]
+    assert await pool.fetchval("select status from rechecks where recheck_id = $1", open_recheck) == "open"
+    refused = await pool.fetch("select case_id, username, action, code from refused_actions order by id")
+    assert [tuple(x) for x in refused] == [
+        ("CR-3", "shipo_shenpi", "correction_close", "recused"),
+        ("CR-3", "qu_minzheng", "correction_close", "recused"),
+        ("CR-5", "qu_minzheng", "recheck", "recused"),
+    ]
