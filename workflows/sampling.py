@@ -92,8 +92,10 @@ class RecheckWorkflow:
     @workflow.update(name=SupervisionNames.RECORD_FINDING)
     async def record_finding(self, f: RecheckFinding) -> RecheckState:
         if workflow.patched(ONE_FINDING):
-            if self.recording or self.finding is not None:  # another finding validated in the same task came first
-                raise refuse("wrong_stage", RECORDING if self.recording else RECORDED)
+            if self.recording:  # another finding validated in the same workflow task came first
+                raise refuse("wrong_stage", RECORDING)
+            if self.finding is not None:
+                raise refuse("closed", RECORDED)
             self.recording = True
         try:
             await workflow.execute_activity_method(
