@@ -10,6 +10,7 @@ import asyncpg
 import structlog
 from temporalio import activity
 from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
 
 from activities.common import start_each
 from db import (
@@ -82,9 +83,13 @@ class SupervisionActivities(SupervisionContract):
 
     @activity.defn
     async def record_recheck(self, recheck_id: str, finding: RecheckFinding) -> None:
-        """An irregular finding opens a correction in the original case and counts against its township."""
+        """An irregular finding opens a correction in the original case and counts against its township; a
+        re-check that already holds another finding refuses this one (`closed`)."""
         async with self.pool.acquire() as conn:
-            await supervision_repo.record_recheck(conn, recheck_id, finding)
+            try:
+                await supervision_repo.record_recheck(conn, recheck_id, finding)
+            except supervision_repo.RecheckClosed as e:
+                raise ApplicationError(str(e), type="closed", non_retryable=True) from None
 
     @activity.defn
     async def recipients_to_review(self, today: date) -> list[RecipientToReview]:

@@ -1,5 +1,6 @@
 """District supervision's records: monthly samples and their re-checks (written by the sampling and re-check
-workflows, read by the sampling page), daily digests. Fund declarations are in `declarations_repo`."""
+workflows, read by the sampling page), daily digests. The corrections an irregular re-check opens are in
+`corrections_repo`, fund declarations in `declarations_repo`."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from db import cases_repo
+from db import cases_repo, corrections_repo, relatives_repo
 from db.pool import Db
 from db.typed import every, insert_once, one
 from rules.sampling import CONFLICT_KINDS, involved
@@ -71,8 +72,8 @@ async def sampling_candidates(db: Db, first: date, after: date) -> list[Sampling
 
 
 async def involved_staff(db: Db, case_ids: list[str]) -> dict[str, set[str]]:
-    """Per case, the staff who approved, took over or investigated it or are related to the household, from its
-    event log (`rules.sampling.involved`)."""
+    """Per case, the staff who approved, took over or investigated it or are related to the household: from its
+    event log (`rules.sampling.involved`), and those whose own relatives register names a member now."""
     rows = await db.fetch(
         "select case_id, kind, actor, payload from case_events where case_id = any($1::text[]) "
         "and kind = any($2::text[])",
@@ -82,7 +83,17 @@ async def involved_staff(db: Db, case_ids: list[str]) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     for r in rows:
         out.setdefault(r["case_id"], set()).update(involved(r["kind"], r["actor"], r["payload"]))
+    for case_id in case_ids:
+        if registered := await registered_relatives(db, case_id):
+            out.setdefault(case_id, set()).update(registered)
     return out
+
+
+async def registered_relatives(db: Db, case_id: str) -> set[str]:
+    """The staff whose relatives register names a member of the case's household now (the register match of the
+    review's relatives check, `relatives_repo.registered_matches`), by user name."""
+    ids = await relatives_repo.member_id_numbers(db, case_id)
+    return set(await relatives_repo.registered_matches(db, ids)) if ids else set()
 
 
 async def keep_sample(conn: asyncpg.Connection, drawn: SampleDrawn) -> SampleDrawn:
@@ -121,19 +132,28 @@ async def keep_sample(conn: asyncpg.Connection, drawn: SampleDrawn) -> SampleDra
     return stored
 
 
+class RecheckClosed(ValueError):
+    """The re-check already holds another finding."""
+
+
 async def record_recheck(conn: asyncpg.Connection, recheck_id: str, finding: RecheckFinding) -> None:
-    """The finding on the re-check row and in the case's event log; an irregular finding opens a
-    correction in the original case."""
+    """The finding on the re-check row, while it is open, and in the case's event log; an irregular finding opens a
+    correction in the original case and tells the township's approvers and the case's handlers. The same finding
+    again (a retry whose answer was lost) changes nothing; another one raises `RecheckClosed`."""
     async with conn.transaction():
         case_id = await conn.fetchval(
             "update rechecks set status = $2, findings = $3, home_visit = $4, checked_by = $5, "
-            "checked_at = now() where recheck_id = $1 returning case_id",
+            "checked_at = now() where recheck_id = $1 and status = 'open' returning case_id",
             recheck_id,
             finding.result,
             finding.findings,
             finding.home_visit,
             finding.actor.username,
         )
+        if case_id is None:
+            if await finding_recorded(conn, recheck_id, finding.result, finding.actor.username, finding.findings):
+                return
+            raise RecheckClosed(f"re-check {recheck_id} already has a finding")
         upheld = finding.result == "upheld"
         summary = "区级抽查复核：维持乡镇决定" if upheld else f"区级抽查复核发现问题，开启纠错：{finding.findings}"
         await cases_repo.append_events(
@@ -150,13 +170,7 @@ async def record_recheck(conn: asyncpg.Connection, recheck_id: str, finding: Rec
             ],
         )
         if not upheld:
-            await conn.execute(
-                "insert into case_corrections (case_id, recheck_id, findings, opened_at) values ($1,$2,$3,now()) "
-                "on conflict (recheck_id) do nothing",
-                case_id,
-                recheck_id,
-                finding.findings,
-            )
+            await corrections_repo.open_correction(conn, case_id, recheck_id, finding)
 
 
 # ---- the sampling page -------------------------------------------------------------------------------
@@ -296,30 +310,6 @@ async def findings_by_township(db: Db, within: str, month: str | None) -> list[T
         """,
         within,
         month,
-    )
-
-
-@dataclass(frozen=True)
-class Correction:
-    """A correction a re-check opened in the original case, with its case's applicant and township."""
-
-    case_id: str
-    findings: str
-    opened_at: datetime
-    recheck_id: str
-    applicant_name: str
-    township_name: str
-
-
-async def open_corrections(db: Db, within: str) -> list[Correction]:
-    """Corrections still open in cases of the townships within `within`, the oldest first."""
-    return await every(
-        db,
-        Correction,
-        "select k.case_id, k.findings, k.opened_at, k.recheck_id, c.applicant_name, t.name as township_name "
-        "from case_corrections k join cases c on c.case_id = k.case_id join places t on t.code = c.township_code "
-        "where k.status = 'open' and starts_with(c.township_code, $1) order by k.opened_at",
-        within,
     )
 
 

@@ -25,6 +25,7 @@ from workflows.ongoing import OngoingReviewWorkflow
 from workflows.payroll import PayrollMonthWorkflow, PayrollWorkflow
 from workflows.referral import ReferralWorkflow
 from workflows.review import ReviewWorkflow
+from workflows.sampling import RecheckWorkflow
 
 # The sandbox re-imports this module (it defines a workflow): the codec's native crypto library must pass through.
 with workflow.unsafe.imports_passed_through():
@@ -44,6 +45,7 @@ RECORDED = [
     PayrollMonthWorkflow,
     DiscoveryWorkflow,
     DailySupervisionWorkflow,
+    RecheckWorkflow,
 ]
 
 RING = key_ring(Settings())  # what histories recorded by tests/histories/record.py are sealed with
@@ -76,6 +78,7 @@ def test_histories_are_recorded() -> None:
         "complaint_calendar",
         "discovery_calendar",
         "refused_calendar",
+        "recheck",
     }
 
 

@@ -135,6 +135,8 @@ PERMISSIONS: dict[str, Permission] = {
     "sampling.view": P(DISTRICT_ROLES, J, "抽查复核仅限区民政局工作人员和监督员查看"),
     "sampling.draw": P(OFFICERS, D, "只有区民政局工作人员可以抽取复核样本"),
     "recheck.record": P(OFFICERS, J, "抽查复核结论由区民政局工作人员录入"),
+    # close the correction an irregular re-check opened, with a written outcome (a fact of the row, no workflow)
+    "correction.close": P(frozenset({AP, OFF}), J, "纠错由本乡镇（街道）审批人或区民政局工作人员办结"),
     "reviews.view": P(HOUSEHOLD_READERS, J, "动态管理由乡镇（街道）和区民政局工作人员办理"),
     "reviews.record": P(DESK_ROLES, J, "复核由本乡镇（街道）或区民政局工作人员办理"),
     "digest.view": P(HOUSEHOLD_READERS, J, "每日提醒发送给乡镇（街道）和区民政局工作人员"),

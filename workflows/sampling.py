@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.common import ACTIVITY, refuse, today
 
@@ -24,6 +25,13 @@ with workflow.unsafe.imports_passed_through():
         SampleDrawn,
         SupervisionNames,
     )
+
+
+# Since this patch one finding is recorded at a time: a second one sent while the first is being written is
+# refused (`wrong_stage`), where before both were written and the records disagreed.
+ONE_FINDING = "recheck-one-finding"
+RECORDING = "另一位工作人员正在录入本案的复核结论，请稍后刷新查看"
+RECORDED = "该案件的复核结论已录入"
 
 
 def previous_month(today: date) -> str:
@@ -73,6 +81,7 @@ class RecheckWorkflow:
     def __init__(self, case: SampledCase) -> None:
         self.case = case
         self.finding: RecheckFinding | None = None
+        self.recording = False  # a finding is being written (its activity runs)
 
     @workflow.run
     async def run(self, case: SampledCase) -> RecheckState:
@@ -82,9 +91,23 @@ class RecheckWorkflow:
 
     @workflow.update(name=SupervisionNames.RECORD_FINDING)
     async def record_finding(self, f: RecheckFinding) -> RecheckState:
-        await workflow.execute_activity_method(
-            SupervisionContract.record_recheck, args=[self.case.recheck_id, f], **ACTIVITY
-        )
+        if workflow.patched(ONE_FINDING):
+            if self.recording:  # another finding validated in the same workflow task came first
+                raise refuse("wrong_stage", RECORDING)
+            if self.finding is not None:
+                raise refuse("closed", RECORDED)
+            self.recording = True
+        try:
+            await workflow.execute_activity_method(
+                SupervisionContract.record_recheck, args=[self.case.recheck_id, f], **ACTIVITY
+            )
+        except ActivityError as exc:
+            # the database already holds another finding (one sent at the same time before this patch)
+            if isinstance(exc.cause, ApplicationError) and exc.cause.type == "closed":
+                raise refuse("closed", RECORDED) from None
+            raise
+        finally:
+            self.recording = False
         self.finding = f
         return self.state()
 
@@ -95,7 +118,9 @@ class RecheckWorkflow:
         if f.actor.username in self.case.excluded:
             raise refuse("recused", "您审批、接管或调查过本案，或与该户存在近亲属关系，依规不能复核")
         if self.finding is not None:
-            raise refuse("closed", "该案件的复核结论已录入")
+            raise refuse("closed", RECORDED)
+        if self.recording:
+            raise refuse("wrong_stage", RECORDING)
 
     @workflow.query(name=SupervisionNames.STATE)
     def state(self) -> RecheckState:

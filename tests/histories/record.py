@@ -416,6 +416,45 @@ async def scenario_daily(env: WorkflowEnvironment, app_id: str) -> None:
     await h.result()
 
 
+async def scenario_recheck(env: WorkflowEnvironment, app_id: str) -> None:
+    """A sampled case's re-check: two district officers send a finding at once; the first (irregular: a correction
+    opens in the case) is recorded, the other refused (since v13, patch `recheck-one-finding`)."""
+    from datetime import UTC, datetime
+
+    from db import supervision_repo
+    from schemas.staff import Actor, Role
+    from schemas.supervision import RecheckFinding, SampledCase, SampleDrawn, SupervisionNames, recheck_workflow_id
+    from tests.support.supervision import seed_case
+
+    pool = env.jiuzhu_pool  # type: ignore[attr-defined]
+    await seed_case(pool, app_id, "341503106", datetime(2026, 10, 15, 3, 0, tzinfo=UTC))
+    case = SampledCase(
+        recheck_id=f"2026-10-{app_id}",
+        month="2026-10",
+        case_id=app_id,
+        township_code="341503106",
+        reason="random",
+        assigned_to="qu_minzheng",
+    )
+    drawn = SampleDrawn(
+        month="2026-10", seed="jiuzhu-sampling-2026-10", share=Decimal("0.05"), population=1, cases=[case]
+    )
+    async with pool.acquire() as conn:
+        await supervision_repo.keep_sample(conn, drawn)
+    h = await env.client.start_workflow(
+        SupervisionNames.RECHECK, case, id=recheck_workflow_id("2026-10", app_id), task_queue=TASK_QUEUE
+    )
+    other = Actor(username="qu_minzheng2", full_name="区民政局 吴军", role=Role.DISTRICT_OFFICER, place_code="341503")
+    findings = [
+        RecheckFinding(actor=actor("qu_minzheng"), result="irregular", findings="未入户调查即作出决定"),
+        RecheckFinding(actor=other, result="upheld", findings="材料齐全，程序合规"),
+    ]
+    await asyncio.gather(
+        *(h.execute_update(SupervisionNames.RECORD_FINDING, f) for f in findings), return_exceptions=True
+    )
+    await h.result()
+
+
 def request_no(tag: str, n: int) -> str:
     return f"12349-20261201-{(tag.upper() + 'XXXX')[:4]}{n:02d}"
 
@@ -606,6 +645,7 @@ SCENARIOS = {
     "complaint_calendar": scenario_complaint_calendar,
     "discovery_calendar": scenario_discovery_calendar,
     "refused_calendar": scenario_refused_calendar,
+    "recheck": scenario_recheck,
 }
 FRONT_DOOR = {
     "referral",
@@ -626,6 +666,7 @@ WORKFLOW_IDS = {
     "complaint_calendar": lambda tag, app_id: [f"complaint-{_calendar_complaint_no(tag)}"],
     "discovery_calendar": lambda tag, app_id: [DISCOVERY_IDS[app_id]],
     "daily": lambda tag, app_id: [f"daily-{app_id}"],
+    "recheck": lambda tag, app_id: [f"recheck-2026-10-{app_id}"],
     "complaint": lambda tag, app_id: [
         f"intake-{request_no(tag, 2)}",
         f"complaint-TS-{request_no(tag, 2).removeprefix('12349-')}",

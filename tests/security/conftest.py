@@ -214,6 +214,12 @@ async def seed(pool: asyncpg.Pool) -> Seeds:
             s.case,
             SHIPO,
         )
+        await conn.execute(  # the correction an irregular finding of that re-check opened: open
+            "insert into case_corrections (case_id, recheck_id, findings, opened_at) values ($1, $2, '未入户调查', $3)",
+            s.case,
+            s.recheck,
+            at,
+        )
         await conn.execute(
             "insert into fund_declarations (month, version, data, totals, created_by, created_at) "
             "values ($1, 1, '[]', '{\"households\": 0, \"people\": 0, \"amount_fen\": 0}', 'qu_minzheng', $2)",

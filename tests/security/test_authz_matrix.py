@@ -668,6 +668,13 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/supervision/rechecks/{recheck_id}"): staff(
         who("recheck.record"), form={}, ok=(422, "复核结论为必填项；复核情况为必填项")
     ),
+    # the seeded re-check's open correction, closed without the written outcome: the role got through
+    ("POST", "/cases/{case_id}/corrections/{recheck_id}/close"): staff(
+        who("correction.close"), scoped=True, form={}, ok=(422, "请写明纠错处理结果（至少 4 个字）")
+    ),
+    ("POST", "/api/corrections/{recheck_id}/close"): staff(
+        who("correction.close"), scoped=True, json={}, ok=(422, "invalid")
+    ),
     ("GET", "/supervision/reviews"): staff(who("reviews.view")),
     ("POST", "/supervision/reviews/{case_id}/{action}"): staff(
         who("reviews.record"),

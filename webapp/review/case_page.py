@@ -56,6 +56,7 @@ from webapp.review.findings import findings, staff_names, with_names
 from webapp.review.timeline_text import describe
 from webapp.review.waiting import state_lines
 from webapp.review.workflow import case_state, settled, started_with
+from webapp.supervision import corrections
 
 router = APIRouter(include_in_schema=False)
 
@@ -155,10 +156,12 @@ async def case_page(
     *,
     failed: tuple[Action, dict[str, Any], dict[str, str], str | None] | None = None,
     relatives_error: str | None = None,
+    correction_failed: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
     """Render the case; `failed` is (action, typed values, field errors, message) of a refused action,
-    `relatives_error` why a namesake warning could not be settled."""
+    `relatives_error` why a namesake warning could not be settled, `correction_failed` the re-check, typed outcome
+    and message of a correction that could not be closed."""
     try:
         authz.require(actor, "case.read")
         row = await case_row(db, case_id, actor)
@@ -224,6 +227,8 @@ async def case_page(
         "findings": findings(events, state, names),
         "timeline_text": describe,
         "escalations": await cases_repo.escalations_of(db, [case_id]),
+        "corrections": await corrections.panel(db, actor, case_id),
+        "correction_failed": correction_failed or {},
         "barred": barred,
         "namesakes": namesakes,
         "filed_relatives": filed_relatives(events),
@@ -276,12 +281,13 @@ def _settling(row: CaseRow, state: CaseState | None) -> bool:
 
 ACCEPTED = "accepted"  # `?done=` after the intake form
 NAMESAKE = "namesake"  # `?done=` after a namesake warning is settled
+CORRECTION = "correction"  # `?done=` after a re-check's correction is closed
 
 
 def _done(request: Request) -> Action | str | None:
     """The action just recorded (the redirect after a successful form says which), or `ACCEPTED`."""
     done = request.query_params.get("done", "")
-    if done in (ACCEPTED, NAMESAKE):
+    if done in (ACCEPTED, NAMESAKE, CORRECTION):
         return done
     try:
         return Action(done)
@@ -366,3 +372,28 @@ async def settle_namesake(
         return await again("工作流服务暂不可用，请稍后再试", 503)
     await settled(db, temporal, case_id, workflow_id_for(case_id), ack.event_key)
     return RedirectResponse(f"/cases/{case_id}?done={NAMESAKE}#relatives", status_code=303)
+
+
+@router.post("/cases/{case_id}/corrections/{recheck_id}/close")
+async def close_correction(
+    request: Request,
+    case_id: CaseId,
+    recheck_id: str,
+    actor: PageActor,
+    db: Db,
+    temporal: MaybeTemporal,
+    settings: AppSettings,
+) -> Response:
+    """纠错办结 from the case page: the written outcome closes the correction the re-check opened."""
+    outcome = str((await request.form()).get("outcome") or "")
+    try:
+        await corrections.close(db, actor, recheck_id, outcome, case_id=case_id)
+    except ApiError as exc:
+        if exc.code in ("not_found", "out_of_jurisdiction", "wrong_role"):
+            return refusal_page(request, exc, actor)
+        failed = {"recheck_id": recheck_id, "outcome": outcome, "message": exc.message}
+        page = await case_page(
+            request, actor, db, temporal, settings, case_id, correction_failed=failed, status=exc.status
+        )
+        return await shown(request, actor, case_id, page, exc.status)
+    return RedirectResponse(f"/cases/{case_id}?done={CORRECTION}#corrections", status_code=303)

@@ -1,7 +1,8 @@
-"""The ongoing review (动态管理) over HTTP: a caseworker's proposal and an approver's decision on a household's
-current review, one route per action of rules/ongoing_actions.py with its payload of
+"""District supervision over HTTP. The ongoing review (动态管理): a caseworker's proposal and an approver's decision
+on a household's current review, one route per action of rules/ongoing_actions.py with its payload of
 `schemas.supervision.ONGOING_PAYLOADS` (less the actor, the caller); `webapp.supervision.ongoing.perform` is
-what the reviews page calls too.
+what the reviews page calls too. A re-check's correction (纠错) closed with its written outcome:
+`webapp.supervision.corrections.close`, which the case page's form calls too.
 
 This module has no `from __future__ import annotations`: the action routes use derived body classes, which
 FastAPI must see as objects, not names.
@@ -17,7 +18,7 @@ from webapp import authz
 from webapp.deps import CurrentActor, Db, MaybeTemporal
 from webapp.errors import error_responses
 from webapp.payloads import body_model, with_actor
-from webapp.supervision import ongoing
+from webapp.supervision import corrections, ongoing
 
 CaseId = Path(pattern=APPLICATION_ID, description="保障对象的案件编号")
 _ERRORS = error_responses(
@@ -54,3 +55,28 @@ def _route(action: OngoingAction, model: type[BaseModel]) -> None:
 
 for _action in ACTIONS:
     _route(_action, ONGOING_PAYLOADS[_action])
+
+
+RecheckId = Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{2,80}$", description="抽查复核编号（月份-案件编号）")
+
+
+@router.post(
+    "/corrections/{recheck_id}/close",
+    response_model=corrections.CorrectionOut,
+    summary="纠错办结：填写纠错处理结果",
+    tags=["抽查复核"],
+    responses=error_responses(
+        {
+            401: "未登录",
+            403: "角色或辖区不允许、应当回避",
+            404: "该纠错不存在",
+            409: "该纠错已办结",
+            422: "未写明纠错处理结果",
+        }
+    ),
+)
+async def close_correction(
+    body: corrections.CorrectionClose, actor: CurrentActor, db: Db, recheck_id: str = RecheckId
+) -> corrections.CorrectionOut:
+    """Send an `Idempotency-Key`: a repeat gets the first answer."""
+    return corrections.CorrectionOut.of(await corrections.close(db, actor, recheck_id, body.outcome))

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 
-from db import events_repo
+from db import events_repo, supervision_repo
 from infra.clock import BEIJING, today
 from rules.calendar import WorkCalendar
 from schemas.money import from_fen
@@ -125,11 +125,20 @@ async def run_for_month(
     return await asyncio.wait_for(handle.result(), seconds)
 
 
+async def related(db: asyncpg.Pool, case_id: str, username: str) -> bool:
+    """Whether the user is related to the case's household: barred by the relatives check (the case's event log),
+    or named by their own relatives register now (an entry made after acceptance)."""
+    return await events_repo.is_barred(db, case_id, username) or username in (
+        await supervision_repo.registered_relatives(db, case_id)
+    )
+
+
 async def refuse_if_barred(db: asyncpg.Pool, case_id: str, actor: Actor, action: str) -> None:
-    """Re-checks drawn before their sample carried who may not re-check them (`SampledCase.excluded`) do not
-    know the relatives check; the case's event log does, so the same recusal rule as on the case itself is
-    applied (and logged) here. The ongoing review's workflow knows its barred staff itself."""
-    if await events_repo.is_barred(db, case_id, actor.username):
+    """Staff related to the household (`related`) may not act on its re-check or correction; the refusal is logged
+    for the district. Re-checks drawn before their sample carried who may not re-check them
+    (`SampledCase.excluded`) know neither, nor does any draw know a register entry made after it. The ongoing
+    review's workflow knows its barred staff itself."""
+    if await related(db, case_id, actor.username):
         refusal = ApiError(403, "recused", "您与该户存在近亲属关系，依规应当回避，不能办理")
         log.info("action refused", by=actor.username, code=refusal.code, case_id=case_id, action=action)
         await log_refused(db, case_id, actor.username, action, refusal)

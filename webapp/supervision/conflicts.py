@@ -27,6 +27,7 @@ ACTION_NAMES = {a.value: label for a, label in ACTION_LABELS.items()} | {
     "ongoing_propose": "动态管理：提出复核意见",
     "ongoing_decide": "动态管理：审批复核意见",
     "recheck": "抽查复核",
+    "correction_close": "抽查复核纠错办结",
 }
 REFUSED_LIMIT = 500
 

@@ -107,6 +107,7 @@ DECISION_KINDS = {
     "terminate": "终止审核",
     "recheck_upheld": "抽查复核：维持",
     "correction_opened": "抽查复核：开启纠错",
+    "correction_closed": "抽查复核：纠错办结",
     "ongoing_review_continue": "动态管理：继续保障",
     "ongoing_review_adjust": "动态管理：调整金额",
     "ongoing_review_stop": "动态管理：停发",

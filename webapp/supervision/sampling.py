@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.service import RPCError
 
-from db import events_repo, supervision_repo
+from db import corrections_repo, events_repo, supervision_repo
 from infra.clock import today
 from schemas.review import AssistanceType
 from schemas.staff import Actor
@@ -36,6 +36,7 @@ from webapp.supervision.common import (
     previous_month,
     refuse_if_barred,
     refused,
+    related,
     run_for_month,
     run_update,
     valid_month,
@@ -89,7 +90,7 @@ async def _sampling_page(
         "draw": draw,
         "rechecks": await supervision_repo.rechecks_of_month(db, draw.month, actor.place_code) if draw else [],
         "by_township": await supervision_repo.findings_by_township(db, actor.place_code, month),
-        "corrections": await supervision_repo.open_corrections(db, actor.place_code),
+        "corrections": await corrections_repo.open_corrections(db, actor.place_code),
         "can_draw": authz.may(actor, "sampling.draw"),
         "draw_month": draw_month or previous_month(today()),
         **feedback.context("done", "error"),
@@ -154,7 +155,10 @@ async def _recheck_page(
         "section": "sampling",
         "r": row,
         "events": events,
-        "can_record": authz.may(actor, "recheck.record") and row.status == "open",
+        "correction": await corrections_repo.correction(db, recheck_id),  # what an irregular finding opened
+        "can_record": authz.may(actor, "recheck.record")
+        and row.status == "open"
+        and not await related(db, row.case_id, actor.username),
         "done": bool(feedback.done),  # the template says only that the finding is recorded
         **feedback.context("error"),
         "values": feedback.values or {"result": "", "findings": "", "home_visit": False},
