@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import date, timedelta
+from decimal import Decimal
 
 import asyncpg
 import structlog
@@ -23,7 +24,9 @@ from db import (
     supervision_repo,
     users_repo,
 )
+from rules.roster import amount_cap
 from schemas.contracts import SupervisionContract
+from schemas.policy import Policy
 from schemas.relatives import RelativesMatch
 from schemas.review import CaseEvent, NotificationIn
 from schemas.supervision import (
@@ -39,6 +42,24 @@ from schemas.supervision import (
 )
 
 log = structlog.get_logger(__name__)
+
+
+def household_cap(policy: Policy, household: recipients_repo.ReviewedHousehold) -> Decimal:
+    """The most the policy allows the household a month: the cap the review's override and the roster import
+    apply (`rules.roster.amount_cap`), at the standard of its registration (not on record: the higher of the
+    urban and the rural one)."""
+    kind = household.assistance_type
+    hukous = [household.hukou_type] if household.hukou_type else ["urban", "rural"]
+    return max(
+        amount_cap(
+            kind,
+            getattr(policy.standards, f"{kind}_{hukou}"),
+            household.people,
+            care_max=policy.tekun.care_none,
+            override_ratio=policy.assets.override_max_ratio,
+        )
+        for hukou in hukous
+    )
 
 
 def _month(month: str) -> tuple[date, date]:
@@ -114,6 +135,7 @@ class SupervisionActivities(SupervisionContract):
             max_change=policy.ongoing_review.township_max_change,
             max_change_ratio=policy.ongoing_review.township_max_change_ratio,
             barred=sorted(barred.values(), key=lambda m: m.username),
+            max_amount=household_cap(policy, household),
         )
 
     @activity.defn

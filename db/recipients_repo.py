@@ -144,17 +144,24 @@ async def apply_review(conn: asyncpg.Connection, a: OngoingApplied) -> None:
 
 @dataclass(frozen=True)
 class ReviewedHousehold:
-    """What an ongoing review needs to know of a recipient household."""
+    """What an ongoing review needs to know of a recipient household: its kind of assistance, township, size and
+    registration (urban or rural: which standard applies; None for a household not on record)."""
 
     assistance_type: str
     township_code: str
+    people: int
+    hukou_type: str | None
 
 
 async def reviewed_household(db: Db, case_id: str) -> ReviewedHousehold:
-    row = await db.fetchrow("select assistance_type, township_code from recipients where case_id = $1", case_id)
+    row = await db.fetchrow(
+        "select r.assistance_type, r.township_code, r.people, h.hukou_type from recipients r "
+        "left join households h on h.id = r.household_id where r.case_id = $1",
+        case_id,
+    )
     if row is None:
         raise LookupError(f"{case_id} is not in the recipients register")
-    return ReviewedHousehold(row["assistance_type"], row["township_code"])
+    return ReviewedHousehold(**row)
 
 
 async def enrol(conn: asyncpg.Connection, e: Enrolment) -> None:

@@ -120,12 +120,21 @@ available_actions = partial(available, OngoingAction, refusal)
 
 # Only an `adjust` changes the amount: with written reasons, within the township's bounds, from the next month.
 AMOUNT_ONLY_ADJUST = "只有「调整金额」可以填写调整后的金额，「继续保障」或「停发」不能填写金额"
+ABOVE_CAP = "amount_above_cap"
 
 
-def content_refusal(outcome: str, old_amount: Decimal, new_amount: Decimal | None, reasons: str) -> Refusal | None:
+def content_refusal(
+    outcome: str,
+    old_amount: Decimal,
+    new_amount: Decimal | None,
+    reasons: str,
+    max_amount: Decimal | None = None,
+) -> Refusal | None:
     """What a proposal lacks or carries wrongly: written reasons to change or stop, a new amount above 0 that
-    differs from the old, and no new amount on any outcome but `adjust` (a "continue" with an amount would
-    change the benefit with no written decision and no township bounds)."""
+    differs from the old and is at most `max_amount` (the most the policy allows the household,
+    `rules.roster.amount_cap`: the review's and the roster import's bound; None where it is not known), and no
+    new amount on any outcome but `adjust` (a "continue" with an amount would change the benefit with no
+    written decision and no township bounds)."""
     if new_amount is not None and outcome != "adjust":
         return Refusal("invalid", AMOUNT_ONLY_ADJUST)
     if outcome in ("adjust", "stop") and len(reasons.strip()) < 4:
@@ -134,6 +143,11 @@ def content_refusal(outcome: str, old_amount: Decimal, new_amount: Decimal | Non
         return Refusal("incomplete", "请填写调整后的金额（停发请选择「停发」）")
     if outcome == "adjust" and new_amount == old_amount:
         return Refusal("invalid", f"调整后的金额与现月保障金 {old_amount} 元相同，请选择「继续保障」")
+    if outcome == "adjust" and new_amount and max_amount is not None and new_amount > max_amount:
+        return Refusal(
+            ABOVE_CAP,
+            f"调整后的金额 {new_amount} 元超过该户月保障金上限 {max_amount} 元（政策标准按家庭人数计算），不能调整",
+        )
     return None
 
 

@@ -88,6 +88,9 @@ class OngoingFacts(BaseModel):
     max_change: Money
     max_change_ratio: Decimal
     barred: list[RelativesMatch] = Field(default_factory=list)
+    max_amount: Money | None = Field(
+        default=None, description="该户月保障金上限（保障标准 × 家庭人数；特困：基本生活标准与照料护理标准之和）"
+    )
 
 
 class OngoingState(BaseModel):
@@ -101,6 +104,7 @@ class OngoingState(BaseModel):
     level: Literal["township", "district"] = "township"
     endorsed_by: str | None = Field(default=None, description="同意并报区民政局决定的乡镇审批人")
     assistance_type: str | None = None
+    max_amount: Money | None = Field(default=None, description="调整后的月保障金不得超过的金额")
 
 
 class OngoingApplied(BaseModel):

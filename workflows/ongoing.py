@@ -168,7 +168,11 @@ class OngoingReviewWorkflow:
     @propose.validator
     def _v_propose(self, p: ReviewFinding) -> None:
         self.check(OngoingAction.PROPOSE, p.actor)
-        if why := content_refusal(p.outcome, self.start.monthly_amount, p.new_amount, p.reasons):
+        self.check_content(p)
+
+    def check_content(self, p: ReviewFinding) -> None:
+        cap = self.facts.max_amount if self.facts else None
+        if why := content_refusal(p.outcome, self.start.monthly_amount, p.new_amount, p.reasons, cap):
             raise refused(why, p.actor)
 
     async def ask_decision(self, body: str) -> None:
@@ -317,6 +321,7 @@ class OngoingReviewWorkflow:
             level=self.level.value,
             endorsed_by=self.endorsed_by.username if self.endorsed_by else None,
             assistance_type=self.facts.assistance_type if self.facts else None,
+            max_amount=self.facts.max_amount if self.facts else None,
         )
 
 
