@@ -109,8 +109,21 @@ class SupervisionActivities(SupervisionContract):
 
     @activity.defn
     async def recipients_to_review(self, today: date) -> list[RecipientToReview]:
+        """The reviews to start, marked started before they are (daily runs before patch
+        `daily-mark-reviews-after-start`)."""
         async with self.pool.acquire() as conn:
             return await recipients_repo.assign_review_cycles(conn, today)
+
+    @activity.defn
+    async def reviews_to_start(self, today: date) -> list[RecipientToReview]:
+        """The reviews whose workflows to start this morning; the same again until they are marked started."""
+        async with self.pool.acquire() as conn:
+            return await recipients_repo.reviews_to_start(conn, today)
+
+    @activity.defn
+    async def mark_reviews_started(self, reviews: list[RecipientToReview]) -> None:
+        async with self.pool.acquire() as conn:
+            await recipients_repo.mark_reviews_started(conn, reviews)
 
     @activity.defn
     async def apply_review(self, a: OngoingApplied) -> None:

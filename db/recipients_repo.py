@@ -21,28 +21,46 @@ from schemas.supervision import OngoingApplied, RecipientToReview
 
 
 async def assign_review_cycles(conn: asyncpg.Connection, today: date) -> list[RecipientToReview]:
-    """Active recipients without a review cycle get one: yearly for stable categories and tekun, else
-    every six months (policy), the first due that long after the first payment month."""
+    """The reviews to start (`reviews_to_start`), marked started at once: what the daily workflow did before
+    patch `daily-mark-reviews-after-start` (a first answer lost after the commit lost those reviews; kept for
+    the runs then in flight)."""
     async with conn.transaction():
-        policy = (await policy_repo.in_force(conn, today)).ongoing_review
-        rows = await conn.fetch(
-            "select r.case_id, r.township_code, r.category, r.assistance_type, r.first_payment_month, "
-            "r.monthly_amount_fen, c.applicant_name from recipients r join cases c on c.case_id = r.case_id "
-            "where r.status = 'active' and r.next_review_on is null for update of r"
-        )
-        out = []
-        for r in rows:
-            months = policy.cadence_months(r["assistance_type"], r["category"])
-            due = add_months(r["first_payment_month"], months)
-            await conn.execute(
-                "update recipients set review_cadence_months = $2, next_review_on = $3 where case_id = $1",
-                r["case_id"],
-                months,
-                due,
-            )
-            out.append(_to_review(r, months, due))
-        out.extend(await _scheduled_reviews(conn, today))
+        out = await reviews_to_start(conn, today, lock=True)
+        await mark_reviews_started(conn, out)
     return out
+
+
+async def reviews_to_start(conn: asyncpg.Connection, today: date, *, lock: bool = False) -> list[RecipientToReview]:
+    """The ongoing reviews whose workflows the morning starts, changing nothing (asked again, the same answer
+    until `mark_reviews_started`): active recipients without a review cycle, each given one (yearly for stable
+    categories and tekun, else every six months, by the policy in force `today`), the first due that long after
+    the first payment month; then the imported ones whose scheduled review comes near."""
+    policy = (await policy_repo.in_force(conn, today)).ongoing_review
+    rows = await conn.fetch(
+        "select r.case_id, r.township_code, r.category, r.assistance_type, r.first_payment_month, "
+        "r.monthly_amount_fen, c.applicant_name from recipients r join cases c on c.case_id = r.case_id "
+        "where r.status = 'active' and r.next_review_on is null order by r.case_id"
+        + (" for update of r" if lock else "")
+    )
+    out = []
+    for r in rows:
+        months = policy.cadence_months(r["assistance_type"], r["category"])
+        out.append(_to_review(r, months, add_months(r["first_payment_month"], months)))
+    return out + await _scheduled_reviews(conn, today, lock=lock)
+
+
+async def mark_reviews_started(conn: asyncpg.Connection, reviews: list[RecipientToReview]) -> None:
+    """Their workflows are started: a new recipient keeps the review cycle it was given, an imported one's
+    scheduled review is no longer pending. Again: nothing changes."""
+    await conn.execute(
+        "update recipients r set "
+        "review_cadence_months = case when r.next_review_on is null then x.months else r.review_cadence_months end, "
+        "next_review_on = coalesce(r.next_review_on, x.due), review_pending = false "
+        "from unnest($1::text[], $2::int[], $3::date[]) x(case_id, months, due) where r.case_id = x.case_id",
+        [r.case_id for r in reviews],
+        [r.cadence_months for r in reviews],
+        [r.due_on for r in reviews],
+    )
 
 
 def _to_review(r: asyncpg.Record, months: int, due: date) -> RecipientToReview:
@@ -63,17 +81,15 @@ SCHEDULED_LEAD_DAYS = 45
 SCHEDULED_PER_DAY = 2000
 
 
-async def _scheduled_reviews(conn: asyncpg.Connection, today: date) -> list[RecipientToReview]:
+async def _scheduled_reviews(conn: asyncpg.Connection, today: date, *, lock: bool) -> list[RecipientToReview]:
     rows = await conn.fetch(
-        "update recipients r set review_pending = false from cases c "
-        "where c.case_id = r.case_id and r.case_id in (select case_id from recipients where review_pending "
-        "and status = 'active' and next_review_on <= $1 order by next_review_on, case_id limit $2 for update) "
-        "returning r.case_id, r.township_code, r.monthly_amount_fen, r.review_cadence_months, r.next_review_on, "
-        "c.applicant_name",
+        "select r.case_id, r.township_code, r.monthly_amount_fen, r.review_cadence_months, r.next_review_on, "
+        "c.applicant_name from recipients r join cases c on c.case_id = r.case_id "
+        "where r.review_pending and r.status = 'active' and r.next_review_on <= $1 "
+        "order by r.next_review_on, r.case_id limit $2" + (" for update of r" if lock else ""),
         today + timedelta(days=SCHEDULED_LEAD_DAYS),
         SCHEDULED_PER_DAY,
     )
-    rows = sorted(rows, key=lambda r: (r["next_review_on"], r["case_id"]))
     return [_to_review(r, r["review_cadence_months"], r["next_review_on"]) for r in rows]
 
 

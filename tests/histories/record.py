@@ -401,12 +401,18 @@ async def scenario_discovery(env: WorkflowEnvironment, app_id: str) -> None:
 
 
 async def scenario_daily(env: WorkflowEnvironment, app_id: str) -> None:
-    """The district's morning on an empty register: no reviews to start, the digests, (since v7) the purge of
-    expired discovery lists."""
-    from schemas.supervision import SupervisionNames
+    """The district's morning: the digests, (since v7) the purge of expired discovery lists; (since v12) one new
+    recipient, whose review is started and then marked started (before v12: an empty register)."""
+    from datetime import datetime
 
+    from infra.clock import BEIJING, today
+    from schemas.supervision import SupervisionNames
+    from tests.support.supervision import seed_case
+
+    decided = datetime.combine(today() - timedelta(days=40), datetime.min.time(), BEIJING).replace(hour=10)
+    await seed_case(env.jiuzhu_pool, f"{app_id}-NEW", "341503106", decided)  # type: ignore[attr-defined]
     h = await env.client.start_workflow(SupervisionNames.DAILY, id=f"daily-{app_id}", task_queue=TASK_QUEUE)
-    await h.result()
+    assert (await h.result())["reviews_started"] == 1
 
 
 def request_no(tag: str, n: int) -> str:
