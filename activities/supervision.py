@@ -14,6 +14,7 @@ from temporalio.client import Client
 
 from activities.common import start_each
 from db import (
+    calendar_repo,
     cases_repo,
     declarations_repo,
     events_repo,
@@ -24,6 +25,7 @@ from db import (
     supervision_repo,
     users_repo,
 )
+from rules.ongoing_actions import overdue_due_by
 from rules.roster import amount_cap
 from schemas.contracts import SupervisionContract
 from schemas.policy import Policy
@@ -149,6 +151,7 @@ class SupervisionActivities(SupervisionContract):
             max_change_ratio=policy.ongoing_review.township_max_change_ratio,
             barred=sorted(barred.values(), key=lambda m: m.username),
             max_amount=household_cap(policy, household),
+            overdue_working_days=policy.ongoing_review.overdue_working_days,
         )
 
     @activity.defn
@@ -158,8 +161,8 @@ class SupervisionActivities(SupervisionContract):
             case_id=step.case_id,
             event_key=step.event_key,
             kind=step.kind,
-            actor=step.actor.username,
-            actor_role=step.actor.role.value,
+            actor=step.actor.username if step.actor else None,
+            actor_role=step.actor.role.value if step.actor else None,
             payload=step.payload | {"summary": step.summary},
         )
         async with self.pool.acquire() as conn:
@@ -168,23 +171,28 @@ class SupervisionActivities(SupervisionContract):
     @activity.defn
     async def build_digests(self, day: date) -> int:
         """Per township and for the district: cases near or past their deadline, referrals unanswered,
-        complaints open; kept for the home pages and sent through the outbox."""
+        complaints open, ongoing reviews overdue (past the policy's working days after their due day, as the
+        workflow escalates them) and their proposals undecided; kept for the home pages and sent through the
+        outbox."""
         near = day + timedelta(days=7)
         towns = await places_repo.places_at_level(self.pool, "township")
         district = await places_repo.district_code(self.pool)
         made = 0
         async with self.pool.acquire() as conn, conn.transaction():
+            days = (await policy_repo.in_force(conn, day)).ongoing_review.overdue_working_days
+            reviews_due_by = overdue_due_by(await calendar_repo.load_calendar(conn), day, days)
             for place, name, audience in [(t["code"], t["name"], "township_approver") for t in towns] + [
                 (district, "全区", "district_officer")
             ]:
-                items = await supervision_repo.digest_items(conn, place, near)
+                items = await supervision_repo.digest_items(conn, place, near, reviews_due_by)
                 if not items:
                     continue
                 key = f"{day}-{place}"
                 await supervision_repo.save_digest(conn, key, day, place, asdict(items))
                 text = (
                     f"{name} {day}：超期 {len(items.overdue)} 件，7 日内到期 {len(items.due_soon)} 件，"
-                    f"待反馈转介 {len(items.referrals)} 件，未办结投诉 {len(items.complaints)} 件"
+                    f"待反馈转介 {len(items.referrals)} 件，未办结投诉 {len(items.complaints)} 件，"
+                    f"动态管理复核超期 {len(items.reviews)} 户，复核意见待审批 {len(items.proposals)} 件"
                 )
                 await cases_repo.queue_notification(
                     conn,

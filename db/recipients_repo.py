@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import asyncpg
 
@@ -389,3 +390,50 @@ async def review_decided(db: Db, case_id: str, by: str) -> bool:
         case_id,
         by,
     )
+
+
+# The steps of an ongoing review in the case's log (workflows/ongoing.py): the latest says whether a proposal waits.
+_ONGOING_STEPS = [
+    "ongoing_proposed",
+    "ongoing_referred",
+    "ongoing_returned",
+    "ongoing_review_continue",
+    "ongoing_review_adjust",
+    "ongoing_review_stop",
+]
+_WAITING = {"ongoing_proposed", "ongoing_referred"}
+
+
+async def reviews_waiting(
+    db: Db, within: str, near: date, overdue_due_by: date
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """For the daily digest, within `within`: the reviews overdue (due by `overdue_due_by`) that wait on the
+    caseworker's proposal, whether their workflow runs or not; and every proposal that waits on a decision
+    (`referred` to the district or not, `overdue` or not). As JSON values."""
+    rows = await db.fetch(
+        "select r.case_id, c.applicant_name, r.next_review_on as due_on, s.kind, s.occurred_at "
+        "from recipients r join cases c on c.case_id = r.case_id left join lateral (select e.kind, e.occurred_at "
+        "from case_events e where e.case_id = r.case_id and e.kind = any($3::text[]) "
+        "order by e.occurred_at desc, e.id desc limit 1) s on true "
+        "where r.status = 'active' and r.next_review_on <= $2 and starts_with(r.township_code, $1) "
+        "order by r.next_review_on, r.case_id",
+        within,
+        near,
+        _ONGOING_STEPS,
+    )
+
+    def item(r: asyncpg.Record) -> dict[str, Any]:
+        return {"case_id": r["case_id"], "applicant_name": r["applicant_name"], "due_on": str(r["due_on"])}
+
+    overdue = [item(r) for r in rows if r["kind"] not in _WAITING and r["due_on"] <= overdue_due_by]
+    proposals = [
+        item(r)
+        | {
+            "proposed_on": str(beijing_date(r["occurred_at"])),
+            "referred": r["kind"] == "ongoing_referred",
+            "overdue": r["due_on"] <= overdue_due_by,
+        }
+        for r in rows
+        if r["kind"] in _WAITING
+    ]
+    return overdue, proposals

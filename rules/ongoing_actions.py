@@ -17,12 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from functools import partial
 
 from rules.access import within
 from rules.actions import APPROVER, CASEWORKER, DISTRICT_OFFICER, ActionSpec, ActorView, Refusal, available, table
+from rules.calendar import WorkCalendar
 
 
 class OngoingAction(StrEnum):
@@ -156,6 +158,15 @@ def beyond_township(old_amount: Decimal, new_amount: Decimal, max_change: Decima
     more than `max_change` yuan, or more than `max_ratio` of the old amount, either way."""
     change = abs(new_amount - old_amount)
     return change > max_change or change > old_amount * max_ratio
+
+
+def overdue_due_by(cal: WorkCalendar, day: date, working_days: int) -> date:
+    """The latest due day whose review is overdue on `day`: the close of its `working_days`-th working day after
+    it (the workflow's deadline, `WorkCalendar.add_working_days`) has passed by `day`; every earlier one's too."""
+    due = day - timedelta(days=working_days + 1)  # at best every day after it is a working day
+    while cal.add_working_days(due, working_days).date >= day:
+        due -= timedelta(days=1)
+    return due
 
 
 # The written decision (变更决定书) by kind of assistance: its title, and what the benefit is called in its text.

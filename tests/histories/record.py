@@ -271,7 +271,8 @@ FIRST_RUNS: dict[str, str] = {}
 
 async def scenario_ongoing(env: WorkflowEnvironment, app_id: str) -> None:
     """An enrolled dibao household's ongoing review: a caseworker proposes a lower amount, the approver returns
-    it with an opinion, the caseworker proposes again and the approver agrees; the next cycle begins."""
+    it with an opinion, (since v12) the review runs overdue and is escalated, the caseworker proposes again and
+    the approver agrees; the next cycle begins."""
     from datetime import datetime
 
     from infra.clock import BEIJING, today
@@ -304,6 +305,7 @@ async def scenario_ongoing(env: WorkflowEnvironment, app_id: str) -> None:
     await h.execute_update(SupervisionNames.PROPOSE_REVIEW, change)
     back = ReviewDecision(actor=approver, agree=False, opinion="请补充子女收入证明")
     await h.execute_update(SupervisionNames.DECIDE_REVIEW, back)
+    await env.sleep(timedelta(days=45))  # (since v12) past the review's last working day: escalated
     await h.execute_update(SupervisionNames.PROPOSE_REVIEW, change)
     try:
         await h.execute_update(SupervisionNames.DECIDE_REVIEW, ReviewDecision(actor=approver, agree=True))
