@@ -64,6 +64,16 @@ def household_cap(policy: Policy, household: recipients_repo.ReviewedHousehold) 
     )
 
 
+async def barred_from(conn: asyncpg.Connection, case_id: str) -> list[RelativesMatch]:
+    """The staff barred from a recipient household: those the review's relatives check barred, and those whose own
+    register names a member now (the same register match as the review's), by user name."""
+    barred = {b["username"]: RelativesMatch(**b) for b in await events_repo.barred_on_case(conn, case_id)}
+    ids = await relatives_repo.member_id_numbers(conn, case_id)
+    for username, match in (await relatives_repo.registered_matches(conn, ids)).items():
+        barred.setdefault(username, match)
+    return sorted(barred.values(), key=lambda m: m.username)
+
+
 def _month(month: str) -> tuple[date, date]:
     first = date.fromisoformat(month + "-01")
     return first, (first + timedelta(days=32)).replace(day=1)
@@ -140,19 +150,23 @@ class SupervisionActivities(SupervisionContract):
         async with self.pool.acquire() as conn:
             household = await recipients_repo.reviewed_household(conn, case_id)
             policy = await policy_repo.in_force(conn, on)
-            barred = {b["username"]: RelativesMatch(**b) for b in await events_repo.barred_on_case(conn, case_id)}
-            ids = await relatives_repo.member_id_numbers(conn, case_id)
-            for username, match in (await relatives_repo.registered_matches(conn, ids)).items():
-                barred.setdefault(username, match)
+            barred = await barred_from(conn, case_id)
         return OngoingFacts(
             assistance_type=household.assistance_type,
             approval_level=policy.review.approval_level(household.township_code).value,
             max_change=policy.ongoing_review.township_max_change,
             max_change_ratio=policy.ongoing_review.township_max_change_ratio,
-            barred=sorted(barred.values(), key=lambda m: m.username),
+            barred=barred,
             max_amount=household_cap(policy, household),
             overdue_working_days=policy.ongoing_review.overdue_working_days,
         )
+
+    @activity.defn
+    async def ongoing_barred(self, case_id: str) -> list[RelativesMatch]:
+        """The staff barred from the household's review now (as `ongoing_facts`): read again at each proposal and
+        decision, so a register entry made since the review fell due bars its author."""
+        async with self.pool.acquire() as conn:
+            return await barred_from(conn, case_id)
 
     @activity.defn
     async def record_ongoing_step(self, step: OngoingStep) -> None:

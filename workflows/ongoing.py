@@ -7,7 +7,9 @@ history stays small over the years.
 
 A review not concluded `overdue_working_days` working days after its due day (policy; the statutory calendar)
 is overdue: the township's approvers and the district are told once, and the case's log says so (patch
-`ongoing-overdue-escalation`; cycles already open then are listed by the daily digest only).
+`ongoing-overdue-escalation`; cycles already open then are listed by the daily digest only). The staff barred
+from the household (近亲属回避) are read again at each proposal and decision (patch `ongoing-recusal-reload`), so
+a register entry made after the review fell due bars its author.
 
 Cycles that were already due when propose/decide shipped (patch `ongoing-propose-decide`) load the facts of
 the household when the first proposal comes instead of when the cycle falls due; the old one-person update
@@ -19,15 +21,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 
 from workflows.common import ACTIVITY, RescheduledTimer, notify, refuse, refused, remind_at, working_days
 
 with workflow.unsafe.imports_passed_through():
-    from rules.actions import ActorView
+    from rules.actions import ActorView, Refusal
     from rules.clock import end_of
     from rules.months import add_months
     from rules.ongoing_actions import (
         ACTIONS,
+        RECUSED,
         Level,
         OngoingAction,
         ReviewView,
@@ -52,6 +56,7 @@ with workflow.unsafe.imports_passed_through():
 
 PROPOSE_DECIDE = "ongoing-propose-decide"
 OVERDUE = "ongoing-overdue-escalation"
+RECUSAL_RELOAD = "ongoing-recusal-reload"
 
 
 @workflow.defn(name=SupervisionNames.ONGOING)
@@ -215,6 +220,12 @@ class OngoingReviewWorkflow:
             if why := refusal(OngoingAction.PROPOSE, self.view(), ActorView.of(p.actor)):
                 self.proposal = None
                 raise refused(why, p.actor)
+        elif workflow.patched(RECUSAL_RELOAD):
+            try:
+                await self.reload_barred(p.actor)
+            except ApplicationError:
+                self.proposal = None
+                raise
         facts = self.facts
         assert facts is not None
         words = _outcome_words(p)
@@ -237,6 +248,17 @@ class OngoingReviewWorkflow:
         if why := content_refusal(p.outcome, self.start.monthly_amount, p.new_amount, p.reasons, cap):
             raise refused(why, p.actor)
 
+    async def reload_barred(self, actor: Actor) -> None:
+        """The staff barred from the household as the register says now (read at each proposal and decision: an
+        entry made since the review fell due bars its author); `actor` among them is refused."""
+        assert self.facts is not None
+        barred = await workflow.execute_activity_method(
+            SupervisionContract.ongoing_barred, self.start.case_id, **ACTIVITY
+        )
+        self.facts = self.facts.model_copy(update={"barred": barred})
+        if actor.username in {m.username for m in barred}:
+            raise refused(Refusal("recused", RECUSED), actor)
+
     async def ask_decision(self, body: str) -> None:
         district = self.start.township_code[:6]
         audience = (
@@ -256,6 +278,8 @@ class OngoingReviewWorkflow:
             raise refuse("wrong_stage", "本次复核意见正在审批或已审批")
         self.deciding = True
         try:
+            if self.facts is not None and workflow.patched(RECUSAL_RELOAD):
+                await self.reload_barred(d.actor)
             if not d.agree:
                 await self.return_proposal(p, d)
             elif self.level is Level.TOWNSHIP and self.beyond_bounds(p):
