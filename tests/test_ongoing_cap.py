@@ -20,22 +20,11 @@ from schemas.supervision import OngoingState, SupervisionNames
 from tests.support.clients import app_client, csrf_token, log_in, login
 from tests.support.clock import SkippingEnvironment, beijing
 from tests.support.factories import actor
-from tests.support.supervision import seed_case
+from tests.support.supervision import seed_case, with_household
 from tests.support.workflows import refused
 from tests.test_ongoing_duties import SHIPO, decide, propose, reviews, start_review, until_due
 
 ABOVE = "调整后的金额 780.00 元超过该户月保障金上限 722.00 元（政策标准按家庭人数计算），不能调整"
-
-
-async def with_household(pool: asyncpg.Pool, case_id: str, hukou: str) -> None:
-    """The case's household on record, registered `hukou` (urban or rural), as the review or the import keeps it."""
-    household = await pool.fetchval(
-        "insert into households (township_code, address, hukou_type) values ($1, '石婆店镇', $2) returning id",
-        SHIPO,
-        hukou,
-    )
-    await pool.execute("update cases set household_id = $1 where case_id = $2", household, case_id)
-    await pool.execute("update recipients set household_id = $1 where case_id = $2", household, case_id)
 
 
 def test_an_adjustment_above_the_cap_is_refused() -> None:

@@ -16,27 +16,12 @@ from schemas.supervision import OngoingState, SupervisionNames
 from tests.support.clients import app_client, login
 from tests.support.clock import SkippingEnvironment, beijing
 from tests.support.factories import actor, resident_id
-from tests.support.supervision import seed_case
+from tests.support.supervision import seed_case, with_household
 from tests.support.workflows import refused
 from tests.test_ongoing_duties import SHENPI2, SHIPO, decide, propose, reviews, start_review, until_due
 
 MEMBER = resident_id(date(1950, 3, 1))
 DUE = date(2026, 12, 4)
-
-
-async def with_member(pool: asyncpg.Pool, case_id: str) -> None:
-    household = await pool.fetchval(
-        "insert into households (township_code, address, hukou_type) values ($1, '石婆店镇', 'rural') returning id",
-        SHIPO,
-    )
-    await pool.execute(
-        "insert into household_members (household_id, name, id_number, relation, is_applicant) "
-        "values ($1, '测试户', $2, '本人', true)",
-        household,
-        MEMBER,
-    )
-    await pool.execute("update cases set household_id = $1 where case_id = $2", household, case_id)
-    await pool.execute("update recipients set household_id = $1 where case_id = $2", household, case_id)
 
 
 async def register(pool: asyncpg.Pool, username: str, relation: str) -> None:
@@ -55,7 +40,7 @@ async def test_a_register_entry_made_after_the_due_day_bars_the_proposer_and_the
     review_env: SkippingEnvironment, pool: asyncpg.Pool
 ) -> None:
     await seed_case(pool, "ORC-1", SHIPO, beijing(2026, 6, 10, 10, 0), amount_fen=60000, people=1)
-    await with_member(pool, "ORC-1")
+    await with_household(pool, "ORC-1", member=MEMBER)
     await pool.execute("update recipients set next_review_on = $1 where case_id = 'ORC-1'", DUE)
     h = await start_review(review_env, "ORC-1", DUE, "600")
     await until_due(review_env, h, 1, DUE)  # the household's facts are read: nobody is barred yet
