@@ -23,7 +23,17 @@ from enum import StrEnum
 from functools import partial
 
 from rules.access import within
-from rules.actions import APPROVER, CASEWORKER, DISTRICT_OFFICER, ActionSpec, ActorView, Refusal, available, table
+from rules.actions import (
+    APPEAL_RIGHT,
+    APPROVER,
+    CASEWORKER,
+    DISTRICT_OFFICER,
+    ActionSpec,
+    ActorView,
+    Refusal,
+    available,
+    table,
+)
 from rules.calendar import WorkCalendar
 
 
@@ -174,8 +184,13 @@ NOTICE_TITLES = {"dibao": "最低生活保障变更决定书", "tekun": "特困�
 BENEFIT_NAMES = {"dibao": "您家的最低生活保障金", "tekun": "您的特困人员救助供养金"}
 
 
-def notice(assistance_type: str, outcome: str, new_amount: Decimal | None, reasons: str) -> tuple[str, str]:
-    """The written decision's title and text for a change (`adjust`) or a stop of the benefit."""
+def notice(
+    assistance_type: str, outcome: str, new_amount: Decimal | None, reasons: str, effective: date
+) -> tuple[str, str]:
+    """The written decision's title and text for a change (`adjust`) or a stop of the benefit: the month it takes
+    effect (`effective`, the month after the decision's: `rules.payroll.first_payment_month`, as the payroll
+    applies it), the reasons, and the right to administrative review (as the refusal notice says it)."""
     kind = assistance_type if assistance_type in NOTICE_TITLES else "dibao"
     what = "停发" if outcome == "stop" else f"调整为每月 {new_amount} 元"
-    return NOTICE_TITLES[kind], f"经复核，{BENEFIT_NAMES[kind]}{what}。理由：{reasons}"
+    text = f"经复核，{BENEFIT_NAMES[kind]}自{effective:%Y年%m月}起{what}。理由：{reasons}。{APPEAL_RIGHT}"
+    return NOTICE_TITLES[kind], text

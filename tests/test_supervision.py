@@ -325,7 +325,11 @@ async def test_ongoing_review_over_two_years_with_continue_as_new(
         for n, (due_on, *_) in enumerate(plan, start=1)
     ]
     note = await pool.fetchrow("select audience, body from notifications where kind = 'ongoing-stop'")
-    assert tuple(note) == ("applicant", "经复核，您家的最低生活保障金停发。理由：家庭人均收入已超过保障标准")
+    assert tuple(note) == (  # decided on the due day (2028-06-04): from the next month
+        "applicant",
+        "经复核，您家的最低生活保障金自2028年07月起停发。理由：家庭人均收入已超过保障标准。"
+        "如有异议，可依法申请行政复议或提起行政诉讼。",
+    )
 
 
 async def test_fund_declaration_adds_up_and_confirmed_versions_are_immutable(

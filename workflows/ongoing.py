@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
-from workflows.common import ACTIVITY, RescheduledTimer, notify, refuse, refused, remind_at, working_days
+from workflows.common import ACTIVITY, RescheduledTimer, notify, refuse, refused, remind_at, today, working_days
 
 with workflow.unsafe.imports_passed_through():
     from rules.actions import ActorView, Refusal
@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         notice,
         refusal,
     )
+    from rules.payroll import first_payment_month
     from schemas.contracts import SupervisionContract
     from schemas.review import DeadlineInfo, NotificationIn
     from schemas.staff import Actor
@@ -359,7 +360,7 @@ class OngoingReviewWorkflow:
         )
         if p.outcome != "continue":
             kind = self.facts.assistance_type if self.facts else "dibao"
-            subject, body = notice(kind, p.outcome, p.new_amount, p.reasons)
+            subject, body = notice(kind, p.outcome, p.new_amount, p.reasons, first_payment_month(today()))
             await notify(
                 NotificationIn(
                     idempotency_key=f"ongoing-decision-{self.start.case_id}-{self.start.cycle}",
