@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import date, timedelta
+from decimal import Decimal
 
 import asyncpg
 import structlog
@@ -14,6 +15,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.common import start_each
 from db import (
+    calendar_repo,
     cases_repo,
     declarations_repo,
     events_repo,
@@ -24,7 +26,10 @@ from db import (
     supervision_repo,
     users_repo,
 )
+from rules.ongoing_actions import overdue_due_by
+from rules.roster import amount_cap
 from schemas.contracts import SupervisionContract
+from schemas.policy import Policy
 from schemas.relatives import RelativesMatch
 from schemas.review import CaseEvent, NotificationIn
 from schemas.supervision import (
@@ -40,6 +45,34 @@ from schemas.supervision import (
 )
 
 log = structlog.get_logger(__name__)
+
+
+def household_cap(policy: Policy, household: recipients_repo.ReviewedHousehold) -> Decimal:
+    """The most the policy allows the household a month: the cap the review's override and the roster import
+    apply (`rules.roster.amount_cap`), at the standard of its registration (not on record: the higher of the
+    urban and the rural one)."""
+    kind = household.assistance_type
+    hukous = [household.hukou_type] if household.hukou_type else ["urban", "rural"]
+    return max(
+        amount_cap(
+            kind,
+            getattr(policy.standards, f"{kind}_{hukou}"),
+            household.people,
+            care_max=policy.tekun.care_none,
+            override_ratio=policy.assets.override_max_ratio,
+        )
+        for hukou in hukous
+    )
+
+
+async def barred_from(conn: asyncpg.Connection, case_id: str) -> list[RelativesMatch]:
+    """The staff barred from a recipient household: those the review's relatives check barred, and those whose own
+    register names a member now (the same register match as the review's), by user name."""
+    barred = {b["username"]: RelativesMatch(**b) for b in await events_repo.barred_on_case(conn, case_id)}
+    ids = await relatives_repo.member_id_numbers(conn, case_id)
+    for username, match in (await relatives_repo.registered_matches(conn, ids)).items():
+        barred.setdefault(username, match)
+    return sorted(barred.values(), key=lambda m: m.username)
 
 
 def _month(month: str) -> tuple[date, date]:
@@ -93,8 +126,21 @@ class SupervisionActivities(SupervisionContract):
 
     @activity.defn
     async def recipients_to_review(self, today: date) -> list[RecipientToReview]:
+        """The reviews to start, marked started before they are (daily runs before patch
+        `daily-mark-reviews-after-start`)."""
         async with self.pool.acquire() as conn:
             return await recipients_repo.assign_review_cycles(conn, today)
+
+    @activity.defn
+    async def reviews_to_start(self, today: date) -> list[RecipientToReview]:
+        """The reviews whose workflows to start this morning; the same again until they are marked started."""
+        async with self.pool.acquire() as conn:
+            return await recipients_repo.reviews_to_start(conn, today)
+
+    @activity.defn
+    async def mark_reviews_started(self, reviews: list[RecipientToReview]) -> None:
+        async with self.pool.acquire() as conn:
+            await recipients_repo.mark_reviews_started(conn, reviews)
 
     @activity.defn
     async def apply_review(self, a: OngoingApplied) -> None:
@@ -109,17 +155,23 @@ class SupervisionActivities(SupervisionContract):
         async with self.pool.acquire() as conn:
             household = await recipients_repo.reviewed_household(conn, case_id)
             policy = await policy_repo.in_force(conn, on)
-            barred = {b["username"]: RelativesMatch(**b) for b in await events_repo.barred_on_case(conn, case_id)}
-            ids = await relatives_repo.member_id_numbers(conn, case_id)
-            for username, match in (await relatives_repo.registered_matches(conn, ids)).items():
-                barred.setdefault(username, match)
+            barred = await barred_from(conn, case_id)
         return OngoingFacts(
             assistance_type=household.assistance_type,
             approval_level=policy.review.approval_level(household.township_code).value,
             max_change=policy.ongoing_review.township_max_change,
             max_change_ratio=policy.ongoing_review.township_max_change_ratio,
-            barred=sorted(barred.values(), key=lambda m: m.username),
+            barred=barred,
+            max_amount=household_cap(policy, household),
+            overdue_working_days=policy.ongoing_review.overdue_working_days,
         )
+
+    @activity.defn
+    async def ongoing_barred(self, case_id: str) -> list[RelativesMatch]:
+        """The staff barred from the household's review now (as `ongoing_facts`): read again at each proposal and
+        decision, so a register entry made since the review fell due bars its author."""
+        async with self.pool.acquire() as conn:
+            return await barred_from(conn, case_id)
 
     @activity.defn
     async def record_ongoing_step(self, step: OngoingStep) -> None:
@@ -128,8 +180,8 @@ class SupervisionActivities(SupervisionContract):
             case_id=step.case_id,
             event_key=step.event_key,
             kind=step.kind,
-            actor=step.actor.username,
-            actor_role=step.actor.role.value,
+            actor=step.actor.username if step.actor else None,
+            actor_role=step.actor.role.value if step.actor else None,
             payload=step.payload | {"summary": step.summary},
         )
         async with self.pool.acquire() as conn:
@@ -138,23 +190,28 @@ class SupervisionActivities(SupervisionContract):
     @activity.defn
     async def build_digests(self, day: date) -> int:
         """Per township and for the district: cases near or past their deadline, referrals unanswered,
-        complaints open; kept for the home pages and sent through the outbox."""
+        complaints open, ongoing reviews overdue (past the policy's working days after their due day, as the
+        workflow escalates them) and their proposals undecided; kept for the home pages and sent through the
+        outbox."""
         near = day + timedelta(days=7)
         towns = await places_repo.places_at_level(self.pool, "township")
         district = await places_repo.district_code(self.pool)
         made = 0
         async with self.pool.acquire() as conn, conn.transaction():
+            days = (await policy_repo.in_force(conn, day)).ongoing_review.overdue_working_days
+            reviews_due_by = overdue_due_by(await calendar_repo.load_calendar(conn), day, days)
             for place, name, audience in [(t["code"], t["name"], "township_approver") for t in towns] + [
                 (district, "全区", "district_officer")
             ]:
-                items = await supervision_repo.digest_items(conn, place, near)
+                items = await supervision_repo.digest_items(conn, place, near, reviews_due_by)
                 if not items:
                     continue
                 key = f"{day}-{place}"
                 await supervision_repo.save_digest(conn, key, day, place, asdict(items))
                 text = (
                     f"{name} {day}：超期 {len(items.overdue)} 件，7 日内到期 {len(items.due_soon)} 件，"
-                    f"待反馈转介 {len(items.referrals)} 件，未办结投诉 {len(items.complaints)} 件"
+                    f"待反馈转介 {len(items.referrals)} 件，未办结投诉 {len(items.complaints)} 件，"
+                    f"动态管理复核超期 {len(items.reviews)} 户，复核意见待审批 {len(items.proposals)} 件"
                 )
                 await cases_repo.queue_notification(
                     conn,

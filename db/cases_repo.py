@@ -333,19 +333,22 @@ class CaseRow(CaseFacts):
         return self.village_code or self.township_code
 
 
-# Category and amount are the enrolment's; before it (in 公示) they are the latest decision's, if it approved.
+# Category and amount are the enrolment's, the amount as the register has it now (ongoing reviews change it), with
+# the register's status (a stop); before the enrolment (in 公示) they are the latest decision's, if it approved.
 CASE_SQL = """
 select c.case_id, c.workflow_id, c.assistance_type, c.township_code, t.name as township_name,
        c.village_code, v.name as village_name, c.applicant_name, c.applicant_id_masked, c.channel,
        c.policy_version, c.stage, c.status, c.handled_by, c.accepted_at, c.deadline, c.deadline_provisional,
        c.paused_days, c.overdue, c.relatives_match,
        coalesce(c.category, d.payload->>'category') as category,
-       coalesce(c.monthly_amount_fen, round(coalesce(d.payload->>'monthly_amount',
+       coalesce(r.monthly_amount_fen, c.monthly_amount_fen, round(coalesce(d.payload->>'monthly_amount',
                 d.payload->>'proposed_amount')::numeric * 100)::bigint) as monthly_amount_fen,
-       c.decided_at, c.closed_at, c.updated_at, coalesce(c.barred_users, '{}') as barred_users
+       c.decided_at, c.closed_at, c.updated_at, coalesce(c.barred_users, '{}') as barred_users,
+       r.status as benefit_status, r.stopped_at as benefit_stopped_at
 from cases c
 join places t on t.code = c.township_code
 left join places v on v.code = c.village_code
+left join recipients r on r.case_id = c.case_id
 left join lateral (
     select e.payload from case_events e
     where e.case_id = c.case_id and e.kind = 'decision' and c.monthly_amount_fen is null and c.status = 'open'

@@ -89,8 +89,10 @@ async def cases_of_member(db: Db, id_number: str) -> list[CaseOfMember]:
         CaseOfMember,
         "select c.case_id, c.assistance_type, c.township_code, t.name as township_name, c.village_code, "
         "v.name as village_name, c.applicant_name, m.relation, m.name as member_name, c.stage, c.status, "
-        "c.accepted_at, c.deadline, c.overdue, c.category, c.monthly_amount_fen, c.household_id, c.channel "
+        "c.accepted_at, c.deadline, c.overdue, c.category, "
+        "coalesce(r.monthly_amount_fen, c.monthly_amount_fen) as monthly_amount_fen, c.household_id, c.channel "
         "from household_members m join cases c on c.household_id = m.household_id "
+        "left join recipients r on r.case_id = c.case_id "
         "join places t on t.code = c.township_code left join places v on v.code = c.village_code "
         "where m.id_number = $1 order by c.accepted_at desc",
         id_number,

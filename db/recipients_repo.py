@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import asyncpg
 
@@ -21,28 +22,46 @@ from schemas.supervision import OngoingApplied, RecipientToReview
 
 
 async def assign_review_cycles(conn: asyncpg.Connection, today: date) -> list[RecipientToReview]:
-    """Active recipients without a review cycle get one: yearly for stable categories and tekun, else
-    every six months (policy), the first due that long after the first payment month."""
+    """The reviews to start (`reviews_to_start`), marked started at once: what the daily workflow did before
+    patch `daily-mark-reviews-after-start` (a first answer lost after the commit lost those reviews; kept for
+    the runs then in flight)."""
     async with conn.transaction():
-        policy = (await policy_repo.in_force(conn, today)).ongoing_review
-        rows = await conn.fetch(
-            "select r.case_id, r.township_code, r.category, r.assistance_type, r.first_payment_month, "
-            "r.monthly_amount_fen, c.applicant_name from recipients r join cases c on c.case_id = r.case_id "
-            "where r.status = 'active' and r.next_review_on is null for update of r"
-        )
-        out = []
-        for r in rows:
-            months = policy.cadence_months(r["assistance_type"], r["category"])
-            due = add_months(r["first_payment_month"], months)
-            await conn.execute(
-                "update recipients set review_cadence_months = $2, next_review_on = $3 where case_id = $1",
-                r["case_id"],
-                months,
-                due,
-            )
-            out.append(_to_review(r, months, due))
-        out.extend(await _scheduled_reviews(conn, today))
+        out = await reviews_to_start(conn, today, lock=True)
+        await mark_reviews_started(conn, out)
     return out
+
+
+async def reviews_to_start(conn: asyncpg.Connection, today: date, *, lock: bool = False) -> list[RecipientToReview]:
+    """The ongoing reviews whose workflows the morning starts, changing nothing (asked again, the same answer
+    until `mark_reviews_started`): active recipients without a review cycle, each given one (yearly for stable
+    categories and tekun, else every six months, by the policy in force `today`), the first due that long after
+    the first payment month; then the imported ones whose scheduled review comes near."""
+    policy = (await policy_repo.in_force(conn, today)).ongoing_review
+    rows = await conn.fetch(
+        "select r.case_id, r.township_code, r.category, r.assistance_type, r.first_payment_month, "
+        "r.monthly_amount_fen, c.applicant_name from recipients r join cases c on c.case_id = r.case_id "
+        "where r.status = 'active' and r.next_review_on is null order by r.case_id"
+        + (" for update of r" if lock else "")
+    )
+    out = []
+    for r in rows:
+        months = policy.cadence_months(r["assistance_type"], r["category"])
+        out.append(_to_review(r, months, add_months(r["first_payment_month"], months)))
+    return out + await _scheduled_reviews(conn, today, lock=lock)
+
+
+async def mark_reviews_started(conn: asyncpg.Connection, reviews: list[RecipientToReview]) -> None:
+    """Their workflows are started: a new recipient keeps the review cycle it was given, an imported one's
+    scheduled review is no longer pending. Again: nothing changes."""
+    await conn.execute(
+        "update recipients r set "
+        "review_cadence_months = case when r.next_review_on is null then x.months else r.review_cadence_months end, "
+        "next_review_on = coalesce(r.next_review_on, x.due), review_pending = false "
+        "from unnest($1::text[], $2::int[], $3::date[]) x(case_id, months, due) where r.case_id = x.case_id",
+        [r.case_id for r in reviews],
+        [r.cadence_months for r in reviews],
+        [r.due_on for r in reviews],
+    )
 
 
 def _to_review(r: asyncpg.Record, months: int, due: date) -> RecipientToReview:
@@ -63,17 +82,15 @@ SCHEDULED_LEAD_DAYS = 45
 SCHEDULED_PER_DAY = 2000
 
 
-async def _scheduled_reviews(conn: asyncpg.Connection, today: date) -> list[RecipientToReview]:
+async def _scheduled_reviews(conn: asyncpg.Connection, today: date, *, lock: bool) -> list[RecipientToReview]:
     rows = await conn.fetch(
-        "update recipients r set review_pending = false from cases c "
-        "where c.case_id = r.case_id and r.case_id in (select case_id from recipients where review_pending "
-        "and status = 'active' and next_review_on <= $1 order by next_review_on, case_id limit $2 for update) "
-        "returning r.case_id, r.township_code, r.monthly_amount_fen, r.review_cadence_months, r.next_review_on, "
-        "c.applicant_name",
+        "select r.case_id, r.township_code, r.monthly_amount_fen, r.review_cadence_months, r.next_review_on, "
+        "c.applicant_name from recipients r join cases c on c.case_id = r.case_id "
+        "where r.review_pending and r.status = 'active' and r.next_review_on <= $1 "
+        "order by r.next_review_on, r.case_id limit $2" + (" for update of r" if lock else ""),
         today + timedelta(days=SCHEDULED_LEAD_DAYS),
         SCHEDULED_PER_DAY,
     )
-    rows = sorted(rows, key=lambda r: (r["next_review_on"], r["case_id"]))
     return [_to_review(r, r["review_cadence_months"], r["next_review_on"]) for r in rows]
 
 
@@ -144,17 +161,24 @@ async def apply_review(conn: asyncpg.Connection, a: OngoingApplied) -> None:
 
 @dataclass(frozen=True)
 class ReviewedHousehold:
-    """What an ongoing review needs to know of a recipient household."""
+    """What an ongoing review needs to know of a recipient household: its kind of assistance, township, size and
+    registration (urban or rural: which standard applies; None for a household not on record)."""
 
     assistance_type: str
     township_code: str
+    people: int
+    hukou_type: str | None
 
 
 async def reviewed_household(db: Db, case_id: str) -> ReviewedHousehold:
-    row = await db.fetchrow("select assistance_type, township_code from recipients where case_id = $1", case_id)
+    row = await db.fetchrow(
+        "select r.assistance_type, r.township_code, r.people, h.hukou_type from recipients r "
+        "left join households h on h.id = r.household_id where r.case_id = $1",
+        case_id,
+    )
     if row is None:
         raise LookupError(f"{case_id} is not in the recipients register")
-    return ReviewedHousehold(row["assistance_type"], row["township_code"])
+    return ReviewedHousehold(**row)
 
 
 async def enrol(conn: asyncpg.Connection, e: Enrolment) -> None:
@@ -366,3 +390,50 @@ async def review_decided(db: Db, case_id: str, by: str) -> bool:
         case_id,
         by,
     )
+
+
+# The steps of an ongoing review in the case's log (workflows/ongoing.py): the latest says whether a proposal waits.
+_ONGOING_STEPS = [
+    "ongoing_proposed",
+    "ongoing_referred",
+    "ongoing_returned",
+    "ongoing_review_continue",
+    "ongoing_review_adjust",
+    "ongoing_review_stop",
+]
+_WAITING = {"ongoing_proposed", "ongoing_referred"}
+
+
+async def reviews_waiting(
+    db: Db, within: str, near: date, overdue_due_by: date
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """For the daily digest, within `within`: the reviews overdue (due by `overdue_due_by`) that wait on the
+    caseworker's proposal, whether their workflow runs or not; and every proposal that waits on a decision
+    (`referred` to the district or not, `overdue` or not). As JSON values."""
+    rows = await db.fetch(
+        "select r.case_id, c.applicant_name, r.next_review_on as due_on, s.kind, s.occurred_at "
+        "from recipients r join cases c on c.case_id = r.case_id left join lateral (select e.kind, e.occurred_at "
+        "from case_events e where e.case_id = r.case_id and e.kind = any($3::text[]) "
+        "order by e.occurred_at desc, e.id desc limit 1) s on true "
+        "where r.status = 'active' and r.next_review_on <= $2 and starts_with(r.township_code, $1) "
+        "order by r.next_review_on, r.case_id",
+        within,
+        near,
+        _ONGOING_STEPS,
+    )
+
+    def item(r: asyncpg.Record) -> dict[str, Any]:
+        return {"case_id": r["case_id"], "applicant_name": r["applicant_name"], "due_on": str(r["due_on"])}
+
+    overdue = [item(r) for r in rows if r["kind"] not in _WAITING and r["due_on"] <= overdue_due_by]
+    proposals = [
+        item(r)
+        | {
+            "proposed_on": str(beijing_date(r["occurred_at"])),
+            "referred": r["kind"] == "ongoing_referred",
+            "overdue": r["due_on"] <= overdue_due_by,
+        }
+        for r in rows
+        if r["kind"] in _WAITING
+    ]
+    return overdue, proposals

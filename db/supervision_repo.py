@@ -4,14 +4,14 @@ workflows, read by the sampling page), daily digests. The corrections an irregul
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 import asyncpg
 
-from db import cases_repo, corrections_repo, relatives_repo
+from db import cases_repo, corrections_repo, recipients_repo, relatives_repo
 from db.pool import Db
 from db.typed import every, insert_once, one
 from rules.sampling import CONFLICT_KINDS, involved
@@ -322,14 +322,16 @@ class DigestItems:
     due_soon: list[dict[str, Any]]
     referrals: list[dict[str, Any]]
     complaints: list[dict[str, Any]]
+    reviews: list[dict[str, Any]]  # ongoing reviews overdue with no proposal
+    proposals: list[dict[str, Any]]  # ongoing-review proposals not decided
 
     def __bool__(self) -> bool:
-        return bool(self.overdue or self.due_soon or self.referrals or self.complaints)
+        return any(asdict(self).values())
 
 
-async def digest_items(db: Db, place: str, near: date) -> DigestItems:
+async def digest_items(db: Db, place: str, near: date, reviews_due_by: date) -> DigestItems:
     """Within `place`: open cases overdue or due by `near`, referrals escalated or due by then, complaints
-    not concluded."""
+    not concluded; ongoing reviews overdue and proposals undecided (`recipients_repo.reviews_waiting`)."""
     overdue = await db.fetch(
         "select case_id, applicant_name, deadline from cases where status = 'open' and overdue "
         "and starts_with(township_code, $1) order by deadline",
@@ -352,7 +354,8 @@ async def digest_items(db: Db, place: str, near: date) -> DigestItems:
         "and starts_with(unit_code, $1) order by conclude_due",
         place,
     )
-    return DigestItems(*([json_row(r) for r in rows] for rows in (overdue, due_soon, referrals, complaints)))
+    reviews = await recipients_repo.reviews_waiting(db, place, near, reviews_due_by)
+    return DigestItems(*([json_row(r) for r in rows] for rows in (overdue, due_soon, referrals, complaints)), *reviews)
 
 
 async def save_digest(db: Db, key: str, day: date, place: str, body: dict[str, Any]) -> None:

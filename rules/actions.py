@@ -24,6 +24,10 @@ DISTRICT_OFFICER, BUREAU_STAFF = "district_officer", "bureau_staff"
 DESK = frozenset({CASEWORKER, APPROVER, DISTRICT_OFFICER})  # the township window and the 12349 hotline
 CASE_STAFF = DESK | {VILLAGE_CADRE}  # those who act on cases and events
 
+# The closing sentence of every written decision that refuses, ends or cuts the applicant's benefit (不予批准、
+# 终止审核、变更或停发): the right to administrative review or to go to court.
+APPEAL_RIGHT = "如有异议，可依法申请行政复议或提起行政诉讼。"
+
 
 @dataclass(frozen=True)
 class ActionSpec:

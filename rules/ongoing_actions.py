@@ -17,12 +17,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from functools import partial
 
 from rules.access import within
-from rules.actions import APPROVER, CASEWORKER, DISTRICT_OFFICER, ActionSpec, ActorView, Refusal, available, table
+from rules.actions import (
+    APPEAL_RIGHT,
+    APPROVER,
+    CASEWORKER,
+    DISTRICT_OFFICER,
+    ActionSpec,
+    ActorView,
+    Refusal,
+    available,
+    table,
+)
+from rules.calendar import WorkCalendar
 
 
 class OngoingAction(StrEnum):
@@ -120,12 +132,21 @@ available_actions = partial(available, OngoingAction, refusal)
 
 # Only an `adjust` changes the amount: with written reasons, within the township's bounds, from the next month.
 AMOUNT_ONLY_ADJUST = "只有「调整金额」可以填写调整后的金额，「继续保障」或「停发」不能填写金额"
+ABOVE_CAP = "amount_above_cap"
 
 
-def content_refusal(outcome: str, old_amount: Decimal, new_amount: Decimal | None, reasons: str) -> Refusal | None:
+def content_refusal(
+    outcome: str,
+    old_amount: Decimal,
+    new_amount: Decimal | None,
+    reasons: str,
+    max_amount: Decimal | None = None,
+) -> Refusal | None:
     """What a proposal lacks or carries wrongly: written reasons to change or stop, a new amount above 0 that
-    differs from the old, and no new amount on any outcome but `adjust` (a "continue" with an amount would
-    change the benefit with no written decision and no township bounds)."""
+    differs from the old and is at most `max_amount` (the most the policy allows the household,
+    `rules.roster.amount_cap`: the review's and the roster import's bound; None where it is not known), and no
+    new amount on any outcome but `adjust` (a "continue" with an amount would change the benefit with no
+    written decision and no township bounds)."""
     if new_amount is not None and outcome != "adjust":
         return Refusal("invalid", AMOUNT_ONLY_ADJUST)
     if outcome in ("adjust", "stop") and len(reasons.strip()) < 4:
@@ -134,6 +155,11 @@ def content_refusal(outcome: str, old_amount: Decimal, new_amount: Decimal | Non
         return Refusal("incomplete", "请填写调整后的金额（停发请选择「停发」）")
     if outcome == "adjust" and new_amount == old_amount:
         return Refusal("invalid", f"调整后的金额与现月保障金 {old_amount} 元相同，请选择「继续保障」")
+    if outcome == "adjust" and new_amount and max_amount is not None and new_amount > max_amount:
+        return Refusal(
+            ABOVE_CAP,
+            f"调整后的金额 {new_amount} 元超过该户月保障金上限 {max_amount} 元（政策标准按家庭人数计算），不能调整",
+        )
     return None
 
 
@@ -144,13 +170,27 @@ def beyond_township(old_amount: Decimal, new_amount: Decimal, max_change: Decima
     return change > max_change or change > old_amount * max_ratio
 
 
+def overdue_due_by(cal: WorkCalendar, day: date, working_days: int) -> date:
+    """The latest due day whose review is overdue on `day`: the close of its `working_days`-th working day after
+    it (the workflow's deadline, `WorkCalendar.add_working_days`) has passed by `day`; every earlier one's too."""
+    due = day - timedelta(days=working_days + 1)  # at best every day after it is a working day
+    while cal.add_working_days(due, working_days).date >= day:
+        due -= timedelta(days=1)
+    return due
+
+
 # The written decision (变更决定书) by kind of assistance: its title, and what the benefit is called in its text.
 NOTICE_TITLES = {"dibao": "最低生活保障变更决定书", "tekun": "特困人员救助供养变更决定书"}
 BENEFIT_NAMES = {"dibao": "您家的最低生活保障金", "tekun": "您的特困人员救助供养金"}
 
 
-def notice(assistance_type: str, outcome: str, new_amount: Decimal | None, reasons: str) -> tuple[str, str]:
-    """The written decision's title and text for a change (`adjust`) or a stop of the benefit."""
+def notice(
+    assistance_type: str, outcome: str, new_amount: Decimal | None, reasons: str, effective: date
+) -> tuple[str, str]:
+    """The written decision's title and text for a change (`adjust`) or a stop of the benefit: the month it takes
+    effect (`effective`, the month after the decision's: `rules.payroll.first_payment_month`, as the payroll
+    applies it), the reasons, and the right to administrative review (as the refusal notice says it)."""
     kind = assistance_type if assistance_type in NOTICE_TITLES else "dibao"
     what = "停发" if outcome == "stop" else f"调整为每月 {new_amount} 元"
-    return NOTICE_TITLES[kind], f"经复核，{BENEFIT_NAMES[kind]}{what}。理由：{reasons}"
+    text = f"经复核，{BENEFIT_NAMES[kind]}自{effective:%Y年%m月}起{what}。理由：{reasons}。{APPEAL_RIGHT}"
+    return NOTICE_TITLES[kind], text

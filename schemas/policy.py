@@ -157,6 +157,15 @@ class OngoingReviewPolicy(_Strict):
     township_max_change_ratio: Decimal = Field(
         Decimal("0.30"), ge=0, description="乡镇（街道）可直接决定的调整幅度（占原月保障金的比例）；超出报区民政局决定"
     )
+    # A review not concluded this many working days after its due day (no proposal, or one not yet decided) is
+    # overdue: the township's approvers and the district are told (workflows/ongoing.py), and the daily digest
+    # lists it. Domain.md sets no figure: the default is the review's promised time limit.
+    overdue_working_days: int = Field(
+        20,
+        ge=1,
+        le=60,
+        description="复核到期后超过此工作日数仍未办结（未提出复核意见或复核意见未审批）的，提醒乡镇审批人并上报区民政局",
+    )
 
     def cadence_months(self, assistance_type: str, category: str | None) -> int:
         """How often a recipient household is reviewed: yearly for tekun and the stable dibao categories, else

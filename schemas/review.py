@@ -352,6 +352,10 @@ class CaseFacts(BaseModel):
     decided_at: datetime | None
     closed_at: datetime | None
     updated_at: datetime
+    benefit_status: Literal["active", "stopped"] | None = Field(
+        default=None, description="保障状态（保障对象名册）：active 正在保障；stopped 已停发；空：未纳入保障"
+    )
+    benefit_stopped_at: datetime | None = Field(default=None, description="停发时间（动态管理复核决定停发）")
 
 
 class VerificationRequest(BaseModel):

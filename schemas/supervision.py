@@ -88,6 +88,10 @@ class OngoingFacts(BaseModel):
     max_change: Money
     max_change_ratio: Decimal
     barred: list[RelativesMatch] = Field(default_factory=list)
+    max_amount: Money | None = Field(
+        default=None, description="该户月保障金上限（保障标准 × 家庭人数；特困：基本生活标准与照料护理标准之和）"
+    )
+    overdue_working_days: int = Field(20, description="复核到期后超过此工作日数仍未办结即超期上报")
 
 
 class OngoingState(BaseModel):
@@ -101,6 +105,9 @@ class OngoingState(BaseModel):
     level: Literal["township", "district"] = "township"
     endorsed_by: str | None = Field(default=None, description="同意并报区民政局决定的乡镇审批人")
     assistance_type: str | None = None
+    max_amount: Money | None = Field(default=None, description="调整后的月保障金不得超过的金额")
+    overdue_on: date | None = Field(default=None, description="复核办结时限：到期后第 N 个工作日，逾期即超期上报")
+    escalated: bool = Field(default=False, description="已超期，已提醒乡镇审批人并上报区民政局")
 
 
 class OngoingApplied(BaseModel):
@@ -120,7 +127,7 @@ class OngoingStep(BaseModel):
     case_id: str
     event_key: str
     kind: str
-    actor: Actor
+    actor: Actor | None  # None: the workflow itself (an escalation)
     summary: str
     payload: dict = Field(default_factory=dict)
 

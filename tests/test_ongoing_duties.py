@@ -124,13 +124,15 @@ def test_the_township_bounds_and_the_notice_titles() -> None:
     assert beyond_township(Decimal("900"), Decimal("699.99"), *bounds)  # 200.01 yuan
     assert beyond_township(Decimal("500"), Decimal("340"), *bounds)  # 160 yuan but 32 %
     assert not beyond_township(Decimal("500"), Decimal("650"), *bounds)  # up by 150 yuan, 30 %
-    assert notice("dibao", "adjust", Decimal("800"), "子女就业") == (
+    assert notice("dibao", "adjust", Decimal("800"), "子女就业", date(2027, 1, 1)) == (
         "最低生活保障变更决定书",
-        "经复核，您家的最低生活保障金调整为每月 800 元。理由：子女就业",
+        "经复核，您家的最低生活保障金自2027年01月起调整为每月 800 元。理由：子女就业。"
+        "如有异议，可依法申请行政复议或提起行政诉讼。",
     )
-    assert notice("tekun", "stop", None, "已由法定赡养人赡养") == (
+    assert notice("tekun", "stop", None, "已由法定赡养人赡养", date(2027, 7, 1)) == (
         "特困人员救助供养变更决定书",
-        "经复核，您的特困人员救助供养金停发。理由：已由法定赡养人赡养",
+        "经复核，您的特困人员救助供养金自2027年07月起停发。理由：已由法定赡养人赡养。"
+        "如有异议，可依法申请行政复议或提起行政诉讼。",
     )
 
 
@@ -313,7 +315,8 @@ async def test_a_dibao_change_is_proposed_by_one_and_decided_by_another_unrelate
         (
             "applicant",
             "最低生活保障变更决定书",
-            "经复核，您家的最低生活保障金调整为每月 800.00 元。理由：子女就业，收入增加",
+            "经复核，您家的最低生活保障金自2027年01月起调整为每月 800.00 元。理由：子女就业，收入增加。"
+            "如有异议，可依法申请行政复议或提起行政诉讼。",
         )
     ]
     assert await notices(pool, "ODB-1", "ongoing-review-proposed") == [
@@ -373,7 +376,8 @@ async def test_a_tekun_change_beyond_the_bounds_goes_to_the_district_which_decid
         (
             "applicant",
             "特困人员救助供养变更决定书",
-            "经复核，您的特困人员救助供养金调整为每月 1000.00 元。理由：自理能力恢复，照料护理标准降低",
+            "经复核，您的特困人员救助供养金自2027年01月起调整为每月 1000.00 元。理由：自理能力恢复，照料护理标准降低。"
+            "如有异议，可依法申请行政复议或提起行政诉讼。",
         )
     ]
     assert [tuple(n)[:2] for n in await notices(pool, "OTK-1", "ongoing-review-proposed")] == [
@@ -419,7 +423,12 @@ async def test_a_tekun_change_beyond_the_bounds_goes_to_the_district_which_decid
         (date(2027, 6, 4), "stop", 100000, None, "shipo_jingban", "shipo_shenpi", "township")
     ]
     assert await notices(pool, "OTK-1", "ongoing-stop") == [
-        ("applicant", "特困人员救助供养变更决定书", "经复核，您的特困人员救助供养金停发。理由：已由法定赡养人赡养")
+        (
+            "applicant",
+            "特困人员救助供养变更决定书",
+            "经复核，您的特困人员救助供养金自2027年07月起停发。理由：已由法定赡养人赡养。"
+            "如有异议，可依法申请行政复议或提起行政诉讼。",
+        )
     ]
 
 

@@ -325,7 +325,11 @@ async def test_ongoing_review_over_two_years_with_continue_as_new(
         for n, (due_on, *_) in enumerate(plan, start=1)
     ]
     note = await pool.fetchrow("select audience, body from notifications where kind = 'ongoing-stop'")
-    assert tuple(note) == ("applicant", "经复核，您家的最低生活保障金停发。理由：家庭人均收入已超过保障标准")
+    assert tuple(note) == (  # decided on the due day (2028-06-04): from the next month
+        "applicant",
+        "经复核，您家的最低生活保障金自2028年07月起停发。理由：家庭人均收入已超过保障标准。"
+        "如有异议，可依法申请行政复议或提起行政诉讼。",
+    )
 
 
 async def test_fund_declaration_adds_up_and_confirmed_versions_are_immutable(
@@ -403,12 +407,13 @@ async def test_schedules_on_the_dev_server_and_the_daily_run(dev_env: WorkflowEn
     assert tuple(rec) == (6, next_review)
     late = [{"case_id": "LATE-1", "applicant_name": "超期户", "deadline": "2026-11-23"}]
     digests = await pool.fetch("select digest_key, day, place_code, body from digests order by place_code")
+    body = {"overdue": late, "due_soon": [], "referrals": [], "complaints": [], "reviews": [], "proposals": []}
     assert [tuple(d) for d in digests] == [
-        (f"{day}-341503", day, "341503", {"overdue": late, "due_soon": [], "referrals": [], "complaints": []}),
-        (f"{day}-{SHIPO}", day, SHIPO, {"overdue": late, "due_soon": [], "referrals": [], "complaints": []}),
+        (f"{day}-341503", day, "341503", body),
+        (f"{day}-{SHIPO}", day, SHIPO, body),
     ]
     notes = await pool.fetch("select audience, body from notifications where kind = 'digest' order by audience")
-    counts = "超期 1 件，7 日内到期 0 件，待反馈转介 0 件，未办结投诉 0 件"
+    counts = "超期 1 件，7 日内到期 0 件，待反馈转介 0 件，未办结投诉 0 件，动态管理复核超期 0 户，复核意见待审批 0 件"
     assert [tuple(n) for n in notes] == [
         ("role:district_officer@341503", f"全区 {day}：{counts}"),
         (f"role:township_approver@{SHIPO}", f"石婆店镇 {day}：{counts}"),

@@ -94,6 +94,7 @@ FIELD_LABELS: dict[str, str] = {
     "ongoing_review.sample_share": "抽查比例",
     "ongoing_review.township_max_change": "乡镇（街道）可决定的月保障金调整额",
     "ongoing_review.township_max_change_ratio": "乡镇（街道）可决定的调整幅度",
+    "ongoing_review.overdue_working_days": "复核超期上报的工作日数",
     "tekun": "特困认定",
     "tekun.care_full": "全自理照料护理标准",
     "tekun.care_partial": "半护理照料护理标准",

@@ -48,6 +48,7 @@ REFUSAL_STATUS = {
     "same_person": 403,  # the payroll: who checked the roster does not confirm it
     "invalid": 422,
     "criteria_not_met": 422,
+    "amount_above_cap": 422,  # an ongoing review's new amount above the household's cap
 }
 WORKFLOW_ERROR = ApiError(500, "workflow_error", "处理出错，请联系系统管理员")
 CLOSED = ApiError(409, "closed", "已办结，不能再操作")

@@ -1,5 +1,7 @@
-"""The district's morning (a daily schedule): start an ongoing-review cycle for every new recipient,
-then send each township and the district its digest of what is overdue or about to be; since patch
+"""The district's morning (a daily schedule): start an ongoing-review cycle for every new recipient (and
+imported one whose scheduled review comes near), marking them started once their workflows are (patch
+`daily-mark-reviews-after-start`: the selection changes nothing, so a retry after a lost answer selects them
+again), then send each township and the district its digest of what is overdue or about to be; since patch
 `daily-discovery-purge`, also delete the partner bureaus' discovery lists kept past the policy's retention and
 start the discovery tasks whose workflow the web app could not start."""
 
@@ -21,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
 
 
 DISCOVERY_PURGE = "daily-discovery-purge"
+MARK_AFTER_START = "daily-mark-reviews-after-start"
 
 
 @workflow.defn(name=SupervisionNames.DAILY)
@@ -28,7 +31,11 @@ class DailySupervisionWorkflow:
     @workflow.run
     async def run(self) -> dict:
         on = today()
-        new = await workflow.execute_activity_method(SupervisionContract.recipients_to_review, on, **ACTIVITY)
+        # Since this patch the reviews are marked started only once their workflows are: a lost answer of the
+        # selection no longer loses them (it selects them again).
+        mark_after = workflow.patched(MARK_AFTER_START)
+        select = SupervisionContract.reviews_to_start if mark_after else SupervisionContract.recipients_to_review
+        new = await workflow.execute_activity_method(select, on, **ACTIVITY)
         reviews = [
             (
                 OngoingStart(
@@ -44,6 +51,8 @@ class DailySupervisionWorkflow:
             for r in new
         ]
         started = await start_children(SupervisionNames.ONGOING, reviews)
+        if mark_after and new:
+            await workflow.execute_activity_method(SupervisionContract.mark_reviews_started, new, **ACTIVITY)
         digests = await workflow.execute_activity_method(SupervisionContract.build_digests, on, **ACTIVITY)
         done = {"day": str(on), "reviews_started": started, "digests": digests}
         if workflow.patched(DISCOVERY_PURGE):

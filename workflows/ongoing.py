@@ -5,6 +5,12 @@ proposer, never staff related to the household; a change beyond the township's b
 district), apply it with a written decision titled for the kind of assistance, then continue as new so the
 history stays small over the years.
 
+A review not concluded `overdue_working_days` working days after its due day (policy; the statutory calendar)
+is overdue: the township's approvers and the district are told once, and the case's log says so (patch
+`ongoing-overdue-escalation`; cycles already open then are listed by the daily digest only). The staff barred
+from the household (近亲属回避) are read again at each proposal and decision (patch `ongoing-recusal-reload`), so
+a register entry made after the review fell due bars its author.
+
 Cycles that were already due when propose/decide shipped (patch `ongoing-propose-decide`) load the facts of
 the household when the first proposal comes instead of when the cycle falls due; the old one-person update
 `record_review` keeps its handler for their recorded histories and refuses every new call.
@@ -12,17 +18,20 @@ the household when the first proposal comes instead of when the cycle falls due;
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 
-from workflows.common import ACTIVITY, notify, refuse, refused, remind_at
+from workflows.common import ACTIVITY, RescheduledTimer, notify, refuse, refused, remind_at, today, working_days
 
 with workflow.unsafe.imports_passed_through():
-    from rules.actions import ActorView
+    from rules.actions import ActorView, Refusal
+    from rules.clock import end_of
     from rules.months import add_months
     from rules.ongoing_actions import (
         ACTIONS,
+        RECUSED,
         Level,
         OngoingAction,
         ReviewView,
@@ -31,8 +40,9 @@ with workflow.unsafe.imports_passed_through():
         notice,
         refusal,
     )
+    from rules.payroll import first_payment_month
     from schemas.contracts import SupervisionContract
-    from schemas.review import NotificationIn
+    from schemas.review import DeadlineInfo, NotificationIn
     from schemas.staff import Actor
     from schemas.supervision import (
         OngoingApplied,
@@ -46,6 +56,8 @@ with workflow.unsafe.imports_passed_through():
     )
 
 PROPOSE_DECIDE = "ongoing-propose-decide"
+OVERDUE = "ongoing-overdue-escalation"
+RECUSAL_RELOAD = "ongoing-recusal-reload"
 
 
 @workflow.defn(name=SupervisionNames.ONGOING)
@@ -61,6 +73,9 @@ class OngoingReviewWorkflow:
         self.endorsed_by: Actor | None = None  # the township approver who agreed to a change beyond its bounds
         self.deciding = False
         self.steps = 0
+        self.overdue: DeadlineInfo | None = None  # the close of its last day: the review is overdue
+        self.escalated = False
+        self.timer = RescheduledTimer()
 
     @workflow.run
     async def run(self, start: OngoingStart) -> OngoingState:
@@ -78,6 +93,8 @@ class OngoingReviewWorkflow:
         )
         if workflow.patched(PROPOSE_DECIDE):
             await self.load_facts()
+        if workflow.patched(OVERDUE):
+            await self.watch_overdue()
         await workflow.wait_condition(lambda: self.finding is not None)
         await workflow.wait_condition(workflow.all_handlers_finished)
         finding = self.finding
@@ -105,6 +122,57 @@ class OngoingReviewWorkflow:
             self.level = Level(facts.approval_level)
         return self.facts
 
+    # ---- overdue ---------------------------------------------------------------------------------------
+
+    async def watch_overdue(self) -> None:
+        """Until the outcome is applied: once the review's last working day has closed with no outcome (no
+        proposal, or one not decided), escalate it."""
+        facts = self.facts
+        assert facts is not None
+        self.overdue = await working_days(self.start.due_on, facts.overdue_working_days)
+        await self.timer.run(lambda: self.finding is not None or self.escalated, self.next_overdue, self.overdue_passed)
+
+    def next_overdue(self) -> tuple[datetime, None] | None:
+        return None if self.overdue is None else (end_of(self.overdue.deadline), None)
+
+    async def overdue_passed(self, _: None) -> None:
+        assert self.overdue is not None and self.facts is not None
+        if self.overdue.provisional:  # counted in a year without holiday data: count again with the calendar now
+            self.overdue = await working_days(self.start.due_on, self.facts.overdue_working_days)
+            if end_of(self.overdue.deadline) > workflow.now():
+                return
+        await workflow.wait_condition(lambda: not self.deciding)  # a decision under way at the close
+        if self.finding is None:
+            await self.escalate()
+
+    async def escalate(self) -> None:
+        """Tell the township's approvers and the district that the review is overdue, and what it waits on."""
+        assert self.overdue is not None and self.facts is not None
+        self.escalated = True
+        deadline, days = self.overdue.deadline, self.facts.overdue_working_days
+        waiting = f"复核意见待{self.level.label}审批" if self.proposal else "经办人尚未提出复核意见"
+        text = f"动态管理复核（{self.start.due_on} 到期）超过 {days} 个工作日（{deadline}）仍未办结，{waiting}"
+        await self.note(
+            "ongoing_overdue",
+            None,
+            text,
+            {"deadline": str(deadline), "waiting_on": "decision" if self.proposal else "proposal"},
+        )
+        township, body = self.start.township_code, f"{self.start.applicant_name}家庭{text}"
+        for who, audience in (
+            ("township", f"role:township_approver@{township}"),
+            ("district", f"role:district_officer@{township[:6]}"),
+        ):
+            key = f"ongoing-overdue-{self.key}-{who}"
+            await self.send(key, audience, "ongoing-review-overdue", "动态管理复核超期", body)
+
+    async def send(self, key: str, audience: str, kind: str, subject: str, body: str) -> None:
+        """A message about the household's case through the outbox, once by `key`."""
+        n = NotificationIn(
+            idempotency_key=key, case_id=self.start.case_id, audience=audience, kind=kind, subject=subject, body=body
+        )
+        await notify(n)
+
     @property
     def key(self) -> str:
         return f"{self.start.case_id}-{self.start.cycle}"
@@ -126,7 +194,7 @@ class OngoingReviewWorkflow:
         if why := refusal(action, self.view(), ActorView.of(actor)):
             raise refused(why, actor)
 
-    async def note(self, kind: str, actor: Actor, summary: str, payload: dict | None = None) -> None:
+    async def note(self, kind: str, actor: Actor | None, summary: str, payload: dict | None = None) -> None:
         self.steps += 1
         await workflow.execute_activity_method(
             SupervisionContract.record_ongoing_step,
@@ -153,6 +221,12 @@ class OngoingReviewWorkflow:
             if why := refusal(OngoingAction.PROPOSE, self.view(), ActorView.of(p.actor)):
                 self.proposal = None
                 raise refused(why, p.actor)
+        elif workflow.patched(RECUSAL_RELOAD):
+            try:
+                await self.reload_barred(p.actor)
+            except ApplicationError:
+                self.proposal = None
+                raise
         facts = self.facts
         assert facts is not None
         words = _outcome_words(p)
@@ -168,8 +242,23 @@ class OngoingReviewWorkflow:
     @propose.validator
     def _v_propose(self, p: ReviewFinding) -> None:
         self.check(OngoingAction.PROPOSE, p.actor)
-        if why := content_refusal(p.outcome, self.start.monthly_amount, p.new_amount, p.reasons):
+        self.check_content(p)
+
+    def check_content(self, p: ReviewFinding) -> None:
+        cap = self.facts.max_amount if self.facts else None
+        if why := content_refusal(p.outcome, self.start.monthly_amount, p.new_amount, p.reasons, cap):
             raise refused(why, p.actor)
+
+    async def reload_barred(self, actor: Actor) -> None:
+        """The staff barred from the household as the register says now (read at each proposal and decision: an
+        entry made since the review fell due bars its author); `actor` among them is refused."""
+        assert self.facts is not None
+        barred = await workflow.execute_activity_method(
+            SupervisionContract.ongoing_barred, self.start.case_id, **ACTIVITY
+        )
+        self.facts = self.facts.model_copy(update={"barred": barred})
+        if actor.username in {m.username for m in barred}:
+            raise refused(Refusal("recused", RECUSED), actor)
 
     async def ask_decision(self, body: str) -> None:
         district = self.start.township_code[:6]
@@ -178,16 +267,8 @@ class OngoingReviewWorkflow:
             if self.level is Level.DISTRICT
             else f"role:township_approver@{self.start.township_code}"
         )
-        await notify(
-            NotificationIn(
-                idempotency_key=f"ongoing-decide-{self.key}-{self.steps}",
-                case_id=self.start.case_id,
-                audience=audience,
-                kind="ongoing-review-proposed",
-                subject="动态管理复核意见待审批",
-                body=body,
-            )
-        )
+        key = f"ongoing-decide-{self.key}-{self.steps}"
+        await self.send(key, audience, "ongoing-review-proposed", "动态管理复核意见待审批", body)
 
     # ---- decide ---------------------------------------------------------------------------------------
 
@@ -198,6 +279,8 @@ class OngoingReviewWorkflow:
             raise refuse("wrong_stage", "本次复核意见正在审批或已审批")
         self.deciding = True
         try:
+            if self.facts is not None and workflow.patched(RECUSAL_RELOAD):
+                await self.reload_barred(d.actor)
             if not d.agree:
                 await self.return_proposal(p, d)
             elif self.level is Level.TOWNSHIP and self.beyond_bounds(p):
@@ -277,7 +360,7 @@ class OngoingReviewWorkflow:
         )
         if p.outcome != "continue":
             kind = self.facts.assistance_type if self.facts else "dibao"
-            subject, body = notice(kind, p.outcome, p.new_amount, p.reasons)
+            subject, body = notice(kind, p.outcome, p.new_amount, p.reasons, first_payment_month(today()))
             await notify(
                 NotificationIn(
                     idempotency_key=f"ongoing-decision-{self.start.case_id}-{self.start.cycle}",
@@ -289,6 +372,7 @@ class OngoingReviewWorkflow:
                 )
             )
         self.finding = p
+        self.timer.replan()  # the overdue watch ends
 
     # ---- before propose/decide ----------------------------------------------------------------------------
 
@@ -317,6 +401,9 @@ class OngoingReviewWorkflow:
             level=self.level.value,
             endorsed_by=self.endorsed_by.username if self.endorsed_by else None,
             assistance_type=self.facts.assistance_type if self.facts else None,
+            max_amount=self.facts.max_amount if self.facts else None,
+            overdue_on=self.overdue.deadline if self.overdue else None,
+            escalated=self.escalated,
         )
 
 

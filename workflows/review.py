@@ -32,6 +32,7 @@ from workflows.review_patches import (
 from workflows.review_relatives import ReviewRelatives
 
 with workflow.unsafe.imports_passed_through():
+    from rules.actions import APPEAL_RIGHT
     from rules.clock import BEIJING, beijing_date, end_of
     from rules.stages import MOVED_BY_STEPS, Stage, can_move, investigation_complete, next_stage
     from schemas import search
@@ -282,8 +283,7 @@ class ReviewWorkflow(ReviewActions, ReviewRelatives, ReviewClosure, RecordsDocum
             "refusal",
             "applicant",
             f"{self.kind_label}申请不予批准通知书",
-            f"经审核，您的{self.kind_label}申请不予批准。理由：{decision.reasons}。"
-            "如有异议，可依法申请行政复议或提起行政诉讼。",
+            f"经审核，您的{self.kind_label}申请不予批准。理由：{decision.reasons}。{APPEAL_RIGHT}",
             deliver_by=deliver.deadline,
         )
         if since(REFUSAL_DELIVERY):

@@ -18,6 +18,7 @@ from workflows.journal import Journal
 from workflows.review_patches import CLOSED_EARLY, since
 
 with workflow.unsafe.imports_passed_through():
+    from rules.actions import APPEAL_RIGHT
     from rules.stages import Action, Stage
     from schemas.review import ActionAck, CaseError, CaseOutcome, Decision, Termination, Withdrawal
     from schemas.staff import Actor
@@ -131,8 +132,7 @@ class ReviewClosure:
                 "terminated",
                 "applicant",
                 f"{self.kind_label}申请终止审核通知书",
-                f"您的{self.kind_label}申请已终止审核。理由：{closure.payload['reasons']}。"
-                "如有异议，可依法申请行政复议或提起行政诉讼。",
+                f"您的{self.kind_label}申请已终止审核。理由：{closure.payload['reasons']}。{APPEAL_RIGHT}",
             )
         closure.key = key
         return CaseOutcome(case_id=self.case_id, stage=self.stage.value)

@@ -271,7 +271,8 @@ FIRST_RUNS: dict[str, str] = {}
 
 async def scenario_ongoing(env: WorkflowEnvironment, app_id: str) -> None:
     """An enrolled dibao household's ongoing review: a caseworker proposes a lower amount, the approver returns
-    it with an opinion, the caseworker proposes again and the approver agrees; the next cycle begins."""
+    it with an opinion, (since v12) the review runs overdue and is escalated, the caseworker proposes again and
+    the approver agrees; the next cycle begins."""
     from datetime import datetime
 
     from infra.clock import BEIJING, today
@@ -304,6 +305,7 @@ async def scenario_ongoing(env: WorkflowEnvironment, app_id: str) -> None:
     await h.execute_update(SupervisionNames.PROPOSE_REVIEW, change)
     back = ReviewDecision(actor=approver, agree=False, opinion="请补充子女收入证明")
     await h.execute_update(SupervisionNames.DECIDE_REVIEW, back)
+    await env.sleep(timedelta(days=45))  # (since v12) past the review's last working day: escalated
     await h.execute_update(SupervisionNames.PROPOSE_REVIEW, change)
     try:
         await h.execute_update(SupervisionNames.DECIDE_REVIEW, ReviewDecision(actor=approver, agree=True))
@@ -408,12 +410,18 @@ async def scenario_discovery(env: WorkflowEnvironment, app_id: str) -> None:
 
 
 async def scenario_daily(env: WorkflowEnvironment, app_id: str) -> None:
-    """The district's morning on an empty register: no reviews to start, the digests, (since v7) the purge of
-    expired discovery lists."""
-    from schemas.supervision import SupervisionNames
+    """The district's morning: the digests, (since v7) the purge of expired discovery lists; (since v12) one new
+    recipient, whose review is started and then marked started (before v12: an empty register)."""
+    from datetime import datetime
 
+    from infra.clock import BEIJING, today
+    from schemas.supervision import SupervisionNames
+    from tests.support.supervision import seed_case
+
+    decided = datetime.combine(today() - timedelta(days=40), datetime.min.time(), BEIJING).replace(hour=10)
+    await seed_case(env.jiuzhu_pool, f"{app_id}-NEW", "341503106", decided)  # type: ignore[attr-defined]
     h = await env.client.start_workflow(SupervisionNames.DAILY, id=f"daily-{app_id}", task_queue=TASK_QUEUE)
-    await h.result()
+    assert (await h.result())["reviews_started"] == 1
 
 
 async def scenario_recheck(env: WorkflowEnvironment, app_id: str) -> None:

@@ -70,6 +70,26 @@ async def seed_case(
     )
 
 
+async def with_household(pool: asyncpg.Pool, case_id: str, hukou: str = "rural", member: str | None = None) -> None:
+    """The household of a seeded case on record (registered `hukou`, urban or rural), as the review or the roster
+    import keeps it, with its applicant `member` (an ID number) if given."""
+    household = await pool.fetchval(
+        "insert into households (township_code, address, hukou_type) "
+        "select township_code, '石婆店镇', $2 from cases where case_id = $1 returning id",
+        case_id,
+        hukou,
+    )
+    if member:
+        await pool.execute(
+            "insert into household_members (household_id, name, id_number, relation, is_applicant) "
+            "values ($1, '测试户', $2, '本人', true)",
+            household,
+            member,
+        )
+    await pool.execute("update cases set household_id = $1 where case_id = $2", household, case_id)
+    await pool.execute("update recipients set household_id = $1 where case_id = $2", household, case_id)
+
+
 async def add_case(
     pool: asyncpg.Pool,
     case_id: str,

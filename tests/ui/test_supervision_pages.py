@@ -189,6 +189,11 @@ async def test_digest_on_the_inbox_and_its_page(web: httpx.AsyncClient, pool: as
             {"referral_id": "R-2026-1", "bureau": "medical", "status": "delivered", "result_due": "2026-12-01"}
         ],
         "complaints": [{"complaint_no": "TS-1", "status": "accepted", "conclude_due": "2027-01-10"}],
+        "reviews": [{"case_id": "ONG-LATE", "applicant_name": "复核户", "due_on": "2026-10-09"}],
+        "proposals": [
+            {"case_id": "ONG-WAIT", "applicant_name": "待批户", "due_on": "2026-10-20", "proposed_on": "2026-10-22"}
+            | {"referred": True, "overdue": False}
+        ],
     }
     for day, place in (("2026-12-01", SHIPO), ("2026-12-02", SHIPO), ("2026-12-02", "341503")):
         await pool.execute(
@@ -201,9 +206,16 @@ async def test_digest_on_the_inbox_and_its_page(web: httpx.AsyncClient, pool: as
     await log_in(web, "shipo_jingban")
     inbox = (await web.get("/inbox")).text
     panel = inbox.split('data-testid="digest-panel"')[1].split("</p>")[0]
-    assert "石婆店镇 2026-12-02 每日提醒" in panel and re.findall(r'badge[^"]*">(\d+)<', panel) == ["1", "0", "1", "1"]
+    assert "石婆店镇 2026-12-02 每日提醒" in panel
+    assert re.findall(r'badge[^"]*">(\d+)<', panel) == ["1", "0", "1", "1", "1", "1"]
+    assert "动态管理复核超期" in panel and "复核意见待审批" in panel
     page = (await web.get("/supervision/digest")).text
     assert "LATE-1" in page and "区医保局" in page and "待签收" in page and "TS-1" in page and "办理中" in page
+    reviews = page.split('data-testid="reviews-overdue"')[1].split("</table>")[0]
+    assert "ONG-LATE" in reviews and "复核户" in reviews and "2026-10-09" in reviews
+    proposals = page.split('data-testid="review-proposals"')[1].split("</table>")[0]
+    assert "ONG-WAIT" in proposals and "已报区民政局" in proposals and "2026-10-22" in proposals
+    assert "已超期" not in proposals
     assert 'href="?day=2026-12-01"' in page
     earlier = (await web.get("/supervision/digest?day=2026-12-01")).text
     assert "石婆店镇 · 2026-12-01" in earlier

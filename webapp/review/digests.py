@@ -17,7 +17,7 @@ from db.supervision_repo import Digest
 from schemas.staff import Actor
 from webapp import authz
 
-LISTS = ("overdue", "due_soon", "referrals", "complaints")
+LISTS = ("overdue", "due_soon", "referrals", "complaints", "reviews", "proposals")
 
 
 def digest_place(actor: Actor) -> str | None:

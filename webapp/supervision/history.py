@@ -328,7 +328,10 @@ async def case_file_data(db: asyncpg.Pool, client: Client | None, row: CaseRow, 
     refused = await events_repo.refused_on(db, case_id)
     visit = next((e for e in events if e.kind == "home_visit" and e.by_district), None)
     flow = await temporal_events(client, row.workflow_id) if client is not None else None
-    amount = row.monthly_amount_fen
+    amount = row.monthly_amount_fen  # as the register has it now
+    held = "" if amount is None else f"{category_label(row.category)} 每月 {yuan(amount)} 元".strip()
+    if row.benefit_status == "stopped" and row.benefit_stopped_at is not None:
+        held += f"（已于 {beijing(row.benefit_stopped_at):%Y-%m-%d} 停发）"
     facts = [
         ("救助类型", row.assistance_type.label),
         ("申请人", f"{row.applicant_name}（{row.applicant_id_masked}）"),
@@ -337,7 +340,7 @@ async def case_file_data(db: asyncpg.Pool, client: Client | None, row: CaseRow, 
         ("办结时限", f"{row.deadline or '—'}{'（暂定）' if row.deadline_provisional else ''}"),
         ("当前环节", STAGE_LABELS.get(row.stage, row.stage)),
         ("审核确认时间", _when(row.decided_at) if row.decided_at else "—"),
-        ("保障类别与金额", "—" if amount is None else f"{category_label(row.category)} 每月 {yuan(amount)} 元".strip()),
+        ("保障类别与金额", held or "—"),
         ("办理层级", "区民政局" if row.handled_by == "district" else "乡镇（街道）"),
         ("政策版本", str(row.policy_version)),
     ]
