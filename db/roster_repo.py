@@ -37,6 +37,7 @@ HOUSEHOLD_COLUMNS = (
     "amount_fen",
     "people",
     "first_month",
+    "paid_from",
     "decided_at",
     "cadence",
     "last_review",
@@ -55,8 +56,8 @@ _TEMP = """
 create temp table roster_hh (
     key_no int primary key, applicant_id text, assistance_type text, township_code text, village_code text,
     address text, hukou_type text, phone text, applicant_name text, applicant_id_masked text, category text,
-    amount_fen bigint, people int, first_month date, decided_at timestamptz, cadence int, last_review date,
-    next_review date, account_kind text, bank_name text, account_number text, account_masked text,
+    amount_fen bigint, people int, first_month date, paid_from date, decided_at timestamptz, cadence int,
+    last_review date, next_review date, account_kind text, bank_name text, account_number text, account_masked text,
     holder_name text, holder_relation text, summary text, case_id text, household_id bigint
 ) on commit drop;
 create temp table roster_members (
@@ -192,10 +193,10 @@ async def import_roster(
         )
         await conn.execute(
             "insert into recipients (case_id, household_id, assistance_type, township_code, category, "
-            "monthly_amount_fen, people, first_payment_month, decided_at, review_cadence_months, next_review_on, "
-            "last_review_on, review_pending) "
+            "monthly_amount_fen, people, first_payment_month, paid_from, decided_at, review_cadence_months, "
+            "next_review_on, last_review_on, review_pending) "
             "select case_id, household_id, assistance_type, township_code, category, amount_fen, people, "
-            "first_month, decided_at, cadence, next_review, last_review, true from roster_hh"
+            "first_month, paid_from, decided_at, cadence, next_review, last_review, true from roster_hh"
         )
         await conn.execute(
             "insert into payment_accounts (case_id, kind, bank_name, account_number, account_masked, holder_name, "

@@ -10,6 +10,11 @@ dibao category one of the policy's, the monthly amount within the policy's stand
 applicant's name or a member's as guardian), the last review not in the future; each person: not twice in the
 file, not a member of a household receiving help already (in the database). A household imported before (same
 applicant's ID number and kind of assistance) is skipped, not checked again.
+
+From which month Jiuzhu pays the imported households (`Checked.paid_from`, `recipients.paid_from`): the import
+month while the policy's payroll day has not passed, else the next month (`rules.payroll.imported_paid_from`), or
+the cut-over month the administrator gives (not before the import month). Never a month before it: the national
+system paid those, whatever the household's start month.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from db import policy_repo, roster_repo
 from db.roster_repo import ImportResult, PlaceRow
 from infra.roster_file import RosterFileError, Table, error_sheet, read_table
 from rules.clock import BEIJING
+from rules.months import add_months
+from rules.payroll import imported_paid_from
 from rules.roster import ReviewDue, amount_problem, next_reviews
 from schemas.bank import PaymentAccount, check_holder
 from schemas.identity import mask_id
@@ -36,6 +43,7 @@ from schemas.review import AssistanceType
 from schemas.roster import BY_FIELD, COLUMNS, HEADER_FIELDS, RosterRow, header_key, parse_row, row_is_blank
 
 NO_POLICY = "尚无生效的政策版本，无法核对保障金标准：请先安装政策（jiuzhu up，或 jiuzhu policy add）"
+CUT_OVER_MONTHS = 12  # a cut-over month lies within this many months after the import month
 
 
 class RosterHeaderError(ValueError):
@@ -75,6 +83,7 @@ class Checked:
     errors: list[RowError]
     skipped: int  # households imported before
     policy: Policy
+    paid_from: date | None = None  # the first month Jiuzhu pays the file's households
 
     @property
     def members(self) -> int:
@@ -199,14 +208,46 @@ def _account_problems(a: RosterRow, rows: list[RosterRow], out: dict[str, Any]) 
     return []
 
 
-async def check(db: asyncpg.Connection | asyncpg.Pool, data: bytes, filename: str, today: date) -> Checked:
+def cut_over_month(text: str | None) -> date | None:
+    """The cut-over month the administrator typed ('YYYY-MM'), or None; RosterFileError (Chinese) if unreadable."""
+    v = (text or "").strip()
+    if not v:
+        return None
+    try:
+        return date.fromisoformat(f"{v}-01")
+    except ValueError:
+        raise RosterFileError(f"本系统首次发放月份格式不正确：{v}（应为YYYY-MM）") from None
+
+
+def first_month_paid(today: date, policy: Policy, cut_over: date | None) -> date:
+    """The first month Jiuzhu pays the imported households: the cut-over month if given (from the import month to
+    `CUT_OVER_MONTHS` months after it), else by the payroll day (`rules.payroll.imported_paid_from`)."""
+    if cut_over is None:
+        return imported_paid_from(today, policy.payroll.payroll_day)
+    month, cut_over = today.replace(day=1), cut_over.replace(day=1)
+    if cut_over < month:
+        raise RosterFileError(f"本系统首次发放月份不能早于导入当月（{month:%Y年%m月}）：此前各月已由全国系统发放")
+    if cut_over > add_months(month, CUT_OVER_MONTHS):
+        raise RosterFileError(f"本系统首次发放月份不能晚于导入当月之后{CUT_OVER_MONTHS}个月，请核对")
+    return cut_over
+
+
+async def check(
+    db: asyncpg.Connection | asyncpg.Pool, data: bytes, filename: str, today: date, cut_over: date | None = None
+) -> Checked:
     """Read and check the whole file; nothing is written. Raises RosterFileError / RosterHeaderError when the
-    file cannot be read as a roster at all."""
-    return await check_table(db, read_table(data, filename), hashlib.sha256(data).hexdigest(), filename, today)
+    file cannot be read as a roster at all (or the cut-over month is out of bounds)."""
+    table = read_table(data, filename)
+    return await check_table(db, table, hashlib.sha256(data).hexdigest(), filename, today, cut_over)
 
 
 async def check_table(
-    db: asyncpg.Connection | asyncpg.Pool, table: Table, file_sha256: str, filename: str, today: date
+    db: asyncpg.Connection | asyncpg.Pool,
+    table: Table,
+    file_sha256: str,
+    filename: str,
+    today: date,
+    cut_over: date | None = None,
 ) -> Checked:
     """`check`, of a file already read."""
     columns = map_headers(table.headers)
@@ -214,6 +255,7 @@ async def check_table(
         policy = await policy_repo.in_force(db, today)
     except LookupError:
         raise RosterFileError(NO_POLICY) from None
+    first_month = first_month_paid(today, policy, cut_over)
     places = _Places(await roster_repo.places(db))
     errors: dict[int, RowError] = {}
 
@@ -275,6 +317,7 @@ async def check_table(
         errors=sorted(errors.values(), key=lambda e: e.row),
         skipped=len(households) - len(fresh),
         policy=policy,
+        paid_from=first_month,
     )
 
 
@@ -287,6 +330,7 @@ def records(checked: Checked, today: date) -> tuple[list[tuple], list[tuple]]:
         [ReviewDue(f"{h.key[0]}|{h.key[1]}", h.cadence, h.applicant.last_review) for h in checked.households], today
     )
     households, members = [], []
+    paid_from = first_month_paid(today, checked.policy, checked.paid_from)
     for n, h in enumerate(checked.households):
         a, acc = h.applicant, h.account
         decided = datetime.combine(a.start_month - timedelta(days=1), time(12), tzinfo=BEIJING)
@@ -294,7 +338,7 @@ def records(checked: Checked, today: date) -> tuple[list[tuple], list[tuple]]:
         category = f"{h.category}类" if h.category else ""
         summary = (
             f"从社会救助信息系统名册导入（导入）：{_TYPE_LABELS[a.assistance_type]}{category}，{len(h.members)}人，"
-            f"每月{a.monthly_amount}元，自{a.start_month:%Y-%m}起发放；"
+            f"每月{a.monthly_amount}元，自{a.start_month:%Y-%m}起保障，本系统自{paid_from:%Y-%m}起发放；"
             f"上次复核{a.last_review or '不详'}，下次动态管理复核{next_review}"
         )
         households.append(
@@ -313,6 +357,7 @@ def records(checked: Checked, today: date) -> tuple[list[tuple], list[tuple]]:
                 to_fen(a.monthly_amount),
                 len(h.members),
                 a.start_month,
+                paid_from,
                 decided,
                 h.cadence,
                 a.last_review,
@@ -336,12 +381,22 @@ class Outcome:
     result: ImportResult | None  # None: a dry run, or refused for errors
 
 
-async def run(conn: asyncpg.Connection, data: bytes, filename: str, *, by: str, today: date, dry_run: bool) -> Outcome:
-    """Check the file and, unless a dry run or anything is wrong, import it all (or nothing)."""
+async def run(
+    conn: asyncpg.Connection,
+    data: bytes,
+    filename: str,
+    *,
+    by: str,
+    today: date,
+    dry_run: bool,
+    cut_over: date | None = None,
+) -> Outcome:
+    """Check the file and, unless a dry run or anything is wrong, import it all (or nothing); `cut_over`: the first
+    month Jiuzhu pays, if the administrator gives one."""
     before = await roster_repo.imported_file(conn, hashlib.sha256(data).hexdigest())
     if before is not None and not dry_run:
         return Outcome(None, ImportResult(before, already=True))
-    checked = await check(conn, data, filename, today)
+    checked = await check(conn, data, filename, today, cut_over)
     if dry_run or checked.errors:
         return Outcome(checked, None)
     hh, members = records(checked, today)

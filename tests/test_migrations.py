@@ -310,3 +310,36 @@ async def test_a_fresh_database_gets_the_pilot_first_default_as_version_1(pg_ser
             assert policy.review.default_approval_level is ApprovalLevel.DISTRICT
         finally:
             await conn.close()
+
+
+_IMPORTED = """
+with i as (insert into roster_imports (file_sha256, filename, imported_by, households, members, imported_at)
+           values ($1, 'r.csv', 'admin', 1, 1, $2) returning id)
+insert into roster_households (applicant_id_number, assistance_type, case_id, import_id)
+select $1, 'dibao', $1, id from i
+"""
+
+
+async def test_households_imported_before_get_the_first_month_jiuzhu_pays_them(pg_server: str) -> None:
+    """Migration 0035: an imported household's `paid_from` by its import's Beijing day and the payroll day in force
+    (the 10th): imported on 03-10 (Beijing) paid from March, on 03-11 from April; a reviewed one keeps none."""
+    async with new_database(pg_server, "mig_paid_from") as url:
+        upgrade(url, "0034")
+        conn = await connect(url)
+        await policy_repo.ensure_default(conn)
+        imported = {"A": datetime(2027, 3, 10, 15, 59, tzinfo=UTC), "B": datetime(2027, 3, 10, 16, 0, tzinfo=UTC)}
+        for case_id in ("A", "B", "R"):
+            await conn.execute(_CASE, case_id)
+            await conn.execute(
+                "insert into recipients (case_id, assistance_type, township_code, monthly_amount_fen, people, "
+                "first_payment_month, decided_at) values ($1, 'dibao', '341503106', 60000, 1, '2019-05-01', now())",
+                case_id,
+            )
+        for case_id, at in imported.items():
+            await conn.execute(_IMPORTED, case_id, at)
+        await conn.close()
+        upgrade(url)
+        conn = await connect(url)
+        rows = await conn.fetch("select case_id, paid_from from recipients order by case_id")
+        assert [tuple(r) for r in rows] == [("A", date(2027, 3, 1)), ("B", date(2027, 4, 1)), ("R", None)]
+        await conn.close()
