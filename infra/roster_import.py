@@ -3,8 +3,10 @@ administrator's page alike: read the file, check every row and every household (
 error sheet per row at fault), and, unless it is a dry run or anything is wrong, write it all in one transaction
 (`db.roster_repo.import_roster`).
 
-What is checked: each cell (`schemas.roster.RosterRow`: ID numbers with the GB 11643 check character, dates,
-amounts, the kinds); each household: its applicant's own row, township and village known (by name or code), the
+What is checked: each cell (`schemas.roster.RosterRow`: ID numbers with the GB 11643 check character, dates that
+exist, amounts, the kinds); the rows of a 家庭编号: one applicant's ID number and name, one 本人 row, and household
+columns on members' rows as on the applicant's (`schemas.roster.group_problems`); each household: its applicant's
+own row, a start month no later than next month, township and village known (by name or code), the
 dibao category one of the policy's, the monthly amount within the policy's standard for its size
 (`rules.roster.amount_problem`), the bank account (`schemas.bank.PaymentAccount`: Luhn for cards; in the
 applicant's name or a member's as guardian), the last review not in the future; each person: not twice in the
@@ -40,7 +42,17 @@ from schemas.identity import mask_id
 from schemas.money import to_fen
 from schemas.policy import Policy
 from schemas.review import AssistanceType
-from schemas.roster import BY_FIELD, COLUMNS, HEADER_FIELDS, RosterRow, header_key, parse_row, row_is_blank
+from schemas.roster import (
+    BY_FIELD,
+    COLUMNS,
+    HEADER_FIELDS,
+    RosterRow,
+    cell_text,
+    group_problems,
+    header_key,
+    parse_row,
+    row_is_blank,
+)
 
 NO_POLICY = "尚无生效的政策版本，无法核对保障金标准：请先安装政策（jiuzhu up，或 jiuzhu policy add）"
 CUT_OVER_MONTHS = 12  # a cut-over month lies within this many months after the import month
@@ -135,6 +147,22 @@ def _norm_id(value: Any) -> str:
     return str(value or "").strip().upper()
 
 
+def _group_problems(rows: list[tuple[int, list[Any], dict[str, Any]]], places: _Places) -> list[tuple[int, str]]:
+    """`schemas.roster.group_problems` of a household's rows (the applicant's own first, if it has one)."""
+    if _norm_id(rows[0][2].get("member_id")) != _norm_id(rows[0][2].get("applicant_id")):
+        return []  # no applicant's own row: said once, on the first row
+
+    def same_place(field: str, value: str, head: dict[str, Any]) -> bool:
+        township = places.township(cell_text(head.get("township")))
+        if township is None:
+            return True  # the applicant's row names no known township, and says so
+        if field == "township":
+            return places.township(value) == township
+        return places.village(township, value) == places.village(township, cell_text(head.get("village")))
+
+    return group_problems([(row_no, values) for row_no, _, values in rows], same_place)
+
+
 def _household_problems(
     rows: list[RosterRow], people: int, places: _Places, policy: Policy, today: date
 ) -> tuple[dict[str, Any], list[str]]:
@@ -176,6 +204,9 @@ def _household_problems(
     problems += _account_problems(a, rows, out)
     if a.last_review and a.last_review > today:
         problems.append(f"{BY_FIELD['last_review'].header}：不能晚于今天（{today}）")
+    latest = add_months(today.replace(day=1), 1)  # decided this month, paid from the next (从作出决定次月起)
+    if a.start_month > latest:
+        problems.append(f"{BY_FIELD['start_month'].header}：不能晚于{latest:%Y-%m}（尚未开始保障的家庭不能导入）")
     out["cadence"] = policy.ongoing_review.cadence_months(a.assistance_type, category)
     return out, problems
 
@@ -276,6 +307,9 @@ async def check_table(
     households: list[Household] = []
     for rows in groups.values():
         rows.sort(key=lambda r: _norm_id(r[2].get("member_id")) != _norm_id(r[2].get("applicant_id")))
+        raws = {row_no: raw for row_no, raw, _ in rows}
+        for row_no, problem in _group_problems(rows, places):
+            fault(row_no, raws[row_no], problem)
         parsed: list[tuple[int, RosterRow]] = []
         for n, (row_no, raw, values) in enumerate(rows):
             is_applicant = n == 0 and _norm_id(values.get("member_id")) == _norm_id(values.get("applicant_id"))
