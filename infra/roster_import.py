@@ -56,6 +56,11 @@ from schemas.roster import (
 
 NO_POLICY = "尚无生效的政策版本，无法核对保障金标准：请先安装政策（jiuzhu up，或 jiuzhu policy add）"
 CUT_OVER_MONTHS = 12  # a cut-over month lies within this many months after the import month
+# A person the import may not take (`db.roster_repo.taken`), by why; no case is named (the administrator reads none).
+TAKEN = {
+    "recipient": "成员身份证号：此人已是本区另一户正在享受救助的家庭成员（请与区民政局核实）",
+    "application": "成员身份证号：此人有未办结的低保或特困申请，办结前不能导入（请与区民政局核实）",
+}
 
 
 class RosterHeaderError(ValueError):
@@ -96,6 +101,7 @@ class Checked:
     skipped: int  # households imported before
     policy: Policy
     paid_from: date | None = None  # the first month Jiuzhu pays the file's households
+    rows_of: dict[str, tuple[int, list[Any]]] = field(default_factory=dict)  # person -> their row (number, cells)
 
     @property
     def members(self) -> int:
@@ -337,12 +343,10 @@ async def check_table(
             households.append(Household(key=(a.member_id, a.assistance_type), applicant=a, members=members, **facts))
     before = await roster_repo.imported_keys(db, [h.key for h in households])
     fresh = [h for h in households if h.key not in before]
-    elsewhere = await roster_repo.active_elsewhere(db, [m.member_id for h in fresh for m in h.members])
-    if elsewhere:
-        by_id = {_norm_id(v.get("member_id")): (n, raw) for rows in groups.values() for n, raw, v in rows}
-        for person in elsewhere:
-            n, raw = by_id[person]
-            fault(n, raw, "成员身份证号：此人已是本区另一户正在享受救助的家庭成员（请与区民政局核实）")
+    rows_of = {_norm_id(v.get("member_id")): (n, raw) for rows in groups.values() for n, raw, v in rows}
+    taken = await roster_repo.taken(db, [m.member_id for h in fresh for m in h.members])
+    for person, why in taken.items():
+        fault(*rows_of[person], TAKEN[why])
     return Checked(
         filename=filename,
         file_sha256=file_sha256,
@@ -352,6 +356,7 @@ async def check_table(
         skipped=len(households) - len(fresh),
         policy=policy,
         paid_from=first_month,
+        rows_of=rows_of,
     )
 
 
@@ -434,14 +439,22 @@ async def run(
     if dry_run or checked.errors:
         return Outcome(checked, None)
     hh, members = records(checked, today)
-    result = await roster_repo.import_roster(
-        conn,
-        file_sha256=checked.file_sha256,
-        filename=filename,
-        imported_by=by,
-        policy_version=checked.policy.version,
-        households=hh,
-        members=members,
-        skipped=checked.skipped,
-    )
+    try:
+        result = await roster_repo.import_roster(
+            conn,
+            file_sha256=checked.file_sha256,
+            filename=filename,
+            imported_by=by,
+            policy_version=checked.policy.version,
+            households=hh,
+            members=members,
+            skipped=checked.skipped,
+        )
+    except roster_repo.PeopleTaken as taken:  # since the check: another import, or an application, took them
+        errors = {e.row: e for e in checked.errors}
+        for person, why in taken.people.items():
+            row, raw = checked.rows_of[person]
+            errors.setdefault(row, RowError(row, raw)).messages.append(TAKEN[why])
+        checked.errors = sorted(errors.values(), key=lambda e: e.row)
+        return Outcome(checked, None)
     return Outcome(checked, result)
