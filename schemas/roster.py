@@ -234,7 +234,13 @@ def _amount(value: Any) -> Decimal:
         amount = Decimal(v)
     except InvalidOperation:
         raise PydanticCustomError("amount", f"金额格式不正确：{v}") from None
-    if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+    if not amount.is_finite():  # NaN, sNaN, Infinity: Decimal reads them, no amount is one
+        raise PydanticCustomError("amount", f"金额格式不正确：{v}")
+    try:
+        cents = amount.quantize(Decimal("0.01"))
+    except ArithmeticError:  # more digits than a Decimal keeps (1e30): decimal.InvalidOperation, not a ValueError
+        raise PydanticCustomError("amount", f"金额超出范围：{v}") from None
+    if amount <= 0 or amount != cents:
         raise PydanticCustomError("amount", f"金额应为大于0、最多两位小数的数：{v}")
     return amount
 

@@ -361,3 +361,26 @@ async def test_impossible_and_future_dates_are_refused(pool, column: str, value:
     headers, rows, _ = sample(1)
     rows[0][headers.index(column)] = value
     assert await dry_run_of(pool, headers, rows) == ([(2, problem)] if problem else [])
+
+
+@pytest.mark.parametrize(
+    ("cell", "problem"),
+    [
+        ("NaN", "金额格式不正确：NaN"),
+        ("nan", "金额格式不正确：nan"),
+        ("sNaN", "金额格式不正确：sNaN"),
+        ("Infinity", "金额格式不正确：Infinity"),
+        ("1e30", "金额超出范围：1e30"),
+    ],
+    ids=["NaN", "nan", "sNaN", "Infinity", "1e30"],
+)
+async def test_an_amount_decimal_reads_but_no_amount_is_gives_a_row_error(pool, cell: str, problem: str) -> None:
+    """On the applicant's row (the household's amount) and on a member's (checked against it): a row error, not a
+    decimal.InvalidOperation out of the check (a 500 on the page, a traceback from the command)."""
+    headers, rows, _ = sample(2)  # row 2: 王秀英 (tekun, alone); rows 3-5: 李秀英's household
+    rows[0][headers.index("月保障金（元）")] = cell
+    rows[2][headers.index("月保障金（元）")] = cell
+    assert await dry_run_of(pool, headers, rows) == [
+        (2, f"月保障金（元）：{problem}"),
+        (4, f"月保障金（元）：{problem}"),
+    ]

@@ -93,6 +93,16 @@ async def test_the_first_month_jiuzhu_pays_is_shown_and_may_be_typed(
     assert [m["paid_from"] for m in months] == [date(2027, 2, 1)]
 
 
+async def test_an_amount_of_nan_is_a_row_error_on_the_page(web: httpx.AsyncClient) -> None:
+    headers, rows, _ = sample(3)
+    rows[1][headers.index("月保障金（元）")] = "NaN"
+    r = await submit(web, write_rows(headers, rows, "csv"), "r.csv", "dry_run")
+    assert r.status_code == 422
+    assert re.findall(r"<tr><td>(\d+)</td><td>([^<]+)</td></tr>", r.text) == [
+        ("3", "月保障金（元）：金额格式不正确：NaN")
+    ]
+
+
 async def test_a_file_that_is_no_roster_is_refused_in_chinese(web: httpx.AsyncClient) -> None:
     r = await submit(web, "姓名,电话\n张三,1\n".encode(), "x.csv", "dry_run")
     assert r.status_code == 422
