@@ -16,7 +16,7 @@ import typer
 from cli._run import with_db
 from infra import clock
 from infra.roster_file import RosterFileError, kind_of, write_rows
-from infra.roster_import import Outcome, RosterHeaderError, run
+from infra.roster_import import Outcome, RosterHeaderError, cut_over_month, run
 from infra.roster_sample import sample as make_sample
 
 app = typer.Typer(no_args_is_help=True)
@@ -42,8 +42,10 @@ def _report(out: Outcome, file: Path, dry_run: bool) -> int:
         return 1
     if dry_run:
         typer.echo(
-            f"试导入通过：{len(c.households)} 户、{c.members} 人可导入，{c.skipped} 户已导入过 / "
-            f"dry run passed: {len(c.households)} households, {c.members} members, {c.skipped} already imported"
+            f"试导入通过：{len(c.households)} 户、{c.members} 人可导入，{c.skipped} 户已导入过；"
+            f"本系统自{c.paid_from:%Y年%m月}起发放 / "
+            f"dry run passed: {len(c.households)} households, {c.members} members, {c.skipped} already imported; "
+            f"paid from {c.paid_from:%Y-%m}"
         )
         return 0
     assert out.result is not None
@@ -60,16 +62,24 @@ def import_(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="roster .xlsx or .csv")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="check only; import nothing")] = False,
     by: Annotated[str, typer.Option(help="who imports it (recorded in the import log)")] = "cli",
+    paid_from: Annotated[
+        str | None,
+        typer.Option(
+            help="YYYY-MM: the first month Jiuzhu pays these households (cut-over); default: the import month "
+            "while its payroll day has not passed, else the next month"
+        ),
+    ] = None,
 ) -> None:
     """Import a roster of existing recipients: all of it, or nothing if any row is wrong."""
     try:
         kind_of(file.name)
+        cut_over = cut_over_month(paid_from)
     except RosterFileError as e:
         raise typer.BadParameter(str(e)) from None
     data = file.read_bytes()
 
     async def go(conn: asyncpg.Connection) -> Outcome:
-        return await run(conn, data, file.name, by=by, today=clock.today(), dry_run=dry_run)
+        return await run(conn, data, file.name, by=by, today=clock.today(), dry_run=dry_run, cut_over=cut_over)
 
     try:
         out = with_db(go)

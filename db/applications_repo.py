@@ -2,7 +2,10 @@
 
 Acceptance claims every household member's ID number under the case's type before the workflow starts,
 inside a transaction held until the start is done: the partial unique index makes a second intake for any of
-them wait for the first and then find it (`claim` answers the conflicting case). The case's first activity
+them wait for the first and then find it (`claim` answers the conflicting case). In the same transaction it
+refuses a household with a member who receives that help already, in any household (`recipient_people`,
+migration 0035: `AlreadyRecipient`); a roster import claims its people the same way while it writes them, so an
+acceptance under way and an import wait for each other. The case's first activity
 claims again (a case started elsewhere than the web app), quietly; a case that closes releases its rows in
 the same transaction as its closing event (`cases_repo.record_event`).
 """
@@ -38,6 +41,16 @@ class Taken(Exception):
         self.by = by
 
 
+class AlreadyRecipient(Exception):
+    """`claim` found one of the people active in the recipients register under the type (the household's case, and
+    where it lies: its village, else its township)."""
+
+    def __init__(self, case_id: str, place: str) -> None:
+        super().__init__(case_id)
+        self.case_id = case_id
+        self.place = place
+
+
 _INSERT = (
     "insert into open_applications (case_id, id_number, assistance_type, claimed_at) "
     "select $1, n, $3, coalesce($4, now()) from unnest($2::text[]) as n "
@@ -51,15 +64,24 @@ where o.released_at is null and o.id_number = any($1::text[]) and ($2::text is n
       and o.case_id <> coalesce($3, '')
 order by o.case_id, o.claimed_at
 """
+_RECIPIENT_OF = """
+select p.case_id, coalesce(c.village_code, c.township_code) as place
+from recipient_people p join cases c on c.case_id = p.case_id
+where p.stopped_at is null and p.id_number = any($1::text[]) and p.assistance_type = $2
+order by p.enrolled_at, p.case_id limit 1
+"""
 
 
 async def claim(conn: asyncpg.Connection, case_id: str, id_numbers: Sequence[str], assistance_type: str) -> None:
     """Claim the people for `case_id` in the caller's transaction; `Taken` (which rolls it back) if another open
-    case holds one of them under the type."""
-    await conn.execute(_INSERT, case_id, sorted(set(id_numbers)), assistance_type, None)
-    other = await conn.fetchrow(_OPEN_OF, sorted(set(id_numbers)), assistance_type, case_id)
+    case holds one of them under the type, `AlreadyRecipient` if one of them receives that help already."""
+    people = sorted(set(id_numbers))
+    await conn.execute(_INSERT, case_id, people, assistance_type, None)
+    other = await conn.fetchrow(_OPEN_OF, people, assistance_type, case_id)
     if other:
         raise Taken(OpenApplication(**other))
+    if enrolled := await conn.fetchrow(_RECIPIENT_OF, people, assistance_type):
+        raise AlreadyRecipient(enrolled["case_id"], enrolled["place"])
 
 
 async def claim_quietly(

@@ -11,7 +11,9 @@ failed, held or paid again) is never due again. A month before the payroll's own
 (some township's regular payroll of that month exists) and that has no line is still due: the recipient was
 enrolled after that payroll was drafted (drafted early, a notice ending after the payroll day, an outage), so
 it is paid, with its arrears, on the next payroll drafted. Months before the system's first payroll are not:
-they were paid before the system's time.
+they were paid before the system's time. Nor are an imported household's months before `recipients.paid_from`
+(the first month Jiuzhu pays it, `rules.payroll.imported_paid_from`), however long ago its start month: the
+national system paid those, even where another township's payrolls of those months exist.
 """
 
 from __future__ import annotations
@@ -34,10 +36,10 @@ select r.case_id, r.township_code, r.assistance_type, r.people, r.household_id, 
        * (1 + case when m.month = r.first_payment_month then r.arrears_months else 0 end) as amount_fen
 from recipients r
 cross join lateral (
-    select d::date as month from generate_series(greatest(r.first_payment_month, least($1::date, (
+    select d::date as month from generate_series(greatest(r.first_payment_month, r.paid_from, least($1::date, (
         select coalesce(min(y.month), $1::date) from payrolls y where y.seq = 0))), $1::date, interval '1 month') d
 ) m
-where r.first_payment_month <= $1
+where greatest(r.first_payment_month, r.paid_from) <= $1
   and (r.status = 'active' or (r.status = 'stopped' and r.stopped_at >= {_MONTH_START}))
   and ({run}m.month in (select y.month from payrolls y where y.seq = 0))
   and not exists (select 1 from payroll_lines l join payrolls y on y.id = l.payroll_id

@@ -13,11 +13,12 @@ from db import cases_repo, policy_repo
 from db.pool import Db
 from db.typed import every
 from db.where import Where
+from rules.access import district_of
 from rules.clock import beijing_date
 from rules.months import add_months
 from rules.payroll import arrears_months
 from schemas.money import from_fen, to_fen
-from schemas.review import CaseEvent, Enrolment
+from schemas.review import CaseEvent, Enrolment, EscalationIn, NotificationIn
 from schemas.supervision import OngoingApplied, RecipientToReview
 
 
@@ -181,9 +182,23 @@ async def reviewed_household(db: Db, case_id: str) -> ReviewedHousehold:
     return ReviewedHousehold(**row)
 
 
+_ENROL = (
+    "insert into recipients (case_id, household_id, assistance_type, township_code, category, monthly_amount_fen, "
+    "people, first_payment_month, decided_at, arrears_months, status, stopped_at, stop_reasons) "
+    "select case_id, household_id, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 from cases where case_id = $1 "
+    "on conflict (case_id) do nothing"
+)
+ONE_ACTIVE = "recipient_people_one_active"  # migration 0035: a person active once per kind of assistance
+
+
 async def enrol(conn: asyncpg.Connection, e: Enrolment) -> None:
     """Enter a decided case's household in the register, once, with the case's category and amount, and the
-    months of arrears its first payment brings under the case's policy version (rules/payroll.py)."""
+    months of arrears its first payment brings under the case's policy version (rules/payroll.py).
+
+    A member who receives this help already in another household (`recipient_people`: a case accepted before
+    acceptance checked it, or enrolled at the same moment) keeps the household out of the payroll: it is entered
+    stopped as of its decision (no month is due), its log says why and the district is told (escalation
+    `duplicate_recipient`), to settle which household the person belongs to. Never paid twice."""
     async with conn.transaction():
         case = await conn.fetchrow(
             "select accepted_at, deadline, policy_version from cases where case_id = $1", e.case_id
@@ -192,27 +207,64 @@ async def enrol(conn: asyncpg.Connection, e: Enrolment) -> None:
         arrears = arrears_months(
             rule, beijing_date(case["accepted_at"]), beijing_date(e.decided_at), case["deadline"], e.first_payment_month
         )
-        await conn.execute(
-            "insert into recipients (case_id, household_id, assistance_type, township_code, category, "
-            "monthly_amount_fen, people, first_payment_month, decided_at, arrears_months) "
-            "select case_id, household_id, $2, $3, $4, $5, $6, $7, $8, $9 from cases where case_id = $1 "
-            "on conflict (case_id) do nothing",
-            e.case_id,
-            e.assistance_type.value,
-            e.township_code,
-            e.category,
-            to_fen(e.monthly_amount),
-            e.people,
-            e.first_payment_month,
-            e.decided_at,
-            arrears,
-        )
+        row = (e.case_id, e.assistance_type.value, e.township_code, e.category, to_fen(e.monthly_amount), e.people)
+        row += (e.first_payment_month, e.decided_at, arrears)
+        try:
+            async with conn.transaction():
+                await conn.execute(_ENROL, *row, "active", None, None)
+        except asyncpg.UniqueViolationError as exc:
+            if exc.constraint_name != ONE_ACTIVE:
+                raise
+            await _enrol_held(conn, e, row)
         await conn.execute(
             "update cases set category = $2, monthly_amount_fen = $3 where case_id = $1",
             e.case_id,
             e.category,
             to_fen(e.monthly_amount),
         )
+
+
+async def _enrol_held(conn: asyncpg.Connection, e: Enrolment, row: tuple) -> None:
+    others = await conn.fetch(
+        "select distinct p.case_id from cases c join household_members m on m.household_id = c.household_id "
+        "join recipient_people p on p.id_number = m.id_number and p.assistance_type = $2 and p.stopped_at is null "
+        "where c.case_id = $1 and p.case_id <> $1 order by p.case_id",
+        e.case_id,
+        e.assistance_type.value,
+    )
+    named = "、".join(r["case_id"] for r in others)
+    why = (
+        f"家庭成员已是在册救助对象（案件 {named}），同一人不能重复享受{e.assistance_type.label}，"
+        "本户暂不发放，请区民政局核实"
+    )
+    await conn.execute(_ENROL, *row, "stopped", e.decided_at, why)
+    key = f"duplicate-recipient-{e.case_id}"
+    await cases_repo.add_escalation(
+        conn,
+        EscalationIn(
+            case_id=e.case_id,
+            escalation_key=key,
+            kind="duplicate_recipient",
+            deadline=e.first_payment_month,
+            at=e.decided_at,
+        ),
+    )
+    await cases_repo.queue_notification(
+        conn,
+        NotificationIn(
+            idempotency_key=key,
+            case_id=e.case_id,
+            audience=f"role:district_officer@{district_of(e.township_code)}",
+            kind="duplicate-recipient",
+            subject="重复在册，暂不发放",
+            body=f"案件 {e.case_id}：{why}",
+        ),
+    )
+    event = CaseEvent(
+        case_id=e.case_id, event_key=key, kind="duplicate_recipient", actor=None, actor_role=None,
+        payload={"summary": f"纳入保障时发现：{why}"}, occurred_at=e.decided_at,
+    )  # fmt: skip
+    await cases_repo.append_events(conn, [event])
 
 
 # ---- what the web app reads ------------------------------------------------------------------------------

@@ -2,10 +2,12 @@
 
 An import is one transaction: the file's households and members are COPY'd (asyncpg `copy_records_to_table`)
 into temporary tables, then households, members, cases (channel `imported`, closed at stage `enrolled`, no
-workflow), recipients (with their next review scheduled, `review_pending`), payment accounts, the case events
-that mark them imported, and the import log are written by a handful of set-based `insert ... select`. Imports
-are serialised by an advisory lock; a file whose SHA-256 is in `roster_imports` already changes nothing, and a
-household whose key (applicant's ID number, kind of assistance) was imported before is skipped.
+workflow), recipients (with their next review scheduled, `review_pending`; their people in `recipient_people` by
+its trigger), payment accounts, the case events that mark them imported, and the import log are written by a
+handful of set-based `insert ... select`. Imports are serialised by an advisory lock, under which the people are
+checked again (`taken`: a recipient now, or held by an open application); a file whose SHA-256 is in
+`roster_imports` already changes nothing, and a household whose key (applicant's ID number, kind of assistance)
+was imported before is skipped.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ HOUSEHOLD_COLUMNS = (
     "amount_fen",
     "people",
     "first_month",
+    "paid_from",
     "decided_at",
     "cadence",
     "last_review",
@@ -55,8 +58,8 @@ _TEMP = """
 create temp table roster_hh (
     key_no int primary key, applicant_id text, assistance_type text, township_code text, village_code text,
     address text, hukou_type text, phone text, applicant_name text, applicant_id_masked text, category text,
-    amount_fen bigint, people int, first_month date, decided_at timestamptz, cadence int, last_review date,
-    next_review date, account_kind text, bank_name text, account_number text, account_masked text,
+    amount_fen bigint, people int, first_month date, paid_from date, decided_at timestamptz, cadence int,
+    last_review date, next_review date, account_kind text, bank_name text, account_number text, account_masked text,
     holder_name text, holder_relation text, summary text, case_id text, household_id bigint
 ) on commit drop;
 create temp table roster_members (
@@ -113,16 +116,32 @@ async def imported_keys(db: Db, keys: Sequence[tuple[str, str]]) -> set[tuple[st
     return {(r["applicant_id_number"], r["assistance_type"]) for r in rows}
 
 
-async def active_elsewhere(db: Db, id_numbers: Sequence[str]) -> dict[str, str]:
-    """The people among `id_numbers` who are members of a household receiving help now: ID number -> its case."""
-    rows = await db.fetch(
-        "select distinct on (m.id_number) m.id_number, r.case_id from unnest($1::text[]) as x(id_number) "
-        "join household_members m on m.id_number = x.id_number "
-        "join recipients r on r.household_id = m.household_id and r.status = 'active' "
-        "order by m.id_number, r.case_id",
-        list(id_numbers),
-    )
-    return {r["id_number"]: r["case_id"] for r in rows}
+# Why a person cannot be imported: a member of a household receiving help now (dibao or tekun, any household), or
+# held by an open dibao/tekun application (`open_applications`, other than the import's own claim, $2).
+_TAKEN = """
+select x.id_number,
+       case when exists (select from recipient_people p where p.id_number = x.id_number and p.stopped_at is null)
+            then 'recipient' else 'application' end as why
+from unnest($1::text[]) as x(id_number)
+where exists (select from recipient_people p where p.id_number = x.id_number and p.stopped_at is null)
+   or exists (select from open_applications o where o.id_number = x.id_number and o.released_at is null
+              and o.case_id <> $2)
+"""
+
+
+async def taken(db: Db, id_numbers: Sequence[str], claim: str = "") -> dict[str, str]:
+    """The people among `id_numbers` who may not be imported: ID number -> 'recipient' (a member of a household
+    receiving help now) or 'application' (an open application holds them)."""
+    return {r["id_number"]: r["why"] for r in await db.fetch(_TAKEN, list(id_numbers), claim)}
+
+
+class PeopleTaken(Exception):
+    """Found under the import's lock (`taken`): another import or an application got there first; nothing is
+    written."""
+
+    def __init__(self, people: dict[str, str]) -> None:
+        super().__init__(f"{len(people)} people taken")
+        self.people = people
 
 
 @dataclass(frozen=True)
@@ -157,6 +176,21 @@ async def import_roster(
             "where h.applicant_id_number = t.applicant_id and h.assistance_type = t.assistance_type returning 1) "
             "select count(*) from gone"
         )
+        # The check again, under the lock (another import may have taken someone since the caller's check). The
+        # people are claimed as an application claims them first: an acceptance of one of them that is under way
+        # is waited for (then found), and one that comes now waits for this import (then finds them enrolled).
+        claim = f"roster:{file_sha256[:16]}"
+        await conn.execute(
+            "insert into open_applications (case_id, id_number, assistance_type) "
+            "select $1, m.id_number, t.assistance_type from roster_members m join roster_hh t using (key_no) "
+            "order by m.id_number on conflict do nothing",
+            claim,
+        )
+        people = await conn.fetchval(
+            "select array_agg(m.id_number) from roster_members m join roster_hh using (key_no)"
+        )
+        if found := await taken(conn, people or [], claim):
+            raise PeopleTaken(found)
         import_id = await conn.fetchval(
             "insert into roster_imports (file_sha256, filename, imported_by, households, members, skipped) "
             "values ($1, $2, $3, 0, 0, $4) returning id",
@@ -192,10 +226,10 @@ async def import_roster(
         )
         await conn.execute(
             "insert into recipients (case_id, household_id, assistance_type, township_code, category, "
-            "monthly_amount_fen, people, first_payment_month, decided_at, review_cadence_months, next_review_on, "
-            "last_review_on, review_pending) "
+            "monthly_amount_fen, people, first_payment_month, paid_from, decided_at, review_cadence_months, "
+            "next_review_on, last_review_on, review_pending) "
             "select case_id, household_id, assistance_type, township_code, category, amount_fen, people, "
-            "first_month, decided_at, cadence, next_review, last_review, true from roster_hh"
+            "first_month, paid_from, decided_at, cadence, next_review, last_review, true from roster_hh"
         )
         await conn.execute(
             "insert into payment_accounts (case_id, kind, bank_name, account_number, account_masked, holder_name, "
@@ -225,6 +259,7 @@ async def import_roster(
             "select applicant_id, assistance_type, case_id, $1 from roster_hh",
             import_id,
         )
+        await conn.execute("delete from open_applications where case_id = $1", claim)  # enrolled now
         row = await conn.fetchrow(
             "update roster_imports set households = (select count(*) from roster_hh), members = $2 where id = $1 "
             "returning id, file_sha256, filename, imported_by, households, members, skipped, imported_at",

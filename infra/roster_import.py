@@ -3,13 +3,20 @@ administrator's page alike: read the file, check every row and every household (
 error sheet per row at fault), and, unless it is a dry run or anything is wrong, write it all in one transaction
 (`db.roster_repo.import_roster`).
 
-What is checked: each cell (`schemas.roster.RosterRow`: ID numbers with the GB 11643 check character, dates,
-amounts, the kinds); each household: its applicant's own row, township and village known (by name or code), the
+What is checked: each cell (`schemas.roster.RosterRow`: ID numbers with the GB 11643 check character, dates that
+exist, amounts, the kinds); the rows of a 家庭编号: one applicant's ID number and name, one 本人 row, and household
+columns on members' rows as on the applicant's (`schemas.roster.group_problems`); each household: its applicant's
+own row, a start month no later than next month, township and village known (by name or code), the
 dibao category one of the policy's, the monthly amount within the policy's standard for its size
 (`rules.roster.amount_problem`), the bank account (`schemas.bank.PaymentAccount`: Luhn for cards; in the
 applicant's name or a member's as guardian), the last review not in the future; each person: not twice in the
 file, not a member of a household receiving help already (in the database). A household imported before (same
 applicant's ID number and kind of assistance) is skipped, not checked again.
+
+From which month Jiuzhu pays the imported households (`Checked.paid_from`, `recipients.paid_from`): the import
+month while the policy's payroll day has not passed, else the next month (`rules.payroll.imported_paid_from`), or
+the cut-over month the administrator gives (not before the import month). Never a month before it: the national
+system paid those, whatever the household's start month.
 """
 
 from __future__ import annotations
@@ -27,15 +34,33 @@ from db import policy_repo, roster_repo
 from db.roster_repo import ImportResult, PlaceRow
 from infra.roster_file import RosterFileError, Table, error_sheet, read_table
 from rules.clock import BEIJING
+from rules.months import add_months
+from rules.payroll import imported_paid_from
 from rules.roster import ReviewDue, amount_problem, next_reviews
 from schemas.bank import PaymentAccount, check_holder
 from schemas.identity import mask_id
 from schemas.money import to_fen
 from schemas.policy import Policy
 from schemas.review import AssistanceType
-from schemas.roster import BY_FIELD, COLUMNS, HEADER_FIELDS, RosterRow, header_key, parse_row, row_is_blank
+from schemas.roster import (
+    BY_FIELD,
+    COLUMNS,
+    HEADER_FIELDS,
+    RosterRow,
+    cell_text,
+    group_problems,
+    header_key,
+    parse_row,
+    row_is_blank,
+)
 
 NO_POLICY = "尚无生效的政策版本，无法核对保障金标准：请先安装政策（jiuzhu up，或 jiuzhu policy add）"
+CUT_OVER_MONTHS = 12  # a cut-over month lies within this many months after the import month
+# A person the import may not take (`db.roster_repo.taken`), by why; no case is named (the administrator reads none).
+TAKEN = {
+    "recipient": "成员身份证号：此人已是本区另一户正在享受救助的家庭成员（请与区民政局核实）",
+    "application": "成员身份证号：此人有未办结的低保或特困申请，办结前不能导入（请与区民政局核实）",
+}
 
 
 class RosterHeaderError(ValueError):
@@ -75,6 +100,8 @@ class Checked:
     errors: list[RowError]
     skipped: int  # households imported before
     policy: Policy
+    paid_from: date | None = None  # the first month Jiuzhu pays the file's households
+    rows_of: dict[str, tuple[int, list[Any]]] = field(default_factory=dict)  # person -> their row (number, cells)
 
     @property
     def members(self) -> int:
@@ -126,6 +153,22 @@ def _norm_id(value: Any) -> str:
     return str(value or "").strip().upper()
 
 
+def _group_problems(rows: list[tuple[int, list[Any], dict[str, Any]]], places: _Places) -> list[tuple[int, str]]:
+    """`schemas.roster.group_problems` of a household's rows (the applicant's own first, if it has one)."""
+    if _norm_id(rows[0][2].get("member_id")) != _norm_id(rows[0][2].get("applicant_id")):
+        return []  # no applicant's own row: said once, on the first row
+
+    def same_place(field: str, value: str, head: dict[str, Any]) -> bool:
+        township = places.township(cell_text(head.get("township")))
+        if township is None:
+            return True  # the applicant's row names no known township, and says so
+        if field == "township":
+            return places.township(value) == township
+        return places.village(township, value) == places.village(township, cell_text(head.get("village")))
+
+    return group_problems([(row_no, values) for row_no, _, values in rows], same_place)
+
+
 def _household_problems(
     rows: list[RosterRow], people: int, places: _Places, policy: Policy, today: date
 ) -> tuple[dict[str, Any], list[str]]:
@@ -167,6 +210,9 @@ def _household_problems(
     problems += _account_problems(a, rows, out)
     if a.last_review and a.last_review > today:
         problems.append(f"{BY_FIELD['last_review'].header}：不能晚于今天（{today}）")
+    latest = add_months(today.replace(day=1), 1)  # decided this month, paid from the next (从作出决定次月起)
+    if a.start_month > latest:
+        problems.append(f"{BY_FIELD['start_month'].header}：不能晚于{latest:%Y-%m}（尚未开始保障的家庭不能导入）")
     out["cadence"] = policy.ongoing_review.cadence_months(a.assistance_type, category)
     return out, problems
 
@@ -199,14 +245,46 @@ def _account_problems(a: RosterRow, rows: list[RosterRow], out: dict[str, Any]) 
     return []
 
 
-async def check(db: asyncpg.Connection | asyncpg.Pool, data: bytes, filename: str, today: date) -> Checked:
+def cut_over_month(text: str | None) -> date | None:
+    """The cut-over month the administrator typed ('YYYY-MM'), or None; RosterFileError (Chinese) if unreadable."""
+    v = (text or "").strip()
+    if not v:
+        return None
+    try:
+        return date.fromisoformat(f"{v}-01")
+    except ValueError:
+        raise RosterFileError(f"本系统首次发放月份格式不正确：{v}（应为YYYY-MM）") from None
+
+
+def first_month_paid(today: date, policy: Policy, cut_over: date | None) -> date:
+    """The first month Jiuzhu pays the imported households: the cut-over month if given (from the import month to
+    `CUT_OVER_MONTHS` months after it), else by the payroll day (`rules.payroll.imported_paid_from`)."""
+    if cut_over is None:
+        return imported_paid_from(today, policy.payroll.payroll_day)
+    month, cut_over = today.replace(day=1), cut_over.replace(day=1)
+    if cut_over < month:
+        raise RosterFileError(f"本系统首次发放月份不能早于导入当月（{month:%Y年%m月}）：此前各月已由全国系统发放")
+    if cut_over > add_months(month, CUT_OVER_MONTHS):
+        raise RosterFileError(f"本系统首次发放月份不能晚于导入当月之后{CUT_OVER_MONTHS}个月，请核对")
+    return cut_over
+
+
+async def check(
+    db: asyncpg.Connection | asyncpg.Pool, data: bytes, filename: str, today: date, cut_over: date | None = None
+) -> Checked:
     """Read and check the whole file; nothing is written. Raises RosterFileError / RosterHeaderError when the
-    file cannot be read as a roster at all."""
-    return await check_table(db, read_table(data, filename), hashlib.sha256(data).hexdigest(), filename, today)
+    file cannot be read as a roster at all (or the cut-over month is out of bounds)."""
+    table = read_table(data, filename)
+    return await check_table(db, table, hashlib.sha256(data).hexdigest(), filename, today, cut_over)
 
 
 async def check_table(
-    db: asyncpg.Connection | asyncpg.Pool, table: Table, file_sha256: str, filename: str, today: date
+    db: asyncpg.Connection | asyncpg.Pool,
+    table: Table,
+    file_sha256: str,
+    filename: str,
+    today: date,
+    cut_over: date | None = None,
 ) -> Checked:
     """`check`, of a file already read."""
     columns = map_headers(table.headers)
@@ -214,6 +292,7 @@ async def check_table(
         policy = await policy_repo.in_force(db, today)
     except LookupError:
         raise RosterFileError(NO_POLICY) from None
+    first_month = first_month_paid(today, policy, cut_over)
     places = _Places(await roster_repo.places(db))
     errors: dict[int, RowError] = {}
 
@@ -234,6 +313,9 @@ async def check_table(
     households: list[Household] = []
     for rows in groups.values():
         rows.sort(key=lambda r: _norm_id(r[2].get("member_id")) != _norm_id(r[2].get("applicant_id")))
+        raws = {row_no: raw for row_no, raw, _ in rows}
+        for row_no, problem in _group_problems(rows, places):
+            fault(row_no, raws[row_no], problem)
         parsed: list[tuple[int, RosterRow]] = []
         for n, (row_no, raw, values) in enumerate(rows):
             is_applicant = n == 0 and _norm_id(values.get("member_id")) == _norm_id(values.get("applicant_id"))
@@ -261,12 +343,10 @@ async def check_table(
             households.append(Household(key=(a.member_id, a.assistance_type), applicant=a, members=members, **facts))
     before = await roster_repo.imported_keys(db, [h.key for h in households])
     fresh = [h for h in households if h.key not in before]
-    elsewhere = await roster_repo.active_elsewhere(db, [m.member_id for h in fresh for m in h.members])
-    if elsewhere:
-        by_id = {_norm_id(v.get("member_id")): (n, raw) for rows in groups.values() for n, raw, v in rows}
-        for person in elsewhere:
-            n, raw = by_id[person]
-            fault(n, raw, "成员身份证号：此人已是本区另一户正在享受救助的家庭成员（请与区民政局核实）")
+    rows_of = {_norm_id(v.get("member_id")): (n, raw) for rows in groups.values() for n, raw, v in rows}
+    taken = await roster_repo.taken(db, [m.member_id for h in fresh for m in h.members])
+    for person, why in taken.items():
+        fault(*rows_of[person], TAKEN[why])
     return Checked(
         filename=filename,
         file_sha256=file_sha256,
@@ -275,6 +355,8 @@ async def check_table(
         errors=sorted(errors.values(), key=lambda e: e.row),
         skipped=len(households) - len(fresh),
         policy=policy,
+        paid_from=first_month,
+        rows_of=rows_of,
     )
 
 
@@ -287,6 +369,7 @@ def records(checked: Checked, today: date) -> tuple[list[tuple], list[tuple]]:
         [ReviewDue(f"{h.key[0]}|{h.key[1]}", h.cadence, h.applicant.last_review) for h in checked.households], today
     )
     households, members = [], []
+    paid_from = first_month_paid(today, checked.policy, checked.paid_from)
     for n, h in enumerate(checked.households):
         a, acc = h.applicant, h.account
         decided = datetime.combine(a.start_month - timedelta(days=1), time(12), tzinfo=BEIJING)
@@ -294,7 +377,7 @@ def records(checked: Checked, today: date) -> tuple[list[tuple], list[tuple]]:
         category = f"{h.category}类" if h.category else ""
         summary = (
             f"从社会救助信息系统名册导入（导入）：{_TYPE_LABELS[a.assistance_type]}{category}，{len(h.members)}人，"
-            f"每月{a.monthly_amount}元，自{a.start_month:%Y-%m}起发放；"
+            f"每月{a.monthly_amount}元，自{a.start_month:%Y-%m}起保障，本系统自{paid_from:%Y-%m}起发放；"
             f"上次复核{a.last_review or '不详'}，下次动态管理复核{next_review}"
         )
         households.append(
@@ -313,6 +396,7 @@ def records(checked: Checked, today: date) -> tuple[list[tuple], list[tuple]]:
                 to_fen(a.monthly_amount),
                 len(h.members),
                 a.start_month,
+                paid_from,
                 decided,
                 h.cadence,
                 a.last_review,
@@ -336,23 +420,41 @@ class Outcome:
     result: ImportResult | None  # None: a dry run, or refused for errors
 
 
-async def run(conn: asyncpg.Connection, data: bytes, filename: str, *, by: str, today: date, dry_run: bool) -> Outcome:
-    """Check the file and, unless a dry run or anything is wrong, import it all (or nothing)."""
+async def run(
+    conn: asyncpg.Connection,
+    data: bytes,
+    filename: str,
+    *,
+    by: str,
+    today: date,
+    dry_run: bool,
+    cut_over: date | None = None,
+) -> Outcome:
+    """Check the file and, unless a dry run or anything is wrong, import it all (or nothing); `cut_over`: the first
+    month Jiuzhu pays, if the administrator gives one."""
     before = await roster_repo.imported_file(conn, hashlib.sha256(data).hexdigest())
     if before is not None and not dry_run:
         return Outcome(None, ImportResult(before, already=True))
-    checked = await check(conn, data, filename, today)
+    checked = await check(conn, data, filename, today, cut_over)
     if dry_run or checked.errors:
         return Outcome(checked, None)
     hh, members = records(checked, today)
-    result = await roster_repo.import_roster(
-        conn,
-        file_sha256=checked.file_sha256,
-        filename=filename,
-        imported_by=by,
-        policy_version=checked.policy.version,
-        households=hh,
-        members=members,
-        skipped=checked.skipped,
-    )
+    try:
+        result = await roster_repo.import_roster(
+            conn,
+            file_sha256=checked.file_sha256,
+            filename=filename,
+            imported_by=by,
+            policy_version=checked.policy.version,
+            households=hh,
+            members=members,
+            skipped=checked.skipped,
+        )
+    except roster_repo.PeopleTaken as taken:  # since the check: another import, or an application, took them
+        errors = {e.row: e for e in checked.errors}
+        for person, why in taken.people.items():
+            row, raw = checked.rows_of[person]
+            errors.setdefault(row, RowError(row, raw)).messages.append(TAKEN[why])
+        checked.errors = sorted(errors.values(), key=lambda e: e.row)
+        return Outcome(checked, None)
     return Outcome(checked, result)

@@ -31,6 +31,16 @@ def first_payment_month(decided_on: date) -> date:
     return add_months(decided_on.replace(day=1), 1)
 
 
+def imported_paid_from(imported_on: date, payroll_day: int) -> date:
+    """The first month Jiuzhu pays a household imported from the national system's roster on `imported_on`
+    (Beijing): the import month while its payroll day has not passed (imported on that day or before it, the
+    month is still to be paid, and Jiuzhu's payroll of the day pays it), else the month after (the national
+    system paid the import month on its payroll day). Months before it were the national system's to pay and
+    are never due here, whatever the household's start month (保障起始年月)."""
+    month = imported_on.replace(day=1)
+    return month if imported_on.day <= payroll_day else add_months(month, 1)
+
+
 def arrears_months(
     rule: ArrearsRule, accepted_on: date, decided_on: date, deadline: date | None, first_month: date
 ) -> int:

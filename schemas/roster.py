@@ -4,13 +4,16 @@ validated with Chinese messages that name the column.
 
 A roster has one row per household member; the household's own columns (kind of assistance, category, amount,
 start month, place, bank account, last review) are read from the applicant's row (户主本人, the member whose ID
-number is the applicant's) and may be repeated or left blank on the other members' rows. Rows of one household
-share the applicant's ID number (or, where the file has one, the household number 家庭编号).
+number is the applicant's) and may be left blank on the other members' rows, or repeated, and then say the same
+(`group_problems`). Rows of one household share the applicant's ID number (or, where the file has one, the
+household number 家庭编号, and then the applicant's ID number and name as well: a 户序号 that restarts per village
+must not merge two households).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -189,7 +192,8 @@ ACCOUNT_KINDS = {
 }
 
 
-def _text(value: Any) -> str:
+def cell_text(value: Any) -> str:
+    """A cell as text: blank for None, a whole number without its ".0" (Excel numbers), stripped."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -199,7 +203,7 @@ def _text(value: Any) -> str:
 
 def _choice(table: dict[str, str], what: str) -> Any:
     def parse(value: Any) -> str:
-        v = _text(value)
+        v = cell_text(value)
         if not v:
             raise PydanticCustomError("missing", "不能为空")
         code = table.get(v) or table.get(v.lower())
@@ -212,25 +216,31 @@ def _choice(table: dict[str, str], what: str) -> Any:
 
 
 def _required(value: Any) -> str:
-    v = _text(value)
+    v = cell_text(value)
     if not v:
         raise PydanticCustomError("missing", "不能为空")
     return v
 
 
 def _optional(value: Any) -> str | None:
-    return _text(value) or None
+    return cell_text(value) or None
 
 
 def _amount(value: Any) -> Decimal:
-    v = _text(value).replace(",", "").replace("，", "").removesuffix("元")
+    v = cell_text(value).replace(",", "").replace("，", "").removesuffix("元")
     if not v:
         raise PydanticCustomError("missing", "不能为空")
     try:
         amount = Decimal(v)
     except InvalidOperation:
         raise PydanticCustomError("amount", f"金额格式不正确：{v}") from None
-    if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+    if not amount.is_finite():  # NaN, sNaN, Infinity: Decimal reads them, no amount is one
+        raise PydanticCustomError("amount", f"金额格式不正确：{v}")
+    try:
+        cents = amount.quantize(Decimal("0.01"))
+    except ArithmeticError:  # more digits than a Decimal keeps (1e30): decimal.InvalidOperation, not a ValueError
+        raise PydanticCustomError("amount", f"金额超出范围：{v}") from None
+    if amount <= 0 or amount != cents:
         raise PydanticCustomError("amount", f"金额应为大于0、最多两位小数的数：{v}")
     return amount
 
@@ -243,20 +253,19 @@ def _date_of(value: Any, *, month_only: bool) -> date | None:
         value = value.date()
     if isinstance(value, date):
         return value.replace(day=1) if month_only else value
-    v = _text(value)
+    v = cell_text(value)
     if not v:
         return None
     m = _MONTH.fullmatch(v)
-    try:
-        if m is None:
-            raise ValueError
-        day = int(m.group(3)) if m.group(3) else None
-        if day is None and not month_only:
-            raise ValueError
-        return date(int(m.group(1)), int(m.group(2)), 1 if month_only else day)
-    except ValueError:
+    day = int(m.group(3)) if m and m.group(3) else None
+    if m is None or (day is None and not month_only):
         shape = "YYYY-MM" if month_only else "YYYY-MM-DD"
-        raise PydanticCustomError("date", f"日期格式不正确：{v}（应为{shape}）") from None
+        raise PydanticCustomError("date", f"日期格式不正确：{v}（应为{shape}）")
+    try:
+        given = date(int(m.group(1)), int(m.group(2)), day or 1)
+    except ValueError:  # 2026-02-30, 2026-13
+        raise PydanticCustomError("date", f"日期不存在：{v}") from None
+    return given.replace(day=1) if month_only else given
 
 
 def _month(value: Any) -> date:
@@ -271,7 +280,7 @@ def _day(value: Any) -> date | None:
 
 
 def _phone(value: Any) -> str | None:
-    v = _text(value)
+    v = cell_text(value)
     if not v:
         return None
     try:
@@ -281,7 +290,7 @@ def _phone(value: Any) -> str | None:
 
 
 def _id(value: Any) -> str:
-    v = _text(value)
+    v = cell_text(value)
     if not v:
         raise PydanticCustomError("missing", "不能为空")
     return v
@@ -359,5 +368,57 @@ def _with_household_defaults(values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+HOUSEHOLD_FIELDS = tuple(c.field for c in COLUMNS if c.household)
+PLACE_FIELDS = frozenset({"township", "village"})  # compared by the place they name: `SamePlace`
+_OWN_ON_MEMBER_ROWS = frozenset({"phone"})  # a member's row may give the member's own phone number
+SamePlace = Callable[[str, str, dict[str, Any]], bool]  # (field, a member row's cell, the applicant's row)
+
+
+def group_problems(rows: Sequence[tuple[int, dict[str, Any]]], same_place: SamePlace) -> list[tuple[int, str]]:
+    """What is wrong with the rows one 家庭编号 groups, as (row, problem): `rows[0]` is the applicant's own row; every
+    other row must carry its 户主身份证号 and 户主姓名 (else it is another household's: a sequence number that restarts
+    per village), none may say 本人 again, and a household column a member's row fills in must say what the
+    applicant's row says (the township and village: the same place, by name or code, `same_place`)."""
+    head_no, head = rows[0]
+    out: list[tuple[int, str]] = []
+    for row_no, v in rows[1:]:
+        if cell_text(v.get("applicant_id")).upper() != cell_text(head.get("applicant_id")).upper():
+            header = BY_FIELD["applicant_id"].header
+            out.append((row_no, f"{header}：家庭编号与户主身份证号不一致（与第{head_no}行的户主不是同一人）"))
+        if cell_text(v.get("applicant_name")) != cell_text(head.get("applicant_name")):
+            header = BY_FIELD["applicant_name"].header
+            out.append((row_no, f"{header}：家庭编号与户主姓名不一致（与第{head_no}行不同）"))
+        if RELATIONS.get(cell_text(v.get("relation"))) == "self":
+            header = BY_FIELD["relation"].header
+            out.append((row_no, f"{header}：本户已有户主本人一行（第{head_no}行），不能再有一行“本人”"))
+        out += [(row_no, p) for p in _household_mismatches(head, v, head_no, same_place)]
+    return out
+
+
+def _household_mismatches(
+    head: dict[str, Any], member: dict[str, Any], head_no: int, same_place: SamePlace
+) -> list[str]:
+    given = [f for f in HOUSEHOLD_FIELDS if f not in _OWN_ON_MEMBER_ROWS and cell_text(member.get(f))]
+    try:
+        theirs = RosterRow.model_validate(head)
+    except ValidationError:
+        return []  # the applicant's own row is at fault, and says so
+    try:
+        mine = RosterRow.model_validate(head | {f: member[f] for f in given if f not in PLACE_FIELDS})
+    except ValidationError as exc:
+        return [f"{BY_FIELD[str(e['loc'][0])].header}：{e['msg']}" for e in exc.errors() if e["loc"]]
+
+    def differs(f: str) -> bool:
+        if f in PLACE_FIELDS:
+            return not same_place(f, cell_text(member[f]), head)
+        return _same(f, getattr(mine, f)) != _same(f, getattr(theirs, f))
+
+    return [f"{BY_FIELD[f].header}：与户主本人一行（第{head_no}行）不一致" for f in given if differs(f)]
+
+
+def _same(field: str, value: Any) -> Any:
+    return value.removesuffix("类") if field == "category" and isinstance(value, str) else value
+
+
 def row_is_blank(values: dict[str, Any]) -> bool:
-    return all(not _text(v) for v in values.values())
+    return all(not cell_text(v) for v in values.values())

@@ -310,3 +310,97 @@ async def test_a_fresh_database_gets_the_pilot_first_default_as_version_1(pg_ser
             assert policy.review.default_approval_level is ApprovalLevel.DISTRICT
         finally:
             await conn.close()
+
+
+_IMPORTED = """
+with i as (insert into roster_imports (file_sha256, filename, imported_by, households, members, imported_at)
+           values ($1, 'r.csv', 'admin', 1, 1, $2) returning id)
+insert into roster_households (applicant_id_number, assistance_type, case_id, import_id)
+select $1, 'dibao', $1, id from i
+"""
+
+
+async def test_households_imported_before_get_the_first_month_jiuzhu_pays_them(pg_server: str) -> None:
+    """Migration 0035: an imported household's `paid_from` by its import's Beijing day and the payroll day in force
+    (the 10th): imported on 03-10 (Beijing) paid from March, on 03-11 from April; a reviewed one keeps none."""
+    async with new_database(pg_server, "mig_paid_from") as url:
+        upgrade(url, "0034")
+        conn = await connect(url)
+        await policy_repo.ensure_default(conn)
+        imported = {"A": datetime(2027, 3, 10, 15, 59, tzinfo=UTC), "B": datetime(2027, 3, 10, 16, 0, tzinfo=UTC)}
+        for case_id in ("A", "B", "R"):
+            await conn.execute(_CASE, case_id)
+            await conn.execute(
+                "insert into recipients (case_id, assistance_type, township_code, monthly_amount_fen, people, "
+                "first_payment_month, decided_at) values ($1, 'dibao', '341503106', 60000, 1, '2019-05-01', now())",
+                case_id,
+            )
+        for case_id, at in imported.items():
+            await conn.execute(_IMPORTED, case_id, at)
+        await conn.close()
+        upgrade(url)
+        conn = await connect(url)
+        rows = await conn.fetch("select case_id, paid_from from recipients order by case_id")
+        assert [tuple(r) for r in rows] == [("A", date(2027, 3, 1)), ("B", date(2027, 4, 1)), ("R", None)]
+        await conn.close()
+
+
+async def test_the_active_register_fills_recipient_people_and_the_earlier_decision_keeps_a_person(
+    pg_server: str,
+) -> None:
+    """Migration 0035: each member of an active household under its kind; a person active twice already (two
+    households) is kept by the earlier decision, the later one escalated to the district; a stopped household holds
+    nobody; then the triggers follow."""
+    async with new_database(pg_server, "mig_people") as url:
+        upgrade(url, "0034")
+        conn = await connect(url)
+        await policy_repo.ensure_default(conn)
+        households = {}
+        for case_id, people, status, decided in (
+            ("LATER", ["P1", "P2"], "active", datetime(2026, 6, 1, tzinfo=UTC)),
+            ("EARLIER", ["P2", "P3"], "active", datetime(2026, 5, 1, tzinfo=UTC)),
+            ("STOPPED", ["P4"], "stopped", datetime(2026, 4, 1, tzinfo=UTC)),
+        ):
+            households[case_id] = await conn.fetchval(
+                "insert into households (township_code, address, hukou_type) values ('341503106', '-', 'rural') "
+                "returning id"
+            )
+            for p in people:
+                await conn.execute(
+                    "insert into household_members (household_id, name, id_number, relation) "
+                    "values ($1, '-', $2, 'self')",
+                    households[case_id],
+                    p,
+                )
+            await conn.execute(_CASE, case_id)
+            await conn.execute(
+                "insert into recipients (case_id, household_id, assistance_type, township_code, monthly_amount_fen, "
+                "people, first_payment_month, decided_at, status) values ($1, $2, 'dibao', '341503106', 60000, 1, "
+                "'2026-06-01', $3, $4)",
+                case_id,
+                households[case_id],
+                decided,
+                status,
+            )
+        await conn.close()
+        upgrade(url)
+        conn = await connect(url)
+        people = "select case_id, id_number from recipient_people where stopped_at is null order by id_number"
+        assert [tuple(r) for r in await conn.fetch(people)] == [("LATER", "P1"), ("EARLIER", "P2"), ("EARLIER", "P3")]
+        # The later household is the district's to settle: an escalation on its case, and a notice.
+        flagged = await conn.fetch("select case_id, escalation_key, kind from escalations")
+        assert [tuple(r) for r in flagged] == [("LATER", "duplicate-recipient-LATER", "duplicate_recipient")]
+        told = await conn.fetch("select case_id, audience, body from notifications")
+        assert [tuple(r) for r in told] == [
+            (
+                "LATER",
+                "role:district_officer@341503",
+                "案件 LATER：家庭成员同时是另一户的在册救助对象（同一人重复享受同类救助），请区民政局核实处理",
+            )
+        ]
+        await conn.execute("update recipients set status = 'stopped', stopped_at = now() where case_id = 'EARLIER'")
+        await conn.execute("update recipients set status = 'active', stopped_at = null where case_id = 'STOPPED'")
+        assert [tuple(r) for r in await conn.fetch(people)] == [("LATER", "P1"), ("STOPPED", "P4")]
+        await conn.close()
+        downgrade(url, "0034")
+        upgrade(url)

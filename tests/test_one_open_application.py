@@ -13,7 +13,7 @@ import pytest
 
 from tests.support.clients import SHUNHE, csrf_token, login
 from tests.support.clock import SkippingEnvironment, beijing
-from tests.support.factories import application
+from tests.support.factories import application, intake_form
 from webapp.review.intake import open_case_warning
 
 START = beijing(2026, 11, 24, 9, 30)
@@ -86,20 +86,7 @@ async def test_second_open_application_is_refused_until_the_first_is_withdrawn(
     masked = first["household"]["members"][0]["id_number"]
     assert [tuple(x) for x in logged] == [("household.lookup", f"{masked[:6]}********{masked[-4:]}")]
     # the intake form: the same refusal, with a link to the open case
-    data = {
-        "csrftoken": csrf_token(page.text),
-        "draft_id": "341503106-20261124-a1b2c3",
-        "assistance_type": "dibao",
-        "channel": "counter",
-        "village_code": "341503106201",
-        "address": "示范村一 王家庄 12 号",
-        "hukou_type": "rural",
-        "members-0-name": "王大山",
-        "members-0-id_number": first["household"]["members"][0]["id_number"],
-        "members-0-relation": "self",
-        "members-0-able_to_work": "yes",
-        "attachments": ["户口簿", "居民身份证"],
-    }
+    data = intake_form(csrf_token(page.text), "王大山", first["household"]["members"][0]["id_number"])
     r = await web.post("/cases/new", data=data)
     assert r.status_code == 409
     assert (

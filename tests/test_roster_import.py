@@ -276,3 +276,111 @@ async def test_an_error_sheet_is_for_the_administrator_who_ran_the_check_only(po
     assert await roster_repo.error_sheet(pool, "check-0123456789abcdef", "admin2") is None
     await pool.execute("update roster_checks set created_at = now() - interval '25 hours'")
     assert await roster_repo.error_sheet(pool, "check-0123456789abcdef", "admin") is None  # kept a day
+
+
+async def dry_run_of(pool: asyncpg.Pool, headers: list[str], rows: list[list[str]]) -> list[tuple[int, str]]:
+    out = await run(pool, write_rows(headers, rows, "csv"), "r.csv", dry_run=True)
+    return [(e.row, e.message) for e in out.checked.errors]
+
+
+async def test_two_households_sharing_a_household_number_are_refused_not_merged(pool) -> None:
+    """A 家庭编号 that restarts per village: 甲's household (石婆店镇, 1920.00, B, rows 2-4) and 乙's (顺河镇,
+    1260.00, C, its own account, rows 5-6) under the same number "1". Every row of 乙's says it is another
+    household's, 乙's own row also that the household has its 本人 already and every household column that differs;
+    nothing is taken (the old code made one household of 甲 in 石婆店镇 at 1920.00 with 乙's people, and dropped the
+    rest)."""
+    headers, rows, _ = sample(3)
+    rows = rows[1:]  # 甲 = H000002 (3 people), 乙 = H000003 (2 people)
+    for r in rows:
+        r[headers.index("家庭编号")] = "1"
+    not_theirs = [
+        "户主身份证号：家庭编号与户主身份证号不一致（与第2行的户主不是同一人）",
+        "户主姓名：家庭编号与户主姓名不一致（与第2行不同）",
+    ]
+    differs = ["乡镇（街道）", "村（社区）", "家庭住址", "保障类别", "月保障金（元）", "保障起始年月", "账户类型",
+               "开户银行", "银行账号", "账户户名", "上次复核日期"]  # fmt: skip
+    second_self = "与户主关系：本户已有户主本人一行（第2行），不能再有一行“本人”"
+    assert await dry_run_of(pool, headers, rows) == [
+        (5, "；".join([*not_theirs, second_self] + [f"{c}：与户主本人一行（第2行）不一致" for c in differs])),
+        (6, "；".join(not_theirs)),
+    ]
+    # The same without 乙's household columns on its own row: still another household's, and a second 本人.
+    for c in (*differs, "城乡类别", "救助类型"):
+        rows[3][headers.index(c)] = ""
+    assert await dry_run_of(pool, headers, rows) == [
+        (5, "；".join([*not_theirs, second_self])),
+        (6, "；".join(not_theirs)),
+    ]
+    # With their own numbers (as the sample has them), both pass.
+    _, fixed, _ = sample(3)
+    out = await run(pool, write_rows(headers, fixed[1:], "csv"), "r.csv", dry_run=True)
+    assert (out.checked.errors, len(out.checked.households)) == ([], 2)
+
+
+async def test_a_second_self_row_of_one_applicant_is_refused(pool) -> None:
+    headers, rows, _ = sample(2)
+    rows[2][headers.index("与户主关系")] = "户主"  # 张秀英, the spouse, says 户主 too
+    assert await dry_run_of(pool, headers, rows) == [
+        (4, "与户主关系：本户已有户主本人一行（第3行），不能再有一行“本人”")
+    ]
+
+
+async def test_a_member_row_that_says_another_township_or_amount_is_refused_not_dropped(pool) -> None:
+    """A household column on a member's row may be left blank or repeat the applicant's, in any spelling (a code for
+    the name, 1920 for 1920.00, B类 for B); saying something else is an error on that row (it was dropped)."""
+    headers, rows, _ = sample(2)  # H000002: rows 3 (李秀英, 本人), 4, 5
+    col = headers.index
+    rows[2][col("乡镇（街道）")], rows[2][col("月保障金（元）")], rows[2][col("保障类别")] = "341503106", "1920", "B类"
+    rows[2][col("村（社区）")], rows[2][col("救助类型")] = "石婆店镇示范村二", "最低生活保障"
+    assert await dry_run_of(pool, headers, rows) == []
+    rows[2][col("乡镇（街道）")], rows[2][col("村（社区）")] = "顺河镇", "顺河镇示范村一"
+    rows[3][col("月保障金（元）")], rows[3][col("保障起始年月")] = "1900.00", "2016-03"
+    assert await dry_run_of(pool, headers, rows) == [
+        (4, "乡镇（街道）：与户主本人一行（第3行）不一致；村（社区）：与户主本人一行（第3行）不一致"),
+        (5, "月保障金（元）：与户主本人一行（第3行）不一致；保障起始年月：与户主本人一行（第3行）不一致"),
+    ]
+    rows[2][col("乡镇（街道）")], rows[2][col("村（社区）")] = "", ""
+    rows[3][col("月保障金（元）")], rows[3][col("保障起始年月")] = "一千", ""
+    assert await dry_run_of(pool, headers, rows) == [(5, "月保障金（元）：金额格式不正确：一千")]
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "problem"),
+    [
+        ("保障起始年月", "2026-02-30", "保障起始年月：日期不存在：2026-02-30"),
+        ("保障起始年月", "2026-13", "保障起始年月：日期不存在：2026-13"),
+        ("保障起始年月", "2027-02", "保障起始年月：不能晚于2027-01（尚未开始保障的家庭不能导入）"),
+        ("保障起始年月", "2027-01", None),  # decided in December, paid from January (从作出决定次月起)
+        ("上次复核日期", "2026-02-29", "上次复核日期：日期不存在：2026-02-29"),
+        ("上次复核日期", "2024-02-29", None),
+    ],
+    ids=["feb-30", "month-13", "future", "next-month", "feb-29-2026", "feb-29-2024"],
+)
+async def test_impossible_and_future_dates_are_refused(pool, column: str, value: str, problem: str | None) -> None:
+    """On 2026-12-04 (TODAY)."""
+    headers, rows, _ = sample(1)
+    rows[0][headers.index(column)] = value
+    assert await dry_run_of(pool, headers, rows) == ([(2, problem)] if problem else [])
+
+
+@pytest.mark.parametrize(
+    ("cell", "problem"),
+    [
+        ("NaN", "金额格式不正确：NaN"),
+        ("nan", "金额格式不正确：nan"),
+        ("sNaN", "金额格式不正确：sNaN"),
+        ("Infinity", "金额格式不正确：Infinity"),
+        ("1e30", "金额超出范围：1e30"),
+    ],
+    ids=["NaN", "nan", "sNaN", "Infinity", "1e30"],
+)
+async def test_an_amount_decimal_reads_but_no_amount_is_gives_a_row_error(pool, cell: str, problem: str) -> None:
+    """On the applicant's row (the household's amount) and on a member's (checked against it): a row error, not a
+    decimal.InvalidOperation out of the check (a 500 on the page, a traceback from the command)."""
+    headers, rows, _ = sample(2)  # row 2: 王秀英 (tekun, alone); rows 3-5: 李秀英's household
+    rows[0][headers.index("月保障金（元）")] = cell
+    rows[2][headers.index("月保障金（元）")] = cell
+    assert await dry_run_of(pool, headers, rows) == [
+        (2, f"月保障金（元）：{problem}"),
+        (4, f"月保障金（元）：{problem}"),
+    ]

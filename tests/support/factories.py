@@ -74,6 +74,24 @@ def application(
     )
 
 
+def intake_form(csrf: str, name: str, id_number: str) -> dict:
+    """The intake page's form (`/cases/new`) for a dibao application of one person at 石婆店镇示范村一."""
+    return {
+        "csrftoken": csrf,
+        "draft_id": "341503106-20261124-a1b2c3",
+        "assistance_type": "dibao",
+        "channel": "counter",
+        "village_code": "341503106201",
+        "address": "示范村一 王家庄 12 号",
+        "hukou_type": "rural",
+        "members-0-name": name,
+        "members-0-id_number": id_number,
+        "members-0-relation": "self",
+        "members-0-able_to_work": "yes",
+        "attachments": ["户口簿", "居民身份证"],
+    }
+
+
 # A holiday notice for a year that has none built in (the calendar import's tests)
 NOTICE_2030 = {
     "year": 2030,

@@ -20,7 +20,7 @@ from tests.support.clients import csrf_token, log_in, login
 pytestmark = pytest.mark.web(user="admin")
 
 
-async def submit(web: httpx.AsyncClient, data: bytes, name: str, mode: str) -> httpx.Response:
+async def submit(web: httpx.AsyncClient, data: bytes, name: str, mode: str, paid_from: str = "") -> httpx.Response:
     page = await web.get("/admin/roster")
     assert page.status_code == 200
     form = {
@@ -29,6 +29,7 @@ async def submit(web: httpx.AsyncClient, data: bytes, name: str, mode: str) -> h
         "filename": name,
         "content": base64.b64encode(data).decode(),
         "mode": mode,
+        "paid_from": paid_from,
     }
     return await web.post("/admin/roster", data=form)
 
@@ -69,6 +70,36 @@ async def test_a_dry_run_lists_the_errors_and_offers_the_sheet_then_the_fixed_fi
         ("roster.errors", "admin"),
         ("roster.import", "admin"),
         ("roster.import", "admin"),
+    ]
+
+
+async def test_the_first_month_jiuzhu_pays_is_shown_and_may_be_typed(
+    web: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    """On 2026-11-24, after November's payroll day: paid from December, unless the administrator gives a cut-over
+    month, from November (the import month) on."""
+    headers, rows, _ = sample(3)
+    data = write_rows(headers, rows, "csv")
+    r = await submit(web, data, "r.csv", "dry_run")
+    assert r.status_code == 200 and "本系统自2026年12月起发放。" in r.text
+    r = await submit(web, data, "r.csv", "dry_run", paid_from="2027-02")
+    assert r.status_code == 200 and "本系统自2027年02月起发放。" in r.text
+    r = await submit(web, data, "r.csv", "import", paid_from="2026-10")
+    assert r.status_code == 422
+    assert "本系统首次发放月份不能早于导入当月（2026年11月）：此前各月已由全国系统发放" in r.text
+    r = await submit(web, data, "r.csv", "import", paid_from="2027-02")
+    assert r.status_code == 303
+    months = await pool.fetch("select distinct paid_from from recipients")
+    assert [m["paid_from"] for m in months] == [date(2027, 2, 1)]
+
+
+async def test_an_amount_of_nan_is_a_row_error_on_the_page(web: httpx.AsyncClient) -> None:
+    headers, rows, _ = sample(3)
+    rows[1][headers.index("月保障金（元）")] = "NaN"
+    r = await submit(web, write_rows(headers, rows, "csv"), "r.csv", "dry_run")
+    assert r.status_code == 422
+    assert re.findall(r"<tr><td>(\d+)</td><td>([^<]+)</td></tr>", r.text) == [
+        ("3", "月保障金（元）：金额格式不正确：NaN")
     ]
 
 
@@ -129,7 +160,11 @@ async def test_an_imported_household_shows_in_the_household_view_and_its_case_pa
     case_page = await web.get(f"/cases/{case_id}")
     assert case_page.status_code == 200
     assert "本案从全国社会救助信息系统的救助对象名册导入" in case_page.text
-    assert "从社会救助信息系统名册导入（导入）：最低生活保障B类，3人，每月1920.00元，自2016-02起发放" in case_page.text
+    summary = (
+        "从社会救助信息系统名册导入（导入）：最低生活保障B类，3人，每月1920.00元，"
+        "自2016-02起保障，本系统自2026-12起发放"
+    )
+    assert summary in case_page.text
     assert "动态管理复核（导入）：上次复核 2026-01-07" in case_page.text
 
 

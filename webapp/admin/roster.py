@@ -25,7 +25,7 @@ from fastapi.responses import Response
 from db import roster_repo
 from infra import clock
 from infra.roster_file import RosterFileError, kind_of, write_rows
-from infra.roster_import import Outcome, RosterHeaderError, run
+from infra.roster_import import Outcome, RosterHeaderError, cut_over_month, run
 from infra.roster_sample import sample
 from schemas.roster import COLUMNS
 from schemas.staff import Actor
@@ -74,19 +74,22 @@ def _file(content: str, filename: str) -> tuple[bytes, str]:
         raise RosterFileError("文件内容无法读取，请重新选择文件") from None
 
 
-RosterForm = form_model("RosterForm", "content filename", mode="dry_run")
+RosterForm = form_model("RosterForm", "content filename paid_from", mode="dry_run")
 
 
 @router.post("/admin/roster")
 async def check_or_import(
     request: Request, fields: Annotated[RosterForm, Form()], *, actor: AdminActor, db: Db
 ) -> Response:
-    """`mode` dry_run: check and list the errors; import: check and, if nothing is wrong, import."""
+    """`mode` dry_run: check and list the errors; import: check and, if nothing is wrong, import. `paid_from`: the
+    cut-over month ('YYYY-MM'), if the administrator gives one."""
     dry_run = fields.mode != "import"
     try:
         data, name = _file(fields.content, fields.filename)
+        cut_over = cut_over_month(fields.paid_from)
         async with db.acquire() as conn:
-            out = await run(conn, data, name, by=actor.username, today=clock.today(), dry_run=dry_run)
+            today = clock.today()
+            out = await run(conn, data, name, by=actor.username, today=today, dry_run=dry_run, cut_over=cut_over)
     except (RosterFileError, RosterHeaderError) as e:
         return await _page(request, actor, db, problem=str(e), status=422)
     c = out.checked
@@ -124,6 +127,7 @@ def _result(out: Outcome, name: str) -> dict[str, Any]:
         "members": c.members,
         "skipped": c.skipped,
         "errors": [{"row": e.row, "message": e.message} for e in c.errors[:SHOWN]],
+        "paid_from": f"{c.paid_from:%Y年%m月}" if c.paid_from else "",
         "error_count": len(c.errors),
         "dry_run": out.result is None and not c.errors,
     }

@@ -71,7 +71,7 @@ _ERRORS = error_responses(
         409: {
             "model": ErrorBody,
             "description": "申请编号已被使用（application_id_taken），或家庭成员已有未办结的同类申请"
-            "（open_case_exists；有权查看时附 case_id 和 link）",
+            "（open_case_exists），或已是同类在册救助对象（already_recipient）；有权查看时附 case_id 和 link",
         },
     },
 )

@@ -45,6 +45,13 @@ OPEN_ELSEWHERE = ApiError(
 )
 
 
+RECIPIENT_ELSEWHERE = ApiError(
+    409,
+    "already_recipient",
+    "该申请家庭中有成员已是其他乡镇（街道）的同类在册救助对象，不能重复申请；如有疑问，请联系区民政局",
+)
+
+
 async def open_case_refusal(
     db: asyncpg.Pool, temporal: Client, actor: Actor, other: OpenApplication, kind_label: str
 ) -> ApiError:
@@ -56,6 +63,18 @@ async def open_case_refusal(
         f"该申请家庭中有成员已有未办结的{kind_label}申请（案件 {other.case_id}），不能重复受理；请在该案件中继续办理"
     )
     return ApiError(409, "open_case_exists", message, case_id=other.case_id)
+
+
+def already_recipient(actor: Actor, enrolled: applications_repo.AlreadyRecipient, kind_label: str) -> ApiError:
+    """409 `already_recipient`: a member receives this help already (in any household); the household's case is
+    named where the actor may read it."""
+    if not authz.in_scope(actor, "case.read", enrolled.place):
+        return fresh(RECIPIENT_ELSEWHERE)
+    message = (
+        f"该申请家庭中有成员已是{kind_label}在册救助对象（案件 {enrolled.case_id}），不能重复申请；"
+        "家庭情况有变化的，请在该户的动态管理复核中办理"
+    )
+    return ApiError(409, "already_recipient", message, case_id=enrolled.case_id)
 
 
 CaseId = Annotated[str, Path(pattern=APPLICATION_ID, description="案件编号（即申请编号）")]
@@ -133,6 +152,8 @@ async def accept(
                 handle, created = await start_review(temporal, ReviewStart(application=application, accepted_by=actor))
         except applications_repo.Taken as taken:
             raise await open_case_refusal(db, temporal, actor, taken.by, application.assistance_type.label) from None
+        except applications_repo.AlreadyRecipient as enrolled:
+            raise already_recipient(actor, enrolled, application.assistance_type.label) from None
         with bound_contextvars(workflow_id=handle.id):
             if not created:
                 place = await _existing_place(db, temporal, case_id)

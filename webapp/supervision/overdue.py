@@ -42,6 +42,7 @@ ESCALATION_LABELS = {
     "statutory_overdue": "超过法定办理时限",
     "verification_overdue": "核对结果逾期",
     "payroll_unpaid": "保障金连续未发放成功",
+    "duplicate_recipient": "已在他户在册，暂不发放",
 }
 TakeOverBody = body_model(TakeOver)
 
