@@ -7,7 +7,7 @@ Create Date: 2026-12-21
 from alembic import op
 
 revision = "0037"
-down_revision = "0034"
+down_revision = "0035"
 
 
 def upgrade() -> None:
