@@ -76,6 +76,7 @@ def test_histories_are_recorded() -> None:
         "complaint_calendar",
         "discovery_calendar",
         "refused_calendar",
+        "request_calendar",
     }
 
 
