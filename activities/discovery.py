@@ -20,8 +20,8 @@ class DiscoveryActivities(DiscoveryContract):
         self.pool = pool
 
     @activity.defn
-    async def open_discovery_task(self, task_id: str, visit_due: date) -> None:
-        await discovery_tasks_repo.open_task(self.pool, task_id, visit_due)
+    async def open_discovery_task(self, task_id: str, visit_due: date, provisional: bool = False) -> None:
+        await discovery_tasks_repo.open_task(self.pool, task_id, visit_due, provisional)
 
     @activity.defn
     async def escalate_discovery_task(self, e: TaskEscalated) -> None:

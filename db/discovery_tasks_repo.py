@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from db.pool import Db
 from schemas.discovery import OutcomeRecorded
+from schemas.policy import provisional_flag
 
 
 class Task(BaseModel):
@@ -26,6 +27,7 @@ class Task(BaseModel):
     created_on: date
     status: str
     visit_due: date | None
+    visit_provisional: bool = provisional_flag("入户核实期限")
     escalated_at: datetime | None
     visited_on: date | None
     on_time: bool | None
@@ -39,7 +41,8 @@ class TaskRow(Task, frozen=True):
 
 _TASK = """
 select t.task_id, t.id_number, t.name, t.kind, t.signal_on, t.township_code, p.name as township_name, t.created_on,
-       t.status, t.visit_due, t.escalated_at, t.visited_on, t.on_time, t.outcome_by, t.note, t.case_id
+       t.status, t.visit_due, t.visit_provisional, t.escalated_at, t.visited_on, t.on_time, t.outcome_by, t.note,
+       t.case_id
 from discovery_tasks t join places p on p.code = t.township_code
 """
 
@@ -60,12 +63,15 @@ async def tasks(db: Db, within: str, status: str | None, limit: int = 200) -> tu
     return [TaskRow(**dict(r)) for r in rows], total
 
 
-async def open_task(db: Db, task_id: str, visit_due: date) -> None:
+async def open_task(db: Db, task_id: str, visit_due: date, provisional: bool = False) -> None:
+    """The task's deadline for the visit (first set, or counted again after a calendar import) and whether it is
+    provisional (暂定)."""
     await db.execute(
-        "update discovery_tasks set visit_due = $2, status = case when status = 'new' then 'open' else status end "
-        "where task_id = $1",
+        "update discovery_tasks set visit_due = $2, visit_provisional = $3, "
+        "status = case when status = 'new' then 'open' else status end where task_id = $1",
         task_id,
         visit_due,
+        provisional,
     )
 
 

@@ -126,6 +126,7 @@ async def write_log(conn: asyncpg.Connection, e: FrontDoorLogIn) -> None:
         if e.subject_type == "request":
             await conn.execute(
                 "update frontdoor_requests set status = $2, answer_due = coalesce($3, answer_due), "
+                "answer_provisional = case when $3::date is null then answer_provisional else $6 end, "
                 "answer = coalesce($4, answer), closed_at = case when $2 = 'closed' then $5::timestamptz end, "
                 "updated_at = now() where request_no = $1",
                 e.subject_id,
@@ -133,6 +134,7 @@ async def write_log(conn: asyncpg.Connection, e: FrontDoorLogIn) -> None:
                 e.due,
                 e.payload.get("answer"),
                 e.occurred_at,
+                e.due_provisional,
             )
         else:
             await _follow_up(conn, e)
@@ -146,22 +148,27 @@ async def write_log(conn: asyncpg.Connection, e: FrontDoorLogIn) -> None:
             )
 
 
-# a referral's or complaint's row: its table, key, second deadline, final status with the column stamped when it
-# is reached, and the texts the log entry may bring
+# a referral's or complaint's row: its table, key, second limit (its due date's and its provisional flag's column,
+# named alike in the log's payload), final status with the column stamped when it is reached, and the texts the log
+# entry may bring
 _FOLLOW_UPS = {
-    "referral": ("referrals", "referral_id", "result_due", "answered", "answered_at", ()),
-    "complaint": ("complaints", "complaint_no", "conclude_due", "concluded", "concluded_at", ("finding", "reply")),
+    "referral": ("referrals", "referral_id", "result", "answered", "answered_at", ()),
+    "complaint": ("complaints", "complaint_no", "conclude", "concluded", "concluded_at", ("finding", "reply")),
 }
 
 
 async def _follow_up(conn: asyncpg.Connection, e: FrontDoorLogIn) -> None:
-    """Bring a referral's or complaint's row up to date with its log entry `e`."""
-    table, key, due, final, stamp, texts = _FOLLOW_UPS[e.subject_type]
-    at = 6 + len(texts)
+    """Bring a referral's or complaint's row up to date with its log entry `e`: a limit it brings comes with
+    whether it is provisional (暂定)."""
+    table, key, final_limit, final, stamp, texts = _FOLLOW_UPS[e.subject_type]
+    due, provisional = f"{final_limit}_due", f"{final_limit}_provisional"
+    at = 8 + len(texts)
     await conn.execute(
         f"update {table} set status = $2, escalated = escalated or $3, "
         f"accept_due = coalesce($4::date, accept_due), {due} = coalesce($5::date, {due}), "
-        + "".join(f"{text} = coalesce(${6 + i}, {text}), " for i, text in enumerate(texts))
+        f"accept_provisional = coalesce($6::boolean, accept_provisional), "
+        f"{provisional} = coalesce($7::boolean, {provisional}), "
+        + "".join(f"{text} = coalesce(${8 + i}, {text}), " for i, text in enumerate(texts))
         + f"{stamp} = case when $2 = '{final}' then ${at}::timestamptz else {stamp} end, "
         f"updated_at = now() where {key} = $1",
         e.subject_id,
@@ -169,16 +176,19 @@ async def _follow_up(conn: asyncpg.Connection, e: FrontDoorLogIn) -> None:
         e.kind.startswith("escalated"),
         _day(e.payload.get("accept_due")),
         _day(e.payload.get(due)),
+        e.payload.get("accept_provisional"),
+        e.payload.get(provisional),
         *(e.payload.get(text) for text in texts),
         e.occurred_at,
     )
 
 
 async def open_dated_workflows(db: Db) -> list[tuple[str, str]]:
-    """Every referral not answered and complaint not concluded (their limits still run): its number and its
-    workflow's id."""
+    """Every request not closed, referral not answered and complaint not concluded (their limits still run): its
+    number and its workflow's id."""
     rows = await db.fetch(
-        "select referral_id as subject, workflow_id from referrals where status <> 'answered' union all "
+        "select request_no as subject, workflow_id from frontdoor_requests where status <> 'closed' union all "
+        "select referral_id, workflow_id from referrals where status <> 'answered' union all "
         "select complaint_no, workflow_id from complaints where status <> 'concluded' order by subject"
     )
     return [(r["subject"], r["workflow_id"]) for r in rows]
@@ -241,7 +251,8 @@ class TownshipWaiting:
 REQUEST_SQL = (
     """
 select r.request_no, r.kind, r.channel, r.name, r.id_masked, r.township_code, t.name as township_name,
-       r.village_code, v.name as village_name, r.needs, r.status, r.answer_due, r.created_at, r.closed_at,
+       r.village_code, v.name as village_name, r.needs, r.status, r.answer_due, r.answer_provisional, r.created_at,
+       r.closed_at,
        r.id_number, r.phone, r.address, r.description, r.received_by, r.answer, r.workflow_id,
        r.about_person, r.about_case_id,
        r.identity_verified, r.identity_verified_by, r.identity_verified_at, r.identity_note,
@@ -254,7 +265,8 @@ from frontdoor_requests r join places t on t.code = r.township_code left join pl
 
 REFERRAL_SQL = """
 select f.referral_id, f.request_no, f.need, f.help_kind, f.bureau, f.township_code, t.name as township_name,
-       f.name, f.id_masked, f.status, f.adapter, f.accept_due, f.result_due, f.escalated, f.outcome,
+       f.name, f.id_masked, f.status, f.adapter, f.accept_due, f.result_due, f.accept_provisional,
+       f.result_provisional, f.escalated, f.outcome,
        f.help_given, f.amount_fen, f.delivered_at, f.answered_at, f.workflow_id,
        array(select l.kind from frontdoor_log l where l.subject_type = 'referral' and l.subject_id = f.referral_id
              and l.kind like 'escalated%') as escalations
@@ -264,7 +276,8 @@ from referrals f join places t on t.code = f.township_code
 COMPLAINT_SQL = (
     """
 select c.complaint_no, c.request_no, c.complainant, c.phone, c.township_code, c.unit_code, u.name as unit_name,
-       c.about_case_id, c.about_person, c.status, c.accept_due, c.conclude_due, c.escalated, c.finding,
+       c.about_case_id, c.about_person, c.status, c.accept_due, c.conclude_due, c.accept_provisional,
+       c.conclude_provisional, c.escalated, c.finding,
        c.created_at, c.concluded_at, c.content, c.reply, c.workflow_id,
        """
     + case_handlers("c.about_case_id")

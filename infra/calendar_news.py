@@ -1,6 +1,6 @@
 """Tell every open workflow with a working-day deadline that the working-day calendar changed, so each counts its
 deadlines again: review cases in review, refused cases whose refusal notice is still to be delivered, emergency
-events, the front door's referrals and complaints, and discovery tasks not yet visited."""
+events, the front door's requests not answered, referrals and complaints, and discovery tasks not yet visited."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ log = structlog.get_logger(__name__)
 
 async def announce_calendar_change(client: Client, db: Db) -> tuple[int, list[str]]:
     """Signal each open workflow (found in the database); returns how many were told and which (case, event,
-    referral, complaint or task ids) could not be."""
+    request, referral, complaint or task ids) could not be."""
     cases = [(c.case_id, c.workflow_id) for c in await cases_repo.open_cases(db)]
     tasks = [(t, discovery_workflow_id(t)) for t in await discovery_tasks_repo.open_ids(db)]
     open_ = cases + await emergency_repo.open_workflows(db) + await frontdoor_repo.open_dated_workflows(db) + tasks

@@ -195,7 +195,8 @@ class PayrollContract(Contract):
 class DiscoveryContract(Contract):
     """Discovery tasks (主动发现): their deadline, escalation and outcome; the daily purge of bureau lists."""
 
-    async def open_discovery_task(self, task_id: str, visit_due: date) -> None: ...
+    # `provisional`: the deadline runs through a year without a holiday notice (暂定); absent in calls made before
+    async def open_discovery_task(self, task_id: str, visit_due: date, provisional: bool = False) -> None: ...
 
     async def escalate_discovery_task(self, e: TaskEscalated) -> None: ...
 

@@ -9,16 +9,22 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.money import Money
 from schemas.people import DisabilityKind
 
-# The signal a calendar import sends every open review case and emergency event (`infra.calendar_news`): its
-# working-day deadlines are counted again.
+# The signal a calendar import sends every open workflow with a working-day deadline (`infra.calendar_news`): its
+# deadlines are counted again.
 CALENDAR_CHANGED = "calendar_changed"
+
+
+def provisional_flag(limit: str) -> Any:
+    """The field of a row (and the API's answer) saying that its `limit` (named in words) is provisional, 暂定: it
+    runs through a year whose holiday notice is not in the calendar yet, and is counted again once it is."""
+    return Field(default=False, description=f"{limit}为暂定（该年度放假安排尚未录入日历，录入后重算）")
 
 
 class _Strict(BaseModel):

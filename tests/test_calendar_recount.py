@@ -1,8 +1,8 @@
 """A calendar import reaches every open workflow with a working-day deadline, not only review cases in review and
-emergency events: a 12349 referral, a complaint, a discovery task and a refused case whose refusal notice is still
-to be delivered are told (`infra.calendar_news`), count their open deadlines again from the same day, record the
-new dates where they record their other events (the front door's log and rows, the task's row, the case timeline),
-and their timers fire on the new date, not the old one.
+emergency events: a 12349 request not answered, a referral, a complaint, a discovery task and a refused case whose
+refusal notice is still to be delivered are told (`infra.calendar_news`), count their open deadlines again from the
+same day, record the new dates where they record their other events (the front door's log and rows, the task's row,
+the case timeline), and their timers fire on the new date, not the old one.
 
 Each test starts in late December 2026 so that its deadline runs into 2027, a year whose holiday notice is not in
 the calendar yet: counted with the statutory holidays alone (元旦, Friday 2027-01-01, off) and provisional (暂定).
@@ -16,38 +16,28 @@ from datetime import date, datetime
 import asyncpg
 import pytest
 
-from db.calendar_repo import Notice, import_notice, load_calendar
+from db.calendar_repo import load_calendar
 from infra.calendar_news import announce_calendar_change
-from infra.config import TASK_QUEUE
 from rules.stages import Action
-from schemas.discovery import DiscoveryNames, DiscoveryStart, DiscoveryState, SignalKind, discovery_workflow_id
+from schemas.discovery import DiscoveryNames, DiscoveryState
 from schemas.frontdoor import (
     ComplaintNames,
     ComplaintState,
+    IntakeNames,
+    IntakeState,
     ReferralNames,
     ReferralState,
-    complaint_workflow_id,
+    RequestKind,
 )
 from schemas.review import Decision
+from tests.support.calendar import import_2027
 from tests.support.clients import insert_case
 from tests.support.clock import SkippingEnvironment, beijing, minute, on_time
-from tests.support.discovery import receive, seed_households, signals
+from tests.support.discovery import task_for
 from tests.support.factories import actor
-from tests.support.frontdoor import complaint, referred
+from tests.support.frontdoor import filed, referred, submit
 from tests.support.review import act, eventually_state, investigate, start, state
 from tests.support.workflows import end_if_running, eventually, query_until
-
-NOTICE_2027 = Notice(
-    year=2027,
-    source="测试：假定的 2027 年放假安排（元旦 1 月 1 日至 4 日放假）",
-    holidays=["2027-01-01", "2027-01-04"],
-    workdays=[],
-)
-
-
-async def import_2027(pool: asyncpg.Pool) -> None:
-    async with pool.acquire() as conn:
-        await import_notice(conn, NOTICE_2027)
 
 
 async def count(pool: asyncpg.Pool, start: date, days: int) -> tuple[date, bool]:
@@ -105,7 +95,8 @@ async def test_a_referral_counts_its_limits_again_and_escalates_on_the_new_day(
     # 01-04 off too: 12-31, 01-05, 01-06; and 15 working days end on 01-22; neither provisional any more
     assert await count(pool, date(2026, 12, 30), 3) == (date(2027, 1, 6), False)
     assert await count(pool, date(2026, 12, 30), 15) == (date(2027, 1, 22), False)
-    assert await announce_calendar_change(review_env.client, pool) == (1, [])  # the referral (no case is open)
+    # the referral and the request it came from, still waiting for it (no case is open)
+    assert await announce_calendar_change(review_env.client, pool) == (2, [])
 
     limits = {"accept_due": date(2027, 1, 6), "accept_provisional": False}
     limits |= {"result_due": date(2027, 1, 22), "result_provisional": False}
@@ -138,19 +129,62 @@ async def test_a_referral_counts_its_limits_again_and_escalates_on_the_new_day(
     await end_if_running(request)
 
 
+@pytest.mark.start_at(beijing(2026, 12, 30, 10, 0))  # a Wednesday
+async def test_a_request_counts_its_answer_date_again_and_escalates_on_the_new_day(
+    review_env: SkippingEnvironment, pool: asyncpg.Pool
+) -> None:
+    number = "12349-20261230-CAL005"
+    h = await submit(review_env, number, RequestKind.HELP, ["medical_costs"])  # not triaged: waits for the desk
+    # 5 working days after 12-30: 12-31, then 01-04..07 (01-01 off by the law alone)
+    s = await query_until(h, IntakeNames.STATE, IntakeState, lambda s: s.answer_due is not None)
+    assert (s.answer_due, s.answer_provisional) == (date(2027, 1, 7), True)
+    assert await count(pool, date(2026, 12, 30), 5) == (date(2027, 1, 7), True)
+    row = await pool.fetchrow("select * from frontdoor_requests where request_no = $1", number)
+    assert (row["answer_due"], row["answer_provisional"]) == (date(2027, 1, 7), True)
+
+    await import_2027(pool)
+    # 01-04 off too: 12-31, 01-05..08; no longer provisional
+    assert await count(pool, date(2026, 12, 30), 5) == (date(2027, 1, 8), False)
+    assert await announce_calendar_change(review_env.client, pool) == (1, [])  # the request (nothing else is open)
+    with review_env.auto_time_skipping_disabled():
+        s = await query_until(h, IntakeNames.STATE, IntakeState, lambda s: s.answer_due == date(2027, 1, 8))
+        assert (s.status, s.answer_due, s.answer_provisional) == ("received", date(2027, 1, 8), False)
+        [entry] = [e for e in s.log if e["kind"] == "limits_recomputed"]
+        assert entry["summary"] == "工作日历已更新，答复期限重算为 2027-01-08（原为 2027-01-07，暂定）"
+    # the row the desk's lists read, written by the log entry
+    limits = {"answer_due": date(2027, 1, 8), "answer_provisional": False}
+    row = await row_with(pool, "frontdoor_requests", "request_no", number, limits)
+    assert (row["answer_due"], row["answer_provisional"], row["status"]) == (date(2027, 1, 8), False, "received")
+    [payload] = await log_entries(pool, "request", number, "limits_recomputed")
+    assert (payload["answer_due"], payload["answer_provisional"]) == ("2027-01-08", False)
+
+    # the old day's close passes quietly; the new one's escalates, not a minute before
+    await review_env.skip_to(beijing(2027, 1, 8, 0, 1))
+    with review_env.auto_time_skipping_disabled():
+        s = await h.query(IntakeNames.STATE, result_type=IntakeState)
+        assert [e["kind"] for e in s.log if e["kind"].startswith("escalated")] == []
+
+    async def escalated() -> dict | None:
+        s = await h.query(IntakeNames.STATE, result_type=IntakeState)
+        return next((e for e in s.log if e["kind"] == "escalated_answer"), None)
+
+    late = await on_time(review_env, beijing(2027, 1, 9), escalated, "request escalated")
+    assert (late["payload"]["due"], minute(datetime.fromisoformat(late["at"]))) == ("2027-01-08", beijing(2027, 1, 9))
+    told = await eventually(
+        lambda: pool.fetchval("select body from notifications where kind = 'request-escalated_answer'"),
+        "the district told",
+    )
+    assert told == f"12349 诉求 {number} 未在 2027-01-08 前答复完毕"
+    await end_if_running(h)
+
+
 @pytest.mark.start_at(beijing(2026, 12, 20, 10, 0))  # a Sunday: the portal takes complaints any day
 async def test_a_complaint_whose_last_day_becomes_a_holiday_runs_to_the_next_working_day(
     review_env: SkippingEnvironment, pool: asyncpg.Pool
 ) -> None:
     number = "TS-20261220-CAL002"
-    h = await review_env.client.start_workflow(
-        ComplaintNames.WORKFLOW,
-        complaint(number, "村里低保评议不公开"),
-        id=complaint_workflow_id(number),
-        task_queue=TASK_QUEUE,
-    )
+    h, s = await filed(review_env, number, "村里低保评议不公开")
     # 15 calendar days after 12-20: Monday 2027-01-04, a working day by the law alone; 60: Thursday 2027-02-18
-    s = await query_until(h, ComplaintNames.STATE, ComplaintState, lambda s: s.conclude_due is not None)
     assert (s.accept_due, s.accept_provisional, s.conclude_due, s.conclude_provisional) == (
         date(2027, 1, 4),
         True,
@@ -193,16 +227,8 @@ async def test_a_complaint_whose_last_day_becomes_a_holiday_runs_to_the_next_wor
 @pytest.mark.start_at(beijing(2026, 12, 28, 10, 0))  # a Monday
 async def test_a_discovery_task_counts_its_visit_again(review_env: SkippingEnvironment, pool: asyncpg.Pool) -> None:
     on = date(2026, 12, 28)
-    await seed_households(pool, 1, 1, "341503106", recipients=False, decided=beijing(2026, 12, 28, 10, 0))
-    [task_id] = (await receive(pool, signals(1, 1, SignalKind.LARGE_MEDICAL, on), on, beijing(2026, 12, 28))).task_ids
-    start_ = DiscoveryStart(
-        task_id=task_id, township_code="341503106", kind=SignalKind.LARGE_MEDICAL, created_on=on, visit_working_days=10
-    )
-    h = await review_env.client.start_workflow(
-        DiscoveryNames.WORKFLOW, start_, id=discovery_workflow_id(task_id), task_queue=TASK_QUEUE
-    )
+    task_id, h, s = await task_for(review_env, pool, 1, "341503106", on)
     # 10 working days after 12-28: 12-29, 12-30, 12-31, 01-04..08 (01-01 off), 01-11, 01-12
-    s = await query_until(h, DiscoveryNames.STATE, DiscoveryState, lambda s: s.status == "open")
     assert (s.visit_due, s.provisional) == (date(2027, 1, 12), True)
 
     await import_2027(pool)

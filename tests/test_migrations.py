@@ -401,6 +401,60 @@ async def test_the_active_register_fills_recipient_people_and_the_earlier_decisi
         await conn.execute("update recipients set status = 'stopped', stopped_at = now() where case_id = 'EARLIER'")
         await conn.execute("update recipients set status = 'active', stopped_at = null where case_id = 'STOPPED'")
         assert [tuple(r) for r in await conn.fetch(people)] == [("LATER", "P1"), ("STOPPED", "P4")]
+
+
+async def test_open_rows_get_their_provisional_limits_from_the_calendar(pg_server: str) -> None:
+    """Migration 0038: the open requests, referrals, complaints and discovery tasks recorded before get 暂定 where a
+    year their limit runs through has no holiday notice, built in (up to 2026 here) or imported (2027 here)."""
+    async with new_database(pg_server, "mig_provisional") as url:
+        upgrade(url, "0034")
+        conn = await connect(url)
+        await conn.execute("insert into calendar_years (year, source) values (2027, '测试：2027 年放假安排')")
+        request = (
+            "insert into frontdoor_requests (request_no, workflow_id, kind, channel, name, id_number, id_masked, "
+            "phone, township_code, description, status, answer_due, created_at) values ($1, 'intake-' || $1, 'help', "
+            "'portal', '周九', '11010519491231002X', '110105********002X', '13905641111', '341503106', '生活困难', $2, "
+            "$3, $4)"
+        )
+        # into 2028, a year without a notice; within 2027, whose notice is imported; closed: left as it is
+        await conn.execute(request, "R-2028", "received", date(2028, 1, 6), datetime(2027, 12, 30, 2, tzinfo=UTC))
+        await conn.execute(request, "R-2027", "triaged", date(2027, 6, 8), datetime(2027, 6, 1, 2, tzinfo=UTC))
+        await conn.execute(request, "R-CLOSED", "closed", date(2028, 1, 6), datetime(2027, 12, 30, 2, tzinfo=UTC))
+        await conn.execute(
+            "insert into referrals (referral_id, workflow_id, request_no, need, help_kind, bureau, township_code, "
+            "name, id_masked, accept_due, result_due, delivered_at) values ('ZJ-1', 'referral-ZJ-1', 'R-2028', "
+            "'medical_costs', '医疗救助', 'medical', '341503106', '周九', '110105********002X', $1, $2, $3)",
+            date(2027, 12, 31),
+            date(2028, 1, 20),
+            datetime(2027, 12, 29, 16, 30, tzinfo=UTC),
+        )
+        await conn.execute(
+            "insert into complaints (complaint_no, workflow_id, complainant, phone, township_code, content, unit_code, "
+            "accept_due, conclude_due, created_at) values ('TS-1', 'complaint-TS-1', '赵六', '13905642222', "
+            "'341503106', '评议不公开', '341503106', $1, $2, $3)",
+            date(2027, 12, 31),
+            date(2028, 2, 28),
+            datetime(2027, 12, 16, 2, tzinfo=UTC),
+        )
+        await conn.execute(
+            "insert into discovery_tasks (task_id, id_number, name, kind, signal_on, township_code, created_on, "
+            "quiet_until, status, visit_due) values ('FX-1', '11010519491231002X', '周九', 'large_medical', $1, "
+            "'341503106', $1, $2, 'open', $3)",
+            date(2026, 12, 28),
+            date(2027, 3, 28),
+            date(2027, 1, 12),
+        )
+        await conn.close()
+        upgrade(url)
+        conn = await connect(url)
+        requests = await conn.fetch("select request_no, answer_provisional from frontdoor_requests order by 1")
+        assert [tuple(r) for r in requests] == [("R-2027", False), ("R-2028", True), ("R-CLOSED", False)]
+        referral = await conn.fetchrow("select accept_provisional, result_provisional from referrals")
+        assert tuple(referral) == (False, True)
+        complaint = await conn.fetchrow("select accept_provisional, conclude_provisional from complaints")
+        assert tuple(complaint) == (False, True)
+        # from 2026 (built in) into 2027 (imported)
+        assert await conn.fetchval("select visit_provisional from discovery_tasks") is False
         await conn.close()
         downgrade(url, "0034")
         upgrade(url)

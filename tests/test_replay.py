@@ -79,6 +79,7 @@ def test_histories_are_recorded() -> None:
         "discovery_calendar",
         "refused_calendar",
         "recheck",
+        "request_calendar",
     }
 
 

@@ -66,7 +66,14 @@ class ComplaintWorkflow(DatedSubject):
         self.journal.note(
             "registered",
             start.registered_by,
-            {"accept_due": str(self.accept_due), "conclude_due": str(self.final_due), "unit": start.unit_code},
+            {
+                "accept_due": str(self.accept_due),
+                "conclude_due": str(self.final_due),
+                "unit": start.unit_code,
+                # 暂定 on the row until a calendar import settles them
+                "accept_provisional": self.accept_provisional,
+                "conclude_provisional": self.final_provisional,
+            },
             f"收到投诉{about}：{start.content}；应于 {self.accept_due} 前受理、{self.final_due} 前办结",
         )
         await self.journal.persist()

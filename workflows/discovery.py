@@ -55,7 +55,7 @@ class DiscoveryWorkflow:
         due = await working_days(start.created_on, start.visit_working_days)
         self.visit_due, self.provisional = due.deadline, due.provisional
         await workflow.execute_activity_method(
-            DiscoveryContract.open_discovery_task, args=[start.task_id, self.visit_due], **ACTIVITY
+            DiscoveryContract.open_discovery_task, args=[start.task_id, self.visit_due, self.provisional], **ACTIVITY
         )
         await notify(
             NotificationIn(
@@ -105,7 +105,7 @@ class DiscoveryWorkflow:
 
     async def recount(self) -> None:
         """The visit's deadline counted again from the day the list was matched; a moved one (or one no longer
-        provisional) written to the task's row."""
+        provisional) written to the task's row (暂定 there while it is)."""
         self.recount_requested = False
         if not workflow.patched(VISIT_RECOUNTED):
             return
@@ -114,7 +114,9 @@ class DiscoveryWorkflow:
             return
         self.visit_due, self.provisional = due.deadline, due.provisional
         await workflow.execute_activity_method(
-            DiscoveryContract.open_discovery_task, args=[self.start.task_id, self.visit_due], **ACTIVITY
+            DiscoveryContract.open_discovery_task,
+            args=[self.start.task_id, self.visit_due, self.provisional],
+            **ACTIVITY,
         )
 
     @workflow.update(name=DiscoveryNames.RECORD_OUTCOME)

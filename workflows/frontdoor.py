@@ -39,12 +39,14 @@ class FrontDoorSubject:
         self.journal = Journal(self.write)
         self.deadlines = RescheduledTimer()
 
-    def log_due(self) -> date | None:
-        """The subject's due date to keep on its row (none by default)."""
-        return None
+    def log_due(self) -> tuple[date | None, bool]:
+        """The subject's due date to keep on its row, and whether it is provisional (暂定: it runs through a year
+        whose holiday notice is not in the calendar yet); none by default."""
+        return None, False
 
     async def write(self, entry: Entry) -> None:
         """Write one journal entry to the front door's log, with the subject's row as it is now."""
+        due, provisional = self.log_due()
         await workflow.execute_activity_method(
             FrontDoorContract.log_frontdoor,
             FrontDoorLogIn(
@@ -56,7 +58,8 @@ class FrontDoorSubject:
                 payload=entry.payload | {"summary": entry.summary},
                 occurred_at=entry.at,
                 status=self.status,
-                due=self.log_due(),
+                due=due,
+                due_provisional=provisional,
             ),
             **ACTIVITY,
         )

@@ -1,6 +1,7 @@
 """One 12349 request (一门受理): a resident asks once; staff triage it into kinds of help; each need
 becomes a review case, an emergency-aid event or a referral to its bureau; the request closes when
-every need has its answer, and the resident is told."""
+every need has its answer, and the resident is told. Its answer date (working days from the day it was received)
+is counted again when the calendar changes (signal `CALENDAR_CHANGED`, from `infra.calendar_news`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from temporalio import workflow
 from temporalio.exceptions import ChildWorkflowError
 from temporalio.workflow import ParentClosePolicy
 
-from workflows.common import ACTIVITY, refuse, today, working_days
+from workflows.common import ACTIVITY, CALENDAR_UPDATED, recounted, refuse, today, working_days
 from workflows.documents import RecordsDocuments
 from workflows.frontdoor import FrontDoorSubject
 
@@ -20,6 +21,10 @@ EMERGENCY_OPEN_EVENT = "intake-emergency-open-event"
 # Since: the open event is named only to the township that holds it; elsewhere, only that there is one.
 EMERGENCY_OPEN_ELSEWHERE = "intake-emergency-open-elsewhere"
 OPEN_ELSEWHERE_TEXT = "此人已有未办结的急难事件（由其他单位办理），请联系区民政局在该事件中继续救助"
+# Since: a calendar import counts the answer date of a request not yet answered again, from the day it was received
+# (while the date has not passed); a moved one (or one no longer provisional) is logged, which writes it to the row,
+# and the watch of the date moves with it.
+ANSWER_RECOUNTED = "intake-answer-recounted"
 
 with workflow.unsafe.imports_passed_through():
     from rules.actions import ActorView
@@ -55,7 +60,7 @@ with workflow.unsafe.imports_passed_through():
         referral_workflow_id,
     )
     from schemas.identity import mask_id
-    from schemas.policy import FrontDoorPolicy
+    from schemas.policy import CALENDAR_CHANGED, FrontDoorPolicy
     from schemas.staff import Actor, Bureau
 
 TRIAGE, LINK_CASE, ANSWER = (
@@ -72,7 +77,10 @@ class IntakeWorkflow(FrontDoorSubject, RecordsDocuments):
         super().__init__("request", start.request_no, "received")
         self.start = start
         self.policy: FrontDoorPolicy | None = None
+        self.received_on: date | None = None
         self.answer_due: date | None = None
+        self.answer_provisional = False  # the answer date runs through a year without a holiday notice (暂定)
+        self.recount_requested = False
         self.needs: list[NeedState] = []
         self.answer: str | None = None
         self.escalated = False
@@ -80,10 +88,11 @@ class IntakeWorkflow(FrontDoorSubject, RecordsDocuments):
 
     @workflow.run
     async def run(self, start: IntakeStart) -> IntakeState:
-        on = today()
+        on = self.received_on = today()
         self.policy = await workflow.execute_activity_method(FrontDoorContract.front_door_policy, on, **ACTIVITY)
         await workflow.execute_activity_method(FrontDoorContract.record_request, start, **ACTIVITY)
-        self.answer_due = (await working_days(on, self.policy.answer_working_days)).deadline
+        due = await working_days(on, self.policy.answer_working_days)
+        self.answer_due, self.answer_provisional = due.deadline, due.provisional
         req = start.request
         self.journal.note(
             "received",
@@ -98,33 +107,66 @@ class IntakeWorkflow(FrontDoorSubject, RecordsDocuments):
             "12349 已收到您的诉求",
             f"编号 {start.request_no}，预计 {self.answer_due} 前答复。凭编号、身份证号和手机号可查询进度。",
         )
-        if req.kind is RequestKind.COMPLAINT:
+        complaint = req.kind is RequestKind.COMPLAINT
+        clock = asyncio.create_task(self.watch_answer_due(escalates=not complaint))
+        if complaint:
             await self.file_complaint()
         else:
-            clock = asyncio.create_task(self.watch_answer_due())
             await workflow.wait_condition(lambda: self.finished)
-            await clock
+        await clock
         await self.close()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state()
 
-    async def watch_answer_due(self) -> None:
-        """Tell the district if the request is still unanswered when its answer date has passed."""
-        assert self.answer_due is not None
-        deadline = end_of(self.answer_due)
-        try:
-            await workflow.wait_condition(lambda: self.finished, timeout=max(deadline - workflow.now(), timedelta(0)))
-        except TimeoutError:
-            self.escalated = True
-            text = f"12349 诉求 {self.subject_id} 未在 {self.answer_due} 前答复完毕"
-            key = self.journal.note("escalated_answer", None, {"due": str(self.answer_due)}, text)
-            await self.journal.persist()
-            await self.notify(
-                key, f"role:district_officer@{self.start.request.township_code[:6]}", "12349 诉求超期", text
-            )
+    async def watch_answer_due(self, escalates: bool = True) -> None:
+        """Until the request is answered: tell the district if its answer date passes first (`escalates`; a
+        complaint's limits are its unit's, watched by the complaint itself), and count the date again when the
+        calendar changes."""
+        while True:
+            assert self.answer_due is not None
+            late = max(end_of(self.answer_due) - workflow.now(), timedelta(0)) if escalates else None
+            try:
+                await workflow.wait_condition(lambda: self.finished or self.recount_requested, timeout=late)
+            except TimeoutError:
+                await self.escalate()
+                return
+            if self.finished:
+                return
+            await self.recount()
 
-    def log_due(self) -> date | None:
-        return self.answer_due
+    async def escalate(self) -> None:
+        self.escalated = True
+        text = f"12349 诉求 {self.subject_id} 未在 {self.answer_due} 前答复完毕"
+        key = self.journal.note("escalated_answer", None, {"due": str(self.answer_due)}, text)
+        await self.journal.persist()
+        await self.notify(key, f"role:district_officer@{self.start.request.township_code[:6]}", "12349 诉求超期", text)
+
+    @workflow.signal(name=CALENDAR_CHANGED)
+    def calendar_changed(self) -> None:
+        """A calendar import changed the working days: the answer date is counted again. Asked for behind the patch
+        here, in the handler, so that a signal an earlier release received (and left unhandled) wakes nothing when
+        its history is replayed."""
+        if workflow.patched(ANSWER_RECOUNTED):
+            self.recount_requested = True
+
+    async def recount(self) -> None:
+        """The answer date, while it has not passed and the request is not answered, counted again from the day the
+        request was received; a moved one (or one no longer provisional) is logged, which writes it to the row."""
+        self.recount_requested = False
+        assert self.policy is not None and self.received_on is not None and self.answer_due is not None
+        if self.finished or workflow.now() >= end_of(self.answer_due):
+            return
+        due = await working_days(self.received_on, self.policy.answer_working_days)
+        was, now = (self.answer_due, self.answer_provisional), (due.deadline, due.provisional)
+        if now == was or self.finished:
+            return
+        self.answer_due, self.answer_provisional = now
+        payload = {"answer_due": str(due.deadline), "answer_provisional": due.provisional}
+        self.journal.note("limits_recomputed", None, payload, CALENDAR_UPDATED + recounted("答复期限", was, now))
+        await self.journal.persist()
+
+    def log_due(self) -> tuple[date | None, bool]:
+        return self.answer_due, self.answer_provisional
 
     def accepts_documents(self) -> bool:
         return self.status != "closed"
@@ -338,6 +380,7 @@ class IntakeWorkflow(FrontDoorSubject, RecordsDocuments):
             township_code=req.township_code,
             name=req.name,
             answer_due=self.answer_due,
+            answer_provisional=self.answer_provisional,
             needs=self.needs,
             answer=self.answer,
             log=self.journal.as_log(),

@@ -74,7 +74,14 @@ class ReferralWorkflow(DatedSubject):
         self.journal.note(
             "delivered",
             None,
-            {"adapter": adapter, "accept_due": str(self.accept_due), "result_due": str(self.final_due)},
+            {
+                "adapter": adapter,
+                "accept_due": str(self.accept_due),
+                "result_due": str(self.final_due),
+                # 暂定 on the row until a calendar import settles them
+                "accept_provisional": self.accept_provisional,
+                "result_provisional": self.final_provisional,
+            },
             f"转介{label}（{start.help_kind}），应于 {self.accept_due} 前签收、{self.final_due} 前反馈结果",
         )
         await self.journal.persist()

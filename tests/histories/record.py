@@ -618,6 +618,19 @@ async def scenario_refused_calendar(env: WorkflowEnvironment, app_id: str) -> No
     await h.result()
 
 
+async def scenario_request_calendar(env: WorkflowEnvironment, tag: str) -> None:
+    """(Since v14) a policy question's last day to be answered becomes a holiday: the answer date is counted again
+    and logged; the desk answers in time."""
+    from schemas.frontdoor import EnquiryAnswer, IntakeNames, IntakeState, RequestKind
+    from tests.support.frontdoor import submit
+
+    h = await submit(env, request_no(tag, 6), RequestKind.ENQUIRY, [])
+    await _holiday_moves(env, h, IntakeNames.STATE, IntakeState, "answer_due")
+    answer = EnquiryAnswer(actor=actor("shipo_jingban"), text="低保申请须由户主向户籍所在地乡镇提出")
+    await h.execute_update(update_of(RequestAction.ANSWER), answer)
+    await h.result()
+
+
 def _ongoing_id(app_id: str) -> str:
     from schemas.supervision import ongoing_workflow_id
 
@@ -654,6 +667,7 @@ SCENARIOS = {
     "discovery_calendar": scenario_discovery_calendar,
     "refused_calendar": scenario_refused_calendar,
     "recheck": scenario_recheck,
+    "request_calendar": scenario_request_calendar,
 }
 FRONT_DOOR = {
     "referral",
@@ -661,6 +675,7 @@ FRONT_DOOR = {
     "emergency_12349",
     "referral_calendar",
     "complaint_calendar",
+    "request_calendar",
 }  # scenarios numbered by the tag, not named by an application id
 # The workflows whose histories a scenario leaves (by default its review case).
 WORKFLOW_IDS = {
@@ -673,6 +688,7 @@ WORKFLOW_IDS = {
     "referral_calendar": lambda tag, app_id: [_referral_id(request_no(tag, 4))],
     "complaint_calendar": lambda tag, app_id: [f"complaint-{_calendar_complaint_no(tag)}"],
     "discovery_calendar": lambda tag, app_id: [DISCOVERY_IDS[app_id]],
+    "request_calendar": lambda tag, app_id: [f"intake-{request_no(tag, 6)}"],
     "daily": lambda tag, app_id: [f"daily-{app_id}"],
     "recheck": lambda tag, app_id: [f"recheck-2026-10-{app_id}"],
     "complaint": lambda tag, app_id: [

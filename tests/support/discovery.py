@@ -6,11 +6,24 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import asyncpg
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
 
 from db import discovery_repo
-from schemas.discovery import ListResult, SignalIn, SignalKind
+from infra.config import TASK_QUEUE
+from schemas.discovery import (
+    DiscoveryNames,
+    DiscoveryStart,
+    DiscoveryState,
+    ListResult,
+    SignalIn,
+    SignalKind,
+    discovery_workflow_id,
+)
 from schemas.policy import DiscoveryPolicy
+from tests.support.clock import beijing
 from tests.support.factories import resident_id
+from tests.support.workflows import query_until
 
 FIRST_BORN = date(1940, 1, 1)
 
@@ -95,3 +108,20 @@ async def receive(pool: asyncpg.Pool, rows: list[SignalIn], on: date, at: dateti
             signals=rows,
         )
         return await discovery_repo.match_list(conn, list_id, on, policy)
+
+
+async def task_for(
+    env: WorkflowEnvironment, pool: asyncpg.Pool, i: int, township: str, on: date
+) -> tuple[str, WorkflowHandle, DiscoveryState]:
+    """Person `i`, of a household of `township` receiving nothing, on a medical-insurance list matched on `on` (at
+    10:00 Beijing): the discovery task's id, its workflow started (10 working days to visit) and its state once open."""
+    at = beijing(on.year, on.month, on.day, 10)
+    await seed_households(pool, i, 1, township, recipients=False, decided=at)
+    [task_id] = (await receive(pool, signals(i, 1, SignalKind.LARGE_MEDICAL, on), on, at)).task_ids
+    start = DiscoveryStart(
+        task_id=task_id, township_code=township, kind=SignalKind.LARGE_MEDICAL, created_on=on, visit_working_days=10
+    )
+    h = await env.client.start_workflow(
+        DiscoveryNames.WORKFLOW, start, id=discovery_workflow_id(task_id), task_queue=TASK_QUEUE
+    )
+    return task_id, h, await query_until(h, DiscoveryNames.STATE, DiscoveryState, lambda s: s.status == "open")

@@ -22,7 +22,9 @@ from infra.config import TASK_QUEUE
 from rules.frontdoor_actions import RequestAction
 from schemas.frontdoor import (
     Channel,
+    ComplaintNames,
     ComplaintStart,
+    ComplaintState,
     FrontDoorRequest,
     IntakeNames,
     IntakeStart,
@@ -31,6 +33,7 @@ from schemas.frontdoor import (
     ReferralState,
     RequestKind,
     Triage,
+    complaint_workflow_id,
     intake_workflow_id,
     referral_workflow_id,
 )
@@ -106,6 +109,14 @@ def complaint(number: str, content: str, phone: str = "13905642222") -> Complain
         content=content,
         unit_code=SHIPO,
     )
+
+
+async def filed(env: WorkflowEnvironment, number: str, content: str) -> tuple[WorkflowHandle, ComplaintState]:
+    """A complaint the desk took down (`complaint`), started: its workflow, and its state once its limits are set."""
+    h = await env.client.start_workflow(
+        ComplaintNames.WORKFLOW, complaint(number, content), id=complaint_workflow_id(number), task_queue=TASK_QUEUE
+    )
+    return h, await query_until(h, ComplaintNames.STATE, ComplaintState, lambda s: s.conclude_due is not None)
 
 
 # ---- over HTTP ------------------------------------------------------------------------------------

@@ -222,6 +222,7 @@ async def done(request: Request, db: Db, t: str = "") -> Response:
             "request_no": request_no,
             "kind": RequestKind(row.kind) if row else None,
             "answer_due": row.answer_due if row else None,
+            "answer_provisional": row.answer_provisional if row else False,
             "policy": await front_door_policy(db),
         },
     )
