@@ -67,12 +67,30 @@ def household_cap(policy: Policy, household: recipients_repo.ReviewedHousehold) 
 
 async def barred_from(conn: asyncpg.Connection, case_id: str) -> list[RelativesMatch]:
     """The staff barred from a recipient household: those the review's relatives check barred, and those whose own
-    register names a member now (the same register match as the review's), by user name."""
+    register names a member now (the same register match as the review's), by user name. A register match not yet
+    in the case's log is recorded there as the review's check records one (`relatives_matched`, once per staff
+    member), so the district's conflicts page lists the household (an imported one too) and its visit is due."""
     barred = {b["username"]: RelativesMatch(**b) for b in await events_repo.barred_on_case(conn, case_id)}
     ids = await relatives_repo.member_id_numbers(conn, case_id)
-    for username, match in (await relatives_repo.registered_matches(conn, ids)).items():
-        barred.setdefault(username, match)
+    found = await relatives_repo.registered_matches(conn, ids)
+    new = [found[u] for u in sorted(found) if u not in barred]
+    if new:
+        await cases_repo.append_events(conn, [_register_match(case_id, m) for m in new])
+    barred |= {m.username: m for m in new}
     return sorted(barred.values(), key=lambda m: m.username)
+
+
+def _register_match(case_id: str, m: RelativesMatch) -> CaseEvent:
+    return CaseEvent(
+        case_id=case_id,
+        event_key=f"ongoing-relatives_matched-{m.username}",
+        kind=events_repo.RELATIVES_MATCHED,
+        payload={
+            "barred": [m.model_dump()],
+            "summary": f"动态管理复核时近亲属备案比对命中：{m.full_name}（{m.reason}）；相关人员回避，"
+            "须由区民政局入户调查",
+        },
+    )
 
 
 def _month(month: str) -> tuple[date, date]:
