@@ -5,7 +5,8 @@ Two records side by side: the database event log (`case_events`, written by the 
 activities, plus refused attempts) and the Temporal history of the case's workflow, rendered in the
 app: each event's type and time, and for activities, updates, signals, timers and child workflows
 their names; an update also shows who sent it (the `actor` of its input). The Temporal side can
-also show the household's ongoing-review workflow and the case's re-checks. Filters by actor and
+also show the household's ongoing-review workflow, every run of it (each cycle continues it as new), and the
+case's re-checks. Filters by actor and
 Beijing date apply to both sides.
 
 Readers: district officers and supervisors, and the township staff of the case's township
@@ -14,7 +15,7 @@ Readers: district officers and supervisors, and the township staff of the case's
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
@@ -25,7 +26,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from temporalio.api.common.v1 import Payloads
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHistory
 from temporalio.service import RPCError
 
 from db import cases_repo, events_repo, households_repo, places_repo, recipients_repo, supervision_repo, users_repo
@@ -132,14 +133,31 @@ class TemporalEvent:
         return self.type in TASK_EVENTS
 
 
-async def _sender(client: Client, payloads: Payloads) -> str | None:
-    """Who sent an update: the user name in its input's `actor`, decoded with the client's converter."""
+@dataclass
+class WorkflowRun:
+    """One run of a workflow and the cycle its input names, with that cycle's due day (an ongoing review continues
+    as new at each cycle); `number` counts the runs shown, from 1."""
+
+    number: int
+    cycle: int | None
+    due_on: str | None
+    events: list[TemporalEvent]
+
+
+async def _first_argument(client: Client, payloads: Payloads) -> dict | None:
+    """The first argument of a start or an update, decoded with the client's converter, if it is an object."""
     try:
         values = await client.data_converter.decode(list(payloads.payloads))
     except (ValueError, RuntimeError):
         return None
     first = values[0] if values else None
-    actor = first.get("actor") if isinstance(first, dict) else None
+    return first if isinstance(first, dict) else None
+
+
+async def _sender(client: Client, payloads: Payloads) -> str | None:
+    """Who sent an update: the user name in its input's `actor`."""
+    first = await _first_argument(client, payloads)
+    actor = first.get("actor") if first else None
     return actor.get("username") if isinstance(actor, dict) else None
 
 
@@ -149,13 +167,51 @@ def _duration(seconds: float) -> str:
     return (f"{days} 天 " if days else "") + f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
 
 
+async def _history(client: Client, workflow_id: str, run_id: str | None = None) -> WorkflowHistory | None:
+    """A run's history (the latest run's without `run_id`); None if it cannot be read now."""
+    try:
+        handle = client.get_workflow_handle(workflow_id, run_id=run_id)
+        return await handle.fetch_history(rpc_timeout=QUERY_TIMEOUT)
+    except RPCError as exc:
+        log.warning("history read failed", workflow_id=workflow_id, run_id=run_id, error=str(exc))
+        return None
+
+
 async def temporal_events(client: Client, workflow_id: str) -> list[TemporalEvent] | None:
     """The workflow's (latest run's) history in readable form; None if it cannot be read now."""
-    try:
-        history = await client.get_workflow_handle(workflow_id).fetch_history(rpc_timeout=QUERY_TIMEOUT)
-    except RPCError as exc:
-        log.warning("history read failed", workflow_id=workflow_id, error=str(exc))
-        return None
+    history = await _history(client, workflow_id)
+    return None if history is None else await _readable(client, history)
+
+
+async def workflow_runs(client: Client, workflow_id: str) -> tuple[list[WorkflowRun], bool] | None:
+    """Every run of the workflow in order, each with its events and the cycle its input names: the latest run, then
+    the run it continued as new from, back to the first. Also whether a run is missing before the first shown
+    (past the server's retention: the database log keeps it). None if the latest run cannot be read now."""
+    found: list[tuple[dict, list[TemporalEvent]]] = []
+    run_id: str | None = None
+    missing = False
+    while True:
+        history = await _history(client, workflow_id, run_id)
+        if history is None:
+            if not found:
+                return None
+            missing = True
+            break
+        started = history.events[0].workflow_execution_started_event_attributes if history.events else None
+        start = await _first_argument(client, started.input) if started else None
+        found.append((start or {}, await _readable(client, history)))
+        run_id = started.continued_execution_run_id if started else ""
+        if not run_id:
+            break
+    runs = [
+        WorkflowRun(number, start.get("cycle"), start.get("due_on"), events)
+        for number, (start, events) in enumerate(reversed(found), 1)
+    ]
+    return runs, missing
+
+
+async def _readable(client: Client, history: WorkflowHistory) -> list[TemporalEvent]:
+    """A run's history in readable form."""
     scheduled: dict[int, str] = {}  # activity / child workflow: initiating event id -> name
     updates: dict[int, tuple[str, str | None]] = {}  # accepted event id -> (update name, sender)
     out = []
@@ -265,16 +321,19 @@ async def history(
     chosen = workflow if workflow in {w[0] for w in workflows} else row.workflow_id
     events = await events_repo.event_log(db, case_id)
     refused = await events_repo.refused_on(db, case_id)
-    flow = await temporal_events(client, chosen) if client is not None else None
+    read = await workflow_runs(client, chosen) if client is not None else None
+    runs, missing = read if read is not None else ([], False)
+    flow = [e for run in runs for e in run.events]
     people = {e.actor: e.actor_name or e.actor for e in events if e.actor}
     people |= {r.username: r.full_name for r in refused}
-    senders = {e.actor for e in flow or [] if e.actor and e.actor not in people}
+    senders = {e.actor for e in flow if e.actor and e.actor not in people}
     if senders:
         people |= await users_repo.full_names(db, senders)
 
     def keep(by: str | None, at: datetime) -> bool:
         return (not who or by == who) and _in_range(at, start, end)
 
+    shown = [replace(r, events=[e for e in r.events if (tasks or not e.task) and keep(e.actor, e.at)]) for r in runs]
     namespace = client.namespace if client is not None else settings.temporal_namespace
     context = {
         "section": None,
@@ -283,8 +342,10 @@ async def history(
         "stage_labels": STAGE_LABELS,
         "events": [e for e in events if keep(e.actor, e.occurred_at)],
         "refused": [r for r in refused if keep(r.username, r.at)],
-        "flow": None if flow is None else [e for e in flow if (tasks or not e.task) and keep(e.actor, e.at)],
-        "flow_total": len(flow or []),
+        "runs": None if read is None else shown,
+        "flow_shown": sum(len(r.events) for r in shown),
+        "runs_missing": missing,  # earlier runs past the server's retention
+        "flow_total": len(flow),
         "workflows": workflows,
         "workflow": chosen,
         "people": dict(sorted(people.items())),
