@@ -82,9 +82,10 @@ async def open_ids(db: Db) -> list[str]:
 
 
 async def escalate(db: Db, task_id: str, at: datetime) -> bool:
-    """Mark the task reported to the district; False if it was already (a retried activity)."""
+    """Mark the task reported to the district; False if it was already (a retried activity). Its visit's date is no
+    longer provisional: it is not counted again once passed, so it stands as counted with the calendar then."""
     done = await db.fetchval(
-        "update discovery_tasks set status = 'escalated', escalated_at = $2 "
+        "update discovery_tasks set status = 'escalated', escalated_at = $2, visit_provisional = false "
         "where task_id = $1 and status in ('new', 'open') returning true",
         task_id,
         at,

@@ -116,9 +116,14 @@ def _day(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
+ESCALATED = "escalated_"  # the log entry's kind when a limit passed and was reported: escalated_<limit>
+
+
 async def write_log(conn: asyncpg.Connection, e: FrontDoorLogIn) -> None:
     """Append to the front door's log (once per key) and bring the subject's row up to date, in one
-    transaction."""
+    transaction. A limit reported to the district as passed (its `escalated_<limit>` entry) is no longer
+    provisional on the row: it is not counted again, so its date is final, counted with the calendar in force when
+    it fell."""
     async with conn.transaction():
         await insert_once(
             conn, "frontdoor_log", "subject_type, subject_id, log_key", e, "kind, actor, payload, occurred_at"
@@ -126,7 +131,9 @@ async def write_log(conn: asyncpg.Connection, e: FrontDoorLogIn) -> None:
         if e.subject_type == "request":
             await conn.execute(
                 "update frontdoor_requests set status = $2, answer_due = coalesce($3, answer_due), "
-                "answer_provisional = case when $3::date is null then answer_provisional else $6 end, "
+                "answer_provisional = case when $3::date is null then answer_provisional else $6 and not exists("
+                "select from frontdoor_log l where l.subject_type = 'request' and l.subject_id = $1 "
+                f"and l.kind = '{ESCALATED}answer') end, "
                 "answer = coalesce($4, answer), closed_at = case when $2 = 'closed' then $5::timestamptz end, "
                 "updated_at = now() where request_no = $1",
                 e.subject_id,
@@ -162,6 +169,7 @@ async def _follow_up(conn: asyncpg.Connection, e: FrontDoorLogIn) -> None:
     whether it is provisional (暂定)."""
     table, key, final_limit, final, stamp, texts = _FOLLOW_UPS[e.subject_type]
     due, provisional = f"{final_limit}_due", f"{final_limit}_provisional"
+    passed = e.kind.removeprefix(ESCALATED) if e.kind.startswith(ESCALATED) else None  # final once reported
     at = 8 + len(texts)
     await conn.execute(
         f"update {table} set status = $2, escalated = escalated or $3, "
@@ -176,8 +184,8 @@ async def _follow_up(conn: asyncpg.Connection, e: FrontDoorLogIn) -> None:
         e.kind.startswith("escalated"),
         _day(e.payload.get("accept_due")),
         _day(e.payload.get(due)),
-        e.payload.get("accept_provisional"),
-        e.payload.get(provisional),
+        False if passed == "accept" else e.payload.get("accept_provisional"),
+        False if passed == final_limit else e.payload.get(provisional),
         *(e.payload.get(text) for text in texts),
         e.occurred_at,
     )

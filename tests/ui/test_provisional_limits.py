@@ -2,7 +2,8 @@
 date counted through a year whose holiday notice is not in the calendar yet (2027 here: the statutory holidays alone,
 元旦 Friday 2027-01-01 off) is provisional on the 12349 desk, the bureau's inbox, the complaints list, the discovery
 tasks and the pages of each (and in the API's rows); once the notice is imported (Monday 2027-01-04 off too) and the
-workflows are told, the rows carry the new dates and no 暂定.
+workflows are told, the rows carry the new dates and no 暂定. A date that passed and was reported to the district is
+not counted again: it is final, without 暂定, from the report on.
 
 The workflows write the flag where they write the date (db/frontdoor_repo.write_log, db/discovery_tasks_repo.open_task);
 the pages read the rows."""
@@ -150,7 +151,10 @@ async def test_the_district_sees_tentative_on_a_late_referral(
         "the referral reported to the district",
     )
     district = await page_as(web, "qu_jiandu", "/frontdoor/district")
-    assert late_referral(district, s.referral_id)[4:6] == ["2027-01-05 暂定", "2027-01-21 暂定"]
+    # the limit passed and reported is final (it is not counted again): no 暂定; the result's still runs
+    assert late_referral(district, s.referral_id)[4:6] == ["2027-01-05", "2027-01-21 暂定"]
+    flags = "select accept_provisional, result_provisional from referrals where referral_id = $1"
+    assert tuple(await pool.fetchrow(flags, s.referral_id)) == (False, True)
 
     await import_2027(pool)
     assert await announce_calendar_change(review_env.client, pool) == (2, [])  # the referral and its request
@@ -162,9 +166,42 @@ async def test_the_district_sees_tentative_on_a_late_referral(
         "the result's limit counted again",
     )
     district = await page_as(web, "qu_jiandu", "/frontdoor/district")
-    # the limit passed is not counted again (it was reported as it stood): still as counted, 暂定
-    assert late_referral(district, s.referral_id)[4:6] == ["2027-01-05 暂定", "2027-01-22"]
+    # the limit passed is not counted again (it was reported as it stood): as counted then, and final
+    assert late_referral(district, s.referral_id)[4:6] == ["2027-01-05", "2027-01-22"]
     for h in (referral, request):
+        await end_if_running(h)
+
+
+@pytest.mark.start_at(beijing(2026, 12, 30, 10, 0))  # a Wednesday
+@pytest.mark.web(temporal="review_env")
+async def test_a_passed_answer_date_and_visit_date_are_final_once_reported(
+    web: httpx.AsyncClient, review_env: SkippingEnvironment, pool: asyncpg.Pool
+) -> None:
+    """The request's answer date (01-07) and the discovery task's visit date (01-14) pass unmet and are reported to
+    the district: they are not counted again, so they lose 暂定."""
+    request_no = "12349-20261230-TENT04"
+    request, referral, _ = await referred(review_env, request_no)
+    task_id, task, _ = await task_for(review_env, pool, 1, SHIPO, date(2026, 12, 30))
+    await review_env.skip_to(beijing(2027, 1, 15, 0, 1))
+    await eventually(
+        lambda: pool.fetchval(
+            "select (select escalated_at is not null from discovery_tasks where task_id = $1) and exists(select from "
+            "frontdoor_log where subject_id = $2 and kind = 'escalated_answer')",
+            task_id,
+            request_no,
+        ),
+        "the task and the request reported to the district",
+    )
+    assert await pool.fetchval(
+        "select array[r.answer_provisional, t.visit_provisional] from frontdoor_requests r, discovery_tasks t "
+        "where r.request_no = $1 and t.task_id = $2",
+        request_no,
+        task_id,
+    ) == [False, False]
+    assert cells(await page_as(web, "shipo_jingban", "/frontdoor"), "request", request_no)[5] == "2027-01-07 已超期"
+    assert fact((await web.get(f"/frontdoor/requests/{request_no}")).text, "答复期限") == "2027-01-07"
+    assert fact((await web.get(f"/discovery/{task_id}")).text, "核实期限") == "2027-01-14 已超期，已上报区民政局"
+    for h in (task, referral, request):
         await end_if_running(h)
 
 
