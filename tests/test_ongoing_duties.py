@@ -49,7 +49,7 @@ from schemas.supervision import (
 from tests.support.clients import app_client, login
 from tests.support.clock import SkippingEnvironment, at_0830, beijing, on_time
 from tests.support.factories import actor, resident_id
-from tests.support.supervision import BARRED, add_event, seed_case
+from tests.support.supervision import BARRED, add_event, register, seed_case, with_household
 from tests.support.workflows import refused
 
 SHIPO, SHUNHE, GULOU = "341503106", "341503104", "341503001"
@@ -228,22 +228,8 @@ async def test_the_facts_of_a_review_bar_who_the_register_names_now_and_say_who_
     await pool.execute("update recipients set assistance_type = 'tekun' where case_id = 'OF-2'")
     await add_event(pool, "OF-1", "relatives_matched", payload={"barred": BARRED})
     member = resident_id(date(1950, 3, 1))
-    household = await pool.fetchval(
-        "insert into households (township_code, address, hukou_type) values ($1, '石婆店镇', 'rural') returning id",
-        SHIPO,
-    )
-    await pool.execute(
-        "insert into household_members (household_id, name, id_number, relation, is_applicant) "
-        "values ($1, '测试户', $2, '本人', true)",
-        household,
-        member,
-    )
-    await pool.execute("update cases set household_id = $1 where case_id = 'OF-1'", household)
-    await pool.execute(
-        "insert into staff_relatives (user_id, relative_name, relative_id_number, relation) "
-        "select id, '测试户', $1, '父母' from users where username = 'shipo_shenpi'",
-        member,
-    )
+    await with_household(pool, "OF-1", member=member)
+    await register(pool, "shipo_shenpi", member)
     facts = SupervisionActivities(pool, None)  # type: ignore[arg-type]  # no workflow is started
     of1 = await facts.ongoing_facts("OF-1", date(2026, 12, 4))
     assert (of1.assistance_type, of1.approval_level, of1.max_change, of1.max_change_ratio) == (

@@ -28,7 +28,7 @@ from schemas.supervision import (
 from tests.support.clients import SHIPO, SHUNHE
 from tests.support.clock import SkippingEnvironment, beijing
 from tests.support.factories import actor, resident_id
-from tests.support.supervision import OCTOBER, add_event, household_with, register, seed_case
+from tests.support.supervision import OCTOBER, add_event, register, seed_case, with_household
 from tests.support.workflows import refused
 
 OFFICER_B = Actor(username="qu_minzheng2", full_name="区民政局 吴军", role=Role.DISTRICT_OFFICER, place_code="341503")
@@ -176,8 +176,8 @@ async def test_an_officer_whose_register_names_a_member_is_kept_off_the_recheck(
     member = resident_id(date(1950, 3, 1))
     await seed_case(pool, "RG-1", SHIPO, OCTOBER)
     await seed_case(pool, "RG-2", SHUNHE, OCTOBER)
-    await household_with(pool, "RG-1", member)
-    await household_with(pool, "RG-2", resident_id(date(1952, 4, 2)))
+    await with_household(pool, "RG-1", member=member)
+    await with_household(pool, "RG-2", member=resident_id(date(1952, 4, 2)))
     await register(pool, "qu_minzheng", member)
 
     found = await supervision_repo.sampling_candidates(pool, date(2026, 10, 1), date(2026, 11, 1))

@@ -159,21 +159,6 @@ async def add_event(
     )
 
 
-async def household_with(pool: asyncpg.Pool, case_id: str, member: str) -> None:
-    """The case's household: one member, the applicant, with ID number `member`."""
-    household = await pool.fetchval(
-        "insert into households (township_code, address, hukou_type) values ($1, '石婆店镇', 'rural') returning id",
-        SHIPO,
-    )
-    await pool.execute(
-        "insert into household_members (household_id, name, id_number, relation, is_applicant) "
-        "values ($1, '测试户', $2, '本人', true)",
-        household,
-        member,
-    )
-    await pool.execute("update cases set household_id = $1 where case_id = $2", household, case_id)
-
-
 async def register(pool: asyncpg.Pool, username: str, member: str) -> None:
     """`username` registers the person with ID number `member` as a parent (the staff relatives register)."""
     await pool.execute(

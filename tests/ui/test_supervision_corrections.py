@@ -17,7 +17,7 @@ import pytest
 from db import supervision_repo
 from tests.support.clients import SHIPO, csrf_token, log_in, login
 from tests.support.factories import resident_id
-from tests.support.supervision import OCTOBER, add_event, household_with, register, seed_case
+from tests.support.supervision import OCTOBER, add_event, register, seed_case, with_household
 from tests.test_recheck import IRREGULAR, sampled
 
 pytestmark = pytest.mark.web
@@ -186,8 +186,8 @@ async def test_staff_the_relatives_register_names_may_not_close_or_recheck(
     before, only the relatives check's events at acceptance counted."""
     recheck_id, open_recheck = await irregular(pool, "CR-3", "CR-5"), "2026-10-CR-5"
     member = resident_id(date(1950, 3, 1))
-    await household_with(pool, "CR-3", member)
-    await household_with(pool, "CR-5", member)
+    await with_household(pool, "CR-3", member=member)
+    await with_household(pool, "CR-5", member=member)
     for user in ("shipo_shenpi", "qu_minzheng"):
         await register(pool, user, member)
 

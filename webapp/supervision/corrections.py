@@ -45,15 +45,7 @@ class CorrectionOut(BaseModel):
 
     @classmethod
     def of(cls, c: CaseCorrection) -> CorrectionOut:
-        return cls(
-            recheck_id=c.recheck_id,
-            case_id=c.case_id,
-            status=c.status,  # type: ignore[arg-type]
-            findings=c.findings,
-            outcome=c.outcome,
-            closed_by=c.closed_by,
-            closed_at=c.closed_at,
-        )
+        return cls.model_validate(c, from_attributes=True)  # the fields of the row the API shows
 
 
 async def close(
