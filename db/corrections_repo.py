@@ -46,36 +46,15 @@ async def open_correction(conn: asyncpg.Connection, case_id: str, recheck_id: st
 
 
 @dataclass(frozen=True)
-class Correction:
-    """A correction a re-check opened in the original case, with its case's applicant and township."""
-
-    case_id: str
-    findings: str
-    opened_at: datetime
-    recheck_id: str
-    applicant_name: str
-    township_name: str
-
-
-async def open_corrections(db: Db, within: str) -> list[Correction]:
-    """Corrections still open in cases of the townships within `within`, the oldest first."""
-    return await every(
-        db,
-        Correction,
-        "select k.case_id, k.findings, k.opened_at, k.recheck_id, c.applicant_name, t.name as township_name "
-        "from case_corrections k join cases c on c.case_id = k.case_id join places t on t.code = c.township_code "
-        "where k.status = 'open' and starts_with(c.township_code, $1) order by k.opened_at",
-        within,
-    )
-
-
-@dataclass(frozen=True)
 class CaseCorrection:
-    """A correction with what closed it: the written outcome, who (by name where known) and when."""
+    """A correction a re-check opened in the original case, with its case's applicant and township, and what closed
+    it: the written outcome, who (by name where known) and when."""
 
     recheck_id: str
     case_id: str
     township_code: str
+    township_name: str
+    applicant_name: str
     findings: str
     status: str  # open, done
     opened_at: datetime
@@ -86,11 +65,12 @@ class CaseCorrection:
 
 
 _CORRECTIONS = """
-select k.recheck_id, k.case_id, c.township_code, k.findings, k.status, k.opened_at,
-       coalesce(o.full_name, r.checked_by) as opened_by, k.outcome, coalesce(u.full_name, k.closed_by) as closed_by,
-       k.closed_at
+select k.recheck_id, k.case_id, c.township_code, t.name as township_name, c.applicant_name, k.findings, k.status,
+       k.opened_at, coalesce(o.full_name, r.checked_by) as opened_by, k.outcome,
+       coalesce(u.full_name, k.closed_by) as closed_by, k.closed_at
 from case_corrections k
 join cases c on c.case_id = k.case_id
+join places t on t.code = c.township_code
 join rechecks r on r.recheck_id = k.recheck_id
 left join users o on o.username = r.checked_by
 left join users u on u.username = k.closed_by
@@ -100,6 +80,16 @@ left join users u on u.username = k.closed_by
 async def corrections_of_case(db: Db, case_id: str) -> list[CaseCorrection]:
     """The case's corrections, the oldest first."""
     return await every(db, CaseCorrection, _CORRECTIONS + "where k.case_id = $1 order by k.opened_at, k.id", case_id)
+
+
+async def open_corrections(db: Db, within: str) -> list[CaseCorrection]:
+    """Corrections still open in cases of the townships within `within`, the oldest first."""
+    return await every(
+        db,
+        CaseCorrection,
+        _CORRECTIONS + "where k.status = 'open' and starts_with(c.township_code, $1) order by k.opened_at, k.id",
+        within,
+    )
 
 
 async def correction(db: Db, recheck_id: str) -> CaseCorrection | None:

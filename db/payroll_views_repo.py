@@ -82,15 +82,16 @@ class LineRow:
     reason: str | None
 
 
+_LINES = """
+select l.id, l.case_id, l.holder_name, l.id_number, l.bank_name, l.account_masked, l.for_month, l.amount_fen, l.note,
+       x.result, x.reason
+from payroll_lines l left join payroll_results x on x.line_id = l.id
+where l.payroll_id = $1 order by l.id
+"""
+
+
 async def lines(db: Db, payroll_id: int) -> list[LineRow]:
-    return await every(
-        db,
-        LineRow,
-        "select l.id, l.case_id, l.holder_name, l.id_number, l.bank_name, l.account_masked, l.for_month, "
-        "l.amount_fen, l.note, x.result, x.reason from payroll_lines l "
-        "left join payroll_results x on x.line_id = l.id where l.payroll_id = $1 order by l.id",
-        payroll_id,
-    )
+    return await every(db, LineRow, _LINES, payroll_id)
 
 
 @dataclass(frozen=True)
@@ -102,15 +103,15 @@ class BankLine:
     note: str
 
 
+_BANK_LINES = """
+select holder_name, id_number, account_number, amount_fen, note from payroll_lines
+where payroll_id = $1 and account_number is not null order by id
+"""
+
+
 async def bank_lines(db: Db, payroll_id: int) -> list[BankLine]:
     """The lines that go to the bank (those with an account), full numbers: the bank file only."""
-    return await every(
-        db,
-        BankLine,
-        "select holder_name, id_number, account_number, amount_fen, note from payroll_lines "
-        "where payroll_id = $1 and account_number is not null order by id",
-        payroll_id,
-    )
+    return await every(db, BankLine, _BANK_LINES, payroll_id)
 
 
 @dataclass(frozen=True)
@@ -126,17 +127,18 @@ class TaskRow:
     created_at: datetime
 
 
+_OPEN_TASKS = """
+select k.id, k.case_id, c.applicant_name, t.name as township_name, k.kind, k.reason, l.for_month, l.amount_fen,
+       k.created_at
+from payroll_tasks k join payroll_lines l on l.id = k.line_id join cases c on c.case_id = k.case_id
+join places t on t.code = k.township_code
+where k.resolved_at is null and starts_with(k.township_code, $1) order by k.created_at, k.id
+"""
+
+
 async def open_tasks(db: Db, place: str) -> list[TaskRow]:
     """The townships' open payment tasks within `place`, the oldest first."""
-    return await every(
-        db,
-        TaskRow,
-        "select k.id, k.case_id, c.applicant_name, t.name as township_name, k.kind, k.reason, l.for_month, "
-        "l.amount_fen, k.created_at from payroll_tasks k join payroll_lines l on l.id = k.line_id "
-        "join cases c on c.case_id = k.case_id join places t on t.code = k.township_code "
-        "where k.resolved_at is null and starts_with(k.township_code, $1) order by k.created_at, k.id",
-        place,
-    )
+    return await every(db, TaskRow, _OPEN_TASKS, place)
 
 
 @dataclass(frozen=True)

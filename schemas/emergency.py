@@ -196,6 +196,18 @@ class CloseEvent(BaseModel):
     summary: str = Field(min_length=2, max_length=1000)
 
 
+# The payload of each staff action, by the action's name in `rules.emergency_actions` (its API path segment).
+EMERGENCY_PAYLOADS: dict[str, type[BaseModel]] = {
+    "approve": PaymentApproval,
+    "escalate": Escalation,
+    "documents": DocumentsRecorded,
+    "exempt": DocumentationExemption,
+    "close": CloseEvent,
+    "approve_repeat": RepeatApproval,
+    "resolve_namesake": NamesakeResolution,
+}
+
+
 class EmergencyAck(BaseModel):
     tier: str
     total: Money
@@ -429,15 +441,3 @@ class EmergencyNames:
 
     WORKFLOW = "EmergencyWorkflow"
     STATE = "state"
-
-
-# The payload of each staff action, by the action's name in `rules.emergency_actions` (its API path segment).
-EMERGENCY_PAYLOADS: dict[str, type[BaseModel]] = {
-    "approve": PaymentApproval,
-    "escalate": Escalation,
-    "documents": DocumentsRecorded,
-    "exempt": DocumentationExemption,
-    "close": CloseEvent,
-    "approve_repeat": RepeatApproval,
-    "resolve_namesake": NamesakeResolution,
-}

@@ -31,7 +31,7 @@ IMPORTED = "imported"  # the channel of the cases an import creates (no workflow
 class Column:
     field: str
     header: str  # the template's header, as the national system exports it where known
-    aliases: tuple[str, ...] = ()
+    aliases: str = ""  # the other headers it is known by, separated by 、
     required: bool = True
     household: bool = False  # read from the applicant's row
     note: str = ""
@@ -43,38 +43,34 @@ COLUMNS: tuple[Column, ...] = (
     Column(
         "household_no",
         "家庭编号",
-        ("户编号", "家庭序号", "户序号"),
+        "户编号、家庭序号、户序号",
         required=False,
         note="可选；有则按它分户，无则按户主身份证号分户",
     ),
     Column(
         "township",
         "乡镇（街道）",
-        ("乡镇", "街道", "乡镇街道", "所属乡镇", "乡镇名称"),
+        "乡镇、街道、乡镇街道、所属乡镇、乡镇名称",
         household=True,
         note="名称或 9 位区划代码",
     ),
     Column(
         "village",
         "村（社区）",
-        ("村", "社区", "村社区", "村居", "所属村居", "村（居）"),
+        "村、社区、村社区、村居、所属村居、村（居）",
         household=True,
         note="名称或 12 位区划代码",
     ),
-    Column("address", "家庭住址", ("住址", "居住地址", "家庭地址"), required=False, household=True),
-    Column("phone", "联系电话", ("电话", "手机号码", "联系方式"), required=False, household=True),
-    Column("hukou_type", "城乡类别", ("户籍性质", "城乡属性", "城乡"), household=True, note="城市 / 农村"),
+    Column("address", "家庭住址", "住址、居住地址、家庭地址", required=False, household=True),
+    Column("phone", "联系电话", "电话、手机号码、联系方式", required=False, household=True),
+    Column("hukou_type", "城乡类别", "户籍性质、城乡属性、城乡", household=True, note="城市 / 农村"),
     Column(
-        "assistance_type",
-        "救助类型",
-        ("保障类型", "对象类型", "救助类别", "保障对象类型"),
-        household=True,
-        note="低保 / 特困",
+        "assistance_type", "救助类型", "保障类型、对象类型、救助类别、保障对象类型", household=True, note="低保 / 特困"
     ),
     Column(
         "category",
         "保障类别",
-        ("低保类别", "分类施保类别", "类别"),
+        "低保类别、分类施保类别、类别",
         required=False,
         household=True,
         note="低保：政策中的类别代码（A、B、C）；特困可空",
@@ -82,36 +78,32 @@ COLUMNS: tuple[Column, ...] = (
     Column(
         "monthly_amount",
         "月保障金（元）",
-        ("月保障金", "保障金额", "月救助金额", "月发放金额", "月补助金额"),
+        "月保障金、保障金额、月救助金额、月发放金额、月补助金额",
         household=True,
         note="全户每月金额，两位小数",
     ),
     Column(
         "start_month",
         "保障起始年月",
-        ("开始发放年月", "享受开始时间", "救助开始时间", "起始年月"),
+        "开始发放年月、享受开始时间、救助开始时间、起始年月",
         household=True,
         note="YYYY-MM（或日期）",
     ),
-    Column("applicant_name", "户主姓名", ("申请人姓名",)),
-    Column("applicant_id", "户主身份证号", ("户主身份证号码", "申请人身份证号", "申请人身份证号码")),
-    Column("member_name", "成员姓名", ("姓名", "家庭成员姓名")),
-    Column("member_id", "成员身份证号", ("身份证号", "身份证号码", "公民身份号码", "成员身份证号码")),
-    Column("relation", "与户主关系", ("与申请人关系", "关系", "家庭关系")),
+    Column("applicant_name", "户主姓名", "申请人姓名"),
+    Column("applicant_id", "户主身份证号", "户主身份证号码、申请人身份证号、申请人身份证号码"),
+    Column("member_name", "成员姓名", "姓名、家庭成员姓名"),
+    Column("member_id", "成员身份证号", "身份证号、身份证号码、公民身份号码、成员身份证号码"),
+    Column("relation", "与户主关系", "与申请人关系、关系、家庭关系"),
     Column(
-        "account_kind",
-        "账户类型",
-        ("发放账户类型", "账户性质"),
-        household=True,
-        note="社会保障卡 / 银行卡 / 一卡通存折",
+        "account_kind", "账户类型", "发放账户类型、账户性质", household=True, note="社会保障卡 / 银行卡 / 一卡通存折"
     ),
-    Column("bank_name", "开户银行", ("开户行", "银行名称", "发放银行"), household=True),
-    Column("account_number", "银行账号", ("账号", "卡号", "发放账号", "银行卡号"), household=True),
-    Column("account_holder", "账户户名", ("户名", "开户人姓名", "持卡人姓名"), household=True),
+    Column("bank_name", "开户银行", "开户行、银行名称、发放银行", household=True),
+    Column("account_number", "银行账号", "账号、卡号、发放账号、银行卡号", household=True),
+    Column("account_holder", "账户户名", "户名、开户人姓名、持卡人姓名", household=True),
     Column(
         "last_review",
         "上次复核日期",
-        ("最近复核日期", "上次核查日期", "动态管理日期"),
+        "最近复核日期、上次核查日期、动态管理日期",
         required=False,
         household=True,
         note="YYYY-MM-DD；不知道可空",
@@ -125,7 +117,9 @@ def header_key(text: str) -> str:
     return _BRACKETS.sub("", str(text or ""))
 
 
-HEADER_FIELDS: dict[str, str] = {header_key(name): c.field for c in COLUMNS for name in (c.header, *c.aliases)}
+HEADER_FIELDS: dict[str, str] = {
+    header_key(name): c.field for c in COLUMNS for name in (c.header, *c.aliases.split("、")) if name
+}
 
 ASSISTANCE_TYPES = {
     "低保": "dibao",

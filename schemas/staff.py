@@ -39,13 +39,17 @@ class Bureau(LabelledEnum):
     POLICE = "police", "区公安分局"
 
 
+# A place's code: the district (6 digits), a township (9) or a village (12).
+PLACE_CODE = r"^\d{6}(\d{3}){0,2}$"
+
+
 class Actor(BaseModel):
     """Who performs an action, as authenticated by the API; workflows check role and jurisdiction."""
 
     username: str = Field(min_length=1, max_length=64)
     full_name: str = Field(min_length=1, max_length=64)
     role: Role
-    place_code: str = Field(pattern=r"^\d{6}(\d{3}){0,2}$")
+    place_code: str = Field(pattern=PLACE_CODE)
     bureau: Bureau | None = None
 
 
@@ -56,7 +60,7 @@ class StaffRef(BaseModel):
     username: str = Field(min_length=1, max_length=64)
     full_name: str = Field(min_length=1, max_length=64)
     role: Role
-    place_code: str = Field(pattern=r"^\d{6}(\d{3}){0,2}$")
+    place_code: str = Field(pattern=PLACE_CODE)
 
     @property
     def role_label(self) -> str:

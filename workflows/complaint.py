@@ -27,6 +27,8 @@ with workflow.unsafe.imports_passed_through():
     from schemas.review import DeadlineInfo, ReviewNames, workflow_id_for
     from schemas.staff import Actor
 
+ACCEPT, CONCLUDE = COMPLAINT_ACTIONS[ComplaintAction.ACCEPT], COMPLAINT_ACTIONS[ComplaintAction.CONCLUDE]
+
 # Since: the complaint's limits in calendar days end on a working day (Civil Code art. 203).
 LIMITS_ART_203 = "complaint-limits-art-203"
 # Since: those who handled the case a complaint concerns are kept from it by user name (not only the name the
@@ -35,7 +37,6 @@ RECUSAL_BY_USER = "complaint-recusal-by-user"
 # Since: the case's handlers are read before the limits are set and written, so that a complaint whose limits
 # show is one they are already kept from (read after, an update could come before them: see `not_ready`).
 HANDLERS_FIRST = "complaint-handlers-first"
-ACCEPT, CONCLUDE = COMPLAINT_ACTIONS[ComplaintAction.ACCEPT], COMPLAINT_ACTIONS[ComplaintAction.CONCLUDE]
 
 
 @workflow.defn(name=ComplaintNames.WORKFLOW)

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from rules.emergency_actions import ACTIONS, EmergencyAction
 from schemas.emergency import EMERGENCY_PAYLOADS, EVENT_ID, EmergencyAck
+from schemas.staff import PLACE_CODE
 from webapp import access_log
 from webapp.access_log import Kind
 from webapp.deps import CurrentActor, Db, MaybeTemporal
@@ -21,7 +22,7 @@ from webapp.errors import error_responses
 from webapp.payloads import body_model
 
 EventId = Path(pattern=EVENT_ID, description="急难事件编号")
-PlaceCode = Path(pattern=r"^\d{6}(\d{3}){0,2}$")
+PlaceCode = Path(pattern=PLACE_CODE)
 _ERRORS = error_responses(
     {
         401: "未登录",

@@ -7,7 +7,7 @@ from infra import clock
 from rules.needs import BY_CODE, NEEDS, Route
 from schemas.emergency import EmergencyKind
 from schemas.frontdoor import RequestKind
-from schemas.staff import Bureau
+from schemas.staff import BUREAU_LABELS
 
 STATUS_LABELS = {"delivered": "待签收", "accepted": "办理中", "info_requested": "待补充信息", "answered": "已反馈"}
 OUTCOME_LABELS = {"helped": "已给予帮助", "not_eligible": "不符合条件", "declined": "不予帮助"}
@@ -21,7 +21,7 @@ CHANNELS = {"portal": "网上", "hotline": "12349 热线", "window": "窗口"}
 REFERRAL_LABELS = {
     "status_labels": STATUS_LABELS,
     "outcome_labels": OUTCOME_LABELS,
-    "bureau_labels": {b.value: b.label for b in Bureau},
+    "bureau_labels": BUREAU_LABELS,
     "by_code": BY_CODE,
     "beijing": clock.BEIJING,
 }

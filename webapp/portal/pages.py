@@ -27,7 +27,7 @@ from rules.access import DISTRICT_CODE
 from rules.needs import BY_CODE, NEEDS, Route
 from schemas.frontdoor import REQUEST_NO, Channel, FrontDoorRequest, IntakeState, RequestKind, intake_workflow_id
 from schemas.identity import validate_phone, validate_resident_id
-from schemas.staff import Bureau
+from schemas.staff import BUREAU_LABELS
 from webapp.deps import Db, MaybeTemporal
 from webapp.errors import ApiError, chinese_message, field_message, missing_message
 from webapp.frontdoor.requests import front_door_policy, submit_request
@@ -76,9 +76,7 @@ async def _villages(db: asyncpg.Pool, township_code: str) -> list[asyncpg.Record
 
 
 def _page(request: Request, template: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
-    return render(
-        request, template, {"needs": NEEDS, "bureaus": {b.value: b.label for b in Bureau}} | context, status=status
-    )
+    return render(request, template, {"needs": NEEDS, "bureaus": BUREAU_LABELS} | context, status=status)
 
 
 @router.get("")

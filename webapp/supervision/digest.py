@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from db import supervision_repo
 from infra.clock import today
-from schemas.staff import Bureau
+from schemas.staff import BUREAU_LABELS
 from webapp import authz
 from webapp.deps import Db, PageActor
 from webapp.frontdoor.labels import COMPLAINT_STATUS
@@ -37,7 +37,7 @@ async def digest(request: Request, actor: PageActor, db: Db, day: date | None = 
         "digest": found,
         "counts": counts(found),
         "days": await supervision_repo.digest_days(db, place, since) if place else [],
-        "bureau_labels": {b.value: b.label for b in Bureau},
+        "bureau_labels": BUREAU_LABELS,
         "referral_status": REFERRAL_STATUS,
         "complaint_status": COMPLAINT_STATUS,
         "frontdoor_desk": authz.may(actor, "request.register"),

@@ -38,7 +38,7 @@ from rules.stages import STAGE_LABELS
 from schemas.identity import mask_id
 from schemas.labels import category_label
 from schemas.people import RELATION_LABELS
-from schemas.staff import Actor, Role
+from schemas.staff import ROLE_LABELS, Actor
 from schemas.supervision import ongoing_workflow_id
 from webapp import access_log, authz
 from webapp.access_log import Kind
@@ -94,7 +94,6 @@ EVENT_LABELS = {
     "UPSERT_WORKFLOW_SEARCH_ATTRIBUTES": "更新检索属性",
     "WORKFLOW_PROPERTIES_MODIFIED": "更新工作流属性",
 }
-ROLE_NAMES = {r.value: r.label for r in Role}
 WORKFLOW_LABELS = {"review": "审核确认流程", "ongoing": "动态管理复核流程", "recheck": "抽查复核流程"}
 TASK_EVENTS = {"WORKFLOW_TASK_SCHEDULED", "WORKFLOW_TASK_STARTED", "WORKFLOW_TASK_COMPLETED"}
 # Kinds of the database log that are decisions on the household (the case file lists them apart).
@@ -350,7 +349,7 @@ async def history(
         "workflow": chosen,
         "people": dict(sorted(people.items())),
         "filters": {"actor": who, "from": start, "to": end, "tasks": tasks},
-        "role_labels": ROLE_NAMES,
+        "role_labels": ROLE_LABELS,
         # a developer's tool showing whole ID numbers: administrators only (issue 17.4)
         "temporal_url": f"{settings.temporal_ui_url}/namespaces/{namespace}/workflows/{chosen}"
         if authz.may(actor, "temporal.ui")
@@ -369,7 +368,7 @@ def _audience(text: str, names: dict[str, str]) -> str:
     if text.startswith("user:"):
         return names.get(text[5:], text[5:])
     role, _, place = text.removeprefix("role:").partition("@")
-    return f"{ROLE_NAMES.get(role, role)}（{names.get(place, place)}）"
+    return f"{ROLE_LABELS.get(role, role)}（{names.get(place, place)}）"
 
 
 def _when(at: datetime) -> str:

@@ -48,8 +48,8 @@ def upgrade() -> None:
             stopped_at       timestamptz,
             primary key (case_id, id_number)
         );
-        create unique index recipient_people_one_active on recipient_people (id_number, assistance_type)
-            where stopped_at is null;
+        create unique index recipient_people_one_active
+            on recipient_people (id_number, assistance_type) where stopped_at is null;
         insert into recipient_people (case_id, id_number, assistance_type, enrolled_at)
         select r.case_id, m.id_number, r.assistance_type, r.created_at
         from recipients r join household_members m on m.household_id = r.household_id
