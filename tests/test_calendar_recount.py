@@ -80,6 +80,27 @@ async def row_with(pool: asyncpg.Pool, table: str, key: str, value: str, limits:
     return await eventually(row, f"{table} {value} has its new limits")
 
 
+@pytest.mark.start_at(beijing(2026, 12, 28, 10, 0))  # a Monday
+async def test_a_discovery_visit_reported_late_is_no_longer_provisional(
+    review_env: SkippingEnvironment, pool: asyncpg.Pool
+) -> None:
+    task_id, h, s = await task_for(review_env, pool, 1, "341503106", date(2026, 12, 28))
+    assert (s.visit_due, s.provisional) == (date(2027, 1, 12), True)  # 2027's notice not in the calendar
+
+    async def escalated() -> DiscoveryState | None:
+        s = await h.query(DiscoveryNames.STATE, result_type=DiscoveryState)
+        return s if s.status == "escalated" else None
+
+    # no calendar import: the day closes as counted, the district is told, and the date stands (暂定 no more)
+    s = await on_time(review_env, beijing(2027, 1, 13), escalated, "discovery task escalated")
+    assert (s.visit_due, s.provisional) == (date(2027, 1, 12), False)
+    row = await pool.fetchrow(
+        "select status, visit_due, visit_provisional from discovery_tasks where task_id = $1", task_id
+    )
+    assert tuple(row) == ("escalated", date(2027, 1, 12), False)
+    await end_if_running(h)
+
+
 @pytest.mark.start_at(beijing(2026, 12, 30, 10, 0))  # a Wednesday
 async def test_a_referral_counts_its_limits_again_and_escalates_on_the_new_day(
     review_env: SkippingEnvironment, pool: asyncpg.Pool

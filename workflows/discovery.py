@@ -69,7 +69,8 @@ class DiscoveryWorkflow:
             )
         )
         if not await self.visited():
-            self.escalated_at = workflow.now()
+            # a passed limit is final: it is not counted again, so it stands as counted (no longer 暂定)
+            self.escalated_at, self.provisional = workflow.now(), False
             escalation = TaskEscalated(
                 task_id=start.task_id,
                 township_code=start.township_code,
