@@ -13,6 +13,7 @@ from schemas.relatives import DeclaredRelativesIn, RelativesCheck, RelativesChec
 from schemas.review import (
     CaseEventIn,
     CaseOpened,
+    Enrolled,
     Enrolment,
     EscalationIn,
     OpenCaseIn,
@@ -85,7 +86,7 @@ class ReviewActivities(ReviewContract):
         await cases_repo.record_take_over(self.pool, req)
 
     @activity.defn
-    async def enrol(self, e: Enrolment) -> None:
-        """Enter the household in the recipients register, once."""
+    async def enrol(self, e: Enrolment) -> Enrolled:
+        """Enter the household in the recipients register, once; held if a member is a recipient already."""
         async with self.pool.acquire() as conn:
-            await recipients_repo.enrol(conn, e)
+            return Enrolled(held_reason=await recipients_repo.enrol(conn, e))

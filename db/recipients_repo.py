@@ -191,14 +191,15 @@ _ENROL = (
 ONE_ACTIVE = "recipient_people_one_active"  # migration 0035: a person active once per kind of assistance
 
 
-async def enrol(conn: asyncpg.Connection, e: Enrolment) -> None:
+async def enrol(conn: asyncpg.Connection, e: Enrolment) -> str | None:
     """Enter a decided case's household in the register, once, with the case's category and amount, and the
     months of arrears its first payment brings under the case's policy version (rules/payroll.py).
 
     A member who receives this help already in another household (`recipient_people`: a case accepted before
     acceptance checked it, or enrolled at the same moment) keeps the household out of the payroll: it is entered
     stopped as of its decision (no month is due), its log says why and the district is told (escalation
-    `duplicate_recipient`), to settle which household the person belongs to. Never paid twice."""
+    `duplicate_recipient`), to settle which household the person belongs to. Never paid twice. Returns why it was
+    held, if it was (also when the entry was made by an earlier attempt)."""
     async with conn.transaction():
         case = await conn.fetchrow(
             "select accepted_at, deadline, policy_version from cases where case_id = $1", e.case_id
@@ -222,6 +223,8 @@ async def enrol(conn: asyncpg.Connection, e: Enrolment) -> None:
             e.category,
             to_fen(e.monthly_amount),
         )
+        entered = await conn.fetchrow("select status, stop_reasons from recipients where case_id = $1", e.case_id)
+    return entered["stop_reasons"] if entered["status"] == "stopped" else None
 
 
 async def _enrol_held(conn: asyncpg.Connection, e: Enrolment, row: tuple) -> None:

@@ -36,6 +36,7 @@ from schemas.review import (
     CaseOpened,
     DeadlineInfo,
     DeadlineRequest,
+    Enrolled,
     Enrolment,
     EscalationIn,
     NotificationIn,
@@ -103,7 +104,7 @@ class ReviewContract(Contract):
 
     async def record_take_over(self, req: TakeOverIn) -> None: ...
 
-    async def enrol(self, e: Enrolment) -> None: ...
+    async def enrol(self, e: Enrolment) -> Enrolled: ...
 
 
 class EmergencyContract(Contract):

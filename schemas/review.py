@@ -414,6 +414,12 @@ class Enrolment(BaseModel):
     decided_at: datetime
 
 
+class Enrolled(BaseModel):
+    """Enrolment's answer: why the household was entered stopped (a member is a recipient elsewhere), if it was."""
+
+    held_reason: str | None = None
+
+
 class CaseError(StrEnum):
     """Machine-readable codes of refused actions (the API returns them with a Chinese message)."""
 
@@ -442,9 +448,8 @@ class ReviewNames:
     OBJECTION_FILED = "objection_filed"
 
 
-# The payload of each staff action, by the action's name: its API path segment, its update's name and the
-# kind of the event it is recorded as (schemas import nothing of ours, so the names are `rules.stages.Action`
-# written out; a test keeps the two lists equal).
+# The payload of each staff action by the action's name (its API path, update name and event kind): the names of
+# `rules.stages.Action` written out, as schemas import nothing of ours; a test keeps the two lists equal.
 ACTION_PAYLOADS: dict[str, type[BaseModel]] = {
     "missing_materials": MissingMaterials,
     "materials_supplied": MaterialsSupplied,

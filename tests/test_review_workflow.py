@@ -28,6 +28,7 @@ from tests.support.review import (
     state,
     until_stage,
 )
+from tests.support.supervision import seed_case
 
 
 @pytest.mark.start_at(beijing(2026, 12, 24, 10, 0))  # the notice runs into 2027, and so does the first payment
@@ -78,6 +79,43 @@ async def test_happy_path_to_enrolment(review_env: SkippingEnvironment, pool: as
     assert (note["audience"], note["body"]) == (
         "applicant",
         "您的最低生活保障申请已批准，每月 1566.00 元，自 2027年01月 起发放。",
+    )
+
+
+@pytest.mark.start_at(beijing(2026, 12, 24, 10, 0))
+async def test_an_enrolment_held_as_a_duplicate_tells_the_applicant_so(
+    review_env: SkippingEnvironment, pool: asyncpg.Pool
+) -> None:
+    """A member entered the register in another household while the notice ran (enrolled at the same moment, or
+    accepted before acceptance checked): the household is entered stopped, and the applicant is told it is not paid,
+    not that it is."""
+    h = await start(review_env, "HELD-1")
+    await until_stage(h, "investigation")
+    await investigate(h)
+    await act(h, Action.DECISION, Decision(actor=actor("shipo_shenpi"), approve=True, category="B"))
+    await until_stage(h, "public_notice")
+    member = await pool.fetchval(
+        "select m.id_number from cases c join household_members m on m.household_id = c.household_id "
+        "where c.case_id = 'HELD-1' and not m.is_applicant order by m.id limit 1"
+    )
+    await seed_case(pool, "OTHER-1", "341503106", beijing(2026, 11, 2, 9))
+    await pool.execute(
+        "insert into recipient_people (case_id, id_number, assistance_type) values ('OTHER-1', $1, 'dibao')", member
+    )
+    outcome = await h.result()
+    assert (outcome.stage, outcome.monthly_amount) == ("enrolled", Decimal("1566.00"))
+    why = "家庭成员已是在册救助对象（案件 OTHER-1），同一人不能重复享受最低生活保障，本户暂不发放，请区民政局核实"
+    rec = await pool.fetchrow("select status, stop_reasons from recipients where case_id = 'HELD-1'")
+    assert tuple(rec) == ("stopped", why)
+    enrolled = (await state(h)).timeline[-1]
+    assert enrolled.summary == f"公示无异议，纳入保障：每月 1566.00 元，自 2027年01月 起发放；{why}"
+    note = await pool.fetchrow(
+        "select audience, body from notifications where case_id = 'HELD-1' and kind = 'approval'"
+    )
+    assert tuple(note) == (
+        "applicant",
+        "您的最低生活保障申请经审核确认符合条件，但家庭成员已在其他家庭享受最低生活保障，同一人不能重复享受，"
+        "本户暂不发放，待区民政局核实后另行告知。如有异议，可依法申请行政复议或提起行政诉讼。",
     )
 
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from schemas.review import TimelineEntry
     from schemas.staff import Actor
 
 
@@ -77,5 +78,21 @@ class Journal:
                 "summary": e.summary,
                 "payload": e.payload,
             }
+            for e in self.entries
+        ]
+
+    def timeline(self) -> list[TimelineEntry]:
+        """The entries as the review's state shows them (with the stage each was made in)."""
+        return [
+            TimelineEntry(
+                event_key=e.key,
+                kind=e.kind,
+                stage=e.stage or "",
+                actor=e.actor,
+                actor_role=e.actor_role,
+                at=e.at,
+                summary=e.summary,
+                payload=e.payload,
+            )
             for e in self.entries
         ]

@@ -51,7 +51,6 @@ with workflow.unsafe.imports_passed_through():
         RefusalDelivered,
         ReviewNames,
         ReviewStart,
-        TimelineEntry,
         VerificationRequestIn,
         VerificationResult,
     )
@@ -297,7 +296,7 @@ class ReviewWorkflow(ReviewActions, ReviewRelatives, ReviewClosure, RecordsDocum
         decided_on = beijing_date(self.decided_at)
         first_month = date(decided_on.year + decided_on.month // 12, decided_on.month % 12 + 1, 1)
         hh = self.start.application.household
-        await workflow.execute_activity_method(
+        enrolled = await workflow.execute_activity_method(
             ReviewContract.enrol,
             Enrolment(
                 case_id=self.case_id,
@@ -311,20 +310,25 @@ class ReviewWorkflow(ReviewActions, ReviewRelatives, ReviewClosure, RecordsDocum
             ),
             **ACTIVITY,
         )
+        held = enrolled.held_reason if enrolled else None  # a member is a recipient already (None: older histories)
         self.clock.stop()
         self.move(Stage.ENROLLED)
+        paid = f"每月 {amount} 元，自 {first_month:%Y年%m月} 起发放"
         self.journal.note(
             "enrolled",
             None,
             {"monthly_amount": str(amount), "first_payment_month": str(first_month), "category": decision.category},
-            f"公示无异议，纳入保障：每月 {amount} 元，自 {first_month:%Y年%m月} 起发放",
+            f"公示无异议，纳入保障：{paid}" + (f"；{held}" if held else ""),
         )
         await self.journal.persist()
         await self.send(
             "approval",
             "applicant",
             f"{self.kind_label}审核确认通知书",
-            f"您的{self.kind_label}申请已批准，每月 {amount} 元，自 {first_month:%Y年%m月} 起发放。",
+            f"您的{self.kind_label}申请已批准，{paid}。"
+            if not held
+            else f"您的{self.kind_label}申请经审核确认符合条件，但家庭成员已在其他家庭享受{self.kind_label}，同一人不能"
+            f"重复享受，本户暂不发放，待区民政局核实后另行告知。{APPEAL_RIGHT}",
         )
         return CaseOutcome(
             case_id=self.case_id, stage=self.stage.value, monthly_amount=amount, first_payment_month=first_month
@@ -421,19 +425,7 @@ class ReviewWorkflow(ReviewActions, ReviewRelatives, ReviewClosure, RecordsDocum
             refusal_deliver_by=self.refusal_deliver_by,
             refusal_provisional=self.refusal_provisional,
             refusal_delivery=self.refusal_delivery,
-            timeline=[
-                TimelineEntry(
-                    event_key=e.key,
-                    kind=e.kind,
-                    stage=e.stage or "",
-                    actor=e.actor,
-                    actor_role=e.actor_role,
-                    at=e.at,
-                    summary=e.summary,
-                    payload=e.payload,
-                )
-                for e in self.journal.entries
-            ],
+            timeline=self.journal.timeline(),
             namesakes=self.namesakes,
             relatives_filed=self.relatives_filed,
         )
