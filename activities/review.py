@@ -10,7 +10,7 @@ from activities.verification import VerificationCentre
 from db import cases_repo, policy_repo, recipients_repo, relatives_repo, users_repo
 from schemas.contracts import ReviewContract
 from schemas.relatives import DeclaredRelativesIn, RelativesCheck, RelativesCheckIn, RelativesMatch
-from schemas.review import (
+from schemas.review_records import (
     CaseEventIn,
     CaseOpened,
     Enrolled,

@@ -13,7 +13,7 @@ import asyncpg
 import httpx
 
 from db import cases_repo
-from schemas.review import VerificationRequestIn
+from schemas.review_records import VerificationRequestIn
 
 
 class VerificationCentre(Protocol):

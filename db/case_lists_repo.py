@@ -19,7 +19,7 @@ from db.typed import every
 from db.where import Where
 from rules.clock import at_time, end_of
 from rules.stages import Stage
-from schemas.review import VerificationRequest
+from schemas.review_records import VerificationRequest
 
 IN_JURISDICTION = "starts_with(coalesce(c.village_code, c.township_code), {})"
 # Open means "not in a closed stage". The stage column is rewritten with every event; the status column

@@ -21,12 +21,11 @@ from db.pool import Db
 from db.typed import every, insert_once, one
 from rules import progress
 from schemas.identity import mask_id
-from schemas.review import (
-    CaseEvent,
+from schemas.review import CaseEvent, NotificationIn
+from schemas.review_records import (
     CaseEventIn,
     CaseFacts,
     EscalationIn,
-    NotificationIn,
     OpenCaseIn,
     TakeOverIn,
     VerificationAnsweredIn,

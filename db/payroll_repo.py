@@ -17,7 +17,8 @@ from db.payroll_due_repo import due
 from rules.months import add_months
 from rules.payroll import SentLine, line_note, match_return
 from schemas.payroll import PayrollDrafted, PayrollStart, PayrollStep, ReturnApplied
-from schemas.review import AssistanceType, CaseEvent, EscalationIn, NotificationIn
+from schemas.review import AssistanceType, CaseEvent, NotificationIn
+from schemas.review_records import EscalationIn
 
 KIND_LABELS = {t.value: t.label for t in AssistanceType}
 

@@ -18,7 +18,8 @@ from rules.clock import beijing_date
 from rules.months import add_months
 from rules.payroll import arrears_months
 from schemas.money import from_fen, to_fen
-from schemas.review import CaseEvent, Enrolment, EscalationIn, NotificationIn
+from schemas.review import CaseEvent, NotificationIn
+from schemas.review_records import Enrolment, EscalationIn
 from schemas.supervision import OngoingApplied, RecipientToReview
 
 

@@ -31,15 +31,13 @@ from schemas.frontdoor import ComplaintStart, DeliveryIn, FrontDoorLogIn, Intake
 from schemas.payroll import PayrollDrafted, PayrollStart, PayrollStep, ReturnApplied
 from schemas.policy import FrontDoorPolicy
 from schemas.relatives import DeclaredRelativesIn, RelativesCheck, RelativesCheckIn, RelativesMatch
-from schemas.review import (
+from schemas.review import DeadlineInfo, DeadlineRequest, NotificationIn
+from schemas.review_records import (
     CaseEventIn,
     CaseOpened,
-    DeadlineInfo,
-    DeadlineRequest,
     Enrolled,
     Enrolment,
     EscalationIn,
-    NotificationIn,
     OpenCaseIn,
     TakeOverIn,
     VerificationAnsweredIn,

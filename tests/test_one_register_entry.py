@@ -22,7 +22,8 @@ from db.payroll_due_repo import due
 from infra import roster_import
 from infra.roster_file import write_rows
 from infra.roster_sample import person_id, sample
-from schemas.review import AssistanceType, Enrolment
+from schemas.review import AssistanceType
+from schemas.review_records import Enrolment
 from tests.support.clients import SHIPO, csrf_token, insert_case, login
 from tests.support.clock import SkippingEnvironment, beijing
 from tests.support.factories import application, intake_form

@@ -15,7 +15,6 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
-from schemas.review import ReviewNames, ReviewStart
 from workflows.complaint import ComplaintWorkflow
 from workflows.daily import DailySupervisionWorkflow
 from workflows.discovery import DiscoveryWorkflow
@@ -28,10 +27,11 @@ from workflows.review import ReviewWorkflow
 from workflows.sampling import RecheckWorkflow
 
 # The sandbox re-imports this module (it defines a workflow): the codec's native crypto library must pass through.
-with workflow.unsafe.imports_passed_through():
+with workflow.unsafe.imports_passed_through():  # and the schemas, as the workflows' own modules import them
     from infra.codec import key_ring
     from infra.config import Settings
     from infra.temporal import data_converter
+    from schemas.review import ReviewNames, ReviewStart
 
 # The workflows with recorded histories (this module is a workflow's own: it imports workflow code only).
 RECORDED = [

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from activities.verification import DatabaseVerificationCentre, HttpVerificationCentre, choose_centre
-from schemas.review import VerificationRequestIn
+from schemas.review_records import VerificationRequestIn
 from tests.support.clock import beijing
 
 REQUESTED_AT = beijing(2026, 11, 24, 9, 30)

@@ -81,6 +81,7 @@ WORKFLOW_HELPERS = (
     "workflows.review_clock",
     "workflows.review_closure",
     "workflows.review_decision",
+    "workflows.review_news",
     "workflows.review_patches",
     "workflows.review_relatives",
 )

@@ -20,6 +20,7 @@ from workflows.journal import Entry, Journal
 from workflows.review_actions import ReviewActions
 from workflows.review_clock import ReviewClock
 from workflows.review_closure import Closure, ReviewClosure
+from workflows.review_news import ReviewNews
 from workflows.review_patches import (
     CASE_SEARCH_ATTRIBUTES,
     NOTICE_ART_203,
@@ -40,24 +41,21 @@ with workflow.unsafe.imports_passed_through():
     from schemas.policy import Policy
     from schemas.relatives import RelativesMatch
     from schemas.review import (
-        CaseEventIn,
         CaseOutcome,
         CaseState,
         Decision,
-        Enrolment,
         NotificationIn,
         Objection,
-        OpenCaseIn,
         RefusalDelivered,
         ReviewNames,
         ReviewStart,
-        VerificationRequestIn,
         VerificationResult,
     )
+    from schemas.review_records import CaseEventIn, Enrolment, OpenCaseIn, VerificationRequestIn
 
 
 @workflow.defn(name=ReviewNames.WORKFLOW)
-class ReviewWorkflow(ReviewActions, ReviewRelatives, ReviewClosure, RecordsDocuments):
+class ReviewWorkflow(ReviewActions, ReviewNews, ReviewRelatives, ReviewClosure, RecordsDocuments):
     @workflow.init
     def __init__(self, start: ReviewStart) -> None:
         app = start.application

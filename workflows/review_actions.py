@@ -1,5 +1,5 @@
-"""What comes into a review case: the staff actions, one update per action of `rules.stages.ACTIONS` named
-by it, and the signals of a complaint or a calendar change.
+"""What staff do in a review case: one update per action of `rules.stages.ACTIONS`, named by it (the signals of
+a complaint, an objection through 12349 or a calendar change are in `workflows.review_news`).
 
 Each validator refuses at once what the action rules refuse (`rules.stages.refusal`) and what is wrong in
 the action's content; each handler records what was done in the case file and its journal, hands the
@@ -18,12 +18,11 @@ from temporalio import workflow
 from workflows.common import ACTIVITY, refuse, today
 from workflows.journal import Journal
 from workflows.review_decision import ALREADY_DECIDED, ReviewDecision
-from workflows.review_patches import COMPLAINT_IN_NOTICE, COMPLAINT_NEW_VISIT, COMPLAINT_UNNAMED, EXTEND_ONCE, since
+from workflows.review_patches import EXTEND_ONCE
 
 with workflow.unsafe.imports_passed_through():
     from rules.investigators import names, team_refusal
-    from rules.progress import DISTRICT_VISIT_REQUIRED
-    from rules.stages import COMPLAINT, Action, ActorView, CaseView, Refusal, Stage, refusal
+    from rules.stages import Action, ActorView, CaseView, Refusal, Stage, refusal
     from schemas.contracts import ReviewContract
     from schemas.policy import ApprovalLevel, Policy
     from schemas.relatives import Namesake, RelativesMatch, unsettled
@@ -38,14 +37,11 @@ with workflow.unsafe.imports_passed_through():
         MissingMaterials,
         NeighbourInterview,
         Objection,
-        ObjectionFiled,
-        ReviewNames,
         ReviewStart,
         TakeOver,
-        TakeOverIn,
-        VerificationAnsweredIn,
         VerificationResult,
     )
+    from schemas.review_records import TakeOverIn, VerificationAnsweredIn
     from schemas.staff import Actor, Role
 
 
@@ -418,66 +414,3 @@ class ReviewActions(ReviewDecision):
         self.check(Action.EXTEND_DEADLINE, a.actor)
         if len(a.reasons.strip()) < 4:
             raise refuse(CaseError.INCOMPLETE, "延长法定办理时限须书面写明理由")
-
-    # ---- news from elsewhere -----------------------------------------------------------------------
-
-    @workflow.signal(name=ReviewNames.CALENDAR_CHANGED)
-    def calendar_changed(self) -> None:
-        """A calendar import changed the working days: recompute this case's deadline."""
-        self.clock.calendar_changed()
-
-    @workflow.signal(name=ReviewNames.COMPLAINT_FILED)
-    async def complaint_filed(self, complaint_no: str) -> None:
-        """A complaint about this case: the district must now visit the household itself; a case already
-        past the investigation goes back to it, and one in public notice too, as after an objection."""
-        await workflow.wait_condition(lambda: self.policy is not None)
-        if self.stage is Stage.PUBLIC_NOTICE and since(COMPLAINT_IN_NOTICE):
-            await self.objected_via_front_door(ObjectionFiled(ref=complaint_no, kind="complaint", objector="投诉人"))
-            return
-        self.complaints.append(complaint_no)
-        if workflow.patched(COMPLAINT_NEW_VISIT):
-            self.district_visit_done = False  # the complaint asks for a visit of its own, even after an earlier one
-        if self.stage in (Stage.HEARING, Stage.DECISION):
-            self.hearing_done = False
-        await self.hand_over(COMPLAINT)
-        if since(COMPLAINT_UNNAMED):
-            self.journal.note(DISTRICT_VISIT_REQUIRED, None, {}, "本案须由区民政局入户调查")
-        else:
-            self.journal.note(
-                "complaint_filed",
-                None,
-                {"complaint_no": complaint_no},
-                f"收到关于本案的投诉（{complaint_no}），须由区民政局入户调查",
-            )
-        await self.journal.persist()
-
-    @workflow.signal(name=ReviewNames.OBJECTION_FILED)
-    async def objection_filed(self, o: ObjectionFiled) -> None:
-        """An objection or complaint that came through 12349: during the public notice it is a 公示异议 like
-        one raised at the counter (and the district visits); before, a complaint."""
-        await workflow.wait_condition(lambda: self.policy is not None)
-        if self.stage is Stage.PUBLIC_NOTICE:
-            await self.objected_via_front_door(o)
-        elif not self.stage.closed:
-            await self.complaint_filed(o.ref)
-
-    async def objected_via_front_door(self, o: ObjectionFiled) -> None:
-        """Back to the investigation as after an objection at the counter (route: reinvestigate), and the
-        district must visit the household itself."""
-        self.objections += 1
-        self.decision = None
-        self.decided_at = None
-        self.notice_ends_at = None
-        self.home_visit_done = self.neighbour_done = self.hearing_done = False
-        self.district_visit_done = False
-        self.complaints.append(o.ref)
-        await self.hand_over(COMPLAINT)
-        what = "异议" if o.kind == "objection" else "投诉"
-        self.journal.note(
-            Action.OBJECTION,
-            None,
-            {"objector": o.objector, "content": o.content, "route": "reinvestigate", "via": "12349", "ref": o.ref},
-            f"公示期间经 12349 收到{what}（{o.ref}）{('：' + o.content) if o.content else ''}；"
-            "重新调查核实，须由区民政局入户调查，再重新审核确认并公示",
-        )
-        await self.journal.persist()

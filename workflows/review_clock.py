@@ -22,7 +22,8 @@ with workflow.unsafe.imports_passed_through():
     from schemas import search
     from schemas.contracts import ReviewContract
     from schemas.policy import Policy
-    from schemas.review import ClockState, DeadlineInfo, Escalation, EscalationIn, ReviewStart, VerificationResult
+    from schemas.review import ClockState, DeadlineInfo, Escalation, ReviewStart, VerificationResult
+    from schemas.review_records import EscalationIn
 
 Due = tuple[str, int]  # what is due: "recompute", "reminder" (with its days left), "overdue", "verification_overdue"
 

@@ -16,7 +16,8 @@ from infra.config import TASK_QUEUE
 from rules.payroll import payroll_workflow_id
 from schemas.bank import AccountChange, PaymentAccount
 from schemas.payroll import PayrollNames, PayrollStart, PayrollState
-from schemas.review import AssistanceType, Enrolment
+from schemas.review import AssistanceType
+from schemas.review_records import Enrolment
 from tests.support.clients import SHIPO, insert_case
 from tests.support.clock import beijing
 from tests.support.factories import resident_id

@@ -8,7 +8,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from schemas.money import Money
-from schemas.review import CaseFacts, CaseState, VerificationRequest
+from schemas.review import CaseState
+from schemas.review_records import CaseFacts, VerificationRequest
 
 
 class CaseSummary(CaseFacts):
