@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -15,6 +16,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PRODUCTION = ("db", "webapp", "cli", "infra", "activities", "workers", "workflows", "rules", "schemas")
 MAX_LINES = 500
+# The README's trial of adding a review action (issue 13: at most 6 production files besides the catalogs).
+TRIAL = ROOT / "docs" / "trials" / "township_preapproval.diff"
 
 # asyncpg's query methods: called outside db/, they run SQL outside db/. (Temporal's `execute_update`,
 # `execute_activity` and `execute_workflow` are other names.)
@@ -163,6 +166,23 @@ def test_only_infra_config_reads_the_environment() -> None:
 def test_no_production_module_is_over_500_lines() -> None:
     found = long_modules(production())
     assert not found, "modules too long:\n" + "\n".join(found)
+
+
+def test_the_trial_of_adding_a_review_action_still_applies_in_six_production_files() -> None:
+    """The trial applies to today's tree, touches at most 6 production files besides the catalogs, and leaves each
+    module within the limit: a module at the limit would have to be split before the action could be added."""
+    git = ["git", "apply", "--numstat", "--check", str(TRIAL)]
+    numstat = subprocess.run(git, cwd=ROOT, capture_output=True, text=True, check=False)
+    assert numstat.returncode == 0, f"the trial no longer applies: {numstat.stderr}"
+    grows = {}
+    for line in numstat.stdout.splitlines():
+        added, removed, path = line.split("\t")
+        grows[path] = int(added) - int(removed)
+    touched = sorted(p for p in grows if p.split("/")[0] in PRODUCTION and not p.endswith(".po"))
+    assert len(touched) <= 6, touched
+    sizes = {m.path: m.lines for m in production()}
+    over = [f"{p}: {sizes[p] + grows[p]} lines" for p in touched if sizes.get(p, 0) + grows[p] > MAX_LINES]
+    assert not over, f"the trial would take these over {MAX_LINES} lines: {over}"
 
 
 def test_packages_import_in_one_direction() -> None:
