@@ -14,6 +14,7 @@ from datetime import date, datetime
 import asyncpg
 
 from db.payroll_due_repo import due
+from db.pool import Db
 from rules.months import add_months
 from rules.payroll import SentLine, line_note, match_return
 from schemas.payroll import PayrollDrafted, PayrollStart, PayrollStep, ReturnApplied
@@ -25,6 +26,15 @@ KIND_LABELS = {t.value: t.label for t in AssistanceType}
 
 def first_of(month: str) -> date:
     return date.fromisoformat(month + "-01")
+
+
+async def system_start_after(db: Db, first: date) -> date | None:
+    """The month of the system's first regular payroll when the month starting `first` is before it, else None
+    (None too while no regular payroll exists: the first one sets the start). A payroll of such a month, regular
+    or supplementary, is never drafted: those months were paid by the system Jiuzhu replaced, and a regular
+    payroll of one would move the system's start back (`payroll_due_repo.due`), paying that month again to every
+    recipient enrolled without a `paid_from`, district-wide."""
+    return await db.fetchval("select min(month) from payrolls where seq = 0 having min(month) > $1", first)
 
 
 async def townships_to_pay(conn: asyncpg.Connection, month: str) -> list[str]:
@@ -74,13 +84,16 @@ async def draft(conn: asyncpg.Connection, start: PayrollStart, workflow_id: str)
     a payroll: `payroll_due_repo.due`); a supplementary run (`seq` > 0) pays such months too, and again what
     failed or was held, once the township has fixed the account. With nothing to pay, `payroll_id` is None (the
     empty row stays: payrolls are never deleted; the lists leave out payrolls without lines). The township's
-    drafts take turns (a lock), so two drafts never both put the same month on a payroll."""
+    drafts take turns (a lock), so two drafts never both put the same month on a payroll. A month before the
+    system's first regular payroll (`system_start_after`) is drafted as nothing to pay, without a row."""
     first = first_of(start.month)
     async with conn.transaction():
         await conn.execute("select pg_advisory_xact_lock(hashtext('payroll-draft-' || $1::text))", start.township_code)
         row = await _payroll_row(conn, workflow_id)
         if row is not None and row["status"] != "draft":
             return _drafted(row)
+        if row is None and await system_start_after(conn, first) is not None:
+            return PayrollDrafted(payroll_id=None)
         if row is None:
             payroll_id = await conn.fetchval(
                 "insert into payrolls (township_code, month, seq, workflow_id) values ($1, $2, $3, $4) returning id",

@@ -13,9 +13,16 @@ import httpx
 import pytest
 from openpyxl import load_workbook
 
-from tests.support.clients import SHIPO, login
+from tests.support.clients import SHIPO, SHUNHE, login
 from tests.support.clock import SkippingEnvironment, beijing
-from tests.support.payroll import CARDS, ENROLLED_IN_OCTOBER, seed_late_decisions, seed_recipient, start_payroll
+from tests.support.payroll import (
+    CARDS,
+    ENROLLED_IN_OCTOBER,
+    drafted,
+    seed_late_decisions,
+    seed_recipient,
+    start_payroll,
+)
 
 pytestmark = pytest.mark.web(temporal="review_env")
 NAMES = {"SP-2026-0701": "蒋一", "SP-2026-0702": "蒋二", "SP-2026-0703": "蒋三", "SP-2026-0704": "=蒋四"}
@@ -205,3 +212,38 @@ async def test_a_district_officer_drafts_the_months_roster_at_once_and_never_a_s
     approver = await login(web, "shipo_shenpi", session=False)
     r = await web.post("/api/payrolls", headers=approver | {"Idempotency-Key": "run-4"}, json=body)
     assert (r.status_code, r.json()["code"]) == (403, "wrong_role")
+
+
+@pytest.mark.start_at(beijing(2027, 1, 4, 9, 0))  # before the payroll day (the 10th)
+async def test_no_payroll_of_a_month_before_the_systems_first_one(
+    web: httpx.AsyncClient, review_env: SkippingEnvironment, pool: asyncpg.Pool
+) -> None:
+    # Enrolled at the review (no paid_from), first paid for November 2026: the old system paid November and
+    # December; Jiuzhu's first payroll is January 2027's.
+    await seed_recipient(pool, "SP-2026-1101", name="秦二", **ENROLLED_IN_OCTOBER)
+    officer = await login(web, "qu_minzheng", session=False)
+    january = {"township_code": SHIPO, "month": "2027-01"}
+    r = await web.post("/api/payrolls", headers=officer | {"Idempotency-Key": "first"}, json=january)
+    assert (r.status_code, r.json()["status"], r.json()["totals"]["lines"]) == (200, "draft", 1)
+    assert await pool.fetchval("select count(*) from payrolls") == 1
+    # A backdated payroll, regular or supplementary, of any township: it would move the system's start back.
+    for key, path, township, month in (
+        ("b-1", "/api/payrolls", SHIPO, "2026-11"),
+        ("b-2", "/api/payrolls", SHUNHE, "2026-12"),
+        ("b-3", "/api/payrolls/supplementary", SHIPO, "2026-12"),
+    ):
+        r = await web.post(
+            path, headers=officer | {"Idempotency-Key": key}, json={"township_code": township, "month": month}
+        )
+        assert (r.status_code, r.json()) == (
+            422,
+            {
+                "code": "before_first_payroll",
+                "message": f"不能生成{month[:4]}年{month[5:]}月的发放花名册：本系统自2027年01月起发放，"
+                "此前的保障金已在原系统发放",
+            },
+        )
+    # The workflow's own draft (a Schedule's run started by hand with a month) writes nothing either.
+    assert (await drafted(await start_payroll(review_env.client, "2026-12"))).status == "empty"
+    assert await pool.fetchval("select count(*) from payrolls") == 1
+    assert await pool.fetchval("select count(*) from payroll_lines") == 1

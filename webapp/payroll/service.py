@@ -125,7 +125,8 @@ async def start_run(
     """Start the township's payroll of the month (the Schedule's run does this on the payroll day; a district
     officer may do it at once: the same id, so never a second), or its next supplementary run (what failed or
     was held, its account fixed); its state once drafted. A month later than the current one (Beijing) is refused
-    (`future_month`): its roster would be frozen from today's register."""
+    (`future_month`): its roster would be frozen from today's register; so is a month before the system's first
+    regular payroll (`before_first_payroll`, `payroll_repo.system_start_after`): the old system paid it."""
     action = "payroll.supplementary" if supplementary else "payroll.draft"
     authz.require(actor, action)
     if not authz.in_scope(actor, action, body.township_code):
@@ -140,6 +141,13 @@ async def start_run(
             422,
             "future_month",
             f"不能生成{first:%Y年%m月}的发放花名册：该月尚未到来（当前为{current:%Y年%m月}）",
+        )
+    start_month = await payroll_repo.system_start_after(db, first)
+    if start_month is not None:
+        raise ApiError(
+            422,
+            "before_first_payroll",
+            f"不能生成{first:%Y年%m月}的发放花名册：本系统自{start_month:%Y年%m月}起发放，此前的保障金已在原系统发放",
         )
     client = connected(temporal)
     seq = await payroll_views_repo.next_seq(db, body.township_code, first) if supplementary else 0
