@@ -36,6 +36,14 @@ class Periodic:
     note: str
     hour: int
     day_of_month: int | None = None  # None: every day
+    catchup: timedelta = timedelta(days=1)  # how late a run missed while the server was down is still made
+
+
+def payroll_catchup(payroll_day: int) -> timedelta:
+    """A payroll run missed while Temporal was down is still made when it is back up to the 28th of the month
+    (at least a day later): the run drafts the month it runs in, and a month with no regular payroll is never
+    paid (`payroll_due_repo.due`)."""
+    return timedelta(days=max(1, 28 - payroll_day))
 
 
 PERIODIC = (
@@ -52,7 +60,12 @@ PERIODIC = (
     ),
     # The day is the policy's `payroll.payroll_day` (ensure_schedules' `payroll_day`), 10 by default.
     Periodic(
-        "jiuzhu-monthly-payroll", PayrollNames.MONTH, "每月10日：各乡镇（街道）生成发放花名册", hour=6, day_of_month=10
+        "jiuzhu-monthly-payroll",
+        PayrollNames.MONTH,
+        "每月10日：各乡镇（街道）生成发放花名册",
+        hour=6,
+        day_of_month=10,
+        catchup=payroll_catchup(10),
     ),
 )
 PAYROLL_SCHEDULE = "jiuzhu-monthly-payroll"
@@ -74,18 +87,26 @@ def schedule_for(p: Periodic) -> Schedule:
             ],
             time_zone_name=TIMEZONE,
         ),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(days=1)),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=p.catchup),
     )
+
+
+def periodic(payroll_day: int | None = None) -> list[Periodic]:
+    """The Schedules to keep, the payroll's on `payroll_day` (and caught up until the 28th) when given."""
+    out = []
+    for p in PERIODIC:
+        if p.schedule_id == PAYROLL_SCHEDULE and payroll_day:
+            note = f"每月{payroll_day}日：各乡镇（街道）生成发放花名册"
+            p = dataclasses.replace(p, day_of_month=payroll_day, note=note, catchup=payroll_catchup(payroll_day))
+        out.append(p)
+    return out
 
 
 async def ensure_schedules(client: Client, payroll_day: int | None = None) -> list[str]:
     """Create or update every Schedule; the payroll's runs on `payroll_day` (the policy's `payroll.payroll_day`
     in force, which `jiuzhu up` and `jiuzhu schedules` read) when given."""
     done = []
-    for p in PERIODIC:
-        if p.schedule_id == PAYROLL_SCHEDULE and payroll_day:
-            note = f"每月{payroll_day}日：各乡镇（街道）生成发放花名册"
-            p = dataclasses.replace(p, day_of_month=payroll_day, note=note)
+    for p in periodic(payroll_day):
         schedule = schedule_for(p)
         try:
             await client.create_schedule(p.schedule_id, schedule)

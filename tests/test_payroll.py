@@ -5,7 +5,7 @@ turning failures into tasks and repeated failures into an escalation, and a supp
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import asyncpg
 import pytest
@@ -333,6 +333,8 @@ async def test_the_payroll_schedule_runs_on_the_policys_day_in_beijing_time(dev_
         "每月15日：各乡镇（街道）生成发放花名册",
     )
     assert desc.schedule.action.workflow == PayrollNames.MONTH  # type: ignore[union-attr]
+    # A run missed while the server was down is made when it is back, until the 28th (15 + 13).
+    assert desc.schedule.policy.catchup_window == timedelta(days=13)
 
 
 @pytest.mark.parametrize(
