@@ -295,35 +295,41 @@ left join payment_accounts a on a.case_id = l.case_id and a.superseded_at is nul
 async def apply_return(conn: asyncpg.Connection, payroll_id: int, return_id: int) -> ReturnApplied:
     """Mark each line the return names paid or failed, each row settling one line at most and each line taking
     one row at most (`rules.payroll.match_return`: by account number, else ID number, and amount, the 备注
-    naming the month when the bank gives it back; a line's first result stands); each failure becomes a task of
-    the township. Rows that match no line are counted as unmatched; lines left without a row stay outstanding.
-    Idempotent."""
+    naming the month when the bank gives it back); the rows are matched against the lines still without a result
+    only (a line's first result stands: a later file answers the lines an earlier one left). Each failure becomes
+    a task of the township. Rows that settle no line are counted as unmatched; lines left without a row stay
+    outstanding. Idempotent: a return already applied (`payroll_returns.summary`) is not matched again, only
+    counted; the payroll's returns are applied one at a time (the payroll's row locked)."""
     async with conn.transaction():
-        township, rows = await conn.fetchrow(
-            "select y.township_code, r.rows from payroll_returns r join payrolls y on y.id = r.payroll_id "
-            "where r.id = $1 and r.payroll_id = $2",
+        township, rows, applied = await conn.fetchrow(
+            "select y.township_code, r.rows, r.summary is not null "
+            "or exists (select 1 from payroll_results x where x.return_id = r.id) "
+            "from payroll_returns r join payrolls y on y.id = r.payroll_id "
+            "where r.id = $1 and r.payroll_id = $2 for update",
             return_id,
             payroll_id,
         )
-        sent = [
-            SentLine(*r)
-            for r in await conn.fetch(
-                "select id, account_number, id_number, amount_fen, note from payroll_lines "
-                "where payroll_id = $1 and account_number is not null order by id",
-                payroll_id,
+        if not applied:
+            sent = [
+                SentLine(*r)
+                for r in await conn.fetch(
+                    "select l.id, l.account_number, l.id_number, l.amount_fen, l.note from payroll_lines l "
+                    "where l.payroll_id = $1 and l.account_number is not null "
+                    "and not exists (select 1 from payroll_results x where x.line_id = l.id) order by l.id",
+                    payroll_id,
+                )
+            ]
+            pairs = match_return(sent, rows)
+            await conn.execute(
+                "insert into payroll_results (line_id, result, reason, return_id) "
+                "select x.line_id, x.result, nullif(x.reason, ''), $4 "
+                "from unnest($1::bigint[], $2::text[], $3::text[]) as x(line_id, result, reason) "
+                "on conflict (line_id) do nothing",
+                [line_id for line_id, _ in pairs],
+                [r["result"] for _, r in pairs],
+                [r.get("reason") or "" for _, r in pairs],
+                return_id,
             )
-        ]
-        pairs = match_return(sent, rows)
-        await conn.execute(
-            "insert into payroll_results (line_id, result, reason, return_id) "
-            "select x.line_id, x.result, nullif(x.reason, ''), $4 "
-            "from unnest($1::bigint[], $2::text[], $3::text[]) as x(line_id, result, reason) "
-            "on conflict (line_id) do nothing",
-            [line_id for line_id, _ in pairs],
-            [r["result"] for _, r in pairs],
-            [r.get("reason") or "" for _, r in pairs],
-            return_id,
-        )
         tasks = await conn.fetchval(
             "with t as ("
             + _OPEN_TASK.format(kind="'failed'", reason="coalesce(x.reason, '银行发放失败')")
@@ -337,6 +343,15 @@ async def apply_return(conn: asyncpg.Connection, payroll_id: int, return_id: int
             "as failed from payroll_results x where x.return_id = $1",
             return_id,
         )
+        unmatched = len(rows) - counts["paid"] - counts["failed"]  # rows that settled no line, this time or before
+        await conn.execute(
+            "update payroll_returns set summary = jsonb_build_object('paid', $2::int, 'failed', $3::int, "
+            "'unmatched', $4::int) where id = $1 and summary is null",
+            return_id,
+            counts["paid"],
+            counts["failed"],
+            unmatched,
+        )
         outstanding = await conn.fetchval(
             "select count(*) from payroll_lines l where l.payroll_id = $1 and l.account_number is not null "
             "and not exists (select 1 from payroll_results x where x.line_id = l.id)",
@@ -346,7 +361,7 @@ async def apply_return(conn: asyncpg.Connection, payroll_id: int, return_id: int
             return_id=return_id,
             paid=counts["paid"],
             failed=counts["failed"],
-            unmatched=len(rows) - len(pairs),
+            unmatched=unmatched,
             tasks=tasks,
             outstanding=outstanding,
         )

@@ -63,11 +63,9 @@ async def bank_return(pool: asyncpg.Pool, h, rows: list[dict]) -> PayrollState:
     )
 
 
-@pytest.mark.parametrize("with_notes", [False, True], ids=["rows-in-file-order", "rows-reordered-with-notes"])
-async def test_one_return_row_settles_one_line_when_a_supplementary_run_pays_two_months_alike(
-    review_env: SkippingEnvironment, pool: asyncpg.Pool, with_notes: bool
-) -> None:
-    # Held in January and February (no account), the account registered in March: one run, two equal lines.
+async def two_equal_lines(review_env: SkippingEnvironment, pool: asyncpg.Pool) -> tuple:
+    """Held in January and February (no account), the account registered in March: one supplementary run, two
+    equal lines (same account, same amount), confirmed. (its handle, the ID number, the two lines' 备注)"""
     id_number = await seed_recipient(
         pool,
         "SP-2026-2101",
@@ -88,6 +86,25 @@ async def test_one_return_row_settles_one_line_when_a_supplementary_run_pays_two
         ("SP-2026-2101", FEB, 65000, feb_note, "4111 **** 1111"),
     ]
     await confirmed(sup)
+    return sup, id_number, jan_note, feb_note
+
+
+TASKS = (
+    "select t.kind, l.for_month, t.reason, t.resolved_at from payroll_tasks t join payroll_lines l "
+    "on l.id = t.line_id join payrolls p on p.id = l.payroll_id where p.workflow_id = $1"
+)
+
+
+async def failure_tasks(pool: asyncpg.Pool, workflow_id: str) -> list[tuple]:
+    """(kind, month, reason, resolved at) of the payroll's tasks."""
+    return [tuple(t) for t in await pool.fetch(TASKS, workflow_id)]
+
+
+@pytest.mark.parametrize("with_notes", [False, True], ids=["rows-in-file-order", "rows-reordered-with-notes"])
+async def test_one_return_row_settles_one_line_when_a_supplementary_run_pays_two_months_alike(
+    review_env: SkippingEnvironment, pool: asyncpg.Pool, with_notes: bool
+) -> None:
+    sup, id_number, jan_note, feb_note = await two_equal_lines(review_env, pool)
     row = {"account": CARDS[0], "id_number": id_number, "amount_fen": 65000}
     january = row | {"result": "failed", "reason": "账户冻结"}
     february = row | {"result": "paid", "reason": ""}
@@ -107,12 +124,47 @@ async def test_one_return_row_settles_one_line_when_a_supplementary_run_pays_two
     }
     settled = await lines(pool, sup.id, "l.for_month, x.result, x.reason")
     assert settled == [(JAN, "failed", "账户冻结"), (FEB, "paid", None)]
-    tasks = await pool.fetch(
-        "select t.kind, l.for_month, t.reason, t.resolved_at from payroll_tasks t join payroll_lines l "
-        "on l.id = t.line_id join payrolls p on p.id = l.payroll_id where p.workflow_id = $1",
-        sup.id,
+    assert await failure_tasks(pool, sup.id) == [("failed", JAN, "账户冻结", None)]
+
+
+async def test_a_second_return_file_answers_the_lines_the_first_left_and_a_return_applies_once(
+    review_env: SkippingEnvironment, pool: asyncpg.Pool
+) -> None:
+    sup, id_number, _, _ = await two_equal_lines(review_env, pool)
+    row = {"n": 2, "account": CARDS[0], "id_number": id_number, "amount_fen": 65000}
+    paid, failed = row | {"result": "paid", "reason": ""}, row | {"result": "failed", "reason": "账户冻结"}
+    summary = {"return_id"}
+    # The bank answers in two files without 备注: one line paid first, the other failed later.
+    s = await bank_return(pool, sup, [paid])
+    assert (s.status, s.returns[-1].model_dump(exclude=summary)) == (
+        "confirmed",
+        {"paid": 1, "failed": 0, "unmatched": 0, "tasks": 0, "escalated": 0, "outstanding": 1},
     )
-    assert [tuple(t) for t in tasks] == [("failed", JAN, "账户冻结", None)]
+    first_return = s.returns[-1].return_id
+    # The first file applied again (an activity retried): it settles nothing more, the February line still waits.
+    async with pool.acquire() as conn:
+        again = await payroll_repo.apply_return(conn, s.payroll_id, first_return)
+    assert again.model_dump(exclude=summary) == s.returns[-1].model_dump(exclude=summary)
+    assert await lines(pool, sup.id, "l.for_month, x.result") == [(JAN, "paid"), (FEB, None)]
+    # The second file: the failure answers the outstanding February line; the success repeated finds no line.
+    s = await bank_return(pool, sup, [failed, paid | {"n": 3}])
+    assert (s.status, s.returns[-1].model_dump(exclude=summary)) == (
+        "reconciled",
+        {"paid": 0, "failed": 1, "unmatched": 1, "tasks": 1, "escalated": 0, "outstanding": 0},
+    )
+    async with pool.acquire() as conn:
+        again = await payroll_repo.apply_return(conn, s.payroll_id, s.returns[-1].return_id)
+    assert again.model_dump(exclude=summary) == {
+        "paid": 0,
+        "failed": 1,
+        "unmatched": 1,
+        "tasks": 0,  # opened the first time
+        "escalated": 0,
+        "outstanding": 0,
+    }
+    settled = await lines(pool, sup.id, "l.for_month, x.result, x.reason, x.return_id")
+    assert settled == [(JAN, "paid", None, first_return), (FEB, "failed", "账户冻结", s.returns[-1].return_id)]
+    assert await failure_tasks(pool, sup.id) == [("failed", FEB, "账户冻结", None)]
 
 
 def test_return_rows_pair_with_lines_one_to_one_account_before_id_number() -> None:
