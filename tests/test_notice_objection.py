@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import AsyncIterator
 
 import asyncpg
 import httpx
@@ -24,6 +25,8 @@ from tests.test_public_notice import in_notice
 START = beijing(2026, 11, 24, 9, 30)  # a Tuesday: decided that morning, its notice running 11-25 to 12-01
 OBJECTION = "我是邻居，该户家中有两辆货车在跑运输，收入不低，请核实"
 CONCERNED = "对以下公示提出异议：石婆店镇示范村一 · 王**"
+
+pytestmark = [pytest.mark.start_at(START), pytest.mark.web(temporal="review_env")]
 
 
 def hidden(page: str, name: str) -> str:
@@ -45,6 +48,13 @@ async def objection_form(public: httpx.AsyncClient, case_id: str) -> tuple[str, 
     return href, form.text
 
 
+@pytest.fixture
+async def public(review_env: SkippingEnvironment, pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
+    """A visitor of the portal (no log-in)."""
+    async with app_client(pool, review_env.client) as c:
+        yield c
+
+
 def filled(form: str, **extra: str) -> dict[str, str]:
     return (
         resident(description=OBJECTION, village_code="")
@@ -57,21 +67,18 @@ def filled(form: str, **extra: str) -> dict[str, str]:
     )
 
 
-@pytest.mark.start_at(START)
-@pytest.mark.web(temporal="review_env")
 async def test_an_objection_from_the_notice_list_sends_the_case_back_to_investigation(
-    review_env: SkippingEnvironment, pool: asyncpg.Pool
+    review_env: SkippingEnvironment, pool: asyncpg.Pool, public: httpx.AsyncClient
 ) -> None:
     case_id = "OBJ-1"
     await in_notice(review_env, pool, case_id)
-    async with app_client(pool, review_env.client) as public:  # no log-in
-        _, form = await objection_form(public, case_id)
-        # the form names the notice as the notice does (place and masked name), nothing more
-        assert f'<p class="card" data-testid="notice-concerned">{CONCERNED}</p>' in form
-        assert case_id not in form and "王大山" not in form
-        assert 'name="about_case_id"' not in form  # the case is given by the reference, not typed
-        assert f'<option value="{SHIPO}" selected>' in form  # the notice's township, chosen for the objector
-        r = await public.post("/portal/complain", data=filled(form))
+    _, form = await objection_form(public, case_id)
+    # the form names the notice as the notice does (place and masked name), nothing more
+    assert f'<p class="card" data-testid="notice-concerned">{CONCERNED}</p>' in form
+    assert case_id not in form and "王大山" not in form
+    assert 'name="about_case_id"' not in form  # the case is given by the reference, not typed
+    assert f'<option value="{SHIPO}" selected>' in form  # the notice's township, chosen for the objector
+    r = await public.post("/portal/complain", data=filled(form))
     assert r.status_code == 303, r.text
     assert r.headers["location"].startswith("/portal/done?t=")
 
@@ -96,37 +103,33 @@ async def test_an_objection_from_the_notice_list_sends_the_case_back_to_investig
         f"公示期间经 12349 收到投诉（{no}）；重新调查核实，须由区民政局入户调查，再重新审核确认并公示"
     )
     # and the case has left the public list
-    async with app_client(pool, review_env.client) as public:
-        after = await public.get(f"/portal/notices?township={SHIPO}")
+    after = await public.get(f"/portal/notices?township={SHIPO}")
     assert 'data-testid="no-notices"' in after.text
 
 
-@pytest.mark.start_at(START)
-@pytest.mark.web(temporal="review_env")
 async def test_a_tampered_or_expired_reference_is_refused_and_nothing_is_stored(
-    review_env: SkippingEnvironment, pool: asyncpg.Pool
+    review_env: SkippingEnvironment, pool: asyncpg.Pool, public: httpx.AsyncClient
 ) -> None:
     case_id = "OBJ-2"
     await in_notice(review_env, pool, case_id)
     invalid = "异议链接无效，请回到公示名单，点击该户的「对此户提出异议」重新打开投诉表"
-    async with app_client(pool, review_env.client) as public:
-        _, form = await objection_form(public, case_id)
-        good = hidden(form, "notice")
-        tampered = good[:-3] + ("AAA" if not good.endswith("AAA") else "BBB")
-        r = await public.post("/portal/complain", data=filled(form, notice=tampered))
-        assert r.status_code == 422
-        assert f'<p class="error" role="alert" data-testid="form-error">{invalid}</p>' in r.text
-        assert 'data-testid="notice-concerned"' not in r.text and 'name="notice"' not in r.text
-        # opened with a tampered reference: the same refusal, no notice named
-        opened = await public.get(f"/portal/complain?notice={tampered}")
-        assert opened.status_code == 422 and invalid in opened.text
-        assert 'data-testid="notice-concerned"' not in opened.text
+    _, form = await objection_form(public, case_id)
+    good = hidden(form, "notice")
+    tampered = good[:-3] + ("AAA" if not good.endswith("AAA") else "BBB")
+    r = await public.post("/portal/complain", data=filled(form, notice=tampered))
+    assert r.status_code == 422
+    assert f'<p class="error" role="alert" data-testid="form-error">{invalid}</p>' in r.text
+    assert 'data-testid="notice-concerned"' not in r.text and 'name="notice"' not in r.text
+    # opened with a tampered reference: the same refusal, no notice named
+    opened = await public.get(f"/portal/complain?notice={tampered}")
+    assert opened.status_code == 422 and invalid in opened.text
+    assert 'data-testid="notice-concerned"' not in opened.text
 
-        # a day and more later (the notice still running) the link has expired
-        await review_env.skip_to(beijing(2026, 11, 25, 10, 0))
-        late = await public.post("/portal/complain", data=filled(form))
-        assert late.status_code == 422
-        assert "异议链接已过期，请回到公示名单，点击该户的「对此户提出异议」重新打开投诉表" in late.text
+    # a day and more later (the notice still running) the link has expired
+    await review_env.skip_to(beijing(2026, 11, 25, 10, 0))
+    late = await public.post("/portal/complain", data=filled(form))
+    assert late.status_code == 422
+    assert "异议链接已过期，请回到公示名单，点击该户的「对此户提出异议」重新打开投诉表" in late.text
 
     assert await pool.fetchval("select count(*) from complaints") == 0
     assert await pool.fetchval("select count(*) from frontdoor_requests") == 0
