@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from schemas.review import CaseState, ReviewNames, workflow_id_for
-from tests.support.clients import SHIPO, app_client, csrf_token
+from tests.support.clients import SHIPO, SHUNHE, app_client, csrf_token
 from tests.support.clock import SkippingEnvironment, beijing
 from tests.support.frontdoor import PERSON, resident
 from tests.support.workflows import eventually
@@ -78,6 +78,13 @@ async def test_an_objection_from_the_notice_list_sends_the_case_back_to_investig
     assert case_id not in form and "王大山" not in form
     assert 'name="about_case_id"' not in form  # the case is given by the reference, not typed
     assert f'<option value="{SHIPO}" selected>' in form  # the notice's township, chosen for the objector
+    # the objection goes to the township that posted the notice
+    elsewhere = await public.post("/portal/complain", data=filled(form, township_code=SHUNHE))
+    assert elsewhere.status_code == 422
+    refusal = "对公示的异议由公示所在的乡镇（街道）办理，请选择石婆店镇"
+    assert f'<p class="field-error" id="township_code-error">{refusal}</p>' in elsewhere.text
+    assert f'<p class="card" data-testid="notice-concerned">{CONCERNED}</p>' in elsewhere.text
+    assert await pool.fetchval("select count(*) from frontdoor_requests") == 0
     r = await public.post("/portal/complain", data=filled(form))
     assert r.status_code == 303, r.text
     assert r.headers["location"].startswith("/portal/done?t=")
