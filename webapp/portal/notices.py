@@ -1,7 +1,8 @@
 """公示名单 on the public portal (no log-in, issue 17 point 5): per township, the cases whose public notice is
 running now, as the printed notice publishes them (`webapp.review.notice.published`: masked name and ID
-number, no address), with the objection route. A case leaves the list when its notice period ends (or an
-objection sends it back); the township is chosen in the query string (a place code, nothing personal).
+number, no address), with the objection route: per row, a link that ties the complaint to that notice
+(`webapp.portal.objections`). A case leaves the list when its notice period ends (or an objection sends it
+back); the township is chosen in the query string (a place code, nothing personal).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from db import notices_repo, places_repo
 from infra import clock
 from webapp.deps import Db
 from webapp.frontdoor.rows import DISTRICT_CODE
+from webapp.portal.objections import reference
 from webapp.render import render
 from webapp.review.notice import HOTLINE, OBJECTION_FORM, published
 
@@ -26,7 +28,8 @@ async def notices(request: Request, db: Db, township: str = Query("", max_length
     towns = await places_repo.places_at_level(db, "township", DISTRICT_CODE)
     chosen = next((t for t in towns if t["code"] == township), None) if re.fullmatch(r"\d{9}", township) else None
     running = await notices_repo.notices_in_force(db, chosen["code"], clock.now()) if chosen else []
-    rows = [published(n) for n in running]
+    # each row links to the complaint form with an opaque reference to its notice (the list shows no case number)
+    rows = [published(n) | {"ref": reference(request, n)} for n in running]
     context = {
         "towns": towns,
         "chosen": chosen,

@@ -31,7 +31,7 @@ from schemas.staff import BUREAU_LABELS
 from webapp.deps import Db, MaybeTemporal
 from webapp.errors import ApiError, chinese_message, field_message, missing_message
 from webapp.frontdoor.requests import front_door_policy, submit_request
-from webapp.portal import limits
+from webapp.portal import limits, objections
 from webapp.render import render
 from webapp.workflow_calls import connected, query
 
@@ -91,6 +91,7 @@ async def _form(
     values: dict[str, Any],
     errors: dict[str, str] | None = None,
     status: int = 200,
+    notice: objections.NoticeConcerned | None = None,
 ) -> HTMLResponse:
     return _page(
         request,
@@ -102,6 +103,7 @@ async def _form(
             "towns": await _towns(db),
             "villages": await _villages(db, values.get("township_code", "")),
             "days": (await front_door_policy(db)).answer_working_days,
+            "notice": notice.shown if notice else None,
         },
         status=status,
     )
@@ -136,8 +138,19 @@ async def _submit(
     form: dict[str, Any],
     needs: list[str],
 ) -> Response:
-    values = {k: str(form.get(k, "")).strip() for k in (*FIELDS, "about_case_id", "about_person")}
+    values = {k: str(form.get(k, "")).strip() for k in (*FIELDS, "about_case_id", "about_person", "notice")}
     values["needs"] = needs
+    notice = None
+    if kind is RequestKind.COMPLAINT and values["notice"]:  # an objection from a row of the public notice list
+        try:
+            notice = await objections.resolve(request, db, values["notice"])
+        except objections.BadReference as exc:
+            values["notice"] = ""
+            return await _form(request, db, kind, values, {"form": exc.message}, status=422)
+        values["about_case_id"] = notice.case_id  # linked as the case's number typed in would link it
+        if values["township_code"] != notice.township_code:
+            errors = {"township_code": objections.other_township(notice)}
+            return await _form(request, db, kind, values, errors, status=422, notice=notice)
     ip = _ip(request)
     if await limits.address_blocked(db, request, ip):
         return _too_many(request, ip, "address")
@@ -156,13 +169,14 @@ async def _submit(
             about_person=values["about_person"] or None,
         )
     except ValidationError as exc:
-        return await _form(request, db, kind, values, _field_errors(exc, kind, values), status=422)
+        return await _form(request, db, kind, values, _field_errors(exc, kind, values), status=422, notice=notice)
     if not await limits.count(db, request, ip, body.id_number or f"phone:{body.phone}"):
         return _too_many(request, ip, "id_number")
     try:
         created = await submit_request(db, temporal, body, Channel.PORTAL, None)
     except ApiError as exc:
-        return await _form(request, db, kind, values, {exc.field or "form": exc.message}, status=exc.status)
+        errors = {exc.field or "form": exc.message}
+        return await _form(request, db, kind, values, errors, status=exc.status, notice=notice)
     token = _receipts(request).dumps(created.request_no)
     return RedirectResponse(f"/portal/done?t={token}", status_code=303)
 
@@ -196,8 +210,17 @@ async def ask(request: Request, db: Db, temporal: MaybeTemporal) -> Response:
 
 
 @router.get("/complain")
-async def complain_form(request: Request, db: Db) -> Response:
-    return await _form(request, db, RequestKind.COMPLAINT, {})
+async def complain_form(request: Request, db: Db, notice: str = Query("", max_length=400)) -> Response:
+    """The complaint form; from a row of the public notice list (`notice`: its opaque reference), an objection to
+    that household's notice, which names it as the notice does and carries the reference on."""
+    if not notice:
+        return await _form(request, db, RequestKind.COMPLAINT, {})
+    try:
+        concerned = await objections.resolve(request, db, notice)
+    except objections.BadReference as exc:
+        return await _form(request, db, RequestKind.COMPLAINT, {}, {"form": exc.message}, status=422)
+    values = {"notice": notice, "township_code": concerned.township_code}
+    return await _form(request, db, RequestKind.COMPLAINT, values, notice=concerned)
 
 
 @router.post("/complain")
