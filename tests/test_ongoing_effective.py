@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date, timedelta
+from decimal import Decimal
 
 import asyncpg
 import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateStage
 from temporalio.service import RPCError, RPCStatusCode
 
+from db import recipients_repo
 from db.payroll_due_repo import due
-from schemas.supervision import SupervisionNames
+from schemas.supervision import OngoingApplied, SupervisionNames
 from tests.support.clock import SkippingEnvironment, beijing, minute
 from tests.support.factories import actor
 from tests.support.supervision import seed_case
@@ -117,3 +119,27 @@ async def test_a_decision_at_2355_written_after_midnight_takes_effect_in_its_own
     what = "停发" if outcome == "stop" else "调整为每月 800.00 元"
     appeal = "如有异议，可依法申请行政复议或提起行政诉讼。"
     assert notice == f"经复核，您家的最低生活保障金自2026年04月起{what}。理由：{reasons}。{appeal}"
+
+
+async def test_a_lost_answer_is_found_applied_by_the_write_not_by_the_decisions_time(pool: asyncpg.Pool) -> None:
+    """The web app asks whether a decision whose answer was lost was applied (`review_decided`): written in the
+    last minute, though its time is the decision's in the workflow's clock (a time-skipping server's, months
+    away from the database's)."""
+    await seed_case(pool, "OEF-2", SHIPO, beijing(2026, 1, 12, 10, 0), amount_fen=90000)
+    applied = OngoingApplied(
+        review_key="OEF-2-1",
+        case_id="OEF-2",
+        due_on=date(2026, 3, 31),
+        finding=propose(actor("shipo_jingban"), "stop", None, "家庭成员就业，人均收入已超过保障标准"),
+        old_amount=Decimal("900"),
+        decision=decide(SHENPI2, opinion="同意"),
+        level="township",
+        decided_at=DECIDED,
+    )
+    async with pool.acquire() as conn:
+        await recipients_repo.apply_review(conn, applied)
+    stopped = await pool.fetchrow("select status, stopped_at from recipients where case_id = 'OEF-2'")
+    assert (stopped["status"], stopped["stopped_at"]) == ("stopped", DECIDED)
+    assert await pool.fetchval("select reviewed_at from ongoing_reviews where review_key = 'OEF-2-1'") == DECIDED
+    assert await recipients_repo.review_decided(pool, "OEF-2", "shipo_shenpi2") is True
+    assert await recipients_repo.review_decided(pool, "OEF-2", "shipo_jingban") is False
