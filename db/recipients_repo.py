@@ -97,7 +97,8 @@ async def _scheduled_reviews(conn: asyncpg.Connection, today: date, *, lock: boo
 
 
 async def apply_review(conn: asyncpg.Connection, a: OngoingApplied) -> None:
-    """Record the finding and change the register accordingly; a second call with the same key does nothing."""
+    """Record the finding and change the register accordingly, as of the decision (`decided_at`: the payroll's
+    months follow it, not a retried write after midnight); a second call with the same key does nothing."""
     f = a.finding
     # Only an `adjust` changes the amount (rules.ongoing_actions.content_refusal refuses any other with one).
     changed = f.outcome == "adjust" and f.new_amount is not None
@@ -107,7 +108,8 @@ async def apply_review(conn: asyncpg.Connection, a: OngoingApplied) -> None:
         inserted = await conn.fetchval(
             "insert into ongoing_reviews (review_key, case_id, due_on, outcome, old_amount_fen, new_amount_fen, "
             "reasons, findings, reviewed_by, reviewed_at, decided_by, decided_level, decision_opinion) "
-            "values ($1,$2,$3,$4,$5,$6,$7,$8,$9,now(),$10,$11,$12) on conflict (review_key) do nothing returning id",
+            "values ($1,$2,$3,$4,$5,$6,$7,$8,$9,coalesce($13, now()),$10,$11,$12) on conflict (review_key) do nothing "
+            "returning id",
             a.review_key,
             a.case_id,
             a.due_on,
@@ -120,15 +122,17 @@ async def apply_review(conn: asyncpg.Connection, a: OngoingApplied) -> None:
             d and d.actor.username,
             a.level,
             d and d.opinion,
+            a.decided_at,
         )
         if inserted is None:
             return
         if f.outcome == "stop":
             await conn.execute(
-                "update recipients set status = 'stopped', stopped_at = now(), stop_reasons = $2, "
+                "update recipients set status = 'stopped', stopped_at = coalesce($3, now()), stop_reasons = $2, "
                 "next_review_on = null where case_id = $1",
                 a.case_id,
                 f.reasons,
+                a.decided_at,
             )
         else:
             cadence = await conn.fetchval("select review_cadence_months from recipients where case_id = $1", a.case_id)
@@ -439,10 +443,11 @@ async def recent_reviews(db: Db, within: str, limit: int = 50) -> list[ReviewDon
 
 
 async def review_decided(db: Db, case_id: str, by: str) -> bool:
-    """Whether `by` decided a review of the case within the last minute (an update whose answer was lost applied)."""
+    """Whether a review of the case `by` decided was written in the last minute (a lost update's answer applied)."""
     return await db.fetchval(
-        "select exists(select 1 from ongoing_reviews where case_id = $1 and decided_by = $2 "
-        "and reviewed_at > now() - interval '1 minute')",
+        "select exists(select 1 from ongoing_reviews o join case_events e on e.case_id = o.case_id "
+        "and e.event_key = 'ongoing-' || o.review_key where o.case_id = $1 and o.decided_by = $2 "
+        "and e.recorded_at > now() - interval '1 minute')",
         case_id,
         by,
     )

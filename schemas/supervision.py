@@ -3,7 +3,7 @@ the monthly fund declaration."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
@@ -118,6 +118,10 @@ class OngoingApplied(BaseModel):
     old_amount: Money
     decision: ReviewDecision | None = None
     level: Literal["township", "district"] | None = None
+    decided_at: datetime | None = Field(
+        default=None,
+        description="作出决定的时间（工作流时间）：复核与停发自此时起算，而非写入登记册之时；空：写入时（旧的工作流历史）",
+    )
 
 
 class OngoingStep(BaseModel):

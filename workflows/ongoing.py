@@ -18,7 +18,7 @@ the household when the first proposal comes instead of when the cycle falls due;
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -27,7 +27,7 @@ from workflows.common import ACTIVITY, RescheduledTimer, notify, refuse, refused
 
 with workflow.unsafe.imports_passed_through():
     from rules.actions import ActorView, Refusal
-    from rules.clock import end_of
+    from rules.clock import beijing_date, end_of
     from rules.months import add_months
     from rules.ongoing_actions import (
         ACTIONS,
@@ -72,6 +72,7 @@ class OngoingReviewWorkflow:
         self.level = Level.TOWNSHIP
         self.endorsed_by: Actor | None = None  # the township approver who agreed to a change beyond its bounds
         self.deciding = False
+        self.decided_at: datetime | None = None  # when the decision being applied was taken (its update accepted)
         self.steps = 0
         self.overdue: DeadlineInfo | None = None  # the close of its last day: the review is overdue
         self.escalated = False
@@ -172,6 +173,11 @@ class OngoingReviewWorkflow:
             idempotency_key=key, case_id=self.start.case_id, audience=audience, kind=kind, subject=subject, body=body
         )
         await notify(n)
+
+    @property
+    def decided_on(self) -> date:
+        """The Beijing day of the decision being applied: the change takes effect from the month after it."""
+        return beijing_date(self.decided_at) if self.decided_at else today()
 
     @property
     def key(self) -> str:
@@ -278,6 +284,7 @@ class OngoingReviewWorkflow:
         if p is None or self.deciding:  # another decision validated in the same workflow task came first
             raise refuse("wrong_stage", "本次复核意见正在审批或已审批")
         self.deciding = True
+        self.decided_at = workflow.now()
         try:
             if self.facts is not None and workflow.patched(RECUSAL_RELOAD):
                 await self.reload_barred(d.actor)
@@ -355,12 +362,13 @@ class OngoingReviewWorkflow:
                 old_amount=self.start.monthly_amount,
                 decision=d,
                 level=self.level.value if d else None,
+                decided_at=self.decided_at,
             ),
             **ACTIVITY,
         )
         if p.outcome != "continue":
             kind = self.facts.assistance_type if self.facts else "dibao"
-            subject, body = notice(kind, p.outcome, p.new_amount, p.reasons, first_payment_month(today()))
+            subject, body = notice(kind, p.outcome, p.new_amount, p.reasons, first_payment_month(self.decided_on))
             await notify(
                 NotificationIn(
                     idempotency_key=f"ongoing-decision-{self.start.case_id}-{self.start.cycle}",
@@ -379,6 +387,7 @@ class OngoingReviewWorkflow:
     @workflow.update(name=SupervisionNames.RECORD_REVIEW)
     async def record_review(self, f: ReviewFinding) -> OngoingState:
         """The one-person review of cycles due before propose/decide: replayed from their histories only."""
+        self.decided_at = workflow.now()
         await self.apply(f, None)
         return self.state()
 
