@@ -136,7 +136,7 @@ async def _submit(
     form: dict[str, Any],
     needs: list[str],
 ) -> Response:
-    values = {k: str(form.get(k, "")).strip() for k in (*FIELDS, "about_case_id", "about_person")}
+    values = {k: str(form.get(k, "")).strip() for k in (*FIELDS, "about_case_id", "about_person", "to_district")}
     values["needs"] = needs
     ip = _ip(request)
     if await limits.address_blocked(db, request, ip):
@@ -154,6 +154,7 @@ async def _submit(
             description=values["description"],
             about_case_id=values["about_case_id"] or None,
             about_person=values["about_person"] or None,
+            to_district=kind is RequestKind.COMPLAINT and values["to_district"] == "1",
         )
     except ValidationError as exc:
         return await _form(request, db, kind, values, _field_errors(exc, kind, values), status=422)
