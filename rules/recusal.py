@@ -42,6 +42,29 @@ def complaint_about(about_person: str | None, case_handlers: Iterable[str], user
     return names_person(about_person, username, full_name) or username in set(case_handlers)
 
 
+# ---- which unit handles a complaint: the township concerned, or the district -----------------------------
+
+# Why a complaint went to the district (its record says so: ComplaintStart.district_reason).
+CHOSEN_DISTRICT = "投诉时选择由区民政局办理"
+
+
+def names_no_staff(about_person: str | None, staff: Iterable[tuple[str, str]]) -> bool:
+    """Whether a complaint names a person (`about_person` not blank) whom no user of `staff` ((user name, full
+    name) of every user) matches by `names_person`: "王书记" or "李主任" may well be the township's own leader, whom
+    no rule can keep from it, so the township cannot be trusted to judge whether it is about one of its own."""
+    if not (about_person or "").strip():
+        return False
+    return not any(names_person(about_person, username, full_name) for username, full_name in staff)
+
+
+def unmatched_person_reason(about_person: str) -> str:
+    """The record's words for a complaint sent to the district because the person it names matches no user."""
+    return (
+        f"投诉涉及的人员“{about_person.strip()}”未能对应到系统内的工作人员，无法排除是乡镇（街道）领导或工作人员，"
+        "由区民政局办理"
+    )
+
+
 # ---- the relatives check of a review case (近亲属备案) ----------------------------------------------------
 
 # The staff an applicant's declared relative may be: those who act on review cases.

@@ -77,6 +77,8 @@ class IntakeStart(BaseModel):
     request: FrontDoorRequest
     channel: Channel
     received_by: Actor | None = None  # None: the resident online
+    # why a complaint goes to the district (rules.recusal), decided before the intake starts; None: it does not
+    district_reason: str | None = None
 
 
 # ---- intake actions ------------------------------------------------------------------------------
@@ -213,6 +215,7 @@ class ComplaintStart(BaseModel):
     content: str
     unit_code: str = Field(description="承办单位（乡镇或区）")
     registered_by: Actor | None = None
+    district_reason: str | None = Field(default=None, description="由区民政局承办的原因（记入投诉的记录）")
 
 
 class ComplaintAccept(BaseModel):

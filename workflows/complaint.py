@@ -64,6 +64,8 @@ class ComplaintWorkflow(DatedSubject):
             self.accept_due = on + timedelta(days=policy.complaint_accept_days)
             self.final_due = on + timedelta(days=policy.complaint_conclude_days)
         about = f"（涉及案件 {start.about_case_id}）" if start.about_case_id else ""
+        # why the district handles it (rules.recusal); only complaints registered with a reason have one
+        why = {"district_reason": start.district_reason} if start.district_reason else {}
         self.journal.note(
             "registered",
             start.registered_by,
@@ -74,8 +76,10 @@ class ComplaintWorkflow(DatedSubject):
                 # 暂定 on the row until a calendar import settles them
                 "accept_provisional": self.accept_provisional,
                 "conclude_provisional": self.final_provisional,
-            },
-            f"收到投诉{about}：{start.content}；应于 {self.accept_due} 前受理、{self.final_due} 前办结",
+            }
+            | why,
+            f"收到投诉{about}：{start.content}；应于 {self.accept_due} 前受理、{self.final_due} 前办结"
+            + (f"；{start.district_reason}" if start.district_reason else ""),
         )
         await self.journal.persist()
         if workflow.patched(RECUSAL_BY_USER):

@@ -202,6 +202,7 @@ class IntakeWorkflow(FrontDoorSubject, RecordsDocuments):
             content=req.description,
             unit_code=req.township_code[:6] if req.to_district else req.township_code,
             registered_by=self.start.received_by,
+            district_reason=self.start.district_reason if req.to_district else None,
         )
         self.needs = [NeedState(code="complaint", plain="投诉", route="complaint", status="in_progress", target_id=no)]
         self.status = "triaged"

@@ -263,9 +263,10 @@ async def callback(request: Request, db: Db, temporal: MaybeTemporal, referral_i
 async def register_complaint(
     body: ComplaintIn, actor: CurrentActor, db: Db, temporal: MaybeTemporal, response: Response
 ) -> ComplaintCreated:
-    """Assigned to the township concerned, or to the district (to_district, or a complaint about the township
-    itself); the workflow makes sure the person complained about never handles it. 202 with no dates: registered,
-    but its workflow has not recorded it yet (the number stands; its dates follow on the complaint's page)."""
+    """Assigned to the township concerned, or to the district (to_district, e.g. about the township's leaders, or
+    naming a person whom no user matches: webapp.frontdoor.rows.district_reason); the workflow makes sure the
+    person complained about never handles it. 202 with no dates: registered, but its workflow has not recorded it
+    yet (the number stands; its dates follow on the complaint's page)."""
     created = await complaints.register_complaint(db, temporal, body, actor)
     if created.accept_due is None:
         response.status_code = 202

@@ -25,6 +25,7 @@ from webapp.frontdoor.rows import (
     check_places,
     complaint_row,
     complaint_summary,
+    district_reason,
     new_complaint_no,
     reader,
     sees_complainant,
@@ -40,13 +41,16 @@ COMPLAINTS = Subject("complaint", "complaint_no", complaint_row, ComplaintState,
 async def register_complaint(
     db: asyncpg.Pool, temporal: Client | None, body: ComplaintIn, actor: Actor
 ) -> ComplaintCreated:
-    """Assigned to the township concerned, or to the district (to_district, or a complaint about the township
-    itself); the workflow makes sure the person complained about never handles it."""
+    """Assigned to the township concerned, or to the district (to_district, e.g. about the township's leaders, or
+    naming a person whom no user matches: webapp.frontdoor.rows.district_reason); the workflow makes sure the
+    person complained about never handles it."""
     authz.require(actor, "complaint.register")
     if not within(actor.place_code, body.township_code):
         raise forbidden("只能登记本乡镇（街道）的投诉", "out_of_jurisdiction")
     await check_places(db, body.township_code, None)
     case_id = await case_complained_of(db, body.about_case_id, body.township_code)
+    reason = await district_reason(db, body.about_person, body.to_district)
+    unit = DISTRICT_CODE if reason else body.township_code
     complaint_no = await start_fresh(
         connected(temporal),
         ComplaintNames.WORKFLOW,
@@ -60,8 +64,9 @@ async def register_complaint(
             about_case_id=case_id,
             about_person=body.about_person or None,
             content=body.content,
-            unit_code=DISTRICT_CODE if body.to_district else body.township_code,
+            unit_code=unit,
             registered_by=actor,
+            district_reason=reason,
         ),
         complaint_workflow_id,
     )
@@ -80,7 +85,6 @@ async def register_complaint(
     # Registered (its workflow started) but not yet recorded: the number stands. Answered 202, an answer the
     # Idempotency-Key keeps, so a retry gets this number again instead of registering the complaint twice.
     log.warning("complaint registered, not yet recorded", complaint_no=complaint_no)
-    unit = DISTRICT_CODE if body.to_district else body.township_code
     return ComplaintCreated(complaint_no=complaint_no, unit_code=unit, accept_due=None, conclude_due=None)
 
 

@@ -58,6 +58,7 @@ from webapp.frontdoor.rows import (
     check_needs,
     check_places,
     complaint_summary,
+    district_reason,
     new_request_no,
     reader,
     referral_summary,
@@ -84,10 +85,11 @@ async def submit_request(
     await check_places(db, body.township_code, body.village_code)
     check_needs(body.needs)
     # a case number means something on a complaint only, and there only a case of the complaint's township
-    complained_of = None
+    complained_of = reason = None
     if body.kind is RequestKind.COMPLAINT:
         complained_of = await case_complained_of(db, body.about_case_id, body.township_code)
-    body = body.model_copy(update={"about_case_id": complained_of})
+        reason = await district_reason(db, body.about_person, body.to_district)
+    body = body.model_copy(update={"about_case_id": complained_of, "to_district": reason is not None})
     if not body.village_code and any(BY_CODE[n].route is Route.EMERGENCY for n in body.needs):
         raise ApiError(422, "invalid", "突发急难由村（社区）先行救助，请选择所在村（社区）")
     client = connected(temporal)
@@ -95,7 +97,9 @@ async def submit_request(
         client,
         IntakeNames.WORKFLOW,
         new_request_no,
-        lambda no: IntakeStart(request_no=no, request=body, channel=channel, received_by=received_by),
+        lambda no: IntakeStart(
+            request_no=no, request=body, channel=channel, received_by=received_by, district_reason=reason
+        ),
         intake_workflow_id,
     )
     with bound_contextvars(request_no=request_no):

@@ -12,7 +12,7 @@ from typing import Any
 
 import asyncpg
 
-from db import cases_repo, frontdoor_repo, places_repo
+from db import cases_repo, frontdoor_repo, places_repo, users_repo
 from db.frontdoor_filters import Reader
 from db.frontdoor_repo import COMPLAINT_SQL, REFERRAL_SQL, REQUEST_SQL  # noqa: F401 (the household view's, for now)
 from infra.clock import today
@@ -20,6 +20,7 @@ from rules.access import DISTRICT_CODE
 from rules.actions import ActorView
 from rules.frontdoor_actions import ComplaintView, handles_complaint
 from rules.needs import BY_CODE
+from rules.recusal import CHOSEN_DISTRICT, names_no_staff, unmatched_person_reason
 from schemas.identity import mask_name, mask_phone
 from schemas.money import from_fen
 from schemas.review import APPLICATION_ID
@@ -200,6 +201,18 @@ async def case_complained_of(db: asyncpg.Pool, case_number: str | None, township
         message = f"{field_label(('about_case_id',))}：{CASE_NOT_FOUND}"
         raise ApiError(422, "case_not_found", message, field="about_case_id")
     return found
+
+
+async def district_reason(db: asyncpg.Pool, about_person: str | None, to_district: bool) -> str | None:
+    """Why a complaint goes to the district rather than to the township concerned, or None if it does not: it
+    was asked for (to_district), or it names a person whom no user matches (rules.recusal.names_no_staff), who
+    could be the township's own leader. A complaint naming no one, or a user (who is then kept from it), stays
+    with the township. Every way of filing a complaint asks this before its workflow starts."""
+    if to_district:
+        return CHOSEN_DISTRICT
+    if names_no_staff(about_person, (await users_repo.full_names(db)).items()):
+        return unmatched_person_reason(about_person or "")
+    return None
 
 
 def check_needs(codes: list[str]) -> None:

@@ -138,7 +138,8 @@ async def _submit(
     form: dict[str, Any],
     needs: list[str],
 ) -> Response:
-    values = {k: str(form.get(k, "")).strip() for k in (*FIELDS, "about_case_id", "about_person", "notice")}
+    fields = (*FIELDS, "about_case_id", "about_person", "notice", "to_district")
+    values = {k: str(form.get(k, "")).strip() for k in fields}
     values["needs"] = needs
     notice = None
     if kind is RequestKind.COMPLAINT and values["notice"]:  # an objection from a row of the public notice list
@@ -167,6 +168,7 @@ async def _submit(
             description=values["description"],
             about_case_id=values["about_case_id"] or None,
             about_person=values["about_person"] or None,
+            to_district=kind is RequestKind.COMPLAINT and values["to_district"] == "1",
         )
     except ValidationError as exc:
         return await _form(request, db, kind, values, _field_errors(exc, kind, values), status=422, notice=notice)
