@@ -16,6 +16,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from db.users_repo import DEMO_PASSWORD
+from tests.support.calendar import with_law_days
 from tests.support.clock import BEIJING
 from tests.support.factories import NOTICE_2030, resident_id
 from tests.support.review import start
@@ -349,7 +350,7 @@ async def test_import_a_notice_then_count_with_it(admin: httpx.AsyncClient) -> N
     r = await post(admin, "/admin/calendar/import", notice_form("notice-2030.json", json.dumps(NOTICE_2030)))
     assert r.status_code == 303
     page = await admin.get("/admin/calendar")
-    assert "已导入 2030 年：节假日 2 天，调休上班 1 天" in page.text
+    assert "已导入 2030 年：节假日 12 天，调休上班 1 天" in page.text
     assert "未能通知在办案件" in page.text  # no Temporal client in this app
     assert NOTICE_2030["source"] in page.text
 
@@ -386,7 +387,7 @@ async def test_a_bad_notice_is_listed_and_nothing_written(admin: httpx.AsyncClie
 
 
 async def test_a_pasted_notice_is_imported(admin: httpx.AsyncClient, pool) -> None:
-    csv = "date,kind,name\n2030-01-01,holiday,元旦\n"
+    csv = "date,kind,name\n" + "".join(f"{d},holiday,\n" for d in with_law_days(2030, "2030-01-01"))
     r = await post(admin, "/admin/calendar/import", notice_form("", csv) | {"source": "国办发明电〔2029〕1号"})
     assert r.status_code == 303
     assert await pool.fetchval("select source from calendar_years where year = 2030") == "国办发明电〔2029〕1号"
