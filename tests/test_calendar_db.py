@@ -208,3 +208,15 @@ def test_cli_import_bad_file_exits_nonzero_and_writes_nothing(runner, tmp_path):
     assert "both holiday and workday" in result.stderr
     assert "2027  imported" in runner.invoke(app, ["years"]).stdout
     assert runner.invoke(app, ["add", "2026-12-30", "5"]).stdout.splitlines()[-1] == "2027-01-07"
+
+
+def test_cli_refuses_a_notice_that_leaves_out_statutory_holidays(runner, tmp_path):
+    path = tmp_path / "2027.json"
+    path.write_text('{"year": 2027, "source": "x", "holidays": ["2027-01-01"]}', encoding="utf-8")
+
+    result = runner.invoke(app, ["import", str(path)])
+
+    assert result.exit_code == 1
+    assert "通知遗漏了法定节假日：2027-02-05（春节）、2027-02-08（春节）、2027-04-05（清明节）" in result.stderr
+    assert "2027  暂定 provisional" in runner.invoke(app, ["years"]).stdout
+    assert runner.invoke(app, ["add", "2027-02-04", "1"]).stdout.splitlines()[-1] == "2027-02-11"  # by the law

@@ -386,6 +386,55 @@ async def test_a_bad_notice_is_listed_and_nothing_written(admin: httpx.AsyncClie
     assert await pool.fetchval("select count(*) from calendar_years") == 0
 
 
+LEFT_OUT_2027 = (
+    "通知遗漏了法定节假日：2027-02-05（春节）、2027-02-08（春节）、2027-04-05（清明节）、2027-06-09（端午节）、"
+    "2027-09-15（中秋节）、2027-10-01（国庆节）；请核对国务院办公厅通知后重新导入"
+)
+
+
+@pytest.mark.parametrize("step", ["preview", "import"])
+async def test_a_notice_that_leaves_out_statutory_holidays_is_refused(admin: httpx.AsyncClient, pool, step) -> None:
+    """Once 2027 is imported the law's own holidays no longer apply to it: a notice listing 元旦 alone would make
+    春节, 清明, 端午, 中秋 and 国庆 working days. Refused, on preview as on import, naming the days."""
+    params = {"start": "2027-02-04", "n": "1"}
+    assert "<strong>2027-02-11</strong>" in compute_result((await admin.get("/admin/calendar", params=params)).text)
+    notice = {"year": 2027, "source": "x", "holidays": ["2027-01-01"]}
+    form = notice_form("notice-2027.json", json.dumps(notice)) | {"step": step}
+    r = await post(admin, "/admin/calendar/import", form)
+    assert r.status_code == 422 and "通知未导入" in r.text
+    assert f"<li>{LEFT_OUT_2027}</li>" in r.text and 'data-testid="preview"' not in r.text
+    # a Saturday of the law's (劳动节 2027-05-01) as a make-up working day is left out too
+    notice = {"year": 2027, "source": "x", "holidays": with_law_days(2027, "2027-01-01"), "workdays": ["2027-05-01"]}
+    r = await post(admin, "/admin/calendar/import", notice_form("n.json", json.dumps(notice)) | {"step": step})
+    assert r.status_code == 422
+    assert "<li>通知遗漏了法定节假日：2027-05-01（劳动节）；请核对国务院办公厅通知后重新导入</li>" in r.text
+    assert await pool.fetchval("select count(*) from calendar_days") == 0
+    assert await pool.fetchval("select count(*) from calendar_years") == 0
+    result = compute_result((await admin.get("/admin/calendar", params=params)).text)
+    assert "<strong>2027-02-11</strong>" in result and "暂定" in result  # 春节 (and its make-up days) still off
+
+
+def lost_days(html: str) -> list[str]:
+    block = re.search(r'data-testid="rest-days-lost">(.*?)</div>', html, re.S)
+    return re.findall(r"<li>(.*?)</li>", block.group(1)) if block else []
+
+
+async def test_the_preview_lists_the_days_off_that_would_become_working_days(admin: httpx.AsyncClient, pool) -> None:
+    assert (
+        await post(admin, "/admin/calendar/import", notice_form("n.json", json.dumps(NOTICE_2030)))
+    ).status_code == 303
+    corrected = NOTICE_2030 | {"holidays": NOTICE_2030["holidays"][:1] + NOTICE_2030["holidays"][2:]}  # no 01-02
+    r = await post(admin, "/admin/calendar/import", notice_form("n.json", json.dumps(corrected)) | {"step": "preview"})
+    assert r.status_code == 200 and 'data-testid="preview"' in r.text
+    assert "导入后，现行日历中的以下 1 天休息日将变为工作日，请核对：" in r.text
+    assert lost_days(r.text) == ["2030-01-02（星期三）"]
+    r = await post(
+        admin, "/admin/calendar/import", notice_form("n.json", json.dumps(NOTICE_2030)) | {"step": "preview"}
+    )
+    assert lost_days(r.text) == [] and "休息日将变为工作日" not in r.text
+    assert await pool.fetchval("select count(*) from calendar_days where day = '2030-01-02'") == 1  # preview only
+
+
 async def test_a_pasted_notice_is_imported(admin: httpx.AsyncClient, pool) -> None:
     csv = "date,kind,name\n" + "".join(f"{d},holiday,\n" for d in with_law_days(2030, "2030-01-01"))
     r = await post(admin, "/admin/calendar/import", notice_form("", csv) | {"source": "国办发明电〔2029〕1号"})
