@@ -592,6 +592,43 @@ async def test_a_policy_whose_extension_shortens_the_limit_is_refused_on_the_for
     assert await pool.fetchval("select count(*) from policy_versions") == 1
 
 
+async def test_a_standard_of_zero_is_refused(admin: httpx.AsyncClient, pool) -> None:
+    body = {"version": 2, "effective_from": "2030-01-01", "note": "测试", "standards": {"dibao_urban": "0.00"}}
+    r = await post(admin, "/admin/policy", {"body": json.dumps(body, ensure_ascii=False)})
+    assert r.status_code == 422 and "未保存" in r.text and "<li>城市低保标准：应大于 0</li>" in r.text
+    form = policy_form((await admin.get("/admin/policy/new")).text) | {"effective_from": "2030-01-01"}
+    r = await post(admin, "/admin/policy", form | {"tekun.care_none": "0", "tekun.care_partial": "0", CONFIRM: "true"})
+    assert r.status_code == 422
+    assert "<li>半护理照料护理标准：应大于 0</li>" in r.text and "<li>全护理照料护理标准：应大于 0</li>" in r.text
+    assert await pool.fetchval("select count(*) from policy_versions") == 1
+
+
+LARGE_TEKUN = (
+    "城市特困供养基本生活标准由 1184.00 元调整为 11840.00 元，变动超过 50%；"
+    "请核对金额，确需调整的，请勾选“确认大幅调整标准”后重新提交"
+)
+CONFIRM = "confirm_large_change"
+
+
+@pytest.mark.start_at(NEW_YEAR)
+async def test_a_standard_moved_by_more_than_half_needs_confirming(admin: httpx.AsyncClient, pool) -> None:
+    """A zero too many (1184 -> 11840) is refused on preview and store unless the box is ticked."""
+    page = (await admin.get("/admin/policy/new")).text
+    assert '<input type="checkbox" name="confirm_large_change" value="true"' in page
+    assert "确认大幅调整标准（较现行版本变动超过 50%）" in page
+    form = policy_form(page) | {"effective_from": "2030-01-01", "standards.tekun_urban": "11840"}
+    for step in ("preview", "store"):
+        r = await post(admin, "/admin/policy", form | {"step": step})
+        assert r.status_code == 422 and f"<li>{LARGE_TEKUN}</li>" in r.text
+    assert await pool.fetchval("select count(*) from policy_versions") == 1
+    ok = form | {"standards.tekun_urban": "1776.00"}  # +50% exactly is within bounds
+    assert (await post(admin, "/admin/policy", ok | {"step": "preview"})).status_code == 200
+    r = await post(admin, "/admin/policy", form | {CONFIRM: "true"})
+    assert r.status_code == 303 and r.headers["location"] == "/admin/policy/2"
+    body = await pool.fetchval("select body from policy_versions where version = 2")
+    assert body["standards"]["tekun_urban"] == "11840.00"
+
+
 async def test_policy_json_syntax_error_names_the_place(admin: httpx.AsyncClient) -> None:
     r = await post(admin, "/admin/policy", {"body": '{\n  "version": 2,\n  "note": "x",\n}'})
     assert r.status_code == 422 and "JSON 格式错误：第 4 行第 1 列附近" in r.text
