@@ -30,6 +30,7 @@ from rules.calendar import (
     notice_span,
     notice_year,
 )
+from rules.holidays import statutory_days_left_out
 
 CSV_HEADER = ["date", "kind", "name"]
 
@@ -85,6 +86,8 @@ class Notice(BaseModel):
             for d in self.workdays
             if d.date.weekday() < 5
         ]
+        if left_out := left_out_message(self.year, self.holidays, self.workdays):
+            problems.append(left_out)
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -93,6 +96,16 @@ class Notice(BaseModel):
         """`(date, kind, name)` rows, sorted by date."""
         rows = [(d.date, HOLIDAY, d.name) for d in self.holidays] + [(d.date, WORKDAY, d.name) for d in self.workdays]
         return sorted(rows)
+
+
+def left_out_message(year: int, holidays: tuple[NoticeDay, ...], workdays: tuple[NoticeDay, ...]) -> str | None:
+    """Why a notice that would make statutory days of its year working days is refused (`rules.holidays`): once its
+    year is imported, neither the builtin data nor the law's own holidays apply to it any more."""
+    left_out = statutory_days_left_out(year, [d.date for d in holidays], [d.date for d in workdays])
+    if not left_out:
+        return None
+    days = "、".join(f"{d}（{name}）" for d, name in left_out)
+    return f"通知遗漏了法定节假日：{days}；请核对国务院办公厅通知后重新导入"
 
 
 def _outside(d: dt.date, year: int) -> str:

@@ -11,12 +11,17 @@ provisional until its notice is imported).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, timedelta
 from functools import cache
 
 from lunar_python import Lunar
 
 _ONE_DAY = timedelta(days=1)
+
+# 国务院令第795号 amended the law from 1 January 2025 (除夕 and 2 May added): `statutory_days` are that version's, so
+# a notice is checked against them from that year on (earlier notices followed the earlier versions).
+AMENDED_FROM = 2025
 
 
 def _lunar(year: int, month: int, day: int) -> date:
@@ -60,3 +65,17 @@ def statutory_holidays(year: int) -> frozenset[date]:
             nxt += _ONE_DAY
         off.add(nxt)
     return frozenset(off)
+
+
+def statutory_days_left_out(year: int, holidays: Iterable[date], workdays: Iterable[date]) -> list[tuple[date, str]]:
+    """The statutory days of `year` (with their holidays' names, by date) that a notice with these days off and
+    make-up working days would leave as working days: a weekday it does not list as a holiday, or a weekend it
+    lists as a working day. None before `AMENDED_FROM`."""
+    if year < AMENDED_FROM:
+        return []
+    off, worked = set(holidays), set(workdays)
+    names: dict[date, list[str]] = {}
+    for name, days in statutory_days(year).items():
+        for d in days:
+            names.setdefault(d, []).append(name)  # 中秋 can fall on 国庆 (2028-10-03)
+    return [(d, "、".join(names[d])) for d in sorted(names) if d not in off and (d.weekday() < 5 or d in worked)]

@@ -362,3 +362,40 @@ class Policy(_Strict):
         if e.village_township_total_cap < max(e.village_cap, e.township_cap):
             raise ValueError("村、乡两级累计封顶不得低于单级封顶")
         return self
+
+
+# The monthly standards (元/人·月) of a version. A new version gives each as a positive amount (全自理's care standard
+# aside: its default is 0, no care being needed), and one that moves by more than `LARGE_CHANGE` against the version
+# in force (a zero too many: 1184 -> 11840) is stored only when the administrator confirms it.
+STANDARD_FIELDS: tuple[str, ...] = (
+    "standards.dibao_urban",
+    "standards.dibao_rural",
+    "standards.tekun_urban",
+    "standards.tekun_rural",
+    "tekun.care_full",
+    "tekun.care_partial",
+    "tekun.care_none",
+)
+MAY_BE_ZERO = frozenset({"tekun.care_full"})
+LARGE_CHANGE = Decimal("0.5")
+
+
+def standard_amount(policy: Policy, path: str) -> Decimal:
+    section, name = path.split(".")
+    return getattr(getattr(policy, section), name)
+
+
+def zero_standards(policy: Policy) -> list[str]:
+    """The standards (paths) of `policy` that are not positive and must be."""
+    return [p for p in STANDARD_FIELDS if p not in MAY_BE_ZERO and standard_amount(policy, p) <= 0]
+
+
+def large_standard_changes(base: Policy, new: Policy) -> list[tuple[str, Decimal, Decimal]]:
+    """`(path, before, after)` of each standard that `new` moves by more than `LARGE_CHANGE` of its amount in `base`
+    (the version in force); a standard that was 0 is not compared (no amount to be a share of)."""
+    changes = []
+    for path in STANDARD_FIELDS:
+        before, after = standard_amount(base, path), standard_amount(new, path)
+        if before > 0 and abs(after - before) > before * LARGE_CHANGE:
+            changes.append((path, before, after))
+    return changes

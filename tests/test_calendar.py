@@ -14,6 +14,7 @@ from cli.calendar_cmd import app
 from db.calendar_repo import NoticeError, parse_notice, parse_notice_file
 from rules.calendar import BUILTIN_YEARS, HOLIDAY, WORKDAY, Deadline, WorkCalendar, notice_span, notice_year
 from rules.holidays import statutory_holidays
+from tests.support.calendar import law_days
 
 PAUSES = [(date(2026, 2, 24), date(2026, 3, 10)), (date(2026, 12, 24), date(2027, 1, 5))]
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -181,16 +182,20 @@ def _days(year: int):
 
 def test_parse_json_with_names_and_plain_dates(tmp_path):
     path = tmp_path / "n.json"
+    law = ", ".join(f'"{d}"' for d in law_days(2027, "2027-01-01"))  # 02-05, 02-08, 04-05, ...
     path.write_text(
-        '{"year": 2027, "source": "通知", "holidays": [{"date": "2027-01-01", "name": "元旦"}, "2027-01-02"],'
-        ' "workdays": ["2027-02-20"]}',
+        '{"year": 2027, "source": "通知", "holidays": [{"date": "2027-01-01", "name": "元旦"}, "2027-01-02", '
+        + law
+        + '], "workdays": ["2027-02-20"]}',
         encoding="utf-8",
     )
     notice = parse_notice_file(path)
     assert (notice.year, notice.source) == (2027, "通知")
-    assert notice.days() == [
+    assert notice.days()[:5] == [
         (date(2027, 1, 1), HOLIDAY, "元旦"),
         (date(2027, 1, 2), HOLIDAY, None),
+        (date(2027, 2, 5), HOLIDAY, None),
+        (date(2027, 2, 8), HOLIDAY, None),
         (date(2027, 2, 20), WORKDAY, None),
     ]
     assert parse_notice_file(path, source="其他").source == "其他"
@@ -198,15 +203,18 @@ def test_parse_json_with_names_and_plain_dates(tmp_path):
 
 def test_parse_csv(tmp_path):
     path = tmp_path / "notice-2027.csv"
+    law = "".join(f"{d},holiday,\n" for d in law_days(2027, "2027-01-01"))  # 02-05, 02-08, 04-05, ...
     path.write_text(
-        "\ufeffdate,kind,name\n2027-02-20,workday,春节调休\n2027-01-01,holiday,元旦\n2027-01-02,holiday,\n",
+        "\ufeffdate,kind,name\n2027-02-20,workday,春节调休\n2027-01-01,holiday,元旦\n2027-01-02,holiday,\n" + law,
         encoding="utf-8",
     )
     notice = parse_notice_file(path)
     assert (notice.year, notice.source) == (2027, "notice-2027.csv")
-    assert notice.days() == [
+    assert notice.days()[:5] == [
         (date(2027, 1, 1), HOLIDAY, "元旦"),
         (date(2027, 1, 2), HOLIDAY, None),
+        (date(2027, 2, 5), HOLIDAY, None),
+        (date(2027, 2, 8), HOLIDAY, None),
         (date(2027, 2, 20), WORKDAY, "春节调休"),
     ]
 

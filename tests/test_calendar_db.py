@@ -14,14 +14,16 @@ from cli.calendar_cmd import app
 from db.calendar_repo import Notice, NoticeError, import_notice, imported_years, load_calendar, parse_notice_file
 from db.migrate import upgrade
 from rules.calendar import Deadline
+from tests.support.calendar import law_days, with_law_days
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "calendar-2027-example.json"
 NOTICE_2027 = Notice(
     year=2027,
     source="国务院办公厅关于2027年部分节假日安排的通知",
-    holidays=[{"date": "2027-01-01", "name": "元旦"}, "2027-01-02", "2027-01-03"],
+    holidays=[{"date": "2027-01-01", "name": "元旦"}, "2027-01-02", "2027-01-03", *law_days(2027, "2027-01-01")],
     workdays=["2027-02-20"],
 )
+LAW_2027 = [date.fromisoformat(d) for d in law_days(2027, "2027-01-01")]  # 02-05, 02-08, 04-05, 06-09, 09-15, 10-01
 
 
 @pytest.fixture(scope="module")
@@ -61,14 +63,17 @@ async def test_import_makes_2027_known(conn):
 
     summary = await import_notice(conn, NOTICE_2027)
 
-    assert (summary.year, summary.holidays, summary.workdays, summary.replaced) == (2027, 3, 1, 0)
+    assert (summary.year, summary.holidays, summary.workdays, summary.replaced) == (2027, 9, 1, 0)
     source = NOTICE_2027.source
-    assert await _stored(conn) == [
-        (date(2027, 1, 1), "holiday", "元旦", source),
-        (date(2027, 1, 2), "holiday", None, source),
-        (date(2027, 1, 3), "holiday", None, source),
-        (date(2027, 2, 20), "workday", None, source),
-    ]
+    assert await _stored(conn) == sorted(
+        [
+            (date(2027, 1, 1), "holiday", "元旦", source),
+            (date(2027, 1, 2), "holiday", None, source),
+            (date(2027, 1, 3), "holiday", None, source),
+            (date(2027, 2, 20), "workday", None, source),
+            *((d, "holiday", None, source) for d in LAW_2027),
+        ]
+    )
     assert [(y.year, y.source) for y in await imported_years(conn)] == [(2027, source)]
     calendar = await load_calendar(conn)
     assert not calendar.is_provisional(2027)
@@ -80,15 +85,14 @@ async def test_import_makes_2027_known(conn):
 
 async def test_reimport_replaces_only_that_year(conn):
     await import_notice(conn, NOTICE_2027)
-    await import_notice(conn, Notice(year=2028, source="2028", holidays=["2028-01-03"]))
-    corrected = Notice(year=2027, source="更正 / corrected", holidays=["2027-01-01", "2027-01-04"])
+    await import_notice(conn, Notice(year=2028, source="2028", holidays=with_law_days(2028, "2028-01-03")))
+    corrected = Notice(year=2027, source="更正 / corrected", holidays=with_law_days(2027, "2027-01-01", "2027-01-04"))
 
     summary = await import_notice(conn, corrected)
 
-    assert summary.replaced == 4
-    assert [(r[0], r[3]) for r in await _stored(conn)] == [
-        (date(2027, 1, 1), "更正 / corrected"),
-        (date(2027, 1, 4), "更正 / corrected"),
+    assert summary.replaced == 10
+    assert [(r[0], r[3]) for r in await _stored(conn) if r[0] <= date(2028, 1, 3)] == [
+        *((d, "更正 / corrected") for d in sorted([date(2027, 1, 1), date(2027, 1, 4), *LAW_2027])),
         (date(2028, 1, 3), "2028"),
     ]
     assert [(y.year, y.source) for y in await imported_years(conn)] == [(2027, "更正 / corrected"), (2028, "2028")]
@@ -183,7 +187,7 @@ def test_cli_import_then_add(runner):
 
     result = runner.invoke(app, ["import", str(EXAMPLE)])
     assert result.exit_code == 0, result.output
-    assert "imported 2027: 14 holidays, 1 make-up workdays" in result.stdout
+    assert "imported 2027: 28 holidays, 1 make-up workdays" in result.stdout
 
     after = runner.invoke(app, ["add", "2027-02-04", "3"])
     assert after.exit_code == 0, after.output
@@ -204,3 +208,15 @@ def test_cli_import_bad_file_exits_nonzero_and_writes_nothing(runner, tmp_path):
     assert "both holiday and workday" in result.stderr
     assert "2027  imported" in runner.invoke(app, ["years"]).stdout
     assert runner.invoke(app, ["add", "2026-12-30", "5"]).stdout.splitlines()[-1] == "2027-01-07"
+
+
+def test_cli_refuses_a_notice_that_leaves_out_statutory_holidays(runner, tmp_path):
+    path = tmp_path / "2027.json"
+    path.write_text('{"year": 2027, "source": "x", "holidays": ["2027-01-01"]}', encoding="utf-8")
+
+    result = runner.invoke(app, ["import", str(path)])
+
+    assert result.exit_code == 1
+    assert "通知遗漏了法定节假日：2027-02-05（春节）、2027-02-08（春节）、2027-04-05（清明节）" in result.stderr
+    assert "2027  暂定 provisional" in runner.invoke(app, ["years"]).stdout
+    assert runner.invoke(app, ["add", "2027-02-04", "1"]).stdout.splitlines()[-1] == "2027-02-11"  # by the law

@@ -298,6 +298,7 @@ async def test_a_documentation_deadline_in_a_year_without_notice_is_recounted_wh
 ) -> None:
     from db.calendar_repo import Notice, import_notice, load_calendar
     from infra.calendar_news import announce_calendar_change
+    from tests.support.calendar import with_law_days
 
     await fund(pool, VILLAGE, "5000")
     h = await start_emergency(review_env, "NOTICE-1")
@@ -308,7 +309,7 @@ async def test_a_documentation_deadline_in_a_year_without_notice_is_recounted_wh
     notice = Notice(
         year=2027,
         source="测试：假定的 2027 年放假安排（1 月 1 日至 4 日放假）",
-        holidays=["2027-01-01", "2027-01-04"],
+        holidays=with_law_days(2027, "2027-01-01", "2027-01-04"),
         workdays=[],
     )
     async with pool.acquire() as conn:

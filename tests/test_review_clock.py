@@ -15,6 +15,7 @@ import pytest
 from db.calendar_repo import Notice, import_notice, load_calendar
 from rules.stages import Action
 from schemas.review import CaseState, MaterialsSupplied, MissingMaterials, ReviewNames, TakeOver
+from tests.support.calendar import with_law_days
 from tests.support.clock import SkippingEnvironment, at_0830, beijing, midnight_after, minute, on_time
 from tests.support.factories import actor
 from tests.support.review import act, eventually_state, home_visit, refused, start, state, until_stage, verification
@@ -99,7 +100,7 @@ async def test_a_deadline_in_a_year_without_notice_is_provisional_until_the_noti
     notice = Notice(
         year=2027,
         source="测试：假定的 2027 年放假安排（元旦 1 月 1 日至 3 日，1 月 4 日、5 日放假，1 月 9 日调休上班）",
-        holidays=["2027-01-01", "2027-01-04", "2027-01-05"],
+        holidays=with_law_days(2027, "2027-01-01", "2027-01-04", "2027-01-05"),
         workdays=["2027-01-09"],
     )
     async with pool.acquire() as conn:

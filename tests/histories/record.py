@@ -534,16 +534,22 @@ async def scenario_complaint(env: WorkflowEnvironment, tag: str) -> None:
 
 async def _holiday_moves(env: WorkflowEnvironment, h, query: str, result_type, field: str) -> None:
     """(Since v11) the day `field` of the workflow's state names becomes a holiday (a notice for its year, in the
-    recording's own database: that year's other days are then counted as weekdays and weekends), the workflow is
-    told as a calendar import tells it, and the day moves."""
+    recording's own database: that year's other days are then counted as weekdays and weekends, the law's holidays
+    aside), the workflow is told as a calendar import tells it, and the day moves."""
     from db.calendar_repo import Notice, import_notice
     from rules.calendar import notice_year
     from schemas.policy import CALENDAR_CHANGED
+    from tests.support.calendar import with_law_days
     from tests.support.workflows import query_until
 
     day = getattr(await query_until(h, query, result_type, lambda s: getattr(s, field) is not None), field)
     async with env.jiuzhu_pool.acquire() as conn:  # type: ignore[attr-defined]
-        await import_notice(conn, Notice(year=notice_year(day), source="回放：假定的放假安排", holidays=[str(day)]))
+        await import_notice(
+            conn,
+            Notice(
+                year=(year := notice_year(day)), source="回放：假定的放假安排", holidays=with_law_days(year, str(day))
+            ),
+        )
     await h.signal(CALENDAR_CHANGED)
     await query_until(h, query, result_type, lambda s: getattr(s, field) != day)
 

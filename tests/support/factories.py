@@ -11,6 +11,7 @@ from schemas.people import Household, Income, Member, Relation
 from schemas.relatives import DeclaredRelative
 from schemas.review import Application, AssistanceType, Channel
 from schemas.staff import Actor, Role, StaffRef
+from tests.support.calendar import law_days
 
 _seq = itertools.count(11)
 
@@ -96,6 +97,7 @@ def intake_form(csrf: str, name: str, id_number: str) -> dict:
 NOTICE_2030 = {
     "year": 2030,
     "source": "国务院办公厅关于2030年部分节假日安排的通知（测试）",
-    "holidays": [{"date": "2030-01-01", "name": "元旦"}, "2030-01-02"],
+    # 元旦 with a bridge, and the other statutory weekdays of 2030 (a notice that leaves one out is refused)
+    "holidays": [{"date": "2030-01-01", "name": "元旦"}, "2030-01-02", *law_days(2030, "2030-01-01")],
     "workdays": [{"date": "2030-01-05", "name": "元旦调休"}],
 }

@@ -16,6 +16,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from db.users_repo import DEMO_PASSWORD
+from tests.support.calendar import with_law_days
 from tests.support.clock import BEIJING
 from tests.support.factories import NOTICE_2030, resident_id
 from tests.support.review import start
@@ -349,7 +350,7 @@ async def test_import_a_notice_then_count_with_it(admin: httpx.AsyncClient) -> N
     r = await post(admin, "/admin/calendar/import", notice_form("notice-2030.json", json.dumps(NOTICE_2030)))
     assert r.status_code == 303
     page = await admin.get("/admin/calendar")
-    assert "已导入 2030 年：节假日 2 天，调休上班 1 天" in page.text
+    assert "已导入 2030 年：节假日 12 天，调休上班 1 天" in page.text
     assert "未能通知在办案件" in page.text  # no Temporal client in this app
     assert NOTICE_2030["source"] in page.text
 
@@ -385,8 +386,57 @@ async def test_a_bad_notice_is_listed_and_nothing_written(admin: httpx.AsyncClie
     assert await pool.fetchval("select count(*) from calendar_years") == 0
 
 
+LEFT_OUT_2027 = (
+    "通知遗漏了法定节假日：2027-02-05（春节）、2027-02-08（春节）、2027-04-05（清明节）、2027-06-09（端午节）、"
+    "2027-09-15（中秋节）、2027-10-01（国庆节）；请核对国务院办公厅通知后重新导入"
+)
+
+
+@pytest.mark.parametrize("step", ["preview", "import"])
+async def test_a_notice_that_leaves_out_statutory_holidays_is_refused(admin: httpx.AsyncClient, pool, step) -> None:
+    """Once 2027 is imported the law's own holidays no longer apply to it: a notice listing 元旦 alone would make
+    春节, 清明, 端午, 中秋 and 国庆 working days. Refused, on preview as on import, naming the days."""
+    params = {"start": "2027-02-04", "n": "1"}
+    assert "<strong>2027-02-11</strong>" in compute_result((await admin.get("/admin/calendar", params=params)).text)
+    notice = {"year": 2027, "source": "x", "holidays": ["2027-01-01"]}
+    form = notice_form("notice-2027.json", json.dumps(notice)) | {"step": step}
+    r = await post(admin, "/admin/calendar/import", form)
+    assert r.status_code == 422 and "通知未导入" in r.text
+    assert f"<li>{LEFT_OUT_2027}</li>" in r.text and 'data-testid="preview"' not in r.text
+    # a Saturday of the law's (劳动节 2027-05-01) as a make-up working day is left out too
+    notice = {"year": 2027, "source": "x", "holidays": with_law_days(2027, "2027-01-01"), "workdays": ["2027-05-01"]}
+    r = await post(admin, "/admin/calendar/import", notice_form("n.json", json.dumps(notice)) | {"step": step})
+    assert r.status_code == 422
+    assert "<li>通知遗漏了法定节假日：2027-05-01（劳动节）；请核对国务院办公厅通知后重新导入</li>" in r.text
+    assert await pool.fetchval("select count(*) from calendar_days") == 0
+    assert await pool.fetchval("select count(*) from calendar_years") == 0
+    result = compute_result((await admin.get("/admin/calendar", params=params)).text)
+    assert "<strong>2027-02-11</strong>" in result and "暂定" in result  # 春节 (and its make-up days) still off
+
+
+def lost_days(html: str) -> list[str]:
+    block = re.search(r'data-testid="rest-days-lost">(.*?)</div>', html, re.S)
+    return re.findall(r"<li>(.*?)</li>", block.group(1)) if block else []
+
+
+async def test_the_preview_lists_the_days_off_that_would_become_working_days(admin: httpx.AsyncClient, pool) -> None:
+    assert (
+        await post(admin, "/admin/calendar/import", notice_form("n.json", json.dumps(NOTICE_2030)))
+    ).status_code == 303
+    corrected = NOTICE_2030 | {"holidays": NOTICE_2030["holidays"][:1] + NOTICE_2030["holidays"][2:]}  # no 01-02
+    r = await post(admin, "/admin/calendar/import", notice_form("n.json", json.dumps(corrected)) | {"step": "preview"})
+    assert r.status_code == 200 and 'data-testid="preview"' in r.text
+    assert "导入后，现行日历中的以下 1 天休息日将变为工作日，请核对：" in r.text
+    assert lost_days(r.text) == ["2030-01-02（星期三）"]
+    r = await post(
+        admin, "/admin/calendar/import", notice_form("n.json", json.dumps(NOTICE_2030)) | {"step": "preview"}
+    )
+    assert lost_days(r.text) == [] and "休息日将变为工作日" not in r.text
+    assert await pool.fetchval("select count(*) from calendar_days where day = '2030-01-02'") == 1  # preview only
+
+
 async def test_a_pasted_notice_is_imported(admin: httpx.AsyncClient, pool) -> None:
-    csv = "date,kind,name\n2030-01-01,holiday,元旦\n"
+    csv = "date,kind,name\n" + "".join(f"{d},holiday,\n" for d in with_law_days(2030, "2030-01-01"))
     r = await post(admin, "/admin/calendar/import", notice_form("", csv) | {"source": "国办发明电〔2029〕1号"})
     assert r.status_code == 303
     assert await pool.fetchval("select source from calendar_years where year = 2030") == "国办发明电〔2029〕1号"
@@ -540,6 +590,43 @@ async def test_a_policy_whose_extension_shortens_the_limit_is_refused_on_the_for
     assert r.status_code == 422 and f'<p class="error" role="alert" data-error-for="review">{message}</p>' in r.text
     assert f"<li>审核审批：{message}</li>" in r.text
     assert await pool.fetchval("select count(*) from policy_versions") == 1
+
+
+async def test_a_standard_of_zero_is_refused(admin: httpx.AsyncClient, pool) -> None:
+    body = {"version": 2, "effective_from": "2030-01-01", "note": "测试", "standards": {"dibao_urban": "0.00"}}
+    r = await post(admin, "/admin/policy", {"body": json.dumps(body, ensure_ascii=False)})
+    assert r.status_code == 422 and "未保存" in r.text and "<li>城市低保标准：应大于 0</li>" in r.text
+    form = policy_form((await admin.get("/admin/policy/new")).text) | {"effective_from": "2030-01-01"}
+    r = await post(admin, "/admin/policy", form | {"tekun.care_none": "0", "tekun.care_partial": "0", CONFIRM: "true"})
+    assert r.status_code == 422
+    assert "<li>半护理照料护理标准：应大于 0</li>" in r.text and "<li>全护理照料护理标准：应大于 0</li>" in r.text
+    assert await pool.fetchval("select count(*) from policy_versions") == 1
+
+
+LARGE_TEKUN = (
+    "城市特困供养基本生活标准由 1184.00 元调整为 11840.00 元，变动超过 50%；"
+    "请核对金额，确需调整的，请勾选“确认大幅调整标准”后重新提交"
+)
+CONFIRM = "confirm_large_change"
+
+
+@pytest.mark.start_at(NEW_YEAR)
+async def test_a_standard_moved_by_more_than_half_needs_confirming(admin: httpx.AsyncClient, pool) -> None:
+    """A zero too many (1184 -> 11840) is refused on preview and store unless the box is ticked."""
+    page = (await admin.get("/admin/policy/new")).text
+    assert '<input type="checkbox" name="confirm_large_change" value="true"' in page
+    assert "确认大幅调整标准（较现行版本变动超过 50%）" in page
+    form = policy_form(page) | {"effective_from": "2030-01-01", "standards.tekun_urban": "11840"}
+    for step in ("preview", "store"):
+        r = await post(admin, "/admin/policy", form | {"step": step})
+        assert r.status_code == 422 and f"<li>{LARGE_TEKUN}</li>" in r.text
+    assert await pool.fetchval("select count(*) from policy_versions") == 1
+    ok = form | {"standards.tekun_urban": "1776.00"}  # +50% exactly is within bounds
+    assert (await post(admin, "/admin/policy", ok | {"step": "preview"})).status_code == 200
+    r = await post(admin, "/admin/policy", form | {CONFIRM: "true"})
+    assert r.status_code == 303 and r.headers["location"] == "/admin/policy/2"
+    body = await pool.fetchval("select body from policy_versions where version = 2")
+    assert body["standards"]["tekun_urban"] == "11840.00"
 
 
 async def test_policy_json_syntax_error_names_the_place(admin: httpx.AsyncClient) -> None:

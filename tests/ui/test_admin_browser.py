@@ -55,7 +55,7 @@ async def test_admin_imports_a_notice_and_counts_with_it(live: Live, page: Page,
     await page.click("form.import-form button[value=import]")
     await page.wait_for_load_state("networkidle")
     flash = await page.locator(".flash").inner_text()
-    assert "已导入 2030 年：节假日 2 天，调休上班 1 天" in flash and "已通知 0 个在办案件" in flash
+    assert "已导入 2030 年：节假日 12 天，调休上班 1 天" in flash and "已通知 0 个在办案件" in flash
 
     await page.fill("input[name=start]", "2029-12-31")
     await page.fill("input[name=n]", "3")

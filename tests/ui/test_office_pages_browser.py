@@ -13,6 +13,7 @@ from pathlib import Path
 from playwright.async_api import Page
 
 from tests.support.browser import Live, log_in, until_true
+from tests.support.calendar import law_days
 from tests.support.emergency import VILLAGE, fund, pay, start_emergency
 from tests.support.factories import NOTICE_2030
 from tests.support.review import start
@@ -70,8 +71,9 @@ async def test_calendar_sample_download_and_preview(live: Live, page: Page, tmp_
     assert "2027-10-01,holiday,国庆节" in sample
 
     notice = tmp_path / "notice-2030.csv"
+    law = "".join(f"{d},holiday,\n" for d in law_days(2030, "2030-01-01"))  # the law's other weekdays off
     notice.write_text(
-        "date,kind,name\n2030-01-01,holiday,元旦\n2030-01-02,holiday,元旦\n2030-01-05,workday,元旦调休\n",
+        "date,kind,name\n2030-01-01,holiday,元旦\n2030-01-02,holiday,元旦\n2030-01-05,workday,元旦调休\n" + law,
         encoding="utf-8",
     )
     await page.set_input_files("#notice-file", str(notice))
@@ -79,7 +81,7 @@ async def test_calendar_sample_download_and_preview(live: Live, page: Page, tmp_
     await page.fill("input[name=source]", NOTICE_2030["source"])
     await submit(page, "[data-testid=calendar-preview]")
     preview = page.locator("[data-testid=preview]")
-    assert "放假 2 天，调休上班 1 天，其中 2 天与现有日历不同" in await preview.inner_text()
+    assert "放假 12 天，调休上班 1 天，其中 2 天与现有日历不同" in await preview.inner_text()
     assert await preview.locator("tr.near").evaluate_all("rows => rows.map(r => r.dataset.day)") == [
         "2030-01-02",
         "2030-01-05",

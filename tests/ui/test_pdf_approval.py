@@ -182,13 +182,16 @@ async def test_the_form_prints_the_refusal_notice_day_a_calendar_change_counted_
 ) -> None:
     from db.calendar_repo import Notice, import_notice
     from infra.calendar_news import announce_calendar_change
+    from tests.support.calendar import with_law_days
     from tests.support.review import eventually_state
 
     h = await start(review_env, "PDF-3")
     await investigate(h)
     await act(h, Action.DECISION, Decision(actor=actor("shipo_shenpi"), approve=False, reasons="收入超过标准"))
     await until_stage(pool, "PDF-3", "refused")
-    notice = Notice(year=2027, source="测试：假定的 2027 年放假安排", holidays=["2027-01-01", "2027-01-04"])
+    notice = Notice(
+        year=2027, source="测试：假定的 2027 年放假安排", holidays=with_law_days(2027, "2027-01-01", "2027-01-04")
+    )
     async with pool.acquire() as conn:
         await import_notice(conn, notice)
     assert await announce_calendar_change(review_env.client, pool) == (1, [])

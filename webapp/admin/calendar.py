@@ -36,7 +36,7 @@ from infra.calendar_news import announce_calendar_change
 from infra.clock import today
 from rules.calendar import WorkCalendar
 from schemas.staff import Actor
-from webapp.admin.calendar_sample import preview
+from webapp.admin.calendar_sample import preview, rest_days_lost
 from webapp.admin.common import AdminActor, done, render_admin
 from webapp.deps import Db, MaybeTemporal
 from webapp.errors import chinese_message
@@ -89,6 +89,7 @@ async def _page(
         "import_errors": import_errors,
         "import_form": import_form or {"content": "", "filename": "", "source": ""},
         "preview": preview(notice, calendar) if notice else None,
+        "rest_days_lost": rest_days_lost(notice, calendar) if notice else [],
         "notice": notice,
         "sample_year": today().year + 1,
     }

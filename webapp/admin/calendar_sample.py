@@ -15,7 +15,7 @@ from fastapi.responses import Response
 
 from db.calendar_repo import CSV_HEADER, Notice
 from infra.clock import today
-from rules.calendar import HOLIDAY, WorkCalendar
+from rules.calendar import HOLIDAY, WORKDAY, WorkCalendar, notice_span
 from rules.holidays import statutory_days
 from webapp.admin.common import AdminActor
 from webapp.exports import safe_row
@@ -69,3 +69,12 @@ def preview(notice: Notice, calendar: WorkCalendar) -> list[dict[str, Any]]:
         }
         for d, kind, name in notice.days()
     ]
+
+
+def rest_days_lost(notice: Notice, calendar: WorkCalendar) -> list[dt.date]:
+    """The days the notice arranges that are days off in the calendar in force and would be worked once it is
+    imported: the notice replaces its year's days whole, so a day off it does not list is a working day again."""
+    kinds = {d: kind for d, kind, _ in notice.days()}
+    first, last = notice_span(notice.year)
+    days = (first + dt.timedelta(days=i) for i in range((last - first).days + 1))
+    return [d for d in days if (kinds[d] == WORKDAY if d in kinds else d.weekday() < 5) and not calendar.is_workday(d)]

@@ -19,15 +19,31 @@ from pydantic import ValidationError
 
 from db import places_repo, policy_repo
 from infra.clock import today
-from schemas.policy import ApprovalLevel, Policy
+from schemas.policy import LARGE_CHANGE, ApprovalLevel, Policy, large_standard_changes, zero_standards
 from webapp.admin.common import AdminActor, done, render_admin
 from webapp.admin.policy_form import SECTIONS, diff, form_values, parse
 from webapp.deps import Db
 from webapp.errors import chinese_message, not_found
+from webapp.field_labels import FIELD_LABELS
 
 router = APIRouter(include_in_schema=False)
 
 MAX_BODY = 200_000  # characters; the default policy is about 2,000
+CONFIRM = "confirm_large_change"  # the form's box that lets a standard move by more than LARGE_CHANGE
+
+
+def _implausible(policy: Policy, current: Policy | None, confirmed: bool) -> dict[str, str]:
+    """Standards a new version may not store (form field → message): one not positive, or one that moves by more than
+    `LARGE_CHANGE` against the version in force unless the administrator confirmed it."""
+    found = {path: f"{FIELD_LABELS[path]}：应大于 0" for path in zero_standards(policy)}
+    if current is not None and not confirmed:
+        for path, before, after in large_standard_changes(current, policy):
+            found.setdefault(
+                path,
+                f"{FIELD_LABELS[path]}由 {before:.2f} 元调整为 {after:.2f} 元，变动超过 {LARGE_CHANGE:.0%}；"
+                f"请核对金额，确需调整的，请勾选“确认大幅调整标准”后重新提交",
+            )
+    return found
 
 
 async def _in_force(conn: asyncpg.Connection, day: dt.date) -> Policy | None:
@@ -48,7 +64,13 @@ async def versions(request: Request, *, actor: AdminActor, db: Db) -> Response:
 
 
 def _form_context(values: dict[str, str], based_on: Policy | None, **more: Any) -> dict[str, Any]:
-    return {"sections": SECTIONS, "values": values, "based_on": based_on and based_on.version} | more
+    share = f"{LARGE_CHANGE:.0%}"
+    return {
+        "sections": SECTIONS,
+        "values": values,
+        "based_on": based_on and based_on.version,
+        "large_change": share,
+    } | more
 
 
 @router.get("/admin/policy/new")
@@ -92,6 +114,9 @@ async def add_version(request: Request, *, actor: AdminActor, db: Db) -> Respons
     else:
         parsed = parse(form)
         policy, problems, errors, values = parsed.policy, parsed.problems, parsed.errors, form
+    if policy is not None and (implausible := _implausible(policy, current, form.get(CONFIRM) == "true")):
+        problems, errors = list(implausible.values()), errors | implausible
+        policy, values = None, values or form_values(policy)
     if policy is not None and form.get("step") != "preview":
         async with db.acquire() as conn:
             try:
