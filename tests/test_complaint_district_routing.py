@@ -95,6 +95,18 @@ async def test_a_complaint_naming_a_person_no_user_matches_goes_to_the_district(
     shown = await _page(web, "qu_minzheng", f"/frontdoor/complaints/{complaint_no}")
     assert shown.status_code == 200 and UNMATCHED in shown.text
 
+    # the township keeps the 12349 request, but not what the complaint says (it may tell who complained): the
+    # district, which handles it, reads it; the township's approver sees that it exists, in the log too
+    request_no = await pool.fetchval("select request_no from frontdoor_requests where kind = 'complaint'")
+    said = "镇里领导不让我们家申请低保，还训斥我们"
+    district = (await _get(web, "qu_minzheng", f"/api/frontdoor/requests/{request_no}")).json()
+    assert district["description"] == said
+    township = await _get(web, "shipo_shenpi", f"/api/frontdoor/requests/{request_no}")
+    assert (township.status_code, township.json()["description"]) == (200, "（投诉内容仅由承办单位查看）")
+    assert said not in township.text
+    page = await _page(web, "shipo_shenpi", f"/frontdoor/requests/{request_no}")
+    assert page.status_code == 200 and said not in page.text and "（投诉内容仅由承办单位查看）" in page.text
+
 
 @pytest.mark.web(temporal="review_env")
 async def test_a_complaint_naming_nobody_stays_with_the_township(

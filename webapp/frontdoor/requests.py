@@ -46,6 +46,7 @@ from webapp import authz
 from webapp.errors import ApiError, forbidden, refuse_personal_number
 from webapp.frontdoor.models import (
     IdentityVerified,
+    LogEntry,
     RequestCreated,
     RequestDetail,
     RequestList,
@@ -154,6 +155,23 @@ async def list_requests(
     return RequestList(items=items, total=total, page=page, page_size=page_size)
 
 
+CONTENT_WITHHELD = "（投诉内容仅由承办单位查看）"
+
+
+def _withheld(log: list, content: str) -> list:
+    """The log (the rows' entries, or the workflow's) with a complaint's content left out of its summaries (the
+    request's record quotes it)."""
+
+    def cut(summary: str) -> str:
+        return summary.replace(content, CONTENT_WITHHELD) if content else summary
+
+    if log and isinstance(log[0], LogEntry):  # the rows' entries keep the summary in their payload
+        return [
+            e.model_copy(update={"payload": e.payload | {"summary": cut(e.payload.get("summary", ""))}}) for e in log
+        ]
+    return [e | {"summary": cut(e.get("summary", ""))} for e in log]
+
+
 async def request_detail(db: asyncpg.Pool, temporal: Client | None, request_no: str, actor: Actor) -> RequestDetail:
     """The request (a complaint about the caller: 404); a complaint's requester known to its handlers only."""
     row = await request_row(db, request_no, actor)
@@ -161,14 +179,17 @@ async def request_detail(db: asyncpg.Pool, temporal: Client | None, request_no: 
     complaints = [c for c in await frontdoor_repo.complaints_about(db, [request_no]) if not about(actor, c)]
     seen = await history(db, temporal, REQUESTS, row)
     identity = sees_complainant(actor, row)
-    if not identity and seen["state"] is not None:
-        seen["state"] = seen["state"].model_copy(update={"name": mask_name(row.name)})
+    if not identity:  # what a complaint says may tell who made it: its handlers read it, others see it exists
+        seen["log"] = _withheld(seen["log"], row.description)
+        if seen["state"] is not None:
+            kept = {"name": mask_name(row.name), "log": _withheld(seen["state"].log, row.description)}
+            seen["state"] = seen["state"].model_copy(update=kept)
     return RequestDetail(
         request=request_summary(row, actor),
         id_number=row.id_number if identity and authz.may(actor, "ids.full") else None,
         phone=row.phone if identity else mask_phone(row.phone),
         address=row.address if identity else "",
-        description=row.description,
+        description=row.description if identity else CONTENT_WITHHELD,
         received_by=row.received_by,
         answer=row.answer,
         identity_verified_by=row.identity_verified_by,
