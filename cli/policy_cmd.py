@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from cli._run import with_db
 from db import policy_repo
 from infra import clock
-from schemas.policy import Policy
+from schemas.policy import Policy, effective_date_problem
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -54,6 +54,9 @@ def add(file: Path, by: str = typer.Option("admin", help="录入人")) -> None:
 
     async def go(conn):
         await policy_repo.ensure_default(conn)
+        latest = await policy_repo.latest_effective_from(conn)
+        if why := effective_date_problem(policy.effective_from, clock.today(), latest):
+            raise ValueError(why)
         await policy_repo.add(conn, policy, by)
 
     try:

@@ -35,6 +35,11 @@ async def all_versions(conn: Db) -> list[Policy]:
     return [Policy.model_validate(r["body"]) for r in rows]
 
 
+async def latest_effective_from(conn: Db) -> date | None:
+    """The day the latest version takes effect (possibly in the future); None before any."""
+    return await conn.fetchval("select max(effective_from) from policy_versions")
+
+
 async def latest(conn: Db) -> Policy:
     """The version that takes effect last (possibly in the future)."""
     row = await conn.fetchrow("select body from policy_versions order by effective_from desc limit 1")

@@ -399,3 +399,14 @@ def large_standard_changes(base: Policy, new: Policy) -> list[tuple[str, Decimal
         if before > 0 and abs(after - before) > before * LARGE_CHANGE:
             changes.append((path, before, after))
     return changes
+
+
+def effective_date_problem(effective_from: date, today: date, latest: date | None) -> str | None:
+    """Why a new version may not take effect on `effective_from`, if it may not: a version applies from a day to come
+    (days already begun were dealt with under the version then in force) and after the latest version's day (which
+    version applied on a day is never rewritten afterwards)."""
+    if effective_from <= today:
+        return f"生效日期须晚于今天（{today}）：已经开始的日子仍按当时施行的版本办理"
+    if latest is not None and effective_from <= latest:
+        return f"生效日期须晚于现行最新版本（{latest}）"
+    return None

@@ -524,6 +524,28 @@ async def test_policy_list_view_and_add(admin: httpx.AsyncClient, pool) -> None:
 
 
 @pytest.mark.start_at(NEW_YEAR)
+async def test_a_version_takes_effect_after_today_and_the_latest_versions_day(admin: httpx.AsyncClient, pool) -> None:
+    """Which version applied on a day is never rewritten afterwards: a new version's day is after today (Beijing:
+    2027-01-01 at the test's instant, 16:30 UTC on New Year's Eve) and after the latest version's day."""
+    form = policy_form((await admin.get("/admin/policy/new")).text) | {"note": "测试"}
+    for day, message in (
+        ("2026-12-15", "生效日期须晚于今天（2027-01-01）：已经开始的日子仍按当时施行的版本办理"),
+        ("2027-01-01", "生效日期须晚于今天（2027-01-01）：已经开始的日子仍按当时施行的版本办理"),
+    ):
+        r = await post(admin, "/admin/policy", form | {"effective_from": day})
+        assert r.status_code == 422 and message in r.text, day
+    r = await post(admin, "/admin/policy", form | {"effective_from": "2030-01-01"})
+    assert r.status_code == 303
+    later = policy_form((await admin.get("/admin/policy/new")).text) | {"note": "测试", "effective_from": "2029-06-01"}
+    r = await post(admin, "/admin/policy", later)
+    assert r.status_code == 422 and "生效日期须晚于现行最新版本（2030-01-01）" in r.text
+    assert [tuple(v) for v in await pool.fetch("select version, effective_from from policy_versions order by 1")] == [
+        (1, date(2021, 1, 1)),
+        (2, date(2030, 1, 1)),
+    ]
+
+
+@pytest.mark.start_at(NEW_YEAR)
 async def test_the_policy_form_shows_and_saves_whether_serious_illness_counts(admin: httpx.AsyncClient, pool) -> None:
     """民发〔2021〕43号 leaves serious illness to the provinces: the switch is on the form (特困认定) in Chinese, on by
     default as every stored version reads, and a new version saves it off."""
@@ -564,7 +586,7 @@ async def test_the_policy_form_shows_and_saves_whether_serious_illness_counts(ad
         ),
         ({"surprise": 1}, "surprise：不允许的字段"),
         ({"version": 1, "effective_from": "2031-01-01"}, "第 1 版已存在"),
-        ({"version": 5, "effective_from": "2021-01-01"}, "2021-01-01 起施行的版本已存在"),
+        ({"version": 5, "effective_from": "2021-01-01"}, "生效日期须晚于今天（"),
     ],
 )
 async def test_invalid_policy_is_refused_with_chinese_messages(

@@ -19,7 +19,14 @@ from pydantic import ValidationError
 
 from db import places_repo, policy_repo
 from infra.clock import today
-from schemas.policy import LARGE_CHANGE, ApprovalLevel, Policy, large_standard_changes, zero_standards
+from schemas.policy import (
+    LARGE_CHANGE,
+    ApprovalLevel,
+    Policy,
+    effective_date_problem,
+    large_standard_changes,
+    zero_standards,
+)
 from webapp.admin.common import AdminActor, done, render_admin
 from webapp.admin.policy_form import SECTIONS, diff, form_values, parse
 from webapp.deps import Db
@@ -32,10 +39,14 @@ MAX_BODY = 200_000  # characters; the default policy is about 2,000
 CONFIRM = "confirm_large_change"  # the form's box that lets a standard move by more than LARGE_CHANGE
 
 
-def _implausible(policy: Policy, current: Policy | None, confirmed: bool) -> dict[str, str]:
-    """Standards a new version may not store (form field → message): one not positive, or one that moves by more than
-    `LARGE_CHANGE` against the version in force unless the administrator confirmed it."""
-    found = {path: f"{FIELD_LABELS[path]}：应大于 0" for path in zero_standards(policy)}
+def _implausible(policy: Policy, current: Policy | None, confirmed: bool, latest: dt.date | None) -> dict[str, str]:
+    """What a new version may not store (form field → message): an effective date not to come or not after the latest
+    version's; a standard not positive, or one that moves by more than `LARGE_CHANGE` against the version in force
+    unless the administrator confirmed it."""
+    found = {}
+    if why := effective_date_problem(policy.effective_from, today(), latest):
+        found["effective_from"] = why
+    found |= {path: f"{FIELD_LABELS[path]}：应大于 0" for path in zero_standards(policy)}
     if current is not None and not confirmed:
         for path, before, after in large_standard_changes(current, policy):
             found.setdefault(
@@ -108,13 +119,14 @@ async def add_version(request: Request, *, actor: AdminActor, db: Db) -> Respons
     form = {k: str(v) for k, v in (await request.form()).items()}
     async with db.acquire() as conn:
         current = await _in_force(conn, today())
+        latest = await policy_repo.latest_effective_from(conn)
     if "body" in form:
         policy, problems = _parse(form["body"])
         values, errors = (form_values(policy) if policy else {}), {}
     else:
         parsed = parse(form)
         policy, problems, errors, values = parsed.policy, parsed.problems, parsed.errors, form
-    if policy is not None and (implausible := _implausible(policy, current, form.get(CONFIRM) == "true")):
+    if policy is not None and (implausible := _implausible(policy, current, form.get(CONFIRM) == "true", latest)):
         problems, errors = list(implausible.values()), errors | implausible
         policy, values = None, values or form_values(policy)
     if policy is not None and form.get("step") != "preview":
