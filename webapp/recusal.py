@@ -12,18 +12,25 @@ from temporalio.client import Client
 from db import workflows_repo
 from db.workflows_repo import WorkflowPlace
 from schemas.emergency import EmergencyNames, EmergencyState
-from webapp.workflow_calls import connected, query
+from webapp.errors import ApiError
+from webapp.workflow_calls import connected, fresh, query
 
 RECUSED = "您与申请人家庭存在近亲属关系，依规应当回避，不能查看该案的完整资料"
+# An emergency event's barred staff are its workflow's state: when it cannot be asked (gone past retention, no
+# worker, a timeout) no one is taken for not barred (fail closed).
+RECUSAL_UNKNOWN = ApiError(503, "recusal_unknown", "暂时无法核实回避关系，请稍后再试")
 
 
 async def barred_at(where: WorkflowPlace, temporal: Client | None, workflow_id: str, username: str) -> bool:
-    """Whether `username` is kept away from the row `where` of workflow `workflow_id`."""
+    """Whether `username` is kept away from the row `where` of workflow `workflow_id`; 503 `recusal_unknown` when
+    that cannot be known now (an emergency event whose workflow does not answer)."""
     if username in where.barred:
         return True
     if where.kind == "emergency":
         state = await query(connected(temporal), workflow_id, EmergencyState, name=EmergencyNames.STATE)
-        return state is not None and username in state.barred_staff
+        if state is None:
+            raise fresh(RECUSAL_UNKNOWN)
+        return username in state.barred_staff
     return False
 
 

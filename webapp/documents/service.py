@@ -183,8 +183,16 @@ def may_upload(actor: Actor, owner: Owner) -> None:
 
 
 async def _recused(db: asyncpg.Pool, temporal: Client | None, owner: Owner, actor: Actor) -> bool:
-    """Staff kept away from the file (webapp/recusal.py; the workflow's validator refuses their actions too)."""
+    """Staff kept away from the file (webapp/recusal.py; the workflow's validator refuses their actions too); 503
+    `recusal_unknown` when that cannot be known now."""
     return await kept_away(db, temporal, owner.workflow_id, actor.username)
+
+
+async def may_see(db: asyncpg.Pool, temporal: Client | None, owner: Owner, actor: Actor) -> None:
+    """403 `recused` for staff kept away from the file: not its documents, nor which there are (their scans show
+    whole ID numbers, which they see masked elsewhere)."""
+    if await _recused(db, temporal, owner, actor):
+        raise forbidden("您与申请人家庭存在近亲属关系，依规应当回避，不能查看其材料", "recused")
 
 
 async def upload(
@@ -277,8 +285,7 @@ async def read(
     if doc is None:
         raise not_found("材料不存在")
     owner = await owner_of(db, doc.owner_kind, doc.owner_id, actor)
-    if await _recused(db, temporal, owner, actor):
-        raise forbidden("您与申请人家庭存在近亲属关系，依规应当回避，不能查看其材料", "recused")
+    await may_see(db, temporal, owner, actor)
     data = await content_of(db, settings, doc, thumbnail=thumbnail)
     if data is None:
         raise not_found("该材料没有缩略图")
