@@ -175,6 +175,11 @@ async def sealed(db: Db, sha256: str, *, thumbnail: bool = False) -> Sealed | No
     return Sealed(row["key_id"], row["store"], bytes(data) if data is not None else None)
 
 
+async def has_blob(db: Db, sha256: str) -> bool:
+    """Whether this content is stored already (then as it was sealed: with its own key id)."""
+    return await db.fetchval("select exists (select 1 from document_blobs where sha256 = $1)", sha256)
+
+
 async def blob_count(db: Db) -> int:
     """How many distinct contents are stored (the de-duplication's measure)."""
     return await db.fetchval("select count(*) from document_blobs")

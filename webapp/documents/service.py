@@ -90,9 +90,11 @@ def sealed_blob(ring: KeyRing, c: Cleaned, store: str = "postgres") -> Blob:
     return Blob(c.sha256, c.mime, len(c.content), key_id, sealed, thumb, c.pages, store)
 
 
-async def keep(settings: Settings, blob: Blob) -> None:
-    """Write a blob's sealed bytes to the object store, when that is where documents are kept (the row follows)."""
-    if blob.store != "s3":
+async def keep(db: asyncpg.Pool, settings: Settings, blob: Blob) -> None:
+    """Write a blob's sealed bytes to the object store, when that is where documents are kept (the row follows);
+    never over a content stored already: its row keeps the key id it was sealed with, and bytes sealed with
+    another key (after a rotation) would leave its documents unreadable."""
+    if blob.store != "s3" or await documents_repo.has_blob(db, blob.sha256):
         return
     store = object_store(settings)
     await store.put(object_key(blob.sha256), blob.sealed)
@@ -229,7 +231,7 @@ async def upload(
     ids: list[str] = []
     for c in cleaned:
         blob = sealed_blob(ring, c, settings.document_store)
-        await keep(settings, blob)
+        await keep(db, settings, blob)
         async with db.acquire() as conn:
             filed = await documents_repo.file(
                 conn,
