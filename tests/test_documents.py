@@ -15,7 +15,7 @@ from schemas.documents import DOCUMENT_RECORDED, RECORD_DOCUMENT, DocumentAck, D
 from schemas.policy import DocumentPolicy
 from tests.support.clients import SHIPO, SHIPO_VILLAGE, SHUNHE, insert_case, login
 from tests.support.clock import SkippingEnvironment, beijing
-from tests.support.documents import ELF, file_document, gps_of, pdf, photo_with_gps, png
+from tests.support.documents import ELF, file_document, gps_of, malformed_pdf, pdf, photo_with_gps, png
 from tests.support.emergency import start_emergency
 from tests.support.factories import actor
 from tests.support.frontdoor import apply_online
@@ -39,15 +39,16 @@ async def stored(pool: asyncpg.Pool) -> tuple[int, int]:
 # ---- refused, nothing stored ------------------------------------------------------------------------
 
 
-async def test_a_renamed_executable_is_refused_and_nothing_is_stored(web: httpx.AsyncClient, pool) -> None:
-    await insert_case(pool, "DOC-EXE", village=SHIPO_VILLAGE)
+async def upload_one(web: httpx.AsyncClient, pool, case_id: str, doc_type: str, item: tuple) -> httpx.Response:
+    """One file uploaded by the caseworker to a new case of 石婆店镇示范村一."""
+    await insert_case(pool, case_id, village=SHIPO_VILLAGE)
     staff = await login(web, "shipo_jingban", session=False)
-    r = await web.post(
-        UPLOAD.format("DOC-EXE"),
-        headers=staff | {"Idempotency-Key": "exe-1"},
-        data={"doc_type": "id_card"},
-        files=files(("x.jpg", ELF, "image/jpeg")),
-    )
+    headers = staff | {"Idempotency-Key": f"{case_id}-1"}
+    return await web.post(UPLOAD.format(case_id), headers=headers, data={"doc_type": doc_type}, files=files(item))
+
+
+async def test_a_renamed_executable_is_refused_and_nothing_is_stored(web: httpx.AsyncClient, pool) -> None:
+    r = await upload_one(web, pool, "DOC-EXE", "id_card", ("x.jpg", ELF, "image/jpeg"))
     assert r.status_code == 422
     assert r.json() == {
         "code": "unsupported_type",
@@ -67,6 +68,21 @@ async def test_one_bad_file_refuses_the_whole_upload(web: httpx.AsyncClient, poo
     )
     assert (r.status_code, r.json()["code"]) == (422, "unsupported_type")
     assert r.json()["message"] == "文件「setup.pdf」不是 JPEG、PNG 图片或 PDF 文件（按文件内容识别），未保存"
+    assert await stored(pool) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    "catalog",
+    [b"", b"/Pages 2 0 R/Outlines 5"],
+    ids=["catalog_without_pages", "malformed_outlines"],
+)
+async def test_a_malformed_pdf_is_refused_as_damaged(web: httpx.AsyncClient, pool, catalog: bytes) -> None:
+    """Whatever pypdf raises reading it, or appending it as the case file will (webapp/documents/pdf.py)."""
+    r = await upload_one(web, pool, "DOC-BADPDF", "income", ("收入证明.pdf", malformed_pdf(catalog), "application/pdf"))
+    assert (r.status_code, r.json()) == (
+        422,
+        {"code": "damaged_file", "message": "文件「收入证明.pdf」已损坏或无法读取，未保存"},
+    )
     assert await stored(pool) == (0, 0)
 
 
