@@ -4,8 +4,6 @@ required materials still missing, supersession, and the workflow event each uplo
 
 from __future__ import annotations
 
-import asyncio
-
 import asyncpg
 import httpx
 import pytest
@@ -19,7 +17,7 @@ from tests.support.documents import ELF, file_document, gps_of, malformed_pdf, p
 from tests.support.emergency import start_emergency
 from tests.support.factories import actor
 from tests.support.frontdoor import apply_online
-from tests.support.review import start
+from tests.support.review import start, start_with_row
 
 MB = 1024 * 1024
 UPLOAD = "/api/documents/case/{}"
@@ -206,11 +204,7 @@ async def test_the_list_says_what_is_missing(web: httpx.AsyncClient, pool) -> No
 async def test_an_upload_is_stored_once_without_its_location_and_recorded_by_the_workflow(
     web: httpx.AsyncClient, review_env: SkippingEnvironment, pool: asyncpg.Pool
 ) -> None:
-    h = await start(review_env, "DOCFLOW1")
-    for _ in range(200):
-        if await pool.fetchval("select count(*) from cases where case_id = 'DOCFLOW1'"):
-            break
-        await asyncio.sleep(0.05)
+    h = await start_with_row(review_env, pool, "DOCFLOW1")
     staff = await login(web, "shipo_jingban", session=False)
     photo = photo_with_gps()
     assert gps_of(photo) != {}
@@ -448,3 +442,47 @@ async def test_staff_recused_from_a_case_do_not_read_its_documents(web: httpx.As
     other = await login(web, "shipo_diaocha", session=False)
     r = await web.get("/api/documents/D0123456789abcdef0123/thumbnail", headers=other)
     assert (r.status_code, r.json()) == (404, {"code": "not_found", "message": "该材料没有缩略图"})
+
+
+@pytest.mark.start_at(beijing(2026, 11, 24, 9, 30))
+@pytest.mark.web(temporal="review_env")
+async def test_a_batch_that_replaces_supersedes_the_earlier_documents_not_its_own(
+    web: httpx.AsyncClient, review_env: SkippingEnvironment, pool: asyncpg.Pool
+) -> None:
+    await start_with_row(review_env, pool, "DOCBATCH")
+    staff = await login(web, "shipo_jingban", session=False)
+    r = await web.post(
+        UPLOAD.format("DOCBATCH"),
+        headers=staff | {"Idempotency-Key": "batch-1"},
+        data={"doc_type": "id_card"},
+        files=files(("旧.jpg", photo_with_gps((90, 90, 90)), "image/jpeg")),
+    )
+    assert r.status_code == 201, r.text
+    (earlier,) = r.json()["uploaded"]
+
+    # front and back of the new card at once, replacing the earlier one
+    r = await web.post(
+        UPLOAD.format("DOCBATCH"),
+        headers=staff | {"Idempotency-Key": "batch-2"},
+        data={"doc_type": "id_card", "supersede": "true"},
+        files=files(
+            ("正面.jpg", photo_with_gps((10, 200, 10)), "image/jpeg"),
+            ("反面.jpg", photo_with_gps((10, 10, 200)), "image/jpeg"),
+        ),
+    )
+    assert r.status_code == 201, r.text
+    front, back = r.json()["uploaded"]
+    assert [(d["document_id"], d["superseded_by"]) for d in r.json()["documents"]] == [
+        (earlier, front),
+        (front, None),
+        (back, None),
+    ]
+    rows = await pool.fetch(
+        "select payload from case_events where case_id = 'DOCBATCH' and kind = 'document_recorded' "
+        "order by occurred_at, id"
+    )
+    assert [(x["payload"]["document_id"], x["payload"]["supersedes"]) for x in rows] == [
+        (earlier, []),
+        (front, [earlier]),
+        (back, []),
+    ]

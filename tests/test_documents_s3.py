@@ -3,7 +3,6 @@ the project's test dependencies and started here, holds the sealed bytes; the da
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import os
@@ -18,7 +17,7 @@ from tests.support.clients import app_client, login
 from tests.support.clock import SkippingEnvironment, beijing
 from tests.support.documents import gps_of, pdf, photo_with_gps
 from tests.support.ports import free_port
-from tests.support.review import start
+from tests.support.review import start_with_row
 
 BUCKET = "jiuzhu-documents-test"
 
@@ -55,11 +54,7 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
 async def test_documents_go_to_the_object_store_sealed_and_come_back(
     s3, review_env: SkippingEnvironment, pool: asyncpg.Pool
 ) -> None:
-    await start(review_env, "DOCS3A")
-    for _ in range(200):
-        if await pool.fetchval("select count(*) from cases where case_id = 'DOCS3A'"):
-            break
-        await asyncio.sleep(0.05)
+    await start_with_row(review_env, pool, "DOCS3A")
     statement_pdf = pdf()
     async with app_client(pool, review_env.client) as web:
         staff = await login(web, "shipo_jingban", session=False)
@@ -95,23 +90,14 @@ async def test_documents_go_to_the_object_store_sealed_and_come_back(
         assert (r.status_code, r.headers["content-type"]) == (200, "image/jpeg")
 
 
-async def _started(review_env: SkippingEnvironment, pool: asyncpg.Pool, case_id: str) -> None:
-    await start(review_env, case_id)
-    for _ in range(200):
-        if await pool.fetchval("select count(*) from cases where case_id = $1", case_id):
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"case {case_id} never written")
-
-
 @pytest.mark.start_at(beijing(2026, 11, 24, 9, 30))
 async def test_the_same_file_uploaded_after_a_key_rotation_leaves_the_earlier_documents_readable(
     s3, review_env: SkippingEnvironment, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The stored object is sealed with the key its row names; a second upload of the same content, sealed with
     the new key, must not overwrite it."""
-    await _started(review_env, pool, "DOCS3R1")
-    await _started(review_env, pool, "DOCS3R2")
+    await start_with_row(review_env, pool, "DOCS3R1")
+    await start_with_row(review_env, pool, "DOCS3R2")
     statement_pdf = pdf("rotation")
     upload = {"data": {"doc_type": "income"}, "files": [("files", ("收入.pdf", statement_pdf, "application/pdf"))]}
     async with app_client(pool, review_env.client) as web:

@@ -245,6 +245,7 @@ async def upload(
                 uploader_role=actor.role.value,
                 supersede=supersede,
                 at=now(),
+                batch=tuple(ids),
             )
         doc = filed.document
         ids.append(doc.document_id)
