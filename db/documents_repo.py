@@ -79,10 +79,12 @@ async def file(
     uploader_role: str,
     supersede: bool,
     at: datetime,
+    batch: tuple[str, ...] = (),
 ) -> Filed:
     """Store `blob` once (an existing hash is kept as it is) and file it on the owner, in one transaction: the
     same content already current for that owner and type answers that document (nothing new); otherwise a new
-    document, which supersedes the type's current documents when `supersede`."""
+    document, which supersedes the type's current documents when `supersede`, except `batch` (the documents of
+    the same upload filed before it: a batch replaces what was current before it, not its own files)."""
     in_row = blob.store == "postgres"
     async with conn.transaction():
         await conn.execute("select pg_advisory_xact_lock(hashtext($1))", f"documents:{owner_kind}:{owner_id}")
@@ -127,12 +129,13 @@ async def file(
             rows = await conn.fetch(
                 "update documents set superseded_by = $4, superseded_at = $5 where owner_kind = $1 "
                 "and owner_id = $2 and doc_type = $3 and superseded_by is null and document_id <> $4 "
-                "returning document_id",
+                "and document_id <> all($6::text[]) returning document_id",
                 owner_kind,
                 owner_id,
                 doc_type,
                 document_id,
                 at,
+                list(batch),
             )
             superseded = sorted(r["document_id"] for r in rows)
         row = await conn.fetchrow(f"{_DOC} where d.document_id = $1", document_id)
@@ -173,6 +176,11 @@ async def sealed(db: Db, sha256: str, *, thumbnail: bool = False) -> Sealed | No
         return None
     data = row["data"]
     return Sealed(row["key_id"], row["store"], bytes(data) if data is not None else None)
+
+
+async def has_blob(db: Db, sha256: str) -> bool:
+    """Whether this content is stored already (then as it was sealed: with its own key id)."""
+    return await db.fetchval("select exists (select 1 from document_blobs where sha256 = $1)", sha256)
 
 
 async def blob_count(db: Db) -> int:

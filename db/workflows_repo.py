@@ -23,20 +23,27 @@ class WorkflowPlace:
     place: str  # the row's most precise place: village, else township; a complaint's handling unit
     about_person: str | None = None  # a complaint's subject, who must not read it
     kind: str = "case"  # whose row: case, emergency, request, referral, complaint, recheck, payroll
-    barred: tuple[str, ...] = ()  # a case's: the staff its relatives check keeps away (`cases.barred_users`)
+    # the staff its relatives check keeps away: a case's `cases.barred_users`; an emergency event's, as its log's
+    # `relatives_matched` entries name them
+    barred: tuple[str, ...] = ()
+    live: bool = False  # an open emergency event: its workflow's state may bar more than its log says yet
 
 
 _PLACE_SQL = """
-select coalesce(village_code, township_code) as place, null::text as about_person, 'case' as kind, barred_users
+select coalesce(village_code, township_code) as place, null::text as about_person, 'case' as kind, barred_users,
+       false as live
   from cases where workflow_id = $1
-union all select village_code, null, 'emergency', null from emergencies where workflow_id = $1
-union all select coalesce(village_code, township_code), null, 'request', null
+union all select village_code, null, 'emergency', array(
+    select distinct m->>'username' from emergency_log l cross join lateral jsonb_array_elements(l.payload->'barred') m
+     where l.event_id = e.event_id and l.kind = 'relatives_matched'), status = 'open'
+  from emergencies e where workflow_id = $1
+union all select coalesce(village_code, township_code), null, 'request', null, false
   from frontdoor_requests where workflow_id = $1
-union all select township_code, null, 'referral', null from referrals where workflow_id = $1
-union all select unit_code, about_person, 'complaint', null from complaints where workflow_id = $1
-union all select township_code, null, 'recheck', null from rechecks where workflow_id = $1
-union all select township_code, null, 'payroll', null from payrolls where workflow_id = $1
-union all select coalesce(village_code, township_code), null, 'case', barred_users from cases where case_id = $2
+union all select township_code, null, 'referral', null, false from referrals where workflow_id = $1
+union all select unit_code, about_person, 'complaint', null, false from complaints where workflow_id = $1
+union all select township_code, null, 'recheck', null, false from rechecks where workflow_id = $1
+union all select township_code, null, 'payroll', null, false from payrolls where workflow_id = $1
+union all select coalesce(village_code, township_code), null, 'case', barred_users, false from cases where case_id = $2
 limit 1
 """
 
@@ -47,4 +54,4 @@ async def workflow_place(db: Db, workflow_id: str) -> WorkflowPlace | None:
     row = await db.fetchrow(_PLACE_SQL, workflow_id, case_id)
     if row is None:
         return None
-    return WorkflowPlace(row["place"], row["about_person"], row["kind"], tuple(row["barred_users"] or ()))
+    return WorkflowPlace(row["place"], row["about_person"], row["kind"], tuple(row["barred_users"] or ()), row["live"])

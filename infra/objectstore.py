@@ -1,7 +1,8 @@
 """An S3-compatible object store for uploaded documents (`JIUZHU_DOCUMENT_STORE=s3`): the sealed contents go to a
 bucket under `documents/<sha256>` (and `documents/<sha256>.thumbnail`), already encrypted by the web app; the
-database keeps the rest (webapp/documents, db/documents_repo.py). Content-addressed, so writing one twice is
-harmless. boto3 is synchronous: the calls run on a thread."""
+database keeps the rest (webapp/documents, db/documents_repo.py). Content-addressed, but sealed with the key its
+row names: an object is written once, never again over a stored content (after a key rotation the new bytes would
+not open with the row's key). boto3 is synchronous: the calls run on a thread."""
 
 from __future__ import annotations
 

@@ -4,8 +4,6 @@ required materials still missing, supersession, and the workflow event each uplo
 
 from __future__ import annotations
 
-import asyncio
-
 import asyncpg
 import httpx
 import pytest
@@ -15,11 +13,11 @@ from schemas.documents import DOCUMENT_RECORDED, RECORD_DOCUMENT, DocumentAck, D
 from schemas.policy import DocumentPolicy
 from tests.support.clients import SHIPO, SHIPO_VILLAGE, SHUNHE, insert_case, login
 from tests.support.clock import SkippingEnvironment, beijing
-from tests.support.documents import ELF, file_document, gps_of, pdf, photo_with_gps, png
+from tests.support.documents import ELF, file_document, gps_of, malformed_pdf, pdf, photo_with_gps, png
 from tests.support.emergency import start_emergency
 from tests.support.factories import actor
 from tests.support.frontdoor import apply_online
-from tests.support.review import start
+from tests.support.review import start, start_with_row
 
 MB = 1024 * 1024
 UPLOAD = "/api/documents/case/{}"
@@ -39,15 +37,16 @@ async def stored(pool: asyncpg.Pool) -> tuple[int, int]:
 # ---- refused, nothing stored ------------------------------------------------------------------------
 
 
-async def test_a_renamed_executable_is_refused_and_nothing_is_stored(web: httpx.AsyncClient, pool) -> None:
-    await insert_case(pool, "DOC-EXE", village=SHIPO_VILLAGE)
+async def upload_one(web: httpx.AsyncClient, pool, case_id: str, doc_type: str, item: tuple) -> httpx.Response:
+    """One file uploaded by the caseworker to a new case of 石婆店镇示范村一."""
+    await insert_case(pool, case_id, village=SHIPO_VILLAGE)
     staff = await login(web, "shipo_jingban", session=False)
-    r = await web.post(
-        UPLOAD.format("DOC-EXE"),
-        headers=staff | {"Idempotency-Key": "exe-1"},
-        data={"doc_type": "id_card"},
-        files=files(("x.jpg", ELF, "image/jpeg")),
-    )
+    headers = staff | {"Idempotency-Key": f"{case_id}-1"}
+    return await web.post(UPLOAD.format(case_id), headers=headers, data={"doc_type": doc_type}, files=files(item))
+
+
+async def test_a_renamed_executable_is_refused_and_nothing_is_stored(web: httpx.AsyncClient, pool) -> None:
+    r = await upload_one(web, pool, "DOC-EXE", "id_card", ("x.jpg", ELF, "image/jpeg"))
     assert r.status_code == 422
     assert r.json() == {
         "code": "unsupported_type",
@@ -67,6 +66,21 @@ async def test_one_bad_file_refuses_the_whole_upload(web: httpx.AsyncClient, poo
     )
     assert (r.status_code, r.json()["code"]) == (422, "unsupported_type")
     assert r.json()["message"] == "文件「setup.pdf」不是 JPEG、PNG 图片或 PDF 文件（按文件内容识别），未保存"
+    assert await stored(pool) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    "catalog",
+    [b"", b"/Pages 2 0 R/Outlines 5"],
+    ids=["catalog_without_pages", "malformed_outlines"],
+)
+async def test_a_malformed_pdf_is_refused_as_damaged(web: httpx.AsyncClient, pool, catalog: bytes) -> None:
+    """Whatever pypdf raises reading it, or appending it as the case file will (webapp/documents/pdf.py)."""
+    r = await upload_one(web, pool, "DOC-BADPDF", "income", ("收入证明.pdf", malformed_pdf(catalog), "application/pdf"))
+    assert (r.status_code, r.json()) == (
+        422,
+        {"code": "damaged_file", "message": "文件「收入证明.pdf」已损坏或无法读取，未保存"},
+    )
     assert await stored(pool) == (0, 0)
 
 
@@ -190,11 +204,7 @@ async def test_the_list_says_what_is_missing(web: httpx.AsyncClient, pool) -> No
 async def test_an_upload_is_stored_once_without_its_location_and_recorded_by_the_workflow(
     web: httpx.AsyncClient, review_env: SkippingEnvironment, pool: asyncpg.Pool
 ) -> None:
-    h = await start(review_env, "DOCFLOW1")
-    for _ in range(200):
-        if await pool.fetchval("select count(*) from cases where case_id = 'DOCFLOW1'"):
-            break
-        await asyncio.sleep(0.05)
+    h = await start_with_row(review_env, pool, "DOCFLOW1")
     staff = await login(web, "shipo_jingban", session=False)
     photo = photo_with_gps()
     assert gps_of(photo) != {}
@@ -432,3 +442,47 @@ async def test_staff_recused_from_a_case_do_not_read_its_documents(web: httpx.As
     other = await login(web, "shipo_diaocha", session=False)
     r = await web.get("/api/documents/D0123456789abcdef0123/thumbnail", headers=other)
     assert (r.status_code, r.json()) == (404, {"code": "not_found", "message": "该材料没有缩略图"})
+
+
+@pytest.mark.start_at(beijing(2026, 11, 24, 9, 30))
+@pytest.mark.web(temporal="review_env")
+async def test_a_batch_that_replaces_supersedes_the_earlier_documents_not_its_own(
+    web: httpx.AsyncClient, review_env: SkippingEnvironment, pool: asyncpg.Pool
+) -> None:
+    await start_with_row(review_env, pool, "DOCBATCH")
+    staff = await login(web, "shipo_jingban", session=False)
+    r = await web.post(
+        UPLOAD.format("DOCBATCH"),
+        headers=staff | {"Idempotency-Key": "batch-1"},
+        data={"doc_type": "id_card"},
+        files=files(("旧.jpg", photo_with_gps((90, 90, 90)), "image/jpeg")),
+    )
+    assert r.status_code == 201, r.text
+    (earlier,) = r.json()["uploaded"]
+
+    # front and back of the new card at once, replacing the earlier one
+    r = await web.post(
+        UPLOAD.format("DOCBATCH"),
+        headers=staff | {"Idempotency-Key": "batch-2"},
+        data={"doc_type": "id_card", "supersede": "true"},
+        files=files(
+            ("正面.jpg", photo_with_gps((10, 200, 10)), "image/jpeg"),
+            ("反面.jpg", photo_with_gps((10, 10, 200)), "image/jpeg"),
+        ),
+    )
+    assert r.status_code == 201, r.text
+    front, back = r.json()["uploaded"]
+    assert [(d["document_id"], d["superseded_by"]) for d in r.json()["documents"]] == [
+        (earlier, front),
+        (front, None),
+        (back, None),
+    ]
+    rows = await pool.fetch(
+        "select payload from case_events where case_id = 'DOCBATCH' and kind = 'document_recorded' "
+        "order by occurred_at, id"
+    )
+    assert [(x["payload"]["document_id"], x["payload"]["supersedes"]) for x in rows] == [
+        (earlier, []),
+        (front, [earlier]),
+        (back, []),
+    ]

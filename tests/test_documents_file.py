@@ -8,7 +8,7 @@ import httpx
 from pypdf import PdfReader
 
 from tests.support.clients import SHIPO_VILLAGE, app_client, csrf_token, insert_case, log_in, login
-from tests.support.documents import ELF, file_document, pdf, photo_with_gps
+from tests.support.documents import ELF, file_document, malformed_pdf, pdf, photo_with_gps
 from tests.support.i18n import msgids, repeated, templates, untranslated
 from webapp.access_log import LABELS, Kind
 
@@ -40,6 +40,28 @@ async def test_the_case_file_lists_every_document_embeds_images_and_appends_pdf_
     assert "PDF，1 页，附于案卷之后（附件第 1 页起）" in whole
     assert sum(_images(p) for p in reader.pages) == 1  # the photo
     assert texts[-1].strip() == "INCOME-STATEMENT-2026"  # the statement's page, appended last
+
+
+async def test_a_pdf_that_cannot_be_appended_prints_a_placeholder_page_in_the_case_file(
+    web: httpx.AsyncClient, pool
+) -> None:
+    """One stored before the upload checked that it appends: the rest of the file prints, and its page says why."""
+    await insert_case(pool, "DOC-BROKEN", village=SHIPO_VILLAGE)
+    broken = await file_document(
+        pool, "DOC-BROKEN", SHIPO_VILLAGE, malformed_pdf(b"/Pages 2 0 R/Outlines 5"), doc_type="hukou",
+        unchecked_pdf=True,
+    )  # fmt: skip
+    statement = await file_document(pool, "DOC-BROKEN", SHIPO_VILLAGE, pdf("INCOME-STATEMENT-2026"), doc_type="income")
+    await log_in(web, "qu_jiandu")
+    r = await web.get("/cases/DOC-BROKEN/casefile.pdf")
+    assert (r.status_code, r.headers["content-type"]) == (200, "application/pdf")
+    texts = [p.extract_text().strip() for p in PdfReader(io.BytesIO(r.content)).pages]
+    whole = "".join(texts).replace("\n", "")
+    assert broken in whole and statement in whole
+    assert texts[-2:] == [  # appended in the order filed
+        f"材料 {broken} 无法附入案卷（文件已损坏），请在系统中单独查看。\n该材料第 1 页，共 1 页",
+        "INCOME-STATEMENT-2026",
+    ]
 
 
 async def test_the_page_form_uploads_with_its_key_in_the_query_and_refuses_in_chinese(

@@ -3,7 +3,9 @@ the project's test dependencies and started here, holds the sealed bytes; the da
 
 from __future__ import annotations
 
-import asyncio
+import base64
+import hashlib
+import os
 from collections.abc import Iterator
 
 import asyncpg
@@ -15,7 +17,7 @@ from tests.support.clients import app_client, login
 from tests.support.clock import SkippingEnvironment, beijing
 from tests.support.documents import gps_of, pdf, photo_with_gps
 from tests.support.ports import free_port
-from tests.support.review import start
+from tests.support.review import start_with_row
 
 BUCKET = "jiuzhu-documents-test"
 
@@ -52,11 +54,7 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
 async def test_documents_go_to_the_object_store_sealed_and_come_back(
     s3, review_env: SkippingEnvironment, pool: asyncpg.Pool
 ) -> None:
-    await start(review_env, "DOCS3A")
-    for _ in range(200):
-        if await pool.fetchval("select count(*) from cases where case_id = 'DOCS3A'"):
-            break
-        await asyncio.sleep(0.05)
+    await start_with_row(review_env, pool, "DOCS3A")
     statement_pdf = pdf()
     async with app_client(pool, review_env.client) as web:
         staff = await login(web, "shipo_jingban", session=False)
@@ -90,3 +88,38 @@ async def test_documents_go_to_the_object_store_sealed_and_come_back(
         assert (r.status_code, r.content) == (200, statement_pdf)
         r = await web.get(f"/api/documents/{photo}/thumbnail", headers=staff)
         assert (r.status_code, r.headers["content-type"]) == (200, "image/jpeg")
+
+
+@pytest.mark.start_at(beijing(2026, 11, 24, 9, 30))
+async def test_the_same_file_uploaded_after_a_key_rotation_leaves_the_earlier_documents_readable(
+    s3, review_env: SkippingEnvironment, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stored object is sealed with the key its row names; a second upload of the same content, sealed with
+    the new key, must not overwrite it."""
+    await start_with_row(review_env, pool, "DOCS3R1")
+    await start_with_row(review_env, pool, "DOCS3R2")
+    statement_pdf = pdf("rotation")
+    upload = {"data": {"doc_type": "income"}, "files": [("files", ("收入.pdf", statement_pdf, "application/pdf"))]}
+    async with app_client(pool, review_env.client) as web:
+        staff = await login(web, "shipo_jingban", session=False)
+        r = await web.post("/api/documents/case/DOCS3R1", headers=staff | {"Idempotency-Key": "rot-1"}, **upload)
+        assert r.status_code == 201, r.text
+        (first,) = r.json()["uploaded"]
+    before = await pool.fetchrow("select sha256, key_id from document_blobs")
+    stored = s3.get_object(Bucket=BUCKET, Key=f"documents/{before['sha256']}")["Body"].read()
+
+    # a new current key; the old ones still open what they sealed
+    old_keys = os.environ["JIUZHU_PAYLOAD_KEYS"]
+    new_key = base64.b64encode(hashlib.sha256(b"jiuzhu rotated test key").digest()).decode()
+    monkeypatch.setenv("JIUZHU_PAYLOAD_KEYS", f"rotated:{new_key},{old_keys}")
+    async with app_client(pool, review_env.client) as web:
+        staff = await login(web, "shipo_jingban", session=False)
+        r = await web.post("/api/documents/case/DOCS3R2", headers=staff | {"Idempotency-Key": "rot-2"}, **upload)
+        assert r.status_code == 201, r.text
+        (second,) = r.json()["uploaded"]
+        assert second != first
+        for document_id in (first, second):
+            r = await web.get(f"/api/documents/{document_id}/content", headers=staff)
+            assert (r.status_code, r.content) == (200, statement_pdf), document_id
+        assert [tuple(x) for x in await pool.fetch("select sha256, key_id from document_blobs")] == [tuple(before)]
+        assert s3.get_object(Bucket=BUCKET, Key=f"documents/{before['sha256']}")["Body"].read() == stored

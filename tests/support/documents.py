@@ -3,6 +3,7 @@ executable renamed as a photo; and a document filed straight into the tables (se
 
 from __future__ import annotations
 
+import hashlib
 import io
 
 import asyncpg
@@ -12,7 +13,7 @@ from reportlab.pdfgen import canvas
 from db import documents_repo
 from infra.clock import now
 from infra.config import Settings
-from webapp.documents.content import clean
+from webapp.documents.content import Cleaned, clean
 from webapp.documents.service import keys, sealed_blob
 
 GPS_IFD = 0x8825
@@ -44,6 +45,27 @@ def pdf(text: str = "income statement") -> bytes:
     return out.getvalue()
 
 
+def malformed_pdf(catalog: bytes) -> bytes:
+    """A one-page PDF whose document catalog holds `catalog` (besides its type): b"" has no /Pages; b"/Pages 2 0 R"
+    is well formed, with b"/Outlines 5" besides its outline is a number (it reads, pypdf cannot append it)."""
+    objects = [
+        b"<</Type/Catalog" + catalog + b">>",
+        b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
+        b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>",
+    ]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n%s\nendobj\n" % (number, body))
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    out.write(b"".join(b"%010d 00000 n \n" % o for o in offsets))
+    out.write(b"trailer\n<</Size %d/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
+    return out.getvalue()
+
+
 def gps_of(jpeg: bytes) -> dict:
     return dict(Image.open(io.BytesIO(jpeg)).getexif().get_ifd(GPS_IFD))
 
@@ -57,9 +79,14 @@ async def file_document(
     owner_kind: str = "case",
     doc_type: str = "id_card",
     document_id: str | None = None,
+    unchecked_pdf: bool = False,
 ) -> str:
-    """A document filed without the web app (no workflow), sealed with the app's document keys; its id."""
-    c = clean("seed.jpg", data, 10 * 1024 * 1024)
+    """A document filed without the web app (no workflow), sealed with the app's document keys; its id.
+    `unchecked_pdf`: a one-page PDF filed as it is, unchecked (as one stored before a check was added)."""
+    if unchecked_pdf:
+        c = Cleaned(data, "application/pdf", hashlib.sha256(data).hexdigest(), None, 1)
+    else:
+        c = clean("seed.jpg", data, 10 * 1024 * 1024)
     document_id = document_id or "D" + c.sha256[:20]
     async with pool.acquire() as conn:
         await documents_repo.file(

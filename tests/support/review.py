@@ -62,6 +62,16 @@ async def start(
     )
 
 
+async def start_with_row(env: WorkflowEnvironment, pool: asyncpg.Pool, app_id: str) -> WorkflowHandle:
+    """`start`, then wait until the acceptance activity has written the case's row (what the web app reads)."""
+    h = await start(env, app_id)
+    for _ in range(200):
+        if await pool.fetchval("select count(*) from cases where case_id = $1", app_id):
+            return h
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"case {app_id} never written")
+
+
 async def state(h: WorkflowHandle) -> CaseState:
     return await h.query(ReviewNames.STATE, result_type=CaseState)
 

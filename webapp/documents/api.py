@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from schemas.documents import DocumentList, OwnerKind, UploadResult
 from webapp.deps import AppSettings, CurrentActor, Db, MaybeTemporal
-from webapp.documents.service import listing, may_upload, owner_of, read, upload
+from webapp.documents.service import listing, may_see, may_upload, owner_of, read, upload
 from webapp.documents.transfer import DocumentId, OwnerId, file_response, read_files
 from webapp.frontdoor.models import ERRORS
 
@@ -51,8 +51,13 @@ async def document_thumbnail(
     "/documents/{owner_kind}/{owner_id}", response_model=DocumentList, summary="材料清单与缺少的必备材料",
     responses=ERRORS,
 )  # fmt: skip
-async def list_documents(owner_kind: OwnerKind, owner_id: OwnerId, actor: CurrentActor, db: Db) -> DocumentList:
-    return await listing(db, await owner_of(db, owner_kind, owner_id, actor))
+async def list_documents(
+    owner_kind: OwnerKind, owner_id: OwnerId, actor: CurrentActor, db: Db, temporal: MaybeTemporal
+) -> DocumentList:
+    """Within the jurisdiction of the case, event or request, never for staff recused from it (403 `recused`)."""
+    owner = await owner_of(db, owner_kind, owner_id, actor)
+    await may_see(db, temporal, owner, actor)
+    return await listing(db, owner)
 
 
 @router.post(

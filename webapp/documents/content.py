@@ -1,8 +1,9 @@
 """What an uploaded file is, by its content: JPEG, PNG or PDF (the magic bytes, read by `filetype`; a name or a
 declared content type counts for nothing), at most `Settings.document_max_bytes`. An image is decoded and
 re-encoded by Pillow, which writes no EXIF (so no GPS position, camera or time) and no text chunks, after turning
-it upright by its EXIF orientation; a PDF must open with pypdf, unencrypted, with at least one page, and is kept
-as it is. Every refusal is a `Refused` with a code and a Chinese message, before anything is stored.
+it upright by its EXIF orientation; a PDF must open with pypdf, unencrypted, with at least one page, and append
+to another (as the case file appends it); it is kept as it is. Every refusal is a `Refused` with a code and a
+Chinese message, before anything is stored.
 
 CPU-bound: the routes run `clean` in the thread pool.
 """
@@ -16,8 +17,7 @@ from dataclasses import dataclass
 
 import filetype
 from PIL import Image, ImageOps, UnidentifiedImageError
-from pypdf import PdfReader
-from pypdf.errors import PdfReadError
+from pypdf import PdfReader, PdfWriter
 
 JPEG, PNG, PDF = "image/jpeg", "image/png", "application/pdf"
 ACCEPTED = (JPEG, PNG, PDF)
@@ -108,14 +108,20 @@ def _reencode(name: str, data: bytes, mime: str) -> tuple[bytes, bytes]:
 
 
 def _pdf_pages(name: str, data: bytes) -> int:
+    """Its pages, once it has been read and appended to a new PDF as the case file appends it
+    (webapp/documents/pdf.py): pypdf raises many kinds of errors on a malformed file (an AttributeError for a
+    catalog without /Pages, for a malformed /Outlines), each of them `damaged_file`."""
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             raise Refused("encrypted_pdf", f"PDF 文件「{name}」已加密，无法查阅，未保存；请上传未加密的文件")
         pages = len(reader.pages)
+        trial = PdfWriter()
+        trial.append(reader)
+        trial.write(io.BytesIO())
     except Refused:
         raise
-    except (PdfReadError, OSError, ValueError, KeyError, TypeError):
+    except Exception:  # whatever a malformed file makes pypdf raise
         raise _damaged(name) from None
     if pages < 1:
         raise _damaged(name)

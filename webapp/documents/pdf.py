@@ -13,8 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
+import structlog
 from pypdf import PdfReader, PdfWriter
+from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
+from reportlab.pdfgen import canvas
 from reportlab.platypus import Image, KeepTogether, Spacer
 
 from db import documents_repo
@@ -22,6 +25,9 @@ from infra.clock import BEIJING
 from infra.config import Settings
 from schemas.staff import Role
 from webapp.documents.service import content_of, policy_of
+from webapp.pdfkit import cjk_font
+
+log = structlog.get_logger("webapp")
 
 IMAGE_WIDTH = 150 * mm
 IMAGE_HEIGHT = 200 * mm
@@ -32,7 +38,7 @@ FORMATS = {"image/jpeg": "JPEG 图片", "image/png": "PNG 图片", "application/
 class DocumentsPrint:
     rows: list[list[str]]  # 编号, 材料类型, 上传时间, 上传人, 格式, 状态
     images: list[tuple[str, bytes]] = field(default_factory=list)  # caption, content
-    pdfs: list[tuple[str, bytes]] = field(default_factory=list)  # document id, content
+    pdfs: list[tuple[str, int, bytes]] = field(default_factory=list)  # document id, pages, content
 
 
 async def documents_print(db: asyncpg.Pool, settings: Settings, case_id: str, version: int) -> DocumentsPrint:
@@ -52,7 +58,7 @@ async def documents_print(db: asyncpg.Pool, settings: Settings, case_id: str, ve
         if doc.mime == "application/pdf":
             kind += f"，{doc.pages} 页，附于案卷之后（附件第 {appended + 1} 页起）"
             appended += doc.pages or 0
-            out.pdfs.append((doc.document_id, data))
+            out.pdfs.append((doc.document_id, doc.pages or 0, data))
         else:
             out.images.append((f"{name}（{doc.document_id}，{status}）", data))
         out.rows.append([doc.document_id, name, when, uploader, kind, status])
@@ -75,14 +81,46 @@ def story(styles: Any, d: DocumentsPrint) -> list[Any]:
     return flow
 
 
+def _pages_of(data: bytes) -> PdfReader:
+    """A PDF document's pages as appended on their own first: a file pypdf cannot append (one stored before the
+    upload checked that) raises here, and leaves the case file as it was."""
+    part = PdfWriter()
+    part.append(PdfReader(io.BytesIO(data)))
+    out = io.BytesIO()
+    part.write(out)
+    return PdfReader(out)
+
+
+def _placeholder(document_id: str, pages: int) -> PdfReader:
+    """As many pages as the document has (the list says where each document's pages start), each saying that it
+    could not be appended."""
+    out = io.BytesIO()
+    sheet = canvas.Canvas(out, pagesize=A4)
+    font = cjk_font()
+    said = f"材料 {document_id} 无法附入案卷（文件已损坏），请在系统中单独查看。"
+    for page in range(1, pages + 1):
+        sheet.setFont(font, 14)
+        sheet.drawString(25 * mm, A4[1] - 40 * mm, said)
+        sheet.setFont(font, 10)
+        sheet.drawString(25 * mm, A4[1] - 50 * mm, f"该材料第 {page} 页，共 {pages} 页")
+        sheet.showPage()
+    sheet.save()
+    return PdfReader(out)
+
+
 def with_pdf_pages(case_file: bytes, d: DocumentsPrint | None) -> bytes:
     """The case file with the pages of each PDF document appended, in the order listed (none where the documents
-    are left out: a viewer recused from the case)."""
+    are left out: a viewer recused from the case); a document that cannot be appended gets placeholder pages."""
     if d is None or not d.pdfs:
         return case_file
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(case_file)))
-    for _, data in d.pdfs:
-        writer.append(PdfReader(io.BytesIO(data)))
+    for document_id, pages, data in d.pdfs:
+        try:
+            part = _pages_of(data)
+        except Exception as exc:  # whatever a malformed file makes pypdf raise
+            log.warning("document not appended to the case file", document_id=document_id, error=repr(exc))
+            part = _placeholder(document_id, max(pages, 1))
+        writer.append(part)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()

@@ -90,9 +90,11 @@ def sealed_blob(ring: KeyRing, c: Cleaned, store: str = "postgres") -> Blob:
     return Blob(c.sha256, c.mime, len(c.content), key_id, sealed, thumb, c.pages, store)
 
 
-async def keep(settings: Settings, blob: Blob) -> None:
-    """Write a blob's sealed bytes to the object store, when that is where documents are kept (the row follows)."""
-    if blob.store != "s3":
+async def keep(db: asyncpg.Pool, settings: Settings, blob: Blob) -> None:
+    """Write a blob's sealed bytes to the object store, when that is where documents are kept (the row follows);
+    never over a content stored already: its row keeps the key id it was sealed with, and bytes sealed with
+    another key (after a rotation) would leave its documents unreadable."""
+    if blob.store != "s3" or await documents_repo.has_blob(db, blob.sha256):
         return
     store = object_store(settings)
     await store.put(object_key(blob.sha256), blob.sealed)
@@ -183,8 +185,16 @@ def may_upload(actor: Actor, owner: Owner) -> None:
 
 
 async def _recused(db: asyncpg.Pool, temporal: Client | None, owner: Owner, actor: Actor) -> bool:
-    """Staff kept away from the file (webapp/recusal.py; the workflow's validator refuses their actions too)."""
+    """Staff kept away from the file (webapp/recusal.py; the workflow's validator refuses their actions too); 503
+    `recusal_unknown` when that cannot be known now."""
     return await kept_away(db, temporal, owner.workflow_id, actor.username)
+
+
+async def may_see(db: asyncpg.Pool, temporal: Client | None, owner: Owner, actor: Actor) -> None:
+    """403 `recused` for staff kept away from the file: not its documents, nor which there are (their scans show
+    whole ID numbers, which they see masked elsewhere)."""
+    if await _recused(db, temporal, owner, actor):
+        raise forbidden("您与申请人家庭存在近亲属关系，依规应当回避，不能查看其材料", "recused")
 
 
 async def upload(
@@ -221,7 +231,7 @@ async def upload(
     ids: list[str] = []
     for c in cleaned:
         blob = sealed_blob(ring, c, settings.document_store)
-        await keep(settings, blob)
+        await keep(db, settings, blob)
         async with db.acquire() as conn:
             filed = await documents_repo.file(
                 conn,
@@ -235,6 +245,7 @@ async def upload(
                 uploader_role=actor.role.value,
                 supersede=supersede,
                 at=now(),
+                batch=tuple(ids),
             )
         doc = filed.document
         ids.append(doc.document_id)
@@ -277,8 +288,7 @@ async def read(
     if doc is None:
         raise not_found("材料不存在")
     owner = await owner_of(db, doc.owner_kind, doc.owner_id, actor)
-    if await _recused(db, temporal, owner, actor):
-        raise forbidden("您与申请人家庭存在近亲属关系，依规应当回避，不能查看其材料", "recused")
+    await may_see(db, temporal, owner, actor)
     data = await content_of(db, settings, doc, thumbnail=thumbnail)
     if data is None:
         raise not_found("该材料没有缩略图")

@@ -238,7 +238,7 @@ async def _detail_page(
             "promise": detail.state.payment_promise if detail.state else None,
             "per_capita_after": after,
             "per_person": bool(event.caps and event.caps.per_person),
-            "documents_panel": await panel(db, "emergency", event_id, actor),
+            "documents_panel": await panel(db, temporal, "emergency", event_id, actor),
             "waiting": await event_lines(db, detail, event),
             "names": await users_repo.full_names(db, _logins(detail)),
         },

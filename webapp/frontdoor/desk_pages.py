@@ -73,7 +73,7 @@ async def _request(db: asyncpg.Pool, temporal: Client | None, request_no: str, a
         "to_link": to_link,
         "may_see_household": authz.may(actor, "household.view"),
         "may_verify": authz.may(actor, "request.verify_identity"),
-        "documents_panel": await panel(db, "request", request_no, actor),
+        "documents_panel": await panel(db, temporal, "request", request_no, actor),
         "waiting": await request_lines(db, detail),
     }
 

@@ -183,7 +183,7 @@ async def case_page(
     actions = available_actions(actor, state, policy) if state is not None else []
     waiting = await state_lines(db, cal, row, state, policy, now)
     forms = {a: defaults(a, actor, now.isoformat()) for a in actions}
-    documents = await panel(db, "case", case_id, actor)
+    documents = await panel(db, client, "case", case_id, actor)
     materials = _prefill_missing(forms, documents)
     form_errors: dict[str, str] = {}
     form_message = None

@@ -163,8 +163,8 @@ async def _recheck_page(
         **feedback.context("error"),
         "values": feedback.values or {"result": "", "findings": "", "home_visit": False},
         "documents_panel": await panel_if_readable(
-            db, "case", row.case_id, actor
-        ),  # the evidence the re-check looks at
+            db, None, "case", row.case_id, actor
+        ),  # the evidence the re-check looks at (a case's recusal is in the database: no Temporal asked)
     }
     return page(request, "supervision/recheck.html", context, actor, status=feedback.status)
 
