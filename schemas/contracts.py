@@ -17,6 +17,7 @@ from typing import Any
 
 from temporalio import activity
 
+from schemas import review_records
 from schemas.discovery import DiscoveryStart, OutcomeRecorded, TaskEscalated
 from schemas.emergency import (
     EmergencyLogIn,
@@ -32,17 +33,6 @@ from schemas.payroll import PayrollDrafted, PayrollStart, PayrollStep, ReturnApp
 from schemas.policy import FrontDoorPolicy
 from schemas.relatives import DeclaredRelativesIn, RelativesCheck, RelativesCheckIn, RelativesMatch
 from schemas.review import DeadlineInfo, DeadlineRequest, NotificationIn
-from schemas.review_records import (
-    CaseEventIn,
-    CaseOpened,
-    Enrolled,
-    Enrolment,
-    EscalationIn,
-    OpenCaseIn,
-    TakeOverIn,
-    VerificationAnsweredIn,
-    VerificationRequestIn,
-)
 from schemas.supervision import (
     DeclarationResult,
     OngoingApplied,
@@ -86,23 +76,23 @@ class CommonContract(Contract):
 class ReviewContract(Contract):
     """The review case's records: case row, event log, relatives check, verification, escalations, register."""
 
-    async def open_case(self, req: OpenCaseIn) -> CaseOpened: ...
+    async def open_case(self, req: review_records.OpenCaseIn) -> review_records.CaseOpened: ...
 
     async def check_relatives(self, req: RelativesCheckIn) -> list[RelativesMatch]: ...
 
     async def check_declared_relatives(self, req: DeclaredRelativesIn) -> RelativesCheck: ...
 
-    async def request_verification(self, req: VerificationRequestIn) -> str: ...
+    async def request_verification(self, req: review_records.VerificationRequestIn) -> str: ...
 
-    async def verification_answered(self, req: VerificationAnsweredIn) -> None: ...
+    async def verification_answered(self, req: review_records.VerificationAnsweredIn) -> None: ...
 
-    async def record_event(self, ev: CaseEventIn) -> None: ...
+    async def record_event(self, ev: review_records.CaseEventIn) -> None: ...
 
-    async def escalate(self, req: EscalationIn) -> None: ...
+    async def escalate(self, req: review_records.EscalationIn) -> None: ...
 
-    async def record_take_over(self, req: TakeOverIn) -> None: ...
+    async def record_take_over(self, req: review_records.TakeOverIn) -> None: ...
 
-    async def enrol(self, e: Enrolment) -> Enrolled: ...
+    async def enrol(self, e: review_records.Enrolment) -> review_records.Enrolled: ...
 
 
 class EmergencyContract(Contract):
