@@ -286,6 +286,16 @@ async def refusals_undelivered(db: Db) -> list[CaseRef]:
     return [CaseRef(r["case_id"], r["workflow_id"]) for r in rows]
 
 
+async def awaits_refusal_delivery(db: Db, case_id: str) -> bool:
+    """Whether the case is refused and its refusal notice's delivery not recorded yet (its workflow waits for it and
+    takes documents meanwhile: the signed delivery receipt, 送达回证)."""
+    return await db.fetchval(
+        "select exists (select from cases c where c.case_id = $1 and c.stage = 'refused' and not exists "
+        "(select from case_events e where e.case_id = c.case_id and e.kind = 'refusal_delivered'))",
+        case_id,
+    )
+
+
 async def count(db: Db, *, status: str | None = None) -> int:
     """How many cases (with this status, if given: `open`, `closed`)."""
     return await db.fetchval("select count(*) from cases where status = coalesce($1, status)", status)

@@ -4,20 +4,25 @@ required materials still missing, supersession, and the workflow event each uplo
 
 from __future__ import annotations
 
+from datetime import date
+
 import asyncpg
 import httpx
 import pytest
 
 from rules.documents import missing
+from rules.stages import Action
 from schemas.documents import DOCUMENT_RECORDED, RECORD_DOCUMENT, DocumentAck, DocumentRecorded
 from schemas.policy import DocumentPolicy
+from schemas.review import Decision, RefusalDelivered
 from tests.support.clients import SHIPO, SHIPO_VILLAGE, SHUNHE, insert_case, login
 from tests.support.clock import SkippingEnvironment, beijing
 from tests.support.documents import ELF, file_document, gps_of, malformed_pdf, pdf, photo_with_gps, png
 from tests.support.emergency import start_emergency
 from tests.support.factories import actor
 from tests.support.frontdoor import apply_online
-from tests.support.review import start, start_with_row
+from tests.support.review import act, investigate, start, start_with_row
+from tests.support.workflows import eventually
 
 MB = 1024 * 1024
 UPLOAD = "/api/documents/case/{}"
@@ -197,6 +202,44 @@ async def test_the_list_says_what_is_missing(web: httpx.AsyncClient, pool) -> No
 
 
 # ---- uploads through a running workflow -------------------------------------------------------------
+
+
+@pytest.mark.start_at(beijing(2026, 11, 24, 9, 30))
+@pytest.mark.web(temporal="review_env")
+async def test_a_refused_case_takes_documents_until_its_notices_delivery_is_recorded(
+    web: httpx.AsyncClient, review_env: SkippingEnvironment, pool: asyncpg.Pool
+) -> None:
+    """The refused case's workflow waits for the notice's delivery and takes documents meanwhile (the signed
+    delivery receipt, 送达回证, is filed with the case); once delivery is recorded the case is closed to them."""
+    h = await start_with_row(review_env, pool, "DOCREF1")
+    await investigate(h)
+    refusal = Decision(actor=actor("shipo_shenpi"), approve=False, reasons="家庭人均收入高于当地低保标准")
+    await act(h, Action.DECISION, refusal)
+    await eventually(
+        lambda: pool.fetchval("select 1 from cases where case_id = 'DOCREF1' and status = 'refused'"), "refused"
+    )
+    staff = await login(web, "shipo_jingban", session=False)
+
+    async def receipt(key: str, colour: tuple) -> httpx.Response:
+        item = ("送达回证.jpg", photo_with_gps(colour), "image/jpeg")
+        headers = staff | {"Idempotency-Key": key}
+        return await web.post(UPLOAD.format("DOCREF1"), headers=headers, data={"doc_type": "other"}, files=files(item))
+
+    r = await receipt("ref-1", (200, 10, 10))
+    assert r.status_code == 201, r.text
+    [doc] = r.json()["uploaded"]
+    assert await pool.fetchval("select doc_type from documents where document_id = $1", doc) == "other"
+    delivered = RefusalDelivered(
+        actor=actor("shipo_jingban"), method="in_person", delivered_on=date(2026, 11, 24), recipient="申请人本人"
+    )
+    await act(h, Action.REFUSAL_DELIVERED, delivered)
+    await h.result()
+    await eventually(
+        lambda: pool.fetchval("select 1 from case_events where case_id = 'DOCREF1' and kind = 'refusal_delivered'"),
+        "the delivery recorded",
+    )
+    r = await receipt("ref-2", (10, 200, 10))
+    assert (r.status_code, r.json()["code"], r.json()["message"]) == (409, "closed", "已办结，不能再上传材料")
 
 
 @pytest.mark.start_at(beijing(2026, 11, 24, 9, 30))

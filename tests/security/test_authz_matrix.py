@@ -569,7 +569,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/admin/calendar/announce"): staff(ADMIN, ok=(303, "/admin/calendar")),
     ("GET", "/admin/policy"): staff(ADMIN),
     ("GET", "/admin/policy/new"): staff(ADMIN),
-    ("POST", "/admin/policy"): staff(ADMIN, form={"body": "{}"}, ok=(422, "第 1 版已存在")),
+    ("POST", "/admin/policy"): staff(ADMIN, form={"body": "{}"}, ok=(422, "生效日期须晚于今天")),
     ("GET", "/admin/policy/{version}"): staff(ADMIN),
     ("GET", "/admin/roster"): staff(ADMIN),
     ("POST", "/admin/roster"): staff(ADMIN, form={}, ok=(422, "请选择名册文件（.xlsx 或 .csv）")),

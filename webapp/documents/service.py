@@ -19,7 +19,7 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 
-from db import documents_repo, emergency_repo, policy_repo
+from db import cases_repo, documents_repo, emergency_repo, policy_repo
 from db.documents_repo import Blob, Document
 from infra.clock import now, today
 from infra.codec import KeyRing, key_ring
@@ -109,8 +109,10 @@ async def owner_of(db: asyncpg.Pool, kind: str, owner_id: str, actor: Actor) -> 
     authz.require(actor, READ[kind])
     if kind == "case":
         row = await case_row(db, owner_id, actor)
-        return Owner("case", owner_id, row.place, row.status == "open", row.assistance_type, row.workflow_id,
-                     row.policy_version)  # fmt: skip
+        # a refused case takes documents until its notice's delivery is recorded (the signed receipt among them)
+        refused = row.status == "refused" and await cases_repo.awaits_refusal_delivery(db, owner_id)
+        takes = row.status == "open" or refused
+        return Owner("case", owner_id, row.place, takes, row.assistance_type, row.workflow_id, row.policy_version)
     if kind == "emergency":
         event = await emergency_repo.event(db, owner_id)
         if event is None:
